@@ -1,0 +1,231 @@
+// Accounts. The tracker never receives a password: clients send an authKey derived from it
+// (scrypt, then HKDF), stored as bcrypt(base64url(authKey)). The encrypted key blob is wrapped
+// once more under the tracker secret, and resume tokens are stored as SHA-256 hashes, so the
+// database alone reveals neither.
+
+import bcrypt from 'bcrypt';
+import type { KeyObject } from 'node:crypto';
+import { LABELS, fromBase64Url, hkdfSha256, hmacSha256, open, randomBytes, seal, sha256, toBase64Url } from '../protocol/crypto.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { checkIdentity, type Identity } from '../protocol/identity.ts';
+import { normalizeUserName } from '../protocol/names.ts';
+import type { RequestParams } from '../protocol/tracker.ts';
+import { isUniqueViolation, type Database } from './db.ts';
+import { FailureLimiter, type Clock } from './rate-limit.ts';
+
+export const TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
+
+export interface UserKeys {
+  identity: Identity;
+  fingerprint: string;
+  signingKey: KeyObject;
+}
+
+export interface Session {
+  user: string;
+  token: string;
+  keyBlob: string;
+  identity: Identity;
+}
+
+interface UserRow {
+  name: string;
+  salt: Buffer;
+  auth_hash: string;
+  signing_key: Buffer;
+  encryption_key: Buffer;
+  encryption_key_sig: Buffer;
+  fingerprint: string;
+  key_blob: Buffer;
+}
+
+const BAD_CREDENTIALS = 'wrong user name or password';
+
+export interface AccountOptions {
+  bcryptCost: number;
+  failedLoginsPerUser: number;
+  failedLoginsPerAddress: number;
+  failedLoginRefillMs: number;
+  clock?: Clock;
+}
+
+export class Accounts {
+  private readonly blobKey: Buffer;
+  private readonly keyCache = new Map<string, UserKeys>();
+  /** Every account's fingerprint, for presence lists without a query per login. */
+  private readonly directory = new Map<string, string>();
+  private readonly perUser: FailureLimiter;
+  private readonly perAddress: FailureLimiter;
+  private readonly clock: Clock;
+  private dummyHash?: Promise<string>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly secret: Buffer,
+    private readonly opts: AccountOptions,
+  ) {
+    this.clock = opts.clock ?? Date;
+    this.blobKey = hkdfSha256(secret, Buffer.alloc(0), LABELS.trackerBlobWrap, 32);
+    this.perUser = new FailureLimiter(opts.failedLoginsPerUser, opts.failedLoginRefillMs, this.clock);
+    this.perAddress = new FailureLimiter(opts.failedLoginsPerAddress, opts.failedLoginRefillMs, this.clock);
+  }
+
+  async load(): Promise<void> {
+    for (const row of await this.db.all<{ name: string; fingerprint: string }>('SELECT name, fingerprint FROM users ORDER BY name')) {
+      this.directory.set(row.name, row.fingerprint);
+    }
+  }
+
+  /** Names and fingerprints of every account. */
+  users(): [string, string][] {
+    return [...this.directory];
+  }
+
+  /** The user's salt, or for an unknown name a stable fake one, so names cannot be probed. */
+  async prelogin(rawUser: string): Promise<string> {
+    const user = normalizeUserName(rawUser);
+    const row = await this.db.get<{ salt: Buffer }>('SELECT salt FROM users WHERE name = ?', user);
+    const salt = row?.salt ?? hmacSha256(this.secret, Buffer.from(`${LABELS.fakeSalt}\0${user}`)).subarray(0, 16);
+    return toBase64Url(salt);
+  }
+
+  async register(p: RequestParams<'register'>): Promise<string> {
+    const user = normalizeUserName(p.user);
+    const checked = checkIdentity(user, p.identity);
+    const authHash = await bcrypt.hash(p.authKey, this.opts.bcryptCost);
+    try {
+      await this.db.run(
+        `INSERT INTO users (name, salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        user,
+        fromBase64Url(p.salt, 16),
+        authHash,
+        fromBase64Url(p.identity.signingKey),
+        fromBase64Url(p.identity.encryptionKey),
+        fromBase64Url(p.identity.encryptionKeySig),
+        checked.fingerprint,
+        this.wrapBlob(user, p.keyBlob),
+        this.clock.now(),
+      );
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ProtocolError('auth.user_exists', `the name ${user} is taken; pick another`);
+      throw err;
+    }
+    this.directory.set(user, checked.fingerprint);
+    return user;
+  }
+
+  async login(rawUser: string, authKey: string, address: string): Promise<Session> {
+    const user = normalizeUserName(rawUser);
+    const wait = Math.max(this.perUser.retryAfter(user), this.perAddress.retryAfter(address));
+    if (wait > 0) {
+      throw new ProtocolError('rate_limited', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`, wait);
+    }
+    const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
+    // Compare against a dummy hash for unknown names, so the answer takes as long either way.
+    const ok = await bcrypt.compare(authKey, row?.auth_hash ?? (await this.dummy()));
+    if (!row || !ok) {
+      this.perUser.fail(user);
+      this.perAddress.fail(address);
+      throw new ProtocolError('auth.bad_credentials', BAD_CREDENTIALS);
+    }
+    this.perUser.succeed(user);
+    return this.session(row, await this.issueToken(user));
+  }
+
+  async resume(token: string): Promise<Session> {
+    const row = await this.db.get<UserRow>(
+      'SELECT users.* FROM tokens JOIN users ON users.name = tokens.user WHERE tokens.hash = ? AND tokens.expires > ?',
+      hashToken(token),
+      this.clock.now(),
+    );
+    if (!row) throw new ProtocolError('auth.bad_token', 'this session has ended or was revoked; log in with your password');
+    return this.session(row, token);
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.db.run('DELETE FROM tokens WHERE hash = ?', hashToken(token));
+  }
+
+  /** Checks the current authKey, stores the new one and blob, and revokes every other token. */
+  async changePassword(user: string, p: RequestParams<'change_password'>): Promise<string> {
+    const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
+    if (!row || !(await bcrypt.compare(p.authKey, row.auth_hash))) {
+      throw new ProtocolError('auth.bad_credentials', 'the current password is wrong');
+    }
+    const authHash = await bcrypt.hash(p.newAuthKey, this.opts.bcryptCost);
+    await this.db.run(
+      'UPDATE users SET salt = ?, auth_hash = ?, key_blob = ? WHERE name = ?',
+      fromBase64Url(p.newSalt, 16),
+      authHash,
+      this.wrapBlob(user, p.newKeyBlob),
+      user,
+    );
+    await this.revokeTokens(user);
+    return this.issueToken(user);
+  }
+
+  async revokeTokens(user: string): Promise<number> {
+    return (await this.db.run('DELETE FROM tokens WHERE user = ?', user)).changes;
+  }
+
+  async deleteUser(user: string): Promise<boolean> {
+    this.keyCache.delete(user);
+    this.directory.delete(user);
+    return (await this.db.run('DELETE FROM users WHERE name = ?', user)).changes > 0;
+  }
+
+  async listUsers(): Promise<{ name: string; fingerprint: string; created: number; tokens: number }[]> {
+    return this.db.all(
+      `SELECT name, fingerprint, created, (SELECT COUNT(*) FROM tokens WHERE tokens.user = users.name) AS tokens
+       FROM users ORDER BY name`,
+    );
+  }
+
+  /** Public keys of a user (cached: they never change for an account). */
+  async keysOf(user: string): Promise<UserKeys | undefined> {
+    const cached = this.keyCache.get(user);
+    if (cached) return cached;
+    const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
+    if (!row) return undefined;
+    const identity = identityOf(row);
+    const keys = { identity, fingerprint: row.fingerprint, signingKey: checkIdentity(user, identity).signingKey };
+    this.keyCache.set(user, keys);
+    return keys;
+  }
+
+  private session(row: UserRow, token: string): Session {
+    return { user: row.name, token, keyBlob: this.unwrapBlob(row.name, row.key_blob), identity: identityOf(row) };
+  }
+
+  private async issueToken(user: string): Promise<string> {
+    const token = toBase64Url(randomBytes(32));
+    const now = this.clock.now();
+    await this.db.run('INSERT INTO tokens (hash, user, created, expires) VALUES (?, ?, ?, ?)', hashToken(token), user, now, now + TOKEN_LIFETIME_MS);
+    return token;
+  }
+
+  private wrapBlob(user: string, blob: string): Buffer {
+    return seal(this.blobKey, fromBase64Url(blob), Buffer.from(`${LABELS.trackerBlobWrap}\0${user}`));
+  }
+
+  private unwrapBlob(user: string, wrapped: Buffer): string {
+    return toBase64Url(open(this.blobKey, wrapped, Buffer.from(`${LABELS.trackerBlobWrap}\0${user}`)));
+  }
+
+  private dummy(): Promise<string> {
+    return (this.dummyHash ??= bcrypt.hash(toBase64Url(randomBytes(32)), this.opts.bcryptCost));
+  }
+}
+
+function identityOf(row: UserRow): Identity {
+  return {
+    signingKey: toBase64Url(row.signing_key),
+    encryptionKey: toBase64Url(row.encryption_key),
+    encryptionKeySig: toBase64Url(row.encryption_key_sig),
+  };
+}
+
+export function hashToken(token: string): string {
+  return sha256(Buffer.from(token, 'utf8')).toString('hex');
+}

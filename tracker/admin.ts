@@ -1,0 +1,53 @@
+// `node tracker users ...` and `node tracker rooms ...`: small admin commands on the database,
+// run while the tracker is stopped or running (SQLite's WAL lets both open it). A running tracker
+// sees a deleted room or revoked token at its next lookup; restart it to drop cached state.
+
+import type { Accounts } from './accounts.ts';
+import type { Database } from './db.ts';
+import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
+
+export async function runAdmin(command: 'users' | 'rooms', args: string[], db: Database, accounts: Accounts, out: (line: string) => void): Promise<number> {
+  const [action = 'list', rawName] = args;
+  if (command === 'users') {
+    if (action === 'list') {
+      const users = await accounts.listUsers();
+      if (!users.length) out('no users');
+      for (const u of users) out(`${u.name.padEnd(32)} ${u.fingerprint}  sessions=${u.tokens}  since ${new Date(u.created).toISOString()}`);
+      return 0;
+    }
+    if ((action === 'delete' || action === 'revoke') && rawName) {
+      const name = normalizeUserName(rawName);
+      if (action === 'delete') {
+        if (!(await accounts.deleteUser(name))) return notFound(out, `no user named ${name}`);
+        out(`deleted ${name} and their sessions`);
+      } else {
+        out(`revoked ${await accounts.revokeTokens(name)} session(s) of ${name}`);
+      }
+      return 0;
+    }
+  }
+  if (command === 'rooms') {
+    if (action === 'list') {
+      const rooms = await db.all<{ name: string; id: string; check_hash: string | null; closed: number; events: number }>(
+        `SELECT name, id, check_hash, closed, (SELECT COUNT(*) FROM room_events WHERE room = rooms.id) AS events FROM rooms ORDER BY closed, name`,
+      );
+      if (!rooms.length) out('no rooms');
+      for (const r of rooms) out(`${r.name.padEnd(32)} ${r.check_hash ? 'private' : 'public '} ${r.closed ? 'closed' : 'open  '} events=${r.events} id=${r.id}`);
+      return 0;
+    }
+    if (action === 'delete' && rawName) {
+      const name = normalizeRoomName(rawName);
+      const { changes } = await db.run('DELETE FROM rooms WHERE name = ? AND closed = 0', name);
+      if (!changes) return notFound(out, `no open room named ${name}`);
+      out(`deleted room ${name} and its log`);
+      return 0;
+    }
+  }
+  out(`unknown admin command: ${command} ${args.join(' ')}\nRun "node tracker --help" for the commands.`);
+  return 2;
+}
+
+function notFound(out: (line: string) => void, message: string): number {
+  out(message);
+  return 1;
+}

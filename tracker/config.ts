@@ -1,0 +1,132 @@
+// Command-line flags and environment variables of `node tracker`. Each flag has an environment
+// variable (P2P_TRACKER_<FLAG>), so a service manager can configure it without a wrapper script.
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS } from '../protocol/tracker.ts';
+
+/** bcrypt below cost 10 is too cheap against an offline attack on a stolen database. */
+export const MIN_BCRYPT_COST = 10;
+export const DEFAULT_BCRYPT_COST = 12;
+
+export interface TrackerConfig {
+  host: string;
+  port: number;
+  db: string;
+  cert?: string;
+  key?: string;
+  bcryptCost: number;
+  heartbeatTimeoutMs: number;
+  /** A connection that has not logged in within this time is closed. */
+  authTimeoutMs: number;
+  maxConnsPerAddress: number;
+  /** Bytes queued for a client that is not reading before it is dropped as a slow consumer. */
+  maxQueueBytes: number;
+  /** Failed logins allowed per user and per address before `rate_limited`, and their refill. */
+  failedLoginsPerUser: number;
+  failedLoginsPerAddress: number;
+  failedLoginRefillMs: number;
+}
+
+const FLAGS = {
+  host: { type: 'string', default: '0.0.0.0' },
+  port: { type: 'string', default: String(DEFAULT_TRACKER_PORT) },
+  db: { type: 'string', default: './tracker.db' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'bcrypt-cost': { type: 'string', default: String(DEFAULT_BCRYPT_COST) },
+  'heartbeat-timeout': { type: 'string', default: String(HEARTBEAT_TIMEOUT_MS) },
+  'auth-timeout': { type: 'string', default: '10000' },
+  'max-conns-per-address': { type: 'string', default: '32' },
+  'max-queue-bytes': { type: 'string', default: String(1024 * 1024) },
+  'failed-logins-per-user': { type: 'string', default: '5' },
+  'failed-logins-per-address': { type: 'string', default: '20' },
+  'failed-login-refill': { type: 'string', default: '60000' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const USAGE = `Usage: node tracker [options]
+       node tracker users [list | delete NAME | revoke NAME] [--db FILE]
+       node tracker rooms [list | delete NAME] [--db FILE]
+
+The p2p-chat tracker: accounts, presence and signed room logs over TLS. Messages never pass
+through it. Every option can also be set as an environment variable P2P_TRACKER_<NAME>
+(for example P2P_TRACKER_PORT=12345).
+
+Options:
+  --host ADDR                  address to listen on (default 0.0.0.0: every interface)
+  --port N                     TCP port (default ${DEFAULT_TRACKER_PORT}; 0 picks a free one)
+  --db FILE                    SQLite database (default ./tracker.db); the generated
+                               certificate, key and secret files are kept beside it
+  --cert FILE --key FILE       use your own TLS certificate instead of the generated one
+  --bcrypt-cost N              bcrypt cost of stored auth keys (default ${DEFAULT_BCRYPT_COST}, minimum ${MIN_BCRYPT_COST})
+  --heartbeat-timeout MS       drop a client silent this long (default ${HEARTBEAT_TIMEOUT_MS})
+  --auth-timeout MS            close a connection that has not logged in by then (default 10000)
+  --max-conns-per-address N    connections allowed from one address (default 32)
+  --max-queue-bytes N          outgoing bytes queued for a client that stops reading (default 1 MiB)
+  --failed-logins-per-user N   failed logins before rate limiting a user (default 5)
+  --failed-logins-per-address N  ... and an address (default 20)
+  --failed-login-refill MS     one more attempt is allowed after this long (default 60000)
+  -h, --help                   show this help
+`;
+
+export class ConfigError extends Error {}
+
+function envName(flag: string): string {
+  return `P2P_TRACKER_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function integer(flag: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`--${flag} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return n;
+}
+
+export interface ParsedCommand {
+  command: 'serve' | 'users' | 'rooms' | 'help';
+  rest: string[];
+  config: TrackerConfig;
+}
+
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\nRun "node tracker --help" for the options.`);
+  }
+  const { values, positionals } = parsed;
+  const get = (flag: keyof typeof FLAGS): string | undefined => {
+    const given = argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+    return given ? (values[flag] as string | undefined) : (env[envName(flag)] ?? (values[flag] as string | undefined));
+  };
+  const bcryptCost = integer('bcrypt-cost', get('bcrypt-cost')!, 4, 20);
+  if (bcryptCost < MIN_BCRYPT_COST) {
+    throw new ConfigError(`--bcrypt-cost must be at least ${MIN_BCRYPT_COST}: a lower cost makes a stolen database cheap to attack`);
+  }
+  const cert = get('cert');
+  const key = get('key');
+  if (Boolean(cert) !== Boolean(key)) throw new ConfigError('--cert and --key must be given together');
+
+  const config: TrackerConfig = {
+    host: get('host')!,
+    port: integer('port', get('port')!, 0, 65535),
+    db: resolve(get('db')!),
+    ...(cert && key ? { cert: resolve(cert), key: resolve(key) } : {}),
+    bcryptCost,
+    heartbeatTimeoutMs: integer('heartbeat-timeout', get('heartbeat-timeout')!, 100, 3_600_000),
+    authTimeoutMs: integer('auth-timeout', get('auth-timeout')!, 100, 3_600_000),
+    maxConnsPerAddress: integer('max-conns-per-address', get('max-conns-per-address')!, 1, 1_000_000),
+    maxQueueBytes: integer('max-queue-bytes', get('max-queue-bytes')!, 1024, 1024 ** 3),
+    failedLoginsPerUser: integer('failed-logins-per-user', get('failed-logins-per-user')!, 1, 1_000_000),
+    failedLoginsPerAddress: integer('failed-logins-per-address', get('failed-logins-per-address')!, 1, 1_000_000),
+    failedLoginRefillMs: integer('failed-login-refill', get('failed-login-refill')!, 1, 86_400_000),
+  };
+  const [first, ...rest] = positionals;
+  if (values.help) return { command: 'help', rest, config };
+  if (first === undefined) return { command: 'serve', rest, config };
+  if (first === 'users' || first === 'rooms') return { command: first, rest, config };
+  throw new ConfigError(`unknown command "${first}"\nRun "node tracker --help" for the commands.`);
+}

@@ -1,0 +1,143 @@
+// One client connection: frames in, requests handled one at a time in arrival order, responses
+// and events out. Bounded everywhere: a frame over 64 KiB closes the stream (it is out of sync),
+// a connection that has not logged in by its deadline or goes silent past the heartbeat timeout
+// is closed, and a client that stops reading is dropped as a slow consumer once its outgoing
+// queue passes the limit, so it cannot grow the tracker's memory.
+
+import type { TLSSocket } from 'node:tls';
+import { ProtocolError, type ErrorCode } from '../protocol/errors.ts';
+import { FrameDecoder, TRACKER_FRAME_LIMIT, encodeFrame } from '../protocol/frame.ts';
+import type { ErrorBody, TrackerEvent } from '../protocol/tracker.ts';
+
+/** Requests waiting behind the one being handled; more means a flood, not a client. */
+const MAX_PENDING_REQUESTS = 64;
+
+export interface ConnectionLimits {
+  authTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  maxQueueBytes: number;
+}
+
+export class Connection {
+  readonly address: string;
+  user: string | null = null;
+  token: string | null = null;
+  fingerprint = '';
+  peerPort = 0;
+  closed = false;
+  private readonly decoder = new FrameDecoder(TRACKER_FRAME_LIMIT);
+  private readonly pending: unknown[] = [];
+  private busy = false;
+  private authTimer?: NodeJS.Timeout;
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly socket: TLSSocket,
+    private readonly limits: ConnectionLimits,
+    private readonly onFrame: (conn: Connection, frame: unknown) => Promise<void>,
+    private readonly onClose: (conn: Connection, reason: ErrorCode | null) => void,
+  ) {
+    this.address = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    this.authTimer = setTimeout(() => this.fail('server.timeout', 'log in within the time allowed'), limits.authTimeoutMs);
+    this.resetIdle();
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', () => this.close(null));
+    socket.on('close', () => this.close(null));
+  }
+
+  authenticated(user: string, token: string, fingerprint: string, peerPort: number): void {
+    this.user = user;
+    this.token = token;
+    this.fingerprint = fingerprint;
+    this.peerPort = peerPort;
+    clearTimeout(this.authTimer);
+  }
+
+  /** After logout the connection may log in again, within a new deadline. */
+  deauthenticated(): void {
+    this.user = this.token = null;
+    this.authTimer = setTimeout(() => this.fail('server.timeout', 'log in within the time allowed'), this.limits.authTimeoutMs);
+  }
+
+  send(value: unknown): void {
+    if (this.closed) return;
+    this.socket.write(encodeFrame(value, Number.MAX_SAFE_INTEGER));
+    if (this.socket.writableLength > this.limits.maxQueueBytes) {
+      this.fail('slow_consumer', 'you stopped reading; reconnect when ready');
+    }
+  }
+
+  sendEvent(event: TrackerEvent): void {
+    this.send(event);
+  }
+
+  sendError(id: number | null, err: ErrorBody): void {
+    this.send({ id, ok: false, error: err });
+  }
+
+  /** Tells the client why (when it can still hear it) and closes. */
+  fail(code: ErrorCode, message: string): void {
+    if (this.closed) return;
+    if (code !== 'slow_consumer') this.send({ event: 'closing', code, message });
+    this.socket.end();
+    // A client that never reads would hold the socket open: destroy after a short grace.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.close(code);
+    if (code === 'slow_consumer') this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    this.resetIdle();
+    let input = chunk;
+    for (;;) {
+      let frames: unknown[];
+      try {
+        frames = this.decoder.push(input);
+      } catch (err) {
+        const e = err as ProtocolError;
+        this.sendError(null, { code: e.code ?? 'request.invalid', message: e.message });
+        // After a bad length the stream is out of sync: close. A frame of bad JSON was consumed
+        // whole, so the stream is still in sync: go on with what follows it.
+        if (e.code === 'request.too_large') return this.fail(e.code, e.message);
+        input = Buffer.alloc(0);
+        continue;
+      }
+      for (const frame of frames) {
+        if (this.pending.length >= MAX_PENDING_REQUESTS) {
+          return this.fail('rate_limited', 'too many requests at once; wait for answers before sending more');
+        }
+        this.pending.push(frame);
+      }
+      break;
+    }
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    while (this.pending.length && !this.closed) {
+      await this.onFrame(this, this.pending.shift());
+    }
+    this.busy = false;
+  }
+
+  private resetIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.fail('server.timeout', 'no heartbeat from you; reconnect'), this.limits.heartbeatTimeoutMs);
+  }
+
+  private close(reason: ErrorCode | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    clearTimeout(this.idleTimer);
+    this.onClose(this, reason);
+  }
+}
+
+/** `::ffff:10.0.0.5` and `10.0.0.5` are one address for limits and presence. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

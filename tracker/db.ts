@@ -1,0 +1,99 @@
+// The tracker's SQLite database (node-sqlite3). WAL with synchronous=FULL: writes are few (accounts,
+// room events), and a committed write must survive a power cut. The schema is versioned with
+// PRAGMA user_version; each migration runs once, in order, inside a transaction.
+
+import sqlite3 from 'sqlite3';
+
+export type Row = Record<string, unknown>;
+
+const MIGRATIONS: string[] = [
+  // 1: accounts, tokens, rooms and their signed logs.
+  `CREATE TABLE users (
+     name TEXT PRIMARY KEY,
+     salt BLOB NOT NULL,
+     auth_hash TEXT NOT NULL,
+     signing_key BLOB NOT NULL,
+     encryption_key BLOB NOT NULL,
+     encryption_key_sig BLOB NOT NULL,
+     fingerprint TEXT NOT NULL,
+     key_blob BLOB NOT NULL,
+     created INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE tokens (
+     hash TEXT PRIMARY KEY,
+     user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+     created INTEGER NOT NULL,
+     expires INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX tokens_user ON tokens(user);
+   CREATE TABLE rooms (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     check_hash TEXT,
+     closed INTEGER NOT NULL DEFAULT 0,
+     created INTEGER NOT NULL
+   ) STRICT;
+   CREATE UNIQUE INDEX rooms_open_name ON rooms(name) WHERE closed = 0;
+   CREATE TABLE room_events (
+     room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (room, seq)
+   ) STRICT;`,
+];
+
+export class Database {
+  private constructor(private readonly db: sqlite3.Database) {}
+
+  static async open(path: string): Promise<Database> {
+    const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const d = new sqlite3.Database(path, (err) => (err ? reject(err) : resolve(d)));
+    });
+    const db = new Database(raw);
+    // One connection, statements in submission order: the in-memory room heads rely on it.
+    raw.serialize();
+    raw.configure('busyTimeout', 5000);
+    await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+    await db.migrate();
+    return db;
+  }
+
+  private async migrate(): Promise<void> {
+    const { user_version: version } = (await this.get('PRAGMA user_version')) as { user_version: number };
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the database has schema version ${version}, newer than this tracker knows (${MIGRATIONS.length}); upgrade the tracker`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      await this.exec(`BEGIN; ${MIGRATIONS[v]}; PRAGMA user_version = ${v + 1}; COMMIT;`);
+    }
+  }
+
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+
+  run(sql: string, ...params: unknown[]): Promise<{ changes: number }> {
+    return new Promise((resolve, reject) =>
+      this.db.run(sql, params, function (err) {
+        if (err) reject(err);
+        else resolve({ changes: this.changes });
+      }),
+    );
+  }
+
+  get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+    return new Promise((resolve, reject) => this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T))));
+  }
+
+  all<T = Row>(sql: string, ...params: unknown[]): Promise<T[]> {
+    return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+  }
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'SQLITE_CONSTRAINT' && /UNIQUE|PRIMARY KEY/.test(String((err as Error).message));
+}

@@ -1,0 +1,137 @@
+// One handler per tracker request. Each returns the result fields of its response or throws a
+// ProtocolError; the server turns either into a frame.
+
+import { ProtocolError } from '../protocol/errors.ts';
+import { normalizeUserName } from '../protocol/names.ts';
+import type { PeerInfo, PublicIdentity, RequestOf, TrackerRequest, TrackerResult, TrackerRequestType } from '../protocol/tracker.ts';
+import type { Accounts, Session } from './accounts.ts';
+import type { Connection } from './connection.ts';
+import type { Logger } from './log.ts';
+import type { Presence } from './presence.ts';
+import type { Appended, Rooms } from './rooms.ts';
+
+export interface HandlerContext {
+  accounts: Accounts;
+  rooms: Rooms;
+  presence: Presence;
+  log: Logger;
+  now(): number;
+}
+
+type Handlers = { [T in TrackerRequestType]: (ctx: HandlerContext, conn: Connection, req: RequestOf<T>) => Promise<TrackerResult<T>> };
+
+export function handleRequest(ctx: HandlerContext, conn: Connection, req: TrackerRequest): Promise<unknown> {
+  if (conn.user && (req.type === 'login' || req.type === 'resume' || req.type === 'register')) {
+    throw new ProtocolError('auth.already_authenticated', 'this connection is already logged in; log out first');
+  }
+  const handler = HANDLERS[req.type] as (ctx: HandlerContext, conn: Connection, req: TrackerRequest) => Promise<unknown>;
+  return handler(ctx, conn, req);
+}
+
+const HANDLERS: Handlers = {
+  prelogin: async (ctx, _conn, req) => ({ salt: await ctx.accounts.prelogin(req.user) }),
+
+  register: async (ctx, conn, req) => {
+    const user = await ctx.accounts.register(req);
+    ctx.log('info', 'registered', { user, address: conn.address });
+    return { user };
+  },
+
+  login: async (ctx, conn, req) => {
+    let session: Session;
+    try {
+      session = await ctx.accounts.login(req.user, req.authKey, conn.address);
+    } catch (err) {
+      ctx.log('warn', 'login refused', { user: req.user.slice(0, 64), address: conn.address, code: (err as ProtocolError).code });
+      throw err;
+    }
+    return startSession(ctx, conn, session, req.peerPort);
+  },
+
+  resume: async (ctx, conn, req) => startSession(ctx, conn, await ctx.accounts.resume(req.token), req.peerPort),
+
+  logout: async (ctx, conn) => {
+    await ctx.accounts.logout(conn.token!);
+    const user = conn.user!;
+    const fingerprint = conn.fingerprint;
+    if (ctx.presence.remove(conn)) ctx.presence.broadcast({ event: 'presence', ...ctx.presence.info(user, fingerprint) });
+    conn.deauthenticated();
+    ctx.log('info', 'logged out', { user });
+    return {};
+  },
+
+  change_password: async (ctx, conn, req) => {
+    const token = await ctx.accounts.changePassword(conn.user!, req);
+    conn.token = token;
+    ctx.log('info', 'password changed, other sessions revoked', { user: conn.user! });
+    return { token };
+  },
+
+  ping: async (ctx) => ({ time: ctx.now() }),
+
+  list_peers: async (ctx) => ({ peers: allPeers(ctx) }),
+
+  list_rooms: async (ctx, conn) => ({ rooms: ctx.rooms.list().map((s) => ctx.rooms.summary(s, conn.user!)) }),
+
+  create_room: async (ctx, conn, req) => {
+    const done = await ctx.rooms.create(conn.user!, req.event, req.check);
+    ctx.log('info', 'room created', { room: done.state.name, owner: conn.user!, private: done.state.private });
+    announce(ctx, done, conn);
+    return { room: ctx.rooms.summary(done.state, conn.user!) };
+  },
+
+  append: async (ctx, conn, req) => {
+    const done = await ctx.rooms.append(conn.user!, req.event, req.check);
+    ctx.log('info', `room ${req.event.type}`, { room: done.state.name, actor: conn.user!, subject: req.event.subject });
+    announce(ctx, done, conn);
+    return { room: ctx.rooms.summary(done.state, conn.user!) };
+  },
+
+  room_log: async (ctx, conn, req) => {
+    const { state, events } = await ctx.rooms.log(req.room, req.from);
+    return { room: ctx.rooms.summary(state, conn.user!), events };
+  },
+
+  get_keys: async (ctx, _conn, req) => {
+    const keys: PublicIdentity[] = [];
+    const missing: string[] = [];
+    for (const raw of new Set(req.users)) {
+      let name: string;
+      try {
+        name = normalizeUserName(raw);
+      } catch {
+        missing.push(raw);
+        continue;
+      }
+      const found = await ctx.accounts.keysOf(name);
+      if (found) keys.push({ user: name, fingerprint: found.fingerprint, ...found.identity });
+      else missing.push(name);
+    }
+    return { keys, missing };
+  },
+};
+
+async function startSession(ctx: HandlerContext, conn: Connection, session: Session, peerPort: number) {
+  const keys = await ctx.accounts.keysOf(session.user);
+  conn.authenticated(session.user, session.token, keys!.fingerprint, peerPort);
+  if (ctx.presence.add(conn)) {
+    ctx.presence.broadcast({ event: 'presence', ...ctx.presence.info(session.user, conn.fingerprint) }, conn);
+  }
+  ctx.log('info', 'online', { user: session.user, address: conn.address, port: peerPort });
+  const peers = ctx.presence.onlineUsers().map((u) => ctx.presence.info(u, ctx.presence.connectionsOf(u)[0].fingerprint));
+  const rooms = ctx.rooms.roomsOf(session.user).map((s) => ctx.rooms.summary(s, session.user));
+  return { ...session, peers, rooms };
+}
+
+function allPeers(ctx: HandlerContext): PeerInfo[] {
+  return ctx.accounts.users().map(([name, fingerprint]) => ctx.presence.info(name, fingerprint));
+}
+
+/** The appended event goes to the room's audience; everyone else hears the room list changed. */
+function announce(ctx: HandlerContext, done: Appended, _from: Connection): void {
+  for (const conn of ctx.presence.allConnections()) {
+    const room = ctx.rooms.summary(done.state, conn.user!);
+    if (done.audience.has(conn.user!)) conn.sendEvent({ event: 'room_event', room, entry: done.event });
+    else conn.sendEvent({ event: 'room_listed', room });
+  }
+}

@@ -1,0 +1,85 @@
+// `node tracker`: parse flags, open the database and the TLS material, listen, and close cleanly
+// on SIGINT/SIGTERM. Everything else lives in the modules it wires together.
+
+import { networkInterfaces } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ProtocolError } from '../protocol/errors.ts';
+import { Accounts } from './accounts.ts';
+import { runAdmin } from './admin.ts';
+import { ConfigError, USAGE, parseCommandLine } from './config.ts';
+import { Database } from './db.ts';
+import { stderrLogger } from './log.ts';
+import { Rooms } from './rooms.ts';
+import { TrackerServer } from './server.ts';
+import { loadOrCreateSecret, loadOrCreateTlsMaterial } from './tls-material.ts';
+
+const VERSION = '0.1.0';
+const say = (line: string) => process.stdout.write(line + '\n');
+
+async function main(): Promise<number> {
+  const { command, rest, config } = parseCommandLine(process.argv.slice(2));
+  if (command === 'help') {
+    say(USAGE);
+    return 0;
+  }
+  mkdirSync(dirname(config.db), { recursive: true });
+  const db = await Database.open(config.db);
+  const secret = loadOrCreateSecret(config.db);
+  const accounts = new Accounts(db, secret, config);
+  await accounts.load();
+
+  if (command !== 'serve') {
+    try {
+      return await runAdmin(command, rest, db, accounts, say);
+    } finally {
+      await db.close();
+    }
+  }
+
+  const tls = await loadOrCreateTlsMaterial(config.db, config.cert && config.key ? { cert: config.cert, key: config.key } : undefined);
+  let server: TrackerServer | undefined;
+  const rooms = new Rooms(db, accounts, (user) => server?.presence.isOnline(user) ?? false);
+  await rooms.load();
+  server = new TrackerServer(config, tls, accounts, rooms, stderrLogger);
+  const address = await server.listen();
+
+  say(`p2p-chat tracker ${VERSION}`);
+  say(`database: ${config.db}`);
+  say(`certificate ${tls.generated ? 'created' : 'loaded'}: clients pin its fingerprint on first use`);
+  say(`certificate fingerprint (SHA-256): ${tls.fingerprint}`);
+  say(`listening on ${address.address}:${address.port}`);
+  for (const lan of lanAddresses(address.address)) say(`  reachable at ${lan}:${address.port}`);
+  say('ready');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      stderrLogger('info', `${signal}: shutting down`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await server.close();
+  await db.close();
+  say('stopped');
+  return 0;
+}
+
+function lanAddresses(bound: string): string[] {
+  if (bound !== '0.0.0.0' && bound !== '::') return [];
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof ConfigError || err instanceof ProtocolError) process.stderr.write(`error: ${err.message}\n`);
+    else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`error: the port is in use; stop the other tracker or pass --port\n`);
+    else process.stderr.write(`error: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

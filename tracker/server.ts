@@ -1,0 +1,106 @@
+// The tracker's TLS server: accepts connections (bounded per address), turns frames into handled
+// requests, and keeps presence. Bad client data gets an error reply and a log line, never a crash.
+
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { ProtocolError } from '../protocol/errors.ts';
+import { UNAUTHENTICATED_REQUESTS, trackerRequestSchema } from '../protocol/tracker.ts';
+import type { Accounts } from './accounts.ts';
+import type { TrackerConfig } from './config.ts';
+import { Connection, normalizeAddress } from './connection.ts';
+import { handleRequest, type HandlerContext } from './handlers.ts';
+import type { Logger } from './log.ts';
+import { Presence } from './presence.ts';
+import type { Rooms } from './rooms.ts';
+
+export class TrackerServer {
+  readonly presence = new Presence();
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly ctx: HandlerContext;
+
+  constructor(
+    private readonly config: TrackerConfig,
+    tls: { cert: string; key: string },
+    accounts: Accounts,
+    rooms: Rooms,
+    private readonly log: Logger,
+  ) {
+    this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now() };
+    this.server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', handshakeTimeout: config.authTimeoutMs });
+    this.server.on('secureConnection', (socket) => this.accept(socket));
+    // Garbage instead of a TLS handshake, or a client that gives up: not our problem, but say so.
+    this.server.on('tlsClientError', (err, socket) => {
+      log('warn', 'TLS handshake failed', { address: normalizeAddress(socket.remoteAddress ?? '?'), reason: (err as NodeJS.ErrnoException).code ?? err.message });
+      socket.destroy();
+    });
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const conn of this.connections) conn.fail('server.shutdown', 'the tracker is shutting down; your client will reconnect');
+    for (const conn of this.connections) conn.socket.destroy();
+    await closed;
+  }
+
+  private accept(socket: TLSSocket): void {
+    const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    const count = this.perAddress.get(address) ?? 0;
+    const conn = new Connection(socket, this.config, (c, frame) => this.onFrame(c, frame), (c) => this.onClose(c));
+    if (count >= this.config.maxConnsPerAddress) {
+      this.log('warn', 'too many connections', { address });
+      conn.fail('server.busy', `too many connections from ${address}; close some and retry`);
+      return;
+    }
+    this.perAddress.set(address, count + 1);
+    this.connections.add(conn);
+  }
+
+  private onClose(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    const left = (this.perAddress.get(conn.address) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(conn.address, left);
+    else this.perAddress.delete(conn.address);
+    const user = conn.user;
+    if (user && this.presence.remove(conn)) {
+      this.presence.broadcast({ event: 'presence', ...this.presence.info(user, conn.fingerprint) });
+      this.log('info', 'offline', { user });
+    }
+  }
+
+  private async onFrame(conn: Connection, frame: unknown): Promise<void> {
+    const rawId = (frame as { id?: unknown } | null)?.id;
+    const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0 ? rawId : null;
+    try {
+      if (id === null) throw new ProtocolError('request.invalid', 'a request needs an "id": a whole number');
+      const req = trackerRequestSchema.parse(frame);
+      if (!conn.user && !UNAUTHENTICATED_REQUESTS.includes(req.type)) {
+        throw new ProtocolError('auth.required', `log in before ${req.type}`);
+      }
+      const result = await handleRequest(this.ctx, conn, req);
+      conn.send({ id, ok: true, ...(result as object) });
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        conn.sendError(id, { code: err.code, message: err.message, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
+        if (err.code === 'request.invalid' || err.code === 'request.unknown_type') {
+          this.log('warn', 'bad request', { address: conn.address, code: err.code, reason: err.message.slice(0, 200) });
+        }
+      } else {
+        this.log('error', 'request failed', { address: conn.address, reason: String((err as Error)?.stack ?? err).slice(0, 2000) });
+        conn.sendError(id, { code: 'internal', message: 'the tracker failed to handle this request; its log has the details' });
+      }
+    }
+  }
+}
