@@ -6,7 +6,11 @@ export function canonicalJson(value: unknown): string {
     if (typeof value === 'number' && !Number.isSafeInteger(value)) {
       throw new TypeError('canonical JSON allows only safe integers');
     }
-    return JSON.stringify(value);
+    // undefined (outside an object member), functions and symbols have no JSON form: refuse them
+    // rather than emit `[1,]` or let `[undefined]` sign the same bytes as `[]`.
+    const json: string | undefined = JSON.stringify(value);
+    if (json === undefined) throw new TypeError(`canonical JSON cannot represent ${typeof value}`);
+    return json;
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)

@@ -51,6 +51,8 @@ export function checkIdentity(user: string, identity: Identity): CheckedIdentity
   try {
     const signingDer = fromBase64Url(identity.signingKey);
     const encDer = fromBase64Url(identity.encryptionKey);
+    // DESIGN.md "End-to-end encryption": a key is never used for both signing and encryption.
+    if (signingDer.equals(encDer)) throw new Error('the signing and encryption keys must differ');
     const signingKey = importPublicKey(signingDer);
     const encryptionKey = importPublicKey(encDer);
     const sig = fromBase64Url(identity.encryptionKeySig);
