@@ -123,8 +123,8 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Buffer {
 export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: string | Uint8Array, length: number): Buffer {
   const infoBytes = textOrBytes(info, 'info');
   if (infoBytes.length > HKDF_MAX_INFO_BYTES) throw new TypeError(`info must be at most ${HKDF_MAX_INFO_BYTES} bytes`);
-  const out = nc.hkdfSync('sha256', abytes(ikm, 'ikm'), abytes(salt, 'salt'), infoBytes, aint(length, 'length', 1, HKDF_MAX_BYTES));
-  return Buffer.from(out);
+  aint(length, 'length', 1, HKDF_MAX_BYTES);
+  return Buffer.from(nc.hkdfSync('sha256', abytes(ikm, 'ikm'), abytes(salt, 'salt'), infoBytes, length));
 }
 
 /** scrypt; a string password is NFKC-normalized (so the same typed password always matches). */
@@ -132,7 +132,8 @@ export function scryptDerive(
   password: string | Uint8Array, salt: Uint8Array, length = 32,
   params: { N: number; r: number; p: number; maxmem: number } = SCRYPT_PARAMS,
 ): Promise<Buffer> {
-  const pw = typeof password === 'string' ? Buffer.from(password.normalize('NFKC'), 'utf8') : abytes(password, 'password');
+  const pw = typeof password === 'string'
+    ? Buffer.from(password.normalize('NFKC'), 'utf8') : abytes(password, 'password');
   abytes(salt, 'salt');
   aint(length, 'length', 1, 1024);
   const N = aint(params?.N, 'params.N', 2, 2 ** 30);
@@ -233,7 +234,8 @@ function labelled(label: unknown, data: Uint8Array): Buffer {
 }
 
 export function pssSignRaw(privateKey: KeyObject, message: Uint8Array): Buffer {
-  return nc.sign('sha256', abytes(message, 'message'), { key: akey(privateKey, 'privateKey', 'private', 'rsa'), ...PSS });
+  const key = akey(privateKey, 'privateKey', 'private', 'rsa');
+  return nc.sign('sha256', abytes(message, 'message'), { key, ...PSS });
 }
 
 /** Returns false, never throws, for any bad signature bytes. */
@@ -258,13 +260,15 @@ export function verifyPss(publicKey: KeyObject, label: Label, data: Uint8Array, 
 
 // ---- RSA-OAEP (SHA-256, MGF1-SHA-256; the label is the OAEP label) ---------------------------
 
+const OAEP = { padding: nc.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } as const;
+
 export function oaepEncrypt(publicKey: KeyObject, label: string | Uint8Array, plaintext: Uint8Array): Buffer {
   const key = akey(publicKey, 'publicKey', 'public', 'rsa');
   const oaepLabel = textOrBytes(label, 'label');
   if (abytes(plaintext, 'plaintext').length > OAEP_MAX_PLAINTEXT_BYTES) {
     throw new TypeError(`plaintext must be at most ${OAEP_MAX_PLAINTEXT_BYTES} bytes`);
   }
-  return nc.publicEncrypt({ key, padding: nc.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel }, plaintext);
+  return nc.publicEncrypt({ key, ...OAEP, oaepLabel }, plaintext);
 }
 
 /** One error for every failure, so a caller cannot become a padding oracle (Manger). */
@@ -274,7 +278,7 @@ export function oaepDecrypt(privateKey: KeyObject, label: string | Uint8Array, c
   abytes(ciphertext, 'ciphertext');
   try {
     if (ciphertext.length !== RSA_BITS / 8) throw new Error('length');
-    return nc.privateDecrypt({ key, padding: nc.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel }, ciphertext);
+    return nc.privateDecrypt({ key, ...OAEP, oaepLabel }, ciphertext);
   } catch {
     throw new CryptoError('crypto.decrypt_failed', 'RSA-OAEP decryption failed');
   }
@@ -284,7 +288,8 @@ export function oaepDecrypt(privateKey: KeyObject, label: string | Uint8Array, c
 
 export function x25519Generate(): { publicKey: Buffer; privateKey: KeyObject } {
   const { publicKey, privateKey } = nc.generateKeyPairSync('x25519');
-  return { publicKey: publicKey.export({ type: 'spki', format: 'der' }).subarray(X25519_SPKI_PREFIX.length), privateKey };
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  return { publicKey: spki.subarray(X25519_SPKI_PREFIX.length), privateKey };
 }
 
 export function x25519PrivateFromRaw(raw: Uint8Array): KeyObject {
@@ -298,7 +303,8 @@ export function x25519SharedSecret(privateKey: KeyObject, peerPublicRaw: Uint8Ar
   const der = Buffer.concat([X25519_SPKI_PREFIX, abytes(peerPublicRaw, 'peerPublicRaw', X25519_KEY_BYTES)]);
   let shared: Buffer | undefined;
   try {
-    shared = nc.diffieHellman({ privateKey: priv, publicKey: nc.createPublicKey({ key: der, format: 'der', type: 'spki' }) });
+    const publicKey = nc.createPublicKey({ key: der, format: 'der', type: 'spki' });
+    shared = nc.diffieHellman({ privateKey: priv, publicKey });
   } catch { /* OpenSSL fails the derivation itself on an all-zero result; nothing else fails here */ }
   if (!shared || shared.every((b) => b === 0)) { // our own check too, should OpenSSL ever stop
     throw new CryptoError('crypto.low_order_point', 'X25519 shared secret is all zero (low-order public key)');

@@ -35,7 +35,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export class ProtocolError extends Error {
   readonly code: ErrorCode;
   /** Present on `rate_limited`: milliseconds until a retry may succeed. */
-  readonly retryAfterMs?: number;
+  declare readonly retryAfterMs?: number;
 
   constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
     super(message);

@@ -10,6 +10,8 @@ export const HEADER_BYTES = 4;
 export const TRACKER_FRAME_LIMIT = 64 * 1024;
 /** Peer frames carry a 64 KiB message plus envelope and signatures. */
 export const PEER_FRAME_LIMIT = 1024 * 1024;
+/** Tracker answers (room logs, user lists) are bigger than requests but still bounded. */
+export const TRACKER_RESPONSE_LIMIT = 16 * 1024 * 1024;
 
 export function encodeFrame(value: unknown, limit: number = PEER_FRAME_LIMIT): Buffer {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
@@ -31,25 +33,42 @@ export function encodeFrame(value: unknown, limit: number = PEER_FRAME_LIMIT): B
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** An error met after good frames in the same push: those are returned first, it is thrown next. */
+  private deferred?: ProtocolError;
 
   constructor(private readonly limit: number) {}
 
+  /**
+   * A frame of invalid JSON is consumed whole, so after that error the stream is still in sync
+   * and `push(Buffer.alloc(0))` goes on with the frames behind it. After `request.too_large` it
+   * is not.
+   */
   push(chunk: Buffer): unknown[] {
     if (chunk.length) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
+    }
+    if (this.deferred) {
+      const err = this.deferred;
+      this.deferred = undefined;
+      throw err;
     }
     const out: unknown[] = [];
     for (;;) {
       if (this.buffered < HEADER_BYTES) return out;
       const head = this.peek(HEADER_BYTES);
       const length = head.readUInt32BE(0);
-      if (length > this.limit) {
-        throw new ProtocolError('request.too_large', `frame of ${length} bytes is over the ${this.limit}-byte limit`);
+      try {
+        if (length > this.limit) {
+          throw new ProtocolError('request.too_large', `frame of ${length} bytes is over the ${this.limit}-byte limit`);
+        }
+        if (this.buffered < HEADER_BYTES + length) return out;
+        out.push(parseJson(this.take(HEADER_BYTES + length).subarray(HEADER_BYTES)));
+      } catch (err) {
+        if (!out.length) throw err;
+        this.deferred = err as ProtocolError;
+        return out;
       }
-      if (this.buffered < HEADER_BYTES + length) return out;
-      const frame = this.take(HEADER_BYTES + length).subarray(HEADER_BYTES);
-      out.push(parseJson(frame));
     }
   }
 

@@ -36,7 +36,10 @@ export function b64url(opts: { bytes?: number; maxBytes?: number } = {}): Schema
   return {
     parse(v, path = '') {
       const s = inner.parse(v, path);
-      if (s.length % 4 === 1) return fail(path, 'is not valid base64url');
+      // One value, one encoding: refuse what would not re-encode to itself (stray low bits).
+      const decoded = Buffer.from(s, 'base64url');
+      if (decoded.toString('base64url') !== s) return fail(path, 'is not valid base64url');
+      if (opts.bytes !== undefined && decoded.length !== opts.bytes) return fail(path, `must encode ${opts.bytes} bytes`);
       return s;
     },
   };

@@ -6,7 +6,7 @@
 
 import type { TLSSocket } from 'node:tls';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.ts';
-import { FrameDecoder, TRACKER_FRAME_LIMIT, encodeFrame } from '../protocol/frame.ts';
+import { FrameDecoder, TRACKER_FRAME_LIMIT, TRACKER_RESPONSE_LIMIT, encodeFrame } from '../protocol/frame.ts';
 import type { ErrorBody, TrackerEvent } from '../protocol/tracker.ts';
 
 /** Requests waiting behind the one being handled; more means a flood, not a client. */
@@ -61,7 +61,7 @@ export class Connection {
 
   send(value: unknown): void {
     if (this.closed) return;
-    this.socket.write(encodeFrame(value, Number.MAX_SAFE_INTEGER));
+    this.socket.write(encodeFrame(value, TRACKER_RESPONSE_LIMIT));
     if (this.socket.writableLength > this.limits.maxQueueBytes) {
       this.fail('slow_consumer', 'you stopped reading; reconnect when ready');
     }
@@ -109,7 +109,8 @@ export class Connection {
         }
         this.pending.push(frame);
       }
-      break;
+      if (!frames.length) break;
+      input = Buffer.alloc(0);
     }
     void this.drain();
   }

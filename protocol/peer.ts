@@ -1,0 +1,117 @@
+// Everything said between two peers, declared once. A link starts with three plaintext handshake
+// frames (DESIGN.md "Peer links": ephemeral X25519, transcript signed with RSA-PSS); every later
+// frame is `sealed` (AES-256-GCM with a counter nonce per direction) and its plaintext is one of
+// the `PeerMessage`s below. Envelopes and session bundles carry everything needed to check them
+// without the sender online, so any member may store and forward them.
+
+import { roomEventSchema, roomHeadSchema } from './room-log.ts';
+import { arr, b64url, bool, int, literal, obj, optional, str, variants, type Infer } from './schema.ts';
+import { NAME_PATTERN } from './names.ts';
+
+/** Message text is Markdown up to 64 KiB of UTF-8 (the original corrupted anything over 255 bytes). */
+export const MAX_TEXT_BYTES = 64 * 1024;
+/** A sender starts a new session after this many messages or this long (Megolm's defaults). */
+export const SESSION_MAX_MESSAGES = 100;
+export const SESSION_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+const user = str({ pattern: NAME_PATTERN, max: 32 });
+/** A room id (hash of its create event) or a direct-message room `dm:<a>:<b>`, names sorted. */
+const roomRef = str({ max: 80, pattern: /^([A-Za-z0-9_-]{43}|dm:[a-z0-9._-]{3,32}:[a-z0-9._-]{3,32})$/ });
+const nonce = b64url({ bytes: 32 });
+const sig = b64url({ bytes: 256 });
+
+// ---- handshake (plaintext) -------------------------------------------------------------------
+
+export const handshakeSchema = variants('t', {
+  hello: obj({ v: literal(1), from: user, to: user, eph: b64url({ bytes: 32 }), nonce }),
+  hello_reply: obj({ from: user, to: user, eph: b64url({ bytes: 32 }), nonce, sig }),
+  hello_finish: obj({ sig }),
+  /** A refusal, in words, before closing (unknown user, key mismatch, busy). */
+  refused: obj({ code: str({ max: 64 }), message: str({ max: 500 }) }),
+});
+export type Handshake = Infer<typeof handshakeSchema>;
+
+/** After the handshake every frame is this: `n` is the direction's counter, `c` the ciphertext. */
+export const sealedFrameSchema = obj({ t: literal('sealed'), n: int({ min: 0 }), c: b64url({ maxBytes: 1024 * 1024 }) });
+export type SealedFrame = Infer<typeof sealedFrameSchema>;
+
+// ---- room crypto payloads --------------------------------------------------------------------
+
+/** A sender session's key, wrapped with RSA-OAEP for one recipient. */
+export const sessionWrapSchema = obj({ to: user, key: b64url({ bytes: 256 }) });
+
+/**
+ * A sender announces a session to the members of the verified log at `head`. One signature
+ * covers every recipient's wrap (a rotation in a room of 50 costs one signature, not 49).
+ */
+export const sessionBundleSchema = obj({
+  room: roomRef,
+  head: roomHeadSchema,
+  session: b64url({ bytes: 16 }),
+  sender: user,
+  /** Index of the first message the wrapped chain key opens. */
+  start: int({ min: 0 }),
+  created: int({ min: 0 }),
+  wraps: arr(sessionWrapSchema, { max: 1000 }),
+  sig,
+});
+export type SessionBundle = Infer<typeof sessionBundleSchema>;
+
+export const envelopeSchema = obj({
+  room: roomRef,
+  head: roomHeadSchema,
+  sender: user,
+  session: b64url({ bytes: 16 }),
+  seq: int({ min: 0 }),
+  iv: b64url({ bytes: 12 }),
+  ct: b64url({ maxBytes: MAX_TEXT_BYTES * 2 + 4096 }),
+  sig,
+});
+export type Envelope = Infer<typeof envelopeSchema>;
+
+/** The plaintext inside an envelope. */
+export const messageBodySchema = obj({
+  id: str({ min: 1, max: 64 }),
+  time: int({ min: 0 }),
+  text: str({ max: MAX_TEXT_BYTES }),
+  snippet: optional(
+    obj({
+      language: str({ max: 64 }),
+      path: str({ max: 1024 }),
+      startLine: int({ min: 1 }),
+      endLine: int({ min: 1 }),
+      code: str({ max: MAX_TEXT_BYTES }),
+    }),
+  ),
+});
+export type MessageBody = Infer<typeof messageBodySchema>;
+
+// ---- messages on an established link (inside `sealed`) ---------------------------------------
+
+export const peerMessageSchema = variants('t', {
+  /** Sent first on every link: the sender's log heads of rooms both share. */
+  heads: obj({ heads: arr(obj({ room: roomRef, head: roomHeadSchema }), { max: 10_000 }) }),
+  session: obj({ bundle: sessionBundleSchema }),
+  envelope: obj({ envelope: envelopeSchema }),
+  /** Receivers acknowledge envelopes by (sender, session, seq). */
+  ack: obj({ room: roomRef, sender: user, session: b64url({ bytes: 16 }), seqs: arr(int({ min: 0 }), { max: 10_000 }) }),
+  /** Ephemeral: never stored. */
+  typing: obj({ room: roomRef, active: bool() }),
+  /** Signed room events, served by any member (they are signed, so no trust is needed). */
+  log_request: obj({ room: roomRef, from: int({ min: 0 }) }),
+  log: obj({ room: roomRef, events: arr(roomEventSchema, { max: 10_000 }) }),
+  ping: obj({}),
+});
+export type PeerMessage = Infer<typeof peerMessageSchema>;
+
+export function dmRoom(a: string, b: string): string {
+  const [x, y] = [a, b].sort();
+  return `dm:${x}:${y}`;
+}
+
+export function isDmRoom(room: string): boolean {
+  return room.startsWith('dm:');
+}
+
+/** A DM's membership is fixed by its name; its "head" is a constant. */
+export const DM_HEAD = { seq: 0, hash: 'A'.repeat(43) } as const;
