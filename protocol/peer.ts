@@ -8,7 +8,10 @@ import { roomEventSchema, roomHeadSchema } from './room-log.ts';
 import { arr, b64url, bool, int, literal, obj, optional, str, variants, type Infer } from './schema.ts';
 import { NAME_PATTERN } from './names.ts';
 
-/** Message text is Markdown up to 64 KiB of UTF-8 (the original corrupted anything over 255 bytes). */
+/**
+ * Message text is Markdown up to 64 KiB of UTF-8 (the original corrupted anything over 255 bytes);
+ * a snippet's code, if any, counts toward the same limit.
+ */
 export const MAX_TEXT_BYTES = 64 * 1024;
 /** A sender starts a new session after this many messages or this long (Megolm's defaults). */
 export const SESSION_MAX_MESSAGES = 100;
@@ -64,7 +67,8 @@ export const envelopeSchema = obj({
   session: b64url({ bytes: 16 }),
   seq: int({ min: 0 }),
   iv: b64url({ bytes: 12 }),
-  ct: b64url({ maxBytes: MAX_TEXT_BYTES * 2 + 4096 }),
+  /** JSON escaping can grow text up to six-fold (control characters as \u00XX). */
+  ct: b64url({ maxBytes: MAX_TEXT_BYTES * 6 + 4096 }),
   sig,
 });
 export type Envelope = Infer<typeof envelopeSchema>;
@@ -73,14 +77,14 @@ export type Envelope = Infer<typeof envelopeSchema>;
 export const messageBodySchema = obj({
   id: str({ min: 1, max: 64 }),
   time: int({ min: 0 }),
-  text: str({ max: MAX_TEXT_BYTES }),
+  text: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
   snippet: optional(
     obj({
       language: str({ max: 64 }),
       path: str({ max: 1024 }),
       startLine: int({ min: 1 }),
       endLine: int({ min: 1 }),
-      code: str({ max: MAX_TEXT_BYTES }),
+      code: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
     }),
   ),
 });

@@ -15,14 +15,16 @@ const fail = (path: string, what: string): never => {
   throw new ProtocolError('request.invalid', `${path || 'value'} ${what}`);
 };
 
-export function str(opts: { min?: number; max?: number; pattern?: RegExp } = {}): Schema<string> {
-  const { min = 0, max = 1024, pattern } = opts;
+/** `max` counts UTF-16 code units; `maxBytes` bounds the UTF-8 size (what limits on the wire mean). */
+export function str(opts: { min?: number; max?: number; maxBytes?: number; pattern?: RegExp } = {}): Schema<string> {
+  const { min = 0, max = 1024, pattern, maxBytes } = opts;
   return {
     parse(v, path = '') {
       if (typeof v !== 'string') return fail(path, 'must be a string');
       if (v.length < min) return fail(path, `must be at least ${min} characters`);
       if (v.length > max) return fail(path, `must be at most ${max} characters`);
       if (pattern && !pattern.test(v)) return fail(path, 'has an invalid format');
+      if (maxBytes !== undefined && Buffer.byteLength(v, 'utf8') > maxBytes) return fail(path, `must be at most ${maxBytes} bytes of UTF-8`);
       return v;
     },
   };

@@ -1,0 +1,80 @@
+// The chat engine's public interface, declared once: the events it emits and the commands of the
+// terminal client's `--json` mode (one JSON object per stdin line, one per stdout line). Bots,
+// the benchmark and the tests speak exactly this; the VS Code extension listens to the same
+// events in-process.
+
+import { bool, int, obj, optional, str, variants, type Infer } from './schema.ts';
+import type { ErrorCode } from './errors.ts';
+
+// ---- events ------------------------------------------------------------------------------------
+
+export interface ClientEvents {
+  ready: { port: number };
+  /** `room` is the room's name, or `dm:<a>:<b>` for a direct message (then `direct` is true). */
+  message: { room: string; roomId: string; from: string; id: string; text: string; sentAt: number; direct: boolean; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
+  /** How many members have acknowledged one of my messages so far. */
+  delivered: { room: string; id: string; count: number; of: number };
+  presence: { user: string; online: boolean };
+  member_joined: { room: string; user: string };
+  member_left: { room: string; user: string };
+  member_kicked: { room: string; user: string; by: string };
+  owner_changed: { room: string; owner: string | null };
+  room_closed: { room: string; by: string };
+  /** A user's identity key differs from the pinned one: nothing is sent to them until `verify`. */
+  key_changed: { user: string; oldFingerprint: string; newFingerprint: string; rooms: string[] };
+  /** Two members were shown different histories of a room; sending to it stops. */
+  room_forked: { room: string; seq: number; detail: string; withheld: boolean };
+  typing: { room: string; user: string; active: boolean };
+  /** The tracker link: connecting, online, reconnecting, offline. */
+  connection: { state: 'offline' | 'connecting' | 'online' | 'reconnecting'; detail: string };
+  error: { code: string; message: string };
+}
+export type ClientEventName = keyof ClientEvents;
+export type ClientEvent = { [K in ClientEventName]: { event: K } & ClientEvents[K] }[ClientEventName];
+
+// ---- --json commands -----------------------------------------------------------------------------
+
+const name = str({ min: 1, max: 64 });
+const text = str({ max: 64 * 1024 * 4 });
+
+export const clientCommandSchema = variants(
+  'cmd',
+  {
+    register: obj({ user: name, password: str({ max: 1024 }) }),
+    login: obj({ user: name, password: optional(str({ max: 1024 })) }),
+    logout: obj({}),
+    list_peers: obj({}),
+    list_rooms: obj({}),
+    list_conn: obj({}),
+    create_room: obj({ room: name, private: optional(bool()), password: optional(str({ max: 1024 })) }),
+    join_room: obj({ room: name, password: optional(str({ max: 1024 })) }),
+    leave_room: obj({ room: name }),
+    close_room: obj({ room: name }),
+    kick: obj({ room: name, user: name }),
+    members: obj({ room: name }),
+    msg_room: obj({ room: name, text }),
+    msg: obj({ user: name, text }),
+    typing: obj({ room: name, active: bool() }),
+    fingerprint: obj({ user: optional(name) }),
+    verify: obj({ user: name, fingerprint: optional(str({ max: 100 })) }),
+    help: obj({}),
+    exit: obj({}),
+  },
+  'request.unknown_type',
+);
+export type ClientCommand = Infer<typeof clientCommandSchema>;
+export type ClientCommandName = ClientCommand['cmd'];
+
+export const commandIdSchema = optional(int({ min: 0 }));
+
+export type CommandAnswer =
+  | ({ id?: number; ok: true } & Record<string, unknown>)
+  | { id?: number; ok: false; error: { code: ErrorCode | string; message: string } };
+
+/** Rows returned by list commands. */
+export const memberRowSchema = obj({ user: name, owner: bool(), verified: bool(), online: bool(), fingerprint: optional(str({ max: 100 })) });
+export type MemberRow = Infer<typeof memberRowSchema>;
+export const linkRowSchema = obj({ user: name, address: str({ max: 100 }), initiator: bool() });
+export type LinkRow = Infer<typeof linkRowSchema>;
+export const roomRowSchema = obj({ name, id: str({ max: 64 }), private: bool(), owner: optional(name), members: int(), online: int(), member: bool() });
+export type RoomRow = Infer<typeof roomRowSchema>;
