@@ -1,0 +1,108 @@
+// The engine's data folder. At its root, what does not belong to one account: the pinned tracker
+// fingerprints (SSH's known_hosts) and the cached salts per (tracker, user). In the account's
+// folder: the session (resume token and private keys, mode 0600, like an SSH key without a
+// passphrase) and the engine state (pinned identities, verified room logs, sender sessions).
+
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PinnedUser } from './key-directory.ts';
+import type { SavedRoom } from './room-book.ts';
+import { readJson, writeJson } from './json-file.ts';
+
+export interface SavedAccount {
+  user: string;
+  tracker: string;
+  token: string;
+  /** PKCS#8 DER, base64url. */
+  signingKey: string;
+  encryptionKey: string;
+}
+
+export interface EngineState {
+  pins: Record<string, PinnedUser>;
+  rooms: Record<string, SavedRoom>;
+  /** room -> serialized outbound sender session */
+  outbound: Record<string, unknown>;
+  /** `${room} ${sender} ${session}` -> serialized inbound session (its used keys are gone: replay protection) */
+  inbound: Record<string, unknown>;
+}
+
+/** State writes are batched: at most one write per this interval, and one on close. */
+const STATE_WRITE_DELAY_MS = 25;
+
+export class DataFolder {
+  private stateTimer?: NodeJS.Timeout;
+  private pendingState?: { user: string; state: EngineState };
+
+  /** With `perUser`, each account gets its own subfolder (`~/.p2p-chat/<user>`). */
+  constructor(
+    readonly root: string,
+    private readonly perUser: boolean,
+  ) {}
+
+  userDir(user: string): string {
+    return this.perUser ? join(this.root, user) : this.root;
+  }
+
+  trackerPin(address: string): string | undefined {
+    return readJson<Record<string, string>>(join(this.root, 'known-trackers.json'), {})[address];
+  }
+
+  setTrackerPin(address: string, fingerprint: string | undefined): void {
+    const path = join(this.root, 'known-trackers.json');
+    const pins = readJson<Record<string, string>>(path, {});
+    if (fingerprint) pins[address] = fingerprint;
+    else delete pins[address];
+    writeJson(path, pins);
+  }
+
+  salt(address: string, user: string): string | undefined {
+    return readJson<Record<string, string>>(join(this.root, 'salts.json'), {})[`${address}/${user}`];
+  }
+
+  setSalt(address: string, user: string, salt: string): void {
+    const path = join(this.root, 'salts.json');
+    const salts = readJson<Record<string, string>>(path, {});
+    salts[`${address}/${user}`] = salt;
+    writeJson(path, salts);
+  }
+
+  /** The last account that logged in here (the terminal client resumes it without a password). */
+  lastAccount(): SavedAccount | undefined {
+    const last = readJson<{ user?: string }>(join(this.root, 'last-account.json'), {}).user;
+    return last ? this.account(last) : undefined;
+  }
+
+  account(user: string): SavedAccount | undefined {
+    return readJson<SavedAccount | undefined>(join(this.userDir(user), 'account.json'), undefined);
+  }
+
+  saveAccount(account: SavedAccount): void {
+    writeJson(join(this.userDir(account.user), 'account.json'), account);
+    writeJson(join(this.root, 'last-account.json'), { user: account.user });
+  }
+
+  forgetAccount(user: string): void {
+    rmSync(join(this.userDir(user), 'account.json'), { force: true });
+    rmSync(join(this.root, 'last-account.json'), { force: true });
+  }
+
+  loadState(user: string): EngineState {
+    const state = readJson<Partial<EngineState>>(join(this.userDir(user), 'state.json'), {});
+    return { pins: state.pins ?? {}, rooms: state.rooms ?? {}, outbound: state.outbound ?? {}, inbound: state.inbound ?? {} };
+  }
+
+  /** Schedules a write of the state (batched); `flush` writes it now. */
+  saveState(user: string, state: EngineState): void {
+    this.pendingState = { user, state };
+    this.stateTimer ??= setTimeout(() => this.flush(), STATE_WRITE_DELAY_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.stateTimer);
+    this.stateTimer = undefined;
+    const pending = this.pendingState;
+    this.pendingState = undefined;
+    if (pending) writeJson(join(this.userDir(pending.user), 'state.json'), pending.state);
+  }
+}

@@ -1,0 +1,848 @@
+// The chat engine: one object with typed methods and typed events (protocol/client.ts), hosted
+// unchanged by the terminal client and the VS Code extension. It owns the tracker session, the
+// verified room logs, pinned identities, sender-key sessions and peer links, and persists what
+// must survive a restart in its data folder. No `vscode` import here, ever.
+
+import { createPublicKey } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
+import type { ClientEvents } from '../protocol/client.ts';
+import { exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase64Url } from '../protocol/crypto.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
+import { DM_HEAD, MAX_TEXT_BYTES, dmRoom, isDmRoom, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import { deriveRoomPasswordKeys, eventHash, joinProof, signRoomEvent, type RoomEvent, type RoomHead, type RoomState, type UnsignedRoomEvent } from '../protocol/room-log.ts';
+import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
+import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
+import {
+  checkPasswordPolicy,
+  createIdentityKeys,
+  decryptKeyBlob,
+  deriveAccountKeys,
+  encryptKeyBlob,
+  keysMatchIdentity,
+  newAccountSalt,
+  type ScryptParams,
+  type UserKeys,
+} from './account.ts';
+import { DataFolder, type EngineState } from './data-folder.ts';
+import { KeyDirectory } from './key-directory.ts';
+import { LinkPool } from './link-pool.ts';
+import type { PeerLink } from './link.ts';
+import { RoomBook, type RoomView } from './room-book.ts';
+import {
+  decryptEnvelope,
+  deserializeInbound,
+  deserializeOutbound,
+  encryptMessage,
+  makeBundle,
+  needsRotation,
+  newOutboundSession,
+  openBundle,
+  serializeInbound,
+  serializeOutbound,
+  type InboundSession,
+  type OutboundSession,
+} from './sender-keys.ts';
+import { TrackerSession, type SessionResult } from './tracker-session.ts';
+
+export interface EngineOptions {
+  /** Root of the data folder. */
+  dataDir: string;
+  /** Keep each account in `<dataDir>/<user>` (the terminal client's default folder layout). */
+  perUserFolders?: boolean;
+  tracker?: { host: string; port: number };
+  /** Peer port to listen on; 0 picks a free one. */
+  peerPort?: number;
+  peerHost?: string;
+  /** Asked for a tracker never seen before; default accepts and pins it (SSH accept-new). */
+  trustTracker?: (fingerprint: string, address: string) => Promise<boolean> | boolean;
+  /** Tests only: cheaper scrypt. Real clients always use SCRYPT_PARAMS. */
+  scryptParams?: ScryptParams;
+  backoffMs?: number[];
+  now?: () => number;
+}
+
+type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
+
+interface Me {
+  user: string;
+  keys: UserKeys;
+}
+
+interface PendingDelivery {
+  room: string;
+  id: string;
+  of: number;
+  acked: Set<string>;
+}
+
+const MAX_APPEND_RETRIES = 5;
+
+export class ChatEngine extends EventEmitter<EngineEvents> {
+  readonly data: DataFolder;
+  private readonly tracker: TrackerSession;
+  private readonly now: () => number;
+  private me?: Me;
+  private state?: EngineState;
+  private keys?: KeyDirectory;
+  private rooms?: RoomBook;
+  private pool?: LinkPool;
+  private readonly presence = new Map<string, PeerInfo>();
+  private readonly roomList = new Map<string, RoomSummary>();
+  private readonly outbound = new Map<string, OutboundSession>();
+  private readonly inbound = new Map<string, InboundSession>();
+  /** Per room: the current session's bundle and who has been sent it. */
+  private readonly bundles = new Map<string, { bundle: SessionBundle; sentTo: Set<string> }>();
+  private readonly deliveries = new Map<string, PendingDelivery>();
+  /** Per room: a running catch-up with the tracker, so envelopes wait for it. */
+  private readonly syncing = new Map<string, Promise<void>>();
+  private readonly incoming = new Map<string, Promise<void>>();
+
+  constructor(private readonly opts: EngineOptions) {
+    super();
+    this.now = opts.now ?? Date.now;
+    this.data = new DataFolder(opts.dataDir, opts.perUserFolders ?? false);
+    const tracker = opts.tracker ?? { host: '127.0.0.1', port: DEFAULT_TRACKER_PORT };
+    this.tracker = new TrackerSession({
+      ...tracker,
+      pins: { get: (a) => this.data.trackerPin(a), set: (a, fp) => this.data.setTrackerPin(a, fp) },
+      ...(opts.trustTracker ? { trustFirstUse: opts.trustTracker } : {}),
+      ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}),
+    });
+    this.tracker.on('state', (state, detail) => this.emit('connection', { state, detail }));
+    this.tracker.on('event', (e) => void this.onTrackerEvent(e).catch((err) => this.report(err)));
+    this.tracker.on('resumed', (s) => void this.onResumed(s).catch((err) => this.report(err)));
+    this.tracker.on('ended', (why) => this.emitError({ code: 'auth.bad_token', message: why }));
+  }
+
+  get user(): string | undefined {
+    return this.me?.user;
+  }
+
+  get peerPort(): number {
+    return this.pool?.port ?? 0;
+  }
+
+  get trackerAddress(): string {
+    return this.tracker.address;
+  }
+
+  get trackerFingerprint(): string | undefined {
+    return this.tracker.fingerprint;
+  }
+
+  // ---- accounts --------------------------------------------------------------------------------
+
+  async register(rawUser: string, password: string): Promise<void> {
+    const user = normalizeUserName(rawUser);
+    checkPasswordPolicy(password, user);
+    await this.tracker.connect();
+    const salt = newAccountSalt();
+    const [derived, identityKeys] = await Promise.all([deriveAccountKeys(password, salt, this.opts.scryptParams), createIdentityKeys(user)]);
+    await this.tracker.request('register', {
+      user,
+      salt: toBase64Url(salt),
+      authKey: toBase64Url(derived.authKey),
+      identity: identityKeys.identity,
+      keyBlob: encryptKeyBlob(derived.keyKey, user, identityKeys),
+    });
+    this.data.setSalt(this.tracker.address, user, toBase64Url(salt));
+  }
+
+  async login(rawUser: string, password: string): Promise<void> {
+    const user = normalizeUserName(rawUser);
+    if (this.me) throw new ProtocolError('auth.already_authenticated', `already logged in as ${this.me.user}; log out first`);
+    await this.tracker.connect();
+    const { salt } = await this.tracker.request('prelogin', { user });
+    const cached = this.data.salt(this.tracker.address, user);
+    if (cached && cached !== salt) {
+      throw new ProtocolError('auth.bad_credentials', `the tracker gave a different salt for ${user} than before; if you changed your password on another machine, delete salts.json in ${this.data.root}, otherwise do not trust this tracker`);
+    }
+    const derived = await deriveAccountKeys(password, fromBase64Url(salt), this.opts.scryptParams);
+    const port = await this.reservePort();
+    const session = await this.tracker.start('login', { user, authKey: toBase64Url(derived.authKey), peerPort: port });
+    const keys = decryptKeyBlob(derived.keyKey, session.user, session.keyBlob);
+    if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the tracker returned keys that do not match your identity');
+    this.data.setSalt(this.tracker.address, user, salt);
+    this.data.saveAccount({ user: session.user, tracker: this.tracker.address, token: session.token, signingKey: toBase64Url(exportPrivateKey(keys.signing.privateKey)), encryptionKey: toBase64Url(exportPrivateKey(keys.encryption.privateKey)) });
+    await this.begin(session, keys, port);
+  }
+
+  /** Resumes the account saved in the data folder with its token: no password. */
+  async resume(rawUser?: string): Promise<boolean> {
+    const saved = rawUser ? this.data.account(normalizeUserName(rawUser)) : this.data.lastAccount();
+    if (!saved || saved.tracker !== this.tracker.address) return false;
+    const signing = importPrivateKey(fromBase64Url(saved.signingKey));
+    const encryption = importPrivateKey(fromBase64Url(saved.encryptionKey));
+    const keys: UserKeys = {
+      signing: { privateKey: signing, publicKey: createPublicKey(signing) },
+      encryption: { privateKey: encryption, publicKey: createPublicKey(encryption) },
+    };
+    const port = await this.reservePort();
+    let session: SessionResult;
+    try {
+      session = await this.tracker.start('resume', { token: saved.token, peerPort: port });
+    } catch (err) {
+      if (err instanceof ProtocolError && err.code === 'auth.bad_token') {
+        this.data.forgetAccount(saved.user);
+        await this.tracker.stop();
+        return false;
+      }
+      throw err;
+    }
+    if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the saved keys do not match your identity on the tracker');
+    await this.begin(session, keys, port);
+    return true;
+  }
+
+  async logout(): Promise<void> {
+    if (!this.me) return;
+    const user = this.me.user;
+    try {
+      await this.tracker.request('logout', {});
+    } catch {
+      // Offline: the token stays valid on the tracker until it expires; it is forgotten here.
+    }
+    this.data.forgetAccount(user);
+    await this.shutdown();
+  }
+
+  /** Stops everything without logging out (the saved session resumes next time). */
+  async close(): Promise<void> {
+    await this.shutdown();
+  }
+
+  fingerprint(user?: string): { user: string; fingerprint: string; verified: boolean } {
+    const me = this.requireMe();
+    const who = user ? normalizeUserName(user) : me.user;
+    const pin = this.keys!.get(who);
+    if (!pin) throw new ProtocolError('user.not_found', `no key is known for ${who} yet`);
+    return { user: who, fingerprint: pin.fingerprint, verified: pin.verified };
+  }
+
+  async verify(rawUser: string, fingerprint?: string): Promise<{ user: string; fingerprint: string }> {
+    this.requireMe();
+    const user = normalizeUserName(rawUser);
+    await this.keys!.ensure([user]);
+    const pin = this.keys!.verify(user, fingerprint);
+    // A newly accepted key must get fresh session keys: start new sessions in shared rooms.
+    for (const room of this.roomsSharedWith(user)) this.outbound.delete(room);
+    this.outbound.delete(dmRoom(this.me!.user, user));
+    this.persist();
+    return { user, fingerprint: pin.fingerprint };
+  }
+
+  // ---- directory -------------------------------------------------------------------------------
+
+  async listPeers(): Promise<PeerInfo[]> {
+    this.requireMe();
+    const { peers } = await this.tracker.request('list_peers', {});
+    return peers;
+  }
+
+  async listRooms(): Promise<RoomSummary[]> {
+    this.requireMe();
+    const { rooms } = await this.tracker.request('list_rooms', {});
+    for (const r of rooms) this.roomList.set(r.id, r);
+    return rooms;
+  }
+
+  listLinks(): { user: string; address: string; initiator: boolean }[] {
+    return this.pool?.list() ?? [];
+  }
+
+  members(roomRef: string): { user: string; owner: boolean; verified: boolean; online: boolean; fingerprint?: string }[] {
+    this.requireMe();
+    const { state } = this.resolveRoom(roomRef);
+    return [...state.members.keys()].map((user) => {
+      const pin = this.keys!.get(user);
+      return {
+        user,
+        owner: state.owner === user,
+        verified: pin?.verified ?? false,
+        online: user === this.me!.user || (this.presence.get(user)?.online ?? false),
+        ...(pin ? { fingerprint: pin.fingerprint } : {}),
+      };
+    });
+  }
+
+  joinedRooms(): { id: string; name: string; private: boolean; owner: string | null; members: number; forked: boolean }[] {
+    return (this.rooms?.all() ?? [])
+      .filter((r) => !r.state.closed && r.state.members.has(this.me!.user))
+      .map((r) => ({ id: r.id, name: r.state.name, private: r.state.private, owner: r.state.owner, members: r.state.members.size, forked: Boolean(r.forked) }));
+  }
+
+  // ---- rooms -----------------------------------------------------------------------------------
+
+  async createRoom(rawName: string, opts: { password?: string } = {}): Promise<{ id: string; name: string }> {
+    const me = this.requireMe();
+    const name = normalizeRoomName(rawName);
+    const salt = toBase64Url(randomBytes(16));
+    const isPrivate = opts.password !== undefined;
+    if (isPrivate && !opts.password) throw new ProtocolError('request.invalid', 'a private room needs a password');
+    const unsigned: UnsignedRoomEvent = { v: 1, room: '', seq: 0, prev: '', type: 'create', actor: me.user, time: this.now(), name, private: isPrivate, salt };
+    const event = signRoomEvent(unsigned, me.keys.signing.privateKey);
+    const pw = isPrivate ? await deriveRoomPasswordKeys(opts.password!, salt, this.opts.scryptParams) : undefined;
+    const { room } = await this.tracker.request('create_room', { event, ...(pw ? { check: pw.check } : {}) });
+    this.roomList.set(room.id, room);
+    await this.rooms!.apply([event], pw?.proofKey);
+    this.persist();
+    return { id: room.id, name };
+  }
+
+  async joinRoom(rawName: string, password?: string): Promise<{ id: string; name: string; members: string[] }> {
+    const me = this.requireMe();
+    const name = normalizeRoomName(rawName);
+    const summary = (await this.listRooms()).find((r) => r.name === name);
+    if (!summary) throw new ProtocolError('room.not_found', `there is no room named ${name}; list_rooms shows the rooms`);
+    if (summary.member) throw new ProtocolError('room.already_member', `you are already in ${name}`);
+    if (summary.private && !password) throw new ProtocolError('room.bad_password', `${name} is private: give its password`);
+    const { events } = await this.tracker.request('room_log', { room: summary.id, from: 0 });
+    const create = events[0];
+    const pw = summary.private ? await deriveRoomPasswordKeys(password!, create.salt!, this.opts.scryptParams) : undefined;
+    // The log's earlier private joins carry proofs under the password's key: a wrong password
+    // fails here, before anything is sent.
+    this.rooms!.forget(summary.id);
+    try {
+      await this.rooms!.apply(events, pw?.proofKey);
+    } catch (err) {
+      this.rooms!.forget(summary.id);
+      if (err instanceof ProtocolError && err.code === 'room.bad_password') throw new ProtocolError('room.bad_password', `wrong password for ${name}`);
+      throw err;
+    }
+    try {
+      await this.appendOwn(summary.id, (head) => {
+        const unsigned: UnsignedRoomEvent = { v: 1, room: summary.id, seq: head.seq + 1, prev: head.hash, type: 'join', actor: me.user, time: this.now() };
+        return pw ? { ...unsigned, proof: joinProof(unsigned, pw.proofKey) } : unsigned;
+      }, pw?.check);
+    } catch (err) {
+      this.rooms!.forget(summary.id);
+      throw err;
+    }
+    const { state } = this.rooms!.get(summary.id)!;
+    return { id: summary.id, name, members: [...state.members.keys()] };
+  }
+
+  async leaveRoom(roomRef: string): Promise<void> {
+    const me = this.requireMe();
+    const { id } = this.resolveRoom(roomRef);
+    await this.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'leave', actor: me.user, time: this.now() }));
+    this.forgetRoom(id);
+  }
+
+  async kick(roomRef: string, rawUser: string): Promise<void> {
+    const me = this.requireMe();
+    const subject = normalizeUserName(rawUser);
+    const { id, state } = this.resolveRoom(roomRef);
+    if (state.owner !== me.user) throw new ProtocolError('room.not_owner', `only the owner of ${state.name} (${state.owner}) can kick`);
+    if (!state.members.has(subject)) throw new ProtocolError('room.not_member', `${subject} is not in ${state.name}`);
+    await this.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'kick', actor: me.user, subject, time: this.now() }));
+  }
+
+  async closeRoom(roomRef: string): Promise<void> {
+    const me = this.requireMe();
+    const { id, state } = this.resolveRoom(roomRef);
+    if (state.owner !== me.user) throw new ProtocolError('room.not_owner', `only the owner of ${state.name} (${state.owner}) can close it`);
+    await this.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'close', actor: me.user, time: this.now() }));
+  }
+
+  // ---- messages --------------------------------------------------------------------------------
+
+  /** Sends to a room (by name or id) or, with `dm:` or via sendDirect, to one user. */
+  async sendRoom(roomRef: string, text: string, snippet?: MessageBody['snippet']): Promise<{ id: string; sentAt: number; recipients: number }> {
+    const me = this.requireMe();
+    checkText(text + (snippet?.code ?? ''));
+    const target = isDmRoom(roomRef) ? this.dmTarget(roomRef) : this.resolveRoom(roomRef);
+    if (target.forked) throw new ProtocolError('room.invalid_event', `room ${target.name} has a forked history (members were shown different logs); sending is stopped until it is resolved`);
+    const members = [...target.members].filter((u) => u !== me.user);
+    await this.keys!.ensure(members);
+    const blocked = members.filter((u) => this.keys!.blocked(u));
+    for (const u of blocked) this.emitError({ code: 'key_changed', message: `not sending to ${u}: their key changed; compare fingerprints and run verify ${u}` });
+    const recipients = members.filter((u) => !this.keys!.blocked(u));
+
+    let session = this.outbound.get(target.id);
+    if (!session || needsRotation(session, target.head, this.now())) {
+      session = newOutboundSession(target.id, target.head, this.now());
+      const bundle = makeBundle(session, me.user, me.keys.signing.privateKey, recipients.map((u) => ({ user: u, encryptionKey: this.keys!.keys(u)!.encryptionKey })));
+      this.outbound.set(target.id, session);
+      this.bundles.set(target.id, { bundle, sentTo: new Set() });
+    }
+    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: this.now(), text, ...(snippet ? { snippet } : {}) };
+    const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
+    this.persist();
+    const current = this.bundles.get(target.id)!;
+    const wrapped = new Set(current.bundle.wraps.map((w) => w.to));
+    const to = recipients.filter((u) => wrapped.has(u));
+    this.deliveries.set(deliveryKey(envelope), { room: target.name, id: body.id, of: to.length, acked: new Set() });
+    for (const user of to) void this.deliver(user, target.id, envelope);
+    return { id: body.id, sentAt: body.time, recipients: to.length };
+  }
+
+  sendDirect(rawUser: string, text: string): Promise<{ id: string; sentAt: number; recipients: number }> {
+    const me = this.requireMe();
+    const user = normalizeUserName(rawUser);
+    if (user === me.user) throw new ProtocolError('request.invalid', 'you cannot message yourself');
+    return this.sendRoom(dmRoom(me.user, user), text);
+  }
+
+  /** Ephemeral "is typing" to members with an open link; never stored. */
+  typing(roomRef: string, active: boolean): void {
+    const me = this.requireMe();
+    const target = isDmRoom(roomRef) ? this.dmTarget(roomRef) : this.resolveRoom(roomRef);
+    for (const u of target.members) if (u !== me.user) this.pool!.sendIfLinked(u, { t: 'typing', room: target.id, active });
+  }
+
+  // ---- internals: session start and stop -------------------------------------------------------
+
+  private async begin(session: SessionResult, keys: UserKeys, port: number): Promise<void> {
+    const user = session.user;
+    this.me = { user, keys };
+    this.state = this.data.loadState(user);
+    this.keys = new KeyDirectory(this.state.pins, async (users) => (await this.tracker.request('get_keys', { users })).keys);
+    this.keys.pinOwn(user, session.identity);
+    this.keys.on('key_changed', (change) => {
+      const rooms = this.roomsSharedWith(change.user).map((id) => this.rooms!.get(id)!.state.name);
+      this.emit('key_changed', { ...change, rooms });
+      this.persist();
+    });
+    this.keys.on('changed', () => this.persist());
+    this.rooms = new RoomBook(this.state.rooms, this.keys);
+    await this.rooms.load();
+    for (const [room, saved] of Object.entries(this.state.outbound)) this.outbound.set(room, deserializeOutbound(saved));
+    for (const [key, saved] of Object.entries(this.state.inbound)) this.inbound.set(key, deserializeInbound(saved));
+    // Sessions whose bundle we no longer hold are rotated on the next send.
+    for (const room of this.outbound.keys()) if (!this.bundles.has(room)) this.outbound.delete(room);
+
+    this.pool = new LinkPool(
+      { user, signingKey: keys.signing.privateKey },
+      async (peer) => {
+        await this.keys!.ensure([peer]).catch(() => {});
+        return this.keys!.signingKey(peer);
+      },
+      (peer) => {
+        const p = this.presence.get(peer);
+        return p?.online && p.address && p.port ? { host: p.address, port: p.port } : undefined;
+      },
+    );
+    // One peer's messages are handled one at a time, in order: a session key must be in place
+    // before the envelopes that need it.
+    this.pool.on('message', (from, msg, link) => {
+      const run = (this.incoming.get(from) ?? Promise.resolve())
+        .then(() => this.onPeerMessage(from, msg, link))
+        .catch((err) => this.report(err, from));
+      this.incoming.set(from, run);
+      void run.then(() => {
+        if (this.incoming.get(from) === run) this.incoming.delete(from);
+      });
+    });
+    this.pool.on('linked', (peer, link) => this.onLinked(peer, link));
+    this.pool.on('refused', (d) => this.emitError({ code: d.code, message: `refused a peer link from ${d.address}: ${d.message}` }));
+    await this.pool.listen(port, this.opts.peerHost ?? '0.0.0.0');
+    this.applySession(session);
+    await this.syncRooms(session.rooms);
+    this.persist();
+    this.emit('ready', { port: this.pool.port });
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.pool?.close();
+    await this.tracker.stop();
+    if (this.me && this.state) {
+      this.persist();
+      this.data.flush();
+    }
+    this.me = undefined;
+    this.pool = undefined;
+    this.presence.clear();
+    this.outbound.clear();
+    this.inbound.clear();
+    this.bundles.clear();
+    this.deliveries.clear();
+  }
+
+  private applySession(session: SessionResult): void {
+    this.presence.clear();
+    for (const p of session.peers) this.presence.set(p.user, p);
+    for (const r of session.rooms) this.roomList.set(r.id, r);
+  }
+
+  private async onResumed(session: SessionResult): Promise<void> {
+    this.applySession(session);
+    await this.syncRooms(session.rooms);
+  }
+
+  /** Catches every room we are in up with the tracker's log. */
+  private async syncRooms(rooms: RoomSummary[]): Promise<void> {
+    const ids = new Set([...rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
+    for (const id of ids) await this.syncRoom(id).catch((err) => this.report(err));
+  }
+
+  private syncRoom(id: string): Promise<void> {
+    const running = this.syncing.get(id);
+    if (running) return running;
+    const run = (async () => {
+      const room = this.rooms!.get(id);
+      const from = room ? room.state.head.seq + 1 : 0;
+      let events: RoomEvent[];
+      try {
+        ({ events } = await this.tracker.request('room_log', { room: id, from }));
+      } catch (err) {
+        if (err instanceof ProtocolError && err.code === 'room.not_found' && room && !room.state.closed) {
+          return; // closed or deleted: the room_event push tells us which
+        }
+        throw err;
+      }
+      await this.applyRoomEvents(events);
+    })().finally(() => this.syncing.delete(id));
+    this.syncing.set(id, run);
+    return run;
+  }
+
+  // ---- internals: room logs --------------------------------------------------------------------
+
+  /** Signs and appends my own event on the current head, re-signing if another won the race. */
+  private async appendOwn(id: string, build: (head: RoomHead) => UnsignedRoomEvent, check?: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const room = this.rooms!.get(id);
+      if (!room) throw new ProtocolError('room.not_found', 'you are not in that room');
+      const event = signRoomEvent(build(room.state.head), this.me!.keys.signing.privateKey);
+      try {
+        await this.tracker.request('append', { event, ...(check ? { check } : {}) });
+        await this.applyRoomEvents([event]);
+        return;
+      } catch (err) {
+        if (!(err instanceof ProtocolError) || err.code !== 'room.stale_head' || attempt >= MAX_APPEND_RETRIES) throw err;
+        await this.syncRoom(id);
+      }
+    }
+  }
+
+  /** Verifies and applies events, and tells the user what changed. */
+  private async applyRoomEvents(events: RoomEvent[]): Promise<void> {
+    let applied;
+    try {
+      applied = await this.rooms!.apply(events);
+    } catch (err) {
+      if (err instanceof ProtocolError && err.code === 'room.invalid_event' && /different events/.test(err.message)) {
+        const id = events[0].room;
+        const seq = events[0].seq;
+        this.rooms!.markForked(id, { seq, mine: '', theirs: '', from: 'tracker' });
+        this.emit('room_forked', { room: this.rooms!.get(id)?.state.name ?? id, seq, detail: err.message, withheld: false });
+        return;
+      }
+      throw err;
+    }
+    for (const { event, before, after } of applied) this.announce(event, before, after);
+    if (applied.length) this.persist();
+  }
+
+  private announce(event: RoomEvent, before: RoomState | null, after: RoomState): void {
+    const room = after.name;
+    const me = this.me!.user;
+    switch (event.type) {
+      case 'join':
+        this.emit('member_joined', { room, user: event.actor });
+        break;
+      case 'leave':
+        this.emit('member_left', { room, user: event.actor });
+        break;
+      case 'kick':
+        this.emit('member_kicked', { room, user: event.subject!, by: event.actor });
+        if (event.subject === me) this.forgetRoom(after.id);
+        break;
+      case 'close':
+        this.emit('room_closed', { room, by: event.actor });
+        this.forgetRoom(after.id);
+        break;
+    }
+    if (before && before.owner !== after.owner) this.emit('owner_changed', { room, owner: after.owner });
+    // Anyone who may read the next message changed: the next send starts a new session.
+    if (event.type !== 'create') this.outbound.delete(after.id);
+  }
+
+  private forgetRoom(id: string): void {
+    this.outbound.delete(id);
+    this.bundles.delete(id);
+    this.rooms!.forget(id);
+    for (const key of [...this.inbound.keys()]) if (key.startsWith(`${id} `)) this.inbound.delete(key);
+    this.persist();
+  }
+
+  private async onTrackerEvent(e: TrackerEvent): Promise<void> {
+    if (!this.me) return;
+    switch (e.event) {
+      case 'presence': {
+        const before = this.presence.get(e.user);
+        this.presence.set(e.user, e);
+        if (before && (before.address !== e.address || before.port !== e.port || !e.online)) this.pool?.drop(e.user);
+        if (this.keys!.noticeFingerprint(e.user, e.fingerprint)) await this.keys!.refresh([e.user]);
+        if (e.user !== this.me.user && before?.online !== e.online) this.emit('presence', { user: e.user, online: e.online });
+        return;
+      }
+      case 'room_event': {
+        this.roomList.set(e.room.id, e.room);
+        const known = this.rooms!.get(e.room.id);
+        const mine = e.entry.actor === this.me.user || e.entry.subject === this.me.user;
+        if (!known && !mine) return;
+        if (known && e.entry.seq === known.state.head.seq + 1) await this.applyRoomEvents([e.entry]);
+        else if (known) await this.syncRoom(e.room.id);
+        return;
+      }
+      case 'room_listed':
+        this.roomList.set(e.room.id, e.room);
+        return;
+      case 'closing':
+        return;
+    }
+  }
+
+  // ---- internals: peer messages ----------------------------------------------------------------
+
+  private onLinked(peer: string, link: PeerLink): void {
+    // First thing on every link: our heads of the rooms we share, so forks show at once.
+    const heads = this.roomsSharedWith(peer).map((id) => ({ room: id, head: this.rooms!.get(id)!.state.head }));
+    link.send({ t: 'heads', heads });
+  }
+
+  private async deliver(user: string, room: string, envelope: Envelope): Promise<void> {
+    const current = this.bundles.get(room);
+    if (current && !current.sentTo.has(user) && current.bundle.session === envelope.session) {
+      if (await this.pool!.send(user, { t: 'session', bundle: current.bundle })) current.sentTo.add(user);
+    }
+    await this.pool!.send(user, { t: 'envelope', envelope });
+  }
+
+  private async onPeerMessage(from: string, msg: PeerMessage, link: PeerLink): Promise<void> {
+    if (!this.me) return;
+    switch (msg.t) {
+      case 'session':
+        return this.onBundle(from, msg.bundle);
+      case 'envelope':
+        return this.onEnvelope(from, msg.envelope, link);
+      case 'ack': {
+        if (msg.sender !== this.me.user) return;
+        for (const seq of msg.seqs) {
+          const d = this.deliveries.get(`${msg.sender} ${msg.session} ${seq}`);
+          if (d && !d.acked.has(from)) {
+            d.acked.add(from);
+            this.emit('delivered', { room: d.room, id: d.id, count: d.acked.size, of: d.of });
+          }
+        }
+        return;
+      }
+      case 'typing': {
+        const target = this.targetFor(msg.room);
+        if (target && target.members.includes(from)) this.emit('typing', { room: target.name, user: from, active: msg.active });
+        return;
+      }
+      case 'heads':
+        for (const { room, head } of msg.heads) await this.compareHead(room, head, from, link);
+        return;
+      case 'log_request': {
+        const room = this.rooms!.get(msg.room);
+        if (!room || !room.events.some((e) => e.actor === from || e.subject === from)) return;
+        link.send({ t: 'log', room: msg.room, events: room.events.slice(msg.from, msg.from + 1000) });
+        return;
+      }
+      case 'log': {
+        const room = this.rooms!.get(msg.room);
+        if (!room) return;
+        const before = room.state.head.seq;
+        await this.applyRoomEvents(msg.events.filter((e) => e.seq > before));
+        const after = this.rooms!.get(msg.room)?.state.head.seq ?? before;
+        if (after > before) {
+          // A member proved events the tracker did not give us: it withheld them.
+          this.emit('room_forked', { room: room.state.name, seq: before + 1, detail: `${from} showed signed events ${before + 1}..${after} that the tracker withheld; they are applied now`, withheld: true });
+        }
+        return;
+      }
+      case 'ping':
+        return;
+    }
+  }
+
+  /** A peer's head for a room: the same, behind us, ahead of us, or a different history. */
+  private async compareHead(roomId: string, head: RoomHead, from: string, link: PeerLink): Promise<boolean> {
+    if (isDmRoom(roomId)) return head.seq === DM_HEAD.seq && head.hash === DM_HEAD.hash;
+    let room = this.rooms!.get(roomId);
+    if (!room) return false;
+    if (head.seq > room.state.head.seq) {
+      await this.syncRoom(roomId);
+      room = this.rooms!.get(roomId);
+      if (!room) return false;
+      if (head.seq > room.state.head.seq) {
+        // The tracker does not have (or will not give) what this member holds: ask the member.
+        link.send({ t: 'log_request', room: roomId, from: room.state.head.seq + 1 });
+        return false;
+      }
+    }
+    const held = room.events[head.seq];
+    const hash = head.seq === room.state.head.seq ? room.state.head.hash : undefined;
+    const mine = hash ?? (held ? eventHash(held) : undefined);
+    if (mine !== head.hash) {
+      if (!room.forked) {
+        this.rooms!.markForked(roomId, { seq: head.seq, mine: mine ?? '', theirs: head.hash, from });
+        this.emit('room_forked', { room: room.state.name, seq: head.seq, detail: `${from} holds a different event at seq ${head.seq}: the tracker showed you different histories; sending to this room stops`, withheld: false });
+        this.persist();
+      }
+      return false;
+    }
+    if (head.seq < room.state.head.seq) {
+      // They are behind: send what they miss (events are signed; no trust needed).
+      link.send({ t: 'log', room: roomId, events: room.events.slice(head.seq + 1) });
+    }
+    return true;
+  }
+
+  private async onBundle(from: string, bundle: SessionBundle): Promise<void> {
+    const me = this.me!;
+    const key = `${bundle.room} ${bundle.sender} ${bundle.session}`;
+    if (this.inbound.has(key)) return; // never reset a chain we hold: that would allow replays
+    await this.keys!.ensure([bundle.sender]);
+    const senderKey = this.keys!.signingKey(bundle.sender);
+    if (!senderKey) throw new ProtocolError('user.not_found', `session from unknown user ${bundle.sender}`);
+    if (this.keys!.blocked(bundle.sender)) throw new ProtocolError('request.invalid', `ignored a session from ${bundle.sender}: their key changed; run verify ${bundle.sender}`);
+    const members = await this.membersAt(bundle.room, bundle.head, from);
+    if (!members) throw new ProtocolError('room.not_found', `session from ${from} for a room or head you do not hold`);
+    if (!members.includes(bundle.sender) || !members.includes(me.user)) {
+      throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: not a member at that log head`);
+    }
+    const inbound = openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey);
+    this.inbound.set(key, inbound);
+    this.persist();
+  }
+
+  private async onEnvelope(from: string, env: Envelope, link: PeerLink): Promise<void> {
+    const me = this.me!;
+    if (!isDmRoom(env.room) && !(await this.compareHead(env.room, env.head, from, link))) {
+      const room = this.rooms!.get(env.room);
+      if (room?.forked) throw new ProtocolError('room.invalid_event', `dropped a message in ${room.state.name} from ${env.sender}: the room's history is forked`);
+    }
+    const members = await this.membersAt(env.room, env.head, from);
+    if (!members || !members.includes(env.sender) || !members.includes(me.user)) {
+      throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);
+    }
+    const inbound = this.inbound.get(`${env.room} ${env.sender} ${env.session}`);
+    if (!inbound) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
+    const senderKey = this.keys!.signingKey(env.sender)!;
+    const body = decryptEnvelope(env, inbound, senderKey);
+    this.persist();
+    link.send({ t: 'ack', room: env.room, sender: env.sender, session: env.session, seqs: [env.seq] });
+    const target = this.targetFor(env.room)!;
+    this.emit('message', {
+      room: target.name,
+      roomId: env.room,
+      from: env.sender,
+      id: body.id,
+      text: body.text,
+      sentAt: body.time,
+      direct: isDmRoom(env.room),
+      ...(body.snippet ? { snippet: body.snippet } : {}),
+    });
+  }
+
+  /** Members of a room at a log head, verified; undefined when we do not hold that head. */
+  private async membersAt(roomId: string, head: RoomHead, _from: string): Promise<string[] | undefined> {
+    if (isDmRoom(roomId)) {
+      const [, a, b] = roomId.split(':');
+      return head.seq === DM_HEAD.seq && head.hash === DM_HEAD.hash ? [a, b] : undefined;
+    }
+    let state = this.rooms!.stateAt(roomId, head);
+    if (!state && this.rooms!.get(roomId) && head.seq > this.rooms!.get(roomId)!.state.head.seq) {
+      await this.syncRoom(roomId);
+      state = this.rooms!.stateAt(roomId, head);
+    }
+    return state ? [...state.members.keys()] : undefined;
+  }
+
+  // ---- internals: helpers ----------------------------------------------------------------------
+
+  private resolveRoom(ref: string): RoomView & { name: string; members: string[]; head: RoomHead } {
+    const me = this.requireMe();
+    let room = this.rooms!.get(ref);
+    if (!room) {
+      let name: string;
+      try {
+        name = normalizeRoomName(ref);
+      } catch {
+        throw new ProtocolError('room.not_found', `there is no room named ${ref}`);
+      }
+      room = this.rooms!.byName(name);
+    }
+    if (!room || room.state.closed || !room.state.members.has(me.user)) {
+      throw new ProtocolError('room.not_found', `you are not in a room named ${ref}; join_room first (list_rooms shows the rooms)`);
+    }
+    return { ...room, name: room.state.name, members: [...room.state.members.keys()], head: room.state.head };
+  }
+
+  private dmTarget(room: string): { id: string; name: string; members: string[]; head: RoomHead; forked?: undefined } {
+    const [, a, b] = room.split(':');
+    if (!a || !b || dmRoom(a, b) !== room || ![a, b].includes(this.me!.user)) throw new ProtocolError('room.not_found', `${room} is not one of your direct conversations`);
+    return { id: room, name: room, members: [a, b], head: { ...DM_HEAD } };
+  }
+
+  private targetFor(roomId: string): { id: string; name: string; members: string[] } | undefined {
+    if (isDmRoom(roomId)) {
+      try {
+        return this.dmTarget(roomId);
+      } catch {
+        return undefined;
+      }
+    }
+    const room = this.rooms!.get(roomId);
+    return room ? { id: roomId, name: room.state.name, members: [...room.state.members.keys()] } : undefined;
+  }
+
+  private roomsSharedWith(user: string): string[] {
+    return (this.rooms?.all() ?? []).filter((r) => r.state.members.has(user) && r.state.members.has(this.me!.user)).map((r) => r.id);
+  }
+
+  private requireMe(): Me {
+    if (!this.me) throw new ProtocolError('auth.required', 'log in first');
+    return this.me;
+  }
+
+  private persist(): void {
+    if (!this.me || !this.state) return;
+    this.state.outbound = Object.fromEntries([...this.outbound].map(([k, v]) => [k, serializeOutbound(v)]));
+    this.state.inbound = Object.fromEntries([...this.inbound].map(([k, v]) => [k, serializeInbound(v)]));
+    this.data.saveState(this.me.user, this.state);
+  }
+
+  private report(err: unknown, from?: string): void {
+    const e = err as { code?: string; message?: string };
+    this.emitError({ code: e?.code ?? 'internal', message: `${from ? `from ${from}: ` : ''}${e?.message ?? String(err)}` });
+  }
+
+  /** Node throws on an 'error' event nobody listens to; the engine must never throw from one. */
+  private emitError(e: ClientEvents['error']): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  /** The port to advertise: the configured one, or a free one picked now for port 0. */
+  private async reservePort(): Promise<number> {
+    const wanted = this.opts.peerPort ?? 0;
+    if (wanted !== 0) return wanted;
+    return new Promise((resolve, reject) => {
+      const probe = createServer();
+      probe.once('error', reject);
+      probe.listen(0, this.opts.peerHost ?? '0.0.0.0', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+  }
+}
+
+function deliveryKey(env: Envelope): string {
+  return `${env.sender} ${env.session} ${env.seq}`;
+}
+
+function checkText(text: string): void {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_TEXT_BYTES) {
+    throw new ProtocolError('request.too_large', `the message is ${bytes} bytes; the limit is ${MAX_TEXT_BYTES} bytes (64 KiB): split it or share a file instead`);
+  }
+}
+

@@ -1,0 +1,130 @@
+// Pinned identities (DESIGN.md "End-to-end encryption"): each user's keys are pinned on first
+// sight, like SSH's known_hosts. A different key later is a `key_changed` warning, and nothing is
+// sent to that user until their new key is acknowledged with verify(). Verification also marks a
+// member verified after comparing fingerprints out of band.
+
+import type { KeyObject } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { checkIdentity, type Identity } from '../protocol/identity.ts';
+import type { PublicIdentity } from '../protocol/tracker.ts';
+
+export interface PinnedUser {
+  fingerprint: string;
+  identity: Identity;
+  verified: boolean;
+  /** A different key the tracker presented; sending stops until it is acknowledged. */
+  changed?: { fingerprint: string; identity: Identity };
+}
+
+export interface KeyChange {
+  user: string;
+  oldFingerprint: string;
+  newFingerprint: string;
+}
+
+interface Loaded {
+  signingKey: KeyObject;
+  encryptionKey: KeyObject;
+}
+
+export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; changed: [] }> {
+  private readonly loaded = new Map<string, Loaded>();
+
+  constructor(
+    private readonly pins: Record<string, PinnedUser>,
+    private readonly fetchKeys: (users: string[]) => Promise<PublicIdentity[]>,
+  ) {
+    super();
+  }
+
+  /** Pins every user not pinned yet (fetching their keys from the tracker). */
+  async ensure(users: Iterable<string>): Promise<void> {
+    const missing = [...new Set(users)].filter((u) => !this.pins[u]);
+    if (missing.length) await this.learn(await this.fetchKeys(missing));
+  }
+
+  /** Fetches users' current keys again, to notice a change. */
+  async refresh(users: Iterable<string>): Promise<void> {
+    const list = [...new Set(users)];
+    if (list.length) await this.learn(await this.fetchKeys(list));
+  }
+
+  /** Identities from the tracker: checked, then pinned or compared with the pin. */
+  learn(identities: PublicIdentity[]): void {
+    let dirty = false;
+    for (const id of identities) {
+      const identity: Identity = { signingKey: id.signingKey, encryptionKey: id.encryptionKey, encryptionKeySig: id.encryptionKeySig };
+      const checked = checkIdentity(id.user, identity);
+      const pin = this.pins[id.user];
+      if (!pin) {
+        this.pins[id.user] = { fingerprint: checked.fingerprint, identity, verified: false };
+        dirty = true;
+      } else if (pin.fingerprint !== checked.fingerprint && pin.changed?.fingerprint !== checked.fingerprint) {
+        pin.changed = { fingerprint: checked.fingerprint, identity };
+        dirty = true;
+        this.emit('key_changed', { user: id.user, oldFingerprint: pin.fingerprint, newFingerprint: checked.fingerprint });
+      }
+    }
+    if (dirty) this.emit('changed');
+  }
+
+  /** A presence event carries the fingerprint the tracker holds: a cheap early warning. */
+  noticeFingerprint(user: string, fingerprint: string): boolean {
+    const pin = this.pins[user];
+    return Boolean(pin && pin.fingerprint !== fingerprint && pin.changed?.fingerprint !== fingerprint);
+  }
+
+  /** Pin the user's key myself (my own identity, from my own private keys). */
+  pinOwn(user: string, identity: Identity): void {
+    const checked = checkIdentity(user, identity);
+    this.pins[user] = { fingerprint: checked.fingerprint, identity, verified: true };
+    this.loaded.delete(user);
+    this.emit('changed');
+  }
+
+  get(user: string): PinnedUser | undefined {
+    return this.pins[user];
+  }
+
+  /** Keys of the pinned identity (never of an unacknowledged change). */
+  keys(user: string): Loaded | undefined {
+    const cached = this.loaded.get(user);
+    if (cached) return cached;
+    const pin = this.pins[user];
+    if (!pin) return undefined;
+    const checked = checkIdentity(user, pin.identity);
+    const keys = { signingKey: checked.signingKey, encryptionKey: checked.encryptionKey };
+    this.loaded.set(user, keys);
+    return keys;
+  }
+
+  signingKey(user: string): KeyObject | undefined {
+    return this.keys(user)?.signingKey;
+  }
+
+  /** Sending stops to a user whose key changed until it is acknowledged. */
+  blocked(user: string): boolean {
+    return Boolean(this.pins[user]?.changed);
+  }
+
+  /**
+   * Marks a user verified after an out-of-band comparison. With `fingerprint` given it must match
+   * (the one the user read aloud); a pending key change is accepted by verifying the new key.
+   */
+  verify(user: string, fingerprint?: string): PinnedUser {
+    const pin = this.pins[user];
+    if (!pin) throw new Error(`no key is known for ${user} yet; message them or list the members of a shared room first`);
+    const target = pin.changed ?? pin;
+    if (fingerprint && normalize(fingerprint) !== normalize(target.fingerprint)) {
+      throw new Error(`the fingerprint you entered does not match ${user}'s key (${target.fingerprint}); do not trust it`);
+    }
+    this.pins[user] = { fingerprint: target.fingerprint, identity: target.identity, verified: true };
+    this.loaded.delete(user);
+    this.emit('changed');
+    return this.pins[user];
+  }
+}
+
+function normalize(fp: string): string {
+  return fp.replace(/[\s:]/g, '').toUpperCase();
+}

@@ -1,0 +1,132 @@
+// The engine's peer links: one listening server, and links to other users opened lazily on the
+// first message and re-opened when they drop (DESIGN.md "Peer links"). Messages to one user go
+// out in the order they were given, even while the link is still being opened.
+
+import { EventEmitter } from 'node:events';
+import type { PeerMessage } from '../protocol/peer.ts';
+import { LinkServer, connectLink, type LinkIdentity, type PeerLink, type PinnedKeyLookup } from './link.ts';
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+type Events = {
+  message: [user: string, message: PeerMessage, link: PeerLink];
+  linked: [user: string, link: PeerLink];
+  refused: [detail: { address: string; code: string; message: string }];
+};
+
+export class LinkPool extends EventEmitter<Events> {
+  private server?: LinkServer;
+  private readonly links = new Map<string, PeerLink[]>();
+  private readonly opening = new Map<string, Promise<PeerLink>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private closed = false;
+
+  constructor(
+    private readonly me: LinkIdentity,
+    private readonly pinnedKey: PinnedKeyLookup,
+    private readonly addressOf: (user: string) => PeerAddress | undefined,
+  ) {
+    super();
+  }
+
+  async listen(port: number, host = '0.0.0.0'): Promise<number> {
+    this.server = await LinkServer.listen({ host, port, me: this.me, pinnedKey: this.pinnedKey });
+    this.server.on('link', (link: PeerLink) => this.adopt(link));
+    this.server.on('refused', (detail) => this.emit('refused', detail));
+    return this.server.port;
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  /**
+   * Sends to `user`, opening a link if none is open. Resolves false (never throws) when the user
+   * cannot be reached; sends to one user stay in order.
+   */
+  send(user: string, message: PeerMessage): Promise<boolean> {
+    const run = (this.queues.get(user) ?? Promise.resolve()).then(async () => {
+      try {
+        const link = this.current(user) ?? (await this.open(user));
+        return link.send(message);
+      } catch {
+        return false;
+      }
+    });
+    this.queues.set(user, run);
+    void run.then(() => {
+      if (this.queues.get(user) === run) this.queues.delete(user);
+    });
+    return run;
+  }
+
+  /** Sends only over a link that is already open (for ephemeral things like typing). */
+  sendIfLinked(user: string, message: PeerMessage): boolean {
+    return this.current(user)?.send(message) ?? false;
+  }
+
+  isLinked(user: string): boolean {
+    return this.current(user) !== undefined;
+  }
+
+  list(): { user: string; address: string; initiator: boolean }[] {
+    return [...this.links.entries()].flatMap(([user, list]) =>
+      list.filter((l) => !l.closed).map((l) => ({ user, address: l.remoteAddress, initiator: l.initiator })),
+    );
+  }
+
+  /** Drops links to a user (their address changed, or they went offline). */
+  drop(user: string): void {
+    for (const link of this.links.get(user) ?? []) link.close();
+    this.links.delete(user);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const user of [...this.links.keys()]) this.drop(user);
+    await this.server?.close();
+  }
+
+  private current(user: string): PeerLink | undefined {
+    const list = this.links.get(user);
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) if (!list[i].closed) return list[i];
+    return undefined;
+  }
+
+  private open(user: string): Promise<PeerLink> {
+    const pending = this.opening.get(user);
+    if (pending) return pending;
+    const address = this.addressOf(user);
+    if (!address || this.closed) return Promise.reject(new Error(`${user} is offline`));
+    const attempt = connectLink({ host: address.host, port: address.port, me: this.me, remoteUser: user, pinnedKey: this.pinnedKey })
+      .then((link) => {
+        this.adopt(link);
+        return link;
+      })
+      .finally(() => this.opening.delete(user));
+    this.opening.set(user, attempt);
+    return attempt;
+  }
+
+  private adopt(link: PeerLink): void {
+    if (this.closed) {
+      link.close();
+      return;
+    }
+    const user = link.remoteUser;
+    const list = (this.links.get(user) ?? []).filter((l) => !l.closed);
+    list.push(link);
+    this.links.set(user, list);
+    link.on('message', (msg: PeerMessage) => this.emit('message', user, msg, link));
+    link.on('close', () => {
+      const rest = (this.links.get(user) ?? []).filter((l) => l !== link && !l.closed);
+      if (rest.length) this.links.set(user, rest);
+      else this.links.delete(user);
+    });
+    this.emit('linked', user, link);
+  }
+}

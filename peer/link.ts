@@ -1,0 +1,303 @@
+// Peer links (DESIGN.md "Peer links"): TCP between two users, opened by the handshake in
+// link-handshake.ts, then every frame sealed with AES-256-GCM under a per-direction key and a
+// counter nonce. A frame out of order (replayed, dropped, reordered), one that fails
+// authentication, or bytes that are not frames close that link only; a server keeps serving.
+// Send-side memory is bounded: a peer that stops reading is dropped (`link.slow_consumer`).
+
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import { encodeFrame } from '../protocol/frame.ts';
+import { peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
+import {
+  FrameReader, LinkError, MAX_MESSAGE_BYTES, Refusal, openPayload, resolveOptions, runInitiator, runResponder, sealPayload,
+  type LinkIdentity, type LinkOptions, type LinkSession, type PinnedKeyLookup, type ResolvedLinkOptions,
+} from './link-handshake.ts';
+
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_QUEUE_BYTES, LinkError, MAX_MESSAGE_BYTES,
+  type LinkErrorCode, type LinkIdentity, type LinkOptions, type PinnedKeyLookup,
+} from './link-handshake.ts';
+
+/** For tests only: the link's directional keys, to show a sniffer never sees them. */
+export const kLinkKeys = Symbol('p2p-chat.linkKeys');
+
+interface PeerLinkEvents {
+  message: [msg: PeerMessage];
+  /** Emitted once: undefined after close() or a clean end by the peer, else a LinkError. */
+  close: [reason?: Error];
+  /** A message that decrypted but failed peerMessageSchema: dropped, the link stays up. */
+  warning: [error: LinkError];
+  /** The socket's queue emptied (for senders that pace themselves by queuedBytes). */
+  drain: [];
+}
+
+export class PeerLink extends EventEmitter<PeerLinkEvents> {
+  readonly remoteUser: string;
+  readonly initiator: boolean;
+  readonly remoteAddress: string;
+  readonly [kLinkKeys]: { send: Buffer; recv: Buffer };
+
+  private readonly socket: net.Socket;
+  private readonly reader: FrameReader;
+  private readonly opts: ResolvedLinkOptions;
+  private readonly sendDir: 'i2r' | 'r2i';
+  private sendCounter: number;
+  private recvCounter: number;
+  private isClosed = false;
+
+  /** Made by connectLink and LinkServer once the handshake is done; not for direct use. */
+  constructor(reader: FrameReader, session: LinkSession, opts: ResolvedLinkOptions) {
+    super();
+    this.reader = reader;
+    this.socket = reader.socket;
+    this.opts = opts;
+    this.remoteUser = session.remoteUser;
+    this.initiator = session.initiator;
+    this.remoteAddress = this.socket.remoteAddress ?? '';
+    this[kLinkKeys] = { send: session.sendKey, recv: session.recvKey };
+    this.sendDir = session.initiator ? 'i2r' : 'r2i';
+    this.sendCounter = session.sendCounter;
+    this.recvCounter = session.recvCounter;
+
+    this.socket.on('drain', () => this.emit('drain'));
+    if (opts.idleTimeoutMs > 0) {
+      this.socket.setTimeout(opts.idleTimeoutMs, () =>
+        this.close(new LinkError('link.timeout', `no traffic with ${this.remoteUser} for ${opts.idleTimeoutMs} ms`)));
+    }
+    // Frames that came with the last handshake frame wait until whoever got this link (from an
+    // awaited promise or a 'link' event) has attached its listeners.
+    this.socket.pause();
+    setImmediate(() => {
+      if (this.isClosed) return;
+      reader.attach({ frame: (v) => this.onFrame(v), end: (reason) => this.close(reason) });
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Bytes written but not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Encrypts and writes one sealed frame. Returns false if the link is closed (or just closed
+   * because the peer stopped reading). Throws LinkError `link.invalid_message` for a message that
+   * fails peerMessageSchema and `link.too_large` for one over MAX_MESSAGE_BYTES; the link stays up.
+   */
+  send(msg: PeerMessage): boolean {
+    if (this.isClosed) return false;
+    let plaintext: Buffer;
+    try {
+      plaintext = Buffer.from(JSON.stringify(peerMessageSchema.parse(msg)), 'utf8');
+    } catch (err) {
+      throw new LinkError('link.invalid_message', `cannot send an invalid ${String((msg as { t?: unknown })?.t)} message: ${(err as Error).message}`, { cause: err });
+    }
+    if (plaintext.length > MAX_MESSAGE_BYTES) {
+      throw new LinkError('link.too_large', `a ${msg.t} message of ${plaintext.length} bytes is over the ${MAX_MESSAGE_BYTES}-byte link limit`);
+    }
+    const frame = encodeFrame(sealPayload(this[kLinkKeys].send, this.sendDir, this.sendCounter, plaintext));
+    const queued = this.socket.writableLength;
+    if (queued > 0 && queued + frame.length > this.opts.maxQueueBytes) {
+      this.close(new LinkError('link.slow_consumer',
+        `${this.remoteUser} is not reading (over ${this.opts.maxQueueBytes} bytes waiting to be sent); the link was closed`));
+      return false;
+    }
+    this.sendCounter += 1;
+    this.socket.write(frame);
+    return true;
+  }
+
+  /** Without a reason: a graceful end (queued frames still go out). With one: destroyed at once. */
+  close(reason?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.reader.stop();
+    this.socket.setTimeout(0);
+    if (reason || this.socket.destroyed) {
+      this.socket.destroy();
+    } else {
+      this.socket.end();
+      const timer = setTimeout(() => this.socket.destroy(), this.opts.closeGraceMs);
+      timer.unref();
+      this.socket.once('close', () => clearTimeout(timer));
+    }
+    this.emit('close', reason);
+  }
+
+  private onFrame(value: unknown): void {
+    if (this.isClosed) return;
+    const fail = (what: string, cause?: unknown) =>
+      this.close(new LinkError('link.protocol', `the link with ${this.remoteUser} was closed: ${what}`, { cause }));
+    let frame;
+    try {
+      frame = sealedFrameSchema.parse(value);
+    } catch (err) {
+      return fail(`it sent a frame that is not sealed (${(err as Error).message})`, err);
+    }
+    if (frame.n !== this.recvCounter) {
+      return fail(`frame ${frame.n} arrived where ${this.recvCounter} was due (replayed, dropped or reordered)`);
+    }
+    let plaintext: Buffer;
+    try {
+      plaintext = openPayload(this[kLinkKeys].recv, this.initiator ? 'r2i' : 'i2r', frame);
+    } catch (err) {
+      return fail('a frame failed authentication (tampered with or corrupted on the way)', err);
+    }
+    this.recvCounter += 1;
+    let msg: PeerMessage;
+    try {
+      msg = peerMessageSchema.parse(JSON.parse(plaintext.toString('utf8')));
+    } catch (err) {
+      // Authentic but not understood (a newer peer, or a bug): dropping it keeps the link usable.
+      this.emit('warning', new LinkError('link.invalid_message', `${this.remoteUser} sent a message that was dropped: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    this.emit('message', msg);
+  }
+}
+
+// ---- opening links ---------------------------------------------------------------------------
+
+/** Ends a failed handshake: a refusal is flushed to the peer first, anything else is cut at once. */
+function abandon(socket: net.Socket, err: unknown, graceMs: number): void {
+  if (err instanceof Refusal && !socket.destroyed) {
+    socket.end();
+    setTimeout(() => socket.destroy(), graceMs).unref();
+  } else {
+    socket.destroy();
+  }
+}
+
+/** Runs `handshake` under the handshake deadline, telling the peer if it ran out. */
+function withDeadline<T>(reader: FrameReader, ms: number, what: string, handshake: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reader.write({ t: 'refused', code: 'link.timeout', message: `no complete handshake within ${ms} ms` });
+      reject(new Refusal('link.timeout', `${what} did not complete the handshake within ${ms} ms`, 'timeout'));
+    }, ms);
+  });
+  handshake.catch(() => {}); // it may still fail after the deadline won the race
+  return Promise.race([handshake, deadline]).finally(() => clearTimeout(timer));
+}
+
+export async function connectLink(
+  opts: { host: string; port: number; me: LinkIdentity; remoteUser: string; pinnedKey: PinnedKeyLookup } & LinkOptions,
+): Promise<PeerLink> {
+  const { host, port, me, remoteUser } = opts;
+  const o = resolveOptions(opts);
+  const remoteKey = await opts.pinnedKey(remoteUser).catch((err: unknown) => {
+    throw new LinkError('link.unknown_user', `could not look up the key pinned for ${remoteUser}: ${(err as Error)?.message}`, { cause: err });
+  });
+  if (!remoteKey) {
+    throw new LinkError('link.unknown_user', `${remoteUser} is not a known user here (no pinned key), so a link to them cannot be verified`);
+  }
+  const socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  const reader = new FrameReader(socket, remoteUser);
+  const where = `${remoteUser} at ${host}:${port}`;
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new LinkError(err.code === 'ECONNREFUSED' ? 'link.refused' : 'link.closed',
+        `could not reach ${where} (${err.code ?? err.message}): they may be offline`, { cause: err })));
+  });
+  try {
+    const session = await withDeadline(reader, o.handshakeTimeoutMs, where,
+      connected.then(() => runInitiator(reader, me, remoteUser, remoteKey)));
+    return new PeerLink(reader, session, o);
+  } catch (err) {
+    reader.stop();
+    abandon(socket, err, o.closeGraceMs);
+    throw err;
+  }
+}
+
+interface LinkServerEvents {
+  /** A link whose handshake completed. */
+  link: [link: PeerLink];
+  /** An inbound handshake that failed (garbage, unknown user, bad signature, timeout). */
+  refused: [info: { address: string; port: number; code: string; message: string }];
+  /** The listening socket reported an error after it started; the server keeps going. */
+  warning: [error: Error];
+}
+
+export class LinkServer extends EventEmitter<LinkServerEvents> {
+  private readonly links = new Set<PeerLink>();
+  private readonly handshaking = new Set<net.Socket>();
+  private isClosing = false;
+
+  private constructor(
+    private readonly server: net.Server,
+    private readonly me: LinkIdentity,
+    private readonly pinnedKey: PinnedKeyLookup,
+    private readonly opts: ResolvedLinkOptions,
+  ) {
+    super();
+    server.on('connection', (socket) => this.accept(socket));
+  }
+
+  static async listen(
+    opts: { host?: string; port: number; me: LinkIdentity; pinnedKey: PinnedKeyLookup } & LinkOptions,
+  ): Promise<LinkServer> {
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const linkServer = new LinkServer(server, opts.me, opts.pinnedKey, resolveOptions(opts));
+    server.on('error', (err) => linkServer.emit('warning', err));
+    return linkServer;
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Stops listening, ends every link and cuts every unfinished handshake. */
+  async close(): Promise<void> {
+    this.isClosing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.handshaking) socket.destroy();
+    for (const link of this.links) link.close();
+    await closed;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.isClosing) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const address = socket.remoteAddress ?? '?';
+    const port = socket.remotePort ?? 0;
+    const reader = new FrameReader(socket, `${address}:${port}`);
+    this.handshaking.add(socket);
+    withDeadline(reader, this.opts.handshakeTimeoutMs, `the peer at ${address}:${port}`,
+      runResponder(reader, this.me, this.pinnedKey, `${address}:${port}`))
+      .then((session) => {
+        // A 'link' listener that throws is a bug of the caller's and surfaces as such.
+        this.handshaking.delete(socket);
+        if (this.isClosing || socket.destroyed) {
+          socket.destroy();
+          return;
+        }
+        const link = new PeerLink(reader, session, this.opts);
+        this.links.add(link);
+        link.once('close', () => this.links.delete(link));
+        this.emit('link', link);
+      }, (err: unknown) => {
+        this.handshaking.delete(socket);
+        reader.stop();
+        abandon(socket, err, this.opts.closeGraceMs);
+        const e = err instanceof LinkError ? err : new LinkError('link.protocol', String(err), { cause: err });
+        this.emit('refused', { address, port, code: e.code, message: e.message });
+      });
+  }
+}

@@ -1,0 +1,141 @@
+// The client's copy of each room's signed log (DESIGN.md "Rooms"). Every event is verified
+// against pinned keys before it counts; for private rooms the join proof is checked with the
+// password-derived key; ownership is computed from the log. A client that cannot check a proof
+// (it never knew the password) refuses the event rather than trust the tracker.
+
+import { ProtocolError } from '../protocol/errors.ts';
+import { fromBase64Url, toBase64Url } from '../protocol/crypto.ts';
+import { applyRoomEvent, checkJoinProof, eventHash, type RoomEvent, type RoomHead, type RoomState } from '../protocol/room-log.ts';
+import type { KeyDirectory } from './key-directory.ts';
+
+export interface SavedRoom {
+  events: RoomEvent[];
+  /** base64url proof key of a private room (known from its password). */
+  proofKey?: string;
+  forked?: RoomFork;
+}
+
+export interface RoomFork {
+  seq: number;
+  mine: string;
+  theirs: string;
+  /** Who showed us the other history. */
+  from: string;
+}
+
+export interface RoomView {
+  id: string;
+  events: RoomEvent[];
+  state: RoomState;
+  proofKey?: Buffer;
+  forked?: RoomFork;
+}
+
+export class RoomBook {
+  private readonly rooms = new Map<string, RoomView>();
+
+  constructor(
+    private readonly saved: Record<string, SavedRoom>,
+    private readonly keys: KeyDirectory,
+  ) {}
+
+  /** Rebuilds verified state from the saved logs (keys are pinned already). */
+  async load(): Promise<void> {
+    for (const [id, room] of Object.entries(this.saved)) {
+      await this.keys.ensure(room.events.map((e) => e.actor));
+      let state: RoomState | null = null;
+      const proofKey = room.proofKey ? fromBase64Url(room.proofKey) : undefined;
+      for (const e of room.events) state = applyRoomEvent(state, e, this.context(proofKey));
+      if (state) this.rooms.set(id, { id, events: room.events, state, ...(proofKey ? { proofKey } : {}), ...(room.forked ? { forked: room.forked } : {}) });
+    }
+  }
+
+  get(id: string): RoomView | undefined {
+    return this.rooms.get(id);
+  }
+
+  byName(name: string): RoomView | undefined {
+    for (const r of this.rooms.values()) if (r.state.name === name && !r.state.closed) return r;
+    return undefined;
+  }
+
+  all(): RoomView[] {
+    return [...this.rooms.values()];
+  }
+
+  setProofKey(id: string, proofKey: Buffer): void {
+    const room = this.rooms.get(id);
+    if (room) room.proofKey = proofKey;
+    this.saved[id] = { ...(this.saved[id] ?? { events: [] }), proofKey: toBase64Url(proofKey) };
+  }
+
+  /**
+   * Verifies and applies events that continue the log (older or duplicate ones are skipped;
+   * a different event at a seq we hold is a fork and throws). Returns the newly applied events
+   * with the state after each.
+   */
+  async apply(events: RoomEvent[], proofKeyForNew?: Buffer): Promise<{ event: RoomEvent; before: RoomState | null; after: RoomState }[]> {
+    if (!events.length) return [];
+    await this.keys.ensure(events.map((e) => e.actor));
+    const applied: { event: RoomEvent; before: RoomState | null; after: RoomState }[] = [];
+    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+      const id = event.type === 'create' ? eventHash(event) : event.room;
+      let room = this.rooms.get(id);
+      if (room && event.seq <= room.state.head.seq) {
+        const held = room.events[event.seq];
+        if (held && eventHash(held) !== eventHash(event)) {
+          throw new ProtocolError('room.invalid_event', `two different events at seq ${event.seq} of room ${room.state.name}: the tracker showed different histories`);
+        }
+        continue;
+      }
+      // An event for a room we no longer hold (we left, were kicked, it closed): nothing to do.
+      if (!room && event.type !== 'create') continue;
+      const proofKey = room?.proofKey ?? proofKeyForNew;
+      const before = room?.state ?? null;
+      const after = applyRoomEvent(before, event, this.context(proofKey));
+      if (!room) {
+        room = { id, events: [], state: after, ...(proofKey ? { proofKey } : {}) };
+        this.rooms.set(id, room);
+      }
+      room.events.push(event);
+      room.state = after;
+      this.saved[id] = { ...(this.saved[id] ?? {}), events: room.events, ...(proofKey ? { proofKey: toBase64Url(proofKey) } : {}) };
+      applied.push({ event, before, after });
+    }
+    return applied;
+  }
+
+  markForked(id: string, fork: RoomFork): void {
+    const room = this.rooms.get(id);
+    if (!room) return;
+    room.forked = fork;
+    this.saved[id].forked = fork;
+  }
+
+  /** Membership at a given head: replays the verified prefix (logs are short). */
+  stateAt(id: string, head: RoomHead): RoomState | undefined {
+    const room = this.rooms.get(id);
+    if (!room || head.seq > room.state.head.seq) return undefined;
+    const held = room.events[head.seq];
+    if (!held || eventHash(held) !== head.hash) return undefined;
+    if (head.seq === room.state.head.seq) return room.state;
+    let state: RoomState | null = null;
+    for (const e of room.events.slice(0, head.seq + 1)) {
+      state = applyRoomEvent(state, e, { signingKey: () => undefined, signaturesChecked: true, checkProof: () => true });
+    }
+    return state ?? undefined;
+  }
+
+  /** Forget a room we left or were removed from, keeping nothing that could be replayed. */
+  forget(id: string): void {
+    this.rooms.delete(id);
+    delete this.saved[id];
+  }
+
+  private context(proofKey: Buffer | undefined) {
+    return {
+      signingKey: (user: string) => this.keys.signingKey(user),
+      checkProof: (event: RoomEvent) => (proofKey ? checkJoinProof(event, proofKey) : false),
+    };
+  }
+}
