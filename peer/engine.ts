@@ -55,6 +55,8 @@ export interface EngineOptions {
   /** Peer port to listen on; 0 picks a free one. */
   peerPort?: number;
   peerHost?: string;
+  /** The port told to the tracker, when peers must reach this one through a forwarder; default the listening port. */
+  advertisePort?: number;
   /** Asked for a tracker never seen before; default accepts and pins it (SSH accept-new). */
   trustTracker?: (fingerprint: string, address: string) => Promise<boolean> | boolean;
   /** Tests only: cheaper scrypt. Real clients always use SCRYPT_PARAMS. */
@@ -78,6 +80,7 @@ interface PendingDelivery {
 }
 
 const MAX_APPEND_RETRIES = 5;
+const TRACE = Boolean(process.env.P2P_TRACE);
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
   readonly data: DataFolder;
@@ -161,7 +164,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     }
     const derived = await deriveAccountKeys(password, fromBase64Url(salt), this.opts.scryptParams);
     const port = await this.reservePort();
-    const session = await this.tracker.start('login', { user, authKey: toBase64Url(derived.authKey), peerPort: port });
+    const session = await this.tracker.start('login', { user, authKey: toBase64Url(derived.authKey), peerPort: this.opts.advertisePort ?? port });
     const keys = decryptKeyBlob(derived.keyKey, session.user, session.keyBlob);
     if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the tracker returned keys that do not match your identity');
     this.data.setSalt(this.tracker.address, user, salt);
@@ -182,7 +185,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const port = await this.reservePort();
     let session: SessionResult;
     try {
-      session = await this.tracker.start('resume', { token: saved.token, peerPort: port });
+      session = await this.tracker.start('resume', { token: saved.token, peerPort: this.opts.advertisePort ?? port });
     } catch (err) {
       if (err instanceof ProtocolError && err.code === 'auth.bad_token') {
         this.data.forgetAccount(saved.user);
@@ -575,7 +578,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       case 'presence': {
         const before = this.presence.get(e.user);
         this.presence.set(e.user, e);
-        if (before && (before.address !== e.address || before.port !== e.port || !e.online)) this.pool?.drop(e.user);
+        // A new address means the peer restarted: its old links are dead. Going offline at the
+        // tracker does not end a link that still works (the tracker may be the one in trouble).
+        if (before && e.online && (before.address !== e.address || before.port !== e.port)) this.pool?.drop(e.user);
         if (this.keys!.noticeFingerprint(e.user, e.fingerprint)) await this.keys!.refresh([e.user]);
         if (e.user !== this.me.user && before?.online !== e.online) this.emit('presence', { user: e.user, online: e.online });
         return;
@@ -606,6 +611,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   }
 
   private async deliver(user: string, room: string, envelope: Envelope): Promise<void> {
+    if (TRACE) console.error(`[trace] ${this.me?.user} -> ${user}: envelope ${envelope.seq} linked=${this.pool?.isLinked(user)}`);
     const current = this.bundles.get(room);
     if (current && !current.sentTo.has(user) && current.bundle.session === envelope.session) {
       if (await this.pool!.send(user, { t: 'session', bundle: current.bundle })) current.sentTo.add(user);
@@ -615,6 +621,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   private async onPeerMessage(from: string, msg: PeerMessage, link: PeerLink): Promise<void> {
     if (!this.me) return;
+    if (TRACE) console.error(`[trace] ${this.me.user} <- ${from}: ${msg.t}`);
     switch (msg.t) {
       case 'session':
         return this.onBundle(from, msg.bundle);

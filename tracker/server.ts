@@ -19,6 +19,7 @@ export class TrackerServer {
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly ctx: HandlerContext;
+  private shuttingDown = false;
 
   constructor(
     private readonly config: TrackerConfig,
@@ -49,6 +50,8 @@ export class TrackerServer {
   }
 
   async close(): Promise<void> {
+    // Going down is not everyone going offline: say nothing, clients will resume.
+    this.shuttingDown = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const conn of this.connections) conn.fail('server.shutdown', 'the tracker is shutting down; your client will reconnect');
     for (const conn of this.connections) conn.socket.destroy();
@@ -74,7 +77,7 @@ export class TrackerServer {
     if (left > 0) this.perAddress.set(conn.address, left);
     else this.perAddress.delete(conn.address);
     const user = conn.user;
-    if (user && this.presence.remove(conn)) {
+    if (user && this.presence.remove(conn) && !this.shuttingDown) {
       this.presence.broadcast({ event: 'presence', ...this.presence.info(user, conn.fingerprint) });
       this.log('info', 'offline', { user });
     }
