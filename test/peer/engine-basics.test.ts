@@ -4,7 +4,7 @@ import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 import { registered, waitFor } from '../helpers/engines.ts';
 
 test('two engines: a room message and a direct message arrive, and are acknowledged', async (t) => {
-  const tracker = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   await alice.createRoom('general');

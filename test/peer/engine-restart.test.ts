@@ -5,7 +5,7 @@ import { FAST_TRACKER_ARGS, restartTracker, startTracker } from '../helpers/trac
 import { PASSWORD, makeEngine, registered, waitFor } from '../helpers/engines.ts';
 
 test('register, log out, log in again, and log in from a second data folder with the same keys', async (t) => {
-  const tracker = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const fp = alice.fingerprint().fingerprint;
   await alice.logout();
@@ -25,7 +25,7 @@ test('register, log out, log in again, and log in from a second data folder with
 });
 
 test('a tracker restart mid-conversation: clients resume with their token and the conversation goes on', async (t) => {
-  const first = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const first = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const tracker = { host: first.host, port: first.port };
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
@@ -60,7 +60,7 @@ test('a tracker restart mid-conversation: clients resume with their token and th
 });
 
 test('a peer restart mid-conversation: it resumes from its data folder without a password', async (t) => {
-  const tracker = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   await alice.createRoom('ops');

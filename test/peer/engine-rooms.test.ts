@@ -5,7 +5,7 @@ import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 import { collect, registered, waitFor } from '../helpers/engines.ts';
 
 test('private room: the right password joins, a wrong one is refused with room.bad_password', async (t) => {
-  const tracker = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
@@ -24,7 +24,7 @@ test('private room: the right password joins, a wrong one is refused with room.b
 });
 
 test('kick: the kicked member receives nothing sent after it, even with its old keys and port', async (t) => {
-  const tracker = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
@@ -57,7 +57,7 @@ test('kick: the kicked member receives nothing sent after it, even with its old 
 });
 
 test('the owner leaving hands ownership to the longest-standing member; close ends the room', async (t) => {
-  const tracker = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
@@ -80,7 +80,7 @@ test('the owner leaving hands ownership to the longest-standing member; close en
 });
 
 test('several rooms at once; a 64 KiB message and 4-byte emoji arrive intact', async (t) => {
-  const tracker = await startTracker(t, { args: FAST_TRACKER_ARGS });
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   for (const room of ['one', 'two', 'three']) {
