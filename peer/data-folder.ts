@@ -8,6 +8,16 @@ import { join } from 'node:path';
 import type { PinnedUser } from './key-directory.ts';
 import type { SavedRoom } from './room-book.ts';
 import { readJson, writeJson } from './json-file.ts';
+import { open, seal } from '../protocol/crypto.ts';
+
+/** Where the engine keeps the session of an account (token and private keys). */
+export interface AccountStore {
+  load(user?: string): Promise<SavedAccount | undefined>;
+  save(account: SavedAccount): Promise<void>;
+  forget(user: string): Promise<void>;
+}
+
+const STATE_AAD = Buffer.from('p2p-chat/v1/state-at-rest');
 
 export interface SavedAccount {
   user: string;
@@ -35,10 +45,24 @@ export class DataFolder {
   private pendingState?: { user: string; state: EngineState };
 
   /** With `perUser`, each account gets its own subfolder (`~/.p2p-chat/<user>`). */
+  /**
+   * With `atRestKey`, the state file (it holds session keys) is sealed with AES-256-GCM under
+   * it; VS Code keeps that key in SecretStorage. The terminal client relies on mode 0600.
+   */
   constructor(
     readonly root: string,
     private readonly perUser: boolean,
+    private readonly atRestKey?: Buffer,
   ) {}
+
+  /** The account store that keeps sessions in this folder (the terminal client's). */
+  accountStore(): AccountStore {
+    return {
+      load: async (user) => (user ? this.account(user) : this.lastAccount()),
+      save: async (account) => this.saveAccount(account),
+      forget: async (user) => this.forgetAccount(user),
+    };
+  }
 
   userDir(user: string): string {
     return this.perUser ? join(this.root, user) : this.root;
@@ -88,7 +112,14 @@ export class DataFolder {
   }
 
   loadState(user: string): EngineState {
-    const state = readJson<Partial<EngineState>>(join(this.userDir(user), 'state.json'), {});
+    const path = join(this.userDir(user), 'state.json');
+    let state: Partial<EngineState>;
+    if (this.atRestKey) {
+      const sealed = readJson<string | undefined>(path, undefined);
+      state = sealed ? JSON.parse(open(this.atRestKey, Buffer.from(sealed, 'base64'), STATE_AAD).toString('utf8')) : {};
+    } else {
+      state = readJson<Partial<EngineState>>(path, {});
+    }
     return { pins: state.pins ?? {}, rooms: state.rooms ?? {}, outbound: state.outbound ?? {}, inbound: state.inbound ?? {} };
   }
 
@@ -103,6 +134,9 @@ export class DataFolder {
     this.stateTimer = undefined;
     const pending = this.pendingState;
     this.pendingState = undefined;
-    if (pending) writeJson(join(this.userDir(pending.user), 'state.json'), pending.state);
+    if (!pending) return;
+    const path = join(this.userDir(pending.user), 'state.json');
+    if (this.atRestKey) writeJson(path, seal(this.atRestKey, Buffer.from(JSON.stringify(pending.state)), STATE_AAD).toString('base64'));
+    else writeJson(path, pending.state);
   }
 }

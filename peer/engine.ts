@@ -25,7 +25,7 @@ import {
   type ScryptParams,
   type UserKeys,
 } from './account.ts';
-import { DataFolder, type EngineState } from './data-folder.ts';
+import { DataFolder, type AccountStore, type EngineState } from './data-folder.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { LinkPool } from './link-pool.ts';
 import type { PeerLink } from './link.ts';
@@ -63,6 +63,10 @@ export interface EngineOptions {
   scryptParams?: ScryptParams;
   backoffMs?: number[];
   now?: () => number;
+  /** Where the resume token and private keys live; default the data folder (VS Code: SecretStorage). */
+  accountStore?: AccountStore;
+  /** Seals the state file at rest (VS Code keeps this key in SecretStorage). */
+  atRestKey?: Buffer;
 }
 
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
@@ -84,6 +88,7 @@ const TRACE = Boolean(process.env.P2P_TRACE);
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
   readonly data: DataFolder;
+  private readonly accounts: AccountStore;
   private readonly tracker: TrackerSession;
   private readonly now: () => number;
   private me?: Me;
@@ -105,7 +110,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   constructor(private readonly opts: EngineOptions) {
     super();
     this.now = opts.now ?? Date.now;
-    this.data = new DataFolder(opts.dataDir, opts.perUserFolders ?? false);
+    this.data = new DataFolder(opts.dataDir, opts.perUserFolders ?? false, opts.atRestKey);
+    this.accounts = opts.accountStore ?? this.data.accountStore();
     const tracker = opts.tracker ?? { host: '127.0.0.1', port: DEFAULT_TRACKER_PORT };
     this.tracker = new TrackerSession({
       ...tracker,
@@ -133,6 +139,16 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   get trackerFingerprint(): string | undefined {
     return this.tracker.fingerprint;
+  }
+
+  /** The pinned fingerprint of the configured tracker, if any. */
+  get pinnedTrackerFingerprint(): string | undefined {
+    return this.data.trackerPin(this.tracker.address);
+  }
+
+  /** "Forget Tracker Fingerprint": the next connection pins whatever the tracker presents. */
+  forgetTrackerFingerprint(): void {
+    this.data.setTrackerPin(this.tracker.address, undefined);
   }
 
   // ---- accounts --------------------------------------------------------------------------------
@@ -168,13 +184,13 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const keys = decryptKeyBlob(derived.keyKey, session.user, session.keyBlob);
     if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the tracker returned keys that do not match your identity');
     this.data.setSalt(this.tracker.address, user, salt);
-    this.data.saveAccount({ user: session.user, tracker: this.tracker.address, token: session.token, signingKey: toBase64Url(exportPrivateKey(keys.signing.privateKey)), encryptionKey: toBase64Url(exportPrivateKey(keys.encryption.privateKey)) });
+    await this.accounts.save({ user: session.user, tracker: this.tracker.address, token: session.token, signingKey: toBase64Url(exportPrivateKey(keys.signing.privateKey)), encryptionKey: toBase64Url(exportPrivateKey(keys.encryption.privateKey)) });
     await this.begin(session, keys, port);
   }
 
   /** Resumes the account saved in the data folder with its token: no password. */
   async resume(rawUser?: string): Promise<boolean> {
-    const saved = rawUser ? this.data.account(normalizeUserName(rawUser)) : this.data.lastAccount();
+    const saved = await this.accounts.load(rawUser ? normalizeUserName(rawUser) : undefined);
     if (!saved || saved.tracker !== this.tracker.address) return false;
     const signing = importPrivateKey(fromBase64Url(saved.signingKey));
     const encryption = importPrivateKey(fromBase64Url(saved.encryptionKey));
@@ -188,7 +204,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       session = await this.tracker.start('resume', { token: saved.token, peerPort: this.opts.advertisePort ?? port });
     } catch (err) {
       if (err instanceof ProtocolError && err.code === 'auth.bad_token') {
-        this.data.forgetAccount(saved.user);
+        await this.accounts.forget(saved.user);
         await this.tracker.stop();
         return false;
       }
@@ -207,7 +223,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     } catch {
       // Offline: the token stays valid on the tracker until it expires; it is forgotten here.
     }
-    this.data.forgetAccount(user);
+    await this.accounts.forget(user);
     await this.shutdown();
   }
 
