@@ -58,7 +58,10 @@ export class DataFolder {
   /** The account store that keeps sessions in this folder (the terminal client's). */
   accountStore(): AccountStore {
     return {
-      load: async (user) => (user ? this.account(user) : this.lastAccount()),
+      load: async (user) => {
+        const account = user ? this.account(user) : this.lastAccount();
+        return account && (!user || account.user === user) ? account : undefined;
+      },
       save: async (account) => this.saveAccount(account),
       forget: async (user) => this.forgetAccount(user),
     };

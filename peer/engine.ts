@@ -84,6 +84,7 @@ interface PendingDelivery {
 }
 
 const MAX_APPEND_RETRIES = 5;
+const SHUTDOWN_SEND_GRACE_MS = 5000;
 const TRACE = Boolean(process.env.P2P_TRACE);
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
@@ -106,6 +107,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   /** Per room: a running catch-up with the tracker, so envelopes wait for it. */
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly incoming = new Map<string, Promise<void>>();
+  /** Sends still under way; close() lets them finish (briefly) so a message sent just before exit is not lost. */
+  private readonly outgoing = new Set<Promise<void>>();
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -232,12 +235,13 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     await this.shutdown();
   }
 
-  fingerprint(user?: string): { user: string; fingerprint: string; verified: boolean } {
+  /** The pinned fingerprint; `changedTo` is the unacknowledged new one after a key change. */
+  fingerprint(user?: string): { user: string; fingerprint: string; verified: boolean; changedTo?: string } {
     const me = this.requireMe();
     const who = user ? normalizeUserName(user) : me.user;
     const pin = this.keys!.get(who);
-    if (!pin) throw new ProtocolError('user.not_found', `no key is known for ${who} yet`);
-    return { user: who, fingerprint: pin.fingerprint, verified: pin.verified };
+    if (!pin) throw new ProtocolError('user.not_found', `no key is known for ${who} yet; list the people or message them first`);
+    return { user: who, fingerprint: pin.fingerprint, verified: pin.verified, ...(pin.changed ? { changedTo: pin.changed.fingerprint } : {}) };
   }
 
   async verify(rawUser: string, fingerprint?: string): Promise<{ user: string; fingerprint: string }> {
@@ -394,7 +398,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const wrapped = new Set(current.bundle.wraps.map((w) => w.to));
     const to = recipients.filter((u) => wrapped.has(u));
     this.deliveries.set(deliveryKey(envelope), { room: target.name, id: body.id, of: to.length, acked: new Set() });
-    for (const user of to) void this.deliver(user, target.id, envelope);
+    for (const user of to) this.track(this.deliver(user, target.id, envelope).catch((err) => this.report(err, user)));
     return { id: body.id, sentAt: body.time, recipients: to.length };
   }
 
@@ -464,7 +468,17 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.emit('ready', { port: this.pool.port });
   }
 
+  private track(work: Promise<void>): void {
+    this.outgoing.add(work);
+    void work.finally(() => this.outgoing.delete(work));
+  }
+
   private async shutdown(): Promise<void> {
+    if (this.outgoing.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.outgoing]), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_SEND_GRACE_MS)))]);
+      clearTimeout(timer);
+    }
     await this.pool?.close();
     await this.tracker.stop();
     if (this.me && this.state) {

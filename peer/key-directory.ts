@@ -5,6 +5,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { ProtocolError } from '../protocol/errors.ts';
 import { checkIdentity, type Identity } from '../protocol/identity.ts';
 import type { PublicIdentity } from '../protocol/tracker.ts';
 
@@ -113,10 +114,10 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
    */
   verify(user: string, fingerprint?: string): PinnedUser {
     const pin = this.pins[user];
-    if (!pin) throw new Error(`no key is known for ${user} yet; message them or list the members of a shared room first`);
+    if (!pin) throw new ProtocolError('user.not_found', `no key is known for ${user} yet; message them or list the members of a shared room first`);
     const target = pin.changed ?? pin;
     if (fingerprint && normalize(fingerprint) !== normalize(target.fingerprint)) {
-      throw new Error(`the fingerprint you entered does not match ${user}'s key (${target.fingerprint}); do not trust it`);
+      throw new ProtocolError('key.fingerprint_mismatch', `the fingerprint you entered does not match ${user}'s key (${target.fingerprint}); do not trust it`);
     }
     this.pins[user] = { fingerprint: target.fingerprint, identity: target.identity, verified: true };
     this.loaded.delete(user);

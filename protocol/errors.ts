@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'room.bad_signature',
   'room.invalid_event',
   'user.not_found',
+  'key.fingerprint_mismatch',
   'server.busy',
   'server.timeout',
   'server.shutdown',

@@ -1,0 +1,375 @@
+// The terminal client as its users run it (STYLE.md "Tests": real things): a spawned `node
+// tracker`, spawned `node peer --json` processes talking through it and to each other, and the
+// interactive mode fed through a pipe. No sleeps: every step awaits an answer, an event or an exit.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
+
+const PEER_ENTRY = join(REPO_ROOT, 'peer');
+const PEER_BUNDLE = join(REPO_ROOT, 'dist/peer.cjs');
+/** Passes peer/account.ts checkPasswordPolicy ("correct horse battery staple 42" does not: common words). */
+const PASSWORD = 'plum kettle orbit 93 lantern';
+/** Registration and login run the real scrypt (N=2^17) and RSA key generation in the child. */
+const ANSWER_TIMEOUT_MS = 20_000;
+const EVENT_TIMEOUT_MS = 10_000;
+const EXIT_TIMEOUT_MS = 10_000;
+
+type Line = Record<string, unknown>;
+interface Answer extends Line {
+  id: number | null;
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+interface Event extends Line {
+  event: string;
+}
+
+/** A `node peer --json` child: send commands, await answers by id, await events by name. */
+class JsonPeer {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** Lines on stdout that were not JSON objects: the protocol allows none. */
+  readonly strayLines: string[] = [];
+  private stdout = '';
+  private stderr = '';
+  private nextId = 1;
+  private readonly pending = new Map<number | null, ((a: Answer) => void)[]>();
+  private readonly unclaimed: Answer[] = [];
+  private readonly events: Event[] = [];
+  private readonly eventWaiters = new Set<(e: Event) => boolean>();
+
+  constructor(t: Teardown, args: string[]) {
+    this.child = spawn(process.execPath, [PEER_ENTRY, '--json', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      const parts = (this.stdout + chunk.toString('utf8')).split('\n');
+      this.stdout = parts.pop()!;
+      for (const line of parts) this.onLine(line);
+    });
+    t.after(() => this.stop());
+  }
+
+  /** Sends a command with the next id and resolves with its answer. */
+  send(cmd: Line, timeoutMs = ANSWER_TIMEOUT_MS): Promise<Answer> {
+    const id = this.nextId++;
+    const answer = this.answerFor(id, timeoutMs, JSON.stringify(cmd));
+    this.write(JSON.stringify({ id, ...cmd }));
+    return answer;
+  }
+
+  /** Sends a command and asserts it succeeded. */
+  async ok(cmd: Line): Promise<Answer> {
+    const answer = await this.send(cmd);
+    assert.equal(answer.ok, true, `${JSON.stringify(cmd)} failed: ${JSON.stringify(answer.error)}`);
+    return answer;
+  }
+
+  write(line: string): void {
+    this.child.stdin!.write(line + '\n');
+  }
+
+  /** The answer with this id (null: answers to lines without a usable id, in order). */
+  answerFor(id: number | null, timeoutMs = ANSWER_TIMEOUT_MS, what = `id ${id}`): Promise<Answer> {
+    const i = this.unclaimed.findIndex((a) => a.id === id);
+    if (i >= 0) return Promise.resolve(this.unclaimed.splice(i, 1)[0]);
+    return this.within(timeoutMs, `an answer to ${what}`, (resolve) => {
+      const list = this.pending.get(id) ?? [];
+      list.push(resolve);
+      this.pending.set(id, list);
+      return () => {
+        const left = (this.pending.get(id) ?? []).filter((r) => r !== resolve);
+        this.pending.set(id, left);
+      };
+    });
+  }
+
+  /** The first event `name` matching `predicate`, from those already seen or still to come; it is used up. */
+  event(name: string, predicate: (e: Event) => boolean = () => true, timeoutMs = EVENT_TIMEOUT_MS): Promise<Event> {
+    const match = (e: Event) => e.event === name && predicate(e);
+    const i = this.events.findIndex(match);
+    if (i >= 0) return Promise.resolve(this.events.splice(i, 1)[0]);
+    return this.within(timeoutMs, `a ${name} event matching ${predicate.toString()}`, (resolve) => {
+      const waiter = (e: Event) => {
+        if (!match(e)) return false;
+        resolve(e);
+        return true;
+      };
+      this.eventWaiters.add(waiter);
+      return () => this.eventWaiters.delete(waiter);
+    });
+  }
+
+  async exitCode(timeoutMs = EXIT_TIMEOUT_MS): Promise<number | null> {
+    return this.within(timeoutMs, 'the process to exit', (resolve) => {
+      void this.exited.then(resolve);
+      return () => {};
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  describe(): string {
+    const seen = this.events.map((e) => JSON.stringify(e).slice(0, 200));
+    return `\n--- unclaimed events ---\n${seen.join('\n')}\n--- peer stderr ---\n${this.stderr}`;
+  }
+
+  private onLine(line: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      this.strayLines.push(line);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.strayLines.push(line);
+      return;
+    }
+    const obj = value as Line;
+    if ('event' in obj) {
+      const e = obj as Event;
+      for (const waiter of this.eventWaiters) if (waiter(e)) return;
+      this.events.push(e);
+      return;
+    }
+    const answer = obj as Answer;
+    const waiter = this.pending.get(answer.id)?.shift();
+    if (waiter) waiter(answer);
+    else this.unclaimed.push(answer);
+  }
+
+  private within<T>(timeoutMs: number, what: string, start: (resolve: (v: T) => void) => () => void): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cancel?.();
+        reject(new Error(`no ${what} within ${timeoutMs} ms${this.describe()}`));
+      }, timeoutMs);
+      let cancel: (() => void) | undefined;
+      cancel = start((v) => {
+        clearTimeout(timer);
+        cancel?.();
+        resolve(v);
+      });
+    });
+  }
+}
+
+async function tempDir(t: Teardown, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs `node peer ARGS` with `input` on stdin and resolves with its exit code and output. */
+function runPeer(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node peer ${args.join(' ')} did not exit within ${EXIT_TIMEOUT_MS} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+    }, EXIT_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+// Tests run the bundle that `node peer` loads: one older than the sources would test old code.
+function checkBundle(): void {
+  if (!existsSync(PEER_BUNDLE)) throw new Error('no dist/peer.cjs: run `node scripts/build.mjs` (npm test does)');
+  const built = statSync(PEER_BUNDLE).mtimeMs;
+  for (const folder of ['peer', 'protocol']) {
+    for (const name of readdirSync(join(REPO_ROOT, folder), { recursive: true }) as string[]) {
+      if (name.endsWith('.ts') && statSync(join(REPO_ROOT, folder, name)).mtimeMs > built) {
+        throw new Error(`${folder}/${name} is newer than dist/peer.cjs: run \`node scripts/build.mjs\` (npm test does)`);
+      }
+    }
+  }
+}
+
+describe('node peer', () => {
+  let tracker: TrackerProcess;
+  let trackerArg: string;
+
+  // One tracker for the suite. Its teardown is collected here and run by the suite's own after
+  // hook: node:test's after() called inside before() would attach to whatever test runs first.
+  const suiteTeardown: (() => unknown)[] = [];
+  after(async () => {
+    for (const fn of suiteTeardown.reverse()) await fn();
+  });
+
+  before(async () => {
+    checkBundle();
+    tracker = await startTracker({ after: (fn) => suiteTeardown.push(fn) }, { args: [...FAST_TRACKER_ARGS] });
+    trackerArg = `${tracker.host}:${tracker.port}`;
+  });
+
+  test('--help exits 0 and lists the commands', async () => {
+    const { code, stdout } = await runPeer(['--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /Usage: node peer \[PORT\]/);
+    for (const cmd of ['register', 'login', 'list_peers', 'list_rooms', 'list_conn', 'create_room', 'join_room', 'leave_room', 'close_room', 'msg_room', 'msg', 'kick', 'members', 'fingerprint', 'verify', 'logout', 'exit', '--json']) {
+      assert.match(stdout, new RegExp(`\\s${cmd}\\b`), `--help does not mention ${cmd}`);
+    }
+  });
+
+  test('--json answers bad lines with codes, never crashes, and exits 0 at EOF', async (t) => {
+    const data = await tempDir(t, 'p2p-chat-cli-');
+    const peer = new JsonPeer(t, ['--tracker', trackerArg, '--data', data]);
+    const idle = await peer.event('connection', (e) => e.state === 'offline');
+    assert.match(String(idle.detail), /register or log in/);
+
+    peer.write('this is not json');
+    const notJson = await peer.answerFor(null);
+    assert.equal(notJson.ok, false);
+    assert.equal(notJson.error?.code, 'request.invalid');
+    assert.match(notJson.error!.message, /not JSON/);
+
+    peer.write('[1, 2]');
+    assert.equal((await peer.answerFor(null)).error?.code, 'request.invalid');
+    peer.write('{"id": "seven", "cmd": "help"}');
+    assert.equal((await peer.answerFor(null)).error?.code, 'request.invalid');
+
+    const unknown = await peer.send({ cmd: 'fly' });
+    assert.equal(unknown.ok, false);
+    assert.equal(unknown.error?.code, 'request.unknown_type');
+    const missing = await peer.send({ cmd: 'msg_room', room: 'general' });
+    assert.equal(missing.error?.code, 'request.invalid');
+    assert.match(missing.error!.message, /text/);
+    const early = await peer.send({ cmd: 'list_peers' });
+    assert.equal(early.error?.code, 'auth.required');
+    const weak = await peer.send({ cmd: 'register', user: 'carol', password: 'short' });
+    assert.equal(weak.error?.code, 'auth.weak_password');
+
+    // A pipelined burst is answered in order, one answer per command.
+    const burst = await Promise.all([peer.send({ cmd: 'help' }), peer.send({ cmd: 'list_conn' }), peer.send({ cmd: 'nope' })]);
+    assert.deepEqual(burst.map((a) => a.ok), [true, true, false]);
+    assert.ok(Array.isArray(burst[0].commands) && (burst[0].commands as { cmd: string }[]).some((c) => c.cmd === 'msg_room'));
+
+    peer.child.stdin!.end();
+    assert.equal(await peer.exitCode(), 0);
+    assert.deepEqual(peer.strayLines, [], 'stdout carries JSON lines only');
+  });
+
+  test('two clients chat in a room and directly, and a restarted client resumes without login', async (t) => {
+    const [dataA, dataB] = await Promise.all([tempDir(t, 'p2p-chat-cli-a-'), tempDir(t, 'p2p-chat-cli-b-')]);
+    const args = (data: string) => ['--tracker', trackerArg, '--data', data];
+    const alice = new JsonPeer(t, args(dataA));
+    const bob = new JsonPeer(t, args(dataB));
+
+    await Promise.all([alice.ok({ cmd: 'register', user: 'alice', password: PASSWORD }), bob.ok({ cmd: 'register', user: 'bob', password: PASSWORD })]);
+    // First use of the tracker: accepted (accept-new) and reported with its fingerprint.
+    const pinned = await alice.event('connection', (e) => /first connection/.test(String(e.detail)));
+    assert.ok(String(pinned.detail).includes(tracker.fingerprint), `the connection event names the fingerprint: ${pinned.detail}`);
+
+    const [loginA] = await Promise.all([alice.ok({ cmd: 'login', user: 'alice', password: PASSWORD }), bob.ok({ cmd: 'login', user: 'bob', password: PASSWORD })]);
+    assert.equal(loginA.user, 'alice');
+    const readyA = await alice.event('ready');
+    assert.ok(Number(readyA.port) > 0, 'ready names the listening port');
+    await bob.event('ready');
+
+    const created = await alice.ok({ cmd: 'create_room', room: 'general' });
+    assert.equal(created.room, 'general');
+    const joined = await bob.ok({ cmd: 'join_room', room: 'general' });
+    assert.deepEqual([...(joined.members as string[])].sort(), ['alice', 'bob']);
+    await alice.event('member_joined', (e) => e.room === 'general' && e.user === 'bob');
+
+    const sent = await alice.ok({ cmd: 'msg_room', room: 'general', text: 'hello bob' });
+    const got = await bob.event('message', (e) => e.id === sent.messageId);
+    assert.equal(got.room, 'general');
+    assert.equal(got.roomId, created.roomId);
+    assert.equal(got.from, 'alice');
+    assert.equal(got.text, 'hello bob');
+    assert.equal(got.direct, false);
+    assert.equal(got.sentAt, sent.sentAt);
+    const delivered = await alice.event('delivered', (e) => e.id === sent.messageId);
+    assert.deepEqual({ room: delivered.room, count: delivered.count, of: delivered.of }, { room: 'general', count: 1, of: 1 });
+
+    const dm = await alice.ok({ cmd: 'msg', user: 'bob', text: 'just between us' });
+    assert.equal(dm.room, 'dm:alice:bob');
+    const gotDm = await bob.event('message', (e) => e.id === dm.messageId);
+    assert.deepEqual({ room: gotDm.room, from: gotDm.from, text: gotDm.text, direct: gotDm.direct }, { room: 'dm:alice:bob', from: 'alice', text: 'just between us', direct: true });
+
+    const reply = await bob.ok({ cmd: 'msg_room', room: 'general', text: 'hi alice' });
+    const gotReply = await alice.event('message', (e) => e.id === reply.messageId);
+    assert.equal(gotReply.from, 'bob');
+
+    assert.equal((await alice.send({ cmd: 'exit' })).ok, true);
+    assert.equal(await alice.exitCode(), 0);
+
+    // Same data folder: the saved session resumes, no login, and it can send at once.
+    const again = new JsonPeer(t, args(dataA));
+    const resumed = await again.event('ready');
+    assert.ok(Number(resumed.port) > 0);
+    const members = await again.ok({ cmd: 'members', room: 'general' });
+    assert.deepEqual((members.members as { user: string }[]).map((m) => m.user).sort(), ['alice', 'bob']);
+    const back = await again.ok({ cmd: 'msg_room', room: 'general', text: 'back again' });
+    const gotBack = await bob.event('message', (e) => e.id === back.messageId);
+    assert.equal(gotBack.text, 'back again');
+    assert.equal(gotBack.from, 'alice');
+
+    await Promise.all([again.ok({ cmd: 'exit' }), bob.ok({ cmd: 'exit' })]);
+    assert.deepEqual(await Promise.all([again.exitCode(), bob.exitCode()]), [0, 0]);
+    for (const p of [alice, again, bob]) assert.deepEqual(p.strayLines, [], 'stdout carries JSON lines only');
+  });
+
+  test('a changed tracker fingerprint is refused with both fingerprints and how to reset', async (t) => {
+    const data = await tempDir(t, 'p2p-chat-cli-pin-');
+    const wrong = 'AB'.repeat(32);
+    writeFileSync(join(data, 'known-trackers.json'), JSON.stringify({ [trackerArg]: wrong }));
+    const peer = new JsonPeer(t, ['--tracker', trackerArg, '--data', data]);
+    const refused = await peer.send({ cmd: 'login', user: 'alice', password: PASSWORD });
+    assert.equal(refused.error?.code, 'tracker.fingerprint_mismatch');
+    const message = refused.error!.message.replace(/\s/g, '');
+    assert.ok(message.includes(wrong), 'the message shows the pinned fingerprint');
+    assert.ok(message.includes(tracker.fingerprint.replace(/\s/g, '')), 'the message shows the presented fingerprint');
+    assert.match(refused.error!.message, /known-trackers\.json/);
+    assert.equal(JSON.parse(readFileSync(join(data, 'known-trackers.json'), 'utf8'))[trackerArg], wrong, 'the pin is left alone');
+  });
+
+  test('SIGTERM closes the client cleanly with exit code 0', async (t) => {
+    const data = await tempDir(t, 'p2p-chat-cli-term-');
+    const peer = new JsonPeer(t, ['--tracker', trackerArg, '--data', data]);
+    await peer.event('connection', (e) => e.state === 'offline');
+    peer.child.kill('SIGTERM');
+    assert.equal(await peer.exitCode(), 0);
+  });
+
+  test('interactive mode asks before trusting a new tracker and prints one-line errors', async (t) => {
+    const data = await tempDir(t, 'p2p-chat-cli-tty-');
+    // Not a TTY: the password is read as a plain line. Declined first, then accepted.
+    const script = ['list_peers', 'frobnicate', 'login alice', 'not the real password', 'n', 'login alice', 'not the real password', 'y', 'help', 'exit', ''].join('\n');
+    const { code, stdout, stderr } = await runPeer(['--tracker', trackerArg, '--data', data], script);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /Not logged in: type register or login/);
+    assert.match(stdout, /^error: log in first$/m);
+    assert.match(stdout, /^error: unknown command "frobnicate"; type help for the list$/m);
+    assert.ok(stdout.includes(tracker.fingerprint), 'the fingerprint is shown before asking');
+    assert.match(stdout, /Trust this tracker\? \[y\/N\]/);
+    assert.match(stdout, /^error: you did not trust the tracker .*answer y to trust it$/m);
+    assert.equal(JSON.parse(readFileSync(join(data, 'known-trackers.json'), 'utf8'))[trackerArg], tracker.fingerprint, 'accepted on the second try, and pinned');
+    // alice does not exist: the tracker answers with a fake salt and then refuses, in one line.
+    assert.match(stdout, /^error: wrong user name or password$/m);
+    assert.equal((stdout.match(/Trust this tracker/g) ?? []).length, 2);
+    assert.match(stdout, /msg_room NAME \[TEXT\]/);
+  });
+});
