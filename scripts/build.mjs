@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 const programs = [
   { entry: 'tracker/main.ts', out: 'dist/tracker.cjs' },
   { entry: 'peer/main.ts', out: 'dist/peer.cjs' },
+  // The VS Code extension host provides `vscode`; the engine inside it is bundled unchanged.
+  { entry: 'extension/extension.ts', out: 'dist/extension.cjs', external: ['vscode'] },
 ].filter((p) => existsSync(p.entry));
 
 await Promise.all(
@@ -18,7 +20,7 @@ await Promise.all(
       target: 'node20',
       format: 'cjs',
       sourcemap: true,
-      external: ['sqlite3', 'bcrypt', 'selfsigned'],
+      external: p.external ?? ['sqlite3', 'bcrypt', 'selfsigned'],
       logLevel: 'warning',
     }),
   ),

@@ -1,0 +1,300 @@
+// Hosts the chat engine (peer/, unchanged) in the extension host: creates it for the configured
+// tracker, signs in and out, restores the session from SecretStorage at start, and carries out
+// what the view and the commands ask for. Errors reach the user in words that say what to do.
+
+import * as vscode from 'vscode';
+import { join } from 'node:path';
+import { ChatEngine } from '../peer/engine.ts';
+import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
+import { dmRoom } from '../protocol/peer.ts';
+import type { HostToView, Snippet, ViewToHost } from '../protocol/view.ts';
+import { ChatModel } from './chat-model.ts';
+import { HistoryStore } from './history-store.ts';
+import { atRestKey, secretAccountStore } from './secrets.ts';
+
+export interface ControllerHooks {
+  post(message: HostToView): void;
+  visible(): boolean;
+  reveal(): Promise<void>;
+  changed(): void;
+}
+
+export class ChatController implements vscode.Disposable {
+  readonly model: ChatModel;
+  engine?: ChatEngine;
+  private key?: Buffer;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly hooks: ControllerHooks,
+  ) {
+    this.model = new ChatModel(
+      {
+        post: (m) => {
+          hooks.post(m);
+          if (m.type === 'rooms/changed' || m.type === 'session/changed') hooks.changed();
+        },
+        visible: () => hooks.visible(),
+        notify: (kind, title, text, key) => this.notify(kind, title, text, key),
+      },
+      this.trackerAddress(),
+    );
+  }
+
+  // ---- settings ----------------------------------------------------------------------------------
+
+  trackerAddress(): string {
+    return vscode.workspace.getConfiguration('p2pChat').get<string>('trackerAddress') || `127.0.0.1:${DEFAULT_TRACKER_PORT}`;
+  }
+
+  // ---- sessions ----------------------------------------------------------------------------------
+
+  /** At start: resume the session kept in SecretStorage, without asking for anything. */
+  async restore(): Promise<void> {
+    const saved = await secretAccountStore(this.context.secrets).load();
+    if (!saved) return;
+    const engine = await this.engineFor(saved.tracker);
+    try {
+      if (await engine.resume()) await this.signedIn(engine);
+      else this.model.signedOut('Your last session has ended; log in again.');
+    } catch (err) {
+      this.model.setSession({ state: 'offline', detail: `Could not resume your session: ${message(err)}. Run "P2P Chat: Login" to try again.` });
+    }
+  }
+
+  async login(tracker: string, user: string, password: string): Promise<void> {
+    const engine = await this.engineFor(tracker);
+    await engine.login(user, password);
+    await this.signedIn(engine);
+  }
+
+  async register(tracker: string, user: string, password: string): Promise<void> {
+    const engine = await this.engineFor(tracker);
+    await engine.register(user, password);
+    await engine.login(user, password);
+    await this.signedIn(engine);
+  }
+
+  async logout(): Promise<void> {
+    await this.engine?.logout();
+    this.model.signedOut('Signed out. Your history stays on this machine, sealed.');
+    await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', false);
+  }
+
+  get loggedIn(): boolean {
+    return Boolean(this.engine?.user);
+  }
+
+  // ---- actions -----------------------------------------------------------------------------------
+
+  async send(key: string, text: string, snippet?: Snippet): Promise<void> {
+    const engine = this.requireEngine();
+    const sent = await engine.sendRoom(key, text, snippet);
+    this.model.addOwnMessage(key, { ...sent, text, ...(snippet ? { snippet } : {}) });
+  }
+
+  async openDirect(user: string): Promise<string> {
+    const engine = this.requireEngine();
+    const key = dmRoom(engine.user!, user.trim().toLowerCase());
+    this.model.openConversation(key);
+    await this.hooks.reveal();
+    return key;
+  }
+
+  async createRoom(name: string, password?: string): Promise<void> {
+    const room = await this.requireEngine().createRoom(name, password !== undefined ? { password } : {});
+    this.model.refreshRooms();
+    this.model.openConversation(room.id);
+    await this.model.refreshDirectory();
+  }
+
+  async joinRoom(name: string, password?: string): Promise<void> {
+    const room = await this.requireEngine().joinRoom(name, password);
+    this.model.refreshRooms();
+    this.model.openConversation(room.id);
+    await this.model.refreshDirectory();
+  }
+
+  async leaveRoom(key: string): Promise<void> {
+    await this.requireEngine().leaveRoom(key);
+    this.afterRoomGone(key);
+  }
+
+  async closeRoom(key: string): Promise<void> {
+    await this.requireEngine().closeRoom(key);
+    this.afterRoomGone(key);
+  }
+
+  async kick(key: string, user: string): Promise<void> {
+    await this.requireEngine().kick(key, user);
+  }
+
+  async verify(user: string): Promise<void> {
+    await this.requireEngine().verify(user);
+    this.model.markVerified(user);
+  }
+
+  /** Handles what the webview asks; failures come back to it as an inline error. */
+  async fromView(message: ViewToHost): Promise<void> {
+    try {
+      switch (message.type) {
+        case 'view/ready':
+          return;
+        case 'auth/login':
+          return await this.withProgress('Logging in to P2P Chat…', () => this.login(message.tracker, message.user, message.password));
+        case 'auth/register':
+          return await this.withProgress('Creating your P2P Chat account…', () => this.register(message.tracker, message.user, message.password));
+        case 'command/run':
+          await vscode.commands.executeCommand(message.command);
+          return;
+        case 'conversation/open':
+          return this.model.openConversation(message.key);
+        case 'conversation/openDirect':
+          await this.openDirect(message.user);
+          return;
+        case 'room/join':
+          return await this.joinRoom(message.name, message.password);
+        case 'room/leave':
+          return await this.leaveRoom(message.key);
+        case 'room/close':
+          return await this.closeRoom(message.key);
+        case 'room/kick':
+          return await this.kick(message.key, message.user);
+        case 'member/verify':
+          await vscode.commands.executeCommand('p2pChat.verifyMember', message.user);
+          return;
+        case 'message/send':
+          return await this.send(message.key, message.text);
+        case 'typing/set':
+          return this.engine?.typing(message.key, message.active);
+        case 'snippet/open':
+          return await openSnippet(message.path, message.line);
+        default: {
+          const never: never = message;
+          return never;
+        }
+      }
+    } catch (err) {
+      this.hooks.post({ type: 'error/shown', message: message_(err), ...(code(err) ? { code: code(err)! } : {}) });
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.model.flush();
+    await this.engine?.close();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  requireEngine(): ChatEngine {
+    if (!this.engine?.user) throw new Error('You are not logged in. Run "P2P Chat: Login" first.');
+    return this.engine;
+  }
+
+  private afterRoomGone(key: string): void {
+    this.model.refreshRooms();
+    if (this.model.openKey === key) this.model.openKey = undefined;
+    this.model.postSnapshot();
+    void this.model.refreshDirectory();
+  }
+
+  private async signedIn(engine: ChatEngine): Promise<void> {
+    this.key ??= await atRestKey(this.context.secrets);
+    const history = new HistoryStore(join(engine.data.userDir(engine.user!), 'history'), this.key, this.model.timelines);
+    await this.model.signedIn(engine, history);
+    await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', true);
+  }
+
+  /** An engine for this tracker (a new one if the address changed). */
+  private async engineFor(tracker: string): Promise<ChatEngine> {
+    const address = parseAddress(tracker);
+    const text = `${address.host}:${address.port}`;
+    if (this.engine && this.engine.trackerAddress === text) {
+      if (this.engine.user) throw new Error(`Already logged in as ${this.engine.user}. Log out first.`);
+      return this.engine;
+    }
+    await this.engine?.close();
+    this.key ??= await atRestKey(this.context.secrets);
+    const storage = this.context.globalStorageUri.fsPath;
+    const config = vscode.workspace.getConfiguration('p2pChat');
+    const engine = new ChatEngine({
+      dataDir: storage,
+      perUserFolders: true,
+      tracker: address,
+      peerPort: config.get<number>('peerPort') ?? 0,
+      accountStore: secretAccountStore(this.context.secrets),
+      atRestKey: this.key,
+      trustTracker: (fingerprint, addr) => this.trustTracker(fingerprint, addr),
+    });
+    const pinned = config.get<string>('trackerFingerprint');
+    if (pinned && !engine.pinnedTrackerFingerprint) engine.data.setTrackerPin(text, pinned);
+    this.engine = engine;
+    this.model.attach(engine);
+    this.model.setSession({ tracker: text });
+    return engine;
+  }
+
+  private async trustTracker(fingerprint: string, address: string): Promise<boolean> {
+    const choice = await vscode.window.showWarningMessage(
+      `First connection to the tracker at ${address}. Trust it?`,
+      {
+        modal: true,
+        detail: `Its certificate fingerprint (SHA-256) is:\n\n${fingerprint}\n\nCompare it with the fingerprint "node tracker" printed when it started. If they differ, someone may be impersonating your tracker: cancel. P2P Chat remembers it and refuses a different one later.`,
+      },
+      'Trust',
+    );
+    return choice === 'Trust';
+  }
+
+  private notify(kind: 'direct' | 'mention' | 'message', title: string, text: string, key: string): void {
+    const setting = vscode.workspace.getConfiguration('p2pChat').get<string>('notifications') ?? 'directAndMentions';
+    if (setting === 'off' || (setting === 'directAndMentions' && kind === 'message')) return;
+    const preview = text.length > 120 ? `${text.slice(0, 117)}…` : text;
+    void vscode.window.showInformationMessage(`${title}: ${preview}`, 'Open').then(async (choice) => {
+      if (choice !== 'Open') return;
+      await this.hooks.reveal();
+      this.model.openConversation(key);
+    });
+  }
+
+  private withProgress<T>(title: string, work: () => Promise<T>): Thenable<T> {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work);
+  }
+}
+
+export function parseAddress(raw: string): { host: string; port: number } {
+  const text = raw.trim();
+  const match = /^\[?([^\]\s]+?)\]?(?::(\d{1,5}))?$/.exec(text);
+  const port = match?.[2] ? Number(match[2]) : DEFAULT_TRACKER_PORT;
+  if (!match || port < 1 || port > 65535) throw new Error(`"${raw}" is not a tracker address; use host:port, for example 192.168.1.20:12345`);
+  return { host: match[1], port };
+}
+
+async function openSnippet(path: string, line: number): Promise<void> {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  for (const folder of folders) {
+    const uri = vscode.Uri.joinPath(folder.uri, path);
+    try {
+      await vscode.workspace.fs.stat(uri);
+    } catch {
+      continue;
+    }
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const position = new vscode.Position(Math.max(0, line - 1), 0);
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(position, position) });
+    return;
+  }
+  void vscode.window.showWarningMessage(`${path} is not in your workspace, so the snippet cannot be opened there.`);
+}
+
+function message_(err: unknown): string {
+  return message(err);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function code(err: unknown): string | undefined {
+  return (err as { code?: string })?.code;
+}

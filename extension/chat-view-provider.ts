@@ -1,0 +1,98 @@
+// The sidebar webview view (one provider per view, as in the webview-view sample). It owns the
+// HTML with its strict Content-Security-Policy: nothing but our own bundle, run by nonce, and our
+// own styles and codicon font; no remote resource of any kind. Messages from the view are checked
+// against their schema before anything acts on them; nothing is posted before the view says
+// `view/ready` (it would be lost), and on ready it gets a full snapshot.
+
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import { ProtocolError } from '../protocol/errors.ts';
+import { viewToHostSchema, type HostToView, type ViewSnapshot, type ViewToHost } from '../protocol/view.ts';
+
+export class ChatViewProvider implements vscode.WebviewViewProvider {
+  static readonly viewType = 'p2pChat.view';
+  private view?: vscode.WebviewView;
+  private ready = false;
+  private readonly visibilityListeners: ((visible: boolean) => void)[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly onMessage: (message: ViewToHost) => void,
+    private readonly snapshot: () => ViewSnapshot,
+  ) {}
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    view.webview.html = this.html(view.webview, dist);
+    view.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw));
+    view.onDidChangeVisibility(() => this.visibilityListeners.forEach((fn) => fn(view.visible)));
+    view.onDidDispose(() => {
+      if (this.view === view) {
+        this.view = undefined;
+        this.ready = false;
+      }
+    });
+  }
+
+  get visible(): boolean {
+    return Boolean(this.view?.visible);
+  }
+
+  onDidChangeVisibility(fn: (visible: boolean) => void): void {
+    this.visibilityListeners.push(fn);
+  }
+
+  post(message: HostToView): void {
+    if (this.view && this.ready) void this.view.webview.postMessage(message);
+  }
+
+  async reveal(): Promise<void> {
+    await vscode.commands.executeCommand(`${ChatViewProvider.viewType}.focus`);
+  }
+
+  private receive(raw: unknown): void {
+    let message: ViewToHost;
+    try {
+      message = viewToHostSchema.parse(raw);
+    } catch (err) {
+      console.warn(`p2p-chat: ignored a malformed message from the view: ${(err as ProtocolError).message}`);
+      return;
+    }
+    if (message.type === 'view/ready') {
+      this.ready = true;
+      this.post({ type: 'host/snapshot', snapshot: this.snapshot() });
+      return;
+    }
+    this.onMessage(message);
+  }
+
+  private html(webview: vscode.Webview, dist: vscode.Uri): string {
+    const nonce = randomBytes(16).toString('base64');
+    const uri = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(dist, ...path)).toString();
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${uri('codicons', 'codicon.css')}" id="vscode-codicon-stylesheet">
+  <link rel="stylesheet" href="${uri('webview.css')}">
+  <title>P2P Chat</title>
+</head>
+<body>
+  <div id="root"></div>
+  <script nonce="${nonce}" src="${uri('webview.js')}"></script>
+</body>
+</html>`;
+  }
+}

@@ -1,0 +1,217 @@
+// The command palette, category "P2P Chat". Each command asks what it needs with QuickInput and
+// InputBox (passwords masked, the tracker address remembered) and hands the work to the
+// controller; failures become notifications that say what to do.
+
+import * as vscode from 'vscode';
+import { relative } from 'node:path';
+import { checkPasswordPolicy } from '../peer/account.ts';
+import { dmRoom } from '../protocol/peer.ts';
+import type { ChatController } from './chat-controller.ts';
+
+const LAST_USER = 'p2pChat.lastUser';
+
+export function registerCommands(context: vscode.ExtensionContext, controller: ChatController): void {
+  const register = (id: string, run: (...args: never[]) => Promise<unknown>) =>
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: never[]) => {
+        try {
+          return await run(...args);
+        } catch (err) {
+          void vscode.window.showErrorMessage(`P2P Chat: ${(err as Error).message}`);
+          return undefined;
+        }
+      }),
+    );
+
+  register('p2pChat.login', () => signIn(context, controller, 'login'));
+  register('p2pChat.register', () => signIn(context, controller, 'register'));
+  register('p2pChat.logout', () => controller.logout());
+
+  register('p2pChat.createRoom', async () => {
+    controller.requireEngine();
+    const name = await vscode.window.showInputBox({ title: 'Create Room', prompt: 'Room name: 1 to 32 of a-z, 0-9, dot, underscore, hyphen', validateInput: roomNameProblem });
+    if (!name) return;
+    const kind = await vscode.window.showQuickPick(
+      [
+        { label: '$(globe) Public', description: 'anyone on the tracker can join', value: 'public' },
+        { label: '$(lock) Private', description: 'joining needs the room password', value: 'private' },
+      ],
+      { title: `Create Room ${name}` },
+    );
+    if (!kind) return;
+    const password = kind.value === 'private' ? await vscode.window.showInputBox({ title: `Password for ${name}`, password: true, prompt: 'Members need it to join; the tracker never sees it' }) : undefined;
+    if (kind.value === 'private' && !password) return;
+    await controller.createRoom(name, password);
+  });
+
+  register('p2pChat.joinRoom', async () => {
+    const engine = controller.requireEngine();
+    const rooms = (await engine.listRooms()).filter((r) => !r.member);
+    if (!rooms.length) {
+      void vscode.window.showInformationMessage('There are no rooms to join. Create one with "P2P Chat: Create Room".');
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(
+      rooms.map((r) => ({ label: `${r.private ? '$(lock)' : '$(globe)'} ${r.name}`, description: `${r.members} members, ${r.online} online${r.owner ? `, owner ${r.owner}` : ''}`, room: r })),
+      { title: 'Join Room', matchOnDescription: true },
+    );
+    if (!pick) return;
+    const password = pick.room.private ? await vscode.window.showInputBox({ title: `Password for ${pick.room.name}`, password: true }) : undefined;
+    if (pick.room.private && !password) return;
+    await controller.joinRoom(pick.room.name, password);
+  });
+
+  register('p2pChat.leaveRoom', async (key?: string) => {
+    const room = key ?? (await pickRoom(controller, 'Leave Room'));
+    if (room) await controller.leaveRoom(room);
+  });
+
+  register('p2pChat.closeRoom', async (key?: string) => {
+    const room = key ?? (await pickRoom(controller, 'Close Room (ends it for everyone)', true));
+    if (!room) return;
+    const name = controller.engine!.joinedRooms().find((r) => r.id === room)?.name ?? room;
+    const sure = await vscode.window.showWarningMessage(`Close ${name} for everyone?`, { modal: true, detail: 'Nobody can send to it afterwards.' }, 'Close Room');
+    if (sure === 'Close Room') await controller.closeRoom(room);
+  });
+
+  register('p2pChat.kickMember', async (key?: string, user?: string) => {
+    const room = key ?? (await pickRoom(controller, 'Kick Member from…', true));
+    if (!room) return;
+    const engine = controller.requireEngine();
+    const who = user ?? (await vscode.window.showQuickPick(engine.members(room).filter((m) => m.user !== engine.user).map((m) => m.user), { title: 'Kick which member?' }));
+    if (who) await controller.kick(room, who);
+  });
+
+  register('p2pChat.directMessage', async (user?: string) => {
+    const engine = controller.requireEngine();
+    const peers = (await engine.listPeers()).filter((p) => p.user !== engine.user);
+    const who =
+      user ??
+      (await vscode.window.showQuickPick(
+        peers.map((p) => ({ label: `${p.online ? '$(circle-filled)' : '$(circle-outline)'} ${p.user}`, description: p.online ? 'online' : 'offline', user: p.user })),
+        { title: 'Direct Message' },
+      ))?.user;
+    if (who) await controller.openDirect(who);
+  });
+
+  register('p2pChat.shareSelection', async () => {
+    const engine = controller.requireEngine();
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.selection.isEmpty) {
+      void vscode.window.showInformationMessage('Select some code in an editor first, then run "P2P Chat: Share Selection".');
+      return;
+    }
+    const target = controller.model.openKey ?? (await pickConversation(controller));
+    if (!target) return;
+    const doc = editor.document;
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
+    const path = folder ? relative(folder.uri.fsPath, doc.uri.fsPath).split('\\').join('/') : doc.fileName.split(/[\\/]/).pop()!;
+    const { start, end } = editor.selection;
+    const note = await vscode.window.showInputBox({ title: 'Share Selection', prompt: 'Add a message (optional)' });
+    if (note === undefined) return;
+    const snippet = { language: doc.languageId, path, startLine: start.line + 1, endLine: end.line + 1, code: doc.getText(editor.selection) };
+    await controller.send(target, note || `${path}:${snippet.startLine}`, snippet);
+    void engine;
+  });
+
+  register('p2pChat.showFingerprint', async () => {
+    const mine = controller.requireEngine().fingerprint();
+    const choice = await vscode.window.showInformationMessage(`Your fingerprint (${mine.user}): ${mine.fingerprint}`, { detail: 'Read it to a teammate over a trusted channel; they compare it with what "Verify Member" shows them.' }, 'Copy');
+    if (choice === 'Copy') await vscode.env.clipboard.writeText(mine.fingerprint);
+  });
+
+  register('p2pChat.verifyMember', async (user?: string) => {
+    const engine = controller.requireEngine();
+    const who = user ?? (await vscode.window.showInputBox({ title: 'Verify Member', prompt: 'User name to verify' }));
+    if (!who) return;
+    await engine.listPeers();
+    let fp;
+    try {
+      fp = engine.fingerprint(who);
+    } catch {
+      await engine.verify(who).catch(() => {});
+      fp = engine.fingerprint(who);
+    }
+    const choice = await vscode.window.showWarningMessage(
+      `Does ${fp.user}'s fingerprint match?`,
+      { modal: true, detail: `${fp.fingerprint}\n\nAsk ${fp.user} to run "P2P Chat: Show My Fingerprint" and read theirs to you in person or on a call. Only if every group matches, mark them verified.` },
+      'They Match',
+    );
+    if (choice === 'They Match') await controller.verify(fp.user);
+  });
+
+  register('p2pChat.forgetTrackerFingerprint', async () => {
+    const engine = controller.engine;
+    if (!engine) {
+      void vscode.window.showInformationMessage('No tracker fingerprint is pinned yet.');
+      return;
+    }
+    const sure = await vscode.window.showWarningMessage(
+      `Forget the pinned fingerprint of ${engine.trackerAddress}?`,
+      { modal: true, detail: 'Do this only if the tracker\'s certificate was replaced on purpose. The next connection will ask you to trust whatever it presents.' },
+      'Forget',
+    );
+    if (sure === 'Forget') engine.forgetTrackerFingerprint();
+  });
+}
+
+async function signIn(context: vscode.ExtensionContext, controller: ChatController, kind: 'login' | 'register'): Promise<void> {
+  const title = kind === 'login' ? 'P2P Chat: Login' : 'P2P Chat: Register';
+  const config = vscode.workspace.getConfiguration('p2pChat');
+  const tracker = await vscode.window.showInputBox({ title, prompt: 'Tracker address (host:port)', value: controller.trackerAddress(), ignoreFocusOut: true });
+  if (!tracker) return;
+  if (tracker !== config.get('trackerAddress')) await config.update('trackerAddress', tracker, vscode.ConfigurationTarget.Global);
+  const user = await vscode.window.showInputBox({ title, prompt: 'User name', value: context.globalState.get<string>(LAST_USER) ?? '', ignoreFocusOut: true, validateInput: (v) => (/^[A-Za-z0-9._-]{3,32}$/.test(v.trim()) ? undefined : '3 to 32 of a-z, 0-9, dot, underscore, hyphen') });
+  if (!user) return;
+  const password = await vscode.window.showInputBox({
+    title,
+    prompt: kind === 'register' ? 'Choose a password: at least 15 characters; a phrase of unrelated words works well' : 'Password',
+    password: true,
+    ignoreFocusOut: true,
+    validateInput: kind === 'register' ? (v) => policyProblem(v, user) : undefined,
+  });
+  if (!password) return;
+  if (kind === 'register') {
+    const again = await vscode.window.showInputBox({ title, prompt: 'Type the password again', password: true, ignoreFocusOut: true });
+    if (again !== password) throw new Error('the two passwords differ; run Register again');
+  }
+  await context.globalState.update(LAST_USER, user.trim().toLowerCase());
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: kind === 'login' ? 'Logging in to P2P Chat…' : 'Creating your P2P Chat account…' }, () =>
+    kind === 'login' ? controller.login(tracker, user, password) : controller.register(tracker, user, password),
+  );
+}
+
+function policyProblem(password: string, user: string): string | undefined {
+  try {
+    checkPasswordPolicy(password, user.trim().toLowerCase());
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function roomNameProblem(name: string): string | undefined {
+  return /^#?[A-Za-z0-9._-]{1,32}$/.test(name.trim()) ? undefined : '1 to 32 of a-z, 0-9, dot, underscore, hyphen';
+}
+
+async function pickRoom(controller: ChatController, title: string, ownedOnly = false): Promise<string | undefined> {
+  const engine = controller.requireEngine();
+  const rooms = engine.joinedRooms().filter((r) => !ownedOnly || r.owner === engine.user);
+  if (!rooms.length) {
+    void vscode.window.showInformationMessage(ownedOnly ? 'You own no rooms.' : 'You are in no rooms.');
+    return undefined;
+  }
+  const open = controller.model.openKey;
+  const items = rooms.map((r) => ({ label: r.name, description: r.id === open ? 'open' : `${r.members} members`, id: r.id }));
+  items.sort((a, b) => (a.id === open ? -1 : b.id === open ? 1 : 0));
+  return (await vscode.window.showQuickPick(items, { title }))?.id;
+}
+
+async function pickConversation(controller: ChatController): Promise<string | undefined> {
+  const engine = controller.requireEngine();
+  const items = [
+    ...engine.joinedRooms().map((r) => ({ label: `$(comment-discussion) ${r.name}`, key: r.id })),
+    ...(await engine.listPeers()).filter((p) => p.user !== engine.user).map((p) => ({ label: `$(mail) ${p.user}`, key: dmRoom(engine.user!, p.user) })),
+  ];
+  return (await vscode.window.showQuickPick(items, { title: 'Share with…' }))?.key;
+}
