@@ -85,6 +85,7 @@ interface PendingDelivery {
 
 const MAX_APPEND_RETRIES = 5;
 const SHUTDOWN_SEND_GRACE_MS = 5000;
+const MAX_PARKED_PER_ROOM = 10_000;
 const TRACE = Boolean(process.env.P2P_TRACE);
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
@@ -107,6 +108,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   /** Per room: a running catch-up with the tracker, so envelopes wait for it. */
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly incoming = new Map<string, Promise<void>>();
+  private readonly parked = new Map<string, { from: string; msg: PeerMessage; link: PeerLink }[]>();
   /** Sends still under way; close() lets them finish (briefly) so a message sent just before exit is not lost. */
   private readonly outgoing = new Set<Promise<void>>();
 
@@ -567,7 +569,33 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       throw err;
     }
     for (const { event, before, after } of applied) this.announce(event, before, after);
-    if (applied.length) this.persist();
+    if (applied.length) {
+      this.persist();
+      for (const room of new Set(applied.map((a) => a.after.id))) await this.unpark(room);
+    }
+  }
+
+  /**
+   * A session key or message made at a log head we do not hold yet waits here until the events
+   * that lead to it arrive (from the tracker, or from the member we asked: DESIGN.md "a client that
+   * sees a newer head fetches the missing events"); then it is handled in arrival order.
+   */
+  private park(roomId: string, head: RoomHead, from: string, msg: PeerMessage, link: PeerLink): boolean {
+    if (isDmRoom(roomId)) return false;
+    const room = this.rooms!.get(roomId);
+    if (!room || room.forked || head.seq <= room.state.head.seq) return false;
+    const list = this.parked.get(roomId) ?? [];
+    if (list.length >= MAX_PARKED_PER_ROOM) throw new ProtocolError('server.busy', `too many messages in ${room.state.name} wait for room events that have not arrived; dropped one from ${from}`);
+    list.push({ from, msg, link });
+    this.parked.set(roomId, list);
+    return true;
+  }
+
+  private async unpark(roomId: string): Promise<void> {
+    const list = this.parked.get(roomId);
+    if (!list?.length) return;
+    this.parked.delete(roomId);
+    for (const { from, msg, link } of list) await this.onPeerMessage(from, msg, link).catch((err) => this.report(err, from));
   }
 
   private announce(event: RoomEvent, before: RoomState | null, after: RoomState): void {
@@ -654,7 +682,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     if (TRACE) console.error(`[trace] ${this.me.user} <- ${from}: ${msg.t}`);
     switch (msg.t) {
       case 'session':
-        return this.onBundle(from, msg.bundle);
+        return this.onBundle(from, msg.bundle, link);
       case 'envelope':
         return this.onEnvelope(from, msg.envelope, link);
       case 'ack': {
@@ -732,8 +760,12 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return true;
   }
 
-  private async onBundle(from: string, bundle: SessionBundle): Promise<void> {
+  private async onBundle(from: string, bundle: SessionBundle, link?: PeerLink): Promise<void> {
     const me = this.me!;
+    if (link && !isDmRoom(bundle.room)) {
+      await this.compareHead(bundle.room, bundle.head, from, link);
+      if (this.park(bundle.room, bundle.head, from, { t: 'session', bundle }, link)) return;
+    }
     const key = `${bundle.room} ${bundle.sender} ${bundle.session}`;
     if (this.inbound.has(key)) return; // never reset a chain we hold: that would allow replays
     await this.keys!.ensure([bundle.sender]);
@@ -756,6 +788,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       const room = this.rooms!.get(env.room);
       if (room?.forked) throw new ProtocolError('room.invalid_event', `dropped a message in ${room.state.name} from ${env.sender}: the room's history is forked`);
     }
+    if (this.park(env.room, env.head, from, { t: 'envelope', envelope: env }, link)) return;
     const members = await this.membersAt(env.room, env.head, from);
     if (!members || !members.includes(env.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);

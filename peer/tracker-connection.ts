@@ -125,6 +125,7 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
       // rejectUnauthorized is off because the certificate is self-signed: trust comes from the
       // pinned fingerprint checked below, before the first request is written.
       const socket = tls.connect({ host, port, rejectUnauthorized: false });
+      socket.setNoDelay(true);
       const fail = (err: Error) => {
         clearTimeout(timer);
         socket.destroy();

@@ -1,6 +1,7 @@
 // `node tracker users ...` and `node tracker rooms ...`: small admin commands on the database,
 // run while the tracker is stopped or running (SQLite's WAL lets both open it). A running tracker
-// sees a deleted room or revoked token at its next lookup; restart it to drop cached state.
+// sees a revoked token (and a deleted user's password and tokens) at its next lookup, but keeps
+// deleted rooms and users' directory entries and keys in memory: restart it after a delete.
 
 import type { Accounts } from './accounts.ts';
 import type { Database } from './db.ts';

@@ -9,8 +9,18 @@ import { ProtocolError, type ErrorCode } from '../protocol/errors.ts';
 import { FrameDecoder, TRACKER_FRAME_LIMIT, TRACKER_RESPONSE_LIMIT, encodeFrame } from '../protocol/frame.ts';
 import type { ErrorBody, TrackerEvent } from '../protocol/tracker.ts';
 
-/** Requests waiting behind the one being handled; more means a flood, not a client. */
+/**
+ * Requests waiting behind the one being handled. At this many the connection stops reading (TCP
+ * flow control then holds the client back) until they are answered: pipelining is not an attack,
+ * and closing instead would cut off any client that sends many requests at once (a
+ * `Promise.all` over its rooms), depending only on how TCP happened to split its writes.
+ */
 const MAX_PENDING_REQUESTS = 64;
+
+/** A frame of invalid JSON: answered with its error in its turn, after the requests before it. */
+class UnreadableFrame {
+  constructor(readonly error: ProtocolError) {}
+}
 
 export interface ConnectionLimits {
   authTimeoutMs: number;
@@ -26,7 +36,7 @@ export class Connection {
   peerPort = 0;
   closed = false;
   private readonly decoder = new FrameDecoder(TRACKER_FRAME_LIMIT);
-  private readonly pending: unknown[] = [];
+  private readonly pending: (unknown | UnreadableFrame)[] = [];
   private busy = false;
   private authTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
@@ -38,6 +48,9 @@ export class Connection {
     private readonly onClose: (conn: Connection, reason: ErrorCode | null) => void,
   ) {
     this.address = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    // A request that pushes an event to its own sender writes two frames back to back; with
+    // Nagle's algorithm the second (the response) waits for the client's delayed ACK, ~40 ms.
+    socket.setNoDelay(true);
     this.authTimer = setTimeout(() => this.fail('server.timeout', 'log in within the time allowed'), limits.authTimeoutMs);
     this.resetIdle();
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -96,22 +109,22 @@ export class Connection {
         frames = this.decoder.push(input);
       } catch (err) {
         const e = err as ProtocolError;
-        this.sendError(null, { code: e.code ?? 'request.invalid', message: e.message });
         // After a bad length the stream is out of sync: close. A frame of bad JSON was consumed
         // whole, so the stream is still in sync: go on with what follows it.
-        if (e.code === 'request.too_large') return this.fail(e.code, e.message);
+        if (e.code === 'request.too_large') {
+          this.sendError(null, { code: e.code, message: e.message });
+          return this.fail(e.code, e.message);
+        }
+        this.pending.push(new UnreadableFrame(e));
         input = Buffer.alloc(0);
         continue;
       }
-      for (const frame of frames) {
-        if (this.pending.length >= MAX_PENDING_REQUESTS) {
-          return this.fail('rate_limited', 'too many requests at once; wait for answers before sending more');
-        }
-        this.pending.push(frame);
-      }
+      // One read holds at most one chunk of frames, so the queue stays bounded while paused.
+      for (const frame of frames) this.pending.push(frame);
       if (!frames.length) break;
       input = Buffer.alloc(0);
     }
+    if (this.pending.length >= MAX_PENDING_REQUESTS && !this.socket.isPaused()) this.socket.pause();
     void this.drain();
   }
 
@@ -119,7 +132,10 @@ export class Connection {
     if (this.busy) return;
     this.busy = true;
     while (this.pending.length && !this.closed) {
-      await this.onFrame(this, this.pending.shift());
+      const next = this.pending.shift();
+      if (next instanceof UnreadableFrame) this.sendError(null, { code: next.error.code ?? 'request.invalid', message: next.error.message });
+      else await this.onFrame(this, next);
+      if (this.pending.length < MAX_PENDING_REQUESTS && this.socket.isPaused()) this.socket.resume();
     }
     this.busy = false;
   }

@@ -42,8 +42,42 @@ const MIGRATIONS: string[] = [
    ) STRICT;`,
 ];
 
-export class Database {
+/** The statements available inside a transaction. */
+export interface Statements {
+  run(sql: string, ...params: unknown[]): Promise<{ changes: number }>;
+  get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined>;
+  all<T = Row>(sql: string, ...params: unknown[]): Promise<T[]>;
+}
+
+/**
+ * One connection has one transaction at a time, and any statement issued while it is open
+ * becomes part of it (and is lost if it rolls back). So every statement waits its turn in one
+ * queue, and a transaction holds the queue from BEGIN to COMMIT.
+ */
+export class Database implements Statements {
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly db: sqlite3.Database) {}
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  transaction<T>(fn: (tx: Statements) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      await this.rawExec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn({ run: (sql, ...p) => this.rawRun(sql, ...p), get: (sql, ...p) => this.rawGet(sql, ...p), all: (sql, ...p) => this.rawAll(sql, ...p) });
+        await this.rawExec('COMMIT');
+        return result;
+      } catch (err) {
+        await this.rawExec('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+  }
 
   static async open(path: string): Promise<Database> {
     const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
@@ -69,10 +103,26 @@ export class Database {
   }
 
   exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+    return this.exclusive(() => this.rawExec(sql));
   }
 
   run(sql: string, ...params: unknown[]): Promise<{ changes: number }> {
+    return this.exclusive(() => this.rawRun(sql, ...params));
+  }
+
+  get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+    return this.exclusive(() => this.rawGet<T>(sql, ...params));
+  }
+
+  all<T = Row>(sql: string, ...params: unknown[]): Promise<T[]> {
+    return this.exclusive(() => this.rawAll<T>(sql, ...params));
+  }
+
+  private rawExec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+
+  private rawRun(sql: string, ...params: unknown[]): Promise<{ changes: number }> {
     return new Promise((resolve, reject) =>
       this.db.run(sql, params, function (err) {
         if (err) reject(err);
@@ -81,16 +131,16 @@ export class Database {
     );
   }
 
-  get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+  private rawGet<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
     return new Promise((resolve, reject) => this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T))));
   }
 
-  all<T = Row>(sql: string, ...params: unknown[]): Promise<T[]> {
+  private rawAll<T = Row>(sql: string, ...params: unknown[]): Promise<T[]> {
     return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
   }
 
   close(): Promise<void> {
-    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+    return this.exclusive(() => new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve()))));
   }
 }
 

@@ -2,7 +2,7 @@
 // on SIGINT/SIGTERM. Everything else lives in the modules it wires together.
 
 import { networkInterfaces } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ProtocolError } from '../protocol/errors.ts';
 import { Accounts } from './accounts.ts';
@@ -23,6 +23,11 @@ async function main(): Promise<number> {
     say(USAGE);
     return 0;
   }
+  // An admin command on a mistyped --db would otherwise create an empty database (and a secret)
+  // there and report "no users": refuse instead.
+  if (command !== 'serve' && !existsSync(config.db)) {
+    throw new ConfigError(`no database at ${config.db}; pass the tracker's --db FILE`);
+  }
   mkdirSync(dirname(config.db), { recursive: true });
   const db = await Database.open(config.db);
   const secret = loadOrCreateSecret(config.db);
@@ -37,6 +42,7 @@ async function main(): Promise<number> {
     }
   }
 
+  void accounts.warmUp();
   const tls = await loadOrCreateTlsMaterial(config.db, config.cert && config.key ? { cert: config.cert, key: config.key } : undefined);
   let server: TrackerServer | undefined;
   const rooms = new Rooms(db, accounts, (user) => server?.presence.isOnline(user) ?? false);

@@ -25,6 +25,11 @@ export class Rooms {
   private readonly checkHashes = new Map<string, string>();
   /** Appends to one room run one at a time, so `prev` checks and inserts cannot interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * The one SQLite connection has one transaction at a time: a second BEGIN while another room's
+   * transaction is open fails, and its ROLLBACK would undo the other's. Room writes queue here.
+   */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Database,
@@ -32,9 +37,12 @@ export class Rooms {
     private readonly isOnline: (user: string) => boolean,
   ) {}
 
-  /** Rebuilds every open room's state from its stored log. */
+  /**
+   * Rebuilds every room's state from its stored log. Closed rooms are kept (unlisted), so an
+   * append to one is answered room.closed and its log, close event included, can still be read.
+   */
   async load(): Promise<void> {
-    const rooms = await this.db.all<{ id: string; check_hash: string | null }>('SELECT id, check_hash FROM rooms WHERE closed = 0');
+    const rooms = await this.db.all<{ id: string; check_hash: string | null }>('SELECT id, check_hash FROM rooms');
     for (const { id, check_hash } of rooms) {
       const rows = await this.db.all<{ body: string }>('SELECT body FROM room_events WHERE room = ? ORDER BY seq', id);
       let state: RoomState | null = null;
@@ -42,7 +50,7 @@ export class Rooms {
         state = applyRoomEvent(state, roomEventSchema.parse(JSON.parse(body)), { signingKey: () => undefined, signaturesChecked: true });
       }
       if (state) this.states.set(id, state);
-      if (check_hash) this.checkHashes.set(id, check_hash);
+      if (check_hash && state && !state.closed) this.checkHashes.set(id, check_hash);
     }
   }
 
@@ -54,22 +62,29 @@ export class Rooms {
     const state = applyRoomEvent(null, event, await this.contextFor(event));
     if (this.byName(state.name)) throw new ProtocolError('room.name_taken', `a room named ${state.name} already exists; join it or pick another name`);
     const checkHash = event.private ? await bcrypt.hash(check!, CHECK_COST) : null;
-    try {
-      await this.db.exec('BEGIN');
-      await this.db.run('INSERT INTO rooms (id, name, check_hash, closed, created) VALUES (?, ?, ?, 0, ?)', state.id, state.name, checkHash, event.time);
-      await this.db.run('INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', state.id, JSON.stringify(event));
-      await this.db.exec('COMMIT');
-    } catch (err) {
-      await this.db.exec('ROLLBACK').catch(() => {});
-      if (/UNIQUE|PRIMARY KEY/.test(String(err))) throw new ProtocolError('room.name_taken', `a room named ${state.name} already exists; join it or pick another name`);
-      throw err;
-    }
-    this.states.set(state.id, state);
-    if (checkHash) this.checkHashes.set(state.id, checkHash);
-    return { state, event, audience: new Set([user]) };
+    return this.write(async () => {
+      // Checked again in the write queue: another create of this name may have won meanwhile.
+      if (this.byName(state.name) || this.states.has(state.id)) {
+        throw new ProtocolError('room.name_taken', `a room named ${state.name} already exists; join it or pick another name`);
+      }
+      try {
+        await this.db.transaction(async (tx) => {
+          await tx.run('INSERT INTO rooms (id, name, check_hash, closed, created) VALUES (?, ?, ?, 0, ?)', state.id, state.name, checkHash, event.time);
+          await tx.run('INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', state.id, JSON.stringify(event));
+        });
+      } catch (err) {
+        if (/UNIQUE|PRIMARY KEY/.test(String(err))) throw new ProtocolError('room.name_taken', `a room named ${state.name} already exists; join it or pick another name`);
+        throw err;
+      }
+      this.states.set(state.id, state);
+      if (checkHash) this.checkHashes.set(state.id, checkHash);
+      return { state, event, audience: new Set([user]) };
+    });
   }
 
   append(user: string, event: RoomEvent, check: string | undefined): Promise<Appended> {
+    // Before the room look-up: a create carries no room id, and "not found" would mislead.
+    if (event.type === 'create') return Promise.reject(new ProtocolError('room.invalid_event', 'a room has one create event; use create_room'));
     const run = (this.locks.get(event.room) ?? Promise.resolve()).then(() => this.appendNow(user, event, check));
     const tail = run.catch(() => {});
     this.locks.set(event.room, tail);
@@ -82,8 +97,8 @@ export class Rooms {
   private async appendNow(user: string, event: RoomEvent, check: string | undefined): Promise<Appended> {
     const before = this.states.get(event.room);
     if (!before) throw new ProtocolError('room.not_found', 'no such room; list the rooms to see what exists');
+    if (before.closed) throw new ProtocolError('room.closed', `room ${before.name} is closed`);
     this.requireActor(user, event);
-    if (event.type === 'create') throw new ProtocolError('room.invalid_event', 'a room has one create event');
     const state = applyRoomEvent(before, event, await this.contextFor(event));
     if (event.type === 'join' && before.private) {
       const hash = this.checkHashes.get(before.id);
@@ -94,21 +109,14 @@ export class Rooms {
       // prevents that, but re-check rather than trust it.
       if (this.states.get(event.room) !== before) throw new ProtocolError('room.stale_head', 'the room changed; try again');
     }
-    await this.db.exec('BEGIN');
-    try {
-      await this.db.run('INSERT INTO room_events (room, seq, body) VALUES (?, ?, ?)', event.room, event.seq, JSON.stringify(event));
-      if (state.closed) await this.db.run('UPDATE rooms SET closed = 1 WHERE id = ?', event.room);
-      await this.db.exec('COMMIT');
-    } catch (err) {
-      await this.db.exec('ROLLBACK').catch(() => {});
-      throw err;
-    }
-    if (state.closed) {
-      this.states.delete(event.room);
-      this.checkHashes.delete(event.room);
-    } else {
-      this.states.set(event.room, state);
-    }
+    await this.write(() =>
+      this.db.transaction(async (tx) => {
+        await tx.run('INSERT INTO room_events (room, seq, body) VALUES (?, ?, ?)', event.room, event.seq, JSON.stringify(event));
+        if (state.closed) await tx.run('UPDATE rooms SET closed = 1 WHERE id = ?', event.room);
+      }),
+    );
+    this.states.set(event.room, state);
+    if (state.closed) this.checkHashes.delete(event.room);
     const audience = new Set([...state.members.keys(), ...before.members.keys()]);
     return { state, event, audience };
   }
@@ -120,8 +128,9 @@ export class Rooms {
     return { state, events: rows.map((r) => JSON.parse(r.body) as RoomEvent) };
   }
 
+  /** The open rooms. */
   list(): RoomState[] {
-    return [...this.states.values()];
+    return [...this.states.values()].filter((s) => !s.closed);
   }
 
   roomsOf(user: string): RoomState[] {
@@ -155,6 +164,13 @@ export class Rooms {
     await this.db.run('DELETE FROM rooms WHERE id = ?', room.id);
     this.states.delete(room.id);
     return true;
+  }
+
+  /** Runs `fn` after every room write queued before it (see `writes`). */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(fn);
+    this.writes = run.catch(() => {});
+    return run;
   }
 
   private requireActor(user: string, event: RoomEvent): void {

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fingerprint, randomBytes } from '../protocol/crypto.ts';
+import { ConfigError } from './config.ts';
 
 export interface TlsMaterial {
   cert: string;
@@ -35,6 +36,14 @@ function writePrivate(path: string, data: string | Buffer): void {
 export async function loadOrCreateTlsMaterial(dbPath: string, given?: { cert: string; key: string }): Promise<TlsMaterial> {
   const paths = given ?? materialPaths(dbPath);
   let generated = false;
+  if (!given && existsSync(paths.cert) !== existsSync(paths.key)) {
+    // Half a pair (a first start cut short, or a file removed by hand): never overwrite a private
+    // key, and say what to do instead of failing on the exclusive write with a stack trace.
+    const [present, missing] = existsSync(paths.key) ? [paths.key, paths.cert] : [paths.cert, paths.key];
+    throw new ConfigError(
+      `${present} exists but ${missing} does not; restore it, or remove ${present} to make a new certificate (clients will then have to forget their pinned fingerprint)`,
+    );
+  }
   if (!given && !(existsSync(paths.cert) && existsSync(paths.key))) {
     const selfsigned = await import('selfsigned');
     const now = new Date();

@@ -1,0 +1,230 @@
+// The tracker's bounds (DESIGN.md "Tracker": unauthenticated connections have a short deadline;
+// frames and connections per address are bounded; each connection has a bounded outgoing queue,
+// and a client that stops reading is closed rather than growing the tracker's memory). Each test
+// runs its own tracker with the limit under test set low.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { encodeFrame } from '../../protocol/frame.ts';
+import type { TrackerEvent } from '../../protocol/tracker.ts';
+import type { TrackerConnection } from '../../peer/tracker-connection.ts';
+import { expectNoEvent, nextEvent } from '../helpers/events.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import type { RoomHead } from '../../protocol/room-log.ts';
+import {
+  RawClient,
+  createRoom,
+  expectServing,
+  headOf,
+  join,
+  leave,
+  listed,
+  onlineMember,
+  reconnectMember,
+  signedEvent,
+  startRamTracker,
+  uniqueName,
+  type CreatedRoom,
+  type Member,
+} from '../helpers/rooms.ts';
+
+/** Resolves with the reason once `conn` has closed (at once if it already has). */
+function closeOf(conn: TrackerConnection): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    if (conn.closed && conn.rawSocket.destroyed) resolve(undefined);
+    else conn.once('close', resolve);
+  });
+}
+
+test('a connection that says nothing is closed at --auth-timeout with server.timeout; a logged-in one is not', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--auth-timeout', '500'] });
+  // Logged in first, so by the time the silent one is closed its own deadline has passed too.
+  const member = await onlineMember(tracker, 'early');
+  const silent = await tracker.connect({ heartbeatMs: 0 });
+  const connectedAt = Date.now();
+  const closing = nextEvent(silent, 'closing');
+  const closed = closeOf(silent);
+  assert.equal((await closing).code, 'server.timeout');
+  // The tracker's timer started before the handshake ended here, so allow a little slack.
+  assert.ok(Date.now() - connectedAt >= 400, `closed after ${Date.now() - connectedAt} ms, before the deadline`);
+  const reason = await closed;
+  assert.ok(reason instanceof ProtocolError && reason.code === 'server.timeout', String(reason));
+  assert.ok(silent.rawSocket.destroyed);
+
+  await expectNoEvent(member.conn, (e) => e.event === 'closing', () => member.conn.request('ping', {}));
+  await member.conn.request('list_rooms', {});
+  // After logout the connection has a new deadline.
+  const again = nextEvent(member.conn, 'closing');
+  await member.conn.request('logout', {});
+  assert.equal((await again).code, 'server.timeout');
+  await closeOf(member.conn);
+  await expectServing(tracker);
+});
+
+test('a TCP client that never finishes the TLS handshake is dropped', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--auth-timeout', '500'] });
+  const open = (bytes?: Buffer) => {
+    const socket = net.connect({ host: tracker.host, port: tracker.port });
+    socket.on('error', () => {});
+    t.after(() => {
+      socket.destroy();
+    });
+    const closed = once(socket, 'close');
+    socket.once('connect', () => bytes && socket.write(bytes));
+    return closed;
+  };
+  // One says nothing; one starts a TLS record (handshake, TLS 1.0 header, 512 bytes) and stalls.
+  await Promise.all([open(), open(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))]);
+  await tracker.waitForOutput(/TLS handshake failed/);
+  await expectServing(tracker);
+});
+
+test('--max-conns-per-address 3: the 4th gets server.busy and is closed; after one closes a new one is served', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--max-conns-per-address', '3'] });
+  // Logged in, so that each one's close is seen by the others (a presence event) once the
+  // tracker has let go of it.
+  const first = await onlineMember(tracker, 'first');
+  const second = await onlineMember(tracker, 'second');
+  const third = await onlineMember(tracker, 'third');
+  const wentOffline = (user: string) => nextEvent(second.conn, 'presence', (e) => e.user === user && !e.online);
+
+  const refused = async () => {
+    const conn = await tracker.connect({ heartbeatMs: 0 });
+    const closing = nextEvent(conn, 'closing');
+    const closed = closeOf(conn);
+    assert.equal((await closing).code, 'server.busy');
+    const reason = await closed;
+    assert.ok(reason instanceof ProtocolError && reason.code === 'server.busy', String(reason));
+  };
+  await refused();
+  await refused();
+  // The three admitted ones were not disturbed.
+  for (const m of [first, second, third]) await m.conn.request('list_rooms', {});
+
+  const firstGone = wentOffline('first');
+  await first.conn.close();
+  await firstGone;
+  const fourth = await reconnectMember(tracker, 'first');
+  await expectNoEvent(fourth.conn, (e) => e.event === 'closing', () => fourth.conn.request('ping', {}));
+  // Three again: the next one is refused.
+  await refused();
+
+  const gone = Promise.all([wentOffline('first'), wentOffline('third')]);
+  await Promise.all([third.conn.close(), fourth.conn.close()]);
+  await gone;
+  await expectServing(tracker);
+});
+
+test('a logged-in client that stops reading is dropped as a slow consumer; the others are served meanwhile', async (t) => {
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536']);
+  const [owner, w1, w2, slow] = await Promise.all(['owner', 'writer1', 'writer2', 'slow'].map((u) => onlineMember(tracker, u)));
+  // Two rooms, each with its own writer, so events are made twice as fast; all reach `slow`.
+  const rooms = [await createRoom(owner!, uniqueName('busy')), await createRoom(owner!, uniqueName('busy'))];
+  await join(w1!, rooms[0]!);
+  await join(w2!, rooms[1]!);
+  for (const room of rooms) await join(slow!, room);
+  const start = await Promise.all(rooms.map((r) => headOf(owner!.conn, r.id)));
+
+  let dropped = false;
+  const offline = nextEvent(owner!.conn, 'presence', (e) => e.user === 'slow' && !e.online, 120_000).then(() => {
+    dropped = true;
+  });
+  const socketClosed = once(slow!.conn.rawSocket, 'close');
+  let heardByOwner = 0;
+  owner!.conn.on('event', (e: TrackerEvent) => {
+    const i = rooms.findIndex((r) => r.id === (e as { room?: { id: string } }).room?.id);
+    if (e.event === 'room_event' && i >= 0 && e.entry.seq > start[i]!.seq) heardByOwner++;
+  });
+  slow!.conn.rawSocket.pause();
+
+  // Each append is ~1 KB pushed to every member; the kernel's socket buffers take a few MB
+  // before the tracker's own queue for `slow` grows, so it takes thousands.
+  const MAX_APPENDS = 20_000;
+  const write = async (writer: Member, room: CreatedRoom, from: RoomHead) => {
+    let head = from;
+    let appended = 0;
+    while (!dropped && appended < MAX_APPENDS) {
+      const event = signedEvent(writer, room, appended % 2 === 0 ? 'leave' : 'join', head);
+      head = (await writer.conn.request('append', { event })).room.head;
+      appended++;
+    }
+    return appended;
+  };
+  const appended = (await Promise.all([write(w1!, rooms[0]!, start[0]!), write(w2!, rooms[1]!, start[1]!)])).reduce((a, b) => a + b);
+  assert.ok(dropped, `the tracker still holds a client that read nothing during ${appended} events`);
+  t.diagnostic(`slow consumer dropped after ${appended} appends`);
+  await offline;
+  // Every event reached the member that reads, and the tracker answers requests.
+  await owner!.conn.request('ping', {});
+  assert.equal(heardByOwner, appended);
+  // `slow` is still a member (membership is the log's), but no longer online.
+  const summary = (await listed(owner!.conn, rooms[0]!.id))!;
+  assert.equal(summary.online, summary.members - 1);
+
+  // The slow client sees its socket closed as soon as it reads again.
+  slow!.conn.rawSocket.resume();
+  await socketClosed;
+  await closeOf(slow!.conn);
+  assert.ok(slow!.conn.closed);
+  await assert.rejects(slow!.conn.request('ping', {}));
+  await expectServing(tracker);
+});
+
+test('more than 64 pipelined requests are all answered in order; the connection stays', async (t) => {
+  const tracker = await startRamTracker(t);
+  const member = await onlineMember(tracker, 'piper');
+  const ids: unknown[] = [];
+  member.conn.on('frame', (f) => ids.push((f as { id?: unknown }).id));
+  const results = await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? member.conn.request('list_rooms', {}) : member.conn.request('ping', {}))));
+  assert.equal(results.length, 300);
+  const answered = ids.filter((id) => typeof id === 'number') as number[];
+  assert.deepEqual(answered, [...answered].sort((a, b) => a - b), 'answers come in request order');
+  assert.equal(answered.length, 300);
+
+  // And 3000 in a single write, on a raw stream.
+  const raw = await RawClient.connect(tracker, t);
+  const count = 3000;
+  raw.write(Buffer.concat(Array.from({ length: count }, (_, i) => encodeFrame({ id: i + 1, type: 'ping' }))));
+  const frames = (await raw.waitFrames(count, 30_000)) as { id: number; ok: boolean }[];
+  assert.deepEqual(frames.map((f) => f.id), Array.from({ length: count }, (_, i) => i + 1));
+  assert.ok(frames.every((f) => f.ok));
+  assert.equal(raw.isClosed, false);
+  await member.conn.request('ping', {});
+  await expectServing(tracker);
+});
+
+test('a client that floods requests and never reads the answers is dropped, not buffered', async (t) => {
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536']);
+  const [flooder, watcher] = await Promise.all(['flooder', 'watcher'].map((u) => onlineMember(tracker, u)));
+  // A log of a few dozen events, so each answer is tens of KB.
+  const room = await createRoom(watcher!, uniqueName('log'));
+  for (let i = 0; i < 20; i++) {
+    await join(flooder!, room);
+    await leave(flooder!, room);
+  }
+  let dropped = false;
+  const offline = nextEvent(watcher!.conn, 'presence', (e) => e.user === 'flooder' && !e.online, 60_000).then(() => {
+    dropped = true;
+  });
+  flooder!.conn.rawSocket.pause();
+  const requests: Promise<unknown>[] = [];
+  const MAX_REQUESTS = 50_000;
+  while (!dropped && requests.length < MAX_REQUESTS) {
+    for (let i = 0; i < 100; i++) {
+      const request = flooder!.conn.request('room_log', { room: room.id, from: 0 }, { timeoutMs: 120_000 });
+      request.catch(() => {}); // settled below; the drop rejects them before that
+      requests.push(request);
+    }
+    // Let the tracker work; the watcher's answer says it is still serving others.
+    await watcher!.conn.request('ping', {});
+  }
+  assert.ok(dropped, `the tracker still holds a client that read none of ${requests.length} answers`);
+  await offline;
+  flooder!.conn.rawSocket.resume();
+  await closeOf(flooder!.conn);
+  const settled = await Promise.allSettled(requests);
+  assert.ok(settled.some((r) => r.status === 'rejected'), 'requests cut off by the drop fail');
+  await expectServing(tracker);
+});
