@@ -36,6 +36,10 @@ export class ChatController implements vscode.Disposable {
         },
         visible: () => hooks.visible(),
         notify: (kind, title, text, key) => this.notify(kind, title, text, key),
+        directs: {
+          load: (user) => context.globalState.get<string[]>(`p2pChat.directs.${user}`) ?? [],
+          save: (user, keys) => void context.globalState.update(`p2pChat.directs.${user}`, keys),
+        },
       },
       this.trackerAddress(),
     );

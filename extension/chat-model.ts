@@ -17,6 +17,8 @@ export interface ModelHooks {
   /** Whether the chat view is on screen (notifications only when it is not). */
   visible(): boolean;
   notify(kind: 'direct' | 'mention' | 'message', title: string, text: string, key: string): void;
+  /** Which direct conversations a user has, kept across reloads. */
+  directs?: { load(user: string): string[]; save(user: string, keys: string[]): void };
 }
 
 export class ChatModel {
@@ -70,6 +72,7 @@ export class ChatModel {
   async signedIn(engine: ChatEngine, history: HistoryStore): Promise<void> {
     this.history = history;
     this.setSession({ state: 'online', user: engine.user!, detail: `Signed in as ${engine.user}` });
+    for (const key of this.hooks.directs?.load(engine.user!) ?? []) this.dms.add(key);
     this.refreshRooms();
     for (const r of engine.joinedRooms()) this.loadHistory(r.id);
     await Promise.all([this.refreshPeople(), this.refreshDirectory()]);
@@ -323,6 +326,7 @@ export class ChatModel {
   private addDm(key: string): void {
     if (this.dms.has(key)) return;
     this.dms.add(key);
+    if (this.engine?.user) this.hooks.directs?.save(this.engine.user, [...this.dms]);
     this.postRooms();
   }
 
