@@ -777,6 +777,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     if (!members.includes(bundle.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: not a member at that log head`);
     }
+    this.requireCurrentMember(bundle.room, bundle.sender);
     const inbound = openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey);
     this.inbound.set(key, inbound);
     this.persist();
@@ -793,6 +794,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     if (!members || !members.includes(env.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);
     }
+    this.requireCurrentMember(env.room, env.sender);
     const inbound = this.inbound.get(`${env.room} ${env.sender} ${env.session}`);
     if (!inbound) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
     const senderKey = this.keys!.signingKey(env.sender)!;
@@ -810,6 +812,19 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       direct: isDmRoom(env.room),
       ...(body.snippet ? { snippet: body.snippet } : {}),
     });
+  }
+
+  /**
+   * A member who left or was kicked could sign new sessions and messages at a head from before
+   * that: being a member at the envelope's head is not enough, the sender must still be one in
+   * the newest log we hold.
+   */
+  private requireCurrentMember(roomId: string, sender: string): void {
+    if (isDmRoom(roomId)) return;
+    const room = this.rooms!.get(roomId);
+    if (!room?.state.members.has(sender)) {
+      throw new ProtocolError('room.not_member', `refused a message from ${sender}: no longer a member of ${room?.state.name ?? 'that room'}`);
+    }
   }
 
   /** Members of a room at a log head, verified; undefined when we do not hold that head. */

@@ -70,6 +70,26 @@ export class Accounts {
     this.perAddress = new FailureLimiter(opts.failedLoginsPerAddress, opts.failedLoginRefillMs, this.clock);
   }
 
+  /**
+   * Checks that the secret file belongs to this database (a value derived from it is stored in
+   * the database). Without this, a database moved without its secret answers every login with
+   * a decryption failure that tells nobody what is wrong.
+   */
+  async checkSecret(): Promise<void> {
+    const value = hmacSha256(this.secret, Buffer.from('p2p-chat/v1/secret-check')).toString('hex');
+    const stored = await this.db.get<{ value: string }>("SELECT value FROM meta WHERE key = 'secret_check'");
+    if (!stored) {
+      await this.db.run("INSERT INTO meta (key, value) VALUES ('secret_check', ?)", value);
+      return;
+    }
+    if (stored.value !== value) {
+      throw new SecretMismatchError(
+        'tracker.secret does not belong to this database: the key blobs in it cannot be opened, so nobody could log in. ' +
+          'Put back the tracker.secret that was beside this database (restore it from your backup), or start with a new database.',
+      );
+    }
+  }
+
   async load(): Promise<void> {
     for (const row of await this.db.all<{ name: string; fingerprint: string }>('SELECT name, fingerprint FROM users ORDER BY name')) {
       this.directory.set(row.name, row.fingerprint);
@@ -236,6 +256,8 @@ function identityOf(row: UserRow): Identity {
     encryptionKeySig: toBase64Url(row.encryption_key_sig),
   };
 }
+
+export class SecretMismatchError extends Error {}
 
 export function hashToken(token: string): string {
   return sha256(Buffer.from(token, 'utf8')).toString('hex');

@@ -40,6 +40,8 @@ const MIGRATIONS: string[] = [
      body TEXT NOT NULL,
      PRIMARY KEY (room, seq)
    ) STRICT;`,
+  // 2: facts about the database itself, such as which tracker secret belongs to it.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`,
 ];
 
 /** The statements available inside a transaction. */

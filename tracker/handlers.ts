@@ -63,6 +63,10 @@ const HANDLERS: Handlers = {
   change_password: async (ctx, conn, req) => {
     const token = await ctx.accounts.changePassword(conn.user!, req);
     conn.token = token;
+    // The other sessions' tokens are revoked: their open connections end too.
+    for (const other of [...ctx.presence.connectionsOf(conn.user!)]) {
+      if (other !== conn) other.fail('auth.bad_token', 'your password was changed in another session; log in again');
+    }
     ctx.log('info', 'password changed, other sessions revoked', { user: conn.user! });
     return { token };
   },

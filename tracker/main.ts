@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ProtocolError } from '../protocol/errors.ts';
-import { Accounts } from './accounts.ts';
+import { Accounts, SecretMismatchError } from './accounts.ts';
 import { runAdmin } from './admin.ts';
 import { ConfigError, USAGE, parseCommandLine } from './config.ts';
 import { Database } from './db.ts';
@@ -32,6 +32,7 @@ async function main(): Promise<number> {
   const db = await Database.open(config.db);
   const secret = loadOrCreateSecret(config.db);
   const accounts = new Accounts(db, secret, config);
+  await accounts.checkSecret();
   await accounts.load();
 
   if (command !== 'serve') {
@@ -83,7 +84,7 @@ function lanAddresses(bound: string): string[] {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof ConfigError || err instanceof ProtocolError) process.stderr.write(`error: ${err.message}\n`);
+    if (err instanceof ConfigError || err instanceof ProtocolError || err instanceof SecretMismatchError) process.stderr.write(`error: ${err.message}\n`);
     else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`error: the port is in use; stop the other tracker or pass --port\n`);
     else process.stderr.write(`error: ${(err as Error).stack ?? err}\n`);
     process.exit(1);

@@ -85,7 +85,9 @@ test('several rooms at once; a 64 KiB message and 4-byte emoji arrive intact', a
   const bob = await registered(t, tracker, 'bob');
   for (const room of ['one', 'two', 'three']) {
     await alice.createRoom(room);
+    const joined = waitFor(alice, 'member_joined', (e) => e.room === room && e.user === 'bob');
     await bob.joinRoom(room);
+    await joined;
   }
   const got = collect(bob, 'message');
   const big = 'x'.repeat(64 * 1024 - 4) + '😀';
