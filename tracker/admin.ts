@@ -20,9 +20,9 @@ export async function runAdmin(command: 'users' | 'rooms', args: string[], db: D
       const name = normalizeUserName(rawName);
       if (action === 'delete') {
         if (!(await accounts.deleteUser(name))) return notFound(out, `no user named ${name}`);
-        out(`deleted ${name} and their sessions`);
+        out(`deleted ${name} and their sessions; if the tracker is running, restart it so open connections end`);
       } else {
-        out(`revoked ${await accounts.revokeTokens(name)} session(s) of ${name}`);
+        out(`revoked ${await accounts.revokeTokens(name)} session(s) of ${name}; if the tracker is running, restart it so open connections end`);
       }
       return 0;
     }
@@ -40,7 +40,7 @@ export async function runAdmin(command: 'users' | 'rooms', args: string[], db: D
       const name = normalizeRoomName(rawName);
       const { changes } = await db.run('DELETE FROM rooms WHERE name = ? AND closed = 0', name);
       if (!changes) return notFound(out, `no open room named ${name}`);
-      out(`deleted room ${name} and its log`);
+      out(`deleted room ${name} and its log; if the tracker is running, restart it to drop the room from memory`);
       return 0;
     }
   }
