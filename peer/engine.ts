@@ -103,7 +103,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private readonly outbound = new Map<string, OutboundSession>();
   private readonly inbound = new Map<string, InboundSession>();
   /** Per room: the current session's bundle and who has been sent it. */
-  private readonly bundles = new Map<string, { bundle: SessionBundle; sentTo: Set<string> }>();
+  private readonly bundles = new Map<string, { bundle: SessionBundle; sentOn: WeakSet<PeerLink> }>();
   private readonly deliveries = new Map<string, PendingDelivery>();
   /** Per room: a running catch-up with the tracker, so envelopes wait for it. */
   private readonly syncing = new Map<string, Promise<void>>();
@@ -391,7 +391,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       session = newOutboundSession(target.id, target.head, this.now());
       const bundle = makeBundle(session, me.user, me.keys.signing.privateKey, recipients.map((u) => ({ user: u, encryptionKey: this.keys!.keys(u)!.encryptionKey })));
       this.outbound.set(target.id, session);
-      this.bundles.set(target.id, { bundle, sentTo: new Set() });
+      this.bundles.set(target.id, { bundle, sentOn: new WeakSet() });
     }
     const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: this.now(), text, ...(snippet ? { snippet } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
@@ -421,6 +421,19 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   // ---- internals: session start and stop -------------------------------------------------------
 
   private async begin(session: SessionResult, keys: UserKeys, port: number): Promise<void> {
+    try {
+      await this.beginNow(session, keys, port);
+    } catch (err) {
+      // Half a start is worse than none: undo it so the engine reads as logged out.
+      await this.pool?.close().catch(() => {});
+      await this.tracker.stop().catch(() => {});
+      this.pool = undefined;
+      this.me = undefined;
+      throw err;
+    }
+  }
+
+  private async beginNow(session: SessionResult, keys: UserKeys, port: number): Promise<void> {
     const user = session.user;
     this.me = { user, keys };
     this.state = this.data.loadState(user);
@@ -671,10 +684,15 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private async deliver(user: string, room: string, envelope: Envelope): Promise<void> {
     if (TRACE) console.error(`[trace] ${this.me?.user} -> ${user}: envelope ${envelope.seq} linked=${this.pool?.isLinked(user)}`);
     const current = this.bundles.get(room);
-    if (current && !current.sentTo.has(user) && current.bundle.session === envelope.session) {
-      if (await this.pool!.send(user, { t: 'session', bundle: current.bundle })) current.sentTo.add(user);
-    }
-    await this.pool!.send(user, { t: 'envelope', envelope });
+    await this.pool!.sendWith(user, (link) => {
+      // The session key goes first on every link that has not carried it: a key sent on a link
+      // that then died never arrived.
+      if (current && current.bundle.session === envelope.session && !current.sentOn.has(link)) {
+        if (!link.send({ t: 'session', bundle: current.bundle })) return false;
+        current.sentOn.add(link);
+      }
+      return link.send({ t: 'envelope', envelope });
+    });
   }
 
   private async onPeerMessage(from: string, msg: PeerMessage, link: PeerLink): Promise<void> {
@@ -830,8 +848,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   /** Members of a room at a log head, verified; undefined when we do not hold that head. */
   private async membersAt(roomId: string, head: RoomHead, _from: string): Promise<string[] | undefined> {
     if (isDmRoom(roomId)) {
-      const [, a, b] = roomId.split(':');
-      return head.seq === DM_HEAD.seq && head.hash === DM_HEAD.hash ? [a, b] : undefined;
+      const target = this.targetFor(roomId);
+      return target && head.seq === DM_HEAD.seq && head.hash === DM_HEAD.hash ? target.members : undefined;
     }
     let state = this.rooms!.stateAt(roomId, head);
     if (!state && this.rooms!.get(roomId) && head.seq > this.rooms!.get(roomId)!.state.head.seq) {

@@ -48,10 +48,19 @@ export class LinkPool extends EventEmitter<Events> {
    * cannot be reached; sends to one user stay in order.
    */
   send(user: string, message: PeerMessage): Promise<boolean> {
+    return this.sendWith(user, (link) => link.send(message));
+  }
+
+  /**
+   * Runs `write` with the user's current link (opened if needed), in the user's send order.
+   * Resolves false (never throws) when the user cannot be reached. The engine uses the link
+   * itself to know whether this link has carried a session key yet.
+   */
+  sendWith(user: string, write: (link: PeerLink) => boolean): Promise<boolean> {
     const run = (this.queues.get(user) ?? Promise.resolve()).then(async () => {
       try {
         const link = this.current(user) ?? (await this.open(user));
-        return link.send(message);
+        return write(link);
       } catch {
         return false;
       }
