@@ -551,3 +551,38 @@ test("a changed tracker certificate is refused, showing both fingerprints, on re
   await assert.rejects(again.resume('alice'), bothShown);
   assert.equal(again.user, undefined);
 });
+
+// ---- former members --------------------------------------------------------------------------
+
+test('a kicked member cannot post by signing at a log head from before the kick', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const alice = await registered(t, tracker, 'alice');
+  const bob = await registered(t, tracker, 'bob');
+  const carol = await registered(t, tracker, 'carol');
+  const { id } = await alice.createRoom('crew');
+  const joined = waitFor(bob, 'member_joined', (e) => e.user === 'carol');
+  await bob.joinRoom('crew');
+  await carol.joinRoom('crew');
+  await joined;
+  const carolKeys = savedKeys(carol, 'carol');
+  const bobKeys = savedKeys(bob, 'bob');
+  // The head at which carol was still a member, as bob holds it.
+  assert.ok(carol.joinedRooms().some((r) => r.id === id));
+  carol.data.flush();
+  const oldHead = JSON.parse(readFileSync(join(carol.dataDir, 'state.json'), 'utf8')).rooms[id].events.at(-1);
+  const head: RoomHead = { seq: oldHead.seq, hash: eventHash(oldHead) };
+
+  const kicked = waitFor(bob, 'member_kicked', (e) => e.user === 'carol');
+  await alice.kick('crew', 'carol');
+  await kicked;
+
+  const shown = collect(bob, 'message');
+  const refused = waitFor(bob, 'error', (e) => e.code === 'room.not_member');
+  const hand = new HandClient(carolKeys, await linkTo(t, bob, carolKeys, bobKeys), [bobKeys]);
+  hand.send(id, head, 'posted after the kick');
+  await refused;
+  const marker = waitFor(bob, 'message', (m) => m.text === 'marker');
+  await alice.sendRoom('crew', 'marker');
+  await marker;
+  assert.deepEqual(shown.map((m) => m.text), ['marker']);
+});
