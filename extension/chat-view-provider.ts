@@ -45,8 +45,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.visibilityListeners.push(fn);
   }
 
+  /** Test hook (test/extension): how many snapshots reached a ready view, and the last one. */
+  snapshotsPosted = 0;
+  lastSnapshot?: ViewSnapshot;
+
   post(message: HostToView): void {
-    if (this.view && this.ready) void this.view.webview.postMessage(message);
+    if (!this.view || !this.ready) return;
+    void this.view.webview.postMessage(message);
+    if (message.type === 'host/snapshot') {
+      this.snapshotsPosted++;
+      this.lastSnapshot = message.snapshot;
+    }
   }
 
   async reveal(): Promise<void> {

@@ -10,6 +10,8 @@ import { ChatStatusBar } from './status-bar.ts';
 
 export interface ExtensionApi {
   controller: ChatController;
+  /** The sidebar view's provider (tests read its snapshot counter). */
+  view: ChatViewProvider;
   /** Milliseconds activate() took, for the activation-time measurement. */
   activationMs: number;
 }
@@ -41,7 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', false);
   // Resume in the background: activation must stay fast even if the tracker is slow.
   void controller.restore();
-  return { controller, activationMs: performance.now() - started };
+  return { controller, view: provider, activationMs: performance.now() - started };
 }
 
 export function deactivate(): void {}

@@ -121,9 +121,12 @@ export type HostToViewType = HostToView['type'];
 
 // ---- COMMANDS (view -> host) ------------------------------------------------------------------------
 
+/** Limits of view commands, shared so the view can refuse with words instead of being dropped here. */
+export const VIEW_LIMITS = { trackerChars: 300, nameChars: 64, secretChars: 1024, messageBytes: 64 * 1024 } as const;
+
 const roomKey = str({ min: 1, max: 80 });
-const name = str({ min: 1, max: 64 });
-const secret = str({ max: 1024 });
+const name = str({ min: 1, max: VIEW_LIMITS.nameChars });
+const secret = str({ max: VIEW_LIMITS.secretChars });
 
 /** Palette commands the view may run (buttons in the view run the same command as the palette). */
 export const VIEW_RUNNABLE_COMMANDS = [
@@ -139,8 +142,8 @@ export const VIEW_RUNNABLE_COMMANDS = [
 export const viewToHostSchema = variants('type', {
   /** The view (re)loaded and wants a snapshot. */
   'view/ready': obj({}),
-  'auth/login': obj({ tracker: str({ max: 300 }), user: name, password: secret }),
-  'auth/register': obj({ tracker: str({ max: 300 }), user: name, password: secret }),
+  'auth/login': obj({ tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
+  'auth/register': obj({ tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
   'command/run': obj({ command: oneOf(...VIEW_RUNNABLE_COMMANDS) }),
   'conversation/open': obj({ key: roomKey }),
   'conversation/openDirect': obj({ user: name }),
@@ -149,7 +152,7 @@ export const viewToHostSchema = variants('type', {
   'room/close': obj({ key: roomKey }),
   'room/kick': obj({ key: roomKey, user: name }),
   'member/verify': obj({ user: name }),
-  'message/send': obj({ key: roomKey, text: str({ min: 1, max: 64 * 1024, maxBytes: 64 * 1024 }) }),
+  'message/send': obj({ key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
   'typing/set': obj({ key: roomKey, active: bool() }),
   /** Open `path` at `line` in the receiver's workspace, if that file exists there. */
   'snippet/open': obj({ path: str({ min: 1, max: 1024 }), line: int({ min: 1 }) }),

@@ -1,7 +1,16 @@
 // Bundles each program into dist/ (DESIGN.md "The programs and the folders that hold them").
 // Native modules stay external: they belong to the tracker and load from node_modules.
-import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { build as buildOnce, context } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+
+// `--watch` (the editor's build task, .vscode/tasks.json): every bundle rebuilds when its sources
+// change, until stopped; esbuild's "[watch] build started/finished" lines drive the task's state.
+const watch = process.argv.includes('--watch');
+const build = async (options) => {
+  if (!watch) return buildOnce(options);
+  const ctx = await context({ ...options, logLevel: 'info' });
+  await ctx.watch();
+};
 
 const programs = [
   { entry: 'tracker/main.ts', out: 'dist/tracker.cjs' },
@@ -25,3 +34,27 @@ await Promise.all(
     }),
   ),
 );
+
+// The sidebar webview: a browser bundle (Preact, TSX), minified, with its CSS beside it
+// (dist/webview.js + dist/webview.css), and the codicon font the view's HTML loads from
+// dist/codicons/ (only local resources may load under the view's CSP).
+if (existsSync('webview/main.tsx')) {
+  await build({
+    entryPoints: ['webview/main.tsx'],
+    outfile: 'dist/webview.js',
+    bundle: true,
+    platform: 'browser',
+    // VS Code 1.100 runs webviews in Chromium 132 (Electron 34).
+    target: 'chrome120',
+    format: 'iife',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    // WEBVIEW_MINIFY=0 keeps names readable in a CPU profile.
+    minify: process.env.WEBVIEW_MINIFY !== '0',
+    sourcemap: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  mkdirSync('dist/codicons', { recursive: true });
+  for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/codicons/${file}`);
+}

@@ -1,0 +1,108 @@
+// webview/state.ts in Node with a fake VS Code API: it alone receives host notifications, and
+// only its actions post. The typing timer runs on node:test's mock clock.
+
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type { ViewToHost } from '../../protocol/view.ts';
+import { actions, model, receive, start, TYPING_IDLE_MS } from '../../webview/state.ts';
+import type { PersistedState, VsCodeApi } from '../../webview/vscode-api.ts';
+import { GENERAL_MEMBERS, loggedIn, message, room, withGeneral } from './fixtures.ts';
+
+function connect(t: TestContext, saved: unknown = null) {
+  const posted: ViewToHost[] = [];
+  let state: PersistedState | undefined;
+  const api: VsCodeApi = {
+    postMessage: (m) => posted.push(m),
+    getState: () => saved,
+    setState: (s) => {
+      state = s;
+    },
+  };
+  const target = new EventTarget();
+  const stop = start(api, target as unknown as Window);
+  t.after(stop);
+  return { posted, saved: () => state, deliver: (data: unknown) => target.dispatchEvent(new MessageEvent('message', { data })) };
+}
+
+test('host messages arrive through the message event and update the model', (t) => {
+  const { deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: withGeneral([message('a', 'bob', 'hi', 1)]) });
+  assert.equal(model.ready.value, true);
+  assert.equal(model.loggedIn.value, true);
+  assert.equal(model.openKey.value, 'general');
+  assert.equal(model.rows.value.length, 2);
+  deliver({ type: 'timeline/added', key: 'general', item: message('b', 'bob', 'again', 2) });
+  deliver({ type: 'timeline/added', key: 'random', item: message('c', 'bob', 'elsewhere', 3) });
+  assert.deepEqual(
+    model.rows.value.map((r) => r.key),
+    [model.rows.value[0]!.key, 'm:a', 'm:b'],
+  );
+  deliver({ type: 'rooms/changed', rooms: [room('general', { unread: 3 })] });
+  assert.equal(model.rooms.value[0]!.unread, 3);
+  deliver('not a message');
+  deliver({ nope: 1 });
+  assert.equal(model.rooms.value.length, 1, 'junk is ignored');
+});
+
+test('delivery updates replace the message in the timeline and its row', (t) => {
+  const { deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: withGeneral([message('a', 'alice', 'mine', 1)]) });
+  receive({ type: 'message/delivered', key: 'general', id: 'a', count: 2, of: 2 });
+  const row = model.rows.value[1]!;
+  assert.equal(row.kind, 'message');
+  assert.deepEqual(row.kind === 'message' && row.item.delivered, { count: 2, of: 2 });
+});
+
+test('typing: true once while typing, false after 3 s idle, false on send', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { posted, deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: withGeneral([]) });
+  actions.setDraft('general', 'h');
+  actions.setDraft('general', 'he');
+  actions.setDraft('general', 'hel');
+  assert.deepEqual(posted.filter((m) => m.type === 'typing/set'), [{ type: 'typing/set', key: 'general', active: true }]);
+  t.mock.timers.tick(TYPING_IDLE_MS - 1);
+  assert.equal(posted.filter((m) => m.type === 'typing/set').length, 1, 'not before 3 s');
+  t.mock.timers.tick(1);
+  assert.deepEqual(posted.filter((m) => m.type === 'typing/set').at(-1), { type: 'typing/set', key: 'general', active: false });
+  actions.setDraft('general', 'hello');
+  assert.equal(actions.send('general'), true);
+  const typing = posted.filter((m) => m.type === 'typing/set').map((m) => m.type === 'typing/set' && m.active);
+  assert.deepEqual(typing, [true, false, true, false]);
+  assert.deepEqual(posted.at(-1), { type: 'message/send', key: 'general', text: 'hello' });
+  t.mock.timers.tick(TYPING_IDLE_MS * 2);
+  assert.equal(posted.filter((m) => m.type === 'typing/set').length, 4, 'no stray "stopped" after sending');
+});
+
+test('drafts, login fields and the open conversation are persisted; never the password', (t) => {
+  const { posted, saved, deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: withGeneral([]) });
+  actions.setDraft('general', 'draft text');
+  actions.login({ tracker: 'h:1', user: 'alice', password: 'pw-secret' }, false);
+  const state = saved()!;
+  assert.equal(state.openKey, 'general');
+  assert.deepEqual(state.drafts, { general: 'draft text' });
+  assert.deepEqual(state.login, { tracker: 'h:1', user: 'alice' });
+  assert.doesNotMatch(JSON.stringify(state), /pw-secret/);
+  assert.ok(posted.some((m) => m.type === 'auth/login' && m.password === 'pw-secret'));
+});
+
+test('after hide/show, the saved conversation is asked for when the host has none open', (t) => {
+  const { posted, deliver } = connect(t, { v: 1, openKey: 'random', drafts: { random: 'x' }, login: {}, collapsed: {}, membersOpen: true });
+  assert.equal(model.membersOpen.value, true);
+  assert.equal(model.drafts.value.random, 'x');
+  deliver({ type: 'host/snapshot', snapshot: loggedIn() });
+  assert.deepEqual(posted.at(-1), { type: 'conversation/open', key: 'random' });
+  deliver({ type: 'host/snapshot', snapshot: loggedIn() });
+  assert.equal(posted.filter((m) => m.type === 'conversation/open').length, 1, 'only after the first snapshot');
+});
+
+test('composer/focused appends the shared draft to the open conversation', (t) => {
+  const { deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: loggedIn({ open: { key: 'general', timeline: [], members: GENERAL_MEMBERS, typing: [] } }) });
+  actions.setDraft('general', 'look');
+  const before = model.composerFocus.value;
+  receive({ type: 'composer/focused', draft: '```ts\nx\n```' });
+  assert.equal(model.drafts.value.general, 'look\n```ts\nx\n```');
+  assert.equal(model.composerFocus.value, before + 1);
+});

@@ -1,0 +1,110 @@
+// One row of the timeline: a day separator, a message (the first of a group shows sender and
+// time), or a notice. Each row is its own element with data-index/data-key so the timeline can
+// measure it; rows re-render only when their own item changes.
+
+import { Component } from 'preact';
+import type { Snippet, TimelineMessage } from '../../protocol/view.ts';
+import { renderMarkdown } from '../markdown.tsx';
+import { formatFull, formatTime, type Row } from '../rows.ts';
+import { actions } from '../state.ts';
+import { Icon } from './icon.tsx';
+
+interface RowProps {
+  row: Row;
+  index: number;
+  me: string | undefined;
+}
+
+function Delivery({ delivered }: { delivered: NonNullable<TimelineMessage['delivered']> }) {
+  const { count, of } = delivered;
+  const all = count >= of;
+  const label = of === 0 ? 'Sent; nobody else is in this conversation yet' : `Delivered to ${count} of ${of}`;
+  return <Icon name={all ? 'check-all' : 'check'} class={`delivery${all ? ' delivered-all' : ''}`} label={label} />;
+}
+
+function SnippetView({ snippet }: { snippet: Snippet }) {
+  const lines = snippet.endLine > snippet.startLine ? `lines ${snippet.startLine}–${snippet.endLine}` : `line ${snippet.startLine}`;
+  return (
+    <figure class="snippet">
+      <figcaption class="snippet-header">
+        <span class="snippet-lang">{snippet.language || 'text'}</span>
+        <a
+          href="#"
+          class="snippet-link"
+          title={`Open ${snippet.path} at ${lines}`}
+          aria-label={`Open ${snippet.path} at ${lines}`}
+          onClick={(e) => {
+            e.preventDefault();
+            actions.openSnippet(snippet.path, snippet.startLine);
+          }}
+        >
+          {snippet.path}:{snippet.startLine}
+        </a>
+      </figcaption>
+      <pre class="snippet-code" data-lang={snippet.language || undefined}>
+        <code>{snippet.code}</code>
+      </pre>
+    </figure>
+  );
+}
+
+function MessageRow({ row, index, me }: RowProps & { row: Extract<Row, { kind: 'message' }> }) {
+  const m = row.item;
+  const cls = `row message${row.head ? ' head' : ''}${m.mine ? ' mine' : ''}${m.mentionsMe ? ' mentions-me' : ''}`;
+  return (
+    <div class={cls} data-key={row.key} data-index={index} data-id={m.id} data-from={m.from}>
+      {row.head ? (
+        <div class="message-meta">
+          <span class="sender">{m.from}</span>
+          <time dateTime={new Date(m.sentAt).toISOString()} title={formatFull(m.sentAt)}>
+            {formatTime(m.sentAt)}
+          </time>
+        </div>
+      ) : (
+        <span class="sr-only">
+          {m.from}, {formatTime(m.sentAt)}:{' '}
+        </span>
+      )}
+      <div class="message-body">{renderMarkdown(m.text, me)}</div>
+      {m.snippet && <SnippetView snippet={m.snippet} />}
+      {m.mine && m.delivered && <Delivery delivered={m.delivered} />}
+    </div>
+  );
+}
+
+export class TimelineRow extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const a = this.props.row;
+    const b = next.row;
+    if (next.index !== this.props.index || next.me !== this.props.me || a.key !== b.key || a.kind !== b.kind) return true;
+    if (a.kind === 'day') return a.label !== (b as typeof a).label;
+    if (a.kind === 'message') return a.item !== (b as typeof a).item || a.head !== (b as typeof a).head;
+    return a.item !== (b as typeof a).item;
+  }
+
+  override render({ row, index, me }: RowProps) {
+    switch (row.kind) {
+      case 'day':
+        return (
+          <div class="row day" data-key={row.key} data-index={index} role="separator" aria-label={row.label}>
+            <span class="day-label">{row.label}</span>
+          </div>
+        );
+      case 'notice': {
+        const n = row.item;
+        return (
+          <div class={`row notice notice-${n.level}`} data-key={row.key} data-index={index} data-id={n.id}>
+            <Icon name={n.level === 'warning' ? 'warning' : 'info'} />
+            {n.level === 'warning' && <span class="sr-only">Warning: </span>}
+            <span class="notice-text">{n.text}</span>
+            <time class="notice-time" dateTime={new Date(n.time).toISOString()} title={formatFull(n.time)}>
+              {formatTime(n.time)}
+            </time>
+          </div>
+        );
+      }
+      case 'message':
+        return <MessageRow row={row} index={index} me={me} />;
+    }
+  }
+}

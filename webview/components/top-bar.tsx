@@ -1,0 +1,38 @@
+// Who I am, the connection state in words, and the palette commands as buttons.
+
+import { actions, model } from '../state.ts';
+import { IconButton } from './icon.tsx';
+
+export function TopBar() {
+  const session = model.session.value;
+  const degraded = session.state !== 'online';
+  return (
+    <header class="top-bar">
+      <div class="whoami">
+        <span class={`presence ${session.state === 'online' ? 'online' : 'offline'}`} aria-hidden="true" />
+        <span class="me-name">{session.user}</span>
+        {degraded && (
+          <span class="muted session-detail" role="status">
+            {session.detail}
+          </span>
+        )}
+      </div>
+      <div class="top-actions" role="group" aria-label="Chat commands">
+        <IconButton icon="key" label="Show My Fingerprint" onClick={() => actions.runCommand('p2pChat.showFingerprint')} />
+        <IconButton icon="sign-out" label="Logout" onClick={() => actions.runCommand('p2pChat.logout')} />
+      </div>
+    </header>
+  );
+}
+
+export function ErrorBar() {
+  const error = model.error.value;
+  if (!error) return null;
+  return (
+    <div class="error-bar" role="alert">
+      <span class="codicon codicon-error" aria-hidden="true" />
+      <span class="error-text">{error.message}</span>
+      <IconButton icon="close" label="Dismiss error" onClick={() => actions.dismissError()} />
+    </div>
+  );
+}
