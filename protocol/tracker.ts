@@ -11,6 +11,8 @@ export const DEFAULT_TRACKER_PORT = 12345;
 /** A client pings at this interval; the tracker drops a client silent for HEARTBEAT_TIMEOUT_MS. */
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 export const HEARTBEAT_TIMEOUT_MS = 45_000;
+/** `room_log` answers at most this many events; clients ask again from where it stopped. */
+export const ROOM_LOG_PAGE = 1000;
 
 // Names are checked (and lowercased) by protocol/names.ts, so the schema only bounds them.
 const name = str({ min: 1, max: 64 });

@@ -4,6 +4,7 @@
 // database alone reveals neither.
 
 import bcrypt from 'bcrypt';
+import { availableParallelism } from 'node:os';
 import type { KeyObject } from 'node:crypto';
 import { LABELS, fromBase64Url, hkdfSha256, hmacSha256, open, randomBytes, seal, sha256, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
@@ -14,6 +15,12 @@ import { isUniqueViolation, type Database } from './db.ts';
 import { FailureLimiter, type Clock } from './rate-limit.ts';
 
 export const TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
+/**
+ * bcrypt runs on libuv's thread pool (4 threads), as do SQLite's statements: a login herd with
+ * every thread busy hashing would leave no thread for the database, and no login would be
+ * answered until all were hashed. At most one hash per core runs at once; the rest wait here.
+ */
+const BCRYPT_SLOTS = Math.max(1, Math.min(3, availableParallelism()));
 
 export interface UserKeys {
   identity: Identity;
@@ -46,7 +53,22 @@ export interface AccountOptions {
   failedLoginsPerUser: number;
   failedLoginsPerAddress: number;
   failedLoginRefillMs: number;
+  registrationsPerAddress?: number;
   clock?: Clock;
+}
+
+let bcryptRunning = 0;
+const bcryptWaiting: (() => void)[] = [];
+
+async function withBcryptSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (bcryptRunning >= BCRYPT_SLOTS) await new Promise<void>((resolve) => bcryptWaiting.push(resolve));
+  bcryptRunning++;
+  try {
+    return await work();
+  } finally {
+    bcryptRunning--;
+    bcryptWaiting.shift()?.();
+  }
 }
 
 export class Accounts {
@@ -56,6 +78,7 @@ export class Accounts {
   private readonly directory = new Map<string, string>();
   private readonly perUser: FailureLimiter;
   private readonly perAddress: FailureLimiter;
+  private readonly registrations: FailureLimiter;
   private readonly clock: Clock;
   private dummyHash?: Promise<string>;
 
@@ -68,6 +91,8 @@ export class Accounts {
     this.blobKey = hkdfSha256(secret, Buffer.alloc(0), LABELS.trackerBlobWrap, 32);
     this.perUser = new FailureLimiter(opts.failedLoginsPerUser, opts.failedLoginRefillMs, this.clock);
     this.perAddress = new FailureLimiter(opts.failedLoginsPerAddress, opts.failedLoginRefillMs, this.clock);
+    const perHour = opts.registrationsPerAddress ?? 100;
+    this.registrations = new FailureLimiter(perHour, 3_600_000 / perHour, this.clock);
   }
 
   /**
@@ -117,10 +142,13 @@ export class Accounts {
     return toBase64Url(salt);
   }
 
-  async register(p: RequestParams<'register'>): Promise<string> {
+  async register(p: RequestParams<'register'>, address = 'unknown'): Promise<string> {
     const user = normalizeUserName(p.user);
+    const wait = this.registrations.retryAfter(address);
+    if (wait > 0) throw new ProtocolError('rate_limited', `too many new accounts from ${address}; try again in ${Math.ceil(wait / 1000)} s`, wait);
+    this.registrations.fail(address);
     const checked = checkIdentity(user, p.identity);
-    const authHash = await bcrypt.hash(p.authKey, this.opts.bcryptCost);
+    const authHash = await withBcryptSlot(() => bcrypt.hash(p.authKey, this.opts.bcryptCost));
     try {
       await this.db.run(
         `INSERT INTO users (name, salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created)
@@ -154,7 +182,8 @@ export class Accounts {
     }
     const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
     // Compare against a dummy hash for unknown names, so the answer takes as long either way.
-    const ok = await bcrypt.compare(authKey, row?.auth_hash ?? (await this.dummy()));
+    const stored = row?.auth_hash ?? (await this.dummy());
+    const ok = await withBcryptSlot(() => bcrypt.compare(authKey, stored));
     if (!row || !ok) {
       this.perUser.fail(user);
       this.perAddress.fail(address);
@@ -181,10 +210,10 @@ export class Accounts {
   /** Checks the current authKey, stores the new one and blob, and revokes every other token. */
   async changePassword(user: string, p: RequestParams<'change_password'>): Promise<string> {
     const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
-    if (!row || !(await bcrypt.compare(p.authKey, row.auth_hash))) {
+    if (!row || !(await withBcryptSlot(() => bcrypt.compare(p.authKey, row.auth_hash)))) {
       throw new ProtocolError('auth.bad_credentials', 'the current password is wrong');
     }
-    const authHash = await bcrypt.hash(p.newAuthKey, this.opts.bcryptCost);
+    const authHash = await withBcryptSlot(() => bcrypt.hash(p.newAuthKey, this.opts.bcryptCost));
     await this.db.run(
       'UPDATE users SET salt = ?, auth_hash = ?, key_blob = ? WHERE name = ?',
       fromBase64Url(p.newSalt, 16),

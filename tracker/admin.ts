@@ -7,7 +7,7 @@ import type { Accounts } from './accounts.ts';
 import type { Database } from './db.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 
-export async function runAdmin(command: 'users' | 'rooms', args: string[], db: Database, accounts: Accounts, out: (line: string) => void): Promise<number> {
+export async function runAdmin(command: 'users' | 'rooms', args: string[], db: Database, accounts: Accounts, out: (line: string) => void, force = false): Promise<number> {
   const [action = 'list', rawName] = args;
   if (command === 'users') {
     if (action === 'list') {
@@ -19,6 +19,19 @@ export async function runAdmin(command: 'users' | 'rooms', args: string[], db: D
     if ((action === 'delete' || action === 'revoke') && rawName) {
       const name = normalizeUserName(rawName);
       if (action === 'delete') {
+        // Room logs are verified by every client against their authors' keys: deleting an author
+        // makes those logs unverifiable for anyone who joins later. Refuse unless forced.
+        const authored = await db.all<{ name: string }>(
+          `SELECT DISTINCT rooms.name FROM room_events JOIN rooms ON rooms.id = room_events.room
+           WHERE rooms.closed = 0 AND (json_extract(body, '$.actor') = ? OR json_extract(body, '$.subject') = ?)`,
+          name,
+          name,
+        );
+        if (authored.length && !force) {
+          out(`${name} signed events in the logs of ${authored.map((r) => r.name).join(', ')}; deleting them makes those logs unverifiable for new members.`);
+          out(`Run "node tracker users revoke ${name}" to end their sessions instead, or add --force to delete anyway.`);
+          return 1;
+        }
         if (!(await accounts.deleteUser(name))) return notFound(out, `no user named ${name}`);
         out(`deleted ${name} and their sessions; if the tracker is running, restart it so open connections end`);
       } else {

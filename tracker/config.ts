@@ -26,6 +26,8 @@ export interface TrackerConfig {
   failedLoginsPerUser: number;
   failedLoginsPerAddress: number;
   failedLoginRefillMs: number;
+  /** Accounts one address may create per hour (each costs a bcrypt and a row). */
+  registrationsPerAddress: number;
 }
 
 const FLAGS = {
@@ -42,11 +44,13 @@ const FLAGS = {
   'failed-logins-per-user': { type: 'string', default: '5' },
   'failed-logins-per-address': { type: 'string', default: '20' },
   'failed-login-refill': { type: 'string', default: '60000' },
+  'registrations-per-address': { type: 'string', default: '100' },
+  force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 export const USAGE = `Usage: node tracker [options]
-       node tracker users [list | delete NAME | revoke NAME] [--db FILE]
+       node tracker users [list | delete NAME [--force] | revoke NAME] [--db FILE]
        node tracker rooms [list | delete NAME] [--db FILE]
 
 The p2p-chat tracker: accounts, presence and signed room logs over TLS. Messages never pass
@@ -67,6 +71,8 @@ Options:
   --failed-logins-per-user N   failed logins before rate limiting a user (default 5)
   --failed-logins-per-address N  ... and an address (default 20)
   --failed-login-refill MS     one more attempt is allowed after this long (default 60000)
+  --registrations-per-address N  accounts one address may create per hour (default 100)
+  --force                      users delete: delete even a user who signed room events
   -h, --help                   show this help
 `;
 
@@ -87,6 +93,8 @@ function integer(flag: string, raw: string, min: number, max: number): number {
 export interface ParsedCommand {
   command: 'serve' | 'users' | 'rooms' | 'help';
   rest: string[];
+  /** Admin commands: do it even when it is risky (`users delete` of a room author). */
+  force: boolean;
   config: TrackerConfig;
 }
 
@@ -123,10 +131,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     failedLoginsPerUser: integer('failed-logins-per-user', get('failed-logins-per-user')!, 1, 1_000_000),
     failedLoginsPerAddress: integer('failed-logins-per-address', get('failed-logins-per-address')!, 1, 1_000_000),
     failedLoginRefillMs: integer('failed-login-refill', get('failed-login-refill')!, 1, 86_400_000),
+    registrationsPerAddress: integer('registrations-per-address', get('registrations-per-address')!, 1, 1_000_000),
   };
   const [first, ...rest] = positionals;
-  if (values.help) return { command: 'help', rest, config };
-  if (first === undefined) return { command: 'serve', rest, config };
-  if (first === 'users' || first === 'rooms') return { command: first, rest, config };
+  const force = Boolean(values.force);
+  if (values.help) return { command: 'help', rest, config, force };
+  if (first === undefined) return { command: 'serve', rest, config, force };
+  if (first === 'users' || first === 'rooms') return { command: first, rest, config, force };
   throw new ConfigError(`unknown command "${first}"\nRun "node tracker --help" for the commands.`);
 }

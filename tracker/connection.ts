@@ -66,6 +66,17 @@ export class Connection {
     clearTimeout(this.authTimer);
   }
 
+  /** While a login is being checked the deadline waits: time queued behind bcrypt is not the client's. */
+  holdDeadline(): void {
+    clearTimeout(this.authTimer);
+  }
+
+  restartDeadline(): void {
+    if (this.user || this.closed) return;
+    clearTimeout(this.authTimer);
+    this.authTimer = setTimeout(() => this.fail('server.timeout', 'log in within the time allowed'), this.limits.authTimeoutMs);
+  }
+
   /** After logout the connection may log in again, within a new deadline. */
   deauthenticated(): void {
     this.user = this.token = null;

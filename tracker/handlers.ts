@@ -32,7 +32,7 @@ const HANDLERS: Handlers = {
   prelogin: async (ctx, _conn, req) => ({ salt: await ctx.accounts.prelogin(req.user) }),
 
   register: async (ctx, conn, req) => {
-    const user = await ctx.accounts.register(req);
+    const user = await ctx.accounts.register(req, conn.address);
     ctx.log('info', 'registered', { user, address: conn.address });
     return { user };
   },
@@ -117,6 +117,9 @@ const HANDLERS: Handlers = {
 
 async function startSession(ctx: HandlerContext, conn: Connection, session: Session, peerPort: number) {
   const keys = await ctx.accounts.keysOf(session.user);
+  // The client may have gone while bcrypt ran: a closed connection must not come online (it
+  // would stay "online" forever, since its close has already been handled).
+  if (conn.closed) throw new ProtocolError('server.timeout', 'the connection closed during login');
   conn.authenticated(session.user, session.token, keys!.fingerprint, peerPort);
   if (ctx.presence.add(conn)) {
     ctx.presence.broadcast({ event: 'presence', ...ctx.presence.info(session.user, conn.fingerprint) }, conn);
@@ -133,9 +136,12 @@ function allPeers(ctx: HandlerContext): PeerInfo[] {
 
 /** The appended event goes to the room's audience; everyone else hears the room list changed. */
 function announce(ctx: HandlerContext, done: Appended, _from: Connection): void {
+  // One summary for members and one for everyone else, not one per connection.
+  const asMember = ctx.rooms.summary(done.state, '');
+  const forMember = { ...asMember, member: true };
+  const forOthers = { ...asMember, member: false };
   for (const conn of ctx.presence.allConnections()) {
-    const room = ctx.rooms.summary(done.state, conn.user!);
-    if (done.audience.has(conn.user!)) conn.sendEvent({ event: 'room_event', room, entry: done.event });
-    else conn.sendEvent({ event: 'room_listed', room });
+    if (done.audience.has(conn.user!)) conn.sendEvent({ event: 'room_event', room: done.state.members.has(conn.user!) ? forMember : forOthers, entry: done.event });
+    else conn.sendEvent({ event: 'room_listed', room: forOthers });
   }
 }

@@ -18,7 +18,7 @@ const VERSION = '0.1.0';
 const say = (line: string) => process.stdout.write(line + '\n');
 
 async function main(): Promise<number> {
-  const { command, rest, config } = parseCommandLine(process.argv.slice(2));
+  const { command, rest, config, force } = parseCommandLine(process.argv.slice(2));
   if (command === 'help') {
     say(USAGE);
     return 0;
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
 
   if (command !== 'serve') {
     try {
-      return await runAdmin(command, rest, db, accounts, say);
+      return await runAdmin(command, rest, db, accounts, say, force);
     } finally {
       await db.close();
     }

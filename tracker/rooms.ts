@@ -6,7 +6,7 @@ import bcrypt from 'bcrypt';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName } from '../protocol/names.ts';
 import { applyRoomEvent, eventHash, roomEventSchema, type RoomEvent, type RoomState } from '../protocol/room-log.ts';
-import type { RoomSummary } from '../protocol/tracker.ts';
+import { ROOM_LOG_PAGE, type RoomSummary } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { Database } from './db.ts';
 
@@ -124,7 +124,7 @@ export class Rooms {
   async log(id: string, from: number): Promise<{ state: RoomState; events: RoomEvent[] }> {
     const state = this.states.get(id);
     if (!state) throw new ProtocolError('room.not_found', 'no such room; list the rooms to see what exists');
-    const rows = await this.db.all<{ body: string }>('SELECT body FROM room_events WHERE room = ? AND seq >= ? ORDER BY seq LIMIT 10000', id, from);
+    const rows = await this.db.all<{ body: string }>('SELECT body FROM room_events WHERE room = ? AND seq >= ? ORDER BY seq LIMIT ?', id, from, ROOM_LOG_PAGE);
     return { state, events: rows.map((r) => JSON.parse(r.body) as RoomEvent) };
   }
 

@@ -18,6 +18,7 @@ export class TrackerServer {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
+  private readonly rawPerAddress = new Map<string, number>();
   private readonly ctx: HandlerContext;
   private shuttingDown = false;
 
@@ -31,6 +32,20 @@ export class TrackerServer {
     this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now() };
     this.server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', handshakeTimeout: config.authTimeoutMs });
     this.server.on('secureConnection', (socket) => this.accept(socket));
+    // Sockets still in their TLS handshake count too: otherwise one address could hold any
+    // number of half-open handshakes until the deadline. The limit after the handshake explains
+    // itself to the client; this one, before TLS, can only hang up.
+    this.server.on('connection', (socket) => {
+      const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
+      const count = (this.rawPerAddress.get(address) ?? 0) + 1;
+      this.rawPerAddress.set(address, count);
+      socket.once('close', () => {
+        const left = (this.rawPerAddress.get(address) ?? 1) - 1;
+        if (left > 0) this.rawPerAddress.set(address, left);
+        else this.rawPerAddress.delete(address);
+      });
+      if (count > this.config.maxConnsPerAddress * 2) socket.destroy();
+    });
     // Garbage instead of a TLS handshake, or a client that gives up: not our problem, but say so.
     this.server.on('tlsClientError', (err, socket) => {
       log('warn', 'TLS handshake failed', { address: normalizeAddress(socket.remoteAddress ?? '?'), reason: (err as NodeJS.ErrnoException).code ?? err.message });
@@ -92,7 +107,14 @@ export class TrackerServer {
       if (!conn.user && !UNAUTHENTICATED_REQUESTS.includes(req.type)) {
         throw new ProtocolError('auth.required', `log in before ${req.type}`);
       }
-      const result = await handleRequest(this.ctx, conn, req);
+      const signingIn = !conn.user && (req.type === 'login' || req.type === 'register' || req.type === 'resume');
+      if (signingIn) conn.holdDeadline();
+      let result: unknown;
+      try {
+        result = await handleRequest(this.ctx, conn, req);
+      } finally {
+        if (signingIn) conn.restartDeadline();
+      }
       conn.send({ id, ok: true, ...(result as object) });
     } catch (err) {
       if (err instanceof ProtocolError) {

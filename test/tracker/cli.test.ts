@@ -38,6 +38,8 @@ const EXPECTED_FLAGS = [
   'failed-logins-per-user',
   'failed-logins-per-address',
   'failed-login-refill',
+  'registrations-per-address',
+  'force',
   'help',
 ];
 
@@ -65,7 +67,7 @@ describe('flags', () => {
       assert.equal(res.stderr, '');
       for (const flag of flags) assert.match(res.stdout, new RegExp(`--${flag}\\b`), `--help mentions --${flag}`);
       assert.match(res.stdout, /-h, --help/);
-      assert.match(res.stdout, /users \[list \| delete NAME \| revoke NAME\]/);
+      assert.match(res.stdout, /users \[list \| delete NAME \[--force\] \| revoke NAME\]/);
       assert.match(res.stdout, /rooms \[list \| delete NAME\]/);
       assert.match(res.stdout, /P2P_TRACKER_/);
       assert.equal(existsSync(db), false, '--help opens no database');
@@ -184,6 +186,12 @@ describe('admin commands', () => {
     await createRoom(a, alice, 'lobby');
     await createRoom(a, alice, 'attic', { password: 'attic room password' });
     const rooms = (...args: string[]) => runTrackerCli(['rooms', ...args, '--db', tracker.dbPath]);
+
+    // alice signed both rooms' logs: deleting her would leave them unverifiable, so it is refused
+    // (with what to do instead) unless forced.
+    const refused = await runTrackerCli(['users', 'delete', 'alice', '--db', tracker.dbPath]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /alice signed events in the logs of (attic, lobby|lobby, attic).*\n.*users revoke alice.*--force/);
 
     const list = await rooms('list');
     assert.equal(list.code, 0, list.stderr);
