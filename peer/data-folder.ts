@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PinnedUser } from './key-directory.ts';
 import type { SavedRoom } from './room-book.ts';
-import { readJson, writeJson } from './json-file.ts';
+import { readJson, writeJson, writeJsonAsync } from './json-file.ts';
 import { open, seal } from '../protocol/crypto.ts';
 
 /** Where the engine keeps the session of an account (token and private keys). */
@@ -38,11 +38,15 @@ export interface EngineState {
 }
 
 /** State writes are batched: at most one write per this interval, and one on close. */
-const STATE_WRITE_DELAY_MS = 25;
+const STATE_WRITE_DELAY_MS = 100;
 
 export class DataFolder {
   private stateTimer?: NodeJS.Timeout;
-  private pendingState?: { user: string; state: EngineState };
+  private pendingState?: { user: string; state: () => EngineState };
+  private writing: Promise<void> = Promise.resolve();
+  /** Each write's number, and the newest on disk: an older write never replaces a newer one. */
+  private generation = 0;
+  private onDisk = 0;
 
   /** With `perUser`, each account gets its own subfolder (`~/.p2p-chat/<user>`). */
   /**
@@ -126,20 +130,54 @@ export class DataFolder {
     return { pins: state.pins ?? {}, rooms: state.rooms ?? {}, outbound: state.outbound ?? {}, inbound: state.inbound ?? {} };
   }
 
-  /** Schedules a write of the state (batched); `flush` writes it now. */
-  saveState(user: string, state: EngineState): void {
+  /**
+   * Schedules a write of the state, built by `state()` only when it is written: a burst of
+   * messages costs one serialization and one write, not one per message. The write (with its
+   * fsync) runs off the event loop; `flush` writes synchronously, for shutdown.
+   */
+  saveState(user: string, state: () => EngineState): void {
     this.pendingState = { user, state };
-    this.stateTimer ??= setTimeout(() => this.flush(), STATE_WRITE_DELAY_MS);
+    this.stateTimer ??= setTimeout(() => {
+      this.stateTimer = undefined;
+      this.writing = this.writing.then(() => this.writeStateAsync()).catch(() => {});
+    }, STATE_WRITE_DELAY_MS);
   }
 
+  /** Waits for a write under way, then writes what is pending: on close, so nothing is lost. */
+  async settle(): Promise<void> {
+    clearTimeout(this.stateTimer);
+    this.stateTimer = undefined;
+    await this.writing;
+    this.flush();
+  }
+
+  /** Writes any pending state now, synchronously. */
   flush(): void {
     clearTimeout(this.stateTimer);
     this.stateTimer = undefined;
+    const pending = this.takePending();
+    if (!pending) return;
+    writeJson(pending.path, pending.value);
+    this.onDisk = pending.generation;
+  }
+
+  private async writeStateAsync(): Promise<void> {
+    const pending = this.takePending();
+    if (!pending) return;
+    await writeJsonAsync(pending.path, pending.value, () => {
+      if (this.onDisk > pending.generation) return false;
+      this.onDisk = pending.generation;
+      return true;
+    });
+  }
+
+  private takePending(): { path: string; value: unknown; generation: number } | undefined {
     const pending = this.pendingState;
     this.pendingState = undefined;
-    if (!pending) return;
+    if (!pending) return undefined;
     const path = join(this.userDir(pending.user), 'state.json');
-    if (this.atRestKey) writeJson(path, seal(this.atRestKey, Buffer.from(JSON.stringify(pending.state)), STATE_AAD).toString('base64'));
-    else writeJson(path, pending.state);
+    const state = pending.state();
+    const value = this.atRestKey ? seal(this.atRestKey, Buffer.from(JSON.stringify(state)), STATE_AAD).toString('base64') : state;
+    return { path, value, generation: ++this.generation };
   }
 }

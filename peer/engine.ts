@@ -3,17 +3,17 @@
 // verified room logs, pinned identities, sender-key sessions and peer links, and persists what
 // must survive a restart in its data folder. No `vscode` import here, ever.
 
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 import type { ClientEvents } from '../protocol/client.ts';
-import { exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase64Url } from '../protocol/crypto.ts';
+import { LABELS, exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase64Url, verifyPss } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { DM_HEAD, MAX_TEXT_BYTES, dmRoom, isDmRoom, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { deriveRoomPasswordKeys, eventHash, joinProof, signRoomEvent, type RoomEvent, type RoomHead, type RoomState, type UnsignedRoomEvent } from '../protocol/room-log.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
-import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
+import { DEFAULT_TRACKER_PORT, ROOM_LOG_PAGE } from '../protocol/tracker.ts';
 import {
   checkPasswordPolicy,
   createIdentityKeys,
@@ -31,6 +31,8 @@ import { LinkPool } from './link-pool.ts';
 import type { PeerLink } from './link.ts';
 import { RoomBook, type RoomView } from './room-book.ts';
 import {
+  bundleSignedBytes,
+  envelopeSignedBytes,
   decryptEnvelope,
   deserializeInbound,
   deserializeOutbound,
@@ -84,8 +86,14 @@ interface PendingDelivery {
 }
 
 const MAX_APPEND_RETRIES = 5;
+/** Room events per `log` frame: a frame stays well under the 1 MiB peer limit. */
+const LOG_CHUNK = 500;
 const SHUTDOWN_SEND_GRACE_MS = 5000;
-const MAX_PARKED_PER_ROOM = 10_000;
+const MAX_PARKED_BYTES_PER_ROOM = 16 * 1024 * 1024;
+/** Messages from one peer waiting to be handled; beyond this the peer is flooding: drop its link. */
+const MAX_INCOMING_PER_PEER = 5000;
+/** Delivery counts kept for own messages not yet acknowledged by everyone. */
+const MAX_TRACKED_DELIVERIES = 10_000;
 const TRACE = Boolean(process.env.P2P_TRACE);
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
@@ -108,7 +116,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   /** Per room: a running catch-up with the tracker, so envelopes wait for it. */
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly incoming = new Map<string, Promise<void>>();
-  private readonly parked = new Map<string, { from: string; msg: PeerMessage; link: PeerLink }[]>();
+  private readonly incomingCount = new Map<string, number>();
+  private readonly acks = new Map<PeerLink, Map<string, number[]>>();
+  private readonly parked = new Map<string, { from: string; msg: PeerMessage; link: PeerLink; size: number }[]>();
   /** Sends still under way; close() lets them finish (briefly) so a message sent just before exit is not lost. */
   private readonly outgoing = new Set<Promise<void>>();
 
@@ -181,7 +191,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const { salt } = await this.tracker.request('prelogin', { user });
     const cached = this.data.salt(this.tracker.address, user);
     if (cached && cached !== salt) {
-      throw new ProtocolError('auth.bad_credentials', `the tracker gave a different salt for ${user} than before; if you changed your password on another machine, delete salts.json in ${this.data.root}, otherwise do not trust this tracker`);
+      throw new ProtocolError('auth.salt_changed', `the tracker gave a different salt for ${user} than before; if you changed your password on another machine, delete salts.json in ${this.data.root}, otherwise do not trust this tracker`);
     }
     const derived = await deriveAccountKeys(password, fromBase64Url(salt), this.opts.scryptParams);
     const port = await this.reservePort();
@@ -323,7 +333,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     if (!summary) throw new ProtocolError('room.not_found', `there is no room named ${name}; list_rooms shows the rooms`);
     if (summary.member) throw new ProtocolError('room.already_member', `you are already in ${name}`);
     if (summary.private && !password) throw new ProtocolError('room.bad_password', `${name} is private: give its password`);
-    const { events } = await this.tracker.request('room_log', { room: summary.id, from: 0 });
+    const events = await this.fetchLog(summary.id, 0);
     const create = events[0];
     const pw = summary.private ? await deriveRoomPasswordKeys(password!, create.salt!, this.opts.scryptParams) : undefined;
     // The log's earlier private joins carry proofs under the password's key: a wrong password
@@ -400,6 +410,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const wrapped = new Set(current.bundle.wraps.map((w) => w.to));
     const to = recipients.filter((u) => wrapped.has(u));
     this.deliveries.set(deliveryKey(envelope), { room: target.name, id: body.id, of: to.length, acked: new Set() });
+    // The oldest counts go first: a member who never acknowledges must not grow this forever.
+    if (this.deliveries.size > MAX_TRACKED_DELIVERIES) this.deliveries.delete(this.deliveries.keys().next().value!);
     for (const user of to) this.track(this.deliver(user, target.id, envelope).catch((err) => this.report(err, user)));
     return { id: body.id, sentAt: body.time, recipients: to.length };
   }
@@ -466,9 +478,17 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     // One peer's messages are handled one at a time, in order: a session key must be in place
     // before the envelopes that need it.
     this.pool.on('message', (from, msg, link) => {
+      const waiting = (this.incomingCount.get(from) ?? 0) + 1;
+      if (waiting > MAX_INCOMING_PER_PEER) {
+        link.close(new Error(`${from} sent more than ${MAX_INCOMING_PER_PEER} messages faster than they could be handled`));
+        this.emitError({ code: 'server.busy', message: `closed the link from ${from}: it sent messages faster than they could be handled` });
+        return;
+      }
+      this.incomingCount.set(from, waiting);
       const run = (this.incoming.get(from) ?? Promise.resolve())
         .then(() => this.onPeerMessage(from, msg, link))
-        .catch((err) => this.report(err, from));
+        .catch((err) => this.report(err, from))
+        .finally(() => this.incomingCount.set(from, (this.incomingCount.get(from) ?? 1) - 1));
       this.incoming.set(from, run);
       void run.then(() => {
         if (this.incoming.get(from) === run) this.incoming.delete(from);
@@ -498,7 +518,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     await this.tracker.stop();
     if (this.me && this.state) {
       this.persist();
-      this.data.flush();
+      await this.data.settle();
     }
     this.me = undefined;
     this.pool = undefined;
@@ -534,7 +554,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       const from = room ? room.state.head.seq + 1 : 0;
       let events: RoomEvent[];
       try {
-        ({ events } = await this.tracker.request('room_log', { room: id, from }));
+        events = await this.fetchLog(id, from);
       } catch (err) {
         if (err instanceof ProtocolError && err.code === 'room.not_found' && room && !room.state.closed) {
           return; // closed or deleted: the room_event push tells us which
@@ -548,6 +568,16 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   }
 
   // ---- internals: room logs --------------------------------------------------------------------
+
+  /** A room's log from `from` to its head: the tracker answers a page at a time. */
+  private async fetchLog(id: string, from: number): Promise<RoomEvent[]> {
+    const all: RoomEvent[] = [];
+    for (;;) {
+      const { events } = await this.tracker.request('room_log', { room: id, from: from + all.length });
+      all.push(...events);
+      if (events.length < ROOM_LOG_PAGE) return all;
+    }
+  }
 
   /** Signs and appends my own event on the current head, re-signing if another won the race. */
   private async appendOwn(id: string, build: (head: RoomHead) => UnsignedRoomEvent, check?: string): Promise<void> {
@@ -597,9 +627,18 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     if (isDmRoom(roomId)) return false;
     const room = this.rooms!.get(roomId);
     if (!room || room.forked || head.seq <= room.state.head.seq) return false;
+    // Only a current member's own signed words may wait, and only so much of them: parking is
+    // memory a stranger must not be able to fill.
+    const sender = msg.t === 'session' ? msg.bundle.sender : msg.t === 'envelope' ? msg.envelope.sender : from;
+    this.requireCurrentMember(roomId, sender);
+    const key = this.keys!.signingKey(sender);
+    const signed = msg.t === 'session' ? bundleSignatureValid(msg.bundle, key) : msg.t === 'envelope' ? envelopeSignatureValid(msg.envelope, key) : false;
+    if (!signed) throw new ProtocolError('room.bad_signature', `dropped a message for ${room.state.name} claiming to be from ${sender}: bad signature`);
+    const size = JSON.stringify(msg).length;
     const list = this.parked.get(roomId) ?? [];
-    if (list.length >= MAX_PARKED_PER_ROOM) throw new ProtocolError('server.busy', `too many messages in ${room.state.name} wait for room events that have not arrived; dropped one from ${from}`);
-    list.push({ from, msg, link });
+    const held = list.reduce((n, p) => n + p.size, 0);
+    if (held + size > MAX_PARKED_BYTES_PER_ROOM) throw new ProtocolError('server.busy', `too many messages in ${room.state.name} wait for room events that have not arrived; dropped one from ${from}`);
+    list.push({ from, msg, link, size });
     this.parked.set(roomId, list);
     return true;
   }
@@ -710,6 +749,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
           if (d && !d.acked.has(from)) {
             d.acked.add(from);
             this.emit('delivered', { room: d.room, id: d.id, count: d.acked.size, of: d.of });
+            if (d.acked.size >= d.of) this.deliveries.delete(`${msg.sender} ${msg.session} ${seq}`);
           }
         }
         return;
@@ -725,7 +765,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       case 'log_request': {
         const room = this.rooms!.get(msg.room);
         if (!room || !room.events.some((e) => e.actor === from || e.subject === from)) return;
-        link.send({ t: 'log', room: msg.room, events: room.events.slice(msg.from, msg.from + 1000) });
+        for (let from = msg.from; from < room.events.length; from += LOG_CHUNK) {
+          link.send({ t: 'log', room: msg.room, events: room.events.slice(from, from + LOG_CHUNK) });
+        }
         return;
       }
       case 'log': {
@@ -773,7 +815,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     }
     if (head.seq < room.state.head.seq) {
       // They are behind: send what they miss (events are signed; no trust needed).
-      link.send({ t: 'log', room: roomId, events: room.events.slice(head.seq + 1) });
+      for (let from = head.seq + 1; from < room.events.length; from += LOG_CHUNK) {
+        link.send({ t: 'log', room: roomId, events: room.events.slice(from, from + LOG_CHUNK) });
+      }
     }
     return true;
   }
@@ -818,7 +862,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const senderKey = this.keys!.signingKey(env.sender)!;
     const body = decryptEnvelope(env, inbound, senderKey);
     this.persist();
-    link.send({ t: 'ack', room: env.room, sender: env.sender, session: env.session, seqs: [env.seq] });
+    this.queueAck(link, env);
     const target = this.targetFor(env.room)!;
     this.emit('message', {
       room: target.name,
@@ -830,6 +874,25 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       direct: isDmRoom(env.room),
       ...(body.snippet ? { snippet: body.snippet } : {}),
     });
+  }
+
+  /** Acknowledgements to one link go out together, once per turn of the event loop. */
+  private queueAck(link: PeerLink, env: Envelope): void {
+    let pending = this.acks.get(link);
+    if (!pending) {
+      const batch = new Map<string, number[]>();
+      pending = batch;
+      this.acks.set(link, batch);
+      setImmediate(() => {
+        this.acks.delete(link);
+        for (const [key, seqs] of batch) {
+          const [room, sender, session] = key.split(' ');
+          link.send({ t: 'ack', room, sender, session, seqs });
+        }
+      });
+    }
+    const key = `${env.room} ${env.sender} ${env.session}`;
+    pending.set(key, [...(pending.get(key) ?? []), env.seq]);
   }
 
   /**
@@ -908,9 +971,13 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   private persist(): void {
     if (!this.me || !this.state) return;
-    this.state.outbound = Object.fromEntries([...this.outbound].map(([k, v]) => [k, serializeOutbound(v)]));
-    this.state.inbound = Object.fromEntries([...this.inbound].map(([k, v]) => [k, serializeInbound(v)]));
-    this.data.saveState(this.me.user, this.state);
+    const state = this.state;
+    // Serialized when written (batched), not on every message.
+    this.data.saveState(this.me.user, () => {
+      state.outbound = Object.fromEntries([...this.outbound].map(([k, v]) => [k, serializeOutbound(v)]));
+      state.inbound = Object.fromEntries([...this.inbound].map(([k, v]) => [k, serializeInbound(v)]));
+      return state;
+    });
   }
 
   private report(err: unknown, from?: string): void {
@@ -936,6 +1003,16 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       });
     });
   }
+}
+
+function bundleSignatureValid(bundle: SessionBundle, key: KeyObject | undefined): boolean {
+  const { sig, ...rest } = bundle;
+  return Boolean(key) && verifyPss(key!, LABELS.sessionBundle, bundleSignedBytes(rest), fromBase64Url(sig));
+}
+
+function envelopeSignatureValid(env: Envelope, key: KeyObject | undefined): boolean {
+  const { sig, ...rest } = env;
+  return Boolean(key) && verifyPss(key!, LABELS.message, envelopeSignedBytes(rest), fromBase64Url(sig));
 }
 
 function deliveryKey(env: Envelope): string {

@@ -2,6 +2,7 @@
 // either the old or the new version, never half of one. Private files are mode 0600.
 
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, open as openFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export function readJson<T>(path: string, fallback: T): T {
@@ -30,4 +31,23 @@ export function writeJson(path: string, value: unknown): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/**
+ * writeJson without blocking the event loop (the fsync runs on the thread pool). `commit` is
+ * asked just before the rename: a newer synchronous write may have happened meanwhile, and an
+ * older file must not replace it.
+ */
+export async function writeJsonAsync(path: string, value: unknown, commit: () => boolean = () => true): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.async.tmp`;
+  const file = await openFile(tmp, 'w', 0o600);
+  try {
+    await file.writeFile(JSON.stringify(value));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  if (commit()) await rename(tmp, path);
+  else await rm(tmp, { force: true });
 }

@@ -11,6 +11,8 @@ export interface PeerAddress {
   port: number;
 }
 
+const MAX_LINKS_PER_USER = 8;
+
 type Events = {
   message: [user: string, message: PeerMessage, link: PeerLink];
   linked: [user: string, link: PeerLink];
@@ -129,6 +131,10 @@ export class LinkPool extends EventEmitter<Events> {
     const user = link.remoteUser;
     const list = (this.links.get(user) ?? []).filter((l) => !l.closed);
     list.push(link);
+    // A few links per user cover both sides dialling at once and restarts whose old links are
+    // not yet known dead; many more is a peer opening links in a loop, each holding buffers
+    // here: the oldest go.
+    while (list.length > MAX_LINKS_PER_USER) list.shift()!.close();
     this.links.set(user, list);
     link.on('message', (msg: PeerMessage) => this.emit('message', user, msg, link));
     link.on('close', () => {

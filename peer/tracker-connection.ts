@@ -115,6 +115,7 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
   private nextId = 1;
   private closeReason: Error | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private pingInFlight = false;
   private isClosed = false;
   private isEnding = false;
 
@@ -167,12 +168,19 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
 
     const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
     if (heartbeatMs > 0) {
+      // The tracker answers one request of a connection at a time: a ping queued behind a slow
+      // login must not count as silence, so it gets the longer of two intervals and a request's time.
+      const pingTimeoutMs = Math.max(2 * heartbeatMs, this.requestTimeoutMs);
       this.heartbeat = setInterval(() => {
-        this.request('ping', {}, { timeoutMs: heartbeatMs }).catch((err: unknown) => {
-          // Only silence means the tracker is gone; a refused ping (or a closed link) is not this timer's business.
-          if (this.closed || !(err instanceof ProtocolError) || err.code !== 'server.timeout') return;
-          this.destroy(new ProtocolError('server.timeout', `the tracker did not answer a heartbeat ping within ${heartbeatMs} ms`));
-        });
+        if (this.pingInFlight) return;
+        this.pingInFlight = true;
+        this.request('ping', {}, { timeoutMs: pingTimeoutMs })
+          .catch((err: unknown) => {
+            // Only silence means the tracker is gone; a refused ping (or a closed link) is not this timer's business.
+            if (this.closed || !(err instanceof ProtocolError) || err.code !== 'server.timeout') return;
+            this.destroy(new ProtocolError('server.timeout', `the tracker did not answer a heartbeat ping within ${pingTimeoutMs} ms`));
+          })
+          .finally(() => (this.pingInFlight = false));
       }, heartbeatMs);
       this.heartbeat.unref();
     }

@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'request.unknown_type',
   'auth.required',
   'auth.bad_credentials',
+  'auth.salt_changed',
   'auth.bad_token',
   'auth.user_exists',
   'auth.invalid_name',

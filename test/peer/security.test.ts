@@ -70,7 +70,10 @@ test('a sniffer on the tracker link and the peer links sees no message text, pas
   const chainKeys: { owner: string; room: string; index: number; start?: number; key: Buffer }[] = [];
   for (const engine of [alice, bob]) {
     const save = engine.data.saveState.bind(engine.data);
-    engine.data.saveState = (user: string, state: EngineState) => {
+    // The engine builds its state lazily, when a batched write happens; build it at every save
+    // here, so every chain key it ever held is seen.
+    engine.data.saveState = (user: string, lazy: () => EngineState) => {
+      const state = lazy();
       for (const s of Object.values(state.outbound) as { room: string; next: number; chainKey: string }[]) {
         chainKeys.push({ owner: user, room: s.room, index: s.next, key: fromBase64Url(s.chainKey) });
       }
@@ -78,7 +81,7 @@ test('a sniffer on the tracker link and the peer links sees no message text, pas
         chainKeys.push({ owner: user, room: s.room, index: s.index, start: s.start, key: fromBase64Url(s.chainKey) });
         for (const k of s.skipped) chainKeys.push({ owner: user, room: s.room, index: -1, key: fromBase64Url(k.key) });
       }
-      save(user, state);
+      save(user, lazy);
     };
   }
   // And alice's state.json, read right after each send (what a thief of her disk would find).
@@ -454,7 +457,7 @@ test("a changed identity key: key_changed, nothing sent to that user until verif
   // An admin deletes alice (the running tracker shares the database) and someone registers the
   // name again: the tracker now serves other keys for alice.
   await alice.close();
-  const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'tracker'), 'users', 'delete', 'alice', '--db', first.dbPath]);
+  const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'tracker'), 'users', 'delete', 'alice', '--force', '--db', first.dbPath]);
   assert.match(stdout, /deleted alice/);
 
   const changed = waitFor(bob, 'key_changed', (e) => e.user === 'alice');
@@ -506,7 +509,7 @@ test('after a changed key is verified, the engine still restarts with the rooms 
   await alice.joinRoom('ops');
   await joined;
   await alice.close();
-  await run(process.execPath, [join(REPO_ROOT, 'tracker'), 'users', 'delete', 'alice', '--db', first.dbPath]);
+  await run(process.execPath, [join(REPO_ROOT, 'tracker'), 'users', 'delete', 'alice', '--force', '--db', first.dbPath]);
   const changed = waitFor(bob, 'key_changed', (e) => e.user === 'alice');
   const alice2 = await registered(t, tracker, 'alice');
   await changed;
@@ -560,7 +563,7 @@ test('a kicked member cannot post by signing at a log head from before the kick'
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
   const { id } = await alice.createRoom('crew');
-  const joined = waitFor(bob, 'member_joined', (e) => e.user === 'carol');
+  const joined = Promise.all([alice, bob].map((e) => waitFor(e, 'member_joined', (j) => j.user === 'carol')));
   await bob.joinRoom('crew');
   await carol.joinRoom('crew');
   await joined;
