@@ -1,0 +1,262 @@
+// A real `node peer --json` child for benchmarks (and tests that want one): commands written to
+// its stdin, answers awaited by id, events delivered to listeners as they are read. Every line
+// read from its stdout carries the time (performance.now() of THIS process) at which its chunk
+// arrived, so one process reading many peers measures them all on one clock.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { REPO_ROOT } from './tracker-process.ts';
+
+export const PEER_ENTRY = join(REPO_ROOT, 'peer');
+export const PEER_BUNDLE = join(REPO_ROOT, 'dist/peer.cjs');
+
+/** Registration and login run the real scrypt (N=2^17) and RSA key generation in the child. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 120_000;
+export const DEFAULT_EVENT_TIMEOUT_MS = 30_000;
+/** After SIGTERM, a peer that has not exited by then is killed. */
+const KILL_AFTER_MS = 5_000;
+/** Events kept for waitEvent() (high-volume ones are only given to listeners). */
+const BACKLOG_MAX = 10_000;
+const NOT_KEPT = new Set(['message', 'delivered', 'typing']);
+const STDERR_KEEP_CHARS = 64 * 1024;
+
+export type JsonLine = Record<string, unknown>;
+export interface PeerAnswer extends JsonLine {
+  id: number | null;
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+export interface PeerEvent extends JsonLine {
+  event: string;
+}
+/** An answer with the times its command was written and its answer read (performance.now()). */
+export interface TimedAnswer {
+  answer: PeerAnswer;
+  writtenAt: number;
+  at: number;
+}
+
+export interface PeerProcessOptions {
+  /** HOST:PORT of the tracker. */
+  tracker: string;
+  /** The data folder (`--data`). */
+  data: string;
+  /** The peer port (default 0: any free port). */
+  port?: number;
+  /** The program to run instead of `peer` (e.g. an experimental build of dist/peer.cjs). */
+  entry?: string;
+  /** Flags for node itself, before the program (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+  /** A short name for messages. */
+  label?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Events = {
+  /** Every event line, with the time its chunk was read. */
+  event: [event: PeerEvent, at: number];
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+};
+
+export class PeerProcess extends EventEmitter<Events> {
+  readonly child: ChildProcess;
+  readonly label: string;
+  readonly exited: Promise<number | null>;
+  /** Lines on stdout that were not JSON objects (the protocol allows none). */
+  readonly strayLines: string[] = [];
+  private partial = '';
+  private stderr = '';
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (a: TimedAnswer) => void; reject: (e: Error) => void; writtenAt: number; timer?: NodeJS.Timeout }>();
+  private readonly backlog: { event: PeerEvent; at: number }[] = [];
+  private readonly waiters = new Set<(e: PeerEvent, at: number) => boolean>();
+
+  constructor(opts: PeerProcessOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.label = opts.label ?? opts.data;
+    const args = [...(opts.nodeArgs ?? []), opts.entry ?? PEER_ENTRY, '--json', '--tracker', opts.tracker, '--data', opts.data];
+    if (opts.port) args.push(String(opts.port));
+    this.child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        const err = new Error(`${this.label} exited (${signal ?? `code ${code}`})${this.describe()}`);
+        for (const p of this.pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(err);
+        }
+        this.pending.clear();
+        this.emit('exit', code, signal);
+        resolve(code);
+      }),
+    );
+    this.child.stdin!.on('error', () => {}); // EPIPE after the child died: the exit says why
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString('utf8');
+      if (this.stderr.length > 2 * STDERR_KEEP_CHARS) this.stderr = this.stderr.slice(-STDERR_KEEP_CHARS);
+    });
+    this.child.stdout!.on('data', (chunk: Buffer) => this.onChunk(chunk));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Writes one command (with the next id) and resolves with its answer, whatever `ok` says. */
+  request(cmd: JsonLine, timeoutMs = DEFAULT_ANSWER_TIMEOUT_MS): Promise<TimedAnswer> {
+    const { line, answer } = this.prepare(cmd, timeoutMs);
+    const writtenAt = performance.now();
+    this.setWrittenAt(answer.id, writtenAt);
+    this.child.stdin!.write(line);
+    return answer.promise;
+  }
+
+  /** Writes one command and resolves with its answer; rejects when `ok` is false. */
+  async ok(cmd: JsonLine, timeoutMs = DEFAULT_ANSWER_TIMEOUT_MS): Promise<PeerAnswer> {
+    const { answer } = await this.request(cmd, timeoutMs);
+    if (!answer.ok) throw new Error(`${this.label}: ${JSON.stringify(cmd).slice(0, 200)} failed: ${answer.error?.code}: ${answer.error?.message}`);
+    return answer;
+  }
+
+  /**
+   * Writes many commands in one write (the client handles them in order, one at a time) and
+   * returns the time of the write and one answer promise per command.
+   */
+  pipeline(cmds: JsonLine[], timeoutMs = DEFAULT_ANSWER_TIMEOUT_MS): { writtenAt: number; answers: Promise<TimedAnswer>[] } {
+    const prepared = cmds.map((c) => this.prepare(c, timeoutMs));
+    const text = prepared.map((p) => p.line).join('');
+    const writtenAt = performance.now();
+    for (const p of prepared) this.setWrittenAt(p.answer.id, writtenAt);
+    this.child.stdin!.write(text);
+    return { writtenAt, answers: prepared.map((p) => p.answer.promise) };
+  }
+
+  /** The first event `name` matching `predicate`, among those kept (not message/delivered/typing) or still to come; it is used up. */
+  waitEvent(name: string, predicate: (e: PeerEvent) => boolean = () => true, timeoutMs = DEFAULT_EVENT_TIMEOUT_MS): Promise<{ event: PeerEvent; at: number }> {
+    const match = (e: PeerEvent) => e.event === name && predicate(e);
+    const i = this.backlog.findIndex((b) => match(b.event));
+    if (i >= 0) return Promise.resolve(this.backlog.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const waiter = (e: PeerEvent, at: number) => {
+        if (!match(e)) return false;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve({ event: e, at });
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`${this.label}: no ${name} event matching ${predicate.toString()} within ${timeoutMs} ms${this.describe()}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** SIGTERM (the client closes cleanly and exits 0), SIGKILL if it hangs. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.running) return this.child.exitCode;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  stderrTail(chars = 4000): string {
+    return this.stderr.slice(-chars);
+  }
+
+  describe(): string {
+    const kept = this.backlog.slice(-20).map((b) => JSON.stringify(b.event).slice(0, 200));
+    return `\n--- ${this.label}: last kept events ---\n${kept.join('\n')}\n--- ${this.label}: stderr ---\n${this.stderrTail()}`;
+  }
+
+  private prepare(cmd: JsonLine, timeoutMs: number): { line: string; answer: { id: number; promise: Promise<TimedAnswer> } } {
+    const id = this.nextId++;
+    const promise = new Promise<TimedAnswer>((resolve, reject) => {
+      const entry: { resolve: (a: TimedAnswer) => void; reject: (e: Error) => void; writtenAt: number; timer?: NodeJS.Timeout } = { resolve, reject, writtenAt: 0 };
+      entry.timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.label}: no answer to ${JSON.stringify(cmd).slice(0, 200)} within ${timeoutMs} ms${this.describe()}`));
+      }, timeoutMs);
+      this.pending.set(id, entry);
+    });
+    if (!this.running) {
+      const entry = this.pending.get(id)!;
+      clearTimeout(entry.timer);
+      this.pending.delete(id);
+      entry.reject(new Error(`${this.label} is not running${this.describe()}`));
+    }
+    return { line: JSON.stringify({ id, ...cmd }) + '\n', answer: { id, promise } };
+  }
+
+  private setWrittenAt(id: number, at: number): void {
+    const entry = this.pending.get(id);
+    if (entry) entry.writtenAt = at;
+  }
+
+  private onChunk(chunk: Buffer): void {
+    const at = performance.now();
+    const text = this.partial + chunk.toString('utf8');
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const line = text.slice(start, nl);
+      start = nl + 1;
+      if (line) this.onLine(line, at);
+    }
+    this.partial = text.slice(start);
+  }
+
+  private onLine(line: string, at: number): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      this.strayLines.push(line.slice(0, 500));
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.strayLines.push(line.slice(0, 500));
+      return;
+    }
+    const obj = value as JsonLine;
+    if (typeof obj.event === 'string') {
+      const e = obj as PeerEvent;
+      this.emit('event', e, at);
+      for (const waiter of this.waiters) if (waiter(e, at)) return;
+      if (NOT_KEPT.has(e.event)) return;
+      this.backlog.push({ event: e, at });
+      if (this.backlog.length > BACKLOG_MAX) this.backlog.shift();
+      return;
+    }
+    const answer = obj as PeerAnswer;
+    const entry = typeof answer.id === 'number' ? this.pending.get(answer.id) : undefined;
+    if (!entry) {
+      this.strayLines.push(line.slice(0, 500));
+      return;
+    }
+    clearTimeout(entry.timer);
+    this.pending.delete(answer.id as number);
+    entry.resolve({ answer, writtenAt: entry.writtenAt, at });
+  }
+}
+
+/** Throws when dist/peer.cjs is missing or older than the sources it is built from. */
+export function checkPeerBundle(): void {
+  if (!existsSync(PEER_BUNDLE)) throw new Error('no dist/peer.cjs: run `node scripts/build.mjs`');
+  const built = statSync(PEER_BUNDLE).mtimeMs;
+  for (const folder of ['peer', 'protocol']) {
+    for (const name of readdirSync(join(REPO_ROOT, folder), { recursive: true }) as string[]) {
+      if (name.endsWith('.ts') && statSync(join(REPO_ROOT, folder, name)).mtimeMs > built) {
+        throw new Error(`${folder}/${name} is newer than dist/peer.cjs: run \`node scripts/build.mjs\``);
+      }
+    }
+  }
+}
