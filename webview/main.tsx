@@ -10,4 +10,9 @@ import { actions, start } from './state.ts';
 const vscode = acquireVsCodeApi();
 start(vscode);
 render(<App />, document.getElementById('root')!);
-actions.ready();
+// Load the codicon font before saying ready: the font otherwise loads lazily once the snapshot
+// renders, and a view hidden while that request is pending reopens only after VS Code's 30 s
+// resource timeout (VS Code 1.100 web). Never block on it for long.
+Promise.race([document.fonts.load('16px codicon'), new Promise((resolve) => setTimeout(resolve, 2000))])
+  .catch(() => undefined)
+  .then(() => actions.ready());

@@ -1,0 +1,203 @@
+/// <reference types="mocha" />
+// Runs inside VS Code's real extension host (code-server here; see test/vscode/extension-host.test.ts),
+// against a real `node tracker` the driver started. What a person does with the palette is done with
+// the same commands; only the prompts are answered by stubs of vscode.window (the input boxes and
+// the trust-tracker modal). The extension's own API (activate()'s return value) lets the tests see
+// the session, SecretStorage and what the view was sent.
+
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../extension/extension.ts';
+import { SUITE_PASSWORD, SUITE_USER, type SuiteConfig } from './config.ts';
+
+const EXTENSION_ID = 'p2p-chat.p2p-chat';
+export const COMMANDS = [
+  'p2pChat.login',
+  'p2pChat.register',
+  'p2pChat.logout',
+  'p2pChat.createRoom',
+  'p2pChat.joinRoom',
+  'p2pChat.leaveRoom',
+  'p2pChat.closeRoom',
+  'p2pChat.kickMember',
+  'p2pChat.directMessage',
+  'p2pChat.shareSelection',
+  'p2pChat.showFingerprint',
+  'p2pChat.verifyMember',
+  'p2pChat.forgetTrackerFingerprint',
+];
+const USER = SUITE_USER;
+const PASSWORD = SUITE_PASSWORD;
+const VIEW_TIMEOUT_MS = 30_000;
+
+type Window = typeof vscode.window;
+
+/** Replaces functions of vscode.window (the one object every extension's `vscode` shares); returns the undo. */
+function stubWindow(stubs: Partial<Record<keyof Window, unknown>>): () => void {
+  const target = vscode.window as unknown as Record<string, unknown>;
+  const saved = Object.fromEntries(Object.keys(stubs).map((k) => [k, target[k]]));
+  Object.assign(target, stubs);
+  return () => Object.assign(target, saved);
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = VIEW_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function filesUnder(dir: string): string[] {
+  const files: string[] = [];
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const path = join(dir, name);
+    if (statSync(path).isFile()) files.push(path);
+  }
+  return files;
+}
+
+export function defineExtensionTests(config: SuiteConfig): void {
+  const results: Record<string, unknown> = {};
+  const note = (text: string) => appendFileSync(config.log, `      ${text}\n`);
+
+  describe('P2P Chat in the VS Code extension host', function () {
+    let api: ExtensionApi;
+    let context: vscode.ExtensionContext;
+
+    before(async function () {
+      const ext = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
+      assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
+      results.activeBeforeTest = ext.isActive;
+      const started = performance.now();
+      api = await ext.activate();
+      results.activateCallMs = Math.round(performance.now() - started);
+      results.activationMs = Math.round(api.activationMs * 10) / 10;
+      // The controller keeps the ExtensionContext privately; the tests read its SecretStorage and globalStorage.
+      context = (api.controller as unknown as { context: vscode.ExtensionContext }).context;
+      assert.ok(context?.secrets, 'the controller holds no ExtensionContext');
+    });
+
+    after(function () {
+      writeFileSync(config.results, JSON.stringify(results, null, 2));
+    });
+
+    it('activates quickly and reports its activation time', function () {
+      note(`activate() took ${results.activationMs} ms (extension.activate() call: ${results.activateCallMs} ms)`);
+      assert.equal(typeof api.activationMs, 'number');
+      assert.ok(api.activationMs < 1000, `activation took ${api.activationMs} ms`);
+    });
+
+    it('registers all 13 P2P Chat commands, as the manifest declares them', async function () {
+      const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { commands: { command: string; category: string }[] } };
+      assert.deepEqual(manifest.contributes.commands.map((c) => c.command).sort(), [...COMMANDS].sort());
+      assert.ok(manifest.contributes.commands.every((c) => c.category === 'P2P Chat'));
+      const registered = new Set(await vscode.commands.getCommands(true));
+      const missing = COMMANDS.filter((id) => !registered.has(id));
+      assert.deepEqual(missing, [], `not registered: ${missing.join(', ')}`);
+      assert.ok(registered.has('p2pChat.view.focus'), 'the view contributes p2pChat.view.focus');
+    });
+
+    it('Register: input boxes and the trust-tracker modal, then the session is online', async function () {
+      this.timeout(120_000);
+      const answers = [config.tracker, USER, PASSWORD, PASSWORD];
+      const asked: vscode.InputBoxOptions[] = [];
+      const warnings: { message: string; detail?: string; items: unknown[] }[] = [];
+      const errors: string[] = [];
+      const restore = stubWindow({
+        showInputBox: async (options?: vscode.InputBoxOptions) => {
+          asked.push(options ?? {});
+          const value = answers.shift();
+          const problem = value !== undefined ? await options?.validateInput?.(value) : undefined;
+          assert.equal(problem ?? undefined, undefined, `input box "${options?.prompt}" rejected ${value}: ${JSON.stringify(problem)}`);
+          return value;
+        },
+        showWarningMessage: async (message: string, options?: vscode.MessageOptions, ...items: unknown[]) => {
+          warnings.push({ message, ...(options?.detail ? { detail: options.detail } : {}), items });
+          return /First connection to the tracker/.test(message) ? 'Trust' : undefined;
+        },
+        showErrorMessage: async (message: string) => {
+          errors.push(message);
+          return undefined;
+        },
+      });
+      const started = performance.now();
+      try {
+        await vscode.commands.executeCommand('p2pChat.register');
+      } finally {
+        restore();
+      }
+      results.registerMs = Math.round(performance.now() - started);
+      note(`Register (scrypt, key generation, tracker round trips) took ${results.registerMs} ms`);
+
+      assert.deepEqual(errors, []);
+      assert.equal(answers.length, 0, 'every input box was asked');
+      assert.equal(asked[2].password, true, 'the password box masks its input');
+      assert.equal(asked[3].password, true, 'the confirmation box masks its input');
+      const trust = warnings.find((w) => /First connection to the tracker/.test(w.message));
+      assert.ok(trust, `no trust-tracker modal; warnings: ${JSON.stringify(warnings)}`);
+      assert.match(trust.message, new RegExp(config.tracker.replace(/\./g, '\\.')));
+      assert.ok(trust.detail?.includes(config.fingerprint), 'the modal shows the fingerprint the tracker printed');
+
+      await until(() => api.controller.model.session.state === 'online', 'the session to be online');
+      assert.equal(api.controller.loggedIn, true);
+      assert.equal(api.controller.model.session.user, USER);
+      assert.equal(api.controller.model.session.tracker, config.tracker);
+      assert.equal(vscode.workspace.getConfiguration('p2pChat').get('trackerAddress'), config.tracker, 'the typed tracker address is remembered');
+    });
+
+    it('SecretStorage holds the session token, never the password; globalStorage has no password either', async function () {
+      const raw = await context.secrets.get('p2pChat.account');
+      assert.ok(raw, 'no p2pChat.account in SecretStorage');
+      const account = JSON.parse(raw) as Record<string, unknown>;
+      assert.equal(account.user, USER);
+      assert.equal(typeof account.token, 'string');
+      assert.ok((account.token as string).length >= 16, 'the resume token is there');
+      assert.ok(!raw.includes(PASSWORD), 'the password is in SecretStorage');
+      assert.ok(!Object.keys(account).some((k) => /pass/i.test(k)), `a password field: ${Object.keys(account).join(', ')}`);
+
+      const storage = context.globalStorageUri.fsPath;
+      const files = filesUnder(storage);
+      assert.ok(files.length > 0, `nothing in ${storage}: the engine keeps its state there`);
+      const needles = [Buffer.from(PASSWORD, 'utf8'), Buffer.from(PASSWORD, 'utf16le')];
+      const holding = files.filter((f) => {
+        const bytes = readFileSync(f);
+        return needles.some((n) => bytes.includes(n));
+      });
+      assert.deepEqual(holding, [], 'files in globalStorage hold the password');
+      note(`scanned ${files.length} files in globalStorage: no password`);
+      results.globalStorageFiles = files.map((f) => f.slice(storage.length + 1));
+    });
+
+    it('the view gets a full snapshot when it opens, and again after it is closed and reopened', async function () {
+      this.timeout(120_000);
+      const view = api.view;
+      await vscode.commands.executeCommand('p2pChat.view.focus');
+      await until(() => view.visible && view.snapshotsPosted >= 1, 'the view to open and be sent a snapshot (does dist/webview.js post view/ready?)');
+      const first = view.snapshotsPosted;
+      // The view loads its codicon font before it says ready (webview/main.tsx): closing it right
+      // after the snapshot leaves no request pending in VS Code's webview service worker.
+      assert.equal(view.lastSnapshot?.session.state, 'online');
+      assert.equal(view.lastSnapshot?.session.user, USER);
+
+      await vscode.commands.executeCommand('workbench.action.closeSidebar');
+      await until(() => !view.visible, 'the view to be hidden');
+
+      await vscode.commands.executeCommand('p2pChat.view.focus');
+      await until(() => view.visible && view.snapshotsPosted > first, 'a new snapshot after reopening');
+      assert.equal(view.lastSnapshot?.session.user, USER);
+      assert.equal(view.lastSnapshot?.session.state, 'online');
+      results.snapshotsPosted = view.snapshotsPosted;
+      note(`snapshots posted to the view: ${first} on first open, ${view.snapshotsPosted} after reopening`);
+    });
+
+    it('Logout signs out and keeps no session in SecretStorage', async function () {
+      await vscode.commands.executeCommand('p2pChat.logout');
+      assert.equal(api.controller.loggedIn, false);
+      assert.equal(api.controller.model.session.state, 'logged_out');
+      assert.equal(await context.secrets.get('p2pChat.account'), undefined);
+    });
+  });
+}

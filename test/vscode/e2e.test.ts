@@ -1,0 +1,277 @@
+// End to end, as a person uses it: the packaged p2p-chat.vsix installed in a real VS Code
+// (code-server, `--install-extension`), Chromium clicking and typing, a real `node tracker`, and a
+// `node peer --json` bot (user `bot`, in room `lobby`) that answers every message with
+// "pong: <text>". The person opens P2P Chat from the activity bar, registers from the command
+// palette (typing into the input boxes and accepting the tracker's fingerprint), joins the room
+// from the palette, sends a message from the view's composer, and sees the bot's reply. Screenshots
+// in the dark and the light theme go to test-results/. Fails, with the reason, where code-server
+// or Chromium is not installed (.ci/run installs both with scripts/install-code-server.sh).
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { checkBundle, lifoTeardown, openWorkbench, packageVsix, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker, type Teardown } from '../helpers/tracker-process.ts';
+
+const RESULTS = join(REPO_ROOT, 'test-results');
+const PASSWORD = 'plum kettle orbit 93 lantern';
+const BOT_PASSWORD = 'velvet anchor drizzle 58 quartz';
+const ROOM = 'lobby';
+const UI_TIMEOUT_MS = 30_000;
+const DARK = 'vscode-theme-defaults-themes-dark_modern';
+const LIGHT = 'vscode-theme-defaults-themes-light_modern';
+
+// ---- the bot: `node peer --json`, one command per line, answers by id, events as they come -------
+
+type Line = Record<string, unknown>;
+
+class Bot {
+  readonly child: ChildProcess;
+  readonly received: Line[] = [];
+  private nextId = 1;
+  private partial = '';
+  private stderr = '';
+  private readonly answers = new Map<number, (a: Line) => void>();
+  private readonly waiters = new Set<(e: Line) => boolean>();
+  private readonly events: Line[] = [];
+
+  constructor(t: Teardown, tracker: string, data: string) {
+    this.child = spawn(process.execPath, [join(REPO_ROOT, 'peer'), '--json', '--tracker', tracker, '--data', data], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin!.on('error', () => {});
+    this.child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
+    this.child.stdout!.on('data', (c: Buffer) => {
+      const lines = (this.partial + c.toString('utf8')).split('\n');
+      this.partial = lines.pop()!;
+      for (const line of lines) if (line.trim()) this.onLine(JSON.parse(line) as Line);
+    });
+    t.after(async () => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    });
+  }
+
+  /** Sends a command; resolves with its answer, rejects when it failed. */
+  ok(cmd: Line, timeoutMs = 60_000): Promise<Line> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bot: no answer to ${JSON.stringify(cmd)} within ${timeoutMs} ms\n${this.stderr}`)), timeoutMs);
+      this.answers.set(id, (a) => {
+        clearTimeout(timer);
+        if (a.ok) resolve(a);
+        else reject(new Error(`bot: ${JSON.stringify(cmd)} failed: ${JSON.stringify(a.error)}`));
+      });
+      this.child.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
+    });
+  }
+
+  /** The first event `name` matching `predicate`, seen already or to come. */
+  event(name: string, predicate: (e: Line) => boolean = () => true, timeoutMs = UI_TIMEOUT_MS): Promise<Line> {
+    const match = (e: Line) => e.event === name && predicate(e);
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = (e: Line) => {
+        if (!match(e)) return false;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve(e);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`bot: no ${name} event matching ${predicate} within ${timeoutMs} ms; events: ${this.events.map((e) => JSON.stringify(e).slice(0, 160)).join('\n')}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private onLine(line: Line): void {
+    if (typeof line.event === 'string') {
+      this.events.push(line);
+      for (const w of this.waiters) w(line);
+      // The bot's job: answer every room message from someone else.
+      if (line.event === 'message' && line.from !== 'bot' && !line.direct) {
+        this.received.push(line);
+        void this.ok({ cmd: 'msg_room', room: line.room, text: `pong: ${line.text}` }).catch(() => {});
+      }
+      return;
+    }
+    const answer = this.answers.get(line.id as number);
+    if (answer) {
+      this.answers.delete(line.id as number);
+      answer(line);
+    }
+  }
+}
+
+// ---- driving the workbench as a person ------------------------------------------------------------
+
+/** Opens the command palette, types the command until VS Code lists it, runs it. */
+async function runCommand(page: Page, label: string): Promise<void> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  for (;;) {
+    await page.keyboard.press('Control+Shift+P');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>');
+    await page.keyboard.type(label);
+    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
+    try {
+      // An open palette does not refresh: if the extension registered the command later, close it and type again.
+      await row.waitFor({ state: 'visible', timeout: 3_000 });
+      await row.click();
+      return;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > deadline) throw new Error(`the palette never listed "${label}": ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Waits for the input box whose prompt matches, replaces its value by typing, and accepts it. */
+async function answerInputBox(page: Page, prompt: RegExp, text: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-message', { hasText: prompt }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const input = widget.locator('.quick-input-box input');
+  await input.focus();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+/** The webview frame that holds `selector` (webview frames are recreated when the view is hidden: look each time). */
+async function webviewFrame(page: Page, selector: string, timeoutMs = UI_TIMEOUT_MS): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (!frame.url().includes('/webview/')) continue;
+      if (await frame.locator(selector).count().catch(() => 0)) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview frame holds ${selector}; frames: ${page.frames().map((f) => f.url().slice(0, 120)).join(', ')}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+async function setColorTheme(page: Page, theme: string, themeClass: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await page.keyboard.type(theme);
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  await waitForWorkbench(page, themeClass, UI_TIMEOUT_MS);
+}
+
+test('a person chats with a bot from VS Code: packaged .vsix, palette, view, themes', { timeout: 180_000 }, async (context) => {
+  const t = lifoTeardown(context);
+  checkBundle('dist/extension.cjs', ['extension', 'peer', 'protocol'], ['.ts']);
+  checkBundle('dist/webview.js', ['webview'], ['.ts', '.tsx', '.css']);
+  checkBundle('dist/peer.cjs', ['peer', 'protocol'], ['.ts']);
+  mkdirSync(RESULTS, { recursive: true });
+  const dir = await mkdtemp(join(tmpdir(), 'p2p-chat-e2e-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const started = Date.now();
+  const step = (what: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${what}`);
+
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const trackerAddress = `${tracker.host}:${tracker.port}`;
+
+  // The bot registers, logs in and opens the room while VS Code starts.
+  const bot = new Bot(t, trackerAddress, join(dir, 'bot'));
+  const botReady = (async () => {
+    await bot.ok({ cmd: 'register', user: 'bot', password: BOT_PASSWORD });
+    await bot.ok({ cmd: 'login', user: 'bot', password: BOT_PASSWORD });
+    await bot.ok({ cmd: 'create_room', room: ROOM });
+  })();
+  botReady.catch(() => {});
+  const { path: vsix } = await packageVsix(join(dir, 'p2p-chat.vsix'));
+  step('packaged p2p-chat.vsix');
+
+  const server = await startCodeServer(t, { install: [vsix], files: { 'README.md': '# Team notes\n' } });
+  step(`code-server on ${server.origin}, the .vsix installed`);
+  const consoleLines: string[] = [];
+  const { page, blocked } = await openWorkbench(t, server, server.url(), { onConsole: (l) => consoleLines.push(l) });
+  try {
+    await waitForWorkbench(page, DARK);
+    step('workbench ready (dark theme)');
+    await botReady;
+    step('bot registered, logged in, in #lobby');
+
+    // The activity bar entry opens the view (clicking an open one would close it).
+    const entry = page.locator('.activitybar [aria-label^="P2P Chat"]').first();
+    await entry.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const open = page.locator('.sidebar .composite.title .title-label', { hasText: /P2P Chat/i });
+    if (!(await open.isVisible())) await entry.click();
+    await webviewFrame(page, '#root *');
+    step('P2P Chat view open');
+
+    // Register from the palette, typing into each box.
+    await runCommand(page, 'P2P Chat: Register');
+    await answerInputBox(page, /Tracker address/, trackerAddress);
+    await answerInputBox(page, /User name/, 'alice');
+    await answerInputBox(page, /Choose a password/, PASSWORD);
+    await answerInputBox(page, /Type the password again/, PASSWORD);
+    // First connection: compare the fingerprint, then trust it.
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.ok((await dialog.innerText()).includes(tracker.fingerprint), 'the trust dialog shows the fingerprint the tracker printed');
+    await dialog.getByRole('button', { name: 'Trust' }).click();
+    await page.locator('.statusbar-item', { hasText: 'alice' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    step('registered and signed in as alice (status bar)');
+
+    // Join the bot's room from the palette's quick pick.
+    await runCommand(page, 'P2P Chat: Join Room');
+    const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: ROOM }).first();
+    await pick.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.keyboard.type(ROOM);
+    await page.keyboard.press('Enter');
+    await bot.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    step('joined #lobby');
+
+    // Write in the view's composer; the bot gets it and answers.
+    let frame = await webviewFrame(page, '.composer textarea');
+    await frame.locator('.composer textarea').click();
+    await page.keyboard.type('hello bot');
+    await page.keyboard.press('Enter');
+    const got = await bot.event('message', (e) => e.text === 'hello bot');
+    assert.equal(got.from, 'alice');
+    assert.equal(got.room, ROOM);
+    frame = await webviewFrame(page, '.composer textarea');
+    await frame.getByText('pong: hello bot').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step('the bot got "hello bot"; its reply is in the view');
+
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: join(RESULTS, 'e2e-dark.png') });
+    await setColorTheme(page, 'Default Light Modern', LIGHT);
+    // The view follows the theme through VS Code's CSS variables: give it a frame to repaint.
+    frame = await webviewFrame(page, '.composer textarea');
+    await frame.getByText('pong: hello bot').first().waitFor({ state: 'visible' });
+    // Two animation frames: the theme's new CSS variables are painted.
+    await frame.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await page.screenshot({ path: join(RESULTS, 'e2e-light.png') });
+    step(`screenshots: ${join(RESULTS, 'e2e-dark.png')}, ${join(RESULTS, 'e2e-light.png')}`);
+
+    assert.deepEqual(blocked, [], 'the workbench tried to leave the machine');
+    // Nothing VS Code keeps on disk (settings, state, logs, the extension's storage) holds the password.
+    const needle = Buffer.from(PASSWORD, 'utf8');
+    const holding = (readdirSync(server.userDataDir, { recursive: true }) as string[]).filter((name) => {
+      const path = join(server.userDataDir, name);
+      return statSync(path, { throwIfNoEntry: false })?.isFile() && readFileSync(path).includes(needle);
+    });
+    assert.deepEqual(holding, [], 'files in the user-data folder hold the password');
+    assert.deepEqual(bot.received.map((m) => m.text), ['hello bot'], 'the bot got exactly the one message');
+  } catch (err) {
+    await page.screenshot({ path: join(RESULTS, 'e2e-failure.png') }).catch(() => {});
+    const tail = consoleLines.filter((l) => /^\[(error|warning)\]/.test(l)).slice(-30);
+    throw new Error(`${(err as Error).stack}\n--- screenshot: test-results/e2e-failure.png ---\n--- browser console errors (tail) ---\n${tail.join('\n')}`);
+  }
+});
