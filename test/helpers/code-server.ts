@@ -316,7 +316,7 @@ export function stageExtension(dir: string, suite?: string): string {
 export function packageVsix(outFile: string): Promise<{ path: string; output: string }> {
   const vsce = join(REPO_ROOT, 'node_modules/@vscode/vsce/vsce');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vsce, 'package', '--no-dependencies', '-o', outFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    const child = spawn(process.execPath, [vsce, 'package', '--no-dependencies', '--no-rewrite-relative-links', '-o', outFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
