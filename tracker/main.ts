@@ -57,9 +57,8 @@ async function main(): Promise<number> {
   say(`certificate fingerprint (SHA-256): ${tls.fingerprint}`);
   say(`listening on ${address.address}:${address.port}`);
   for (const lan of lanAddresses(address.address)) say(`  reachable at ${lan}:${address.port}`);
-  say('ready');
-
-  await new Promise<void>((resolve) => {
+  // The handlers go in before "ready" is printed: whoever waits for that line may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       stderrLogger('info', `${signal}: shutting down`);
       resolve();
@@ -67,6 +66,8 @@ async function main(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  say('ready');
+  await stopped;
   await server.close();
   await db.close();
   say('stopped');

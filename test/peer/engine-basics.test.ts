@@ -8,8 +8,9 @@ test('two engines: a room message and a direct message arrive, and are acknowled
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   await alice.createRoom('general');
+  const bobIn = waitFor(alice, 'member_joined', (e) => e.user === 'bob');
   await bob.joinRoom('general');
-  await waitFor(alice, 'member_joined', (e) => e.user === 'bob');
+  await bobIn;
 
   const got = waitFor(bob, 'message', (m) => m.room === 'general');
   const delivered = waitFor(alice, 'delivered');

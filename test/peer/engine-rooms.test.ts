@@ -29,9 +29,10 @@ test('kick: the kicked member receives nothing sent after it, even with its old 
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
   await alice.createRoom('team');
+  const carolIn = waitFor(alice, 'member_joined', (e) => e.user === 'carol');
   await bob.joinRoom('team');
   await carol.joinRoom('team');
-  await waitFor(alice, 'member_joined', (e) => e.user === 'carol');
+  await carolIn;
 
   const before = waitFor(carol, 'message', (m) => m.text === 'before the kick');
   await alice.sendRoom('team', 'before the kick');
@@ -62,9 +63,10 @@ test('the owner leaving hands ownership to the longest-standing member; close en
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
   await alice.createRoom('handover');
+  const carolIn = waitFor(bob, 'member_joined', (e) => e.user === 'carol');
   await bob.joinRoom('handover');
   await carol.joinRoom('handover');
-  await waitFor(bob, 'member_joined', (e) => e.user === 'carol');
+  await carolIn;
   const owner = waitFor(carol, 'owner_changed');
   await alice.leaveRoom('handover');
   assert.deepEqual(await owner, { room: 'handover', owner: 'bob' });
