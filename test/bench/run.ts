@@ -106,6 +106,8 @@ const TRACKER_ARGS = [
   '--bcrypt-cost', String(BCRYPT_COST),
   // Every peer connects from 127.0.0.1; the default allows 32 connections per address.
   '--max-conns-per-address', String(2 * USERS + 16),
+  // ... and registers from it (the default allows 100 accounts an hour).
+  '--registrations-per-address', String(USERS + 10),
   // A registration waits behind others' scrypt on 2 cores: keep its connection open meanwhile.
   '--auth-timeout', '600000',
 ];

@@ -72,7 +72,7 @@ const LONG_MS = 30 * 60_000;
 const MAX_CONNS = 2 * N + 16;
 /** The tracker's default auth timeout is 10 s; a login queued behind N bcrypt jobs takes far longer. */
 const AUTH_TIMEOUT_MS = 3_600_000;
-const TRACKER_ARGS = ['--bcrypt-cost', String(BCRYPT_COST), '--max-conns-per-address', String(MAX_CONNS), '--auth-timeout', String(AUTH_TIMEOUT_MS)];
+const TRACKER_ARGS = ['--bcrypt-cost', String(BCRYPT_COST), '--max-conns-per-address', String(MAX_CONNS), '--registrations-per-address', String(N + 10), '--auth-timeout', String(AUTH_TIMEOUT_MS)];
 /** Over this, registration is slow enough to mention (the brief's ~5 minutes). */
 const SLOW_REGISTRATION_MS = 5 * 60_000;
 
@@ -243,6 +243,7 @@ async function main(): Promise<void> {
   say(`tracker benchmark: ${N} clients, bcrypt cost ${BCRYPT_COST}, a room of ${ROOM_MEMBERS} members, ${CYCLES} leave/join cycles`);
   say(`tracker flags: ${TRACKER_ARGS.join(' ')}`);
   say(`  --max-conns-per-address ${MAX_CONNS}: all ${N} clients connect from 127.0.0.1 (the tracker's default allows 32 per address)`);
+  say(`  --registrations-per-address ${N + 10}: all ${N} accounts are created from 127.0.0.1 (the default allows 100 an hour)`);
   say(`  --auth-timeout ${AUTH_TIMEOUT_MS}: with the default 10 s, logins queued behind ${N} bcrypt jobs would be cut off`);
   say(`  heartbeat timeout left at the tracker's default ${HEARTBEAT_TIMEOUT_MS} ms`);
   say('client keys: ONE pair of RSA-2048 keys shared by every bench user (makeIdentity certifies it per user name),');
