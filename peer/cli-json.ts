@@ -38,6 +38,7 @@ export interface JsonIo {
 }
 
 export class JsonMode {
+  private corked = false;
   private engine?: ChatEngine;
 
   constructor(private readonly io: JsonIo) {}
@@ -135,7 +136,18 @@ export class JsonMode {
   }
 
   private write(value: object): void {
-    this.io.output.write(JSON.stringify(value) + '\n');
+    // Lines written in one turn of the event loop go out in one write: a burst of events is not
+    // one pipe write each.
+    const out = this.io.output as NodeJS.WritableStream & { cork?: () => void; uncork?: () => void };
+    if (!this.corked && out.cork && out.uncork) {
+      this.corked = true;
+      out.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        out.uncork!();
+      });
+    }
+    out.write(JSON.stringify(value) + '\n');
   }
 }
 

@@ -111,7 +111,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private readonly outbound = new Map<string, OutboundSession>();
   private readonly inbound = new Map<string, InboundSession>();
   /** Per room: the current session's bundle and who has been sent it. */
-  private readonly bundles = new Map<string, { bundle: SessionBundle; sentOn: WeakSet<PeerLink> }>();
+  private readonly bundles = new Map<string, { bundle: SessionBundle; message: PeerMessage; sentOn: WeakSet<PeerLink> }>();
   private readonly deliveries = new Map<string, PendingDelivery>();
   /** Per room: a running catch-up with the tracker, so envelopes wait for it. */
   private readonly syncing = new Map<string, Promise<void>>();
@@ -401,7 +401,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       session = newOutboundSession(target.id, target.head, this.now());
       const bundle = makeBundle(session, me.user, me.keys.signing.privateKey, recipients.map((u) => ({ user: u, encryptionKey: this.keys!.keys(u)!.encryptionKey })));
       this.outbound.set(target.id, session);
-      this.bundles.set(target.id, { bundle, sentOn: new WeakSet() });
+      this.bundles.set(target.id, { bundle, message: { t: 'session', bundle }, sentOn: new WeakSet() });
     }
     const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: this.now(), text, ...(snippet ? { snippet } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
@@ -412,7 +412,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.deliveries.set(deliveryKey(envelope), { room: target.name, id: body.id, of: to.length, acked: new Set() });
     // The oldest counts go first: a member who never acknowledges must not grow this forever.
     if (this.deliveries.size > MAX_TRACKED_DELIVERIES) this.deliveries.delete(this.deliveries.keys().next().value!);
-    for (const user of to) this.track(this.deliver(user, target.id, envelope).catch((err) => this.report(err, user)));
+    const message: PeerMessage = { t: 'envelope', envelope };
+    for (const user of to) this.track(this.deliver(user, target.id, envelope, message).catch((err) => this.report(err, user)));
     return { id: body.id, sentAt: body.time, recipients: to.length };
   }
 
@@ -720,17 +721,17 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     link.send({ t: 'heads', heads });
   }
 
-  private async deliver(user: string, room: string, envelope: Envelope): Promise<void> {
+  private async deliver(user: string, room: string, envelope: Envelope, message: PeerMessage = { t: 'envelope', envelope }): Promise<void> {
     if (TRACE) console.error(`[trace] ${this.me?.user} -> ${user}: envelope ${envelope.seq} linked=${this.pool?.isLinked(user)}`);
     const current = this.bundles.get(room);
     await this.pool!.sendWith(user, (link) => {
       // The session key goes first on every link that has not carried it: a key sent on a link
       // that then died never arrived.
       if (current && current.bundle.session === envelope.session && !current.sentOn.has(link)) {
-        if (!link.send({ t: 'session', bundle: current.bundle })) return false;
+        if (!link.send(current.message)) return false;
         current.sentOn.add(link);
       }
-      return link.send({ t: 'envelope', envelope });
+      return link.send(message);
     });
   }
 

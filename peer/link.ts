@@ -31,7 +31,14 @@ interface PeerLinkEvents {
   drain: [];
 }
 
+/**
+ * A message object sent to many links (one envelope to every member) is checked and serialized
+ * once. Senders must not change a message object after sending it.
+ */
+const encodedMessages = new WeakMap<object, Buffer>();
+
 export class PeerLink extends EventEmitter<PeerLinkEvents> {
+  private corked = false;
   readonly remoteUser: string;
   readonly initiator: boolean;
   readonly remoteAddress: string;
@@ -89,11 +96,14 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    */
   send(msg: PeerMessage): boolean {
     if (this.isClosed) return false;
-    let plaintext: Buffer;
-    try {
-      plaintext = Buffer.from(JSON.stringify(peerMessageSchema.parse(msg)), 'utf8');
-    } catch (err) {
-      throw new LinkError('link.invalid_message', `cannot send an invalid ${String((msg as { t?: unknown })?.t)} message: ${(err as Error).message}`, { cause: err });
+    let plaintext = encodedMessages.get(msg);
+    if (!plaintext) {
+      try {
+        plaintext = Buffer.from(JSON.stringify(peerMessageSchema.parse(msg)), 'utf8');
+      } catch (err) {
+        throw new LinkError('link.invalid_message', `cannot send an invalid ${String((msg as { t?: unknown })?.t)} message: ${(err as Error).message}`, { cause: err });
+      }
+      encodedMessages.set(msg, plaintext);
     }
     if (plaintext.length > MAX_MESSAGE_BYTES) {
       throw new LinkError('link.too_large', `a ${msg.t} message of ${plaintext.length} bytes is over the ${MAX_MESSAGE_BYTES}-byte link limit`);
@@ -106,6 +116,16 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       return false;
     }
     this.sendCounter += 1;
+    // Frames written in one turn of the event loop leave in one write (a burst to a room is one
+    // syscall per link, not one per message); a lone message is not delayed.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(frame);
     return true;
   }
