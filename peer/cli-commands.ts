@@ -3,6 +3,7 @@
 // parses one with clientCommandSchema (protocol/client.ts), and both get back the same result
 // object or an error with a stable code. Prompts, printing and JSON framing live in the modes.
 
+import { CLIENT_ERROR_CODES } from '../protocol/errors.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import type { ClientCommand, ClientCommandName, LinkRow, MemberRow, RoomRow } from '../protocol/client.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
@@ -14,18 +15,9 @@ import { TrackerClosedError, TrackerFingerprintMismatch } from './tracker-connec
 
 /**
  * Codes of the terminal client beyond protocol/errors.ts ERROR_CODES: failures that happen
- * before any tracker answer exists, so the tracker's codes cannot name them.
+ * before any tracker answer exists, so the tracker's codes cannot name them. Declared in protocol/.
  */
-export const CLI_ERROR_CODES = {
-  /** The tracker cannot be reached (refused, unknown host, timeout, link closed). */
-  unreachable: 'tracker.unreachable',
-  /** The tracker presented a certificate other than the pinned one. */
-  fingerprintMismatch: 'tracker.fingerprint_mismatch',
-  /** The user declined to trust a tracker seen for the first time. */
-  untrusted: 'tracker.untrusted',
-  /** The password breaks the policy (peer/account.ts checkPasswordPolicy). */
-  weakPassword: 'auth.weak_password',
-} as const;
+export const CLI_ERROR_CODES = CLIENT_ERROR_CODES;
 
 export interface CommandHelp {
   name: ClientCommandName;

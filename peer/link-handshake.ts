@@ -14,6 +14,7 @@
 // The key confirmation is ours, beyond SIGMA's three messages: without it the initiator could not
 // tell "accepted" from "refused after hello_finish", and would hand out a link that dies at once.
 
+import type { LinkErrorCode } from '../protocol/errors.ts';
 import type { KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { canonicalBytes } from '../protocol/canonical.ts';
@@ -35,9 +36,7 @@ const SEALED_FRAME_OVERHEAD = 64;
 /** Largest PeerMessage JSON that fits one sealed frame under PEER_FRAME_LIMIT (base64 grows it by 4/3). */
 export const MAX_MESSAGE_BYTES = Math.floor(((PEER_FRAME_LIMIT - SEALED_FRAME_OVERHEAD) * 3) / 4) - 16;
 
-export type LinkErrorCode =
-  | 'link.refused' | 'link.bad_signature' | 'link.timeout' | 'link.unknown_user' | 'link.wrong_user'
-  | 'link.protocol' | 'link.closed' | 'link.slow_consumer' | 'link.too_large' | 'link.invalid_message';
+export type { LinkErrorCode };
 const REMOTE_CODES: ReadonlySet<string> = new Set<LinkErrorCode>([
   'link.refused', 'link.bad_signature', 'link.timeout', 'link.unknown_user', 'link.wrong_user', 'link.protocol',
 ]);

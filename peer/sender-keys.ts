@@ -13,6 +13,7 @@
 // Membership (is the sender a member at `head`?) and replay by (sender, session, seq) are the
 // engine's checks; this file only says whether the cryptography holds.
 
+import type { SenderKeyErrorCode } from '../protocol/errors.ts';
 import type { KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../protocol/canonical.ts';
 import {
@@ -40,17 +41,7 @@ export const MAX_CT_BYTES = MAX_TEXT_BYTES * 6 + 4096;
 const MESSAGE_KEY_INPUT = Buffer.concat([Buffer.of(0x01), Buffer.from(LABELS.messageKey, 'utf8')]);
 const CHAIN_KEY_INPUT = Buffer.concat([Buffer.of(0x02), Buffer.from(LABELS.chainKey, 'utf8')]);
 
-export type SenderKeyErrorCode =
-  | 'session.bad_signature'
-  | 'session.not_for_me'
-  | 'session.decrypt_failed'
-  | 'message.bad_signature'
-  | 'message.wrong_session'
-  | 'message.decrypt_failed'
-  | 'message.too_far_ahead'
-  | 'message.key_used'
-  | 'message.before_start'
-  | 'message.too_large';
+export type { SenderKeyErrorCode };
 
 /** Bad *data* (forged, altered, misaddressed, replayed); bad *arguments* throw TypeError. */
 export class SenderKeyError extends Error {

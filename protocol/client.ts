@@ -27,6 +27,7 @@ export interface ClientEvents {
   typing: { room: string; user: string; active: boolean };
   /** The tracker link: connecting, online, reconnecting, offline. */
   connection: { state: 'offline' | 'connecting' | 'online' | 'reconnecting'; detail: string };
+  /** `code` is one of protocol/errors.ts: ERROR_CODES, LINK_ERROR_CODES, SENDER_KEY_ERROR_CODES, CLIENT_ERROR_CODES, or `internal`. */
   error: { code: string; message: string };
 }
 export type ClientEventName = keyof ClientEvents;

@@ -34,6 +34,48 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** Peer links (peer/link.ts); the first six may also arrive in a peer's `refused` frame. */
+export const LINK_ERROR_CODES = [
+  'link.refused',
+  'link.bad_signature',
+  'link.timeout',
+  'link.unknown_user',
+  'link.wrong_user',
+  'link.protocol',
+  'link.closed',
+  'link.slow_consumer',
+  'link.too_large',
+  'link.invalid_message',
+] as const;
+export type LinkErrorCode = (typeof LINK_ERROR_CODES)[number];
+
+/** Sender-key sessions and envelopes (peer/sender-keys.ts): forged, altered, misaddressed, replayed. */
+export const SENDER_KEY_ERROR_CODES = [
+  'session.bad_signature',
+  'session.not_for_me',
+  'session.decrypt_failed',
+  'message.bad_signature',
+  'message.wrong_session',
+  'message.decrypt_failed',
+  'message.too_far_ahead',
+  'message.key_used',
+  'message.before_start',
+  'message.too_large',
+] as const;
+export type SenderKeyErrorCode = (typeof SENDER_KEY_ERROR_CODES)[number];
+
+/** Codes the terminal client adds in its answers (peer/cli-commands.ts). */
+export const CLIENT_ERROR_CODES = {
+  /** The tracker cannot be reached (refused, unknown host, timeout, link closed). */
+  unreachable: 'tracker.unreachable',
+  /** The tracker presented a certificate other than the pinned one. */
+  fingerprintMismatch: 'tracker.fingerprint_mismatch',
+  /** The user declined to trust a tracker seen for the first time. */
+  untrusted: 'tracker.untrusted',
+  /** The password breaks the policy (peer/account.ts checkPasswordPolicy). */
+  weakPassword: 'auth.weak_password',
+} as const;
+
 export class ProtocolError extends Error {
   readonly code: ErrorCode;
   /** Present on `rate_limited`: milliseconds until a retry may succeed. */
