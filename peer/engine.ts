@@ -3,11 +3,11 @@
 // verified room logs, pinned identities, sender-key sessions and peer links, and persists what
 // must survive a restart in its data folder. No `vscode` import here, ever.
 
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 import type { ClientEvents } from '../protocol/client.ts';
-import { LABELS, exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase64Url, verifyPss } from '../protocol/crypto.ts';
+import { exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { DM_HEAD, MAX_TEXT_BYTES, dmRoom, isDmRoom, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
@@ -25,14 +25,15 @@ import {
   type ScryptParams,
   type UserKeys,
 } from './account.ts';
+import { AckBatcher, DeliveryCounts } from './acknowledgements.ts';
 import { DataFolder, type AccountStore, type EngineState } from './data-folder.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { LinkPool } from './link-pool.ts';
 import type { PeerLink } from './link.ts';
 import { RoomBook, type RoomView } from './room-book.ts';
 import {
-  bundleSignedBytes,
-  envelopeSignedBytes,
+  bundleSignatureValid,
+  envelopeSignatureValid,
   decryptEnvelope,
   deserializeInbound,
   deserializeOutbound,
@@ -78,13 +79,6 @@ interface Me {
   keys: UserKeys;
 }
 
-interface PendingDelivery {
-  room: string;
-  id: string;
-  of: number;
-  acked: Set<string>;
-}
-
 const MAX_APPEND_RETRIES = 5;
 /** Room events per `log` frame: a frame stays well under the 1 MiB peer limit. */
 const LOG_CHUNK = 500;
@@ -92,8 +86,7 @@ const SHUTDOWN_SEND_GRACE_MS = 5000;
 const MAX_PARKED_BYTES_PER_ROOM = 16 * 1024 * 1024;
 /** Messages from one peer waiting to be handled; beyond this the peer is flooding: drop its link. */
 const MAX_INCOMING_PER_PEER = 5000;
-/** Delivery counts kept for own messages not yet acknowledged by everyone. */
-const MAX_TRACKED_DELIVERIES = 10_000;
+
 const TRACE = Boolean(process.env.P2P_TRACE);
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
@@ -112,12 +105,12 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private readonly inbound = new Map<string, InboundSession>();
   /** Per room: the current session's bundle and who has been sent it. */
   private readonly bundles = new Map<string, { bundle: SessionBundle; message: PeerMessage; sentOn: WeakSet<PeerLink> }>();
-  private readonly deliveries = new Map<string, PendingDelivery>();
+  private readonly deliveries = new DeliveryCounts();
+  private readonly acks = new AckBatcher();
   /** Per room: a running catch-up with the tracker, so envelopes wait for it. */
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly incoming = new Map<string, Promise<void>>();
   private readonly incomingCount = new Map<string, number>();
-  private readonly acks = new Map<PeerLink, Map<string, number[]>>();
   private readonly parked = new Map<string, { from: string; msg: PeerMessage; link: PeerLink; size: number }[]>();
   /** Sends still under way; close() lets them finish (briefly) so a message sent just before exit is not lost. */
   private readonly outgoing = new Set<Promise<void>>();
@@ -409,9 +402,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const current = this.bundles.get(target.id)!;
     const wrapped = new Set(current.bundle.wraps.map((w) => w.to));
     const to = recipients.filter((u) => wrapped.has(u));
-    this.deliveries.set(deliveryKey(envelope), { room: target.name, id: body.id, of: to.length, acked: new Set() });
-    // The oldest counts go first: a member who never acknowledges must not grow this forever.
-    if (this.deliveries.size > MAX_TRACKED_DELIVERIES) this.deliveries.delete(this.deliveries.keys().next().value!);
+    this.deliveries.sent(envelope, target.name, body.id, to.length);
     const message: PeerMessage = { t: 'envelope', envelope };
     for (const user of to) this.track(this.deliver(user, target.id, envelope, message).catch((err) => this.report(err, user)));
     return { id: body.id, sentAt: body.time, recipients: to.length };
@@ -743,18 +734,10 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return this.onBundle(from, msg.bundle, link);
       case 'envelope':
         return this.onEnvelope(from, msg.envelope, link);
-      case 'ack': {
+      case 'ack':
         if (msg.sender !== this.me.user) return;
-        for (const seq of msg.seqs) {
-          const d = this.deliveries.get(`${msg.sender} ${msg.session} ${seq}`);
-          if (d && !d.acked.has(from)) {
-            d.acked.add(from);
-            this.emit('delivered', { room: d.room, id: d.id, count: d.acked.size, of: d.of });
-            if (d.acked.size >= d.of) this.deliveries.delete(`${msg.sender} ${msg.session} ${seq}`);
-          }
-        }
+        for (const d of this.deliveries.acked(from, msg)) this.emit('delivered', d);
         return;
-      }
       case 'typing': {
         const target = this.targetFor(msg.room);
         if (target && target.members.includes(from)) this.emit('typing', { room: target.name, user: from, active: msg.active });
@@ -863,7 +846,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const senderKey = this.keys!.signingKey(env.sender)!;
     const body = decryptEnvelope(env, inbound, senderKey);
     this.persist();
-    this.queueAck(link, env);
+    this.acks.add(link, env);
     const target = this.targetFor(env.room)!;
     this.emit('message', {
       room: target.name,
@@ -875,25 +858,6 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       direct: isDmRoom(env.room),
       ...(body.snippet ? { snippet: body.snippet } : {}),
     });
-  }
-
-  /** Acknowledgements to one link go out together, once per turn of the event loop. */
-  private queueAck(link: PeerLink, env: Envelope): void {
-    let pending = this.acks.get(link);
-    if (!pending) {
-      const batch = new Map<string, number[]>();
-      pending = batch;
-      this.acks.set(link, batch);
-      setImmediate(() => {
-        this.acks.delete(link);
-        for (const [key, seqs] of batch) {
-          const [room, sender, session] = key.split(' ');
-          link.send({ t: 'ack', room, sender, session, seqs });
-        }
-      });
-    }
-    const key = `${env.room} ${env.sender} ${env.session}`;
-    pending.set(key, [...(pending.get(key) ?? []), env.seq]);
   }
 
   /**
@@ -1004,20 +968,6 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       });
     });
   }
-}
-
-function bundleSignatureValid(bundle: SessionBundle, key: KeyObject | undefined): boolean {
-  const { sig, ...rest } = bundle;
-  return Boolean(key) && verifyPss(key!, LABELS.sessionBundle, bundleSignedBytes(rest), fromBase64Url(sig));
-}
-
-function envelopeSignatureValid(env: Envelope, key: KeyObject | undefined): boolean {
-  const { sig, ...rest } = env;
-  return Boolean(key) && verifyPss(key!, LABELS.message, envelopeSignedBytes(rest), fromBase64Url(sig));
-}
-
-function deliveryKey(env: Envelope): string {
-  return `${env.sender} ${env.session} ${env.seq}`;
 }
 
 function checkText(text: string): void {

@@ -400,3 +400,15 @@ export function deserializeInbound(o: unknown): InboundSession {
     start: p.start, chainKey: fromBase64Url(p.chainKey), index: p.index, skipped,
   };
 }
+
+/** Whether a bundle is signed by the holder of `key` (for checks before anything else is done). */
+export function bundleSignatureValid(bundle: SessionBundle, key: KeyObject | undefined): boolean {
+  const { sig, ...rest } = bundle;
+  return Boolean(key) && verifyPss(key!, LABELS.sessionBundle, bundleSignedBytes(rest), signatureBytes(sig));
+}
+
+/** Whether an envelope is signed by the holder of `key`. */
+export function envelopeSignatureValid(env: Envelope, key: KeyObject | undefined): boolean {
+  const { sig, ...rest } = env;
+  return Boolean(key) && verifyPss(key!, LABELS.message, envelopeSignedBytes(rest), signatureBytes(sig));
+}
