@@ -62,7 +62,7 @@ export class ChatController implements vscode.Disposable {
       if (await engine.resume()) await this.signedIn(engine);
       else this.model.signedOut('Your last session has ended; log in again.');
     } catch (err) {
-      this.model.setSession({ state: 'offline', detail: `Could not resume your session: ${message(err)}. Run "P2P Chat: Login" to try again.` });
+      this.model.setSession({ state: 'offline', detail: `Could not resume your session: ${errorText(err)}. Run "P2P Chat: Login" to try again.` });
     }
   }
 
@@ -179,7 +179,7 @@ export class ChatController implements vscode.Disposable {
         }
       }
     } catch (err) {
-      this.hooks.post({ type: 'error/shown', message: message_(err), ...(code(err) ? { code: code(err)! } : {}) });
+      this.hooks.post({ type: 'error/shown', message: errorText(err), ...(code(err) ? { code: code(err)! } : {}) });
     }
   }
 
@@ -291,11 +291,7 @@ async function openSnippet(path: string, line: number): Promise<void> {
   void vscode.window.showWarningMessage(`${path} is not in your workspace, so the snippet cannot be opened there.`);
 }
 
-function message_(err: unknown): string {
-  return message(err);
-}
-
-function message(err: unknown): string {
+function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 

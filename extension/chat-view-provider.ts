@@ -1,12 +1,12 @@
-// The sidebar webview view (one provider per view, as in the webview-view sample). It owns the
-// HTML with its strict Content-Security-Policy: nothing but our own bundle, run by nonce, and our
-// own styles and codicon font; no remote resource of any kind. Messages from the view are checked
+// The sidebar webview view (one provider per view, as in the webview-view sample). It serves
+// the page of webview-html.ts with its strict Content-Security-Policy. Messages from the view are checked
 // against their schema before anything acts on them; nothing is posted before the view says
 // `view/ready` (it would be lost), and on ready it gets a full snapshot.
 
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { ProtocolError } from '../protocol/errors.ts';
+import { webviewHtml } from './webview-html.ts';
 import { viewToHostSchema, type HostToView, type ViewSnapshot, type ViewToHost } from '../protocol/view.ts';
 
 export class ChatViewProvider implements vscode.WebviewViewProvider {
@@ -79,29 +79,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   }
 
   private html(webview: vscode.Webview, dist: vscode.Uri): string {
-    const nonce = randomBytes(16).toString('base64');
-    const uri = (...path: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(dist, ...path)).toString();
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${uri('codicons', 'codicon.css')}" id="vscode-codicon-stylesheet">
-  <link rel="stylesheet" href="${uri('webview.css')}">
-  <title>P2P Chat</title>
-</head>
-<body>
-  <div id="root"></div>
-  <script nonce="${nonce}" src="${uri('webview.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml({
+      cspSource: webview.cspSource,
+      nonce: randomBytes(16).toString('base64'),
+      resource: (...path) => webview.asWebviewUri(vscode.Uri.joinPath(dist, ...path)).toString(),
+    });
   }
+
 }

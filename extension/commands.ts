@@ -95,7 +95,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
   });
 
   register('p2pChat.shareSelection', async () => {
-    const engine = controller.requireEngine();
+    controller.requireEngine();
     const editor = vscode.window.activeTextEditor;
     if (!editor || editor.selection.isEmpty) {
       void vscode.window.showInformationMessage('Select some code in an editor first, then run "P2P Chat: Share Selection".');
@@ -111,7 +111,6 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     if (note === undefined) return;
     const snippet = { language: doc.languageId, path, startLine: start.line + 1, endLine: end.line + 1, code: doc.getText(editor.selection) };
     await controller.send(target, note || `${path}:${snippet.startLine}`, snippet);
-    void engine;
   });
 
   register('p2pChat.showFingerprint', async () => {

@@ -11,7 +11,7 @@ import { exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase6
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { DM_HEAD, MAX_TEXT_BYTES, dmRoom, isDmRoom, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
-import { deriveRoomPasswordKeys, eventHash, joinProof, signRoomEvent, type RoomEvent, type RoomHead, type RoomState, type UnsignedRoomEvent } from '../protocol/room-log.ts';
+import { deriveRoomPasswordKeys, joinProof, signRoomEvent, type RoomEvent, type RoomHead, type RoomState, type UnsignedRoomEvent } from '../protocol/room-log.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
 import { DEFAULT_TRACKER_PORT, ROOM_LOG_PAGE } from '../protocol/tracker.ts';
 import {
@@ -786,9 +786,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return false;
       }
     }
-    const held = room.events[head.seq];
-    const hash = head.seq === room.state.head.seq ? room.state.head.hash : undefined;
-    const mine = hash ?? (held ? eventHash(held) : undefined);
+    const mine = this.rooms!.hashAt(roomId, head.seq);
     if (mine !== head.hash) {
       if (!room.forked) {
         this.rooms!.markForked(roomId, { seq: head.seq, mine: mine ?? '', theirs: head.hash, from });

@@ -26,10 +26,18 @@ export interface RoomFork {
 export interface RoomView {
   id: string;
   events: RoomEvent[];
+  /** hashes[seq] = hash of events[seq], computed once when the event is applied. */
+  hashes: string[];
+  /** Membership at earlier heads that messages still refer to, by head hash (computed once). */
+  earlier: Map<string, RoomState>;
   state: RoomState;
   proofKey?: Buffer;
   forked?: RoomFork;
 }
+
+/** Replaying our own saved, already verified events. */
+const TRUSTED_REPLAY = { signingKey: () => undefined, signaturesChecked: true, checkProof: () => true };
+const MAX_EARLIER_STATES = 16;
 
 export class RoomBook {
   private readonly rooms = new Map<string, RoomView>();
@@ -45,9 +53,13 @@ export class RoomBook {
       // Every saved event was verified when it arrived, against the key pinned then; a key
       // accepted later must not make the old log fail, so it is replayed without re-checking.
       let state: RoomState | null = null;
+      const hashes: string[] = [];
       const proofKey = room.proofKey ? fromBase64Url(room.proofKey) : undefined;
-      for (const e of room.events) state = applyRoomEvent(state, e, { signingKey: () => undefined, signaturesChecked: true, checkProof: () => true });
-      if (state) this.rooms.set(id, { id, events: room.events, state, ...(proofKey ? { proofKey } : {}), ...(room.forked ? { forked: room.forked } : {}) });
+      for (const e of room.events) {
+        state = applyRoomEvent(state, e, TRUSTED_REPLAY);
+        hashes.push(state.head.hash);
+      }
+      if (state) this.rooms.set(id, { id, events: room.events, hashes, earlier: new Map(), state, ...(proofKey ? { proofKey } : {}), ...(room.forked ? { forked: room.forked } : {}) });
     }
   }
 
@@ -83,8 +95,7 @@ export class RoomBook {
       const id = event.type === 'create' ? eventHash(event) : event.room;
       let room = this.rooms.get(id);
       if (room && event.seq <= room.state.head.seq) {
-        const held = room.events[event.seq];
-        if (held && eventHash(held) !== eventHash(event)) {
+        if (room.hashes[event.seq] !== eventHash(event)) {
           throw new ProtocolError('room.invalid_event', `two different events at seq ${event.seq} of room ${room.state.name}: the tracker showed different histories`);
         }
         continue;
@@ -95,10 +106,11 @@ export class RoomBook {
       const before = room?.state ?? null;
       const after = applyRoomEvent(before, event, this.context(proofKey));
       if (!room) {
-        room = { id, events: [], state: after, ...(proofKey ? { proofKey } : {}) };
+        room = { id, events: [], hashes: [], earlier: new Map(), state: after, ...(proofKey ? { proofKey } : {}) };
         this.rooms.set(id, room);
       }
       room.events.push(event);
+      room.hashes.push(after.head.hash);
       room.state = after;
       this.saved[id] = { ...(this.saved[id] ?? {}), events: room.events, ...(proofKey ? { proofKey: toBase64Url(proofKey) } : {}) };
       applied.push({ event, before, after });
@@ -116,16 +128,25 @@ export class RoomBook {
   /** Membership at a given head: replays the verified prefix (logs are short). */
   stateAt(id: string, head: RoomHead): RoomState | undefined {
     const room = this.rooms.get(id);
-    if (!room || head.seq > room.state.head.seq) return undefined;
-    const held = room.events[head.seq];
-    if (!held || eventHash(held) !== head.hash) return undefined;
+    if (!room || room.hashes[head.seq] !== head.hash) return undefined;
     if (head.seq === room.state.head.seq) return room.state;
-    let state: RoomState | null = null;
-    for (const e of room.events.slice(0, head.seq + 1)) {
-      state = applyRoomEvent(state, e, { signingKey: () => undefined, signaturesChecked: true, checkProof: () => true });
+    // Messages keep referring to the head their session was made at: replay to it once.
+    let state = room.earlier.get(head.hash);
+    if (!state) {
+      let replayed: RoomState | null = null;
+      for (const e of room.events.slice(0, head.seq + 1)) replayed = applyRoomEvent(replayed, e, TRUSTED_REPLAY);
+      state = replayed!;
+      if (room.earlier.size >= MAX_EARLIER_STATES) room.earlier.delete(room.earlier.keys().next().value!);
+      room.earlier.set(head.hash, state);
     }
-    return state ?? undefined;
+    return state;
   }
+
+  /** Hash of the event at `seq`, if we hold it. */
+  hashAt(id: string, seq: number): string | undefined {
+    return this.rooms.get(id)?.hashes[seq];
+  }
+
 
   /** Forget a room we left or were removed from, keeping nothing that could be replayed. */
   forget(id: string): void {

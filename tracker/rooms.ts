@@ -5,7 +5,7 @@
 import bcrypt from 'bcrypt';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName } from '../protocol/names.ts';
-import { applyRoomEvent, eventHash, roomEventSchema, type RoomEvent, type RoomState } from '../protocol/room-log.ts';
+import { applyRoomEvent, roomEventSchema, type RoomEvent, type RoomState } from '../protocol/room-log.ts';
 import { ROOM_LOG_PAGE, type RoomSummary } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { Database } from './db.ts';
@@ -183,4 +183,3 @@ export class Rooms {
   }
 }
 
-export { eventHash };

@@ -19,6 +19,7 @@
 // this process) and the clients' JSON handling; the idle round trip of a local command is reported
 // as that overhead. Not a test: targets are printed next to the numbers, never enforced.
 
+import { teardownStack } from '../helpers/teardown.ts';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -132,19 +133,13 @@ const round = (x: number | null | undefined, digits = 1): number | null =>
 
 // ---- teardown ----------------------------------------------------------------------------------
 
-const teardowns: (() => unknown)[] = [];
-const t: Teardown = { after: (fn) => void teardowns.push(fn) };
+const teardowns = teardownStack((err) => process.stderr.write(`teardown: ${(err as Error).message}\n`));
+const t: Teardown = teardowns;
 let tornDown = false;
 async function tearDown(): Promise<void> {
   if (tornDown) return;
   tornDown = true;
-  for (const fn of teardowns.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      process.stderr.write(`teardown: ${(err as Error).message}\n`);
-    }
-  }
+  await teardowns.runAll();
 }
 process.once('SIGINT', () => {
   process.stderr.write('interrupted: stopping the peers and the tracker\n');

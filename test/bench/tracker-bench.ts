@@ -17,6 +17,7 @@
 // behind a bcrypt herd or a reconnect storm get long timeouts: the bench measures how long they
 // take and counts how many exceed the real client's and tracker's timeouts, instead of failing.
 
+import { teardownStack } from '../helpers/teardown.ts';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -83,19 +84,13 @@ const note = (line: string) => process.stderr.write(`[${((now() - benchStart) / 
 
 // ---- teardown ----------------------------------------------------------------------------------
 
-const teardowns: (() => unknown)[] = [];
-const t: Teardown = { after: (fn) => void teardowns.push(fn) };
+const teardowns = teardownStack((err) => process.stderr.write(`teardown: ${(err as Error).message}\n`));
+const t: Teardown = teardowns;
 let tornDown = false;
 async function tearDown(): Promise<void> {
   if (tornDown) return;
   tornDown = true;
-  for (const fn of teardowns.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      process.stderr.write(`teardown: ${(err as Error).message}\n`);
-    }
-  }
+  await teardowns.runAll();
 }
 process.once('SIGINT', () => {
   process.stderr.write('interrupted: stopping the tracker\n');

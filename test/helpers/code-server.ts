@@ -6,6 +6,7 @@
 // Teardown (the browser, then the server's whole process group, then the folder) is registered
 // before anything can fail.
 
+import { teardownStack } from './teardown.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -357,17 +358,11 @@ export function zipEntries(path: string): { name: string; size: number }[] {
  * the server before the folders and the tracker it used), all of them even if one fails.
  */
 export function lifoTeardown(t: Teardown): Teardown {
-  const fns: (() => unknown)[] = [];
+  let first: unknown;
+  const stack = teardownStack((err) => (first ??= err));
   t.after(async () => {
-    let first: unknown;
-    for (const fn of fns.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        first ??= err;
-      }
-    }
+    await stack.runAll();
     if (first) throw first;
   });
-  return { after: (fn) => void fns.push(fn) };
+  return stack;
 }

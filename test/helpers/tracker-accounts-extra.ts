@@ -2,6 +2,7 @@
 // with exact parameters, signed room events, the tracker's admin commands as child processes,
 // and read-only looks into a stopped or running tracker's SQLite file.
 
+import { teardownStack } from './teardown.ts';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -167,13 +168,10 @@ export function runTrackerCli(args: string[], opts: { env?: Record<string, strin
  * cleanup here, and `runAll` (passed to the block's `after`) runs it, newest first.
  */
 export function suiteTeardown(): { teardown: { after(fn: () => unknown): void }; runAll(): Promise<void> } {
-  const fns: (() => unknown)[] = [];
-  return {
-    teardown: { after: (fn) => void fns.push(fn) },
-    async runAll() {
-      while (fns.length) await fns.pop()!();
-    },
-  };
+  const stack = teardownStack((err) => {
+    throw err;
+  });
+  return { teardown: stack, runAll: () => stack.runAll() };
 }
 
 /**

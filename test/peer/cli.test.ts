@@ -2,6 +2,7 @@
 // tracker`, spawned `node peer --json` processes talking through it and to each other, and the
 // interactive mode fed through a pipe. No sleeps: every step awaits an answer, an event or an exit.
 
+import { teardownStack } from '../helpers/teardown.ts';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -212,14 +213,14 @@ describe('node peer', () => {
 
   // One tracker for the suite. Its teardown is collected here and run by the suite's own after
   // hook: node:test's after() called inside before() would attach to whatever test runs first.
-  const suiteTeardown: (() => unknown)[] = [];
-  after(async () => {
-    for (const fn of suiteTeardown.reverse()) await fn();
+  const suiteTeardown = teardownStack((err) => {
+    throw err;
   });
+  after(() => suiteTeardown.runAll());
 
   before(async () => {
     checkBundle();
-    tracker = await startTracker({ after: (fn) => suiteTeardown.push(fn) }, { args: [...FAST_TRACKER_ARGS] });
+    tracker = await startTracker(suiteTeardown, { args: [...FAST_TRACKER_ARGS] });
     trackerArg = `${tracker.host}:${tracker.port}`;
   });
 

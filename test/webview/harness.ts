@@ -8,6 +8,7 @@
 // schema (viewToHostSchema), as the real provider does. Any request leaving localhost is aborted
 // and remembered, and so are dialogs, page errors and console errors (CSP violations among them).
 
+import { webviewHtml } from '../../extension/webview-html.ts';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
@@ -43,24 +44,14 @@ const THEME_CSS = `:root {
   --vscode-textCodeBlock-background: #2b2b2b; --vscode-textPreformat-foreground: #d0d0d0;
 }`;
 
+/** The extension's own page (extension/webview-html.ts), served from the test server. */
 function pageHtml(origin: string): string {
-  const csp = [`default-src 'none'`, `style-src ${origin}`, `font-src ${origin}`, `img-src ${origin}`, `script-src 'nonce-${NONCE}'`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${origin}/theme.css">
-  <link rel="stylesheet" href="${origin}/dist/codicons/codicon.css" id="vscode-codicon-stylesheet">
-  <link rel="stylesheet" href="${origin}/dist/webview.css">
-  <title>P2P Chat</title>
-</head>
-<body>
-  <div id="root"></div>
-  <script nonce="${NONCE}" src="${origin}/dist/webview.js"></script>
-</body>
-</html>`;
+  return webviewHtml({
+    cspSource: origin,
+    nonce: NONCE,
+    resource: (...path) => `${origin}/dist/${path.join('/')}`,
+    extraStyles: [`${origin}/theme.css`],
+  });
 }
 
 const TYPES: Record<string, string> = {
