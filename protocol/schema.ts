@@ -1,7 +1,10 @@
 // A compact runtime validator: one schema per wire message, used by the tracker and every client
 // alike, so the TypeScript type and the runtime check cannot drift apart. A failed check throws
 // ProtocolError('request.invalid') naming the field. Unknown object keys are dropped, so a parsed
-// value holds only what its schema declares.
+// value holds only what its schema declares. Hostile shapes (values nested 30,000 deep, huge
+// lists, getters that throw, proxies, `__proto__` keys) get that same coded error, never a
+// RangeError or TypeError: only own properties are read, messages never serialize the value, and
+// composite parsers turn anything else thrown inside them into `request.invalid`.
 
 import { ProtocolError } from './errors.ts';
 
@@ -14,6 +17,37 @@ export type Infer<S> = S extends Schema<infer T> ? T : never;
 const fail = (path: string, what: string): never => {
   throw new ProtocolError('request.invalid', `${path || 'value'} ${what}`);
 };
+
+/** A short, safe description of any value for an error message: never serializes it whole. */
+export function describeValue(v: unknown): string {
+  try {
+    if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+    if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+    if (Array.isArray(v)) return 'a list';
+    return `a ${typeof v}`;
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * Runs a composite parser; whatever it throws besides our coded error (a stack overflow, a
+ * getter's or proxy's exception) becomes `request.invalid` for the field.
+ */
+function guarded<T>(path: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    return fail(path, 'could not be read');
+  }
+}
+
+/** An own property only: `constructor`, `__proto__` and inherited getters are never read. */
+function own(v: object, key: string): unknown {
+  const d = Object.getOwnPropertyDescriptor(v, key);
+  return d && 'value' in d ? d.value : undefined;
+}
 
 /** `max` counts UTF-16 code units; `maxBytes` bounds the UTF-8 size (what limits on the wire mean). */
 export function str(opts: { min?: number; max?: number; maxBytes?: number; pattern?: RegExp } = {}): Schema<string> {
@@ -77,9 +111,13 @@ export function arr<T>(item: Schema<T>, opts: { max?: number } = {}): Schema<T[]
   const { max = 1000 } = opts;
   return {
     parse(v, path = '') {
-      if (!Array.isArray(v)) return fail(path, 'must be a list');
-      if (v.length > max) return fail(path, `must have at most ${max} items`);
-      return v.map((x, i) => item.parse(x, `${path}[${i}]`));
+      return guarded(path, () => {
+        if (!Array.isArray(v)) return fail(path, 'must be a list');
+        if (v.length > max) return fail(path, `must have at most ${max} items`);
+        const out: T[] = [];
+        for (let i = 0; i < v.length; i++) out.push(item.parse(own(v, String(i)), `${path}[${i}]`));
+        return out;
+      });
     },
   };
 }
@@ -103,13 +141,16 @@ export function obj<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape: S
   return {
     shape,
     parse(v, path = '') {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, 'must be an object');
-      const out: Record<string, unknown> = {};
-      for (const [key, schema] of Object.entries(shape)) {
-        const parsed = schema.parse((v as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
-        if (parsed !== undefined) out[key] = parsed;
-      }
-      return out as ObjectOf<S>;
+      return guarded(path, () => {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, 'must be an object');
+        // Keys come from the shape, never from the input, so `out` cannot gain a prototype key.
+        const out: Record<string, unknown> = {};
+        for (const [key, schema] of Object.entries(shape)) {
+          const parsed = schema.parse(own(v, key), path ? `${path}.${key}` : key);
+          if (parsed !== undefined) out[key] = parsed;
+        }
+        return out as ObjectOf<S>;
+      });
     },
   };
 }
@@ -125,12 +166,15 @@ export function variants<K extends string, V extends Record<string, Schema<objec
 ): Schema<{ [T in keyof V]: Flatten<{ [P in K]: T } & Infer<V[T]>> }[keyof V]> {
   return {
     parse(v, path = '') {
-      if (typeof v !== 'object' || v === null) return fail(path, 'must be an object');
-      const tag = (v as Record<string, unknown>)[key];
-      if (typeof tag !== 'string' || !Object.hasOwn(table, tag)) {
-        throw new ProtocolError(unknownCode, `unknown ${key} ${JSON.stringify(tag)}`);
-      }
-      return { [key]: tag, ...table[tag].parse(v, path) } as never;
+      return guarded(path, () => {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, 'must be an object');
+        const tag = own(v, key);
+        // A missing or non-string tag (a list nested 30,000 deep) is malformed input; a string
+        // naming no variant is `unknownCode`. Neither message serializes the value.
+        if (typeof tag !== 'string') return fail(path ? `${path}.${key}` : key, `must be a string, not ${describeValue(tag)}`);
+        if (!Object.hasOwn(table, tag)) throw new ProtocolError(unknownCode, `unknown ${key} ${describeValue(tag)}`);
+        return { [key]: tag, ...table[tag].parse(v, path) } as never;
+      });
     },
   };
 }

@@ -128,17 +128,39 @@ describe('frames that are not requests', () => {
     await expectServing(tracker);
   });
 
-  test('an unknown or missing type: request.unknown_type with the id', async (t) => {
+  test('an unknown type: request.unknown_type with the id; a missing or non-string one: request.invalid', async (t) => {
     const raw = await RawClient.connect(tracker, t);
-    const types = ['fly', '__proto__', 'constructor', 'toString', '', 42, null];
+    const types = ['fly', '__proto__', 'constructor', 'toString', ''];
     types.forEach((type, i) => raw.send({ id: i + 1, type }));
     raw.send({ id: 100 });
+    raw.send({ id: 102, type: 42 });
+    raw.send({ id: 103, type: null });
     raw.write(ping(101));
-    const frames = await raw.waitFrames(types.length + 2);
+    const frames = await raw.waitFrames(types.length + 4);
     types.forEach((_, i) => assertError(frames[i], i + 1, 'request.unknown_type'));
-    assertError(frames[types.length], 100, 'request.unknown_type');
-    assertPong(frames[types.length + 1], 101);
+    assertError(frames[types.length], 100, 'request.invalid');
+    assertError(frames[types.length + 1], 102, 'request.invalid');
+    assertError(frames[types.length + 2], 103, 'request.invalid');
+    assertPong(frames[types.length + 3], 101);
     await expectServing(tracker);
+  });
+
+  test('a 32,000-deep list as the type: request.invalid with the id, and no stack trace in the log', async (t) => {
+    const raw = await RawClient.connect(tracker, t);
+    const depth = 32_000;
+    raw.write(rawFrame(`{"id":7,"type":${'['.repeat(depth)}${']'.repeat(depth)}}`));
+    // `__proto__` keys are plain own keys: never a source of fields.
+    raw.write(rawFrame(`{"id":8,"type":"ping","__proto__":{"id":9}}`));
+    raw.write(rawFrame(`{"__proto__":{"id":10,"type":"ping"}}`));
+    raw.write(ping(11));
+    const frames = await raw.waitFrames(4);
+    assertError(frames[0], 7, 'request.invalid');
+    assert.ok((frames[0] as { error: { message: string } }).error.message.length < 200);
+    assertPong(frames[1], 8);
+    assertError(frames[2], null, 'request.invalid');
+    assertPong(frames[3], 11);
+    await expectServing(tracker);
+    assert.doesNotMatch(tracker.output(), /request failed|RangeError|Maximum call stack|\n\s+at /);
   });
 
   test('a missing or malformed id: request.invalid with id null', async (t) => {

@@ -135,9 +135,10 @@ describe('variants', () => {
 
   test('an unknown, missing or inherited tag is request.invalid by default', () => {
     const v = variants('op', table);
-    for (const op of ['mul', undefined, 5, 'toString', '__proto__', 'hasOwnProperty']) {
+    for (const op of ['mul', 'toString', '__proto__', 'hasOwnProperty']) {
       refuses(() => v.parse({ op }), /unknown op/);
     }
+    for (const op of [undefined, 5, null, ['add']]) refuses(() => v.parse({ op }), /^op must be a string/);
     refuses(() => v.parse(null), /must be an object/);
   });
 
@@ -157,5 +158,58 @@ describe('variants', () => {
       code: 'slow_consumer',
       message: 'bye',
     });
+  });
+});
+
+describe('hostile shapes get request.invalid, never another error', () => {
+  const nested = (depth: number): unknown => JSON.parse('['.repeat(depth) + ']'.repeat(depth));
+
+  test('a 32,000-deep list as a request type: request.invalid, with a short message', () => {
+    const deep = nested(32_000);
+    // The old message serialized the tag: JSON.stringify overflows the stack on this value.
+    assert.throws(() => JSON.stringify(deep), RangeError);
+    refuses(() => trackerRequestSchema.parse({ id: 1, type: deep }), /^type must be a string, not a list$/);
+    refuses(() => trackerEventSchema.parse({ event: deep }), /^event must be a string/);
+    const huge = 'x'.repeat(60_000);
+    assert.throws(
+      () => trackerRequestSchema.parse({ id: 1, type: huge }),
+      (e: unknown) => e instanceof ProtocolError && e.code === 'request.unknown_type' && e.message.length < 100,
+    );
+  });
+
+  test('deep values in fields, huge lists and many keys are refused by shape, not walked', () => {
+    refuses(() => trackerRequestSchema.parse({ id: 1, type: 'get_keys', users: nested(32_000) }), /^users\[0\] must be a string/);
+    refuses(() => trackerRequestSchema.parse({ id: 1, type: 'get_keys', users: new Array(1_000_000).fill('a') }), /at most 256 items/);
+    const wide = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
+    assert.deepEqual(trackerRequestSchema.parse({ ...wide, id: 1, type: 'ping' }), { type: 'ping' });
+  });
+
+  test('getters, proxies and throwing accessors are never run; the value is refused', () => {
+    let ran = false;
+    const withGetter = { type: 'prelogin' } as Record<string, unknown>;
+    Object.defineProperty(withGetter, 'user', { enumerable: true, get: () => ((ran = true), 'alice') });
+    refuses(() => trackerRequestSchema.parse(withGetter), /^user must be a string/);
+    const tagGetter = {} as Record<string, unknown>;
+    Object.defineProperty(tagGetter, 'type', { enumerable: true, get: () => { throw new Error('boom'); } });
+    refuses(() => trackerRequestSchema.parse(tagGetter), /^type must be a string/);
+    const listGetter: unknown[] = ['a'];
+    Object.defineProperty(listGetter, 0, { get: () => { throw new TypeError('boom'); } });
+    refuses(() => arr(str()).parse(listGetter), /^\[0\] must be a string/);
+    assert.equal(ran, false);
+    const trap = new Proxy({}, { getOwnPropertyDescriptor: () => { throw new TypeError('trap'); }, get: () => { throw new TypeError('trap'); } });
+    refuses(() => trackerRequestSchema.parse(trap), /could not be read/);
+    refuses(() => obj({ a: str() }).parse(trap, 'field'), /^field could not be read$/);
+    const { proxy, revoke } = Proxy.revocable([], {});
+    revoke();
+    refuses(() => arr(str()).parse(proxy), /could not be read/);
+  });
+
+  test('__proto__, constructor and inherited keys are not fields', () => {
+    const parsed = JSON.parse('{"__proto__":{"user":"mallory"},"type":"prelogin"}');
+    refuses(() => trackerRequestSchema.parse(parsed), /^user must be a string/);
+    const inherited = Object.create({ user: 'mallory', type: 'prelogin' });
+    refuses(() => trackerRequestSchema.parse(inherited), /^type must be a string/);
+    const shaped = obj({ constructor: optional(str()), toString: optional(str()) });
+    assert.deepEqual(shaped.parse({}), {});
   });
 });
