@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PinnedUser } from './key-directory.ts';
 import type { SavedRoom } from './room-book.ts';
-import { readJson, writeJson, writeJsonAsync } from './json-file.ts';
+import { readJson, removeStaleTemps, writeJson, writeJsonAsync } from './json-file.ts';
+import { NAME_PATTERN } from '../protocol/names.ts';
 import { open, seal } from '../protocol/crypto.ts';
 
 /** Where the engine keeps the session of an account (token and private keys). */
@@ -28,9 +29,14 @@ export interface SavedAccount {
   encryptionKey: string;
 }
 
+/**
+ * Pins and rooms are Maps: their keys are user names and room ids from peers and the tracker, and
+ * `__proto__` or `constructor` are valid names. On disk they are JSON objects (own keys, read with
+ * Object.entries, written with Object.fromEntries), the format older versions wrote.
+ */
 export interface EngineState {
-  pins: Record<string, PinnedUser>;
-  rooms: Record<string, SavedRoom>;
+  pins: Map<string, PinnedUser>;
+  rooms: Map<string, SavedRoom>;
   /** room -> serialized outbound sender session */
   outbound: Record<string, unknown>;
   /** `${room} ${sender} ${session}` -> serialized inbound session (its used keys are gone: replay protection) */
@@ -57,7 +63,10 @@ export class DataFolder {
     readonly root: string,
     private readonly perUser: boolean,
     private readonly atRestKey?: Buffer,
-  ) {}
+  ) {
+    // A crash in the middle of a write leaves its temp file behind: clear those of dead processes.
+    removeStaleTemps(root);
+  }
 
   /** The account store that keeps sessions in this folder (the terminal client's). */
   accountStore(): AccountStore {
@@ -76,32 +85,33 @@ export class DataFolder {
   }
 
   trackerPin(address: string): string | undefined {
-    return readJson<Record<string, string>>(join(this.root, 'known-trackers.json'), {})[address];
+    return readStringMap(join(this.root, 'known-trackers.json')).get(address);
   }
 
   setTrackerPin(address: string, fingerprint: string | undefined): void {
     const path = join(this.root, 'known-trackers.json');
-    const pins = readJson<Record<string, string>>(path, {});
-    if (fingerprint) pins[address] = fingerprint;
-    else delete pins[address];
-    writeJson(path, pins);
+    const pins = readStringMap(path);
+    if (fingerprint) pins.set(address, fingerprint);
+    else pins.delete(address);
+    writeJson(path, Object.fromEntries(pins));
   }
 
   salt(address: string, user: string): string | undefined {
-    return readJson<Record<string, string>>(join(this.root, 'salts.json'), {})[`${address}/${user}`];
+    return readStringMap(join(this.root, 'salts.json')).get(`${address}/${user}`);
   }
 
   setSalt(address: string, user: string, salt: string): void {
     const path = join(this.root, 'salts.json');
-    const salts = readJson<Record<string, string>>(path, {});
-    salts[`${address}/${user}`] = salt;
-    writeJson(path, salts);
+    const salts = readStringMap(path);
+    salts.set(`${address}/${user}`, salt);
+    writeJson(path, Object.fromEntries(salts));
   }
 
   /** The last account that logged in here (the terminal client resumes it without a password). */
   lastAccount(): SavedAccount | undefined {
-    const last = readJson<{ user?: string }>(join(this.root, 'last-account.json'), {}).user;
-    return last ? this.account(last) : undefined;
+    const last = readJson<{ user?: unknown }>(join(this.root, 'last-account.json'), {}).user;
+    // The name becomes a folder name: only a valid user name (never `..` or a path).
+    return typeof last === 'string' && NAME_PATTERN.test(last) ? this.account(last) : undefined;
   }
 
   account(user: string): SavedAccount | undefined {
@@ -118,16 +128,27 @@ export class DataFolder {
     rmSync(join(this.root, 'last-account.json'), { force: true });
   }
 
+  /**
+   * The account's saved state (empty when there is none). Throws an Error naming the file when it
+   * is damaged (not JSON, or pins or rooms of the wrong shape).
+   */
   loadState(user: string): EngineState {
+    removeStaleTemps(this.userDir(user));
     const path = join(this.userDir(user), 'state.json');
-    let state: Partial<EngineState>;
+    let state: Partial<Record<keyof EngineState, unknown>>;
     if (this.atRestKey) {
       const sealed = readJson<string | undefined>(path, undefined);
       state = sealed ? JSON.parse(open(this.atRestKey, Buffer.from(sealed, 'base64'), STATE_AAD).toString('utf8')) : {};
     } else {
-      state = readJson<Partial<EngineState>>(path, {});
+      state = readJson<Partial<Record<keyof EngineState, unknown>>>(path, {});
     }
-    return { pins: state.pins ?? {}, rooms: state.rooms ?? {}, outbound: state.outbound ?? {}, inbound: state.inbound ?? {} };
+    const s = state as { outbound?: EngineState['outbound']; inbound?: EngineState['inbound'] };
+    return {
+      pins: entriesOf(state.pins, path, 'pins', isPin),
+      rooms: entriesOf(state.rooms, path, 'rooms', isSavedRoom),
+      outbound: s.outbound ?? {},
+      inbound: s.inbound ?? {},
+    };
   }
 
   /**
@@ -176,8 +197,50 @@ export class DataFolder {
     this.pendingState = undefined;
     if (!pending) return undefined;
     const path = join(this.userDir(pending.user), 'state.json');
-    const state = pending.state();
+    const state = stateToJson(pending.state());
     const value = this.atRestKey ? seal(this.atRestKey, Buffer.from(JSON.stringify(state)), STATE_AAD).toString('base64') : state;
     return { path, value, generation: ++this.generation };
   }
+}
+
+/** The state as JSON: Maps become objects with own keys (Object.fromEntries never sets a prototype). */
+function stateToJson(state: EngineState): Record<keyof EngineState, unknown> {
+  return { ...state, pins: Object.fromEntries(state.pins), rooms: Object.fromEntries(state.rooms) };
+}
+
+/** A JSON object of strings (known-trackers.json, salts.json) as a Map of its own keys; other values are skipped. */
+function readStringMap(path: string): Map<string, string> {
+  const value = readJson<unknown>(path, {});
+  const out = new Map<string, string>();
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return out;
+  for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out.set(k, v);
+  return out;
+}
+
+/**
+ * A saved object (own keys only) or a list of [key, value] pairs as a Map; a value of the wrong
+ * shape means the file is damaged, and that is said rather than guessed around (a dropped pin
+ * would silently trust the next key).
+ */
+function entriesOf<T>(value: unknown, path: string, field: string, valid: (key: string, v: unknown) => v is T): Map<string, T> {
+  const out = new Map<string, T>();
+  if (value === undefined) return out;
+  const pairs: unknown[] = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.entries(value) : [undefined];
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || !valid(pair[0], pair[1])) {
+      throw new Error(`${path} is damaged (its ${field} are not in the expected form); move it aside to start afresh (pins and rooms are then learned again)`);
+    }
+    out.set(pair[0], pair[1]);
+  }
+  return out;
+}
+
+function isPin(user: string, v: unknown): v is PinnedUser {
+  const p = v as PinnedUser;
+  return NAME_PATTERN.test(user) && typeof p === 'object' && p !== null && typeof p.fingerprint === 'string' && typeof p.verified === 'boolean' && typeof p.identity === 'object' && p.identity !== null;
+}
+
+function isSavedRoom(_id: string, v: unknown): v is SavedRoom {
+  const r = v as SavedRoom;
+  return typeof r === 'object' && r !== null && Array.isArray(r.events) && (r.proofKey === undefined || typeof r.proofKey === 'string');
 }

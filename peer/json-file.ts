@@ -1,9 +1,16 @@
 // A small JSON document on disk, written atomically (temp file, fsync, rename), so a crash leaves
-// either the old or the new version, never half of one. Private files are mode 0600.
+// either the old or the new version, never half of one. Private files are mode 0600. A crash
+// between creating the temp file and the rename leaves the temp behind: removeStaleTemps clears
+// those at start.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, open as openFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+
+/** `<file>.json.<pid>.tmp` (writeJson) and `<file>.json.<pid>.async.tmp` (writeJsonAsync). */
+const TEMP_NAME = /\.json\.(\d+)(\.async)?\.tmp$/;
+/** A write takes milliseconds: a temp this old is left over even if its pid is alive again (pid reuse). */
+export const STALE_TEMP_MS = 10 * 60 * 1000;
 
 export function readJson<T>(path: string, fallback: T): T {
   let text: string;
@@ -25,12 +32,17 @@ export function writeJson(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(value));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, JSON.stringify(value));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
 }
 
 /**
@@ -43,11 +55,62 @@ export async function writeJsonAsync(path: string, value: unknown, commit: () =>
   const tmp = `${path}.${process.pid}.async.tmp`;
   const file = await openFile(tmp, 'w', 0o600);
   try {
-    await file.writeFile(JSON.stringify(value));
-    await file.sync();
-  } finally {
-    await file.close();
+    try {
+      await file.writeFile(JSON.stringify(value));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    if (commit()) await rename(tmp, path);
+    else await rm(tmp, { force: true });
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
   }
-  if (commit()) await rename(tmp, path);
-  else await rm(tmp, { force: true });
+}
+
+/**
+ * Removes, in `dir` (not below it), the temp files of writeJson/writeJsonAsync left by a process
+ * that is gone, or older than STALE_TEMP_MS whoever wrote them. A temp of a live process (this one
+ * included: several engines may share a process) that is younger is a write under way: kept.
+ * A missing folder is fine. Returns the names removed.
+ */
+export function removeStaleTemps(dir: string, now: number = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    let mtime: number;
+    try {
+      const st = statSync(path);
+      if (!st.isFile()) continue;
+      mtime = st.mtimeMs;
+    } catch {
+      continue; // renamed or removed meanwhile by its writer
+    }
+    if (processAlive(Number(m[1])) && now - mtime < STALE_TEMP_MS) continue;
+    rmSync(path, { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -32,7 +32,8 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
   private readonly loaded = new Map<string, Loaded>();
 
   constructor(
-    private readonly pins: Record<string, PinnedUser>,
+    /** Pins by user name: a Map, since names come from peers and the tracker (`__proto__` is a valid name). */
+    private readonly pins: Map<string, PinnedUser>,
     private readonly fetchKeys: (users: string[]) => Promise<PublicIdentity[]>,
   ) {
     super();
@@ -40,7 +41,7 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
 
   /** Pins every user not pinned yet (fetching their keys from the tracker). */
   async ensure(users: Iterable<string>): Promise<void> {
-    const missing = [...new Set(users)].filter((u) => !this.pins[u]);
+    const missing = [...new Set(users)].filter((u) => !this.pins.has(u));
     if (missing.length) await this.learn(await this.fetchKeys(missing));
   }
 
@@ -56,9 +57,9 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
     for (const id of identities) {
       const identity: Identity = { signingKey: id.signingKey, encryptionKey: id.encryptionKey, encryptionKeySig: id.encryptionKeySig };
       const checked = checkIdentity(id.user, identity);
-      const pin = this.pins[id.user];
+      const pin = this.pins.get(id.user);
       if (!pin) {
-        this.pins[id.user] = { fingerprint: checked.fingerprint, identity, verified: false };
+        this.pins.set(id.user, { fingerprint: checked.fingerprint, identity, verified: false });
         dirty = true;
       } else if (pin.fingerprint !== checked.fingerprint && pin.changed?.fingerprint !== checked.fingerprint) {
         pin.changed = { fingerprint: checked.fingerprint, identity };
@@ -71,27 +72,27 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
 
   /** A presence event carries the fingerprint the tracker holds: a cheap early warning. */
   noticeFingerprint(user: string, fingerprint: string): boolean {
-    const pin = this.pins[user];
+    const pin = this.pins.get(user);
     return Boolean(pin && pin.fingerprint !== fingerprint && pin.changed?.fingerprint !== fingerprint);
   }
 
   /** Pin the user's key myself (my own identity, from my own private keys). */
   pinOwn(user: string, identity: Identity): void {
     const checked = checkIdentity(user, identity);
-    this.pins[user] = { fingerprint: checked.fingerprint, identity, verified: true };
+    this.pins.set(user, { fingerprint: checked.fingerprint, identity, verified: true });
     this.loaded.delete(user);
     this.emit('changed');
   }
 
   get(user: string): PinnedUser | undefined {
-    return this.pins[user];
+    return this.pins.get(user);
   }
 
   /** Keys of the pinned identity (never of an unacknowledged change). */
   keys(user: string): Loaded | undefined {
     const cached = this.loaded.get(user);
     if (cached) return cached;
-    const pin = this.pins[user];
+    const pin = this.pins.get(user);
     if (!pin) return undefined;
     const checked = checkIdentity(user, pin.identity);
     const keys = { signingKey: checked.signingKey, encryptionKey: checked.encryptionKey };
@@ -105,7 +106,7 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
 
   /** Sending stops to a user whose key changed until it is acknowledged. */
   blocked(user: string): boolean {
-    return Boolean(this.pins[user]?.changed);
+    return Boolean(this.pins.get(user)?.changed);
   }
 
   /**
@@ -113,16 +114,17 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
    * (the one the user read aloud); a pending key change is accepted by verifying the new key.
    */
   verify(user: string, fingerprint?: string): PinnedUser {
-    const pin = this.pins[user];
+    const pin = this.pins.get(user);
     if (!pin) throw new ProtocolError('user.not_found', `no key is known for ${user} yet; message them or list the members of a shared room first`);
     const target = pin.changed ?? pin;
     if (fingerprint && normalize(fingerprint) !== normalize(target.fingerprint)) {
       throw new ProtocolError('key.fingerprint_mismatch', `the fingerprint you entered does not match ${user}'s key (${target.fingerprint}); do not trust it`);
     }
-    this.pins[user] = { fingerprint: target.fingerprint, identity: target.identity, verified: true };
+    const verified: PinnedUser = { fingerprint: target.fingerprint, identity: target.identity, verified: true };
+    this.pins.set(user, verified);
     this.loaded.delete(user);
     this.emit('changed');
-    return this.pins[user];
+    return verified;
   }
 }
 

@@ -43,13 +43,14 @@ export class RoomBook {
   private readonly rooms = new Map<string, RoomView>();
 
   constructor(
-    private readonly saved: Record<string, SavedRoom>,
+    /** What is persisted, by room id: a Map, since ids come from the tracker and peers. */
+    private readonly saved: Map<string, SavedRoom>,
     private readonly keys: KeyDirectory,
   ) {}
 
   /** Rebuilds state from the saved logs (verified when they arrived). */
   async load(): Promise<void> {
-    for (const [id, room] of Object.entries(this.saved)) {
+    for (const [id, room] of this.saved) {
       // Every saved event was verified when it arrived, against the key pinned then; a key
       // accepted later must not make the old log fail, so it is replayed without re-checking.
       let state: RoomState | null = null;
@@ -79,7 +80,7 @@ export class RoomBook {
   setProofKey(id: string, proofKey: Buffer): void {
     const room = this.rooms.get(id);
     if (room) room.proofKey = proofKey;
-    this.saved[id] = { ...(this.saved[id] ?? { events: [] }), proofKey: toBase64Url(proofKey) };
+    this.saved.set(id, { ...(this.saved.get(id) ?? { events: [] }), proofKey: toBase64Url(proofKey) });
   }
 
   /**
@@ -112,7 +113,7 @@ export class RoomBook {
       room.events.push(event);
       room.hashes.push(after.head.hash);
       room.state = after;
-      this.saved[id] = { ...(this.saved[id] ?? {}), events: room.events, ...(proofKey ? { proofKey: toBase64Url(proofKey) } : {}) };
+      this.saved.set(id, { ...this.saved.get(id), events: room.events, ...(proofKey ? { proofKey: toBase64Url(proofKey) } : {}) });
       applied.push({ event, before, after });
     }
     return applied;
@@ -122,7 +123,8 @@ export class RoomBook {
     const room = this.rooms.get(id);
     if (!room) return;
     room.forked = fork;
-    this.saved[id].forked = fork;
+    const saved = this.saved.get(id);
+    if (saved) saved.forked = fork;
   }
 
   /** Membership at a given head: replays the verified prefix (logs are short). */
@@ -151,7 +153,7 @@ export class RoomBook {
   /** Forget a room we left or were removed from, keeping nothing that could be replayed. */
   forget(id: string): void {
     this.rooms.delete(id);
-    delete this.saved[id];
+    this.saved.delete(id);
   }
 
   private context(proofKey: Buffer | undefined) {

@@ -453,7 +453,7 @@ class Harness {
     const outsider = [...model.onlineOutsiders(), ...[...this.peers.keys()].filter((u) => !model.users.includes(u))][0];
     if (outsider) {
       const b = members[members.length - 1];
-      const events = this.peer(b).eng().data.loadState(b).rooms[roomId].events;
+      const events = this.peer(b).eng().data.loadState(b).rooms.get(roomId)!.events;
       const last = events[events.length - 1];
       const head = { seq: last.seq, hash: eventHash(last) };
       const id = this.identity(outsider);

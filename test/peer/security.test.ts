@@ -35,7 +35,7 @@ const SLOW = { timeout: 120_000 };
 /** The room's verified head as `engine` holds it (from its saved state, flushed first). */
 function headOf(engine: TestEngine, room: string): RoomHead {
   engine.data.flush();
-  const events = engine.data.loadState(engine.user!).rooms[room]?.events;
+  const events = engine.data.loadState(engine.user!).rooms.get(room)?.events;
   assert.ok(events?.length, `${engine.user} holds no log for ${room}`);
   const last = events.at(-1)!;
   return { seq: last.seq, hash: eventHash(last) };
@@ -137,7 +137,7 @@ test('a sniffer on the tracker link and the peer links sees no message text, pas
     );
   }
   alice.data.flush();
-  const create = alice.data.loadState('alice').rooms[vault.id].events[0];
+  const create = alice.data.loadState('alice').rooms.get(vault.id)!.events[0];
   secrets.push({ name: 'room proof key', bytes: (await deriveRoomPasswordKeys(ROOM_PASSWORD, create.salt!, FAST_SCRYPT_PARAMS)).proofKey });
   const uniqueKeys = [...new Map([...chainKeys.map((c) => c.key), ...fromStateFile].map((k) => [k.toString('hex'), k])).values()];
   uniqueKeys.forEach((key, i) => secrets.push({ name: `chain key #${i}`, bytes: key }));
@@ -279,7 +279,7 @@ test('a tampered ciphertext, a forged sender and a signature made for another us
     await err;
   }
   bob.data.flush();
-  const createSig = bob.data.loadState('bob').rooms[room].events[0].sig;
+  const createSig = bob.data.loadState('bob').rooms.get(room)!.events[0].sig;
   err = errorWith(bob, 'message.bad_signature');
   alice.link.send({ t: 'envelope', envelope: { ...alice.make(room, head, 'alice 6 (create event sig)').envelope, sig: createSig } });
   await err;
