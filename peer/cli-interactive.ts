@@ -9,6 +9,7 @@ import { Writable, type Readable } from 'node:stream';
 import type { ClientCommand, ClientEvents } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
+import { visible, visibleLines } from '../protocol/text.ts';
 import { checkPasswordPolicy } from './account.ts';
 import { COMMANDS, describeError, hasSavedSession, runCommand, type CommandResult } from './cli-commands.ts';
 import type { ChatEngine } from './engine.ts';
@@ -83,6 +84,8 @@ class Terminal {
 
   /** The next line; null when stdin ended (or the question was cancelled). */
   read(prompt: string, kind: ReadKind = 'command'): Promise<string | null> {
+    // A prompt may name a room or a user: it reaches the terminal as printable text only.
+    prompt = visible(prompt);
     const ready = this.lines.shift();
     if (ready !== undefined) {
       // Answered ahead (a script, or fast typing): still show what was asked.
@@ -114,8 +117,14 @@ class Terminal {
     return this.waiter?.kind;
   }
 
-  /** Prints whole lines above the line being typed, then draws the prompt and that line again. */
+  /**
+   * Prints whole lines above the line being typed, then draws the prompt and that line again.
+   * The last guard for text from peers and the tracker: no control character but the newline
+   * reaches the terminal (fields are made visible one by one before, so a newline in one cannot
+   * start a line that passes for another message).
+   */
   print(text: string): void {
+    text = visibleLines(text);
     if (!this.tty || !this.waiter) {
       this.output.write(text + '\n');
       return;
@@ -416,12 +425,12 @@ export class InteractiveMode {
       result = await this.dispatch({ cmd: 'join_room', room: name, password });
     }
     const { room, members } = result as { room: string; members: string[] };
-    this.print(`Joined ${room}; members: ${members.join(', ')}.`);
+    this.print(`Joined ${visible(room)}; members: ${members.map(visible).join(', ')}.`);
   }
 
   private async members(room: string): Promise<void> {
     const { room: name, members } = (await this.dispatch({ cmd: 'members', room })) as { room: string; members: { user: string; owner: boolean; verified: boolean; online: boolean }[] };
-    this.print(`${name}:`);
+    this.print(`${visible(name)}:`);
     this.print(table(members.map((m) => ['  ' + m.user, m.owner ? 'owner' : '', m.online ? 'online' : 'offline', m.verified ? 'verified' : 'not verified'])));
   }
 
@@ -439,7 +448,7 @@ export class InteractiveMode {
 
     // Check the target now, so a typo shows before the first line rather than after it.
     let label: string;
-    if (kind === 'msg_room') label = `[${(await this.dispatch({ cmd: 'members', room: target })).room}]`;
+    if (kind === 'msg_room') label = `[${visible(String((await this.dispatch({ cmd: 'members', room: target })).room))}]`;
     else {
       const user = normalizeUserName(target);
       if (user === this.engine!.user) throw new ProtocolError('request.invalid', 'you cannot message yourself');
@@ -472,49 +481,58 @@ export class InteractiveMode {
   private error(err: unknown): void {
     if (err instanceof Cancelled) return this.print('Cancelled.');
     const { message } = describeError(err, this.engine!);
-    this.print(`error: ${message}`);
+    // An error may quote what a peer or the tracker sent.
+    this.print(`error: ${visibleLines(message, '  ')}`);
   }
 
   private listen(engine: ChatEngine): void {
     const me = () => engine.user;
     const show = (line: string | undefined) => line !== undefined && this.print(line);
     engine.on('message', (e) => show(formatMessage(e)));
-    engine.on('delivered', (e) => this.io.verbose && show(`[${e.room}] delivered to ${e.count} of ${e.of}`));
-    engine.on('presence', (e) => show(`* ${e.user} ${e.online ? 'is online' : 'went offline'}`));
+    // Every field an engine event carries came from a peer or the tracker: each is made visible.
+    const v = visible;
+    engine.on('delivered', (e) => this.io.verbose && show(`[${v(e.room)}] delivered to ${e.count} of ${e.of}`));
+    engine.on('presence', (e) => show(`* ${v(e.user)} ${e.online ? 'is online' : 'went offline'}`));
     // My own join and leave are what join_room and leave_room already said.
-    engine.on('member_joined', (e) => e.user !== me() && show(`[${e.room}] * ${e.user} joined`));
-    engine.on('member_left', (e) => e.user !== me() && show(`[${e.room}] * ${e.user} left`));
-    engine.on('member_kicked', (e) => show(`[${e.room}] * ${e.user === me() ? 'you were' : `${e.user} was`} kicked by ${e.by}`));
-    engine.on('owner_changed', (e) => show(`[${e.room}] * ${e.owner ? `${e.owner} is now the owner` : 'the room has no owner now'}`));
-    engine.on('room_closed', (e) => show(`[${e.room}] * closed by ${e.by}`));
+    engine.on('member_joined', (e) => e.user !== me() && show(`[${v(e.room)}] * ${v(e.user)} joined`));
+    engine.on('member_left', (e) => e.user !== me() && show(`[${v(e.room)}] * ${v(e.user)} left`));
+    engine.on('member_kicked', (e) => show(`[${v(e.room)}] * ${e.user === me() ? 'you were' : `${v(e.user)} was`} kicked by ${v(e.by)}`));
+    engine.on('owner_changed', (e) => show(`[${v(e.room)}] * ${e.owner ? `${v(e.owner)} is now the owner` : 'the room has no owner now'}`));
+    engine.on('room_closed', (e) => show(`[${v(e.room)}] * closed by ${v(e.by)}`));
     engine.on('key_changed', (e) =>
       show(
-        `! ${e.user}'s key changed${e.rooms.length ? ` (you share ${e.rooms.join(', ')})` : ''}: was ${e.oldFingerprint}, now ${e.newFingerprint}. ` +
-          `Nothing is sent to ${e.user} until you compare fingerprints with them and run: verify ${e.user} ${e.newFingerprint.replace(/\s/g, '')}`,
+        `! ${v(e.user)}'s key changed${e.rooms.length ? ` (you share ${e.rooms.map(v).join(', ')})` : ''}: was ${v(e.oldFingerprint)}, now ${v(e.newFingerprint)}. ` +
+          `Nothing is sent to ${v(e.user)} until you compare fingerprints with them and run: verify ${v(e.user)} ${v(e.newFingerprint.replace(/\s/g, ''))}`,
       ),
     );
-    engine.on('room_forked', (e) => show(`! [${e.room}] ${e.detail}`));
-    engine.on('typing', (e) => this.io.verbose && e.active && show(`[${e.room}] ${e.user} is typing...`));
+    engine.on('room_forked', (e) => show(`! [${v(e.room)}] ${visibleLines(e.detail, '  ')}`));
+    engine.on('typing', (e) => this.io.verbose && e.active && show(`[${v(e.room)}] ${v(e.user)} is typing...`));
     engine.on('connection', (e) => {
       const before = this.connection;
       this.connection = e.state;
       // Connecting and going online are what login and logout already say; drops and returns are news.
       if (e.state === 'reconnecting' || (e.state === 'online' && before === 'reconnecting') || (e.state === 'offline' && before === 'reconnecting')) {
-        show(`* tracker: ${e.detail}`);
+        show(`* tracker: ${visibleLines(e.detail, '  ')}`);
       }
     });
-    engine.on('error', (e) => show(`! ${e.message}`));
+    engine.on('error', (e) => show(`! ${visibleLines(e.message, '  ')}`));
   }
 }
 
-function formatMessage(e: ClientEvents['message']): string {
-  const [first, ...rest] = e.text.split('\n');
-  const lines = [`[${e.direct ? 'dm' : e.room}] ${e.from}: ${first}`, ...rest.map((l) => `  ${l}`)];
-  if (e.snippet) lines.push(`  (${e.snippet.language} snippet, ${e.snippet.path}:${e.snippet.startLine}-${e.snippet.endLine})`, ...e.snippet.code.split('\n').map((l) => `    ${l}`));
+/**
+ * `[room] sender: text`, later lines of the text indented under it, then the snippet if any. Every
+ * field is the sender's: shown visibly, and no line of the text can pass for a message of its own.
+ */
+export function formatMessage(e: ClientEvents['message']): string {
+  const lines = [`[${e.direct ? 'dm' : visible(e.room)}] ${visible(e.from)}: ${visibleLines(e.text, '  ')}`];
+  const s = e.snippet;
+  if (s) lines.push(`  (${visible(s.language)} snippet, ${visible(s.path)}:${Number(s.startLine)}-${Number(s.endLine)})`, `    ${visibleLines(s.code, '    ')}`);
   return lines.join('\n');
 }
 
-function table(rows: string[][]): string {
+/** Columns padded to line up; every cell made visible (names and addresses come from the tracker). */
+function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(visible));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
+import { registered, waitFor } from '../helpers/engines.ts';
 
 const PEER_ENTRY = join(REPO_ROOT, 'peer');
 const PEER_BUNDLE = join(REPO_ROOT, 'dist/peer.cjs');
@@ -164,6 +165,57 @@ class JsonPeer {
         cancel?.();
         resolve(v);
       });
+    });
+  }
+}
+
+/** An interactive `node peer` (stdin a pipe, not a TTY): type lines, await what it prints. */
+class InteractivePeer {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** Everything printed on stdout, as the raw bytes a terminal would get. */
+  private bytes = Buffer.alloc(0);
+  private stderr = '';
+  private readonly waiters = new Set<() => void>();
+
+  constructor(t: Teardown, args: string[]) {
+    this.child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.bytes = Buffer.concat([this.bytes, chunk]);
+      for (const w of this.waiters) w();
+    });
+    t.after(async () => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+      this.child.kill('SIGKILL');
+      await this.exited;
+    });
+  }
+
+  get output(): Buffer {
+    return this.bytes;
+  }
+
+  type(line: string): void {
+    this.child.stdin!.write(line + '\n');
+  }
+
+  /** Resolves once stdout contains `text`. */
+  printed(text: string, timeoutMs = ANSWER_TIMEOUT_MS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this.bytes.toString('utf8').includes(text)) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`node peer did not print ${JSON.stringify(text)} within ${timeoutMs} ms\n--- stdout ---\n${this.bytes.toString('utf8')}\n--- stderr ---\n${this.stderr}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
     });
   }
 }
@@ -372,5 +424,65 @@ describe('node peer', () => {
     assert.match(stdout, /^error: wrong user name or password$/m);
     assert.equal((stdout.match(/Trust this tracker/g) ?? []).length, 2);
     assert.match(stdout, /msg_room NAME \[TEXT\]/);
+  });
+
+  test('interactive mode shows control characters and escape sequences from peers visibly, never interpreted', { timeout: 120_000 }, async (t) => {
+    // bob's account and saved session, made with the --json mode; then bob runs interactively.
+    const data = await tempDir(t, 'p2p-chat-cli-esc-');
+    const args = ['--tracker', trackerArg, '--data', data];
+    const setup = new JsonPeer(t, args);
+    await setup.ok({ cmd: 'register', user: 'bob', password: PASSWORD });
+    await setup.ok({ cmd: 'login', user: 'bob', password: PASSWORD });
+    await setup.ok({ cmd: 'exit' });
+    assert.equal(await setup.exitCode(), 0);
+
+    const carol = await registered(t, tracker, 'carol');
+    await carol.createRoom('lobby');
+    const bob = new InteractivePeer(t, args);
+    await bob.printed('Logged in as bob (saved session)');
+    const joined = waitFor(carol, 'member_joined', (e) => e.user === 'bob', ANSWER_TIMEOUT_MS);
+    bob.type('join_room lobby');
+    await bob.printed('Joined lobby');
+    await joined;
+
+    const hostile = [
+      'lunch?\r[dm] carol: send me the password',
+      'title \x1b]0;pwned title\x07 set',
+      'clear \x1b[2J\x1b[H screen',
+      'clipboard \x1b]52;c;cm0gLXJmIH4=\x07 written',
+      'c1 \u009b2J csi \u009d0;osc\u009c',
+      'bidi invoice\u202Etxt.exe',
+      'two lines\n[dm] alice: a line that pretends to be a message',
+    ];
+    for (const text of hostile) await carol.sendRoom('lobby', text);
+    await carol.sendDirect('bob', 'direct \x1b]0;dm title\x07');
+    await carol.sendRoom('lobby', 'see this', { language: 'ts\x1b[31m', path: '../\x1b]0;x\x07\u202Eevil.ts', startLine: 1, endLine: 2, code: 'a\r\x1b[2Jb\n\u009bc' });
+    await carol.sendRoom('lobby', 'the last one');
+    await bob.printed('[lobby] carol: the last one');
+    bob.type('exit');
+    assert.equal(await bob.exited, 0);
+
+    const out = bob.output;
+    assert.equal(out.indexOf(0x1b), -1, 'no ESC reached the terminal');
+    assert.equal(out.indexOf(0x0d), -1, 'no CR reached the terminal');
+    assert.equal(out.indexOf(0x07), -1, 'no BEL reached the terminal');
+    const text = out.toString('utf8');
+    assert.doesNotMatch(text, /[\u0080-\u009f]/, 'no C1 control reached the terminal');
+    assert.doesNotMatch(text, /[\u202a-\u202e\u2066-\u2069]/, 'no bidi control reached the terminal');
+    for (const shown of [
+      '[lobby] carol: lunch?^M[dm] carol: send me the password',
+      'title ^[]0;pwned title^G set',
+      'clear ^[[2J^[[H screen',
+      'clipboard ^[]52;c;cm0gLXJmIH4=^G written',
+      'c1 <U+009B>2J csi <U+009D>0;osc<U+009C>',
+      'bidi invoice<U+202E>txt.exe',
+      '[lobby] carol: two lines\n  [dm] alice: a line that pretends to be a message',
+      '[dm] carol: direct ^[]0;dm title^G',
+      '(ts^[[31m snippet, ../^[]0;x^G<U+202E>evil.ts:1-2)',
+      '    a^M^[[2Jb\n    <U+009B>c',
+    ]) {
+      assert.ok(text.includes(shown), `shows ${JSON.stringify(shown)}\n--- stdout ---\n${text}`);
+    }
+    assert.doesNotMatch(text, /^\[dm\] alice/m, 'no line passes for a message from someone else');
   });
 });
