@@ -1,0 +1,134 @@
+// The data folder on disk: keys that are also Object.prototype's property names (issue 7, item 1)
+// and temp files left by a crash in the middle of a write (item 14).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { DataFolder, type EngineState } from '../../peer/data-folder.ts';
+import { removeStaleTemps, STALE_TEMP_MS, writeJsonAsync } from '../../peer/json-file.ts';
+import type { PinnedUser } from '../../peer/key-directory.ts';
+
+async function folder(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'p2p-data-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const pin = (fingerprint: string, verified = false): PinnedUser => ({
+  fingerprint,
+  verified,
+  identity: { signingKey: `sk-${fingerprint}`, encryptionKey: `ek-${fingerprint}`, encryptionKeySig: `sig-${fingerprint}` },
+});
+
+/** The pid of a process that has exited (and so is certainly not writing). */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+test('tracker pins and salts under keys named __proto__, constructor and toString are kept and found', async (t) => {
+  const dir = await folder(t);
+  const data = new DataFolder(dir, false);
+  for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+    assert.equal(data.trackerPin(name), undefined, `no pin for ${name} yet (not Object.prototype's)`);
+    assert.equal(data.salt(name, ''), undefined);
+  }
+  data.setTrackerPin('__proto__', 'AA:BB');
+  data.setTrackerPin('constructor', 'CC:DD');
+  data.setSalt('__proto__', 'x', 'salt-1');
+  data.setSalt('host:1', '__proto__', 'salt-2');
+  const again = new DataFolder(dir, false);
+  assert.equal(again.trackerPin('__proto__'), 'AA:BB');
+  assert.equal(again.trackerPin('constructor'), 'CC:DD');
+  assert.equal(again.trackerPin('toString'), undefined);
+  assert.equal(again.salt('__proto__', 'x'), 'salt-1');
+  assert.equal(again.salt('host:1', '__proto__'), 'salt-2');
+  again.setTrackerPin('__proto__', undefined);
+  assert.equal(new DataFolder(dir, false).trackerPin('__proto__'), undefined);
+  assert.equal(new DataFolder(dir, false).trackerPin('constructor'), 'CC:DD');
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(join(dir, 'known-trackers.json'), 'utf8'))), ['constructor']);
+});
+
+test('state: pins and rooms named __proto__ and constructor survive a write and a read, in the old file format', async (t) => {
+  const dir = await folder(t);
+  const data = new DataFolder(dir, false);
+  const state: EngineState = {
+    pins: new Map([['__proto__', pin('P1', true)], ['constructor', pin('C1')], ['alice', pin('A1')]]),
+    rooms: new Map([['__proto__', { events: [] }]]),
+    outbound: {},
+    inbound: {},
+  };
+  data.saveState('alice', () => state);
+  data.flush();
+  // On disk: a JSON object with own keys, the format earlier versions wrote and read.
+  const raw = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { pins: Record<string, PinnedUser> };
+  assert.deepEqual(Object.keys(raw.pins), ['__proto__', 'constructor', 'alice']);
+  const loaded = new DataFolder(dir, false).loadState('alice');
+  assert.deepEqual([...loaded.pins.keys()], ['__proto__', 'constructor', 'alice']);
+  assert.equal(loaded.pins.get('alice')!.fingerprint, 'A1', "alice's pin is alice's own");
+  assert.equal(loaded.pins.get('__proto__')!.verified, true);
+  assert.equal(loaded.pins.get('tostring'), undefined);
+  assert.deepEqual([...loaded.rooms.keys()], ['__proto__']);
+  assert.equal(Object.getPrototypeOf(loaded.pins.get('constructor')), Object.prototype);
+});
+
+test('state written by an earlier version (plain objects) loads; a damaged one is refused, not half-trusted', async (t) => {
+  const dir = await folder(t);
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ pins: { bob: pin('B1', true) }, rooms: {}, outbound: {}, inbound: {} }));
+  const loaded = new DataFolder(dir, false).loadState('alice');
+  assert.equal(loaded.pins.get('bob')!.fingerprint, 'B1');
+  assert.equal(loaded.pins.get('bob')!.verified, true);
+
+  writeFileSync(join(dir, 'state.json'), '{"pins":{"bob":{"fingerprint":7}}}');
+  assert.throws(() => new DataFolder(dir, false).loadState('alice'), /state\.json is damaged/);
+  writeFileSync(join(dir, 'state.json'), '{"pins":{"../x":{"fingerprint":"F","verified":false,"identity":{}}}}');
+  assert.throws(() => new DataFolder(dir, false).loadState('alice'), /state\.json is damaged/, 'a pin under an invalid user name');
+});
+
+test('last-account.json naming a path instead of a user is ignored', async (t) => {
+  const dir = await folder(t);
+  writeFileSync(join(dir, 'last-account.json'), JSON.stringify({ user: '../../etc' }));
+  assert.equal(new DataFolder(dir, true).lastAccount(), undefined);
+  writeFileSync(join(dir, 'last-account.json'), JSON.stringify({ user: '__proto__' }));
+  assert.equal(new DataFolder(dir, true).lastAccount(), undefined, 'no account saved for that user');
+});
+
+test('at start, temp files of dead or old writers are removed; a live writer keeps its temp', async (t) => {
+  const dir = await folder(t);
+  const user = join(dir, 'alice');
+  mkdirSync(user);
+  const dead = deadPid();
+  const live = process.ppid; // alive for the whole test, and not us
+  // What a crash between open and write leaves: an empty temp.
+  const stale = [
+    join(dir, `salts.json.${dead}.tmp`),
+    join(user, `state.json.${dead}.async.tmp`),
+    join(user, `account.json.${dead}.tmp`),
+  ];
+  const old = join(user, `state.json.${live}.async.tmp`);
+  const fresh = [join(dir, `known-trackers.json.${live}.tmp`), join(user, `state.json.${process.pid}.async.tmp`)];
+  const unrelated = [join(user, 'notes.tmp'), join(user, `state.json.${dead}.bak`), join(user, 'state.json')];
+  for (const f of [...stale, old, ...fresh, ...unrelated]) writeFileSync(f, '');
+  const longAgo = new Date(Date.now() - STALE_TEMP_MS - 60_000);
+  utimesSync(old, longAgo, longAgo);
+
+  const data = new DataFolder(dir, true);
+  assert.equal(existsSync(stale[0]), false, 'the root is cleaned when the folder is opened');
+  writeFileSync(join(user, 'state.json'), '{}');
+  data.loadState('alice');
+  for (const f of stale) assert.equal(existsSync(f), false, `${f} removed (its writer is dead)`);
+  assert.equal(existsSync(old), false, 'a temp older than any write is removed even if its pid is alive again');
+  for (const f of [...fresh, ...unrelated]) assert.equal(existsSync(f), true, `${f} kept`);
+});
+
+test('a write that fails leaves no temp file; removeStaleTemps on a missing folder is a no-op', async (t) => {
+  const dir = await folder(t);
+  const target = join(dir, 'state.json');
+  mkdirSync(target); // renaming a file over a folder fails
+  await assert.rejects(writeJsonAsync(target, { a: 1 }));
+  assert.deepEqual(readdirSync(dir), ['state.json']);
+  assert.deepEqual(removeStaleTemps(join(dir, 'missing')), []);
+});
