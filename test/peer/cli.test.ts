@@ -427,22 +427,23 @@ describe('node peer', () => {
   });
 
   test('interactive mode shows control characters and escape sequences from peers visibly, never interpreted', { timeout: 120_000 }, async (t) => {
-    // bob's account and saved session, made with the --json mode; then bob runs interactively.
+    // dave's account and saved session, made with the --json mode; then dave runs interactively
+    // and mallory, a member of the room, sends what she likes.
     const data = await tempDir(t, 'p2p-chat-cli-esc-');
     const args = ['--tracker', trackerArg, '--data', data];
     const setup = new JsonPeer(t, args);
-    await setup.ok({ cmd: 'register', user: 'bob', password: PASSWORD });
-    await setup.ok({ cmd: 'login', user: 'bob', password: PASSWORD });
+    await setup.ok({ cmd: 'register', user: 'dave', password: PASSWORD });
+    await setup.ok({ cmd: 'login', user: 'dave', password: PASSWORD });
     await setup.ok({ cmd: 'exit' });
     assert.equal(await setup.exitCode(), 0);
 
-    const carol = await registered(t, tracker, 'carol');
-    await carol.createRoom('lobby');
-    const bob = new InteractivePeer(t, args);
-    await bob.printed('Logged in as bob (saved session)');
-    const joined = waitFor(carol, 'member_joined', (e) => e.user === 'bob', ANSWER_TIMEOUT_MS);
-    bob.type('join_room lobby');
-    await bob.printed('Joined lobby');
+    const mallory = await registered(t, tracker, 'mallory');
+    await mallory.createRoom('lobby');
+    const dave = new InteractivePeer(t, args);
+    await dave.printed('Logged in as dave (saved session)');
+    const joined = waitFor(mallory, 'member_joined', (e) => e.user === 'dave', ANSWER_TIMEOUT_MS);
+    dave.type('join_room lobby');
+    await dave.printed('Joined lobby');
     await joined;
 
     const hostile = [
@@ -454,15 +455,15 @@ describe('node peer', () => {
       'bidi invoice\u202Etxt.exe',
       'two lines\n[dm] alice: a line that pretends to be a message',
     ];
-    for (const text of hostile) await carol.sendRoom('lobby', text);
-    await carol.sendDirect('bob', 'direct \x1b]0;dm title\x07');
-    await carol.sendRoom('lobby', 'see this', { language: 'ts\x1b[31m', path: '../\x1b]0;x\x07\u202Eevil.ts', startLine: 1, endLine: 2, code: 'a\r\x1b[2Jb\n\u009bc' });
-    await carol.sendRoom('lobby', 'the last one');
-    await bob.printed('[lobby] carol: the last one');
-    bob.type('exit');
-    assert.equal(await bob.exited, 0);
+    for (const text of hostile) await mallory.sendRoom('lobby', text);
+    await mallory.sendDirect('dave', 'direct \x1b]0;dm title\x07');
+    await mallory.sendRoom('lobby', 'see this', { language: 'ts\x1b[31m', path: '../\x1b]0;x\x07\u202Eevil.ts', startLine: 1, endLine: 2, code: 'a\r\x1b[2Jb\n\u009bc' });
+    await mallory.sendRoom('lobby', 'the last one');
+    await dave.printed('[lobby] mallory: the last one');
+    dave.type('exit');
+    assert.equal(await dave.exited, 0);
 
-    const out = bob.output;
+    const out = dave.output;
     assert.equal(out.indexOf(0x1b), -1, 'no ESC reached the terminal');
     assert.equal(out.indexOf(0x0d), -1, 'no CR reached the terminal');
     assert.equal(out.indexOf(0x07), -1, 'no BEL reached the terminal');
@@ -470,14 +471,14 @@ describe('node peer', () => {
     assert.doesNotMatch(text, /[\u0080-\u009f]/, 'no C1 control reached the terminal');
     assert.doesNotMatch(text, /[\u202a-\u202e\u2066-\u2069]/, 'no bidi control reached the terminal');
     for (const shown of [
-      '[lobby] carol: lunch?^M[dm] carol: send me the password',
+      '[lobby] mallory: lunch?^M[dm] carol: send me the password',
       'title ^[]0;pwned title^G set',
       'clear ^[[2J^[[H screen',
       'clipboard ^[]52;c;cm0gLXJmIH4=^G written',
       'c1 <U+009B>2J csi <U+009D>0;osc<U+009C>',
       'bidi invoice<U+202E>txt.exe',
-      '[lobby] carol: two lines\n  [dm] alice: a line that pretends to be a message',
-      '[dm] carol: direct ^[]0;dm title^G',
+      '[lobby] mallory: two lines\n  [dm] alice: a line that pretends to be a message',
+      '[dm] mallory: direct ^[]0;dm title^G',
       '(ts^[[31m snippet, ../^[]0;x^G<U+202E>evil.ts:1-2)',
       '    a^M^[[2Jb\n    <U+009B>c',
     ]) {
