@@ -147,8 +147,24 @@ export class JsonMode {
         out.uncork!();
       });
     }
-    out.write(JSON.stringify(value) + '\n');
+    out.write(jsonLine(value));
   }
+}
+
+/**
+ * One JSON line. JSON.stringify already escapes C0 controls and lone surrogates; DEL, C1 controls,
+ * line separators and invisible format characters (bidi overrides among them) are escaped too, so
+ * that a --json client run in a terminal shows peers' text inert. The parsed value is unchanged.
+ */
+export function jsonLine(value: object): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]|\p{Cf}/gu, escapeUnits) + '\n';
+}
+
+/** `ch` as \\uXXXX escapes, one per UTF-16 unit (a surrogate pair for a character past U+FFFF). */
+function escapeUnits(ch: string): string {
+  let out = '';
+  for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
 }
 
 function failure(err: unknown, hint: string): CommandFailure {
