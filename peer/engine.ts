@@ -29,6 +29,7 @@ import { AckBatcher, DeliveryCounts } from './acknowledgements.ts';
 import { DataFolder, type AccountStore, type EngineState } from './data-folder.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { LinkPool } from './link-pool.ts';
+import type { LinkLimits } from '../protocol/peer.ts';
 import type { PeerLink } from './link.ts';
 import { RoomBook, type RoomView } from './room-book.ts';
 import {
@@ -70,6 +71,8 @@ export interface EngineOptions {
   accountStore?: AccountStore;
   /** Seals the state file at rest (VS Code keeps this key in SecretStorage). */
   atRestKey?: Buffer;
+  /** Caps and budgets of peer-link admission; default LINK_LIMITS (protocol/peer.ts). Tests set them lower. */
+  linkLimits?: Partial<LinkLimits>;
 }
 
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
@@ -458,14 +461,16 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
     this.pool = new LinkPool(
       { user, signingKey: keys.signing.privateKey },
+      // A tracker error is thrown, not taken for "unknown user" (the pool caches unknown names).
       async (peer) => {
-        await this.keys!.ensure([peer]).catch(() => {});
+        await this.keys!.ensure([peer]);
         return this.keys!.signingKey(peer);
       },
       (peer) => {
         const p = this.presence.get(peer);
         return p?.online && p.address && p.port ? { host: p.address, port: p.port } : undefined;
       },
+      { localKey: (peer) => this.keys!.signingKey(peer), ...(this.opts.linkLimits ? { limits: this.opts.linkLimits } : {}) },
     );
     // One peer's messages are handled one at a time, in order: a session key must be in place
     // before the envelopes that need it.
@@ -487,7 +492,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       });
     });
     this.pool.on('linked', (peer, link) => this.onLinked(peer, link));
+    // Strangers' failed handshakes: a few one by one, the rest as one summary per interval.
     this.pool.on('refused', (d) => this.emitError({ code: d.code, message: `refused a peer link from ${d.address}: ${d.message}` }));
+    this.pool.on('refused_summary', (s) => this.emitError({ code: 'link.refused', message: s.message }));
     await this.pool.listen(port, this.opts.peerHost ?? '0.0.0.0');
     this.applySession(session);
     await this.syncRooms(session.rooms);

@@ -7,12 +7,16 @@
 //
 //   initiator                                   responder
 //   hello {v, from, to, eph, nonce}      ->
-//                                        <-     hello_reply {from, to, eph, nonce, sig(responder)}
+//                                        <-     hello_reply {from, to, eph, nonce}
 //   hello_finish {sig(initiator)}        ->
-//                                        <-     sealed n=0 (ping): key confirmation
+//                                        <-     sealed n=0 {t: confirm, sig(responder)}
 //
-// The key confirmation is ours, beyond SIGMA's three messages: without it the initiator could not
-// tell "accepted" from "refused after hello_finish", and would hand out a link that dies at once.
+// SIGMA-R order: the initiator signs first, and the responder signs only once the initiator has
+// proven who it is. A stranger's hello (or a thousand) costs the responder no RSA signature, and
+// the responder's signature travels sealed. The transcript both sign is the same as before (both
+// names and roles, both nonces, both keys), so neither signature can be replayed into another
+// link or misbound to another pair of users. The sealed `confirm` is also the key confirmation:
+// without it the initiator could not tell "accepted" from "refused after hello_finish".
 
 import type { LinkErrorCode } from '../protocol/errors.ts';
 import type { KeyObject } from 'node:crypto';
@@ -23,9 +27,9 @@ import {
   signPss, toBase64Url, verifyPss, x25519Generate, x25519SharedSecret,
 } from '../protocol/crypto.ts';
 import { FrameDecoder, PEER_FRAME_LIMIT, encodeFrame } from '../protocol/frame.ts';
-import { handshakeSchema, peerMessageSchema, sealedFrameSchema, type Handshake, type SealedFrame } from '../protocol/peer.ts';
+import { LINK_LIMITS, confirmSchema, handshakeSchema, sealedFrameSchema, type Confirm, type Handshake, type SealedFrame } from '../protocol/peer.ts';
 
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = LINK_LIMITS.handshakeTimeoutMs;
 /** A peer that stops reading is dropped once this much is queued for it, not buffered forever. */
 export const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
 /** A graceful close waits this long for the peer to finish its side before destroying. */
@@ -38,7 +42,7 @@ export const MAX_MESSAGE_BYTES = Math.floor(((PEER_FRAME_LIMIT - SEALED_FRAME_OV
 
 export type { LinkErrorCode };
 const REMOTE_CODES: ReadonlySet<string> = new Set<LinkErrorCode>([
-  'link.refused', 'link.bad_signature', 'link.timeout', 'link.unknown_user', 'link.wrong_user', 'link.protocol',
+  'link.refused', 'link.bad_signature', 'link.timeout', 'link.unknown_user', 'link.wrong_user', 'link.protocol', 'link.busy',
 ]);
 
 export class LinkError extends Error {
@@ -55,11 +59,14 @@ export interface LinkIdentity {
   /** My RSA-PSS private signing key. */
   signingKey: KeyObject;
 }
-/** The pinned signing key of a user, or undefined if we do not know/trust them (then refuse the link). */
-export type PinnedKeyLookup = (user: string) => Promise<KeyObject | undefined>;
+/**
+ * The pinned signing key of a user, or undefined if we do not know/trust them (then refuse the
+ * link). A server passes the remote address the name came from (for lookup budgets).
+ */
+export type PinnedKeyLookup = (user: string, address?: string) => Promise<KeyObject | undefined>;
 
 export interface LinkOptions {
-  /** From TCP connect (or accept) to an established link. Default 10 s. */
+  /** From TCP connect (or accept) to an established link. Default LINK_LIMITS.handshakeTimeoutMs (5 s). */
   handshakeTimeoutMs?: number;
   /** Bytes queued for a peer before it counts as not reading and is dropped. Default 8 MiB. */
   maxQueueBytes?: number;
@@ -250,13 +257,14 @@ function refuse(reader: FrameReader, code: LinkErrorCode, local: string, remote:
 }
 
 /** The peer refused us: a message in our words, theirs appended. */
-function refusedBy(peer: string, me: string, r: { code: string; message: string }): LinkError {
+export function refusedBy(peer: string, me: string, r: { code: string; message: string }): LinkError {
   const code: LinkErrorCode = REMOTE_CODES.has(r.code) ? (r.code as LinkErrorCode) : 'link.refused';
   const ours: Partial<Record<LinkErrorCode, string>> = {
     'link.unknown_user': `${peer} does not know ${me} (they have no pinned key for you), so they refused the link`,
     'link.wrong_user': `the peer at that address is not ${peer}; it refused a link meant for ${peer}`,
     'link.bad_signature': `${peer} could not verify that you are ${me}: your signing key does not match the one they pinned for you`,
     'link.timeout': `${peer} gave up waiting for the handshake`,
+    'link.busy': `${peer} is busy with other handshakes; try again in a few seconds`,
   };
   return new LinkError(code, `${ours[code] ?? `${peer} refused the link`} (they said: ${JSON.stringify(r.message)})`);
 }
@@ -280,7 +288,7 @@ function sharedSecret(reader: FrameReader, priv: KeyObject, eph: string, peer: s
 
 export async function runInitiator(reader: FrameReader, me: LinkIdentity, remoteUser: string, remoteKey: KeyObject): Promise<LinkSession> {
   const eph = x25519Generate();
-  const hello = { t: 'hello', v: 1, from: me.user, to: remoteUser, eph: toBase64Url(eph.publicKey), nonce: toBase64Url(randomBytes(NONCE_BYTES)) } as const;
+  const hello = { t: 'hello', v: 2, from: me.user, to: remoteUser, eph: toBase64Url(eph.publicKey), nonce: toBase64Url(randomBytes(NONCE_BYTES)) } as const;
   reader.write(hello);
 
   const reply = parseHandshake(reader, await reader.next(), remoteUser);
@@ -291,33 +299,44 @@ export async function runInitiator(reader: FrameReader, me: LinkIdentity, remote
   }
   if (reply.to !== me.user) return refuse(reader, 'link.protocol', `${remoteUser} answered a hello meant for ${reply.to}`, `I am ${me.user}`);
   const t: Transcript = { initiator: me.user, responder: remoteUser, initNonce: hello.nonce, respNonce: reply.nonce, initEph: hello.eph, respEph: reply.eph };
-  if (!verifyPss(remoteKey, LABELS.linkHandshake, signedBytes('responder', t), fromBase64Url(reply.sig))) {
-    return refuse(reader, 'link.bad_signature',
-      `the peer claiming to be ${remoteUser} did not prove it: its signature does not match the key pinned for ${remoteUser} ` +
-      `(someone may be impersonating ${remoteUser}, or their key changed: compare fingerprints)`,
-      `your signature does not match the key pinned for ${remoteUser}`);
-  }
   const shared = sharedSecret(reader, eph.privateKey, reply.eph, remoteUser);
   reader.write({ t: 'hello_finish', sig: toBase64Url(signPss(me.signingKey, LABELS.linkHandshake, signedBytes('initiator', t))) } satisfies Handshake);
   const { i2r, r2i } = deriveKeys(shared, t);
 
-  // Key confirmation: the responder's first sealed frame is a ping, or it refused our signature.
+  // Key confirmation and the responder's proof: its first sealed frame, or a refusal of ours.
   const value = await reader.next();
   if ((value as { t?: unknown } | null)?.t === 'refused') {
     const r = parseHandshake(reader, value, remoteUser) as Extract<Handshake, { t: 'refused' }>;
     throw refusedBy(remoteUser, me.user, r);
   }
+  let confirm: Confirm;
   try {
     const frame = sealedFrameSchema.parse(value);
     if (frame.n !== 0) throw new Error(`counter ${frame.n}`);
-    if (peerMessageSchema.parse(JSON.parse(openPayload(r2i, 'r2i', frame).toString('utf8'))).t !== 'ping') throw new Error('not a ping');
+    confirm = confirmSchema.parse(JSON.parse(openPayload(r2i, 'r2i', frame).toString('utf8')));
   } catch (err) {
     return refuse(reader, 'link.protocol', `${remoteUser} did not confirm the link keys (${(err as Error).message})`, 'bad key confirmation');
+  }
+  if (!verifyPss(remoteKey, LABELS.linkHandshake, signedBytes('responder', t), fromBase64Url(confirm.sig))) {
+    return refuse(reader, 'link.bad_signature',
+      `the peer claiming to be ${remoteUser} did not prove it: its signature does not match the key pinned for ${remoteUser} ` +
+      `(someone may be impersonating ${remoteUser}, or their key changed: compare fingerprints)`,
+      `your signature does not match the key pinned for ${remoteUser}`);
   }
   return { remoteUser, initiator: true, sendKey: i2r, recvKey: r2i, sendCounter: 0, recvCounter: 1 };
 }
 
-export async function runResponder(reader: FrameReader, me: LinkIdentity, pinnedKey: PinnedKeyLookup, address: string): Promise<LinkSession> {
+/**
+ * What a responder needs besides its identity. `lookup` gives the pinned key of the name in a
+ * hello (it may throw; an error with code `link.busy` is passed on to the peer as such);
+ * `beforeSign` waits for the signature budget and resolves false if the handshake should stop.
+ */
+export interface ResponderContext {
+  lookup: (user: string) => Promise<KeyObject | undefined>;
+  beforeSign?: () => Promise<boolean>;
+}
+
+export async function runResponder(reader: FrameReader, me: LinkIdentity, ctx: ResponderContext, address: string): Promise<LinkSession> {
   const hello = parseHandshake(reader, await reader.next(), address);
   if (hello.t !== 'hello') return refuse(reader, 'link.protocol', `${address} opened with ${hello.t}, not hello`, 'expected hello');
   const peer = hello.from;
@@ -326,22 +345,23 @@ export async function runResponder(reader: FrameReader, me: LinkIdentity, pinned
   }
   let key: KeyObject | undefined;
   try {
-    key = await pinnedKey(peer);
+    key = await ctx.lookup(peer);
   } catch (err) {
+    if ((err as { code?: unknown })?.code === 'link.busy') {
+      return refuse(reader, 'link.busy', `did not look up ${peer} for ${address}: ${(err as Error).message}`, 'busy: try again in a few seconds');
+    }
     return refuse(reader, 'link.refused', `could not look up the key of ${peer}: ${(err as Error).message}`, 'try again later');
   }
   if (!key) return refuse(reader, 'link.unknown_user', `${peer} at ${address} is not a known user (no pinned key)`, `${me.user} has no pinned key for ${peer}`);
 
+  // Nothing signed yet: the reply only commits to our ephemeral key and nonce.
   const eph = x25519Generate();
   const t: Transcript = {
     initiator: peer, responder: me.user, initNonce: hello.nonce, respNonce: toBase64Url(randomBytes(NONCE_BYTES)),
     initEph: hello.eph, respEph: toBase64Url(eph.publicKey),
   };
   const shared = sharedSecret(reader, eph.privateKey, hello.eph, peer);
-  reader.write({
-    t: 'hello_reply', from: me.user, to: peer, eph: t.respEph, nonce: t.respNonce,
-    sig: toBase64Url(signPss(me.signingKey, LABELS.linkHandshake, signedBytes('responder', t))),
-  } satisfies Handshake);
+  reader.write({ t: 'hello_reply', from: me.user, to: peer, eph: t.respEph, nonce: t.respNonce } satisfies Handshake);
 
   const finish = parseHandshake(reader, await reader.next(), peer);
   if (finish.t === 'refused') throw refusedBy(peer, me.user, finish);
@@ -351,7 +371,12 @@ export async function runResponder(reader: FrameReader, me: LinkIdentity, pinned
       `the peer at ${address} claiming to be ${peer} did not prove it: its signature does not match the key pinned for ${peer}`,
       `your signature does not match the key ${me.user} pinned for ${peer}`);
   }
+  // The initiator proved who it is: only now do we spend a signature (within the budget).
+  if (ctx.beforeSign && !(await ctx.beforeSign())) {
+    throw new LinkError('link.closed', `the handshake with ${peer} at ${address} ended while it waited for the signature budget`);
+  }
   const { i2r, r2i } = deriveKeys(shared, t);
-  reader.write(sealPayload(r2i, 'r2i', 0, Buffer.from(JSON.stringify({ t: 'ping' }), 'utf8')));
+  const confirm: Confirm = { t: 'confirm', sig: toBase64Url(signPss(me.signingKey, LABELS.linkHandshake, signedBytes('responder', t))) };
+  reader.write(sealPayload(r2i, 'r2i', 0, Buffer.from(JSON.stringify(confirm), 'utf8')));
   return { remoteUser: peer, initiator: false, sendKey: r2i, recvKey: i2r, sendCounter: 1, recvCounter: 0 };
 }

@@ -2,8 +2,11 @@
 // first message and re-opened when they drop (DESIGN.md "Peer links"). Messages to one user go
 // out in the order they were given, even while the link is still being opened.
 
+import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { PeerMessage } from '../protocol/peer.ts';
+import { KeyLookupGate, resolveLimits, type LinkLimits } from './link-admission.ts';
+import { RefusalReporter, type RefusalDetail, type RefusalSummary } from './link-refusals.ts';
 import { LinkServer, connectLink, type LinkIdentity, type PeerLink, type PinnedKeyLookup } from './link.ts';
 
 export interface PeerAddress {
@@ -11,12 +14,24 @@ export interface PeerAddress {
   port: number;
 }
 
-const MAX_LINKS_PER_USER = 8;
+export interface LinkPoolOptions {
+  /**
+   * The key pinned for a user here, without asking anyone (undefined: not pinned). A hello from
+   * a name not pinned costs a `pinnedKey` lookup (the tracker), within the lookup budget.
+   */
+  localKey?: (user: string) => KeyObject | undefined;
+  /** Caps and budgets; defaults LINK_LIMITS (protocol/peer.ts). Tests set them lower. */
+  limits?: Partial<LinkLimits>;
+  now?: () => number;
+}
 
 type Events = {
   message: [user: string, message: PeerMessage, link: PeerLink];
   linked: [user: string, link: PeerLink];
-  refused: [detail: { address: string; code: string; message: string }];
+  /** A refused inbound handshake; at most `refusalReportsPerInterval` per interval. */
+  refused: [detail: RefusalDetail];
+  /** The refusals of an interval beyond those reported one by one: at most one per interval. */
+  refused_summary: [summary: RefusalSummary];
 };
 
 export class LinkPool extends EventEmitter<Events> {
@@ -24,25 +39,52 @@ export class LinkPool extends EventEmitter<Events> {
   private readonly links = new Map<string, PeerLink[]>();
   private readonly opening = new Map<string, Promise<PeerLink>>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly limits: LinkLimits;
+  private readonly gate: KeyLookupGate;
+  private readonly refusals: RefusalReporter;
   private closed = false;
 
   constructor(
     private readonly me: LinkIdentity,
     private readonly pinnedKey: PinnedKeyLookup,
     private readonly addressOf: (user: string) => PeerAddress | undefined,
+    private readonly options: LinkPoolOptions = {},
   ) {
     super();
+    this.limits = resolveLimits(options.limits);
+    this.gate = new KeyLookupGate(options.localKey ?? (() => undefined), (user) => pinnedKey(user), this.limits, options.now);
+    this.refusals = new RefusalReporter(this.limits.refusalReportsPerInterval, this.limits.refusalIntervalMs,
+      (detail) => this.emit('refused', detail), (summary) => this.emit('refused_summary', summary));
   }
 
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    this.server = await LinkServer.listen({ host, port, me: this.me, pinnedKey: this.pinnedKey });
+    this.server = await LinkServer.listen({
+      host, port, me: this.me, limits: this.limits,
+      pinnedKey: (user, address) => this.gate.lookup(user, address ?? '?'),
+      ...(this.options.now ? { now: this.options.now } : {}),
+    });
     this.server.on('link', (link: PeerLink) => this.adopt(link));
-    this.server.on('refused', (detail) => this.emit('refused', detail));
+    this.server.on('refused', ({ address, code, message }) => this.refusals.report({ address, code, message }));
     return this.server.port;
   }
 
   get port(): number {
     return this.server?.port ?? 0;
+  }
+
+  /**
+   * Counters of the listening side: handshakes under way, links accepted and open, connections
+   * closed at once over a cap, tracker lookups made for hellos, and open sockets as the OS sees them.
+   */
+  async stats(): Promise<{ pending: number; accepted: number; busyRefusals: number; lookups: number; sockets: number }> {
+    const s = this.server;
+    return {
+      pending: s?.pendingCount ?? 0,
+      accepted: s?.linkCount ?? 0,
+      busyRefusals: s?.busyRefusals ?? 0,
+      lookups: this.gate.remoteLookups,
+      sockets: s ? await s.connections() : 0,
+    };
   }
 
   /**
@@ -97,6 +139,7 @@ export class LinkPool extends EventEmitter<Events> {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.refusals.close();
     for (const user of [...this.links.keys()]) this.drop(user);
     await this.server?.close();
   }
@@ -113,7 +156,10 @@ export class LinkPool extends EventEmitter<Events> {
     if (pending) return pending;
     const address = this.addressOf(user);
     if (!address || this.closed) return Promise.reject(new Error(`${user} is offline`));
-    const attempt = connectLink({ host: address.host, port: address.port, me: this.me, remoteUser: user, pinnedKey: this.pinnedKey })
+    const attempt = connectLink({
+      host: address.host, port: address.port, me: this.me, remoteUser: user, pinnedKey: this.pinnedKey,
+      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+    })
       .then((link) => {
         this.adopt(link);
         return link;
@@ -134,7 +180,7 @@ export class LinkPool extends EventEmitter<Events> {
     // A few links per user cover both sides dialling at once and restarts whose old links are
     // not yet known dead; many more is a peer opening links in a loop, each holding buffers
     // here: the oldest go.
-    while (list.length > MAX_LINKS_PER_USER) list.shift()!.close();
+    while (list.length > this.limits.linksPerUser) list.shift()!.close();
     this.links.set(user, list);
     link.on('message', (msg: PeerMessage) => this.emit('message', user, msg, link));
     link.on('close', () => {

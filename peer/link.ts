@@ -5,9 +5,11 @@
 // Send-side memory is bounded: a peer that stops reading is dropped (`link.slow_consumer`).
 
 import { EventEmitter } from 'node:events';
+import { LINK_ERROR_CODES, type LinkErrorCode } from '../protocol/errors.ts';
 import * as net from 'node:net';
 import { encodeFrame } from '../protocol/frame.ts';
-import { peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
+import { handshakeSchema, peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
+import { PendingHandshakes, TokenBuckets, resolveLimits, type LinkLimits } from './link-admission.ts';
 import {
   FrameReader, LinkError, MAX_MESSAGE_BYTES, Refusal, openPayload, resolveOptions, runInitiator, runResponder, sealPayload,
   type LinkIdentity, type LinkOptions, type LinkSession, type PinnedKeyLookup, type ResolvedLinkOptions,
@@ -155,6 +157,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     try {
       frame = sealedFrameSchema.parse(value);
     } catch (err) {
+      // The responder's link is up once it has sent its proof; the initiator may still refuse it.
+      const refused = (value as { t?: unknown } | null)?.t === 'refused' ? refusalOf(value) : undefined;
+      if (refused) return this.close(refused);
       return fail(`it sent a frame that is not sealed (${(err as Error).message})`, err);
     }
     if (frame.n !== this.recvCounter) {
@@ -176,6 +181,19 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       return;
     }
     this.emit('message', msg);
+  }
+}
+
+/** A `refused` handshake frame arriving on a link we took as established, as the peer's LinkError. */
+function refusalOf(value: unknown): LinkError | undefined {
+  try {
+    const r = handshakeSchema.parse(value);
+    if (r.t !== 'refused') return undefined;
+    const known = (LINK_ERROR_CODES as readonly string[]).includes(r.code);
+    return new LinkError(known ? (r.code as LinkErrorCode) : 'link.refused',
+      `the peer refused the link after the handshake (they said: ${JSON.stringify(r.message)})`);
+  } catch {
+    return undefined;
   }
 }
 
@@ -239,30 +257,52 @@ export async function connectLink(
 interface LinkServerEvents {
   /** A link whose handshake completed. */
   link: [link: PeerLink];
-  /** An inbound handshake that failed (garbage, unknown user, bad signature, timeout). */
+  /**
+   * An inbound connection that did not become a link (garbage, unknown user, bad signature,
+   * timeout, or `link.busy`: over a cap, closed before any work). One per connection: a caller
+   * that shows them to people must aggregate (see link-refusals.ts).
+   */
   refused: [info: { address: string; port: number; code: string; message: string }];
   /** The listening socket reported an error after it started; the server keeps going. */
   warning: [error: Error];
 }
 
+export interface LinkServerOptions extends LinkOptions {
+  host?: string;
+  port: number;
+  me: LinkIdentity;
+  /** Gets the remote address as its second argument (for lookup budgets). */
+  pinnedKey: PinnedKeyLookup;
+  /** Caps and budgets of unauthenticated connections; defaults LINK_LIMITS (protocol/peer.ts). */
+  limits?: Partial<LinkLimits>;
+  /** Clock of the signature budget, in ms. */
+  now?: () => number;
+}
+
 export class LinkServer extends EventEmitter<LinkServerEvents> {
   private readonly links = new Set<PeerLink>();
   private readonly handshaking = new Set<net.Socket>();
+  private readonly pending: PendingHandshakes;
+  private readonly signing: TokenBuckets;
   private isClosing = false;
+  /** Connections closed at once because a pending cap was reached. */
+  busyRefusals = 0;
 
   private constructor(
     private readonly server: net.Server,
     private readonly me: LinkIdentity,
     private readonly pinnedKey: PinnedKeyLookup,
     private readonly opts: ResolvedLinkOptions,
+    limits: LinkLimits,
+    now: () => number,
   ) {
     super();
+    this.pending = new PendingHandshakes(limits.pendingPerAddress, limits.pendingTotal);
+    this.signing = new TokenBuckets(limits.signBurstPerAddress, limits.signPerSecondPerAddress, limits.signBurstTotal, limits.signPerSecondTotal, now);
     server.on('connection', (socket) => this.accept(socket));
   }
 
-  static async listen(
-    opts: { host?: string; port: number; me: LinkIdentity; pinnedKey: PinnedKeyLookup } & LinkOptions,
-  ): Promise<LinkServer> {
+  static async listen(opts: LinkServerOptions): Promise<LinkServer> {
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -271,13 +311,30 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
         resolve();
       });
     });
-    const linkServer = new LinkServer(server, opts.me, opts.pinnedKey, resolveOptions(opts));
+    const limits = resolveLimits(opts.limits);
+    const linkServer = new LinkServer(server, opts.me, opts.pinnedKey,
+      resolveOptions({ handshakeTimeoutMs: limits.handshakeTimeoutMs, ...opts }), limits, opts.now ?? Date.now);
     server.on('error', (err) => linkServer.emit('warning', err));
     return linkServer;
   }
 
   get port(): number {
     return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Connections whose handshake is under way (unauthenticated). */
+  get pendingCount(): number {
+    return this.pending.total;
+  }
+
+  /** Established links this server accepted and that are still open. */
+  get linkCount(): number {
+    return this.links.size;
+  }
+
+  /** Every open socket of the listening server (pending, established, closing), as the OS sees it. */
+  connections(): Promise<number> {
+    return new Promise((resolve, reject) => this.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   }
 
   /** Stops listening, ends every link and cuts every unfinished handshake. */
@@ -294,16 +351,45 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
     const address = socket.remoteAddress ?? '?';
     const port = socket.remotePort ?? 0;
+    // Over a cap: closed before any work (no reader, no timer, no reply).
+    if (!this.pending.admit(address)) {
+      socket.on('error', () => {});
+      socket.destroy();
+      this.busyRefusals += 1;
+      this.emit('refused', {
+        address, port, code: 'link.busy',
+        message: `closed a connection from ${address}:${port} at once: ${this.pending.of(address)} handshakes from that address ` +
+          `and ${this.pending.total} in all are already under way`,
+      });
+      return;
+    }
+    socket.setNoDelay(true);
     const reader = new FrameReader(socket, `${address}:${port}`);
     this.handshaking.add(socket);
+    // A failed handshake counts until its socket is really closed (a refusal lingers up to
+    // closeGraceMs while it is flushed); an established link stops counting at once.
+    let counted = true;
+    const release = () => {
+      if (counted) this.pending.release(address);
+      counted = false;
+    };
+    socket.once('close', release);
+    let done = false;
+    const finished = () => {
+      done = true;
+      this.handshaking.delete(socket);
+    };
     withDeadline(reader, this.opts.handshakeTimeoutMs, `the peer at ${address}:${port}`,
-      runResponder(reader, this.me, this.pinnedKey, `${address}:${port}`))
+      runResponder(reader, this.me, {
+        lookup: (user) => this.pinnedKey(user, address),
+        beforeSign: () => this.signing.acquire(address, () => done || socket.destroyed),
+      }, `${address}:${port}`))
       .then((session) => {
         // A 'link' listener that throws is a bug of the caller's and surfaces as such.
-        this.handshaking.delete(socket);
+        finished();
+        release();
         if (this.isClosing || socket.destroyed) {
           socket.destroy();
           return;
@@ -313,7 +399,7 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
         link.once('close', () => this.links.delete(link));
         this.emit('link', link);
       }, (err: unknown) => {
-        this.handshaking.delete(socket);
+        finished();
         reader.stop();
         abandon(socket, err, this.opts.closeGraceMs);
         const e = err instanceof LinkError ? err : new LinkError('link.protocol', String(err), { cause: err });

@@ -46,6 +46,8 @@ export const LINK_ERROR_CODES = [
   'link.slow_consumer',
   'link.too_large',
   'link.invalid_message',
+  /** Too many handshakes under way, or a lookup budget spent: try again later. */
+  'link.busy',
 ] as const;
 export type LinkErrorCode = (typeof LINK_ERROR_CODES)[number];
 

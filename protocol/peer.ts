@@ -17,6 +17,38 @@ export const MAX_TEXT_BYTES = 64 * 1024;
 export const SESSION_MAX_MESSAGES = 100;
 export const SESSION_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
+/**
+ * Admission of peer links (DESIGN.md "Peer links"): what a stranger can make a peer hold or do
+ * before proving who they are. Peers on one host (or behind one NAT) share an address, so the
+ * per-address caps allow many concurrent real handshakes; authenticated links never count.
+ */
+export const LINK_LIMITS = {
+  /** Connections still in their handshake, from one address / in total; more are closed at once. */
+  pendingPerAddress: 32,
+  pendingTotal: 128,
+  /** From accept (or connect) to an established link, in ms; then the socket is closed. */
+  handshakeTimeoutMs: 5_000,
+  /** Established links with one authenticated user; beyond this the oldest is closed. */
+  linksPerUser: 8,
+  /** Tracker lookups of names not pinned yet: a token bucket (burst, tokens per second) per address and in total. */
+  lookupBurstPerAddress: 8,
+  lookupPerSecondPerAddress: 1,
+  lookupBurstTotal: 32,
+  lookupPerSecondTotal: 4,
+  /** Names the tracker did not know, remembered this long (ms), at most this many. */
+  unknownNameTtlMs: 60_000,
+  unknownNamesMax: 1024,
+  /** Handshake signatures (only for initiators that proved who they are): waited for, not refused. */
+  signBurstPerAddress: 32,
+  signPerSecondPerAddress: 16,
+  signBurstTotal: 64,
+  signPerSecondTotal: 32,
+  /** Refused handshakes reported one by one per interval (ms); the rest in one summary at its end. */
+  refusalReportsPerInterval: 5,
+  refusalIntervalMs: 10_000,
+} as const;
+export type LinkLimits = { -readonly [K in keyof typeof LINK_LIMITS]: number };
+
 const user = str({ pattern: NAME_PATTERN, max: 32 });
 /** A room id (hash of its create event) or a direct-message room `dm:<a>:<b>`, names sorted. */
 const roomRef = str({ max: 80, pattern: /^([A-Za-z0-9_-]{43}|dm:[a-z0-9._-]{3,32}:[a-z0-9._-]{3,32})$/ });
@@ -25,14 +57,21 @@ const sig = b64url({ bytes: 256 });
 
 // ---- handshake (plaintext) -------------------------------------------------------------------
 
+// SIGMA-R order: the initiator proves who it is first (hello_finish); the responder signs only
+// then, inside the first sealed frame (`confirm`). A stranger's hello costs the responder no RSA
+// signature, and the responder's signature travels sealed.
 export const handshakeSchema = variants('t', {
-  hello: obj({ v: literal(1), from: user, to: user, eph: b64url({ bytes: 32 }), nonce }),
-  hello_reply: obj({ from: user, to: user, eph: b64url({ bytes: 32 }), nonce, sig }),
+  hello: obj({ v: literal(2), from: user, to: user, eph: b64url({ bytes: 32 }), nonce }),
+  hello_reply: obj({ from: user, to: user, eph: b64url({ bytes: 32 }), nonce }),
   hello_finish: obj({ sig }),
   /** A refusal, in words, before closing (unknown user, key mismatch, busy). */
   refused: obj({ code: str({ max: 64 }), message: str({ max: 500 }) }),
 });
 export type Handshake = Infer<typeof handshakeSchema>;
+
+/** The plaintext of the responder's first sealed frame (key confirmation): its transcript signature. */
+export const confirmSchema = obj({ t: literal('confirm'), sig });
+export type Confirm = Infer<typeof confirmSchema>;
 
 /** After the handshake every frame is this: `n` is the direction's counter, `c` the ciphertext. */
 export const sealedFrameSchema = obj({ t: literal('sealed'), n: int({ min: 0 }), c: b64url({ maxBytes: 1024 * 1024 }) });
