@@ -10,6 +10,8 @@ import type { SavedRoom } from './room-book.ts';
 import { readJson, removeStaleTemps, writeJson, writeJsonAsync } from './json-file.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
 import { open, seal } from '../protocol/crypto.ts';
+import { InboundSessions } from './inbound-sessions.ts';
+import { SessionJournal } from './session-journal.ts';
 
 /** Where the engine keeps the session of an account (token and private keys). */
 export interface AccountStore {
@@ -39,7 +41,11 @@ export interface EngineState {
   rooms: Map<string, SavedRoom>;
   /** room -> serialized outbound sender session */
   outbound: Record<string, unknown>;
-  /** `${room} ${sender} ${session}` -> serialized inbound session (its used keys are gone: replay protection) */
+  /**
+   * `${room} ${sender} ${session}` -> serialized inbound session. Received sessions live in the
+   * journal (sessionJournal, peer/inbound-sessions.ts); loadState lists them here (null-prototype
+   * object), with any an earlier version kept in state.json. The engine writes this empty.
+   */
   inbound: Record<string, unknown>;
 }
 
@@ -147,8 +153,13 @@ export class DataFolder {
       pins: entriesOf(state.pins, path, 'pins', isPin),
       rooms: entriesOf(state.rooms, path, 'rooms', isSavedRoom),
       outbound: s.outbound ?? {},
-      inbound: s.inbound ?? {},
+      inbound: Object.assign(Object.create(null) as Record<string, unknown>, s.inbound ?? {}, InboundSessions.peek(this.sessionJournal(user))),
     };
+  }
+
+  /** The journal of received sender sessions and replay records (sealed with the at-rest key, if any). */
+  sessionJournal(user: string): SessionJournal {
+    return new SessionJournal(join(this.userDir(user), 'sessions.jsonl'), this.atRestKey);
   }
 
   /**

@@ -27,6 +27,7 @@ import {
 } from './account.ts';
 import { AckBatcher, DeliveryCounts } from './acknowledgements.ts';
 import { DataFolder, type AccountStore, type EngineState } from './data-folder.ts';
+import { InboundSessions } from './inbound-sessions.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { LinkPool } from './link-pool.ts';
 import type { LinkLimits } from '../protocol/peer.ts';
@@ -35,17 +36,15 @@ import { RoomBook, type RoomView } from './room-book.ts';
 import {
   bundleSignatureValid,
   envelopeSignatureValid,
+  SenderKeyError,
   decryptEnvelope,
-  deserializeInbound,
   deserializeOutbound,
   encryptMessage,
   makeBundle,
   needsRotation,
   newOutboundSession,
   openBundle,
-  serializeInbound,
   serializeOutbound,
-  type InboundSession,
   type OutboundSession,
 } from './sender-keys.ts';
 import { TrackerSession, type SessionResult } from './tracker-session.ts';
@@ -105,7 +104,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private readonly presence = new Map<string, PeerInfo>();
   private readonly roomList = new Map<string, RoomSummary>();
   private readonly outbound = new Map<string, OutboundSession>();
-  private readonly inbound = new Map<string, InboundSession>();
+  /** Received sender sessions and their replay records, on disk before a message is shown. */
+  private inbound?: InboundSessions;
   /** Per room: the current session's bundle and who has been sent it. */
   private readonly bundles = new Map<string, { bundle: SessionBundle; message: PeerMessage; sentOn: WeakSet<PeerLink> }>();
   private readonly deliveries = new DeliveryCounts();
@@ -434,6 +434,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       // Half a start is worse than none: undo it so the engine reads as logged out.
       await this.pool?.close().catch(() => {});
       await this.tracker.stop().catch(() => {});
+      await this.inbound?.close().catch(() => {});
+      this.inbound = undefined;
       this.pool = undefined;
       this.me = undefined;
       throw err;
@@ -455,7 +457,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.rooms = new RoomBook(this.state.rooms, this.keys);
     await this.rooms.load();
     for (const [room, saved] of Object.entries(this.state.outbound)) this.outbound.set(room, deserializeOutbound(saved));
-    for (const [key, saved] of Object.entries(this.state.inbound)) this.inbound.set(key, deserializeInbound(saved));
+    // Sessions an earlier version kept in state.json move to the journal (written before state.json drops them).
+    this.inbound = new InboundSessions(this.data.sessionJournal(user), (err) => this.report(err), Object.values(this.state.inbound));
     // Sessions whose bundle we no longer hold are rotated on the next send.
     for (const room of this.outbound.keys()) if (!this.bundles.has(room)) this.outbound.delete(room);
 
@@ -515,6 +518,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     }
     await this.pool?.close();
     await this.tracker.stop();
+    await this.inbound?.close().catch((err) => this.report(err));
+    this.inbound = undefined;
     if (this.me && this.state) {
       this.persist();
       await this.data.settle();
@@ -523,7 +528,6 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.pool = undefined;
     this.presence.clear();
     this.outbound.clear();
-    this.inbound.clear();
     this.bundles.clear();
     this.deliveries.clear();
   }
@@ -676,8 +680,11 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private forgetRoom(id: string): void {
     this.outbound.delete(id);
     this.bundles.delete(id);
+    // Sessions of the room go, but not the record that they were used: nothing made before this
+    // head opens again, also after a rejoin.
+    this.inbound!.forgetRoom(id, this.rooms!.get(id)?.state.head.seq ?? 0);
+    this.parked.delete(id);
     this.rooms!.forget(id);
-    for (const key of [...this.inbound.keys()]) if (key.startsWith(`${id} `)) this.inbound.delete(key);
     this.persist();
   }
 
@@ -817,8 +824,10 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       await this.compareHead(bundle.room, bundle.head, from, link);
       if (this.park(bundle.room, bundle.head, from, { t: 'session', bundle }, link)) return;
     }
-    const key = `${bundle.room} ${bundle.sender} ${bundle.session}`;
-    if (this.inbound.has(key)) return; // never reset a chain we hold: that would allow replays
+    if (this.inbound!.has(bundle.room, bundle.sender, bundle.session)) return; // never reset a chain we hold: that would allow replays
+    // Nor one that ended here (evicted, or from before we left the room): its keys were used.
+    const ended = this.inbound!.refusal(bundle);
+    if (ended) throw new SenderKeyError('session.ended', `refused a session key from ${bundle.sender}: ${ended}`);
     await this.keys!.ensure([bundle.sender]);
     const senderKey = this.keys!.signingKey(bundle.sender);
     if (!senderKey) throw new ProtocolError('user.not_found', `session from unknown user ${bundle.sender}`);
@@ -830,8 +839,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     }
     this.requireCurrentMember(bundle.room, bundle.sender);
     const inbound = openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey);
-    this.inbound.set(key, inbound);
-    this.persist();
+    this.inbound!.add(inbound);
   }
 
   private async onEnvelope(from: string, env: Envelope, link: PeerLink): Promise<void> {
@@ -846,22 +854,26 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);
     }
     this.requireCurrentMember(env.room, env.sender);
-    const inbound = this.inbound.get(`${env.room} ${env.sender} ${env.session}`);
+    const inbound = this.inbound!.get(env.room, env.sender, env.session);
     if (!inbound) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
     const senderKey = this.keys!.signingKey(env.sender)!;
     const body = decryptEnvelope(env, inbound, senderKey);
-    this.persist();
-    this.acks.add(link, env);
+    this.inbound!.changed(inbound);
     const target = this.targetFor(env.room)!;
-    this.emit('message', {
-      room: target.name,
-      roomId: env.room,
-      from: env.sender,
-      id: body.id,
-      text: body.text,
-      sentAt: body.time,
-      direct: isDmRoom(env.room),
-      ...(body.snippet ? { snippet: body.snippet } : {}),
+    // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
+    // point cannot make the message new again (one sync per turn, however many arrived in it).
+    this.inbound!.afterDurable(() => {
+      this.acks.add(link, env);
+      this.emit('message', {
+        room: target.name,
+        roomId: env.room,
+        from: env.sender,
+        id: body.id,
+        text: body.text,
+        sentAt: body.time,
+        direct: isDmRoom(env.room),
+        ...(body.snippet ? { snippet: body.snippet } : {}),
+      });
     });
   }
 
@@ -945,7 +957,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     // Serialized when written (batched), not on every message.
     this.data.saveState(this.me.user, () => {
       state.outbound = Object.fromEntries([...this.outbound].map(([k, v]) => [k, serializeOutbound(v)]));
-      state.inbound = Object.fromEntries([...this.inbound].map(([k, v]) => [k, serializeInbound(v)]));
+      state.inbound = {}; // in the session journal now
       return state;
     });
   }

@@ -28,8 +28,14 @@ import { roomHeadSchema, type RoomHead } from '../protocol/room-log.ts';
 import { arr, b64url, int, literal, obj, str } from '../protocol/schema.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 
-/** Message keys a receiver keeps for indexes it jumped over (out-of-order delivery). */
-export const MAX_SKIPPED = 2000;
+/**
+ * Message keys a receiver keeps per session for indexes it jumped over (out-of-order delivery):
+ * an honest session never holds more messages than this (the sender rotates), so no envelope may
+ * carry a seq at or beyond it. Caps per sender and per room: protocol/peer.ts, peer/inbound-sessions.ts.
+ */
+export const MAX_SKIPPED = SESSION_MAX_MESSAGES;
+/** Skipped keys a stored session may list: earlier versions kept up to 2000 (trimmed on load). */
+const STORED_SKIPPED_MAX = 2000;
 export const SESSION_ID_BYTES = 16;
 export const CHAIN_KEY_BYTES = 32;
 /** Most wraps one bundle may carry (sessionBundleSchema's `wraps` cap). */
@@ -279,8 +285,10 @@ export function decryptEnvelope(env: Envelope, s: InboundSession, senderSigningK
   if (seq < s.index && !s.skipped.has(seq)) {
     throw new SenderKeyError('message.key_used', `the key of message ${seq} was used or dropped`);
   }
-  if (seq - s.index > MAX_SKIPPED) {
-    throw new SenderKeyError('message.too_far_ahead', `message ${seq} is more than ${MAX_SKIPPED} ahead of ${s.index}`);
+  if (seq - s.index > MAX_SKIPPED || seq >= SESSION_MAX_MESSAGES) {
+    // A sender starts a new session after SESSION_MAX_MESSAGES: a higher seq only makes the
+    // receiver derive and keep keys for nothing.
+    throw new SenderKeyError('message.too_far_ahead', `message ${seq} is beyond the ${SESSION_MAX_MESSAGES} messages a session may carry, or more than ${MAX_SKIPPED} ahead of ${s.index}`);
   }
   if (!verifyPss(senderSigningKey, LABELS.message, envelopeSignedBytes(env), signatureBytes(env.sig))) {
     throw new SenderKeyError('message.bad_signature', `envelope is not signed by ${env.sender}`);
@@ -358,7 +366,7 @@ const storedOutboundSchema = obj({
 const storedInboundSchema = obj({
   v: literal(1), room: str({ max: 80 }), session: sessionId, sender: str({ max: 32 }), head: roomHeadSchema,
   created: index, start: index, chainKey: chainKeyB64, index,
-  skipped: arr(obj({ seq: index, key: b64url({ bytes: 32 }) }), { max: MAX_SKIPPED }),
+  skipped: arr(obj({ seq: index, key: b64url({ bytes: 32 }) }), { max: STORED_SKIPPED_MAX }),
 });
 
 export type StoredOutbound = ReturnType<typeof storedOutboundSchema.parse>;
@@ -394,6 +402,12 @@ export function deserializeInbound(o: unknown): InboundSession {
       throw new ProtocolError('request.invalid', `skipped key ${seq} is outside [start, index) or repeated`);
     }
     skipped.set(seq, fromBase64Url(key));
+  }
+  // Keep the newest MAX_SKIPPED (a file of an earlier version may hold more).
+  for (const [seq, key] of skipped) {
+    if (skipped.size <= MAX_SKIPPED) break;
+    key.fill(0);
+    skipped.delete(seq);
   }
   return {
     room: p.room, session: p.session, sender: p.sender, head: p.head, created: p.created,

@@ -65,6 +65,7 @@ export const SENDER_KEY_ERROR_CODES = [
   'message.too_large',
 ] as const;
 export type SenderKeyErrorCode = (typeof SENDER_KEY_ERROR_CODES)[number];
+  'session.ended',
 
 /** Codes the terminal client adds in its answers (peer/cli-commands.ts). */
 export const CLIENT_ERROR_CODES = {

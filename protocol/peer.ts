@@ -16,6 +16,16 @@ export const MAX_TEXT_BYTES = 64 * 1024;
 /** A sender starts a new session after this many messages or this long (Megolm's defaults). */
 export const SESSION_MAX_MESSAGES = 100;
 export const SESSION_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/**
+ * What a receiver keeps of other members' sender sessions (the rest is dropped, oldest first, and
+ * its messages are refused from then on, never shown again): sessions per (room, sender) and per
+ * room, and message keys kept for skipped indexes per (room, sender) and per room. An honest
+ * sender holds one session per room at a time and at most SESSION_MAX_MESSAGES messages in it.
+ */
+export const MAX_SESSIONS_PER_SENDER = 8;
+export const MAX_SESSIONS_PER_ROOM = 1024;
+export const MAX_SKIPPED_KEYS_PER_SENDER = 4 * SESSION_MAX_MESSAGES;
+export const MAX_SKIPPED_KEYS_PER_ROOM = 4096;
 
 /**
  * Admission of peer links (DESIGN.md "Peer links"): what a stranger can make a peer hold or do

@@ -19,7 +19,7 @@ import { deriveAccountKeys } from '../../peer/account.ts';
 import type { EngineState } from '../../peer/data-folder.ts';
 import type { PeerLink } from '../../peer/link.ts';
 import {
-  bundleSignedBytes, deriveNextChainKey, encryptMessage, envelopeSignedBytes, makeBundle, newOutboundSession, type OutboundSession,
+  bundleSignedBytes, encryptMessage, envelopeSignedBytes, makeBundle, newOutboundSession, type OutboundSession,
 } from '../../peer/sender-keys.ts';
 import { normalizeFingerprint } from '../../peer/tracker-connection.ts';
 import { FAST_SCRYPT_PARAMS } from '../helpers/accounts.ts';
@@ -139,14 +139,23 @@ test('a sniffer on the tracker link and the peer links sees no message text, pas
   alice.data.flush();
   const create = alice.data.loadState('alice').rooms.get(vault.id)!.events[0];
   secrets.push({ name: 'room proof key', bytes: (await deriveRoomPasswordKeys(ROOM_PASSWORD, create.salt!, FAST_SCRYPT_PARAMS)).proofKey });
+  // Received sessions live in each engine's session journal, every version ever written in order.
+  for (const engine of [alice, bob]) {
+    for (const r of engine.data.sessionJournal(engine.user!).read()) {
+      if (r.t !== 'in') continue;
+      const s = r.s as { room: string; index: number; start: number; chainKey: string; skipped: { key: string }[] };
+      chainKeys.push({ owner: engine.user!, room: s.room, index: s.index, start: s.start, key: fromBase64Url(s.chainKey) });
+      for (const k of s.skipped) chainKeys.push({ owner: engine.user!, room: s.room, index: -1, key: fromBase64Url(k.key) });
+    }
+  }
   const uniqueKeys = [...new Map([...chainKeys.map((c) => c.key), ...fromStateFile].map((k) => [k.toString('hex'), k])).values()];
   uniqueKeys.forEach((key, i) => secrets.push({ name: `chain key #${i}`, bytes: key }));
 
-  // The keys captured are the real ones: the key bob was given for alice's first vault session
-  // ratchets to the one alice's state.json held after her first message.
-  const wrapped = chainKeys.find((c) => c.owner === 'bob' && c.room === vault.id && c.start === 0 && c.index === 0);
-  assert.ok(wrapped, 'bob stored the chain key alice wrapped for him, before using it');
-  assert.ok(fromStateFile.some((k) => k.equals(deriveNextChainKey(wrapped.key))), "alice's state.json held the next chain key after her first message");
+  // The keys captured are the real ones: the chain key bob's journal held for alice's first vault
+  // session after her first message is the one alice's state.json held then.
+  const afterFirst = chainKeys.find((c) => c.owner === 'bob' && c.room === vault.id && c.start === 0 && c.index === 1);
+  assert.ok(afterFirst, "bob's session journal recorded alice's session after her first message");
+  assert.ok(fromStateFile.some((k) => k.equals(afterFirst.key)), "alice's state.json held the same chain key after her first message");
   assert.ok(fromStateFile.length >= 4, 'read after every send');
 
   // The recordings hold what we think: TLS to the tracker, and links with a plaintext handshake

@@ -145,23 +145,36 @@ test('out-of-order delivery: seq 5 before 2 works, then the rest, each once', ()
   for (const i of [5, 2]) rejects(() => decryptEnvelope(envs[i], bob, pinned('alice')), 'message.key_used', `seq ${i} again`);
 });
 
-test('a message too far ahead is refused; the bound itself works and keeps at most MAX_SKIPPED keys', () => {
+test('a seq beyond what a session may carry is refused; the last one works and keeps at most MAX_SKIPPED keys', () => {
   const { out, bob } = setup();
   const at = (seq: number) => {
     const s = { ...out, chainKey: Buffer.from(out.chainKey) };
     fastForward(s, seq - s.next);
     return encryptMessage(s, 'alice', signer('alice'), body(`at ${seq}`));
   };
+  assert.equal(MAX_SKIPPED, SESSION_MAX_MESSAGES, 'an honest session never skips more than it may carry');
   const first = encryptMessage({ ...out, chainKey: Buffer.from(out.chainKey) }, 'alice', signer('alice'), body('zero'));
-  rejects(() => decryptEnvelope(at(MAX_SKIPPED + 1), bob, pinned('alice')), 'message.too_far_ahead');
+  // Earlier versions took seq up to 2000 ahead: each such message made the receiver derive and keep 2000 keys.
+  for (const seq of [SESSION_MAX_MESSAGES, SESSION_MAX_MESSAGES + 1, 2000]) {
+    rejects(() => decryptEnvelope(at(seq), bob, pinned('alice')), 'message.too_far_ahead', `seq ${seq}`);
+  }
   assert.equal(bob.index, 0);
-  assert.equal(decryptEnvelope(at(MAX_SKIPPED), bob, pinned('alice')).text, `at ${MAX_SKIPPED}`);
-  assert.equal(bob.skipped.size, MAX_SKIPPED);
-  // One more jump: the oldest kept key (seq 0) is dropped to stay within the bound.
-  assert.equal(decryptEnvelope(at(MAX_SKIPPED + 2), bob, pinned('alice')).text, `at ${MAX_SKIPPED + 2}`);
-  assert.equal(bob.skipped.size, MAX_SKIPPED);
-  assert.ok(!bob.skipped.has(0) && bob.skipped.has(1) && bob.skipped.has(MAX_SKIPPED + 1));
-  rejects(() => decryptEnvelope(first, bob, pinned('alice')), 'message.key_used', 'dropped key');
+  assert.equal(bob.skipped.size, 0, 'nothing derived for a refused seq');
+  const last = SESSION_MAX_MESSAGES - 1;
+  assert.equal(decryptEnvelope(at(last), bob, pinned('alice')).text, `at ${last}`);
+  assert.equal(bob.skipped.size, last);
+  assert.ok(bob.skipped.size <= MAX_SKIPPED);
+  assert.equal(decryptEnvelope(first, bob, pinned('alice')).text, 'zero', 'a skipped key still opens its message');
+  rejects(() => decryptEnvelope(first, bob, pinned('alice')), 'message.key_used', 'once only');
+});
+
+test('a stored session of an earlier version with 2000 skipped keys loads with the newest MAX_SKIPPED', () => {
+  const { bob } = setup();
+  bob.index = 2000;
+  for (let seq = 0; seq < 2000; seq++) bob.skipped.set(seq, randomBytes(32));
+  const loaded = deserializeInbound(serializeInbound(bob));
+  assert.equal(loaded.skipped.size, MAX_SKIPPED);
+  assert.deepEqual([...loaded.skipped.keys()], Array.from({ length: MAX_SKIPPED }, (_, i) => 2000 - MAX_SKIPPED + i));
 });
 
 // ---- altered envelopes -----------------------------------------------------------------------

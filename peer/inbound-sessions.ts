@@ -1,0 +1,367 @@
+// The sender sessions this member has received, and what keeps their used keys from being used
+// again (DESIGN.md "End-to-end encryption"): a message key is deleted once it opened its message,
+// so the record of that deletion is what stops a replay. It must therefore be on disk before the
+// message is shown or acknowledged, and it must outlive every way a session leaves memory:
+//
+// - restart or crash: each change is appended to a journal (peer/session-journal.ts) and
+//   fdatasync'ed before `afterDurable` callbacks run (the engine shows and acks in them); a burst
+//   is one append and one sync per turn of the event loop;
+// - a session evicted by the caps (protocol/peer.ts MAX_SESSIONS_*, MAX_SKIPPED_KEYS_*): the
+//   sender's floor rises to the evicted session's `created`, and a bundle at or below a sender's
+//   floor is refused, so the evicted session cannot be opened again from its old bundle;
+// - leaving, being kicked, the room closing: the room's floor becomes the head at that point,
+//   and a session made at an earlier head is refused, so a rejoin does not reopen old sessions.
+//
+// Every key here (room ids, sender names, session ids) comes from peers: Maps only.
+
+import {
+  MAX_SESSIONS_PER_ROOM, MAX_SESSIONS_PER_SENDER, MAX_SKIPPED_KEYS_PER_ROOM, MAX_SKIPPED_KEYS_PER_SENDER,
+} from '../protocol/peer.ts';
+import { int, obj, str } from '../protocol/schema.ts';
+import { SenderKeyError, deserializeInbound, serializeInbound, type InboundSession } from './sender-keys.ts';
+import type { JournalRecord, SessionJournal } from './session-journal.ts';
+
+interface RoomSessions {
+  /** sender -> session id -> session, oldest first. */
+  senders: Map<string, Map<string, InboundSession>>;
+  /** Sessions held in this room. */
+  count: number;
+  /** Sessions made at a head below this seq are refused (set when this member left the room). */
+  floor: number;
+  /** sender -> highest `created` of a session of theirs that was dropped here; refused at or below. */
+  senderFloors: Map<string, number>;
+}
+
+const roomRef = str({ max: 80 });
+const userRef = str({ max: 32 });
+const sessionRef = str({ max: 64 });
+const goneSchema = obj({ t: str({ max: 8 }), room: roomRef, sender: userRef, session: sessionRef });
+const floorSchema = obj({ t: str({ max: 8 }), room: roomRef, sender: userRef, created: int({ min: 0 }) });
+const leftSchema = obj({ t: str({ max: 8 }), room: roomRef, seq: int({ min: 0 }) });
+
+export class InboundSessions {
+  private readonly rooms = new Map<string, RoomSessions>();
+  /** Changes not yet on disk, by what they change (a newer change replaces an older one). */
+  private readonly pending = new Map<string, () => JournalRecord>();
+  private waiting: (() => void)[] = [];
+  private scheduled = false;
+  private writing?: Promise<void>;
+  private closed = false;
+
+  /**
+   * Reads the journal (and sessions an earlier version kept in state.json, `legacy`), then
+   * rewrites the journal compacted, so a torn last line is gone before anything is appended.
+   * `onError` hears of a journal write that failed (the messages waiting on it are not shown).
+   */
+  constructor(
+    private readonly journal: SessionJournal,
+    private readonly onError: (err: Error) => void,
+    legacy: Iterable<unknown> = [],
+    readOnly = false,
+  ) {
+    this.closed = readOnly;
+    for (const r of journal.read()) this.replay(r);
+    for (const saved of legacy) {
+      let s: InboundSession;
+      try {
+        s = deserializeInbound(saved);
+      } catch {
+        continue; // an unreadable legacy entry: its session is unknown, its messages are refused
+      }
+      if (this.has(s.room, s.sender, s.session) || this.refusal(s)) continue;
+      this.insert(s);
+    }
+    this.pending.clear();
+    if (!readOnly) journal.compact(this.snapshot());
+  }
+
+  /**
+   * The sessions a journal holds, serialized, by `${room} ${sender} ${session}` (a null-prototype
+   * object: the keys come from peers), without writing anything: for tools and tests.
+   */
+  static peek(journal: SessionJournal): Record<string, unknown> {
+    const view = new InboundSessions(journal, () => {}, [], true);
+    const out: Record<string, unknown> = Object.create(null);
+    for (const r of view.rooms.values()) {
+      for (const m of r.senders.values()) for (const s of m.values()) out[`${s.room} ${s.sender} ${s.session}`] = serializeInbound(s);
+    }
+    return out;
+  }
+
+  has(room: string, sender: string, session: string): boolean {
+    return Boolean(this.rooms.get(room)?.senders.get(sender)?.has(session));
+  }
+
+  get(room: string, sender: string, session: string): InboundSession | undefined {
+    return this.rooms.get(room)?.senders.get(sender)?.get(session);
+  }
+
+  /** Sessions held (all rooms). */
+  get size(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.count;
+    return n;
+  }
+
+  /** Sessions and skipped keys held in one room. */
+  stats(room: string): { sessions: number; skipped: number } {
+    const r = this.rooms.get(room);
+    let skipped = 0;
+    for (const m of r?.senders.values() ?? []) for (const s of m.values()) skipped += s.skipped.size;
+    return { sessions: r?.count ?? 0, skipped };
+  }
+
+  /**
+   * Why a session announced by `b` may not be opened (it ended here: dropped by the caps, or made
+   * before this member left the room), or undefined when it may.
+   */
+  refusal(b: { room: string; sender: string; created: number; head: { seq: number } }): string | undefined {
+    const r = this.rooms.get(b.room);
+    if (!r) return undefined;
+    if (b.head.seq < r.floor) return `it was made before you left the room (at event ${b.head.seq}); its messages are not shown again`;
+    const floor = r.senderFloors.get(b.sender);
+    if (floor !== undefined && b.created <= floor) return `a newer session of ${b.sender}'s replaced it here; its messages are not shown again`;
+    return undefined;
+  }
+
+  /** Adds a newly opened session (refused ones throw SenderKeyError 'session.ended'), then applies the caps. */
+  add(s: InboundSession): void {
+    const why = this.refusal(s);
+    if (why) throw new SenderKeyError('session.ended', `refused a session key from ${s.sender}: ${why}`);
+    if (this.has(s.room, s.sender, s.session)) return;
+    this.insert(s);
+    this.touch(s);
+    this.enforceSessionCaps(s.room, s.sender);
+  }
+
+  /** `s` changed (a message opened): record it, and trim skipped keys to the caps. */
+  changed(s: InboundSession): void {
+    this.touch(s);
+    this.enforceSkippedCaps(s.room, s.sender);
+  }
+
+  /**
+   * This member left the room, was kicked, or the room closed at `head`: its sessions are dropped
+   * (keys zeroed) and nothing made before `head` is opened again.
+   */
+  forgetRoom(room: string, headSeq: number): void {
+    const r = this.roomOf(room);
+    for (const [sender, sessions] of r.senders) for (const s of [...sessions.values()]) this.drop(r, sender, s);
+    r.floor = Math.max(r.floor, headSeq + 1);
+    const floor = r.floor;
+    this.pending.set(`left ${room}`, () => ({ t: 'left', room, seq: floor }));
+    this.schedule();
+  }
+
+  /** Runs `fn` once every change made so far is on disk (in call order). */
+  afterDurable(fn: () => void): void {
+    this.waiting.push(fn);
+    this.schedule();
+  }
+
+  /** Writes what is pending and runs the callbacks waiting on it; then compacts the journal. */
+  async close(): Promise<void> {
+    if (this.writing) await this.writing;
+    if (this.pending.size || this.waiting.length) await this.flush();
+    this.closed = true;
+    try {
+      this.journal.compact(this.snapshot());
+    } catch (err) {
+      this.onError(new Error(`could not rewrite ${this.journal.path} on close (${(err as Error).message}); it is read as it is next time`));
+    } finally {
+      await this.journal.close();
+      for (const r of this.rooms.values()) for (const m of r.senders.values()) for (const s of m.values()) zero(s);
+      this.rooms.clear();
+    }
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private roomOf(room: string): RoomSessions {
+    let r = this.rooms.get(room);
+    if (!r) {
+      r = { senders: new Map(), count: 0, floor: 0, senderFloors: new Map() };
+      this.rooms.set(room, r);
+    }
+    return r;
+  }
+
+  private insert(s: InboundSession): void {
+    const r = this.roomOf(s.room);
+    let m = r.senders.get(s.sender);
+    if (!m) {
+      m = new Map();
+      r.senders.set(s.sender, m);
+    }
+    m.set(s.session, s);
+    r.count += 1;
+  }
+
+  private touch(s: InboundSession): void {
+    this.pending.set(`in ${s.room} ${s.sender} ${s.session}`, () => ({ t: 'in', s: serializeInbound(s) }));
+    this.schedule();
+  }
+
+  /** Drops one session and raises its sender's floor to it, so its bundle is refused from now on. */
+  private drop(r: RoomSessions, sender: string, s: InboundSession): void {
+    const m = r.senders.get(sender)!;
+    m.delete(s.session);
+    if (!m.size) r.senders.delete(sender);
+    r.count -= 1;
+    zero(s);
+    const floor = Math.max(r.senderFloors.get(sender) ?? -1, s.created);
+    r.senderFloors.set(sender, floor);
+    const { room, session } = s;
+    this.pending.delete(`in ${room} ${sender} ${session}`);
+    this.pending.set(`gone ${room} ${sender} ${session}`, () => ({ t: 'gone', room, sender, session }));
+    this.pending.set(`floor ${room} ${sender}`, () => ({ t: 'floor', room, sender, created: floor }));
+    this.schedule();
+  }
+
+  private enforceSessionCaps(room: string, sender: string): void {
+    const r = this.rooms.get(room)!;
+    const mine = r.senders.get(sender)!;
+    while (mine.size > MAX_SESSIONS_PER_SENDER) this.drop(r, sender, mine.values().next().value!);
+    // Over the room's cap: the sender holding the most sessions loses its oldest, so one member
+    // announcing many cannot push out the others'.
+    while (r.count > MAX_SESSIONS_PER_ROOM) {
+      let most: [string, Map<string, InboundSession>] | undefined;
+      for (const entry of r.senders) if (!most || entry[1].size > most[1].size) most = entry;
+      this.drop(r, most![0], most![1].values().next().value!);
+    }
+    this.enforceSkippedCaps(room, sender);
+  }
+
+  /** Drops the oldest skipped keys (oldest sessions first) beyond the per-sender and per-room caps. */
+  private enforceSkippedCaps(room: string, sender: string): void {
+    const r = this.rooms.get(room);
+    const mine = r?.senders.get(sender);
+    if (!r || !mine) return;
+    let ofSender = 0;
+    for (const s of mine.values()) ofSender += s.skipped.size;
+    if (ofSender > MAX_SKIPPED_KEYS_PER_SENDER) this.trim(mine.values(), ofSender - MAX_SKIPPED_KEYS_PER_SENDER);
+    let ofRoom = 0;
+    for (const m of r.senders.values()) for (const s of m.values()) ofRoom += s.skipped.size;
+    if (ofRoom > MAX_SKIPPED_KEYS_PER_ROOM) {
+      // The sender with the most kept keys gives them up first.
+      const bySize = [...r.senders.values()].map((m) => [...m.values()]).sort((a, b) => keysOf(b) - keysOf(a));
+      let excess = ofRoom - MAX_SKIPPED_KEYS_PER_ROOM;
+      for (const sessions of bySize) excess = this.trim(sessions.values(), excess);
+    }
+  }
+
+  /** Deletes up to `excess` skipped keys, oldest first; returns how many more are to go. */
+  private trim(sessions: Iterable<InboundSession>, excess: number): number {
+    for (const s of sessions) {
+      if (excess <= 0) break;
+      let removed = 0;
+      for (const [seq, key] of s.skipped) {
+        if (excess <= 0) break;
+        key.fill(0);
+        s.skipped.delete(seq);
+        excess -= 1;
+        removed += 1;
+      }
+      if (removed) this.touch(s);
+    }
+    return excess;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** One append (one sync) of everything pending; then the callbacks that waited for it. */
+  private flush(): Promise<void> {
+    const records = [...this.pending.values()].map((make) => make());
+    const pendingKeys = [...this.pending.keys()];
+    this.pending.clear();
+    const callbacks = this.waiting;
+    this.waiting = [];
+    const run = (async () => {
+      try {
+        await this.journal.append(records);
+        if (this.journal.wantsCompaction) this.journal.compact(this.snapshot());
+      } catch (err) {
+        // Not on disk: what waited is not shown nor acknowledged (its sender sends again to no
+        // avail: the keys are used here). Keep the changes for the next write.
+        for (const [i, k] of pendingKeys.entries()) if (!this.pending.has(k)) this.pending.set(k, () => records[i]);
+        this.onError(new Error(`could not record received messages on disk (${(err as Error).message}); ${callbacks.length} message(s) were not shown: free disk space or fix the data folder's permissions`));
+        return;
+      }
+      for (const fn of callbacks) fn();
+    })().finally(() => {
+      this.writing = undefined;
+      if (this.pending.size || this.waiting.length) this.schedule();
+    });
+    this.writing = run;
+    return run;
+  }
+
+  /** Everything live, as journal records: sessions, then floors. */
+  private snapshot(): JournalRecord[] {
+    const out: JournalRecord[] = [];
+    for (const [room, r] of this.rooms) {
+      if (r.floor > 0) out.push({ t: 'left', room, seq: r.floor });
+      for (const [sender, created] of r.senderFloors) out.push({ t: 'floor', room, sender, created });
+      for (const m of r.senders.values()) for (const s of m.values()) out.push({ t: 'in', s: serializeInbound(s) });
+    }
+    return out;
+  }
+
+  /** Applies one record read back from the journal. */
+  private replay(rec: JournalRecord): void {
+    switch (rec.t) {
+      case 'in': {
+        const s = deserializeInbound(rec.s);
+        const old = this.get(s.room, s.sender, s.session);
+        if (old) {
+          zero(old);
+          this.rooms.get(s.room)!.senders.get(s.sender)!.set(s.session, s);
+        } else {
+          // Our own record of a session held: it stays until a `gone` (no floor check here).
+          this.insert(s);
+          this.enforceSessionCaps(s.room, s.sender);
+        }
+        return;
+      }
+      case 'gone': {
+        const g = goneSchema.parse(rec);
+        const r = this.rooms.get(g.room);
+        const s = r?.senders.get(g.sender)?.get(g.session);
+        if (r && s) this.drop(r, g.sender, s);
+        return;
+      }
+      case 'floor': {
+        const f = floorSchema.parse(rec);
+        const r = this.roomOf(f.room);
+        r.senderFloors.set(f.sender, Math.max(r.senderFloors.get(f.sender) ?? -1, f.created));
+        return;
+      }
+      case 'left': {
+        const l = leftSchema.parse(rec);
+        const r = this.roomOf(l.room);
+        for (const [sender, sessions] of r.senders) for (const s of [...sessions.values()]) if (s.head.seq < l.seq) this.drop(r, sender, s);
+        r.floor = Math.max(r.floor, l.seq);
+        return;
+      }
+      default:
+        throw new Error(`${this.journal.path} holds a record of unknown kind; move it aside to start the received sessions afresh`);
+    }
+  }
+}
+
+function keysOf(sessions: InboundSession[]): number {
+  return sessions.reduce((n, s) => n + s.skipped.size, 0);
+}
+
+function zero(s: InboundSession): void {
+  s.chainKey.fill(0);
+  for (const k of s.skipped.values()) k.fill(0);
+  s.skipped.clear();
+}

@@ -1,0 +1,129 @@
+// The append-only journal of received sender sessions and replay records (`sessions.jsonl` in the
+// account's folder). One JSON record a line, sealed with AES-256-GCM when the data folder has an
+// at-rest key. A burst of changes is one append and one fdatasync; the file is rewritten whole
+// (temp file, fsync, rename, directory fsync) only when compacted: at start, on close, and when
+// it has grown well past its live content. A crash mid-append leaves a torn last line, which is
+// ignored: what it held was never acknowledged nor shown.
+
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { open, seal } from '../protocol/crypto.ts';
+
+const LINE_AAD = Buffer.from('p2p-chat/v1/session-journal-line');
+
+/** One line of the journal: any JSON object; peer/inbound-sessions.ts checks the shapes. */
+export type JournalRecord = Record<string, unknown>;
+
+export class SessionJournal {
+  private handle?: FileHandle;
+  /** Bytes appended since the last compaction, and the size of that compaction. */
+  private appended = 0;
+  private compactedBytes = 0;
+
+  /** `path` is the journal file; with `atRestKey` every line is sealed under it. */
+  constructor(readonly path: string, private readonly atRestKey?: Buffer) {}
+
+  /**
+   * Every record in the file, in order. A last line that does not parse (a torn append) is
+   * skipped; a damaged line before it throws an Error naming the file and what to do.
+   */
+  read(): JournalRecord[] {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const lines = text.split('\n');
+    const complete = text.endsWith('\n');
+    const out: JournalRecord[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      if (!line) continue;
+      const last = i === lines.length - 1 || (i === lines.length - 2 && !lines[lines.length - 1]);
+      try {
+        const value: unknown = JSON.parse(this.atRestKey ? open(this.atRestKey, Buffer.from(line, 'base64'), LINE_AAD).toString('utf8') : line);
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+        out.push(value as JournalRecord);
+      } catch {
+        if (last && !complete) break; // a torn append: it was never acknowledged
+        throw new Error(`${this.path} is damaged at line ${i + 1}; move it aside to start the received sessions afresh (messages of older sessions will then be refused as unknown)`);
+      }
+    }
+    return out;
+  }
+
+  /** Appends records and waits until they are on disk (one write, one fdatasync). */
+  async append(records: JournalRecord[]): Promise<void> {
+    if (!records.length) return;
+    const text = records.map((r) => this.line(r)).join('');
+    this.handle ??= await this.openAppend();
+    await this.handle.write(text);
+    await this.handle.datasync();
+    this.appended += Buffer.byteLength(text);
+  }
+
+  /** Whether the appended lines outweigh the live content enough to rewrite the file. */
+  get wantsCompaction(): boolean {
+    return this.appended > Math.max(1024 * 1024, 4 * this.compactedBytes);
+  }
+
+  /**
+   * Replaces the file with `records` (the live content), synchronously and atomically; call it
+   * when no append is under way.
+   */
+  compact(records: JournalRecord[]): void {
+    const text = records.map((r) => this.line(r)).join('');
+    const dir = dirname(this.path);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Named like json-file's temps, so one left by a crash is cleared at start (removeStaleTemps).
+    const tmp = `${this.path}.compact.json.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const old = this.handle;
+    this.handle = undefined;
+    void old?.close().catch(() => {});
+    renameSync(tmp, this.path);
+    syncDir(dir);
+    this.appended = 0;
+    this.compactedBytes = Buffer.byteLength(text);
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    await h?.close();
+  }
+
+  private line(r: JournalRecord): string {
+    const json = JSON.stringify(r);
+    return (this.atRestKey ? seal(this.atRestKey, Buffer.from(json, 'utf8'), LINE_AAD).toString('base64') : json) + '\n';
+  }
+
+  private async openAppend(): Promise<FileHandle> {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    const h = await openFile(this.path, 'a', 0o600);
+    // A file just created must survive a crash too: its directory entry is synced once.
+    syncDir(dirname(this.path));
+    return h;
+  }
+}
+
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename is as durable as they allow.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
