@@ -3,6 +3,7 @@
 // what the view and the commands ask for. Errors reach the user in words that say what to do.
 
 import * as vscode from 'vscode';
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChatEngine } from '../peer/engine.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
@@ -10,7 +11,10 @@ import { dmRoom } from '../protocol/peer.ts';
 import type { HostToView, Snippet, ViewToHost } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
 import { HistoryStore } from './history-store.ts';
+import { messageNotification, noticeText } from './labels.ts';
+import { leavesFolder, resolveSnippetPath } from './snippet-path.ts';
 import { atRestKey, secretAccountStore } from './secrets.ts';
+import { verifyMember, type FingerprintToConfirm } from './verify-member.ts';
 
 export interface ControllerHooks {
   post(message: HostToView): void;
@@ -133,9 +137,13 @@ export class ChatController implements vscode.Disposable {
     await this.requireEngine().kick(key, user);
   }
 
-  async verify(user: string): Promise<void> {
-    await this.requireEngine().verify(user);
-    this.model.markVerified(user);
+  /**
+   * Verify Member (extension/verify-member.ts): `confirm` shows the fingerprint; only when it
+   * resolves true is that very key marked verified, and only then does the view show the badge.
+   */
+  async verifyMember(user: string, confirm: (shown: FingerprintToConfirm) => Promise<boolean>): Promise<void> {
+    const verified = await verifyMember(this.requireEngine(), user, confirm);
+    if (verified) this.model.markVerified(verified);
   }
 
   /** Handles what the webview asks; failures come back to it as an inline error. */
@@ -253,8 +261,7 @@ export class ChatController implements vscode.Disposable {
   private notify(kind: 'direct' | 'mention' | 'message', title: string, text: string, key: string): void {
     const setting = vscode.workspace.getConfiguration('p2pChat').get<string>('notifications') ?? 'directAndMentions';
     if (setting === 'off' || (setting === 'directAndMentions' && kind === 'message')) return;
-    const preview = text.length > 120 ? `${text.slice(0, 117)}…` : text;
-    void vscode.window.showInformationMessage(`${title}: ${preview}`, 'Open').then(async (choice) => {
+    void vscode.window.showInformationMessage(messageNotification(title, text), 'Open').then(async (choice) => {
       if (choice !== 'Open') return;
       await this.hooks.reveal();
       this.model.openConversation(key);
@@ -274,21 +281,38 @@ export function parseAddress(raw: string): { host: string; port: number } {
   return { host: match[1], port };
 }
 
+/**
+ * Opens a snippet's file at `line` (1-based; past the end means the last line), but only inside an
+ * open workspace folder (extension/snippet-path.ts); anything else is refused with a notice that
+ * says why and shows the path as the sender wrote it, made visible.
+ */
 async function openSnippet(path: string, line: number): Promise<void> {
-  const folders = vscode.workspace.workspaceFolders ?? [];
-  for (const folder of folders) {
-    const uri = vscode.Uri.joinPath(folder.uri, path);
+  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri);
+  const join = (base: vscode.Uri, ...segments: string[]) => vscode.Uri.joinPath(base, ...segments);
+  const refuse = (why: string) => void vscode.window.showWarningMessage(`P2P Chat did not open the snippet's file "${noticeText(path)}": ${noticeText(why)}.`);
+  const resolved = resolveSnippetPath(folders, path, join);
+  if (!resolved.ok) return refuse(resolved.reason);
+  const fs = {
+    realpath: (p: string) => realpath(p),
+    fsPath: (u: vscode.Uri) => u.fsPath,
+    isSymlink: async (u: vscode.Uri) => ((await vscode.workspace.fs.stat(u)).type & vscode.FileType.SymbolicLink) !== 0,
+  };
+  for (const [i, uri] of resolved.uris.entries()) {
+    let escape: string | undefined;
     try {
-      await vscode.workspace.fs.stat(uri);
+      const stat = await vscode.workspace.fs.stat(uri);
+      if ((stat.type & vscode.FileType.File) === 0) continue;
+      escape = await leavesFolder(folders[i]!, uri, resolved.segments, fs, join);
     } catch {
       continue;
     }
+    if (escape) return refuse(escape);
     const doc = await vscode.workspace.openTextDocument(uri);
-    const position = new vscode.Position(Math.max(0, line - 1), 0);
+    const position = new vscode.Position(Math.min(Math.max(0, line - 1), Math.max(0, doc.lineCount - 1)), 0);
     await vscode.window.showTextDocument(doc, { selection: new vscode.Range(position, position) });
     return;
   }
-  void vscode.window.showWarningMessage(`${path} is not in your workspace, so the snippet cannot be opened there.`);
+  refuse('no workspace folder has that file');
 }
 
 function errorText(err: unknown): string {

@@ -7,6 +7,7 @@ import { relative } from 'node:path';
 import { checkPasswordPolicy } from '../peer/account.ts';
 import { dmRoom } from '../protocol/peer.ts';
 import type { ChatController } from './chat-controller.ts';
+import { noticeText, pickText } from './labels.ts';
 
 const LAST_USER = 'p2pChat.lastUser';
 
@@ -17,7 +18,8 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
         try {
           return await run(...args);
         } catch (err) {
-          void vscode.window.showErrorMessage(`P2P Chat: ${(err as Error).message}`);
+          // An error may quote what a peer or the tracker sent.
+          void vscode.window.showErrorMessage(`P2P Chat: ${noticeText(String((err as Error)?.message ?? err))}`);
           return undefined;
         }
       }),
@@ -52,11 +54,11 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
       return;
     }
     const pick = await vscode.window.showQuickPick(
-      rooms.map((r) => ({ label: `${r.private ? '$(lock)' : '$(globe)'} ${r.name}`, description: `${r.members} members, ${r.online} online${r.owner ? `, owner ${r.owner}` : ''}`, room: r })),
+      rooms.map((r) => ({ label: `${r.private ? '$(lock)' : '$(globe)'} ${pickText(r.name)}`, description: `${r.members} members, ${r.online} online${r.owner ? `, owner ${pickText(r.owner)}` : ''}`, room: r })),
       { title: 'Join Room', matchOnDescription: true },
     );
     if (!pick) return;
-    const password = pick.room.private ? await vscode.window.showInputBox({ title: `Password for ${pick.room.name}`, password: true }) : undefined;
+    const password = pick.room.private ? await vscode.window.showInputBox({ title: `Password for ${pickText(pick.room.name)}`, password: true }) : undefined;
     if (pick.room.private && !password) return;
     await controller.joinRoom(pick.room.name, password);
   });
@@ -70,7 +72,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     const room = key ?? (await pickRoom(controller, 'Close Room (ends it for everyone)', true));
     if (!room) return;
     const name = controller.engine!.joinedRooms().find((r) => r.id === room)?.name ?? room;
-    const sure = await vscode.window.showWarningMessage(`Close ${name} for everyone?`, { modal: true, detail: 'Nobody can send to it afterwards.' }, 'Close Room');
+    const sure = await vscode.window.showWarningMessage(`Close ${noticeText(name)} for everyone?`, { modal: true, detail: 'Nobody can send to it afterwards.' }, 'Close Room');
     if (sure === 'Close Room') await controller.closeRoom(room);
   });
 
@@ -78,7 +80,15 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     const room = key ?? (await pickRoom(controller, 'Kick Member from…', true));
     if (!room) return;
     const engine = controller.requireEngine();
-    const who = user ?? (await vscode.window.showQuickPick(engine.members(room).filter((m) => m.user !== engine.user).map((m) => m.user), { title: 'Kick which member?' }));
+    const who =
+      user ??
+      (await vscode.window.showQuickPick(
+        engine
+          .members(room)
+          .filter((m) => m.user !== engine.user)
+          .map((m) => ({ label: pickText(m.user), user: m.user })),
+        { title: 'Kick which member?' },
+      ))?.user;
     if (who) await controller.kick(room, who);
   });
 
@@ -88,7 +98,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     const who =
       user ??
       (await vscode.window.showQuickPick(
-        peers.map((p) => ({ label: `${p.online ? '$(circle-filled)' : '$(circle-outline)'} ${p.user}`, description: p.online ? 'online' : 'offline', user: p.user })),
+        peers.map((p) => ({ label: `${p.online ? '$(circle-filled)' : '$(circle-outline)'} ${pickText(p.user)}`, description: p.online ? 'online' : 'offline', user: p.user })),
         { title: 'Direct Message' },
       ))?.user;
     if (who) await controller.openDirect(who);
@@ -120,23 +130,18 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
   });
 
   register('p2pChat.verifyMember', async (user?: string) => {
-    const engine = controller.requireEngine();
+    controller.requireEngine();
     const who = user ?? (await vscode.window.showInputBox({ title: 'Verify Member', prompt: 'User name to verify' }));
     if (!who) return;
-    await engine.listPeers();
-    let fp;
-    try {
-      fp = engine.fingerprint(who);
-    } catch {
-      await engine.verify(who).catch(() => {});
-      fp = engine.fingerprint(who);
-    }
-    const choice = await vscode.window.showWarningMessage(
-      `Does ${fp.user}'s fingerprint match?`,
-      { modal: true, detail: `${fp.fingerprint}\n\nAsk ${fp.user} to run "P2P Chat: Show My Fingerprint" and read theirs to you in person or on a call. Only if every group matches, mark them verified.` },
-      'They Match',
-    );
-    if (choice === 'They Match') await controller.verify(fp.user);
+    // Nothing is marked verified unless "They Match" is chosen, and then only the key shown.
+    await controller.verifyMember(who, async (fp) => {
+      const choice = await vscode.window.showWarningMessage(
+        fp.changed ? `${fp.user}'s key changed. Does their new fingerprint match?` : `Does ${fp.user}'s fingerprint match?`,
+        { modal: true, detail: `${fp.fingerprint}\n\nAsk ${fp.user} to run "P2P Chat: Show My Fingerprint" and read theirs to you in person or on a call. Only if every group matches, mark them verified.` },
+        'They Match',
+      );
+      return choice === 'They Match';
+    });
   });
 
   register('p2pChat.forgetTrackerFingerprint', async () => {
@@ -201,7 +206,7 @@ async function pickRoom(controller: ChatController, title: string, ownedOnly = f
     return undefined;
   }
   const open = controller.model.openKey;
-  const items = rooms.map((r) => ({ label: r.name, description: r.id === open ? 'open' : `${r.members} members`, id: r.id }));
+  const items = rooms.map((r) => ({ label: pickText(r.name), description: r.id === open ? 'open' : `${r.members} members`, id: r.id }));
   items.sort((a, b) => (a.id === open ? -1 : b.id === open ? 1 : 0));
   return (await vscode.window.showQuickPick(items, { title }))?.id;
 }
@@ -209,8 +214,8 @@ async function pickRoom(controller: ChatController, title: string, ownedOnly = f
 async function pickConversation(controller: ChatController): Promise<string | undefined> {
   const engine = controller.requireEngine();
   const items = [
-    ...engine.joinedRooms().map((r) => ({ label: `$(comment-discussion) ${r.name}`, key: r.id })),
-    ...(await engine.listPeers()).filter((p) => p.user !== engine.user).map((p) => ({ label: `$(mail) ${p.user}`, key: dmRoom(engine.user!, p.user) })),
+    ...engine.joinedRooms().map((r) => ({ label: `$(comment-discussion) ${pickText(r.name)}`, key: r.id })),
+    ...(await engine.listPeers()).filter((p) => p.user !== engine.user).map((p) => ({ label: `$(mail) ${pickText(p.user)}`, key: dmRoom(engine.user!, p.user) })),
   ];
   return (await vscode.window.showQuickPick(items, { title: 'Share with…' }))?.key;
 }

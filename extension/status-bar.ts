@@ -1,7 +1,9 @@
 // The status bar item: connection state and unread count; a click opens the chat view.
 
 import * as vscode from 'vscode';
+import { visibleLines } from '../protocol/text.ts';
 import type { SessionView } from '../protocol/view.ts';
+import { pickText } from './labels.ts';
 
 export class ChatStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('p2pChat.status', vscode.StatusBarAlignment.Right, 100);
@@ -14,9 +16,10 @@ export class ChatStatusBar implements vscode.Disposable {
 
   update(session: SessionView, unread: number): void {
     const icon = { logged_out: '$(comment-discussion)', connecting: '$(sync~spin)', online: '$(comment-discussion)', reconnecting: '$(sync~spin)', offline: '$(debug-disconnect)' }[session.state];
-    const who = session.user ?? 'signed out';
+    // The detail may quote the tracker: shown visibly, and the text takes no icons from a name.
+    const who = pickText(session.user ?? 'signed out');
     this.item.text = `${icon} ${session.state === 'online' ? who : session.state === 'logged_out' ? 'P2P Chat' : session.state}${unread ? ` ${unread}` : ''}`;
-    this.item.tooltip = `P2P Chat: ${session.detail}${unread ? `\n${unread} unread` : ''}\nClick to open the chat.`;
+    this.item.tooltip = `P2P Chat: ${visibleLines(session.detail)}${unread ? `\n${unread} unread` : ''}\nClick to open the chat.`;
     this.item.accessibilityInformation = { label: `P2P Chat, ${session.state}${unread ? `, ${unread} unread messages` : ''}` };
     this.item.backgroundColor = session.state === 'offline' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   }
