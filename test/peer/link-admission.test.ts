@@ -1,0 +1,305 @@
+// Admission of peer links before authentication (issue 7 item 8), over real TCP on loopback:
+// strangers holding idle connections to a peer's port are capped per address and in total and
+// cut at the handshake deadline; hellos with unknown names cost at most the lookup budget; the
+// responder signs nothing for a stranger; refusals are reported a few at a time plus a summary;
+// and real members keep linking and delivering during a flood. Strangers connect from
+// 127.0.0.2 and up (all of 127/8 is loopback on Linux), members from 127.0.0.1.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { test, type TestContext } from 'node:test';
+import type { KeyObject } from 'node:crypto';
+import { generateRsaKeyPair, randomBytes, toBase64Url, x25519Generate } from '../../protocol/crypto.ts';
+import { FrameDecoder, PEER_FRAME_LIMIT, encodeFrame } from '../../protocol/frame.ts';
+import type { LinkLimits } from '../../protocol/peer.ts';
+import type { ChatEngine } from '../../peer/engine.ts';
+import { LinkPool } from '../../peer/link-pool.ts';
+import type { RefusalDetail, RefusalSummary } from '../../peer/link-refusals.ts';
+import { LinkServer, connectLink, type LinkIdentity, type PeerLink, type PinnedKeyLookup } from '../../peer/link.ts';
+import { collect, registered, waitFor } from '../helpers/engines.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+
+const TIMEOUT = { timeout: 120_000 };
+const [alice, bob, carol] = await Promise.all([generateRsaKeyPair(), generateRsaKeyPair(), generateRsaKeyPair()]);
+const ALICE: LinkIdentity = { user: 'alice', signingKey: alice.privateKey };
+const BOB: LinkIdentity = { user: 'bob', signingKey: bob.privateKey };
+const CAROL: LinkIdentity = { user: 'carol', signingKey: carol.privateKey };
+
+function pins(table: Record<string, KeyObject>): PinnedKeyLookup {
+  return async (user) => (Object.hasOwn(table, user) ? table[user] : undefined);
+}
+const alicePins = pins({ bob: bob.publicKey });
+
+/** Resolves when `check()` holds; polled on a short timer, rejects after `ms`. */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Frames a raw client received, and when the peer closed it. */
+interface RawConn {
+  socket: net.Socket;
+  frames: unknown[];
+  closed: Promise<void>;
+  isClosed: boolean;
+}
+
+function rawConnect(t: TestContext, port: number, from: string): RawConn {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress: from });
+  t.after(() => socket.destroy());
+  socket.on('error', () => {});
+  const frames: unknown[] = [];
+  const decoder = new FrameDecoder(PEER_FRAME_LIMIT);
+  socket.on('data', (c: Buffer) => { try { frames.push(...decoder.push(c)); } catch { /* not ours to judge */ } });
+  const conn: RawConn = { socket, frames, isClosed: false, closed: Promise.resolve() };
+  conn.closed = new Promise((resolve) => socket.once('close', () => {
+    conn.isClosed = true;
+    resolve();
+  }));
+  return conn;
+}
+
+const hello = (from: string, to: string) =>
+  ({ t: 'hello', v: 2, from, to, eph: toBase64Url(x25519Generate().publicKey), nonce: toBase64Url(randomBytes(32)) });
+
+/** `count` idle connections from each address; each one the peer closes is reopened (after `pauseMs`) until stop(). */
+function flood(t: TestContext, port: number, addresses: string[], count: number, opts: { reconnect: boolean; pauseMs?: number }) {
+  let stopped = false;
+  const state = { opened: 0, closedByPeer: 0, open: new Set<net.Socket>() };
+  const openOne = (from: string) => {
+    if (stopped) return;
+    const conn = rawConnect(t, port, from);
+    state.opened += 1;
+    state.open.add(conn.socket);
+    void conn.closed.then(() => {
+      state.open.delete(conn.socket);
+      if (stopped) return;
+      state.closedByPeer += 1;
+      if (opts.reconnect) setTimeout(() => openOne(from), opts.pauseMs ?? 20).unref();
+    });
+  };
+  for (const from of addresses) for (let i = 0; i < count; i++) openOne(from);
+  return {
+    state,
+    stop() {
+      stopped = true;
+      for (const s of state.open) s.destroy();
+    },
+  };
+}
+
+async function pool(t: TestContext, me: LinkIdentity, pinnedKey: PinnedKeyLookup, limits: Partial<LinkLimits>, localKey?: (u: string) => KeyObject | undefined) {
+  const p = new LinkPool(me, pinnedKey, () => undefined, { limits, ...(localKey ? { localKey } : {}) });
+  await p.listen(0, '127.0.0.1');
+  t.after(() => p.close());
+  const refused: RefusalDetail[] = [];
+  const summaries: RefusalSummary[] = [];
+  p.on('refused', (d) => refused.push(d));
+  p.on('refused_summary', (s) => summaries.push(s));
+  return { pool: p, refused, summaries };
+}
+
+// ---- caps and the deadline -------------------------------------------------------------------
+
+test('300 idle connections: the peer holds at most the caps, closes the rest at once, cuts the held ones at the deadline, and reports in aggregate', TIMEOUT, async (t) => {
+  const limits = { pendingPerAddress: 10, pendingTotal: 25, handshakeTimeoutMs: 1500, refusalReportsPerInterval: 5, refusalIntervalMs: 1000 };
+  const { pool: p, refused, summaries } = await pool(t, BOB, pins({ alice: alice.publicKey }), limits);
+  const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
+  let maxPending = 0;
+  let maxSockets = 0;
+  const sample = async () => {
+    const s = await p.stats();
+    maxPending = Math.max(maxPending, s.pending);
+    maxSockets = Math.max(maxSockets, s.sockets);
+    return s;
+  };
+  const started = Date.now();
+  const f = flood(t, p.port, addresses, 60, { reconnect: false });
+  t.after(() => f.stop());
+
+  // 275 are closed at once; 25 (the total cap; 10 at most from any one address) are held.
+  await until('275 connections closed over the caps', async () => (await sample()).busyRefusals >= 275);
+  const s = await sample();
+  assert.equal(s.busyRefusals, 275);
+  assert.equal(s.pending, 25);
+  assert.ok(s.sockets <= 25, `${s.sockets} sockets open at the peer`);
+  assert.equal(f.state.open.size, 25, 'the client sees the same 25 held');
+
+  // The held ones are closed when the handshake deadline passes, not before.
+  await until('every held connection closed', async () => (await sample(), f.state.open.size === 0));
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= limits.handshakeTimeoutMs - 200, `cut after ${elapsed} ms`);
+  await until('the peer holds nothing', async () => (await sample()).sockets === 0 && (await sample()).pending === 0);
+  assert.ok(maxPending <= 25 && maxSockets <= 25, `at most ${maxPending} pending and ${maxSockets} sockets at any sample`);
+
+  // 300 refusals: a few reported one by one, the rest in summaries with counts.
+  await until('all 300 refusals reported', () => refused.length + summaries.reduce((n, x) => n + x.count, 0) === 300);
+  assert.ok(refused.length <= 5 * (1 + Math.ceil((Date.now() - started) / limits.refusalIntervalMs)), `${refused.length} one by one`);
+  const byCode = new Map<string, number>();
+  for (const r of refused) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
+  for (const x of summaries) for (const [code, n] of x.codes) byCode.set(code, (byCode.get(code) ?? 0) + n);
+  assert.deepEqual(Object.fromEntries(byCode), { 'link.busy': 275, 'link.timeout': 25 });
+  assert.match(summaries[0].message, /refused \d+ more peer links in the last 1 s from \d+ address/);
+});
+
+test('a real member links and talks while a stranger holds its address at the cap; an established link goes on', TIMEOUT, async (t) => {
+  const limits = { pendingPerAddress: 16, pendingTotal: 64, handshakeTimeoutMs: 2000 };
+  const { pool: p } = await pool(t, BOB, pins({ alice: alice.publicKey, carol: carol.publicKey }), limits);
+  const linked = once(p, 'linked') as Promise<[string, PeerLink]>;
+  const established = await connectLink({ host: '127.0.0.1', port: p.port, me: ALICE, remoteUser: 'bob', pinnedKey: alicePins });
+  t.after(() => established.close());
+  await linked;
+
+  const f = flood(t, p.port, ['127.0.0.2'], 300, { reconnect: true });
+  t.after(() => f.stop());
+  await until('the stranger holds its cap', async () => (await p.stats()).pending >= 16 && f.state.closedByPeer >= 284);
+
+  // During the flood: the old link carries a message, and a new member links and is heard.
+  const heard = (once(p, 'message') as Promise<[string]>).then(([from]) => from);
+  assert.equal(established.send({ t: 'ping' }), true);
+  assert.equal(await heard, 'alice');
+  const fresh = await connectLink({ host: '127.0.0.1', port: p.port, me: CAROL, remoteUser: 'bob', pinnedKey: alicePins });
+  t.after(() => fresh.close());
+  const heardCarol = (once(p, 'message') as Promise<[string]>).then(([from]) => from);
+  fresh.send({ t: 'ping' });
+  assert.equal(await heardCarol, 'carol');
+  const s = await p.stats();
+  assert.ok(s.pending <= 16, `${s.pending} pending`);
+  f.stop();
+});
+
+test('links per authenticated user are bounded: the oldest go', TIMEOUT, async (t) => {
+  const { pool: p } = await pool(t, BOB, pins({ alice: alice.publicKey }), { linksPerUser: 3 });
+  const links: PeerLink[] = [];
+  for (let i = 0; i < 8; i++) {
+    const l = await connectLink({ host: '127.0.0.1', port: p.port, me: ALICE, remoteUser: 'bob', pinnedKey: alicePins });
+    t.after(() => l.close());
+    links.push(l);
+  }
+  await until('bob holds 3 links with alice', async () => (await p.stats()).accepted === 3 && links.filter((l) => !l.closed).length === 3);
+  assert.deepEqual(links.map((l) => l.closed), [true, true, true, true, true, false, false, false]);
+  assert.equal(p.list().length, 3);
+});
+
+// ---- work a stranger can cause ---------------------------------------------------------------
+
+test('the responder signs nothing for a stranger: hello_reply carries no signature, a forged proof is refused', TIMEOUT, async (t) => {
+  const server = await LinkServer.listen({ host: '127.0.0.1', port: 0, me: BOB, pinnedKey: pins({ alice: alice.publicKey }) });
+  t.after(() => server.close());
+  const refused = once(server, 'refused') as Promise<[{ code: string }]>;
+  const c = rawConnect(t, server.port, '127.0.0.2');
+  c.socket.write(encodeFrame(hello('alice', 'bob')));
+  await until('hello_reply', () => c.frames.length >= 1);
+  const reply = c.frames[0] as Record<string, unknown>;
+  assert.equal(reply.t, 'hello_reply');
+  assert.equal('sig' in reply, false, 'nothing signed before the initiator proved who it is');
+  c.socket.write(encodeFrame({ t: 'hello_finish', sig: toBase64Url(randomBytes(256)) }));
+  assert.equal((await refused)[0].code, 'link.bad_signature');
+  await c.closed;
+  assert.deepEqual(c.frames.map((f) => (f as { t: string }).t), ['hello_reply', 'refused'], 'no sealed frame: no signature was made');
+});
+
+test('hellos with unknown names cost at most the lookup budget; repeats come from the cache; a member from another address still links', TIMEOUT, async (t) => {
+  let lookups = 0;
+  const known = new Map<string, KeyObject>([['alice', alice.publicKey]]);
+  const remote: PinnedKeyLookup = async (user) => {
+    lookups += 1;
+    return known.get(user);
+  };
+  const limits = { lookupBurstPerAddress: 4, lookupPerSecondPerAddress: 0, lookupBurstTotal: 10, lookupPerSecondTotal: 0 };
+  const { pool: p } = await pool(t, BOB, remote, limits, () => undefined);
+
+  const answer = async (name: string) => {
+    const c = rawConnect(t, p.port, '127.0.0.2');
+    c.socket.write(encodeFrame(hello(name, 'bob')));
+    await c.closed;
+    return (c.frames.at(-1) as { code?: string } | undefined)?.code;
+  };
+  // The same unknown name, over and over: one lookup, then the negative cache.
+  const ghost = await Promise.all(Array.from({ length: 20 }, () => answer('ghost')));
+  assert.ok(ghost.every((code) => code === 'link.unknown_user'), ghost.join());
+  assert.equal(lookups, 1);
+  // Forty different unknown names: the address's remaining 3 tokens, then `link.busy`.
+  const names = Array.from({ length: 40 }, (_, i) => `stranger${i}`);
+  const codes = await Promise.all(names.map(answer));
+  assert.equal(lookups, 4);
+  assert.equal((await p.stats()).lookups, 4);
+  assert.equal(codes.filter((c) => c === 'link.unknown_user').length, 3);
+  assert.equal(codes.filter((c) => c === 'link.busy').length, 37);
+
+  // alice, not pinned yet, from 127.0.0.1: her address has its own budget.
+  const linked = once(p, 'linked') as Promise<[string]>;
+  const l = await connectLink({ host: '127.0.0.1', port: p.port, me: ALICE, remoteUser: 'bob', pinnedKey: alicePins });
+  t.after(() => l.close());
+  assert.equal((await linked)[0], 'alice');
+  assert.equal(lookups, 5);
+});
+
+test('signatures wait for the budget instead of failing: real links beyond the burst still open', TIMEOUT, async (t) => {
+  const { pool: p } = await pool(t, BOB, pins({ alice: alice.publicKey }), { signBurstTotal: 1, signPerSecondTotal: 4 });
+  const started = Date.now();
+  const links = await Promise.all(Array.from({ length: 4 }, () =>
+    connectLink({ host: '127.0.0.1', port: p.port, me: ALICE, remoteUser: 'bob', pinnedKey: alicePins })));
+  for (const l of links) t.after(() => l.close());
+  assert.equal(links.length, 4);
+  // One token at once, then 4 per second: the last of four waits about 750 ms.
+  assert.ok(Date.now() - started >= 600, `four links took ${Date.now() - started} ms`);
+});
+
+// ---- engines with a real tracker -------------------------------------------------------------
+
+const poolOf = (engine: ChatEngine) => (engine as unknown as { pool: LinkPool }).pool;
+
+test('engines: during a flood of idle connections members keep linking and delivering, errors stay few, the peer holds at most the cap', TIMEOUT, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const linkLimits = { pendingPerAddress: 16, pendingTotal: 64, handshakeTimeoutMs: 2000, refusalReportsPerInterval: 3, refusalIntervalMs: 2000 };
+  const bobE = await registered(t, tracker, 'bob', { linkLimits });
+  const aliceE = await registered(t, tracker, 'alice');
+  const carolE = await registered(t, tracker, 'carol');
+  const hi = waitFor(bobE, 'message', (m) => m.text === 'before');
+  await aliceE.sendDirect('bob', 'before');
+  await hi;
+
+  const errors = collect(bobE, 'error');
+  const started = Date.now();
+  const f = flood(t, bobE.peerPort, ['127.0.0.2'], 300, { reconnect: true });
+  t.after(() => f.stop());
+  let maxPending = 0;
+  let maxSockets = 0;
+  const sample = async () => {
+    const s = await poolOf(bobE).stats();
+    maxPending = Math.max(maxPending, s.pending);
+    maxSockets = Math.max(maxSockets, s.sockets);
+    return s;
+  };
+  // Two handshake deadlines' worth of held connections have timed out and been reopened.
+  await until('the flood ran past two deadlines', async () => (await sample(), Date.now() - started > 2 * linkLimits.handshakeTimeoutMs + 500));
+
+  // An established link and a new one (carol, never linked with bob) both deliver, both ways.
+  const fromAlice = waitFor(bobE, 'message', (m) => m.text === 'during, alice', 30_000);
+  await aliceE.sendDirect('bob', 'during, alice');
+  await fromAlice;
+  const fromCarol = waitFor(bobE, 'message', (m) => m.text === 'during, carol', 30_000);
+  assert.equal((await carolE.sendDirect('bob', 'during, carol')).recipients, 1);
+  await fromCarol;
+  const toCarol = waitFor(carolE, 'message', (m) => m.text === 'during, to carol', 30_000);
+  await bobE.sendDirect('carol', 'during, to carol');
+  await toCarol;
+  await sample();
+  const elapsed = Date.now() - started;
+  f.stop();
+
+  assert.ok(f.state.opened > 600, `${f.state.opened} connections opened by the stranger`);
+  assert.ok(maxPending <= 16, `at most ${maxPending} pending`);
+  // The flood's own sockets (16) plus members' links and closing ones; never the 300 offered.
+  assert.ok(maxSockets <= 16 + 8, `at most ${maxSockets} sockets open at bob's port`);
+  const intervals = 1 + Math.ceil(elapsed / linkLimits.refusalIntervalMs);
+  const linkErrors = errors.filter((e) => e.code.startsWith('link.'));
+  assert.ok(linkErrors.length <= intervals * (linkLimits.refusalReportsPerInterval + 1),
+    `${linkErrors.length} link errors for ${f.state.opened} refused connections in ${elapsed} ms`);
+  assert.ok(errors.some((e) => e.code === 'link.refused' && /more peer links/.test(e.message)), 'a summary with counts');
+});
