@@ -136,7 +136,8 @@ export async function runCommand(engine: ChatEngine, cmd: ClientCommand): Promis
       engine.typing(cmd.room, cmd.active);
       return {};
     case 'fingerprint':
-      return { ...engine.fingerprint(cmd.user) };
+      // Fetches a key never seen (pinned unverified, like a first message); never marks it verified.
+      return { ...(await engine.lookupFingerprint(cmd.user)) };
     case 'verify':
       return { ...(await engine.verify(cmd.user, cmd.fingerprint)) };
     case 'help':

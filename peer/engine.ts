@@ -10,6 +10,7 @@ import type { ClientEvents } from '../protocol/client.ts';
 import { exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
+import { isBlankMessage } from '../protocol/text.ts';
 import { DM_HEAD, MAX_TEXT_BYTES, dmRoom, isDmRoom, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { deriveRoomPasswordKeys, joinProof, signRoomEvent, type RoomEvent, type RoomHead, type RoomState, type UnsignedRoomEvent } from '../protocol/room-log.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
@@ -252,10 +253,37 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return { user: who, fingerprint: pin.fingerprint, verified: pin.verified, ...(pin.changed ? { changedTo: pin.changed.fingerprint } : {}) };
   }
 
+  /**
+   * A user's fingerprint for the user to compare out of band (Verify Member, `fingerprint USER`):
+   * the pinned one, or for a user never seen the key the tracker serves, fetched now. It never
+   * marks anyone verified. A fetched key is pinned unverified, exactly as a first message would
+   * pin it (trust on first use, nothing more): the fingerprint shown is then the key actually
+   * used, and a different key served later shows as a key change instead of being pinned
+   * silently by the next send. `changedTo` is a pending new key: the one verify() would accept.
+   * Throws ProtocolError 'user.not_found' when the tracker knows no such user.
+   */
+  async lookupFingerprint(rawUser?: string): Promise<{ user: string; fingerprint: string; verified: boolean; changedTo?: string }> {
+    const me = this.requireMe();
+    const user = rawUser ? normalizeUserName(rawUser) : me.user;
+    await this.keys!.ensure([user]);
+    if (!this.keys!.get(user)) throw new ProtocolError('user.not_found', `the tracker knows no user named ${user}; check the spelling (list_peers shows who is registered)`);
+    return this.fingerprint(user);
+  }
+
+  /**
+   * Marks a user verified after comparing fingerprints out of band, accepting a pending key change.
+   * With `fingerprint` (the one shown to and compared by the user), the key must still be that one:
+   * a key that changed in between is refused ('key.fingerprint_mismatch'). Without it, only a key
+   * already pinned (so already shown by lookupFingerprint or `fingerprint`) can be marked: a key
+   * nobody has seen yet is never marked verified ('user.not_found').
+   */
   async verify(rawUser: string, fingerprint?: string): Promise<{ user: string; fingerprint: string }> {
     this.requireMe();
     const user = normalizeUserName(rawUser);
-    await this.keys!.ensure([user]);
+    if (fingerprint) await this.keys!.ensure([user]);
+    else if (!this.keys!.get(user)) {
+      throw new ProtocolError('user.not_found', `no key is known for ${user} yet: run fingerprint ${user} to fetch it, compare it with ${user}, then verify ${user} FINGERPRINT`);
+    }
     const pin = this.keys!.verify(user, fingerprint);
     // A newly accepted key must get fresh session keys: start new sessions in shared rooms.
     for (const room of this.roomsSharedWith(user)) this.outbound.delete(room);
@@ -384,6 +412,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   async sendRoom(roomRef: string, text: string, snippet?: MessageBody['snippet']): Promise<{ id: string; sentAt: number; recipients: number }> {
     const me = this.requireMe();
     checkText(text + (snippet?.code ?? ''));
+    if (isBlankMessage({ text, snippet })) {
+      throw new ProtocolError('message.blank', 'the message is empty or only spaces and invisible characters; type something to send');
+    }
     const target = isDmRoom(roomRef) ? this.dmTarget(roomRef) : this.resolveRoom(roomRef);
     if (target.forked) throw new ProtocolError('room.invalid_event', `room ${target.name} has a forked history (members were shown different logs); sending is stopped until it is resolved`);
     const members = [...target.members].filter((u) => u !== me.user);
@@ -859,6 +890,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const senderKey = this.keys!.signingKey(env.sender)!;
     const body = decryptEnvelope(env, inbound, senderKey);
     this.inbound!.changed(inbound);
+    // A modified client may send what ours refuses to: never shown, and not acknowledged.
+    if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
     const target = this.targetFor(env.room)!;
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).

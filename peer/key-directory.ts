@@ -42,19 +42,24 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
   /** Pins every user not pinned yet (fetching their keys from the tracker). */
   async ensure(users: Iterable<string>): Promise<void> {
     const missing = [...new Set(users)].filter((u) => !this.pins.has(u));
-    if (missing.length) await this.learn(await this.fetchKeys(missing));
+    if (missing.length) this.learn(await this.fetchKeys(missing), missing);
   }
 
   /** Fetches users' current keys again, to notice a change. */
   async refresh(users: Iterable<string>): Promise<void> {
     const list = [...new Set(users)];
-    if (list.length) await this.learn(await this.fetchKeys(list));
+    if (list.length) this.learn(await this.fetchKeys(list), list);
   }
 
-  /** Identities from the tracker: checked, then pinned or compared with the pin. */
-  learn(identities: PublicIdentity[]): void {
+  /**
+   * Identities from the tracker: checked, then pinned or compared with the pin. With `asked`,
+   * only those users' keys count: an answer about someone we did not ask for pins nothing.
+   */
+  learn(identities: PublicIdentity[], asked?: readonly string[]): void {
     let dirty = false;
+    const wanted = asked && new Set(asked);
     for (const id of identities) {
+      if (wanted && !wanted.has(id.user)) continue;
       const identity: Identity = { signingKey: id.signingKey, encryptionKey: id.encryptionKey, encryptionKeySig: id.encryptionKeySig };
       const checked = checkIdentity(id.user, identity);
       const pin = this.pins.get(id.user);

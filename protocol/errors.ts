@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'room.invalid_event',
   'user.not_found',
   'key.fingerprint_mismatch',
+  /** A message that would show nothing (protocol/text.ts isBlankMessage). */
+  'message.blank',
   'server.busy',
   'server.timeout',
   'server.shutdown',

@@ -57,3 +57,26 @@ export function visibleLines(text: string, indent = ''): string {
 export function hasHidden(text: string): boolean {
   return visible(text) !== text;
 }
+
+// ---- blank messages (self-contained) ----------------------------------------------------------
+
+/**
+ * Characters that show nothing on their own: white space of every kind (tabs, newlines, NBSP,
+ * ideographic space), control and format characters (zero-width space, joiners, BOM, bidi marks),
+ * the combining grapheme joiner, and the "filler" letters that render as empty (Hangul fillers,
+ * the blank Braille pattern).
+ */
+const SHOWS_NOTHING = /^[\p{White_Space}\p{Cc}\p{Cf}\u034f\u115f\u1160\u2800\u3164\uffa0]*$/u;
+
+/** Whether `text` would show as nothing at all: empty, or only the characters above. */
+export function isBlank(text: string): boolean {
+  return SHOWS_NOTHING.test(text);
+}
+
+/**
+ * The one rule for a message body, for senders and receivers alike: it needs visible text, or a
+ * code snippet with visible code (then the text may be empty). Blank messages are refused.
+ */
+export function isBlankMessage(body: { text: string; snippet?: { code: string } | undefined }): boolean {
+  return isBlank(body.text) && (!body.snippet || isBlank(body.snippet.code));
+}
