@@ -41,10 +41,10 @@ export const LINK_LIMITS = {
   /** Established links with one authenticated user; beyond this the oldest is closed. */
   linksPerUser: 8,
   /** Tracker lookups of names not pinned yet: a token bucket (burst, tokens per second) per address and in total. */
-  lookupBurstPerAddress: 8,
-  lookupPerSecondPerAddress: 1,
-  lookupBurstTotal: 32,
-  lookupPerSecondTotal: 4,
+  lookupBurstPerAddress: 32,
+  lookupPerSecondPerAddress: 2,
+  lookupBurstTotal: 64,
+  lookupPerSecondTotal: 8,
   /** Names the tracker did not know, remembered this long (ms), at most this many. */
   unknownNameTtlMs: 60_000,
   unknownNamesMax: 1024,
