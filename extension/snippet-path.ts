@@ -6,6 +6,7 @@
 
 import { relative, isAbsolute, sep } from 'node:path';
 import { hasHidden } from '../protocol/text.ts';
+import { VIEW_LIMITS } from '../protocol/view.ts';
 
 /** The parts of a `vscode.Uri` the resolver reads. */
 export interface FolderUri {
@@ -15,7 +16,7 @@ export interface FolderUri {
 }
 
 /** Longest path accepted, in characters (as protocol/view.ts `snippet/open`). */
-export const MAX_SNIPPET_PATH = 1024;
+export const MAX_SNIPPET_PATH = VIEW_LIMITS.snippetPathChars;
 
 export type Resolved<U> = { ok: true; segments: string[]; uris: U[] } | { ok: false; reason: string };
 

@@ -122,7 +122,16 @@ export type HostToViewType = HostToView['type'];
 // ---- COMMANDS (view -> host) ------------------------------------------------------------------------
 
 /** Limits of view commands, shared so the view can refuse with words instead of being dropped here. */
-export const VIEW_LIMITS = { trackerChars: 300, nameChars: 64, secretChars: 1024, messageBytes: 64 * 1024 } as const;
+export const VIEW_LIMITS = {
+  trackerChars: 300,
+  nameChars: 64,
+  secretChars: 1024,
+  messageBytes: 64 * 1024,
+  /** A snippet's path, in characters (as the peer wire's snippet path). */
+  snippetPathChars: 1024,
+  /** The highest line a snippet link asks for: peers send any integer, the view clamps to this. */
+  snippetLine: 10_000_000,
+} as const;
 
 const roomKey = str({ min: 1, max: 80 });
 const name = str({ min: 1, max: VIEW_LIMITS.nameChars });
@@ -155,7 +164,7 @@ export const viewToHostSchema = variants('type', {
   'message/send': obj({ key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
   'typing/set': obj({ key: roomKey, active: bool() }),
   /** Open `path` at `line` in the receiver's workspace, if that file exists there. */
-  'snippet/open': obj({ path: str({ min: 1, max: 1024 }), line: int({ min: 1 }) }),
+  'snippet/open': obj({ path: str({ min: 1, max: VIEW_LIMITS.snippetPathChars }), line: int({ min: 1, max: VIEW_LIMITS.snippetLine }) }),
 });
 export type ViewToHost = Infer<typeof viewToHostSchema>;
 export type ViewToHostType = ViewToHost['type'];

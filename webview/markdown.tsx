@@ -7,6 +7,7 @@
 
 import MarkdownIt from 'markdown-it';
 import { h, type ComponentChild, type ComponentChildren } from 'preact';
+import { visibleLines } from '../protocol/text.ts';
 
 const md = new MarkdownIt('default', { html: false, linkify: true, breaks: true, typographer: false });
 md.disable(['image', 'heading', 'lheading']);
@@ -29,7 +30,8 @@ const cache = new Map<string, Token[]>();
 function parse(text: string): Token[] {
   const known = cache.get(text);
   if (known) return known;
-  const tokens = md.parse(text, {});
+  // Controls and invisible characters (bidi overrides, zero-width spaces) are shown, not obeyed.
+  const tokens = md.parse(visibleLines(text), {});
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(text, tokens);
   return tokens;

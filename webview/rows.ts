@@ -3,6 +3,7 @@
 // text), as chat clients do. Pure and linear: it runs on every new message of a 10,000-item log.
 
 import type { TimelineItem, TimelineMessage, TimelineNotice } from '../protocol/view.ts';
+import { visible } from '../protocol/text.ts';
 
 /** Consecutive messages from one sender this close together share one header. */
 export const GROUP_WINDOW_MS = 5 * 60_000;
@@ -117,7 +118,8 @@ export function replaceMessage(rows: Row[], item: TimelineMessage): Row[] {
 }
 
 /** "bob is typing…", "bob and carol are typing…", "bob, carol and dave are typing…". */
-export function typingText(users: readonly string[]): string {
+export function typingText(names: readonly string[]): string {
+  const users = names.map(visible);
   if (users.length === 0) return '';
   if (users.length === 1) return `${users[0]} is typing…`;
   if (users.length <= 3) return `${users.slice(0, -1).join(', ')} and ${users[users.length - 1]} are typing…`;

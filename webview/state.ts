@@ -18,7 +18,7 @@ import {
   type ViewToHost,
 } from '../protocol/view.ts';
 import { appendRows, buildRows, replaceMessage, typingText, type Row } from './rows.ts';
-import { emptyState, readPersisted, type PersistedState, type VsCodeApi } from './vscode-api.ts';
+import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
 
 /** After this long without a keystroke, "typing" ends (the issue's 3 s). */
 export const TYPING_IDLE_MS = 3000;
@@ -50,9 +50,11 @@ const people = signal<PersonItem[]>([]);
 const open = signal<OpenConversation | undefined>(undefined);
 const error = signal<ViewError | undefined>(undefined);
 const authPending = signal(false);
-const drafts = signal<Record<string, string>>({});
-const loginFields = signal<PersistedState['login']>({});
-const collapsed = signal<Record<string, boolean>>({});
+// Keyed by conversation keys and section ids (room ids, user names): Maps and Sets, never plain
+// objects, so a room or user called `__proto__` or `constructor` is a key like any other.
+const drafts = signal<ReadonlyMap<string, string>>(new Map());
+const loginFields = signal<ViewState['login']>({});
+const collapsed = signal<ReadonlySet<string>>(new Set());
 const membersOpen = signal(false);
 /** Bumped when the host asks for the composer to take the focus. */
 const composerFocus = signal(0);
@@ -82,9 +84,9 @@ export const model = {
   open: open as ReadonlySignal<OpenConversation | undefined>,
   error: error as ReadonlySignal<ViewError | undefined>,
   authPending: authPending as ReadonlySignal<boolean>,
-  drafts: drafts as ReadonlySignal<Record<string, string>>,
-  loginFields: loginFields as ReadonlySignal<PersistedState['login']>,
-  collapsed: collapsed as ReadonlySignal<Record<string, boolean>>,
+  drafts: drafts as ReadonlySignal<ReadonlyMap<string, string>>,
+  loginFields: loginFields as ReadonlySignal<ViewState['login']>,
+  collapsed: collapsed as ReadonlySignal<ReadonlySet<string>>,
   membersOpen: membersOpen as ReadonlySignal<boolean>,
   composerFocus: composerFocus as ReadonlySignal<number>,
   me,
@@ -204,8 +206,8 @@ export function receive(message: HostToView): void {
       const key = open.value?.key;
       batch(() => {
         if (key !== undefined && message.draft) {
-          const before = drafts.value[key] ?? '';
-          drafts.value = { ...drafts.value, [key]: before ? `${before}\n${message.draft}` : message.draft };
+          const before = drafts.value.get(key) ?? '';
+          drafts.value = new Map(drafts.value).set(key, before ? `${before}\n${message.draft}` : message.draft);
         }
         composerFocus.value++;
       });
@@ -242,16 +244,10 @@ export function start(vscode: VsCodeApi, target: Pick<Window, 'addEventListener'
   };
   target.addEventListener('message', onMessage as EventListener);
   const stopSaving = effect(() => {
-    const state: PersistedState = {
-      ...emptyState(),
-      drafts: drafts.value,
-      login: loginFields.value,
-      collapsed: collapsed.value,
-      membersOpen: membersOpen.value,
-    };
+    const state: ViewState = { drafts: drafts.value, login: loginFields.value, collapsed: collapsed.value, membersOpen: membersOpen.value };
     const key = open.value?.key ?? restoreKey;
     if (key !== undefined) state.openKey = key;
-    vscode.setState(state);
+    vscode.setState(toPersisted(state));
   });
   return () => {
     target.removeEventListener('message', onMessage as EventListener);
@@ -361,29 +357,34 @@ export const actions = {
   },
 
   openSnippet(path: string, line: number): void {
-    post({ type: 'snippet/open', path, line: Math.max(1, Math.floor(line)) });
+    if (!path || path.length > VIEW_LIMITS.snippetPathChars) {
+      error.value = { message: `This snippet's path is empty or longer than ${VIEW_LIMITS.snippetPathChars} characters, so it cannot be opened.` };
+      return;
+    }
+    const bounded = Number.isFinite(line) ? Math.min(Math.max(1, Math.floor(line)), VIEW_LIMITS.snippetLine) : 1;
+    post({ type: 'snippet/open', path, line: bounded });
   },
 
   /** The composer's text changed: keep the draft, and tell the others I am typing (or not). */
   setDraft(key: string, text: string): void {
-    const next = { ...drafts.value };
-    if (text) next[key] = text;
-    else delete next[key];
+    const next = new Map(drafts.value);
+    if (text) next.set(key, text);
+    else next.delete(key);
     drafts.value = next;
     setTyping(key, text.trim().length > 0);
   },
 
   /** Sends the draft of `key`. Returns whether it was sent. */
   send(key: string): boolean {
-    const text = drafts.value[key] ?? '';
+    const text = drafts.value.get(key) ?? '';
     if (!text.trim()) return false;
     const bytes = utf8.encode(text).length;
     if (bytes > VIEW_LIMITS.messageBytes) {
       error.value = { message: `This message is ${Math.ceil(bytes / 1024)} KiB; the limit is ${VIEW_LIMITS.messageBytes / 1024} KiB. Shorten it or share a file instead.` };
       return false;
     }
-    const next = { ...drafts.value };
-    delete next[key];
+    const next = new Map(drafts.value);
+    next.delete(key);
     drafts.value = next;
     setTyping(key, false);
     post({ type: 'message/send', key, text });
@@ -395,7 +396,9 @@ export const actions = {
   },
 
   toggleSection(id: string): void {
-    collapsed.value = { ...collapsed.value, [id]: !collapsed.value[id] };
+    const next = new Set(collapsed.value);
+    if (!next.delete(id)) next.add(id);
+    collapsed.value = next;
   },
 
   setMembersOpen(value: boolean): void {

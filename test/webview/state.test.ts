@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { ViewToHost } from '../../protocol/view.ts';
 import { actions, model, receive, start, TYPING_IDLE_MS } from '../../webview/state.ts';
-import type { PersistedState, VsCodeApi } from '../../webview/vscode-api.ts';
+import { readPersisted, type PersistedState, type VsCodeApi } from '../../webview/vscode-api.ts';
 import { GENERAL_MEMBERS, loggedIn, message, room, withGeneral } from './fixtures.ts';
 
 function connect(t: TestContext, saved: unknown = null) {
@@ -81,7 +81,7 @@ test('drafts, login fields and the open conversation are persisted; never the pa
   actions.login({ tracker: 'h:1', user: 'alice', password: 'pw-secret' }, false);
   const state = saved()!;
   assert.equal(state.openKey, 'general');
-  assert.deepEqual(state.drafts, { general: 'draft text' });
+  assert.deepEqual(state.drafts, [['general', 'draft text']]);
   assert.deepEqual(state.login, { tracker: 'h:1', user: 'alice' });
   assert.doesNotMatch(JSON.stringify(state), /pw-secret/);
   assert.ok(posted.some((m) => m.type === 'auth/login' && m.password === 'pw-secret'));
@@ -90,7 +90,7 @@ test('drafts, login fields and the open conversation are persisted; never the pa
 test('after hide/show, the saved conversation is asked for when the host has none open', (t) => {
   const { posted, deliver } = connect(t, { v: 1, openKey: 'random', drafts: { random: 'x' }, login: {}, collapsed: {}, membersOpen: true });
   assert.equal(model.membersOpen.value, true);
-  assert.equal(model.drafts.value.random, 'x');
+  assert.equal(model.drafts.value.get('random'), 'x', 'a version 1 state (plain objects) still reads');
   deliver({ type: 'host/snapshot', snapshot: loggedIn() });
   assert.deepEqual(posted.at(-1), { type: 'conversation/open', key: 'random' });
   deliver({ type: 'host/snapshot', snapshot: loggedIn() });
@@ -103,6 +103,53 @@ test('composer/focused appends the shared draft to the open conversation', (t) =
   actions.setDraft('general', 'look');
   const before = model.composerFocus.value;
   receive({ type: 'composer/focused', draft: '```ts\nx\n```' });
-  assert.equal(model.drafts.value.general, 'look\n```ts\nx\n```');
+  assert.equal(model.drafts.value.get('general'), 'look\n```ts\nx\n```');
   assert.equal(model.composerFocus.value, before + 1);
+});
+
+const HOSTILE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+test('drafts and collapsed sections keyed __proto__, constructor, toString are keys like any other, and persist', (t) => {
+  const { saved, deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: loggedIn() });
+  assert.equal(model.drafts.value.get('constructor'), undefined, 'no draft is inherited from Object.prototype');
+  for (const key of HOSTILE_KEYS) {
+    actions.setDraft(key, `draft for ${key}`);
+    actions.toggleSection(key);
+  }
+  for (const key of HOSTILE_KEYS) {
+    assert.equal(model.drafts.value.get(key), `draft for ${key}`);
+    assert.equal(model.collapsed.value.has(key), true);
+  }
+  assert.equal(Object.getPrototypeOf({}), Object.prototype, 'Object.prototype untouched');
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  const state = JSON.parse(JSON.stringify(saved()!)) as PersistedState;
+  const back = readPersisted(state);
+  assert.deepEqual([...back.drafts], HOSTILE_KEYS.map((k) => [k, `draft for ${k}`]));
+  assert.deepEqual([...back.collapsed], HOSTILE_KEYS);
+  actions.toggleSection('__proto__');
+  assert.equal(model.collapsed.value.has('__proto__'), false);
+  actions.setDraft('__proto__', '');
+  assert.equal(model.drafts.value.has('__proto__'), false);
+  assert.equal(actions.send('constructor'), true, 'a draft keyed "constructor" sends');
+});
+
+test('an older saved state (plain objects) reads with own properties only; junk reads as empty', () => {
+  const v1 = JSON.parse('{"v":1,"openKey":"__proto__","drafts":{"__proto__":"a","constructor":"b","general":"c","bad":7},"login":{"user":"alice"},"collapsed":{"__proto__":true,"rooms":false,"people":true},"membersOpen":true}');
+  const state = readPersisted(v1);
+  assert.deepEqual([...state.drafts], [['__proto__', 'a'], ['constructor', 'b'], ['general', 'c']]);
+  assert.deepEqual([...state.collapsed].sort(), ['__proto__', 'people']);
+  assert.equal(state.openKey, '__proto__');
+  assert.deepEqual(state.login, { user: 'alice' });
+  assert.equal(state.membersOpen, true);
+  // Inherited properties are not saved state.
+  const inherited = Object.create({ drafts: { x: 'y' }, membersOpen: true }) as Record<string, unknown>;
+  inherited.v = 1;
+  assert.equal(readPersisted(inherited).drafts.size, 0);
+  assert.equal(readPersisted(inherited).membersOpen, false);
+  for (const junk of [null, 7, 'x', [], { v: 3 }, { v: 2, drafts: 'no', collapsed: {} }, { v: 2, drafts: [[1, 2], ['k'], 'x'], collapsed: [3] }]) {
+    const read = readPersisted(junk);
+    assert.equal(read.drafts.size, 0);
+    assert.equal(read.collapsed.size, 0);
+  }
 });

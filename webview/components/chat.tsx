@@ -9,6 +9,7 @@ import { ConfirmBar } from './confirm-bar.tsx';
 import { Icon, IconButton } from './icon.tsx';
 import { MemberList } from './members.tsx';
 import { Timeline } from './timeline.tsx';
+import { visible } from '../../protocol/text.ts';
 
 function ChatHeader({ conversation, room, title, direct, iAmOwner }: { conversation: string; room: RoomItem | undefined; title: string; direct: boolean; iAmOwner: boolean }) {
   const count = model.members.value.length;
@@ -63,7 +64,8 @@ export function Chat() {
   }
   const direct = room?.direct ?? conversation.startsWith('dm:');
   // A direct conversation the room list does not show yet is named after the other person.
-  const title = room?.title ?? (direct ? (conversation.split(':').slice(1).find((u) => u !== me) ?? conversation) : conversation);
+  // Only shown (headers, labels): made visible, since a peer or the tracker chose it.
+  const title = visible(room?.title ?? (direct ? (conversation.split(':').slice(1).find((u) => u !== me) ?? conversation) : conversation));
   // The member list is the fresher word on ownership (it changes with the room's log); the room
   // item's owner stands in until the members arrive.
   const members = model.members.value;

@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { actions, model } from '../state.ts';
 import { IconButton } from './icon.tsx';
+import { visible } from '../../protocol/text.ts';
 
 const MAX_SUGGESTIONS = 8;
 /** "@" at the start or after a space, then what is typed of a name, up to the caret. */
@@ -18,7 +19,7 @@ interface Completion {
 }
 
 export function Composer({ conversation, title, onEscape }: { conversation: string; title: string; onEscape: () => void }) {
-  const text = model.drafts.value[conversation] ?? '';
+  const text = model.drafts.value.get(conversation) ?? '';
   const me = model.me.value;
   const members = model.members.value;
   const focusRequest = model.composerFocus.value;
@@ -117,7 +118,7 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
                 pick(user);
               }}
             >
-              @{user}
+              @{visible(user)}
             </li>
           ))}
         </ul>

@@ -5,9 +5,10 @@ import type { RoomItem } from '../../protocol/view.ts';
 import { actions, model } from '../state.ts';
 import { Icon, IconButton } from './icon.tsx';
 import { Section } from './section.tsx';
+import { visible } from '../../protocol/text.ts';
 
 function describe(room: RoomItem, online: boolean | undefined): string {
-  const parts = [room.direct ? `Direct conversation with ${room.title}` : `Room ${room.title}`];
+  const parts = [room.direct ? `Direct conversation with ${visible(room.title)}` : `Room ${visible(room.title)}`];
   if (online !== undefined) parts.push(online ? 'online' : 'offline');
   if (!room.direct && room.private) parts.push('private');
   if (room.unread) parts.push(`${room.unread} unread`);
@@ -30,7 +31,7 @@ function ConversationItem({ room, current, online }: { room: RoomItem; current: 
       >
         <Icon name={icon} />
         {online !== undefined && <span class={`presence ${online ? 'online' : 'offline'}`} aria-hidden="true" />}
-        <span class="item-title">{room.title}</span>
+        <span class="item-title">{visible(room.title)}</span>
         {room.forked && <Icon name="warning" class="warning-icon" label="History conflict: some members see a different history" />}
         {room.mentions > 0 && (
           <span class="badge mention-badge" aria-hidden="true">

@@ -6,6 +6,7 @@ import type { DirectoryRoom } from '../../protocol/view.ts';
 import { actions, model } from '../state.ts';
 import { Icon, IconButton } from './icon.tsx';
 import { Section } from './section.tsx';
+import { visible } from '../../protocol/text.ts';
 
 function JoinForm({ room, onDone }: { room: DirectoryRoom; onDone: () => void }) {
   const [password, setPassword] = useState('');
@@ -28,7 +29,7 @@ function JoinForm({ room, onDone }: { room: DirectoryRoom; onDone: () => void })
       }}
     >
       <label for={id} class="sr-only">
-        Password for {room.name}
+        Password for {visible(room.name)}
       </label>
       <input id={id} ref={input} type="password" placeholder="Room password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
       <button type="submit" class="primary small">
@@ -57,7 +58,7 @@ export function Directory() {
             <li key={r.name} class="directory-room" data-room={r.name}>
               <div class="directory-row">
                 <Icon name={r.private ? 'lock' : 'comment-discussion'} />
-                <span class="item-title">{r.name}</span>
+                <span class="item-title">{visible(r.name)}</span>
                 {r.private && <span class="sr-only">private</span>}
                 <span class="muted meta">
                   {r.members} {r.members === 1 ? 'member' : 'members'}, {r.online} online
@@ -66,7 +67,7 @@ export function Directory() {
                   <button
                     type="button"
                     class="secondary small"
-                    aria-label={`Join ${r.name}${r.private ? ' (asks for its password)' : ''}`}
+                    aria-label={`Join ${visible(r.name)}${r.private ? ' (asks for its password)' : ''}`}
                     onClick={() => (r.private ? setAsking(r.name) : actions.joinRoom(r.name))}
                   >
                     Join

@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { actions, model, type FormField } from '../state.ts';
+import { visibleLines } from '../../protocol/text.ts';
 
 export function Login() {
   const session = model.session.value;
@@ -28,8 +29,9 @@ export function Login() {
     setMismatch(false);
     actions.login({ tracker: tracker ?? session.tracker, user, password }, register);
   };
-  const fieldError = (field: FormField) => (error?.field === field ? error.message : undefined);
-  const formError = error && !error.field ? error.message : undefined;
+  // Error messages may quote the tracker: shown visibly.
+  const fieldError = (field: FormField) => (error?.field === field ? visibleLines(error.message) : undefined);
+  const formError = error && !error.field ? visibleLines(error.message) : undefined;
   const busy = pending || session.state === 'connecting';
 
   return (

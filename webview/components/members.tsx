@@ -6,6 +6,7 @@ import type { MemberItem } from '../../protocol/view.ts';
 import { actions, model } from '../state.ts';
 import { ConfirmBar } from './confirm-bar.tsx';
 import { Icon, IconButton } from './icon.tsx';
+import { visible } from '../../protocol/text.ts';
 
 const order = (a: MemberItem, b: MemberItem): number =>
   Number(b.owner) - Number(a.owner) || Number(b.online) - Number(a.online) || a.user.localeCompare(b.user);
@@ -21,8 +22,8 @@ export function MemberList({ conversation, title, direct, iAmOwner }: { conversa
           <li key={m.user} class="member" data-user={m.user}>
             <div class="member-row">
               <span class={`presence ${m.online ? 'online' : 'offline'}`} aria-hidden="true" />
-              <span class="item-title" title={m.fingerprint ? `Key fingerprint ${m.fingerprint}` : undefined}>
-                {m.user}
+              <span class="item-title" title={m.fingerprint ? `Key fingerprint ${visible(m.fingerprint)}` : undefined}>
+                {visible(m.user)}
                 {m.user === me && <span class="muted"> (you)</span>}
               </span>
               <span class="sr-only">{m.online ? ', online' : ', offline'}</span>
@@ -30,19 +31,19 @@ export function MemberList({ conversation, title, direct, iAmOwner }: { conversa
               {m.verified && <Icon name="verified-filled" class="verified-icon" label="Verified" />}
               {m.user !== me && (
                 <span class="member-actions">
-                  {!direct && <IconButton icon="mail" label={`Message ${m.user} directly`} onClick={() => actions.openDirect(m.user)} />}
+                  {!direct && <IconButton icon="mail" label={`Message ${visible(m.user)} directly`} onClick={() => actions.openDirect(m.user)} />}
                   {!m.verified && (
-                    <button type="button" class="secondary small" aria-label={`Verify ${m.user}`} onClick={() => actions.verify(m.user)}>
+                    <button type="button" class="secondary small" aria-label={`Verify ${visible(m.user)}`} onClick={() => actions.verify(m.user)}>
                       Verify…
                     </button>
                   )}
-                  {iAmOwner && !direct && <IconButton icon="circle-slash" label={`Remove ${m.user} from ${title}`} onClick={() => setKicking(m.user)} />}
+                  {iAmOwner && !direct && <IconButton icon="circle-slash" label={`Remove ${visible(m.user)} from ${title}`} onClick={() => setKicking(m.user)} />}
                 </span>
               )}
             </div>
             {kicking === m.user && (
               <ConfirmBar
-                text={`Remove ${m.user} from ${title}?`}
+                text={`Remove ${visible(m.user)} from ${title}?`}
                 confirmLabel="Remove"
                 onConfirm={() => actions.kick(conversation, m.user)}
                 onCancel={() => setKicking(undefined)}

@@ -5,9 +5,10 @@ import type { PersonItem } from '../../protocol/view.ts';
 import { actions, model } from '../state.ts';
 import { Icon } from './icon.tsx';
 import { Section } from './section.tsx';
+import { visible } from '../../protocol/text.ts';
 
 function describe(p: PersonItem): string {
-  const parts = [p.user, p.online ? 'online' : 'offline'];
+  const parts = [visible(p.user), p.online ? 'online' : 'offline'];
   if (p.verified) parts.push('verified');
   if (p.keyChanged) parts.push('identity key changed, verify before writing');
   return `${parts.join(', ')}. Open a direct conversation`;
@@ -24,16 +25,16 @@ export function People() {
             <li key={p.user} class={`person${p.keyChanged ? ' key-changed' : ''}`} data-user={p.user}>
               <button type="button" class="list-item" aria-label={describe(p)} onClick={() => actions.openDirect(p.user)}>
                 <span class={`presence ${p.online ? 'online' : 'offline'}`} aria-hidden="true" />
-                <span class="item-title">{p.user}</span>
+                <span class="item-title">{visible(p.user)}</span>
                 {p.verified && <Icon name="verified-filled" class="verified-icon" label="Verified" />}
                 {p.keyChanged && (
-                  <span class="warning-text" title={`${p.user}'s identity key changed. Compare fingerprints, then verify.`}>
+                  <span class="warning-text" title={`${visible(p.user)}'s identity key changed. Compare fingerprints, then verify.`}>
                     <Icon name="warning" /> key changed
                   </span>
                 )}
               </button>
               {p.keyChanged && (
-                <button type="button" class="secondary small" aria-label={`Verify ${p.user}`} onClick={() => actions.verify(p.user)}>
+                <button type="button" class="secondary small" aria-label={`Verify ${visible(p.user)}`} onClick={() => actions.verify(p.user)}>
                   Verify…
                 </button>
               )}

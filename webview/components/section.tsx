@@ -6,7 +6,7 @@ import { actions, model } from '../state.ts';
 import { Icon } from './icon.tsx';
 
 export function Section(props: { id: string; title: string; count?: number; countLabel?: string; actions?: ComponentChildren; children: ComponentChildren }) {
-  const collapsed = model.collapsed.value[props.id] === true;
+  const collapsed = model.collapsed.value.has(props.id);
   const bodyId = `section-${props.id}`;
   return (
     <section class="section" aria-labelledby={`${bodyId}-title`}>

@@ -3,7 +3,8 @@
 // measure it; rows re-render only when their own item changes.
 
 import { Component } from 'preact';
-import type { Snippet, TimelineMessage } from '../../protocol/view.ts';
+import { visible, visibleLines } from '../../protocol/text.ts';
+import { VIEW_LIMITS, type Snippet, type TimelineMessage } from '../../protocol/view.ts';
 import { renderMarkdown } from '../markdown.tsx';
 import { formatFull, formatTime, type Row } from '../rows.ts';
 import { actions } from '../state.ts';
@@ -22,27 +23,48 @@ function Delivery({ delivered }: { delivered: NonNullable<TimelineMessage['deliv
   return <Icon name={all ? 'check-all' : 'check'} class={`delivery${all ? ' delivered-all' : ''}`} label={label} />;
 }
 
+/** A line number from a peer, as shown and asked for: a whole number from 1 to VIEW_LIMITS.snippetLine. */
+function lineNumber(n: number): number {
+  return Number.isSafeInteger(n) ? Math.min(Math.max(1, n), VIEW_LIMITS.snippetLine) : 1;
+}
+
+/** A language id from a peer is a label only: a short word, else "text". */
+function languageLabel(id: string): string {
+  return /^[A-Za-z0-9_.+#-]{1,32}$/.test(id) ? id : 'text';
+}
+
+/**
+ * The snippet's header shows the WHOLE path its link opens (relative to a workspace folder, made
+ * visible, wrapped rather than cut), and says so in its tooltip and accessible name. Whether the
+ * path may be opened is the host's decision (extension/snippet-path.ts), with a notice if not.
+ */
 function SnippetView({ snippet }: { snippet: Snippet }) {
-  const lines = snippet.endLine > snippet.startLine ? `lines ${snippet.startLine}–${snippet.endLine}` : `line ${snippet.startLine}`;
+  const start = lineNumber(snippet.startLine);
+  const end = Math.max(start, lineNumber(snippet.endLine));
+  const lines = end > start ? `lines ${start}–${end}` : `line ${start}`;
+  const path = visible(snippet.path);
+  const label = `Open ${path} at ${lines}, in your workspace`;
+  const language = languageLabel(snippet.language);
   return (
     <figure class="snippet">
       <figcaption class="snippet-header">
-        <span class="snippet-lang">{snippet.language || 'text'}</span>
+        <span class="snippet-lang">{language}</span>
         <a
           href="#"
           class="snippet-link"
-          title={`Open ${snippet.path} at ${lines}`}
-          aria-label={`Open ${snippet.path} at ${lines}`}
+          title={label}
+          aria-label={label}
           onClick={(e) => {
             e.preventDefault();
-            actions.openSnippet(snippet.path, snippet.startLine);
+            actions.openSnippet(snippet.path, start);
           }}
         >
-          {snippet.path}:{snippet.startLine}
+          <span class="snippet-path">{path}</span>
+          <span class="snippet-line">:{start}</span>
         </a>
       </figcaption>
-      <pre class="snippet-code" data-lang={snippet.language || undefined}>
-        <code>{snippet.code}</code>
+      <pre class="snippet-code" data-lang={language}>
+        <code>{visibleLines(snippet.code)}</code>
       </pre>
     </figure>
   );
@@ -55,14 +77,14 @@ function MessageRow({ row, index, me }: RowProps & { row: Extract<Row, { kind: '
     <div class={cls} data-key={row.key} data-index={index} data-id={m.id} data-from={m.from}>
       {row.head ? (
         <div class="message-meta">
-          <span class="sender">{m.from}</span>
+          <span class="sender">{visible(m.from)}</span>
           <time dateTime={new Date(m.sentAt).toISOString()} title={formatFull(m.sentAt)}>
             {formatTime(m.sentAt)}
           </time>
         </div>
       ) : (
         <span class="sr-only">
-          {m.from}, {formatTime(m.sentAt)}:{' '}
+          {visible(m.from)}, {formatTime(m.sentAt)}:{' '}
         </span>
       )}
       <div class="message-body">{renderMarkdown(m.text, me)}</div>
@@ -96,7 +118,7 @@ export class TimelineRow extends Component<RowProps> {
           <div class={`row notice notice-${n.level}`} data-key={row.key} data-index={index} data-id={n.id}>
             <Icon name={n.level === 'warning' ? 'warning' : 'info'} />
             {n.level === 'warning' && <span class="sr-only">Warning: </span>}
-            <span class="notice-text">{n.text}</span>
+            <span class="notice-text">{visibleLines(n.text)}</span>
             <time class="notice-time" dateTime={new Date(n.time).toISOString()} title={formatFull(n.time)}>
               {formatTime(n.time)}
             </time>

@@ -2,6 +2,7 @@
 
 import { actions, model } from '../state.ts';
 import { IconButton } from './icon.tsx';
+import { visible, visibleLines } from '../../protocol/text.ts';
 
 export function TopBar() {
   const session = model.session.value;
@@ -10,10 +11,10 @@ export function TopBar() {
     <header class="top-bar">
       <div class="whoami">
         <span class={`presence ${session.state === 'online' ? 'online' : 'offline'}`} aria-hidden="true" />
-        <span class="me-name">{session.user}</span>
+        <span class="me-name">{visible(session.user ?? '')}</span>
         {degraded && (
           <span class="muted session-detail" role="status">
-            {session.detail}
+            {visibleLines(session.detail)}
           </span>
         )}
       </div>
@@ -31,7 +32,7 @@ export function ErrorBar() {
   return (
     <div class="error-bar" role="alert">
       <span class="codicon codicon-error" aria-hidden="true" />
-      <span class="error-text">{error.message}</span>
+      <span class="error-text">{visibleLines(error.message)}</span>
       <IconButton icon="close" label="Dismiss error" onClick={() => actions.dismissError()} />
     </div>
   );
