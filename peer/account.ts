@@ -216,7 +216,7 @@ function predictable(lower: string, user: string | undefined): string | undefine
   if (/^(.)\1*$/u.test(lower)) return 'it repeats one character';
   // Spaces and punctuation separate words and add next to nothing; look-alikes (p@$$w0rd) stay
   // for word matching, and so do symbols and emoji, which are characters like any other.
-  const text = [...lower].filter((c) => !/[\p{Z}\p{P}\p{Cc}]/u.test(c) || Object.hasOwn(LOOKALIKES, c));
+  const text = [...lower].filter((c) => !/[\p{Z}\p{P}\p{Cc}]/u.test(c) || LOOKALIKES.has(c));
   if (text.length === 0) return 'it is only spaces and punctuation';
   const period = smallestPeriod(text);
   if (period < text.length && period < MIN_PASSWORD_LENGTH) return `it repeats "${text.slice(0, period).join('')}"`;
@@ -247,7 +247,7 @@ function userTokens(user: string): string[] {
   return [lettersAndDigits(lower), ...lower.split(/[^\p{L}\p{N}]+/u)].filter((t) => t.length >= 3);
 }
 
-const charMatches = (c: string, letter: string): boolean => c === letter || (LOOKALIKES[c]?.includes(letter) ?? false);
+const charMatches = (c: string, letter: string): boolean => c === letter || (LOOKALIKES.get(c)?.includes(letter) ?? false);
 
 /**
  * The fewest characters left over when `text` is cut into known pieces (words, sequences of three

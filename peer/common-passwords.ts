@@ -76,7 +76,8 @@ export const SEQUENCES: readonly string[] = [
 ];
 
 /** Look-alike substitutions people use to "strengthen" a common word (p@ssw0rd). */
-export const LOOKALIKES: Readonly<Record<string, string>> = {
+/** A Map: it is looked up with the characters of a password, never with a plain object's keys. */
+export const LOOKALIKES: ReadonlyMap<string, string> = new Map(Object.entries({
   '0': 'o', '1': 'il', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g',
   '@': 'a', '$': 's', '!': 'il', '+': 't',
-};
+}));
