@@ -139,6 +139,11 @@ export class FrameReader {
   private ended = false;
   private endReason: Error | undefined;
   private stopped = false;
+  /**
+   * While set (a server's unauthenticated handshake), bytes held for one unfinished frame stay
+   * under this: a stranger cannot make each pending connection buffer a 1 MiB frame.
+   */
+  handshakeLimit: number | undefined;
 
   constructor(readonly socket: Socket, private readonly peer: string) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -186,6 +191,11 @@ export class FrameReader {
       } catch (err) {
         // Out of sync (or not our protocol at all): nothing later on this stream can be trusted.
         this.finish(new LinkError('link.protocol', `${this.peer} sent an invalid frame: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
+      if (this.handshakeLimit !== undefined && !this.handler && this.decoder.pending > this.handshakeLimit) {
+        this.finish(new LinkError('link.protocol',
+          `${this.peer} sent over ${this.handshakeLimit} bytes of one handshake frame; handshake frames are smaller, so it is not our protocol`));
         return;
       }
       if (!frames.length) return;

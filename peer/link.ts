@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { LINK_ERROR_CODES, type LinkErrorCode } from '../protocol/errors.ts';
 import * as net from 'node:net';
 import { encodeFrame } from '../protocol/frame.ts';
-import { handshakeSchema, peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
+import { HANDSHAKE_FRAME_LIMIT, handshakeSchema, peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
 import { PendingHandshakes, TokenBuckets, resolveLimits, type LinkLimits } from './link-admission.ts';
 import {
   FrameReader, LinkError, MAX_MESSAGE_BYTES, Refusal, openPayload, resolveOptions, runInitiator, runResponder, sealPayload,
@@ -367,6 +367,7 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
     }
     socket.setNoDelay(true);
     const reader = new FrameReader(socket, `${address}:${port}`);
+    reader.handshakeLimit = HANDSHAKE_FRAME_LIMIT;
     this.handshaking.add(socket);
     // A failed handshake counts until its socket is really closed (a refusal lingers up to
     // closeGraceMs while it is flushed); an established link stops counting at once.
@@ -394,6 +395,7 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
           socket.destroy();
           return;
         }
+        reader.handshakeLimit = undefined; // authenticated: full-size frames from now on
         const link = new PeerLink(reader, session, this.opts);
         this.links.add(link);
         link.once('close', () => this.links.delete(link));

@@ -78,6 +78,8 @@ export const handshakeSchema = variants('t', {
   refused: obj({ code: str({ max: 64 }), message: str({ max: 500 }) }),
 });
 export type Handshake = Infer<typeof handshakeSchema>;
+/** Bytes of one handshake frame at most (the largest, a refusal, is under 1 KiB); later frames may use PEER_FRAME_LIMIT. */
+export const HANDSHAKE_FRAME_LIMIT = 4096;
 
 /** The plaintext of the responder's first sealed frame (key confirmation): its transcript signature. */
 export const confirmSchema = obj({ t: literal('confirm'), sig });

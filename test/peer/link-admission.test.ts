@@ -203,6 +203,21 @@ test('the responder signs nothing for a stranger: hello_reply carries no signatu
   assert.deepEqual(c.frames.map((f) => (f as { t: string }).t), ['hello_reply', 'refused'], 'no sealed frame: no signature was made');
 });
 
+test('a stranger cannot make a pending connection buffer a large frame: over 4 KiB of one handshake frame is refused at once', TIMEOUT, async (t) => {
+  const server = await LinkServer.listen({ host: '127.0.0.1', port: 0, me: BOB, pinnedKey: pins({ alice: alice.publicKey }), handshakeTimeoutMs: 60_000 });
+  t.after(() => server.close());
+  const refused = once(server, 'refused') as Promise<[{ code: string; message: string }]>;
+  const c = rawConnect(t, server.port, '127.0.0.2');
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(PEER_FRAME_LIMIT - 1); // a legal size for a sealed frame, not for a handshake
+  c.socket.write(Buffer.concat([header, randomBytes(64 * 1024)]));
+  const [r] = await refused; // long before the 60 s deadline
+  assert.equal(r.code, 'link.protocol');
+  assert.match(r.message, /over 4096 bytes of one handshake frame/);
+  await c.closed;
+  assert.equal(server.pendingCount, 0);
+});
+
 test('hellos with unknown names cost at most the lookup budget; repeats come from the cache; a member from another address still links', TIMEOUT, async (t) => {
   let lookups = 0;
   const known = new Map<string, KeyObject>([['alice', alice.publicKey]]);
