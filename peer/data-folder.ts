@@ -140,6 +140,7 @@ export class DataFolder {
    */
   loadState(user: string): EngineState {
     removeStaleTemps(this.userDir(user));
+    removeStaleTemps(join(this.userDir(user), 'history')); // the extension's history files
     const path = join(this.userDir(user), 'state.json');
     let state: Partial<Record<keyof EngineState, unknown>>;
     if (this.atRestKey) {

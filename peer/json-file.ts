@@ -7,8 +7,12 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, r
 import { mkdir, open as openFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** `<file>.json.<pid>.tmp` (writeJson) and `<file>.json.<pid>.async.tmp` (writeJsonAsync). */
-const TEMP_NAME = /\.json\.(\d+)(\.async)?\.tmp$/;
+/**
+ * `<file>.json.<pid>.tmp` (writeJson, and the session journal's compaction),
+ * `<file>.json.<pid>.async.tmp` (writeJsonAsync), and `<hash>.history.tmp` (the extension's
+ * history store, whose name holds no pid: only its age tells).
+ */
+const TEMP_NAME = /(?:\.json\.(\d+)(?:\.async)?|\.history)\.tmp$/;
 /** A write takes milliseconds: a temp this old is left over even if its pid is alive again (pid reuse). */
 export const STALE_TEMP_MS = 10 * 60 * 1000;
 
@@ -70,8 +74,8 @@ export async function writeJsonAsync(path: string, value: unknown, commit: () =>
 }
 
 /**
- * Removes, in `dir` (not below it), the temp files of writeJson/writeJsonAsync left by a process
- * that is gone, or older than STALE_TEMP_MS whoever wrote them. A temp of a live process (this one
+ * Removes, in `dir` (not below it), the temp files (TEMP_NAME) left by a process that is gone, or
+ * older than STALE_TEMP_MS whoever wrote them. A temp of a live process (this one
  * included: several engines may share a process) that is younger is a write under way: kept.
  * A missing folder is fine. Returns the names removed.
  */
@@ -96,7 +100,8 @@ export function removeStaleTemps(dir: string, now: number = Date.now()): string[
     } catch {
       continue; // renamed or removed meanwhile by its writer
     }
-    if (processAlive(Number(m[1])) && now - mtime < STALE_TEMP_MS) continue;
+    const writerMayBeAlive = m[1] === undefined || processAlive(Number(m[1]));
+    if (writerMayBeAlive && now - mtime < STALE_TEMP_MS) continue;
     rmSync(path, { force: true });
     removed.push(name);
   }

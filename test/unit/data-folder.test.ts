@@ -124,6 +124,25 @@ test('at start, temp files of dead or old writers are removed; a live writer kee
   for (const f of [...fresh, ...unrelated]) assert.equal(existsSync(f), true, `${f} kept`);
 });
 
+test('the session journal\'s compaction temp and the extension\'s history temps are cleaned the same way', async (t) => {
+  const dir = await folder(t);
+  const history = join(dir, 'history');
+  mkdirSync(history);
+  const dead = deadPid();
+  const journalTemp = join(dir, `sessions.jsonl.compact.json.${dead}.tmp`);
+  const oldHistory = join(history, '0123456789abcdef0123456789abcdef.history.tmp');
+  const freshHistory = join(history, 'fedcba9876543210fedcba9876543210.history.tmp');
+  const sealedHistory = join(history, '0123456789abcdef0123456789abcdef.history');
+  for (const f of [journalTemp, oldHistory, freshHistory, sealedHistory]) writeFileSync(f, '');
+  const longAgo = new Date(Date.now() - STALE_TEMP_MS - 60_000);
+  utimesSync(oldHistory, longAgo, longAgo);
+  new DataFolder(dir, false).loadState('alice');
+  assert.equal(existsSync(journalTemp), false, 'compaction temp of a dead process removed');
+  assert.equal(existsSync(oldHistory), false, 'a history temp older than any write removed');
+  assert.equal(existsSync(freshHistory), true, 'a young history temp (no pid in its name) may be a write under way: kept');
+  assert.equal(existsSync(sealedHistory), true);
+});
+
 test('a write that fails leaves no temp file; removeStaleTemps on a missing folder is a no-op', async (t) => {
   const dir = await folder(t);
   const target = join(dir, 'state.json');
