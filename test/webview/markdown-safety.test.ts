@@ -69,4 +69,31 @@ describe('webview: Markdown is rendered safely', () => {
       ['https://spec.example/x', 'the spec', 'noopener noreferrer'],
     ]);
   });
+
+  test('no link to a command:, vscode:, file: or javascript: URI, however it is written', async (t) => {
+    const view = await harness().open(t);
+    const tricks = [
+      '[run](command:workbench.action.terminal.new)',
+      '<command:workbench.action.terminal.new>',
+      '[x](CoMmAnD:workbench.action.openSettings)',
+      '[x]( command:foo )',
+      '[x](&#99;ommand:foo)',
+      '[x](command%3Afoo)',
+      '[ext](vscode:extension/evil.ext)',
+      '[open](vscode://file/etc/passwd)',
+      '[f](file:///etc/passwd)',
+      '[j](java\tscript:alert(1))',
+      '[ref][r]\n\n[r]: command:foo',
+      'command:workbench.action.terminal.new and vscode://file/etc/passwd',
+    ];
+    const now = Date.now();
+    await view.send({ type: 'host/snapshot', snapshot: withGeneral(tricks.map((text, i) => message(`c${i}`, 'mallory', text, now + i))) });
+    await view.page.locator(`[data-id="c${tricks.length - 1}"]`).waitFor({ timeout: WAIT_MS });
+    const hrefs = await view.page.locator('.timeline a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    for (const href of hrefs) assert.ok(href === '#' || /^(https?:\/\/|mailto:)/.test(href ?? ''), `unsafe link ${href}`);
+    assert.equal(hrefs.filter((h) => h !== '#').length, 0, 'none of them is a link at all');
+    assert.match(await view.page.locator('[data-id="c0"] .message-body').innerText(), /run/);
+    view.assertClean();
+  });
 });
+
