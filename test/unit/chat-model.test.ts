@@ -1,0 +1,123 @@
+// extension/chat-model.ts and history-store.ts with names that are also properties of every plain
+// object (issue 7, item 1): rooms and users called `__proto__`, `constructor` and `tostring` get
+// their own unread counts, timelines, people entries and history files, against a real tracker
+// and real engines. And a history file name is a hash of the conversation key, never a path.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { randomBytes } from '../../protocol/crypto.ts';
+import type { HostToView, TimelineItem } from '../../protocol/view.ts';
+import { ChatModel } from '../../extension/chat-model.ts';
+import { HistoryStore } from '../../extension/history-store.ts';
+import { registered, waitFor } from '../helpers/engines.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+
+const SLOW = { timeout: 180_000 };
+const ROOMS = ['__proto__', 'constructor', 'tostring'];
+
+function tempDir(t: { after(fn: () => unknown): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-model-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('the extension model keeps rooms and users named __proto__, constructor, tostring apart, across a reload of its history', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const me = await registered(t, tracker, 'tostring');
+  const proto = await registered(t, tracker, '__proto__');
+  const ctor = await registered(t, tracker, 'constructor');
+
+  const posted: HostToView[] = [];
+  const notified: string[] = [];
+  const directs = new Map<string, string[]>();
+  const hooks = {
+    post: (m: HostToView) => posted.push(m),
+    visible: () => false,
+    notify: (_kind: string, title: string) => notified.push(title),
+    directs: { load: (user: string) => directs.get(user) ?? [], save: (user: string, keys: string[]) => directs.set(user, keys) },
+  };
+  const key = randomBytes(32);
+  const dir = tempDir(t);
+  const model = new ChatModel(hooks, `${tracker.host}:${tracker.port}`);
+  model.attach(me);
+
+  const ids = new Map<string, string>();
+  for (const name of ROOMS) {
+    const room = await me.createRoom(name);
+    ids.set(name, room.id);
+    for (const other of [proto, ctor]) {
+      const joined = waitFor(me, 'member_joined', (e) => e.room === name && e.user === other.user, 30_000);
+      await other.joinRoom(name);
+      await joined;
+    }
+  }
+  await model.signedIn(me, new HistoryStore(dir, key, model.timelines));
+  for (const name of ROOMS) assert.equal(model.keyOfRoomName(name), ids.get(name));
+
+  // __proto__ writes once in each room, constructor twice with a mention, and both write directly.
+  const arrived = (from: string, text: string) => waitFor(me, 'message', (e) => e.from === from && e.text === text, 30_000);
+  for (const name of ROOMS) {
+    let got = arrived('__proto__', `one in ${name}`);
+    await proto.sendRoom(name, `one in ${name}`);
+    await got;
+    for (const n of [1, 2]) {
+      got = arrived('constructor', `@tostring ${n} in ${name}`);
+      await ctor.sendRoom(name, `@tostring ${n} in ${name}`);
+      await got;
+    }
+  }
+  for (const other of [proto, ctor]) {
+    const got = arrived(other.user!, `direct from ${other.user}`);
+    await other.sendDirect('tostring', `direct from ${other.user}`);
+    await got;
+  }
+
+  const items = new Map(model.roomItems().map((r) => [r.key, r]));
+  for (const name of ROOMS) {
+    const item = items.get(ids.get(name)!)!;
+    assert.equal(item.title, name);
+    assert.deepEqual({ unread: item.unread, mentions: item.mentions }, { unread: 3, mentions: 2 }, name);
+  }
+  for (const dm of ['dm:__proto__:tostring', 'dm:constructor:tostring']) assert.equal(items.get(dm)?.unread, 1, dm);
+  assert.equal(model.totalUnread(), 11);
+  assert.deepEqual(directs.get('tostring')?.sort(), ['dm:__proto__:tostring', 'dm:constructor:tostring']);
+  const people = model.snapshot().people.map((p) => p.user).sort();
+  assert.deepEqual(people, ['__proto__', 'constructor']);
+  assert.ok(notified.includes('__proto__') && notified.includes('constructor in #__proto__'), notified.join(' | '));
+
+  // History: written to files named by hashes, read back for each key.
+  model.openConversation(ids.get('__proto__')!);
+  assert.equal(model.roomItems().find((r) => r.key === ids.get('__proto__'))?.unread, 0, 'opening reads it');
+  model.flush();
+  const files = readdirSync(dir);
+  assert.equal(files.length, 5);
+  for (const f of files) assert.match(f, /^[0-9a-f]{32}\.history$/);
+  const again = new HistoryStore(dir, key, new Map());
+  for (const name of ROOMS) {
+    const texts = again.load(ids.get(name)!).map((i: TimelineItem) => (i.kind === 'message' ? `${i.from}: ${i.text}` : i.text));
+    assert.deepEqual(texts.filter((x) => x.includes(': ')).slice(-3), [`__proto__: one in ${name}`, `constructor: @tostring 1 in ${name}`, `constructor: @tostring 2 in ${name}`]);
+  }
+  assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  model.signedOut();
+});
+
+test('history file names never follow a conversation key as a path', (t) => {
+  const dir = tempDir(t);
+  const store = join(dir, 'history');
+  const timelines = new Map<string, TimelineItem[]>();
+  const keys = ['../../escape', '/etc/passwd', '__proto__', 'constructor', 'dm:a\\b:..', '..', 'x'.repeat(5000)];
+  const history = new HistoryStore(store, randomBytes(32), timelines);
+  for (const k of keys) {
+    timelines.set(k, [{ kind: 'notice', id: 'n', time: 1, text: k.slice(0, 20), level: 'info' }]);
+    history.changed(k);
+  }
+  history.flush();
+  assert.deepEqual(readdirSync(dir), ['history'], 'nothing written beside the history folder');
+  const files = readdirSync(store);
+  assert.equal(files.length, keys.length);
+  for (const f of files) assert.match(f, /^[0-9a-f]{32}\.history$/);
+  for (const k of keys) assert.equal(history.load(k)[0]?.kind, 'notice');
+});
