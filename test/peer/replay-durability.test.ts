@@ -194,9 +194,9 @@ test('after leaving and joining again, a member forwarding old bundles and envel
   for (const envelope of envelopes) link.send({ t: 'envelope', envelope });
   link.send({ t: 'session', bundle: current.bundle });
   link.send({ t: 'envelope', envelope: current.envelope('after rejoining') });
-  await ended;
   await marker;
   assert.deepEqual(run1.shown.slice(replayBefore), ['after rejoining']);
+  await ended;
   link.close();
   await run1.bob.stop();
 
@@ -209,7 +209,7 @@ test('after leaving and joining again, a member forwarding old bundles and envel
   for (const envelope of envelopes) link.send({ t: 'envelope', envelope });
   link.send({ t: 'session', bundle: current.bundle });
   link.send({ t: 'envelope', envelope: current.envelope('after the restart') });
-  await endedAgain;
   await marker;
   assert.deepEqual(run2.shown, ['after the restart']);
+  await endedAgain;
 });
