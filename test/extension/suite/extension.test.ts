@@ -6,7 +6,7 @@
 // the session, SecretStorage and what the view was sent.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../extension/extension.ts';
@@ -191,6 +191,41 @@ export function defineExtensionTests(config: SuiteConfig): void {
       assert.equal(view.lastSnapshot?.session.state, 'online');
       results.snapshotsPosted = view.snapshotsPosted;
       note(`snapshots posted to the view: ${first} on first open, ${view.snapshotsPosted} after reopening`);
+    });
+
+    it("a snippet link opens a file of the workspace, and refuses a path or a symlink that leads out, with a notice", async function () {
+      this.timeout(60_000);
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      assert.ok(folder, 'the driver opens a workspace folder');
+      const outside = join(folder.uri.fsPath, '..', `p2p-outside-${process.pid}.txt`);
+      writeFileSync(outside, 'not for peers\n');
+      const link = join(folder.uri.fsPath, 'p2p-link-out');
+      symlinkSync(outside, link);
+      const warnings: string[] = [];
+      const restore = stubWindow({
+        showWarningMessage: async (message: string) => {
+          warnings.push(message);
+          return undefined;
+        },
+      });
+      try {
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+        for (const path of ['../../../../../etc/hostname', `../p2p-outside-${process.pid}.txt`, '/etc/hostname', 'p2p-link-out']) {
+          await api.controller.fromView({ type: 'snippet/open', path, line: 1 });
+          assert.equal(vscode.window.activeTextEditor, undefined, `${path} opened nothing`);
+        }
+        assert.equal(warnings.length, 4, warnings.join('\n'));
+        assert.match(warnings[0]!, /did not open .*\.\.\/\.\.\/.*etc\/hostname.*"\.\."/);
+        assert.match(warnings[2]!, /absolute/);
+        assert.match(warnings[3]!, /symbolic link/);
+        await api.controller.fromView({ type: 'snippet/open', path: 'hello.ts', line: 1 });
+        assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, join(folder.uri.fsPath, 'hello.ts'));
+        assert.equal(warnings.length, 4);
+      } finally {
+        restore();
+        unlinkSync(link);
+        unlinkSync(outside);
+      }
     });
 
     it('Logout signs out and keeps no session in SecretStorage', async function () {
