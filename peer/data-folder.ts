@@ -59,6 +59,8 @@ export class DataFolder {
   /** Each write's number, and the newest on disk: an older write never replaces a newer one. */
   private generation = 0;
   private onDisk = 0;
+  /** The state a background write is putting on disk right now. */
+  private inFlight?: { path: string; value: unknown; generation: number };
 
   /** With `perUser`, each account gets its own subfolder (`~/.p2p-chat/<user>`). */
   /**
@@ -184,12 +186,15 @@ export class DataFolder {
     this.flush();
   }
 
-  /** Writes any pending state now, synchronously. */
+  /**
+   * Writes any pending state now, synchronously. A background write still under way is written
+   * again here: when flush returns, the newest state is on disk (a reader never sees the older one).
+   */
   flush(): void {
     clearTimeout(this.stateTimer);
     this.stateTimer = undefined;
-    const pending = this.takePending();
-    if (!pending) return;
+    const pending = this.takePending() ?? this.inFlight;
+    if (!pending || pending.generation <= this.onDisk) return;
     writeJson(pending.path, pending.value);
     this.onDisk = pending.generation;
   }
@@ -197,11 +202,17 @@ export class DataFolder {
   private async writeStateAsync(): Promise<void> {
     const pending = this.takePending();
     if (!pending) return;
-    await writeJsonAsync(pending.path, pending.value, () => {
-      if (this.onDisk > pending.generation) return false;
-      this.onDisk = pending.generation;
-      return true;
-    });
+    this.inFlight = pending;
+    try {
+      await writeJsonAsync(pending.path, pending.value, () => {
+        // A newer write, or flush() writing this same state, got there first.
+        if (this.onDisk >= pending.generation) return false;
+        this.onDisk = pending.generation;
+        return true;
+      });
+    } finally {
+      if (this.inFlight === pending) this.inFlight = undefined;
+    }
   }
 
   private takePending(): { path: string; value: unknown; generation: number } | undefined {

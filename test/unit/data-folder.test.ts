@@ -88,6 +88,20 @@ test('state written by an earlier version (plain objects) loads; a damaged one i
   assert.throws(() => new DataFolder(dir, false).loadState('alice'), /state\.json is damaged/, 'a pin under an invalid user name');
 });
 
+test('flush while a background write is under way: the newest state is on disk when flush returns', async (t) => {
+  const dir = await folder(t);
+  const data = new DataFolder(dir, false);
+  const state: EngineState = { pins: new Map([['bob', pin('B1')]]), rooms: new Map(), outbound: {}, inbound: {} };
+  // The state is built when the batched background write begins: then that write is in flight.
+  const started = new Promise<void>((resolve) => data.saveState('alice', () => (resolve(), state)));
+  await started;
+  data.flush();
+  assert.equal(new DataFolder(dir, false).loadState('alice').pins.get('bob')?.fingerprint, 'B1');
+  await data.settle();
+  assert.equal(new DataFolder(dir, false).loadState('alice').pins.get('bob')?.fingerprint, 'B1');
+  assert.deepEqual(readdirSync(dir).sort(), ['state.json'], 'no temp file left behind');
+});
+
 test('last-account.json naming a path instead of a user is ignored', async (t) => {
   const dir = await folder(t);
   writeFileSync(join(dir, 'last-account.json'), JSON.stringify({ user: '../../etc' }));
