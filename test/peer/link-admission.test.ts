@@ -321,3 +321,28 @@ test('engines: during a flood of idle connections members keep linking and deliv
     `${linkErrors.length} link errors for ${f.state.opened} refused connections in ${elapsed} ms`);
   assert.ok(errors.some((e) => e.code === 'link.refused' && /more peer links/.test(e.message)), 'a summary with counts');
 });
+
+test('engines: hellos naming users the tracker does not know cost at most the budgeted tracker lookups; a new member still links', TIMEOUT, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const linkLimits = { lookupBurstPerAddress: 3, lookupPerSecondPerAddress: 0, lookupBurstTotal: 6, lookupPerSecondTotal: 0 };
+  const bobE = await registered(t, tracker, 'bob', { linkLimits });
+  const before = (await poolOf(bobE).stats()).lookups;
+  const answer = async (name: string) => {
+    const c = rawConnect(t, bobE.peerPort, '127.0.0.2');
+    c.socket.write(encodeFrame(hello(name, 'bob')));
+    await c.closed;
+    return (c.frames.at(-1) as { code?: string } | undefined)?.code;
+  };
+  const codes: (string | undefined)[] = [];
+  for (let i = 0; i < 30; i++) codes.push(await answer(`nobody${i}`));
+  for (let i = 0; i < 10; i++) codes.push(await answer('nobody0')); // looked up once already: cached
+  assert.equal((await poolOf(bobE).stats()).lookups - before, 3);
+  assert.equal(codes.filter((c) => c === 'link.unknown_user').length, 3 + 10);
+  assert.equal(codes.filter((c) => c === 'link.busy').length, 27);
+
+  // carol registers now; bob has never seen her and looks her up from 127.0.0.1's own budget.
+  const carolE = await registered(t, tracker, 'carol');
+  const got = waitFor(bobE, 'message', (m) => m.text === 'first contact', 30_000);
+  assert.equal((await carolE.sendDirect('bob', 'first contact')).recipients, 1);
+  await got;
+});
