@@ -1,6 +1,8 @@
 // The engine's peer links: one listening server, and links to other users opened lazily on the
 // first message and re-opened when they drop (DESIGN.md "Peer links"). Messages to one user go
-// out in the order they were given, even while the link is still being opened.
+// out in the order they were given, even while the link is still being opened. Hellos naming users
+// not pinned here cost tracker lookups only within a budget (link-admission.ts), and refused
+// handshakes are reported a few at a time plus one summary per interval (link-refusals.ts).
 
 import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';

@@ -3,10 +3,13 @@
 // counter nonce. A frame out of order (replayed, dropped, reordered), one that fails
 // authentication, or bytes that are not frames close that link only; a server keeps serving.
 // Send-side memory is bounded: a peer that stops reading is dropped (`link.slow_consumer`).
+// Before a peer has proven who it is, a server holds little for it (link-admission.ts): handshakes
+// under way are capped per address and in total (more are closed at once), cut at a deadline,
+// and buffer at most HANDSHAKE_FRAME_LIMIT; signing waits for a budget.
 
 import { EventEmitter } from 'node:events';
-import { LINK_ERROR_CODES, type LinkErrorCode } from '../protocol/errors.ts';
 import * as net from 'node:net';
+import { LINK_ERROR_CODES, type LinkErrorCode } from '../protocol/errors.ts';
 import { encodeFrame } from '../protocol/frame.ts';
 import { HANDSHAKE_FRAME_LIMIT, handshakeSchema, peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
 import { PendingHandshakes, TokenBuckets, resolveLimits, type LinkLimits } from './link-admission.ts';
