@@ -231,13 +231,17 @@ function stateToJson(state: EngineState): Record<keyof EngineState, unknown> {
   return { ...state, pins: Object.fromEntries(state.pins), rooms: Object.fromEntries(state.rooms) };
 }
 
-/** A JSON object of strings (known-trackers.json, salts.json) as a Map of its own keys; other values are skipped. */
+/**
+ * A JSON object of strings (known-trackers.json, salts.json) as a Map of its own keys. Anything
+ * else is a damaged file and is said so: treating it as empty would silently trust a new tracker.
+ */
 function readStringMap(path: string): Map<string, string> {
   const value = readJson<unknown>(path, {});
-  const out = new Map<string, string>();
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return out;
-  for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out.set(k, v);
-  return out;
+  const entries = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value) : undefined;
+  if (!entries || entries.some(([, v]) => typeof v !== 'string')) {
+    throw new Error(`${path} is damaged (not an object of fingerprints or salts); move it aside to start that part afresh`);
+  }
+  return new Map(entries as [string, string][]);
 }
 
 /**

@@ -50,6 +50,8 @@ test('tracker pins and salts under keys named __proto__, constructor and toStrin
   assert.equal(new DataFolder(dir, false).trackerPin('__proto__'), undefined);
   assert.equal(new DataFolder(dir, false).trackerPin('constructor'), 'CC:DD');
   assert.deepEqual(Object.keys(JSON.parse(readFileSync(join(dir, 'known-trackers.json'), 'utf8'))), ['constructor']);
+  writeFileSync(join(dir, 'known-trackers.json'), '["AA:BB"]');
+  assert.throws(() => again.trackerPin('0'), /known-trackers\.json is damaged/, 'a damaged file is not read as "nothing pinned"');
 });
 
 test('state: pins and rooms named __proto__ and constructor survive a write and a read, in the old file format', async (t) => {
