@@ -165,7 +165,7 @@ async function signIn(context: vscode.ExtensionContext, controller: ChatControll
   const tracker = await vscode.window.showInputBox({ title, prompt: 'Tracker address (host:port)', value: controller.trackerAddress(), ignoreFocusOut: true });
   if (!tracker) return;
   if (tracker !== config.get('trackerAddress')) await config.update('trackerAddress', tracker, vscode.ConfigurationTarget.Global);
-  const user = await vscode.window.showInputBox({ title, prompt: 'User name', value: context.globalState.get<string>(LAST_USER) ?? '', ignoreFocusOut: true, validateInput: (v) => (/^[A-Za-z0-9._-]{3,32}$/.test(v.trim()) ? undefined : '3 to 32 of a-z, 0-9, dot, underscore, hyphen') });
+  const user = await vscode.window.showInputBox({ title, prompt: 'User name', value: context.globalState.get<string>(LAST_USER) ?? '', ignoreFocusOut: true, validateInput: (v) => (/^[A-Za-z0-9._-]{2,32}$/.test(v.trim()) ? undefined : '2 to 32 of a-z, 0-9, dot, underscore, hyphen') });
   if (!user) return;
   const password = await vscode.window.showInputBox({
     title,

@@ -14,7 +14,7 @@ import { isBlankMessage } from '../protocol/text.ts';
 import { DM_HEAD, MAX_TEXT_BYTES, dmRoom, isDmRoom, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { deriveRoomPasswordKeys, joinProof, signRoomEvent, type RoomEvent, type RoomHead, type RoomState, type UnsignedRoomEvent } from '../protocol/room-log.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
-import { DEFAULT_TRACKER_PORT, ROOM_LOG_PAGE } from '../protocol/tracker.ts';
+import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import {
   checkPasswordPolicy,
   createIdentityKeys,
@@ -296,13 +296,14 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   async listPeers(): Promise<PeerInfo[]> {
     this.requireMe();
-    const { peers } = await this.tracker.request('list_peers', {});
+    // All pages: the tracker answers lists a page at a time.
+    const peers = await this.tracker.listPeers();
     return peers;
   }
 
   async listRooms(): Promise<RoomSummary[]> {
     this.requireMe();
-    const { rooms } = await this.tracker.request('list_rooms', {});
+    const rooms = await this.tracker.listRooms();
     for (const r of rooms) this.roomList.set(r.id, r);
     return rooms;
   }
@@ -353,7 +354,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   async joinRoom(rawName: string, password?: string): Promise<{ id: string; name: string; members: string[] }> {
     const me = this.requireMe();
     const name = normalizeRoomName(rawName);
-    const summary = (await this.listRooms()).find((r) => r.name === name);
+    // One room by name, not every page of every room.
+    const [summary] = await this.tracker.listRooms({ name });
+    if (summary) this.roomList.set(summary.id, summary);
     if (!summary) throw new ProtocolError('room.not_found', `there is no room named ${name}; list_rooms shows the rooms`);
     if (summary.member) throw new ProtocolError('room.already_member', `you are already in ${name}`);
     if (summary.private && !password) throw new ProtocolError('room.bad_password', `${name} is private: give its password`);
@@ -605,12 +608,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   /** A room's log from `from` to its head: the tracker answers a page at a time. */
   private async fetchLog(id: string, from: number): Promise<RoomEvent[]> {
-    const all: RoomEvent[] = [];
-    for (;;) {
-      const { events } = await this.tracker.request('room_log', { room: id, from: from + all.length });
-      all.push(...events);
-      if (events.length < ROOM_LOG_PAGE) return all;
-    }
+    return (await this.tracker.roomLog(id, from)).events;
   }
 
   /** Signs and appends my own event on the current head, re-signing if another won the race. */

@@ -44,6 +44,8 @@ export interface TrackerConnectOptions {
    */
   heartbeatMs?: number;
   maxFrameBytes?: number;
+  /** The local address to connect from (tests: another loopback address is another client machine). */
+  localAddress?: string;
 }
 
 export class TrackerFingerprintMismatch extends Error {
@@ -125,7 +127,7 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
     return new Promise((resolve, reject) => {
       // rejectUnauthorized is off because the certificate is self-signed: trust comes from the
       // pinned fingerprint checked below, before the first request is written.
-      const socket = tls.connect({ host, port, rejectUnauthorized: false });
+      const socket = tls.connect({ host, port, rejectUnauthorized: false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
       socket.setNoDelay(true);
       const fail = (err: Error) => {
         clearTimeout(timer);

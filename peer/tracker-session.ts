@@ -1,10 +1,21 @@
 // The engine's link to the tracker over time: first connection with the fingerprint pinned on
 // first use (SSH's accept-new), then, when the link drops, reconnection with backoff and the
-// resume token, never asking for the password again. It tells its user what it is doing.
+// resume token, never asking for the password again. It tells its user what it is doing. Lists
+// come from the tracker a page at a time: listRooms, listPeers, roomLog and the login and resume
+// answers follow the pages here, so callers see whole lists.
 
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../protocol/errors.ts';
-import type { RequestParams, TrackerEvent, TrackerRequestType, TrackerResult } from '../protocol/tracker.ts';
+import type { RoomEvent } from '../protocol/room-log.ts';
+import {
+  MAX_LIST_ENTRIES,
+  type PeerInfo,
+  type RequestParams,
+  type RoomSummary,
+  type TrackerEvent,
+  type TrackerRequestType,
+  type TrackerResult,
+} from '../protocol/tracker.ts';
 import { TrackerConnection, TrackerFingerprintMismatch } from './tracker-connection.ts';
 
 export type ConnectionState = 'offline' | 'connecting' | 'online' | 'reconnecting';
@@ -42,6 +53,8 @@ export class TrackerSession extends EventEmitter<Events> {
   private peerPort = 0;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  /** Why the last link ended, as the tracker said it (slow consumer, shutdown...) or the socket failed. */
+  private lastCloseReason?: string;
   state: ConnectionState = 'offline';
 
   constructor(private readonly opts: TrackerSessionOptions) {
@@ -71,9 +84,40 @@ export class TrackerSession extends EventEmitter<Events> {
 
   async request<T extends TrackerRequestType>(type: T, params: RequestParams<T>): Promise<TrackerResult<T>> {
     if (!this.conn || this.conn.closed) {
-      throw new ProtocolError('server.timeout', `not connected to the tracker at ${this.address}${this.state === 'reconnecting' ? '; reconnecting' : ''}`);
+      const why = this.lastCloseReason ? ` (${this.lastCloseReason})` : '';
+      throw new ProtocolError('server.timeout', `not connected to the tracker at ${this.address}${why}${this.state === 'reconnecting' ? '; reconnecting' : ''}`);
     }
     return this.conn.request(type, params);
+  }
+
+  /** Every open room (only the caller's with `mine`, only the one called `name` with `name`), all pages. */
+  async listRooms(opts: { mine?: boolean; name?: string } = {}): Promise<RoomSummary[]> {
+    return collectPages('list_rooms', async (after) => {
+      const { rooms, next } = await this.request('list_rooms', { ...opts, ...(after !== undefined ? { after } : {}) });
+      return { items: rooms, next };
+    });
+  }
+
+  /** Every user (only those online now with `online`), all pages. */
+  async listPeers(opts: { online?: boolean } = {}): Promise<PeerInfo[]> {
+    return collectPages('list_peers', async (after) => {
+      const { peers, next } = await this.request('list_peers', { ...opts, ...(after !== undefined ? { after } : {}) });
+      return { items: peers, next };
+    });
+  }
+
+  /** A room's log from seq `from` to its head, all pages; `room` is the summary of the last answer. */
+  async roomLog(room: string, from: number): Promise<{ room: RoomSummary; events: RoomEvent[] }> {
+    const events: RoomEvent[] = [];
+    for (let at = from; ; ) {
+      const page = await this.request('room_log', { room, from: at });
+      events.push(...page.events);
+      if (page.next === undefined) return { room: page.room, events };
+      if (page.next <= at || page.next !== at + page.events.length || events.length > MAX_LIST_ENTRIES) {
+        throw new ProtocolError('request.invalid', `the tracker's room_log pages do not add up (from ${at}, next ${page.next}, ${page.events.length} events)`);
+      }
+      at = page.next;
+    }
   }
 
   /** Logs in or resumes on the current connection; afterwards drops are healed with the token. */
@@ -81,7 +125,7 @@ export class TrackerSession extends EventEmitter<Events> {
   async start(kind: 'resume', params: RequestParams<'resume'>): Promise<SessionResult>;
   async start(kind: 'login' | 'resume', params: RequestParams<'login'> | RequestParams<'resume'>): Promise<SessionResult> {
     await this.connect();
-    const result = (await this.conn!.request(kind, params as never)) as SessionResult;
+    const result = await this.completeSession(this.conn!, (await this.conn!.request(kind, params as never)) as SessionResult);
     this.token = result.token;
     this.peerPort = params.peerPort;
     this.setState('online', `online as ${result.user}`);
@@ -125,9 +169,33 @@ export class TrackerSession extends EventEmitter<Events> {
     return conn;
   }
 
+  /**
+   * The login and resume answers hold the first page of the online users and of the user's rooms:
+   * fetch the rest on the same connection, so the session the caller gets is whole.
+   */
+  private async completeSession(conn: TrackerConnection, result: SessionResult): Promise<SessionResult> {
+    const { peersNext, roomsNext, ...session } = result;
+    const peers = [...session.peers];
+    const rooms = [...session.rooms];
+    if (peersNext !== undefined) {
+      peers.push(...(await collectPages('list_peers', async (after = peersNext) => {
+        const page = await conn.request('list_peers', { online: true, after });
+        return { items: page.peers, next: page.next };
+      }, peersNext)));
+    }
+    if (roomsNext !== undefined) {
+      rooms.push(...(await collectPages('list_rooms', async (after = roomsNext) => {
+        const page = await conn.request('list_rooms', { mine: true, after });
+        return { items: page.rooms, next: page.next };
+      }, roomsNext)));
+    }
+    return { ...session, peers, rooms };
+  }
+
   private onClose(conn: TrackerConnection, reason: Error | undefined): void {
     if (conn !== this.conn || this.stopped) return;
     this.conn = undefined;
+    this.lastCloseReason = reason?.message;
     if (!this.token) {
       this.setState('offline', `the tracker closed the connection${reason ? `: ${reason.message}` : ''}`);
       return;
@@ -143,7 +211,9 @@ export class TrackerSession extends EventEmitter<Events> {
       if (this.stopped || !this.token) return;
       try {
         this.conn = await this.open();
-        const result = (await this.conn.request('resume', { token: this.token, peerPort: this.peerPort })) as SessionResult;
+        const conn = this.conn;
+        const result = await this.completeSession(conn, (await conn.request('resume', { token: this.token, peerPort: this.peerPort })) as SessionResult);
+        this.lastCloseReason = undefined;
         this.setState('online', `back online as ${result.user}`);
         this.emit('resumed', result);
       } catch (err) {
@@ -169,5 +239,24 @@ export class TrackerSession extends EventEmitter<Events> {
   private setState(state: ConnectionState, detail: string): void {
     this.state = state;
     this.emit('state', state, detail);
+  }
+}
+
+/**
+ * Follows a list's `next` cursors from `start` until the last page. Each cursor must move forward
+ * (names sort after the last one), and the whole is bounded by MAX_LIST_ENTRIES: a tracker that
+ * pages forever gets request.invalid, not the client's memory.
+ */
+async function collectPages<T>(what: string, fetch: (after?: string) => Promise<{ items: T[]; next?: string | undefined }>, start?: string): Promise<T[]> {
+  const all: T[] = [];
+  let after = start;
+  for (;;) {
+    const { items, next } = await fetch(after);
+    all.push(...items);
+    if (next === undefined) return all;
+    if ((after !== undefined && next <= after) || !items.length || all.length > MAX_LIST_ENTRIES) {
+      throw new ProtocolError('request.invalid', `the tracker's ${what} pages do not end (after ${JSON.stringify(after ?? '')}, next ${JSON.stringify(next.slice(0, 64))})`);
+    }
+    after = next;
   }
 }

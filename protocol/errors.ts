@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'server.timeout',
   'server.shutdown',
   'slow_consumer',
+  /** A per-user quota of the tracker (rooms created, rooms joined) is used up. */
+  'quota.exceeded',
   'internal',
 ] as const;
 

@@ -61,7 +61,7 @@ export type LinkLimits = { -readonly [K in keyof typeof LINK_LIMITS]: number };
 
 const user = str({ pattern: NAME_PATTERN, max: 32 });
 /** A room id (hash of its create event) or a direct-message room `dm:<a>:<b>`, names sorted. */
-const roomRef = str({ max: 80, pattern: /^([A-Za-z0-9_-]{43}|dm:[a-z0-9._-]{3,32}:[a-z0-9._-]{3,32})$/ });
+const roomRef = str({ max: 80, pattern: /^([A-Za-z0-9_-]{43}|dm:[a-z0-9._-]{2,32}:[a-z0-9._-]{2,32})$/ });
 const nonce = b64url({ bytes: 32 });
 const sig = b64url({ bytes: 256 });
 

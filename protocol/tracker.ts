@@ -11,8 +11,20 @@ export const DEFAULT_TRACKER_PORT = 12345;
 /** A client pings at this interval; the tracker drops a client silent for HEARTBEAT_TIMEOUT_MS. */
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 export const HEARTBEAT_TIMEOUT_MS = 45_000;
-/** `room_log` answers at most this many events; clients ask again from where it stopped. */
-export const ROOM_LOG_PAGE = 1000;
+/**
+ * Every list the tracker answers (list_rooms, list_peers, room_log, the login and resume
+ * answers' rooms and peers) comes a page at a time: at most this many entries by default (the
+ * tracker's --page-size), with a `next` cursor when more follow, so no answer grows with the
+ * data. Clients ask again from `next` (peer/tracker-session.ts does it for its callers).
+ */
+export const LIST_PAGE_SIZE = 200;
+/** The most entries one page may hold (the bound of --page-size). */
+export const MAX_PAGE_SIZE = 10_000;
+/** A client stops following `next` after this many entries of one list (a tracker could page forever). */
+export const MAX_LIST_ENTRIES = 100_000;
+/** Default quotas (tracker flags): open rooms a user may have created, rooms a user may be in. */
+export const MAX_ROOMS_CREATED_PER_USER = 100;
+export const MAX_ROOMS_JOINED_PER_USER = 500;
 
 // Names are checked (and lowercased) by protocol/names.ts, so the schema only bounds them.
 const name = str({ min: 1, max: 64 });
@@ -36,8 +48,10 @@ export const trackerRequestSchema = variants(
     logout: obj({}),
     change_password: obj({ authKey, newSalt: salt, newAuthKey: authKey, newKeyBlob: keyBlob }),
     ping: obj({}),
-    list_peers: obj({}),
-    list_rooms: obj({}),
+    /** `after`: the `next` of the previous page; `online`: only the users online now. */
+    list_peers: obj({ after: optional(name), online: optional(bool()) }),
+    /** `after`: the `next` of the previous page; `mine`: only rooms the asker is in; `name`: only that room. */
+    list_rooms: obj({ after: optional(name), mine: optional(bool()), name: optional(name) }),
     create_room: obj({ event: roomEventSchema, check: optional(authKey) }),
     append: obj({ event: roomEventSchema, check: optional(authKey) }),
     room_log: obj({ room: roomId, from: int({ min: 0 }) }),
@@ -83,13 +97,19 @@ export type RoomSummary = Infer<typeof roomSummarySchema>;
 export const publicIdentitySchema = obj({ user: name, fingerprint: str({ max: 80 }), ...identitySchema.shape });
 export type PublicIdentity = Infer<typeof publicIdentitySchema>;
 
+const page = { max: MAX_PAGE_SIZE };
+
 const session = {
   user: name,
   token,
   keyBlob,
   identity: identitySchema,
-  peers: arr(peerInfoSchema, { max: 100_000 }),
-  rooms: arr(roomSummarySchema, { max: 100_000 }),
+  /** The first page of the users online now; `peersNext` when more follow (list_peers online). */
+  peers: arr(peerInfoSchema, page),
+  peersNext: optional(name),
+  /** The first page of the rooms the user is in; `roomsNext` when more follow (list_rooms mine). */
+  rooms: arr(roomSummarySchema, page),
+  roomsNext: optional(name),
 };
 
 // ---- responses -------------------------------------------------------------------------------
@@ -102,11 +122,12 @@ export const trackerResultSchemas = {
   logout: obj({}),
   change_password: obj({ token }),
   ping: obj({ time: int() }),
-  list_peers: obj({ peers: arr(peerInfoSchema, { max: 100_000 }) }),
-  list_rooms: obj({ rooms: arr(roomSummarySchema, { max: 100_000 }) }),
+  list_peers: obj({ peers: arr(peerInfoSchema, page), next: optional(name) }),
+  list_rooms: obj({ rooms: arr(roomSummarySchema, page), next: optional(name) }),
   create_room: obj({ room: roomSummarySchema }),
   append: obj({ room: roomSummarySchema }),
-  room_log: obj({ room: roomSummarySchema, events: arr(roomEventSchema, { max: 100_000 }) }),
+  /** `next`: the `from` of the following page, when the log goes on past this one. */
+  room_log: obj({ room: roomSummarySchema, events: arr(roomEventSchema, page), next: optional(int({ min: 0 })) }),
   get_keys: obj({ keys: arr(publicIdentitySchema, { max: 256 }), missing: arr(name, { max: 256 }) }),
 } satisfies Record<TrackerRequestType, unknown>;
 export type TrackerResult<T extends TrackerRequestType> = Infer<(typeof trackerResultSchemas)[T]>;

@@ -9,12 +9,16 @@ import type { KeyObject } from 'node:crypto';
 import { LABELS, fromBase64Url, hkdfSha256, hmacSha256, open, randomBytes, seal, sha256, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { checkIdentity, type Identity } from '../protocol/identity.ts';
-import { normalizeUserName } from '../protocol/names.ts';
+import { checkNewUserName, nameSkeleton, normalizeUserName } from '../protocol/names.ts';
 import type { RequestParams } from '../protocol/tracker.ts';
 import { isUniqueViolation, type Database } from './db.ts';
-import { FailureLimiter, type Clock } from './rate-limit.ts';
+import { FailureLimiter, GrowingDelay, RecentKeys, type Clock } from './rate-limit.ts';
 
 export const TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
+/** Resume tokens kept per user (one per device or login); the oldest are revoked beyond this. */
+export const MAX_TOKENS_PER_USER = 50;
+/** A (name, address) that logged in is trusted by the address-wide limit for this long. */
+const KNOWN_PAIR_MS = 30 * 24 * 3600 * 1000;
 /**
  * bcrypt runs on libuv's thread pool (4 threads), as do SQLite's statements: a login herd with
  * every thread busy hashing would leave no thread for the database, and no login would be
@@ -50,7 +54,12 @@ const BAD_CREDENTIALS = 'wrong user name or password';
 
 export interface AccountOptions {
   bcryptCost: number;
+  /** Failed logins of one name from one address before its delays start. */
   failedLoginsPerUser: number;
+  /** The first delay after those; it doubles with each further failure, up to failedLoginMaxDelayMs. */
+  failedLoginDelayMs?: number;
+  failedLoginMaxDelayMs?: number;
+  /** Failed logins from one address, over names it has not logged in as, and their refill. */
   failedLoginsPerAddress: number;
   failedLoginRefillMs: number;
   registrationsPerAddress?: number;
@@ -76,8 +85,18 @@ export class Accounts {
   private readonly keyCache = new Map<string, UserKeys>();
   /** Every account's fingerprint, for presence lists without a query per login. */
   private readonly directory = new Map<string, string>();
-  private readonly perUser: FailureLimiter;
+  private sortedNames: string[] | null = null;
+  /**
+   * Failed logins are slowed per (name, address), never per name alone: a stranger's wrong
+   * passwords for alice delay the stranger, not alice at her own address.
+   */
+  private readonly perPair: GrowingDelay;
+  /**
+   * Bounds the bcrypt work one address can cause by guessing many names; names that have logged
+   * in from that address are exempt, so neighbours behind one address never lock each other out.
+   */
   private readonly perAddress: FailureLimiter;
+  private readonly knownPairs: RecentKeys;
   private readonly registrations: FailureLimiter;
   private readonly clock: Clock;
   private dummyHash?: Promise<string>;
@@ -89,8 +108,12 @@ export class Accounts {
   ) {
     this.clock = opts.clock ?? Date;
     this.blobKey = hkdfSha256(secret, Buffer.alloc(0), LABELS.trackerBlobWrap, 32);
-    this.perUser = new FailureLimiter(opts.failedLoginsPerUser, opts.failedLoginRefillMs, this.clock);
+    this.perPair = new GrowingDelay(
+      { free: opts.failedLoginsPerUser, baseMs: opts.failedLoginDelayMs ?? 1000, maxMs: opts.failedLoginMaxDelayMs ?? 15 * 60_000 },
+      this.clock,
+    );
     this.perAddress = new FailureLimiter(opts.failedLoginsPerAddress, opts.failedLoginRefillMs, this.clock);
+    this.knownPairs = new RecentKeys(100_000, KNOWN_PAIR_MS, this.clock);
     const perHour = opts.registrationsPerAddress ?? 100;
     this.registrations = new FailureLimiter(perHour, 3_600_000 / perHour, this.clock);
   }
@@ -118,6 +141,7 @@ export class Accounts {
   async load(): Promise<void> {
     for (const row of await this.db.all<{ name: string; fingerprint: string }>('SELECT name, fingerprint FROM users ORDER BY name')) {
       this.directory.set(row.name, row.fingerprint);
+      this.sortedNames = null;
     }
   }
 
@@ -134,6 +158,15 @@ export class Accounts {
     return [...this.directory];
   }
 
+  /** Every account's name, sorted (for pages of list_peers). */
+  names(): readonly string[] {
+    return (this.sortedNames ??= [...this.directory.keys()].sort());
+  }
+
+  fingerprintOf(user: string): string | undefined {
+    return this.directory.get(user);
+  }
+
   /** The user's salt, or for an unknown name a stable fake one, so names cannot be probed. */
   async prelogin(rawUser: string): Promise<string> {
     const user = normalizeUserName(rawUser);
@@ -143,16 +176,18 @@ export class Accounts {
   }
 
   async register(p: RequestParams<'register'>, address = 'unknown'): Promise<string> {
-    const user = normalizeUserName(p.user);
+    const user = checkNewUserName(p.user);
+    const skeleton = nameSkeleton(user);
     const wait = this.registrations.retryAfter(address);
     if (wait > 0) throw new ProtocolError('rate_limited', `too many new accounts from ${address}; try again in ${Math.ceil(wait / 1000)} s`, wait);
     this.registrations.fail(address);
+    await this.refuseLookalike(user, skeleton);
     const checked = checkIdentity(user, p.identity);
     const authHash = await withBcryptSlot(() => bcrypt.hash(p.authKey, this.opts.bcryptCost));
     try {
       await this.db.run(
-        `INSERT INTO users (name, salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO users (name, salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created, skeleton)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         user,
         fromBase64Url(p.salt, 16),
         authHash,
@@ -162,34 +197,51 @@ export class Accounts {
         checked.fingerprint,
         this.wrapBlob(user, p.keyBlob),
         this.clock.now(),
+        skeleton,
       );
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ProtocolError('auth.user_exists', `the name ${user} is taken; pick another`);
+      // The name itself, or a look-alike registered meanwhile (the unique skeleton index).
+      if (isUniqueViolation(err)) {
+        await this.refuseLookalike(user, skeleton);
+        throw new ProtocolError('auth.user_exists', `the name ${user} is taken or too close to a taken one; pick another`);
+      }
       throw err;
     }
     // The name may have belonged to an account deleted by `node tracker users delete` (another
     // process): keys cached for that account are not this one's.
     this.keyCache.delete(user);
     this.directory.set(user, checked.fingerprint);
+    this.sortedNames = null;
     return user;
   }
 
   async login(rawUser: string, authKey: string, address: string): Promise<Session> {
     const user = normalizeUserName(rawUser);
-    const wait = Math.max(this.perUser.retryAfter(user), this.perAddress.retryAfter(address));
-    if (wait > 0) {
-      throw new ProtocolError('rate_limited', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`, wait);
+    const pair = `${user}\0${address}`;
+    const known = this.knownPairs.has(pair);
+    const pairWait = this.perPair.retryAfter(pair);
+    if (pairWait > 0) {
+      throw new ProtocolError('rate_limited', `too many failed logins as ${user} from ${address}; try again in ${Math.ceil(pairWait / 1000)} s`, pairWait);
+    }
+    const addressWait = known ? 0 : this.perAddress.retryAfter(address);
+    if (addressWait > 0) {
+      throw new ProtocolError(
+        'rate_limited',
+        `too many failed logins from ${address} for names not used from there before; try again in ${Math.ceil(addressWait / 1000)} s`,
+        addressWait,
+      );
     }
     const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
     // Compare against a dummy hash for unknown names, so the answer takes as long either way.
     const stored = row?.auth_hash ?? (await this.dummy());
     const ok = await withBcryptSlot(() => bcrypt.compare(authKey, stored));
     if (!row || !ok) {
-      this.perUser.fail(user);
-      this.perAddress.fail(address);
+      this.perPair.fail(pair);
+      if (!known) this.perAddress.fail(address);
       throw new ProtocolError('auth.bad_credentials', BAD_CREDENTIALS);
     }
-    this.perUser.succeed(user);
+    this.perPair.succeed(pair);
+    this.knownPairs.add(pair);
     return this.session(row, await this.issueToken(user));
   }
 
@@ -232,6 +284,7 @@ export class Accounts {
   async deleteUser(user: string): Promise<boolean> {
     this.keyCache.delete(user);
     this.directory.delete(user);
+    this.sortedNames = null;
     return (await this.db.run('DELETE FROM users WHERE name = ?', user)).changes > 0;
   }
 
@@ -262,7 +315,29 @@ export class Accounts {
     const token = toBase64Url(randomBytes(32));
     const now = this.clock.now();
     await this.db.run('INSERT INTO tokens (hash, user, created, expires) VALUES (?, ?, ?, ?)', hashToken(token), user, now, now + TOKEN_LIFETIME_MS);
+    // Every login makes a row: a quota, so logging in forever cannot grow the table. Expired
+    // tokens go too.
+    await this.db.run(
+      `DELETE FROM tokens WHERE user = ? AND (expires <= ? OR hash NOT IN
+         (SELECT hash FROM tokens WHERE user = ? ORDER BY created DESC, rowid DESC LIMIT ?))`,
+      user,
+      now,
+      user,
+      MAX_TOKENS_PER_USER,
+    );
     return token;
+  }
+
+  /**
+   * Refuses a new name equal to, or a look-alike of, an existing one (auth.user_exists): one
+   * lookup in the database (primary key, unique skeleton index), which an admin command in another
+   * process may have changed.
+   */
+  private async refuseLookalike(user: string, skeleton: string): Promise<void> {
+    const row = await this.db.get<{ name: string }>('SELECT name FROM users WHERE name = ? OR skeleton = ? ORDER BY name = ? DESC LIMIT 1', user, skeleton, user);
+    if (!row) return;
+    if (row.name === user) throw new ProtocolError('auth.user_exists', `the name ${user} is taken; pick another`);
+    throw new ProtocolError('auth.user_exists', `the name ${user} looks too much like the existing user ${row.name}; pick a name that does not`);
   }
 
   private wrapBlob(user: string, blob: string): Buffer {

@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS } from '../protocol/tracker.ts';
+import { DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS, LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER } from '../protocol/tracker.ts';
 
 /** bcrypt below cost 10 is too cheap against an offline attack on a stolen database. */
 export const MIN_BCRYPT_COST = 10;
@@ -20,12 +20,24 @@ export interface TrackerConfig {
   /** A connection that has not logged in within this time is closed. */
   authTimeoutMs: number;
   maxConnsPerAddress: number;
-  /** Bytes queued for a client that is not reading before it is dropped as a slow consumer. */
+  /**
+   * A client's outgoing queue may stay above this many bytes only while it drains: one that makes
+   * no progress for slowConsumerMs, or grows past 8 times this, is dropped as a slow consumer.
+   */
   maxQueueBytes: number;
-  /** Failed logins allowed per user and per address before `rate_limited`, and their refill. */
+  slowConsumerMs: number;
+  /** Failed logins of one name from one address before delays start, the first delay and the longest. */
   failedLoginsPerUser: number;
+  failedLoginDelayMs: number;
+  failedLoginMaxDelayMs: number;
+  /** Failed logins from one address (names it never logged in as) before `rate_limited`, and their refill. */
   failedLoginsPerAddress: number;
   failedLoginRefillMs: number;
+  /** Entries per answer of every list the tracker sends (rooms, peers, room logs, the session's lists). */
+  pageSize: number;
+  /** Open rooms one user may have created, and rooms one user may be a member of. */
+  maxRoomsPerUser: number;
+  maxJoinsPerUser: number;
   /** Accounts one address may create per hour (each costs a bcrypt and a row). */
   registrationsPerAddress: number;
 }
@@ -41,9 +53,15 @@ const FLAGS = {
   'auth-timeout': { type: 'string', default: '10000' },
   'max-conns-per-address': { type: 'string', default: '32' },
   'max-queue-bytes': { type: 'string', default: String(1024 * 1024) },
+  'slow-consumer-timeout': { type: 'string', default: '20000' },
   'failed-logins-per-user': { type: 'string', default: '5' },
-  'failed-logins-per-address': { type: 'string', default: '20' },
+  'failed-login-delay': { type: 'string', default: '1000' },
+  'failed-login-max-delay': { type: 'string', default: '900000' },
+  'failed-logins-per-address': { type: 'string', default: '100' },
   'failed-login-refill': { type: 'string', default: '60000' },
+  'page-size': { type: 'string', default: String(LIST_PAGE_SIZE) },
+  'max-rooms-per-user': { type: 'string', default: String(MAX_ROOMS_CREATED_PER_USER) },
+  'max-joins-per-user': { type: 'string', default: String(MAX_ROOMS_JOINED_PER_USER) },
   'registrations-per-address': { type: 'string', default: '100' },
   force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -67,10 +85,22 @@ Options:
   --heartbeat-timeout MS       drop a client silent this long (default ${HEARTBEAT_TIMEOUT_MS})
   --auth-timeout MS            close a connection that has not logged in by then (default 10000)
   --max-conns-per-address N    connections allowed from one address (default 32)
-  --max-queue-bytes N          outgoing bytes queued for a client that stops reading (default 1 MiB)
-  --failed-logins-per-user N   failed logins before rate limiting a user (default 5)
-  --failed-logins-per-address N  ... and an address (default 20)
-  --failed-login-refill MS     one more attempt is allowed after this long (default 60000)
+  --max-queue-bytes N          outgoing bytes a client's queue may hold while it drains
+                               (default 1 MiB); above it, a client that reads nothing for
+                               --slow-consumer-timeout, or whose queue passes 8 times it,
+                               is closed as a slow consumer (and told so)
+  --slow-consumer-timeout MS   (default 20000)
+  --failed-logins-per-user N   failed logins of one name from one address before that name
+                               waits there (default 5); other addresses are not affected
+  --failed-login-delay MS      the first wait; it doubles with each further failure (default 1000)
+  --failed-login-max-delay MS  the longest wait (default 900000)
+  --failed-logins-per-address N  failed logins from one address, for names never logged in
+                               from there, before the address is rate limited (default 100)
+  --failed-login-refill MS     ... one more such attempt is allowed after this long (default 60000)
+  --page-size N                entries per answer of list_rooms, list_peers, room_log and the
+                               login answer's lists; clients fetch the next pages (default ${LIST_PAGE_SIZE})
+  --max-rooms-per-user N       open rooms one user may have created (default ${MAX_ROOMS_CREATED_PER_USER})
+  --max-joins-per-user N       rooms one user may be a member of (default ${MAX_ROOMS_JOINED_PER_USER})
   --registrations-per-address N  accounts one address may create per hour (default 100)
   --force                      users delete: delete even a user who signed room events
   -h, --help                   show this help
@@ -128,10 +158,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     authTimeoutMs: integer('auth-timeout', get('auth-timeout')!, 100, 3_600_000),
     maxConnsPerAddress: integer('max-conns-per-address', get('max-conns-per-address')!, 1, 1_000_000),
     maxQueueBytes: integer('max-queue-bytes', get('max-queue-bytes')!, 1024, 1024 ** 3),
+    slowConsumerMs: integer('slow-consumer-timeout', get('slow-consumer-timeout')!, 100, 3_600_000),
     failedLoginsPerUser: integer('failed-logins-per-user', get('failed-logins-per-user')!, 1, 1_000_000),
+    failedLoginDelayMs: integer('failed-login-delay', get('failed-login-delay')!, 1, 86_400_000),
+    failedLoginMaxDelayMs: integer('failed-login-max-delay', get('failed-login-max-delay')!, 1, 86_400_000),
     failedLoginsPerAddress: integer('failed-logins-per-address', get('failed-logins-per-address')!, 1, 1_000_000),
     failedLoginRefillMs: integer('failed-login-refill', get('failed-login-refill')!, 1, 86_400_000),
     registrationsPerAddress: integer('registrations-per-address', get('registrations-per-address')!, 1, 1_000_000),
+    pageSize: integer('page-size', get('page-size')!, 1, 10_000),
+    maxRoomsPerUser: integer('max-rooms-per-user', get('max-rooms-per-user')!, 0, 1_000_000),
+    maxJoinsPerUser: integer('max-joins-per-user', get('max-joins-per-user')!, 1, 1_000_000),
   };
   const [first, ...rest] = positionals;
   const force = Boolean(values.force);

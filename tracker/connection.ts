@@ -1,8 +1,11 @@
 // One client connection: frames in, requests handled one at a time in arrival order, responses
 // and events out. Bounded everywhere: a frame over 64 KiB closes the stream (it is out of sync),
 // a connection that has not logged in by its deadline or goes silent past the heartbeat timeout
-// is closed, and a client that stops reading is dropped as a slow consumer once its outgoing
-// queue passes the limit, so it cannot grow the tracker's memory.
+// is closed, and a client that stops reading is dropped as a slow consumer: its outgoing queue
+// may pass the limit while it drains (a big answer to a client that reads is fine), but not stay
+// there without progress for slowConsumerMs, nor grow past HARD_QUEUE_FACTOR times the limit, so
+// it cannot grow the tracker's memory. Every forced close tells the client why first (a
+// `closing` event) and is reported to onClose with its code and message, for the log.
 
 import type { TLSSocket } from 'node:tls';
 import { ProtocolError, type ErrorCode } from '../protocol/errors.ts';
@@ -22,10 +25,23 @@ class UnreadableFrame {
   constructor(readonly error: ProtocolError) {}
 }
 
+/** The queue is never let grow past this many times maxQueueBytes, draining or not. */
+export const HARD_QUEUE_FACTOR = 8;
+/** After a forced close, the socket is destroyed this long after its end (a client that never reads). */
+const CLOSE_GRACE_MS = 1000;
+
 export interface ConnectionLimits {
   authTimeoutMs: number;
   heartbeatTimeoutMs: number;
   maxQueueBytes: number;
+  /** A queue over maxQueueBytes that delivers nothing for this long is a slow consumer. */
+  slowConsumerMs: number;
+}
+
+/** Why the tracker closed a connection, for the log; null when the client left or the socket failed. */
+export interface CloseReason {
+  code: ErrorCode;
+  message: string;
 }
 
 export class Connection {
@@ -40,12 +56,15 @@ export class Connection {
   private busy = false;
   private authTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
+  /** Bytes ever handed to the socket; minus writableLength, the bytes it has delivered. */
+  private queuedTotal = 0;
+  private drainTimer?: NodeJS.Timeout;
 
   constructor(
     readonly socket: TLSSocket,
     private readonly limits: ConnectionLimits,
     private readonly onFrame: (conn: Connection, frame: unknown) => Promise<void>,
-    private readonly onClose: (conn: Connection, reason: ErrorCode | null) => void,
+    private readonly onClose: (conn: Connection, reason: CloseReason | null) => void,
   ) {
     this.address = normalizeAddress(socket.remoteAddress ?? 'unknown');
     // A request that pushes an event to its own sender writes two frames back to back; with
@@ -85,10 +104,41 @@ export class Connection {
 
   send(value: unknown): void {
     if (this.closed) return;
-    this.socket.write(encodeFrame(value, TRACKER_RESPONSE_LIMIT));
-    if (this.socket.writableLength > this.limits.maxQueueBytes) {
-      this.fail('slow_consumer', 'you stopped reading; reconnect when ready');
+    const frame = encodeFrame(value, TRACKER_RESPONSE_LIMIT);
+    this.queuedTotal += frame.length;
+    this.socket.write(frame);
+    this.checkQueue();
+  }
+
+  /** Bytes waiting to reach the client. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  private get delivered(): number {
+    return this.queuedTotal - this.socket.writableLength;
+  }
+
+  /**
+   * A queue over the limit is watched, not judged: every slowConsumerMs it must have delivered
+   * something, or the client is not reading and is dropped. Past the hard bound it is dropped at
+   * once, whatever it reads: memory is what the limit protects.
+   */
+  private checkQueue(): void {
+    const queued = this.socket.writableLength;
+    if (queued > this.limits.maxQueueBytes * HARD_QUEUE_FACTOR) {
+      return this.fail('slow_consumer', `the tracker had ${queued} bytes waiting for you, more than it keeps for one client; your client reconnects`);
     }
+    if (queued <= this.limits.maxQueueBytes || this.drainTimer) return;
+    const watch = (deliveredBefore: number) => {
+      this.drainTimer = setTimeout(() => {
+        this.drainTimer = undefined;
+        if (this.closed || this.socket.writableLength <= this.limits.maxQueueBytes) return;
+        if (this.delivered > deliveredBefore) return watch(this.delivered);
+        this.fail('slow_consumer', `you read nothing of the ${this.socket.writableLength} bytes waiting for you for ${this.limits.slowConsumerMs} ms; your client reconnects`);
+      }, this.limits.slowConsumerMs);
+    };
+    watch(this.delivered);
   }
 
   sendEvent(event: TrackerEvent): void {
@@ -99,15 +149,17 @@ export class Connection {
     this.send({ id, ok: false, error: err });
   }
 
-  /** Tells the client why (when it can still hear it) and closes. */
+  /**
+   * Tells the client why (a `closing` event, behind whatever is queued: a slow client that reads
+   * again still learns the cause) and closes.
+   */
   fail(code: ErrorCode, message: string): void {
     if (this.closed) return;
-    if (code !== 'slow_consumer') this.send({ event: 'closing', code, message });
+    if (!this.socket.destroyed) this.socket.write(encodeFrame({ event: 'closing', code, message }, TRACKER_RESPONSE_LIMIT));
     this.socket.end();
     // A client that never reads would hold the socket open: destroy after a short grace.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.close(code);
-    if (code === 'slow_consumer') this.socket.destroy();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.close({ code, message });
   }
 
   private receive(chunk: Buffer): void {
@@ -156,11 +208,12 @@ export class Connection {
     this.idleTimer = setTimeout(() => this.fail('server.timeout', 'no heartbeat from you; reconnect'), this.limits.heartbeatTimeoutMs);
   }
 
-  private close(reason: ErrorCode | null): void {
+  private close(reason: CloseReason | null): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
     clearTimeout(this.idleTimer);
+    clearTimeout(this.drainTimer);
     this.onClose(this, reason);
   }
 }

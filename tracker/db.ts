@@ -1,12 +1,22 @@
 // The tracker's SQLite database (node-sqlite3). WAL with synchronous=FULL: writes are few (accounts,
 // room events), and a committed write must survive a power cut. The schema is versioned with
-// PRAGMA user_version; each migration runs once, in order, inside a transaction.
+// PRAGMA user_version; each migration runs once, in order, inside a transaction. The database and
+// its -wal and -shm files hold users, fingerprints, membership logs, salts and bcrypt hashes: they
+// are created (and, if an older tracker left them readable, narrowed to) mode 0600.
 
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
+import { nameSkeleton } from '../protocol/names.ts';
+
+/** Owner read and write only. */
+export const DB_FILE_MODE = 0o600;
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
 
 export type Row = Record<string, unknown>;
 
-const MIGRATIONS: string[] = [
+type Migration = string | ((tx: Statements) => Promise<void>);
+
+const MIGRATIONS: Migration[] = [
   // 1: accounts, tokens, rooms and their signed logs.
   `CREATE TABLE users (
      name TEXT PRIMARY KEY,
@@ -42,10 +52,40 @@ const MIGRATIONS: string[] = [
    ) STRICT;`,
   // 2: facts about the database itself, such as which tracker secret belongs to it.
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`,
+  // 3: confusable skeletons (protocol/names.ts) of user names and open room names, unique, so a
+  // look-alike of an existing name is refused by one indexed lookup, race-free. Names stored
+  // before this rule may share a skeleton: the oldest of each group holds it, the others NULL.
+  async (tx) => {
+    await tx.exec('ALTER TABLE users ADD COLUMN skeleton TEXT; ALTER TABLE rooms ADD COLUMN skeleton TEXT;');
+    await fillSkeletons(tx);
+    await tx.exec('CREATE UNIQUE INDEX users_skeleton ON users(skeleton); CREATE UNIQUE INDEX rooms_open_skeleton ON rooms(skeleton) WHERE closed = 0;');
+  },
 ];
+
+/**
+ * Gives every user and open room without a skeleton its skeleton, unless another row already
+ * holds it (names from before the rule): oldest first, so the first of look-alikes keeps it.
+ * Idempotent; run after the migrations at every start, so a group whose holder was deleted gets
+ * a new holder.
+ */
+async function fillSkeletons(tx: Statements): Promise<void> {
+  for (const table of ['users', 'rooms'] as const) {
+    const open = table === 'rooms' ? ' AND closed = 0' : '';
+    const key = table === 'users' ? 'name' : 'id';
+    const taken = new Set((await tx.all<{ skeleton: string }>(`SELECT skeleton FROM ${table} WHERE skeleton IS NOT NULL${open}`)).map((r) => r.skeleton));
+    const rows = await tx.all<{ name: string; key: string }>(`SELECT name, ${key} AS key FROM ${table} WHERE skeleton IS NULL${open} ORDER BY created, ${key}`);
+    for (const row of rows) {
+      const skeleton = nameSkeleton(row.name);
+      if (taken.has(skeleton)) continue;
+      taken.add(skeleton);
+      await tx.run(`UPDATE ${table} SET skeleton = ? WHERE ${key} = ?`, skeleton, row.key);
+    }
+  }
+}
 
 /** The statements available inside a transaction. */
 export interface Statements {
+  exec(sql: string): Promise<void>;
   run(sql: string, ...params: unknown[]): Promise<{ changes: number }>;
   get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined>;
   all<T = Row>(sql: string, ...params: unknown[]): Promise<T[]>;
@@ -71,7 +111,12 @@ export class Database implements Statements {
     return this.exclusive(async () => {
       await this.rawExec('BEGIN IMMEDIATE');
       try {
-        const result = await fn({ run: (sql, ...p) => this.rawRun(sql, ...p), get: (sql, ...p) => this.rawGet(sql, ...p), all: (sql, ...p) => this.rawAll(sql, ...p) });
+        const result = await fn({
+          exec: (sql) => this.rawExec(sql),
+          run: (sql, ...p) => this.rawRun(sql, ...p),
+          get: (sql, ...p) => this.rawGet(sql, ...p),
+          all: (sql, ...p) => this.rawAll(sql, ...p),
+        });
         await this.rawExec('COMMIT');
         return result;
       } catch (err) {
@@ -82,6 +127,7 @@ export class Database implements Statements {
   }
 
   static async open(path: string): Promise<Database> {
+    makePrivate(path);
     const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
       const d = new sqlite3.Database(path, (err) => (err ? reject(err) : resolve(d)));
     });
@@ -91,6 +137,9 @@ export class Database implements Statements {
     raw.configure('busyTimeout', 5000);
     await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
     await db.migrate();
+    await db.transaction(fillSkeletons);
+    // SQLite gives -wal and -shm the main file's mode; ones left by an older tracker are narrowed.
+    makePrivate(path);
     return db;
   }
 
@@ -100,7 +149,12 @@ export class Database implements Statements {
       throw new Error(`the database has schema version ${version}, newer than this tracker knows (${MIGRATIONS.length}); upgrade the tracker`);
     }
     for (let v = version; v < MIGRATIONS.length; v++) {
-      await this.exec(`BEGIN; ${MIGRATIONS[v]}; PRAGMA user_version = ${v + 1}; COMMIT;`);
+      const step = MIGRATIONS[v];
+      await this.transaction(async (tx) => {
+        if (typeof step === 'string') await tx.exec(step);
+        else await step(tx);
+        await tx.exec(`PRAGMA user_version = ${v + 1}`);
+      });
     }
   }
 
@@ -148,4 +202,20 @@ export class Database implements Statements {
 
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string })?.code === 'SQLITE_CONSTRAINT' && /UNIQUE|PRIMARY KEY/.test(String((err as Error).message));
+}
+
+/**
+ * Creates the database file (when missing) with mode 0600 before SQLite opens it, and narrows an
+ * existing one and its side files to 0600. ':memory:' and '' (temporary) databases have no file.
+ */
+function makePrivate(path: string): void {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  if (!existsSync(path)) closeSync(openSync(path, 'a', DB_FILE_MODE));
+  for (const file of [path, ...SIDE_FILES.map((s) => path + s)]) {
+    try {
+      chmodSync(file, DB_FILE_MODE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
 }

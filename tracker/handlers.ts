@@ -8,7 +8,7 @@ import type { Accounts, Session } from './accounts.ts';
 import type { Connection } from './connection.ts';
 import type { Logger } from './log.ts';
 import type { Presence } from './presence.ts';
-import type { Appended, Rooms } from './rooms.ts';
+import { pageOf, type Appended, type Rooms } from './rooms.ts';
 
 export interface HandlerContext {
   accounts: Accounts;
@@ -16,6 +16,8 @@ export interface HandlerContext {
   presence: Presence;
   log: Logger;
   now(): number;
+  /** Entries per page of every list answer (--page-size). */
+  pageSize: number;
 }
 
 type Handlers = { [T in TrackerRequestType]: (ctx: HandlerContext, conn: Connection, req: RequestOf<T>) => Promise<TrackerResult<T>> };
@@ -73,9 +75,21 @@ const HANDLERS: Handlers = {
 
   ping: async (ctx) => ({ time: ctx.now() }),
 
-  list_peers: async (ctx) => ({ peers: allPeers(ctx) }),
+  list_peers: async (ctx, _conn, req) => {
+    const { items, next } = req.online ? onlinePage(ctx, req.after) : pageOf(ctx.accounts.names(), (n) => n, { limit: ctx.pageSize, ...(req.after !== undefined ? { after: req.after } : {}) });
+    return { peers: items.map((u) => peerInfo(ctx, u)), ...(next !== undefined ? { next } : {}) };
+  },
 
-  list_rooms: async (ctx, conn) => ({ rooms: ctx.rooms.list().map((s) => ctx.rooms.summary(s, conn.user!)) }),
+  list_rooms: async (ctx, conn, req) => {
+    const { items, next } = ctx.rooms.page({
+      limit: ctx.pageSize,
+      viewer: conn.user!,
+      ...(req.after !== undefined ? { after: req.after } : {}),
+      ...(req.mine ? { mine: true } : {}),
+      ...(req.name !== undefined ? { name: req.name } : {}),
+    });
+    return { rooms: items.map((s) => ctx.rooms.summary(s, conn.user!)), ...(next !== undefined ? { next } : {}) };
+  },
 
   create_room: async (ctx, conn, req) => {
     const done = await ctx.rooms.create(conn.user!, req.event, req.check);
@@ -92,8 +106,8 @@ const HANDLERS: Handlers = {
   },
 
   room_log: async (ctx, conn, req) => {
-    const { state, events } = await ctx.rooms.log(req.room, req.from);
-    return { room: ctx.rooms.summary(state, conn.user!), events };
+    const { state, events, next } = await ctx.rooms.log(req.room, req.from, ctx.pageSize);
+    return { room: ctx.rooms.summary(state, conn.user!), events, ...(next !== undefined ? { next } : {}) };
   },
 
   get_keys: async (ctx, _conn, req) => {
@@ -125,13 +139,27 @@ async function startSession(ctx: HandlerContext, conn: Connection, session: Sess
     ctx.presence.broadcast({ event: 'presence', ...ctx.presence.info(session.user, conn.fingerprint) }, conn);
   }
   ctx.log('info', 'online', { user: session.user, address: conn.address, port: peerPort });
-  const peers = ctx.presence.onlineUsers().map((u) => ctx.presence.info(u, ctx.presence.connectionsOf(u)[0].fingerprint));
-  const rooms = ctx.rooms.roomsOf(session.user).map((s) => ctx.rooms.summary(s, session.user));
-  return { ...session, peers, rooms };
+  // First pages only: the client asks for the rest (list_peers online, list_rooms mine), so the
+  // answer does not grow with the number of users or of the user's rooms.
+  const peers = onlinePage(ctx);
+  const rooms = ctx.rooms.page({ limit: ctx.pageSize, viewer: session.user, mine: true });
+  return {
+    ...session,
+    peers: peers.items.map((u) => peerInfo(ctx, u)),
+    ...(peers.next !== undefined ? { peersNext: peers.next } : {}),
+    rooms: rooms.items.map((s) => ctx.rooms.summary(s, session.user)),
+    ...(rooms.next !== undefined ? { roomsNext: rooms.next } : {}),
+  };
 }
 
-function allPeers(ctx: HandlerContext): PeerInfo[] {
-  return ctx.accounts.users().map(([name, fingerprint]) => ctx.presence.info(name, fingerprint));
+/** A page of the users online now, by name. */
+function onlinePage(ctx: HandlerContext, after?: string) {
+  return pageOf(ctx.presence.onlineUsers().sort(), (n) => n, { limit: ctx.pageSize, ...(after !== undefined ? { after } : {}) });
+}
+
+function peerInfo(ctx: HandlerContext, user: string): PeerInfo {
+  const fingerprint = ctx.accounts.fingerprintOf(user) ?? ctx.presence.connectionsOf(user)[0]?.fingerprint ?? '';
+  return ctx.presence.info(user, fingerprint);
 }
 
 /** The appended event goes to the room's audience; everyone else hears the room list changed. */

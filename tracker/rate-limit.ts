@@ -1,4 +1,4 @@
-// Failed-login limiter: a token bucket per key (a user name, an address). Each failure takes a
+// Failed-login limits. FailureLimiter: a token bucket per key (an address). Each failure takes a
 // token; a key with none left is refused before bcrypt runs, even with the right password, until
 // a token refills. The clock is passed in, so tests and the bench control time.
 
@@ -46,5 +46,94 @@ export class FailureLimiter {
     bucket.updated = now;
     if (bucket.tokens >= this.capacity) this.buckets.delete(key);
     return bucket;
+  }
+}
+
+export interface GrowingDelayOptions {
+  /** Failures allowed before the first delay. */
+  free: number;
+  /** The first delay; each further failure doubles it. */
+  baseMs: number;
+  /** No delay is longer than this. */
+  maxMs: number;
+  /** Keys remembered at most (the oldest are forgotten first), so strangers cannot grow the map. */
+  maxKeys?: number;
+}
+
+/**
+ * Growing delays per key (a user name at an address): after `free` failures the next attempt
+ * waits `baseMs`, then twice that after each further failure, up to `maxMs`. A success forgets
+ * the key, and so does a quiet spell of twice `maxMs`. Nothing here ever locks: the delay only
+ * slows the key that keeps failing.
+ */
+export class GrowingDelay {
+  private readonly entries = new Map<string, { failures: number; last: number }>();
+
+  constructor(
+    private readonly opts: GrowingDelayOptions,
+    private readonly clock: Clock = Date,
+  ) {}
+
+  /** Milliseconds until `key` may try again; 0 when it may try now. */
+  retryAfter(key: string): number {
+    const entry = this.current(key);
+    if (!entry || entry.failures < this.opts.free) return 0;
+    return Math.max(0, entry.last + this.delayAfter(entry.failures) - this.clock.now());
+  }
+
+  fail(key: string): void {
+    const entry = this.current(key) ?? { failures: 0, last: 0 };
+    entry.failures++;
+    entry.last = this.clock.now();
+    // Re-inserted, so the Map's order is least recently failed first.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    const max = this.opts.maxKeys ?? 100_000;
+    while (this.entries.size > max) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  succeed(key: string): void {
+    this.entries.delete(key);
+  }
+
+  private delayAfter(failures: number): number {
+    const doublings = Math.min(40, failures - this.opts.free);
+    return Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** doublings);
+  }
+
+  private current(key: string) {
+    const entry = this.entries.get(key);
+    if (entry && this.clock.now() - entry.last > 2 * this.opts.maxMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+}
+
+/** A bounded set of recently seen keys (least recently seen forgotten first). */
+export class RecentKeys {
+  private readonly keys = new Map<string, number>();
+
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+    private readonly clock: Clock = Date,
+  ) {}
+
+  add(key: string): void {
+    this.keys.delete(key);
+    this.keys.set(key, this.clock.now());
+    while (this.keys.size > this.max) this.keys.delete(this.keys.keys().next().value!);
+  }
+
+  has(key: string): boolean {
+    const seen = this.keys.get(key);
+    if (seen === undefined) return false;
+    if (this.clock.now() - seen > this.ttlMs) {
+      this.keys.delete(key);
+      return false;
+    }
+    return true;
   }
 }

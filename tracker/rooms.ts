@@ -1,12 +1,14 @@
 // Rooms on the tracker: each room's signed log, and the state computed from it. The tracker is a
 // first gate (it checks signatures, `prev`, rights and the private-room check value before
-// storing), but clients check everything again; ownership is computed from the log.
+// storing), but clients check everything again; ownership is computed from the log. Lists are
+// answered a page at a time (sorted by name), and what one user can make is bounded: open rooms
+// created and rooms joined (quota.exceeded), and look-alike room names are refused.
 
 import bcrypt from 'bcrypt';
 import { ProtocolError } from '../protocol/errors.ts';
-import { normalizeRoomName } from '../protocol/names.ts';
+import { checkNewRoomName, nameSkeleton } from '../protocol/names.ts';
 import { applyRoomEvent, roomEventSchema, type RoomEvent, type RoomState } from '../protocol/room-log.ts';
-import { ROOM_LOG_PAGE, type RoomSummary } from '../protocol/tracker.ts';
+import { LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, type RoomSummary } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { Database } from './db.ts';
 
@@ -20,9 +22,52 @@ export interface Appended {
 /** bcrypt cost of a private room's check value: it is a 32-byte random-looking key, not a password. */
 const CHECK_COST = 10;
 
+export interface RoomLimits {
+  /** Open rooms one user may have created. */
+  maxRoomsPerUser: number;
+  /** Rooms one user may be a member of. */
+  maxJoinsPerUser: number;
+}
+
+/** One page of a list: `next` (the last name here) when more entries follow. */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/** The entries of `sorted` (ascending by `key`) after `after` that pass `keep`: at most `limit`. */
+export function pageOf<T>(sorted: readonly T[], key: (item: T) => string, opts: { after?: string; limit: number; keep?: (item: T) => boolean }): Page<T> {
+  let lo = 0;
+  let hi = sorted.length;
+  if (opts.after !== undefined) {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (key(sorted[mid]) <= opts.after) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  const items: T[] = [];
+  for (let i = lo; i < sorted.length; i++) {
+    if (opts.keep && !opts.keep(sorted[i])) continue;
+    if (items.length === opts.limit) return { items, next: key(items[items.length - 1]) };
+    items.push(sorted[i]);
+  }
+  return { items };
+}
+
+const nameTaken = (name: string) => new ProtocolError('room.name_taken', `a room named ${name} already exists; join it or pick another name`);
+
 export class Rooms {
   private readonly states = new Map<string, RoomState>();
   private readonly checkHashes = new Map<string, string>();
+  /** Open rooms by name, by confusable skeleton (names from before the rule may share one), by creator. */
+  private readonly openByName = new Map<string, RoomState>();
+  private readonly openBySkeleton = new Map<string, Set<string>>();
+  private readonly creators = new Map<string, string>();
+  private readonly createdBy = new Map<string, number>();
+  /** The open rooms' names, sorted, for pages; rebuilt after a room opens or closes. */
+  private sortedNames: string[] | null = null;
+  private readonly limits: RoomLimits;
   /** Appends to one room run one at a time, so `prev` checks and inserts cannot interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
   /**
@@ -35,7 +80,10 @@ export class Rooms {
     private readonly db: Database,
     private readonly accounts: Accounts,
     private readonly isOnline: (user: string) => boolean,
-  ) {}
+    limits: Partial<RoomLimits> = {},
+  ) {
+    this.limits = { maxRoomsPerUser: limits.maxRoomsPerUser ?? MAX_ROOMS_CREATED_PER_USER, maxJoinsPerUser: limits.maxJoinsPerUser ?? MAX_ROOMS_JOINED_PER_USER };
+  }
 
   /**
    * Rebuilds every room's state from its stored log. Closed rooms are kept (unlisted), so an
@@ -46,10 +94,16 @@ export class Rooms {
     for (const { id, check_hash } of rooms) {
       const rows = await this.db.all<{ body: string }>('SELECT body FROM room_events WHERE room = ? ORDER BY seq', id);
       let state: RoomState | null = null;
+      let creator = '';
       for (const { body } of rows) {
-        state = applyRoomEvent(state, roomEventSchema.parse(JSON.parse(body)), { signingKey: () => undefined, signaturesChecked: true });
+        const event = roomEventSchema.parse(JSON.parse(body));
+        if (event.type === 'create') creator = event.actor;
+        state = applyRoomEvent(state, event, { signingKey: () => undefined, signaturesChecked: true });
       }
-      if (state) this.states.set(id, state);
+      if (state) {
+        this.states.set(id, state);
+        if (!state.closed) this.opened(state, creator);
+      }
       if (check_hash && state && !state.closed) this.checkHashes.set(id, check_hash);
     }
   }
@@ -57,26 +111,28 @@ export class Rooms {
   async create(user: string, event: RoomEvent, check: string | undefined): Promise<Appended> {
     if (event.type !== 'create') throw new ProtocolError('room.invalid_event', 'create_room takes a create event');
     this.requireActor(user, event);
-    if (event.name !== normalizeRoomName(event.name ?? '')) throw new ProtocolError('request.invalid', 'the room name must be lowercase');
+    if (event.name !== checkNewRoomName(event.name ?? '')) throw new ProtocolError('request.invalid', 'the room name must be lowercase');
     if (event.private && !check) throw new ProtocolError('request.invalid', 'a private room needs its password check value');
+    const skeleton = nameSkeleton(event.name);
+    // Before any costly work: the quota, and a name that is taken or looks like a taken one.
+    this.checkCreate(user, event.name, skeleton);
     const state = applyRoomEvent(null, event, await this.contextFor(event));
-    if (this.byName(state.name)) throw new ProtocolError('room.name_taken', `a room named ${state.name} already exists; join it or pick another name`);
     const checkHash = event.private ? await bcrypt.hash(check!, CHECK_COST) : null;
     return this.write(async () => {
-      // Checked again in the write queue: another create of this name may have won meanwhile.
-      if (this.byName(state.name) || this.states.has(state.id)) {
-        throw new ProtocolError('room.name_taken', `a room named ${state.name} already exists; join it or pick another name`);
-      }
+      // Checked again in the write queue: another create may have won meanwhile.
+      this.checkCreate(user, state.name, skeleton);
+      if (this.states.has(state.id)) throw nameTaken(state.name);
       try {
         await this.db.transaction(async (tx) => {
-          await tx.run('INSERT INTO rooms (id, name, check_hash, closed, created) VALUES (?, ?, ?, 0, ?)', state.id, state.name, checkHash, event.time);
+          await tx.run('INSERT INTO rooms (id, name, check_hash, closed, created, skeleton) VALUES (?, ?, ?, 0, ?, ?)', state.id, state.name, checkHash, event.time, skeleton);
           await tx.run('INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', state.id, JSON.stringify(event));
         });
       } catch (err) {
-        if (/UNIQUE|PRIMARY KEY/.test(String(err))) throw new ProtocolError('room.name_taken', `a room named ${state.name} already exists; join it or pick another name`);
+        if (/UNIQUE|PRIMARY KEY/.test(String(err))) throw nameTaken(state.name);
         throw err;
       }
       this.states.set(state.id, state);
+      this.opened(state, user);
       if (checkHash) this.checkHashes.set(state.id, checkHash);
       return { state, event, audience: new Set([user]) };
     });
@@ -99,6 +155,7 @@ export class Rooms {
     if (!before) throw new ProtocolError('room.not_found', 'no such room; list the rooms to see what exists');
     if (before.closed) throw new ProtocolError('room.closed', `room ${before.name} is closed`);
     this.requireActor(user, event);
+    if (event.type === 'join') this.checkJoin(user);
     const state = applyRoomEvent(before, event, await this.contextFor(event));
     if (event.type === 'join' && before.private) {
       const hash = this.checkHashes.get(before.id);
@@ -116,21 +173,49 @@ export class Rooms {
       }),
     );
     this.states.set(event.room, state);
-    if (state.closed) this.checkHashes.delete(event.room);
+    if (state.closed) {
+      this.checkHashes.delete(event.room);
+      this.closedOrDeleted(before);
+    } else if (this.openByName.get(state.name) === before) {
+      this.openByName.set(state.name, state);
+    }
     const audience = new Set([...state.members.keys(), ...before.members.keys()]);
     return { state, event, audience };
   }
 
-  async log(id: string, from: number): Promise<{ state: RoomState; events: RoomEvent[] }> {
+  /**
+   * At most `limit` events of the room's log from seq `from`; `next` is the seq to ask from when
+   * the log goes on.
+   */
+  async log(id: string, from: number, limit = LIST_PAGE_SIZE): Promise<{ state: RoomState; events: RoomEvent[]; next?: number }> {
     const state = this.states.get(id);
     if (!state) throw new ProtocolError('room.not_found', 'no such room; list the rooms to see what exists');
-    const rows = await this.db.all<{ body: string }>('SELECT body FROM room_events WHERE room = ? AND seq >= ? ORDER BY seq LIMIT ?', id, from, ROOM_LOG_PAGE);
-    return { state, events: rows.map((r) => JSON.parse(r.body) as RoomEvent) };
+    const rows = await this.db.all<{ body: string }>('SELECT body FROM room_events WHERE room = ? AND seq >= ? ORDER BY seq LIMIT ?', id, from, limit + 1);
+    const events = rows.slice(0, limit).map((r) => JSON.parse(r.body) as RoomEvent);
+    return rows.length > limit ? { state, events, next: events[events.length - 1].seq + 1 } : { state, events };
   }
 
-  /** The open rooms. */
+  /** The open rooms, sorted by name. */
   list(): RoomState[] {
-    return [...this.states.values()].filter((s) => !s.closed);
+    return this.names().map((n) => this.openByName.get(n)!);
+  }
+
+  private names(): string[] {
+    return (this.sortedNames ??= [...this.openByName.keys()].sort());
+  }
+
+  /**
+   * A page of the open rooms by name, after `after`: only `viewer`'s own with `mine`, only the one
+   * called `name` with `name`.
+   */
+  page(opts: { after?: string; limit: number; viewer: string; mine?: boolean; name?: string }): Page<RoomState> {
+    if (opts.name !== undefined) {
+      const room = this.openByName.get(opts.name);
+      return { items: room && (!opts.mine || room.members.has(opts.viewer)) ? [room] : [] };
+    }
+    const keep = opts.mine ? (n: string) => this.openByName.get(n)!.members.has(opts.viewer) : undefined;
+    const { items, next } = pageOf(this.names(), (n) => n, { limit: opts.limit, ...(opts.after !== undefined ? { after: opts.after } : {}), ...(keep ? { keep } : {}) });
+    return { items: items.map((n) => this.openByName.get(n)!), ...(next !== undefined ? { next } : {}) };
   }
 
   roomsOf(user: string): RoomState[] {
@@ -138,7 +223,7 @@ export class Rooms {
   }
 
   byName(name: string): RoomState | undefined {
-    return this.list().find((s) => s.name === name);
+    return this.openByName.get(name);
   }
 
   summary(state: RoomState, viewer: string): RoomSummary {
@@ -162,8 +247,64 @@ export class Rooms {
     const room = await this.db.get<{ id: string }>('SELECT id FROM rooms WHERE name = ? AND closed = 0', name);
     if (!room) return false;
     await this.db.run('DELETE FROM rooms WHERE id = ?', room.id);
+    const state = this.states.get(room.id);
+    if (state && !state.closed) this.closedOrDeleted(state);
     this.states.delete(room.id);
     return true;
+  }
+
+  /** Quota and name checks of a create by `user` (room.name_taken, quota.exceeded). */
+  private checkCreate(user: string, name: string, skeleton: string): void {
+    if (this.openByName.has(name)) throw nameTaken(name);
+    const alike = this.openBySkeleton.get(skeleton);
+    if (alike?.size) {
+      const other = this.states.get(alike.values().next().value!)!.name;
+      throw new ProtocolError('room.name_taken', `the name ${name} looks too much like the existing room ${other}; join it or pick a name that does not`);
+    }
+    const created = this.createdBy.get(user) ?? 0;
+    if (created >= this.limits.maxRoomsPerUser) {
+      throw new ProtocolError(
+        'quota.exceeded',
+        `you have created ${created} open rooms, the most this tracker allows (${this.limits.maxRoomsPerUser}); close one you own before creating another`,
+      );
+    }
+    this.checkJoin(user);
+  }
+
+  /** A user in as many rooms as allowed may not join (or create) another (quota.exceeded). */
+  private checkJoin(user: string): void {
+    let joined = 0;
+    for (const s of this.openByName.values()) if (s.members.has(user)) joined++;
+    if (joined >= this.limits.maxJoinsPerUser) {
+      throw new ProtocolError('quota.exceeded', `you are in ${joined} rooms, the most this tracker allows (${this.limits.maxJoinsPerUser}); leave one before joining another`);
+    }
+  }
+
+  private opened(state: RoomState, creator: string): void {
+    this.openByName.set(state.name, state);
+    const skeleton = nameSkeleton(state.name);
+    const ids = this.openBySkeleton.get(skeleton) ?? new Set<string>();
+    ids.add(state.id);
+    this.openBySkeleton.set(skeleton, ids);
+    this.creators.set(state.id, creator);
+    this.createdBy.set(creator, (this.createdBy.get(creator) ?? 0) + 1);
+    this.sortedNames = null;
+  }
+
+  private closedOrDeleted(state: RoomState): void {
+    if (this.openByName.get(state.name)?.id === state.id) this.openByName.delete(state.name);
+    const skeleton = nameSkeleton(state.name);
+    const ids = this.openBySkeleton.get(skeleton);
+    ids?.delete(state.id);
+    if (ids && !ids.size) this.openBySkeleton.delete(skeleton);
+    const creator = this.creators.get(state.id);
+    if (creator !== undefined) {
+      this.creators.delete(state.id);
+      const left = (this.createdBy.get(creator) ?? 1) - 1;
+      if (left > 0) this.createdBy.set(creator, left);
+      else this.createdBy.delete(creator);
+    }
+    this.sortedNames = null;
   }
 
   /** Runs `fn` after every room write queued before it (see `writes`). */

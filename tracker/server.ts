@@ -1,5 +1,7 @@
 // The tracker's TLS server: accepts connections (bounded per address), turns frames into handled
 // requests, and keeps presence. Bad client data gets an error reply and a log line, never a crash.
+// Every connection the tracker closes itself (deadline, heartbeat, slow consumer, too many,
+// oversized frame, revoked session, shutdown) is logged with its address, user and reason.
 
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +9,7 @@ import { ProtocolError } from '../protocol/errors.ts';
 import { UNAUTHENTICATED_REQUESTS, trackerRequestSchema } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { TrackerConfig } from './config.ts';
-import { Connection, normalizeAddress } from './connection.ts';
+import { Connection, normalizeAddress, type CloseReason } from './connection.ts';
 import { handleRequest, type HandlerContext } from './handlers.ts';
 import type { Logger } from './log.ts';
 import { Presence } from './presence.ts';
@@ -21,6 +23,8 @@ export class TrackerServer {
   private readonly rawPerAddress = new Map<string, number>();
   private readonly ctx: HandlerContext;
   private shuttingDown = false;
+  /** Addresses refused before TLS, and when that was last logged (one line per address per window). */
+  private readonly refusedLogged = new Map<string, number>();
 
   constructor(
     private readonly config: TrackerConfig,
@@ -29,7 +33,7 @@ export class TrackerServer {
     rooms: Rooms,
     private readonly log: Logger,
   ) {
-    this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now() };
+    this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now(), pageSize: config.pageSize };
     this.server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', handshakeTimeout: config.authTimeoutMs });
     this.server.on('secureConnection', (socket) => this.accept(socket));
     // Sockets still in their TLS handshake count too: otherwise one address could hold any
@@ -44,7 +48,17 @@ export class TrackerServer {
         if (left > 0) this.rawPerAddress.set(address, left);
         else this.rawPerAddress.delete(address);
       });
-      if (count > this.config.maxConnsPerAddress * 2) socket.destroy();
+      if (count > this.config.maxConnsPerAddress * 2) {
+        // Before TLS nothing can be said to the client: log it, once per address per 10 s, so a
+        // flood of refused connections cannot flood the log.
+        const now = Date.now();
+        if (now - (this.refusedLogged.get(address) ?? 0) > 10_000) {
+          if (this.refusedLogged.size > 10_000) this.refusedLogged.clear();
+          this.refusedLogged.set(address, now);
+          this.log('warn', 'connection refused before TLS: too many connections from this address', { address, open: count - 1 });
+        }
+        socket.destroy();
+      }
     });
     // Garbage instead of a TLS handshake, or a client that gives up: not our problem, but say so.
     this.server.on('tlsClientError', (err, socket) => {
@@ -65,20 +79,26 @@ export class TrackerServer {
   }
 
   async close(): Promise<void> {
-    // Going down is not everyone going offline: say nothing, clients will resume.
+    // Going down is not everyone going offline: no presence events, clients will resume.
     this.shuttingDown = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const conn of this.connections) conn.fail('server.shutdown', 'the tracker is shutting down; your client will reconnect');
-    for (const conn of this.connections) conn.socket.destroy();
+    const sockets = [...this.connections].map((c) => c.socket);
+    if (sockets.length) this.log('info', 'closing every connection: shutting down', { connections: sockets.length });
+    for (const conn of [...this.connections]) conn.fail('server.shutdown', 'the tracker is shutting down; your client will reconnect');
+    // Each client gets its `closing` event and hangs up; whoever has not within a moment is cut.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+    await Promise.race([Promise.all(sockets.map((s) => (s.closed ? undefined : new Promise((r) => s.once('close', r))))), grace]);
+    clearTimeout(timer);
+    for (const socket of sockets) socket.destroy();
     await closed;
   }
 
   private accept(socket: TLSSocket): void {
     const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
     const count = this.perAddress.get(address) ?? 0;
-    const conn = new Connection(socket, this.config, (c, frame) => this.onFrame(c, frame), (c) => this.onClose(c));
+    const conn = new Connection(socket, this.config, (c, frame) => this.onFrame(c, frame), (c, reason) => this.onClose(c, reason));
     if (count >= this.config.maxConnsPerAddress) {
-      this.log('warn', 'too many connections', { address });
       conn.fail('server.busy', `too many connections from ${address}; close some and retry`);
       return;
     }
@@ -86,7 +106,10 @@ export class TrackerServer {
     this.connections.add(conn);
   }
 
-  private onClose(conn: Connection): void {
+  private onClose(conn: Connection, reason: CloseReason | null): void {
+    if (reason && reason.code !== 'server.shutdown') {
+      this.log('warn', 'closed a connection', { address: conn.address, user: conn.user ?? undefined, code: reason.code, reason: reason.message.slice(0, 200) });
+    }
     if (!this.connections.delete(conn)) return;
     const left = (this.perAddress.get(conn.address) ?? 1) - 1;
     if (left > 0) this.perAddress.set(conn.address, left);
