@@ -12,6 +12,7 @@ const TRICKY = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 /** Sends a DM and waits until the receiver has it. */
 async function dm(from: TestEngine, to: TestEngine, text: string): Promise<void> {
   const got = waitFor(to, 'message', (m) => m.text === text, 30_000);
+  got.catch(() => {}); // awaited below; a failed send must not leave it unhandled
   const sent = await from.sendDirect(to.user!, text);
   assert.equal(sent.recipients, 1, `${from.user} -> ${to.user}: one recipient`);
   assert.equal((await got).from, from.user);
