@@ -46,8 +46,8 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
   { name: 'msg', usage: 'msg USER [TEXT]', json: 'user, text', about: 'send a direct message; without TEXT, chat mode until /quit' },
   { name: 'typing', usage: 'typing ROOM on|off', json: 'room, active', about: 'tell the room you are typing', jsonOnly: true },
-  { name: 'fingerprint', usage: 'fingerprint [USER]', json: 'user?', about: "your key's fingerprint, or another user's" },
-  { name: 'verify', usage: 'verify USER [FINGERPRINT]', json: 'user, fingerprint?', about: 'mark a user verified after comparing fingerprints out of band; accepts a changed key' },
+  { name: 'fingerprint', usage: 'fingerprint [USER]', json: 'user?', about: "your key's fingerprint, or another user's (fetched if never seen; never marks anyone verified)" },
+  { name: 'verify', usage: 'verify USER [FINGERPRINT]', json: 'user, fingerprint?', about: 'mark a user verified after comparing fingerprints out of band (the key `fingerprint USER` showed, or the one typed); accepts a changed key' },
   { name: 'help', usage: 'help', json: '', about: 'this list' },
   { name: 'exit', usage: 'exit', json: '', about: 'close and quit (the session stays saved and resumes next time)' },
 ];
