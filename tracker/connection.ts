@@ -107,7 +107,7 @@ export class Connection {
     const frame = encodeFrame(value, TRACKER_RESPONSE_LIMIT);
     this.queuedTotal += frame.length;
     this.socket.write(frame);
-    this.checkQueue();
+    this.checkQueue(frame.length);
   }
 
   /** Bytes waiting to reach the client. */
@@ -121,12 +121,13 @@ export class Connection {
 
   /**
    * A queue over the limit is watched, not judged: every slowConsumerMs it must have delivered
-   * something, or the client is not reading and is dropped. Past the hard bound it is dropped at
-   * once, whatever it reads: memory is what the limit protects.
+   * something, or the client is not reading and is dropped. A backlog (what was still waiting
+   * before the frame just written: one answer, however big, is not a backlog) past the hard bound
+   * is dropped at once, whatever it reads: memory is what the limit protects.
    */
-  private checkQueue(): void {
+  private checkQueue(justWritten: number): void {
     const queued = this.socket.writableLength;
-    if (queued > this.limits.maxQueueBytes * HARD_QUEUE_FACTOR) {
+    if (queued - justWritten > this.limits.maxQueueBytes * HARD_QUEUE_FACTOR) {
       return this.fail('slow_consumer', `the tracker had ${queued} bytes waiting for you, more than it keeps for one client; your client reconnects`);
     }
     if (queued <= this.limits.maxQueueBytes || this.drainTimer) return;

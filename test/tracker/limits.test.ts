@@ -1,7 +1,9 @@
 // The tracker's bounds (DESIGN.md "Tracker": unauthenticated connections have a short deadline;
 // frames and connections per address are bounded; each connection has a bounded outgoing queue,
-// and a client that stops reading is closed rather than growing the tracker's memory). Each test
-// runs its own tracker with the limit under test set low.
+// and a client that stops reading is closed rather than growing the tracker's memory), and issue 7
+// item 6: every list is paged, a big answer to a client that reads is not a slow consumer, what
+// one user can create is bounded, and every forced close is logged and explained. Each test runs
+// its own tracker with the limit under test set low.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -10,11 +12,15 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { encodeFrame } from '../../protocol/frame.ts';
 import type { TrackerEvent } from '../../protocol/tracker.ts';
 import type { TrackerConnection } from '../../peer/tracker-connection.ts';
+import { TrackerSession } from '../../peer/tracker-session.ts';
+import { expectCode } from '../helpers/events.ts';
 import { expectNoEvent, nextEvent } from '../helpers/events.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 import type { RoomHead } from '../../protocol/room-log.ts';
+import { toBase64Url } from '../../protocol/crypto.ts';
 import {
   RawClient,
+  appendEvent,
   createRoom,
   expectServing,
   headOf,
@@ -52,6 +58,8 @@ test('a connection that says nothing is closed at --auth-timeout with server.tim
   const reason = await closed;
   assert.ok(reason instanceof ProtocolError && reason.code === 'server.timeout', String(reason));
   assert.ok(silent.rawSocket.destroyed);
+  // Every forced close is in the log, with its address and reason.
+  await tracker.waitForOutput(/warn closed a connection address=127\.0\.0\.1 code=server\.timeout reason="log in within the time allowed"/);
 
   await expectNoEvent(member.conn, (e) => e.event === 'closing', () => member.conn.request('ping', {}));
   await member.conn.request('list_rooms', {});
@@ -100,6 +108,7 @@ test('--max-conns-per-address 3: the 4th gets server.busy and is closed; after o
   };
   await refused();
   await refused();
+  await tracker.waitForOutput(/warn closed a connection address=127\.0\.0\.1 code=server\.busy/);
   // The three admitted ones were not disturbed.
   for (const m of [first, second, third]) await m.conn.request('list_rooms', {});
 
@@ -118,7 +127,7 @@ test('--max-conns-per-address 3: the 4th gets server.busy and is closed; after o
 });
 
 test('a logged-in client that stops reading is dropped as a slow consumer; the others are served meanwhile', async (t) => {
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '1000']);
   const [owner, w1, w2, slow] = await Promise.all(['owner', 'writer1', 'writer2', 'slow'].map((u) => onlineMember(tracker, u)));
   // Two rooms, each with its own writer, so events are made twice as fast; all reach `slow`.
   const rooms = [await createRoom(owner!, uniqueName('busy')), await createRoom(owner!, uniqueName('busy'))];
@@ -169,6 +178,7 @@ test('a logged-in client that stops reading is dropped as a slow consumer; the o
   await closeOf(slow!.conn);
   assert.ok(slow!.conn.closed);
   await assert.rejects(slow!.conn.request('ping', {}));
+  await tracker.waitForOutput(/warn closed a connection address=127\.0\.0\.1 user=slow code=slow_consumer/);
   await expectServing(tracker);
 });
 
@@ -196,7 +206,7 @@ test('more than 64 pipelined requests are all answered in order; the connection 
 });
 
 test('a client that floods requests and never reads the answers is dropped, not buffered', async (t) => {
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '1000']);
   const [flooder, watcher] = await Promise.all(['flooder', 'watcher'].map((u) => onlineMember(tracker, u)));
   // A log of a few dozen events, so each answer is tens of KB.
   const room = await createRoom(watcher!, uniqueName('log'));
@@ -227,4 +237,147 @@ test('a client that floods requests and never reads the answers is dropped, not 
   const settled = await Promise.allSettled(requests);
   assert.ok(settled.some((r) => r.status === 'rejected'), 'requests cut off by the drop fail');
   await expectServing(tracker);
+});
+
+// ---- issue 7, item 6: paged lists, quotas, slow consumers judged by draining, true reasons ----
+
+/** A TrackerSession (the engine's link) on `tracker`, pinned, stopped in teardown. */
+function sessionOn(t: { after(fn: () => unknown): void }, tracker: Awaited<ReturnType<typeof startRamTracker>>): TrackerSession {
+  const session = new TrackerSession({ host: tracker.host, port: tracker.port, pins: { get: () => tracker.fingerprint, set: () => {} }, heartbeatMs: 0 });
+  t.after(() => session.stop());
+  return session;
+}
+
+test('--max-rooms-per-user 3: the 4th create is quota.exceeded with a clear message; closing one frees a slot; others are not affected', async (t) => {
+  const tracker = await startRamTracker(t, ['--max-rooms-per-user', '3']);
+  const [maker, other] = await Promise.all(['maker', 'other'].map((u) => onlineMember(tracker, u)));
+  const made = [];
+  for (let i = 0; i < 3; i++) made.push(await createRoom(maker!, uniqueName('quota')));
+  const err = await expectCode(createRoom(maker!, uniqueName('quota')), 'quota.exceeded');
+  assert.match(err.message, /created 3 open rooms, the most this tracker allows \(3\); close one you own/);
+  // The refusal changed nothing, and another user may still create.
+  assert.equal((await maker!.conn.request('list_rooms', {})).rooms.length, 3);
+  await createRoom(other!, uniqueName('theirs'));
+  await appendEvent(maker!, made[0]!, 'close');
+  await createRoom(maker!, uniqueName('quota'));
+  await expectServing(tracker);
+});
+
+test('--max-joins-per-user 2: a third room is quota.exceeded (join or create); leaving one frees a slot', async (t) => {
+  const tracker = await startRamTracker(t, ['--max-joins-per-user', '2']);
+  const [owner, joiner] = await Promise.all(['owner', 'joiner'].map((u) => onlineMember(tracker, u)));
+  const rooms = [await createRoom(owner!, uniqueName('j')), await createRoom(owner!, uniqueName('j'))];
+  const third = await createRoom(joiner!, uniqueName('j'));
+  await join(joiner!, rooms[0]!);
+  const err = await expectCode(join(joiner!, rooms[1]!), 'quota.exceeded');
+  assert.match(err.message, /you are in 2 rooms, the most this tracker allows \(2\); leave one/);
+  await expectCode(createRoom(joiner!, uniqueName('j')), 'quota.exceeded');
+  await leave(joiner!, third);
+  await join(joiner!, rooms[1]!);
+  await expectServing(tracker);
+});
+
+test('--page-size 5: list_rooms, list_peers, room_log and the login answer come in pages; the session follows them', async (t) => {
+  const tracker = await startRamTracker(t, ['--page-size', '5']);
+  const users = ['pager', 'pal1', 'pal2', 'pal3', 'pal4', 'pal5', 'pal6', 'pal7'];
+  const members = [];
+  for (const u of users) members.push(await onlineMember(tracker, u));
+  const [pager, pal] = members;
+  const rooms = [];
+  for (let i = 0; i < 23; i++) rooms.push(await createRoom(pal!, `page${String(i).padStart(2, '0')}`));
+  for (const room of rooms.slice(0, 12)) await join(pager!, room);
+
+  // Raw pages: five entries and a cursor, then the next five after it.
+  const first = await pager!.conn.request('list_rooms', {});
+  assert.deepEqual(first.rooms.map((r) => r.name), ['page00', 'page01', 'page02', 'page03', 'page04']);
+  assert.equal(first.next, 'page04');
+  assert.deepEqual((await pager!.conn.request('list_rooms', { after: first.next! })).rooms.map((r) => r.name), ['page05', 'page06', 'page07', 'page08', 'page09']);
+  const peersPage = await pager!.conn.request('list_peers', {});
+  assert.equal(peersPage.peers.length, 5);
+  assert.ok(peersPage.next);
+  const log = await pager!.conn.request('room_log', { room: rooms[0]!.id, from: 0 });
+  assert.equal(log.events.length, 2, 'create and one join');
+  assert.equal(log.next, undefined);
+
+  // The engine's session follows every page: whole lists, in name order, no duplicates.
+  const session = sessionOn(t, tracker);
+  const login = await session.start('login', { user: 'pager', authKey: toBase64Url(pager!.login.keys.authKey), peerPort: 0 });
+  assert.deepEqual(login.rooms.map((r) => r.name), rooms.slice(0, 12).map((r) => r.name));
+  assert.ok(login.rooms.every((r) => r.member));
+  assert.deepEqual(login.peers.map((p) => p.user).sort(), [...users].sort());
+  assert.equal('roomsNext' in login || 'peersNext' in login, false);
+  assert.deepEqual((await session.listRooms()).map((r) => r.name), rooms.map((r) => r.name));
+  assert.deepEqual((await session.listRooms({ mine: true })).map((r) => r.name), rooms.slice(0, 12).map((r) => r.name));
+  assert.deepEqual((await session.listRooms({ name: 'page17' })).map((r) => r.id), [rooms[17]!.id]);
+  assert.deepEqual(await session.listRooms({ name: 'nosuch' }), []);
+  assert.deepEqual((await session.listPeers()).map((p) => p.user).sort(), [...users].sort());
+  // A log of 12 events is three pages: 5, 5, 2.
+  for (let i = 0; i < 5; i++) {
+    await leave(pal!, rooms[0]!);
+    await join(pal!, rooms[0]!);
+  }
+  const raw = await pager!.conn.request('room_log', { room: rooms[0]!.id, from: 0 });
+  assert.equal(raw.events.length, 5);
+  assert.equal(raw.next, 5);
+  const whole = await session.roomLog(rooms[0]!.id, 0);
+  assert.deepEqual(whole.events.map((e) => e.seq), Array.from({ length: 12 }, (_, i) => i));
+  assert.deepEqual((await session.roomLog(rooms[0]!.id, 7)).events.map((e) => e.seq), [7, 8, 9, 10, 11]);
+  await expectServing(tracker);
+});
+
+test('a big answer to a client that reads is not a slow consumer, even far over --max-queue-bytes', async (t) => {
+  // One answer of about 150 KB against a 4 KB queue limit: the old rule (one write over the
+  // limit is a slow consumer) dropped whoever asked.
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '1000', '--slow-consumer-timeout', '60000']);
+  const [maker, reader] = await Promise.all(['maker', 'reader'].map((u) => onlineMember(tracker, u)));
+  const room = await createRoom(maker!, uniqueName('long'));
+  let head = await headOf(maker!.conn, room.id);
+  for (let i = 0; i < 200; i++) {
+    const event = signedEvent(reader!, room, i % 2 === 0 ? 'join' : 'leave', head);
+    head = (await reader!.conn.request('append', { event })).room.head;
+  }
+  let closing: TrackerEvent | undefined;
+  reader!.conn.on('event', (e: TrackerEvent) => {
+    if (e.event === 'closing') closing = e;
+  });
+  let bytes = 0;
+  for (let i = 0; i < 5; i++) {
+    const log = await reader!.conn.request('room_log', { room: room.id, from: 0 });
+    assert.equal(log.events.length, 201);
+    bytes = JSON.stringify(log).length;
+  }
+  t.diagnostic(`room_log answer: ${bytes} bytes; queue limit 4096`);
+  assert.ok(bytes > 100_000, `the answer is big (${bytes} bytes)`);
+  assert.equal(closing, undefined);
+  assert.equal(reader!.conn.closed, false);
+  await reader!.conn.request('ping', {});
+  assert.doesNotMatch(tracker.output(), /slow_consumer/);
+});
+
+test('with 300 rooms and a small page, every client lists them all and nobody is dropped', async (t) => {
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '50', '--max-rooms-per-user', '300']);
+  const [maker, ...readers] = await Promise.all(['maker', 'reader1', 'reader2', 'reader3'].map((u) => onlineMember(tracker, u)));
+  for (let i = 0; i < 300; i++) await createRoom(maker!, `many${String(i).padStart(3, '0')}`);
+  const sessions = readers.map(() => sessionOn(t, tracker));
+  await Promise.all(sessions.map((s, i) => s.start('login', { user: readers[i]!.user, authKey: toBase64Url(readers[i]!.login.keys.authKey), peerPort: 0 })));
+  const lists = await Promise.all(sessions.map((s) => s.listRooms()));
+  for (const list of lists) assert.equal(new Set(list.map((r) => r.name)).size, 300);
+  for (const s of sessions) assert.equal(s.state, 'online');
+  for (const r of readers) await r!.conn.request('ping', {});
+  assert.doesNotMatch(tracker.output(), /slow_consumer/);
+});
+
+test('a tracker shutting down tells its clients so: the reason is server.shutdown, not an unreachable tracker', async (t) => {
+  const tracker = await startRamTracker(t);
+  const member = await onlineMember(tracker, 'told');
+  const session = sessionOn(t, tracker);
+  await session.start('login', { user: 'told', authKey: toBase64Url(member.login.keys.authKey), peerPort: 0 });
+  const reconnecting = new Promise<string>((resolve) => session.on('state', (state, detail) => state === 'reconnecting' && resolve(detail)));
+  const closed = closeOf(member.conn);
+  await tracker.stop();
+  const reason = await closed;
+  assert.ok(reason instanceof ProtocolError && reason.code === 'server.shutdown', String(reason));
+  assert.match(await reconnecting, /the tracker is shutting down/);
+  const err = await expectCode(session.request('ping', {}), 'server.timeout');
+  assert.match(err.message, /not connected to the tracker at .*\(the tracker is shutting down; your client will reconnect\); reconnecting/);
 });
