@@ -454,7 +454,13 @@ async function main(): Promise<void> {
     note: 'each resume pushes presence to every online client and answers with every online peer',
   });
   row('resume', 'CPU split during the reconnect storm', split('reconnect storm', resumeSplitNow), 'cores');
-  const listed = (await watcher2.request('list_peers', {})).peers.filter((p) => p.online).length;
+  // list_peers answers a page at a time: follow `next`.
+  let listed = 0;
+  for (let after: string | undefined, page; ; after = page.next) {
+    page = await watcher2.request('list_peers', { online: true, ...(after !== undefined ? { after } : {}) });
+    listed += page.peers.length;
+    if (page.next === undefined) break;
+  }
   row('resume', 'users the tracker lists as online', listed, '', { note: `expected ${resumed.length} + the watcher` });
   await sleep(1000);
   row('memory', `tracker RSS with ${resumed.length} online after the restart`, round(rssMiB(pid2)), 'MiB');
