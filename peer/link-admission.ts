@@ -59,7 +59,7 @@ export class TokenBuckets {
         return true;
       }
       if (!Number.isFinite(ms)) return false;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(ms, 1000)).unref());
+      await new Promise((resolve) => setTimeout(resolve, Math.min(ms, 1000)));
     }
   }
 
