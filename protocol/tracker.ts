@@ -25,6 +25,8 @@ export const MAX_LIST_ENTRIES = 100_000;
 /** Default quotas (tracker flags): open rooms a user may have created, rooms a user may be in. */
 export const MAX_ROOMS_CREATED_PER_USER = 100;
 export const MAX_ROOMS_JOINED_PER_USER = 500;
+/** Resume tokens the tracker keeps per user (one per login); a login beyond revokes the oldest. */
+export const MAX_SESSIONS_PER_USER = 50;
 
 // Names are checked (and lowercased) by protocol/names.ts, so the schema only bounds them.
 const name = str({ min: 1, max: 64 });

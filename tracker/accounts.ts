@@ -10,13 +10,11 @@ import { LABELS, fromBase64Url, hkdfSha256, hmacSha256, open, randomBytes, seal,
 import { ProtocolError } from '../protocol/errors.ts';
 import { checkIdentity, type Identity } from '../protocol/identity.ts';
 import { checkNewUserName, nameSkeleton, normalizeUserName } from '../protocol/names.ts';
-import type { RequestParams } from '../protocol/tracker.ts';
+import { MAX_SESSIONS_PER_USER, type RequestParams } from '../protocol/tracker.ts';
 import { isUniqueViolation, type Database } from './db.ts';
 import { FailureLimiter, GrowingDelay, RecentKeys, type Clock } from './rate-limit.ts';
 
 export const TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
-/** Resume tokens kept per user (one per device or login); the oldest are revoked beyond this. */
-export const MAX_TOKENS_PER_USER = 50;
 /** A (name, address) that logged in is trusted by the address-wide limit for this long. */
 const KNOWN_PAIR_MS = 30 * 24 * 3600 * 1000;
 /**
@@ -323,7 +321,7 @@ export class Accounts {
       user,
       now,
       user,
-      MAX_TOKENS_PER_USER,
+      MAX_SESSIONS_PER_USER,
     );
     return token;
   }

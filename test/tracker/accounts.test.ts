@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fingerprint, fromBase64Url, randomBytes, toBase64Url } from '../../protocol/crypto.ts';
 import type { ProtocolError } from '../../protocol/errors.ts';
-import type { RoomSummary } from '../../protocol/tracker.ts';
+import { MAX_SESSIONS_PER_USER, type RoomSummary } from '../../protocol/tracker.ts';
 import { decryptKeyBlob, encryptKeyBlob, keysMatchIdentity, newAccountSalt } from '../../peer/account.ts';
 import type { TrackerConnection } from '../../peer/tracker-connection.ts';
 import {
@@ -366,6 +366,24 @@ describe('prelogin across a restart', () => {
     }
     await assertServes(second, known);
   });
+});
+
+test(`a user keeps at most ${MAX_SESSIONS_PER_USER} sessions: a login beyond revokes the oldest token, not the newer ones`, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const user = await registerUser(await tracker.connect(), 'tokens', FAST);
+  const authKey = toBase64Url(user.keys.authKey);
+  const tokens: string[] = [];
+  for (let i = 0; i <= MAX_SESSIONS_PER_USER; i++) {
+    const conn = await tracker.connect();
+    tokens.push((await conn.request('login', { user: 'tokens', authKey, peerPort: 0 })).token);
+    await conn.close();
+  }
+  await expectCode((await tracker.connect()).request('resume', { token: tokens[0]!, peerPort: 0 }), 'auth.bad_token');
+  for (const token of [tokens[1]!, tokens.at(-1)!]) {
+    const conn = await tracker.connect();
+    assert.equal((await conn.request('resume', { token, peerPort: 0 })).user, 'tokens');
+    await conn.close();
+  }
 });
 
 describe('failed-login throttling: per (name, address), growing delays, never a lock on someone else', () => {
