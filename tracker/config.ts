@@ -19,7 +19,10 @@ export interface TrackerConfig {
   heartbeatTimeoutMs: number;
   /** A connection that has not logged in within this time is closed. */
   authTimeoutMs: number;
+  /** Connections one address may hold before logging in (TLS handshakes: twice that). */
   maxConnsPerAddress: number;
+  /** Logged-in connections one user may hold (devices, windows). */
+  maxConnsPerUser: number;
   /**
    * A client's outgoing queue may stay above this many bytes only while it drains: one that makes
    * no progress for slowConsumerMs, or grows past 8 times this, is dropped as a slow consumer.
@@ -52,6 +55,7 @@ const FLAGS = {
   'heartbeat-timeout': { type: 'string', default: String(HEARTBEAT_TIMEOUT_MS) },
   'auth-timeout': { type: 'string', default: '10000' },
   'max-conns-per-address': { type: 'string', default: '32' },
+  'max-conns-per-user': { type: 'string', default: '16' },
   'max-queue-bytes': { type: 'string', default: String(1024 * 1024) },
   'slow-consumer-timeout': { type: 'string', default: '20000' },
   'failed-logins-per-user': { type: 'string', default: '5' },
@@ -84,7 +88,9 @@ Options:
   --bcrypt-cost N              bcrypt cost of stored auth keys (default ${DEFAULT_BCRYPT_COST}, minimum ${MIN_BCRYPT_COST})
   --heartbeat-timeout MS       drop a client silent this long (default ${HEARTBEAT_TIMEOUT_MS})
   --auth-timeout MS            close a connection that has not logged in by then (default 10000)
-  --max-conns-per-address N    connections allowed from one address (default 32)
+  --max-conns-per-address N    connections one address may hold before they log in (default 32);
+                               logged-in ones count against their user instead
+  --max-conns-per-user N       logged-in connections one user may hold (default 16)
   --max-queue-bytes N          outgoing bytes a client's queue may hold while it drains
                                (default 1 MiB); above it, a client that reads nothing for
                                --slow-consumer-timeout, or whose queue passes 8 times it,
@@ -157,6 +163,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     heartbeatTimeoutMs: integer('heartbeat-timeout', get('heartbeat-timeout')!, 100, 3_600_000),
     authTimeoutMs: integer('auth-timeout', get('auth-timeout')!, 100, 3_600_000),
     maxConnsPerAddress: integer('max-conns-per-address', get('max-conns-per-address')!, 1, 1_000_000),
+    maxConnsPerUser: integer('max-conns-per-user', get('max-conns-per-user')!, 1, 1_000_000),
     maxQueueBytes: integer('max-queue-bytes', get('max-queue-bytes')!, 1024, 1024 ** 3),
     slowConsumerMs: integer('slow-consumer-timeout', get('slow-consumer-timeout')!, 100, 3_600_000),
     failedLoginsPerUser: integer('failed-logins-per-user', get('failed-logins-per-user')!, 1, 1_000_000),

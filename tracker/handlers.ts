@@ -18,6 +18,8 @@ export interface HandlerContext {
   now(): number;
   /** Entries per page of every list answer (--page-size). */
   pageSize: number;
+  /** Logged-in connections one user may hold (--max-conns-per-user). */
+  maxConnsPerUser: number;
 }
 
 type Handlers = { [T in TrackerRequestType]: (ctx: HandlerContext, conn: Connection, req: RequestOf<T>) => Promise<TrackerResult<T>> };
@@ -42,6 +44,8 @@ const HANDLERS: Handlers = {
   login: async (ctx, conn, req) => {
     let session: Session;
     try {
+      // Before bcrypt and a new token: a user at the connection limit gets no further.
+      checkConnsOfUser(ctx, normalizeUserName(req.user));
       session = await ctx.accounts.login(req.user, req.authKey, conn.address);
     } catch (err) {
       ctx.log('warn', 'login refused', { user: req.user.slice(0, 64), address: conn.address, code: (err as ProtocolError).code });
@@ -129,7 +133,15 @@ const HANDLERS: Handlers = {
   },
 };
 
+function checkConnsOfUser(ctx: HandlerContext, user: string): void {
+  const open = ctx.presence.connectionsOf(user).length;
+  if (open >= ctx.maxConnsPerUser) {
+    throw new ProtocolError('server.busy', `${user} already has ${open} connections to the tracker, the most it allows; close a client (or a VS Code window) and retry`);
+  }
+}
+
 async function startSession(ctx: HandlerContext, conn: Connection, session: Session, peerPort: number) {
+  checkConnsOfUser(ctx, session.user);
   const keys = await ctx.accounts.keysOf(session.user);
   // The client may have gone while bcrypt ran: a closed connection must not come online (it
   // would stay "online" forever, since its close has already been handled).

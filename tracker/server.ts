@@ -1,5 +1,8 @@
 // The tracker's TLS server: accepts connections (bounded per address), turns frames into handled
 // requests, and keeps presence. Bad client data gets an error reply and a log line, never a crash.
+// Connections are bounded per address only until they log in: a logged-in one counts against its
+// user (--max-conns-per-user), so people behind one address (a NAT, a shared jump host) cannot use
+// up each other's connections, and a stranger there holds only what has not logged in.
 // Every connection the tracker closes itself (deadline, heartbeat, slow consumer, too many,
 // oversized frame, revoked session, shutdown) is logged with its address, user and reason.
 
@@ -19,8 +22,12 @@ export class TrackerServer {
   readonly presence = new Presence();
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  /** Connections not logged in, per address. */
   private readonly perAddress = new Map<string, number>();
+  private readonly anonymous = new Set<Connection>();
+  /** Sockets (TLS handshake included) not logged in, per address; and each socket's entry by remote address and port. */
   private readonly rawPerAddress = new Map<string, number>();
+  private readonly rawSockets = new Map<string, { address: string; counted: boolean }>();
   private readonly ctx: HandlerContext;
   private shuttingDown = false;
   /** Addresses refused before TLS, and when that was last logged (one line per address per window). */
@@ -33,7 +40,7 @@ export class TrackerServer {
     rooms: Rooms,
     private readonly log: Logger,
   ) {
-    this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now(), pageSize: config.pageSize };
+    this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now(), pageSize: config.pageSize, maxConnsPerUser: config.maxConnsPerUser };
     this.server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', handshakeTimeout: config.authTimeoutMs });
     this.server.on('secureConnection', (socket) => this.accept(socket));
     // Sockets still in their TLS handshake count too: otherwise one address could hold any
@@ -41,12 +48,13 @@ export class TrackerServer {
     // itself to the client; this one, before TLS, can only hang up.
     this.server.on('connection', (socket) => {
       const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
-      const count = (this.rawPerAddress.get(address) ?? 0) + 1;
-      this.rawPerAddress.set(address, count);
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      const entry = { address, counted: true };
+      this.rawSockets.set(key, entry);
+      const count = bump(this.rawPerAddress, address, 1);
       socket.once('close', () => {
-        const left = (this.rawPerAddress.get(address) ?? 1) - 1;
-        if (left > 0) this.rawPerAddress.set(address, left);
-        else this.rawPerAddress.delete(address);
+        if (this.rawSockets.get(key) === entry) this.rawSockets.delete(key);
+        if (entry.counted) bump(this.rawPerAddress, address, -1);
       });
       if (count > this.config.maxConnsPerAddress * 2) {
         // Before TLS nothing can be said to the client: log it, once per address per 10 s, so a
@@ -99,11 +107,35 @@ export class TrackerServer {
     const count = this.perAddress.get(address) ?? 0;
     const conn = new Connection(socket, this.config, (c, frame) => this.onFrame(c, frame), (c, reason) => this.onClose(c, reason));
     if (count >= this.config.maxConnsPerAddress) {
-      conn.fail('server.busy', `too many connections from ${address}; close some and retry`);
+      conn.fail('server.busy', `too many connections from ${address} that have not logged in; log in on one, or close some, and retry`);
       return;
     }
-    this.perAddress.set(address, count + 1);
+    bump(this.perAddress, address, 1);
+    this.anonymous.add(conn);
     this.connections.add(conn);
+  }
+
+  /**
+   * After each request: a connection that logged in stops counting against its address (its
+   * user's limit holds it now); one that logged out counts again.
+   */
+  private recount(conn: Connection): void {
+    if (conn.closed) return;
+    const raw = this.rawSockets.get(`${conn.socket.remoteAddress}:${conn.socket.remotePort}`);
+    if (conn.user && this.anonymous.delete(conn)) {
+      bump(this.perAddress, conn.address, -1);
+      if (raw?.counted) {
+        raw.counted = false;
+        bump(this.rawPerAddress, raw.address, -1);
+      }
+    } else if (!conn.user && !this.anonymous.has(conn)) {
+      this.anonymous.add(conn);
+      bump(this.perAddress, conn.address, 1);
+      if (raw && !raw.counted) {
+        raw.counted = true;
+        bump(this.rawPerAddress, raw.address, 1);
+      }
+    }
   }
 
   private onClose(conn: Connection, reason: CloseReason | null): void {
@@ -111,9 +143,7 @@ export class TrackerServer {
       this.log('warn', 'closed a connection', { address: conn.address, user: conn.user ?? undefined, code: reason.code, reason: reason.message.slice(0, 200) });
     }
     if (!this.connections.delete(conn)) return;
-    const left = (this.perAddress.get(conn.address) ?? 1) - 1;
-    if (left > 0) this.perAddress.set(conn.address, left);
-    else this.perAddress.delete(conn.address);
+    if (this.anonymous.delete(conn)) bump(this.perAddress, conn.address, -1);
     const user = conn.user;
     if (user && this.presence.remove(conn) && !this.shuttingDown) {
       this.presence.broadcast({ event: 'presence', ...this.presence.info(user, conn.fingerprint) });
@@ -137,6 +167,7 @@ export class TrackerServer {
         result = await handleRequest(this.ctx, conn, req);
       } finally {
         if (signingIn) conn.restartDeadline();
+        this.recount(conn);
       }
       conn.send({ id, ok: true, ...(result as object) });
     } catch (err) {
@@ -151,4 +182,12 @@ export class TrackerServer {
       }
     }
   }
+}
+
+/** Adds `by` to a per-key count, deleting the key at zero; returns the new count. */
+function bump(counts: Map<string, number>, key: string, by: number): number {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+  return n;
 }

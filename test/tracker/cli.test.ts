@@ -34,6 +34,7 @@ const EXPECTED_FLAGS = [
   'heartbeat-timeout',
   'auth-timeout',
   'max-conns-per-address',
+  'max-conns-per-user',
   'max-queue-bytes',
   'slow-consumer-timeout',
   'failed-logins-per-user',

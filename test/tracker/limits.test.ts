@@ -89,15 +89,8 @@ test('a TCP client that never finishes the TLS handshake is dropped', async (t) 
   await expectServing(tracker);
 });
 
-test('--max-conns-per-address 3: the 4th gets server.busy and is closed; after one closes a new one is served', async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--max-conns-per-address', '3'] });
-  // Logged in, so that each one's close is seen by the others (a presence event) once the
-  // tracker has let go of it.
-  const first = await onlineMember(tracker, 'first');
-  const second = await onlineMember(tracker, 'second');
-  const third = await onlineMember(tracker, 'third');
-  const wentOffline = (user: string) => nextEvent(second.conn, 'presence', (e) => e.user === user && !e.online);
-
+test('--max-conns-per-address 3 bounds connections that have not logged in: the 4th gets server.busy; logging in frees the slot', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--max-conns-per-address', '3', '--max-conns-per-user', '2'] });
   const refused = async () => {
     const conn = await tracker.connect({ heartbeatMs: 0 });
     const closing = nextEvent(conn, 'closing');
@@ -105,24 +98,27 @@ test('--max-conns-per-address 3: the 4th gets server.busy and is closed; after o
     assert.equal((await closing).code, 'server.busy');
     const reason = await closed;
     assert.ok(reason instanceof ProtocolError && reason.code === 'server.busy', String(reason));
+    assert.match(reason.message, /not logged in/);
   };
-  await refused();
+  const idle = await Promise.all([1, 2, 3].map(() => tracker.connect({ heartbeatMs: 0 })));
   await refused();
   await tracker.waitForOutput(/warn closed a connection address=127\.0\.0\.1 code=server\.busy/);
-  // The three admitted ones were not disturbed.
-  for (const m of [first, second, third]) await m.conn.request('list_rooms', {});
-
-  const firstGone = wentOffline('first');
-  await first.conn.close();
-  await firstGone;
-  const fourth = await reconnectMember(tracker, 'first');
-  await expectNoEvent(fourth.conn, (e) => e.event === 'closing', () => fourth.conn.request('ping', {}));
-  // Three again: the next one is refused.
+  // Six people log in from the same address (a NAT, a jump host): the idle three do not stop
+  // them, since each login frees its slot at once. More than the address's three stay online.
+  await Promise.all(idle.map((c) => c.close()));
+  const people = [];
+  for (const user of ['nat1', 'nat2', 'nat3', 'nat4', 'nat5', 'nat6']) people.push(await onlineMember(tracker, user));
+  for (const p of people) await p.conn.request('ping', {});
+  // A stranger there holding three unauthenticated connections keeps nobody out who logs in.
+  const held = await Promise.all([1, 2, 3].map(() => tracker.connect({ heartbeatMs: 0 })));
   await refused();
-
-  const gone = Promise.all([wentOffline('first'), wentOffline('third')]);
-  await Promise.all([third.conn.close(), fourth.conn.close()]);
-  await gone;
+  await Promise.all(held.map((c) => c.close()));
+  // One user holds at most --max-conns-per-user logged-in connections.
+  const second = await reconnectMember(tracker, 'nat1');
+  const third = await tracker.connect({ heartbeatMs: 0 });
+  const err = await expectCode(third.request('login', { user: 'nat1', authKey: toBase64Url(people[0]!.login.keys.authKey), peerPort: 0 }), 'server.busy');
+  assert.match(err.message, /nat1 already has 2 connections/);
+  await second.conn.close();
   await expectServing(tracker);
 });
 
