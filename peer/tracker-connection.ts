@@ -308,12 +308,11 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
 
   private closedError(): Error {
     const reason = this.closeReason;
-    // When the tracker said why (e.g. slow_consumer, server.timeout), that is the answer.
+    // When the tracker said why (e.g. slow_consumer, server.shutdown), that is the answer.
     if (reason instanceof ProtocolError) return reason;
-    return new TrackerClosedError(
-      `the connection to the tracker at ${this.host}:${this.port} is closed${reason ? `: ${reason.message}` : ''}`,
-      reason ? { cause: reason } : undefined,
-    );
+    // The link was up: the tracker is reachable, it hung up (or the network dropped) without a word.
+    const who = this.isEnding ? 'is closed' : 'was closed by the tracker or the network, without a reason given';
+    return new TrackerClosedError(`the connection to the tracker at ${this.host}:${this.port} ${who}${reason ? `: ${reason.message}` : ''}`, reason ? { cause: reason } : undefined);
   }
 
   private stopHeartbeat(): void {
