@@ -151,11 +151,6 @@ export class Accounts {
     return this.dummy();
   }
 
-  /** Names and fingerprints of every account. */
-  users(): [string, string][] {
-    return [...this.directory];
-  }
-
   /** Every account's name, sorted (for pages of list_peers). */
   names(): readonly string[] {
     return (this.sortedNames ??= [...this.directory.keys()].sort());

@@ -218,10 +218,6 @@ export class Rooms {
     return { items: items.map((n) => this.openByName.get(n)!), ...(next !== undefined ? { next } : {}) };
   }
 
-  roomsOf(user: string): RoomState[] {
-    return this.list().filter((s) => s.members.has(user));
-  }
-
   byName(name: string): RoomState | undefined {
     return this.openByName.get(name);
   }
