@@ -158,8 +158,11 @@ export class Connection {
     if (this.closed) return;
     if (!this.socket.destroyed) this.socket.write(encodeFrame({ event: 'closing', code, message }, TRACKER_RESPONSE_LIMIT));
     this.socket.end();
-    // A client that never reads would hold the socket open: destroy after a short grace.
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    // A client that never reads would hold the socket open: destroy after a grace. A slow
+    // consumer gets as long as it had to show progress: if it reads again meanwhile, it reaches
+    // the `closing` event behind its backlog (the queue is bounded, so the wait costs little).
+    const grace = code === 'slow_consumer' ? Math.max(CLOSE_GRACE_MS, this.limits.slowConsumerMs) : CLOSE_GRACE_MS;
+    setTimeout(() => this.socket.destroy(), grace).unref();
     this.close({ code, message });
   }
 

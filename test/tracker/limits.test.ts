@@ -123,7 +123,9 @@ test('--max-conns-per-address 3 bounds connections that have not logged in: the 
 });
 
 test('a logged-in client that stops reading is dropped as a slow consumer; the others are served meanwhile', async (t) => {
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '1000']);
+  // The dropped socket is kept for --slow-consumer-timeout: long enough here for `slow` to read
+  // its backlog and the reason behind it, even on a loaded machine.
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '5000']);
   const [owner, w1, w2, slow] = await Promise.all(['owner', 'writer1', 'writer2', 'slow'].map((u) => onlineMember(tracker, u)));
   // Two rooms, each with its own writer, so events are made twice as fast; all reach `slow`.
   const rooms = [await createRoom(owner!, uniqueName('busy')), await createRoom(owner!, uniqueName('busy'))];
@@ -168,10 +170,13 @@ test('a logged-in client that stops reading is dropped as a slow consumer; the o
   const summary = (await listed(owner!.conn, rooms[0]!.id))!;
   assert.equal(summary.online, summary.members - 1);
 
-  // The slow client sees its socket closed as soon as it reads again.
+  // The slow client, reading again, reaches the tracker's reason behind its backlog: it is told
+  // it was a slow consumer, not left to guess at a closed link.
+  const reason = closeOf(slow!.conn);
   slow!.conn.rawSocket.resume();
   await socketClosed;
-  await closeOf(slow!.conn);
+  const why = await reason;
+  assert.ok(why instanceof ProtocolError && why.code === 'slow_consumer', String(why));
   assert.ok(slow!.conn.closed);
   await assert.rejects(slow!.conn.request('ping', {}));
   await tracker.waitForOutput(/warn closed a connection address=127\.0\.0\.1 user=slow code=slow_consumer/);
