@@ -283,7 +283,7 @@ export class InboundSessions {
     this.pending.clear();
     const callbacks = this.waiting;
     this.waiting = [];
-    const run = (async () => {
+    const run: Promise<void> = (async () => {
       try {
         await this.journal.append(records);
         if (this.journal.wantsCompaction) this.journal.compact(this.snapshot());
@@ -292,12 +292,14 @@ export class InboundSessions {
         // avail: the keys are used here). Keep the changes for the next write.
         for (const [i, k] of pendingKeys.entries()) if (!this.pending.has(k)) this.pending.set(k, () => records[i]);
         this.onError(new Error(`could not record received messages on disk (${(err as Error).message}); ${callbacks.length} message(s) were not shown: free disk space or fix the data folder's permissions`));
-        return;
+        return false;
       }
       for (const fn of callbacks) fn();
-    })().finally(() => {
+      return true;
+    })().then((written) => {
       this.writing = undefined;
-      if (this.pending.size || this.waiting.length) this.schedule();
+      // After a failure, the kept changes go with the next change (no retry loop on a full disk).
+      if (written && (this.pending.size || this.waiting.length)) this.schedule();
     });
     this.writing = run;
     return run;

@@ -216,3 +216,34 @@ test('with an at-rest key, no line of the journal shows a chain key', async (t) 
   await reopened.close();
   assert.throws(() => open(dir), /damaged/, 'without the key the lines do not read');
 });
+
+test('a journal write that fails shows nothing waiting on it, says why, and the change goes with the next write', async (t) => {
+  const dir = folder(t);
+  const { store, journal, errors } = open(dir);
+  const s = session('alice');
+  store.add(s);
+  await durable(store);
+  const append = journal.append.bind(journal);
+  let fail = true;
+  journal.append = async (records) => {
+    if (fail) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return append(records);
+  };
+  s.index = 5;
+  store.changed(s);
+  let ran = false;
+  store.afterDurable(() => (ran = true));
+  await new Promise<void>((resolve) => {
+    const check = () => (errors.length ? resolve() : setImmediate(check));
+    check();
+  });
+  assert.equal(ran, false, 'not shown: it is not on disk');
+  assert.match(errors[0].message, /could not record received messages on disk \(ENOSPC.*1 message\(s\) were not shown: free disk space/);
+  fail = false;
+  s.index = 6;
+  store.changed(s);
+  await durable(store);
+  const saved = InboundSessions.peek(new SessionJournal(journal.path))[`${ROOM} alice ${s.session}`] as { index: number };
+  assert.equal(saved.index, 6);
+  await store.close();
+});
