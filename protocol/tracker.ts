@@ -25,6 +25,8 @@ export const MAX_LIST_ENTRIES = 100_000;
 /** Default quotas (tracker flags): open rooms a user may have created, rooms a user may be in. */
 export const MAX_ROOMS_CREATED_PER_USER = 100;
 export const MAX_ROOMS_JOINED_PER_USER = 500;
+/** Room events (creates, joins, leaves, kicks, closes) one user may add per minute: logs are kept forever. */
+export const ROOM_EVENTS_PER_USER_MINUTE = 300;
 /** Resume tokens the tracker keeps per user (one per login); a login beyond revokes the oldest. */
 export const MAX_SESSIONS_PER_USER = 50;
 

@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS, LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER } from '../protocol/tracker.ts';
+import { DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS, LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, ROOM_EVENTS_PER_USER_MINUTE } from '../protocol/tracker.ts';
 
 /** bcrypt below cost 10 is too cheap against an offline attack on a stolen database. */
 export const MIN_BCRYPT_COST = 10;
@@ -41,6 +41,8 @@ export interface TrackerConfig {
   /** Open rooms one user may have created, and rooms one user may be a member of. */
   maxRoomsPerUser: number;
   maxJoinsPerUser: number;
+  /** Room events (create, join, leave, kick, close) one user may add per minute. */
+  roomEventsPerUser: number;
   /** Accounts one address may create per hour (each costs a bcrypt and a row). */
   registrationsPerAddress: number;
 }
@@ -66,6 +68,7 @@ const FLAGS = {
   'page-size': { type: 'string', default: String(LIST_PAGE_SIZE) },
   'max-rooms-per-user': { type: 'string', default: String(MAX_ROOMS_CREATED_PER_USER) },
   'max-joins-per-user': { type: 'string', default: String(MAX_ROOMS_JOINED_PER_USER) },
+  'room-events-per-user': { type: 'string', default: String(ROOM_EVENTS_PER_USER_MINUTE) },
   'registrations-per-address': { type: 'string', default: '100' },
   force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -107,6 +110,8 @@ Options:
                                login answer's lists; clients fetch the next pages (default ${LIST_PAGE_SIZE})
   --max-rooms-per-user N       open rooms one user may have created (default ${MAX_ROOMS_CREATED_PER_USER})
   --max-joins-per-user N       rooms one user may be a member of (default ${MAX_ROOMS_JOINED_PER_USER})
+  --room-events-per-user N     room events (create, join, leave, kick, close) one user may add
+                               per minute; logs are kept forever (default ${ROOM_EVENTS_PER_USER_MINUTE})
   --registrations-per-address N  accounts one address may create per hour (default 100)
   --force                      users delete: delete even a user who signed room events
   -h, --help                   show this help
@@ -175,6 +180,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     pageSize: integer('page-size', get('page-size')!, 1, 10_000),
     maxRoomsPerUser: integer('max-rooms-per-user', get('max-rooms-per-user')!, 0, 1_000_000),
     maxJoinsPerUser: integer('max-joins-per-user', get('max-joins-per-user')!, 1, 1_000_000),
+    roomEventsPerUser: integer('room-events-per-user', get('room-events-per-user')!, 1, 1_000_000),
   };
   const [first, ...rest] = positionals;
   const force = Boolean(values.force);

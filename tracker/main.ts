@@ -46,7 +46,11 @@ async function main(): Promise<number> {
   void accounts.warmUp();
   const tls = await loadOrCreateTlsMaterial(config.db, config.cert && config.key ? { cert: config.cert, key: config.key } : undefined);
   let server: TrackerServer | undefined;
-  const rooms = new Rooms(db, accounts, (user) => server?.presence.isOnline(user) ?? false, { maxRoomsPerUser: config.maxRoomsPerUser, maxJoinsPerUser: config.maxJoinsPerUser });
+  const rooms = new Rooms(db, accounts, (user) => server?.presence.isOnline(user) ?? false, {
+    maxRoomsPerUser: config.maxRoomsPerUser,
+    maxJoinsPerUser: config.maxJoinsPerUser,
+    eventsPerUserMinute: config.roomEventsPerUser,
+  });
   await rooms.load();
   server = new TrackerServer(config, tls, accounts, rooms, stderrLogger);
   const address = await server.listen();

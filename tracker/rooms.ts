@@ -8,9 +8,10 @@ import bcrypt from 'bcrypt';
 import { ProtocolError } from '../protocol/errors.ts';
 import { checkNewRoomName, nameSkeleton } from '../protocol/names.ts';
 import { applyRoomEvent, roomEventSchema, type RoomEvent, type RoomState } from '../protocol/room-log.ts';
-import { LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, type RoomSummary } from '../protocol/tracker.ts';
+import { LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, ROOM_EVENTS_PER_USER_MINUTE, type RoomSummary } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { Database } from './db.ts';
+import { FailureLimiter } from './rate-limit.ts';
 
 export interface Appended {
   state: RoomState;
@@ -27,6 +28,8 @@ export interface RoomLimits {
   maxRoomsPerUser: number;
   /** Rooms one user may be a member of. */
   maxJoinsPerUser: number;
+  /** Events (create included) one user may add per minute, as a burst and its refill. */
+  eventsPerUserMinute: number;
 }
 
 /** One page of a list: `next` (the last name here) when more entries follow. */
@@ -68,6 +71,8 @@ export class Rooms {
   /** The open rooms' names, sorted, for pages; rebuilt after a room opens or closes. */
   private sortedNames: string[] | null = null;
   private readonly limits: RoomLimits;
+  /** Every stored event is kept forever: a member churning join/leave is slowed to this rate. */
+  private readonly eventRate: FailureLimiter;
   /** Appends to one room run one at a time, so `prev` checks and inserts cannot interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
   /**
@@ -82,7 +87,12 @@ export class Rooms {
     private readonly isOnline: (user: string) => boolean,
     limits: Partial<RoomLimits> = {},
   ) {
-    this.limits = { maxRoomsPerUser: limits.maxRoomsPerUser ?? MAX_ROOMS_CREATED_PER_USER, maxJoinsPerUser: limits.maxJoinsPerUser ?? MAX_ROOMS_JOINED_PER_USER };
+    this.limits = {
+      maxRoomsPerUser: limits.maxRoomsPerUser ?? MAX_ROOMS_CREATED_PER_USER,
+      maxJoinsPerUser: limits.maxJoinsPerUser ?? MAX_ROOMS_JOINED_PER_USER,
+      eventsPerUserMinute: limits.eventsPerUserMinute ?? ROOM_EVENTS_PER_USER_MINUTE,
+    };
+    this.eventRate = new FailureLimiter(this.limits.eventsPerUserMinute, 60_000 / this.limits.eventsPerUserMinute);
   }
 
   /**
@@ -111,6 +121,7 @@ export class Rooms {
   async create(user: string, event: RoomEvent, check: string | undefined): Promise<Appended> {
     if (event.type !== 'create') throw new ProtocolError('room.invalid_event', 'create_room takes a create event');
     this.requireActor(user, event);
+    this.takeEventSlot(user);
     if (event.name !== checkNewRoomName(event.name ?? '')) throw new ProtocolError('request.invalid', 'the room name must be lowercase');
     if (event.private && !check) throw new ProtocolError('request.invalid', 'a private room needs its password check value');
     const skeleton = nameSkeleton(event.name);
@@ -141,6 +152,11 @@ export class Rooms {
   append(user: string, event: RoomEvent, check: string | undefined): Promise<Appended> {
     // Before the room look-up: a create carries no room id, and "not found" would mislead.
     if (event.type === 'create') return Promise.reject(new ProtocolError('room.invalid_event', 'a room has one create event; use create_room'));
+    try {
+      this.takeEventSlot(user);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const run = (this.locks.get(event.room) ?? Promise.resolve()).then(() => this.appendNow(user, event, check));
     const tail = run.catch(() => {});
     this.locks.set(event.room, tail);
@@ -247,6 +263,15 @@ export class Rooms {
     if (state && !state.closed) this.closedOrDeleted(state);
     this.states.delete(room.id);
     return true;
+  }
+
+  /** One event of `user`'s per-minute allowance, or rate_limited (every attempt counts, refused or not). */
+  private takeEventSlot(user: string): void {
+    const wait = this.eventRate.retryAfter(user);
+    if (wait > 0) {
+      throw new ProtocolError('rate_limited', `you changed rooms more than ${this.limits.eventsPerUserMinute} times in a minute; try again in ${Math.ceil(wait / 1000)} s`, wait);
+    }
+    this.eventRate.fail(user);
   }
 
   /** Quota and name checks of a create by `user` (room.name_taken, quota.exceeded). */

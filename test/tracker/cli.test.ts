@@ -46,6 +46,7 @@ const EXPECTED_FLAGS = [
   'page-size',
   'max-rooms-per-user',
   'max-joins-per-user',
+  'room-events-per-user',
   'force',
   'help',
 ];

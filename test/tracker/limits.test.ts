@@ -125,7 +125,7 @@ test('--max-conns-per-address 3 bounds connections that have not logged in: the 
 test('a logged-in client that stops reading is dropped as a slow consumer; the others are served meanwhile', async (t) => {
   // The dropped socket is kept for --slow-consumer-timeout: long enough here for `slow` to read
   // its backlog and the reason behind it, even on a loaded machine.
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '5000']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '5000', '--room-events-per-user', '1000000']);
   const [owner, w1, w2, slow] = await Promise.all(['owner', 'writer1', 'writer2', 'slow'].map((u) => onlineMember(tracker, u)));
   // Two rooms, each with its own writer, so events are made twice as fast; all reach `slow`.
   const rooms = [await createRoom(owner!, uniqueName('busy')), await createRoom(owner!, uniqueName('busy'))];
@@ -264,6 +264,22 @@ test('--max-rooms-per-user 3: the 4th create is quota.exceeded with a clear mess
   await expectServing(tracker);
 });
 
+test('--room-events-per-user 6: a seventh event within the minute is rate_limited with when to retry; others are not slowed', async (t) => {
+  const tracker = await startRamTracker(t, ['--room-events-per-user', '6']);
+  const [churner, other] = await Promise.all(['churner', 'calm'].map((u) => onlineMember(tracker, u)));
+  const room = await createRoom(other!, uniqueName('churn'));
+  const own = await createRoom(churner!, uniqueName('own'));
+  for (let i = 0; i < 5; i++) await (i % 2 === 0 ? join(churner!, room) : leave(churner!, room));
+  const err = await expectCode(leave(churner!, room), 'rate_limited');
+  assert.ok(err.retryAfterMs! > 0 && err.retryAfterMs! <= 10_000, `retryAfterMs ${err.retryAfterMs}`);
+  assert.match(err.message, /more than 6 times in a minute; try again in \d+ s/);
+  await expectCode(appendEvent(churner!, own, 'close'), 'rate_limited');
+  // The refused events were not stored, and another member is not slowed.
+  assert.equal((await headOf(other!.conn, room.id)).seq, 5);
+  await join(other!, own);
+  await expectServing(tracker);
+});
+
 test('--max-joins-per-user 2: a third room is quota.exceeded (join or create); leaving one frees a slot', async (t) => {
   const tracker = await startRamTracker(t, ['--max-joins-per-user', '2']);
   const [owner, joiner] = await Promise.all(['owner', 'joiner'].map((u) => onlineMember(tracker, u)));
@@ -329,7 +345,7 @@ test('--page-size 5: list_rooms, list_peers, room_log and the login answer come 
 test('a big answer to a client that reads is not a slow consumer, even far over --max-queue-bytes', async (t) => {
   // One answer of about 150 KB against a 4 KB queue limit: the old rule (one write over the
   // limit is a slow consumer) dropped whoever asked.
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '1000', '--slow-consumer-timeout', '60000']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '1000', '--slow-consumer-timeout', '60000', '--room-events-per-user', '100000']);
   const [maker, reader] = await Promise.all(['maker', 'reader'].map((u) => onlineMember(tracker, u)));
   const room = await createRoom(maker!, uniqueName('long'));
   let head = await headOf(maker!.conn, room.id);
@@ -356,7 +372,7 @@ test('a big answer to a client that reads is not a slow consumer, even far over 
 });
 
 test('with 300 rooms and a small page, every client lists them all and nobody is dropped', async (t) => {
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '50', '--max-rooms-per-user', '300']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '50', '--max-rooms-per-user', '300', '--room-events-per-user', '100000']);
   const [maker, ...readers] = await Promise.all(['maker', 'reader1', 'reader2', 'reader3'].map((u) => onlineMember(tracker, u)));
   for (let i = 0; i < 300; i++) await createRoom(maker!, `many${String(i).padStart(3, '0')}`);
   const sessions = readers.map(() => sessionOn(t, tracker));
