@@ -110,11 +110,6 @@ export class Connection {
     this.checkQueue(frame.length);
   }
 
-  /** Bytes waiting to reach the client. */
-  get queuedBytes(): number {
-    return this.socket.writableLength;
-  }
-
   private get delivered(): number {
     return this.queuedTotal - this.socket.writableLength;
   }
