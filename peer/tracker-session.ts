@@ -178,14 +178,14 @@ export class TrackerSession extends EventEmitter<Events> {
     const peers = [...session.peers];
     const rooms = [...session.rooms];
     if (peersNext !== undefined) {
-      peers.push(...(await collectPages('list_peers', async (after = peersNext) => {
-        const page = await conn.request('list_peers', { online: true, after });
+      peers.push(...(await collectPages('list_peers', async (after) => {
+        const page = await conn.request('list_peers', { online: true, after: after ?? peersNext });
         return { items: page.peers, next: page.next };
       }, peersNext)));
     }
     if (roomsNext !== undefined) {
-      rooms.push(...(await collectPages('list_rooms', async (after = roomsNext) => {
-        const page = await conn.request('list_rooms', { mine: true, after });
+      rooms.push(...(await collectPages('list_rooms', async (after) => {
+        const page = await conn.request('list_rooms', { mine: true, after: after ?? roomsNext });
         return { items: page.rooms, next: page.next };
       }, roomsNext)));
     }
