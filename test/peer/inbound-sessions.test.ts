@@ -14,7 +14,7 @@ import {
 } from '../../protocol/peer.ts';
 import { InboundSessions } from '../../peer/inbound-sessions.ts';
 import { SessionJournal } from '../../peer/session-journal.ts';
-import { SenderKeyError, type InboundSession } from '../../peer/sender-keys.ts';
+import { SenderKeyError, serializeInbound, type InboundSession } from '../../peer/sender-keys.ts';
 
 const ROOM = toBase64Url(randomBytes(32));
 const OTHER = toBase64Url(randomBytes(32));
@@ -245,5 +245,24 @@ test('a journal write that fails shows nothing waiting on it, says why, and the 
   await durable(store);
   const saved = InboundSessions.peek(new SessionJournal(journal.path))[`${ROOM} alice ${s.session}`] as { index: number };
   assert.equal(saved.index, 6);
+  await store.close();
+});
+
+test('sessions an earlier version kept in state.json move into the journal; ended ones stay ended', async (t) => {
+  const dir = folder(t);
+  const kept = session('alice');
+  const left = session('carol', { room: OTHER });
+  // The journal already says the user left OTHER (at event 7), as this version writes it.
+  let { store } = open(dir);
+  store.forgetRoom(OTHER, 7);
+  await store.close();
+  const journal = new SessionJournal(join(dir, 'sessions.jsonl'));
+  const legacy = [serializeInbound(kept), serializeInbound(left), { v: 1, room: 'garbage' }];
+  store = new InboundSessions(journal, () => {}, legacy);
+  assert.equal(store.has(ROOM, 'alice', kept.session), true);
+  assert.equal(store.has(OTHER, 'carol', left.session), false, 'made before leaving: not brought back');
+  await store.close();
+  ({ store } = open(dir));
+  assert.equal(store.has(ROOM, 'alice', kept.session), true, 'written to the journal at the start');
   await store.close();
 });
