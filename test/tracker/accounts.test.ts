@@ -431,7 +431,7 @@ describe('failed-login throttling: per (name, address), growing delays, never a 
       assert.equal(next.code, 'rate_limited');
       waits.push(next.retryAfterMs!);
     }
-    t.diagnostic(`waits after failures 7, 8, 9: ${waits.join(', ')} ms`);
+    t.diagnostic(`waits after failures 6, 7, 8: ${waits.join(', ')} ms`);
     assert.ok(waits[1]! > waits[0]! && waits[2]! > waits[1]!, `the delays grow: ${waits.join(', ')}`);
     assert.ok(waits[2]! > 300 * 4 * 0.8, `the third is about 8 times the first delay: ${waits[2]}`);
   });
