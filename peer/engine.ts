@@ -28,7 +28,7 @@ import {
 } from './account.ts';
 import { AckBatcher, DeliveryCounts } from './acknowledgements.ts';
 import { DataFolder, type AccountStore, type EngineState } from './data-folder.ts';
-import { InboundSessions } from './inbound-sessions.ts';
+import { InboundSessions, MAX_WAITING_FOR_DISK } from './inbound-sessions.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { LinkPool } from './link-pool.ts';
 import type { LinkLimits } from '../protocol/peer.ts';
@@ -906,6 +906,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         ...(body.snippet ? { snippet: body.snippet } : {}),
       });
     });
+    // Normally the next message is handled at once and shares the write; when the disk is slow,
+    // this member's next messages wait for it (each waiting message holds its text in memory).
+    if (this.inbound!.waitingForDisk >= MAX_WAITING_FOR_DISK) await this.inbound!.nextWrite();
   }
 
   /**

@@ -21,6 +21,12 @@ import { int, obj, str } from '../protocol/schema.ts';
 import { SenderKeyError, deserializeInbound, serializeInbound, type InboundSession } from './sender-keys.ts';
 import type { JournalRecord, SessionJournal } from './session-journal.ts';
 
+/**
+ * Messages decrypted and waiting for their journal write before they are shown; beyond this the
+ * engine waits for the write before handling more (a stalled disk must not fill memory).
+ */
+export const MAX_WAITING_FOR_DISK = 1000;
+
 interface RoomSessions {
   /** sender -> session id -> session, oldest first. */
   senders: Map<string, Map<string, InboundSession>>;
@@ -44,6 +50,8 @@ export class InboundSessions {
   /** Changes not yet on disk, by what they change (a newer change replaces an older one). */
   private readonly pending = new Map<string, () => JournalRecord>();
   private waiting: (() => void)[] = [];
+  /** Resolved after the next write, whether it worked or not (backpressure, never stuck). */
+  private attempts: (() => void)[] = [];
   private scheduled = false;
   private writing?: Promise<void>;
   private closed = false;
@@ -159,10 +167,24 @@ export class InboundSessions {
     this.schedule();
   }
 
+  /** Callbacks waiting for the next journal write. */
+  get waitingForDisk(): number {
+    return this.waiting.length;
+  }
+
+  /** Resolves once the journal write that takes what is pending now has ended, well or not. */
+  nextWrite(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.attempts.push(resolve);
+      this.schedule();
+    });
+  }
+
   /** Writes what is pending and runs the callbacks waiting on it; then compacts the journal. */
   async close(): Promise<void> {
     if (this.writing) await this.writing;
-    if (this.pending.size || this.waiting.length) await this.flush();
+    if (this.pending.size || this.waiting.length || this.attempts.length) await this.flush();
     this.closed = true;
     try {
       this.journal.compact(this.snapshot());
@@ -283,6 +305,8 @@ export class InboundSessions {
     this.pending.clear();
     const callbacks = this.waiting;
     this.waiting = [];
+    const attempts = this.attempts;
+    this.attempts = [];
     const run: Promise<void> = (async () => {
       try {
         await this.journal.append(records);
@@ -298,8 +322,9 @@ export class InboundSessions {
       return true;
     })().then((written) => {
       this.writing = undefined;
+      for (const done of attempts) done();
       // After a failure, the kept changes go with the next change (no retry loop on a full disk).
-      if (written && (this.pending.size || this.waiting.length)) this.schedule();
+      if (written && (this.pending.size || this.waiting.length || this.attempts.length)) this.schedule();
     });
     this.writing = run;
     return run;
