@@ -108,6 +108,12 @@ async function main(): Promise<void> {
   console.log(`before: honest message send->shown median ${median(before).toFixed(1)} ms (max ${Math.max(...before).toFixed(1)}), bob RSS ${rssBefore.toFixed(0)} MiB, data folder ${diskKiB(bobEngine.dataDir).toFixed(0)} KiB`);
 
   const link = await linkTo(stack, { peerPort: bobPort } as ChatEngine, keys.mallory, keys.bob);
+  // When each hostile message was shown (where SEQ is accepted): the pace of the first and last 50.
+  const shownAt = new Map<number, number>();
+  bob.on('event', (e, at) => {
+    const m = e.event === 'message' && typeof e.text === 'string' ? /^hostile (\d+)$/.exec(e.text) : null;
+    if (m) shownAt.set(Number(m[1]), at);
+  });
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const s = newOutboundSession(room, head, Date.now() + i);
@@ -124,6 +130,12 @@ async function main(): Promise<void> {
   link.send({ t: 'envelope', envelope: encryptMessage(end, 'mallory', keys.mallory.signingKey, { id: toBase64Url(randomBytes(12)), time: Date.now(), text: 'mallory done' }) });
   const handled = (await done) - t0;
 
+  const gap = (from: number, to: number) => {
+    const a = shownAt.get(from);
+    const b = shownAt.get(to);
+    return a === undefined || b === undefined ? 'n/a' : `${((b - a) / (to - from)).toFixed(1)} ms`;
+  };
+  if (shownAt.size) console.log(`hostile messages shown: ${shownAt.size}; time per message, first 50: ${gap(0, 50)}, last 50: ${gap(N - 51, N - 1)}`);
   const after = await pace();
   const rssAfter = rssMiB(bob.pid);
   console.log(`attack handled in ${(handled / 1000).toFixed(1)} s`);
