@@ -67,9 +67,9 @@ export const SENDER_KEY_ERROR_CODES = [
   'message.key_used',
   'message.before_start',
   'message.too_large',
+  'session.ended',
 ] as const;
 export type SenderKeyErrorCode = (typeof SENDER_KEY_ERROR_CODES)[number];
-  'session.ended',
 
 /** Codes the terminal client adds in its answers (peer/cli-commands.ts). */
 export const CLIENT_ERROR_CODES = {
