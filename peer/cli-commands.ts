@@ -5,10 +5,9 @@
 
 import { CLIENT_ERROR_CODES } from '../protocol/errors.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import type { ClientCommand, ClientCommandName, LinkRow, MemberRow, RoomRow } from '../protocol/client.ts';
+import type { ClientCommand, ClientCommandName, LinkRow, MemberRow, PeerRow, RoomRow } from '../protocol/client.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom } from '../protocol/peer.ts';
-import type { PeerInfo } from '../protocol/tracker.ts';
 import { PasswordPolicyError } from './account.ts';
 import type { ChatEngine } from './engine.ts';
 import { TrackerClosedError, TrackerFingerprintMismatch } from './tracker-connection.ts';
@@ -34,7 +33,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'register', usage: 'register [USER]', json: 'user, password', about: 'create an account (a password of 15+ characters; interactive mode then logs in)' },
   { name: 'login', usage: 'login [USER]', json: 'user, password?', about: 'log in (asks for the password; without one, resumes the session saved here)' },
   { name: 'logout', usage: 'logout', json: '', about: 'log out and forget the saved session' },
-  { name: 'list_peers', usage: 'list_peers', json: '', about: 'everyone on the tracker, online or not' },
+  { name: 'list_peers', usage: 'list_peers', json: '', about: "everyone on the tracker, online or not, with the key pinned here (flagged when the tracker shows another)" },
   { name: 'list_rooms', usage: 'list_rooms', json: '', about: 'the rooms on the tracker' },
   { name: 'list_conn', usage: 'list_conn', json: '', about: 'the open peer links' },
   { name: 'create_room', usage: 'create_room NAME [--private]', json: 'room, private?, password?', about: 'create a room (--private asks for a room password)' },
@@ -42,12 +41,12 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'leave_room', usage: 'leave_room NAME', json: 'room', about: 'leave a room' },
   { name: 'close_room', usage: 'close_room NAME', json: 'room', about: 'close a room for everyone (owner only)' },
   { name: 'kick', usage: 'kick ROOM USER', json: 'room, user', about: 'remove a member from a room (owner only)' },
-  { name: 'members', usage: 'members ROOM', json: 'room', about: "a room's members, owner, presence and verified keys" },
+  { name: 'members', usage: 'members ROOM', json: 'room', about: "a room's members, owner, presence and pinned keys (verified or not; flagged when the tracker shows another)" },
   { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
   { name: 'msg', usage: 'msg USER [TEXT]', json: 'user, text', about: 'send a direct message; without TEXT, chat mode until /quit' },
   { name: 'typing', usage: 'typing ROOM on|off', json: 'room, active', about: 'tell the room you are typing', jsonOnly: true },
   { name: 'fingerprint', usage: 'fingerprint [USER]', json: 'user?', about: "your key's fingerprint, or another user's (fetched if never seen; never marks anyone verified)" },
-  { name: 'verify', usage: 'verify USER [FINGERPRINT]', json: 'user, fingerprint?', about: 'mark a user verified after comparing fingerprints out of band (the key `fingerprint USER` showed, or the one typed); accepts a changed key' },
+  { name: 'verify', usage: 'verify USER [FINGERPRINT]', json: 'user, fingerprint', about: 'mark a user verified with the fingerprint you compared out of band (without FINGERPRINT: shows the key pinned here and asks whether it matches); accepts a changed key' },
   { name: 'help', usage: 'help', json: '', about: 'this list' },
   { name: 'exit', usage: 'exit', json: '', about: 'close and quit (the session stays saved and resumes next time)' },
 ];
@@ -192,6 +191,17 @@ function roomName(ref: string): string {
   }
 }
 
-function peerRow(p: PeerInfo): PeerInfo {
-  return { user: p.user, online: p.online, ...(p.address ? { address: p.address } : {}), ...(p.port ? { port: p.port } : {}), fingerprint: p.fingerprint };
+/** The pinned fingerprint where there is one, and the tracker's only when it disagrees (ChatEngine.listPeers). */
+function peerRow(p: PeerRow): PeerRow {
+  return {
+    user: p.user,
+    online: p.online,
+    ...(p.address ? { address: p.address } : {}),
+    ...(p.port ? { port: p.port } : {}),
+    fingerprint: p.fingerprint,
+    pinned: p.pinned,
+    verified: p.verified,
+    ...(p.changedTo ? { changedTo: p.changedTo } : {}),
+    ...(p.trackerFingerprint ? { trackerFingerprint: p.trackerFingerprint } : {}),
+  };
 }

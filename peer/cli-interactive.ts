@@ -6,7 +6,7 @@
 
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
-import type { ClientCommand, ClientEvents } from '../protocol/client.ts';
+import type { ClientCommand, ClientEvents, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { visible, visibleLines } from '../protocol/text.ts';
@@ -299,13 +299,21 @@ export class InteractiveMode {
         case 'verify': {
           const user = need(words, 1, 'verify USER [FINGERPRINT]');
           // The fingerprint is shown in groups; take the rest of the line, spaces and all.
-          const typed = words.slice(2).join('');
-          const fp = (await this.dispatch(typed ? { cmd: 'verify', user, fingerprint: typed } : { cmd: 'verify', user })) as { user: string; fingerprint: string };
-          this.print(
-            typed
-              ? `Verified ${fp.user}: the fingerprint matches.`
-              : `Marked ${fp.user} verified with fingerprint ${fp.fingerprint}; make sure it is what \`fingerprint\` shows on ${fp.user}'s screen.`,
-          );
+          let fingerprint = words.slice(2).join('');
+          if (!fingerprint) {
+            // Without one: show the key pinned here, ask, and verify exactly the key shown.
+            const shown = (await this.dispatch({ cmd: 'fingerprint', user })) as { user: string; fingerprint: string; changedTo?: string };
+            fingerprint = shown.changedTo ?? shown.fingerprint;
+            this.print(`${shown.user}'s ${shown.changedTo ? 'new key (not accepted yet)' : 'key'} as pinned here: ${fingerprint}`);
+            this.print(`Compare it with what \`fingerprint\` shows on ${shown.user}'s own screen (read aloud, or over another channel).`);
+            const answer = await this.term!.read('Do they match? [y/N] ', 'question');
+            if (!/^\s*y(es)?\s*$/i.test(answer ?? '')) {
+              this.print(`Not verified: ${shown.user}'s key stays unverified.`);
+              return false;
+            }
+          }
+          const fp = (await this.dispatch({ cmd: 'verify', user, fingerprint })) as { user: string; fingerprint: string };
+          this.print(`Verified ${fp.user}: ${fp.fingerprint}.`);
           return false;
         }
         default:
@@ -369,9 +377,10 @@ export class InteractiveMode {
   }
 
   private async listPeers(): Promise<void> {
-    const { peers } = (await this.dispatch({ cmd: 'list_peers' })) as { peers: { user: string; online: boolean; address?: string; port?: number; fingerprint: string }[] };
+    const { peers } = (await this.dispatch({ cmd: 'list_peers' })) as { peers: PeerRow[] };
     if (!peers.length) return this.print('Nobody is registered yet.');
     const me = this.engine!.user;
+    // The key pinned here (the one used and verified); the tracker's only when it disagrees.
     this.print(
       table(
         peers.map((p) => [
@@ -379,6 +388,8 @@ export class InteractiveMode {
           p.online ? 'online' : 'offline',
           p.online && p.address ? `${p.address}:${p.port ?? '?'}` : '',
           `key ${p.fingerprint.split(' ').slice(0, 4).join(' ')}...`,
+          p.user === me ? '' : p.verified ? 'verified' : p.pinned ? 'not verified' : 'not pinned yet',
+          keyWarning(p),
         ]),
       ),
     );
@@ -429,9 +440,20 @@ export class InteractiveMode {
   }
 
   private async members(room: string): Promise<void> {
-    const { room: name, members } = (await this.dispatch({ cmd: 'members', room })) as { room: string; members: { user: string; owner: boolean; verified: boolean; online: boolean }[] };
+    const { room: name, members } = (await this.dispatch({ cmd: 'members', room })) as { room: string; members: MemberRow[] };
     this.print(`${visible(name)}:`);
-    this.print(table(members.map((m) => ['  ' + m.user, m.owner ? 'owner' : '', m.online ? 'online' : 'offline', m.verified ? 'verified' : 'not verified'])));
+    this.print(
+      table(
+        members.map((m) => [
+          '  ' + m.user,
+          m.owner ? 'owner' : '',
+          m.online ? 'online' : 'offline',
+          m.fingerprint ? `key ${m.fingerprint.split(' ').slice(0, 4).join(' ')}...` : '',
+          m.verified ? 'verified' : 'not verified',
+          keyWarning(m),
+        ]),
+      ),
+    );
   }
 
   /** `msg_room ROOM TEXT` / `msg USER TEXT` send once; without TEXT, every line until /quit. */
@@ -535,6 +557,13 @@ function table(cells: string[][]): string {
   const rows = cells.map((r) => r.map(visible));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+/** A pending key change, or the tracker showing another key than the pin: said in the row. */
+function keyWarning(row: { changedTo?: string; trackerFingerprint?: string }): string {
+  if (row.changedTo) return `! KEY CHANGED to ${row.changedTo.split(' ').slice(0, 4).join(' ')}...`;
+  if (row.trackerFingerprint) return `! TRACKER SHOWS ANOTHER KEY ${row.trackerFingerprint.split(' ').slice(0, 4).join(' ')}...: compare out of band`;
+  return '';
 }
 
 function need(words: string[], index: number, form: string): string {

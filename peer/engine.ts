@@ -6,7 +6,7 @@
 import { createPublicKey } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
-import type { ClientEvents } from '../protocol/client.ts';
+import type { ClientEvents, MemberRow, PeerRow } from '../protocol/client.ts';
 import { exportPrivateKey, fromBase64Url, importPrivateKey, randomBytes, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
@@ -103,6 +103,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private rooms?: RoomBook;
   private pool?: LinkPool;
   private readonly presence = new Map<string, PeerInfo>();
+  /** user -> the last disagreement reported between the pin and the tracker's fingerprint ("pinned tracker"). */
+  private readonly disagreements = new Map<string, string>();
   private readonly roomList = new Map<string, RoomSummary>();
   private readonly outbound = new Map<string, OutboundSession>();
   /** Received sender sessions and their replay records, on disk before a message is shown. */
@@ -272,18 +274,21 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   /**
    * Marks a user verified after comparing fingerprints out of band, accepting a pending key change.
-   * With `fingerprint` (the one shown to and compared by the user), the key must still be that one:
-   * a key that changed in between is refused ('key.fingerprint_mismatch'). Without it, only a key
-   * already pinned (so already shown by lookupFingerprint or `fingerprint`) can be marked: a key
-   * nobody has seen yet is never marked verified ('user.not_found').
+   * `fingerprint` is the one shown to and compared by the user (lookupFingerprint, `fingerprint
+   * USER`): the key must still be that one, else 'key.fingerprint_mismatch'. It is required: a
+   * pinned key is not a key that was shown (ensure() pins silently on a first message, a join, a
+   * bundle, and a lying tracker can have served a substitute there), so without it nothing is
+   * marked ('request.invalid', or 'user.not_found' when no key is known at all).
    */
   async verify(rawUser: string, fingerprint?: string): Promise<{ user: string; fingerprint: string }> {
     this.requireMe();
     const user = normalizeUserName(rawUser);
-    if (fingerprint) await this.keys!.ensure([user]);
-    else if (!this.keys!.get(user)) {
-      throw new ProtocolError('user.not_found', `no key is known for ${user} yet: run fingerprint ${user} to fetch it, compare it with ${user}, then verify ${user} FINGERPRINT`);
+    const how = `run fingerprint ${user}, compare what it shows with the fingerprint ${user} reads out from their own screen (their fingerprint command), then verify ${user} FINGERPRINT with the one you compared`;
+    if (!fingerprint?.trim()) {
+      if (!this.keys!.get(user)) throw new ProtocolError('user.not_found', `no key is known for ${user} yet: ${how}`);
+      throw new ProtocolError('request.invalid', `verify needs the fingerprint you compared: ${how}`);
     }
+    await this.keys!.ensure([user]);
     const pin = this.keys!.verify(user, fingerprint);
     // A newly accepted key must get fresh session keys: start new sessions in shared rooms.
     for (const room of this.roomsSharedWith(user)) this.outbound.delete(room);
@@ -294,11 +299,49 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   // ---- directory -------------------------------------------------------------------------------
 
-  async listPeers(): Promise<PeerInfo[]> {
+  /**
+   * Everyone on the tracker, with the key this client holds for each: `fingerprint` is the pinned
+   * one where there is a pin (the key messages are encrypted to and checked with, the one verify
+   * compares), else the tracker's. `trackerFingerprint` is set when the tracker's presence
+   * fingerprint differs from the pin (and from any pending change): the tracker and the pin
+   * disagree, which is reported like a key change (an `error` event, code `key_changed`).
+   */
+  async listPeers(): Promise<PeerRow[]> {
     this.requireMe();
     // All pages: the tracker answers lists a page at a time.
     const peers = await this.tracker.listPeers();
-    return peers;
+    return peers.map((p) => {
+      const pin = this.keys!.get(p.user);
+      const disagrees = this.trackerKeyDisagrees(p.user, p.fingerprint);
+      return {
+        ...p,
+        fingerprint: pin?.fingerprint ?? p.fingerprint,
+        pinned: Boolean(pin),
+        verified: pin?.verified ?? false,
+        ...(pin?.changed ? { changedTo: pin.changed.fingerprint } : {}),
+        ...(disagrees ? { trackerFingerprint: p.fingerprint } : {}),
+      };
+    });
+  }
+
+  /**
+   * Whether the fingerprint the tracker shows for `user` (presence, list_peers) differs from the
+   * pin and from any pending change. The first time a given disagreement is seen it is reported
+   * like a key change: the pin may be a substitute the tracker served to this client alone, or
+   * the tracker shows a key it does not serve; either way, compare out of band before trusting.
+   */
+  private trackerKeyDisagrees(user: string, trackerFingerprint: string): boolean {
+    if (!this.keys!.noticeFingerprint(user, trackerFingerprint)) return false;
+    const pinned = this.keys!.get(user)!.fingerprint;
+    const seen = `${pinned} ${trackerFingerprint}`;
+    if (this.disagreements.get(user) !== seen) {
+      this.disagreements.set(user, seen);
+      this.emitError({
+        code: 'key_changed',
+        message: `the tracker shows ${user}'s key as ${trackerFingerprint}, but the key pinned here (and used for ${user}) is ${pinned}: the tracker and your pin disagree. Compare fingerprints with ${user} out of band (fingerprint ${user}) before trusting either, and do not verify ${user} until they match`,
+      });
+    }
+    return true;
   }
 
   async listRooms(): Promise<RoomSummary[]> {
@@ -312,17 +355,26 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return this.pool?.list() ?? [];
   }
 
-  members(roomRef: string): { user: string; owner: boolean; verified: boolean; online: boolean; fingerprint?: string }[] {
+  /**
+   * A room's members: `fingerprint` is the pinned key, `changedTo` a pending key change, and
+   * `trackerFingerprint` the tracker's presence fingerprint when it disagrees with the pin (see
+   * listPeers).
+   */
+  members(roomRef: string): MemberRow[] {
     this.requireMe();
     const { state } = this.resolveRoom(roomRef);
     return [...state.members.keys()].map((user) => {
       const pin = this.keys!.get(user);
+      const shown = this.presence.get(user)?.fingerprint;
+      const disagrees = user !== this.me!.user && shown !== undefined && this.trackerKeyDisagrees(user, shown);
       return {
         user,
         owner: state.owner === user,
         verified: pin?.verified ?? false,
         online: user === this.me!.user || (this.presence.get(user)?.online ?? false),
         ...(pin ? { fingerprint: pin.fingerprint } : {}),
+        ...(pin?.changed ? { changedTo: pin.changed.fingerprint } : {}),
+        ...(disagrees ? { trackerFingerprint: shown } : {}),
       };
     });
   }
@@ -492,7 +544,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     await this.rooms.load();
     for (const [room, saved] of Object.entries(this.state.outbound)) this.outbound.set(room, deserializeOutbound(saved));
     // Sessions an earlier version kept in state.json move to the journal (written before state.json drops them).
-    this.inbound = new InboundSessions(this.data.sessionJournal(user), (err) => this.report(err), Object.values(this.state.inbound));
+    // A journal that is missing or empty (a fresh device, or one lost or moved aside) records
+    // its start, on disk before anything is shown: older messages are refused as possible replays.
+    this.inbound = new InboundSessions(this.data.sessionJournal(user), (err) => this.report(err), Object.values(this.state.inbound), false, this.now);
     // Sessions whose bundle we no longer hold are rotated on the next send.
     for (const room of this.outbound.keys()) if (!this.bundles.has(room)) this.outbound.delete(room);
 
@@ -726,7 +780,11 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         // A new address means the peer restarted: its old links are dead. Going offline at the
         // tracker does not end a link that still works (the tracker may be the one in trouble).
         if (before && e.online && (before.address !== e.address || before.port !== e.port)) this.pool?.drop(e.user);
-        if (this.keys!.noticeFingerprint(e.user, e.fingerprint)) await this.keys!.refresh([e.user]);
+        if (this.keys!.noticeFingerprint(e.user, e.fingerprint)) {
+          await this.keys!.refresh([e.user]);
+          // Still different after get_keys: the tracker serves one key and shows another.
+          this.trackerKeyDisagrees(e.user, e.fingerprint);
+        }
         if (e.user !== this.me.user && before?.online !== e.online) this.emit('presence', { user: e.user, online: e.online });
         return;
       }
@@ -888,6 +946,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const senderKey = this.keys!.signingKey(env.sender)!;
     const body = decryptEnvelope(env, inbound, senderKey);
     this.inbound!.changed(inbound);
+    // Older than this device's replay records: it may have been shown before they began.
+    this.inbound!.requireAfterStart(env.sender, body.time);
     // A modified client may send what ours refuses to: never shown, and not acknowledged.
     if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
     const target = this.targetFor(env.room)!;

@@ -10,7 +10,23 @@
 //   sender's floor rises to the evicted session's `created`, and a bundle at or below a sender's
 //   floor is refused, so the evicted session cannot be opened again from its old bundle;
 // - leaving, being kicked, the room closing: the room's floor becomes the head at that point,
-//   and a session made at an earlier head is refused, so a rejoin does not reopen old sessions.
+//   and a session made at an earlier head is refused, so a rejoin does not reopen old sessions;
+// - the journal itself lost: moved aside when damaged, deleted, a fresh data folder (another
+//   machine, a new device), or unreadable after the extension lost its at-rest key. Nothing then
+//   says which message keys were used, and a member may forward any old bundle and envelope. So a
+//   journal that starts empty records when it started (a `start` record, fsynced by the
+//   compaction in the constructor, before anything is shown), and a message whose signed body
+//   time is older than that, less CLOCK_SKEW_MS, is refused as `message.before_start`.
+//
+//   Why the message time and not the session: refusing every session whose bundle was `created`
+//   before the start would also silence the senders' honest live sessions, and a sender keeps one
+//   up to 100 messages or 7 days (a room whose membership does not change would stay unreadable
+//   that long). The message time is inside the ciphertext and signed by its sender, so a member
+//   forwarding cannot change it; a sender lying about it only affects its own messages. The cost:
+//   old messages this device never received are refused too (said in an error event, never
+//   silently: they cannot be told apart from replays), and a sender whose clock is behind by more
+//   than the skew has its messages refused for that long after the start (then they pass again).
+//   Messages shown within the skew before the loss may show once more; no earlier one can.
 //
 // Every key here (room ids, sender names, session ids) comes from peers: Maps only.
 
@@ -26,6 +42,9 @@ import type { JournalRecord, SessionJournal } from './session-journal.ts';
  * engine waits for the write before handling more (a stalled disk must not fill memory).
  */
 export const MAX_WAITING_FOR_DISK = 1000;
+
+/** How far a sender's clock may be behind ours before its messages count as older than the journal. */
+export const CLOCK_SKEW_MS = 2 * 60 * 1000;
 
 interface RoomSessions {
   /** sender -> session id -> session, oldest first. */
@@ -44,6 +63,7 @@ const sessionRef = str({ max: 64 });
 const goneSchema = obj({ t: str({ max: 8 }), room: roomRef, sender: userRef, session: sessionRef });
 const floorSchema = obj({ t: str({ max: 8 }), room: roomRef, sender: userRef, created: int({ min: 0 }) });
 const leftSchema = obj({ t: str({ max: 8 }), room: roomRef, seq: int({ min: 0 }) });
+const startSchema = obj({ t: str({ max: 8 }), at: int({ min: 0 }) });
 
 export class InboundSessions {
   private readonly rooms = new Map<string, RoomSessions>();
@@ -55,20 +75,31 @@ export class InboundSessions {
   private scheduled = false;
   private writing?: Promise<void>;
   private closed = false;
+  /**
+   * When this journal started (ms): messages signed before it, less CLOCK_SKEW_MS, are refused.
+   * 0 for a journal an earlier version kept without a `start` record (its records are intact).
+   */
+  private startedAt = 0;
 
   /**
    * Reads the journal (and sessions an earlier version kept in state.json, `legacy`), then
    * rewrites the journal compacted, so a torn last line is gone before anything is appended.
-   * `onError` hears of a journal write that failed (the messages waiting on it are not shown).
+   * A journal that is missing or empty starts now: that time is in the compacted file (fsynced)
+   * before the constructor returns. `onError` hears of a journal write that failed (the messages
+   * waiting on it are not shown). `now` is the engine's clock.
    */
   constructor(
     private readonly journal: SessionJournal,
     private readonly onError: (err: Error) => void,
     legacy: Iterable<unknown> = [],
     readOnly = false,
+    now: () => number = Date.now,
   ) {
     this.closed = readOnly;
-    for (const r of journal.read()) this.replay(r);
+    const records = journal.read();
+    for (const r of records) this.replay(r);
+    // Nothing on disk says which keys were used: a fresh device, or a journal lost or moved aside.
+    if (!records.length) this.startedAt = now();
     for (const saved of legacy) {
       let s: InboundSession;
       try {
@@ -130,6 +161,25 @@ export class InboundSessions {
     const floor = r.senderFloors.get(b.sender);
     if (floor !== undefined && b.created <= floor) return `a newer session of ${b.sender}'s replaced it here; its messages are not shown again`;
     return undefined;
+  }
+
+  /** When the journal started (ms since the epoch; 0: kept by an earlier version, no floor). */
+  get startTime(): number {
+    return this.startedAt;
+  }
+
+  /**
+   * Throws SenderKeyError 'message.before_start' for a message whose signed time is older than
+   * the journal's start (less CLOCK_SKEW_MS): whether its key was used before cannot be known,
+   * so it is treated as a replay and not shown. Call it after the message was decrypted (its key
+   * is then recorded as used) and before it is shown.
+   */
+  requireAfterStart(sender: string, sentAt: number): void {
+    if (sentAt >= this.startedAt - CLOCK_SKEW_MS) return;
+    throw new SenderKeyError(
+      'message.before_start',
+      `did not show a message from ${sender} sent ${new Date(sentAt).toISOString()}: it is older than this device's record of received messages (started ${new Date(this.startedAt).toISOString()}, when the session journal was new or lost), so it may have been shown already and is taken for a replay; if ${sender} sent it and you never saw it, ask them to send it again`,
+    );
   }
 
   /** Adds a newly opened session (refused ones throw SenderKeyError 'session.ended'), then applies the caps. */
@@ -332,7 +382,7 @@ export class InboundSessions {
 
   /** Everything live, as journal records: sessions, then floors. */
   private snapshot(): JournalRecord[] {
-    const out: JournalRecord[] = [];
+    const out: JournalRecord[] = [{ t: 'start', at: this.startedAt }];
     for (const [room, r] of this.rooms) {
       if (r.floor > 0) out.push({ t: 'left', room, seq: r.floor });
       for (const [sender, created] of r.senderFloors) out.push({ t: 'floor', room, sender, created });
@@ -368,6 +418,11 @@ export class InboundSessions {
         const f = floorSchema.parse(rec);
         const r = this.roomOf(f.room);
         r.senderFloors.set(f.sender, Math.max(r.senderFloors.get(f.sender) ?? -1, f.created));
+        return;
+      }
+      case 'start': {
+        const st = startSchema.parse(rec);
+        this.startedAt = Math.max(this.startedAt, st.at);
         return;
       }
       case 'left': {

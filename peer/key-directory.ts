@@ -75,7 +75,11 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
     if (dirty) this.emit('changed');
   }
 
-  /** A presence event carries the fingerprint the tracker holds: a cheap early warning. */
+  /**
+   * Whether a fingerprint the tracker shows for `user` (presence, list_peers) disagrees with the
+   * pin and with any pending change: a cheap early warning of a key change, and, when get_keys
+   * still serves the pinned key, a sign that the tracker tells different things.
+   */
   noticeFingerprint(user: string, fingerprint: string): boolean {
     const pin = this.pins.get(user);
     return Boolean(pin && pin.fingerprint !== fingerprint && pin.changed?.fingerprint !== fingerprint);
@@ -115,14 +119,17 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
   }
 
   /**
-   * Marks a user verified after an out-of-band comparison. With `fingerprint` given it must match
-   * (the one the user read aloud); a pending key change is accepted by verifying the new key.
+   * Marks a user verified after an out-of-band comparison. `fingerprint` is the one the user was
+   * shown and compared (or read aloud): it must match the key that verifying accepts, so a key
+   * nobody was shown is never marked (a key is pinned silently on first sight, by a message, a
+   * join or a bundle: being pinned says nothing about having been shown). A pending key change
+   * is accepted by verifying the new key.
    */
-  verify(user: string, fingerprint?: string): PinnedUser {
+  verify(user: string, fingerprint: string): PinnedUser {
     const pin = this.pins.get(user);
     if (!pin) throw new ProtocolError('user.not_found', `no key is known for ${user} yet; message them or list the members of a shared room first`);
     const target = pin.changed ?? pin;
-    if (fingerprint && normalize(fingerprint) !== normalize(target.fingerprint)) {
+    if (!normalize(fingerprint) || normalize(fingerprint) !== normalize(target.fingerprint)) {
       throw new ProtocolError('key.fingerprint_mismatch', `the fingerprint you entered does not match ${user}'s key (${target.fingerprint}); do not trust it`);
     }
     const verified: PinnedUser = { fingerprint: target.fingerprint, identity: target.identity, verified: true };

@@ -51,7 +51,7 @@ export class SessionJournal {
         out.push(value as JournalRecord);
       } catch {
         if (last && !complete) break; // a torn append: it was never acknowledged
-        throw new Error(`${this.path} is damaged at line ${i + 1}; move it aside to start the received sessions afresh (messages of older sessions will then be refused as unknown)`);
+        throw new Error(`${this.path} is damaged at line ${i + 1}; move it aside to start the received sessions afresh (messages sent before then are then refused as possible replays, message.before_start; newer ones, also of older sessions, are shown)`);
       }
     }
     return out;

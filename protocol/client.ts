@@ -73,8 +73,25 @@ export type CommandAnswer =
   | { id?: number; ok: false; error: { code: ErrorCode | string; message: string } };
 
 /** Rows returned by list commands. */
-export const memberRowSchema = obj({ user: name, owner: bool(), verified: bool(), online: bool(), fingerprint: optional(str({ max: 100 })) });
+/**
+ * `fingerprint`: the pinned key; `changedTo`: a pending key change; `trackerFingerprint`: the
+ * tracker's presence fingerprint, only when it disagrees with the pin (treat it as a key change).
+ */
+export const memberRowSchema = obj({
+  user: name, owner: bool(), verified: bool(), online: bool(),
+  fingerprint: optional(str({ max: 100 })), changedTo: optional(str({ max: 100 })), trackerFingerprint: optional(str({ max: 100 })),
+});
 export type MemberRow = Infer<typeof memberRowSchema>;
+/**
+ * A `list_peers` row. `fingerprint` is the pinned key where one exists (`pinned`), else the
+ * tracker's; `trackerFingerprint` is the tracker's presence fingerprint when it disagrees with the
+ * pin: the tracker and the pin disagree (treat it as a key change, compare out of band).
+ */
+export const peerRowSchema = obj({
+  user: name, online: bool(), address: optional(str({ max: 100 })), port: optional(int({ min: 0, max: 65535 })),
+  fingerprint: str({ max: 100 }), pinned: bool(), verified: bool(), changedTo: optional(str({ max: 100 })), trackerFingerprint: optional(str({ max: 100 })),
+});
+export type PeerRow = Infer<typeof peerRowSchema>;
 export const linkRowSchema = obj({ user: name, address: str({ max: 100 }), initiator: bool() });
 export type LinkRow = Infer<typeof linkRowSchema>;
 export const roomRowSchema = obj({ name, id: str({ max: 64 }), private: bool(), owner: optional(name), members: int(), online: int(), member: bool() });

@@ -50,7 +50,7 @@ test('users named __proto__, constructor, toString and hasOwnProperty message an
   assert.throws(() => alice.fingerprint('valueof'), { code: 'user.not_found' }, 'a name never seen is not found (not Object.prototype.valueOf)');
 
   // What the error of the original fault told users to do: verify pins exactly that user's key.
-  await bob.verify('alice');
+  await bob.verify('alice', alice.fingerprint().fingerprint);
   assert.equal(bob.fingerprint('alice').fingerprint, alice.fingerprint().fingerprint);
   await alice.verify('__proto__', tricky[0].fingerprint().fingerprint);
   await assert.rejects(alice.verify('constructor', bob.fingerprint().fingerprint), { code: 'key.fingerprint_mismatch' });

@@ -31,7 +31,7 @@ test('looking up a fingerprint of a user never seen fetches it unverified, and t
   assert.deepEqual(again.fingerprint('carol'), { user: 'carol', fingerprint: carol.fingerprint().fingerprint, verified: false });
 });
 
-test('verify without a fingerprint never marks a key nobody was shown; with one, only that key', SLOW, async (t) => {
+test('verify without a fingerprint marks nothing; with one, only that key', SLOW, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
@@ -45,9 +45,12 @@ test('verify without a fingerprint never marks a key nobody was shown; with one,
   const spoken = bob.fingerprint().fingerprint.toLowerCase().replace(/ /g, ':');
   assert.deepEqual(await alice.verify('bob', spoken), { user: 'bob', fingerprint: bob.fingerprint().fingerprint });
   assert.equal(alice.fingerprint('bob').verified, true);
-  // Once shown (looked up), a key may be marked without typing it again.
+  // A pinned key is not a key that was shown: even after a lookup, verify wants the fingerprint
+  // that was compared, and marks nothing without it.
   await alice.lookupFingerprint('carol');
-  await alice.verify('carol');
+  await assert.rejects(alice.verify('carol'), { code: 'request.invalid', message: /run fingerprint carol/ });
+  assert.equal(alice.fingerprint('carol').verified, false);
+  await alice.verify('carol', carol.fingerprint().fingerprint);
   assert.equal(alice.fingerprint('carol').verified, true);
 });
 

@@ -1,0 +1,230 @@
+// Replay protection when the record of used message keys itself is gone (issue 7, item 5, as a
+// security tester broke it): `sessions.jsonl` moved aside (what its damaged-journal error tells
+// the user to do), or a fresh data folder (another machine). A member forwarding alice's old
+// bundles and envelopes must not make them show again as new; an honest new message afterwards,
+// also of the same old session, is shown. The journal records when it started (peer/inbound-
+// sessions.ts) and messages signed before that, less CLOCK_SKEW_MS, are refused as
+// `message.before_start`. Real `node tracker`, bob as a real `node peer --json` process or engine.
+
+import assert from 'node:assert/strict';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { randomBytes, toBase64Url } from '../../protocol/crypto.ts';
+import { DM_HEAD, dmRoom, type Envelope, type MessageBody, type SessionBundle } from '../../protocol/peer.ts';
+import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
+import { DataFolder } from '../../peer/data-folder.ts';
+import type { ChatEngine } from '../../peer/engine.ts';
+import { CLOCK_SKEW_MS, InboundSessions } from '../../peer/inbound-sessions.ts';
+import type { PeerLink } from '../../peer/link.ts';
+import { SessionJournal } from '../../peer/session-journal.ts';
+import { encryptMessage, makeBundle, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
+import { PASSWORD, collect, makeEngine, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { PeerProcess, checkPeerBundle, type PeerEvent } from '../helpers/peer-process.ts';
+import { freePort, linkTo, savedKeys, type AccountKeys } from '../helpers/proxy.ts';
+import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
+
+const SLOW = { timeout: 240_000 };
+const EVENT_MS = 60_000;
+/** When alice's old messages were sent: well before any start the journal records now, less the skew. */
+const OLD = () => Date.now() - 2 * CLOCK_SKEW_MS;
+/** bob's first device has kept its journal since before those messages. */
+const BOB_SINCE = 3 * CLOCK_SKEW_MS;
+
+/** One sender session of `me`'s, made by hand: its bundle for `to`, and envelopes in it. */
+class HandSession {
+  readonly session: OutboundSession;
+  readonly bundle: SessionBundle;
+  constructor(readonly me: AccountKeys, room: string, head: RoomHead, to: AccountKeys[], created = Date.now()) {
+    this.session = newOutboundSession(room, head, created);
+    this.bundle = makeBundle(this.session, me.user, me.signingKey, to.map((r) => ({ user: r.user, encryptionKey: r.encryptionPublic })));
+  }
+
+  envelope(text: string, time = Date.now()): Envelope {
+    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time, text };
+    return encryptMessage(this.session, this.me.user, this.me.signingKey, body);
+  }
+}
+
+function headOf(engine: TestEngine, room: string): RoomHead {
+  engine.data.flush();
+  const last = engine.data.loadState(engine.user!).rooms.get(room)!.events.at(-1)!;
+  return { seq: last.seq, hash: eventHash(last) };
+}
+
+interface World {
+  tracker: TrackerProcess;
+  alice: TestEngine;
+  /** bob's first device, still running (its clock set back: it has been receiving since BOB_SINCE ago). */
+  bob: TestEngine;
+  bobPort: number;
+  room: string;
+  keys: Record<'alice' | 'bob' | 'mallory', AccountKeys>;
+  /** alice's old room session and DM session, with messages sent long ago, and their texts. */
+  old: { room: HandSession; dm: HandSession; envelopes: Envelope[]; texts: string[] };
+}
+
+/** alice owns `lab`; bob and mallory joined; mallory's engine is closed (the test speaks for her). */
+async function world(t: TestContext): Promise<World> {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const bobPort = await freePort();
+  const alice = await registered(t, tracker, 'alice');
+  const bob = await registered(t, tracker, 'bob', { peerPort: bobPort, now: () => Date.now() - BOB_SINCE });
+  const mallory = await registered(t, tracker, 'mallory');
+  const { id: room } = await alice.createRoom('lab');
+  await bob.joinRoom('lab');
+  const seen = waitFor(alice, 'member_joined', (e) => e.user === 'mallory', EVENT_MS);
+  await mallory.joinRoom('lab');
+  await seen;
+  const keys = { alice: savedKeys(alice, 'alice'), bob: savedKeys(bob, 'bob'), mallory: savedKeys(mallory, 'mallory') };
+  await mallory.close();
+  const roomSession = new HandSession(keys.alice, room, headOf(alice, room), [keys.bob, keys.mallory], OLD());
+  const dm = new HandSession(keys.alice, dmRoom('alice', 'bob'), { ...DM_HEAD }, [keys.bob], OLD());
+  const texts = ['old 1', 'old 2', 'old dm'];
+  const envelopes = [roomSession.envelope(texts[0], OLD()), roomSession.envelope(texts[1], OLD()), dm.envelope(texts[2], OLD())];
+  return { tracker, alice, bob, bobPort, room, keys, old: { room: roomSession, dm, envelopes, texts } };
+}
+
+/** What a member who kept them forwards: both old bundles, then every old envelope. */
+function forwardOld(link: PeerLink, w: World): void {
+  link.send({ t: 'session', bundle: w.old.room.bundle });
+  link.send({ t: 'session', bundle: w.old.dm.bundle });
+  for (const envelope of w.old.envelopes) link.send({ t: 'envelope', envelope });
+}
+
+/** Resolves with the first message event with this text (an engine's). */
+function engineShows(engine: ChatEngine, text: string): Promise<unknown> {
+  return waitFor(engine, 'message', (m) => m.text === text, EVENT_MS);
+}
+
+/** bob's first device shows alice's old messages, forwarded by mallory: the originals. */
+async function showOriginals(t: TestContext, w: World): Promise<void> {
+  const shown = collect(w.bob, 'message');
+  const link = await linkTo(t, w.bob, w.keys.mallory, w.keys.bob);
+  const last = engineShows(w.bob, 'old dm');
+  forwardOld(link, w);
+  await last;
+  link.close();
+  assert.deepEqual(shown.map((m) => m.text), w.old.texts);
+}
+
+async function startBob(t: TestContext, w: World, label: string): Promise<{ bob: PeerProcess; shown: string[]; errors: PeerEvent[] }> {
+  const bob = new PeerProcess({ tracker: `${w.tracker.host}:${w.tracker.port}`, data: w.bob.dataDir, port: w.bobPort, label });
+  t.after(() => bob.stop());
+  const shown: string[] = [];
+  const errors: PeerEvent[] = [];
+  bob.on('event', (e) => {
+    if (e.event === 'message') shown.push(String(e.text));
+    if (e.event === 'error') errors.push(e);
+  });
+  await bob.waitEvent('ready', () => true, EVENT_MS);
+  return { bob, shown, errors };
+}
+
+function processShows(bob: PeerProcess, text: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${bob.label} did not show "${text}" within ${EVENT_MS} ms${bob.describe()}`)), EVENT_MS);
+    const on = (e: PeerEvent) => {
+      if (e.event !== 'message' || e.text !== text) return;
+      clearTimeout(timer);
+      bob.off('event', on);
+      resolve(e);
+    };
+    bob.on('event', on);
+  });
+}
+
+test('sessions.jsonl moved aside (as its error says): forwarded old bundles and envelopes show nothing again, new messages of the same sessions do, also after a restart', SLOW, async (t) => {
+  checkPeerBundle();
+  const w = await world(t);
+  await showOriginals(t, w);
+  const gone = waitFor(w.alice, 'presence', (p) => p.user === 'bob' && !p.online, EVENT_MS);
+  await w.bob.close();
+  await gone;
+  const journal = new DataFolder(w.bob.dataDir, false).sessionJournal('bob').path;
+  renameSync(journal, `${journal}.aside`);
+
+  const run2 = await startBob(t, w, 'bob, journal moved aside');
+  let link = await linkToBob(t, w);
+  const markers = Promise.all([processShows(run2.bob, 'new in the old session'), processShows(run2.bob, 'new dm in the old session')]);
+  forwardOld(link, w);
+  link.send({ t: 'envelope', envelope: w.old.room.envelope('new in the old session') });
+  link.send({ t: 'envelope', envelope: w.old.dm.envelope('new dm in the old session') });
+  await markers;
+  assert.deepEqual(run2.shown, ['new in the old session', 'new dm in the old session']);
+  const refused = run2.errors.filter((e) => e.code === 'message.before_start');
+  assert.equal(refused.length, w.old.envelopes.length, `each old message refused, and said so: ${JSON.stringify(run2.errors)}`);
+  assert.match(String(refused[0].message), /taken for a replay/);
+  link.close();
+  await run2.bob.stop();
+
+  // The journal's start is on disk: after a restart the same replays (and the new ones) show nothing.
+  const run3 = await startBob(t, w, 'bob restarted');
+  link = await linkToBob(t, w);
+  const restarted = processShows(run3.bob, 'after the restart');
+  forwardOld(link, w);
+  link.send({ t: 'envelope', envelope: w.old.room.envelope('after the restart') });
+  await restarted;
+  assert.deepEqual(run3.shown, ['after the restart']);
+});
+
+function linkToBob(t: TestContext, w: World): Promise<PeerLink> {
+  return linkTo(t, { peerPort: w.bobPort } as ChatEngine, w.keys.mallory, w.keys.bob);
+}
+
+test('a fresh data folder (bob on another machine): forwarded old bundles and envelopes show nothing; an honest new message does', SLOW, async (t) => {
+  const w = await world(t);
+  await showOriginals(t, w);
+  await w.bob.close();
+  const device2 = await makeEngine(t, w.tracker);
+  const errors = collect(device2, 'error');
+  const shown = collect(device2, 'message');
+  await device2.login('bob', PASSWORD);
+  const link = await linkTo(t, device2, w.keys.mallory, w.keys.bob);
+  const marker = engineShows(device2, 'hello new machine');
+  forwardOld(link, w);
+  link.send({ t: 'envelope', envelope: w.old.room.envelope('hello new machine') });
+  await marker;
+  assert.deepEqual(shown.map((m) => m.text), ['hello new machine']);
+  assert.equal(errors.filter((e) => e.code === 'message.before_start').length, w.old.envelopes.length);
+  // And alice's own engine reaches the new machine as usual.
+  const fromAlice = engineShows(device2, 'from alice, live');
+  await w.alice.sendRoom('lab', 'from alice, live');
+  await fromAlice;
+});
+
+test('the journal records its start before it is used: a fresh or lost journal starts now, a kept one keeps its start, an earlier version\'s has none', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'p2p-floor-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'sessions.jsonl');
+  const T = Date.now();
+  const first = new InboundSessions(new SessionJournal(path), () => {}, [], false, () => T);
+  // On disk (compacted and fsynced) before the constructor returned: nothing was shown before it.
+  assert.deepEqual(JSON.parse(readFileSync(path, 'utf8').split('\n')[0]), { t: 'start', at: T });
+  assert.equal(first.startTime, T);
+  first.requireAfterStart('alice', T - CLOCK_SKEW_MS);
+  assert.throws(() => first.requireAfterStart('alice', T - CLOCK_SKEW_MS - 1), { code: 'message.before_start' });
+  await first.close();
+
+  const kept = new InboundSessions(new SessionJournal(path), () => {}, [], false, () => T + 10 * CLOCK_SKEW_MS);
+  assert.equal(kept.startTime, T, 'a kept journal keeps its start');
+  await kept.close();
+
+  renameSync(path, `${path}.aside`);
+  const afresh = new InboundSessions(new SessionJournal(path), () => {}, [], false, () => T + 20 * CLOCK_SKEW_MS);
+  assert.equal(afresh.startTime, T + 20 * CLOCK_SKEW_MS, 'a journal moved aside starts now');
+  await afresh.close();
+
+  // An earlier version's journal (records, no start): its records are intact, no floor.
+  writeFileSync(path, JSON.stringify({ t: 'left', room: 'r1', seq: 3 }) + '\n');
+  const earlier = new InboundSessions(new SessionJournal(path), () => {}, [], false, () => T);
+  assert.equal(earlier.startTime, 0);
+  earlier.requireAfterStart('alice', 1);
+  await earlier.close();
+
+  // The damaged-journal error says what moving it aside really does.
+  writeFileSync(path, 'not json\n' + JSON.stringify({ t: 'start', at: T }) + '\n');
+  assert.throws(() => new SessionJournal(path).read(), { message: /move it aside.*refused as possible replays/ });
+});
