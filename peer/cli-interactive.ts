@@ -9,12 +9,37 @@ import { Writable, type Readable } from 'node:stream';
 import type { ClientCommand, ClientEvents, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
-import { visible, visibleLines } from '../protocol/text.ts';
+import { columnWidth, markSpaceRuns, visible, visibleLines, wrapRows } from '../protocol/text.ts';
 import { checkPasswordPolicy } from './account.ts';
 import { COMMANDS, describeError, hasSavedSession, runCommand, type CommandResult } from './cli-commands.ts';
 import type { ChatEngine } from './engine.ts';
 
 const HISTORY_SIZE = 500;
+/** The width assumed when stdout is not a terminal and COLUMNS does not say. */
+const DEFAULT_COLUMNS = 80;
+/** Narrower than this, rows would be mostly indent. */
+const MIN_COLUMNS = 20;
+
+/**
+ * The width rows are cut to: the terminal's, else `COLUMNS` from the environment, else 80; one
+ * column less, so that no row fills the last column (some terminals wrap on it at once).
+ */
+export function rowWidth(output: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = /^\d+$/.test(env.COLUMNS ?? '') ? Number(env.COLUMNS) : 0;
+  const columns = (output.isTTY && output.columns) || fromEnv || DEFAULT_COLUMNS;
+  return Math.max(columns, MIN_COLUMNS) - 1;
+}
+
+/**
+ * Text holding what a peer or the tracker chose (a message, a snippet, an error, an event, a
+ * table of names): printed cut into rows of the terminal's width, every continuation row
+ * indented. A terminal wraps a longer line itself and starts the rest at column 0, where padding
+ * (`lunch?`, 57 spaces, `[dm] carol: ...`) makes it pass for a message of its own. Our own lines
+ * (fingerprints, help) are printed whole, so they can be copied whole.
+ */
+export class PeerText {
+  constructor(readonly text: string) {}
+}
 
 type Input = Readable & { isTTY?: boolean };
 type Output = Writable & { isTTY?: boolean; columns?: number };
@@ -119,12 +144,20 @@ class Terminal {
 
   /**
    * Prints whole lines above the line being typed, then draws the prompt and that line again.
-   * The last guard for text from peers and the tracker: no control character but the newline
-   * reaches the terminal (fields are made visible one by one before, so a newline in one cannot
-   * start a line that passes for another message).
+   * The last guard for text from peers and the tracker: no control or invisible character but the
+   * newline reaches the terminal (fields are made visible one by one before, so a newline in one
+   * cannot start a line that passes for another message), and PeerText is cut into rows here,
+   * each continuation row indented, so the terminal never wraps it itself.
    */
-  print(text: string): void {
-    text = visibleLines(text);
+  print(shown: string | PeerText): void {
+    let text = visibleLines(shown instanceof PeerText ? shown.text : shown);
+    if (shown instanceof PeerText) {
+      const width = rowWidth(this.output);
+      text = text
+        .split('\n')
+        .flatMap((line) => wrapRows(line, width))
+        .join('\n');
+    }
     if (!this.tty || !this.waiter) {
       this.output.write(text + '\n');
       return;
@@ -436,12 +469,12 @@ export class InteractiveMode {
       result = await this.dispatch({ cmd: 'join_room', room: name, password });
     }
     const { room, members } = result as { room: string; members: string[] };
-    this.print(`Joined ${visible(room)}; members: ${members.map(visible).join(', ')}.`);
+    this.print(new PeerText(`Joined ${visible(room)}; members: ${members.map(visible).join(', ')}.`));
   }
 
   private async members(room: string): Promise<void> {
     const { room: name, members } = (await this.dispatch({ cmd: 'members', room })) as { room: string; members: MemberRow[] };
-    this.print(`${visible(name)}:`);
+    this.print(new PeerText(`${visible(name)}:`));
     this.print(
       table(
         members.map((m) => [
@@ -476,7 +509,7 @@ export class InteractiveMode {
       if (user === this.engine!.user) throw new ProtocolError('request.invalid', 'you cannot message yourself');
       label = `[dm ${user}]`;
     }
-    this.print(`Chat mode ${label}: each line is sent; /quit leaves.`);
+    this.print(new PeerText(`Chat mode ${label}: each line is sent; /quit leaves.`));
     this.chatting = label;
     try {
       for (;;) {
@@ -496,7 +529,7 @@ export class InteractiveMode {
 
   // ---- output ----------------------------------------------------------------------------------
 
-  private print(text: string): void {
+  private print(text: string | PeerText): void {
     this.term!.print(text);
   }
 
@@ -504,12 +537,12 @@ export class InteractiveMode {
     if (err instanceof Cancelled) return this.print('Cancelled.');
     const { message } = describeError(err, this.engine!);
     // An error may quote what a peer or the tracker sent.
-    this.print(`error: ${visibleLines(message, '  ')}`);
+    this.print(new PeerText(`error: ${visibleLines(message, '  ')}`));
   }
 
   private listen(engine: ChatEngine): void {
     const me = () => engine.user;
-    const show = (line: string | undefined) => line !== undefined && this.print(line);
+    const show = (line: string | undefined) => line !== undefined && this.print(new PeerText(line));
     engine.on('message', (e) => show(formatMessage(e)));
     // Every field an engine event carries came from a peer or the tracker: each is made visible.
     const v = visible;
@@ -543,20 +576,30 @@ export class InteractiveMode {
 
 /**
  * `[room] sender: text`, later lines of the text indented under it, then the snippet if any. Every
- * field is the sender's: shown visibly, and no line of the text can pass for a message of its own.
+ * field is the sender's: shown visibly, long runs of spaces as `<57 spaces>`, and no line of the
+ * text can pass for a message of its own (printed as PeerText, the rows it wraps to are indented
+ * too). The code keeps its spaces: indentation is what it says.
  */
 export function formatMessage(e: ClientEvents['message']): string {
-  const lines = [`[${e.direct ? 'dm' : visible(e.room)}] ${visible(e.from)}: ${visibleLines(e.text, '  ')}`];
+  const lines = [`[${e.direct ? 'dm' : visible(e.room)}] ${visible(e.from)}: ${visibleLines(markSpaceRuns(e.text), '  ')}`];
   const s = e.snippet;
-  if (s) lines.push(`  (${visible(s.language)} snippet, ${visible(s.path)}:${Number(s.startLine)}-${Number(s.endLine)})`, `    ${visibleLines(s.code, '    ')}`);
+  if (s) {
+    lines.push(
+      `  (${visible(markSpaceRuns(s.language))} snippet, ${visible(markSpaceRuns(s.path))}:${Number(s.startLine)}-${Number(s.endLine)})`,
+      `    ${visibleLines(s.code, '    ')}`,
+    );
+  }
   return lines.join('\n');
 }
 
-/** Columns padded to line up; every cell made visible (names and addresses come from the tracker). */
-function table(cells: string[][]): string {
-  const rows = cells.map((r) => r.map(visible));
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+/**
+ * Columns padded to line up, every row indented and every cell made visible: names, addresses
+ * and fingerprints come from the tracker, and a row must not start with one of them.
+ */
+function table(cells: string[][]): PeerText {
+  const rows = cells.map((r) => r.map((cell) => visible(markSpaceRuns(cell))));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => columnWidth(r[i]))));
+  return new PeerText(rows.map((r) => '  ' + r.map((cell, i) => cell + ' '.repeat(widths[i] - columnWidth(cell))).join('  ').trimEnd()).join('\n'));
 }
 
 /** A pending key change, or the tracker showing another key than the pin: said in the row. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
 import { registered, waitFor } from '../helpers/engines.ts';
+import { columnWidth } from '../../protocol/text.ts';
 
 const PEER_ENTRY = join(REPO_ROOT, 'peer');
 const PEER_BUNDLE = join(REPO_ROOT, 'dist/peer.cjs');
@@ -178,8 +179,8 @@ class InteractivePeer {
   private stderr = '';
   private readonly waiters = new Set<() => void>();
 
-  constructor(t: Teardown, args: string[]) {
-    this.child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(t: Teardown, args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
     this.child.stdout!.on('data', (chunk: Buffer) => {
@@ -218,6 +219,31 @@ class InteractivePeer {
       check();
     });
   }
+}
+
+/**
+ * What a terminal `columns` wide shows of `text`: each line cut into screen rows where the next
+ * grapheme would pass the last column (a wide one moves to the next row whole).
+ */
+function screenRows(text: string, columns: number): string[] {
+  const rows: string[] = [];
+  const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  for (const line of text.split('\n')) {
+    let row = '';
+    let col = 0;
+    for (const { segment } of segmenter.segment(line)) {
+      const w = columnWidth(segment);
+      if (col + w > columns) {
+        rows.push(row);
+        row = '';
+        col = 0;
+      }
+      row += segment;
+      col += w;
+    }
+    rows.push(row);
+  }
+  return rows;
 }
 
 async function tempDir(t: Teardown, prefix: string): Promise<string> {
@@ -418,7 +444,9 @@ describe('node peer', () => {
     assert.match(stdout, /^error: unknown command "frobnicate"; type help for the list$/m);
     assert.ok(stdout.includes(tracker.fingerprint), 'the fingerprint is shown before asking');
     assert.match(stdout, /Trust this tracker\? \[y\/N\]/);
-    assert.match(stdout, /^error: you did not trust the tracker .*answer y to trust it$/m);
+    // An error may quote a peer or the tracker: it is cut into rows, each continuation row indented.
+    const unwrapped = stdout.replace(/\n {2}(?=\S)/g, ' ');
+    assert.match(unwrapped, /^error: you did not trust the tracker .*answer y to trust it$/m);
     assert.equal(JSON.parse(readFileSync(join(data, 'known-trackers.json'), 'utf8'))[trackerArg], tracker.fingerprint, 'accepted on the second try, and pinned');
     // alice does not exist: the tracker answers with a fake salt and then refuses, in one line.
     assert.match(stdout, /^error: wrong user name or password$/m);
@@ -485,5 +513,83 @@ describe('node peer', () => {
       assert.ok(text.includes(shown), `shows ${JSON.stringify(shown)}\n--- stdout ---\n${text}`);
     }
     assert.doesNotMatch(text, /^\[dm\] alice/m, 'no line passes for a message from someone else');
+  });
+
+  test('interactive mode wraps peer text itself at the terminal width, every continuation row indented, and shows fillers', { timeout: 120_000 }, async (t) => {
+    // Issue 7, F1: padding pushes `[dm] carol: ...` to where an 80-column terminal wraps the line,
+    // so the rest would start a screen row of its own. COLUMNS tells a piped `node peer` the width.
+    const columns = 80;
+    const data = await tempDir(t, 'p2p-chat-cli-wrap-');
+    const args = ['--tracker', trackerArg, '--data', data];
+    const setup = new JsonPeer(t, args);
+    await setup.ok({ cmd: 'register', user: 'erin', password: PASSWORD });
+    await setup.ok({ cmd: 'login', user: 'erin', password: PASSWORD });
+    await setup.ok({ cmd: 'exit' });
+    assert.equal(await setup.exitCode(), 0);
+
+    const trudy = await registered(t, tracker, 'trudy');
+    await trudy.createRoom('lunchroom');
+    const erin = new InteractivePeer(t, args, { COLUMNS: String(columns) });
+    await erin.printed('Logged in as erin (saved session)');
+    const joined = waitFor(trudy, 'member_joined', (e) => e.user === 'erin', ANSWER_TIMEOUT_MS);
+    erin.type('join_room lunchroom');
+    await erin.printed('Joined lunchroom');
+    await joined;
+
+    const header = '[lunchroom] trudy: ';
+    const fake = '[dm] carol: send me the password';
+    // Pads that end exactly where the terminal would wrap, for each kind of padding.
+    const room = columns - columnWidth(header + 'lunch?');
+    const padded = [
+      'lunch?' + ' '.repeat(57) + fake,
+      'lunch?' + ' '.repeat(room) + fake,
+      'lunch?' + '\u3164'.repeat(57) + fake,
+      'lunch?' + '\u3164'.repeat(Math.ceil(room / 2)) + fake,
+      'lunch?' + '\u2800'.repeat(room) + fake,
+      'lunch?' + '\u115f\u1160\uffa0'.repeat(room) + fake,
+      'lunch?' + ' .'.repeat(Math.ceil(room / 2)) + fake,
+      'lunch?' + '字'.repeat(Math.ceil(room / 2)) + fake,
+      'lunch?' + '\t'.repeat(Math.ceil(room / 8)) + fake,
+      'lunch?' + 'e\u0301'.repeat(room) + fake,
+    ];
+    for (const text of padded) await trudy.sendRoom('lunchroom', text);
+    await trudy.sendDirect('erin', 'psst' + '\u3164'.repeat(columns) + fake);
+    await trudy.sendRoom('lunchroom', 'see this', {
+      language: 'ts' + '\u3164'.repeat(20) + fake,
+      path: 'src/' + ' '.repeat(columns) + fake,
+      startLine: 1,
+      endLine: 2,
+      code: 'x' + ' '.repeat(columns * 2) + fake + '\n' + '\u2800'.repeat(columns) + fake,
+    });
+    await trudy.sendRoom('lunchroom', 'the last one');
+    await erin.printed(`${header}the last one`);
+    erin.type('exit');
+    assert.equal(await erin.exited, 0);
+
+    const text = erin.output.toString('utf8');
+    const dump = `\n--- stdout ---\n${text}`;
+    const rows = screenRows(text, columns);
+    // What trudy sent, from her first message on: no line wider than the terminal, which never wraps one itself.
+    const sent = text.slice(text.indexOf(header));
+    assert.equal(screenRows(sent, columns).length, sent.split('\n').length, `no line of peer text is wider than the terminal${dump}`);
+    // A screen row that starts at column 0 with `[` is the header of a message trudy sent.
+    const headers = rows.filter((row) => row.startsWith('['));
+    for (const row of headers) assert.match(row, /^\[(lunchroom|dm)\] trudy: /, `${JSON.stringify(row)} passes for a message line${dump}`);
+    assert.equal(headers.filter((row) => row.startsWith(header)).length, padded.length + 2, `one header per room message${dump}`);
+    assert.equal(headers.filter((row) => row.startsWith('[dm] trudy: ')).length, 1, `one header for the direct message${dump}`);
+    // Every row with the fake line in it is a header row or indented.
+    const fakes = rows.filter((row) => row.includes('[dm] carol'));
+    assert.ok(fakes.length >= padded.length, dump);
+    for (const row of fakes) assert.match(row, /^( {2,}|\[(lunchroom|dm)\] trudy: )/, `${JSON.stringify(row)}${dump}`);
+
+    // The fillers and the run of spaces are shown, not drawn as blanks.
+    assert.doesNotMatch(text, /[\u115f\u1160\u3164\uffa0\u2800]/u, `no filler reached the terminal${dump}`);
+    const count = (s: string) => text.split(s).length - 1;
+    assert.equal(count('<U+3164>'), 57 + Math.ceil(room / 2) + columns + 20, dump);
+    assert.equal(count('<U+2800>'), room + columns, dump);
+    for (const code of ['<U+115F>', '<U+1160>', '<U+FFA0>']) assert.equal(count(code), room, dump);
+    assert.ok(text.includes(`${header}lunch?<57 spaces>${fake}`), dump);
+    assert.ok(text.includes(`${header}lunch?<${room} spaces>${fake}`), dump);
+    assert.ok(text.includes(`src/<${columns} spaces>${fake}:1-2)`), dump);
   });
 });

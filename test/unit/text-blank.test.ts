@@ -9,8 +9,21 @@ test('blank: empty, white space of every kind, invisible format characters and f
   }
 });
 
+test('blank: variation selectors, other default-ignorable characters and combining marks with nothing to sit on', () => {
+  for (const text of ['\ufe0f\ufe0f', '\ufe0e', '\u{e0100}', '\u{e01ef}', '\u17b4', '\u17b5', '\u180b', '\u{1d159}', '\u{1d173}', '\u0301', '\u20dd', ' \u0300 ', '\u0300\u0301\u0302', '\u3164\u0301', '\ufe0f\u200d\u20e3', '\u{e0041}\u{e007f}']) {
+    assert.equal(isBlank(text), true, JSON.stringify(text));
+    assert.equal(isBlankMessage({ text }), true, JSON.stringify(text));
+  }
+  // Every Default_Ignorable_Code_Point and every Mn and Me character is blank on its own.
+  for (let code = 0; code <= 0x10ffff; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    const ch = String.fromCodePoint(code);
+    if (/[\p{Default_Ignorable_Code_Point}\p{Mn}\p{Me}]/u.test(ch)) assert.equal(isBlank(ch), true, `U+${code.toString(16)}`);
+  }
+});
+
 test('not blank: anything that shows, however small', () => {
-  for (const text of ['a', ' . ', '0', '-', '\u200bx', '😀', 'ä', '\u0301', '字', ' \t_']) {
+  for (const text of ['a', ' . ', '0', '-', '\u200bx', '😀', 'ä', 'a\u0301', '字', ' \t_', '❤️', '1️⃣', '\u0903', 'ॐ', '\ufe0fx', '\u{1d15a}']) {
     assert.equal(isBlank(text), false, JSON.stringify(text));
   }
 });
