@@ -16,7 +16,7 @@
 //   says which message keys were used, and a member may forward any old bundle and envelope. So a
 //   journal that starts empty records when it started (a `start` record, fsynced by the
 //   compaction in the constructor, before anything is shown), and a message whose signed body
-//   time is older than that, less CLOCK_SKEW_MS, is refused as `message.before_start`.
+//   time is older than that is refused as `message.before_start`.
 //
 //   Why the message time and not the session: refusing every session whose bundle was `created`
 //   before the start would also silence the senders' honest live sessions, and a sender keeps one
@@ -24,9 +24,14 @@
 //   that long). The message time is inside the ciphertext and signed by its sender, so a member
 //   forwarding cannot change it; a sender lying about it only affects its own messages. The cost:
 //   old messages this device never received are refused too (said in an error event, never
-//   silently: they cannot be told apart from replays), and a sender whose clock is behind by more
-//   than the skew has its messages refused for that long after the start (then they pass again).
-//   Messages shown within the skew before the loss may show once more; no earlier one can.
+//   silently: they cannot be told apart from replays).
+//
+//   No allowance for senders' clocks running behind ours: it would reopen exactly the window a
+//   replay needs (the messages shown just before a crash, seconds before the restart, are the
+//   newest an attacker holds; a tester replayed them within a 2-minute allowance). A sender whose
+//   clock is d behind instead has its messages refused for the first d after the start, each with
+//   an error saying why, and then they pass again: a rare, visible, self-ending loss, for never
+//   showing a replay.
 //
 // Every key here (room ids, sender names, session ids) comes from peers: Maps only.
 
@@ -42,9 +47,6 @@ import type { JournalRecord, SessionJournal } from './session-journal.ts';
  * engine waits for the write before handling more (a stalled disk must not fill memory).
  */
 export const MAX_WAITING_FOR_DISK = 1000;
-
-/** How far a sender's clock may be behind ours before its messages count as older than the journal. */
-export const CLOCK_SKEW_MS = 2 * 60 * 1000;
 
 interface RoomSessions {
   /** sender -> session id -> session, oldest first. */
@@ -76,7 +78,7 @@ export class InboundSessions {
   private writing?: Promise<void>;
   private closed = false;
   /**
-   * When this journal started (ms): messages signed before it, less CLOCK_SKEW_MS, are refused.
+   * When this journal started (ms): messages signed before it are refused (see the top of the file).
    * 0 for a journal an earlier version kept without a `start` record (its records are intact).
    */
   private startedAt = 0;
@@ -170,15 +172,15 @@ export class InboundSessions {
 
   /**
    * Throws SenderKeyError 'message.before_start' for a message whose signed time is older than
-   * the journal's start (less CLOCK_SKEW_MS): whether its key was used before cannot be known,
+   * the journal's start: whether its key was used before cannot be known,
    * so it is treated as a replay and not shown. Call it after the message was decrypted (its key
    * is then recorded as used) and before it is shown.
    */
   requireAfterStart(sender: string, sentAt: number): void {
-    if (sentAt >= this.startedAt - CLOCK_SKEW_MS) return;
+    if (sentAt >= this.startedAt) return;
     throw new SenderKeyError(
       'message.before_start',
-      `did not show a message from ${sender} sent ${new Date(sentAt).toISOString()}: it is older than this device's record of received messages (started ${new Date(this.startedAt).toISOString()}, when the session journal was new or lost), so it may have been shown already and is taken for a replay; if ${sender} sent it and you never saw it, ask them to send it again`,
+      `did not show a message from ${sender} sent ${new Date(sentAt).toISOString()}: it is older than this device's record of received messages (started ${new Date(this.startedAt).toISOString()}, when the session journal was new or lost), so it may have been shown already and is taken for a replay; if ${sender} sent it and you never saw it (or ${sender}'s clock is behind), ask them to send it again`,
     );
   }
 
