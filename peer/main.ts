@@ -3,6 +3,8 @@
 
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseTrackerAddress } from '../protocol/address.ts';
+import { ProtocolError } from '../protocol/errors.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { commandHelp, InteractiveMode } from './cli-interactive.ts';
 import { JsonMode } from './cli-json.ts';
@@ -53,7 +55,7 @@ function parseFlags(argv: string[]): Flags {
         flags.verbose = true;
         break;
       case '--tracker':
-        flags.tracker = parseAddress(value());
+        flags.tracker = trackerFlag(value());
         break;
       case '--data':
         flags.data = resolve(value());
@@ -67,11 +69,14 @@ function parseFlags(argv: string[]): Flags {
   return flags;
 }
 
-/** HOST:PORT, HOST alone (the default port), or [IPv6]:PORT. */
-function parseAddress(text: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text);
-  if (!m) throw new UsageError(`--tracker takes HOST:PORT, not ${text}`);
-  return { host: m[1] ?? m[2], port: m[3] === undefined ? DEFAULT_TRACKER_PORT : parsePort(m[3], '--tracker port') };
+/** --tracker: HOST:PORT, HOST alone (the default port), or [IPv6]:PORT (protocol/address.ts). */
+function trackerFlag(text: string): { host: string; port: number } {
+  try {
+    return parseTrackerAddress(text);
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new UsageError(`--tracker: ${err.message}`);
+    throw err;
+  }
 }
 
 function parsePort(text: string, what: string): number {
