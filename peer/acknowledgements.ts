@@ -9,6 +9,7 @@ const MAX_TRACKED = 10_000;
 
 interface Pending {
   room: string;
+  roomId: string;
   id: string;
   of: number;
   acked: Set<string>;
@@ -16,6 +17,7 @@ interface Pending {
 
 export interface Delivered {
   room: string;
+  roomId: string;
   id: string;
   count: number;
   of: number;
@@ -25,8 +27,9 @@ export class DeliveryCounts {
   private readonly pending = new Map<string, Pending>();
 
   /** A message of mine went out to `of` members. */
+  /** A message of mine went out to `of` members; `room` is the display name (the id is the envelope's). */
   sent(env: Envelope, room: string, id: string, of: number): void {
-    this.pending.set(key(env.sender, env.session, env.seq), { room, id, of, acked: new Set() });
+    this.pending.set(key(env.sender, env.session, env.seq), { room, roomId: env.room, id, of, acked: new Set() });
     // The oldest go first: a member who never acknowledges must not grow this forever.
     if (this.pending.size > MAX_TRACKED) this.pending.delete(this.pending.keys().next().value!);
   }
@@ -39,7 +42,7 @@ export class DeliveryCounts {
       const d = this.pending.get(k);
       if (!d || d.acked.has(from)) continue;
       d.acked.add(from);
-      out.push({ room: d.room, id: d.id, count: d.acked.size, of: d.of });
+      out.push({ room: d.room, roomId: d.roomId, id: d.id, count: d.acked.size, of: d.of });
       if (d.acked.size >= d.of) this.pending.delete(k);
     }
     return out;

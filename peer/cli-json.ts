@@ -26,6 +26,7 @@ const FORWARDED = {
   room_forked: true,
   typing: true,
   connection: true,
+  directory_changed: true,
   error: true,
 } satisfies Record<ClientEventName, true>;
 export const EVENT_NAMES = Object.keys(FORWARDED) as ClientEventName[];

@@ -34,6 +34,7 @@ import { LinkPool } from './link-pool.ts';
 import type { LinkLimits } from '../protocol/peer.ts';
 import type { PeerLink } from './link.ts';
 import { RoomBook, type RoomView } from './room-book.ts';
+import { RoomDirectory } from './room-directory.ts';
 import {
   bundleSignatureValid,
   envelopeSignatureValid,
@@ -91,6 +92,8 @@ const MAX_PARKED_BYTES_PER_ROOM = 16 * 1024 * 1024;
 const MAX_INCOMING_PER_PEER = 5000;
 
 const TRACE = Boolean(process.env.P2P_TRACE);
+/** A room id: the base64url SHA-256 of its create event. */
+const ROOM_ID = /^[A-Za-z0-9_-]{43}$/;
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
   readonly data: DataFolder;
@@ -105,7 +108,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private readonly presence = new Map<string, PeerInfo>();
   /** user -> the last disagreement reported between the pin and the tracker's fingerprint ("pinned tracker"). */
   private readonly disagreements = new Map<string, string>();
-  private readonly roomList = new Map<string, RoomSummary>();
+  /** Rooms as the tracker last listed or pushed them. */
+  private readonly roomDirectory = new RoomDirectory((rooms) => this.emit('directory_changed', { rooms }));
   private readonly outbound = new Map<string, OutboundSession>();
   /** Received sender sessions and their replay records, on disk before a message is shown. */
   private inbound?: InboundSessions;
@@ -347,7 +351,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   async listRooms(): Promise<RoomSummary[]> {
     this.requireMe();
     const rooms = await this.tracker.listRooms();
-    for (const r of rooms) this.roomList.set(r.id, r);
+    this.roomDirectory.replace(rooms);
     return rooms;
   }
 
@@ -397,22 +401,28 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const event = signRoomEvent(unsigned, me.keys.signing.privateKey);
     const pw = isPrivate ? await deriveRoomPasswordKeys(opts.password!, salt, this.opts.scryptParams) : undefined;
     const { room } = await this.tracker.request('create_room', { event, ...(pw ? { check: pw.check } : {}) });
-    this.roomList.set(room.id, room);
+    this.roomDirectory.update([room]);
     await this.rooms!.apply([event], pw?.proofKey);
     this.persist();
     return { id: room.id, name };
   }
 
-  async joinRoom(rawName: string, password?: string): Promise<{ id: string; name: string; members: string[] }> {
+  /** The room directory as the tracker last told it (no request); `directory_changed` tells of changes. */
+  directory(): RoomSummary[] {
+    return this.roomDirectory.list();
+  }
+
+  /**
+   * Joins a room by id (no `list_rooms` request: the directory or the log names it) or by name
+   * (one `list_rooms` with the name filter). Throws 'room.not_found', 'room.already_member',
+   * 'room.bad_password'.
+   */
+  async joinRoom(ref: string, password?: string): Promise<{ id: string; name: string; members: string[] }> {
     const me = this.requireMe();
-    const name = normalizeRoomName(rawName);
-    // One room by name, not every page of every room.
-    const [summary] = await this.tracker.listRooms({ name });
-    if (summary) this.roomList.set(summary.id, summary);
-    if (!summary) throw new ProtocolError('room.not_found', `there is no room named ${name}; list_rooms shows the rooms`);
+    const { summary, events } = await this.findRoom(ref);
+    const name = summary.name;
     if (summary.member) throw new ProtocolError('room.already_member', `you are already in ${name}`);
     if (summary.private && !password) throw new ProtocolError('room.bad_password', `${name} is private: give its password`);
-    const events = await this.fetchLog(summary.id, 0);
     const create = events[0];
     const pw = summary.private ? await deriveRoomPasswordKeys(password!, create.salt!, this.opts.scryptParams) : undefined;
     // The log's earlier private joins carry proofs under the password's key: a wrong password
@@ -436,6 +446,24 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     }
     const { state } = this.rooms!.get(summary.id)!;
     return { id: summary.id, name, members: [...state.members.keys()] };
+  }
+
+  /**
+   * A room's summary and log by id (one `room_log`, which names the room) or by name (one
+   * `list_rooms` with the name filter, then the log). Throws 'room.not_found'.
+   */
+  private async findRoom(ref: string): Promise<{ summary: RoomSummary; events: RoomEvent[] }> {
+    if (ROOM_ID.test(ref)) {
+      const { room, events } = await this.tracker.roomLog(ref, 0);
+      this.roomDirectory.update([room]);
+      return { summary: room, events };
+    }
+    const name = normalizeRoomName(ref);
+    // One room by name, not every page of every room.
+    const [summary] = await this.tracker.listRooms({ name });
+    if (!summary) throw new ProtocolError('room.not_found', `there is no room named ${name}; list_rooms shows the rooms`);
+    this.roomDirectory.update([summary]);
+    return { summary, events: await this.fetchLog(summary.id, 0) };
   }
 
   async leaveRoom(roomRef: string): Promise<void> {
@@ -535,8 +563,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.keys = new KeyDirectory(this.state.pins, async (users) => (await this.tracker.request('get_keys', { users })).keys);
     this.keys.pinOwn(user, session.identity);
     this.keys.on('key_changed', (change) => {
-      const rooms = this.roomsSharedWith(change.user).map((id) => this.rooms!.get(id)!.state.name);
-      this.emit('key_changed', { ...change, rooms });
+      const roomIds = this.roomsSharedWith(change.user);
+      const rooms = roomIds.map((id) => this.rooms!.get(id)!.state.name);
+      this.emit('key_changed', { ...change, rooms, roomIds });
       this.persist();
     });
     this.keys.on('changed', () => this.persist());
@@ -623,7 +652,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private applySession(session: SessionResult): void {
     this.presence.clear();
     for (const p of session.peers) this.presence.set(p.user, p);
-    for (const r of session.rooms) this.roomList.set(r.id, r);
+    this.roomDirectory.update(session.rooms);
   }
 
   private async onResumed(session: SessionResult): Promise<void> {
@@ -692,7 +721,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         const id = events[0].room;
         const seq = events[0].seq;
         this.rooms!.markForked(id, { seq, mine: '', theirs: '', from: 'tracker' });
-        this.emit('room_forked', { room: this.rooms!.get(id)?.state.name ?? id, seq, detail: err.message, withheld: false });
+        this.emit('room_forked', { room: this.rooms!.get(id)?.state.name ?? id, roomId: id, seq, detail: err.message, withheld: false });
         return;
       }
       throw err;
@@ -738,24 +767,25 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   private announce(event: RoomEvent, before: RoomState | null, after: RoomState): void {
     const room = after.name;
+    const roomId = after.id;
     const me = this.me!.user;
     switch (event.type) {
       case 'join':
-        this.emit('member_joined', { room, user: event.actor });
+        this.emit('member_joined', { room, roomId, user: event.actor });
         break;
       case 'leave':
-        this.emit('member_left', { room, user: event.actor });
+        this.emit('member_left', { room, roomId, user: event.actor });
         break;
       case 'kick':
-        this.emit('member_kicked', { room, user: event.subject!, by: event.actor });
+        this.emit('member_kicked', { room, roomId, user: event.subject!, by: event.actor });
         if (event.subject === me) this.forgetRoom(after.id);
         break;
       case 'close':
-        this.emit('room_closed', { room, by: event.actor });
+        this.emit('room_closed', { room, roomId, by: event.actor });
         this.forgetRoom(after.id);
         break;
     }
-    if (before && before.owner !== after.owner) this.emit('owner_changed', { room, owner: after.owner });
+    if (before && before.owner !== after.owner) this.emit('owner_changed', { room, roomId, owner: after.owner });
     // Anyone who may read the next message changed: the next send starts a new session.
     if (event.type !== 'create') this.outbound.delete(after.id);
   }
@@ -789,7 +819,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return;
       }
       case 'room_event': {
-        this.roomList.set(e.room.id, e.room);
+        this.roomDirectory.update([e.room]);
         const known = this.rooms!.get(e.room.id);
         const mine = e.entry.actor === this.me.user || e.entry.subject === this.me.user;
         if (!known && !mine) return;
@@ -798,7 +828,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return;
       }
       case 'room_listed':
-        this.roomList.set(e.room.id, e.room);
+        this.roomDirectory.update([e.room]);
         return;
       case 'closing':
         return;
@@ -841,7 +871,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return;
       case 'typing': {
         const target = this.targetFor(msg.room);
-        if (target && target.members.includes(from)) this.emit('typing', { room: target.name, user: from, active: msg.active });
+        if (target && target.members.includes(from)) this.emit('typing', { room: target.name, roomId: target.id, user: from, active: msg.active });
         return;
       }
       case 'heads':
@@ -863,7 +893,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         const after = this.rooms!.get(msg.room)?.state.head.seq ?? before;
         if (after > before) {
           // A member proved events the tracker did not give us: it withheld them.
-          this.emit('room_forked', { room: room.state.name, seq: before + 1, detail: `${from} showed signed events ${before + 1}..${after} that the tracker withheld; they are applied now`, withheld: true });
+          this.emit('room_forked', { room: room.state.name, roomId: msg.room, seq: before + 1, detail: `${from} showed signed events ${before + 1}..${after} that the tracker withheld; they are applied now`, withheld: true });
         }
         return;
       }
@@ -891,7 +921,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     if (mine !== head.hash) {
       if (!room.forked) {
         this.rooms!.markForked(roomId, { seq: head.seq, mine: mine ?? '', theirs: head.hash, from });
-        this.emit('room_forked', { room: room.state.name, seq: head.seq, detail: `${from} holds a different event at seq ${head.seq}: the tracker showed you different histories; sending to this room stops`, withheld: false });
+        this.emit('room_forked', { room: room.state.name, roomId, seq: head.seq, detail: `${from} holds a different event at seq ${head.seq}: the tracker showed you different histories; sending to this room stops`, withheld: false });
         this.persist();
       }
       return false;

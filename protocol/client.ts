@@ -5,26 +5,33 @@
 
 import { bool, int, obj, optional, str, variants, type Infer } from './schema.ts';
 import type { ErrorCode } from './errors.ts';
+import type { ConversationId } from './peer.ts';
+import type { RoomSummary } from './tracker.ts';
 
 // ---- events ------------------------------------------------------------------------------------
 
 export interface ClientEvents {
   ready: { port: number };
-  /** `room` is the room's name, or `dm:<a>:<b>` for a direct message (then `direct` is true). */
-  message: { room: string; roomId: string; from: string; id: string; text: string; sentAt: number; direct: boolean; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
+  /**
+   * Every room-scoped event names its conversation by `roomId` (a room id, or `dm:<a>:<b>` for a
+   * direct conversation, see protocol/peer.ts ConversationId) and carries the display name in `room`.
+   */
+  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
   /** How many members have acknowledged one of my messages so far. */
-  delivered: { room: string; id: string; count: number; of: number };
+  delivered: { room: string; roomId: ConversationId; id: string; count: number; of: number };
   presence: { user: string; online: boolean };
-  member_joined: { room: string; user: string };
-  member_left: { room: string; user: string };
-  member_kicked: { room: string; user: string; by: string };
-  owner_changed: { room: string; owner: string | null };
-  room_closed: { room: string; by: string };
+  member_joined: { room: string; roomId: ConversationId; user: string };
+  member_left: { room: string; roomId: ConversationId; user: string };
+  member_kicked: { room: string; roomId: ConversationId; user: string; by: string };
+  owner_changed: { room: string; roomId: ConversationId; owner: string | null };
+  room_closed: { room: string; roomId: ConversationId; by: string };
   /** A user's identity key differs from the pinned one: nothing is sent to them until `verify`. */
-  key_changed: { user: string; oldFingerprint: string; newFingerprint: string; rooms: string[] };
+  key_changed: { user: string; oldFingerprint: string; newFingerprint: string; rooms: string[]; roomIds: ConversationId[] };
   /** Two members were shown different histories of a room; sending to it stops. */
-  room_forked: { room: string; seq: number; detail: string; withheld: boolean };
-  typing: { room: string; user: string; active: boolean };
+  room_forked: { room: string; roomId: ConversationId; seq: number; detail: string; withheld: boolean };
+  typing: { room: string; roomId: ConversationId; user: string; active: boolean };
+  /** The room directory as the tracker last told it (list answers and pushes); at most once per event-loop turn. */
+  directory_changed: { rooms: RoomSummary[] };
   /** The tracker link: connecting, online, reconnecting, offline. */
   connection: { state: 'offline' | 'connecting' | 'online' | 'reconnecting'; detail: string };
   /** `code` is one of protocol/errors.ts: ERROR_CODES, LINK_ERROR_CODES, SENDER_KEY_ERROR_CODES, CLIENT_ERROR_CODES, or `internal`. */

@@ -159,12 +159,17 @@ export const peerMessageSchema = variants('t', {
 });
 export type PeerMessage = Infer<typeof peerMessageSchema>;
 
-export function dmRoom(a: string, b: string): string {
+/** One word for a conversation: a room id, or `dm:<a>:<b>` (names sorted) for a direct one. */
+export type ConversationId = string;
+
+/** The conversation id of the direct conversation between `a` and `b`. */
+export function dmRoom(a: string, b: string): ConversationId {
   const [x, y] = [a, b].sort();
   return `dm:${x}:${y}`;
 }
 
-export function isDmRoom(room: string): boolean {
+/** True for a direct conversation's id (`dm:<a>:<b>`). */
+export function isDmRoom(room: ConversationId): boolean {
   return room.startsWith('dm:');
 }
 

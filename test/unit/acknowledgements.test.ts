@@ -10,9 +10,9 @@ const ack = (seqs: number[], session = 'S'.repeat(22)): Extract<PeerMessage, { t
 test('delivery counts: one count per member, duplicates ignored, unknown messages ignored', () => {
   const counts = new DeliveryCounts();
   counts.sent(env(0), 'general', 'm0', 2);
-  assert.deepEqual(counts.acked('bob', ack([0])), [{ room: 'general', id: 'm0', count: 1, of: 2 }]);
+  assert.deepEqual(counts.acked('bob', ack([0])), [{ room: 'general', roomId: 'dm:alice:bob', id: 'm0', count: 1, of: 2 }]);
   assert.deepEqual(counts.acked('bob', ack([0])), [], 'the same member twice counts once');
-  assert.deepEqual(counts.acked('carol', ack([0, 7])), [{ room: 'general', id: 'm0', count: 2, of: 2 }]);
+  assert.deepEqual(counts.acked('carol', ack([0, 7])), [{ room: 'general', roomId: 'dm:alice:bob', id: 'm0', count: 2, of: 2 }]);
   assert.deepEqual(counts.acked('dave', ack([0])), [], 'the record ended once everyone had acknowledged');
 });
 
