@@ -6,15 +6,21 @@ import * as vscode from 'vscode';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChatEngine } from '../peer/engine.ts';
+import { parseTrackerAddress } from '../protocol/address.ts';
+import { normalizeUserName } from '../protocol/names.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
-import { dmRoom } from '../protocol/peer.ts';
-import type { HostToView, Snippet, ViewToHost } from '../protocol/view.ts';
+import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
+import type { HostToView, RequestError, Snippet, ViewRequest, ViewToHost } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
 import { HistoryStore } from './history-store.ts';
+import { joinRoomById } from './join-room.ts';
 import { messageNotification, noticeText } from './labels.ts';
 import { leavesFolder, resolveSnippetPath } from './snippet-path.ts';
 import { atRestKey, secretAccountStore } from './secrets.ts';
 import { verifyMember, type FingerprintToConfirm } from './verify-member.ts';
+
+/** What reaches the controller: everything but `view/ready`, which the provider answers itself. */
+export type FromView = Exclude<ViewToHost, { type: 'view/ready' }>;
 
 export interface ControllerHooks {
   post(message: HostToView): void;
@@ -95,15 +101,17 @@ export class ChatController implements vscode.Disposable {
 
   // ---- actions -----------------------------------------------------------------------------------
 
-  async send(key: string, text: string, snippet?: Snippet): Promise<void> {
+  async send(key: ConversationId, text: string, snippet?: Snippet): Promise<void> {
     const engine = this.requireEngine();
     const sent = await engine.sendRoom(key, text, snippet);
+    if (isDmRoom(key)) this.model.keepDirect(key);
     this.model.addOwnMessage(key, { ...sent, text, ...(snippet ? { snippet } : {}) });
   }
 
-  async openDirect(user: string): Promise<string> {
+  async openDirect(user: string): Promise<ConversationId> {
     const engine = this.requireEngine();
-    const key = dmRoom(engine.user!, user.trim().toLowerCase());
+    const key = dmRoom(engine.user!, normalizeUserName(user));
+    this.model.keepDirect(key);
     this.model.openConversation(key);
     await this.hooks.reveal();
     return key;
@@ -111,16 +119,13 @@ export class ChatController implements vscode.Disposable {
 
   async createRoom(name: string, password?: string): Promise<void> {
     const room = await this.requireEngine().createRoom(name, password !== undefined ? { password } : {});
-    this.model.refreshRooms();
+    this.model.postRooms();
     this.model.openConversation(room.id);
-    await this.model.refreshDirectory();
   }
 
-  async joinRoom(name: string, password?: string): Promise<void> {
-    const room = await this.requireEngine().joinRoom(name, password);
-    this.model.refreshRooms();
-    this.model.openConversation(room.id);
-    await this.model.refreshDirectory();
+  /** Joins the directory room `id` (no `list_rooms`: extension/join-room.ts). */
+  async joinRoom(id: string, password?: string): Promise<void> {
+    await joinRoomById(this.requireEngine(), this.model, id, password);
   }
 
   async leaveRoom(key: string): Promise<void> {
@@ -146,48 +151,65 @@ export class ChatController implements vscode.Disposable {
     if (verified) this.model.markVerified(verified);
   }
 
-  /** Handles what the webview asks; failures come back to it as an inline error. */
-  async fromView(message: ViewToHost): Promise<void> {
+  /**
+   * Handles what the webview asks. A request (it carries a `requestId`) gets its own
+   * `request/completed`, success or failure; a command that fails shows a `notice/shown`.
+   */
+  async fromView(message: FromView): Promise<void> {
+    const requestId = 'requestId' in message ? message.requestId : undefined;
     try {
-      switch (message.type) {
-        case 'view/ready':
-          return;
-        case 'auth/login':
-          return await this.withProgress('Logging in to P2P Chat…', () => this.login(message.tracker, message.user, message.password));
-        case 'auth/register':
-          return await this.withProgress('Creating your P2P Chat account…', () => this.register(message.tracker, message.user, message.password));
-        case 'command/run':
-          await vscode.commands.executeCommand(message.command);
-          return;
-        case 'conversation/open':
-          return this.model.openConversation(message.key);
-        case 'conversation/openDirect':
-          await this.openDirect(message.user);
-          return;
-        case 'room/join':
-          return await this.joinRoom(message.name, message.password);
-        case 'room/leave':
-          return await this.leaveRoom(message.key);
-        case 'room/close':
-          return await this.closeRoom(message.key);
-        case 'room/kick':
-          return await this.kick(message.key, message.user);
-        case 'member/verify':
-          await vscode.commands.executeCommand('p2pChat.verifyMember', message.user);
-          return;
-        case 'message/send':
-          return await this.send(message.key, message.text);
-        case 'typing/set':
-          return this.engine?.typing(message.key, message.active);
-        case 'snippet/open':
-          return await openSnippet(message.path, message.line);
-        default: {
-          const never: never = message;
-          return never;
-        }
-      }
+      await (requestId !== undefined ? this.request(message as ViewRequest) : this.command(message as Exclude<FromView, ViewRequest>));
+      if (requestId !== undefined) this.hooks.post({ type: 'request/completed', requestId, ok: true });
     } catch (err) {
-      this.hooks.post({ type: 'error/shown', message: errorText(err), ...(code(err) ? { code: code(err)! } : {}) });
+      const error: RequestError = { message: errorText(err), ...(code(err) ? { code: code(err)! } : {}) };
+      this.hooks.post(requestId !== undefined ? { type: 'request/completed', requestId, ok: false, error } : { type: 'notice/shown', ...error });
+    }
+  }
+
+  private async request(message: ViewRequest): Promise<void> {
+    switch (message.type) {
+      case 'auth/login':
+        return await this.withProgress('Logging in to P2P Chat…', () => this.login(message.tracker, message.user, message.password));
+      case 'auth/register':
+        return await this.withProgress('Creating your P2P Chat account…', () => this.register(message.tracker, message.user, message.password));
+      case 'conversation/openDirect':
+        await this.openDirect(message.user);
+        return;
+      case 'room/join':
+        return await this.joinRoom(message.id, message.password);
+      case 'room/leave':
+        return await this.leaveRoom(message.key);
+      case 'room/close':
+        return await this.closeRoom(message.key);
+      case 'room/kick':
+        return await this.kick(message.key, message.user);
+      case 'message/send':
+        return await this.send(message.key, message.text);
+      default: {
+        const never: never = message;
+        return never;
+      }
+    }
+  }
+
+  private async command(message: Exclude<FromView, ViewRequest>): Promise<void> {
+    switch (message.type) {
+      case 'command/run':
+        await vscode.commands.executeCommand(message.command);
+        return;
+      case 'conversation/open':
+        return this.model.openConversation(message.key);
+      case 'member/verify':
+        await vscode.commands.executeCommand('p2pChat.verifyMember', message.user);
+        return;
+      case 'typing/set':
+        return this.engine?.typing(message.key, message.active);
+      case 'snippet/open':
+        return await openSnippet(message.path, message.line);
+      default: {
+        const never: never = message;
+        return never;
+      }
     }
   }
 
@@ -203,23 +225,20 @@ export class ChatController implements vscode.Disposable {
     return this.engine;
   }
 
-  private afterRoomGone(key: string): void {
-    this.model.refreshRooms();
-    if (this.model.openKey === key) this.model.openKey = undefined;
-    this.model.postSnapshot();
-    void this.model.refreshDirectory();
+  private afterRoomGone(key: ConversationId): void {
+    this.model.closeConversation(key);
   }
 
   private async signedIn(engine: ChatEngine): Promise<void> {
     this.key ??= await atRestKey(this.context.secrets);
-    const history = new HistoryStore(join(engine.data.userDir(engine.user!), 'history'), this.key, this.model.timelines);
+    const history = new HistoryStore(join(engine.data.userDir(engine.user!), 'history'), this.key);
     await this.model.signedIn(engine, history);
     await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', true);
   }
 
   /** An engine for this tracker (a new one if the address changed). */
   private async engineFor(tracker: string): Promise<ChatEngine> {
-    const address = parseAddress(tracker);
+    const address = parseTrackerAddress(tracker);
     const text = `${address.host}:${address.port}`;
     if (this.engine && this.engine.trackerAddress === text) {
       if (this.engine.user) throw new Error(`Already logged in as ${this.engine.user}. Log out first.`);
@@ -271,14 +290,6 @@ export class ChatController implements vscode.Disposable {
   private withProgress<T>(title: string, work: () => Promise<T>): Thenable<T> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work);
   }
-}
-
-export function parseAddress(raw: string): { host: string; port: number } {
-  const text = raw.trim();
-  const match = /^\[?([^\]\s]+?)\]?(?::(\d{1,5}))?$/.exec(text);
-  const port = match?.[2] ? Number(match[2]) : DEFAULT_TRACKER_PORT;
-  if (!match || port < 1 || port > 65535) throw new Error(`"${raw}" is not a tracker address; use host:port, for example 192.168.1.20:12345`);
-  return { host: match[1], port };
 }
 
 /**

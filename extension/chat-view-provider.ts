@@ -17,7 +17,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly onMessage: (message: ViewToHost) => void,
+    private readonly onMessage: (message: Exclude<ViewToHost, { type: 'view/ready' }>) => void,
     private readonly snapshot: () => ViewSnapshot,
   ) {}
 

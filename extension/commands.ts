@@ -5,8 +5,10 @@
 import * as vscode from 'vscode';
 import { relative } from 'node:path';
 import { checkPasswordPolicy } from '../peer/account.ts';
+import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom } from '../protocol/peer.ts';
 import type { ChatController } from './chat-controller.ts';
+import { joinFromPalette } from './join-room.ts';
 import { noticeText, pickText } from './labels.ts';
 
 const LAST_USER = 'p2pChat.lastUser';
@@ -47,20 +49,18 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
   });
 
   register('p2pChat.joinRoom', async () => {
-    const engine = controller.requireEngine();
-    const rooms = (await engine.listRooms()).filter((r) => !r.member);
-    if (!rooms.length) {
-      void vscode.window.showInformationMessage('There are no rooms to join. Create one with "P2P Chat: Create Room".');
-      return;
-    }
-    const pick = await vscode.window.showQuickPick(
-      rooms.map((r) => ({ label: `${r.private ? '$(lock)' : '$(globe)'} ${pickText(r.name)}`, description: `${r.members} members, ${r.online} online${r.owner ? `, owner ${pickText(r.owner)}` : ''}`, room: r })),
-      { title: 'Join Room', matchOnDescription: true },
-    );
-    if (!pick) return;
-    const password = pick.room.private ? await vscode.window.showInputBox({ title: `Password for ${pickText(pick.room.name)}`, password: true }) : undefined;
-    if (pick.room.private && !password) return;
-    await controller.joinRoom(pick.room.name, password);
+    // The engine's pushed directory, joined by id: at most one list_rooms (extension/join-room.ts).
+    await joinFromPalette(controller.requireEngine(), controller.model, {
+      none: () => void vscode.window.showInformationMessage('There are no rooms to join. Create one with "P2P Chat: Create Room".'),
+      pick: async (rooms) =>
+        (
+          await vscode.window.showQuickPick(
+            rooms.map((r) => ({ label: `${r.private ? '$(lock)' : '$(globe)'} ${pickText(r.name)}`, description: `${r.members} members, ${r.online} online${r.owner ? `, owner ${pickText(r.owner)}` : ''}`, room: r })),
+            { title: 'Join Room', matchOnDescription: true },
+          )
+        )?.room,
+      password: (room) => Promise.resolve(vscode.window.showInputBox({ title: `Password for ${pickText(room.name)}`, password: true })),
+    });
   });
 
   register('p2pChat.leaveRoom', async (key?: string) => {
@@ -165,7 +165,7 @@ async function signIn(context: vscode.ExtensionContext, controller: ChatControll
   const tracker = await vscode.window.showInputBox({ title, prompt: 'Tracker address (host:port)', value: controller.trackerAddress(), ignoreFocusOut: true });
   if (!tracker) return;
   if (tracker !== config.get('trackerAddress')) await config.update('trackerAddress', tracker, vscode.ConfigurationTarget.Global);
-  const user = await vscode.window.showInputBox({ title, prompt: 'User name', value: context.globalState.get<string>(LAST_USER) ?? '', ignoreFocusOut: true, validateInput: (v) => (/^[A-Za-z0-9._-]{2,32}$/.test(v.trim()) ? undefined : '2 to 32 of a-z, 0-9, dot, underscore, hyphen') });
+  const user = await vscode.window.showInputBox({ title, prompt: 'User name', value: context.globalState.get<string>(LAST_USER) ?? '', ignoreFocusOut: true, validateInput: (v) => problem(() => normalizeUserName(v)) });
   if (!user) return;
   const password = await vscode.window.showInputBox({
     title,
@@ -179,15 +179,20 @@ async function signIn(context: vscode.ExtensionContext, controller: ChatControll
     const again = await vscode.window.showInputBox({ title, prompt: 'Type the password again', password: true, ignoreFocusOut: true });
     if (again !== password) throw new Error('the two passwords differ; run Register again');
   }
-  await context.globalState.update(LAST_USER, user.trim().toLowerCase());
+  await context.globalState.update(LAST_USER, normalizeUserName(user));
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: kind === 'login' ? 'Logging in to P2P Chat…' : 'Creating your P2P Chat account…' }, () =>
     kind === 'login' ? controller.login(tracker, user, password) : controller.register(tracker, user, password),
   );
 }
 
 function policyProblem(password: string, user: string): string | undefined {
+  return problem(() => checkPasswordPolicy(password, normalizeUserName(user)));
+}
+
+/** An input box's validation: the rule's own words (protocol/names.ts), or undefined when `check` passes. */
+function problem(check: () => unknown): string | undefined {
   try {
-    checkPasswordPolicy(password, user.trim().toLowerCase());
+    check();
     return undefined;
   } catch (err) {
     return (err as Error).message;
@@ -195,7 +200,7 @@ function policyProblem(password: string, user: string): string | undefined {
 }
 
 function roomNameProblem(name: string): string | undefined {
-  return /^#?[A-Za-z0-9._-]{1,32}$/.test(name.trim()) ? undefined : '1 to 32 of a-z, 0-9, dot, underscore, hyphen';
+  return problem(() => normalizeRoomName(name));
 }
 
 async function pickRoom(controller: ChatController, title: string, ownedOnly = false): Promise<string | undefined> {

@@ -3,12 +3,22 @@
 // past tense; view-to-host commands are checked with a schema on arrival, because the webview
 // renders other people's text and must not be able to make the host do anything unexpected.
 // The host is the source of truth: on `view/ready` it sends a snapshot, then events.
+//
+// Requests and notifications (GitLens's IpcRequest pattern, STYLE.md §2): a view command that can
+// fail carries a `requestId` and gets exactly one `request/completed` with the same id, so its
+// outcome lands where it was asked (the login form, one directory row) and nowhere else. Engine
+// events that belong to no request stay notifications (`notice/shown` for their errors).
 
 import { bool, int, obj, oneOf, optional, str, variants, type Infer } from './schema.ts';
+import type { ClientEvents, MemberRow } from './client.ts';
+import type { ConversationId } from './peer.ts';
+
+export type { ConversationId };
 
 // ---- shared shapes ----------------------------------------------------------------------------------
 
-export type SessionState = 'logged_out' | 'connecting' | 'online' | 'reconnecting' | 'offline';
+/** The tracker link's state (the engine's `connection` event), plus "nobody is logged in". */
+export type SessionState = 'logged_out' | ClientEvents['connection']['state'];
 
 export interface SessionView {
   state: SessionState;
@@ -20,8 +30,7 @@ export interface SessionView {
 
 /** A conversation in the sidebar: a room, or a direct conversation (`dm:<a>:<b>`). */
 export interface RoomItem {
-  /** Room id, or `dm:<a>:<b>`. */
-  key: string;
+  key: ConversationId;
   /** Room name, or the other person's name for a direct conversation. */
   title: string;
   direct: boolean;
@@ -34,8 +43,9 @@ export interface RoomItem {
   forked: boolean;
 }
 
-/** A room I could join (from the tracker's list). */
+/** A room on the tracker's directory (pushed by the tracker, kept by the engine); joined by `id`. */
 export interface DirectoryRoom {
+  id: string;
   name: string;
   private: boolean;
   members: number;
@@ -50,21 +60,11 @@ export interface PersonItem {
   keyChanged: boolean;
 }
 
-export interface MemberItem {
-  user: string;
-  owner: boolean;
-  verified: boolean;
-  online: boolean;
-  fingerprint?: string;
-}
+/** A room member as the engine lists it (one row shape from the engine to the view). */
+export type MemberItem = MemberRow;
 
-export interface Snippet {
-  language: string;
-  path: string;
-  startLine: number;
-  endLine: number;
-  code: string;
-}
+/** A shared code selection, as the engine's `message` event carries it. */
+export type Snippet = NonNullable<ClientEvents['message']['snippet']>;
 
 export interface TimelineMessage {
   kind: 'message';
@@ -95,7 +95,23 @@ export interface ViewSnapshot {
   directory: DirectoryRoom[];
   people: PersonItem[];
   /** The conversation shown, with its timeline and members. */
-  open?: { key: string; timeline: TimelineItem[]; members: MemberItem[]; typing: string[] };
+  open?: OpenedConversation;
+}
+
+/** The conversation shown: named by the host, so the view never parses a conversation id. */
+export interface OpenedConversation {
+  key: ConversationId;
+  title: string;
+  direct: boolean;
+  timeline: TimelineItem[];
+  members: MemberItem[];
+  typing: string[];
+}
+
+/** Why a request failed, in words; `code` from protocol/errors.ts when there is one. */
+export interface RequestError {
+  code?: string;
+  message: string;
 }
 
 // ---- NOTIFICATIONS (host -> view) -------------------------------------------------------------------
@@ -107,15 +123,15 @@ export type HostToView =
   | { type: 'directory/changed'; directory: DirectoryRoom[] }
   | { type: 'people/changed'; people: PersonItem[] }
   /** The open conversation changed (or was reloaded): its whole timeline and members. */
-  | { type: 'conversation/opened'; key: string; timeline: TimelineItem[]; members: MemberItem[]; typing: string[] }
-  | { type: 'timeline/added'; key: string; item: TimelineItem }
-  | { type: 'message/delivered'; key: string; id: string; count: number; of: number }
-  | { type: 'members/changed'; key: string; members: MemberItem[] }
-  | { type: 'typing/changed'; key: string; users: string[] }
-  /** Something failed; `message` says what to do. */
-  | { type: 'error/shown'; message: string; code?: string }
-  /** Put the keyboard focus on the composer (after "Share Selection", say). */
-  | { type: 'composer/focused'; draft?: string };
+  | ({ type: 'conversation/opened' } & OpenedConversation)
+  | { type: 'timeline/added'; key: ConversationId; item: TimelineItem }
+  | { type: 'message/delivered'; key: ConversationId; id: string; count: number; of: number }
+  | { type: 'members/changed'; key: ConversationId; members: MemberItem[] }
+  | { type: 'typing/changed'; key: ConversationId; users: string[] }
+  /** The one reply to a view request (`requestId` as the view sent it). */
+  | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError }
+  /** Something failed that no view request asked for (an engine error, a palette command); `message` says what to do. */
+  | ({ type: 'notice/shown' } & RequestError);
 
 export type HostToViewType = HostToView['type'];
 
@@ -126,6 +142,7 @@ export const VIEW_LIMITS = {
   trackerChars: 300,
   nameChars: 64,
   secretChars: 1024,
+  /** protocol/peer.ts MAX_TEXT_BYTES (the view bundle cannot import peer.ts's node:crypto chain). */
   messageBytes: 64 * 1024,
   /** A snippet's path, in characters (as the peer wire's snippet path). */
   snippetPathChars: 1024,
@@ -148,23 +165,35 @@ export const VIEW_RUNNABLE_COMMANDS = [
   'p2pChat.showFingerprint',
 ] as const;
 
+/** Names the one `request/completed` that answers a request; the view counts up from 1. */
+const requestId = int({ min: 1, max: Number.MAX_SAFE_INTEGER });
+
+// COMMANDS carry no requestId (nothing to answer; a failure is a `notice/shown`);
+// REQUESTS carry one and are answered by `request/completed`.
 export const viewToHostSchema = variants('type', {
   /** The view (re)loaded and wants a snapshot. */
   'view/ready': obj({}),
-  'auth/login': obj({ tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
-  'auth/register': obj({ tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
   'command/run': obj({ command: oneOf(...VIEW_RUNNABLE_COMMANDS) }),
   'conversation/open': obj({ key: roomKey }),
-  'conversation/openDirect': obj({ user: name }),
-  'room/join': obj({ name, password: optional(secret) }),
-  'room/leave': obj({ key: roomKey }),
-  'room/close': obj({ key: roomKey }),
-  'room/kick': obj({ key: roomKey, user: name }),
   'member/verify': obj({ user: name }),
-  'message/send': obj({ key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
   'typing/set': obj({ key: roomKey, active: bool() }),
-  /** Open `path` at `line` in the receiver's workspace, if that file exists there. */
+  /** Open `path` at `line` in the receiver's workspace, if that file exists there (refusals are VS Code warnings). */
   'snippet/open': obj({ path: str({ min: 1, max: VIEW_LIMITS.snippetPathChars }), line: int({ min: 1, max: VIEW_LIMITS.snippetLine }) }),
+  // ---- requests
+  'auth/login': obj({ requestId, tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
+  'auth/register': obj({ requestId, tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
+  'conversation/openDirect': obj({ requestId, user: name }),
+  /** Joins the directory room `id` (the view never names a room by its reusable name). */
+  'room/join': obj({ requestId, id: roomKey, password: optional(secret) }),
+  'room/leave': obj({ requestId, key: roomKey }),
+  'room/close': obj({ requestId, key: roomKey }),
+  'room/kick': obj({ requestId, key: roomKey, user: name }),
+  'message/send': obj({ requestId, key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
 });
 export type ViewToHost = Infer<typeof viewToHostSchema>;
 export type ViewToHostType = ViewToHost['type'];
+/** The view messages that are answered by `request/completed`. */
+export type ViewRequest = Extract<ViewToHost, { requestId: number }>;
+export type ViewRequestType = ViewRequest['type'];
+/** A request as the view builds it, before it is numbered. */
+export type ViewRequestParams = ViewRequest extends infer R ? (R extends ViewRequest ? Omit<R, 'requestId'> : never) : never;

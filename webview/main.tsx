@@ -5,7 +5,8 @@
 import './styles.css';
 import { render } from 'preact';
 import { App } from './components/app.tsx';
-import { actions, start } from './state.ts';
+import { actions } from './actions.ts';
+import { start } from './receive.ts';
 
 const vscode = acquireVsCodeApi();
 start(vscode);

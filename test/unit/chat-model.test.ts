@@ -54,8 +54,9 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
       await joined;
     }
   }
-  await model.signedIn(me, new HistoryStore(dir, key, model.timelines));
-  for (const name of ROOMS) assert.equal(model.keyOfRoomName(name), ids.get(name));
+  await model.signedIn(me, new HistoryStore(dir, key));
+  const titles = new Map(model.roomItems().map((r) => [r.key, r.title]));
+  for (const name of ROOMS) assert.equal(titles.get(ids.get(name)!), name);
 
   // __proto__ writes once in each room, constructor twice with a mention, and both write directly.
   const arrived = (from: string, text: string) => waitFor(me, 'message', (e) => e.from === from && e.text === text, 30_000);
@@ -95,7 +96,7 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
   const files = readdirSync(dir);
   assert.equal(files.length, 5);
   for (const f of files) assert.match(f, /^[0-9a-f]{32}\.history$/);
-  const again = new HistoryStore(dir, key, new Map());
+  const again = new HistoryStore(dir, key);
   for (const name of ROOMS) {
     const texts = again.load(ids.get(name)!).map((i: TimelineItem) => (i.kind === 'message' ? `${i.from}: ${i.text}` : i.text));
     assert.deepEqual(texts.filter((x) => x.includes(': ')).slice(-3), [`__proto__: one in ${name}`, `constructor: @tostring 1 in ${name}`, `constructor: @tostring 2 in ${name}`]);
@@ -107,13 +108,9 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
 test('history file names never follow a conversation key as a path', (t) => {
   const dir = tempDir(t);
   const store = join(dir, 'history');
-  const timelines = new Map<string, TimelineItem[]>();
   const keys = ['../../escape', '/etc/passwd', '__proto__', 'constructor', 'dm:a\\b:..', '..', 'x'.repeat(5000)];
-  const history = new HistoryStore(store, randomBytes(32), timelines);
-  for (const k of keys) {
-    timelines.set(k, [{ kind: 'notice', id: 'n', time: 1, text: k.slice(0, 20), level: 'info' }]);
-    history.changed(k);
-  }
+  const history = new HistoryStore(store, randomBytes(32));
+  for (const k of keys) history.changed(k, [{ kind: 'notice', id: 'n', time: 1, text: k.slice(0, 20), level: 'info' }]);
   history.flush();
   assert.deepEqual(readdirSync(dir), ['history'], 'nothing written beside the history folder');
   const files = readdirSync(store);

@@ -27,7 +27,7 @@ describe('webview: the open conversation', () => {
     assert.equal(await composer.inputValue(), 'first line\nsecond line');
     assert.equal((await view.postedOf('message/send')).length, 0, 'Shift+Enter does not send');
     await composer.press('Enter');
-    assert.deepEqual(await view.waitForPosted('message/send'), { type: 'message/send', key: 'general', text: 'first line\nsecond line' });
+    assert.deepEqual(await view.waitForPosted('message/send'), { type: 'message/send', requestId: 1, key: 'general', text: 'first line\nsecond line' });
     assert.equal(await composer.inputValue(), '', 'the composer empties after sending');
     await composer.press('Enter');
     await composer.pressSequentially('   ');
@@ -210,19 +210,9 @@ describe('webview: the open conversation', () => {
     // The host forgot which conversation was open: the view asks for it again.
     await view.send({ type: 'host/snapshot', snapshot: loggedIn() });
     await view.waitForPosted('conversation/open', { key: 'general' });
-    await view.send({ type: 'conversation/opened', key: 'general', timeline: [], members: GENERAL_MEMBERS, typing: [] });
+    await view.send({ type: 'conversation/opened', key: 'general', title: 'general', direct: false, timeline: [], members: GENERAL_MEMBERS, typing: [] });
     await view.page.locator('.composer-input').waitFor({ timeout: WAIT_MS });
     assert.equal(await view.page.locator('.composer-input').inputValue(), 'half-written thought');
-  });
-
-  test('composer/focused focuses the composer and adds the shared draft', async (t) => {
-    const view = await harness().open(t);
-    await openGeneral(view);
-    await view.page.locator('.composer-input').fill('see:');
-    await view.page.locator('.timeline').focus();
-    await view.send({ type: 'composer/focused', draft: '`src/app.ts:42`' });
-    await view.page.waitForFunction(() => document.activeElement?.classList.contains('composer-input'), null, { timeout: WAIT_MS });
-    assert.equal(await view.page.locator('.composer-input').inputValue(), 'see:\n`src/app.ts:42`');
   });
 
   test('a message over the 64 KiB limit is refused in words, not sent', async (t) => {

@@ -40,9 +40,9 @@ export function loggedIn(patch: Partial<ViewSnapshot> = {}): ViewSnapshot {
     session: { state: 'online', user: ME, tracker: TRACKER, detail: `Signed in as ${ME}` },
     rooms: [room('general', { owner: ME }), room('random', { unread: 4 }), room('secret', { private: true, unread: 2, mentions: 1 })],
     directory: [
-      { name: 'general', private: false, members: 3, online: 2, member: true },
-      { name: 'design', private: false, members: 5, online: 1, member: false },
-      { name: 'vault', private: true, members: 2, online: 2, member: false },
+      { id: 'id-general', name: 'general', private: false, members: 3, online: 2, member: true },
+      { id: 'id-design', name: 'design', private: false, members: 5, online: 1, member: false },
+      { id: 'id-vault', name: 'vault', private: true, members: 2, online: 2, member: false },
     ],
     people: [person('bob', { verified: true }), person('carol', { online: false })],
     ...patch,
@@ -51,5 +51,5 @@ export function loggedIn(patch: Partial<ViewSnapshot> = {}): ViewSnapshot {
 
 /** Logged in with #general open and the given timeline. */
 export function withGeneral(timeline: TimelineItem[], patch: Partial<ViewSnapshot> = {}): ViewSnapshot {
-  return loggedIn({ open: { key: 'general', timeline, members: GENERAL_MEMBERS, typing: [] }, ...patch });
+  return loggedIn({ open: { key: 'general', title: 'general', direct: false, timeline, members: GENERAL_MEMBERS, typing: [] }, ...patch });
 }

@@ -15,14 +15,14 @@ function prototypeSnapshot(): ViewSnapshot {
   return loggedIn({
     rooms: NAMES.map((name, i) => room(name, { unread: i + 1, mentions: i === 2 ? 1 : 0 })),
     people: NAMES.map((name) => person(name)),
-    directory: NAMES.map((name) => ({ name, private: false, members: 2, online: 1, member: true })),
+    directory: NAMES.map((name) => ({ id: `id-${name}`, name, private: false, members: 2, online: 1, member: true })),
   });
 }
 
 async function open(view: View, key: string): Promise<void> {
   await view.page.locator(`.conversation[data-key="${key}"]`).click();
   await view.waitForPosted('conversation/open', { key });
-  await view.send({ type: 'conversation/opened', key, timeline: [], members: [member('alice'), member(key)], typing: [] });
+  await view.send({ type: 'conversation/opened', key, title: key, direct: false, timeline: [], members: [member('alice'), member(key)], typing: [] });
   await view.page.locator(`.chat[data-key="${key}"] .composer-input`).waitFor({ timeout: WAIT_MS });
 }
 

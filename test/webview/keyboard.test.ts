@@ -93,9 +93,9 @@ describe('webview: keyboard only', () => {
     const join = view.page.getByRole('button', { name: /^Join vault/ });
     await join.focus();
     await view.page.keyboard.press('Enter');
-    await view.page.waitForFunction(() => document.activeElement?.id === 'join-vault', null, { timeout: WAIT_MS });
+    await view.page.waitForFunction(() => document.activeElement?.id === 'join-id-vault', null, { timeout: WAIT_MS });
     await view.page.keyboard.type('pw');
     await view.page.keyboard.press('Enter');
-    await view.waitForPosted('room/join', { name: 'vault', password: 'pw' });
+    await view.waitForPosted('room/join', { id: 'id-vault', password: 'pw' });
   });
 });

@@ -51,7 +51,7 @@ describe('webview: rooms, people, directory', () => {
     await view.send({ type: 'host/snapshot', snapshot: loggedIn() });
     await roomButton(view, 'random').click();
     await view.waitForPosted('conversation/open', { key: 'random' });
-    await view.send({ type: 'conversation/opened', key: 'random', timeline: [], members: [], typing: [] });
+    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: [], members: [], typing: [] });
     await view.page.waitForSelector('.conversation[data-key="random"][aria-current="true"]', { timeout: WAIT_MS });
     assert.equal(await view.page.locator('.chat-title').innerText(), 'random');
   });
@@ -106,17 +106,56 @@ describe('webview: rooms, people, directory', () => {
     await directory.waitFor({ timeout: WAIT_MS });
     assert.deepEqual(await directory.locator('.item-title').allInnerTexts(), ['design', 'vault'], 'rooms I am in are not offered');
     await directory.getByRole('button', { name: 'Join design' }).click();
-    assert.deepEqual(await view.waitForPosted('room/join', { name: 'design' }), { type: 'room/join', name: 'design' });
+    assert.deepEqual(await view.waitForPosted('room/join', { id: 'id-design' }), { type: 'room/join', id: 'id-design', requestId: 1 });
     await directory.getByRole('button', { name: /^Join vault/ }).click();
     const password = view.page.getByLabel('Password for vault');
     await password.waitFor({ timeout: WAIT_MS });
     assert.equal(await password.getAttribute('type'), 'password');
-    assert.equal(await view.page.evaluate(() => document.activeElement?.id), 'join-vault', 'the password field takes the focus');
+    assert.equal(await view.page.evaluate(() => document.activeElement?.id), 'join-id-vault', 'the password field takes the focus');
     assert.equal((await view.postedOf('room/join')).length, 1, 'nothing sent before the password');
     await password.fill('hunter2');
     await password.press('Enter');
-    assert.deepEqual(await view.waitForPosted('room/join', { name: 'vault' }), { type: 'room/join', name: 'vault', password: 'hunter2' });
+    assert.deepEqual(await view.waitForPosted('room/join', { id: 'id-vault' }), { type: 'room/join', id: 'id-vault', password: 'hunter2', requestId: 2 });
     await password.waitFor({ state: 'detached', timeout: WAIT_MS });
+  });
+
+  test('a failing join shows its error in its own row; the other join stays pending', async (t) => {
+    const view = await harness().open(t);
+    await view.send({ type: 'host/snapshot', snapshot: loggedIn() });
+    const directory = view.page.getByRole('list', { name: 'Rooms you can join' });
+    await directory.getByRole('button', { name: 'Join design' }).click();
+    const design = await view.waitForPosted('room/join', { id: 'id-design' });
+    await directory.getByRole('button', { name: /^Join vault/ }).click();
+    await view.page.getByLabel('Password for vault').fill('wrong');
+    await view.page.getByLabel('Password for vault').press('Enter');
+    const vault = await view.waitForPosted('room/join', { id: 'id-vault' });
+    const row = (name: string) => directory.locator(`.directory-room[data-room="${name}"]`);
+    await row('design').getByRole('status').filter({ hasText: 'Joining…' }).waitFor({ timeout: WAIT_MS });
+    await view.send({ type: 'request/completed', requestId: vault.requestId, ok: false, error: { code: 'room.bad_password', message: 'wrong password for vault' } });
+    await row('vault').getByRole('alert').filter({ hasText: 'wrong password for vault' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await row('design').getByRole('status').innerText(), 'Joining…', 'the other join is untouched');
+    assert.equal(await row('design').getByRole('alert').count(), 0);
+    assert.equal(await view.page.locator('.error-bar').count(), 0, 'a join failure is not in the error bar');
+    assert.equal(await row('vault').getByRole('button', { name: /^Join vault/ }).isEnabled(), true, 'the failed row can try again');
+    await view.send({ type: 'request/completed', requestId: design.requestId, ok: true });
+    await row('design').getByRole('button', { name: 'Join design' }).waitFor({ timeout: WAIT_MS });
+    await row('vault').getByRole('button', { name: 'Dismiss' }).click();
+    await row('vault').getByRole('alert').waitFor({ state: 'detached', timeout: WAIT_MS });
+    view.assertClean();
+  });
+
+  test('the directory follows pushes: a room created elsewhere appears, a joined one leaves it', async (t) => {
+    const view = await harness().open(t);
+    await view.send({ type: 'host/snapshot', snapshot: loggedIn() });
+    const directory = view.page.getByRole('list', { name: 'Rooms you can join' });
+    await directory.waitFor({ timeout: WAIT_MS });
+    const rooms = loggedIn().directory;
+    await view.send({ type: 'directory/changed', directory: [...rooms, { id: 'id-fresh', name: 'fresh', private: false, members: 1, online: 1, member: false }] });
+    await directory.getByRole('button', { name: 'Join fresh' }).waitFor({ timeout: WAIT_MS });
+    await view.send({ type: 'directory/changed', directory: rooms.map((r) => (r.name === 'design' ? { ...r, member: true } : r)) });
+    await directory.getByRole('button', { name: 'Join fresh' }).waitFor({ state: 'detached', timeout: WAIT_MS });
+    assert.deepEqual(await directory.locator('.item-title').allInnerTexts(), ['vault']);
+    assert.equal((await view.postedOf('command/run')).length, 0, 'nothing was asked for');
   });
 
   test('sections collapse, and stay collapsed after hide/show', async (t) => {
@@ -132,11 +171,11 @@ describe('webview: rooms, people, directory', () => {
     assert.equal(await view.page.getByRole('button', { name: /^People/ }).getAttribute('aria-expanded'), 'false');
   });
 
-  test('an error from the host appears inline and can be dismissed', async (t) => {
+  test('a notice from the host appears inline and can be dismissed', async (t) => {
     const view = await harness().open(t);
     await view.send({ type: 'host/snapshot', snapshot: loggedIn() });
-    await view.send({ type: 'error/shown', message: 'Wrong room password.', code: 'room.bad_password' });
-    const alert = view.page.getByRole('alert').filter({ hasText: 'Wrong room password.' });
+    await view.send({ type: 'notice/shown', message: 'Could not reach bob.', code: 'peer.unreachable' });
+    const alert = view.page.getByRole('alert').filter({ hasText: 'Could not reach bob.' });
     await alert.waitFor({ timeout: WAIT_MS });
     await alert.getByRole('button', { name: 'Dismiss error' }).click();
     await alert.waitFor({ state: 'detached', timeout: WAIT_MS });

@@ -28,7 +28,7 @@ describe('webview: logged out', () => {
     await page.getByLabel('Password', { exact: true }).fill('s3cret pass');
     await page.getByLabel('Password', { exact: true }).press('Enter');
     const sent = await view.waitForPosted('auth/login');
-    assert.deepEqual(sent, { type: 'auth/login', tracker: '10.0.0.5:12345', user: 'alice', password: 's3cret pass' });
+    assert.deepEqual(sent, { type: 'auth/login', requestId: 1, tracker: '10.0.0.5:12345', user: 'alice', password: 's3cret pass' });
     assert.equal((await view.postedOf('auth/register')).length, 0);
     view.assertClean();
   });
@@ -52,9 +52,9 @@ describe('webview: logged out', () => {
     await page.getByLabel('User name').fill('alice');
     await page.getByLabel('Password', { exact: true }).fill('wrong');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await view.waitForPosted('auth/login', { user: 'alice' });
+    const sent = await view.waitForPosted('auth/login', { user: 'alice' });
     assert.equal(await page.getByRole('button', { name: 'Log in' }).isDisabled(), true, 'disabled while the host works');
-    await view.send({ type: 'error/shown', message: 'Wrong user name or password.', code: 'auth.bad_credentials' });
+    await view.send({ type: 'request/completed', requestId: sent.requestId, ok: false, error: { message: 'Wrong user name or password.', code: 'auth.bad_credentials' } });
     await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor({ timeout: WAIT_MS });
     assert.equal(await page.getByRole('button', { name: 'Log in' }).isDisabled(), false);
     view.assertClean();
@@ -73,7 +73,7 @@ describe('webview: logged out', () => {
     assert.equal((await view.postedOf('auth/register')).length, 0, 'mismatched passwords are not sent');
     await page.getByLabel('Confirm password').fill('one two three');
     await page.getByRole('button', { name: 'Create account' }).click();
-    assert.deepEqual(await view.waitForPosted('auth/register'), { type: 'auth/register', tracker: TRACKER, user: 'dave', password: 'one two three' });
+    assert.deepEqual(await view.waitForPosted('auth/register'), { type: 'auth/register', requestId: 1, tracker: TRACKER, user: 'dave', password: 'one two three' });
   });
 
   test('the command buttons run the palette commands', async (t) => {

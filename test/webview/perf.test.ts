@@ -147,7 +147,7 @@ async function measure(harness: Harness, t: Teardown): Promise<Run> {
           }
         });
         observer.observe(document.body, { childList: true, subtree: true });
-        window.postMessage({ type: 'conversation/opened', key: 'general', timeline: window.__perfItems, members, typing: [] }, '*');
+        window.postMessage({ type: 'conversation/opened', key: 'general', title: 'general', direct: false, timeline: window.__perfItems, members, typing: [] }, '*');
       }),
     { last: `m${MESSAGES - 1}`, members: GENERAL_MEMBERS },
   );

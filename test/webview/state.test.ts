@@ -1,10 +1,13 @@
-// webview/state.ts in Node with a fake VS Code API: it alone receives host notifications, and
-// only its actions post. The typing timer runs on node:test's mock clock.
+// webview/state.ts, receive.ts and actions.ts in Node with a fake VS Code API: receive.ts alone
+// applies host notifications and never posts; only actions post, and each request's completion
+// lands at its own place. The typing timer runs on node:test's mock clock.
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { ViewToHost } from '../../protocol/view.ts';
-import { actions, model, receive, start, TYPING_IDLE_MS } from '../../webview/state.ts';
+import { actions, TYPING_IDLE_MS } from '../../webview/actions.ts';
+import { receive, start } from '../../webview/receive.ts';
+import { model } from '../../webview/state.ts';
 import { readPersisted, type PersistedState, type VsCodeApi } from '../../webview/vscode-api.ts';
 import { GENERAL_MEMBERS, loggedIn, message, room, withGeneral } from './fixtures.ts';
 
@@ -69,7 +72,8 @@ test('typing: true once while typing, false after 3 s idle, false on send', (t) 
   assert.equal(actions.send('general'), true);
   const typing = posted.filter((m) => m.type === 'typing/set').map((m) => m.type === 'typing/set' && m.active);
   assert.deepEqual(typing, [true, false, true, false]);
-  assert.deepEqual(posted.at(-1), { type: 'message/send', key: 'general', text: 'hello' });
+  const sent = posted.at(-1);
+  assert.ok(sent?.type === 'message/send' && sent.key === 'general' && sent.text === 'hello' && sent.requestId > 0);
   t.mock.timers.tick(TYPING_IDLE_MS * 2);
   assert.equal(posted.filter((m) => m.type === 'typing/set').length, 4, 'no stray "stopped" after sending');
 });
@@ -97,14 +101,57 @@ test('after hide/show, the saved conversation is asked for when the host has non
   assert.equal(posted.filter((m) => m.type === 'conversation/open').length, 1, 'only after the first snapshot');
 });
 
-test('composer/focused appends the shared draft to the open conversation', (t) => {
-  const { deliver } = connect(t);
-  deliver({ type: 'host/snapshot', snapshot: loggedIn({ open: { key: 'general', timeline: [], members: GENERAL_MEMBERS, typing: [] } }) });
-  actions.setDraft('general', 'look');
-  const before = model.composerFocus.value;
-  receive({ type: 'composer/focused', draft: '```ts\nx\n```' });
-  assert.equal(model.drafts.value.get('general'), 'look\n```ts\nx\n```');
-  assert.equal(model.composerFocus.value, before + 1);
+test('receiving never posts: a snapshot that moves the open conversation ends typing through the actions effect', (t) => {
+  const { posted, deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: withGeneral([]) });
+  actions.setDraft('general', 'typing here');
+  const before = posted.length;
+  // Straight into the reducer (no start() listener): the state changes, nothing is posted by it.
+  receive({ type: 'rooms/changed', rooms: [room('general')] });
+  receive({ type: 'timeline/added', key: 'general', item: message('z', 'bob', 'hey', 9) });
+  assert.equal(posted.length, before);
+  deliver({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: [], members: GENERAL_MEMBERS, typing: [] });
+  assert.deepEqual(posted.slice(before), [{ type: 'typing/set', key: 'general', active: false }]);
+});
+
+test('a failing join shows its error in its own row; another join and the login stay pending', (t) => {
+  const { posted, deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: loggedIn() });
+  actions.joinRoom('id-design');
+  actions.joinRoom('id-vault', 'wrong');
+  const [design, vault] = posted.filter((m) => m.type === 'room/join').slice(-2) as Extract<ViewToHost, { type: 'room/join' }>[];
+  assert.equal(design!.id, 'id-design');
+  assert.notEqual(design!.requestId, vault!.requestId);
+  assert.deepEqual([...model.joining.value].sort(), ['id-design', 'id-vault']);
+  deliver({ type: 'request/completed', requestId: vault!.requestId, ok: false, error: { code: 'room.bad_password', message: 'wrong password for vault' } });
+  assert.equal(model.joinErrors.value.get('id-vault'), 'wrong password for vault');
+  assert.equal(model.joinErrors.value.has('id-design'), false);
+  assert.deepEqual([...model.joining.value], ['id-design'], 'the other join is still pending');
+  assert.equal(model.error.value, undefined, 'not in the error bar');
+  // An engine error that belongs to no request: the bar, and no pending state changes.
+  deliver({ type: 'notice/shown', message: 'bob is unreachable', code: 'peer.unreachable' });
+  assert.equal(model.error.peek()?.message, 'bob is unreachable');
+  assert.deepEqual([...model.joining.value], ['id-design']);
+  deliver({ type: 'request/completed', requestId: design!.requestId, ok: true });
+  assert.equal(model.joining.value.size, 0);
+  assert.equal(model.joinErrors.value.get('id-vault'), 'wrong password for vault', 'one completion changes its own place only');
+  actions.joinRoom('id-vault', 'right');
+  assert.equal(model.joinErrors.value.has('id-vault'), false, 'trying again clears that row');
+});
+
+test('the login form stays pending through unrelated errors, and shows its own failure', (t) => {
+  const { posted, deliver } = connect(t);
+  deliver({ type: 'host/snapshot', snapshot: { ...loggedIn(), session: { state: 'logged_out', tracker: 'h:1', detail: '' } } });
+  actions.login({ tracker: 'h:1', user: 'alice', password: 'pw' }, false);
+  const login = posted.at(-1) as Extract<ViewToHost, { type: 'auth/login' }>;
+  assert.equal(model.authPending.value, true);
+  deliver({ type: 'notice/shown', message: 'a peer link was refused', code: 'link.refused' });
+  deliver({ type: 'request/completed', requestId: login.requestId + 1000, ok: false, error: { message: 'some other request' } });
+  assert.equal(model.authPending.value, true, 'an error that is not the login\'s leaves the form pending');
+  assert.equal(model.loginError.value, undefined);
+  deliver({ type: 'request/completed', requestId: login.requestId, ok: false, error: { code: 'auth.bad_credentials', message: 'Wrong user name or password.' } });
+  assert.equal(model.authPending.value, false);
+  assert.equal(model.loginError.peek()?.message, 'Wrong user name or password.');
 });
 
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];

@@ -3,7 +3,8 @@
 
 import { useRef, useState } from 'preact/hooks';
 import type { RoomItem } from '../../protocol/view.ts';
-import { actions, model } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { Composer, TypingIndicator } from './composer.tsx';
 import { ConfirmBar } from './confirm-bar.tsx';
 import { Icon, IconButton } from './icon.tsx';
@@ -52,6 +53,7 @@ function ChatHeader({ conversation, room, title, direct, iAmOwner }: { conversat
 export function Chat() {
   const conversation = model.openKey.value;
   const room = model.openRoom.value;
+  const open = model.open.value;
   const me = model.me.value;
   const membersOpen = model.membersOpen.value;
   const timeline = useRef<Timeline>(null);
@@ -62,10 +64,10 @@ export function Chat() {
       </div>
     );
   }
-  const direct = room?.direct ?? conversation.startsWith('dm:');
-  // A direct conversation the room list does not show yet is named after the other person.
-  // Only shown (headers, labels): made visible, since a peer or the tracker chose it.
-  const title = visible(room?.title ?? (direct ? (conversation.split(':').slice(1).find((u) => u !== me) ?? conversation) : conversation));
+  // The host names the conversation (the view never parses its id). Only shown (headers,
+  // labels): made visible, since a peer or the tracker chose it.
+  const direct = open?.direct ?? room?.direct ?? false;
+  const title = visible(room?.title ?? open?.title ?? conversation);
   // The member list is the fresher word on ownership (it changes with the room's log); the room
   // item's owner stands in until the members arrive.
   const members = model.members.value;

@@ -3,8 +3,9 @@
 // the pattern of an ARIA combobox with a listbox. The draft lives in state.ts, so it survives
 // switching conversations and the view being hidden.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { actions, model } from '../state.ts';
+import { useRef, useState } from 'preact/hooks';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { IconButton } from './icon.tsx';
 import { visible } from '../../protocol/text.ts';
 
@@ -22,16 +23,9 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
   const text = model.drafts.value.get(conversation) ?? '';
   const me = model.me.value;
   const members = model.members.value;
-  const focusRequest = model.composerFocus.value;
   const area = useRef<HTMLTextAreaElement>(null);
   const [completion, setCompletion] = useState<Completion | undefined>();
 
-  useEffect(() => {
-    const el = area.current;
-    if (focusRequest === 0 || !el) return;
-    el.focus();
-    el.setSelectionRange(el.value.length, el.value.length);
-  }, [focusRequest]);
 
   const query = completion?.query.toLowerCase();
   const candidates =

@@ -2,7 +2,8 @@
 // counts, a lock for private rooms and a warning when the room's history forked.
 
 import type { RoomItem } from '../../protocol/view.ts';
-import { actions, model } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { Icon, IconButton } from './icon.tsx';
 import { Section } from './section.tsx';
 import { visible } from '../../protocol/text.ts';

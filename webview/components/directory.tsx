@@ -1,24 +1,26 @@
-// Rooms on the tracker I am not in, with a Join button. A private room asks for its password
-// inline, in the list, rather than in a modal.
+// Rooms on the tracker I am not in, with a Join button, kept live by the host's pushes. A private
+// room asks for its password inline, in the list, rather than in a modal. A join is a request: its
+// row says "Joining…" until it completes, and a failure shows in that row, nowhere else.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { DirectoryRoom } from '../../protocol/view.ts';
-import { actions, model } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { Icon, IconButton } from './icon.tsx';
 import { Section } from './section.tsx';
-import { visible } from '../../protocol/text.ts';
+import { visible, visibleLines } from '../../protocol/text.ts';
 
 function JoinForm({ room, onDone }: { room: DirectoryRoom; onDone: () => void }) {
   const [password, setPassword] = useState('');
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
-  const id = `join-${room.name}`;
+  const id = `join-${room.id}`;
   return (
     <form
       class="join-form"
       onSubmit={(e) => {
         e.preventDefault();
-        actions.joinRoom(room.name, password);
+        actions.joinRoom(room.id, password);
         onDone();
       }}
       onKeyDown={(e) => {
@@ -44,6 +46,8 @@ function JoinForm({ room, onDone }: { room: DirectoryRoom; onDone: () => void })
 
 export function Directory() {
   const rooms = model.directory.value.filter((r) => !r.member);
+  const joining = model.joining.value;
+  const errors = model.joinErrors.value;
   const [asking, setAsking] = useState<string | undefined>();
   return (
     <Section
@@ -55,7 +59,7 @@ export function Directory() {
       {rooms.length ? (
         <ul class="list" aria-label="Rooms you can join">
           {rooms.map((r) => (
-            <li key={r.name} class="directory-room" data-room={r.name}>
+            <li key={r.id} class="directory-room" data-room={r.name}>
               <div class="directory-row">
                 <Icon name={r.private ? 'lock' : 'comment-discussion'} />
                 <span class="item-title">{visible(r.name)}</span>
@@ -63,18 +67,30 @@ export function Directory() {
                 <span class="muted meta">
                   {r.members} {r.members === 1 ? 'member' : 'members'}, {r.online} online
                 </span>
-                {asking !== r.name && (
-                  <button
-                    type="button"
-                    class="secondary small"
-                    aria-label={`Join ${visible(r.name)}${r.private ? ' (asks for its password)' : ''}`}
-                    onClick={() => (r.private ? setAsking(r.name) : actions.joinRoom(r.name))}
-                  >
-                    Join
-                  </button>
+                {joining.has(r.id) ? (
+                  <span class="muted small" role="status">
+                    Joining…
+                  </span>
+                ) : (
+                  asking !== r.id && (
+                    <button
+                      type="button"
+                      class="secondary small"
+                      aria-label={`Join ${visible(r.name)}${r.private ? ' (asks for its password)' : ''}`}
+                      onClick={() => (r.private ? setAsking(r.id) : actions.joinRoom(r.id))}
+                    >
+                      Join
+                    </button>
+                  )
                 )}
               </div>
-              {asking === r.name && <JoinForm room={r} onDone={() => setAsking(undefined)} />}
+              {asking === r.id && <JoinForm room={r} onDone={() => setAsking(undefined)} />}
+              {errors.has(r.id) && (
+                <p class="field-error join-error" role="alert">
+                  {visibleLines(errors.get(r.id)!)}
+                  <IconButton icon="close" label="Dismiss" onClick={() => actions.dismissJoinError(r.id)} />
+                </p>
+              )}
             </li>
           ))}
         </ul>

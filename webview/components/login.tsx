@@ -4,13 +4,14 @@
 
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { actions, model, type FormField } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model, type FormField } from '../state.ts';
 import { visibleLines } from '../../protocol/text.ts';
 
 export function Login() {
   const session = model.session.value;
   const saved = model.loginFields.value;
-  const error = model.error.value;
+  const error = model.loginError.value;
   const pending = model.authPending.value;
   const [mode, setMode] = useState<'login' | 'register'>('login');
   const [tracker, setTracker] = useState<string | undefined>(saved.tracker);

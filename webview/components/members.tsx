@@ -3,7 +3,8 @@
 
 import { useState } from 'preact/hooks';
 import type { MemberItem } from '../../protocol/view.ts';
-import { actions, model } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { ConfirmBar } from './confirm-bar.tsx';
 import { Icon, IconButton } from './icon.tsx';
 import { visible } from '../../protocol/text.ts';

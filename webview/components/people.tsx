@@ -2,7 +2,8 @@
 // identity key changed (nothing is sent to them until I verify again). A click opens a DM.
 
 import type { PersonItem } from '../../protocol/view.ts';
-import { actions, model } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { Icon } from './icon.tsx';
 import { Section } from './section.tsx';
 import { visible } from '../../protocol/text.ts';

@@ -2,7 +2,8 @@
 // view panes: a header button with aria-expanded, and optional actions next to it.
 
 import type { ComponentChildren } from 'preact';
-import { actions, model } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { Icon } from './icon.tsx';
 
 export function Section(props: { id: string; title: string; count?: number; countLabel?: string; actions?: ComponentChildren; children: ComponentChildren }) {

@@ -7,7 +7,7 @@ import { visible, visibleLines } from '../../protocol/text.ts';
 import { VIEW_LIMITS, type Snippet, type TimelineMessage } from '../../protocol/view.ts';
 import { renderMarkdown } from '../markdown.tsx';
 import { formatFull, formatTime, type Row } from '../rows.ts';
-import { actions } from '../state.ts';
+import { actions } from '../actions.ts';
 import { Icon } from './icon.tsx';
 
 interface RowProps {

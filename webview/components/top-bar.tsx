@@ -1,6 +1,7 @@
 // Who I am, the connection state in words, and the palette commands as buttons.
 
-import { actions, model } from '../state.ts';
+import { actions } from '../actions.ts';
+import { model } from '../state.ts';
 import { IconButton } from './icon.tsx';
 import { visible, visibleLines } from '../../protocol/text.ts';
 

@@ -1,0 +1,45 @@
+// Joining a room, from the palette or the view, without VS Code (so tests drive it with a real
+// engine). The palette lists the engine's directory, which the tracker's pushes keep current, and
+// asks the tracker (one `list_rooms`) only when the engine has none yet; the pick is joined by its
+// id, which costs no `list_rooms` at all (issue 8: one palette join used to cost four).
+
+import type { RoomSummary } from '../protocol/tracker.ts';
+import type { ChatEngine } from '../peer/engine.ts';
+import type { ChatModel } from './chat-model.ts';
+
+/** What the palette asks the user; undefined means they cancelled. */
+export interface JoinPrompts {
+  pick(rooms: RoomSummary[]): Promise<RoomSummary | undefined>;
+  password(room: RoomSummary): Promise<string | undefined>;
+  /** There is nothing to join. */
+  none(): void;
+}
+
+/** Rooms I could join: the pushed directory, or one `list_rooms` when the engine has none yet. */
+export async function joinableRooms(engine: ChatEngine): Promise<RoomSummary[]> {
+  const known = engine.directory();
+  const rooms = known.length ? known : await engine.listRooms();
+  return rooms.filter((r) => !r.member && !r.closed);
+}
+
+/** Joins room `id` and opens it. Throws the engine's ProtocolError (room.bad_password, ...). */
+export async function joinRoomById(engine: ChatEngine, model: ChatModel, id: string, password?: string): Promise<{ id: string; name: string }> {
+  const room = await engine.joinRoom(id, password);
+  model.postRooms();
+  model.openConversation(room.id);
+  return room;
+}
+
+/** The palette's Join Room: pick, password if private, join by id. Returns the room joined. */
+export async function joinFromPalette(engine: ChatEngine, model: ChatModel, prompts: JoinPrompts): Promise<{ id: string; name: string } | undefined> {
+  const rooms = await joinableRooms(engine);
+  if (!rooms.length) {
+    prompts.none();
+    return undefined;
+  }
+  const pick = await prompts.pick(rooms);
+  if (!pick) return undefined;
+  const password = pick.private ? await prompts.password(pick) : undefined;
+  if (pick.private && !password) return undefined;
+  return joinRoomById(engine, model, pick.id, password);
+}

@@ -1,0 +1,228 @@
+// What the view asks of the host: the ONLY module that posts (STYLE.md §3). Components call
+// `actions`; a request (protocol/view.ts ViewRequest) gets the next request id and is remembered
+// with the place its outcome belongs to until its `request/completed` arrives (receive.ts). The
+// typing outbox lives here too, and the two things that follow host notifications: reopening the
+// conversation open before a hide, and ending "typing" when the open conversation changes.
+
+import { batch, effect } from '@preact/signals';
+import { VIEW_LIMITS, type ConversationId, type HostToView, type ViewRequestParams, type ViewToHost } from '../protocol/view.ts';
+import { store, type FormField, type RequestPlace, type RunnableCommand } from './state.ts';
+import type { VsCodeApi } from './vscode-api.ts';
+
+/** After this long without a keystroke, "typing" ends (the issue's 3 s). */
+export const TYPING_IDLE_MS = 3000;
+
+let api: VsCodeApi | undefined;
+let nextRequestId = 1;
+/** The conversation open before the view was last hidden; reopened after the first snapshot. */
+let restoreKey: ConversationId | undefined;
+let stopWatchingOpen: (() => void) | undefined;
+
+function post(message: ViewToHost): void {
+  if (!api) throw new Error('start() (webview/receive.ts) was not called');
+  api.postMessage(message);
+}
+
+/** Posts a request and remembers where its outcome is shown. Returns its id. */
+function request(params: ViewRequestParams, place: RequestPlace): number {
+  const requestId = nextRequestId++;
+  store.pending.value = new Map(store.pending.value).set(requestId, { type: params.type, place });
+  post({ ...params, requestId } as ViewToHost);
+  return requestId;
+}
+
+/**
+ * Called by receive.ts's start(): posts through `vscode` from now on, and remembers the
+ * conversation to reopen. Returns a getter for it (undefined once reopened or given up).
+ */
+export function connect(vscode: VsCodeApi, savedOpenKey: ConversationId | undefined): () => ConversationId | undefined {
+  api = vscode;
+  restoreKey = savedOpenKey;
+  // The open conversation changed (the host opened another, or it was left): I stopped typing there.
+  stopWatchingOpen = effect(() => {
+    const key = store.open.value?.key;
+    if (typingKey !== undefined && typingKey !== key) setTyping(typingKey, false);
+  });
+  return () => restoreKey;
+}
+
+/** The view goes away: nothing it asked will be answered to it. */
+export function disconnect(): void {
+  stopWatchingOpen?.();
+  store.pending.value = new Map();
+  clearTimeout(typingTimer);
+  typingTimer = undefined;
+  typingKey = undefined;
+  api = undefined;
+}
+
+/** What follows a host notification, after receive.ts applied it. */
+export function afterReceive(message: HostToView): void {
+  if (message.type !== 'host/snapshot') return;
+  // Shown again after being hidden: the host restarted or forgot; reopen what was open.
+  const key = restoreKey;
+  restoreKey = undefined;
+  const s = message.snapshot;
+  if (!s.open && key !== undefined && s.session.user && s.session.state !== 'logged_out' && s.rooms.some((r) => r.key === key)) post({ type: 'conversation/open', key });
+}
+
+// ---- typing ------------------------------------------------------------------------------------
+
+let typingKey: ConversationId | undefined;
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+
+function setTyping(key: ConversationId, active: boolean): void {
+  clearTimeout(typingTimer);
+  typingTimer = undefined;
+  if (active) {
+    if (typingKey !== key) {
+      if (typingKey !== undefined) post({ type: 'typing/set', key: typingKey, active: false });
+      typingKey = key;
+      post({ type: 'typing/set', key, active: true });
+    }
+    typingTimer = setTimeout(() => setTyping(key, false), TYPING_IDLE_MS);
+  } else if (typingKey === key) {
+    typingKey = undefined;
+    post({ type: 'typing/set', key, active: false });
+  }
+}
+
+// ---- actions -----------------------------------------------------------------------------------
+
+const utf8 = new TextEncoder();
+
+function checkLength(value: string, max: number, field: FormField, what: string): boolean {
+  if (value.length <= max) return true;
+  store.loginError.value = { message: `${what} must be at most ${max} characters.`, field };
+  return false;
+}
+
+export const actions = {
+  /** The view (re)loaded: the host answers with a snapshot. */
+  ready(): void {
+    post({ type: 'view/ready' });
+  },
+
+  login(fields: { tracker: string; user: string; password: string }, register: boolean): void {
+    const tracker = fields.tracker.trim();
+    const user = fields.user.trim();
+    const missing: [FormField, string] | undefined = !tracker
+      ? ['tracker', 'Enter the tracker address (host:port).']
+      : !user
+        ? ['user', 'Enter your user name.']
+        : !fields.password
+          ? ['password', 'Enter your password.']
+          : undefined;
+    if (missing) {
+      store.loginError.value = { message: missing[1], field: missing[0] };
+      return;
+    }
+    if (!checkLength(tracker, VIEW_LIMITS.trackerChars, 'tracker', 'The tracker address')) return;
+    if (!checkLength(user, VIEW_LIMITS.nameChars, 'user', 'The user name')) return;
+    if (!checkLength(fields.password, VIEW_LIMITS.secretChars, 'password', 'The password')) return;
+    batch(() => {
+      store.loginError.value = undefined;
+      store.loginFields.value = { tracker, user };
+      request({ type: register ? 'auth/register' : 'auth/login', tracker, user, password: fields.password }, { kind: 'login' });
+    });
+  },
+
+  runCommand(command: RunnableCommand): void {
+    post({ type: 'command/run', command });
+  },
+
+  openConversation(key: ConversationId): void {
+    if (store.open.value?.key === key) return;
+    post({ type: 'conversation/open', key });
+  },
+
+  openDirect(user: string): void {
+    request({ type: 'conversation/openDirect', user }, { kind: 'bar' });
+  },
+
+  /** Joins directory room `id`; its outcome shows in that room's row. */
+  joinRoom(id: string, password?: string): void {
+    if (password !== undefined && password.length > VIEW_LIMITS.secretChars) {
+      store.joinErrors.value = new Map(store.joinErrors.value).set(id, `The room password must be at most ${VIEW_LIMITS.secretChars} characters.`);
+      return;
+    }
+    batch(() => {
+      const errors = new Map(store.joinErrors.value);
+      errors.delete(id);
+      store.joinErrors.value = errors;
+      request(password !== undefined ? { type: 'room/join', id, password } : { type: 'room/join', id }, { kind: 'join', room: id });
+    });
+  },
+
+  leaveRoom(key: ConversationId): void {
+    request({ type: 'room/leave', key }, { kind: 'bar' });
+  },
+
+  closeRoom(key: ConversationId): void {
+    request({ type: 'room/close', key }, { kind: 'bar' });
+  },
+
+  kick(key: ConversationId, user: string): void {
+    request({ type: 'room/kick', key, user }, { kind: 'bar' });
+  },
+
+  verify(user: string): void {
+    post({ type: 'member/verify', user });
+  },
+
+  openSnippet(path: string, line: number): void {
+    if (!path || path.length > VIEW_LIMITS.snippetPathChars) {
+      store.error.value = { message: `This snippet's path is empty or longer than ${VIEW_LIMITS.snippetPathChars} characters, so it cannot be opened.` };
+      return;
+    }
+    const bounded = Number.isFinite(line) ? Math.min(Math.max(1, Math.floor(line)), VIEW_LIMITS.snippetLine) : 1;
+    post({ type: 'snippet/open', path, line: bounded });
+  },
+
+  /** The composer's text changed: keep the draft, and tell the others I am typing (or not). */
+  setDraft(key: ConversationId, text: string): void {
+    const next = new Map(store.drafts.value);
+    if (text) next.set(key, text);
+    else next.delete(key);
+    store.drafts.value = next;
+    setTyping(key, text.trim().length > 0);
+  },
+
+  /** Sends the draft of `key`. Returns whether it was sent. */
+  send(key: ConversationId): boolean {
+    const text = store.drafts.value.get(key) ?? '';
+    if (!text.trim()) return false;
+    const bytes = utf8.encode(text).length;
+    if (bytes > VIEW_LIMITS.messageBytes) {
+      store.error.value = { message: `This message is ${Math.ceil(bytes / 1024)} KiB; the limit is ${VIEW_LIMITS.messageBytes / 1024} KiB. Shorten it or share a file instead.` };
+      return false;
+    }
+    const next = new Map(store.drafts.value);
+    next.delete(key);
+    store.drafts.value = next;
+    setTyping(key, false);
+    request({ type: 'message/send', key, text }, { kind: 'bar' });
+    return true;
+  },
+
+  dismissError(): void {
+    store.error.value = undefined;
+  },
+
+  /** Hides a failed join's words in the row of `id`. */
+  dismissJoinError(id: string): void {
+    const errors = new Map(store.joinErrors.value);
+    errors.delete(id);
+    store.joinErrors.value = errors;
+  },
+
+  toggleSection(id: string): void {
+    const next = new Set(store.collapsed.value);
+    if (!next.delete(id)) next.add(id);
+    store.collapsed.value = next;
+  },
+
+  setMembersOpen(value: boolean): void {
+    store.membersOpen.value = value;
+  },
+};

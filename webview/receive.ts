@@ -1,0 +1,164 @@
+// The ONLY place that applies host notifications to the view's state (webview/state.ts). A pure
+// reducer: it never posts; what must follow a notification (reopening the conversation that was
+// open before a hide, ending "typing" when the open conversation changes) is done by
+// webview/actions.ts. `start` connects both to VS Code.
+
+import { batch, effect } from '@preact/signals';
+import type { HostToView, OpenedConversation } from '../protocol/view.ts';
+import { afterReceive, connect, disconnect } from './actions.ts';
+import { appendRows, buildRows, replaceMessage } from './rows.ts';
+import { store } from './state.ts';
+import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
+
+function setOpen(next: OpenedConversation | undefined): void {
+  batch(() => {
+    store.open.value = next;
+    store.rows.value = buildRows(next?.timeline ?? []);
+  });
+}
+
+/** Applies one host notification. Exhaustive: a new HostToView type fails to compile here. */
+export function receive(message: HostToView): void {
+  switch (message.type) {
+    case 'host/snapshot': {
+      const s = message.snapshot;
+      batch(() => {
+        store.session.value = s.session;
+        store.rooms.value = s.rooms;
+        store.directory.value = s.directory;
+        store.people.value = s.people;
+        setOpen(s.open ? { ...s.open } : undefined);
+        if (s.session.user && s.session.state !== 'logged_out') store.loginError.value = undefined;
+        store.ready.value = true;
+      });
+      return;
+    }
+    case 'session/changed':
+      batch(() => {
+        store.session.value = message.session;
+        if (message.session.state === 'online') store.loginError.value = undefined;
+      });
+      return;
+    case 'rooms/changed':
+      store.rooms.value = message.rooms;
+      return;
+    case 'directory/changed':
+      store.directory.value = message.directory;
+      return;
+    case 'people/changed':
+      store.people.value = message.people;
+      return;
+    case 'conversation/opened': {
+      const { type: _type, ...opened } = message;
+      setOpen(opened);
+      return;
+    }
+    case 'timeline/added': {
+      const o = store.open.value;
+      if (o?.key !== message.key) return;
+      batch(() => {
+        store.open.value = { ...o, timeline: [...o.timeline, message.item] };
+        store.rows.value = appendRows(store.rows.value, o.timeline, [message.item]);
+      });
+      return;
+    }
+    case 'message/delivered': {
+      const o = store.open.value;
+      if (o?.key !== message.key) return;
+      // Recent messages are acknowledged, so look from the end.
+      for (let i = o.timeline.length - 1; i >= 0; i--) {
+        const item = o.timeline[i]!;
+        if (item.kind !== 'message' || item.id !== message.id) continue;
+        const timeline = o.timeline.slice();
+        const updated = { ...item, delivered: { count: message.count, of: message.of } };
+        timeline[i] = updated;
+        batch(() => {
+          store.open.value = { ...o, timeline };
+          store.rows.value = replaceMessage(store.rows.value, updated);
+        });
+        return;
+      }
+      return;
+    }
+    case 'members/changed': {
+      const o = store.open.value;
+      if (o?.key === message.key) store.open.value = { ...o, members: message.members };
+      return;
+    }
+    case 'typing/changed': {
+      const o = store.open.value;
+      if (o?.key === message.key) store.open.value = { ...o, typing: message.users };
+      return;
+    }
+    case 'request/completed':
+      return completed(message);
+    case 'notice/shown':
+      store.error.value = { message: message.message, ...(message.code ? { code: message.code } : {}) };
+      return;
+    default: {
+      const unhandled: never = message;
+      console.warn('p2p-chat view: unknown host message', unhandled);
+    }
+  }
+}
+
+/** A request finished: forget it, and show a failure at the request's own place. */
+function completed(message: Extract<HostToView, { type: 'request/completed' }>): void {
+  const request = store.pending.value.get(message.requestId);
+  batch(() => {
+    if (request) {
+      const pending = new Map(store.pending.value);
+      pending.delete(message.requestId);
+      store.pending.value = pending;
+    }
+    const place = request?.place ?? { kind: 'bar' };
+    const error = message.ok ? undefined : { message: message.error?.message ?? 'That did not work.', ...(message.error?.code ? { code: message.error.code } : {}) };
+    if (place.kind === 'login') {
+      store.loginError.value = error;
+    } else if (place.kind === 'join') {
+      const errors = new Map(store.joinErrors.value);
+      if (error) errors.set(place.room, error.message);
+      else errors.delete(place.room);
+      store.joinErrors.value = errors;
+    } else if (error) {
+      store.error.value = error;
+    }
+  });
+}
+
+function isHostMessage(data: unknown): data is HostToView {
+  return typeof data === 'object' && data !== null && typeof (data as { type?: unknown }).type === 'string';
+}
+
+/**
+ * Connects the state to VS Code: restores what setState kept, listens for host notifications and
+ * keeps the persisted part saved. Returns the cleanup. Call before posting `view/ready`, so the
+ * snapshot that answers it cannot be missed.
+ */
+export function start(vscode: VsCodeApi, target: Pick<Window, 'addEventListener' | 'removeEventListener'> = window): () => void {
+  const saved = readPersisted(vscode.getState());
+  batch(() => {
+    store.drafts.value = saved.drafts;
+    store.loginFields.value = saved.login;
+    store.collapsed.value = saved.collapsed;
+    store.membersOpen.value = saved.membersOpen;
+  });
+  const restoreKey = connect(vscode, saved.openKey);
+  const onMessage = (event: MessageEvent): void => {
+    if (!isHostMessage(event.data)) return;
+    receive(event.data);
+    afterReceive(event.data);
+  };
+  target.addEventListener('message', onMessage as EventListener);
+  const stopSaving = effect(() => {
+    const state: ViewState = { drafts: store.drafts.value, login: store.loginFields.value, collapsed: store.collapsed.value, membersOpen: store.membersOpen.value };
+    const key = store.open.value?.key ?? restoreKey();
+    if (key !== undefined) state.openKey = key;
+    vscode.setState(toPersisted(state));
+  });
+  return () => {
+    target.removeEventListener('message', onMessage as EventListener);
+    stopSaving();
+    disconnect();
+  };
+}
