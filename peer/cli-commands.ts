@@ -3,20 +3,13 @@
 // parses one with clientCommandSchema (protocol/client.ts), and both get back the same result
 // object or an error with a stable code. Prompts, printing and JSON framing live in the modes.
 
-import { CLIENT_ERROR_CODES } from '../protocol/errors.ts';
-import { ProtocolError } from '../protocol/errors.ts';
-import type { ClientCommand, ClientCommandName, LinkRow, MemberRow, PeerRow, RoomRow } from '../protocol/client.ts';
+import type { ClientCommandName, CommandOf, CommandResults, PeerRow, RoomRow } from '../protocol/client.ts';
+import { CLIENT_ERROR_CODES, ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom } from '../protocol/peer.ts';
 import { PasswordPolicyError } from './account.ts';
 import type { ChatEngine } from './engine.ts';
 import { TrackerClosedError, TrackerFingerprintMismatch } from './tracker-connection.ts';
-
-/**
- * Codes of the terminal client beyond protocol/errors.ts ERROR_CODES: failures that happen
- * before any tracker answer exists, so the tracker's codes cannot name them. Declared in protocol/.
- */
-export const CLI_ERROR_CODES = CLIENT_ERROR_CODES;
 
 export interface CommandHelp {
   name: ClientCommandName;
@@ -51,103 +44,117 @@ export const COMMANDS: readonly CommandHelp[] = [
   { name: 'exit', usage: 'exit', json: '', about: 'close and quit (the session stays saved and resumes next time)' },
 ];
 
-/** What a command answers. `id` and `ok` belong to the `--json` answer, so results never use them. */
-export type CommandResult = Record<string, unknown> & { id?: never; ok?: never };
+const COMMAND_BY_NAME = new Map<string, CommandHelp>(COMMANDS.map((c) => [c.name, c]));
+
+/** The command whose name is `word` (a typed word: any text), or undefined. */
+export function findCommand(word: string): CommandHelp | undefined {
+  return COMMAND_BY_NAME.get(word);
+}
 
 export interface CommandFailure {
   code: string;
   message: string;
 }
 
-/** Runs one command on the engine. Throws on failure; `describeError` turns that into a code and a message. */
-export async function runCommand(engine: ChatEngine, cmd: ClientCommand): Promise<CommandResult> {
-  switch (cmd.cmd) {
-    case 'register': {
-      const user = normalizeUserName(cmd.user);
-      await engine.register(user, cmd.password);
-      return { user };
+type Handlers = { [K in ClientCommandName]: (engine: ChatEngine, cmd: CommandOf<K>) => Promise<CommandResults[K]> };
+
+/** One handler per command; the mapped type makes a command without one a compile error. */
+const HANDLERS: Handlers = {
+  async register(engine, cmd) {
+    const user = normalizeUserName(cmd.user);
+    await engine.register(user, cmd.password);
+    return { user };
+  },
+  async login(engine, cmd) {
+    const user = normalizeUserName(cmd.user);
+    if (cmd.password !== undefined) {
+      await engine.login(user, cmd.password);
+      return { user: engine.user!, port: engine.peerPort, resumed: false };
     }
-    case 'login': {
-      const user = normalizeUserName(cmd.user);
-      if (cmd.password !== undefined) {
-        await engine.login(user, cmd.password);
-        return { user: engine.user!, port: engine.peerPort, resumed: false };
-      }
-      if (engine.user) throw new ProtocolError('auth.already_authenticated', `already logged in as ${engine.user}; log out first`);
-      // With one folder for everything (--data), the saved session may be another user's.
-      if (!hasSavedSession(engine, user) || !(await engine.resume(user))) {
-        throw new ProtocolError('auth.required', `no saved session for ${user} in ${engine.data.userDir(user)}: log in with the password`);
-      }
-      return { user: engine.user!, port: engine.peerPort, resumed: true };
+    if (engine.user) throw new ProtocolError('auth.already_authenticated', `already logged in as ${engine.user}; log out first`);
+    // With one folder for everything (--data), the saved session may be another user's.
+    if (!hasSavedSession(engine, user) || !(await engine.resume(user))) {
+      throw new ProtocolError('auth.required', `no saved session for ${user} in ${engine.data.userDir(user)}: log in with the password`);
     }
-    case 'logout': {
-      const user = engine.user;
-      if (!user) throw new ProtocolError('auth.required', 'you are not logged in');
-      await engine.logout();
-      return { user };
-    }
-    case 'list_peers':
-      return { peers: (await engine.listPeers()).map(peerRow) };
-    case 'list_rooms': {
-      const rooms: RoomRow[] = (await engine.listRooms())
-        .filter((r) => !r.closed)
-        .map((r) => ({ name: r.name, id: r.id, private: r.private, ...(r.owner ? { owner: r.owner } : {}), members: r.members, online: r.online, member: r.member }));
-      return { rooms };
-    }
-    case 'list_conn': {
-      const links: LinkRow[] = engine.listLinks();
-      return { links };
-    }
-    case 'create_room': {
-      const isPrivate = cmd.private ?? cmd.password !== undefined;
-      if (isPrivate && !cmd.password) throw new ProtocolError('request.invalid', 'a private room needs a password');
-      if (!isPrivate && cmd.password !== undefined) throw new ProtocolError('request.invalid', 'a password makes a room private: drop "private": false or the password');
-      const { id, name } = await engine.createRoom(cmd.room, isPrivate ? { password: cmd.password! } : {});
-      return { room: name, roomId: id, private: isPrivate };
-    }
-    case 'join_room': {
-      const { id, name, members } = await engine.joinRoom(cmd.room, cmd.password);
-      return { room: name, roomId: id, members };
-    }
-    case 'leave_room':
-      await engine.leaveRoom(cmd.room);
-      return { room: roomName(cmd.room) };
-    case 'close_room':
-      await engine.closeRoom(cmd.room);
-      return { room: roomName(cmd.room) };
-    case 'kick':
-      await engine.kick(cmd.room, cmd.user);
-      return { room: roomName(cmd.room), user: normalizeUserName(cmd.user) };
-    case 'members': {
-      const members: MemberRow[] = engine.members(cmd.room);
-      return { room: roomName(cmd.room), members };
-    }
-    case 'msg_room': {
-      const sent = await engine.sendRoom(cmd.room, cmd.text);
-      return { room: roomName(cmd.room), messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
-    }
-    case 'msg': {
-      const user = normalizeUserName(cmd.user);
-      const sent = await engine.sendDirect(user, cmd.text);
-      return { user, room: dmRoom(engine.user!, user), messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
-    }
-    case 'typing':
-      engine.typing(cmd.room, cmd.active);
-      return {};
-    case 'fingerprint':
-      // Fetches a key never seen (pinned unverified, like a first message); never marks it verified.
-      return { ...(await engine.lookupFingerprint(cmd.user)) };
-    case 'verify':
-      return { ...(await engine.verify(cmd.user, cmd.fingerprint)) };
-    case 'help':
-      return { commands: COMMANDS.map(({ name, json, about }) => ({ cmd: name, fields: json, about })) };
-    case 'exit':
-      return {};
-    default: {
-      const missing: never = cmd;
-      throw new ProtocolError('request.unknown_type', `unknown command ${JSON.stringify((missing as { cmd: unknown }).cmd)}`);
-    }
-  }
+    return { user: engine.user!, port: engine.peerPort, resumed: true };
+  },
+  async logout(engine) {
+    const user = engine.user;
+    if (!user) throw new ProtocolError('auth.required', 'you are not logged in');
+    await engine.logout();
+    return { user };
+  },
+  async list_peers(engine) {
+    return { peers: (await engine.listPeers()).map(peerRow) };
+  },
+  async list_rooms(engine) {
+    const rooms = (await engine.listRooms())
+      .filter((r) => !r.closed)
+      .map((r): RoomRow => ({ name: r.name, id: r.id, private: r.private, ...(r.owner ? { owner: r.owner } : {}), members: r.members, online: r.online, member: r.member }));
+    return { rooms };
+  },
+  async list_conn(engine) {
+    return { links: engine.listLinks() };
+  },
+  async create_room(engine, cmd) {
+    const isPrivate = cmd.private ?? cmd.password !== undefined;
+    if (isPrivate && !cmd.password) throw new ProtocolError('request.invalid', 'a private room needs a password');
+    if (!isPrivate && cmd.password !== undefined) throw new ProtocolError('request.invalid', 'a password makes a room private: drop "private": false or the password');
+    const { id, name } = await engine.createRoom(cmd.room, isPrivate ? { password: cmd.password! } : {});
+    return { room: name, roomId: id, private: isPrivate };
+  },
+  async join_room(engine, cmd) {
+    const { id, name, members } = await engine.joinRoom(cmd.room, cmd.password);
+    return { room: name, roomId: id, members };
+  },
+  async leave_room(engine, cmd) {
+    await engine.leaveRoom(cmd.room);
+    return { room: roomName(cmd.room) };
+  },
+  async close_room(engine, cmd) {
+    await engine.closeRoom(cmd.room);
+    return { room: roomName(cmd.room) };
+  },
+  async kick(engine, cmd) {
+    await engine.kick(cmd.room, cmd.user);
+    return { room: roomName(cmd.room), user: normalizeUserName(cmd.user) };
+  },
+  async members(engine, cmd) {
+    return { room: roomName(cmd.room), members: engine.members(cmd.room) };
+  },
+  async msg_room(engine, cmd) {
+    const sent = await engine.sendRoom(cmd.room, cmd.text);
+    return { room: roomName(cmd.room), messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
+  },
+  async msg(engine, cmd) {
+    const user = normalizeUserName(cmd.user);
+    const sent = await engine.sendDirect(user, cmd.text);
+    const roomId = dmRoom(engine.user!, user);
+    return { user, room: roomId, roomId, messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
+  },
+  async typing(engine, cmd) {
+    engine.typing(cmd.room, cmd.active);
+    return {};
+  },
+  // Fetches a key never seen (pinned unverified, like a first message); never marks it verified.
+  fingerprint: (engine, cmd) => engine.lookupFingerprint(cmd.user),
+  verify: (engine, cmd) => engine.verify(cmd.user, cmd.fingerprint),
+  async help() {
+    return { commands: COMMANDS.map(({ name, json, about }) => ({ cmd: name, fields: json, about })) };
+  },
+  async exit() {
+    return {};
+  },
+};
+
+/**
+ * Runs one command on the engine and returns its result, typed by the command's name
+ * (protocol/client.ts CommandResults). Throws on failure; `describeError` turns that into a code
+ * and a message.
+ */
+export function runCommand<K extends ClientCommandName>(engine: ChatEngine, cmd: CommandOf<K> & { cmd: K }): Promise<CommandResults[K]> {
+  const handler: Handlers[K] = HANDLERS[cmd.cmd];
+  return handler(engine, cmd);
 }
 
 /** Whether the data folder holds a saved session (resume token and keys) for `user`. */
@@ -159,21 +166,22 @@ export function hasSavedSession(engine: ChatEngine, user: string): boolean {
 export function describeError(err: unknown, engine: ChatEngine): CommandFailure {
   const address = engine.trackerAddress;
   if (err instanceof ProtocolError) return { code: err.code, message: err.message };
-  if (err instanceof PasswordPolicyError) return { code: CLI_ERROR_CODES.weakPassword, message: err.message };
+  if (err instanceof PasswordPolicyError) return { code: CLIENT_ERROR_CODES.weakPassword, message: err.message };
   if (err instanceof TrackerFingerprintMismatch) {
     return {
-      code: CLI_ERROR_CODES.fingerprintMismatch,
+      code: CLIENT_ERROR_CODES.fingerprintMismatch,
       message: `${err.message}\nThe terminal client keeps its pins in ${engine.data.root}/known-trackers.json: delete the "${address}" entry there to trust the new certificate.`,
     };
   }
   const e = err as NodeJS.ErrnoException & { code?: unknown };
   const message = e instanceof Error ? e.message : String(err);
-  if (/^you did not trust the tracker/.test(message)) {
-    return { code: CLI_ERROR_CODES.untrusted, message: `${message}; run the command again and answer y to trust it` };
+  if (e?.code === CLIENT_ERROR_CODES.untrusted) {
+    return { code: CLIENT_ERROR_CODES.untrusted, message: `${message}; run the command again and answer y to trust it` };
   }
-  if (err instanceof TrackerClosedError || (typeof e?.code === 'string' && NETWORK_ERRORS.has(e.code)) || /could not reach the tracker/.test(message)) {
+  const unreachable = e?.code === CLIENT_ERROR_CODES.unreachable || (typeof e?.code === 'string' && NETWORK_ERRORS.has(e.code));
+  if (err instanceof TrackerClosedError || unreachable) {
     return {
-      code: CLI_ERROR_CODES.unreachable,
+      code: CLIENT_ERROR_CODES.unreachable,
       message: `cannot reach the tracker at ${address} (${message}): start it with \`node tracker\`, or give its address with --tracker HOST:PORT`,
     };
   }

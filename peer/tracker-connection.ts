@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import * as tls from 'node:tls';
 import { fingerprint as fingerprintOf } from '../protocol/crypto.ts';
-import { ProtocolError, isErrorCode } from '../protocol/errors.ts';
+import { CLIENT_ERROR_CODES, ProtocolError, isErrorCode } from '../protocol/errors.ts';
 import { FrameDecoder, TRACKER_FRAME_LIMIT, TRACKER_RESPONSE_LIMIT, encodeFrame } from '../protocol/frame.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -135,7 +135,7 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
         reject(err);
       };
       const timer = setTimeout(
-        () => fail(new Error(`could not reach the tracker at ${host}:${port} within ${timeoutMs} ms`)),
+        () => fail(Object.assign(new Error(`could not reach the tracker at ${host}:${port} within ${timeoutMs} ms`), { code: CLIENT_ERROR_CODES.unreachable })),
         timeoutMs,
       );
       socket.on('error', fail);

@@ -5,7 +5,7 @@
 // answers follow the pages here, so callers see whole lists.
 
 import { EventEmitter } from 'node:events';
-import { ProtocolError } from '../protocol/errors.ts';
+import { CLIENT_ERROR_CODES, ProtocolError } from '../protocol/errors.ts';
 import type { RoomEvent } from '../protocol/room-log.ts';
 import {
   MAX_LIST_ENTRIES,
@@ -160,7 +160,7 @@ export class TrackerSession extends EventEmitter<Events> {
       const trusted = (await this.opts.trustFirstUse?.(conn.fingerprint, address)) ?? true;
       if (!trusted) {
         await conn.close();
-        throw new Error(`you did not trust the tracker at ${address} (fingerprint ${conn.fingerprint})`);
+        throw Object.assign(new Error(`you did not trust the tracker at ${address} (fingerprint ${conn.fingerprint})`), { code: CLIENT_ERROR_CODES.untrusted });
       }
       this.opts.pins.set(address, conn.fingerprint);
     }

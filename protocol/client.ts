@@ -75,8 +75,9 @@ export type ClientCommandName = ClientCommand['cmd'];
 
 export const commandIdSchema = optional(int({ min: 0 }));
 
+/** One `--json` answer line: the command's result after `id` and `ok`, or its error. */
 export type CommandAnswer =
-  | ({ id?: number; ok: true } & Record<string, unknown>)
+  | ({ id?: number; ok: true } & CommandResult)
   | { id?: number; ok: false; error: { code: ErrorCode | string; message: string } };
 
 /** Rows returned by list commands. */
@@ -103,3 +104,54 @@ export const linkRowSchema = obj({ user: name, address: str({ max: 100 }), initi
 export type LinkRow = Infer<typeof linkRowSchema>;
 export const roomRowSchema = obj({ name, id: str({ max: 64 }), private: bool(), owner: optional(name), members: int(), online: int(), member: bool() });
 export type RoomRow = Infer<typeof roomRowSchema>;
+
+// ---- command results -----------------------------------------------------------------------------
+
+/** The command with this name, as parsed by clientCommandSchema. */
+export type CommandOf<K extends ClientCommandName> = Extract<ClientCommand, { cmd: K }>;
+
+/** A key's fingerprint as the `fingerprint` command shows it (the pinned one; `changedTo` a pending change). */
+export interface FingerprintResult {
+  user: string;
+  fingerprint: string;
+  verified: boolean;
+  changedTo?: string;
+}
+
+/** Refuses (at compile time) a results map that leaves a command out. */
+type EveryCommand<T extends { [K in ClientCommandName]: object }> = T;
+
+/**
+ * What each command answers, declared once (peer/cli-commands.ts runCommand returns
+ * `CommandResults[K]` for command K): the interactive mode prints it, `--json` sends it after `id`
+ * and `ok`, which no result uses. `room` is a room's display name, `roomId` its id.
+ */
+export type CommandResults = EveryCommand<{
+  register: { user: string };
+  /** `port`: where peers reach this client; `resumed`: the saved session was used, no password. */
+  login: { user: string; port: number; resumed: boolean };
+  logout: { user: string };
+  list_peers: { peers: PeerRow[] };
+  /** Open rooms only. */
+  list_rooms: { rooms: RoomRow[] };
+  list_conn: { links: LinkRow[] };
+  create_room: { room: string; roomId: ConversationId; private: boolean };
+  /** `members`: user names, the joiner included. */
+  join_room: { room: string; roomId: ConversationId; members: string[] };
+  leave_room: { room: string };
+  close_room: { room: string };
+  kick: { room: string; user: string };
+  members: { room: string; members: MemberRow[] };
+  /** `recipients`: members the message was sent to; `sentAt` in ms since the epoch. */
+  msg_room: { room: string; messageId: string; sentAt: number; recipients: number };
+  /** `room` and `roomId` both hold the direct conversation's id (`room` kept for older scripts). */
+  msg: { user: string; room: ConversationId; roomId: ConversationId; messageId: string; sentAt: number; recipients: number };
+  typing: Record<string, never>;
+  fingerprint: FingerprintResult;
+  /** The fingerprint now verified (the one compared). */
+  verify: { user: string; fingerprint: string };
+  /** `fields`: the command's JSON fields besides `id` and `cmd`. */
+  help: { commands: { cmd: ClientCommandName; fields: string; about: string }[] };
+  exit: Record<string, never>;
+}>;
+export type CommandResult<K extends ClientCommandName = ClientCommandName> = CommandResults[K];

@@ -1,7 +1,8 @@
-// peer/cli-interactive.ts: the width peer text is cut to, and how a message is laid out for it.
+// peer/terminal.ts and peer/cli-format.ts: the width peer text is cut to, and how a message is laid out for it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatMessage, rowWidth } from '../../peer/cli-interactive.ts';
+import { formatMessage } from '../../peer/cli-format.ts';
+import { rowWidth } from '../../peer/terminal.ts';
 import type { ClientEvents } from '../../protocol/client.ts';
 import { columnWidth, wrapRows } from '../../protocol/text.ts';
 

@@ -1,0 +1,168 @@
+// What the interactive client prints (DESIGN.md "Terminal client"): messages, tables of command
+// results, event lines and the command help. Pure functions of their input: the terminal
+// (terminal.ts) cuts the PeerText they return into rows. Every field that came from a peer or the
+// tracker is made visible here, one by one, so that no newline or padding in one can pass for a
+// line of its own.
+
+import type { ClientEventName, ClientEvents, FingerprintResult, LinkRow, MemberRow, PeerRow, RoomRow } from '../protocol/client.ts';
+import { columnWidth, markSpaceRuns, visible, visibleLines } from '../protocol/text.ts';
+import { COMMANDS } from './cli-commands.ts';
+import { PeerText } from './terminal.ts';
+
+/** The help text of both `node peer --help` and the `help` command: the COMMANDS table, --json-only ones left out. */
+export function commandHelp(): string {
+  const shown = COMMANDS.filter((c) => !c.jsonOnly);
+  const width = Math.max(...shown.map((c) => c.usage.length));
+  return [
+    'Commands:',
+    ...shown.map((c) => `  ${c.usage.padEnd(width)}  ${c.about}`),
+    'Messages show as [room] sender: text, direct ones as [dm] sender: text. In chat mode, /quit leaves.',
+  ].join('\n');
+}
+
+/**
+ * `[room] sender: text`, later lines of the text indented under it, then the snippet if any. Every
+ * field is the sender's: shown visibly, long runs of spaces as `<57 spaces>`, and no line of the
+ * text can pass for a message of its own (printed as PeerText, the rows it wraps to are indented
+ * too). The code keeps its spaces: indentation is what it says.
+ */
+export function formatMessage(e: ClientEvents['message']): string {
+  const lines = [`[${e.direct ? 'dm' : visible(e.room)}] ${visible(e.from)}: ${visibleLines(markSpaceRuns(e.text), '  ')}`];
+  const s = e.snippet;
+  if (s) {
+    lines.push(
+      `  (${visible(markSpaceRuns(s.language))} snippet, ${visible(markSpaceRuns(s.path))}:${Number(s.startLine)}-${Number(s.endLine)})`,
+      `    ${visibleLines(s.code, '    ')}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Columns padded to line up (by terminal columns: wide characters count 2), every row indented
+ * and every cell made visible: names, addresses and fingerprints come from the tracker, and a row
+ * must not start with one of them. `cells` is rows of cells; at least one row.
+ */
+export function table(cells: string[][]): PeerText {
+  const rows = cells.map((r) => r.map((cell) => visible(markSpaceRuns(cell))));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => columnWidth(r[i]))));
+  return new PeerText(rows.map((r) => '  ' + r.map((cell, i) => cell + ' '.repeat(widths[i] - columnWidth(cell))).join('  ').trimEnd()).join('\n'));
+}
+
+/** The first four groups of a fingerprint, enough to tell keys apart in a table. */
+function shortKey(fingerprint: string): string {
+  return `${fingerprint.split(' ').slice(0, 4).join(' ')}...`;
+}
+
+/** A pending key change, or the tracker showing another key than the pin: said in the row. */
+export function keyWarning(row: { changedTo?: string; trackerFingerprint?: string }): string {
+  if (row.changedTo) return `! KEY CHANGED to ${shortKey(row.changedTo)}`;
+  if (row.trackerFingerprint) return `! TRACKER SHOWS ANOTHER KEY ${shortKey(row.trackerFingerprint)}: compare out of band`;
+  return '';
+}
+
+/** `list_peers`: one row a user; the key pinned here (the one used and verified), the tracker's only when it disagrees. */
+export function peersTable(peers: PeerRow[], me: string | undefined): PeerText | string {
+  if (!peers.length) return 'Nobody is registered yet.';
+  return table(
+    peers.map((p) => [
+      p.user + (p.user === me ? ' (you)' : ''),
+      p.online ? 'online' : 'offline',
+      p.online && p.address ? `${p.address}:${p.port ?? '?'}` : '',
+      `key ${shortKey(p.fingerprint)}`,
+      p.user === me ? '' : p.verified ? 'verified' : p.pinned ? 'not verified' : 'not pinned yet',
+      keyWarning(p),
+    ]),
+  );
+}
+
+/** `list_rooms`. */
+export function roomsTable(rooms: RoomRow[]): PeerText | string {
+  if (!rooms.length) return 'No rooms yet: create_room NAME makes one.';
+  return table(
+    rooms.map((r) => [
+      r.name,
+      r.private ? 'private' : 'public',
+      r.owner ? `owner ${r.owner}` : 'no owner',
+      `${r.members} member${r.members === 1 ? '' : 's'}, ${r.online} online`,
+      r.member ? '(joined)' : '',
+    ]),
+  );
+}
+
+/** `list_conn`. */
+export function linksTable(links: LinkRow[]): PeerText | string {
+  if (!links.length) return 'No open peer links.';
+  return table(links.map((l) => [l.user, l.address, l.initiator ? 'opened by you' : `opened by ${l.user}`]));
+}
+
+/** `members ROOM`: the room's name on a line, then one row a member (indented under it). */
+export function membersTable(room: string, members: MemberRow[]): PeerText {
+  const rows = table(
+    members.map((m) => [
+      '  ' + m.user,
+      m.owner ? 'owner' : '',
+      m.online ? 'online' : 'offline',
+      m.fingerprint ? `key ${shortKey(m.fingerprint)}` : '',
+      m.verified ? 'verified' : 'not verified',
+      keyWarning(m),
+    ]),
+  );
+  return new PeerText(`${visible(room)}:\n${rows.text}`);
+}
+
+/** `fingerprint [USER]`: mine, or another user's with whether it is verified. */
+export function fingerprintLine(fp: FingerprintResult, me: string | undefined): string {
+  const mine = fp.user === me;
+  return `${mine ? 'Your' : `${visible(fp.user)}'s`} fingerprint: ${visible(fp.fingerprint)}${mine ? '' : fp.verified ? ' (verified)' : ' (not verified)'}`;
+}
+
+/** What an event line may depend on besides the event: who I am and whether to be verbose. */
+export interface EventContext {
+  me: string | undefined;
+  /** Delivery counts and typing notices are shown only then. */
+  verbose: boolean;
+}
+
+type EventLine<K extends ClientEventName> = (e: ClientEvents[K], ctx: EventContext) => string | undefined;
+
+// Every field an engine event carries came from a peer or the tracker: each is made visible.
+const v = visible;
+
+/**
+ * The line each engine event prints (undefined: nothing), or null for events the interactive
+ * client does not print as a line: `ready` (said at login), `directory_changed` (list_rooms asks),
+ * and `connection`, whose line depends on the state before (connectionLine). The mapped type
+ * makes a new event a compile error here until its line is decided.
+ */
+export const EVENT_LINES: { [K in ClientEventName]: EventLine<K> | null } = {
+  ready: null,
+  directory_changed: null,
+  connection: null,
+  message: (e) => formatMessage(e),
+  delivered: (e, { verbose }) => (verbose ? `[${v(e.room)}] delivered to ${e.count} of ${e.of}` : undefined),
+  presence: (e) => `* ${v(e.user)} ${e.online ? 'is online' : 'went offline'}`,
+  // My own join and leave are what join_room and leave_room already said.
+  member_joined: (e, { me }) => (e.user === me ? undefined : `[${v(e.room)}] * ${v(e.user)} joined`),
+  member_left: (e, { me }) => (e.user === me ? undefined : `[${v(e.room)}] * ${v(e.user)} left`),
+  member_kicked: (e, { me }) => `[${v(e.room)}] * ${e.user === me ? 'you were' : `${v(e.user)} was`} kicked by ${v(e.by)}`,
+  owner_changed: (e) => `[${v(e.room)}] * ${e.owner ? `${v(e.owner)} is now the owner` : 'the room has no owner now'}`,
+  room_closed: (e) => `[${v(e.room)}] * closed by ${v(e.by)}`,
+  key_changed: (e) =>
+    `! ${v(e.user)}'s key changed${e.rooms.length ? ` (you share ${e.rooms.map(v).join(', ')})` : ''}: was ${v(e.oldFingerprint)}, now ${v(e.newFingerprint)}. ` +
+    `Nothing is sent to ${v(e.user)} until you compare fingerprints with them and run: verify ${v(e.user)} ${v(e.newFingerprint.replace(/\s/g, ''))}`,
+  room_forked: (e) => `! [${v(e.room)}] ${visibleLines(e.detail, '  ')}`,
+  typing: (e, { verbose }) => (verbose && e.active ? `[${v(e.room)}] ${v(e.user)} is typing...` : undefined),
+  error: (e) => `! ${visibleLines(e.message, '  ')}`,
+};
+
+type ConnectionState = ClientEvents['connection']['state'];
+
+/**
+ * The tracker link's news, or undefined: connecting and going online are what login and logout
+ * already say; a drop, a return after one, and giving up after one are news.
+ */
+export function connectionLine(before: ConnectionState, e: ClientEvents['connection']): string | undefined {
+  const news = e.state === 'reconnecting' || (before === 'reconnecting' && (e.state === 'online' || e.state === 'offline'));
+  return news ? `* tracker: ${visibleLines(e.detail, '  ')}` : undefined;
+}
