@@ -7,12 +7,10 @@
 import { roomEventSchema, roomHeadSchema } from './room-log.ts';
 import { arr, b64url, bool, int, literal, obj, optional, str, variants, type Infer } from './schema.ts';
 import { NAME_PATTERN } from './names.ts';
+import { MAX_TEXT_BYTES } from './text-limit.ts';
 
-/**
- * Message text is Markdown up to 64 KiB of UTF-8 (the original corrupted anything over 255 bytes);
- * a snippet's code, if any, counts toward the same limit.
- */
-export const MAX_TEXT_BYTES = 64 * 1024;
+/** Message text: Markdown up to 64 KiB of UTF-8, a snippet's code included (declared in text-limit.ts). */
+export { MAX_TEXT_BYTES };
 /** A sender starts a new session after this many messages or this long (Megolm's defaults). */
 export const SESSION_MAX_MESSAGES = 100;
 export const SESSION_MAX_AGE_MS = 7 * 24 * 3600 * 1000;

@@ -12,6 +12,7 @@
 import { bool, int, obj, oneOf, optional, str, variants, type Infer } from './schema.ts';
 import type { ClientEvents, MemberRow } from './client.ts';
 import type { ConversationId } from './peer.ts';
+import { MAX_TEXT_BYTES } from './text-limit.ts';
 
 export type { ConversationId };
 
@@ -142,8 +143,8 @@ export const VIEW_LIMITS = {
   trackerChars: 300,
   nameChars: 64,
   secretChars: 1024,
-  /** protocol/peer.ts MAX_TEXT_BYTES (the view bundle cannot import peer.ts's node:crypto chain). */
-  messageBytes: 64 * 1024,
+  /** A message's text in UTF-8 bytes: the peer wire's limit. */
+  messageBytes: MAX_TEXT_BYTES,
   /** A snippet's path, in characters (as the peer wire's snippet path). */
   snippetPathChars: 1024,
   /** The highest line a snippet link asks for: peers send any integer, the view clamps to this. */
