@@ -119,8 +119,7 @@ export class ChatController implements vscode.Disposable {
 
   async createRoom(name: string, password?: string): Promise<void> {
     const room = await this.requireEngine().createRoom(name, password !== undefined ? { password } : {});
-    this.model.postRooms();
-    this.model.openConversation(room.id);
+    this.model.openConversation(room.id); // posts the conversation list with it
   }
 
   /** Joins the directory room `id` (no `list_rooms`: extension/join-room.ts). */
