@@ -88,10 +88,49 @@ export class TokenBuckets {
   }
 }
 
-/** Handshakes under way, per remote address and in total. */
+/** One handshake under way, counted by PendingHandshakes until released or evicted. */
+export interface PendingTicket {
+  readonly address: string;
+  /** Admission order: lower is older. */
+  readonly seq: number;
+  /** Stops counting it; idempotent, and nothing after an eviction (that already stopped it). */
+  release(): void;
+}
+
+/** Why a handshake was evicted: to make room for one from `by`; its address held `held` (itself included). */
+export interface Eviction {
+  by: string;
+  held: number;
+}
+
+class Ticket implements PendingTicket {
+  counted = true;
+  constructor(
+    readonly address: string,
+    readonly seq: number,
+    readonly onEvicted: (why: Eviction) => void,
+    private readonly owner: PendingHandshakes,
+  ) {}
+
+  release(): void {
+    this.owner.remove(this);
+  }
+}
+
+/**
+ * Handshakes under way, per remote address and in total. An address at its cap is refused. When
+ * the total is full, a newcomer is not simply refused (a flood from a few addresses would then
+ * lock every real peer out): the oldest handshake of the address holding the most is evicted to
+ * make room, as long as that address would still hold at least as many as the newcomer's after
+ * the swap. A flood from k addresses (k < the total cap) thus shares the cap among them, and a
+ * peer from any other address always gets a slot; floods never evict each other back and forth.
+ */
 export class PendingHandshakes {
-  private readonly perAddress = new Map<string, number>();
+  private readonly perAddress = new Map<string, Set<Ticket>>();
   private count = 0;
+  private seq = 0;
+  /** Handshakes evicted to make room for a newcomer from a lighter address. */
+  evictions = 0;
 
   constructor(private readonly perAddressCap: number, private readonly totalCap: number) {}
 
@@ -100,23 +139,58 @@ export class PendingHandshakes {
   }
 
   of(address: string): number {
-    return this.perAddress.get(address) ?? 0;
+    return this.perAddress.get(address)?.size ?? 0;
   }
 
-  /** Counts one more from `address`, or returns false (nothing counted) when a cap is reached. */
-  admit(address: string): boolean {
-    const n = this.of(address);
-    if (this.count >= this.totalCap || n >= this.perAddressCap) return false;
-    this.perAddress.set(address, n + 1);
+  /**
+   * Counts one more from `address`, evicting another handshake if the total is full (its
+   * `onEvicted` is called, already uncounted, before this returns); undefined (nothing counted,
+   * nothing evicted) when `address` is at its cap or no handshake may be evicted for it.
+   */
+  admit(address: string, onEvicted: (why: Eviction) => void = () => {}): PendingTicket | undefined {
+    if (this.of(address) >= this.perAddressCap) return undefined;
+    if (this.count >= this.totalCap) {
+      const victim = this.victimFor(address) as Ticket | undefined;
+      if (!victim) return undefined;
+      const held = this.of(victim.address);
+      this.remove(victim);
+      this.evictions += 1;
+      victim.onEvicted({ by: address, held });
+    }
+    const ticket = new Ticket(address, this.seq++, onEvicted, this);
+    let set = this.perAddress.get(address);
+    if (!set) this.perAddress.set(address, (set = new Set()));
+    set.add(ticket);
     this.count += 1;
-    return true;
+    return ticket;
   }
 
-  release(address: string): void {
-    const n = this.of(address);
-    if (n <= 0) return;
-    if (n === 1) this.perAddress.delete(address);
-    else this.perAddress.set(address, n - 1);
+  /**
+   * The handshake a newcomer from `address` would evict if the total were full: the oldest of the
+   * address holding the most (of those tied, the one whose oldest is the oldest overall), provided
+   * that address holds at least two more than `address` does. A scan of the addresses, at most
+   * the total cap of them.
+   */
+  victimFor(address: string): PendingTicket | undefined {
+    let heaviest: Ticket | undefined;
+    let most = 0;
+    for (const set of this.perAddress.values()) {
+      const oldest: Ticket = set.values().next().value!;
+      if (set.size > most || (set.size === most && oldest.seq < heaviest!.seq)) {
+        heaviest = oldest;
+        most = set.size;
+      }
+    }
+    return heaviest && most >= this.of(address) + 2 ? heaviest : undefined;
+  }
+
+  /** @internal Uncounts `ticket` (PendingTicket.release). */
+  remove(ticket: Ticket): void {
+    if (!ticket.counted) return;
+    ticket.counted = false;
+    const set = this.perAddress.get(ticket.address)!;
+    set.delete(ticket);
+    if (set.size === 0) this.perAddress.delete(ticket.address);
     this.count -= 1;
   }
 }

@@ -14,6 +14,8 @@ export interface RefusalSummary {
   count: number;
   /** How many of them per error code, most frequent first. */
   codes: [code: string, count: number][];
+  /** Of them, handshakes evicted to make room for a newcomer (code `link.busy`). */
+  evicted: number;
   /** Distinct remote addresses among them (counted up to MAX_ADDRESSES). */
   addresses: number;
   intervalMs: number;
@@ -23,9 +25,22 @@ export interface RefusalSummary {
 
 const MAX_ADDRESSES = 1000;
 
+const EVICTED = 'evicted the handshake of ';
+
+/** The message of a `link.busy` refusal of a handshake evicted to make room (LinkServer). */
+export function evictionMessage(peer: string, held: number, by: string): string {
+  return `${EVICTED}${peer}, the oldest of ${held} under way from that address, to make room for a connection from ${by}`;
+}
+
+/** A refusal that was an eviction (counted apart in summaries). */
+export function isEviction(detail: RefusalDetail): boolean {
+  return detail.code === 'link.busy' && detail.message.startsWith(EVICTED);
+}
+
 export class RefusalReporter {
   private shown = 0;
   private suppressed = 0;
+  private evicted = 0;
   private readonly codes = new Map<string, number>();
   private readonly addresses = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -52,6 +67,7 @@ export class RefusalReporter {
       return;
     }
     this.suppressed += 1;
+    if (isEviction(detail)) this.evicted += 1;
     this.codes.set(detail.code, (this.codes.get(detail.code) ?? 0) + 1);
     if (this.addresses.size < MAX_ADDRESSES) this.addresses.add(detail.address);
   }
@@ -67,8 +83,10 @@ export class RefusalReporter {
     const count = this.suppressed;
     const codes = [...this.codes].sort((a, b) => b[1] - a[1]);
     const addresses = this.addresses.size;
+    const evicted = this.evicted;
     this.shown = 0;
     this.suppressed = 0;
+    this.evicted = 0;
     this.codes.clear();
     this.addresses.clear();
     if (!count) return;
@@ -76,8 +94,9 @@ export class RefusalReporter {
     const message =
       `refused ${count} more peer link${count === 1 ? '' : 's'} in the last ${seconds} s from ${addresses}` +
       `${addresses >= MAX_ADDRESSES ? '+' : ''} address${addresses === 1 ? '' : 'es'} ` +
-      `(${codes.map(([c, n]) => `${n} ${c}`).join(', ')}): connections that did not complete a handshake. ` +
+      `(${codes.map(([c, n]) => `${n} ${c}`).join(', ')}${evicted ? `; ${evicted} of them evicted to make room for other addresses` : ''}): ` +
+      'connections that did not complete a handshake. ' +
       'Established links are not affected; if this goes on, someone on the network is probing or flooding your peer port.';
-    this.summary({ count, codes, addresses, intervalMs: this.intervalMs, message });
+    this.summary({ count, codes, evicted, addresses, intervalMs: this.intervalMs, message });
   }
 }

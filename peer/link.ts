@@ -4,8 +4,9 @@
 // authentication, or bytes that are not frames close that link only; a server keeps serving.
 // Send-side memory is bounded: a peer that stops reading is dropped (`link.slow_consumer`).
 // Before a peer has proven who it is, a server holds little for it (link-admission.ts): handshakes
-// under way are capped per address and in total (more are closed at once), cut at a deadline,
-// and buffer at most HANDSHAKE_FRAME_LIMIT; signing waits for a budget.
+// under way are capped per address and in total (more are closed at once, or with the total full
+// the oldest of the heaviest address makes room for a lighter one), cut at a deadline, and
+// buffer at most HANDSHAKE_FRAME_LIMIT; signing waits for a budget.
 
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
@@ -13,6 +14,7 @@ import { LINK_ERROR_CODES, type LinkErrorCode } from '../protocol/errors.ts';
 import { encodeFrame } from '../protocol/frame.ts';
 import { HANDSHAKE_FRAME_LIMIT, handshakeSchema, peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
 import { PendingHandshakes, TokenBuckets, resolveLimits, type LinkLimits } from './link-admission.ts';
+import { evictionMessage } from './link-refusals.ts';
 import {
   FrameReader, LinkError, MAX_MESSAGE_BYTES, Refusal, openPayload, resolveOptions, runInitiator, runResponder, sealPayload,
   type LinkIdentity, type LinkOptions, type LinkSession, type PinnedKeyLookup, type ResolvedLinkOptions,
@@ -262,8 +264,9 @@ interface LinkServerEvents {
   link: [link: PeerLink];
   /**
    * An inbound connection that did not become a link (garbage, unknown user, bad signature,
-   * timeout, or `link.busy`: over a cap, closed before any work). One per connection: a caller
-   * that shows them to people must aggregate (see link-refusals.ts).
+   * timeout, or `link.busy`: over a cap, closed before any work, or evicted to make room for a
+   * newcomer from a lighter address, see isEviction). One per connection: a caller that shows
+   * them to people must aggregate (see link-refusals.ts).
    */
   refused: [info: { address: string; port: number; code: string; message: string }];
   /** The listening socket reported an error after it started; the server keeps going. */
@@ -288,6 +291,7 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
   private readonly pending: PendingHandshakes;
   private readonly signing: TokenBuckets;
   private isClosing = false;
+  private readonly limits: LinkLimits;
   /** Connections closed at once because a pending cap was reached. */
   busyRefusals = 0;
 
@@ -301,6 +305,7 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
   ) {
     super();
     this.pending = new PendingHandshakes(limits.pendingPerAddress, limits.pendingTotal);
+    this.limits = limits;
     this.signing = new TokenBuckets(limits.signBurstPerAddress, limits.signPerSecondPerAddress, limits.signBurstTotal, limits.signPerSecondTotal, now);
     server.on('connection', (socket) => this.accept(socket));
   }
@@ -330,6 +335,11 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
     return this.pending.total;
   }
 
+  /** Handshakes under way that were cut to make room for a newcomer from a lighter address. */
+  get evictions(): number {
+    return this.pending.evictions;
+  }
+
   /** Established links this server accepted and that are still open. */
   get linkCount(): number {
     return this.links.size;
@@ -356,15 +366,28 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
     }
     const address = socket.remoteAddress ?? '?';
     const port = socket.remotePort ?? 0;
-    // Over a cap: closed before any work (no reader, no timer, no reply).
-    if (!this.pending.admit(address)) {
+    // Over a cap: closed before any work (no reader, no timer, no reply). With the total cap full,
+    // a newcomer from a lighter address evicts the oldest handshake of the heaviest one instead.
+    let evict!: (err: LinkError) => void;
+    const evicted = new Promise<never>((_, reject) => {
+      evict = reject;
+    });
+    const ticket = this.pending.admit(address, ({ by, held }) => {
+      // Told why, then cut at once: an evicted socket no longer counts, so it must not linger.
+      reader.write({ t: 'refused', code: 'link.busy', message: 'busy: too many handshakes under way from your address; try again in a few seconds' });
+      evict(new LinkError('link.busy', evictionMessage(`${address}:${port}`, held, by)));
+      socket.destroy(); // also one whose refusal was still being flushed (it no longer counts)
+    });
+    if (!ticket) {
       socket.on('error', () => {});
       socket.destroy();
       this.busyRefusals += 1;
+      const n = this.pending.of(address);
       this.emit('refused', {
         address, port, code: 'link.busy',
-        message: `closed a connection from ${address}:${port} at once: ${this.pending.of(address)} handshakes from that address ` +
-          `and ${this.pending.total} in all are already under way`,
+        message: `closed a connection from ${address}:${port} at once: ${n} handshakes from that address ` +
+          `and ${this.pending.total} in all are already under way` +
+          (n >= this.limits.pendingPerAddress ? ' (the cap per address)' : ' (the total cap; no address holds enough more to give one up)'),
       });
       return;
     }
@@ -373,12 +396,9 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
     reader.handshakeLimit = HANDSHAKE_FRAME_LIMIT;
     this.handshaking.add(socket);
     // A failed handshake counts until its socket is really closed (a refusal lingers up to
-    // closeGraceMs while it is flushed); an established link stops counting at once.
-    let counted = true;
-    const release = () => {
-      if (counted) this.pending.release(address);
-      counted = false;
-    };
+    // closeGraceMs while it is flushed); an established link stops counting at once, an evicted
+    // one when it is evicted.
+    const release = () => ticket.release();
     socket.once('close', release);
     let done = false;
     const finished = () => {
@@ -386,10 +406,10 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
       this.handshaking.delete(socket);
     };
     withDeadline(reader, this.opts.handshakeTimeoutMs, `the peer at ${address}:${port}`,
-      runResponder(reader, this.me, {
+      Promise.race([evicted, runResponder(reader, this.me, {
         lookup: (user) => this.pinnedKey(user, address),
         beforeSign: () => this.signing.acquire(address, () => done || socket.destroyed),
-      }, `${address}:${port}`))
+      }, `${address}:${port}`)]))
       .then((session) => {
         // A 'link' listener that throws is a bug of the caller's and surfaces as such.
         finished();

@@ -31,8 +31,14 @@ export const MAX_SKIPPED_KEYS_PER_ROOM = 4096;
  * per-address caps allow many concurrent real handshakes; authenticated links never count.
  */
 export const LINK_LIMITS = {
-  /** Connections still in their handshake, from one address / in total; more are closed at once. */
-  pendingPerAddress: 32,
+  /**
+   * Connections still in their handshake, from one address / in total. Over the address's cap a
+   * connection is closed at once; with the total full, the oldest of the address holding the most
+   * is evicted for a newcomer from a lighter one (peer/link-admission.ts): a flood needs at least
+   * pendingTotal / pendingPerAddress addresses to fill the total, and pendingTotal addresses (one
+   * handshake each) to lock out a peer from another address.
+   */
+  pendingPerAddress: 16,
   pendingTotal: 128,
   /** From accept (or connect) to an established link, in ms; then the socket is closed. */
   handshakeTimeoutMs: 5_000,

@@ -1,12 +1,12 @@
 // The admission pieces on their own, with an injected clock: token buckets per address and in
-// total, the pending-handshake counter, and the bounded cache of names the tracker did not know.
+// total, the pending-handshake counter and its choice of whom to evict, and the bounded cache of names the tracker did not know.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateRsaKeyPair } from '../../protocol/crypto.ts';
 import { EventEmitter, once } from 'node:events';
 import { KeyLookupGate, LookupBudgetError, PendingHandshakes, TokenBuckets, resolveLimits } from '../../peer/link-admission.ts';
-import { RefusalReporter, type RefusalDetail, type RefusalSummary } from '../../peer/link-refusals.ts';
+import { RefusalReporter, evictionMessage, type RefusalDetail, type RefusalSummary } from '../../peer/link-refusals.ts';
 
 test('token buckets: a burst per address and in total, refilled by the clock', () => {
   let now = 0;
@@ -32,15 +32,98 @@ test('token buckets: acquire waits for a token and gives up when cancelled', asy
   assert.equal(await b.acquire('a', () => true), false);
 });
 
-test('pending handshakes: capped per address and in total, released one by one', () => {
+test('pending handshakes: capped per address; with the total full and no address holding two more, refused; released one by one', () => {
   const p = new PendingHandshakes(2, 3);
-  assert.deepEqual([p.admit('a'), p.admit('a'), p.admit('a')], [true, true, false]);
-  assert.deepEqual([p.admit('b'), p.admit('c')], [true, false]);
+  const [a1, a2, a3] = [p.admit('a'), p.admit('a'), p.admit('a')];
+  assert.ok(a1 && a2 && a3 === undefined, 'the third from a is over the cap per address');
+  assert.ok(p.admit('b'));
   assert.equal(p.total, 3);
-  p.release('a');
-  assert.equal(p.admit('c'), true);
-  p.release('zzz'); // never admitted: nothing changes
-  assert.equal(p.total, 3);
+  assert.equal(p.admit('b'), undefined, 'full (a 2, b 1): b would take a slot of a and then hold more than a, so no');
+  assert.equal(p.evictions, 0);
+  a1.release();
+  a1.release(); // twice: uncounted once
+  assert.deepEqual([p.of('a'), p.total], [1, 2]);
+  assert.ok(p.admit('b'));
+  assert.deepEqual([p.of('a'), p.of('b'), p.total], [1, 2, 3]);
+  assert.equal(p.admit('a'), undefined, 'b holds only one more than a');
+  assert.ok(p.admit('c'), 'b holds two more than c: its oldest makes room');
+  assert.deepEqual([p.of('a'), p.of('b'), p.of('c'), p.total, p.evictions], [1, 1, 1, 3, 1]);
+});
+
+test('pending handshakes: with the total full, the oldest of the address holding the most makes room for a lighter one', () => {
+  const p = new PendingHandshakes(8, 6);
+  const evicted: string[] = [];
+  const admit = (address: string, name: string) => p.admit(address, ({ by, held }) => evicted.push(`${name} for ${by} (${held})`));
+  admit('x', 'x1'); admit('y', 'y1'); admit('x', 'x2'); admit('y', 'y2'); admit('y', 'y3'); admit('x', 'x3');
+  assert.equal(p.total, 6);
+  // x and y hold 3 each: tied, and x's oldest (x1) is the oldest overall.
+  assert.equal(p.victimFor('m')?.seq, 0);
+  assert.ok(admit('m', 'm1'));
+  assert.deepEqual(evicted, ['x1 for m (3)']);
+  assert.deepEqual([p.of('x'), p.of('y'), p.of('m'), p.total], [2, 3, 1, 6]);
+  // Now y holds the most: its oldest goes.
+  assert.ok(admit('n', 'n1'));
+  assert.deepEqual(evicted.at(-1), 'y1 for n (3)');
+  // x, y, m, n hold 2, 2, 1, 1: nobody holds two more than a newcomer from x, y, m or n…
+  assert.deepEqual([p.of('x'), p.of('y'), p.of('m'), p.of('n')], [2, 2, 1, 1]);
+  for (const address of ['x', 'y', 'm', 'n']) assert.equal(admit(address, 'no'), undefined, address);
+  // …but a new address still gets a slot, from the older of the tied x and y, then from the other.
+  assert.ok(admit('o', 'o1'));
+  assert.ok(admit('q', 'q1'));
+  assert.deepEqual(evicted.slice(2), ['x2 for o (2)', 'y2 for q (2)']);
+  // Six addresses with one each: nothing more can be taken from anyone.
+  assert.equal(admit('r', 'r1'), undefined);
+  assert.equal(p.evictions, 4);
+  assert.equal(p.total, 6);
+  // An evicted ticket is no longer counted: releasing it later changes nothing.
+  const q = new PendingHandshakes(8, 2);
+  const old = q.admit('s')!;
+  q.admit('s');
+  assert.ok(q.admit('t'));
+  old.release();
+  assert.deepEqual([q.of('s'), q.of('t'), q.total], [1, 1, 2]);
+});
+
+test('pending handshakes: a flood from k addresses shares the total; a newcomer from another address always gets a slot', () => {
+  const p = new PendingHandshakes(16, 128);
+  const live = new Set<string>();
+  let n = 0;
+  const admit = (address: string) => {
+    const id = `${address}#${n++}`;
+    const t = p.admit(address, () => live.delete(id));
+    if (t) live.add(id);
+    return t;
+  };
+  // 12 addresses keep offering far more than their caps, round after round.
+  for (let round = 0; round < 40; round++) for (let a = 0; a < 12; a++) admit(`10.0.0.${a}`);
+  assert.equal(p.total, 128);
+  const counts = Array.from({ length: 12 }, (_, a) => p.of(`10.0.0.${a}`));
+  assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, counts.join());
+  const evictionsBefore = p.evictions;
+  for (let round = 0; round < 10; round++) for (let a = 0; a < 12; a++) admit(`10.0.0.${a}`);
+  assert.equal(p.evictions, evictionsBefore, 'balanced flooders never evict each other');
+  // A member from a new address: admitted, a flooder's oldest evicted.
+  assert.ok(admit('192.0.2.1'));
+  assert.equal(p.evictions, evictionsBefore + 1);
+  assert.equal(p.total, 128);
+  assert.equal(live.size, 128);
+});
+
+test('refusals: evictions are counted apart in the summary', async () => {
+  const events = new EventEmitter();
+  const keepAlive = setInterval(() => {}, 1000);
+  const reporter = new RefusalReporter(1, 50, () => {}, (s) => events.emit('summary', s));
+  reporter.report({ address: '10.0.0.1', code: 'link.timeout', message: 'shown one by one' });
+  for (let i = 0; i < 6; i++) reporter.report({ address: '10.0.0.2', code: 'link.busy', message: evictionMessage('10.0.0.2:1000', 4, '127.0.0.1') });
+  for (let i = 0; i < 3; i++) reporter.report({ address: '10.0.0.3', code: 'link.busy', message: 'closed a connection from 10.0.0.3:1 at once' });
+  reporter.report({ address: '10.0.0.4', code: 'link.wrong_user', message: 'evicted the handshake of me' }); // not link.busy: not an eviction
+  const [summary] = (await once(events, 'summary')) as [RefusalSummary];
+  assert.equal(summary.count, 10);
+  assert.deepEqual(summary.codes, [['link.busy', 9], ['link.wrong_user', 1]]);
+  assert.equal(summary.evicted, 6);
+  assert.match(summary.message, /\(9 link\.busy, 1 link\.wrong_user; 6 of them evicted to make room for other addresses\)/);
+  reporter.close();
+  clearInterval(keepAlive);
 });
 
 test('key lookups: pinned names are free, unknown names are cached for a while and the cache is bounded', async () => {

@@ -15,7 +15,7 @@ import { FrameDecoder, PEER_FRAME_LIMIT, encodeFrame } from '../../protocol/fram
 import type { LinkLimits } from '../../protocol/peer.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
 import { LinkPool } from '../../peer/link-pool.ts';
-import type { RefusalDetail, RefusalSummary } from '../../peer/link-refusals.ts';
+import { isEviction, type RefusalDetail, type RefusalSummary } from '../../peer/link-refusals.ts';
 import { LinkServer, connectLink, type LinkIdentity, type PeerLink, type PinnedKeyLookup } from '../../peer/link.ts';
 import { collect, registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
@@ -105,7 +105,7 @@ async function pool(t: TestContext, me: LinkIdentity, pinnedKey: PinnedKeyLookup
 
 // ---- caps and the deadline -------------------------------------------------------------------
 
-test('300 idle connections: the peer holds at most the caps, closes the rest at once, cuts the held ones at the deadline, and reports in aggregate', TIMEOUT, async (t) => {
+test('300 idle connections from 5 addresses: the peer holds at most the caps, closes or evicts the rest at once, cuts the held ones at the deadline, and reports in aggregate', TIMEOUT, async (t) => {
   const limits = { pendingPerAddress: 10, pendingTotal: 25, handshakeTimeoutMs: 1500, refusalReportsPerInterval: 5, refusalIntervalMs: 1000 };
   const { pool: p, refused, summaries } = await pool(t, BOB, pins({ alice: alice.publicKey }), limits);
   const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
@@ -121,11 +121,13 @@ test('300 idle connections: the peer holds at most the caps, closes the rest at 
   const f = flood(t, p.port, addresses, 60, { reconnect: false });
   t.after(() => f.stop());
 
-  // 275 are closed at once; 25 (the total cap; 10 at most from any one address) are held.
-  await until('275 connections closed over the caps', async () => (await sample()).busyRefusals >= 275);
+  // 275 are closed at once or evicted for a lighter address; 25 (the total cap; 10 at most from
+  // any one address) are held.
+  await until('275 connections closed over the caps', () => f.state.closedByPeer >= 275);
   const s = await sample();
-  assert.equal(s.busyRefusals, 275);
+  assert.equal(f.state.closedByPeer, 275);
   assert.equal(s.pending, 25);
+  assert.ok(s.busyRefusals < 275, `${s.busyRefusals} closed at once, the rest evicted`);
   assert.ok(s.sockets <= 25, `${s.sockets} sockets open at the peer`);
   await until('the client sees the same 25 held', () => f.state.open.size === 25);
 
@@ -135,7 +137,7 @@ test('300 idle connections: the peer holds at most the caps, closes the rest at 
   assert.ok(elapsed >= limits.handshakeTimeoutMs - 200, `cut after ${elapsed} ms`);
   await until('the peer holds nothing', async () => (await sample()).sockets === 0 && (await sample()).pending === 0);
   assert.ok(maxPending <= 25 && maxSockets <= 25, `at most ${maxPending} pending and ${maxSockets} sockets at any sample`);
-  t.diagnostic(`300 offered: ${s.busyRefusals} closed at once, at most ${maxPending} pending / ${maxSockets} sockets, all cut after ${elapsed} ms`);
+  t.diagnostic(`300 offered: ${s.busyRefusals} closed at once, ${275 - s.busyRefusals} evicted, at most ${maxPending} pending / ${maxSockets} sockets, all cut after ${elapsed} ms`);
 
   // 300 refusals: a few reported one by one, the rest in summaries with counts.
   await until('all 300 refusals reported', () => refused.length + summaries.reduce((n, x) => n + x.count, 0) === 300);
@@ -144,7 +146,54 @@ test('300 idle connections: the peer holds at most the caps, closes the rest at 
   for (const r of refused) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
   for (const x of summaries) for (const [code, n] of x.codes) byCode.set(code, (byCode.get(code) ?? 0) + n);
   assert.deepEqual(Object.fromEntries(byCode), { 'link.busy': 275, 'link.timeout': 25 });
+  const evicted = refused.filter(isEviction).length + summaries.reduce((n, x) => n + x.evicted, 0);
+  assert.equal(evicted + s.busyRefusals, 275, `${evicted} evictions reported`);
   assert.match(summaries[0].message, /refused \d+ more peer links in the last 1 s from \d+ address/);
+  assert.ok(summaries.some((x) => x.evicted > 0 && /of them evicted to make room for other addresses/.test(x.message)), 'evictions in a summary');
+});
+
+test('with the total full, the oldest handshake of the heaviest address is told busy and cut to make room for a lighter address; a member links', TIMEOUT, async (t) => {
+  const server = await LinkServer.listen({
+    host: '127.0.0.1', port: 0, me: BOB, pinnedKey: pins({ alice: alice.publicKey }),
+    limits: { pendingPerAddress: 2, pendingTotal: 4, handshakeTimeoutMs: 60_000 },
+  });
+  t.after(() => server.close());
+  const refused: { address: string; code: string; message: string }[] = [];
+  server.on('refused', (r) => refused.push(r));
+  const hold = async (from: string) => {
+    const before = server.pendingCount + server.evictions;
+    const c = rawConnect(t, server.port, from);
+    await until(`${from} counted`, () => server.pendingCount + server.evictions > before || c.isClosed);
+    return c;
+  };
+  const [x1, x2, y1, y2] = [await hold('127.0.0.2'), await hold('127.0.0.2'), await hold('127.0.0.3'), await hold('127.0.0.3')];
+  assert.equal(server.pendingCount, 4);
+
+  // 127.0.0.4 holds none: the oldest of the tied .2 and .3 (x1) makes room.
+  const z1 = await hold('127.0.0.4');
+  await x1.closed;
+  assert.deepEqual(x1.frames, [{ t: 'refused', code: 'link.busy', message: 'busy: too many handshakes under way from your address; try again in a few seconds' }]);
+  assert.equal(server.pendingCount, 4);
+  assert.equal(server.evictions, 1);
+  assert.ok(isEviction(refused[0] as RefusalDetail), refused[0].message);
+  assert.match(refused[0].message, /^evicted the handshake of 127\.0\.0\.2:\d+, the oldest of 2 under way from that address, to make room for a connection from 127\.0\.0\.4$/);
+
+  // .2 again (1 held; .3 holds 2): only one more than .2, so closed at once and nothing evicted.
+  const x3 = rawConnect(t, server.port, '127.0.0.2');
+  await x3.closed;
+  assert.deepEqual(x3.frames, []);
+  assert.equal(server.busyRefusals, 1);
+  assert.match(refused[1].message, /at once: 1 handshakes from that address and 4 in all are already under way \(the total cap/);
+
+  // A member from 127.0.0.1: .3's oldest makes room, and the handshake completes.
+  const linked = once(server, 'link') as Promise<[PeerLink]>;
+  const l = await connectLink({ host: '127.0.0.1', port: server.port, me: ALICE, remoteUser: 'bob', pinnedKey: alicePins });
+  t.after(() => l.close());
+  assert.equal((await linked)[0].remoteUser, 'alice');
+  await y1.closed;
+  assert.equal(server.evictions, 2);
+  assert.deepEqual([x2, y2, z1].map((c) => c.isClosed), [false, false, false]);
+  assert.equal(server.pendingCount, 3);
 });
 
 test('a real member links and talks while a stranger holds its address at the cap; an established link goes on', TIMEOUT, async (t) => {
@@ -268,7 +317,11 @@ test('signatures wait for the budget instead of failing: real links beyond the b
 
 // ---- engines with a real tracker -------------------------------------------------------------
 
-const poolOf = (engine: ChatEngine) => (engine as unknown as { pool: LinkPool }).pool;
+/** The engine's link pool (a private field: `s.pool` while logged in, `pool` before engine.ts was split). */
+const poolOf = (engine: ChatEngine) => {
+  const e = engine as unknown as { s?: { pool?: LinkPool }; pool?: LinkPool };
+  return (e.s?.pool ?? e.pool)!;
+};
 
 test('engines: during a flood of idle connections members keep linking and delivering, errors stay few, the peer holds at most the cap', TIMEOUT, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
@@ -320,6 +373,59 @@ test('engines: during a flood of idle connections members keep linking and deliv
   assert.ok(linkErrors.length <= intervals * (linkLimits.refusalReportsPerInterval + 1),
     `${linkErrors.length} link errors for ${f.state.opened} refused connections in ${elapsed} ms`);
   assert.ok(errors.some((e) => e.code === 'link.refused' && /more peer links/.test(e.message)), 'a summary with counts');
+});
+
+test('engines: strangers from 5 addresses hold every pending slot and reconnect (the total cap full); a new member still links and delivers', TIMEOUT, async (t) => {
+  // The tester's flood at test scale: each address offers its cap (8), 40 in all for a total of
+  // 24, reopening whatever is closed (refused, evicted or timed out). Before eviction, every
+  // connection from anyone else was closed at once with link.busy while the flood went on.
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const linkLimits = { pendingPerAddress: 8, pendingTotal: 24, handshakeTimeoutMs: 3000, refusalReportsPerInterval: 3, refusalIntervalMs: 1000 };
+  const bobE = await registered(t, tracker, 'bob', { linkLimits });
+  const aliceE = await registered(t, tracker, 'alice');
+  const carolE = await registered(t, tracker, 'carol');
+  const hi = waitFor(bobE, 'message', (m) => m.text === 'before');
+  await aliceE.sendDirect('bob', 'before');
+  await hi;
+
+  const errors = collect(bobE, 'error');
+  const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
+  const started = Date.now();
+  const f = flood(t, bobE.peerPort, addresses, linkLimits.pendingPerAddress, { reconnect: true });
+  t.after(() => f.stop());
+  let maxPending = 0;
+  const sample = async () => {
+    const s = await poolOf(bobE).stats();
+    maxPending = Math.max(maxPending, s.pending);
+    return s;
+  };
+  // Past one deadline (the first held ones timed out and were reopened), and the total full again.
+  await until('the flood fills the total again after a deadline', async () =>
+    (await sample()).pending === linkLimits.pendingTotal && Date.now() - started > linkLimits.handshakeTimeoutMs + 500);
+  const busyBefore = (await sample()).busyRefusals;
+
+  // carol has never linked with bob: her connection comes from 127.0.0.1 into a full total.
+  const fromCarol = waitFor(bobE, 'message', (m) => m.text === 'during, carol', 20_000);
+  const sentAt = Date.now();
+  assert.equal((await carolE.sendDirect('bob', 'during, carol')).recipients, 1);
+  await fromCarol;
+  const tookMs = Date.now() - sentAt;
+  // The established link goes on too.
+  const fromAlice = waitFor(bobE, 'message', (m) => m.text === 'during, alice', 20_000);
+  await aliceE.sendDirect('bob', 'during, alice');
+  await fromAlice;
+  const s = await sample();
+  // The flood kept going (refused at once over and over) and was still holding the total.
+  assert.ok(s.busyRefusals > busyBefore, `${s.busyRefusals - busyBefore} closed at once while carol linked`);
+  assert.ok(maxPending <= linkLimits.pendingTotal, `at most ${maxPending} pending`);
+  // Evictions are reported: one by one or counted in a summary.
+  await waitFor(bobE, 'error', (e) => /evicted/.test(e.message), 5_000).catch(() => undefined);
+  assert.ok(errors.some((e) => e.code === 'link.busy' && /^refused a peer link from .*: evicted the handshake of/.test(e.message)) ||
+    errors.some((e) => e.code === 'link.refused' && /\d+ of them evicted to make room for other addresses/.test(e.message)), 'evictions reported');
+  const elapsed = Date.now() - started;
+  f.stop();
+  t.diagnostic(`${f.state.opened} stranger connections from ${addresses.length} addresses in ${elapsed} ms, at most ${maxPending} pending; ` +
+    `carol's message arrived ${tookMs} ms after sending; ${errors.length} error events at bob`);
 });
 
 test('engines: hellos naming users the tracker does not know cost at most the budgeted tracker lookups; a new member still links', TIMEOUT, async (t) => {
