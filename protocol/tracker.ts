@@ -27,6 +27,8 @@ export const MAX_ROOMS_CREATED_PER_USER = 100;
 export const MAX_ROOMS_JOINED_PER_USER = 500;
 /** Room events (creates, joins, leaves, kicks, closes) one user may add per minute: logs are kept forever. */
 export const ROOM_EVENTS_PER_USER_MINUTE = 300;
+/** Requests other than ping a connection may send before it logs in (prelogin, register, login...); then it is closed. */
+export const MAX_REQUESTS_BEFORE_LOGIN = 50;
 /** Resume tokens the tracker keeps per user (one per login); a login beyond revokes the oldest. */
 export const MAX_SESSIONS_PER_USER = 50;
 

@@ -12,17 +12,23 @@ import { checkIdentity, type Identity } from '../protocol/identity.ts';
 import { checkNewUserName, nameSkeleton, normalizeUserName } from '../protocol/names.ts';
 import { MAX_SESSIONS_PER_USER, type RequestParams } from '../protocol/tracker.ts';
 import { isUniqueViolation, type Database } from './db.ts';
-import { FailureLimiter, GrowingDelay, RecentKeys, type Clock } from './rate-limit.ts';
+import { FailureLimiter, FairSlots, GrowingDelay, type Clock } from './rate-limit.ts';
 
 export const TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000;
-/** A (name, address) that logged in is trusted by the address-wide limit for this long. */
+/** A (name, address) that logged in goes ahead of that address's other logins for this long. */
 const KNOWN_PAIR_MS = 30 * 24 * 3600 * 1000;
+/** Addresses remembered per user (the most recent), so the table cannot grow without bound. */
+export const KNOWN_ADDRESSES_PER_USER = 20;
 /**
  * bcrypt runs on libuv's thread pool (4 threads), as do SQLite's statements: a login herd with
  * every thread busy hashing would leave no thread for the database, and no login would be
- * answered until all were hashed. At most one hash per core runs at once; the rest wait here.
+ * answered until all were hashed. At most one hash per core runs at once; the rest wait here,
+ * one queue per address, served in turn (FairSlots): an address guessing names gets its share of
+ * bcrypt and no more, and nobody is locked out by it. A request per connection at a time and
+ * --max-conns-per-address bound what one address can queue; this bound is a last resort.
  */
 const BCRYPT_SLOTS = Math.max(1, Math.min(3, availableParallelism()));
+const BCRYPT_WAITING_PER_ADDRESS = 256;
 
 export interface UserKeys {
   identity: Identity;
@@ -57,25 +63,17 @@ export interface AccountOptions {
   /** The first delay after those; it doubles with each further failure, up to failedLoginMaxDelayMs. */
   failedLoginDelayMs?: number;
   failedLoginMaxDelayMs?: number;
-  /** Failed logins from one address, over names it has not logged in as, and their refill. */
-  failedLoginsPerAddress: number;
-  failedLoginRefillMs: number;
   registrationsPerAddress?: number;
   clock?: Clock;
 }
 
-let bcryptRunning = 0;
-const bcryptWaiting: (() => void)[] = [];
+const bcryptSlots = new FairSlots(BCRYPT_SLOTS, BCRYPT_WAITING_PER_ADDRESS);
 
-async function withBcryptSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (bcryptRunning >= BCRYPT_SLOTS) await new Promise<void>((resolve) => bcryptWaiting.push(resolve));
-  bcryptRunning++;
-  try {
-    return await work();
-  } finally {
-    bcryptRunning--;
-    bcryptWaiting.shift()?.();
-  }
+function withBcryptSlot<T>(address: string, work: () => Promise<T>, urgent = false): Promise<T> {
+  return bcryptSlots.run(address, work, {
+    urgent,
+    full: () => new ProtocolError('server.busy', `too many logins from ${address} are waiting for the tracker; retry in a moment`, 1000),
+  });
 }
 
 export class Accounts {
@@ -89,12 +87,7 @@ export class Accounts {
    * passwords for alice delay the stranger, not alice at her own address.
    */
   private readonly perPair: GrowingDelay;
-  /**
-   * Bounds the bcrypt work one address can cause by guessing many names; names that have logged
-   * in from that address are exempt, so neighbours behind one address never lock each other out.
-   */
-  private readonly perAddress: FailureLimiter;
-  private readonly knownPairs: RecentKeys;
+  /** Accounts created per address (only those created: a refused name costs nothing here). */
   private readonly registrations: FailureLimiter;
   private readonly clock: Clock;
   private dummyHash?: Promise<string>;
@@ -110,8 +103,6 @@ export class Accounts {
       { free: opts.failedLoginsPerUser, baseMs: opts.failedLoginDelayMs ?? 1000, maxMs: opts.failedLoginMaxDelayMs ?? 15 * 60_000 },
       this.clock,
     );
-    this.perAddress = new FailureLimiter(opts.failedLoginsPerAddress, opts.failedLoginRefillMs, this.clock);
-    this.knownPairs = new RecentKeys(100_000, KNOWN_PAIR_MS, this.clock);
     const perHour = opts.registrationsPerAddress ?? 100;
     this.registrations = new FailureLimiter(perHour, 3_600_000 / perHour, this.clock);
   }
@@ -171,12 +162,12 @@ export class Accounts {
   async register(p: RequestParams<'register'>, address = 'unknown'): Promise<string> {
     const user = checkNewUserName(p.user);
     const skeleton = nameSkeleton(user);
-    const wait = this.registrations.retryAfter(address);
-    if (wait > 0) throw new ProtocolError('rate_limited', `too many new accounts from ${address}; try again in ${Math.ceil(wait / 1000)} s`, wait);
-    this.registrations.fail(address);
+    // The cheap checks first: a taken name or bad keys cost no account of the address's quota.
     await this.refuseLookalike(user, skeleton);
     const checked = checkIdentity(user, p.identity);
-    const authHash = await withBcryptSlot(() => bcrypt.hash(p.authKey, this.opts.bcryptCost));
+    const wait = this.registrations.retryAfter(address);
+    if (wait > 0) throw new ProtocolError('rate_limited', `too many new accounts from ${address}; try again in ${Math.ceil(wait / 1000)} s`, wait);
+    const authHash = await withBcryptSlot(address, () => bcrypt.hash(p.authKey, this.opts.bcryptCost));
     try {
       await this.db.run(
         `INSERT INTO users (name, salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created, skeleton)
@@ -200,6 +191,8 @@ export class Accounts {
       }
       throw err;
     }
+    // Only an account actually created is charged to the address.
+    this.registrations.fail(address);
     // The name may have belonged to an account deleted by `node tracker users delete` (another
     // process): keys cached for that account are not this one's.
     this.keyCache.delete(user);
@@ -211,30 +204,21 @@ export class Accounts {
   async login(rawUser: string, authKey: string, address: string): Promise<Session> {
     const user = normalizeUserName(rawUser);
     const pair = `${user}\0${address}`;
-    const known = this.knownPairs.has(pair);
     const pairWait = this.perPair.retryAfter(pair);
     if (pairWait > 0) {
       throw new ProtocolError('rate_limited', `too many failed logins as ${user} from ${address}; try again in ${Math.ceil(pairWait / 1000)} s`, pairWait);
     }
-    const addressWait = known ? 0 : this.perAddress.retryAfter(address);
-    if (addressWait > 0) {
-      throw new ProtocolError(
-        'rate_limited',
-        `too many failed logins from ${address} for names not used from there before; try again in ${Math.ceil(addressWait / 1000)} s`,
-        addressWait,
-      );
-    }
+    const known = await this.isKnownPair(user, address);
     const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
     // Compare against a dummy hash for unknown names, so the answer takes as long either way.
     const stored = row?.auth_hash ?? (await this.dummy());
-    const ok = await withBcryptSlot(() => bcrypt.compare(authKey, stored));
+    const ok = await withBcryptSlot(address, () => bcrypt.compare(authKey, stored), known);
     if (!row || !ok) {
       this.perPair.fail(pair);
-      if (!known) this.perAddress.fail(address);
       throw new ProtocolError('auth.bad_credentials', BAD_CREDENTIALS);
     }
     this.perPair.succeed(pair);
-    this.knownPairs.add(pair);
+    await this.rememberPair(user, address);
     return this.session(row, await this.issueToken(user));
   }
 
@@ -255,10 +239,10 @@ export class Accounts {
   /** Checks the current authKey, stores the new one and blob, and revokes every other token. */
   async changePassword(user: string, p: RequestParams<'change_password'>): Promise<string> {
     const row = await this.db.get<UserRow>('SELECT * FROM users WHERE name = ?', user);
-    if (!row || !(await withBcryptSlot(() => bcrypt.compare(p.authKey, row.auth_hash)))) {
+    if (!row || !(await withBcryptSlot(`user ${user}`, () => bcrypt.compare(p.authKey, row.auth_hash)))) {
       throw new ProtocolError('auth.bad_credentials', 'the current password is wrong');
     }
-    const authHash = await withBcryptSlot(() => bcrypt.hash(p.newAuthKey, this.opts.bcryptCost));
+    const authHash = await withBcryptSlot(`user ${user}`, () => bcrypt.hash(p.newAuthKey, this.opts.bcryptCost));
     await this.db.run(
       'UPDATE users SET salt = ?, auth_hash = ?, key_blob = ? WHERE name = ?',
       fromBase64Url(p.newSalt, 16),
@@ -298,6 +282,24 @@ export class Accounts {
     const keys = { identity, fingerprint: row.fingerprint, signingKey: checkIdentity(user, identity).signingKey };
     this.keyCache.set(user, keys);
     return keys;
+  }
+
+  /** Whether `user` logged in from `address` within KNOWN_PAIR_MS (kept in the database, so a restart forgets nobody). */
+  private async isKnownPair(user: string, address: string): Promise<boolean> {
+    const row = await this.db.get('SELECT 1 FROM known_logins WHERE user = ? AND address = ? AND last > ?', user, address, this.clock.now() - KNOWN_PAIR_MS);
+    return row !== undefined;
+  }
+
+  /** Remembers a successful login's address: the KNOWN_ADDRESSES_PER_USER most recent per user. */
+  private async rememberPair(user: string, address: string): Promise<void> {
+    await this.db.run('INSERT INTO known_logins (user, address, last) VALUES (?, ?, ?) ON CONFLICT (user, address) DO UPDATE SET last = excluded.last', user, address, this.clock.now());
+    await this.db.run(
+      `DELETE FROM known_logins WHERE user = ? AND address NOT IN
+         (SELECT address FROM known_logins WHERE user = ? ORDER BY last DESC, rowid DESC LIMIT ?)`,
+      user,
+      user,
+      KNOWN_ADDRESSES_PER_USER,
+    );
   }
 
   private session(row: UserRow, token: string): Session {

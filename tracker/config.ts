@@ -3,11 +3,14 @@
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS, LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, ROOM_EVENTS_PER_USER_MINUTE } from '../protocol/tracker.ts';
+import { MAX_REQUESTS_BEFORE_LOGIN, DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS, LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, ROOM_EVENTS_PER_USER_MINUTE } from '../protocol/tracker.ts';
 
 /** bcrypt below cost 10 is too cheap against an offline attack on a stolen database. */
 export const MIN_BCRYPT_COST = 10;
 export const DEFAULT_BCRYPT_COST = 12;
+export const DEFAULT_MAX_PENDING_CONNS = 256;
+export const DEFAULT_ROOM_JOINS_PER_DAY = 20;
+export const DEFAULT_MAX_ROOM_LOG = 10_000;
 
 export interface TrackerConfig {
   host: string;
@@ -21,6 +24,12 @@ export interface TrackerConfig {
   authTimeoutMs: number;
   /** Connections one address may hold before logging in (TLS handshakes: twice that). */
   maxConnsPerAddress: number;
+  /**
+   * Connections (TLS handshakes included) not logged in, from all addresses together. When full,
+   * a new one evicts the oldest of the address holding the most. Lowered to fit the process's
+   * open-file limit (see pendingCeiling).
+   */
+  maxPendingConns: number;
   /** Logged-in connections one user may hold (devices, windows). */
   maxConnsPerUser: number;
   /**
@@ -33,9 +42,6 @@ export interface TrackerConfig {
   failedLoginsPerUser: number;
   failedLoginDelayMs: number;
   failedLoginMaxDelayMs: number;
-  /** Failed logins from one address (names it never logged in as) before `rate_limited`, and their refill. */
-  failedLoginsPerAddress: number;
-  failedLoginRefillMs: number;
   /** Entries per answer of every list the tracker sends (rooms, peers, room logs, the session's lists). */
   pageSize: number;
   /** Open rooms one user may have created, and rooms one user may be a member of. */
@@ -43,6 +49,10 @@ export interface TrackerConfig {
   maxJoinsPerUser: number;
   /** Room events (create, join, leave, kick, close) one user may add per minute. */
   roomEventsPerUser: number;
+  /** Joins one user may make to one room per day (each join allows one leave). */
+  roomJoinsPerDay: number;
+  /** Events a room's log may hold; past it only leave, kick and close are accepted. */
+  maxRoomLog: number;
   /** Accounts one address may create per hour (each costs a bcrypt and a row). */
   registrationsPerAddress: number;
 }
@@ -58,17 +68,18 @@ const FLAGS = {
   'auth-timeout': { type: 'string', default: '10000' },
   'max-conns-per-address': { type: 'string', default: '32' },
   'max-conns-per-user': { type: 'string', default: '16' },
+  'max-pending-conns': { type: 'string', default: String(DEFAULT_MAX_PENDING_CONNS) },
   'max-queue-bytes': { type: 'string', default: String(1024 * 1024) },
   'slow-consumer-timeout': { type: 'string', default: '20000' },
   'failed-logins-per-user': { type: 'string', default: '5' },
   'failed-login-delay': { type: 'string', default: '1000' },
   'failed-login-max-delay': { type: 'string', default: '900000' },
-  'failed-logins-per-address': { type: 'string', default: '100' },
-  'failed-login-refill': { type: 'string', default: '60000' },
   'page-size': { type: 'string', default: String(LIST_PAGE_SIZE) },
   'max-rooms-per-user': { type: 'string', default: String(MAX_ROOMS_CREATED_PER_USER) },
   'max-joins-per-user': { type: 'string', default: String(MAX_ROOMS_JOINED_PER_USER) },
   'room-events-per-user': { type: 'string', default: String(ROOM_EVENTS_PER_USER_MINUTE) },
+  'room-joins-per-day': { type: 'string', default: String(DEFAULT_ROOM_JOINS_PER_DAY) },
+  'max-room-log': { type: 'string', default: String(DEFAULT_MAX_ROOM_LOG) },
   'registrations-per-address': { type: 'string', default: '100' },
   force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -94,6 +105,11 @@ Options:
   --max-conns-per-address N    connections one address may hold before they log in (default 32);
                                logged-in ones count against their user instead
   --max-conns-per-user N       logged-in connections one user may hold (default 16)
+  --max-pending-conns N        connections not logged in yet, from all addresses together
+                               (default ${DEFAULT_MAX_PENDING_CONNS}, and at most a quarter of the open-file limit,
+                               ulimit -n); when full, a new connection evicts the oldest one of
+                               the address holding the most, so a flood cannot keep others out.
+                               Logged-in connections are never evicted
   --max-queue-bytes N          outgoing bytes a client's queue may hold while it drains
                                (default 1 MiB); above it, a client that reads nothing for
                                --slow-consumer-timeout, or whose queue passes 8 times it,
@@ -103,15 +119,22 @@ Options:
                                waits there (default 5); other addresses are not affected
   --failed-login-delay MS      the first wait; it doubles with each further failure (default 1000)
   --failed-login-max-delay MS  the longest wait (default 900000)
-  --failed-logins-per-address N  failed logins from one address, for names never logged in
-                               from there, before the address is rate limited (default 100)
-  --failed-login-refill MS     ... one more such attempt is allowed after this long (default 60000)
+                               No address is ever locked out: bcrypt work is shared in turn
+                               between addresses (names that logged in from an address before
+                               go first there), and a resume with a session token never waits.
+                               A connection may send ${MAX_REQUESTS_BEFORE_LOGIN} requests (pings aside) before it logs in;
+                               then it is closed (rate_limited), and must reconnect
   --page-size N                entries per answer of list_rooms, list_peers, room_log and the
                                login answer's lists; clients fetch the next pages (default ${LIST_PAGE_SIZE})
   --max-rooms-per-user N       open rooms one user may have created (default ${MAX_ROOMS_CREATED_PER_USER})
   --max-joins-per-user N       rooms one user may be a member of (default ${MAX_ROOMS_JOINED_PER_USER})
   --room-events-per-user N     room events (create, join, leave, kick, close) one user may add
-                               per minute; logs are kept forever (default ${ROOM_EVENTS_PER_USER_MINUTE})
+                               per minute (default ${ROOM_EVENTS_PER_USER_MINUTE})
+  --room-joins-per-day N       joins one user may make to one room per day (default ${DEFAULT_ROOM_JOINS_PER_DAY});
+                               leaving is always allowed
+  --max-room-log N             events a room's log may hold (default ${DEFAULT_MAX_ROOM_LOG}); logs are kept
+                               forever, so past it only leave, kick and close are accepted
+                               (quota.exceeded: create a new room, or ask an admin)
   --registrations-per-address N  accounts one address may create per hour (default 100)
   --force                      users delete: delete even a user who signed room events
   -h, --help                   show this help
@@ -169,18 +192,19 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     authTimeoutMs: integer('auth-timeout', get('auth-timeout')!, 100, 3_600_000),
     maxConnsPerAddress: integer('max-conns-per-address', get('max-conns-per-address')!, 1, 1_000_000),
     maxConnsPerUser: integer('max-conns-per-user', get('max-conns-per-user')!, 1, 1_000_000),
+    maxPendingConns: integer('max-pending-conns', get('max-pending-conns')!, 1, 1_000_000),
     maxQueueBytes: integer('max-queue-bytes', get('max-queue-bytes')!, 1024, 1024 ** 3),
     slowConsumerMs: integer('slow-consumer-timeout', get('slow-consumer-timeout')!, 100, 3_600_000),
     failedLoginsPerUser: integer('failed-logins-per-user', get('failed-logins-per-user')!, 1, 1_000_000),
     failedLoginDelayMs: integer('failed-login-delay', get('failed-login-delay')!, 1, 86_400_000),
     failedLoginMaxDelayMs: integer('failed-login-max-delay', get('failed-login-max-delay')!, 1, 86_400_000),
-    failedLoginsPerAddress: integer('failed-logins-per-address', get('failed-logins-per-address')!, 1, 1_000_000),
-    failedLoginRefillMs: integer('failed-login-refill', get('failed-login-refill')!, 1, 86_400_000),
     registrationsPerAddress: integer('registrations-per-address', get('registrations-per-address')!, 1, 1_000_000),
     pageSize: integer('page-size', get('page-size')!, 1, 10_000),
     maxRoomsPerUser: integer('max-rooms-per-user', get('max-rooms-per-user')!, 0, 1_000_000),
     maxJoinsPerUser: integer('max-joins-per-user', get('max-joins-per-user')!, 1, 1_000_000),
     roomEventsPerUser: integer('room-events-per-user', get('room-events-per-user')!, 1, 1_000_000),
+    roomJoinsPerDay: integer('room-joins-per-day', get('room-joins-per-day')!, 1, 1_000_000),
+    maxRoomLog: integer('max-room-log', get('max-room-log')!, 2, 100_000_000),
   };
   const [first, ...rest] = positionals;
   const force = Boolean(values.force);

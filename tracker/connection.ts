@@ -51,6 +51,8 @@ export class Connection {
   fingerprint = '';
   peerPort = 0;
   closed = false;
+  /** Requests sent while not logged in (server.ts closes the connection past MAX_REQUESTS_BEFORE_LOGIN). */
+  requestsBeforeLogin = 0;
   private readonly decoder = new FrameDecoder(TRACKER_FRAME_LIMIT);
   private readonly pending: (unknown | UnreadableFrame)[] = [];
   private busy = false;
@@ -99,6 +101,7 @@ export class Connection {
   /** After logout the connection may log in again, within a new deadline. */
   deauthenticated(): void {
     this.user = this.token = null;
+    this.requestsBeforeLogin = 0;
     this.authTimer = setTimeout(() => this.fail('server.timeout', 'log in within the time allowed'), this.limits.authTimeoutMs);
   }
 

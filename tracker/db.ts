@@ -60,6 +60,14 @@ const MIGRATIONS: Migration[] = [
     await fillSkeletons(tx);
     await tx.exec('CREATE UNIQUE INDEX users_skeleton ON users(skeleton); CREATE UNIQUE INDEX rooms_open_skeleton ON rooms(skeleton) WHERE closed = 0;');
   },
+  // 4: the addresses each user logged in from (the most recent few, tracker/accounts.ts
+  // KNOWN_ADDRESSES_PER_USER): their logins go ahead of that address's guesses, across restarts.
+  `CREATE TABLE known_logins (
+     user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+     address TEXT NOT NULL,
+     last INTEGER NOT NULL,
+     PRIMARY KEY (user, address)
+   ) STRICT;`,
 ];
 
 /**

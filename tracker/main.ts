@@ -2,7 +2,7 @@
 // on SIGINT/SIGTERM. Everything else lives in the modules it wires together.
 
 import { networkInterfaces } from 'node:os';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ProtocolError } from '../protocol/errors.ts';
 import { Accounts, SecretMismatchError } from './accounts.ts';
@@ -28,7 +28,12 @@ async function main(): Promise<number> {
   if (command !== 'serve' && !existsSync(config.db)) {
     throw new ConfigError(`no database at ${config.db}; pass the tracker's --db FILE`);
   }
-  mkdirSync(dirname(config.db), { recursive: true });
+  // A folder the tracker creates is its own (0700, whatever the umask): it will hold the
+  // certificate, key and secret, and anyone able to write there could replace them.
+  const created = mkdirSync(dirname(config.db), { recursive: true, mode: 0o700 });
+  if (created !== undefined) {
+    for (let dir = dirname(config.db); dir.length >= created.length; dir = dirname(dir)) chmodSync(dir, 0o700);
+  }
   const db = await Database.open(config.db);
   const secret = loadOrCreateSecret(config.db);
   const accounts = new Accounts(db, secret, config);
@@ -50,6 +55,8 @@ async function main(): Promise<number> {
     maxRoomsPerUser: config.maxRoomsPerUser,
     maxJoinsPerUser: config.maxJoinsPerUser,
     eventsPerUserMinute: config.roomEventsPerUser,
+    joinsPerDay: config.roomJoinsPerDay,
+    maxLog: config.maxRoomLog,
   });
   await rooms.load();
   server = new TrackerServer(config, tls, accounts, rooms, stderrLogger);

@@ -137,3 +137,94 @@ export class RecentKeys {
     return true;
   }
 }
+
+/**
+ * Shares a few slots of costly work (bcrypt) fairly between keys (client addresses): each key has
+ * its own queue, and a freed slot goes to the next key in turn, so one address guessing names gets
+ * its share of the work and no more, while a newcomer at another address waits for one turn, not
+ * behind the whole flood. Within a key, `urgent` work (a name that has logged in from that address
+ * before) goes ahead of the rest. Nothing is refused until a key's own queue holds `maxWaiting`.
+ */
+export class FairSlots {
+  private running = 0;
+  private readonly queues = new Map<string, { urgent: (() => void)[]; normal: (() => void)[] }>();
+
+  constructor(
+    private readonly slots: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  /** Work waiting for `key` now. */
+  waiting(key: string): number {
+    const q = this.queues.get(key);
+    return q ? q.urgent.length + q.normal.length : 0;
+  }
+
+  /** Runs `work` in a slot; `full()` is thrown (not waited) when `key` already has maxWaiting queued. */
+  async run<T>(key: string, work: () => Promise<T>, opts: { urgent?: boolean; full: () => Error }): Promise<T> {
+    if (this.running >= this.slots || this.queues.size) {
+      if (this.waiting(key) >= this.maxWaiting) throw opts.full();
+      let q = this.queues.get(key);
+      if (!q) this.queues.set(key, (q = { urgent: [], normal: [] }));
+      await new Promise<void>((resolve) => (opts.urgent ? q.urgent : q.normal).push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await work();
+    } finally {
+      this.next();
+    }
+  }
+
+  /** Hands the freed slot to the first key in turn (that key then goes to the back). */
+  private next(): void {
+    const first = this.queues.entries().next();
+    if (first.done) {
+      this.running--;
+      return;
+    }
+    const [key, q] = first.value;
+    const resolve = q.urgent.shift() ?? q.normal.shift()!;
+    this.queues.delete(key);
+    if (q.urgent.length || q.normal.length) this.queues.set(key, q);
+    resolve();
+  }
+}
+
+/**
+ * At most `burst` log lines per key per interval: the events after those within the interval are
+ * counted and reported with the next line (`suppressed`), so a flood cannot flood the log, and
+ * nothing is hidden either.
+ */
+export class LogThrottle {
+  private readonly seen = new Map<string, { start: number; lines: number; suppressed: number }>();
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly burst = 1,
+    private readonly maxKeys = 10_000,
+    private readonly clock: Clock = Date,
+  ) {}
+
+  /** When this event should be logged: the number suppressed before it (to report); else null. */
+  take(key: string): number | null {
+    const now = this.clock.now();
+    let entry = this.seen.get(key);
+    if (!entry || now - entry.start >= this.intervalMs) {
+      const suppressed = entry?.suppressed ?? 0;
+      this.seen.delete(key);
+      entry = { start: now, lines: 0, suppressed };
+      this.seen.set(key, entry);
+      while (this.seen.size > this.maxKeys) this.seen.delete(this.seen.keys().next().value!);
+    }
+    if (entry.lines >= this.burst) {
+      entry.suppressed++;
+      return null;
+    }
+    entry.lines++;
+    const suppressed = entry.suppressed;
+    entry.suppressed = 0;
+    return suppressed;
+  }
+}

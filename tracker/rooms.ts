@@ -30,7 +30,14 @@ export interface RoomLimits {
   maxJoinsPerUser: number;
   /** Events (create included) one user may add per minute, as a burst and its refill. */
   eventsPerUserMinute: number;
+  /** Joins one user may make to one room per day; leaving is always allowed, so join+leave is bounded too. */
+  joinsPerDay: number;
+  /** Events a room's log may hold; past it only leave, kick and close (which cannot churn) are accepted. */
+  maxLog: number;
 }
+
+/** Events a full log still accepts: each is bounded by the members there are (and close ends it). */
+const ALWAYS_ACCEPTED = new Set(['leave', 'kick', 'close']);
 
 /** One page of a list: `next` (the last name here) when more entries follow. */
 export interface Page<T> {
@@ -73,6 +80,8 @@ export class Rooms {
   private readonly limits: RoomLimits;
   /** Every stored event is kept forever: a member churning join/leave is slowed to this rate. */
   private readonly eventRate: FailureLimiter;
+  /** Joins per (user, room), refilled over a day: join/leave churn cannot grow a log without end. */
+  private readonly joinRate: FailureLimiter;
   /** Appends to one room run one at a time, so `prev` checks and inserts cannot interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
   /**
@@ -91,7 +100,10 @@ export class Rooms {
       maxRoomsPerUser: limits.maxRoomsPerUser ?? MAX_ROOMS_CREATED_PER_USER,
       maxJoinsPerUser: limits.maxJoinsPerUser ?? MAX_ROOMS_JOINED_PER_USER,
       eventsPerUserMinute: limits.eventsPerUserMinute ?? ROOM_EVENTS_PER_USER_MINUTE,
+      joinsPerDay: limits.joinsPerDay ?? 20,
+      maxLog: limits.maxLog ?? 10_000,
     };
+    this.joinRate = new FailureLimiter(this.limits.joinsPerDay, 86_400_000 / this.limits.joinsPerDay);
     this.eventRate = new FailureLimiter(this.limits.eventsPerUserMinute, 60_000 / this.limits.eventsPerUserMinute);
   }
 
@@ -171,7 +183,25 @@ export class Rooms {
     if (!before) throw new ProtocolError('room.not_found', 'no such room; list the rooms to see what exists');
     if (before.closed) throw new ProtocolError('room.closed', `room ${before.name} is closed`);
     this.requireActor(user, event);
-    if (event.type === 'join') this.checkJoin(user);
+    if (before.head.seq + 1 >= this.limits.maxLog && !ALWAYS_ACCEPTED.has(event.type)) {
+      throw new ProtocolError(
+        'quota.exceeded',
+        `room ${before.name} has ${before.head.seq + 1} events in its log, the most this tracker keeps (${this.limits.maxLog}); members can still leave. ` +
+          'Create a new room to go on, or ask the tracker admin',
+      );
+    }
+    const joinKey = `${user}\0${event.room}`;
+    if (event.type === 'join') {
+      this.checkJoin(user);
+      const wait = this.joinRate.retryAfter(joinKey);
+      if (wait > 0) {
+        throw new ProtocolError(
+          'rate_limited',
+          `you joined room ${before.name} ${this.limits.joinsPerDay} times within a day, the most this tracker allows; try again in ${Math.ceil(wait / 60_000)} min`,
+          wait,
+        );
+      }
+    }
     const state = applyRoomEvent(before, event, await this.contextFor(event));
     if (event.type === 'join' && before.private) {
       const hash = this.checkHashes.get(before.id);
@@ -189,6 +219,8 @@ export class Rooms {
       }),
     );
     this.states.set(event.room, state);
+    // Charged when stored: a refused join costs nothing of the day's allowance.
+    if (event.type === 'join') this.joinRate.fail(joinKey);
     if (state.closed) {
       this.checkHashes.delete(event.room);
       this.closedOrDeleted(before);

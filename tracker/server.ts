@@ -3,13 +3,20 @@
 // Connections are bounded per address only until they log in: a logged-in one counts against its
 // user (--max-conns-per-user), so people behind one address (a NAT, a shared jump host) cannot use
 // up each other's connections, and a stranger there holds only what has not logged in.
-// Every connection the tracker closes itself (deadline, heartbeat, slow consumer, too many,
-// oversized frame, revoked session, shutdown) is logged with its address, user and reason.
+// All connections not logged in (TLS handshakes included) are bounded together too
+// (--max-pending-conns, and a quarter of the open-file limit): when full, a new connection evicts
+// the oldest one of the address holding the most, so a flood from many addresses shares the slots
+// and a newcomer always gets one; logged-in connections are never evicted. A connection may send
+// MAX_REQUESTS_BEFORE_LOGIN requests before it logs in. Every connection the tracker closes itself
+// (deadline, heartbeat, slow consumer, too many, evicted, oversized frame, revoked session,
+// shutdown) is logged with its address, user and reason; floods of them (and of failed TLS
+// handshakes, refusals, accept errors) at most a few lines per address per 10 s, with a count.
 
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { ProtocolError } from '../protocol/errors.ts';
-import { UNAUTHENTICATED_REQUESTS, trackerRequestSchema } from '../protocol/tracker.ts';
+import { MAX_REQUESTS_BEFORE_LOGIN, UNAUTHENTICATED_REQUESTS, trackerRequestSchema } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { TrackerConfig } from './config.ts';
 import { Connection, normalizeAddress, type CloseReason } from './connection.ts';
@@ -17,6 +24,33 @@ import { handleRequest, type HandlerContext } from './handlers.ts';
 import type { Logger } from './log.ts';
 import { Presence } from './presence.ts';
 import type { Rooms } from './rooms.ts';
+import { LogThrottle } from './rate-limit.ts';
+
+/** How often each kind of flood (per address) may write to the log. */
+const LOG_INTERVAL_MS = 10_000;
+
+/** A socket not logged in: from its TCP accept, through the TLS handshake, until its login. */
+interface Pending {
+  address: string;
+  socket: Socket;
+  conn?: Connection;
+  counted: boolean;
+}
+
+/**
+ * The most connections not logged in that the open-file limit (ulimit -n; Linux /proc) leaves
+ * room for: a quarter of it, so logged-in clients, SQLite and the rest keep their descriptors.
+ * Infinity where the limit cannot be read.
+ */
+export function pendingCeiling(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(soft) && soft > 0 ? Math.max(8, Math.floor(soft / 4)) : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
 
 export class TrackerServer {
   readonly presence = new Presence();
@@ -25,13 +59,21 @@ export class TrackerServer {
   /** Connections not logged in, per address. */
   private readonly perAddress = new Map<string, number>();
   private readonly anonymous = new Set<Connection>();
-  /** Sockets (TLS handshake included) not logged in, per address; and each socket's entry by remote address and port. */
-  private readonly rawPerAddress = new Map<string, number>();
-  private readonly rawSockets = new Map<string, { address: string; counted: boolean }>();
+  /** Sockets (TLS handshake included) not logged in, per address, oldest first; and each socket's entry by remote address and port. */
+  private readonly pendingByAddress = new Map<string, Set<Pending>>();
+  private pendingTotal = 0;
+  private readonly rawSockets = new Map<string, Pending>();
+  /** --max-pending-conns, lowered to what the open-file limit allows. */
+  readonly maxPending: number;
   private readonly ctx: HandlerContext;
   private shuttingDown = false;
-  /** Addresses refused before TLS, and when that was last logged (one line per address per window). */
-  private readonly refusedLogged = new Map<string, number>();
+  /** Log lines of floods: refusals, failed handshakes, evictions, forced closes, accept errors. */
+  private readonly refusedLog = new LogThrottle(LOG_INTERVAL_MS);
+  private readonly tlsLog = new LogThrottle(LOG_INTERVAL_MS);
+  private readonly evictLog = new LogThrottle(LOG_INTERVAL_MS);
+  private readonly closeLog = new LogThrottle(LOG_INTERVAL_MS, 20);
+  private readonly acceptLog = new LogThrottle(LOG_INTERVAL_MS);
+  private readonly badRequestLog = new LogThrottle(LOG_INTERVAL_MS, 20);
 
   constructor(
     private readonly config: TrackerConfig,
@@ -43,36 +85,89 @@ export class TrackerServer {
     this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now(), pageSize: config.pageSize, maxConnsPerUser: config.maxConnsPerUser };
     this.server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', handshakeTimeout: config.authTimeoutMs });
     this.server.on('secureConnection', (socket) => this.accept(socket));
+    this.maxPending = Math.min(config.maxPendingConns, pendingCeiling());
+    if (this.maxPending < config.maxPendingConns) {
+      log('info', 'connections not logged in limited by the open-file limit (ulimit -n)', { 'max-pending-conns': this.maxPending });
+    }
     // Sockets still in their TLS handshake count too: otherwise one address could hold any
     // number of half-open handshakes until the deadline. The limit after the handshake explains
     // itself to the client; this one, before TLS, can only hang up.
-    this.server.on('connection', (socket) => {
+    this.server.on('connection', (socket: Socket) => {
       const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
       const key = `${socket.remoteAddress}:${socket.remotePort}`;
-      const entry = { address, counted: true };
+      const entry: Pending = { address, socket, counted: false };
       this.rawSockets.set(key, entry);
-      const count = bump(this.rawPerAddress, address, 1);
+      this.addPending(entry);
       socket.once('close', () => {
         if (this.rawSockets.get(key) === entry) this.rawSockets.delete(key);
-        if (entry.counted) bump(this.rawPerAddress, address, -1);
+        this.removePending(entry);
       });
+      const count = this.pendingByAddress.get(address)?.size ?? 0;
       if (count > this.config.maxConnsPerAddress * 2) {
         // Before TLS nothing can be said to the client: log it, once per address per 10 s, so a
         // flood of refused connections cannot flood the log.
-        const now = Date.now();
-        if (now - (this.refusedLogged.get(address) ?? 0) > 10_000) {
-          if (this.refusedLogged.size > 10_000) this.refusedLogged.clear();
-          this.refusedLogged.set(address, now);
-          this.log('warn', 'connection refused before TLS: too many connections from this address', { address, open: count - 1 });
+        const suppressed = this.refusedLog.take(address);
+        if (suppressed !== null) {
+          this.log('warn', 'connection refused before TLS: too many connections from this address', { address, open: count - 1, ...(suppressed ? { 'refused-since-last-line': suppressed } : {}) });
         }
+        this.removePending(entry);
         socket.destroy();
+        return;
       }
+      if (this.pendingTotal > this.maxPending) this.evictOne();
     });
-    // Garbage instead of a TLS handshake, or a client that gives up: not our problem, but say so.
+    // Garbage instead of a TLS handshake, or a client that gives up: not our problem, but say so
+    // (once per address per 10 s, with the count of the others).
     this.server.on('tlsClientError', (err, socket) => {
-      log('warn', 'TLS handshake failed', { address: normalizeAddress(socket.remoteAddress ?? '?'), reason: (err as NodeJS.ErrnoException).code ?? err.message });
+      const address = normalizeAddress(socket.remoteAddress ?? '?');
+      const suppressed = this.tlsLog.take(address);
+      if (suppressed !== null) {
+        log('warn', 'TLS handshake failed', { address, reason: (err as NodeJS.ErrnoException).code ?? err.message, ...(suppressed ? { 'failed-since-last-line': suppressed } : {}) });
+      }
       socket.destroy();
     });
+  }
+
+  /**
+   * The slots of connections not logged in are full: the address holding the most loses its
+   * oldest (told why if its TLS handshake is done). A newcomer's address holds few, so it always
+   * gets in, and a flood from many addresses shares the slots.
+   */
+  private evictOne(): void {
+    let victims: Set<Pending> | undefined;
+    for (const set of this.pendingByAddress.values()) if (!victims || set.size > victims.size) victims = set;
+    const oldest = victims?.values().next().value;
+    if (!oldest) return;
+    this.removePending(oldest);
+    const suppressed = this.evictLog.take(oldest.address);
+    if (suppressed !== null) {
+      this.log('warn', 'connection evicted: too many connections not logged in', {
+        address: oldest.address,
+        held: (victims!.size + 1),
+        total: this.pendingTotal,
+        ...(suppressed ? { 'evicted-since-last-line': suppressed } : {}),
+      });
+    }
+    if (oldest.conn) oldest.conn.fail('server.busy', 'the tracker has too many connections that have not logged in, and yours was the oldest from your address; log in sooner, or retry');
+    else oldest.socket.destroy();
+  }
+
+  private addPending(entry: Pending): void {
+    if (entry.counted) return;
+    entry.counted = true;
+    let set = this.pendingByAddress.get(entry.address);
+    if (!set) this.pendingByAddress.set(entry.address, (set = new Set()));
+    set.add(entry);
+    this.pendingTotal++;
+  }
+
+  private removePending(entry: Pending): void {
+    if (!entry.counted) return;
+    entry.counted = false;
+    const set = this.pendingByAddress.get(entry.address);
+    set?.delete(entry);
+    if (set && !set.size) this.pendingByAddress.delete(entry.address);
+    this.pendingTotal--;
   }
 
   async listen(): Promise<AddressInfo> {
@@ -80,6 +175,18 @@ export class TrackerServer {
       this.server.once('error', reject);
       this.server.listen(this.config.port, this.config.host, () => {
         this.server.off('error', reject);
+        // After listening, an error is one accept failing (EMFILE, ENFILE: out of file
+        // descriptors): log it, once per 10 s with a count, and keep serving the others.
+        this.server.on('error', (err: NodeJS.ErrnoException) => {
+          const suppressed = this.acceptLog.take(err.code ?? 'error');
+          if (suppressed !== null) {
+            this.log('error', 'could not accept a connection', {
+              reason: err.code ?? err.message,
+              ...(err.code === 'EMFILE' || err.code === 'ENFILE' ? { hint: 'out of file descriptors: raise ulimit -n or lower --max-pending-conns' } : {}),
+              ...(suppressed ? { 'failed-since-last-line': suppressed } : {}),
+            });
+          }
+        });
         resolve();
       });
     });
@@ -106,6 +213,8 @@ export class TrackerServer {
     const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
     const count = this.perAddress.get(address) ?? 0;
     const conn = new Connection(socket, this.config, (c, frame) => this.onFrame(c, frame), (c, reason) => this.onClose(c, reason));
+    const raw = this.rawSockets.get(`${socket.remoteAddress}:${socket.remotePort}`);
+    if (raw) raw.conn = conn;
     if (count >= this.config.maxConnsPerAddress) {
       conn.fail('server.busy', `too many connections from ${address} that have not logged in; log in on one, or close some, and retry`);
       return;
@@ -124,23 +233,26 @@ export class TrackerServer {
     const raw = this.rawSockets.get(`${conn.socket.remoteAddress}:${conn.socket.remotePort}`);
     if (conn.user && this.anonymous.delete(conn)) {
       bump(this.perAddress, conn.address, -1);
-      if (raw?.counted) {
-        raw.counted = false;
-        bump(this.rawPerAddress, raw.address, -1);
-      }
+      if (raw) this.removePending(raw);
     } else if (!conn.user && !this.anonymous.has(conn)) {
       this.anonymous.add(conn);
       bump(this.perAddress, conn.address, 1);
-      if (raw && !raw.counted) {
-        raw.counted = true;
-        bump(this.rawPerAddress, raw.address, 1);
-      }
+      if (raw) this.addPending(raw);
     }
   }
 
   private onClose(conn: Connection, reason: CloseReason | null): void {
     if (reason && reason.code !== 'server.shutdown') {
-      this.log('warn', 'closed a connection', { address: conn.address, user: conn.user ?? undefined, code: reason.code, reason: reason.message.slice(0, 200) });
+      const suppressed = this.closeLog.take(`${conn.address} ${reason.code}`);
+      if (suppressed !== null) {
+        this.log('warn', 'closed a connection', {
+          address: conn.address,
+          user: conn.user ?? undefined,
+          code: reason.code,
+          reason: reason.message.slice(0, 200),
+          ...(suppressed ? { 'closed-since-last-line': suppressed } : {}),
+        });
+      }
     }
     if (!this.connections.delete(conn)) return;
     if (this.anonymous.delete(conn)) bump(this.perAddress, conn.address, -1);
@@ -155,6 +267,14 @@ export class TrackerServer {
     const rawId = (frame as { id?: unknown } | null)?.id;
     const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0 ? rawId : null;
     try {
+      // Counted before parsing: invalid requests count too. Ping does not: it costs nothing,
+      // and a login waiting for bcrypt may need heartbeats.
+      if (!conn.user && (frame as { type?: unknown } | null)?.type !== 'ping' && ++conn.requestsBeforeLogin > MAX_REQUESTS_BEFORE_LOGIN) {
+        const message = `${MAX_REQUESTS_BEFORE_LOGIN} requests without logging in, the most one connection may send; reconnect and log in`;
+        conn.sendError(id, { code: 'rate_limited', message });
+        conn.fail('rate_limited', message);
+        return;
+      }
       if (id === null) throw new ProtocolError('request.invalid', 'a request needs an "id": a whole number');
       const req = trackerRequestSchema.parse(frame);
       if (!conn.user && !UNAUTHENTICATED_REQUESTS.includes(req.type)) {
@@ -174,7 +294,10 @@ export class TrackerServer {
       if (err instanceof ProtocolError) {
         conn.sendError(id, { code: err.code, message: err.message, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
         if (err.code === 'request.invalid' || err.code === 'request.unknown_type') {
-          this.log('warn', 'bad request', { address: conn.address, code: err.code, reason: err.message.slice(0, 200) });
+          const suppressed = this.badRequestLog.take(conn.address);
+          if (suppressed !== null) {
+            this.log('warn', 'bad request', { address: conn.address, code: err.code, reason: err.message.slice(0, 200), ...(suppressed ? { 'bad-since-last-line': suppressed } : {}) });
+          }
         }
       } else {
         this.log('error', 'request failed', { address: conn.address, reason: String((err as Error)?.stack ?? err).slice(0, 2000) });

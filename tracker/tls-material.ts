@@ -17,6 +17,7 @@ export interface TlsMaterial {
 }
 
 const PRIVATE_MODE = 0o600;
+const CERT_MODE = 0o644;
 
 export function materialPaths(dbPath: string) {
   const dir = dirname(dbPath);
@@ -55,7 +56,9 @@ export async function loadOrCreateTlsMaterial(dbPath: string, given?: { cert: st
       notAfterDate: new Date(now.getTime() + 10 * 365 * 24 * 3600 * 1000),
     });
     writePrivate(paths.key, pems.private);
-    writeFileSync(paths.cert, pems.cert);
+    // Public, but only the tracker may change it (0644 whatever the umask).
+    writeFileSync(paths.cert, pems.cert, { mode: CERT_MODE, flag: 'wx' });
+    chmodSync(paths.cert, CERT_MODE);
     generated = true;
   }
   const cert = readFileSync(paths.cert, 'utf8');

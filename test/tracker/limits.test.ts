@@ -125,7 +125,7 @@ test('--max-conns-per-address 3 bounds connections that have not logged in: the 
 test('a logged-in client that stops reading is dropped as a slow consumer; the others are served meanwhile', async (t) => {
   // The dropped socket is kept for --slow-consumer-timeout: long enough here for `slow` to read
   // its backlog and the reason behind it, even on a loaded machine.
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '5000', '--room-events-per-user', '1000000']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '65536', '--slow-consumer-timeout', '5000', '--room-events-per-user', '1000000', '--room-joins-per-day', '1000000', '--max-room-log', '100000000']);
   const [owner, w1, w2, slow] = await Promise.all(['owner', 'writer1', 'writer2', 'slow'].map((u) => onlineMember(tracker, u)));
   // Two rooms, each with its own writer, so events are made twice as fast; all reach `slow`.
   const rooms = [await createRoom(owner!, uniqueName('busy')), await createRoom(owner!, uniqueName('busy'))];
@@ -345,7 +345,7 @@ test('--page-size 5: list_rooms, list_peers, room_log and the login answer come 
 test('a big answer to a client that reads is not a slow consumer, even far over --max-queue-bytes', async (t) => {
   // One answer of about 150 KB against a 4 KB queue limit: the old rule (one write over the
   // limit is a slow consumer) dropped whoever asked.
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '1000', '--slow-consumer-timeout', '60000', '--room-events-per-user', '100000']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '1000', '--slow-consumer-timeout', '60000', '--room-events-per-user', '100000', '--room-joins-per-day', '1000000', '--max-room-log', '100000000']);
   const [maker, reader] = await Promise.all(['maker', 'reader'].map((u) => onlineMember(tracker, u)));
   const room = await createRoom(maker!, uniqueName('long'));
   let head = await headOf(maker!.conn, room.id);
@@ -372,7 +372,7 @@ test('a big answer to a client that reads is not a slow consumer, even far over 
 });
 
 test('with 300 rooms and a small page, every client lists them all and nobody is dropped', async (t) => {
-  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '50', '--max-rooms-per-user', '300', '--room-events-per-user', '100000']);
+  const tracker = await startRamTracker(t, ['--max-queue-bytes', '4096', '--page-size', '50', '--max-rooms-per-user', '300', '--room-events-per-user', '100000', '--room-joins-per-day', '1000000', '--max-room-log', '100000000']);
   const [maker, ...readers] = await Promise.all(['maker', 'reader1', 'reader2', 'reader3'].map((u) => onlineMember(tracker, u)));
   for (let i = 0; i < 300; i++) await createRoom(maker!, `many${String(i).padStart(3, '0')}`);
   const sessions = readers.map(() => sessionOn(t, tracker));
