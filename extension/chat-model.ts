@@ -25,7 +25,7 @@ export interface ModelHooks {
 
 export class ChatModel {
   session: SessionView;
-  readonly timelines = new TimelineStore();
+  private readonly timelines = new TimelineStore();
   private readonly typing = new TypingUsers((key, users) => this.hooks.post({ type: 'typing/changed', key, users }));
   private readonly unread = new Map<ConversationId, { unread: number; mentions: number }>();
   private readonly dms = new Set<ConversationId>();
