@@ -4,7 +4,7 @@
 // tracker is made visible here, one by one, so that no newline or padding in one can pass for a
 // line of its own.
 
-import type { ClientEventName, ClientEvents, FingerprintResult, LinkRow, MemberRow, PeerRow, RoomRow } from '../protocol/client.ts';
+import type { ClientCommandName, ClientEventName, ClientEvents, CommandResults, FingerprintResult, LinkRow, MemberRow, PeerRow, RoomRow } from '../protocol/client.ts';
 import { columnWidth, markSpaceRuns, visible, visibleLines } from '../protocol/text.ts';
 import { COMMANDS } from './cli-commands.ts';
 import { PeerText } from './terminal.ts';
@@ -117,17 +117,47 @@ export function fingerprintLine(fp: FingerprintResult, me: string | undefined): 
   return `${mine ? 'Your' : `${visible(fp.user)}'s`} fingerprint: ${visible(fp.fingerprint)}${mine ? '' : fp.verified ? ' (verified)' : ' (not verified)'}`;
 }
 
-/** What an event line may depend on besides the event: who I am and whether to be verbose. */
-export interface EventContext {
+/** What a line may depend on besides the event or result: who I am and whether to be verbose. */
+export interface Viewer {
   me: string | undefined;
   /** Delivery counts and typing notices are shown only then. */
   verbose: boolean;
 }
 
-type EventLine<K extends ClientEventName> = (e: ClientEvents[K], ctx: EventContext) => string | undefined;
+type EventLine<K extends ClientEventName> = (e: ClientEvents[K], ctx: Viewer) => string | undefined;
 
-// Every field an engine event carries came from a peer or the tracker: each is made visible.
+// Every field an engine event or a result carries came from a peer or the tracker: each is made visible.
 const v = visible;
+
+type ResultLine<K extends ClientCommandName> = (result: CommandResults[K], viewer: Viewer) => string | PeerText | undefined;
+
+/**
+ * What each command prints once it succeeded (undefined: nothing), from its typed result; null
+ * where the interactive client words it itself (register, which may log in too) or prints
+ * nothing (exit; typing is --json only).
+ */
+export type ResultLines = { [K in ClientCommandName]: ResultLine<K> | null };
+export const RESULT_LINES: ResultLines = {
+  register: null,
+  exit: null,
+  typing: null,
+  help: () => commandHelp(),
+  login: (r) => `Logged in as ${v(r.user)}${r.resumed ? ' (saved session)' : ''}; peers reach you on port ${r.port}.`,
+  logout: (r) => `Logged out ${v(r.user)}; the saved session is forgotten.`,
+  list_peers: (r, { me }) => peersTable(r.peers, me),
+  list_rooms: (r) => roomsTable(r.rooms),
+  list_conn: (r) => linksTable(r.links),
+  create_room: (r) => new PeerText(`Created ${r.private ? 'private' : 'public'} room ${v(r.room)}. Others join with: join_room ${v(r.room)}`),
+  join_room: (r) => new PeerText(`Joined ${v(r.room)}; members: ${r.members.map(v).join(', ')}.`),
+  leave_room: (r) => new PeerText(`Left ${v(r.room)}.`),
+  close_room: (r) => new PeerText(`Closed ${v(r.room)}.`),
+  kick: (r) => new PeerText(`Kicked ${v(r.user)} from ${v(r.room)}.`),
+  members: (r) => membersTable(r.room, r.members),
+  msg_room: (r, { verbose }) => (verbose ? `(sent ${r.messageId} to ${r.recipients})` : undefined),
+  msg: (r, { verbose }) => (verbose ? `(sent ${r.messageId} to ${r.recipients})` : undefined),
+  fingerprint: (r, { me }) => fingerprintLine(r, me),
+  verify: (r) => `Verified ${v(r.user)}: ${r.fingerprint}.`,
+};
 
 /**
  * The line each engine event prints (undefined: nothing), or null for events the interactive

@@ -4,17 +4,17 @@
 // `--json` mode uses (cli-commands.ts) and is printed by cli-format.ts; this file reads a typed
 // line, asks what the command needs, and says what happened.
 
-import type { ClientCommandName, ClientEventName, ClientEvents, CommandOf, CommandResults } from '../protocol/client.ts';
+import type { ClientCommandName, CommandOf, CommandResults } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { visible, visibleLines } from '../protocol/text.ts';
 import { checkPasswordPolicy } from './account.ts';
 import { describeError, findCommand, hasSavedSession, runCommand } from './cli-commands.ts';
-import { commandHelp, connectionLine, EVENT_LINES, fingerprintLine, linksTable, membersTable, peersTable, roomsTable } from './cli-format.ts';
+import { ChatMode } from './cli-chat.ts';
+import { printEvents } from './cli-events.ts';
+import { RESULT_LINES, type ResultLines } from './cli-format.ts';
 import type { ChatEngine } from './engine.ts';
 import { PeerText, Terminal, type TerminalInput, type TerminalOutput } from './terminal.ts';
-
-export { commandHelp } from './cli-format.ts';
 
 export interface InteractiveIo {
   input: TerminalInput;
@@ -49,12 +49,10 @@ type Action = ((typed: Typed) => Promise<boolean | void>) | null;
 const YES = /^\s*y(es)?\s*$/i;
 
 export class InteractiveMode {
-  // Both set by run(), before anything reads them.
+  // All set by run(), before anything reads them.
   private term!: Terminal;
   private engine!: ChatEngine;
-  /** The chat mode's target while in it. */
-  private chatting?: string;
-  private connection: ClientEvents['connection']['state'] = 'offline';
+  private chat!: ChatMode;
 
   constructor(private readonly io: InteractiveIo) {}
 
@@ -72,7 +70,8 @@ export class InteractiveMode {
     this.engine = engine;
     const term = (this.term = new Terminal(this.io.output, this.io.input));
     term.onInterrupt = () => this.interrupt();
-    this.listen(engine);
+    this.chat = new ChatMode(term, (err) => this.error(err));
+    printEvents(engine, (text) => this.print(text), this.io.verbose);
     term.print(`p2p-chat terminal client: tracker ${engine.trackerAddress}, data in ${engine.data.root}`);
     await this.start();
     for (;;) {
@@ -98,14 +97,14 @@ export class InteractiveMode {
   }
 
   private prompt(): string {
-    return `${this.chatting ?? this.engine.user ?? ''}> `;
+    return this.chat.prompt ?? `${this.engine.user ?? ''}> `;
   }
 
   private interrupt(): void {
     const term = this.term;
     // Ctrl-C cancels a question, leaves chat mode, clears a typed line, and otherwise quits.
     if (term.waiting === 'secret' || term.waiting === 'question') term.answer(null);
-    else if (term.waiting === 'command' && this.chatting) term.answer('/quit');
+    else if (this.chat.interrupt()) return;
     else if (term.waiting === 'command' && term.clearTypedLine()) return;
     else {
       term.close();
@@ -133,48 +132,42 @@ export class InteractiveMode {
 
   /** One action per command; the mapped type makes a command left out a compile error. */
   private readonly actions: { [K in ClientCommandName]: Action } = {
-    help: async () => this.print(commandHelp()),
+    help: () => this.perform({ cmd: 'help' }),
     exit: async () => true,
     register: (t) => this.register(t.words[1]),
     login: (t) => this.login(t.words[1]),
-    logout: async () => {
-      const { user } = await this.command({ cmd: 'logout' });
-      this.print(`Logged out ${user}; the saved session is forgotten.`);
-    },
-    list_peers: async () => this.print(peersTable((await this.command({ cmd: 'list_peers' })).peers, this.engine.user)),
-    list_rooms: async () => this.print(roomsTable((await this.command({ cmd: 'list_rooms' })).rooms)),
-    list_conn: async () => this.print(linksTable((await this.command({ cmd: 'list_conn' })).links)),
+    logout: () => this.perform({ cmd: 'logout' }),
+    list_peers: () => this.perform({ cmd: 'list_peers' }),
+    list_rooms: () => this.perform({ cmd: 'list_rooms' }),
+    list_conn: () => this.perform({ cmd: 'list_conn' }),
     create_room: (t) => this.createRoom(t),
     join_room: (t) => this.joinRoom(t.arg(1)),
-    leave_room: async (t) => {
-      const { room } = await this.command({ cmd: 'leave_room', room: t.arg(1) });
-      this.print(new PeerText(`Left ${visible(room)}.`));
-    },
-    close_room: async (t) => {
-      const { room } = await this.command({ cmd: 'close_room', room: t.arg(1) });
-      this.print(new PeerText(`Closed ${visible(room)}.`));
-    },
-    kick: async (t) => {
-      const { room, user } = await this.command({ cmd: 'kick', room: t.arg(1), user: t.arg(2) });
-      this.print(new PeerText(`Kicked ${visible(user)} from ${visible(room)}.`));
-    },
-    members: async (t) => {
-      const { room, members } = await this.command({ cmd: 'members', room: t.arg(1) });
-      this.print(membersTable(room, members));
-    },
+    leave_room: (t) => this.perform({ cmd: 'leave_room', room: t.arg(1) }),
+    close_room: (t) => this.perform({ cmd: 'close_room', room: t.arg(1) }),
+    kick: (t) => this.perform({ cmd: 'kick', room: t.arg(1), user: t.arg(2) }),
+    members: (t) => this.perform({ cmd: 'members', room: t.arg(1) }),
     msg_room: (t) => this.message('msg_room', t),
     msg: (t) => this.message('msg', t),
     typing: null,
-    fingerprint: async (t) => {
-      const user = t.words[1];
-      this.print(fingerprintLine(await this.command(user ? { cmd: 'fingerprint', user } : { cmd: 'fingerprint' }), this.engine.user));
-    },
+    fingerprint: (t) => this.perform(t.words[1] ? { cmd: 'fingerprint', user: t.words[1] } : { cmd: 'fingerprint' }),
     verify: (t) => this.verify(t),
   };
 
   /** Runs one command through the dispatcher both modes share; the result is typed by its name. */
   private command<K extends ClientCommandName>(cmd: CommandOf<K> & { cmd: K }): Promise<CommandResults[K]> {
     return runCommand<K>(this.engine, cmd);
+  }
+
+  /** Runs one command and prints what it says. */
+  private async perform<K extends ClientCommandName>(cmd: CommandOf<K> & { cmd: K }): Promise<void> {
+    this.say(cmd.cmd, await this.command<K>(cmd));
+  }
+
+  /** Prints what a command's result says (cli-format.ts RESULT_LINES). */
+  private say<K extends ClientCommandName>(name: K, result: CommandResults[K]): void {
+    const line: ResultLines[K] = RESULT_LINES[name];
+    const shown = line?.(result, { me: this.engine.user, verbose: this.io.verbose });
+    if (shown !== undefined) this.print(shown);
   }
 
   private async ask(prompt: string): Promise<string> {
@@ -201,8 +194,7 @@ export class InteractiveMode {
       return;
     }
     this.print(`Registered ${user}; logging in...`);
-    await this.command({ cmd: 'login', user, password });
-    this.print(`Logged in as ${user}; peers reach you on port ${this.engine.peerPort}.`);
+    await this.perform({ cmd: 'login', user, password });
   }
 
   private async login(given?: string): Promise<void> {
@@ -211,16 +203,12 @@ export class InteractiveMode {
     const user = normalizeUserName(given ?? (await this.ask('User name: ')));
     if (hasSavedSession(engine, user)) {
       try {
-        await this.command({ cmd: 'login', user });
-        this.print(`Logged in as ${user} (saved session); peers reach you on port ${engine.peerPort}.`);
-        return;
+        return await this.perform({ cmd: 'login', user });
       } catch (err) {
         if (!(err instanceof ProtocolError) || err.code !== 'auth.required') throw err;
       }
     }
-    const password = await this.secret('Password: ');
-    await this.command({ cmd: 'login', user, password });
-    this.print(`Logged in as ${user}; peers reach you on port ${engine.peerPort}.`);
+    await this.perform({ cmd: 'login', user, password: await this.secret('Password: ') });
   }
 
   private async createRoom(t: Typed): Promise<void> {
@@ -233,8 +221,7 @@ export class InteractiveMode {
       if (!password) throw new ProtocolError('request.invalid', 'a private room needs a password; run create_room again');
       if ((await this.secret('Repeat the room password: ')) !== password) throw new ProtocolError('request.invalid', 'the two passwords differ; run create_room again');
     }
-    const { room } = await this.command(password === undefined ? { cmd: 'create_room', room: name } : { cmd: 'create_room', room: name, private: true, password });
-    this.print(new PeerText(`Created ${isPrivate ? 'private' : 'public'} room ${visible(room)}. Others join with: join_room ${visible(room)}`));
+    await this.perform(password === undefined ? { cmd: 'create_room', room: name } : { cmd: 'create_room', room: name, private: true, password });
   }
 
   private async joinRoom(name: string): Promise<void> {
@@ -248,7 +235,7 @@ export class InteractiveMode {
       const password = await this.secret(`Password of ${name}: `);
       joined = await this.command({ cmd: 'join_room', room: name, password });
     }
-    this.print(new PeerText(`Joined ${visible(joined.room)}; members: ${joined.members.map(visible).join(', ')}.`));
+    this.say('join_room', joined);
   }
 
   /** `verify USER FINGERPRINT`; without FINGERPRINT, shows the key pinned here and asks whether it matches. */
@@ -267,8 +254,7 @@ export class InteractiveMode {
         return;
       }
     }
-    const verified = await this.command({ cmd: 'verify', user, fingerprint });
-    this.print(`Verified ${visible(verified.user)}: ${verified.fingerprint}.`);
+    await this.perform({ cmd: 'verify', user, fingerprint });
   }
 
   /** `msg_room ROOM TEXT` / `msg USER TEXT` send once; without TEXT, every line until /quit. */
@@ -277,10 +263,7 @@ export class InteractiveMode {
     if (!match) throw usage(t.usage);
     const target = match[1];
     const text = match[2] ?? '';
-    const send = async (body: string) => {
-      const sent = kind === 'msg_room' ? await this.command({ cmd: 'msg_room', room: target, text: body }) : await this.command({ cmd: 'msg', user: target, text: body });
-      if (this.io.verbose) this.print(`(sent ${sent.messageId} to ${sent.recipients})`);
-    };
+    const send = (body: string) => (kind === 'msg_room' ? this.perform({ cmd: 'msg_room', room: target, text: body }) : this.perform({ cmd: 'msg', user: target, text: body }));
     if (text.trim()) return send(text);
 
     // Check the target now, so a typo shows before the first line rather than after it.
@@ -291,22 +274,7 @@ export class InteractiveMode {
       if (user === this.engine.user) throw new ProtocolError('request.invalid', 'you cannot message yourself');
       label = `[dm ${user}]`;
     }
-    this.print(new PeerText(`Chat mode ${label}: each line is sent; /quit leaves.`));
-    this.chatting = label;
-    try {
-      for (;;) {
-        const next = await this.term.read(this.prompt());
-        if (next === null || next.trim() === '/quit') break;
-        if (!next.trim()) continue;
-        try {
-          await send(next);
-        } catch (err) {
-          this.error(err);
-        }
-      }
-    } finally {
-      this.chatting = undefined;
-    }
+    await this.chat.run(label, send);
   }
 
   // ---- output ----------------------------------------------------------------------------------
@@ -320,31 +288,6 @@ export class InteractiveMode {
     const { message } = describeError(err, this.engine);
     // An error may quote what a peer or the tracker sent.
     this.print(new PeerText(`error: ${visibleLines(message, '  ')}`));
-  }
-
-  /** Prints each engine event's line (cli-format.ts EVENT_LINES) as peer text. */
-  private listen(engine: ChatEngine): void {
-    const show = <K extends ClientEventName>(name: K) => (e: ClientEvents[K]) => {
-      const line = EVENT_LINES[name]?.(e, { me: engine.user, verbose: this.io.verbose });
-      if (line !== undefined) this.print(new PeerText(line));
-    };
-    engine.on('message', show('message'));
-    engine.on('delivered', show('delivered'));
-    engine.on('presence', show('presence'));
-    engine.on('member_joined', show('member_joined'));
-    engine.on('member_left', show('member_left'));
-    engine.on('member_kicked', show('member_kicked'));
-    engine.on('owner_changed', show('owner_changed'));
-    engine.on('room_closed', show('room_closed'));
-    engine.on('key_changed', show('key_changed'));
-    engine.on('room_forked', show('room_forked'));
-    engine.on('typing', show('typing'));
-    engine.on('error', show('error'));
-    engine.on('connection', (e) => {
-      const line = connectionLine(this.connection, e);
-      this.connection = e.state;
-      if (line !== undefined) this.print(new PeerText(line));
-    });
   }
 }
 

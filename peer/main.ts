@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { parseTrackerAddress } from '../protocol/address.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
-import { commandHelp, InteractiveMode } from './cli-interactive.ts';
+import { commandHelp } from './cli-format.ts';
+import { InteractiveMode } from './cli-interactive.ts';
 import { JsonMode } from './cli-json.ts';
 import { ChatEngine } from './engine.ts';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { COMMANDS } from '../../peer/cli-commands.ts';
-import { commandHelp, connectionLine, EVENT_LINES, fingerprintLine, keyWarning, linksTable, membersTable, peersTable, roomsTable, table } from '../../peer/cli-format.ts';
+import { commandHelp, connectionLine, EVENT_LINES, fingerprintLine, keyWarning, linksTable, membersTable, peersTable, RESULT_LINES, roomsTable, table } from '../../peer/cli-format.ts';
 import { PeerText } from '../../peer/terminal.ts';
 import type { ClientEvents, PeerRow } from '../../protocol/client.ts';
 
@@ -74,6 +74,36 @@ describe('command result tables', () => {
     assert.equal(fingerprintLine({ user: 'alice', fingerprint: FP, verified: false }, 'alice'), `Your fingerprint: ${FP}`);
     assert.equal(fingerprintLine({ user: 'bob', fingerprint: FP, verified: true }, 'alice'), `bob's fingerprint: ${FP} (verified)`);
     assert.equal(fingerprintLine({ user: 'bob', fingerprint: FP, verified: false }, undefined), `bob's fingerprint: ${FP} (not verified)`);
+  });
+});
+
+describe('result lines', () => {
+  const quiet = { me: 'alice', verbose: false };
+  /** What a result line shows, as text. */
+  const shown = (value: string | PeerText | undefined) => (value instanceof PeerText ? value.text : value);
+
+  test('each command says what happened, with the names it got back made visible', () => {
+    assert.equal(RESULT_LINES.login!({ user: 'alice', port: 4000, resumed: true }, quiet), 'Logged in as alice (saved session); peers reach you on port 4000.');
+    assert.equal(RESULT_LINES.login!({ user: 'alice', port: 4000, resumed: false }, quiet), 'Logged in as alice; peers reach you on port 4000.');
+    assert.equal(RESULT_LINES.logout!({ user: 'alice' }, quiet), 'Logged out alice; the saved session is forgotten.');
+    assert.equal(shown(RESULT_LINES.create_room!({ room: 'ops', roomId: 'r2', private: true }, quiet)), 'Created private room ops. Others join with: join_room ops');
+    assert.equal(shown(RESULT_LINES.join_room!({ room: 'ge\u202eneral', roomId: 'r1', members: ['alice', 'b\x07ob'] }, quiet)), 'Joined ge<U+202E>neral; members: alice, b^Gob.');
+    assert.equal(shown(RESULT_LINES.leave_room!({ room: 'general' }, quiet)), 'Left general.');
+    assert.equal(shown(RESULT_LINES.close_room!({ room: 'general' }, quiet)), 'Closed general.');
+    assert.equal(shown(RESULT_LINES.kick!({ room: 'general', user: 'bob' }, quiet)), 'Kicked bob from general.');
+    assert.equal(RESULT_LINES.verify!({ user: 'bob', fingerprint: FP }, quiet), `Verified bob: ${FP}.`);
+    assert.equal(RESULT_LINES.help!({ commands: [] }, quiet), commandHelp());
+    assert.equal(shown(RESULT_LINES.list_rooms!({ rooms: [] }, quiet)), 'No rooms yet: create_room NAME makes one.');
+  });
+
+  test('a sent message is said only when verbose; register, exit and typing word nothing here', () => {
+    const sent = { room: 'general', messageId: 'm1', sentAt: 0, recipients: 2 };
+    assert.equal(RESULT_LINES.msg_room!(sent, quiet), undefined);
+    assert.equal(RESULT_LINES.msg_room!(sent, { ...quiet, verbose: true }), '(sent m1 to 2)');
+    assert.equal(RESULT_LINES.msg!({ ...sent, user: 'bob', roomId: 'dm:alice:bob' }, { ...quiet, verbose: true }), '(sent m1 to 2)');
+    assert.equal(RESULT_LINES.register, null);
+    assert.equal(RESULT_LINES.exit, null);
+    assert.equal(RESULT_LINES.typing, null);
   });
 });
 
