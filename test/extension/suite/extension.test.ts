@@ -10,6 +10,7 @@ import { appendFileSync, readdirSync, readFileSync, statSync, symlinkSync, unlin
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../extension/extension.ts';
+import type { HostToView } from '../../../protocol/view.ts';
 import { SUITE_PASSWORD, SUITE_USER, type SuiteConfig } from './config.ts';
 
 const EXTENSION_ID = 'p2p-chat.p2p-chat';
@@ -225,6 +226,36 @@ export function defineExtensionTests(config: SuiteConfig): void {
         restore();
         unlinkSync(link);
         unlinkSync(outside);
+      }
+    });
+
+    it('each view request gets its own request/completed: a failing join says why, a leave succeeds; neither is a notice', async function () {
+      this.timeout(60_000);
+      const seen: HostToView[] = [];
+      const post = api.view.post.bind(api.view);
+      api.view.post = (m: HostToView) => {
+        seen.push(m);
+        post(m);
+      };
+      try {
+        await api.controller.fromView({ type: 'room/join', requestId: 41, id: 'no-such-room' });
+        const failed = seen.filter((m): m is Extract<HostToView, { type: 'request/completed' }> => m.type === 'request/completed');
+        assert.equal(failed.length, 1, JSON.stringify(seen));
+        assert.equal(failed[0]!.requestId, 41);
+        assert.equal(failed[0]!.ok, false);
+        assert.ok(failed[0]!.error?.message, 'the failure says why');
+        assert.equal(typeof failed[0]!.error?.code, 'string', 'with its code');
+        note(`a join of an unknown room id completes with ${failed[0]!.error?.code}: ${failed[0]!.error?.message}`);
+
+        await api.controller.createRoom(`ext-${process.pid}`);
+        const key = api.controller.model.openKey!;
+        seen.length = 0;
+        await api.controller.fromView({ type: 'room/leave', requestId: 42, key });
+        assert.deepEqual(seen.filter((m) => m.type === 'request/completed'), [{ type: 'request/completed', requestId: 42, ok: true }]);
+        assert.equal(seen.some((m) => m.type === 'notice/shown'), false);
+        assert.equal(api.controller.model.roomItems().some((r) => r.key === key), false, 'left');
+      } finally {
+        api.view.post = post;
       }
     });
 
