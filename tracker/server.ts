@@ -139,7 +139,8 @@ export class TrackerServer {
     const oldest = victims?.values().next().value;
     if (!oldest) return;
     this.removePending(oldest);
-    const suppressed = this.evictLog.take(oldest.address);
+    // One line per 10 s for all addresses: a flood from thousands of addresses is one event.
+    const suppressed = this.evictLog.take('all');
     if (suppressed !== null) {
       this.log('warn', 'connection evicted: too many connections not logged in', {
         address: oldest.address,
