@@ -1,7 +1,9 @@
 // The terminal client's commands, run by one dispatcher for both of its modes (DESIGN.md
 // "Terminal client"): interactive mode turns a typed line into a ClientCommand, `--json` mode
-// parses one with clientCommandSchema (protocol/client.ts), and both get back the same result
-// object or an error with a stable code. Prompts, printing and JSON framing live in the modes.
+// parses one with clientCommandSchema (protocol/client.ts), and both get back the same result,
+// typed per command (protocol/client.ts CommandResults), or an error with a stable code. The
+// COMMANDS table (usage, JSON fields, help) is the one list of commands both modes read. Prompts,
+// printing and JSON framing live in the modes.
 
 import type { ClientCommandName, CommandOf, CommandResults, PeerRow, RoomRow } from '../protocol/client.ts';
 import { CLIENT_ERROR_CODES, ProtocolError } from '../protocol/errors.ts';
@@ -22,27 +24,31 @@ export interface CommandHelp {
   jsonOnly?: boolean;
 }
 
-export const COMMANDS: readonly CommandHelp[] = [
-  { name: 'register', usage: 'register [USER]', json: 'user, password', about: 'create an account (a password of 15+ characters; interactive mode then logs in)' },
-  { name: 'login', usage: 'login [USER]', json: 'user, password?', about: 'log in (asks for the password; without one, resumes the session saved here)' },
-  { name: 'logout', usage: 'logout', json: '', about: 'log out and forget the saved session' },
-  { name: 'list_peers', usage: 'list_peers', json: '', about: "everyone on the tracker, online or not, with the key pinned here (flagged when the tracker shows another)" },
-  { name: 'list_rooms', usage: 'list_rooms', json: '', about: 'the rooms on the tracker' },
-  { name: 'list_conn', usage: 'list_conn', json: '', about: 'the open peer links' },
-  { name: 'create_room', usage: 'create_room NAME [--private]', json: 'room, private?, password?', about: 'create a room (--private asks for a room password)' },
-  { name: 'join_room', usage: 'join_room NAME', json: 'room, password?', about: 'join a room (asks for the password of a private room)' },
-  { name: 'leave_room', usage: 'leave_room NAME', json: 'room', about: 'leave a room' },
-  { name: 'close_room', usage: 'close_room NAME', json: 'room', about: 'close a room for everyone (owner only)' },
-  { name: 'kick', usage: 'kick ROOM USER', json: 'room, user', about: 'remove a member from a room (owner only)' },
-  { name: 'members', usage: 'members ROOM', json: 'room', about: "a room's members, owner, presence and pinned keys (verified or not; flagged when the tracker shows another)" },
-  { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
-  { name: 'msg', usage: 'msg USER [TEXT]', json: 'user, text', about: 'send a direct message; without TEXT, chat mode until /quit' },
-  { name: 'typing', usage: 'typing ROOM on|off', json: 'room, active', about: 'tell the room you are typing', jsonOnly: true },
-  { name: 'fingerprint', usage: 'fingerprint [USER]', json: 'user?', about: "your key's fingerprint, or another user's (fetched if never seen; never marks anyone verified)" },
-  { name: 'verify', usage: 'verify USER [FINGERPRINT]', json: 'user, fingerprint', about: 'mark a user verified with the fingerprint you compared out of band (without FINGERPRINT: shows the key pinned here and asks whether it matches); accepts a changed key' },
-  { name: 'help', usage: 'help', json: '', about: 'this list' },
-  { name: 'exit', usage: 'exit', json: '', about: 'close and quit (the session stays saved and resumes next time)' },
-];
+/** The table, one entry per command: the mapped type makes a command left out a compile error. */
+const HELP: { [K in ClientCommandName]: CommandHelp & { name: K } } = {
+  register: { name: 'register', usage: 'register [USER]', json: 'user, password', about: 'create an account (a password of 15+ characters; interactive mode then logs in)' },
+  login: { name: 'login', usage: 'login [USER]', json: 'user, password?', about: 'log in (asks for the password; without one, resumes the session saved here)' },
+  logout: { name: 'logout', usage: 'logout', json: '', about: 'log out and forget the saved session' },
+  list_peers: { name: 'list_peers', usage: 'list_peers', json: '', about: "everyone on the tracker, online or not, with the key pinned here (flagged when the tracker shows another)" },
+  list_rooms: { name: 'list_rooms', usage: 'list_rooms', json: '', about: 'the rooms on the tracker' },
+  list_conn: { name: 'list_conn', usage: 'list_conn', json: '', about: 'the open peer links' },
+  create_room: { name: 'create_room', usage: 'create_room NAME [--private]', json: 'room, private?, password?', about: 'create a room (--private asks for a room password)' },
+  join_room: { name: 'join_room', usage: 'join_room NAME', json: 'room, password?', about: 'join a room (asks for the password of a private room)' },
+  leave_room: { name: 'leave_room', usage: 'leave_room NAME', json: 'room', about: 'leave a room' },
+  close_room: { name: 'close_room', usage: 'close_room NAME', json: 'room', about: 'close a room for everyone (owner only)' },
+  kick: { name: 'kick', usage: 'kick ROOM USER', json: 'room, user', about: 'remove a member from a room (owner only)' },
+  members: { name: 'members', usage: 'members ROOM', json: 'room', about: "a room's members, owner, presence and pinned keys (verified or not; flagged when the tracker shows another)" },
+  msg_room: { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
+  msg: { name: 'msg', usage: 'msg USER [TEXT]', json: 'user, text', about: 'send a direct message; without TEXT, chat mode until /quit' },
+  typing: { name: 'typing', usage: 'typing ROOM on|off', json: 'room, active', about: 'tell the room you are typing', jsonOnly: true },
+  fingerprint: { name: 'fingerprint', usage: 'fingerprint [USER]', json: 'user?', about: "your key's fingerprint, or another user's (fetched if never seen; never marks anyone verified)" },
+  verify: { name: 'verify', usage: 'verify USER [FINGERPRINT]', json: 'user, fingerprint', about: 'mark a user verified with the fingerprint you compared out of band (without FINGERPRINT: shows the key pinned here and asks whether it matches); accepts a changed key' },
+  help: { name: 'help', usage: 'help', json: '', about: 'this list' },
+  exit: { name: 'exit', usage: 'exit', json: '', about: 'close and quit (the session stays saved and resumes next time)' },
+};
+
+/** Every command in the order `help` lists them: interactive mode, `--help` and `--json` help read this. */
+export const COMMANDS: readonly CommandHelp[] = Object.values(HELP);
 
 const COMMAND_BY_NAME = new Map<string, CommandHelp>(COMMANDS.map((c) => [c.name, c]));
 
