@@ -146,12 +146,13 @@ export type CommandResults = EveryCommand<{
   msg_room: { room: string; messageId: string; sentAt: number; recipients: number };
   /** `room` and `roomId` both hold the direct conversation's id (`room` kept for older scripts). */
   msg: { user: string; room: ConversationId; roomId: ConversationId; messageId: string; sentAt: number; recipients: number };
-  typing: Record<string, never>;
+  /** Nothing to say: an empty object (not Record<string, never>, which no `--json` answer could carry). */
+  typing: Record<never, never>;
   fingerprint: FingerprintResult;
   /** The fingerprint now verified (the one compared). */
   verify: { user: string; fingerprint: string };
   /** `fields`: the command's JSON fields besides `id` and `cmd`. */
   help: { commands: { cmd: ClientCommandName; fields: string; about: string }[] };
-  exit: Record<string, never>;
+  exit: Record<never, never>;
 }>;
 export type CommandResult<K extends ClientCommandName = ClientCommandName> = CommandResults[K];
