@@ -47,26 +47,23 @@ export class ChatModel {
   attach(engine: ChatEngine): void {
     this.detach?.();
     this.engine = engine;
-    const handlers: { [K in keyof ClientEvents]?: (e: ClientEvents[K]) => void } = {
-      connection: (e) => this.setSession({ state: e.state === 'offline' && !engine.user ? 'logged_out' : e.state, detail: e.detail }),
-      message: (e) => this.onMessage(e),
-      delivered: (e) => this.onDelivered(e),
-      presence: (e) => this.setPerson(e.user, { online: e.online }),
-      member_joined: (e) => this.roomNotice(e.roomId, `${e.user} joined`, 'info'),
-      member_left: (e) => this.roomNotice(e.roomId, `${e.user} left`, 'info'),
-      member_kicked: (e) => this.roomNotice(e.roomId, e.user === engine.user ? `${e.by} removed you from this room` : `${e.by} removed ${e.user}`, e.user === engine.user ? 'warning' : 'info'),
-      owner_changed: (e) => this.roomNotice(e.roomId, e.owner ? `${e.owner} owns the room now` : 'the room has no owner until someone joins', 'info'),
-      room_closed: (e) => this.roomNotice(e.roomId, `${e.by} closed the room`, 'warning'),
-      key_changed: (e) => this.onKeyChanged(e),
-      room_forked: (e) => this.roomNotice(e.roomId, `History conflict at event ${e.seq}: ${e.detail}`, 'warning'),
-      typing: (e) => this.typing.set(e.roomId, e.user, e.active),
-      directory_changed: (e) => this.setDirectory(e.rooms),
-      error: (e) => this.hooks.post({ type: 'notice/shown', message: e.message, code: e.code }),
-    };
-    for (const [name, fn] of Object.entries(handlers)) engine.on(name as keyof ClientEvents, fn as never);
-    this.detach = () => {
-      for (const [name, fn] of Object.entries(handlers)) engine.off(name as keyof ClientEvents, fn as never);
-    };
+    const offs = [
+      listen(engine, 'connection', (e) => this.setSession({ state: e.state === 'offline' && !engine.user ? 'logged_out' : e.state, detail: e.detail })),
+      listen(engine, 'message', (e) => this.onMessage(e)),
+      listen(engine, 'delivered', (e) => this.onDelivered(e)),
+      listen(engine, 'presence', (e) => this.setPerson(e.user, { online: e.online })),
+      listen(engine, 'member_joined', (e) => this.roomNotice(e.roomId, `${e.user} joined`, 'info')),
+      listen(engine, 'member_left', (e) => this.roomNotice(e.roomId, `${e.user} left`, 'info')),
+      listen(engine, 'member_kicked', (e) => this.roomNotice(e.roomId, e.user === engine.user ? `${e.by} removed you from this room` : `${e.by} removed ${e.user}`, e.user === engine.user ? 'warning' : 'info')),
+      listen(engine, 'owner_changed', (e) => this.roomNotice(e.roomId, e.owner ? `${e.owner} owns the room now` : 'the room has no owner until someone joins', 'info')),
+      listen(engine, 'room_closed', (e) => this.roomNotice(e.roomId, `${e.by} closed the room`, 'warning')),
+      listen(engine, 'key_changed', (e) => this.onKeyChanged(e)),
+      listen(engine, 'room_forked', (e) => this.roomNotice(e.roomId, `History conflict at event ${e.seq}: ${e.detail}`, 'warning')),
+      listen(engine, 'typing', (e) => this.typing.set(e.roomId, e.user, e.active)),
+      listen(engine, 'directory_changed', (e) => this.setDirectory(e.rooms)),
+      listen(engine, 'error', (e) => this.hooks.post({ type: 'notice/shown', message: e.message, code: e.code })),
+    ];
+    this.detach = () => offs.forEach((off) => off());
   }
 
   /** After login or resume: load history, rooms, people and the directory the engine already holds. */
@@ -300,6 +297,15 @@ export class ChatModel {
   private postPeople(): void {
     this.hooks.post({ type: 'people/changed', people: [...this.people.values()] });
   }
+}
+
+/** Subscribes `fn` to the engine's `name` events; returns the unsubscribe. */
+function listen<K extends keyof ClientEvents>(engine: ChatEngine, name: K, fn: (e: ClientEvents[K]) => void): () => void {
+  // Node's EventEmitter<T> types listeners through a conditional type that TypeScript cannot
+  // resolve for a generic K; the call sites above are checked against ClientEvents instead.
+  const listener = fn as never;
+  engine.on(name, listener);
+  return () => void engine.off(name, listener);
 }
 
 /** The directory as the view lists it: open rooms only. */
