@@ -8,7 +8,11 @@ import type { Accounts, Session } from './accounts.ts';
 import type { Connection } from './connection.ts';
 import type { Logger } from './log.ts';
 import type { Presence } from './presence.ts';
+import { LogThrottle } from './rate-limit.ts';
 import { pageOf, type Appended, type Rooms } from './rooms.ts';
+
+/** Refused logins are logged at most 20 per address per 10 s (then one line with the count). */
+const refusedLogins = new LogThrottle(10_000, 20);
 
 export interface HandlerContext {
   accounts: Accounts;
@@ -48,7 +52,10 @@ const HANDLERS: Handlers = {
       checkConnsOfUser(ctx, normalizeUserName(req.user));
       session = await ctx.accounts.login(req.user, req.authKey, conn.address);
     } catch (err) {
-      ctx.log('warn', 'login refused', { user: req.user.slice(0, 64), address: conn.address, code: (err as ProtocolError).code });
+      const suppressed = refusedLogins.take(conn.address);
+      if (suppressed !== null) {
+        ctx.log('warn', 'login refused', { user: req.user.slice(0, 64), address: conn.address, code: (err as ProtocolError).code, ...(suppressed ? { 'refused-since-last-line': suppressed } : {}) });
+      }
       throw err;
     }
     return startSession(ctx, conn, session, req.peerPort);

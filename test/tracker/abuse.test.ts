@@ -129,6 +129,16 @@ test(`a connection that sends ${MAX_REQUESTS_BEFORE_LOGIN} requests without logg
   await expectServing(tracker);
 });
 
+test('refused logins from one address are logged at most 20 per 10 s, not one line each', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--failed-login-delay', '600000'] });
+  // Past the pair's free tries the refusals are cheap (no bcrypt): what a log flood would use.
+  const conn = await tracker.connect({ heartbeatMs: 0, localAddress: '127.0.0.10' });
+  for (let i = 0; i < 45; i++) await conn.request('login', { user: 'someone', authKey: toBase64Url(Buffer.alloc(32, i)), peerPort: 0 }).catch(() => {});
+  await expectServing(tracker);
+  const lines = tracker.output().split('\n').filter((l) => /login refused .*address=127\.0\.0\.10/.test(l));
+  assert.equal(lines.length, 20, lines.join('\n'));
+});
+
 test('F6: refused registrations (a taken name) use none of the address quota; only created accounts count', async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--registrations-per-address', '3'] });
   await registerUser(await tracker.connect(), 'taken', FAST);
