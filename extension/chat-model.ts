@@ -33,7 +33,7 @@ export class ChatModel {
   private readonly people = new Map<string, PersonItem>();
   private engine?: ChatEngine;
   private detach?: () => void;
-  openKey?: ConversationId;
+  private shown?: ConversationId;
 
   constructor(
     private readonly hooks: ModelHooks,
@@ -83,7 +83,7 @@ export class ChatModel {
     this.dms.clear();
     this.people.clear();
     this.directory = [];
-    this.openKey = undefined;
+    this.shown = undefined;
     this.setSession({ state: 'logged_out', user: undefined, detail });
     this.postSnapshot();
   }
@@ -102,13 +102,18 @@ export class ChatModel {
     return { session: this.session, rooms, directory: this.directory, people: [...this.people.values()], ...(open ? { open } : {}) };
   }
 
+  /** The conversation the view shows (changed by openConversation and closeConversation only). */
+  get openKey(): ConversationId | undefined {
+    return this.shown;
+  }
+
   postSnapshot(): void {
     this.hooks.post({ type: 'host/snapshot', snapshot: this.snapshot() });
   }
 
   /** Shows `key` (a direct conversation must be kept with keepDirect first, or it has no title). */
   openConversation(key: ConversationId): void {
-    this.openKey = key;
+    this.shown = key;
     this.unread.delete(key);
     this.hooks.post({ type: 'conversation/opened', ...this.opened(key) });
     this.postRooms();
@@ -124,7 +129,7 @@ export class ChatModel {
 
   /** The open conversation is gone (left, closed): show none. */
   closeConversation(key: ConversationId): void {
-    if (this.openKey === key) this.openKey = undefined;
+    if (this.openKey === key) this.shown = undefined;
     this.postSnapshot();
   }
 
