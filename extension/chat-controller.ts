@@ -155,13 +155,20 @@ export class ChatController implements vscode.Disposable {
    * `request/completed`, success or failure; a command that fails shows a `notice/shown`.
    */
   async fromView(message: FromView): Promise<void> {
-    const requestId = 'requestId' in message ? message.requestId : undefined;
+    if ('requestId' in message) {
+      const { requestId } = message;
+      try {
+        await this.request(message);
+        this.hooks.post({ type: 'request/completed', requestId, ok: true });
+      } catch (err) {
+        this.hooks.post({ type: 'request/completed', requestId, ok: false, error: requestError(err) });
+      }
+      return;
+    }
     try {
-      await (requestId !== undefined ? this.request(message as ViewRequest) : this.command(message as Exclude<FromView, ViewRequest>));
-      if (requestId !== undefined) this.hooks.post({ type: 'request/completed', requestId, ok: true });
+      await this.command(message);
     } catch (err) {
-      const error: RequestError = { message: errorText(err), ...(code(err) ? { code: code(err)! } : {}) };
-      this.hooks.post(requestId !== undefined ? { type: 'request/completed', requestId, ok: false, error } : { type: 'notice/shown', ...error });
+      this.hooks.post({ type: 'notice/shown', ...requestError(err) });
     }
   }
 
@@ -329,6 +336,8 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function code(err: unknown): string | undefined {
-  return (err as { code?: string })?.code;
+/** A failure as the view shows it: the words, and the ProtocolError code when there is one. */
+function requestError(err: unknown): RequestError {
+  const code = (err as { code?: unknown })?.code;
+  return { message: errorText(err), ...(typeof code === 'string' ? { code } : {}) };
 }
