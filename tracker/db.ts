@@ -68,6 +68,9 @@ const MIGRATIONS: Migration[] = [
      last INTEGER NOT NULL,
      PRIMARY KEY (user, address)
    ) STRICT;`,
+  // 5: when the tracker stored each room event (its own clock, not the event's claimed time), so
+  // the joins per user and room per day (--room-joins-per-day) are counted again after a restart.
+  `ALTER TABLE room_events ADD COLUMN received INTEGER;`,
 ];
 
 /**

@@ -114,12 +114,15 @@ export class Rooms {
   async load(): Promise<void> {
     const rooms = await this.db.all<{ id: string; check_hash: string | null }>('SELECT id, check_hash FROM rooms');
     for (const { id, check_hash } of rooms) {
-      const rows = await this.db.all<{ body: string }>('SELECT body FROM room_events WHERE room = ? ORDER BY seq', id);
+      const rows = await this.db.all<{ body: string; received: number | null }>('SELECT body, received FROM room_events WHERE room = ? ORDER BY seq', id);
       let state: RoomState | null = null;
       let creator = '';
-      for (const { body } of rows) {
+      const dayAgo = Date.now() - 86_400_000;
+      for (const { body, received } of rows) {
         const event = roomEventSchema.parse(JSON.parse(body));
         if (event.type === 'create') creator = event.actor;
+        // Joins stored within the last day count against the day's allowance again.
+        if (event.type === 'join' && received !== null && received > dayAgo) this.joinRate.fail(`${event.actor}\0${id}`);
         state = applyRoomEvent(state, event, { signingKey: () => undefined, signaturesChecked: true });
       }
       if (state) {
@@ -148,7 +151,7 @@ export class Rooms {
       try {
         await this.db.transaction(async (tx) => {
           await tx.run('INSERT INTO rooms (id, name, check_hash, closed, created, skeleton) VALUES (?, ?, ?, 0, ?, ?)', state.id, state.name, checkHash, event.time, skeleton);
-          await tx.run('INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', state.id, JSON.stringify(event));
+          await tx.run('INSERT INTO room_events (room, seq, body, received) VALUES (?, 0, ?, ?)', state.id, JSON.stringify(event), Date.now());
         });
       } catch (err) {
         if (/UNIQUE|PRIMARY KEY/.test(String(err))) throw nameTaken(state.name);
@@ -214,7 +217,7 @@ export class Rooms {
     }
     await this.write(() =>
       this.db.transaction(async (tx) => {
-        await tx.run('INSERT INTO room_events (room, seq, body) VALUES (?, ?, ?)', event.room, event.seq, JSON.stringify(event));
+        await tx.run('INSERT INTO room_events (room, seq, body, received) VALUES (?, ?, ?, ?)', event.room, event.seq, JSON.stringify(event), Date.now());
         if (state.closed) await tx.run('UPDATE rooms SET closed = 1 WHERE id = ?', event.room);
       }),
     );

@@ -20,8 +20,8 @@ import type { ProtocolError } from '../../protocol/errors.ts';
 import { MAX_REQUESTS_BEFORE_LOGIN } from '../../protocol/tracker.ts';
 import { FAST_SCRYPT_PARAMS, registerUser } from '../helpers/accounts.ts';
 import { expectCode, nextEvent } from '../helpers/events.ts';
-import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker } from '../helpers/tracker-process.ts';
-import { appendEvent, createRoom, expectServing, headOf, join as joinRoom, leave, onlineMember, startRamTracker, uniqueName, warmUp } from '../helpers/rooms.ts';
+import { FAST_TRACKER_ARGS, REPO_ROOT, restartTracker, startTracker } from '../helpers/tracker-process.ts';
+import { appendEvent, createRoom, expectServing, headOf, join as joinRoom, leave, onlineMember, reconnectMember, startRamTracker, uniqueName, warmUp } from '../helpers/rooms.ts';
 
 const FAST = { scryptParams: FAST_SCRYPT_PARAMS };
 
@@ -171,6 +171,12 @@ test('F4: --room-joins-per-day bounds one member\'s join/leave churn in one room
   assert.deepEqual(await headOf(owner!.conn, room.id), before, 'the refused join was not stored');
   await joinRoom(churner!, other);
   await leave(churner!, other);
+  // A restart does not give the day's allowance back: the stored joins are counted again.
+  await churner!.conn.close();
+  await owner!.conn.close();
+  const again = await restartTracker(t, tracker, { args: [...FAST_TRACKER_ARGS, '--room-joins-per-day', '3'] });
+  const back = await reconnectMember(again, 'churner');
+  await expectCode(joinRoom(back, room), 'rate_limited');
 });
 
 test('F4: past --max-room-log only leave, kick and close are accepted; joins get quota.exceeded saying what to do', async (t) => {

@@ -135,7 +135,7 @@ test('the skeleton migration keeps look-alike names stored before it: both stay,
   // Back to schema 2 (no skeletons), with the look-alikes an older tracker allowed.
   await sql(
     first.dbPath,
-    `DROP TABLE known_logins; DROP INDEX users_skeleton; DROP INDEX rooms_open_skeleton;
+    `ALTER TABLE room_events DROP COLUMN received; DROP TABLE known_logins; DROP INDEX users_skeleton; DROP INDEX rooms_open_skeleton;
      ALTER TABLE users DROP COLUMN skeleton; ALTER TABLE rooms DROP COLUMN skeleton;
      INSERT INTO users (name, salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created)
        SELECT 'a1ice', salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created + 1 FROM users WHERE name = 'alice';
@@ -145,8 +145,8 @@ test('the skeleton migration keeps look-alike names stored before it: both stay,
   await sql(first.dbPath, 'INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', eventHash(legacy), JSON.stringify(legacy));
 
   const second = await startTracker(t, { dir: first.dir, args: [...FAST_TRACKER_ARGS] });
-  // Migrations 3 (skeletons) and 4 (known login addresses) ran.
-  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 4 }]);
+  // Migrations 3 (skeletons), 4 (known login addresses) and 5 (when events were stored) ran.
+  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 5 }]);
   assert.deepEqual(await rows(first.dbPath, 'SELECT COUNT(*) AS n FROM known_logins'), [{ n: 0 }]);
   // The older of each pair holds the skeleton; the later one is kept, without it.
   assert.deepEqual(await rows(first.dbPath, "SELECT name, skeleton FROM users WHERE name IN ('alice', 'a1ice') ORDER BY name"), [
