@@ -1,6 +1,8 @@
-// Failed-login limits. FailureLimiter: a token bucket per key (an address). Each failure takes a
-// token; a key with none left is refused before bcrypt runs, even with the right password, until
-// a token refills. The clock is passed in, so tests and the bench control time.
+// Rate limits. FailureLimiter: a token bucket per key (accounts created per address, room events
+// and joins per user); a key with no token left is refused until one refills. GrowingDelay: the
+// per-(name, address) delays of failed logins. FairSlots: bcrypt work shared in turn between
+// addresses. LogThrottle: a few log lines per key per interval, with a count of the rest. The
+// clock is passed in, so tests and the bench control time.
 
 export interface Clock {
   now(): number;
@@ -108,33 +110,6 @@ export class GrowingDelay {
       return undefined;
     }
     return entry;
-  }
-}
-
-/** A bounded set of recently seen keys (least recently seen forgotten first). */
-export class RecentKeys {
-  private readonly keys = new Map<string, number>();
-
-  constructor(
-    private readonly max: number,
-    private readonly ttlMs: number,
-    private readonly clock: Clock = Date,
-  ) {}
-
-  add(key: string): void {
-    this.keys.delete(key);
-    this.keys.set(key, this.clock.now());
-    while (this.keys.size > this.max) this.keys.delete(this.keys.keys().next().value!);
-  }
-
-  has(key: string): boolean {
-    const seen = this.keys.get(key);
-    if (seen === undefined) return false;
-    if (this.clock.now() - seen > this.ttlMs) {
-      this.keys.delete(key);
-      return false;
-    }
-    return true;
   }
 }
 
