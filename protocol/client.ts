@@ -7,6 +7,7 @@ import { bool, int, obj, optional, str, variants, type Infer } from './schema.ts
 import type { ErrorCode } from './errors.ts';
 import type { ConversationId } from './peer.ts';
 import type { RoomSummary } from './tracker.ts';
+import { MAX_TEXT_BYTES } from './text-limit.ts';
 
 // ---- events ------------------------------------------------------------------------------------
 
@@ -43,7 +44,9 @@ export type ClientEvent = { [K in ClientEventName]: { event: K } & ClientEvents[
 // ---- --json commands -----------------------------------------------------------------------------
 
 const name = str({ min: 1, max: 64 });
-const text = str({ max: 64 * 1024 * 4 });
+// A cap on what one command line may carry, well above the text limit: the engine measures the
+// UTF-8 bytes against MAX_TEXT_BYTES and answers too long a text with its own code.
+const text = str({ max: MAX_TEXT_BYTES * 4 });
 
 export const clientCommandSchema = variants(
   'cmd',
