@@ -39,8 +39,6 @@ export interface SavedAccount {
 export interface EngineState {
   pins: Map<string, PinnedUser>;
   rooms: Map<string, SavedRoom>;
-  /** room -> serialized outbound sender session */
-  outbound: Record<string, unknown>;
   /**
    * `${room} ${sender} ${session}` -> serialized inbound session. Received sessions live in the
    * journal (sessionJournal, peer/inbound-sessions.ts); loadState lists them here (null-prototype
@@ -151,11 +149,12 @@ export class DataFolder {
     } else {
       state = readJson<Partial<Record<keyof EngineState, unknown>>>(path, {});
     }
-    const s = state as { outbound?: EngineState['outbound']; inbound?: EngineState['inbound'] };
+    // `outbound` (my sender sessions' chain keys, which an earlier version wrote and never used
+    // after a restart) is not read: the next write drops it.
+    const s = state as { inbound?: EngineState['inbound'] };
     return {
       pins: entriesOf(state.pins, path, 'pins', isPin),
       rooms: entriesOf(state.rooms, path, 'rooms', isSavedRoom),
-      outbound: s.outbound ?? {},
       inbound: Object.assign(Object.create(null) as Record<string, unknown>, s.inbound ?? {}, InboundSessions.peek(this.sessionJournal(user))),
     };
   }

@@ -10,6 +10,20 @@ import type { PeerMessage } from '../protocol/peer.ts';
 import { KeyLookupGate, resolveLimits, type LinkLimits } from './link-admission.ts';
 import { RefusalReporter, type RefusalDetail, type RefusalSummary } from './link-refusals.ts';
 import { LinkServer, connectLink, type LinkIdentity, type PeerLink, type PinnedKeyLookup } from './link.ts';
+import { SerialInbox } from './serial-inbox.ts';
+
+interface QueuedSend {
+  write: (link: PeerLink) => boolean;
+  done: (sent: boolean) => void;
+}
+
+function safeWrite(write: (link: PeerLink) => boolean, link: PeerLink): boolean {
+  try {
+    return write(link);
+  } catch {
+    return false;
+  }
+}
 
 export interface PeerAddress {
   host: string;
@@ -34,13 +48,16 @@ type Events = {
   refused: [detail: RefusalDetail];
   /** The refusals of an interval beyond those reported one by one: at most one per interval. */
   refused_summary: [summary: RefusalSummary];
+  /** A peer's frame was dropped (user set), or the listening socket failed (no user). */
+  warning: [user: string | undefined, error: Error];
 };
 
 export class LinkPool extends EventEmitter<Events> {
   private server?: LinkServer;
   private readonly links = new Map<string, PeerLink[]>();
   private readonly opening = new Map<string, Promise<PeerLink>>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Sends to one user leave in the order given, also while the link is opening. */
+  private readonly sends = new SerialInbox<string, QueuedSend>({ handle: (user, send) => this.sendNow(user, send), cap: Infinity, failed: () => {} });
   private readonly limits: LinkLimits;
   private readonly gate: KeyLookupGate;
   private readonly refusals: RefusalReporter;
@@ -66,6 +83,7 @@ export class LinkPool extends EventEmitter<Events> {
       ...(this.options.now ? { now: this.options.now } : {}),
     });
     this.server.on('link', (link: PeerLink) => this.adopt(link));
+    this.server.on('warning', (err: Error) => this.emit('warning', undefined, err));
     this.server.on('refused', ({ address, code, message }) => this.refusals.report({ address, code, message }));
     return this.server.port;
   }
@@ -90,32 +108,19 @@ export class LinkPool extends EventEmitter<Events> {
   }
 
   /**
-   * Sends to `user`, opening a link if none is open. Resolves false (never throws) when the user
-   * cannot be reached; sends to one user stay in order.
-   */
-  send(user: string, message: PeerMessage): Promise<boolean> {
-    return this.sendWith(user, (link) => link.send(message));
-  }
-
-  /**
    * Runs `write` with the user's current link (opened if needed), in the user's send order.
    * Resolves false (never throws) when the user cannot be reached. The engine uses the link
    * itself to know whether this link has carried a session key yet.
    */
   sendWith(user: string, write: (link: PeerLink) => boolean): Promise<boolean> {
-    const run = (this.queues.get(user) ?? Promise.resolve()).then(async () => {
-      try {
-        const link = this.current(user) ?? (await this.open(user));
-        return write(link);
-      } catch {
-        return false;
-      }
-    });
-    this.queues.set(user, run);
-    void run.then(() => {
-      if (this.queues.get(user) === run) this.queues.delete(user);
-    });
-    return run;
+    return new Promise((done) => this.sends.push(user, { write, done }));
+  }
+
+  /** One queued send: with an open link it is written in the caller's turn. */
+  private sendNow(user: string, send: QueuedSend): void | Promise<void> {
+    const link = this.current(user);
+    if (link) return send.done(safeWrite(send.write, link));
+    return this.open(user).then((opened) => send.done(safeWrite(send.write, opened)), () => send.done(false));
   }
 
   /** Sends only over a link that is already open (for ephemeral things like typing). */
@@ -185,6 +190,7 @@ export class LinkPool extends EventEmitter<Events> {
     while (list.length > this.limits.linksPerUser) list.shift()!.close();
     this.links.set(user, list);
     link.on('message', (msg: PeerMessage) => this.emit('message', user, msg, link));
+    link.on('warning', (err: Error) => this.emit('warning', user, err));
     link.on('close', () => {
       const rest = (this.links.get(user) ?? []).filter((l) => l !== link && !l.closed);
       if (rest.length) this.links.set(user, rest);

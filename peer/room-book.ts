@@ -77,12 +77,6 @@ export class RoomBook {
     return [...this.rooms.values()];
   }
 
-  setProofKey(id: string, proofKey: Buffer): void {
-    const room = this.rooms.get(id);
-    if (room) room.proofKey = proofKey;
-    this.saved.set(id, { ...(this.saved.get(id) ?? { events: [] }), proofKey: toBase64Url(proofKey) });
-  }
-
   /**
    * Verifies and applies events that continue the log (older or duplicate ones are skipped;
    * a different event at a seq we hold is a fork and throws). Returns the newly applied events
@@ -97,7 +91,7 @@ export class RoomBook {
       let room = this.rooms.get(id);
       if (room && event.seq <= room.state.head.seq) {
         if (room.hashes[event.seq] !== eventHash(event)) {
-          throw new ProtocolError('room.invalid_event', `two different events at seq ${event.seq} of room ${room.state.name}: the tracker showed different histories`);
+          throw new ProtocolError('room.forked', `two different events at seq ${event.seq} of room ${room.state.name}: the tracker showed different histories`);
         }
         continue;
       }
@@ -148,7 +142,6 @@ export class RoomBook {
   hashAt(id: string, seq: number): string | undefined {
     return this.rooms.get(id)?.hashes[seq];
   }
-
 
   /** Forget a room we left or were removed from, keeping nothing that could be replayed. */
   forget(id: string): void {

@@ -45,6 +45,8 @@ type Events = {
   resumed: [SessionResult];
   /** The resume token was refused (revoked or expired): the user must log in again. */
   ended: [string];
+  /** The tracker sent something that was dropped (a bad frame, an unasked-for answer). */
+  warning: [Error];
 };
 
 export class TrackerSession extends EventEmitter<Events> {
@@ -132,11 +134,6 @@ export class TrackerSession extends EventEmitter<Events> {
     return result;
   }
 
-  /** A new token after a password change. */
-  setToken(token: string): void {
-    this.token = token;
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     this.token = undefined;
@@ -165,6 +162,7 @@ export class TrackerSession extends EventEmitter<Events> {
       this.opts.pins.set(address, conn.fingerprint);
     }
     conn.on('event', (e) => this.emit('event', e));
+    conn.on('warning', (err) => this.emit('warning', err));
     conn.once('close', (reason) => this.onClose(conn, reason));
     return conn;
   }

@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'room.stale_head',
   'room.bad_signature',
   'room.invalid_event',
+  /** Two different signed events at one seq of a room: members were shown different histories. */
+  'room.forked',
   'user.not_found',
   'key.fingerprint_mismatch',
   /** A message that would show nothing (protocol/text.ts isBlankMessage). */

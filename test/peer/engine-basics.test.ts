@@ -20,7 +20,7 @@ test('two engines: a room message and a direct message arrive, and are acknowled
   assert.equal(m.from, 'alice');
   assert.equal(m.id, sent.id);
   assert.equal(m.direct, false);
-  assert.deepEqual(await delivered, { room: 'general', id: sent.id, count: 1, of: 1 });
+  assert.deepEqual(await delivered, { room: 'general', roomId: m.roomId, id: sent.id, count: 1, of: 1 });
 
   const dm = waitFor(alice, 'message', (e) => e.direct);
   await bob.sendDirect('alice', 'psst');

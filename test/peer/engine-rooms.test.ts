@@ -28,7 +28,7 @@ test('kick: the kicked member receives nothing sent after it, even with its old 
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
-  await alice.createRoom('team');
+  const team = await alice.createRoom('team');
   const carolIn = waitFor(alice, 'member_joined', (e) => e.user === 'carol');
   await bob.joinRoom('team');
   await carol.joinRoom('team');
@@ -42,7 +42,7 @@ test('kick: the kicked member receives nothing sent after it, even with its old 
   const kicked = waitFor(carol, 'member_kicked', (e) => e.user === 'carol');
   const bobSaw = waitFor(bob, 'member_kicked', (e) => e.user === 'carol');
   await alice.kick('team', 'carol');
-  assert.deepEqual(await kicked, { room: 'team', user: 'carol', by: 'alice' });
+  assert.deepEqual(await kicked, { room: 'team', roomId: team.id, user: 'carol', by: 'alice' });
   await bobSaw;
   assert.throws(() => carol.members('team'), { code: 'room.not_found' });
 
@@ -62,21 +62,21 @@ test('the owner leaving hands ownership to the longest-standing member; close en
   const alice = await registered(t, tracker, 'alice');
   const bob = await registered(t, tracker, 'bob');
   const carol = await registered(t, tracker, 'carol');
-  await alice.createRoom('handover');
+  const handover = await alice.createRoom('handover');
   const carolIn = waitFor(bob, 'member_joined', (e) => e.user === 'carol');
   await bob.joinRoom('handover');
   await carol.joinRoom('handover');
   await carolIn;
   const owner = waitFor(carol, 'owner_changed');
   await alice.leaveRoom('handover');
-  assert.deepEqual(await owner, { room: 'handover', owner: 'bob' });
+  assert.deepEqual(await owner, { room: 'handover', roomId: handover.id, owner: 'bob' });
   assert.deepEqual(carol.members('handover').filter((m) => m.owner).map((m) => m.user), ['bob']);
   await assert.rejects(carol.kick('handover', 'bob'), { code: 'room.not_owner' });
   await assert.rejects(carol.closeRoom('handover'), { code: 'room.not_owner' });
 
   const closed = waitFor(carol, 'room_closed');
   await bob.closeRoom('handover');
-  assert.deepEqual(await closed, { room: 'handover', by: 'bob' });
+  assert.deepEqual(await closed, { room: 'handover', roomId: handover.id, by: 'bob' });
   await assert.rejects(carol.sendRoom('handover', 'anyone?'), { code: 'room.not_found' });
   assert.equal((await alice.listRooms()).some((r) => r.name === 'handover'), false);
 });

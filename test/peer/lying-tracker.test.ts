@@ -159,7 +159,7 @@ for (const linked of [true, false]) {
     const fork = await forked;
     assert.equal(fork.room, 'team');
     assert.equal(fork.seq, kickSeq, `room_forked names seq ${kickSeq}: ${JSON.stringify(fork)}`);
-    assert.deepEqual(await bobSawKick, { room: 'team', user: 'carol', by: 'alice' });
+    assert.deepEqual(await bobSawKick, { room: 'team', roomId: fork.roomId, user: 'carol', by: 'alice' });
     assert.deepEqual(names(bob, 'team'), ['alice', 'bob']);
 
     const marker = receives(carol, 'marker');

@@ -60,7 +60,6 @@ test('state: pins and rooms named __proto__ and constructor survive a write and 
   const state: EngineState = {
     pins: new Map([['__proto__', pin('P1', true)], ['constructor', pin('C1')], ['alice', pin('A1')]]),
     rooms: new Map([['__proto__', { events: [] }]]),
-    outbound: {},
     inbound: {},
   };
   data.saveState('alice', () => state);
@@ -93,7 +92,7 @@ test('state written by an earlier version (plain objects) loads; a damaged one i
 test('flush while a background write is under way: the newest state is on disk when flush returns', async (t) => {
   const dir = await folder(t);
   const data = new DataFolder(dir, false);
-  const state: EngineState = { pins: new Map([['bob', pin('B1')]]), rooms: new Map(), outbound: {}, inbound: {} };
+  const state: EngineState = { pins: new Map([['bob', pin('B1')]]), rooms: new Map(), inbound: {} };
   // The state is built when the batched background write begins: then that write is in flight.
   const started = new Promise<void>((resolve) => data.saveState('alice', () => (resolve(), state)));
   await started;

@@ -1,0 +1,115 @@
+// What a room reference means: one `Conversation` value (a room we are in, or a direct
+// conversation with one user) used by sending and by every inbound check. Rooms come from the
+// verified logs (room-book.ts); a direct conversation's membership is fixed by its id. Values are
+// cached per room state, so a burst of messages reuses one member list instead of building one each.
+
+import { ProtocolError } from '../protocol/errors.ts';
+import { normalizeRoomName } from '../protocol/names.ts';
+import { DM_HEAD, dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
+import type { RoomHead, RoomState } from '../protocol/room-log.ts';
+import type { RoomBook } from './room-book.ts';
+
+export interface Conversation {
+  id: ConversationId;
+  /** The room's name, or the id for a direct conversation. */
+  name: string;
+  direct: boolean;
+  /** Current members (both users of a direct conversation). */
+  members: string[];
+  head: RoomHead;
+  forked: boolean;
+}
+
+export class Conversations {
+  private readonly cache = new Map<ConversationId, { state?: RoomState; forked: boolean; value: Conversation }>();
+
+  /** `me()` is the logged-in user (throws 'auth.required' when none). */
+  constructor(
+    private readonly rooms: RoomBook,
+    private readonly me: () => string,
+  ) {}
+
+  /**
+   * A conversation to act in, by room id, room name or `dm:<a>:<b>`. Throws 'room.not_found' when
+   * it is not one of mine (a room I am not in, a closed one, someone else's direct conversation).
+   */
+  resolve(ref: string): Conversation {
+    if (isDmRoom(ref)) {
+      const dm = this.direct(ref);
+      if (!dm) throw new ProtocolError('room.not_found', `${ref} is not one of your direct conversations`);
+      return dm;
+    }
+    let room = this.rooms.get(ref);
+    if (!room) {
+      let name: string;
+      try {
+        name = normalizeRoomName(ref);
+      } catch {
+        throw new ProtocolError('room.not_found', `there is no room named ${ref}`);
+      }
+      room = this.rooms.byName(name);
+    }
+    const found = room && this.find(room.id);
+    if (!found || !room!.state.members.has(this.me()) || room!.state.closed) {
+      throw new ProtocolError('room.not_found', `you are not in a room named ${ref}; join_room first (list_rooms shows the rooms)`);
+    }
+    return found;
+  }
+
+  /** The conversation a peer's message names, by id; undefined when I hold no such room or it is not my direct conversation. */
+  find(id: ConversationId): Conversation | undefined {
+    if (isDmRoom(id)) return this.direct(id);
+    const room = this.rooms.get(id);
+    if (!room) return undefined;
+    const forked = Boolean(room.forked);
+    const cached = this.cache.get(id);
+    if (cached && cached.state === room.state && cached.forked === forked) return cached.value;
+    const value: Conversation = { id, name: room.state.name, direct: false, members: [...room.state.members.keys()], head: room.state.head, forked };
+    this.cache.set(id, { state: room.state, forked, value });
+    return value;
+  }
+
+  /**
+   * Members at a log head that messages refer to (a session is made at one head and used until
+   * membership changes); undefined when I do not hold that head.
+   */
+  membersAt(conversation: Conversation, head: RoomHead): string[] | undefined {
+    if (conversation.direct) return head.seq === DM_HEAD.seq && head.hash === DM_HEAD.hash ? conversation.members : undefined;
+    if (head.seq === conversation.head.seq && head.hash === conversation.head.hash) return conversation.members;
+    const state = this.rooms.stateAt(conversation.id, head);
+    return state ? [...state.members.keys()] : undefined;
+  }
+
+  /**
+   * A member who left or was kicked could sign new sessions and messages at a head from before
+   * that: being a member at the message's head is not enough, the sender must still be one in the
+   * newest log held. Throws 'room.not_member'.
+   */
+  requireCurrentMember(conversation: Conversation, sender: string): void {
+    if (!conversation.members.includes(sender)) {
+      throw new ProtocolError('room.not_member', `refused a message from ${sender}: no longer a member of ${conversation.name}`);
+    }
+  }
+
+  /** Rooms (not direct conversations) both I and `user` are in. */
+  sharedWith(user: string): ConversationId[] {
+    const me = this.me();
+    return this.rooms.all().filter((r) => r.state.members.has(user) && r.state.members.has(me)).map((r) => r.id);
+  }
+
+  /** Drops cached values (a room left or forgotten, a logout). */
+  forget(id?: ConversationId): void {
+    if (id === undefined) this.cache.clear();
+    else this.cache.delete(id);
+  }
+
+  private direct(id: ConversationId): Conversation | undefined {
+    const cached = this.cache.get(id);
+    if (cached) return cached.value;
+    const [, a, b] = id.split(':');
+    if (!a || !b || dmRoom(a, b) !== id || (a !== this.me() && b !== this.me())) return undefined;
+    const value: Conversation = { id, name: id, direct: true, members: [a, b], head: { ...DM_HEAD }, forked: false };
+    this.cache.set(id, { forked: false, value });
+    return value;
+  }
+}

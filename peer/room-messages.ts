@@ -1,0 +1,206 @@
+// Encrypted messages in conversations (DESIGN.md "Messages"): my outbound sender sessions and
+// their bundles (which link has carried which key), sending and delivery counts; received
+// bundles and envelopes checked against the one `Conversation` they name, decrypted, shown once
+// their replay record is durable, and acknowledged in batches. Outbound sessions live in memory
+// only: after a restart the next send starts a new session (nothing of them is written to disk).
+
+import type { ClientEvents } from '../protocol/client.ts';
+import { randomBytes, toBase64Url } from '../protocol/crypto.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import { isBlankMessage } from '../protocol/text.ts';
+import type { UserKeys } from './account.ts';
+import { AckBatcher, DeliveryCounts } from './acknowledgements.ts';
+import type { Conversation, Conversations } from './conversations.ts';
+import { MAX_WAITING_FOR_DISK, type InboundSessions } from './inbound-sessions.ts';
+import type { KeyDirectory } from './key-directory.ts';
+import type { PeerLink } from './link.ts';
+import type { LinkPool } from './link-pool.ts';
+import type { RoomSync } from './room-sync.ts';
+import { SenderKeyError, decryptEnvelope, encryptMessage, makeBundle, needsRotation, newOutboundSession, openBundle, type OutboundSession } from './sender-keys.ts';
+
+const TRACE = Boolean(process.env.P2P_TRACE);
+
+export interface RoomMessagesParts {
+  me: { user: string; keys: UserKeys };
+  keys: KeyDirectory;
+  conversations: Conversations;
+  sync: RoomSync;
+  pool: LinkPool;
+  inbound: InboundSessions;
+  now: () => number;
+  emit: <K extends 'message' | 'delivered' | 'typing' | 'room_forked' | 'error'>(name: K, e: ClientEvents[K]) => void;
+  report: (err: unknown, from?: string) => void;
+  /** A send still under way: shutdown lets it finish briefly. */
+  track: (work: Promise<void>) => void;
+}
+
+export class RoomMessages {
+  private readonly outbound = new Map<ConversationId, OutboundSession>();
+  /** Per conversation: the current session's bundle and the links that have carried it. */
+  private readonly bundles = new Map<ConversationId, { bundle: SessionBundle; message: PeerMessage; sentOn: WeakSet<PeerLink> }>();
+  private readonly deliveries = new DeliveryCounts();
+  private readonly acks = new AckBatcher();
+
+  constructor(private readonly parts: RoomMessagesParts) {}
+
+  /**
+   * Encrypts and sends to every member but me whose key is not blocked. Throws 'request.too_large',
+   * 'message.blank', 'room.invalid_event' (forked). Resolves once handed to the links, not delivered.
+   */
+  async send(conversation: Conversation, text: string, snippet?: MessageBody['snippet']): Promise<{ id: string; sentAt: number; recipients: number }> {
+    const { me, keys, now } = this.parts;
+    checkText(text + (snippet?.code ?? ''));
+    if (isBlankMessage({ text, snippet })) {
+      throw new ProtocolError('message.blank', 'the message is empty or only spaces and invisible characters; type something to send');
+    }
+    if (conversation.forked) throw new ProtocolError('room.invalid_event', `room ${conversation.name} has a forked history (members were shown different logs); sending is stopped until it is resolved`);
+    const members = conversation.members.filter((u) => u !== me.user);
+    await keys.ensure(members);
+    const recipients: string[] = [];
+    for (const u of members) {
+      if (!keys.blocked(u)) recipients.push(u);
+      else this.parts.emit('error', { code: 'key_changed', message: `not sending to ${u}: their key changed; compare fingerprints and run verify ${u}` });
+    }
+    const id = conversation.id;
+    let session = this.outbound.get(id);
+    let current = this.bundles.get(id);
+    if (!session || !current || needsRotation(session, conversation.head, now())) {
+      session = newOutboundSession(id, conversation.head, now());
+      const bundle = makeBundle(session, me.user, me.keys.signing.privateKey, recipients.map((u) => ({ user: u, encryptionKey: keys.keys(u)!.encryptionKey })));
+      current = { bundle, message: { t: 'session', bundle }, sentOn: new WeakSet() };
+      this.outbound.set(id, session);
+      this.bundles.set(id, current);
+    }
+    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: now(), text, ...(snippet ? { snippet } : {}) };
+    const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
+    const to = recipients.filter((u) => current.bundle.wraps.some((w) => w.to === u));
+    this.deliveries.sent(envelope, conversation.name, body.id, to.length);
+    const message: PeerMessage = { t: 'envelope', envelope };
+    for (const user of to) this.parts.track(this.deliver(user, envelope, message).catch((err) => this.parts.report(err, user)));
+    return { id: body.id, sentAt: body.time, recipients: to.length };
+  }
+
+  /** Ephemeral "is typing" to members with an open link; never stored. */
+  typing(conversation: Conversation, active: boolean): void {
+    for (const u of conversation.members) if (u !== this.parts.me.user) this.parts.pool.sendIfLinked(u, { t: 'typing', room: conversation.id, active });
+  }
+
+  /** Membership or a key changed: the next send starts a new session. */
+  rotate(id: ConversationId): void {
+    this.outbound.delete(id);
+  }
+
+  /** A conversation left or closed: its session and bundle go. */
+  forget(id: ConversationId): void {
+    this.outbound.delete(id);
+    this.bundles.delete(id);
+  }
+
+  clear(): void {
+    this.outbound.clear();
+    this.bundles.clear();
+    this.deliveries.clear();
+  }
+
+  onAck(from: string, msg: Extract<PeerMessage, { t: 'ack' }>): void {
+    if (msg.sender !== this.parts.me.user) return;
+    for (const d of this.deliveries.acked(from, msg)) this.parts.emit('delivered', d);
+  }
+
+  onTyping(from: string, msg: Extract<PeerMessage, { t: 'typing' }>): void {
+    const conversation = this.parts.conversations.find(msg.room);
+    if (conversation?.members.includes(from)) this.parts.emit('typing', { room: conversation.name, roomId: conversation.id, user: from, active: msg.active });
+  }
+
+  /** A sender's session key, wrapped for me; refused unless both of us are members at its head and now. */
+  async onBundle(from: string, bundle: SessionBundle, link: PeerLink, item: { msg: PeerMessage; link: PeerLink }): Promise<void> {
+    const { me, keys, inbound, conversations, sync } = this.parts;
+    const conversation = conversations.find(bundle.room);
+    if (conversation && !conversation.direct) {
+      await sync.compareHead(bundle.room, bundle.head, from, link);
+      if (sync.park(bundle.room, bundle.head, from, item)) return;
+    }
+    if (inbound.has(bundle.room, bundle.sender, bundle.session)) return; // never reset a chain we hold: that would allow replays
+    // Nor one that ended here (evicted, or from before we left the room): its keys were used.
+    const ended = inbound.refusal(bundle);
+    if (ended) throw new SenderKeyError('session.ended', `refused a session key from ${bundle.sender}: ${ended}`);
+    await keys.ensure([bundle.sender]);
+    const senderKey = keys.signingKey(bundle.sender);
+    if (!senderKey) throw new ProtocolError('user.not_found', `session from unknown user ${bundle.sender}`);
+    if (keys.blocked(bundle.sender)) throw new ProtocolError('request.invalid', `ignored a session from ${bundle.sender}: their key changed; run verify ${bundle.sender}`);
+    const now = conversations.find(bundle.room);
+    const members = now && (await sync.membersAt(now, bundle.head));
+    if (!now || !members) throw new ProtocolError('room.not_found', `session from ${from} for a room or head you do not hold`);
+    if (!members.includes(bundle.sender) || !members.includes(me.user)) {
+      throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: not a member at that log head`);
+    }
+    conversations.requireCurrentMember(conversations.find(bundle.room) ?? now, bundle.sender);
+    inbound.add(openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey));
+  }
+
+  /** A message: checked, decrypted, shown and acknowledged once its replay record is on disk. */
+  async onEnvelope(from: string, env: Envelope, link: PeerLink, item: { msg: PeerMessage; link: PeerLink }): Promise<void> {
+    const { me, keys, inbound, conversations, sync } = this.parts;
+    let conversation = conversations.find(env.room);
+    if (conversation && !conversation.direct && !(await sync.compareHead(env.room, env.head, from, link))) {
+      conversation = conversations.find(env.room);
+      if (conversation?.forked) throw new ProtocolError('room.invalid_event', `dropped a message in ${conversation.name} from ${env.sender}: the room's history is forked`);
+    }
+    if (sync.park(env.room, env.head, from, item)) return;
+    conversation = conversations.find(env.room);
+    const members = conversation && (await sync.membersAt(conversation, env.head));
+    if (!conversation || !members || !members.includes(env.sender) || !members.includes(me.user)) {
+      throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);
+    }
+    conversations.requireCurrentMember(conversations.find(env.room) ?? conversation, env.sender);
+    const session = inbound.get(env.room, env.sender, env.session);
+    if (!session) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
+    const body = decryptEnvelope(env, session, keys.signingKey(env.sender)!);
+    inbound.changed(session);
+    // Older than this device's replay records: it may have been shown before they began.
+    inbound.requireAfterStart(env.sender, body.time);
+    // A modified client may send what ours refuses to: never shown, and not acknowledged.
+    if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
+    const shown = conversation;
+    // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
+    // point cannot make the message new again (one sync per turn, however many arrived in it).
+    inbound.afterDurable(() => {
+      this.acks.add(link, env);
+      this.parts.emit('message', {
+        room: shown.name,
+        roomId: env.room,
+        from: env.sender,
+        id: body.id,
+        text: body.text,
+        sentAt: body.time,
+        direct: shown.direct,
+        ...(body.snippet ? { snippet: body.snippet } : {}),
+      });
+    });
+    // Normally the next message is handled at once and shares the write; when the disk is slow,
+    // this member's next messages wait for it (each waiting message holds its text in memory).
+    if (inbound.waitingForDisk >= MAX_WAITING_FOR_DISK) await inbound.nextWrite();
+  }
+
+  private async deliver(user: string, envelope: Envelope, message: PeerMessage): Promise<void> {
+    if (TRACE) console.error(`[trace] ${this.parts.me.user} -> ${user}: envelope ${envelope.seq} linked=${this.parts.pool.isLinked(user)}`);
+    const current = this.bundles.get(envelope.room);
+    await this.parts.pool.sendWith(user, (link) => {
+      // The session key goes first on every link that has not carried it: a key sent on a link
+      // that then died never arrived.
+      if (current && current.bundle.session === envelope.session && !current.sentOn.has(link)) {
+        if (!link.send(current.message)) return false;
+        current.sentOn.add(link);
+      }
+      return link.send(message);
+    });
+  }
+}
+
+function checkText(text: string): void {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_TEXT_BYTES) {
+    throw new ProtocolError('request.too_large', `the message is ${bytes} bytes; the limit is ${MAX_TEXT_BYTES} bytes (64 KiB): split it or share a file instead`);
+  }
+}
