@@ -60,3 +60,18 @@ export function collect<K extends keyof ClientEvents>(engine: ChatEngine, name: 
   engine.on(name, ((e: ClientEvents[K]) => seen.push(e)) as never);
   return seen;
 }
+
+/**
+ * Registers `users` (each logged in), the first creates room `name` and the others join it;
+ * resolves once the creator has seen every join. Returns the engines by user and the room id.
+ */
+export async function roomOf(t: After, tracker: { host: string; port: number }, users: string[], name: string): Promise<{ engines: Record<string, TestEngine>; id: string }> {
+  const engines: Record<string, TestEngine> = {};
+  for (const user of users) engines[user] = await registered(t, tracker, user);
+  const [owner, ...rest] = users;
+  const { id } = await engines[owner].createRoom(name);
+  const joined = Promise.all(rest.map((user) => waitFor(engines[owner], 'member_joined', (e) => e.roomId === id && e.user === user)));
+  for (const user of rest) await engines[user].joinRoom(id);
+  await joined;
+  return { engines, id };
+}
