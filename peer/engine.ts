@@ -13,24 +13,16 @@ import { EventEmitter } from 'node:events';
 import type { ClientEvents, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
-import { dmRoom, type ConversationId, type LinkLimits, type MessageBody, type PeerMessage } from '../protocol/peer.ts';
-import type { RoomEvent, RoomState } from '../protocol/room-log.ts';
+import { dmRoom, type LinkLimits, type MessageBody, type PeerMessage } from '../protocol/peer.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import type { ScryptParams, UserKeys } from './account.ts';
-import { Conversations } from './conversations.ts';
-import { DataFolder, type AccountStore, type EngineState } from './data-folder.ts';
-import { InboundSessions } from './inbound-sessions.ts';
-import { KeyDirectory } from './key-directory.ts';
-import { LinkPool } from './link-pool.ts';
-import { RoomBook } from './room-book.ts';
-import { RoomCommands } from './room-commands.ts';
+import { DataFolder, type AccountStore } from './data-folder.ts';
 import { RoomDirectory } from './room-directory.ts';
-import { RoomMessages } from './room-messages.ts';
-import { RoomSync, type InboxItem } from './room-sync.ts';
-import { SerialInbox } from './serial-inbox.ts';
+import type { InboxItem } from './room-sync.ts';
 import * as signIn from './sign-in.ts';
-import { Trust, type FingerprintRow } from './trust.ts';
+import { assemble, type Signed } from './signed-session.ts';
+import type { FingerprintRow } from './trust.ts';
 import { TrackerSession, type SessionResult } from './tracker-session.ts';
 
 export interface EngineOptions {
@@ -60,27 +52,7 @@ export interface EngineOptions {
 
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
 
-/** Everything that exists while a user is signed in, made in begin() and dropped in shutdown(). */
-interface Signed {
-  user: string;
-  keys: UserKeys;
-  state: EngineState;
-  pins: KeyDirectory;
-  rooms: RoomBook;
-  conversations: Conversations;
-  inbound: InboundSessions;
-  pool: LinkPool;
-  sync: RoomSync;
-  messages: RoomMessages;
-  commands: RoomCommands;
-  trust: Trust;
-  /** Each peer's messages, handled one at a time in arrival order. */
-  inbox: SerialInbox<string, InboxItem>;
-}
-
 const SHUTDOWN_SEND_GRACE_MS = 5000;
-/** Messages from one peer waiting to be handled; beyond this the peer is flooding: drop its link. */
-export const MAX_INCOMING_PER_PEER = 5000;
 
 const TRACE = Boolean(process.env.P2P_TRACE);
 
@@ -294,88 +266,17 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   }
 
   private async beginNow(session: SessionResult, me: UserKeys, port: number): Promise<void> {
-    const user = session.user;
-    const state = this.data.loadState(user);
-    const pins = new KeyDirectory(state.pins, async (users) => (await this.tracker.request('get_keys', { users })).keys);
-    pins.pinOwn(user, session.identity);
-    const rooms = new RoomBook(state.rooms, pins);
-    await rooms.load();
-    const conversations = new Conversations(rooms, () => user);
-    // A journal that is missing or empty (a fresh device, or one lost or moved aside) records its
-    // start, on disk before anything is shown: older messages are refused as possible replays.
-    // Sessions an earlier version kept in state.json move to the journal.
-    const inbound = new InboundSessions(this.data.sessionJournal(user), (err) => this.report(err), Object.values(state.inbound), false, this.now);
-    const pool = new LinkPool(
-      { user, signingKey: me.signing.privateKey },
-      // A tracker error is thrown, not taken for "unknown user" (the pool caches unknown names).
-      async (peer) => {
-        await pins.ensure([peer]);
-        return pins.signingKey(peer);
-      },
-      (peer) => {
-        const p = this.presence.get(peer);
-        return p?.online && p.address && p.port ? { host: p.address, port: p.port } : undefined;
-      },
-      { localKey: (peer) => pins.signingKey(peer), ...(this.opts.linkLimits ? { limits: this.opts.linkLimits } : {}) },
-    );
-    const inbox = new SerialInbox<string, InboxItem>({
-      handle: (from, item) => this.onPeerMessage(from, item),
-      cap: MAX_INCOMING_PER_PEER,
-      failed: (err, from) => this.report(err, from),
-    });
-    const sync = new RoomSync({
-      rooms, conversations, keys: pins, tracker: this.tracker,
-      signingKey: () => me.signing.privateKey,
-      requeue: (from, items, skip) => inbox.pushFront(from, items, skip),
-      applied: (event, before, after) => this.announce(event, before, after),
-      forked: (e) => this.emit('room_forked', e),
+    const s = await assemble({
+      opts: this.opts, data: this.data, tracker: this.tracker, now: this.now, presence: this.presence, directory: this.roomDirectory,
+      emit: (name, e) => (this.emit as (n: string, e: unknown) => boolean)(name, e),
+      emitError: (e) => this.emitError(e),
+      report: (err, from) => this.report(err, from),
       persist: () => this.persist(),
-      report: (err, from) => this.report(err, from),
-    });
-    const messages = new RoomMessages({
-      me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: this.now,
-      emit: (name, e) => {
-        if (name === 'error') this.emitError(e as ClientEvents['error']);
-        else (this.emit as (n: string, e: unknown) => boolean)(name, e);
-      },
-      report: (err, from) => this.report(err, from),
       track: (work) => this.track(work),
-    });
-    const commands = new RoomCommands({
-      me: { user, keys: me }, rooms, conversations, sync, directory: this.roomDirectory, tracker: this.tracker, now: this.now,
-      ...(this.opts.scryptParams ? { scryptParams: this.opts.scryptParams } : {}),
-      left: (id) => this.forgetRoom(id), persist: () => this.persist(),
-    });
-    const trust = new Trust({
-      me: user, keys: pins, tracker: this.tracker, presence: this.presence,
-      // A newly accepted key must get fresh session keys: new sessions in shared conversations.
-      accepted: (peer) => {
-        for (const id of conversations.sharedWith(peer)) messages.rotate(id);
-        messages.rotate(dmRoom(user, peer));
-        this.persist();
-      },
-      error: (e) => this.emitError(e),
-    });
-    this.s = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox };
-
-    pins.on('key_changed', (change) => {
-      const roomIds = conversations.sharedWith(change.user);
-      this.emit('key_changed', { ...change, rooms: roomIds.map((id) => rooms.get(id)!.state.name), roomIds });
-      this.persist();
-    });
-    pins.on('changed', () => this.persist());
-    pool.on('message', (from, msg, link) => {
-      // One peer's messages are handled one at a time, in order: a session key must be in place
-      // before the envelopes that need it. Too many waiting: the peer floods, its link goes.
-      if (inbox.push(from, { msg, link })) return;
-      link.close(new Error(`${from} sent more than ${MAX_INCOMING_PER_PEER} messages faster than they could be handled`));
-      this.emitError({ code: 'server.busy', message: `closed the link from ${from}: it sent messages faster than they could be handled` });
-    });
-    pool.on('linked', (peer, link) => sync.sendHeads(peer, link));
-    // Strangers' failed handshakes: a few one by one, the rest as one summary per interval.
-    pool.on('refused', (d) => this.emitError({ code: d.code, message: `refused a peer link from ${d.address}: ${d.message}` }));
-    pool.on('refused_summary', (summary) => this.emitError({ code: 'link.refused', message: summary.message }));
-    pool.on('warning', (peer, err) => this.report(err, peer ?? 'the peer listener'));
+      onPeerMessage: (from, item) => this.onPeerMessage(from, item),
+    }, session, me);
+    this.s = s;
+    const { pool, sync } = s;
     await pool.listen(port, this.opts.peerHost ?? '0.0.0.0');
     this.applySession(session);
     await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
@@ -488,44 +389,6 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   private async compareHeads(from: string, msg: Extract<PeerMessage, { t: 'heads' }>, link: InboxItem['link']): Promise<void> {
     for (const { room, head } of msg.heads) await this.s?.sync.compareHead(room, head, from, link);
-  }
-
-  /** Tells the user what a newly applied room event changed. */
-  private announce(event: RoomEvent, before: RoomState | null, after: RoomState): void {
-    const s = this.s!;
-    const room = after.name;
-    const roomId = after.id;
-    switch (event.type) {
-      case 'join':
-        this.emit('member_joined', { room, roomId, user: event.actor });
-        break;
-      case 'leave':
-        this.emit('member_left', { room, roomId, user: event.actor });
-        break;
-      case 'kick':
-        this.emit('member_kicked', { room, roomId, user: event.subject!, by: event.actor });
-        if (event.subject === s.user) this.forgetRoom(roomId);
-        break;
-      case 'close':
-        this.emit('room_closed', { room, roomId, by: event.actor });
-        this.forgetRoom(roomId);
-        break;
-    }
-    if (before && before.owner !== after.owner) this.emit('owner_changed', { room, roomId, owner: after.owner });
-    // Anyone who may read the next message changed: the next send starts a new session.
-    if (event.type !== 'create') s.messages.rotate(roomId);
-  }
-
-  private forgetRoom(id: ConversationId): void {
-    const s = this.s!;
-    s.messages.forget(id);
-    // Sessions of the room go, but not the record that they were used: nothing made before this
-    // head opens again, also after a rejoin.
-    s.inbound.forgetRoom(id, s.rooms.get(id)?.state.head.seq ?? 0);
-    s.sync.forget(id);
-    s.rooms.forget(id);
-    s.conversations.forget(id);
-    this.persist();
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

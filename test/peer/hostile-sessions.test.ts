@@ -100,7 +100,7 @@ test('500 sessions announced by one member, each used far ahead: the receiver st
   assert.equal(refused.far, HOSTILE_SESSIONS, 'every envelope beyond what a session may carry was refused');
 
   // In memory: within the caps.
-  const store = (bob as unknown as { inbound: InboundSessions }).inbound;
+  const store = (bob as unknown as { s: { inbound: InboundSessions } }).s.inbound;
   const held = store.stats(room);
   assert.ok(held.sessions <= MAX_SESSIONS_PER_SENDER + 4, `bob holds ${held.sessions} sessions in the room`);
   assert.ok(held.skipped <= MAX_SKIPPED_KEYS_PER_SENDER + 4 * SESSION_MAX_MESSAGES, `bob holds ${held.skipped} skipped keys in the room`);
@@ -125,7 +125,7 @@ test('500 sessions announced by one member, each used far ahead: the receiver st
   const bob2 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
   const shown = collect(bob2, 'message');
   assert.equal(await bob2.resume(), true);
-  const again = (bob2 as unknown as { inbound: InboundSessions }).inbound;
+  const again = (bob2 as unknown as { s: { inbound: InboundSessions } }).s.inbound;
   assert.ok(again.stats(room).sessions <= MAX_SESSIONS_PER_SENDER + 4);
   const link2 = await linkTo(t, bob2, keys.mallory, keys.bob);
   const ended = waitFor(bob2, 'error', (e) => e.code === 'session.ended', 60_000);

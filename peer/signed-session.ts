@@ -1,0 +1,184 @@
+// The parts that exist while a user is signed in, made and wired together in one place: the
+// engine (engine.ts) keeps the value and drops it on shutdown. Each part owns its state; they
+// reach each other only through what is passed here.
+
+import type { ClientEvents } from '../protocol/client.ts';
+import { dmRoom, type ConversationId } from '../protocol/peer.ts';
+import type { RoomEvent, RoomState } from '../protocol/room-log.ts';
+import type { PeerInfo } from '../protocol/tracker.ts';
+import type { UserKeys } from './account.ts';
+import { Conversations } from './conversations.ts';
+import type { DataFolder, EngineState } from './data-folder.ts';
+import type { EngineOptions } from './engine.ts';
+import { InboundSessions } from './inbound-sessions.ts';
+import { KeyDirectory } from './key-directory.ts';
+import { LinkPool } from './link-pool.ts';
+import { RoomBook } from './room-book.ts';
+import { RoomCommands } from './room-commands.ts';
+import type { RoomDirectory } from './room-directory.ts';
+import { RoomMessages } from './room-messages.ts';
+import { RoomSync, type InboxItem } from './room-sync.ts';
+import { SerialInbox } from './serial-inbox.ts';
+import { Trust } from './trust.ts';
+import type { SessionResult, TrackerSession } from './tracker-session.ts';
+
+/** Messages from one peer waiting to be handled; beyond this the peer is flooding: drop its link. */
+export const MAX_INCOMING_PER_PEER = 5000;
+
+/** Everything that exists while a user is signed in. */
+export interface Signed {
+  user: string;
+  keys: UserKeys;
+  state: EngineState;
+  pins: KeyDirectory;
+  rooms: RoomBook;
+  conversations: Conversations;
+  inbound: InboundSessions;
+  pool: LinkPool;
+  sync: RoomSync;
+  messages: RoomMessages;
+  commands: RoomCommands;
+  trust: Trust;
+  /** Each peer's messages, handled one at a time in arrival order. */
+  inbox: SerialInbox<string, InboxItem>;
+}
+
+/** What the engine lends the parts: its long-lived pieces and its channels out. */
+export interface SessionHost {
+  opts: EngineOptions;
+  data: DataFolder;
+  tracker: TrackerSession;
+  now: () => number;
+  presence: ReadonlyMap<string, PeerInfo>;
+  directory: RoomDirectory;
+  emit: (name: keyof ClientEvents, e: unknown) => void;
+  emitError: (e: ClientEvents['error']) => void;
+  report: (err: unknown, from?: string) => void;
+  persist: () => void;
+  track: (work: Promise<void>) => void;
+  onPeerMessage: (from: string, item: InboxItem) => void | Promise<void>;
+}
+
+/** Loads the user's state and makes the parts (nothing listens on the network yet). */
+export async function assemble(host: SessionHost, session: SessionResult, me: UserKeys): Promise<Signed> {
+  const user = session.user;
+  const state = host.data.loadState(user);
+  const pins = new KeyDirectory(state.pins, async (users) => (await host.tracker.request('get_keys', { users })).keys);
+  pins.pinOwn(user, session.identity);
+  const rooms = new RoomBook(state.rooms, pins);
+  await rooms.load();
+  const conversations = new Conversations(rooms, () => user);
+  // A journal that is missing or empty (a fresh device, or one lost or moved aside) records its
+  // start, on disk before anything is shown: older messages are refused as possible replays.
+  // Sessions an earlier version kept in state.json move to the journal.
+  const inbound = new InboundSessions(host.data.sessionJournal(user), (err) => host.report(err), Object.values(state.inbound), false, host.now);
+  const pool = new LinkPool(
+    { user, signingKey: me.signing.privateKey },
+    // A tracker error is thrown, not taken for "unknown user" (the pool caches unknown names).
+    async (peer) => {
+      await pins.ensure([peer]);
+      return pins.signingKey(peer);
+    },
+    (peer) => {
+      const p = host.presence.get(peer);
+      return p?.online && p.address && p.port ? { host: p.address, port: p.port } : undefined;
+    },
+    { localKey: (peer) => pins.signingKey(peer), ...(host.opts.linkLimits ? { limits: host.opts.linkLimits } : {}) },
+  );
+  const inbox = new SerialInbox<string, InboxItem>({
+    handle: (from, item) => host.onPeerMessage(from, item),
+    cap: MAX_INCOMING_PER_PEER,
+    failed: (err, from) => host.report(err, from),
+  });
+  const sync = new RoomSync({
+    rooms, conversations, keys: pins, tracker: host.tracker,
+    signingKey: () => me.signing.privateKey,
+    requeue: (from, items, skip) => inbox.pushFront(from, items, skip),
+    applied: (event, before, after) => announce(host, signed, event, before, after),
+    forked: (e) => host.emit('room_forked', e),
+    persist: () => host.persist(),
+    report: (err, from) => host.report(err, from),
+  });
+  const messages = new RoomMessages({
+    me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
+    emit: (name, e) => {
+      if (name === 'error') host.emitError(e as ClientEvents['error']);
+      else host.emit(name, e);
+    },
+    report: (err, from) => host.report(err, from),
+    track: (work) => host.track(work),
+  });
+  const commands = new RoomCommands({
+    me: { user, keys: me }, rooms, conversations, sync, directory: host.directory, tracker: host.tracker, now: host.now,
+    ...(host.opts.scryptParams ? { scryptParams: host.opts.scryptParams } : {}),
+    left: (id) => forgetRoom(host, signed, id), persist: () => host.persist(),
+  });
+  const trust = new Trust({
+    me: user, keys: pins, tracker: host.tracker, presence: host.presence,
+    // A newly accepted key must get fresh session keys: new sessions in shared conversations.
+    accepted: (peer) => {
+      for (const id of conversations.sharedWith(peer)) messages.rotate(id);
+      messages.rotate(dmRoom(user, peer));
+      host.persist();
+    },
+    error: (e) => host.emitError(e),
+  });
+  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox };
+
+  pins.on('key_changed', (change) => {
+    const roomIds = conversations.sharedWith(change.user);
+    host.emit('key_changed', { ...change, rooms: roomIds.map((id) => rooms.get(id)!.state.name), roomIds });
+    host.persist();
+  });
+  pins.on('changed', () => host.persist());
+  pool.on('message', (from, msg, link) => {
+    // One peer's messages are handled one at a time, in order: a session key must be in place
+    // before the envelopes that need it. Too many waiting: the peer floods, its link goes.
+    if (inbox.push(from, { msg, link })) return;
+    link.close(new Error(`${from} sent more than ${MAX_INCOMING_PER_PEER} messages faster than they could be handled`));
+    host.emitError({ code: 'server.busy', message: `closed the link from ${from}: it sent messages faster than they could be handled` });
+  });
+  pool.on('linked', (peer, link) => sync.sendHeads(peer, link));
+  // Strangers' failed handshakes: a few one by one, the rest as one summary per interval.
+  pool.on('refused', (d) => host.emitError({ code: d.code, message: `refused a peer link from ${d.address}: ${d.message}` }));
+  pool.on('refused_summary', (summary) => host.emitError({ code: 'link.refused', message: summary.message }));
+  pool.on('warning', (peer, err) => host.report(err, peer ?? 'the peer listener'));
+  return signed;
+}
+
+/** Tells the user what a newly applied room event changed. */
+function announce(host: SessionHost, s: Signed, event: RoomEvent, before: RoomState | null, after: RoomState): void {
+  const room = after.name;
+  const roomId = after.id;
+  switch (event.type) {
+    case 'join':
+      host.emit('member_joined', { room, roomId, user: event.actor });
+      break;
+    case 'leave':
+      host.emit('member_left', { room, roomId, user: event.actor });
+      break;
+    case 'kick':
+      host.emit('member_kicked', { room, roomId, user: event.subject!, by: event.actor });
+      if (event.subject === s.user) forgetRoom(host, s, roomId);
+      break;
+    case 'close':
+      host.emit('room_closed', { room, roomId, by: event.actor });
+      forgetRoom(host, s, roomId);
+      break;
+  }
+  if (before && before.owner !== after.owner) host.emit('owner_changed', { room, roomId, owner: after.owner });
+  // Anyone who may read the next message changed: the next send starts a new session.
+  if (event.type !== 'create') s.messages.rotate(roomId);
+}
+
+/** A room left, closed or kicked from: every part forgets it. */
+export function forgetRoom(host: SessionHost, s: Signed, id: ConversationId): void {
+  s.messages.forget(id);
+  // Sessions of the room go, but not the record that they were used: nothing made before this
+  // head opens again, also after a rejoin.
+  s.inbound.forgetRoom(id, s.rooms.get(id)?.state.head.seq ?? 0);
+  s.sync.forget(id);
+  s.rooms.forget(id);
+  s.conversations.forget(id);
+  host.persist();
+}
