@@ -1,4 +1,4 @@
-// `npm run bench [-- --sizes 5,10,25,50 --quick --profile --json FILE ...]`
+// `npm run bench [-- --sizes 2,5,10,25,50 --quick --profile --json FILE ...]`
 //
 // Messaging between real `node peer --json` processes, set up the way users run them: a real
 // `node tracker` (bcrypt cost 10, its minimum, to keep setup short: the tracker only takes part
@@ -53,12 +53,12 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-const USAGE = `Usage: npm run bench -- [--sizes 5,10,25,50] [--quick] [--paced N] [--rate R] [--burst N]
+const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced N] [--rate R] [--burst N]
                       [--big-reps N] [--join-reps N] [--concurrency N] [--profile] [--peer-entry FILE]
                       [--json FILE]
 
-  --sizes      room sizes (members, sender included); default 5,10,25,50 (--quick: 5,10)
-  --quick      a smaller run: sizes 5,10, 20 paced messages, a burst of 300, 2 repetitions
+  --sizes      room sizes (members, sender included); default 2,5,10,25,50 (--quick: 2,5,10)
+  --quick      a smaller run: sizes 2,5,10, 20 paced messages, a burst of 300, 2 repetitions
   --paced N    messages in the paced scenario (default 50)      --rate R  messages/s (default 5)
   --burst N    messages in the burst (default 1000)
   --big-reps N 64 KiB messages, one after the other (default 5)
@@ -84,7 +84,7 @@ function intFlag(name: string, raw: string | undefined, fallback: number, min: n
 }
 
 const QUICK = flags.quick!;
-const SIZES = (flags.sizes ?? (QUICK ? '5,10' : '5,10,25,50')).split(',').map((s) => intFlag('sizes', s.trim(), 0, 2));
+const SIZES = (flags.sizes ?? (QUICK ? '2,5,10' : '2,5,10,25,50')).split(',').map((s) => intFlag('sizes', s.trim(), 0, 2));
 const PACED = intFlag('paced', flags.paced, QUICK ? 20 : 50, 1);
 const RATE = Number(flags.rate);
 if (!(RATE > 0 && RATE <= 1000)) {
