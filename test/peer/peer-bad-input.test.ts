@@ -36,8 +36,8 @@ async function stillTalking(alice: TestEngine, bob: TestEngine, tag: string): Pr
 }
 
 /** A raw TCP connection to the engine's peer port, destroyed in teardown. */
-async function raw(t: TestContext, engine: TestEngine): Promise<{ socket: net.Socket; closed: Promise<void>; frames: unknown[] }> {
-  const socket = net.connect({ host: '127.0.0.1', port: engine.peerPort });
+async function raw(t: TestContext, engine: TestEngine, localAddress?: string): Promise<{ socket: net.Socket; closed: Promise<void>; frames: unknown[] }> {
+  const socket = net.connect({ host: '127.0.0.1', port: engine.peerPort, ...(localAddress ? { localAddress } : {}) });
   t.after(() => socket.destroy());
   const frames: unknown[] = [];
   const decoder = new FrameDecoder(PEER_FRAME_LIMIT);
@@ -104,7 +104,9 @@ test('handshakes left half done are cut at the deadline; meanwhile others are se
   const summary = waitFor(bob, 'error', (e) => e.code === 'link.refused' && /more peer links/.test(e.message), 60_000);
   // Ten that said hello (as alice, whose key bob can look up) and then nothing, and ten silent ones.
   const started = Date.now();
-  const stalled = await Promise.all(Array.from({ length: 20 }, () => raw(t, bob)));
+  // From another address than the members' (127.0.0.1): a stranger sharing a member's address
+  // could hold that address's whole pending allowance (LINK_LIMITS.pendingPerAddress) by design.
+  const stalled = await Promise.all(Array.from({ length: 20 }, (_, i) => raw(t, bob, i < 10 ? '127.0.0.2' : '127.0.0.3')));
   for (const conn of stalled.slice(0, 10)) conn.socket.write(encodeFrame(hello('alice', 'bob')));
   // Bob answered each hello (the handshake was under way), and still serves a real member.
   await stillTalking(alice, bob, 'during stalled handshakes');
