@@ -1,7 +1,8 @@
 // The engine's data folder. At its root, what does not belong to one account: the pinned tracker
 // fingerprints (SSH's known_hosts) and the cached salts per (tracker, user). In the account's
 // folder: the session (resume token and private keys, mode 0600, like an SSH key without a
-// passphrase) and the engine state (pinned identities, verified room logs, sender sessions).
+// passphrase) and the engine state: pinned identities and the room index in state.json, each
+// room's verified log in rooms/ (peer/room-log-store.ts), received sender sessions in the journal.
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { NAME_PATTERN } from '../protocol/names.ts';
 import { open, seal } from '../protocol/crypto.ts';
 import { InboundSessions } from './inbound-sessions.ts';
 import { SessionJournal } from './session-journal.ts';
+import { RoomLogStore } from './room-log-store.ts';
 
 /** Where the engine keeps the session of an account (token and private keys). */
 export interface AccountStore {
@@ -38,6 +40,11 @@ export interface SavedAccount {
  */
 export interface EngineState {
   pins: Map<string, PinnedUser>;
+  /**
+   * The rooms held, with their logs. state.json keeps only each room's proof key and fork (the
+   * index); the events are in the room's file (roomLogs), read by loadState. An earlier version
+   * kept the events in state.json: loadState reads them from there too (RoomBook.load moves them).
+   */
   rooms: Map<string, SavedRoom>;
   /**
    * `${room} ${sender} ${session}` -> serialized inbound session. Received sessions live in the
@@ -59,6 +66,8 @@ export class DataFolder {
   private onDisk = 0;
   /** The state a background write is putting on disk right now. */
   private inFlight?: { path: string; value: unknown; generation: number };
+  /** Each account's room files (one store per account, so writes are queued in one place). */
+  private readonly roomStores = new Map<string, RoomLogStore>();
 
   /** With `perUser`, each account gets its own subfolder (`~/.p2p-chat/<user>`). */
   /**
@@ -154,9 +163,39 @@ export class DataFolder {
     const s = state as { inbound?: EngineState['inbound'] };
     return {
       pins: entriesOf(state.pins, path, 'pins', isPin),
-      rooms: entriesOf(state.rooms, path, 'rooms', isSavedRoom),
+      rooms: this.loadRooms(user, entriesOf(state.rooms, path, 'rooms', isSavedRoom)),
       inbound: Object.assign(Object.create(null) as Record<string, unknown>, s.inbound ?? {}, InboundSessions.peek(this.sessionJournal(user))),
     };
+  }
+
+  /**
+   * Each indexed room with its events: from its file, or, for a room an earlier version kept
+   * whole in state.json, from there (unless the file already holds as much: moved before a
+   * crash). `file` says which, and what was wrong with a file; it is never written.
+   */
+  private loadRooms(user: string, index: Map<string, SavedRoom>): Map<string, SavedRoom> {
+    const store = this.roomLogs(user);
+    for (const [id, room] of index) {
+      const read = store.read(id);
+      if (room.events?.length && read.events.length < room.events.length) {
+        room.file = 'state.json';
+      } else {
+        room.events = read.events;
+        room.file = read.status;
+        if (read.error) room.damage = read.error;
+      }
+    }
+    return index;
+  }
+
+  /** The account's room files (sealed with the at-rest key, if any). One store per account. */
+  roomLogs(user: string): RoomLogStore {
+    let store = this.roomStores.get(user);
+    if (!store) {
+      store = new RoomLogStore(join(this.userDir(user), 'rooms'), this.atRestKey);
+      this.roomStores.set(user, store);
+    }
+    return store;
   }
 
   /** The journal of received sender sessions and replay records (sealed with the at-rest key, if any). */
@@ -190,6 +229,7 @@ export class DataFolder {
    * again here: when flush returns, the newest state is on disk (a reader never sees the older one).
    */
   flush(): void {
+    for (const store of this.roomStores.values()) store.flush();
     clearTimeout(this.stateTimer);
     this.stateTimer = undefined;
     const pending = this.takePending() ?? this.inFlight;
@@ -225,9 +265,14 @@ export class DataFolder {
   }
 }
 
-/** The state as JSON: Maps become objects with own keys (Object.fromEntries never sets a prototype). */
+/**
+ * The state as JSON: Maps become objects with own keys (Object.fromEntries never sets a prototype).
+ * Rooms are only their index: the events are in the room files, so a room event never rewrites this.
+ */
 function stateToJson(state: EngineState): Record<keyof EngineState, unknown> {
-  return { ...state, pins: Object.fromEntries(state.pins), rooms: Object.fromEntries(state.rooms) };
+  const rooms = new Map<string, { proofKey?: string; forked?: SavedRoom['forked'] }>();
+  for (const [id, r] of state.rooms) rooms.set(id, { ...(r.proofKey ? { proofKey: r.proofKey } : {}), ...(r.forked ? { forked: r.forked } : {}) });
+  return { pins: Object.fromEntries(state.pins), rooms: Object.fromEntries(rooms), inbound: state.inbound };
 }
 
 /**
@@ -268,5 +313,6 @@ function isPin(user: string, v: unknown): v is PinnedUser {
 
 function isSavedRoom(_id: string, v: unknown): v is SavedRoom {
   const r = v as SavedRoom;
-  return typeof r === 'object' && r !== null && Array.isArray(r.events) && (r.proofKey === undefined || typeof r.proofKey === 'string');
+  // `events` only in the format of earlier versions (the whole log in state.json).
+  return typeof r === 'object' && r !== null && (r.events === undefined || Array.isArray(r.events)) && (r.proofKey === undefined || typeof r.proofKey === 'string');
 }

@@ -279,7 +279,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const { pool, sync } = s;
     await pool.listen(port, this.opts.peerHost ?? '0.0.0.0');
     this.applySession(session);
-    await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
+    // Rooms whose file was missing or damaged are fetched again from the start.
+    await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id), ...s.rooms.unloaded()]);
     this.persist();
     this.emit('ready', { port: pool.port });
   }

@@ -7,12 +7,17 @@ import { ProtocolError } from '../protocol/errors.ts';
 import { fromBase64Url, toBase64Url } from '../protocol/crypto.ts';
 import { applyRoomEvent, checkJoinProof, eventHash, type RoomEvent, type RoomHead, type RoomState } from '../protocol/room-log.ts';
 import type { KeyDirectory } from './key-directory.ts';
+import type { RoomLogStore } from './room-log-store.ts';
 
 export interface SavedRoom {
+  /** The log: kept in the room's file (RoomLogStore), not in state.json. */
   events: RoomEvent[];
   /** base64url proof key of a private room (known from its password). */
   proofKey?: string;
   forked?: RoomFork;
+  /** Where loadState found the events, and what was wrong with the file (never written). */
+  file?: 'missing' | 'ok' | 'torn' | 'damaged' | 'state.json';
+  damage?: string;
 }
 
 export interface RoomFork {
@@ -46,22 +51,53 @@ export class RoomBook {
     /** What is persisted, by room id: a Map, since ids come from the tracker and peers. */
     private readonly saved: Map<string, SavedRoom>,
     private readonly keys: KeyDirectory,
+    /** Each room's log on disk: every applied event is appended, a forgotten room's file removed. */
+    private readonly store: RoomLogStore,
   ) {}
 
-  /** Rebuilds state from the saved logs (verified when they arrived). */
-  async load(): Promise<void> {
+  /**
+   * Rebuilds state from the saved logs, re-verifying each chain. A log found in an older
+   * state.json, or in a file with a torn last line, is written (again) to the room's file; a
+   * damaged file is moved aside. Returns one Error per damaged file, naming it: those rooms, and
+   * rooms whose file is missing, are listed by `unloaded()` to be fetched again.
+   */
+  async load(): Promise<Error[]> {
+    const problems: Error[] = [];
     for (const [id, room] of this.saved) {
+      const source = room.file;
+      delete room.file;
+      if (source === 'damaged') {
+        problems.push(this.setAside(id, room, room.damage ?? 'damaged'));
+        continue;
+      }
+      delete room.damage;
       // Every saved event was verified when it arrived, against the key pinned then; a key
-      // accepted later must not make the old log fail, so it is replayed without re-checking.
+      // accepted later must not make the old log fail, so signatures are not checked again. The
+      // chain is: seq, prev hashes, the room id, and the log's rules.
       let state: RoomState | null = null;
       const hashes: string[] = [];
       const proofKey = room.proofKey ? fromBase64Url(room.proofKey) : undefined;
-      for (const e of room.events) {
-        state = applyRoomEvent(state, e, TRUSTED_REPLAY);
-        hashes.push(state.head.hash);
+      try {
+        for (const e of room.events) {
+          state = applyRoomEvent(state, e, TRUSTED_REPLAY);
+          hashes.push(state.head.hash);
+        }
+        if (state && state.id !== id) throw new Error('it holds another room');
+      } catch (err) {
+        problems.push(this.setAside(id, room, `${this.store.pathOf(id)} does not verify (${(err as Error).message})`));
+        continue;
       }
-      if (state) this.rooms.set(id, { id, events: room.events, hashes, earlier: new Map(), state, ...(proofKey ? { proofKey } : {}), ...(room.forked ? { forked: room.forked } : {}) });
+      if (!state) continue;
+      if (source === 'state.json' || source === 'torn') this.store.replace(id, room.events);
+      this.rooms.set(id, { id, events: room.events, hashes, earlier: new Map(), state, ...(proofKey ? { proofKey } : {}), ...(room.forked ? { forked: room.forked } : {}) });
     }
+    this.store.tidy(this.saved.keys());
+    return problems;
+  }
+
+  /** Rooms in the index whose log is not held (its file was missing or damaged): to fetch again. */
+  unloaded(): string[] {
+    return [...this.saved.keys()].filter((id) => !this.rooms.has(id));
   }
 
   get(id: string): RoomView | undefined {
@@ -97,17 +133,21 @@ export class RoomBook {
       }
       // An event for a room we no longer hold (we left, were kicked, it closed): nothing to do.
       if (!room && event.type !== 'create') continue;
-      const proofKey = room?.proofKey ?? proofKeyForNew;
+      // A room in the index whose file was lost is fetched again: its proof key and fork are kept.
+      const index = room ? undefined : this.saved.get(id);
+      const proofKey = room?.proofKey ?? proofKeyForNew ?? (index?.proofKey ? fromBase64Url(index.proofKey) : undefined);
       const before = room?.state ?? null;
       const after = applyRoomEvent(before, event, this.context(proofKey));
       if (!room) {
-        room = { id, events: [], hashes: [], earlier: new Map(), state: after, ...(proofKey ? { proofKey } : {}) };
+        room = { id, events: [], hashes: [], earlier: new Map(), state: after, ...(proofKey ? { proofKey } : {}), ...(index?.forked ? { forked: index.forked } : {}) };
         this.rooms.set(id, room);
+        this.saved.set(id, { ...index, events: room.events, ...(proofKey ? { proofKey: toBase64Url(proofKey) } : {}) });
       }
       room.events.push(event);
       room.hashes.push(after.head.hash);
       room.state = after;
-      this.saved.set(id, { ...this.saved.get(id), events: room.events, ...(proofKey ? { proofKey: toBase64Url(proofKey) } : {}) });
+      // One line appended (written with the turn's others), whatever the log's length.
+      this.store.append(id, [event]);
       applied.push({ event, before, after });
     }
     return applied;
@@ -147,6 +187,15 @@ export class RoomBook {
   forget(id: string): void {
     this.rooms.delete(id);
     this.saved.delete(id);
+    this.store.remove(id);
+  }
+
+  /** Reports a damaged room file, moves it aside and clears the room's events (fetched again). */
+  private setAside(id: string, room: SavedRoom, what: string): Error {
+    const aside = this.store.quarantine(id);
+    room.events = [];
+    delete room.damage;
+    return new Error(`${what}; moved it aside to ${aside} and fetching the room's log again`);
   }
 
   private context(proofKey: Buffer | undefined) {

@@ -65,8 +65,11 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   const state = host.data.loadState(user);
   const pins = new KeyDirectory(state.pins, async (users) => (await host.tracker.request('get_keys', { users })).keys);
   pins.pinOwn(user, session.identity);
-  const rooms = new RoomBook(state.rooms, pins);
-  await rooms.load();
+  const roomLogs = host.data.roomLogs(user);
+  roomLogs.onError = (err) => host.report(err);
+  const rooms = new RoomBook(state.rooms, pins, roomLogs);
+  // A damaged room file is said by name; its room is fetched again (engine.ts beginNow).
+  for (const err of await rooms.load()) host.report(err);
   const conversations = new Conversations(rooms, () => user);
   // A journal that is missing or empty (a fresh device, or one lost or moved aside) records its
   // start, on disk before anything is shown: older messages are refused as possible replays.

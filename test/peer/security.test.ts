@@ -580,7 +580,7 @@ test('a kicked member cannot post by signing at a log head from before the kick'
   // The head at which carol was still a member, as bob holds it.
   assert.ok(carol.joinedRooms().some((r) => r.id === id));
   carol.data.flush();
-  const oldHead = JSON.parse(readFileSync(join(carol.dataDir, 'state.json'), 'utf8')).rooms[id].events.at(-1);
+  const oldHead = carol.data.loadState('carol').rooms.get(id)!.events.at(-1)!;
   const head: RoomHead = { seq: oldHead.seq, hash: eventHash(oldHead) };
 
   const kicked = waitFor(bob, 'member_kicked', (e) => e.user === 'carol');
