@@ -1,6 +1,22 @@
 // Chat engines for integration tests: each with its own data folder and sockets, against a real
 // tracker process. Registration uses cheap scrypt (FAST_SCRYPT_PARAMS); real clients never do.
+//
+// Unexpected errors fail the test (issue 8, like bittorrent-tracker's `server.on('warning', t.error)`).
+// Every engine made here records each `error` event it emits. When the test's teardown begins (the
+// first of its engines' `after` steps to run), recording stops for all engines of that test, and
+// each engine's step fails the test, before closing the engine, if it emitted an error that was
+// not declared. Errors emitted after teardown began (links closing, the tracker going away) are
+// not recorded. An error counts as declared when any of these, made on that engine at any time
+// in the test, accepts it:
+//   - `expectErrors` in the options of `makeEngine`/`registered`, or `expectErrors(engine, ...)`:
+//     a string is an exact code, a RegExp is tested against the code, a function gets the event;
+//   - `allowErrors(engine, predicate)`: the predicate gets the event ({ code, message });
+//   - `collect(engine, 'error')`: the test takes every error of that engine as its own to check;
+//   - `waitFor(engine, 'error', pred)`: errors that `pred` accepts (all of them without a pred).
+// A listener the test adds with `engine.on('error', ...)` declares nothing. Set P2P_DEBUG to see
+// every error as it happens.
 
+import { AssertionError } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,27 +34,111 @@ export interface TestEngine extends ChatEngine {
   dataDir: string;
 }
 
-export async function makeEngine(t: After, tracker: { host: string; port: number }, opts: Partial<EngineOptions> & { dataDir?: string } = {}): Promise<TestEngine> {
-  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'p2p-engine-')));
-  const engine = new ChatEngine({ dataDir, tracker, peerHost: '127.0.0.1', scryptParams: FAST_SCRYPT_PARAMS, backoffMs: [50, 100, 200], ...opts }) as TestEngine;
+export type EngineError = ClientEvents['error'];
+/** A string is an exact error code, a RegExp is tested against the code, a function gets the event. */
+export type ErrorMatcher = string | RegExp | ((e: EngineError) => boolean);
+export interface TestEngineOptions {
+  /** Errors this engine is expected to emit (see the top of this file). */
+  expectErrors?: ErrorMatcher[];
+}
+
+interface ErrorWatch {
+  group: { tornDown: boolean };
+  seen: EngineError[];
+  allowed: ((e: EngineError) => boolean)[];
+}
+
+const watches = new WeakMap<ChatEngine, ErrorWatch>();
+const groups = new WeakMap<After, { tornDown: boolean }>();
+
+function toPredicate(m: ErrorMatcher): (e: EngineError) => boolean {
+  if (typeof m === 'string') return (e) => e.code === m;
+  if (m instanceof RegExp) return (e) => new RegExp(m.source, m.flags.replace('g', '')).test(e.code);
+  return m;
+}
+
+function watchOf(engine: ChatEngine): ErrorWatch {
+  const w = watches.get(engine);
+  if (!w) throw new Error('not an engine made by test/helpers/engines.ts');
+  return w;
+}
+
+/** Declares errors this engine is expected to emit: codes (string: exact, RegExp: tested) or predicates. */
+export function expectErrors(engine: ChatEngine, matchers: ErrorMatcher[]): void {
+  watchOf(engine).allowed.push(...matchers.map(toPredicate));
+}
+
+/** Declares every error `predicate` accepts as expected from this engine. */
+export function allowErrors(engine: ChatEngine, predicate: (e: EngineError) => boolean): void {
+  watchOf(engine).allowed.push(predicate);
+}
+
+/** The errors this engine emitted (before teardown began) that nothing declared. */
+export function unexpectedErrors(engine: ChatEngine): EngineError[] {
+  const w = watchOf(engine);
+  return w.seen.filter((e) => !w.allowed.some((ok) => {
+    try {
+      return ok(e);
+    } catch {
+      return false;
+    }
+  }));
+}
+
+/** Throws an AssertionError listing the engine's undeclared errors, if there are any. */
+export function checkErrors(engine: ChatEngine & { dataDir?: string }): void {
+  const bad = unexpectedErrors(engine);
+  if (bad.length === 0) return;
+  const who = engine.user ?? engine.dataDir ?? 'engine';
+  const list = bad.map((e) => `  ${e.code}: ${e.message}`).join('\n');
+  throw new AssertionError({
+    message: `${who} emitted ${bad.length} error event(s) the test did not declare (expectErrors, allowErrors, collect or waitFor on 'error'):\n${list}`,
+  });
+}
+
+/** Stops recording errors for every engine of this test: teardown has begun. */
+function beginTeardown(group: { tornDown: boolean }): void {
+  group.tornDown = true;
+}
+
+export async function makeEngine(t: After, tracker: { host: string; port: number }, opts: Partial<EngineOptions> & TestEngineOptions & { dataDir?: string } = {}): Promise<TestEngine> {
+  const { expectErrors: expected = [], ...engineOpts } = opts;
+  const dataDir = engineOpts.dataDir ?? (await mkdtemp(join(tmpdir(), 'p2p-engine-')));
+  const engine = new ChatEngine({ dataDir, tracker, peerHost: '127.0.0.1', scryptParams: FAST_SCRYPT_PARAMS, backoffMs: [50, 100, 200], ...engineOpts }) as TestEngine;
   engine.dataDir = dataDir;
+  let group = groups.get(t);
+  if (!group) groups.set(t, (group = { tornDown: false }));
+  const watch: ErrorWatch = { group, seen: [], allowed: expected.map(toPredicate) };
+  watches.set(engine, watch);
+  engine.on('error', (e) => {
+    if (!watch.group.tornDown) watch.seen.push(e);
+  });
   if (process.env.P2P_DEBUG) engine.on('error', (e) => console.error('[engine error]', engine.user, e.code, e.message));
   t.after(async () => {
-    await engine.close().catch(() => {});
-    if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    beginTeardown(watch.group);
+    try {
+      checkErrors(engine);
+    } finally {
+      await engine.close().catch(() => {});
+      if (!engineOpts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    }
   });
   return engine;
 }
 
-export async function registered(t: After, tracker: { host: string; port: number }, user: string, opts: Partial<EngineOptions> = {}): Promise<TestEngine> {
+export async function registered(t: After, tracker: { host: string; port: number }, user: string, opts: Partial<EngineOptions> & TestEngineOptions = {}): Promise<TestEngine> {
   const engine = await makeEngine(t, tracker, opts);
   await engine.register(user, PASSWORD);
   await engine.login(user, PASSWORD);
   return engine;
 }
 
-/** Resolves with the first event of that name matching `pred`; rejects after `ms`. */
+/**
+ * Resolves with the first event of that name matching `pred`; rejects after `ms`. For 'error',
+ * the errors `pred` accepts count as expected from this engine (see the top of this file).
+ */
 export function waitFor<K extends keyof ClientEvents>(engine: ChatEngine, name: K, pred: (e: ClientEvents[K]) => boolean = () => true, ms = 10_000): Promise<ClientEvents[K]> {
+  if (name === 'error' && watches.has(engine)) allowErrors(engine, pred as (e: EngineError) => boolean);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       engine.off(name, on as never);
@@ -54,8 +154,9 @@ export function waitFor<K extends keyof ClientEvents>(engine: ChatEngine, name: 
   });
 }
 
-/** Collects every event of that name from now on. */
+/** Collects every event of that name from now on. For 'error', every error of this engine counts as expected. */
 export function collect<K extends keyof ClientEvents>(engine: ChatEngine, name: K): ClientEvents[K][] {
+  if (name === 'error' && watches.has(engine)) allowErrors(engine, () => true);
   const seen: ClientEvents[K][] = [];
   engine.on(name, ((e: ClientEvents[K]) => seen.push(e)) as never);
   return seen;

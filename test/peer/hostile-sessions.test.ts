@@ -15,7 +15,7 @@ import {
 import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
 import type { InboundSessions } from '../../peer/inbound-sessions.ts';
 import { deriveNextChainKey, encryptMessage, makeBundle, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
-import { collect, makeEngine, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { collect, expectErrors, makeEngine, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { linkTo, savedKeys } from '../helpers/proxy.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
@@ -80,6 +80,7 @@ test('500 sessions announced by one member, each used far ahead: the receiver st
   // keys skipped) and far beyond it (refused).
   const link = await linkTo(t, bob, keys.mallory, keys.bob);
   const refused = { far: 0 };
+  expectErrors(bob, ['message.too_far_ahead']);
   bob.on('error', (e) => {
     if (e.code === 'message.too_far_ahead') refused.far++;
   });

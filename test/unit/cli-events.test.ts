@@ -11,7 +11,8 @@ const NOWHERE = { host: '127.0.0.1', port: 1 };
 
 test('events print as peer text; delivery and typing only when verbose; connection news only', async (t) => {
   for (const verbose of [false, true]) {
-    const engine = await makeEngine(t, NOWHERE);
+    // The test emits an error event itself, to see it printed.
+    const engine = await makeEngine(t, NOWHERE, { expectErrors: ['internal'] });
     const printed: string[] = [];
     printEvents(engine, (line) => {
       assert.ok(line instanceof PeerText);
