@@ -1,22 +1,27 @@
 // Chat engines for integration tests: each with its own data folder and sockets, against a real
 // tracker process. Registration uses cheap scrypt (FAST_SCRYPT_PARAMS); real clients never do.
 //
-// Unexpected errors fail the test (issue 8, like bittorrent-tracker's `server.on('warning', t.error)`).
-// Every engine made here records each `error` event it emits. When the test's teardown begins (the
-// first of its engines' `after` steps to run), recording stops for all engines of that test, and
-// each engine's step fails the test, before closing the engine, if it emitted an error that was
-// not declared. Errors emitted after teardown began (links closing, the tracker going away) are
-// not recorded. An error counts as declared when any of these, made on that engine at any time
-// in the test, accepts it:
-//   - `expectErrors` in the options of `makeEngine`/`registered`, or `expectErrors(engine, ...)`:
+// Unexpected errors fail the test (issue 8; like bittorrent-tracker's `server.on('warning', t.error)`).
+// Every engine made here records each `error` event it emits. Recording stops for all engines of
+// a test when its teardown begins: when the test's body has ended (a file-level `afterEach`
+// registered here, which node:test runs before the test's own `after` steps, such as the
+// tracker's stop), or else at the first of its engines' `after` steps. Errors emitted after that
+// (links closing, the tracker going away) are not recorded. Each engine's `after` step checks,
+// before closing the engine, that it recorded no error the test did not declare; if it did, the
+// test fails, from a step added at the end of the teardown so that every other step still runs.
+//
+// An error counts as declared when any of these, made on that engine at any time in the test
+// (also after the error), accepts it:
+//   - `expectErrors` in the options of `makeEngine`/`registered`, or `expectErrors(engine, [...])`:
 //     a string is an exact code, a RegExp is tested against the code, a function gets the event;
 //   - `allowErrors(engine, predicate)`: the predicate gets the event ({ code, message });
 //   - `collect(engine, 'error')`: the test takes every error of that engine as its own to check;
-//   - `waitFor(engine, 'error', pred)`: errors that `pred` accepts (all of them without a pred).
-// A listener the test adds with `engine.on('error', ...)` declares nothing. Set P2P_DEBUG to see
-// every error as it happens.
+//   - `waitFor(engine, 'error', pred)`: the errors `pred` accepts (every error, without a pred).
+// A listener the test adds itself with `engine.on('error', ...)` declares nothing. Set P2P_DEBUG
+// to print every error as it happens.
 
 import { AssertionError } from 'node:assert';
+import { afterEach } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,14 +47,28 @@ export interface TestEngineOptions {
   expectErrors?: ErrorMatcher[];
 }
 
+interface Group {
+  tornDown: boolean;
+  failures: string[];
+  reporting: boolean;
+}
+
 interface ErrorWatch {
-  group: { tornDown: boolean };
+  group: Group;
   seen: EngineError[];
   allowed: ((e: EngineError) => boolean)[];
 }
 
 const watches = new WeakMap<ChatEngine, ErrorWatch>();
-const groups = new WeakMap<After, { tornDown: boolean }>();
+const groups = new WeakMap<After, Group>();
+
+// Only inside a test run: a benchmark that imports this file must not start node:test's harness.
+if (process.env.NODE_TEST_CONTEXT || /\.test\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
+  afterEach((t: unknown) => {
+    const group = groups.get(t as After);
+    if (group) beginTeardown(group);
+  });
+}
 
 function toPredicate(m: ErrorMatcher): (e: EngineError) => boolean {
   if (typeof m === 'string') return (e) => e.code === m;
@@ -97,8 +116,19 @@ export function checkErrors(engine: ChatEngine & { dataDir?: string }): void {
 }
 
 /** Stops recording errors for every engine of this test: teardown has begun. */
-function beginTeardown(group: { tornDown: boolean }): void {
+function beginTeardown(group: Group): void {
   group.tornDown = true;
+}
+
+/** Fails the test from a teardown step added last: a step that throws ends node:test's teardown. */
+function failLater(t: After, group: Group, err: unknown): void {
+  group.failures.push(err instanceof Error ? err.message : String(err));
+  if (group.reporting) return;
+  group.reporting = true;
+  t.after(() => {
+    group.reporting = false;
+    throw new AssertionError({ message: group.failures.splice(0).join('\n') });
+  });
 }
 
 export async function makeEngine(t: After, tracker: { host: string; port: number }, opts: Partial<EngineOptions> & TestEngineOptions & { dataDir?: string } = {}): Promise<TestEngine> {
@@ -107,7 +137,7 @@ export async function makeEngine(t: After, tracker: { host: string; port: number
   const engine = new ChatEngine({ dataDir, tracker, peerHost: '127.0.0.1', scryptParams: FAST_SCRYPT_PARAMS, backoffMs: [50, 100, 200], ...engineOpts }) as TestEngine;
   engine.dataDir = dataDir;
   let group = groups.get(t);
-  if (!group) groups.set(t, (group = { tornDown: false }));
+  if (!group) groups.set(t, (group = { tornDown: false, failures: [], reporting: false }));
   const watch: ErrorWatch = { group, seen: [], allowed: expected.map(toPredicate) };
   watches.set(engine, watch);
   engine.on('error', (e) => {
@@ -116,12 +146,15 @@ export async function makeEngine(t: After, tracker: { host: string; port: number
   if (process.env.P2P_DEBUG) engine.on('error', (e) => console.error('[engine error]', engine.user, e.code, e.message));
   t.after(async () => {
     beginTeardown(watch.group);
+    let failure: unknown;
     try {
       checkErrors(engine);
-    } finally {
-      await engine.close().catch(() => {});
-      if (!engineOpts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    } catch (err) {
+      failure = err;
     }
+    await engine.close().catch(() => {});
+    if (!engineOpts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (failure) failLater(t, watch.group, failure);
   });
   return engine;
 }
