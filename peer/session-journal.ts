@@ -3,11 +3,12 @@
 // at-rest key. A burst of changes is one append and one fdatasync; the file is rewritten whole
 // (temp file, fsync, rename, directory fsync) only when compacted: at start, on close, and when
 // it has grown well past its live content. Appends go to one descriptor kept open with O_DSYNC.
-// A lone record (a message on its own) is written synchronously: the thread pool's trip there and
+// A lone record (one session changed in the turn: a paced message, or a burst from one sender,
+// whose changes fold into one record) is written synchronously: the thread pool's trip there and
 // back added 0.1-0.3 ms to a paced message on a loaded 2-core machine (test/bench/trace-peer.mjs),
-// beside the sync itself (0.15 ms idle, 0.6 ms under that load: test/bench/fdatasync-micro.ts).
-// Several records (a burst) go through the thread pool, so the next messages are decrypted while
-// the disk works. A crash mid-append leaves a torn last line, which is ignored: what it held was
+// beside the sync itself (0.15 ms idle, 0.6 ms under that load: test/bench/fdatasync-micro.ts);
+// the burst scenario kept its pace. Several records (several senders in one turn) go through the
+// thread pool, so what arrives meanwhile is decrypted while the disk works. A crash mid-append leaves a torn last line, which is ignored: what it held was
 // never acknowledged nor shown.
 
 import { closeSync, constants, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, write, writeSync } from 'node:fs';
