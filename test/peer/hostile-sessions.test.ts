@@ -130,6 +130,8 @@ test('500 sessions announced by one member, each used far ahead: the receiver st
   assert.ok(again.stats(room).sessions <= MAX_SESSIONS_PER_SENDER + 4);
   const link2 = await linkTo(t, bob2, keys.mallory, keys.bob);
   const ended = waitFor(bob2, 'error', (e) => e.code === 'session.ended', 60_000);
+  // The bundle is refused, so its envelope comes with no session key to open it.
+  expectErrors(bob2, [(e) => e.code === 'request.invalid' && /a message from mallory arrived without its session key/.test(e.message)]);
   link2.send({ t: 'session', bundle: sent[0].bundle });
   link2.send({ t: 'envelope', envelope: sent[0].envelope });
   await ended;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { eventHash } from '../../protocol/room-log.ts';
-import { collect, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { collect, expectErrors, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { forgeEvent, garbageProof, signingKeyOf, startLyingTracker, withGarbageSignature, type LyingTracker } from '../helpers/lying-tracker.ts';
 import { FAST_TRACKER_ARGS, startTracker, type Teardown } from '../helpers/tracker-process.ts';
 
@@ -120,6 +120,8 @@ test('a tracker naming another owner changes nothing: owner comes from the log, 
   const kicks = [alice, bob, carol].flatMap((e) => collect(e, 'member_kicked'));
   const kick = forgeEvent(id, lie.head(id), { type: 'kick', actor: 'bob', subject: 'carol' }, signingKeyOf(bob));
   const refused = [alice, carol].map((e) => waitFor(e, 'error', (err) => err.code === 'room.not_owner'));
+  // Bob is shown his own forged kick too, and his engine refuses it like the others.
+  expectErrors(bob, ['room.not_owner']);
   assert.equal(lie.show(['alice', 'bob', 'carol'], kick), 3);
   await Promise.all(refused);
   assert.deepEqual(kicks, []);
@@ -215,6 +217,11 @@ test('two members shown different events at the same seq both detect the fork an
   assert.notEqual(eventHash(real), eventHash(theirs));
 
   const forks = [alice, bob].map((e) => waitFor(e, 'room_forked'));
+  // Alice's session and message are at a head bob does not hold: he drops them, and says so.
+  expectErrors(bob, [
+    (e) => e.code === 'room.not_found' && /^from alice: session from alice for a room or head you do not hold/.test(e.message),
+    (e) => e.code === 'room.invalid_event' && /the room's history is forked/.test(e.message),
+  ]);
   await alice.sendRoom('team', 'hello');
   const [aliceFork, bobFork] = await Promise.all(forks);
   for (const fork of [aliceFork, bobFork]) {
