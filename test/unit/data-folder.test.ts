@@ -2,7 +2,7 @@
 // and temp files left by a crash in the middle of a write (item 14).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { DataFolder, type EngineState } from '../../peer/data-folder.ts';
 import { removeStaleTemps, STALE_TEMP_MS, writeJsonAsync } from '../../peer/json-file.ts';
 import type { PinnedUser } from '../../peer/key-directory.ts';
+import type { RoomEvent } from '../../protocol/room-log.ts';
 
 async function folder(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'p2p-data-'));
@@ -165,4 +166,28 @@ test('a write that fails leaves no temp file; removeStaleTemps on a missing fold
   await assert.rejects(writeJsonAsync(target, { a: 1 }));
   assert.deepEqual(readdirSync(dir), ['state.json']);
   assert.deepEqual(removeStaleTemps(join(dir, 'missing')), []);
+});
+
+test('rooms: state.json keeps only the index; events come from the room files, or from an older state.json that held them', async (t) => {
+  const dir = await folder(t);
+  const id = 'R'.repeat(43);
+  const events = [{ v: 1, room: '', seq: 0, prev: '', type: 'create', actor: 'alice', time: 1, name: 'r', private: false, salt: 's', sig: 'x' }] as unknown as RoomEvent[];
+  // The format of earlier versions: the whole log in state.json.
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ pins: {}, rooms: { [id]: { events, proofKey: 'pk' } } }));
+  const data = new DataFolder(dir, false);
+  const old = data.loadState('alice').rooms.get(id)!;
+  assert.deepEqual(old.events, events);
+  assert.equal(old.file, 'state.json', 'to be moved to its file (RoomBook.load)');
+  data.roomLogs('alice').replace(id, events);
+  const state = data.loadState('alice');
+  assert.equal(state.rooms.get(id)!.file, 'ok', 'the file holds as much: it is used');
+  data.saveState('alice', () => state);
+  data.flush();
+  const raw = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { rooms: Record<string, unknown> };
+  assert.deepEqual(raw.rooms, { [id]: { proofKey: 'pk' } }, 'no events, no load details in state.json');
+  const again = new DataFolder(dir, false).loadState('alice').rooms.get(id)!;
+  assert.deepEqual(again.events, events);
+  assert.equal(again.proofKey, 'pk');
+  rmSync(data.roomLogs('alice').pathOf(id));
+  assert.equal(new DataFolder(dir, false).loadState('alice').rooms.get(id)!.file, 'missing', 'listed, to be fetched again');
 });
