@@ -6,9 +6,10 @@
 //
 // Durability: appends are not fsynced. Every event is signed and hash-chained, and the log is
 // fetched again from the tracker (or a member) and verified whatever is lost: a crash loses at
-// most the newest lines, which the catch-up at start brings back. The writes are batched per turn
-// of the event loop and done synchronously (a write() into the page cache, no sync): one write per
-// room per turn, in order, and flush() needs no coordination with a write under way.
+// most the newest lines, which the catch-up at start brings back (a tracker then showing another
+// history at those seqs is still caught by the heads compared with members). Writes are batched
+// per turn of the event loop and done synchronously (a write() into the page cache, no sync): one
+// write per room per turn, in order, and flush() needs no coordination with a write under way.
 //
 // At start the caller (RoomBook.load) re-verifies each file by replaying its chain; a torn last
 // line (a crash mid-append) is dropped and the file rewritten without it; a damaged file is moved
