@@ -53,6 +53,8 @@ export class RoomBook {
     private readonly keys: KeyDirectory,
     /** Each room's log on disk: every applied event is appended, a forgotten room's file removed. */
     private readonly store: RoomLogStore,
+    /** The index (`saved`: rooms, proof keys, forks) changed: state.json is to be written. Not called per event. */
+    private readonly indexChanged: () => void = () => {},
   ) {}
 
   /**
@@ -142,6 +144,7 @@ export class RoomBook {
         room = { id, events: [], hashes: [], earlier: new Map(), state: after, ...(proofKey ? { proofKey } : {}), ...(index?.forked ? { forked: index.forked } : {}) };
         this.rooms.set(id, room);
         this.saved.set(id, { ...index, events: room.events, ...(proofKey ? { proofKey: toBase64Url(proofKey) } : {}) });
+        this.indexChanged();
       }
       room.events.push(event);
       room.hashes.push(after.head.hash);
@@ -159,6 +162,7 @@ export class RoomBook {
     room.forked = fork;
     const saved = this.saved.get(id);
     if (saved) saved.forked = fork;
+    this.indexChanged();
   }
 
   /** Membership at a given head: replays the verified prefix (logs are short). */
@@ -188,6 +192,7 @@ export class RoomBook {
     this.rooms.delete(id);
     this.saved.delete(id);
     this.store.remove(id);
+    this.indexChanged();
   }
 
   /** Reports a damaged room file, moves it aside and clears the room's events (fetched again). */

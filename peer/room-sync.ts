@@ -114,16 +114,14 @@ export class RoomSync {
         const id = events[0].room;
         const seq = events[0].seq;
         this.parts.rooms.markForked(id, { seq, mine: '', theirs: '', from: 'tracker' });
-        this.parts.persist();
         this.parts.forked({ room: this.parts.rooms.get(id)?.state.name ?? id, roomId: id, seq, detail: err.message, withheld: false });
         return;
       }
       throw err;
     }
     for (const { event, before, after } of applied) this.parts.applied(event, before, after);
-    // The events themselves are appended to the room's file (RoomBook); state.json holds only the
-    // index of rooms, so it is written for a new room, not for every event.
-    if (applied.some((a) => a.before === null)) this.parts.persist();
+    // No state.json write here: the events are appended to the room's file (RoomBook), and
+    // state.json holds only the index of rooms, which RoomBook says when it changes.
     if (applied.length) {
       for (const id of new Set(applied.map((a) => a.after.id))) this.unpark(id);
     }

@@ -67,7 +67,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   pins.pinOwn(user, session.identity);
   const roomLogs = host.data.roomLogs(user);
   roomLogs.onError = (err) => host.report(err);
-  const rooms = new RoomBook(state.rooms, pins, roomLogs);
+  const rooms = new RoomBook(state.rooms, pins, roomLogs, () => host.persist());
   // A damaged room file is said by name; its room is fetched again (engine.ts beginNow).
   for (const err of await rooms.load()) host.report(err);
   const conversations = new Conversations(rooms, () => user);
