@@ -55,6 +55,8 @@ interface Group {
 
 interface ErrorWatch {
   group: Group;
+  /** The engine's user when it last emitted an error (an engine closed in the test has none). */
+  user?: string;
   seen: EngineError[];
   allowed: ((e: EngineError) => boolean)[];
 }
@@ -108,7 +110,7 @@ export function unexpectedErrors(engine: ChatEngine): EngineError[] {
 export function checkErrors(engine: ChatEngine & { dataDir?: string }): void {
   const bad = unexpectedErrors(engine);
   if (bad.length === 0) return;
-  const who = engine.user ?? engine.dataDir ?? 'engine';
+  const who = engine.user ?? watches.get(engine)?.user ?? engine.dataDir ?? 'engine';
   const list = bad.map((e) => `  ${e.code}: ${e.message}`).join('\n');
   throw new AssertionError({
     message: `${who} emitted ${bad.length} error event(s) the test did not declare (expectErrors, allowErrors, collect or waitFor on 'error'):\n${list}`,
@@ -141,6 +143,7 @@ export async function makeEngine(t: After, tracker: { host: string; port: number
   const watch: ErrorWatch = { group, seen: [], allowed: expected.map(toPredicate) };
   watches.set(engine, watch);
   engine.on('error', (e) => {
+    watch.user = engine.user ?? watch.user;
     if (!watch.group.tornDown) watch.seen.push(e);
   });
   if (process.env.P2P_DEBUG) engine.on('error', (e) => console.error('[engine error]', engine.user, e.code, e.message));

@@ -36,7 +36,7 @@ import { DM_HEAD, dmRoom } from '../../protocol/peer.ts';
 import { eventHash } from '../../protocol/room-log.ts';
 import { connectLink, type PeerLink } from '../../peer/link.ts';
 import { deriveNextChainKey, deserializeInbound, encryptMessage, makeBundle, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
-import { makeEngine, registered, type TestEngine } from '../helpers/engines.ts';
+import { allowErrors, makeEngine, registered, type TestEngine } from '../helpers/engines.ts';
 import { RoomModel, describeStep, scenarioArb, type Scenario, type Step } from '../helpers/model.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 
@@ -442,7 +442,7 @@ class Harness {
       const forgedId = `forged-${randomBytes(6).toString('hex')}`;
       const envelope = encryptMessage(session, a, this.identity(m).signing, { id: forgedId, time: Date.now(), text: `forged by ${m} as ${a}` });
       ctx.trace.push(`forgery: ${m} sends ${b} an envelope claiming to be ${a}'s message ${seq} of session ${held.session}, signed by ${m}`);
-      await this.inject(m, b, [{ t: 'envelope', envelope }], forgedId, ctx);
+      await this.inject(m, b, [{ t: 'envelope', envelope }], forgedId, ctx, ['message.bad_signature']);
       this.stats.memberForgeries += 1;
       // The forgery changed nothing: the real sender's next message still arrives, once.
       await this.sendAndDeliver(ctx, [a]);
@@ -462,7 +462,7 @@ class Harness {
       const forgedId = `forged-${randomBytes(6).toString('hex')}`;
       const envelope = encryptMessage(session, outsider, id.signing, { id: forgedId, time: Date.now(), text: `sent into ${room} by non-member ${outsider}` });
       ctx.trace.push(`forgery: non-member ${outsider} sends ${b} its own session and an envelope for ${room} at head ${head.seq}`);
-      await this.inject(outsider, b, [{ t: 'session', bundle }, { t: 'envelope', envelope }], forgedId, ctx);
+      await this.inject(outsider, b, [{ t: 'session', bundle }, { t: 'envelope', envelope }], forgedId, ctx, ['room.not_member']);
       this.stats.outsiderForgeries += 1;
     }
   }
@@ -470,12 +470,14 @@ class Harness {
   /**
    * Opens a raw link as `from` to `to`, sends `messages`, then a genuine direct message from
    * `from` on the same link; once `to` shows that marker it has handled the forgery, which must
-   * not have produced a message anywhere.
+   * not have produced a message anywhere. `to` reports the forgery refused: an error from `from`
+   * with one of `refusals` as its code.
    */
-  private async inject(from: string, to: string, messages: Parameters<PeerLink['send']>[0][], forgedId: string, ctx: RunContext): Promise<void> {
+  private async inject(from: string, to: string, messages: Parameters<PeerLink['send']>[0][], forgedId: string, ctx: RunContext, refusals: string[]): Promise<void> {
     const sender = this.identity(from);
     const receiver = this.identity(to);
     const target = this.peer(to);
+    allowErrors(target.eng(), (e) => refusals.includes(e.code) && e.message.startsWith(`from ${from}: `));
     const linksBefore = target.eng().listLinks().filter((l) => l.user === from).length;
     const link = await connectLink({
       host: '127.0.0.1',
