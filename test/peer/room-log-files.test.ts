@@ -156,3 +156,18 @@ test('an older state.json holding whole room logs is moved to the room files', a
   await carol.joinRoom('vault', PASSWORD);
   await joined;
 });
+
+test('joining a room records it in the index (state.json) even when nothing else changed', async (t) => {
+  const { alice, bob, id } = await world(t); // bob has pinned alice by now
+  bob.data.flush();
+  const { id: second } = await alice.createRoom('second');
+  await bob.joinRoom('second');
+  bob.data.flush();
+  const rooms = JSON.parse(readFileSync(join(bob.dataDir, 'state.json'), 'utf8')).rooms as Record<string, unknown>;
+  assert.deepEqual(Object.keys(rooms).sort(), [id, second].sort());
+  await bob.leaveRoom('second');
+  bob.data.flush();
+  const after = JSON.parse(readFileSync(join(bob.dataDir, 'state.json'), 'utf8')).rooms as Record<string, unknown>;
+  assert.deepEqual(Object.keys(after), [id], 'a room left leaves the index');
+  assert.equal(existsSync(bob.data.roomLogs('bob').pathOf(second)), false, 'and its file goes');
+});
