@@ -7,7 +7,6 @@
 
 import { createPublicKey } from 'node:crypto';
 import {
-  CryptoError,
   LABELS,
   SCRYPT_PARAMS,
   exportPrivateKey,
@@ -23,6 +22,7 @@ import {
   toBase64Url,
   type RsaKeyPair,
 } from '../protocol/crypto.ts';
+import { ProtocolError, isCoded } from '../protocol/errors.ts';
 import { makeIdentity, type Identity } from '../protocol/identity.ts';
 import { COMMON_PASSWORDS, COMMON_WORDS, LOOKALIKES, SEQUENCES } from './common-passwords.ts';
 
@@ -113,20 +113,20 @@ export function encryptKeyBlob(keyKey: Uint8Array, user: string, keys: UserKeys)
   }
 }
 
-/** Throws CryptoError('crypto.decrypt_failed') for another key, another user, or an altered blob. */
+/** Throws ProtocolError('crypto.decrypt_failed') for another key, another user, or an altered blob. */
 export function decryptKeyBlob(keyKey: Uint8Array, user: string, blob: string): UserKeys {
   let sealed: Buffer;
   try {
     sealed = fromBase64Url(blob);
   } catch {
-    throw new CryptoError('crypto.decrypt_failed', 'the key blob is not base64url');
+    throw new ProtocolError('crypto.decrypt_failed', 'the key blob is not base64url');
   }
   let plaintext: Buffer;
   try {
     plaintext = open(keyKey, sealed, blobAad(user));
   } catch (err) {
-    if (!(err instanceof CryptoError)) throw err;
-    throw new CryptoError(
+    if (!isCoded(err)) throw err;
+    throw new ProtocolError(
       'crypto.decrypt_failed',
       `the key blob of ${user} does not open with this password (a wrong password, another user's blob, or a blob altered on the tracker)`,
     );
@@ -149,7 +149,7 @@ export function decryptKeyBlob(keyKey: Uint8Array, user: string, blob: string): 
       encryption: { privateKey: encryption, publicKey: createPublicKey(encryption) },
     };
   } catch (err) {
-    throw new CryptoError('crypto.bad_key', `the key blob of ${user} is malformed: ${(err as Error).message}`);
+    throw new ProtocolError('crypto.bad_key', `the key blob of ${user} is malformed: ${(err as Error).message}`);
   } finally {
     plaintext.fill(0);
   }
@@ -167,13 +167,9 @@ export function keysMatchIdentity(keys: UserKeys, identity: Identity): boolean {
 
 export type PasswordProblem = 'too_short' | 'common' | 'predictable';
 
-export class PasswordPolicyError extends Error {
-  readonly problem: PasswordProblem;
-  constructor(problem: PasswordProblem, message: string) {
-    super(message);
-    this.name = 'PasswordPolicyError';
-    this.problem = problem;
-  }
+/** The password-policy refusal: code `auth.weak_password`, the reason in `details.problem`. */
+function weakPassword(problem: PasswordProblem, message: string): ProtocolError {
+  return new ProtocolError('auth.weak_password', message, { details: { problem } });
 }
 
 const lettersAndDigits = (s: string): string => s.replace(/[^\p{L}\p{N}]/gu, '');
@@ -192,7 +188,7 @@ export function checkPasswordPolicy(password: string, user?: string): void {
   const typed = password.normalize('NFKC');
   const length = [...typed].length;
   if (length < MIN_PASSWORD_LENGTH) {
-    throw new PasswordPolicyError(
+    throw weakPassword(
       'too_short',
       `Passwords must be at least ${MIN_PASSWORD_LENGTH} characters long (NIST SP 800-63B-4); this one has ${length}. ` +
         'A phrase of a few unrelated words is long and easy to remember.',
@@ -201,14 +197,14 @@ export function checkPasswordPolicy(password: string, user?: string): void {
   const lower = typed.toLowerCase();
   const plain = lettersAndDigits(lower);
   if (COMMON_SET.has(plain)) {
-    throw new PasswordPolicyError(
+    throw weakPassword(
       'common',
       'This password is on the list of common passwords that attackers try first. Choose another one.',
     );
   }
   const why = predictable(lower, user);
   if (why) {
-    throw new PasswordPolicyError('predictable', `This password is too easy to guess: ${why}. Choose a phrase of a few unrelated words.`);
+    throw weakPassword('predictable', `This password is too easy to guess: ${why}. Choose a phrase of a few unrelated words.`);
   }
 }
 

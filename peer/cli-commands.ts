@@ -6,12 +6,10 @@
 // printing and JSON framing live in the modes.
 
 import type { ClientCommandName, CommandOf, CommandResults, PeerRow, RoomRow } from '../protocol/client.ts';
-import { CLIENT_ERROR_CODES, ProtocolError } from '../protocol/errors.ts';
+import { ProtocolError, isCoded, isDeclaredCode, type ErrorCode } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom } from '../protocol/peer.ts';
-import { PasswordPolicyError } from './account.ts';
 import type { ChatEngine } from './engine.ts';
-import { TrackerClosedError, TrackerFingerprintMismatch } from './tracker-connection.ts';
 
 export interface CommandHelp {
   name: ClientCommandName;
@@ -58,7 +56,7 @@ export function findCommand(word: string): CommandHelp | undefined {
 }
 
 export interface CommandFailure {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -171,28 +169,28 @@ export function hasSavedSession(engine: ChatEngine, user: string): boolean {
 /** Any failure as a stable code and a message that says what to do. */
 export function describeError(err: unknown, engine: ChatEngine): CommandFailure {
   const address = engine.trackerAddress;
-  if (err instanceof ProtocolError) return { code: err.code, message: err.message };
-  if (err instanceof PasswordPolicyError) return { code: CLIENT_ERROR_CODES.weakPassword, message: err.message };
-  if (err instanceof TrackerFingerprintMismatch) {
+  const e = err as { code?: unknown } | undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  // Only declared codes are passed on; anything else (a library's code) is `internal`.
+  const code = isCoded(err) ? err.code : isDeclaredCode(e?.code) ? e.code : undefined;
+  if (code === 'tracker.fingerprint_mismatch') {
     return {
-      code: CLIENT_ERROR_CODES.fingerprintMismatch,
-      message: `${err.message}\nThe terminal client keeps its pins in ${engine.data.root}/known-trackers.json: delete the "${address}" entry there to trust the new certificate.`,
+      code,
+      message: `${message}\nThe terminal client keeps its pins in ${engine.data.root}/known-trackers.json: delete the "${address}" entry there to trust the new certificate.`,
     };
   }
-  const e = err as NodeJS.ErrnoException & { code?: unknown };
-  const message = e instanceof Error ? e.message : String(err);
-  if (e?.code === CLIENT_ERROR_CODES.untrusted) {
-    return { code: CLIENT_ERROR_CODES.untrusted, message: `${message}; run the command again and answer y to trust it` };
+  if (code === 'tracker.untrusted') {
+    return { code, message: `${message}; run the command again and answer y to trust it` };
   }
-  const unreachable = e?.code === CLIENT_ERROR_CODES.unreachable || (typeof e?.code === 'string' && NETWORK_ERRORS.has(e.code));
-  if (err instanceof TrackerClosedError || unreachable) {
+  // Node's socket errors carry errno names as `code`: those mean the tracker is out of reach.
+  const networkError = code === undefined && typeof e?.code === 'string' && NETWORK_ERRORS.has(e.code);
+  if (code === 'tracker.unreachable' || networkError) {
     return {
-      code: CLIENT_ERROR_CODES.unreachable,
+      code: 'tracker.unreachable',
       message: `cannot reach the tracker at ${address} (${message}): start it with \`node tracker\`, or give its address with --tracker HOST:PORT`,
     };
   }
-  if (typeof e?.code === 'string' && /^[a-z_]+(\.[a-z_]+)?$/.test(e.code)) return { code: e.code, message };
-  return { code: 'internal', message };
+  return { code: code ?? 'internal', message };
 }
 
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);

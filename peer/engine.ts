@@ -11,7 +11,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { ClientEvents, MemberRow, PeerRow } from '../protocol/client.ts';
-import { ProtocolError } from '../protocol/errors.ts';
+import { ProtocolError, isDeclaredCode } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, type LinkLimits, type MessageBody, type PeerMessage } from '../protocol/peer.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
@@ -419,8 +419,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   }
 
   private report(err: unknown, from?: string): void {
-    const e = err as { code?: string; message?: string };
-    this.emitError({ code: e?.code ?? 'internal', message: `${from ? `from ${from}: ` : ''}${e?.message ?? String(err)}` });
+    const e = err as { code?: unknown; message?: string };
+    this.emitError({ code: isDeclaredCode(e?.code) ? e.code : 'internal', message: `${from ? `from ${from}: ` : ''}${e?.message ?? String(err)}` });
   }
 
   /** Node throws on an 'error' event nobody listens to; the engine must never throw from one. */

@@ -39,7 +39,8 @@ import {
   MAX_SESSIONS_PER_ROOM, MAX_SESSIONS_PER_SENDER, MAX_SKIPPED_KEYS_PER_ROOM, MAX_SKIPPED_KEYS_PER_SENDER,
 } from '../protocol/peer.ts';
 import { int, obj, str } from '../protocol/schema.ts';
-import { SenderKeyError, deserializeInbound, serializeInbound, type InboundSession } from './sender-keys.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { deserializeInbound, serializeInbound, type InboundSession } from './sender-keys.ts';
 import type { JournalRecord, SessionJournal } from './session-journal.ts';
 
 /**
@@ -171,23 +172,23 @@ export class InboundSessions {
   }
 
   /**
-   * Throws SenderKeyError 'message.before_start' for a message whose signed time is older than
+   * Throws ProtocolError 'message.before_start' for a message whose signed time is older than
    * the journal's start: whether its key was used before cannot be known,
    * so it is treated as a replay and not shown. Call it after the message was decrypted (its key
    * is then recorded as used) and before it is shown.
    */
   requireAfterStart(sender: string, sentAt: number): void {
     if (sentAt >= this.startedAt) return;
-    throw new SenderKeyError(
+    throw new ProtocolError(
       'message.before_start',
       `did not show a message from ${sender} sent ${new Date(sentAt).toISOString()}: it is older than this device's record of received messages (started ${new Date(this.startedAt).toISOString()}, when the session journal was new or lost), so it may have been shown already and is taken for a replay; if ${sender} sent it and you never saw it (or ${sender}'s clock is behind), ask them to send it again`,
     );
   }
 
-  /** Adds a newly opened session (refused ones throw SenderKeyError 'session.ended'), then applies the caps. */
+  /** Adds a newly opened session (refused ones throw ProtocolError 'session.ended'), then applies the caps. */
   add(s: InboundSession): void {
     const why = this.refusal(s);
-    if (why) throw new SenderKeyError('session.ended', `refused a session key from ${s.sender}: ${why}`);
+    if (why) throw new ProtocolError('session.ended', `refused a session key from ${s.sender}: ${why}`);
     if (this.has(s.room, s.sender, s.session)) return;
     this.insert(s);
     this.touch(s);

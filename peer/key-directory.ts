@@ -5,6 +5,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { normalizeFingerprint } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { checkIdentity, type Identity } from '../protocol/identity.ts';
 import type { PublicIdentity } from '../protocol/tracker.ts';
@@ -129,8 +130,14 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
     const pin = this.pins.get(user);
     if (!pin) throw new ProtocolError('user.not_found', `no key is known for ${user} yet; message them or list the members of a shared room first`);
     const target = pin.changed ?? pin;
-    if (!normalize(fingerprint) || normalize(fingerprint) !== normalize(target.fingerprint)) {
-      throw new ProtocolError('key.fingerprint_mismatch', `the fingerprint you entered does not match ${user}'s key (${target.fingerprint}); do not trust it`);
+    const entered = normalizeFingerprint(fingerprint);
+    if (!entered || entered !== normalizeFingerprint(target.fingerprint)) {
+      // The real fingerprint is not in the message: shown next to a wrong one it invites copying
+      // it into the command instead of comparing it out of band.
+      throw new ProtocolError(
+        'key.fingerprint_mismatch',
+        `the fingerprint you entered does not match ${user}'s key; do not trust it. Run fingerprint ${user} to see the key, and compare it with ${user} out of band`,
+      );
     }
     const verified: PinnedUser = { fingerprint: target.fingerprint, identity: target.identity, verified: true };
     this.pins.set(user, verified);
@@ -138,8 +145,4 @@ export class KeyDirectory extends EventEmitter<{ key_changed: [KeyChange]; chang
     this.emit('changed');
     return verified;
   }
-}
-
-function normalize(fp: string): string {
-  return fp.replace(/[\s:]/g, '').toUpperCase();
 }

@@ -5,6 +5,7 @@
 // grow here has a bound; nothing here does I/O except through the lookups it is given.
 
 import type { KeyObject } from 'node:crypto';
+import { ProtocolError } from '../protocol/errors.ts';
 import { LINK_LIMITS, type LinkLimits } from '../protocol/peer.ts';
 
 export type { LinkLimits };
@@ -195,10 +196,6 @@ export class PendingHandshakes {
   }
 }
 
-/** Thrown by a gated lookup when the budget is spent; the handshake is refused with `link.busy`. */
-export class LookupBudgetError extends Error {
-  readonly code = 'link.busy';
-}
 
 /**
  * The responder's key lookup for the name in a hello. A pinned name is answered locally and
@@ -225,7 +222,7 @@ export class KeyLookupGate {
 
   /**
    * The pinned signing key of `user`, or undefined if the tracker does not know them. Throws
-   * LookupBudgetError when a tracker lookup would be needed but the budget is spent, and
+   * ProtocolError `link.busy` when a tracker lookup would be needed but the budget is spent, and
    * whatever `remote` throws (a tracker error is not cached).
    */
   async lookup(user: string, address: string): Promise<KeyObject | undefined> {
@@ -239,7 +236,7 @@ export class KeyLookupGate {
     const pending = this.inFlight.get(user);
     if (pending) return pending;
     if (!this.budget.take(address)) {
-      throw new LookupBudgetError(`too many lookups of unknown users from ${address} or in total; try again in a few seconds`);
+      throw new ProtocolError('link.busy', `too many lookups of unknown users from ${address} or in total; try again in a few seconds`);
     }
     this.remoteLookups += 1;
     const run = this.remote(user).then((key) => {

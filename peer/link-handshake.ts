@@ -18,12 +18,12 @@
 // link or misbound to another pair of users. The sealed `confirm` is also the key confirmation:
 // without it the initiator could not tell "accepted" from "refused after hello_finish".
 
-import type { LinkErrorCode } from '../protocol/errors.ts';
+import { ProtocolError, isCoded, type LinkErrorCode } from '../protocol/errors.ts';
 import type { KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { canonicalBytes } from '../protocol/canonical.ts';
 import {
-  CryptoError, LABELS, aesGcmDecrypt, aesGcmEncrypt, fromBase64Url, hkdfSha256, randomBytes, sha256,
+  LABELS, aesGcmDecrypt, aesGcmEncrypt, fromBase64Url, hkdfSha256, randomBytes, sha256,
   signPss, toBase64Url, verifyPss, x25519Generate, x25519SharedSecret,
 } from '../protocol/crypto.ts';
 import { FrameDecoder, PEER_FRAME_LIMIT, encodeFrame } from '../protocol/frame.ts';
@@ -45,13 +45,9 @@ const REMOTE_CODES: ReadonlySet<string> = new Set<LinkErrorCode>([
   'link.refused', 'link.bad_signature', 'link.timeout', 'link.unknown_user', 'link.wrong_user', 'link.protocol', 'link.busy',
 ]);
 
-export class LinkError extends Error {
-  readonly code: LinkErrorCode;
-  constructor(code: LinkErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LinkError';
-    this.code = code;
-  }
+/** A link failure: ProtocolError with a `link.*` code. */
+export function linkError(code: LinkErrorCode, message: string, options?: { cause?: unknown }): ProtocolError {
+  return new ProtocolError(code, message, options);
 }
 
 export interface LinkIdentity {
@@ -113,7 +109,7 @@ export function sealPayload(key: Buffer, direction: Direction, n: number, plaint
   return { t: 'sealed', n, c: toBase64Url(aesGcmEncrypt(key, counterNonce(n), plaintext, aadOf(direction))) };
 }
 
-/** Throws CryptoError('crypto.decrypt_failed') for a tampered, misdirected or wrongly numbered frame. */
+/** Throws ProtocolError('crypto.decrypt_failed') for a tampered, misdirected or wrongly numbered frame. */
 export function openPayload(key: Buffer, direction: Direction, frame: SealedFrame): Buffer {
   return aesGcmDecrypt(key, counterNonce(frame.n), fromBase64Url(frame.c), aadOf(direction));
 }
@@ -148,8 +144,8 @@ export class FrameReader {
   constructor(readonly socket: Socket, private readonly peer: string) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () =>
-      this.finish(this.decoder.pending ? new LinkError('link.protocol', `${peer} closed the connection in the middle of a frame`) : undefined));
-    socket.on('error', (err) => this.finish(new LinkError('link.closed', `the connection to ${peer} was lost (${err.message})`, { cause: err })));
+      this.finish(this.decoder.pending ? linkError('link.protocol', `${peer} closed the connection in the middle of a frame`) : undefined));
+    socket.on('error', (err) => this.finish(linkError('link.closed', `the connection to ${peer} was lost (${err.message})`, { cause: err })));
     socket.on('close', () => this.finish(undefined));
   }
 
@@ -190,11 +186,11 @@ export class FrameReader {
         frames = this.decoder.push(data);
       } catch (err) {
         // Out of sync (or not our protocol at all): nothing later on this stream can be trusted.
-        this.finish(new LinkError('link.protocol', `${this.peer} sent an invalid frame: ${(err as Error).message}`, { cause: err }));
+        this.finish(linkError('link.protocol', `${this.peer} sent an invalid frame: ${(err as Error).message}`, { cause: err }));
         return;
       }
       if (this.handshakeLimit !== undefined && !this.handler && this.decoder.pending > this.handshakeLimit) {
-        this.finish(new LinkError('link.protocol',
+        this.finish(linkError('link.protocol',
           `${this.peer} sent over ${this.handshakeLimit} bytes of one handshake frame; handshake frames are smaller, so it is not our protocol`));
         return;
       }
@@ -231,7 +227,7 @@ export class FrameReader {
   }
 
   private handshakeEnd(): Error {
-    return this.endReason ?? new LinkError('link.closed', `${this.peer} closed the connection during the handshake`);
+    return this.endReason ?? linkError('link.closed', `${this.peer} closed the connection during the handshake`);
   }
 }
 
@@ -254,20 +250,18 @@ function deriveKeys(shared: Buffer, t: Transcript): { i2r: Buffer; r2i: Buffer }
   return { i2r: okm.subarray(0, 32), r2i: okm.subarray(32) };
 }
 
-/** A handshake that failed on our side: `remote` is what the peer is told before we close. */
-export class Refusal extends LinkError {
-  constructor(code: LinkErrorCode, message: string, readonly remote: string) {
-    super(code, message);
-  }
+/** A handshake that failed on our side (details.remote: what the peer was told before we close). */
+export function isRefusal(err: unknown): err is ProtocolError {
+  return isCoded(err) && err.details?.remote !== undefined;
 }
 
 function refuse(reader: FrameReader, code: LinkErrorCode, local: string, remote: string): never {
   reader.write({ t: 'refused', code, message: remote.slice(0, 500) } satisfies Handshake);
-  throw new Refusal(code, local, remote);
+  throw new ProtocolError(code, local, { details: { remote } });
 }
 
 /** The peer refused us: a message in our words, theirs appended. */
-export function refusedBy(peer: string, me: string, r: { code: string; message: string }): LinkError {
+export function refusedBy(peer: string, me: string, r: { code: string; message: string }): ProtocolError {
   const code: LinkErrorCode = REMOTE_CODES.has(r.code) ? (r.code as LinkErrorCode) : 'link.refused';
   const ours: Partial<Record<LinkErrorCode, string>> = {
     'link.unknown_user': `${peer} does not know ${me} (they have no pinned key for you), so they refused the link`,
@@ -276,7 +270,7 @@ export function refusedBy(peer: string, me: string, r: { code: string; message: 
     'link.timeout': `${peer} gave up waiting for the handshake`,
     'link.busy': `${peer} is busy with other handshakes; try again in a few seconds`,
   };
-  return new LinkError(code, `${ours[code] ?? `${peer} refused the link`} (they said: ${JSON.stringify(r.message)})`);
+  return linkError(code, `${ours[code] ?? `${peer} refused the link`} (they said: ${JSON.stringify(r.message)})`);
 }
 
 function parseHandshake(reader: FrameReader, value: unknown, peer: string): Handshake {
@@ -291,7 +285,7 @@ function sharedSecret(reader: FrameReader, priv: KeyObject, eph: string, peer: s
   try {
     return x25519SharedSecret(priv, fromBase64Url(eph, 32));
   } catch (err) {
-    if (!(err instanceof CryptoError)) throw err;
+    if (!isCoded(err)) throw err;
     return refuse(reader, 'link.protocol', `${peer} sent an unusable ephemeral key (${err.message})`, 'unusable ephemeral key');
   }
 }
@@ -357,7 +351,7 @@ export async function runResponder(reader: FrameReader, me: LinkIdentity, ctx: R
   try {
     key = await ctx.lookup(peer);
   } catch (err) {
-    if ((err as { code?: unknown })?.code === 'link.busy') {
+    if (isCoded(err, 'link.busy')) {
       return refuse(reader, 'link.busy', `did not look up ${peer} for ${address}: ${(err as Error).message}`, 'busy: try again in a few seconds');
     }
     return refuse(reader, 'link.refused', `could not look up the key of ${peer}: ${(err as Error).message}`, 'try again later');
@@ -383,7 +377,7 @@ export async function runResponder(reader: FrameReader, me: LinkIdentity, ctx: R
   }
   // The initiator proved who it is: only now do we spend a signature (within the budget).
   if (ctx.beforeSign && !(await ctx.beforeSign())) {
-    throw new LinkError('link.closed', `the handshake with ${peer} at ${address} ended while it waited for the signature budget`);
+    throw linkError('link.closed', `the handshake with ${peer} at ${address} ended while it waited for the signature budget`);
   }
   const { i2r, r2i } = deriveKeys(shared, t);
   const confirm: Confirm = { t: 'confirm', sig: toBase64Url(signPss(me.signingKey, LABELS.linkHandshake, signedBytes('responder', t))) };

@@ -84,7 +84,7 @@ export class LinkPool extends EventEmitter<Events> {
     });
     this.server.on('link', (link: PeerLink) => this.adopt(link));
     this.server.on('warning', (err: Error) => this.emit('warning', undefined, err));
-    this.server.on('refused', ({ address, code, message }) => this.refusals.report({ address, code, message }));
+    this.server.on('refused', ({ address, code, message, evicted }) => this.refusals.report({ address, code, message, ...(evicted ? { evicted } : {}) }));
     return this.server.port;
   }
 

@@ -3,10 +3,14 @@
 // per connection). The first few per interval are reported one by one, so a single failure is
 // still explained; the rest are counted and reported once, as a summary, when the interval ends.
 
+import type { LinkErrorCode } from '../protocol/errors.ts';
+
 export interface RefusalDetail {
   address: string;
-  code: string;
+  code: LinkErrorCode;
   message: string;
+  /** A `link.busy` handshake evicted to make room for a newcomer (counted apart in summaries). */
+  evicted?: boolean;
 }
 
 export interface RefusalSummary {
@@ -25,16 +29,14 @@ export interface RefusalSummary {
 
 const MAX_ADDRESSES = 1000;
 
-const EVICTED = 'evicted the handshake of ';
-
 /** The message of a `link.busy` refusal of a handshake evicted to make room (LinkServer). */
 export function evictionMessage(peer: string, held: number, by: string): string {
-  return `${EVICTED}${peer}, the oldest of ${held} under way from that address, to make room for a connection from ${by}`;
+  return `evicted the handshake of ${peer}, the oldest of ${held} under way from that address, to make room for a connection from ${by}`;
 }
 
 /** A refusal that was an eviction (counted apart in summaries). */
 export function isEviction(detail: RefusalDetail): boolean {
-  return detail.code === 'link.busy' && detail.message.startsWith(EVICTED);
+  return detail.evicted === true;
 }
 
 export class RefusalReporter {

@@ -10,18 +10,18 @@
 
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import { LINK_ERROR_CODES, type LinkErrorCode } from '../protocol/errors.ts';
+import { LINK_ERROR_CODES, ProtocolError, areaOf, isCoded, type LinkErrorCode } from '../protocol/errors.ts';
 import { encodeFrame } from '../protocol/frame.ts';
 import { HANDSHAKE_FRAME_LIMIT, handshakeSchema, peerMessageSchema, sealedFrameSchema, type PeerMessage } from '../protocol/peer.ts';
 import { PendingHandshakes, TokenBuckets, resolveLimits, type LinkLimits } from './link-admission.ts';
 import { evictionMessage } from './link-refusals.ts';
 import {
-  FrameReader, LinkError, MAX_MESSAGE_BYTES, Refusal, openPayload, resolveOptions, runInitiator, runResponder, sealPayload,
+  FrameReader, MAX_MESSAGE_BYTES, isRefusal, linkError, openPayload, resolveOptions, runInitiator, runResponder, sealPayload,
   type LinkIdentity, type LinkOptions, type LinkSession, type PinnedKeyLookup, type ResolvedLinkOptions,
 } from './link-handshake.ts';
 
 export {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_QUEUE_BYTES, LinkError, MAX_MESSAGE_BYTES,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_QUEUE_BYTES, MAX_MESSAGE_BYTES,
   type LinkErrorCode, type LinkIdentity, type LinkOptions, type PinnedKeyLookup,
 } from './link-handshake.ts';
 
@@ -30,10 +30,10 @@ export const kLinkKeys = Symbol('p2p-chat.linkKeys');
 
 interface PeerLinkEvents {
   message: [msg: PeerMessage];
-  /** Emitted once: undefined after close() or a clean end by the peer, else a LinkError. */
+  /** Emitted once: undefined after close() or a clean end by the peer, else a ProtocolError with a link.* code. */
   close: [reason?: Error];
   /** A message that decrypted but failed peerMessageSchema: dropped, the link stays up. */
-  warning: [error: LinkError];
+  warning: [error: ProtocolError];
   /** The socket's queue emptied (for senders that pace themselves by queuedBytes). */
   drain: [];
 }
@@ -76,7 +76,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.socket.on('drain', () => this.emit('drain'));
     if (opts.idleTimeoutMs > 0) {
       this.socket.setTimeout(opts.idleTimeoutMs, () =>
-        this.close(new LinkError('link.timeout', `no traffic with ${this.remoteUser} for ${opts.idleTimeoutMs} ms`)));
+        this.close(linkError('link.timeout', `no traffic with ${this.remoteUser} for ${opts.idleTimeoutMs} ms`)));
     }
     // Frames that came with the last handshake frame wait until whoever got this link (from an
     // awaited promise or a 'link' event) has attached its listeners.
@@ -108,17 +108,17 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       try {
         plaintext = Buffer.from(JSON.stringify(peerMessageSchema.parse(msg)), 'utf8');
       } catch (err) {
-        throw new LinkError('link.invalid_message', `cannot send an invalid ${String((msg as { t?: unknown })?.t)} message: ${(err as Error).message}`, { cause: err });
+        throw linkError('link.invalid_message', `cannot send an invalid ${String((msg as { t?: unknown })?.t)} message: ${(err as Error).message}`, { cause: err });
       }
       encodedMessages.set(msg, plaintext);
     }
     if (plaintext.length > MAX_MESSAGE_BYTES) {
-      throw new LinkError('link.too_large', `a ${msg.t} message of ${plaintext.length} bytes is over the ${MAX_MESSAGE_BYTES}-byte link limit`);
+      throw linkError('link.too_large', `a ${msg.t} message of ${plaintext.length} bytes is over the ${MAX_MESSAGE_BYTES}-byte link limit`);
     }
     const frame = encodeFrame(sealPayload(this[kLinkKeys].send, this.sendDir, this.sendCounter, plaintext));
     const queued = this.socket.writableLength;
     if (queued > 0 && queued + frame.length > this.opts.maxQueueBytes) {
-      this.close(new LinkError('link.slow_consumer',
+      this.close(linkError('link.slow_consumer',
         `${this.remoteUser} is not reading (over ${this.opts.maxQueueBytes} bytes waiting to be sent); the link was closed`));
       return false;
     }
@@ -157,7 +157,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private onFrame(value: unknown): void {
     if (this.isClosed) return;
     const fail = (what: string, cause?: unknown) =>
-      this.close(new LinkError('link.protocol', `the link with ${this.remoteUser} was closed: ${what}`, { cause }));
+      this.close(linkError('link.protocol', `the link with ${this.remoteUser} was closed: ${what}`, { cause }));
     let frame;
     try {
       frame = sealedFrameSchema.parse(value);
@@ -182,20 +182,20 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       msg = peerMessageSchema.parse(JSON.parse(plaintext.toString('utf8')));
     } catch (err) {
       // Authentic but not understood (a newer peer, or a bug): dropping it keeps the link usable.
-      this.emit('warning', new LinkError('link.invalid_message', `${this.remoteUser} sent a message that was dropped: ${(err as Error).message}`, { cause: err }));
+      this.emit('warning', linkError('link.invalid_message', `${this.remoteUser} sent a message that was dropped: ${(err as Error).message}`, { cause: err }));
       return;
     }
     this.emit('message', msg);
   }
 }
 
-/** A `refused` handshake frame arriving on a link we took as established, as the peer's LinkError. */
-function refusalOf(value: unknown): LinkError | undefined {
+/** A `refused` handshake frame arriving on a link we took as established, as the peer's link error. */
+function refusalOf(value: unknown): ProtocolError | undefined {
   try {
     const r = handshakeSchema.parse(value);
     if (r.t !== 'refused') return undefined;
     const known = (LINK_ERROR_CODES as readonly string[]).includes(r.code);
-    return new LinkError(known ? (r.code as LinkErrorCode) : 'link.refused',
+    return linkError(known ? (r.code as LinkErrorCode) : 'link.refused',
       `the peer refused the link after the handshake (they said: ${JSON.stringify(r.message)})`);
   } catch {
     return undefined;
@@ -206,7 +206,7 @@ function refusalOf(value: unknown): LinkError | undefined {
 
 /** Ends a failed handshake: a refusal is flushed to the peer first, anything else is cut at once. */
 function abandon(socket: net.Socket, err: unknown, graceMs: number): void {
-  if (err instanceof Refusal && !socket.destroyed) {
+  if (isRefusal(err) && !socket.destroyed) {
     socket.end();
     setTimeout(() => socket.destroy(), graceMs).unref();
   } else {
@@ -220,7 +220,7 @@ function withDeadline<T>(reader: FrameReader, ms: number, what: string, handshak
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       reader.write({ t: 'refused', code: 'link.timeout', message: `no complete handshake within ${ms} ms` });
-      reject(new Refusal('link.timeout', `${what} did not complete the handshake within ${ms} ms`, 'timeout'));
+      reject(new ProtocolError('link.timeout', `${what} did not complete the handshake within ${ms} ms`, { details: { remote: 'timeout' } }));
     }, ms);
   });
   handshake.catch(() => {}); // it may still fail after the deadline won the race
@@ -233,10 +233,10 @@ export async function connectLink(
   const { host, port, me, remoteUser } = opts;
   const o = resolveOptions(opts);
   const remoteKey = await opts.pinnedKey(remoteUser).catch((err: unknown) => {
-    throw new LinkError('link.unknown_user', `could not look up the key pinned for ${remoteUser}: ${(err as Error)?.message}`, { cause: err });
+    throw linkError('link.unknown_user', `could not look up the key pinned for ${remoteUser}: ${(err as Error)?.message}`, { cause: err });
   });
   if (!remoteKey) {
-    throw new LinkError('link.unknown_user', `${remoteUser} is not a known user here (no pinned key), so a link to them cannot be verified`);
+    throw linkError('link.unknown_user', `${remoteUser} is not a known user here (no pinned key), so a link to them cannot be verified`);
   }
   const socket = net.connect({ host, port });
   socket.setNoDelay(true);
@@ -245,7 +245,7 @@ export async function connectLink(
   const connected = new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new LinkError(err.code === 'ECONNREFUSED' ? 'link.refused' : 'link.closed',
+      reject(linkError(err.code === 'ECONNREFUSED' ? 'link.refused' : 'link.closed',
         `could not reach ${where} (${err.code ?? err.message}): they may be offline`, { cause: err })));
   });
   try {
@@ -265,10 +265,10 @@ interface LinkServerEvents {
   /**
    * An inbound connection that did not become a link (garbage, unknown user, bad signature,
    * timeout, or `link.busy`: over a cap, closed before any work, or evicted to make room for a
-   * newcomer from a lighter address, see isEviction). One per connection: a caller that shows
+   * newcomer from a lighter address: `evicted`). One per connection: a caller that shows
    * them to people must aggregate (see link-refusals.ts).
    */
-  refused: [info: { address: string; port: number; code: string; message: string }];
+  refused: [info: { address: string; port: number; code: LinkErrorCode; message: string; evicted?: boolean }];
   /** The listening socket reported an error after it started; the server keeps going. */
   warning: [error: Error];
 }
@@ -368,14 +368,14 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
     const port = socket.remotePort ?? 0;
     // Over a cap: closed before any work (no reader, no timer, no reply). With the total cap full,
     // a newcomer from a lighter address evicts the oldest handshake of the heaviest one instead.
-    let evict!: (err: LinkError) => void;
+    let evict!: (err: ProtocolError) => void;
     const evicted = new Promise<never>((_, reject) => {
       evict = reject;
     });
     const ticket = this.pending.admit(address, ({ by, held }) => {
       // Told why, then cut at once: an evicted socket no longer counts, so it must not linger.
       reader.write({ t: 'refused', code: 'link.busy', message: 'busy: too many handshakes under way from your address; try again in a few seconds' });
-      evict(new LinkError('link.busy', evictionMessage(`${address}:${port}`, held, by)));
+      evict(new ProtocolError('link.busy', evictionMessage(`${address}:${port}`, held, by), { details: { evicted: true } }));
       socket.destroy(); // also one whose refusal was still being flushed (it no longer counts)
     });
     if (!ticket) {
@@ -427,8 +427,8 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
         finished();
         reader.stop();
         abandon(socket, err, this.opts.closeGraceMs);
-        const e = err instanceof LinkError ? err : new LinkError('link.protocol', String(err), { cause: err });
-        this.emit('refused', { address, port, code: e.code, message: e.message });
+        const e = isCoded(err) && areaOf(err.code) === 'link' ? err : linkError('link.protocol', String(err), { cause: err });
+        this.emit('refused', { address, port, code: e.code as LinkErrorCode, message: e.message, ...(e.details?.evicted ? { evicted: true } : {}) });
       });
   }
 }

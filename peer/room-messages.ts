@@ -17,7 +17,7 @@ import type { KeyDirectory } from './key-directory.ts';
 import type { PeerLink } from './link.ts';
 import type { LinkPool } from './link-pool.ts';
 import type { RoomSync } from './room-sync.ts';
-import { SenderKeyError, decryptEnvelope, encryptMessage, makeBundle, needsRotation, newOutboundSession, openBundle, type OutboundSession } from './sender-keys.ts';
+import { decryptEnvelope, encryptMessage, makeBundle, needsRotation, newOutboundSession, openBundle, type OutboundSession } from './sender-keys.ts';
 
 const TRACE = Boolean(process.env.P2P_TRACE);
 
@@ -124,7 +124,7 @@ export class RoomMessages {
     if (inbound.has(bundle.room, bundle.sender, bundle.session)) return; // never reset a chain we hold: that would allow replays
     // Nor one that ended here (evicted, or from before we left the room): its keys were used.
     const ended = inbound.refusal(bundle);
-    if (ended) throw new SenderKeyError('session.ended', `refused a session key from ${bundle.sender}: ${ended}`);
+    if (ended) throw new ProtocolError('session.ended', `refused a session key from ${bundle.sender}: ${ended}`);
     await keys.ensure([bundle.sender]);
     const senderKey = keys.signingKey(bundle.sender);
     if (!senderKey) throw new ProtocolError('user.not_found', `session from unknown user ${bundle.sender}`);

@@ -49,14 +49,9 @@ const CHAIN_KEY_INPUT = Buffer.concat([Buffer.of(0x02), Buffer.from(LABELS.chain
 
 export type { SenderKeyErrorCode };
 
-/** Bad *data* (forged, altered, misaddressed, replayed); bad *arguments* throw TypeError. */
-export class SenderKeyError extends Error {
-  readonly code: SenderKeyErrorCode;
-  constructor(code: SenderKeyErrorCode, message: string) {
-    super(message);
-    this.name = 'SenderKeyError';
-    this.code = code;
-  }
+/** Bad *data* (forged, altered, misaddressed, replayed) throws ProtocolError with one of these codes; bad *arguments* throw TypeError. */
+function senderKeyError(code: SenderKeyErrorCode, message: string): ProtocolError {
+  return new ProtocolError(code, message);
 }
 
 export interface OutboundSession {
@@ -202,7 +197,7 @@ export function makeBundle(s: OutboundSession, sender: string, signingKey: KeyOb
 /**
  * Encrypts `body` as message `s.next` and moves the chain on (the key that encrypted it, and the
  * chain key it came from, are overwritten). Throws ProtocolError('request.invalid') for a body
- * that does not match messageBodySchema, SenderKeyError('message.too_large') for one whose
+ * that does not match messageBodySchema, ProtocolError('message.too_large') for one whose
  * ciphertext would not fit an envelope.
  */
 export function encryptMessage(s: OutboundSession, sender: string, signingKey: KeyObject, body: MessageBody): Envelope {
@@ -210,7 +205,7 @@ export function encryptMessage(s: OutboundSession, sender: string, signingKey: K
   if (plaintext.length + GCM_TAG_BYTES > MAX_CT_BYTES) {
     // messageBodySchema counts UTF-16 units, the envelope counts bytes: 64 Ki CJK characters pass
     // the first and not the second. Refuse here rather than send what every receiver drops.
-    throw new SenderKeyError('message.too_large', `message body is ${plaintext.length} bytes, at most ${MAX_CT_BYTES - GCM_TAG_BYTES} fit`);
+    throw senderKeyError('message.too_large', `message body is ${plaintext.length} bytes, at most ${MAX_CT_BYTES - GCM_TAG_BYTES} fit`);
   }
   const header = { room: s.room, head: headOf(s.head), sender, session: s.session, seq: s.next };
   const messageKey = deriveMessageKey(s.chainKey);
@@ -240,19 +235,19 @@ export function openBundle(
   senderSigningKey: KeyObject,
 ): InboundSession {
   const wrap = bundle.wraps.find((w) => w.to === me.user);
-  if (!wrap) throw new SenderKeyError('session.not_for_me', `session bundle has no key for ${me.user}`);
+  if (!wrap) throw senderKeyError('session.not_for_me', `session bundle has no key for ${me.user}`);
   if (!verifyPss(senderSigningKey, LABELS.sessionBundle, bundleSignedBytes(bundle), signatureBytes(bundle.sig))) {
-    throw new SenderKeyError('session.bad_signature', `session bundle is not signed by ${bundle.sender}`);
+    throw senderKeyError('session.bad_signature', `session bundle is not signed by ${bundle.sender}`);
   }
   let chainKey: Buffer;
   try {
     chainKey = oaepDecrypt(me.encryptionKey, wrapLabel(bundle, me.user), Buffer.from(wrap.key, 'base64url'));
   } catch {
-    throw new SenderKeyError('session.decrypt_failed', 'the session key wrapped for me does not open');
+    throw senderKeyError('session.decrypt_failed', 'the session key wrapped for me does not open');
   }
   if (chainKey.length !== CHAIN_KEY_BYTES) {
     chainKey.fill(0);
-    throw new SenderKeyError('session.decrypt_failed', `the session key is ${chainKey.length} bytes, not ${CHAIN_KEY_BYTES}`);
+    throw senderKeyError('session.decrypt_failed', `the session key is ${chainKey.length} bytes, not ${CHAIN_KEY_BYTES}`);
   }
   return {
     room: bundle.room,
@@ -276,22 +271,22 @@ export function openBundle(
  */
 export function decryptEnvelope(env: Envelope, s: InboundSession, senderSigningKey: KeyObject): MessageBody {
   if (env.room !== s.room || env.sender !== s.sender || env.session !== s.session || !sameHead(env.head, s.head)) {
-    throw new SenderKeyError('message.wrong_session', 'envelope does not belong to this session (room, head, sender or session differ)');
+    throw senderKeyError('message.wrong_session', 'envelope does not belong to this session (room, head, sender or session differ)');
   }
   const seq = env.seq;
   if (!Number.isSafeInteger(seq) || seq < s.start) {
-    throw new SenderKeyError('message.before_start', `message ${seq} precedes this session's start ${s.start}`);
+    throw senderKeyError('message.before_start', `message ${seq} precedes this session's start ${s.start}`);
   }
   if (seq < s.index && !s.skipped.has(seq)) {
-    throw new SenderKeyError('message.key_used', `the key of message ${seq} was used or dropped`);
+    throw senderKeyError('message.key_used', `the key of message ${seq} was used or dropped`);
   }
   if (seq - s.index > MAX_SKIPPED || seq >= SESSION_MAX_MESSAGES) {
     // A sender starts a new session after SESSION_MAX_MESSAGES: a higher seq only makes the
     // receiver derive and keep keys for nothing.
-    throw new SenderKeyError('message.too_far_ahead', `message ${seq} is beyond the ${SESSION_MAX_MESSAGES} messages a session may carry, or more than ${MAX_SKIPPED} ahead of ${s.index}`);
+    throw senderKeyError('message.too_far_ahead', `message ${seq} is beyond the ${SESSION_MAX_MESSAGES} messages a session may carry, or more than ${MAX_SKIPPED} ahead of ${s.index}`);
   }
   if (!verifyPss(senderSigningKey, LABELS.message, envelopeSignedBytes(env), signatureBytes(env.sig))) {
-    throw new SenderKeyError('message.bad_signature', `envelope is not signed by ${env.sender}`);
+    throw senderKeyError('message.bad_signature', `envelope is not signed by ${env.sender}`);
   }
 
   // Derive without touching `s`; commit only after the ciphertext opened.
@@ -326,7 +321,7 @@ export function decryptEnvelope(env: Envelope, s: InboundSession, senderSigningK
     plaintext = aesGcmDecrypt(messageKey, iv, ct, messageAad(env));
   } catch {
     discard();
-    throw new SenderKeyError('message.decrypt_failed', `message ${seq} does not decrypt`);
+    throw senderKeyError('message.decrypt_failed', `message ${seq} does not decrypt`);
   }
 
   // The key has opened its one message: delete it, and keep the keys jumped over.
@@ -350,7 +345,7 @@ export function decryptEnvelope(env: Envelope, s: InboundSession, senderSigningK
     return messageBodySchema.parse(JSON.parse(plaintext.toString('utf8')));
   } catch {
     // Authentic (signed, and it decrypted) but not a message body: the sender's client is broken.
-    throw new SenderKeyError('message.decrypt_failed', `message ${seq} decrypted to an invalid body`);
+    throw senderKeyError('message.decrypt_failed', `message ${seq} decrypted to an invalid body`);
   }
 }
 

@@ -5,8 +5,8 @@
 
 import { EventEmitter } from 'node:events';
 import * as tls from 'node:tls';
-import { fingerprint as fingerprintOf } from '../protocol/crypto.ts';
-import { CLIENT_ERROR_CODES, ProtocolError, isErrorCode } from '../protocol/errors.ts';
+import { fingerprint as fingerprintOf, normalizeFingerprint } from '../protocol/crypto.ts';
+import { ProtocolError, isErrorCode } from '../protocol/errors.ts';
 import { FrameDecoder, TRACKER_FRAME_LIMIT, TRACKER_RESPONSE_LIMIT, encodeFrame } from '../protocol/frame.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -48,27 +48,14 @@ export interface TrackerConnectOptions {
   localAddress?: string;
 }
 
-export class TrackerFingerprintMismatch extends Error {
-  readonly expected: string;
-  readonly actual: string;
-
-  constructor(host: string, port: number, expected: string, actual: string) {
-    super(
-      `The tracker at ${host}:${port} presented a different certificate than the one pinned.\n` +
-        `  pinned:    ${groups(expected)}\n  presented: ${groups(actual)}\n${PIN_RESET_HINT}`,
-    );
-    this.name = 'TrackerFingerprintMismatch';
-    this.expected = expected;
-    this.actual = actual;
-  }
-}
-
-/** Rejects requests still pending (or made) after the link closed without the tracker saying why. */
-export class TrackerClosedError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TrackerClosedError';
-  }
+/** `tracker.fingerprint_mismatch`, the pinned and presented fingerprints in details.expected/actual. */
+export function fingerprintMismatch(host: string, port: number, expected: string, actual: string): ProtocolError {
+  return new ProtocolError(
+    'tracker.fingerprint_mismatch',
+    `The tracker at ${host}:${port} presented a different certificate than the one pinned.\n` +
+      `  pinned:    ${groups(expected)}\n  presented: ${groups(actual)}\n${PIN_RESET_HINT}`,
+    { details: { expected, actual } },
+  );
 }
 
 interface TrackerConnectionEvents {
@@ -91,10 +78,6 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
-}
-
-export function normalizeFingerprint(value: string): string {
-  return value.replace(/[\s:]/g, '').toUpperCase();
 }
 
 /** 'AB12 CD34 …' whatever form the pin was stored in, so the two lines of the message line up. */
@@ -135,7 +118,7 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
         reject(err);
       };
       const timer = setTimeout(
-        () => fail(Object.assign(new Error(`could not reach the tracker at ${host}:${port} within ${timeoutMs} ms`), { code: CLIENT_ERROR_CODES.unreachable })),
+        () => fail(new ProtocolError('tracker.unreachable', `could not reach the tracker at ${host}:${port} within ${timeoutMs} ms`)),
         timeoutMs,
       );
       socket.on('error', fail);
@@ -144,7 +127,7 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
         if (!raw || raw.length === 0) return fail(new Error(`the tracker at ${host}:${port} sent no certificate`));
         const actual = fingerprintOf(raw);
         if (expectedFingerprint !== undefined && normalizeFingerprint(expectedFingerprint) !== normalizeFingerprint(actual)) {
-          return fail(new TrackerFingerprintMismatch(host, port, expectedFingerprint, actual));
+          return fail(fingerprintMismatch(host, port, expectedFingerprint, actual));
         }
         clearTimeout(timer);
         socket.off('error', fail);
@@ -312,7 +295,7 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
     if (reason instanceof ProtocolError) return reason;
     // The link was up: the tracker is reachable, it hung up (or the network dropped) without a word.
     const who = this.isEnding ? 'is closed' : 'was closed by the tracker or the network, without a reason given';
-    return new TrackerClosedError(`the connection to the tracker at ${this.host}:${this.port} ${who}${reason ? `: ${reason.message}` : ''}`, reason ? { cause: reason } : undefined);
+    return new ProtocolError('tracker.unreachable', `the connection to the tracker at ${this.host}:${this.port} ${who}${reason ? `: ${reason.message}` : ''}`, reason ? { cause: reason } : undefined);
   }
 
   private stopHeartbeat(): void {

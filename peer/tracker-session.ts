@@ -5,7 +5,7 @@
 // answers follow the pages here, so callers see whole lists.
 
 import { EventEmitter } from 'node:events';
-import { CLIENT_ERROR_CODES, ProtocolError } from '../protocol/errors.ts';
+import { ProtocolError, isCoded } from '../protocol/errors.ts';
 import type { RoomEvent } from '../protocol/room-log.ts';
 import {
   MAX_LIST_ENTRIES,
@@ -16,7 +16,7 @@ import {
   type TrackerRequestType,
   type TrackerResult,
 } from '../protocol/tracker.ts';
-import { TrackerConnection, TrackerFingerprintMismatch } from './tracker-connection.ts';
+import { TrackerConnection } from './tracker-connection.ts';
 
 export type ConnectionState = 'offline' | 'connecting' | 'online' | 'reconnecting';
 
@@ -157,7 +157,7 @@ export class TrackerSession extends EventEmitter<Events> {
       const trusted = (await this.opts.trustFirstUse?.(conn.fingerprint, address)) ?? true;
       if (!trusted) {
         await conn.close();
-        throw Object.assign(new Error(`you did not trust the tracker at ${address} (fingerprint ${conn.fingerprint})`), { code: CLIENT_ERROR_CODES.untrusted });
+        throw new ProtocolError('tracker.untrusted', `you did not trust the tracker at ${address} (fingerprint ${conn.fingerprint})`);
       }
       this.opts.pins.set(address, conn.fingerprint);
     }
@@ -215,7 +215,7 @@ export class TrackerSession extends EventEmitter<Events> {
         this.setState('online', `back online as ${result.user}`);
         this.emit('resumed', result);
       } catch (err) {
-        if (err instanceof TrackerFingerprintMismatch) {
+        if (isCoded(err, 'tracker.fingerprint_mismatch')) {
           this.token = undefined;
           this.setState('offline', err.message);
           return;

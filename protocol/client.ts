@@ -35,8 +35,8 @@ export interface ClientEvents {
   directory_changed: { rooms: RoomSummary[] };
   /** The tracker link: connecting, online, reconnecting, offline. */
   connection: { state: 'offline' | 'connecting' | 'online' | 'reconnecting'; detail: string };
-  /** `code` is one of protocol/errors.ts: ERROR_CODES, LINK_ERROR_CODES, SENDER_KEY_ERROR_CODES, CLIENT_ERROR_CODES, or `internal`. */
-  error: { code: string; message: string };
+  /** `code` is declared in protocol/errors.ts ERROR_REGISTRY (`internal` for anything unexpected). */
+  error: { code: ErrorCode; message: string };
 }
 export type ClientEventName = keyof ClientEvents;
 export type ClientEvent = { [K in ClientEventName]: { event: K } & ClientEvents[K] }[ClientEventName];
@@ -81,7 +81,7 @@ export const commandIdSchema = optional(int({ min: 0 }));
 /** One `--json` answer line: the command's result after `id` and `ok`, or its error. */
 export type CommandAnswer =
   | ({ id?: number; ok: true } & CommandResult)
-  | { id?: number; ok: false; error: { code: ErrorCode | string; message: string } };
+  | { id?: number; ok: false; error: { code: ErrorCode; message: string } };
 
 /** Rows returned by list commands. */
 /**

@@ -1,10 +1,12 @@
 // The one wrapper over node:crypto. Every parameter is fixed here because Node's defaults are
 // wrong for us (GCM tag length, OAEP hash, PSS salt length) and must never be relied on.
-// Pure computation: no I/O, no imports of ours. Bad *arguments* (wrong type or size, a programmer
-// error) throw TypeError naming the field; bad *data* (failed auth, unusable key) throws CryptoError.
+// Pure computation: no I/O, no imports of ours but the error registry. Bad *arguments* (wrong type
+// or size, a programmer error) throw TypeError naming the field; bad *data* (failed auth, unusable
+// key) throws ProtocolError with a `crypto.*` code.
 import * as nc from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { ProtocolError } from './errors.ts';
 
 export const LABEL_PREFIX = 'p2p-chat/v1/';
 export const LABELS = {
@@ -45,15 +47,6 @@ export const OAEP_MAX_PLAINTEXT_BYTES = RSA_BITS / 8 - 2 * SHA256_BYTES - 2;
 const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const KNOWN_LABELS: ReadonlySet<string> = new Set(Object.values(LABELS));
-
-export class CryptoError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'CryptoError';
-    this.code = code;
-  }
-}
 
 // ---- boundary checks -------------------------------------------------------------------------
 
@@ -99,7 +92,7 @@ function checkRsaImport(key: KeyObject): KeyObject {
   const d = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType !== 'rsa' || d?.modulusLength !== RSA_BITS ||
       d.publicExponent !== BigInt(RSA_PUBLIC_EXPONENT)) {
-    throw new CryptoError('crypto.bad_key', `key must be RSA-${RSA_BITS} with e=${RSA_PUBLIC_EXPONENT}`);
+    throw new ProtocolError('crypto.bad_key', `key must be RSA-${RSA_BITS} with e=${RSA_PUBLIC_EXPONENT}`);
   }
   return key;
 }
@@ -157,7 +150,7 @@ export function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8A
 export function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   abytes(key, 'key', GCM_KEY_BYTES); abytes(iv, 'iv', GCM_IV_BYTES);
   abytes(sealed, 'sealed'); abytes(aad, 'aad');
-  if (sealed.length < GCM_TAG_BYTES) throw new CryptoError('crypto.decrypt_failed', 'ciphertext too short');
+  if (sealed.length < GCM_TAG_BYTES) throw new ProtocolError('crypto.decrypt_failed', 'ciphertext too short');
   const split = sealed.length - GCM_TAG_BYTES;
   try {
     const d = nc.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES });
@@ -165,7 +158,7 @@ export function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, sealed: Uint8Arra
     d.setAuthTag(sealed.subarray(split));
     return Buffer.concat([d.update(sealed.subarray(0, split)), d.final()]);
   } catch {
-    throw new CryptoError('crypto.decrypt_failed', 'decryption failed (wrong key, tampered data or wrong AAD)');
+    throw new ProtocolError('crypto.decrypt_failed', 'decryption failed (wrong key, tampered data or wrong AAD)');
   }
 }
 
@@ -177,7 +170,7 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): B
 
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   abytes(sealed, 'sealed');
-  if (sealed.length < GCM_IV_BYTES + GCM_TAG_BYTES) throw new CryptoError('crypto.decrypt_failed', 'sealed data too short');
+  if (sealed.length < GCM_IV_BYTES + GCM_TAG_BYTES) throw new ProtocolError('crypto.decrypt_failed', 'sealed data too short');
   return aesGcmDecrypt(key, sealed.subarray(0, GCM_IV_BYTES), sealed.subarray(GCM_IV_BYTES), aad);
 }
 
@@ -200,11 +193,11 @@ export function importPublicKey(der: Uint8Array): KeyObject {
   try {
     key = nc.createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
   } catch {
-    throw new CryptoError('crypto.bad_key', 'not an SPKI DER public key');
+    throw new ProtocolError('crypto.bad_key', 'not an SPKI DER public key');
   }
   checkRsaImport(key);
   if (!key.export({ type: 'spki', format: 'der' }).equals(der)) {
-    throw new CryptoError('crypto.bad_key', 'public key DER is not canonical');
+    throw new ProtocolError('crypto.bad_key', 'public key DER is not canonical');
   }
   return key;
 }
@@ -219,7 +212,7 @@ export function importPrivateKey(der: Uint8Array): KeyObject {
   try {
     key = nc.createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
   } catch {
-    throw new CryptoError('crypto.bad_key', 'not a PKCS#8 DER private key');
+    throw new ProtocolError('crypto.bad_key', 'not a PKCS#8 DER private key');
   }
   return checkRsaImport(key);
 }
@@ -280,7 +273,7 @@ export function oaepDecrypt(privateKey: KeyObject, label: string | Uint8Array, c
     if (ciphertext.length !== RSA_BITS / 8) throw new Error('length');
     return nc.privateDecrypt({ key, ...OAEP, oaepLabel }, ciphertext);
   } catch {
-    throw new CryptoError('crypto.decrypt_failed', 'RSA-OAEP decryption failed');
+    throw new ProtocolError('crypto.decrypt_failed', 'RSA-OAEP decryption failed');
   }
 }
 
@@ -307,12 +300,20 @@ export function x25519SharedSecret(privateKey: KeyObject, peerPublicRaw: Uint8Ar
     shared = nc.diffieHellman({ privateKey: priv, publicKey });
   } catch { /* OpenSSL fails the derivation itself on an all-zero result; nothing else fails here */ }
   if (!shared || shared.every((b) => b === 0)) { // our own check too, should OpenSSL ever stop
-    throw new CryptoError('crypto.low_order_point', 'X25519 shared secret is all zero (low-order public key)');
+    throw new ProtocolError('crypto.low_order_point', 'X25519 shared secret is all zero (low-order public key)');
   }
   return shared;
 }
 
 // ---- encodings and comparisons ---------------------------------------------------------------
+
+/**
+ * A fingerprint as typed, pasted or stored ("3f2a:9c01…", "3F2A 9C01 …") in one form for
+ * comparing: no spaces or colons, uppercase hex. The one place fingerprints are normalized.
+ */
+export function normalizeFingerprint(value: string): string {
+  return value.replace(/[\s:]/g, '').toUpperCase();
+}
 
 /** SHA-256 of the SPKI DER, e.g. "3F2A 9C01 … " (16 groups of 4 uppercase hex digits). */
 export function fingerprint(spkiDer: Uint8Array): string {

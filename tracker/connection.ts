@@ -8,7 +8,7 @@
 // `closing` event) and is reported to onClose with its code and message, for the log.
 
 import type { TLSSocket } from 'node:tls';
-import { ProtocolError, type ErrorCode } from '../protocol/errors.ts';
+import { ProtocolError, isErrorCode, type WireErrorCode } from '../protocol/errors.ts';
 import { FrameDecoder, TRACKER_FRAME_LIMIT, TRACKER_RESPONSE_LIMIT, encodeFrame } from '../protocol/frame.ts';
 import type { ErrorBody, TrackerEvent } from '../protocol/tracker.ts';
 
@@ -40,7 +40,7 @@ export interface ConnectionLimits {
 
 /** Why the tracker closed a connection, for the log; null when the client left or the socket failed. */
 export interface CloseReason {
-  code: ErrorCode;
+  code: WireErrorCode;
   message: string;
 }
 
@@ -152,7 +152,7 @@ export class Connection {
    * Tells the client why (a `closing` event, behind whatever is queued: a slow client that reads
    * again still learns the cause) and closes.
    */
-  fail(code: ErrorCode, message: string): void {
+  fail(code: WireErrorCode, message: string): void {
     if (this.closed) return;
     if (!this.socket.destroyed) this.socket.write(encodeFrame({ event: 'closing', code, message }, TRACKER_RESPONSE_LIMIT));
     this.socket.end();
@@ -198,7 +198,7 @@ export class Connection {
     this.busy = true;
     while (this.pending.length && !this.closed) {
       const next = this.pending.shift();
-      if (next instanceof UnreadableFrame) this.sendError(null, { code: next.error.code ?? 'request.invalid', message: next.error.message });
+      if (next instanceof UnreadableFrame) this.sendError(null, { code: isErrorCode(next.error.code) ? next.error.code : 'request.invalid', message: next.error.message });
       else await this.onFrame(this, next);
       if (this.pending.length < MAX_PENDING_REQUESTS && this.socket.isPaused()) this.socket.resume();
     }

@@ -211,6 +211,11 @@ export class Database implements Statements {
   }
 }
 
+/**
+ * A UNIQUE or PRIMARY KEY violation. node-sqlite3 gives only the primary code SQLITE_CONSTRAINT
+ * (no extended result code), so the kind of constraint is read from SQLite's own message: the
+ * one place anything branches on error text, and the text is SQLite's, not ours.
+ */
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string })?.code === 'SQLITE_CONSTRAINT' && /UNIQUE|PRIMARY KEY/.test(String((err as Error).message));
 }

@@ -10,7 +10,7 @@ import { checkNewRoomName, nameSkeleton } from '../protocol/names.ts';
 import { applyRoomEvent, roomEventSchema, type RoomEvent, type RoomState } from '../protocol/room-log.ts';
 import { LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, ROOM_EVENTS_PER_USER_MINUTE, type RoomSummary } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
-import type { Database } from './db.ts';
+import { isUniqueViolation, type Database } from './db.ts';
 import { FailureLimiter } from './rate-limit.ts';
 
 export interface Appended {
@@ -154,7 +154,7 @@ export class Rooms {
           await tx.run('INSERT INTO room_events (room, seq, body, received) VALUES (?, 0, ?, ?)', state.id, JSON.stringify(event), Date.now());
         });
       } catch (err) {
-        if (/UNIQUE|PRIMARY KEY/.test(String(err))) throw nameTaken(state.name);
+        if (isUniqueViolation(err)) throw nameTaken(state.name);
         throw err;
       }
       this.states.set(state.id, state);

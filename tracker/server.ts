@@ -15,7 +15,7 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { ProtocolError } from '../protocol/errors.ts';
+import { ProtocolError, isErrorCode } from '../protocol/errors.ts';
 import { MAX_REQUESTS_BEFORE_LOGIN, UNAUTHENTICATED_REQUESTS, trackerRequestSchema } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { TrackerConfig } from './config.ts';
@@ -292,7 +292,8 @@ export class TrackerServer {
       }
       conn.send({ id, ok: true, ...(result as object) });
     } catch (err) {
-      if (err instanceof ProtocolError) {
+      // Only wire codes leave the tracker (old clients refuse others); a peer-side code here is a bug.
+      if (err instanceof ProtocolError && isErrorCode(err.code)) {
         conn.sendError(id, { code: err.code, message: err.message, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
         if (err.code === 'request.invalid' || err.code === 'request.unknown_type') {
           const suppressed = this.badRequestLog.take(conn.address);

@@ -24,7 +24,7 @@ import { fingerprint as fingerprintOf, fromBase64Url, importPrivateKey, randomBy
 import { FrameDecoder, TRACKER_RESPONSE_LIMIT, encodeFrame } from '../../protocol/frame.ts';
 import { eventHash, signRoomEvent, type RoomEvent, type RoomEventType, type RoomHead } from '../../protocol/room-log.ts';
 import type { RoomSummary } from '../../protocol/tracker.ts';
-import { normalizeFingerprint } from '../../peer/tracker-connection.ts';
+import { normalizeFingerprint } from '../../protocol/crypto.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
 import type { Teardown } from './tracker-process.ts';
 

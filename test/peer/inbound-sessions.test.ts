@@ -14,7 +14,8 @@ import {
 } from '../../protocol/peer.ts';
 import { InboundSessions } from '../../peer/inbound-sessions.ts';
 import { SessionJournal } from '../../peer/session-journal.ts';
-import { SenderKeyError, serializeInbound, type InboundSession } from '../../peer/sender-keys.ts';
+import { isCoded } from '../../protocol/errors.ts';
+import { serializeInbound, type InboundSession } from '../../peer/sender-keys.ts';
 
 const ROOM = toBase64Url(randomBytes(32));
 const OTHER = toBase64Url(randomBytes(32));
@@ -49,7 +50,7 @@ function durable(store: InboundSessions): Promise<void> {
 }
 
 function refusedAsEnded(fn: () => unknown): void {
-  assert.throws(fn, (e: unknown) => e instanceof SenderKeyError && e.code === 'session.ended');
+  assert.throws(fn, (e: unknown) => isCoded(e, 'session.ended'));
 }
 
 test('a callback waiting on a change runs only once the change is in the journal file; a burst is one append', async (t) => {

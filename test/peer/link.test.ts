@@ -11,9 +11,10 @@ import type { KeyObject } from 'node:crypto';
 import { generateRsaKeyPair, randomBytes, toBase64Url, x25519Generate } from '../../protocol/crypto.ts';
 import { FrameDecoder, PEER_FRAME_LIMIT, encodeFrame } from '../../protocol/frame.ts';
 import { dmRoom, type PeerMessage } from '../../protocol/peer.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
 import { sealPayload } from '../../peer/link-handshake.ts';
 import {
-  LinkError, LinkServer, MAX_MESSAGE_BYTES, PeerLink, connectLink, kLinkKeys,
+  LinkServer, MAX_MESSAGE_BYTES, PeerLink, connectLink, kLinkKeys,
   type LinkIdentity, type LinkOptions, type PinnedKeyLookup,
 } from '../../peer/link.ts';
 
@@ -47,12 +48,12 @@ async function link(
   return [out, back];
 }
 
-async function expectLinkError(promise: Promise<unknown>, code: string): Promise<LinkError> {
+async function expectLinkError(promise: Promise<unknown>, code: string): Promise<ProtocolError> {
   const err = await promise.then(
     (v) => assert.fail(`expected ${code}, but it resolved with ${String(v)}`),
     (e: unknown) => e,
   );
-  assert.ok(err instanceof LinkError, `expected a LinkError, got ${String(err)}`);
+  assert.ok(err instanceof ProtocolError, `expected a ProtocolError, got ${String(err)}`);
   assert.equal(err.code, code, err.message);
   return err;
 }
@@ -195,8 +196,8 @@ test('links open both ways and carry 100 messages each way in order, and the lar
     assert.deepEqual(await got, [big, ping]);
   }
   // …while a ~900 KiB one is refused at send(), not silently cut, and the link goes on.
-  assert.throws(() => a.send(headsOf(900 * 1024)), (e: unknown) => e instanceof LinkError && e.code === 'link.too_large');
-  assert.throws(() => a.send({ t: 'typing', room: 'nope', active: true }), (e: unknown) => e instanceof LinkError && e.code === 'link.invalid_message');
+  assert.throws(() => a.send(headsOf(900 * 1024)), (e: unknown) => e instanceof ProtocolError && e.code === 'link.too_large');
+  assert.throws(() => a.send({ t: 'typing', room: 'nope', active: true }), (e: unknown) => e instanceof ProtocolError && e.code === 'link.invalid_message');
   const got = collect(b, 1);
   a.send(req(1));
   assert.deepEqual(await got, [req(1)]);
@@ -212,7 +213,7 @@ test('mallory answering as bob fails the initiator with link.bad_signature', TES
   assert.match(err.message, /bob/);
   assert.match(err.message, /fingerprint/);
   const reason = await fakeLink; // alice told mallory why
-  assert.ok(reason instanceof LinkError && reason.code === 'link.bad_signature', String(reason));
+  assert.ok(reason instanceof ProtocolError && reason.code === 'link.bad_signature', String(reason));
 });
 
 test('an initiator whose signature does not match the pinned key is refused by the server, which keeps accepting', TEST_TIMEOUT, async (t) => {
@@ -337,7 +338,7 @@ test('a flipped bit in a sealed frame closes the link on the receiver', TEST_TIM
   b.on('message', (m) => assert.fail(`a tampered message was delivered: ${JSON.stringify(m)}`));
   a.send(req(1));
   const reason = await bobClosed;
-  assert.ok(reason instanceof LinkError);
+  assert.ok(reason instanceof ProtocolError);
   assert.equal(reason.code, 'link.protocol');
   assert.match(reason.message, /authentication/);
   await aliceClosed; // and alice learns the link is gone
@@ -353,7 +354,7 @@ test('a replayed sealed frame closes the link after the original was delivered o
   const bobClosed = closeReason(b);
   a.send(req(1));
   const reason = await bobClosed;
-  assert.ok(reason instanceof LinkError);
+  assert.ok(reason instanceof ProtocolError);
   assert.equal(reason.code, 'link.protocol');
   assert.match(reason.message, /replayed/);
   assert.deepEqual(got, [req(1)]);
@@ -366,7 +367,7 @@ test('an authentic message that fails the schema is dropped with a warning and t
     [encodeFrame(sealPayload(keyOfAlice!, 'i2r', 0, Buffer.from('{"t":"bogus"}')))]));
   const [a, b] = await link(t, server, mitm.port, ALICE, 'bob', alicePins);
   keyOfAlice = a[kLinkKeys].send; // stands in for a buggy or newer peer that holds the key
-  const warned = once(b, 'warning') as Promise<[LinkError]>;
+  const warned = once(b, 'warning') as Promise<[ProtocolError]>;
   const got = collect(b, 1);
   a.send(ping);
   a.send(req(2));
@@ -441,7 +442,7 @@ test('a peer that stops reading is dropped with link.slow_consumer; memory stays
     await nextTurn();
   }
   const reason = await closed;
-  assert.ok(reason instanceof LinkError);
+  assert.ok(reason instanceof ProtocolError);
   assert.equal(reason.code, 'link.slow_consumer');
   assert.match(reason.message, /alice is not reading/);
   assert.ok(sent > 0 && sent < 1000, `sent ${sent} big messages before the drop`);
@@ -475,11 +476,11 @@ test('close() from either side emits close on both; a closed server closes its l
   // A reason stays on the side that gave it; the other side sees the connection drop.
   [a, b] = await link(t, server, server.port, ALICE, 'bob', alicePins);
   const reasons = Promise.all([closeReason(a), closeReason(b)]);
-  const why = new LinkError('link.protocol', 'test');
+  const why = new ProtocolError('link.protocol', 'test');
   b.close(why);
   const [atA, atB] = await reasons;
   assert.equal(atB, why);
-  assert.ok(atA === undefined || (atA instanceof LinkError && atA.code === 'link.closed'), String(atA));
+  assert.ok(atA === undefined || (atA instanceof ProtocolError && atA.code === 'link.closed'), String(atA));
 
   [a] = await link(t, server, server.port, ALICE, 'bob', alicePins);
   const aClosed = closeReason(a);
@@ -491,6 +492,6 @@ test('an idle link closes with link.timeout when idleTimeoutMs is set', TEST_TIM
   const server = await listen(t, BOB, bobPins);
   const [a] = await link(t, server, server.port, ALICE, 'bob', alicePins, { idleTimeoutMs: 100 });
   const reason = await closeReason(a);
-  assert.ok(reason instanceof LinkError);
+  assert.ok(reason instanceof ProtocolError);
   assert.equal(reason.code, 'link.timeout');
 });

@@ -21,7 +21,7 @@ import type { PeerLink } from '../../peer/link.ts';
 import {
   bundleSignedBytes, encryptMessage, envelopeSignedBytes, makeBundle, newOutboundSession, type OutboundSession,
 } from '../../peer/sender-keys.ts';
-import { normalizeFingerprint } from '../../peer/tracker-connection.ts';
+import { normalizeFingerprint } from '../../protocol/crypto.ts';
 import { FAST_SCRYPT_PARAMS } from '../helpers/accounts.ts';
 import { PASSWORD, collect, makeEngine, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
 import {

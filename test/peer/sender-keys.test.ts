@@ -9,8 +9,9 @@ import {
 import { canonicalBytes } from '../../protocol/canonical.ts';
 import { DM_HEAD, MAX_TEXT_BYTES, SESSION_MAX_AGE_MS, SESSION_MAX_MESSAGES, dmRoom, envelopeSchema, sessionBundleSchema, type Envelope, type MessageBody, type SessionBundle } from '../../protocol/peer.ts';
 import type { RoomHead } from '../../protocol/room-log.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
 import {
-  MAX_SKIPPED, SenderKeyError, bundleSignedBytes, decryptEnvelope, deriveMessageKey, deriveNextChainKey,
+  MAX_SKIPPED, bundleSignedBytes, decryptEnvelope, deriveMessageKey, deriveNextChainKey,
   deserializeInbound, deserializeOutbound, encryptMessage, envelopeSignedBytes, makeBundle, needsRotation,
   newOutboundSession, openBundle, serializeInbound, serializeOutbound, type OutboundSession,
 } from '../../peer/sender-keys.ts';
@@ -39,7 +40,7 @@ const body = (text: string, extra: Partial<MessageBody> = {}): MessageBody => ({
 
 function rejects(fn: () => unknown, code: string, what = code): void {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof SenderKeyError, `${what}: expected SenderKeyError, got ${String(e)}`);
+    assert.ok(e instanceof ProtocolError, `${what}: expected ProtocolError, got ${String(e)}`);
     assert.equal(e.code, code, what);
     return true;
   });

@@ -10,7 +10,8 @@ import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CryptoError, LABELS, fromBase64Url, hkdfSha256, open, randomBytes, toBase64Url } from '../../protocol/crypto.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { LABELS, fromBase64Url, hkdfSha256, open, randomBytes, toBase64Url } from '../../protocol/crypto.ts';
 import { decryptKeyBlob, encryptKeyBlob, newAccountSalt } from '../../peer/account.ts';
 import {
   FAST_SCRYPT_PARAMS,
@@ -196,7 +197,7 @@ describe('secrets', () => {
       assert.ok(stored, `a key_blob row for ${user}`);
       assert.deepEqual(open(wrapKey(realSecret), stored, aad(user)), fromBase64Url(blob), 'the real secret unwraps it');
       assert.equal(stored.includes(fromBase64Url(blob).subarray(0, 64)), false);
-      assert.throws(() => decryptKeyBlob(keyKey, user, toBase64Url(stored)), CryptoError, "the client's keyKey does not open the stored column");
+      assert.throws(() => decryptKeyBlob(keyKey, user, toBase64Url(stored)), ProtocolError, "the client's keyKey does not open the stored column");
       const guesses: [string, Buffer, Buffer][] = [
         ['keyKey, keywrap label', keyKey, Buffer.from(`${LABELS.keywrap}\0${user}`)],
         ['keyKey, tracker label', keyKey, aad(user)],
@@ -207,7 +208,7 @@ describe('secrets', () => {
         ['a random secret', wrapKey(randomBytes(32)), aad(user)],
       ];
       for (const [what, key, data] of guesses) {
-        assert.throws(() => open(key, stored, data), CryptoError, `${what} must not unwrap ${user}'s blob`);
+        assert.throws(() => open(key, stored, data), ProtocolError, `${what} must not unwrap ${user}'s blob`);
       }
     }
 

@@ -22,6 +22,23 @@ test('describeError: tracker codes come from the error, not its message', async 
   assert.deepEqual(describeError(new ProtocolError('room.not_found', 'no room x'), engine), { code: 'room.not_found', message: 'no room x' });
 });
 
+test('describeError passes on only declared codes; anything else is internal, with its message', async (t) => {
+  const engine = await makeEngine(t, NOWHERE);
+  // Shaped like a code, but declared nowhere: not passed on.
+  assert.deepEqual(describeError(Object.assign(new Error('odd'), { code: 'looks.like_one' }), engine), { code: 'internal', message: 'odd' });
+  assert.deepEqual(describeError(Object.assign(new Error('db'), { code: 'sqlite_busy' }), engine), { code: 'internal', message: 'db' });
+  assert.deepEqual(describeError('plain', engine), { code: 'internal', message: 'plain' });
+  // Client-side codes come from the one class too.
+  assert.deepEqual(describeError(new ProtocolError('auth.weak_password', 'too short', { details: { problem: 'too_short' } }), engine),
+    { code: 'auth.weak_password', message: 'too short' });
+  assert.equal(describeError(new ProtocolError('session.ended', 'x'), engine).code, 'session.ended');
+  const mismatch = describeError(new ProtocolError('tracker.fingerprint_mismatch', 'another certificate', { details: { expected: 'AA', actual: 'BB' } }), engine);
+  assert.equal(mismatch.code, 'tracker.fingerprint_mismatch');
+  assert.match(mismatch.message, /^another certificate\nThe terminal client keeps its pins in .*known-trackers\.json/);
+  // A socket failure of Node's (errno code) is the tracker being out of reach.
+  assert.equal(describeError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), engine).code, 'tracker.unreachable');
+});
+
 test('a tracker that refuses the connection is tracker.unreachable', async (t) => {
   const engine = await makeEngine(t, NOWHERE);
   const err = await runCommand(engine, { cmd: 'login', user: 'alice', password: 'plum kettle orbit 93 lantern' }).then(
