@@ -36,6 +36,12 @@ export interface LinkPoolOptions {
    * a name not pinned costs a `pinnedKey` lookup (the tracker), within the lookup budget.
    */
   localKey?: (user: string) => KeyObject | undefined;
+  /**
+   * The user's address as the tracker has it now, not as last heard: asked when `addressOf`
+   * knows none (the peer went offline and may be back already: its new presence can still be on
+   * the way) or when dialling the known one failed (a restart at a new port). Undefined: offline.
+   */
+  freshAddress?: (user: string) => Promise<PeerAddress | undefined>;
   /** Caps and budgets; defaults LINK_LIMITS (protocol/peer.ts). Tests set them lower. */
   limits?: Partial<LinkLimits>;
   now?: () => number;
@@ -161,19 +167,41 @@ export class LinkPool extends EventEmitter<Events> {
   private open(user: string): Promise<PeerLink> {
     const pending = this.opening.get(user);
     if (pending) return pending;
-    const address = this.addressOf(user);
-    if (!address || this.closed) return Promise.reject(new Error(`${user} is offline`));
-    const attempt = connectLink({
-      host: address.host, port: address.port, me: this.me, remoteUser: user, pinnedKey: this.pinnedKey,
-      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
-    })
-      .then((link) => {
-        this.adopt(link);
-        return link;
-      })
-      .finally(() => this.opening.delete(user));
+    if (this.closed) return Promise.reject(new Error(`${user} is offline`));
+    const attempt = this.dial(user).finally(() => this.opening.delete(user));
     this.opening.set(user, attempt);
     return attempt;
+  }
+
+  /**
+   * Opens a link to the user's address. The address last heard may be stale when a peer has just
+   * restarted: its "offline" may have arrived and its new "online" not yet (the tracker tells us
+   * and answers the peer's sign-in on different connections, so a send made right after the
+   * peer's sign-in can come first), or the old port is still listed. Then the tracker's current
+   * address is asked for (`freshAddress`) rather than the send being lost.
+   */
+  private async dial(user: string): Promise<PeerLink> {
+    const known = this.addressOf(user);
+    const address = known ?? (await this.options.freshAddress?.(user));
+    if (!address) throw new Error(`${user} is offline`);
+    try {
+      return await this.connect(user, address);
+    } catch (err) {
+      if (!known || !this.options.freshAddress || this.closed) throw err;
+      const fresh = await this.options.freshAddress(user);
+      if (!fresh || (fresh.host === address.host && fresh.port === address.port)) throw err;
+      return this.connect(user, fresh);
+    }
+  }
+
+  private async connect(user: string, address: PeerAddress): Promise<PeerLink> {
+    if (this.closed) throw new Error(`${user} is offline`);
+    const link = await connectLink({
+      host: address.host, port: address.port, me: this.me, remoteUser: user, pinnedKey: this.pinnedKey,
+      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+    });
+    this.adopt(link);
+    return link;
   }
 
   private adopt(link: PeerLink): void {

@@ -12,7 +12,7 @@ import type { DataFolder, EngineState } from './data-folder.ts';
 import type { EngineOptions } from './engine.ts';
 import { InboundSessions } from './inbound-sessions.ts';
 import { KeyDirectory } from './key-directory.ts';
-import { LinkPool } from './link-pool.ts';
+import { LinkPool, type PeerAddress } from './link-pool.ts';
 import { RoomBook } from './room-book.ts';
 import { RoomCommands } from './room-commands.ts';
 import type { RoomDirectory } from './room-directory.ts';
@@ -82,11 +82,21 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
       await pins.ensure([peer]);
       return pins.signingKey(peer);
     },
-    (peer) => {
-      const p = host.presence.get(peer);
-      return p?.online && p.address && p.port ? { host: p.address, port: p.port } : undefined;
+    (peer) => addressOf(host, peer),
+    {
+      localKey: (peer) => pins.signingKey(peer),
+      // The tracker answers a connection in order: once a request sent now is answered, every
+      // presence event it sent us before (a peer's restart at a new address) has been applied.
+      freshAddress: async (peer) => {
+        try {
+          await host.tracker.request('ping', {});
+        } catch {
+          return undefined;
+        }
+        return addressOf(host, peer);
+      },
+      ...(host.opts.linkLimits ? { limits: host.opts.linkLimits } : {}),
     },
-    { localKey: (peer) => pins.signingKey(peer), ...(host.opts.linkLimits ? { limits: host.opts.linkLimits } : {}) },
   );
   const inbox = new SerialInbox<string, InboxItem>({
     handle: (from, item) => host.onPeerMessage(from, item),
@@ -184,4 +194,10 @@ export function forgetRoom(host: SessionHost, s: Signed, id: ConversationId): vo
   s.rooms.forget(id);
   s.conversations.forget(id);
   host.persist();
+}
+
+/** Where a peer listens, as the tracker's presence last said (undefined: offline or unknown). */
+function addressOf(host: SessionHost, peer: string): PeerAddress | undefined {
+  const p = host.presence.get(peer);
+  return p?.online && p.address && p.port ? { host: p.address, port: p.port } : undefined;
 }
