@@ -123,8 +123,12 @@ class Ticket implements PendingTicket {
  * the total is full, a newcomer is not simply refused (a flood from a few addresses would then
  * lock every real peer out): the oldest handshake of the address holding the most is evicted to
  * make room, as long as that address would still hold at least as many as the newcomer's after
- * the swap. A flood from k addresses (k < the total cap) thus shares the cap among them, and a
- * peer from any other address always gets a slot; floods never evict each other back and forth.
+ * the swap. A flood from k addresses (k < the total cap) thus shares the cap among them, and
+ * floods never evict each other back and forth. A newcomer from an address holding none always
+ * gets a slot: if no address holds two or more, the oldest handshake overall is evicted, so a
+ * flood from more addresses than the total cap (one idle connection each, reconnecting) pays
+ * nothing, while a real peer's handshake, done in tens of milliseconds, is never the oldest for
+ * long and survives.
  */
 export class PendingHandshakes {
   private readonly perAddress = new Map<string, Set<Ticket>>();
@@ -169,20 +173,25 @@ export class PendingHandshakes {
   /**
    * The handshake a newcomer from `address` would evict if the total were full: the oldest of the
    * address holding the most (of those tied, the one whose oldest is the oldest overall), provided
-   * that address holds at least two more than `address` does. A scan of the addresses, at most
-   * the total cap of them.
+   * that address holds at least two more than `address` does; failing that, if `address` holds
+   * none, the oldest handshake overall (every address then holds one: evicting it leaves its
+   * address as light as the newcomer's). A scan of the addresses, at most the total cap of them.
    */
   victimFor(address: string): PendingTicket | undefined {
     let heaviest: Ticket | undefined;
     let most = 0;
+    let oldestOverall: Ticket | undefined;
     for (const set of this.perAddress.values()) {
       const oldest: Ticket = set.values().next().value!;
       if (set.size > most || (set.size === most && oldest.seq < heaviest!.seq)) {
         heaviest = oldest;
         most = set.size;
       }
+      if (!oldestOverall || oldest.seq < oldestOverall.seq) oldestOverall = oldest;
     }
-    return heaviest && most >= this.of(address) + 2 ? heaviest : undefined;
+    const held = this.of(address);
+    if (heaviest && most >= held + 2) return heaviest;
+    return held === 0 ? oldestOverall : undefined;
   }
 
   /** @internal Uncounts `ticket` (PendingTicket.release). */

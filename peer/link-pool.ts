@@ -100,14 +100,16 @@ export class LinkPool extends EventEmitter<Events> {
 
   /**
    * Counters of the listening side: handshakes under way, links accepted and open, connections
-   * closed at once over a cap, tracker lookups made for hellos, and open sockets as the OS sees them.
+   * closed at once over a cap, handshakes evicted to make room for another address, tracker
+   * lookups made for hellos, and open sockets as the OS sees them.
    */
-  async stats(): Promise<{ pending: number; accepted: number; busyRefusals: number; lookups: number; sockets: number }> {
+  async stats(): Promise<{ pending: number; accepted: number; busyRefusals: number; evictions: number; lookups: number; sockets: number }> {
     const s = this.server;
     return {
       pending: s?.pendingCount ?? 0,
       accepted: s?.linkCount ?? 0,
       busyRefusals: s?.busyRefusals ?? 0,
+      evictions: s?.evictions ?? 0,
       lookups: this.gate.remoteLookups,
       sockets: s ? await s.connections() : 0,
     };

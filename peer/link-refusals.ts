@@ -31,7 +31,8 @@ const MAX_ADDRESSES = 1000;
 
 /** The message of a `link.busy` refusal of a handshake evicted to make room (LinkServer). */
 export function evictionMessage(peer: string, held: number, by: string): string {
-  return `evicted the handshake of ${peer}, the oldest of ${held} under way from that address, to make room for a connection from ${by}`;
+  const which = held === 1 ? 'the only one' : `the oldest of ${held}`;
+  return `evicted the handshake of ${peer}, ${which} under way from that address, to make room for a connection from ${by}`;
 }
 
 /** A refusal that was an eviction (counted apart in summaries). */

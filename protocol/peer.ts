@@ -34,9 +34,11 @@ export const LINK_LIMITS = {
   /**
    * Connections still in their handshake, from one address / in total. Over the address's cap a
    * connection is closed at once; with the total full, the oldest of the address holding the most
-   * is evicted for a newcomer from a lighter one (peer/link-admission.ts): a flood needs at least
-   * pendingTotal / pendingPerAddress addresses to fill the total, and pendingTotal addresses (one
-   * handshake each) to lock out a peer from another address.
+   * is evicted for a newcomer from a lighter one, and a newcomer from an address holding none
+   * always gets a slot (the oldest handshake overall makes room when every address holds one;
+   * peer/link-admission.ts): a flood needs at least pendingTotal / pendingPerAddress addresses to
+   * fill the total, and cannot lock out a peer from another address, whose handshake is done long
+   * before it becomes the oldest.
    */
   pendingPerAddress: 16,
   pendingTotal: 128,

@@ -72,10 +72,15 @@ test('pending handshakes: with the total full, the oldest of the address holding
   assert.ok(admit('o', 'o1'));
   assert.ok(admit('q', 'q1'));
   assert.deepEqual(evicted.slice(2), ['x2 for o (2)', 'y2 for q (2)']);
-  // Six addresses with one each: nothing more can be taken from anyone.
-  assert.equal(admit('r', 'r1'), undefined);
-  assert.equal(p.evictions, 4);
+  // Six addresses with one each: none of them may take from another…
+  for (const address of ['x', 'y', 'm', 'n', 'o', 'q']) assert.equal(admit(address, 'no'), undefined, address);
+  // …but a newcomer from an address holding none evicts the oldest handshake overall (y3).
+  assert.equal(p.victimFor('r')?.seq, 4);
+  assert.ok(admit('r', 'r1'));
+  assert.deepEqual(evicted.slice(4), ['y3 for r (1)']);
+  assert.equal(p.evictions, 5);
   assert.equal(p.total, 6);
+  assert.equal(p.of('y'), 0);
   // An evicted ticket is no longer counted: releasing it later changes nothing.
   const q = new PendingHandshakes(8, 2);
   const old = q.admit('s')!;
@@ -108,6 +113,40 @@ test('pending handshakes: a flood from k addresses shares the total; a newcomer 
   assert.equal(p.evictions, evictionsBefore + 1);
   assert.equal(p.total, 128);
   assert.equal(live.size, 128);
+});
+
+test('pending handshakes: more addresses than the total cap, one handshake each, reconnecting: a newcomer from a new address is always admitted', () => {
+  const p = new PendingHandshakes(16, 128);
+  const live = new Map<string, string>(); // id -> address
+  let n = 0;
+  const admit = (address: string) => {
+    const id = `${address}#${n++}`;
+    const t = p.admit(address, () => live.delete(id));
+    if (t) live.set(id, address);
+    return t;
+  };
+  const flooder = (i: number) => `10.0.${i >> 8}.${i & 255}`;
+  for (let i = 0; i < 130; i++) admit(flooder(i));
+  assert.equal(p.total, 128);
+  assert.equal(p.evictions, 2, 'the 129th and 130th evicted the two oldest');
+  // Every flooder holding one reconnects again and again: those holding one are refused (no
+  // address holds two more), those evicted come back as newcomers and evict the oldest.
+  for (let round = 0; round < 5; round++) for (let i = 0; i < 130; i++) admit(flooder(i));
+  assert.equal(p.total, 128);
+  assert.ok(Math.max(...Array.from({ length: 130 }, (_, i) => p.of(flooder(i)))) <= 1);
+  // A member from a new address: admitted, by evicting the oldest handshake overall.
+  const evictionsBefore = p.evictions;
+  const member = admit('192.0.2.1');
+  assert.ok(member);
+  assert.equal(p.evictions, evictionsBefore + 1);
+  assert.equal(p.of('192.0.2.1'), 1);
+  assert.equal(p.total, 128);
+  // Its handshake, younger than all the flooders', survives the next 127 newcomers' evictions.
+  for (let i = 0; i < 127; i++) assert.ok(admit(`10.1.0.${i}`));
+  assert.equal(p.of('192.0.2.1'), 1);
+  assert.ok([...live.values()].includes('192.0.2.1'));
+  // A second member from the same address (it holds one): refused, no flooder holds two more.
+  assert.equal(p.admit('192.0.2.1'), undefined);
 });
 
 test('refusals: evictions are counted apart in the summary, by their flag, never by their wording', async () => {

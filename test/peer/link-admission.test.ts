@@ -428,6 +428,58 @@ test('engines: strangers from 5 addresses hold every pending slot and reconnect 
     `carol's message arrived ${tookMs} ms after sending; ${errors.length} error events at bob`);
 });
 
+test('engines: more stranger addresses than the total cap, one idle connection each, reconnecting; a new member still links and delivers', TIMEOUT, async (t) => {
+  // The tester's flood from 130+ addresses at test scale: 10 addresses for a total of 8, each
+  // reopening its one connection 100 ms after it is closed. Every address then holds one, so
+  // none may take a slot from another; before a newcomer from an address holding none could
+  // evict the oldest handshake overall, every connection from anyone else was closed at once.
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const linkLimits = { pendingPerAddress: 8, pendingTotal: 8, handshakeTimeoutMs: 3000, refusalReportsPerInterval: 3, refusalIntervalMs: 1000 };
+  const bobE = await registered(t, tracker, 'bob', { linkLimits });
+  const aliceE = await registered(t, tracker, 'alice');
+  const carolE = await registered(t, tracker, 'carol');
+  const hi = waitFor(bobE, 'message', (m) => m.text === 'before');
+  await aliceE.sendDirect('bob', 'before');
+  await hi;
+
+  const errors = collect(bobE, 'error');
+  const addresses = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
+  const started = Date.now();
+  const f = flood(t, bobE.peerPort, addresses, 1, { reconnect: true, pauseMs: 100 });
+  t.after(() => f.stop());
+  let maxPending = 0;
+  const sample = async () => {
+    const s = await poolOf(bobE).stats();
+    maxPending = Math.max(maxPending, s.pending);
+    return s;
+  };
+  // The total full, and the addresses left over turned away (evicting) and reconnecting, round after round.
+  await until('the flood fills the total and keeps reconnecting', async () => {
+    const s = await sample();
+    return s.pending === linkLimits.pendingTotal && s.busyRefusals + s.evictions >= 20;
+  });
+
+  // carol has never linked with bob: her connection comes from 127.0.0.1 into a full total.
+  const fromCarol = waitFor(bobE, 'message', (m) => m.text === 'during, carol', 20_000);
+  const sentAt = Date.now();
+  assert.equal((await carolE.sendDirect('bob', 'during, carol')).recipients, 1);
+  await fromCarol;
+  const tookMs = Date.now() - sentAt;
+  const toCarol = waitFor(carolE, 'message', (m) => m.text === 'during, to carol', 20_000);
+  await bobE.sendDirect('carol', 'during, to carol');
+  await toCarol;
+  // The established link goes on too.
+  const fromAlice = waitFor(bobE, 'message', (m) => m.text === 'during, alice', 20_000);
+  await aliceE.sendDirect('bob', 'during, alice');
+  await fromAlice;
+  await sample();
+  assert.ok(maxPending <= linkLimits.pendingTotal, `at most ${maxPending} pending`);
+  const elapsed = Date.now() - started;
+  f.stop();
+  t.diagnostic(`${f.state.opened} stranger connections from ${addresses.length} addresses in ${elapsed} ms, at most ${maxPending} pending, ` +
+    `${(await sample()).evictions} evictions; carol's message arrived ${tookMs} ms after sending; ${errors.length} error events at bob`);
+});
+
 test('engines: hellos naming users the tracker does not know cost at most the budgeted tracker lookups; a new member still links', TIMEOUT, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const linkLimits = { lookupBurstPerAddress: 3, lookupPerSecondPerAddress: 0, lookupBurstTotal: 6, lookupPerSecondTotal: 0 };
