@@ -156,7 +156,9 @@ export async function makeEngine(t: After, tracker: { host: string; port: number
       failure = err;
     }
     await engine.close().catch(() => {});
-    if (!engineOpts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    // Removed in a step added last: a later engine of this test may run on the same folder
+    // (a restart) and is closed only by its own, later step (removing it now raced its writes).
+    if (!engineOpts.dataDir) t.after(() => rm(dataDir, { recursive: true, force: true, maxRetries: 3 }));
     if (failure) failLater(t, watch.group, failure);
   });
   return engine;
