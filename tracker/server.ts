@@ -6,7 +6,9 @@
 // All connections not logged in (TLS handshakes included) are bounded together too
 // (--max-pending-conns, and a quarter of the open-file limit): when full, a new connection evicts
 // the oldest one of the address holding the most, so a flood from many addresses shares the slots
-// and a newcomer always gets one; logged-in connections are never evicted. A connection may send
+// and a newcomer always gets one; connections that have sent no valid request yet go before those
+// that have (a real client sends prelogin at once, then derives its key for about a second, while
+// an idle flood's connections never speak); logged-in connections are never evicted. A connection may send
 // MAX_REQUESTS_BEFORE_LOGIN requests before it logs in. Every connection the tracker closes itself
 // (deadline, heartbeat, slow consumer, too many, evicted, oversized frame, revoked session,
 // shutdown) is logged with its address, user and reason; floods of them (and of failed TLS
@@ -35,6 +37,8 @@ interface Pending {
   socket: Socket;
   conn?: Connection;
   counted: boolean;
+  /** It sent a valid request (ping aside): evicted only when no silent connection is left. */
+  spoke: boolean;
 }
 
 /**
@@ -95,7 +99,7 @@ export class TrackerServer {
     this.server.on('connection', (socket: Socket) => {
       const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
       const key = `${socket.remoteAddress}:${socket.remotePort}`;
-      const entry: Pending = { address, socket, counted: false };
+      const entry: Pending = { address, socket, counted: false, spoke: false };
       this.rawSockets.set(key, entry);
       this.addPending(entry);
       socket.once('close', () => {
@@ -114,7 +118,7 @@ export class TrackerServer {
         socket.destroy();
         return;
       }
-      if (this.pendingTotal > this.maxPending) this.evictOne();
+      if (this.pendingTotal > this.maxPending) this.evictOne(entry);
     });
     // Garbage instead of a TLS handshake, or a client that gives up: not our problem, but say so
     // (once per address per 10 s, with the count of the others).
@@ -129,28 +133,48 @@ export class TrackerServer {
   }
 
   /**
-   * The slots of connections not logged in are full: the address holding the most loses its
-   * oldest (told why if its TLS handshake is done). A newcomer's address holds few, so it always
-   * gets in, and a flood from many addresses shares the slots.
+   * The slots of connections not logged in are full: one goes (told why if its TLS handshake is
+   * done), never `newcomer`. Connections that have sent no valid request go first: of those, the
+   * oldest of the address holding the most; only when none is left, the oldest (of any) of the
+   * address holding the most. A newcomer always gets in, a flood from many addresses shares the
+   * slots, and a client that sent prelogin and is deriving its key outlasts an idle flood however
+   * many addresses it comes from. A scan of the connections not logged in.
    */
-  private evictOne(): void {
-    let victims: Set<Pending> | undefined;
-    for (const set of this.pendingByAddress.values()) if (!victims || set.size > victims.size) victims = set;
-    const oldest = victims?.values().next().value;
-    if (!oldest) return;
+  private evictOne(newcomer: Pending): void {
+    const pick = (silentOnly: boolean): [Pending, Set<Pending>] | undefined => {
+      let best: [Pending, Set<Pending>] | undefined;
+      for (const set of this.pendingByAddress.values()) {
+        if (best && set.size <= best[1].size) continue;
+        for (const entry of set) {
+          if (entry === newcomer || (silentOnly && entry.spoke)) continue;
+          best = [entry, set];
+          break;
+        }
+      }
+      return best;
+    };
+    const found = pick(true) ?? pick(false);
+    if (!found) return;
+    const [oldest, victims] = found;
     this.removePending(oldest);
     // One line per 10 s for all addresses: a flood from thousands of addresses is one event.
     const suppressed = this.evictLog.take('all');
     if (suppressed !== null) {
       this.log('warn', 'connection evicted: too many connections not logged in', {
         address: oldest.address,
-        held: (victims!.size + 1),
+        held: (victims.size + 1),
+        ...(oldest.spoke ? { 'had-spoken': true } : {}),
         total: this.pendingTotal,
         ...(suppressed ? { 'evicted-since-last-line': suppressed } : {}),
       });
     }
-    if (oldest.conn) oldest.conn.fail('server.busy', 'the tracker has too many connections that have not logged in, and yours was the oldest from your address; log in sooner, or retry');
-    else oldest.socket.destroy();
+    if (oldest.conn) {
+      oldest.conn.fail('server.busy', oldest.spoke
+        ? 'the tracker has too many connections that have not logged in, and yours was the oldest from your address; log in sooner, or retry'
+        : 'the tracker has too many connections that have not logged in, and yours had sent no request; send one (prelogin) at once, or retry');
+    } else {
+      oldest.socket.destroy();
+    }
   }
 
   private addPending(entry: Pending): void {
@@ -280,6 +304,11 @@ export class TrackerServer {
       const req = trackerRequestSchema.parse(frame);
       if (!conn.user && !UNAUTHENTICATED_REQUESTS.includes(req.type)) {
         throw new ProtocolError('auth.required', `log in before ${req.type}`);
+      }
+      // A valid request (a ping shows nothing): evicted after the silent ones (evictOne).
+      if (!conn.user && req.type !== 'ping') {
+        const raw = this.rawSockets.get(`${conn.socket.remoteAddress}:${conn.socket.remotePort}`);
+        if (raw) raw.spoke = true;
       }
       const signingIn = !conn.user && (req.type === 'login' || req.type === 'register' || req.type === 'resume');
       if (signingIn) conn.holdDeadline();

@@ -79,6 +79,29 @@ test('F2: a flood from many addresses at --max-pending-conns evicts the biggest 
   await expectServing(tracker);
 });
 
+test('F2: idle connections from more addresses than --max-pending-conns go before a client that sent prelogin and is deriving its key; it then logs in', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--max-pending-conns', '20', '--max-conns-per-address', '8'] });
+  const setup = await tracker.connect({ heartbeatMs: 0 });
+  const user = await registerUser(setup, 'patient', FAST);
+  await setup.close();
+  // The client asks for its salt at once, then (as with a real scrypt of about a second) waits.
+  const conn = await tracker.connect({ heartbeatMs: 0, localAddress: '127.0.0.7' });
+  const { salt } = await conn.request('prelogin', { user: 'patient' });
+  assert.equal(salt, toBase64Url(user.salt));
+  // 30 addresses, one idle connection each, reopened as soon as it is cut: 31 for 20 slots, and
+  // every address holds one, so the oldest (the waiting client's, before) was the one to go.
+  const addresses = Array.from({ length: 30 }, (_, i) => `127.0.1.${i + 2}`);
+  const floods = addresses.map((a) => flood(t, tracker.port, a, 1));
+  // Every flooding address has been cut at least once: the slots went round past the client.
+  await Promise.all(floods.map((f) => f.cut));
+  assert.equal(conn.closed, false, 'the client that spoke was not evicted');
+  const session = await conn.request('login', { user: 'patient', authKey: toBase64Url(user.keys.authKey), peerPort: 0 });
+  assert.equal(session.user, 'patient');
+  t.diagnostic(`closed by the tracker: ${floods.reduce((n, f) => n + f.closed(), 0)} flood connections`);
+  for (const f of floods) f.stop();
+  await expectServing(tracker);
+});
+
 test('F2: under ulimit -n 100 the tracker lowers --max-pending-conns to a quarter of the open-file limit', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'p2p-chat-ulimit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
