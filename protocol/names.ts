@@ -49,14 +49,18 @@ export function checkNewRoomName(raw: string): string {
 
 /**
  * Each character's prototype, after Unicode TS #39 (confusables.txt), restricted to our alphabet.
- * Entries of confusables.txt whose source is in it: `0 → O`, `1 → l`, `I → l`, `m → rn`; names
- * are case-insensitive, so `O` is `o` and `I` is `i`. Added here (not in TS #39, but the same
- * kind as `m → rn` in the sans-serif fonts of editors): `w → vv`. Left out on purpose, to keep
- * real names apart: `cl`/`d` (clara, dara), `5`/`s`, and leetspeak (3/e, 4/a).
+ * Entries of confusables.txt whose source is in it: `0 → O`, `1 → l`, `I → l`, `d → cl`,
+ * `m → rn`; names are case-insensitive, so `O` is `o` and `I` is `i`. `d → cl` folds `cl` and `d`
+ * together (dora/clora, design/clesign; and with `1`, `i → l` also c1ora, ciora), as the TS #39
+ * skeleton does. Added here (not in TS #39, but the same kind as `m → rn` in the sans-serif fonts
+ * of editors): `w → vv`. Left out on purpose, to keep real names apart: `5`/`s`, and leetspeak
+ * (3/e, 4/a). Changing this table changes stored skeletons: tracker/db.ts recomputes them in a
+ * migration (as migration 6 did for `d → cl`).
  */
 const PROTOTYPE: ReadonlyMap<string, string> = new Map([
   ['0', 'o'],
   ['1', 'l'],
+  ['d', 'cl'],
   ['i', 'l'],
   ['m', 'rn'],
   ['w', 'vv'],
@@ -67,7 +71,8 @@ const SEPARATORS = /[._-]/g;
 /**
  * The confusable skeleton of a normalized user or room name (TS #39 `skeleton`, with the table
  * above): two names with the same skeleton look alike, so `a1ice`, `alice.`, `al-ice` and
- * `AIice` all have the skeleton of `alice` ('allce'), and `rnallory` that of `mallory`. Pure;
+ * `AIice` all have the skeleton of `alice` ('allce'), `rnallory` that of `mallory`, and `clora`
+ * that of `dora` ('clora'). Pure;
  * never throws for a string.
  */
 export function nameSkeleton(name: string): string {

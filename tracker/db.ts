@@ -71,6 +71,13 @@ const MIGRATIONS: Migration[] = [
   // 5: when the tracker stored each room event (its own clock, not the event's claimed time), so
   // the joins per user and room per day (--room-joins-per-day) are counted again after a restart.
   `ALTER TABLE room_events ADD COLUMN received INTEGER;`,
+  // 6: the skeleton folds `cl` and `d` together (TS #39 `d → cl`, protocol/names.ts): every stored
+  // skeleton is computed again, oldest first as in 3, so of names that now look alike (dora and a
+  // later clora) the oldest holds it and the others keep their names, with NULL.
+  async (tx) => {
+    await tx.exec('UPDATE users SET skeleton = NULL; UPDATE rooms SET skeleton = NULL;');
+    await fillSkeletons(tx);
+  },
 ];
 
 /**

@@ -67,6 +67,7 @@ describe('user and room names', () => {
     const conn = await connectFor(t, tracker);
     await registerUser(conn, 'alice', FAST);
     await registerUser(conn, 'mallory', FAST);
+    await registerUser(conn, 'dora', FAST);
     for (const [user, existing] of [
       ['a1ice', 'alice'],
       ['alice.', 'alice'],
@@ -75,6 +76,8 @@ describe('user and room names', () => {
       ['rnallory', 'mallory'],
       ['ma11ory', 'mallory'],
       ['_mallory_', 'mallory'],
+      ['clora', 'dora'],
+      ['c1ora', 'dora'],
     ] as const) {
       const err = await expectCode(registerAs(conn, { user, identityUser: user.toLowerCase() }), 'auth.user_exists');
       assert.match(err.message, new RegExp(`looks too much like the existing user ${existing}`), err.message);
@@ -95,6 +98,9 @@ describe('user and room names', () => {
       const err = await expectCode(createRoom(owner, name), 'room.name_taken');
       assert.match(err.message, /looks too much like the existing room general/);
     }
+    await createRoom(owner, 'design');
+    const err = await expectCode(createRoom(owner, 'clesign'), 'room.name_taken');
+    assert.match(err.message, /looks too much like the existing room design/);
     for (const name of ['-', '...', '_']) {
       const err = await expectCode(createRoom(owner, name), 'request.invalid');
       assert.match(err.message, /letter or digit/);
@@ -145,8 +151,9 @@ test('the skeleton migration keeps look-alike names stored before it: both stay,
   await sql(first.dbPath, 'INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', eventHash(legacy), JSON.stringify(legacy));
 
   const second = await startTracker(t, { dir: first.dir, args: [...FAST_TRACKER_ARGS] });
-  // Migrations 3 (skeletons), 4 (known login addresses) and 5 (when events were stored) ran.
-  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 5 }]);
+  // Migrations 3 (skeletons), 4 (known login addresses), 5 (when events were stored) and 6
+  // (skeletons again, with cl/d) ran.
+  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 6 }]);
   assert.deepEqual(await rows(first.dbPath, 'SELECT COUNT(*) AS n FROM known_logins'), [{ n: 0 }]);
   // The older of each pair holds the skeleton; the later one is kept, without it.
   assert.deepEqual(await rows(first.dbPath, "SELECT name, skeleton FROM users WHERE name IN ('alice', 'a1ice') ORDER BY name"), [
@@ -167,4 +174,47 @@ test('the skeleton migration keeps look-alike names stored before it: both stay,
   await appendEvent(back, general, 'close');
   const err = await expectCode(createRoom(back, 'general'), 'room.name_taken');
   assert.match(err.message, /genera1/);
+});
+
+test('migration 6 computes every skeleton again with cl/d folded: of dora and a later clora (and rooms design, clesign) the older holds it, both stay', async (t) => {
+  const first = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const dora = await onlineMember(first, 'dora');
+  const design = await createRoom(dora, 'design');
+  // A room that a tracker before the cl/d fold let dora create: a look-alike of design.
+  const legacy = signRoomEvent(unsignedCreate('dora', 'clesign', false), dora.key);
+  await dora.conn.close();
+  await first.stop();
+
+  // Back to schema 5, with the skeletons of then and the look-alikes they allowed.
+  await sql(
+    first.dbPath,
+    `UPDATE users SET skeleton = 'dora' WHERE name = 'dora';
+     UPDATE rooms SET skeleton = 'design' WHERE name = 'design';
+     INSERT INTO users (name, salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created, skeleton)
+       SELECT 'clora', salt, auth_hash, signing_key, encryption_key, encryption_key_sig, fingerprint, key_blob, created + 1, 'clora' FROM users WHERE name = 'dora';
+     PRAGMA user_version = 5;`,
+  );
+  await sql(first.dbPath, "INSERT INTO rooms (id, name, check_hash, closed, created, skeleton) VALUES (?, ?, NULL, 0, ?, 'clesign')", eventHash(legacy), 'clesign', legacy.time + 1);
+  await sql(first.dbPath, 'INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', eventHash(legacy), JSON.stringify(legacy));
+
+  const second = await startTracker(t, { dir: first.dir, args: [...FAST_TRACKER_ARGS] });
+  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 6 }]);
+  assert.deepEqual(await rows(first.dbPath, "SELECT name, skeleton FROM users WHERE name IN ('dora', 'clora') ORDER BY name"), [
+    { name: 'clora', skeleton: null },
+    { name: 'dora', skeleton: 'clora' },
+  ]);
+  assert.deepEqual(await rows(first.dbPath, "SELECT name, skeleton FROM rooms WHERE name IN ('design', 'clesign') ORDER BY name"), [
+    { name: 'clesign', skeleton: null },
+    { name: 'design', skeleton: 'cleslgn' },
+  ]);
+  const back = await reconnectMember(second, 'dora');
+  const names = (await back.conn.request('list_rooms', {})).rooms.map((r) => r.name).sort();
+  assert.deepEqual(names, ['clesign', 'design']);
+  assert.ok((await back.conn.request('list_peers', {})).peers.some((p) => p.user === 'clora'));
+  // New look-alikes are refused, by the recomputed skeletons.
+  const err = await expectCode(registerAs(await second.connect(), { user: 'c1ora' }), 'auth.user_exists');
+  assert.match(err.message, /looks too much like the existing user dora/);
+  await expectCode(createRoom(back, 'c1esign'), 'room.name_taken');
+  await appendEvent(back, design, 'close');
+  await expectCode(createRoom(back, 'design'), 'room.name_taken');
 });

@@ -53,9 +53,22 @@ describe('nameSkeleton', () => {
     same('wendy', 'vvendy');
   });
 
-  test('different names stay apart (no leetspeak, no cl/d, no 5/s)', () => {
+  test('cl and d share a skeleton (TS #39 d → cl), also as c1 and ci', () => {
+    same('dora', 'clora');
+    same('design', 'clesign');
+    same('clara', 'dara');
+    same('dora', 'c1ora');
+    same('dora', 'ciora');
+    same('dora', 'c-lora');
+    same('ed', 'ecl');
+    assert.equal(nameSkeleton('dora'), 'clora');
+    assert.equal(nameSkeleton('design'), 'cleslgn');
+    apart('dora', 'lora');
+    apart('dora', 'cora');
+  });
+
+  test('different names stay apart (no leetspeak, no 5/s)', () => {
     apart('alice', 'alica');
-    apart('clara', 'dara');
     apart('sam', '5am');
     apart('eve', '3ve');
     apart('ann', 'anna');
@@ -68,5 +81,6 @@ describe('nameSkeleton', () => {
     assert.equal(nameSkeleton('mallory'), 'rnallory');
     assert.equal(nameSkeleton('...'), '');
     assert.equal(nameSkeleton('w0m1i'), 'vvornll');
+    assert.equal(nameSkeleton('d1d'), 'cllcl');
   });
 });
