@@ -13,10 +13,11 @@
  * paragraph separators, lone surrogates, every Default_Ignorable_Code_Point (variation
  * selectors, the combining grapheme joiner, Hangul fillers U+115F, U+1160, U+3164 and U+FFA0,
  * Khmer inherent vowels, Mongolian selectors), and the letters and symbols that draw nothing
- * (the blank Braille pattern U+2800, the null notehead U+1D159): padding made of them would be
- * invisible, and could push text to where a terminal wraps it to the start of a row.
+ * (the blank Braille pattern U+2800, the null notehead U+1D159, the Egyptian hieroglyph full and
+ * half blanks U+13441 and U+13442, the Khitan small script filler U+16FE4): padding made of them
+ * would be invisible, and could push text to where a terminal wraps it to the start of a row.
  */
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f]|\p{Cf}|[\u2028\u2029]|\p{Cs}|\p{Default_Ignorable_Code_Point}|[\u2800\u{1d159}]/gu;
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f]|\p{Cf}|[\u2028\u2029]|\p{Cs}|\p{Default_Ignorable_Code_Point}|[\u2800\u{1d159}\u{13441}\u{13442}\u{16fe4}]/gu;
 
 /** How one hidden character is shown: `^[` for ESC, `^?` for DEL, `<U+009B>` for the rest. */
 export function visibleChar(ch: string): string {
@@ -77,9 +78,11 @@ export function hasHidden(text: string): boolean {
  * every Default_Ignorable_Code_Point (variation selectors, the combining grapheme joiner, Hangul
  * fillers, Khmer inherent vowels), combining marks (Mn, Me: with nothing to sit on they show at
  * most a dotted circle), and the letters and symbols that render as empty (the blank Braille
- * pattern, the null notehead).
+ * pattern U+2800, the null notehead U+1D159, the Egyptian hieroglyph full and half blanks U+13441
+ * and U+13442; the Hangul fillers U+115F, U+1160, U+3164, U+FFA0 and the Khitan filler U+16FE4
+ * are default-ignorable or Mn already).
  */
-const SHOWS_NOTHING = /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Mn}\p{Me}\u2800\u{1d159}]*$/u;
+const SHOWS_NOTHING = /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Mn}\p{Me}\u2800\u{1d159}\u{13441}\u{13442}]*$/u;
 
 /** Whether `text` would show as nothing at all: empty, or only the characters above. */
 export function isBlank(text: string): boolean {

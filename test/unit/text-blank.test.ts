@@ -22,6 +22,17 @@ test('blank: variation selectors, other default-ignorable characters and combini
   }
 });
 
+test('blank: letters that draw nothing, the Egyptian hieroglyph full and half blanks (U+13441, U+13442), alone or with other blanks', () => {
+  for (const text of ['\u{13441}', '\u{13442}', '\u{13441}\u{13442}'.repeat(20), ' \u{13441} \u200b\u{13442}\n', '\u{13441}\u3164\u2800\u{1d159}', '\u{13442}\u0301', '\u{16fe4}']) {
+    assert.equal(isBlank(text), true, JSON.stringify(text));
+    assert.equal(isBlankMessage({ text }), true, JSON.stringify(text));
+    assert.equal(isBlankMessage({ text: 'x', snippet: { code: text } }), false, 'the text shows');
+    assert.equal(isBlankMessage({ text, snippet: { code: text } }), true, JSON.stringify(text));
+  }
+  // The hieroglyphs around them draw something: not blank.
+  for (const text of ['\u{13440}\u{13441}x', '\u{13441}\u{13000}', '\u{13443}', '\u{13446}', 'a\u{13442}']) assert.equal(isBlank(text), false, JSON.stringify(text));
+});
+
 test('not blank: anything that shows, however small', () => {
   for (const text of ['a', ' . ', '0', '-', '\u200bx', '😀', 'ä', 'a\u0301', '字', ' \t_', '❤️', '1️⃣', '\u0903', 'ॐ', '\ufe0fx', '\u{1d15a}']) {
     assert.equal(isBlank(text), false, JSON.stringify(text));

@@ -64,7 +64,7 @@ test('visibleLines keeps newlines and tabs and indents continuation lines', () =
 });
 
 test('invisible and ignorable characters show as <U+XXXX>: fillers, variation selectors, Khmer vowels', () => {
-  for (const code of [0x3164, 0x115f, 0x1160, 0xffa0, 0x2800, 0x034f, 0x17b4, 0x17b5, 0x180b, 0x180e, 0xfe00, 0xfe0f, 0xe0100, 0x1d159, 0x1d173, 0xfff0]) {
+  for (const code of [0x3164, 0x115f, 0x1160, 0xffa0, 0x2800, 0x034f, 0x17b4, 0x17b5, 0x180b, 0x180e, 0xfe00, 0xfe0f, 0xe0100, 0x1d159, 0x1d173, 0xfff0, 0x13441, 0x13442, 0x16fe4]) {
     const ch = String.fromCodePoint(code);
     const shown = `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;
     assert.equal(visible(ch), shown, shown);
@@ -73,6 +73,8 @@ test('invisible and ignorable characters show as <U+XXXX>: fillers, variation se
     assert.equal(hasHidden(ch), true);
   }
   assert.equal(visible('lunch?' + '\u3164'.repeat(3) + '[dm]'), 'lunch?<U+3164><U+3164><U+3164>[dm]');
+  assert.equal(visible('lunch?' + '\u{13441}\u{13442}'.repeat(2) + '[dm]'), 'lunch?<U+13441><U+13442><U+13441><U+13442>[dm]');
+  assert.equal(visible('\u{13000}\u{13443}'), '\u{13000}\u{13443}', 'hieroglyphs that draw something stay');
   // Every Default_Ignorable_Code_Point is shown, unless it is the joiner or selector of an emoji.
   for (let code = 0; code <= 0x10ffff; code++) {
     if (code >= 0xd800 && code <= 0xdfff) continue;
