@@ -49,7 +49,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
   });
 
   register('p2pChat.joinRoom', async () => {
-    // The engine's pushed directory, joined by id: at most one list_rooms (extension/join-room.ts).
+    // The engine's directory (fetched at sign-in, kept by pushes), joined by id: no list_rooms (extension/join-room.ts).
     await joinFromPalette(controller.requireEngine(), controller.model, {
       none: () => void vscode.window.showInformationMessage('There are no rooms to join. Create one with "P2P Chat: Create Room".'),
       pick: async (rooms) =>

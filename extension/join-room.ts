@@ -1,7 +1,8 @@
 // Joining a room, from the palette or the view, without VS Code (so tests drive it with a real
-// engine). The palette lists the engine's directory, which the tracker's pushes keep current, and
-// asks the tracker (one `list_rooms`) only when the engine has none yet; the pick is joined by its
-// id, which costs no `list_rooms` at all (issue 8: one palette join used to cost four).
+// engine). The palette lists the engine's directory, which the engine fetches whole at each sign-in
+// and (re)connect and the tracker's pushes keep current between them, so it asks the tracker
+// nothing; the pick is joined by its id, which costs no `list_rooms` either (issue 8: one palette
+// join used to cost four).
 
 import type { RoomSummary } from '../protocol/tracker.ts';
 import type { ChatEngine } from '../peer/engine.ts';
@@ -15,11 +16,9 @@ export interface JoinPrompts {
   none(): void;
 }
 
-/** Rooms I could join: the pushed directory, or one `list_rooms` when the engine has none yet. */
+/** Rooms I could join: the engine's directory (no request). */
 export async function joinableRooms(engine: ChatEngine): Promise<RoomSummary[]> {
-  const known = engine.directory();
-  const rooms = known.length ? known : await engine.listRooms();
-  return rooms.filter((r) => !r.member && !r.closed);
+  return engine.directory().filter((r) => !r.member && !r.closed);
 }
 
 /** Joins room `id` and opens it. Throws the engine's ProtocolError (room.bad_password, ...). */

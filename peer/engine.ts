@@ -65,6 +65,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private readonly presence = new Map<string, PeerInfo>();
   /** Rooms as the tracker last listed or pushed them. */
   private readonly roomDirectory = new RoomDirectory((rooms) => this.emit('directory_changed', { rooms }));
+  /** Summaries pushed while a whole-directory fetch is under way (refreshDirectory). */
+  private directoryPushes?: RoomSummary[];
   /** Sends still under way; close() lets them finish (briefly) so a message sent just before exit is not lost. */
   private readonly outgoing = new Set<Promise<void>>();
 
@@ -279,6 +281,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const { pool, sync } = s;
     await pool.listen(port, this.opts.peerHost ?? '0.0.0.0');
     this.applySession(session);
+    await this.refreshDirectory();
     // Rooms whose file was missing or damaged are fetched again from the start.
     await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id), ...s.rooms.unloaded()]);
     this.persist();
@@ -322,7 +325,37 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     const s = this.s;
     if (!s) return;
     this.applySession(session);
+    await this.refreshDirectory();
     await s.sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
+  }
+
+  /**
+   * After each sign-in and each resume: the whole directory (one paged `list_rooms`) replaces the
+   * one kept, so rooms created, closed or deleted while we were away are seen; pushes keep it
+   * current until the next connect. A push that arrived during the fetch and that the answer does
+   * not cover (a room created behind the paging cursor, or closed after its page) is kept.
+   */
+  private async refreshDirectory(): Promise<void> {
+    const pushes: RoomSummary[] = [];
+    this.directoryPushes = pushes;
+    try {
+      const rooms = await this.tracker.listRooms();
+      if (this.directoryPushes !== pushes) return; // a later fetch supersedes this one
+      const listed = new Set(rooms.map((r) => r.id));
+      this.roomDirectory.replace(rooms);
+      this.roomDirectory.update(pushes.filter((r) => r.closed || !listed.has(r.id)));
+    } catch (err) {
+      // Connection lost meanwhile: the next resume fetches again.
+      if (this.tracker.state === 'online') this.report(err, 'the tracker');
+    } finally {
+      if (this.directoryPushes === pushes) this.directoryPushes = undefined;
+    }
+  }
+
+  /** A summary the tracker pushed (room_event, room_listed). */
+  private directoryPushed(room: RoomSummary): void {
+    this.directoryPushes?.push(room);
+    this.roomDirectory.update([room]);
   }
 
   // ---- events ----------------------------------------------------------------------------------
@@ -346,7 +379,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return;
       }
       case 'room_event': {
-        this.roomDirectory.update([e.room]);
+        this.directoryPushed(e.room);
         const known = s.rooms.get(e.room.id);
         const mine = e.entry.actor === s.user || e.entry.subject === s.user;
         if (!known && !mine) return;
@@ -355,7 +388,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return;
       }
       case 'room_listed':
-        this.roomDirectory.update([e.room]);
+        this.directoryPushed(e.room);
         return;
       case 'closing':
         return;

@@ -2,17 +2,21 @@
 // and the extension's ChatModel. One join makes at most one `list_rooms` request (counted where
 // requests leave the engine for the tracker), the directory stays live from the tracker's pushes
 // (a room another user creates appears with nothing asked), and a room closed and created again
-// under the same name is joined by the new room's id.
+// under the same name is joined by the new room's id. The engine fetches the whole directory at
+// each sign-in and resume (one paged `list_rooms`) and replaces its own with it: a user signing in
+// after rooms were made sees them, and a room deleted while the tracker was down is not offered.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import type { HostToView } from '../../protocol/view.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
 import { ChatModel } from '../../extension/chat-model.ts';
 import type { History } from '../../extension/history-store.ts';
-import { joinFromPalette, type JoinPrompts } from '../../extension/join-room.ts';
-import { registered, waitFor } from '../helpers/engines.ts';
-import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { joinableRooms, joinFromPalette, type JoinPrompts } from '../../extension/join-room.ts';
+import { allowErrors, registered, waitFor } from '../helpers/engines.ts';
+import { FAST_TRACKER_ARGS, REPO_ROOT, restartTracker, startTracker } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 120_000 };
 const NO_HISTORY: History = { load: () => [], changed: () => {}, flush: () => {} };
@@ -86,18 +90,59 @@ test('one palette Join Room makes at most one list_rooms request, and joins by i
   assert.ok(model.roomItems().some((r) => r.key === joined.id && r.title === 'general'));
   assert.ok(posts.some((p) => p.type === 'timeline/added' && p.key === joined.id), 'the marker reached the joined room by its id');
 
-  // A private room, as if the engine had no directory yet (before the tracker's first answer):
-  // exactly one list_rooms for the QuickPick, none for the join, and the password prompt.
-  const before = counts.get('list_rooms') ?? 0;
-  const pushed = bob.directory;
-  bob.directory = () => [];
-  t.after(() => {
-    bob.directory = pushed;
-  });
+  // A private room: the password prompt, and still no list_rooms (the directory is the engine's).
   const prompts2 = picking('random', 'open sesame');
   assert.ok(await joinFromPalette(bob, model, prompts2));
   assert.deepEqual(prompts2.offered, ['random'], 'general is joined already');
-  assert.equal((counts.get('list_rooms') ?? 0) - before, 1);
+  assert.equal(counts.get('list_rooms') ?? 0, 0);
+});
+
+test('a user signing in after rooms were made sees them in the view and the palette', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const alice = await registered(t, tracker, 'alice');
+  await alice.createRoom('general');
+  await alice.createRoom('random');
+  const bob = await registered(t, tracker, 'bob');
+  const counts = countRequests(bob);
+  const { model } = modelFor(bob, tracker);
+  await model.signedIn(bob, NO_HISTORY);
+  assert.deepEqual(model.snapshot().directory.map((r) => r.name).sort(), ['general', 'random'], 'the view lists them at sign-in');
+
+  // Once bob is in a room of his own, the palette still offers alice's rooms, from the directory.
+  const mine = await bob.createRoom('mine');
+  await directoryHas(bob, (r) => r.id === mine.id);
+  assert.deepEqual((await joinableRooms(bob)).map((r) => r.name), ['general', 'random']);
+  assert.equal(counts.get('list_rooms') ?? 0, 0, 'nothing was asked of the tracker after sign-in');
+});
+
+test('a room the admin deleted while the tracker was down, then made again, is offered once, by its new id', SLOW, async (t) => {
+  const first = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const alice = await registered(t, first, 'alice');
+  const bob = await registered(t, first, 'bob');
+  // The tracker goes away under them, and alice's room with it.
+  allowErrors(alice, () => true);
+  allowErrors(bob, () => true);
+  const old = await alice.createRoom('reused');
+  await directoryHas(bob, (r) => r.id === old.id);
+  const { model } = modelFor(bob, first);
+  await model.signedIn(bob, NO_HISTORY);
+
+  const replaced = waitFor(bob, 'directory_changed', (e) => !e.rooms.some((r) => r.id === old.id), 60_000);
+  const aliceBack = waitFor(alice, 'connection', (c) => c.state === 'online', 60_000);
+  await first.stop();
+  const { stdout } = await promisify(execFile)(process.execPath, ['tracker', 'rooms', 'delete', 'reused', '--db', first.dbPath], { cwd: REPO_ROOT });
+  assert.match(stdout, /reused/);
+  await restartTracker(t, first, { args: [...FAST_TRACKER_ARGS, '--port', String(first.port)] });
+  await replaced;
+  assert.deepEqual(model.snapshot().directory.filter((r) => r.name === 'reused'), [], 'the deleted room left the view');
+  await aliceBack;
+
+  const fresh = await alice.createRoom('reused');
+  await directoryHas(bob, (r) => r.id === fresh.id);
+  assert.deepEqual((await joinableRooms(bob)).map((r) => r.id), [fresh.id]);
+  assert.deepEqual(model.snapshot().directory.filter((r) => r.name === 'reused').map((r) => r.id), [fresh.id]);
+  const joined = await joinFromPalette(bob, model, picking('reused'));
+  assert.equal(joined?.id, fresh.id);
 });
 
 test('the directory stays live from pushes: a room another user creates appears without asking', SLOW, async (t) => {
