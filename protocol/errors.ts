@@ -169,9 +169,6 @@ export class ProtocolError extends Error {
   }
 }
 
-/** Another name for the same class, for code that is not about the wire. */
-export { ProtocolError as CodedError };
-
 /** Whether `err` is a coded error (of `code`, when given). */
 export function isCoded<C extends ErrorCode>(err: unknown, code?: C): err is ProtocolError & { code: C } {
   return err instanceof ProtocolError && (code === undefined || err.code === code);

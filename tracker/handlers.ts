@@ -105,14 +105,14 @@ const HANDLERS: Handlers = {
   create_room: async (ctx, conn, req) => {
     const done = await ctx.rooms.create(conn.user!, req.event, req.check);
     ctx.log('info', 'room created', { room: done.state.name, owner: conn.user!, private: done.state.private });
-    announce(ctx, done, conn);
+    announce(ctx, done);
     return { room: ctx.rooms.summary(done.state, conn.user!) };
   },
 
   append: async (ctx, conn, req) => {
     const done = await ctx.rooms.append(conn.user!, req.event, req.check);
     ctx.log('info', `room ${req.event.type}`, { room: done.state.name, actor: conn.user!, subject: req.event.subject });
-    announce(ctx, done, conn);
+    announce(ctx, done);
     return { room: ctx.rooms.summary(done.state, conn.user!) };
   },
 
@@ -182,7 +182,7 @@ function peerInfo(ctx: HandlerContext, user: string): PeerInfo {
 }
 
 /** The appended event goes to the room's audience; everyone else hears the room list changed. */
-function announce(ctx: HandlerContext, done: Appended, _from: Connection): void {
+function announce(ctx: HandlerContext, done: Appended): void {
   // One summary for members and one for everyone else, not one per connection.
   const asMember = ctx.rooms.summary(done.state, '');
   const forMember = { ...asMember, member: true };
