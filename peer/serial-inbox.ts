@@ -13,6 +13,9 @@ export interface SerialInboxOptions<K, T> {
   failed: (err: unknown, key: K) => void;
 }
 
+/** Handled slots a busy lane keeps before it cuts them (when they are also over half of it). */
+const COMPACT_AFTER = 1024;
+
 interface Lane<T> {
   items: (T | undefined)[];
   /** Index of the next item to handle. */
@@ -74,6 +77,11 @@ export class SerialInbox<K, T> {
     while (lane.next < lane.items.length) {
       const item = lane.items[lane.next] as T;
       lane.items[lane.next++] = undefined;
+      // A lane that never goes idle would keep its handled slots for ever: cut them now and then.
+      if (lane.next > COMPACT_AFTER && lane.next * 2 > lane.items.length) {
+        lane.items.splice(0, lane.next);
+        lane.next = 0;
+      }
       try {
         const done = this.opts.handle(key, item);
         if (done) await done;

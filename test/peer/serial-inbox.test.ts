@@ -71,3 +71,28 @@ test('serial inbox: put-back items go ahead of what waits, after the first `skip
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(handled, ['running', 'parked1', 'parked2', 'behind-parked', 'later']);
 });
+
+test('serial inbox: a lane that never goes idle does not keep its handled items', async () => {
+  const TOTAL = 5000;
+  let handled = 0;
+  let longest = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const inbox: SerialInbox<string, number> = new SerialInbox<string, number>({
+    cap: 10,
+    failed: (err) => assert.fail(String(err)),
+    handle: async (key, n) => {
+      handled++;
+      const lane = (inbox as unknown as { lanes: Map<string, { items: unknown[] }> }).lanes.get(key)!;
+      longest = Math.max(longest, lane.items.length);
+      // The next item is queued before this one ends: the lane is never idle until the last.
+      if (n + 1 < TOTAL) assert.ok(inbox.push(key, n + 1));
+      else finish();
+      await Promise.resolve();
+    },
+  });
+  assert.ok(inbox.push('busy', 0));
+  await finished;
+  assert.equal(handled, TOTAL);
+  assert.ok(longest <= 2 * 1024 + 2, `the lane's array grew to ${longest}`);
+});
