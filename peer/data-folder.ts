@@ -158,14 +158,20 @@ export class DataFolder {
     } else {
       state = readJson<Partial<Record<keyof EngineState, unknown>>>(path, {});
     }
-    // `outbound` (my sender sessions' chain keys, which an earlier version wrote and never used
-    // after a restart) is not read: the next write drops it.
-    const s = state as { inbound?: EngineState['inbound'] };
-    return {
+    const s = state as { inbound?: EngineState['inbound']; outbound?: unknown };
+    const loaded: EngineState = {
       pins: entriesOf(state.pins, path, 'pins', isPin),
       rooms: this.loadRooms(user, entriesOf(state.rooms, path, 'rooms', isSavedRoom)),
       inbound: Object.assign(Object.create(null) as Record<string, unknown>, s.inbound ?? {}, InboundSessions.peek(this.sessionJournal(user))),
     };
+    // `outbound` (my sender sessions' chain keys, which an earlier version wrote and never used
+    // after a restart) is not read, and not left on disk until some later write: the file is
+    // written again at once without it (otherwise unchanged).
+    if (s.outbound !== undefined) {
+      delete s.outbound;
+      writeJson(path, this.atRestKey ? seal(this.atRestKey, Buffer.from(JSON.stringify(state)), STATE_AAD).toString('base64') : state);
+    }
+    return loaded;
   }
 
   /**

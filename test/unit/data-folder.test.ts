@@ -191,3 +191,15 @@ test('rooms: state.json keeps only the index; events come from the room files, o
   rmSync(data.roomLogs('alice').pathOf(id));
   assert.equal(new DataFolder(dir, false).loadState('alice').rooms.get(id)!.file, 'missing', 'listed, to be fetched again');
 });
+
+test('an old state.json holding outbound chain keys is written again at load, without them', async (t) => {
+  const dir = await folder(t);
+  const path = join(dir, 'state.json');
+  writeFileSync(path, JSON.stringify({ pins: { bob: pin('B1', true) }, rooms: {}, outbound: { room1: { chainKey: 'c2VjcmV0' } }, inbound: {} }));
+  const loaded = new DataFolder(dir, false).loadState('alice');
+  assert.equal(loaded.pins.get('bob')!.fingerprint, 'B1');
+  const onDisk = readFileSync(path, 'utf8');
+  assert.doesNotMatch(onDisk, /outbound|chainKey|c2VjcmV0/);
+  assert.equal(JSON.parse(onDisk).pins.bob.fingerprint, 'B1', 'the rest is kept');
+  assert.equal(new DataFolder(dir, false).loadState('alice').pins.get('bob')!.verified, true);
+});
