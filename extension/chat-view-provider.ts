@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { ProtocolError } from '../protocol/errors.ts';
 import { webviewHtml } from './webview-html.ts';
-import { viewToHostSchema, type HostToView, type ViewSnapshot, type ViewToHost } from '../protocol/view.ts';
+import { invalidRequestAnswer, viewToHostSchema, type HostToView, type ViewSnapshot, type ViewToHost } from '../protocol/view.ts';
 
 export class ChatViewProvider implements vscode.WebviewViewProvider {
   static readonly viewType = 'p2pChat.view';
@@ -67,7 +67,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     try {
       message = viewToHostSchema.parse(raw);
     } catch (err) {
-      console.warn(`p2p-chat: ignored a malformed message from the view: ${(err as ProtocolError).message}`);
+      const why = (err as ProtocolError).message;
+      console.warn(`p2p-chat: ignored a malformed message from the view: ${why}`);
+      // A request still gets its one answer, so the view does not stay pending.
+      const answer = invalidRequestAnswer(raw, `the view sent a malformed request: ${why}`);
+      if (answer) this.post(answer);
       return;
     }
     if (message.type === 'view/ready') {

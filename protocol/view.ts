@@ -192,6 +192,17 @@ export const viewToHostSchema = variants('type', {
   'message/send': obj({ requestId, key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
 });
 export type ViewToHost = Infer<typeof viewToHostSchema>;
+
+/**
+ * The answer to a view message that failed its schema but names a request (a usable `requestId`):
+ * a failed `request/completed` (code request.invalid), so the view does not wait on it for ever.
+ * Undefined when there is no request to answer (the message is only ignored).
+ */
+export function invalidRequestAnswer(raw: unknown, message: string): HostToView | undefined {
+  const id = (raw as { requestId?: unknown } | null)?.requestId;
+  if (typeof raw !== 'object' || typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return undefined;
+  return { type: 'request/completed', requestId: id, ok: false, error: { code: 'request.invalid', message } };
+}
 export type ViewToHostType = ViewToHost['type'];
 /** The view messages that are answered by `request/completed`. */
 export type ViewRequest = Extract<ViewToHost, { requestId: number }>;
