@@ -32,12 +32,19 @@ export function readJson<T>(path: string, fallback: T): T {
 }
 
 export function writeJson(path: string, value: unknown): void {
+  writeTextAtomic(path, JSON.stringify(value));
+}
+
+/**
+ * Replaces `path` with `text` atomically (temp file, fsync, rename; the temp is removed if the
+ * write fails). `tmp` must match TEMP_NAME so a temp left by a crash is cleared at start.
+ */
+export function writeTextAtomic(path: string, text: string, tmp = `${path}.${process.pid}.tmp`): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
     try {
-      writeSync(fd, JSON.stringify(value));
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

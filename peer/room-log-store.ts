@@ -15,11 +15,11 @@
 // line (a crash mid-append) is dropped and the file rewritten without it; a damaged file is moved
 // aside (`.damaged`), said by name, and its room's log fetched again.
 
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, seal, sha256 } from '../protocol/crypto.ts';
 import type { RoomEvent } from '../protocol/room-log.ts';
-import { removeStaleTemps } from './json-file.ts';
+import { removeStaleTemps, writeTextAtomic } from './json-file.ts';
 
 const LINE_LABEL = 'p2p-chat/v1/room-log-line';
 const FILE_NAME = /^[0-9a-f]{64}\.jsonl$/;
@@ -120,19 +120,10 @@ export class RoomLogStore {
   replace(id: string, events: RoomEvent[]): void {
     this.pending.delete(id);
     this.failed.delete(id);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const path = this.pathOf(id);
     const text = events.map((e) => this.line(id, e)).join('');
     // Named like json-file's temps, so one left by a crash is cleared at start (removeStaleTemps).
-    const tmp = `${path}.replace.json.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    writeTextAtomic(path, text, `${path}.replace.json.${process.pid}.tmp`);
     this.bytesWritten += Buffer.byteLength(text);
   }
 

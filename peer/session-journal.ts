@@ -11,10 +11,11 @@
 // thread pool, so what arrives meanwhile is decrypted while the disk works. A crash mid-append leaves a torn last line, which is ignored: what it held was
 // never acknowledged nor shown.
 
-import { closeSync, constants, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { open, seal } from '../protocol/crypto.ts';
+import { writeTextAtomic } from './json-file.ts';
 
 const LINE_AAD = Buffer.from('p2p-chat/v1/session-journal-line');
 /** Appends open with O_DSYNC where there is one: each write returns once on disk, one system call instead of two. */
@@ -92,20 +93,11 @@ export class SessionJournal {
    */
   compact(records: JournalRecord[]): void {
     const text = records.map((r) => this.line(r)).join('');
-    const dir = dirname(this.path);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // Named like json-file's temps, so one left by a crash is cleared at start (removeStaleTemps).
-    const tmp = `${this.path}.compact.json.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    // The open descriptor points at the file being replaced: close it first.
     this.closeFd();
-    renameSync(tmp, this.path);
-    syncDir(dir);
+    // Named like json-file's temps, so one left by a crash is cleared at start (removeStaleTemps).
+    writeTextAtomic(this.path, text, `${this.path}.compact.json.${process.pid}.tmp`);
+    syncDir(dirname(this.path));
     this.appended = 0;
     this.compactedBytes = Buffer.byteLength(text);
   }
