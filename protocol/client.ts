@@ -17,9 +17,18 @@ export interface ClientEvents {
    * Every room-scoped event names its conversation by `roomId` (a room id, or `dm:<a>:<b>` for a
    * direct conversation, see protocol/peer.ts ConversationId) and carries the display name in `room`.
    */
-  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
+  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; late?: boolean; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
   /** How many members have acknowledged one of my messages so far. */
   delivered: { room: string; roomId: ConversationId; id: string; count: number; of: number };
+  /**
+   * One of my messages is kept in the outbox for members it has not reached yet (offline, or their
+   * link failed): `waitingFor` names them. Sent again whenever the set changes but is not empty.
+   */
+  waiting: { room: string; roomId: ConversationId; id: string; waitingFor: string[] };
+  /** One of my messages expired undelivered to `user` (the outbox's age or size limit, or the mailbox dropped it). */
+  expired: { room: string; roomId: ConversationId; id: string; user: string };
+  /** `missing` messages of `from` in this conversation are known to exist but have not arrived yet (0: the gap is filled). */
+  gap: { room: string; roomId: ConversationId; from: string; missing: number };
   presence: { user: string; online: boolean };
   member_joined: { room: string; roomId: ConversationId; user: string };
   member_left: { room: string; roomId: ConversationId; user: string };
@@ -44,6 +53,9 @@ export type ClientEvent = { [K in ClientEventName]: { event: K } & ClientEvents[
 // ---- --json commands -----------------------------------------------------------------------------
 
 const name = str({ min: 1, max: 64 });
+/** `history` pages: at most this many messages, HISTORY_PAGE_DEFAULT when no limit is given. */
+export const HISTORY_PAGE_MAX = 500;
+export const HISTORY_PAGE_DEFAULT = 50;
 // A cap on what one command line may carry, well above the text limit: the engine measures the
 // UTF-8 bytes against MAX_TEXT_BYTES and answers too long a text with its own code.
 const text = str({ max: MAX_TEXT_BYTES * 4 });
@@ -66,6 +78,10 @@ export const clientCommandSchema = variants(
     msg_room: obj({ room: name, text }),
     msg: obj({ user: name, text }),
     typing: obj({ room: name, active: bool() }),
+    /** One page of a conversation's stored history, oldest first: `room` or `user`, before a message id. */
+    history: obj({ room: optional(name), user: optional(name), before: optional(str({ min: 1, max: 64 })), limit: optional(int({ min: 1, max: HISTORY_PAGE_MAX })) }),
+    /** My messages not yet acknowledged by every member they were for. */
+    outbox: obj({}),
     fingerprint: obj({ user: optional(name) }),
     verify: obj({ user: name, fingerprint: optional(str({ max: 100 })) }),
     help: obj({}),
@@ -113,6 +129,29 @@ export type RoomRow = Infer<typeof roomRowSchema>;
 /** The command with this name, as parsed by clientCommandSchema. */
 export type CommandOf<K extends ClientCommandName> = Extract<ClientCommand, { cmd: K }>;
 
+/**
+ * One stored message (`history`): `from` its sender (me for my own), `sentAt` ms since the epoch as
+ * the sender signed it, `late` when it arrived after messages that come after it in the order.
+ * My own messages carry `waitingFor` (members it has not reached yet) while it waits.
+ */
+export interface HistoryMessage {
+  id: string;
+  from: string;
+  text: string;
+  sentAt: number;
+  snippet?: ClientEvents['message']['snippet'];
+  late?: boolean;
+  waitingFor?: string[];
+}
+
+/** A message of mine kept in the outbox: the members it waits for. */
+export interface PendingMessage {
+  room: string;
+  roomId: ConversationId;
+  id: string;
+  waitingFor: string[];
+}
+
 /** A key's fingerprint as the `fingerprint` command shows it (the pinned one; `changedTo` a pending change). */
 export interface FingerprintResult {
   user: string;
@@ -151,6 +190,9 @@ export type CommandResults = EveryCommand<{
   msg: { user: string; room: ConversationId; roomId: ConversationId; messageId: string; sentAt: number; recipients: number };
   /** Nothing to say: an empty object (not Record<string, never>, which no `--json` answer could carry). */
   typing: Record<never, never>;
+  /** `messages` oldest first; `more`: older messages exist before the first. */
+  history: { room: string; roomId: ConversationId; messages: HistoryMessage[]; more: boolean };
+  outbox: { pending: PendingMessage[] };
   fingerprint: FingerprintResult;
   /** The fingerprint now verified (the one compared). */
   verify: { user: string; fingerprint: string };
