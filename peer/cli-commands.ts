@@ -5,7 +5,7 @@
 // COMMANDS table (usage, JSON fields, help) is the one list of commands both modes read. Prompts,
 // printing and JSON framing live in the modes.
 
-import type { ClientCommandName, CommandOf, CommandResults, PeerRow, RoomRow } from '../protocol/client.ts';
+import { HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, type ClientCommandName, type CommandOf, type CommandResults, type PeerRow, type RoomRow } from '../protocol/client.ts';
 import { ProtocolError, isCoded, isDeclaredCode, type ErrorCode } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom } from '../protocol/peer.ts';
@@ -38,6 +38,8 @@ const HELP: { [K in ClientCommandName]: CommandHelp & { name: K } } = {
   members: { name: 'members', usage: 'members ROOM', json: 'room', about: "a room's members, owner, presence and pinned keys (verified or not; flagged when the tracker shows another)" },
   msg_room: { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
   msg: { name: 'msg', usage: 'msg USER [TEXT]', json: 'user, text', about: 'send a direct message; without TEXT, chat mode until /quit' },
+  history: { name: 'history', usage: 'history ROOM|USER [N]', json: 'room | user, before?, limit?', about: `the last N messages stored here (default ${HISTORY_PAGE_DEFAULT}, at most ${HISTORY_PAGE_MAX}): a room you are in, else your direct conversation with that user (@USER: always the user)` },
+  outbox: { name: 'outbox', usage: 'outbox', json: '', about: 'your messages not yet received by everyone they were for, and whom each waits for' },
   typing: { name: 'typing', usage: 'typing ROOM on|off', json: 'room, active', about: 'tell the room you are typing', jsonOnly: true },
   fingerprint: { name: 'fingerprint', usage: 'fingerprint [USER]', json: 'user?', about: "your key's fingerprint, or another user's (fetched if never seen; never marks anyone verified)" },
   verify: { name: 'verify', usage: 'verify USER [FINGERPRINT]', json: 'user, fingerprint', about: 'mark a user verified with the fingerprint you compared out of band (without FINGERPRINT: shows the key pinned here and asks whether it matches); accepts a changed key' },
@@ -136,6 +138,9 @@ const HANDLERS: Handlers = {
     const roomId = dmRoom(engine.user!, user);
     return { user, room: roomId, roomId, messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
   },
+  // The schema allows both or neither of room and user; the engine says which it needs.
+  history: (engine, cmd) => engine.history({ room: cmd.room, user: cmd.user }, { before: cmd.before, limit: cmd.limit }),
+  outbox: (engine) => engine.outbox(),
   async typing(engine, cmd) {
     engine.typing(cmd.room, cmd.active);
     return {};

@@ -15,6 +15,9 @@ export function printEvents(engine: ChatEngine, print: (text: PeerText) => void,
   };
   engine.on('message', show('message'));
   engine.on('delivered', show('delivered'));
+  engine.on('waiting', show('waiting'));
+  engine.on('expired', show('expired'));
+  engine.on('gap', show('gap'));
   engine.on('presence', show('presence'));
   engine.on('member_joined', show('member_joined'));
   engine.on('member_left', show('member_left'));

@@ -4,7 +4,8 @@
 // tracker is made visible here, one by one, so that no newline or padding in one can pass for a
 // line of its own.
 
-import type { ClientCommandName, ClientEventName, ClientEvents, CommandResults, FingerprintResult, LinkRow, MemberRow, PeerRow, RoomRow } from '../protocol/client.ts';
+import { HISTORY_PAGE_MAX, type ClientCommandName, type ClientEventName, type ClientEvents, type CommandResults, type FingerprintResult, type HistoryMessage, type LinkRow, type MemberRow, type PeerRow, type PendingMessage, type RoomRow } from '../protocol/client.ts';
+import { isDmRoom } from '../protocol/peer.ts';
 import { columnWidth, markSpaceRuns, visible, visibleLines } from '../protocol/text.ts';
 import { COMMANDS } from './cli-commands.ts';
 import { PeerText } from './terminal.ts';
@@ -26,8 +27,10 @@ export function commandHelp(): string {
  * text can pass for a message of its own (printed as PeerText, the rows it wraps to are indented
  * too). The code keeps its spaces: indentation is what it says.
  */
-export function formatMessage(e: ClientEvents['message']): string {
-  const lines = [`[${e.direct ? 'dm' : visible(e.room)}] ${visible(e.from)}: ${visibleLines(markSpaceRuns(e.text), '  ')}`];
+export function formatMessage(e: ClientEvents['message'], marks: string[] = []): string {
+  const marked = [...marks, ...(e.late ? ['late'] : [])];
+  const sender = visible(e.from) + (marked.length ? ` (${marked.join(', ')})` : '');
+  const lines = [`[${e.direct ? 'dm' : visible(e.room)}] ${sender}: ${visibleLines(markSpaceRuns(e.text), '  ')}`];
   const s = e.snippet;
   if (s) {
     lines.push(
@@ -117,6 +120,58 @@ export function fingerprintLine(fp: FingerprintResult, me: string | undefined): 
   return `${mine ? 'Your' : `${visible(fp.user)}'s`} fingerprint: ${visible(fp.fingerprint)}${mine ? '' : fp.verified ? ' (verified)' : ' (not verified)'}`;
 }
 
+/**
+ * Where a message went, as a raw (not yet visible) name: the room's name, or for a direct
+ * conversation (`dm:<a>:<b>`) the other user and "(direct)".
+ */
+export function placeName(room: string, roomId: string, me: string | undefined): string {
+  if (!isDmRoom(roomId)) return room;
+  const users = roomId.slice('dm:'.length).split(':');
+  return `${users.find((u) => u !== me) ?? users[0]} (direct)`;
+}
+
+function where(e: { room: string; roomId: string }, me: string | undefined): string {
+  return visible(placeName(e.room, e.roomId, me));
+}
+
+/** `YYYY-MM-DD HH:MM` in local time; the sender signed `ms`, so nonsense shows as question marks rather than throwing. */
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  if (!Number.isFinite(d.getTime())) return '????-??-?? ??:??';
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/**
+ * `history`: one message a line, oldest first, in the live messages' format with the time in
+ * front; mine marked `(you)` (and `waiting for ...` while it waits), late ones `(late)`. `ref` and
+ * `limit` are what was asked for, repeated in the hint when older messages exist.
+ */
+export function historyText(r: CommandResults['history'], me: string | undefined, ref: string, limit: number): PeerText {
+  const direct = isDmRoom(r.roomId);
+  if (!r.messages.length) return new PeerText(`No messages stored here for ${where(r, me)}.`);
+  const lines = r.messages.map((m) => `${clock(m.sentAt)} ${formatMessage({ ...m, room: r.room, roomId: r.roomId, direct }, historyMarks(m, me))}`);
+  if (r.more) {
+    lines.push(
+      limit < HISTORY_PAGE_MAX
+        ? `... older messages: history ${visible(ref)} ${Math.min(limit * 2, HISTORY_PAGE_MAX)}`
+        : `... older messages than these ${HISTORY_PAGE_MAX}: page on with --json history and "before"`,
+    );
+  }
+  return new PeerText(lines.join('\n'));
+}
+
+function historyMarks(m: HistoryMessage, me: string | undefined): string[] {
+  if (m.from !== me) return [];
+  return ['you', ...(m.waitingFor?.length ? [`waiting for ${m.waitingFor.map(visible).join(', ')}`] : [])];
+}
+
+/** `outbox`: one row a message of mine still waiting, with whom it waits for. */
+export function outboxTable(pending: PendingMessage[], me: string | undefined): PeerText | string {
+  if (!pending.length) return 'Nothing waiting: every message you sent reached everyone it was for.';
+  return table(pending.map((p) => [placeName(p.room, p.roomId, me), `message ${p.id}`, `waiting for ${p.waitingFor.join(', ')}`]));
+}
+
 /** What a line may depend on besides the event or result: who I am and whether to be verbose. */
 export interface Viewer {
   me: string | undefined;
@@ -141,6 +196,9 @@ export const RESULT_LINES: ResultLines = {
   register: null,
   exit: null,
   typing: null,
+  // The interactive client words it (historyText): its hint repeats the name that was typed.
+  history: null,
+  outbox: (r, { me }) => outboxTable(r.pending, me),
   help: () => commandHelp(),
   login: (r) => `Logged in as ${v(r.user)}${r.resumed ? ' (saved session)' : ''}; peers reach you on port ${r.port}.`,
   logout: (r) => `Logged out ${v(r.user)}; the saved session is forgotten.`,
@@ -171,6 +229,12 @@ export const EVENT_LINES: { [K in ClientEventName]: EventLine<K> | null } = {
   connection: null,
   message: (e) => formatMessage(e),
   delivered: (e, { verbose }) => (verbose ? `[${v(e.room)}] delivered to ${e.count} of ${e.of}` : undefined),
+  waiting: (e, { me }) => `* message ${v(e.id)} to ${where(e, me)} waiting for ${e.waitingFor.map(v).join(', ')}; kept and sent when they are back`,
+  expired: (e, { me }) => `! message ${v(e.id)} to ${where(e, me)} expired before it reached ${v(e.user)}`,
+  gap: (e, { me }) =>
+    e.missing > 0
+      ? `* ${Number(e.missing)} message${e.missing === 1 ? '' : 's'} from ${v(e.from)} in ${where(e, me)} not received yet`
+      : `* all messages from ${v(e.from)} in ${where(e, me)} received`,
   presence: (e) => `* ${v(e.user)} ${e.online ? 'is online' : 'went offline'}`,
   // My own join and leave are what join_room and leave_room already said.
   member_joined: (e, { me }) => (e.user === me ? undefined : `[${v(e.room)}] * ${v(e.user)} joined`),

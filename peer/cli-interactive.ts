@@ -4,7 +4,7 @@
 // `--json` mode uses (cli-commands.ts) and is printed by cli-format.ts; this file reads a typed
 // line, asks what the command needs, and says what happened.
 
-import type { ClientCommandName, CommandOf, CommandResults } from '../protocol/client.ts';
+import { HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, type ClientCommandName, type CommandOf, type CommandResults } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { visible, visibleLines } from '../protocol/text.ts';
@@ -12,7 +12,7 @@ import { checkPasswordPolicy } from './account.ts';
 import { describeError, findCommand, hasSavedSession, runCommand } from './cli-commands.ts';
 import { ChatMode } from './cli-chat.ts';
 import { printEvents } from './cli-events.ts';
-import { RESULT_LINES, type ResultLines } from './cli-format.ts';
+import { historyText, RESULT_LINES, type ResultLines } from './cli-format.ts';
 import type { ChatEngine } from './engine.ts';
 import { PeerText, Terminal, type TerminalInput, type TerminalOutput } from './terminal.ts';
 
@@ -149,6 +149,8 @@ export class InteractiveMode {
     msg_room: (t) => this.message('msg_room', t),
     msg: (t) => this.message('msg', t),
     typing: null,
+    history: (t) => this.history(t),
+    outbox: () => this.perform({ cmd: 'outbox' }),
     fingerprint: (t) => this.perform(t.words[1] ? { cmd: 'fingerprint', user: t.words[1] } : { cmd: 'fingerprint' }),
     verify: (t) => this.verify(t),
   };
@@ -257,6 +259,30 @@ export class InteractiveMode {
     await this.perform({ cmd: 'verify', user, fingerprint });
   }
 
+  /**
+   * `history NAME [N]`: a room I am in by that name (or id), else my direct conversation with the
+   * user of that name; `@USER` always means the user (`@` is in no name, so it cannot clash).
+   */
+  private async history(t: Typed): Promise<void> {
+    const ref = t.arg(1);
+    const count = t.words[2];
+    if (t.words.length > 3 || (count !== undefined && !/^\d{1,4}$/.test(count))) throw usage(t.usage);
+    const limit = count === undefined ? HISTORY_PAGE_DEFAULT : Number(count);
+    if (limit < 1 || limit > HISTORY_PAGE_MAX) throw new ProtocolError('request.invalid', `N is 1 to ${HISTORY_PAGE_MAX}`);
+    let page: CommandResults['history'];
+    if (ref.startsWith('@')) page = await this.command({ cmd: 'history', user: ref.slice(1), limit });
+    else {
+      try {
+        page = await this.command({ cmd: 'history', room: ref, limit });
+      } catch (err) {
+        // Not a room of mine: the name may be a user's (a name that is not a user name keeps the room's error).
+        if (!(err instanceof ProtocolError) || err.code !== 'room.not_found' || !isUserName(ref)) throw err;
+        page = await this.command({ cmd: 'history', user: ref, limit });
+      }
+    }
+    this.print(historyText(page, this.engine.user, ref, limit));
+  }
+
   /** `msg_room ROOM TEXT` / `msg USER TEXT` send once; without TEXT, every line until /quit. */
   private async message(kind: 'msg_room' | 'msg', t: Typed): Promise<void> {
     const match = /^\s*\S+\s+(\S+)(?:\s(.*))?$/s.exec(t.line);
@@ -288,6 +314,15 @@ export class InteractiveMode {
     const { message } = describeError(err, this.engine);
     // An error may quote what a peer or the tracker sent.
     this.print(new PeerText(`error: ${visibleLines(message, '  ')}`));
+  }
+}
+
+function isUserName(word: string): boolean {
+  try {
+    normalizeUserName(word);
+    return true;
+  } catch {
+    return false;
   }
 }
 
