@@ -14,6 +14,9 @@ import { open, seal } from '../protocol/crypto.ts';
 import { InboundSessions } from './inbound-sessions.ts';
 import { SessionJournal } from './session-journal.ts';
 import { RoomLogStore } from './room-log-store.ts';
+import { StoreDb } from './store-db.ts';
+import { History } from './history.ts';
+import { AT_REST_KEY_FILE, loadOrCreateAtRestKey } from './at-rest-key.ts';
 
 /** Where the engine keeps the session of an account (token and private keys). */
 export interface AccountStore {
@@ -207,6 +210,19 @@ export class DataFolder {
   /** The journal of received sender sessions and replay records (sealed with the at-rest key, if any). */
   sessionJournal(user: string): SessionJournal {
     return new SessionJournal(join(this.userDir(user), 'sessions.jsonl'), this.atRestKey);
+  }
+
+  /**
+   * Opens the account's message store, `store.db` in its folder (peer/store-db.ts), sealed under
+   * this folder's at-rest key or, without one (the terminal client), the key in `at-rest.key`
+   * beside it (peer/at-rest-key.ts). The caller closes `db`. Throws as StoreDb's constructor
+   * does (busy, damaged, wrong key), or an Error naming a damaged at-rest.key.
+   */
+  openStore(user: string): { db: StoreDb; history: History } {
+    const dir = this.userDir(user);
+    const key = this.atRestKey ?? loadOrCreateAtRestKey(join(dir, AT_REST_KEY_FILE));
+    const db = new StoreDb(join(dir, 'store.db'), key);
+    return { db, history: new History(db) };
   }
 
   /**

@@ -1,0 +1,71 @@
+// The message store's schema (peer/store-db.ts), as a ladder of migrations: MIGRATIONS[v] takes
+// a store from user_version v to v + 1. Steps are only ever appended; a shipped step never changes.
+//
+// Index columns stay clear (conversation or room id, sender name, session id, seq, times, message
+// id): they order and find rows. Everything that holds content is a sealed BLOB (`body`), its AAD
+// bound to the table and the row's identity (peer/store-db.ts seal).
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: history, held envelopes and bundles, outbox.
+  `
+  CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+
+  -- One conversation's messages; the order every member shows is (sent_at, sender, session, seq).
+  CREATE TABLE messages (
+    conversation TEXT NOT NULL,
+    id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    late INTEGER NOT NULL DEFAULT 0,
+    body BLOB NOT NULL,
+    UNIQUE (conversation, sender, session, seq),
+    UNIQUE (conversation, id)
+  );
+  CREATE INDEX messages_order ON messages (conversation, sent_at, sender, session, seq);
+
+  -- Session bundles and envelopes held to forward to absent members and for catch-up.
+  CREATE TABLE bundles (
+    room TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    session TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    held_at INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (room, sender, session)
+  );
+  CREATE TABLE envelopes (
+    room TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (room, sender, session, seq)
+  );
+  CREATE INDEX envelopes_room_age ON envelopes (room, received_at);
+  CREATE INDEX envelopes_age ON envelopes (received_at);
+
+  -- My messages not yet acknowledged by everyone they were for.
+  CREATE TABLE outbox (
+    room TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (room, session, seq)
+  );
+  CREATE INDEX outbox_age ON outbox (sent_at);
+  CREATE TABLE outbox_waiting (
+    room TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    PRIMARY KEY (room, session, seq, user),
+    FOREIGN KEY (room, session, seq) REFERENCES outbox (room, session, seq) ON DELETE CASCADE
+  );
+  CREATE INDEX outbox_waiting_user ON outbox_waiting (user);
+  `,
+];
