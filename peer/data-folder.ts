@@ -16,6 +16,8 @@ import { SessionJournal } from './session-journal.ts';
 import { RoomLogStore } from './room-log-store.ts';
 import { StoreDb } from './store-db.ts';
 import { History } from './history.ts';
+import { HeldEnvelopes } from './held-envelopes.ts';
+import { OutboxStore } from './outbox.ts';
 import { AT_REST_KEY_FILE, loadOrCreateAtRestKey } from './at-rest-key.ts';
 
 /** Where the engine keeps the session of an account (token and private keys). */
@@ -218,11 +220,11 @@ export class DataFolder {
    * beside it (peer/at-rest-key.ts). The caller closes `db`. Throws as StoreDb's constructor
    * does (busy, damaged, wrong key), or an Error naming a damaged at-rest.key.
    */
-  openStore(user: string): { db: StoreDb; history: History } {
+  openStore(user: string): { db: StoreDb; history: History; held: HeldEnvelopes; outbox: OutboxStore } {
     const dir = this.userDir(user);
     const key = this.atRestKey ?? loadOrCreateAtRestKey(join(dir, AT_REST_KEY_FILE));
     const db = new StoreDb(join(dir, 'store.db'), key);
-    return { db, history: new History(db) };
+    return { db, history: new History(db), held: new HeldEnvelopes(db), outbox: new OutboxStore(db) };
   }
 
   /**

@@ -1,0 +1,149 @@
+// The signed session bundles and envelopes this client holds, in the engine's store
+// (peer/store-db.ts), to forward to members who were offline and to serve catch-up (DESIGN.md
+// "Delivery, history, nothing lost"). Forwarders need no trust: the receiver checks the original
+// sender's signature, membership and replay state. What is held is bounded by `prune` (age, and
+// a cap per room): members can make a client hold their envelopes, so the caller prunes.
+
+import type { ConversationId, Envelope, SessionBundle } from '../protocol/peer.ts';
+import { envelopeSchema, sessionBundleSchema } from '../protocol/peer.ts';
+import { int } from '../protocol/schema.ts';
+import type { SqlRow, StoreDb } from './store-db.ts';
+
+/** The most envelopes one `after` call returns. */
+export const MAX_AFTER_PAGE = 1000;
+
+/** Per held sender session: the highest seq held with none missing from the session's first. */
+export interface HeldSummary {
+  sender: string;
+  session: string;
+  /**
+   * The first seq is the held bundle's `start` (0 for a session announced when it began, as
+   * peer/sender-keys.ts numbers messages from 0), or 0 without a bundle; first - 1 when the first
+   * itself is missing.
+   */
+  seq: number;
+}
+
+export class HeldEnvelopes {
+  constructor(private readonly db: StoreDb) {}
+
+  /**
+   * Holds `b` (schema-checked; ProtocolError('request.invalid') otherwise). One bundle per
+   * (room, sender, session): one that opens from an earlier message replaces the one held.
+   * Returns whether it was stored. In the turn's transaction (see StoreDb.write).
+   */
+  putBundle(b: SessionBundle, heldAt: number = Date.now()): boolean {
+    const bundle = sessionBundleSchema.parse(b, 'bundle');
+    return this.db.write(() => {
+      const old = this.db.get('SELECT start FROM bundles WHERE room = ? AND sender = ? AND session = ?', [bundle.room, bundle.sender, bundle.session]);
+      if (old && Number(old.start) <= bundle.start) return false;
+      const body = this.db.seal('bundles', [bundle.room, bundle.sender, bundle.session, bundle.start], JSON.stringify(bundle));
+      this.db.run('INSERT OR REPLACE INTO bundles (room, sender, session, start, held_at, body) VALUES (?, ?, ?, ?, ?, ?)',
+        [bundle.room, bundle.sender, bundle.session, bundle.start, heldAt, body]);
+      return true;
+    });
+  }
+
+  /** The bundle held for (room, sender, session), or undefined. */
+  bundle(room: ConversationId, sender: string, session: string): SessionBundle | undefined {
+    const row = this.db.get('SELECT room, sender, session, start, body FROM bundles WHERE room = ? AND sender = ? AND session = ?', [room, sender, session]);
+    if (!row) return undefined;
+    const opened = this.db.open('bundles', [String(row.room), String(row.sender), String(row.session), Number(row.start)], row.body ?? null);
+    return sessionBundleSchema.parse(JSON.parse(opened.toString('utf8')), 'held bundle');
+  }
+
+  /**
+   * Holds `env` (schema-checked), received at `receivedAt` (ms). Returns false for a duplicate
+   * by (room, sender, session, seq). In the turn's transaction.
+   */
+  putEnvelope(env: Envelope, receivedAt: number): boolean {
+    const e = envelopeSchema.parse(env, 'envelope');
+    return this.db.write(() => {
+      const body = this.db.seal('envelopes', [e.room, e.sender, e.session, e.seq], JSON.stringify(e));
+      return this.db.run('INSERT OR IGNORE INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, ?)',
+        [e.room, e.sender, e.session, e.seq, receivedAt, body]) === 1;
+    });
+  }
+
+  /** Every session held in `room` (with a bundle or an envelope), by sender then session. */
+  summary(room: ConversationId): HeldSummary[] {
+    const out: HeldSummary[] = [];
+    const sessions = this.db.all(
+      `SELECT sender, session FROM envelopes WHERE room = ? UNION SELECT sender, session FROM bundles WHERE room = ? ORDER BY sender, session`,
+      [room, room],
+    );
+    for (const s of sessions) {
+      const sender = String(s.sender);
+      const session = String(s.session);
+      const b = this.db.get('SELECT start FROM bundles WHERE room = ? AND sender = ? AND session = ?', [room, sender, session]);
+      const first = b ? Number(b.start) : 0;
+      // The first gap at or after `first`: the smallest held seq >= first whose successor is not held.
+      const gap = this.db.get(
+        `SELECT e.seq AS seq FROM envelopes e WHERE e.room = ?1 AND e.sender = ?2 AND e.session = ?3 AND e.seq >= ?4
+           AND NOT EXISTS (SELECT 1 FROM envelopes n WHERE n.room = ?1 AND n.sender = ?2 AND n.session = ?3 AND n.seq = e.seq + 1)
+         ORDER BY e.seq LIMIT 1`,
+        [room, sender, session, first],
+      );
+      const held = this.db.get('SELECT 1 AS x FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq = ?', [room, sender, session, first]);
+      out.push({ sender, session, seq: held && gap ? Number(gap.seq) : first - 1 });
+    }
+    return out;
+  }
+
+  /** Up to `limit` (1..MAX_AFTER_PAGE) envelopes of the session with seq > afterSeq, in seq order. */
+  after(room: ConversationId, sender: string, session: string, afterSeq: number, limit: number): Envelope[] {
+    const n = int({ min: 1, max: MAX_AFTER_PAGE }).parse(limit, 'limit');
+    return this.db.all(
+      'SELECT room, sender, session, seq, body FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq > ? ORDER BY seq LIMIT ?',
+      [room, sender, session, afterSeq, n],
+    ).map((r) => this.envelopeOf(r));
+  }
+
+  /** Every room with something held. */
+  rooms(): ConversationId[] {
+    return this.db.all('SELECT room FROM envelopes UNION SELECT room FROM bundles ORDER BY room').map((r) => String(r.room));
+  }
+
+  /**
+   * Drops envelopes received before `now - maxAgeMs`, then, per room, the oldest beyond
+   * `maxPerRoom`. A bundle goes when no envelope of its session is left and it was held no later
+   * than the envelopes dropped (a bundle that came after them, for messages still to come, stays)
+   * or before `now - maxAgeMs`; bundles beyond `maxPerRoom` in a room go too, oldest first.
+   * Returns how many envelopes went. In the turn's transaction.
+   */
+  prune(opts: { now: number; maxAgeMs: number; maxPerRoom: number }): number {
+    const ageCutoff = opts.now - opts.maxAgeMs;
+    return this.db.write(() => {
+      let dropped = this.db.run('DELETE FROM envelopes WHERE received_at < ?', [ageCutoff]);
+      /** Per room, the newest received_at dropped over the cap (a Map: room ids come from peers). */
+      const capCutoff = new Map<string, number>();
+      for (const r of this.db.all('SELECT room, count(*) AS n FROM envelopes GROUP BY room HAVING n > ?', [opts.maxPerRoom])) {
+        const room = String(r.room);
+        const victims = `SELECT rowid FROM envelopes WHERE room = ?1 ORDER BY received_at, rowid LIMIT ?2`;
+        const newest = this.db.get(`SELECT max(received_at) AS t FROM envelopes WHERE rowid IN (${victims})`, [room, Number(r.n) - opts.maxPerRoom]);
+        capCutoff.set(room, Number(newest?.t ?? ageCutoff));
+        dropped += this.db.run(`DELETE FROM envelopes WHERE rowid IN (${victims})`, [room, Number(r.n) - opts.maxPerRoom]);
+      }
+      const orphan = 'NOT EXISTS (SELECT 1 FROM envelopes e WHERE e.room = bundles.room AND e.sender = bundles.sender AND e.session = bundles.session)';
+      this.db.run(`DELETE FROM bundles WHERE held_at < ? AND ${orphan}`, [ageCutoff]);
+      for (const [room, cutoff] of capCutoff) this.db.run(`DELETE FROM bundles WHERE room = ? AND held_at <= ? AND ${orphan}`, [room, cutoff]);
+      for (const r of this.db.all('SELECT room, count(*) AS n FROM bundles GROUP BY room HAVING n > ?', [opts.maxPerRoom])) {
+        this.db.run('DELETE FROM bundles WHERE rowid IN (SELECT rowid FROM bundles WHERE room = ? ORDER BY held_at, rowid LIMIT ?)', [String(r.room), Number(r.n) - opts.maxPerRoom]);
+      }
+      return dropped;
+    });
+  }
+
+  /** Drops everything held for `room`. In the turn's transaction. */
+  forget(room: ConversationId): void {
+    this.db.write(() => {
+      this.db.run('DELETE FROM envelopes WHERE room = ?', [room]);
+      this.db.run('DELETE FROM bundles WHERE room = ?', [room]);
+    });
+  }
+
+  private envelopeOf(r: SqlRow): Envelope {
+    const opened = this.db.open('envelopes', [String(r.room), String(r.sender), String(r.session), Number(r.seq)], r.body ?? null);
+    return envelopeSchema.parse(JSON.parse(opened.toString('utf8')), 'held envelope');
+  }
+}

@@ -1,0 +1,131 @@
+// The outbox: my messages not yet acknowledged by every member they were for, in the engine's
+// store (peer/store-db.ts), so a restart forgets none (DESIGN.md "Delivery, history, nothing
+// lost"). Persistence only: peer/delivery.ts retries and reports. The room's display name is
+// sealed (it is what the user typed); ids, sessions, seqs, times and member names stay clear.
+
+import type { ConversationId } from '../protocol/peer.ts';
+import { NAME_PATTERN } from '../protocol/names.ts';
+import { arr, int, obj, str } from '../protocol/schema.ts';
+import type { SqlRow, StoreDb } from './store-db.ts';
+
+/** Members one entry may wait for (a room's members at most). */
+export const MAX_WAITING_PER_ENTRY = 1000;
+
+const entrySchema = obj({
+  room: str({ min: 1, max: 80 }),
+  roomName: str({ max: 256 }),
+  id: str({ min: 1, max: 64 }),
+  session: str({ min: 1, max: 64 }),
+  seq: int({ min: 0 }),
+  sentAt: int({ min: 0 }),
+});
+const waitingSchema = arr(str({ pattern: NAME_PATTERN, max: 32 }), { max: MAX_WAITING_PER_ENTRY });
+
+/** One message in the outbox (sentAt: my clock, ms). */
+export interface OutboxEntry {
+  room: ConversationId;
+  roomName: string;
+  id: string;
+  session: string;
+  seq: number;
+  sentAt: number;
+}
+
+/** An entry with the members it still waits for (sorted). */
+export interface PendingEntry extends OutboxEntry {
+  waitingFor: string[];
+}
+
+export class OutboxStore {
+  constructor(private readonly db: StoreDb) {}
+
+  /**
+   * Puts `entry` in the outbox waiting for `waitingFor` (deduplicated). An entry with nobody to
+   * wait for is not stored; adding an entry again adds to whom it waits for. Throws
+   * ProtocolError('request.invalid') for an entry or names of the wrong shape. In the turn's
+   * transaction (StoreDb.write): durable once `db.committed()` resolves.
+   */
+  add(entry: OutboxEntry, waitingFor: string[]): void {
+    const e = entrySchema.parse(entry, 'outbox entry');
+    const users = [...new Set(waitingSchema.parse(waitingFor, 'waitingFor'))];
+    if (users.length === 0) return;
+    this.db.write(() => {
+      const body = this.db.seal('outbox', [e.room, e.session, e.seq, e.id], e.roomName);
+      this.db.run('INSERT OR IGNORE INTO outbox (room, session, seq, id, sent_at, body) VALUES (?, ?, ?, ?, ?, ?)', [e.room, e.session, e.seq, e.id, e.sentAt, body]);
+      for (const u of users) this.db.run('INSERT OR IGNORE INTO outbox_waiting (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, u]);
+    });
+  }
+
+  /**
+   * `user` acknowledged (room, session, seq): they are no longer waited for, and the entry goes
+   * when nobody is. Returns the entry's id, room name and who it still waits for, or undefined
+   * when it was not waiting for `user` (unknown entry, or acknowledged before).
+   */
+  delivered(room: ConversationId, session: string, seq: number, user: string): { id: string; roomName: string; remaining: string[] } | undefined {
+    return this.db.write(() => {
+      if (this.db.run('DELETE FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND user = ?', [room, session, seq, user]) === 0) return undefined;
+      const row = this.db.get('SELECT room, session, seq, id, sent_at, body FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
+      if (!row) return undefined;
+      const entry = this.entryOf(row);
+      const remaining = this.waiting(room, session, seq);
+      if (remaining.length === 0) this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
+      return { id: entry.id, roomName: entry.roomName, remaining };
+    });
+  }
+
+  /** Every entry, oldest first (by sentAt). */
+  pending(): PendingEntry[] {
+    return this.db.all('SELECT room, session, seq, id, sent_at, body FROM outbox ORDER BY sent_at, rowid')
+      .map((r) => ({ ...this.entryOf(r), waitingFor: this.waiting(String(r.room), String(r.session), Number(r.seq)) }));
+  }
+
+  /** The entries that wait for `user`, oldest first. */
+  pendingFor(user: string): PendingEntry[] {
+    return this.db.all(
+      `SELECT o.room, o.session, o.seq, o.id, o.sent_at, o.body FROM outbox o JOIN outbox_waiting w
+         ON w.room = o.room AND w.session = o.session AND w.seq = o.seq WHERE w.user = ? ORDER BY o.sent_at, o.rowid`,
+      [user],
+    ).map((r) => ({ ...this.entryOf(r), waitingFor: this.waiting(String(r.room), String(r.session), Number(r.seq)) }));
+  }
+
+  /**
+   * Removes the entries sent before `now - maxAgeMs`, then the oldest beyond `maxEntries`, and
+   * returns one row per (entry, member it still waited for), oldest entry first: what was never
+   * delivered, for the user to be told. In the turn's transaction.
+   */
+  expire(now: number, maxAgeMs: number, maxEntries: number): { room: ConversationId; roomName: string; id: string; user: string }[] {
+    return this.db.write(() => {
+      const old = this.db.all('SELECT room, session, seq, id, sent_at, body FROM outbox WHERE sent_at < ? ORDER BY sent_at, rowid', [now - maxAgeMs]);
+      const total = Number(this.db.get('SELECT count(*) AS n FROM outbox')!.n);
+      const over = Math.max(0, total - old.length - Math.max(0, maxEntries));
+      const capped = over > 0
+        ? this.db.all('SELECT room, session, seq, id, sent_at, body FROM outbox WHERE sent_at >= ? ORDER BY sent_at, rowid LIMIT ?', [now - maxAgeMs, over])
+        : [];
+      const out: { room: ConversationId; roomName: string; id: string; user: string }[] = [];
+      for (const r of [...old, ...capped]) {
+        const e = this.entryOf(r);
+        for (const user of this.waiting(e.room, e.session, e.seq)) out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
+        this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [e.room, e.session, e.seq]);
+      }
+      return out;
+    });
+  }
+
+  /** Drops every entry of `room` (left, kicked, closed). In the turn's transaction. */
+  forget(room: ConversationId): void {
+    this.db.write(() => this.db.run('DELETE FROM outbox WHERE room = ?', [room]));
+  }
+
+  private waiting(room: string, session: string, seq: number): string[] {
+    return this.db.all('SELECT user FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));
+  }
+
+  private entryOf(r: SqlRow): OutboxEntry {
+    const room = String(r.room);
+    const session = String(r.session);
+    const seq = Number(r.seq);
+    const id = String(r.id);
+    const roomName = this.db.open('outbox', [room, session, seq, id], r.body ?? null).toString('utf8');
+    return { room, roomName, id, session, seq, sentAt: Number(r.sent_at) };
+  }
+}
