@@ -18,6 +18,7 @@ export function commandHelp(): string {
     'Commands:',
     ...shown.map((c) => `  ${c.usage.padEnd(width)}  ${c.about}`),
     'Messages show as [room] sender: text, direct ones as [dm] sender: text. In chat mode, /quit leaves.',
+    'One that arrived after later ones shows (late). One for someone not online waits and is sent when they are back (outbox).',
   ].join('\n');
 }
 

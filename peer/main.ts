@@ -20,7 +20,9 @@ const USAGE = `Usage: node peer [PORT] [--tracker HOST:PORT] [--data DIR] [--jso
   --verbose, -v        also print delivery counts and typing notices
   --help, -h           this text
 
-On start, a session saved in the data folder resumes without the password.`;
+On start, a session saved in the data folder resumes without the password. Messages are kept
+there too: \`history ROOM\` shows them after a restart, and a message for someone offline waits
+in the outbox (\`outbox\` lists them) and is sent when they are back.`;
 
 class UsageError extends Error {}
 
