@@ -1,0 +1,136 @@
+// Envelopes and session bundles held for absent members and catch-up (peer/held-envelopes.ts),
+// on a real store in a temp folder: dedupe, contiguous summaries, paged reads in seq order,
+// pruning by age and per-room cap, sealed at rest, kept across a reopen.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { randomBytes } from '../../protocol/crypto.ts';
+import { isCoded } from '../../protocol/errors.ts';
+import type { Envelope, SessionBundle } from '../../protocol/peer.ts';
+import { HeldEnvelopes } from '../../peer/held-envelopes.ts';
+import { StoreDb } from '../../peer/store-db.ts';
+
+async function store(t: TestContext): Promise<{ dir: string; key: Buffer; db: StoreDb; held: HeldEnvelopes }> {
+  const dir = await mkdtemp(join(tmpdir(), 'p2p-held-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const key = randomBytes(32);
+  const db = new StoreDb(join(dir, 'store.db'), key);
+  t.after(() => db.close());
+  return { dir, key, db, held: new HeldEnvelopes(db) };
+}
+
+const b64 = (n: number, fill: number) => Buffer.alloc(n, fill).toString('base64url');
+const ROOM = 'A'.repeat(43);
+const ROOM2 = 'B'.repeat(43);
+const S1 = b64(16, 1);
+const S2 = b64(16, 2);
+const head = { seq: 3, hash: b64(32, 9) };
+
+function envelope(room: string, sender: string, session: string, seq: number, marker = 'ct'): Envelope {
+  return { room, head, sender, session, seq, iv: b64(12, 7), ct: Buffer.from(`${marker}-${seq}`).toString('base64url'), sig: b64(256, 5) };
+}
+
+function bundle(room: string, sender: string, session: string, start: number, created = 1): SessionBundle {
+  return { room, head, session, sender, start, created, wraps: [{ to: 'bob', key: b64(256, 3) }, { to: 'carol', key: b64(256, 4) }], sig: b64(256, 6) };
+}
+
+test('envelopes are deduplicated by (room, sender, session, seq) and read back in seq order after a seq, in pages', async (t) => {
+  const { held } = await store(t);
+  for (const seq of [4, 0, 2, 1, 3, 9]) assert.equal(held.putEnvelope(envelope(ROOM, 'alice', S1, seq), 100 + seq), true);
+  assert.equal(held.putEnvelope(envelope(ROOM, 'alice', S1, 2, 'other'), 500), false);
+  held.putEnvelope(envelope(ROOM, 'alice', S2, 0), 100);
+  held.putEnvelope(envelope(ROOM2, 'alice', S1, 0), 100);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 3).map((e) => e.seq), [0, 1, 2]);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, 2, 100).map((e) => e.seq), [3, 4, 9]);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, 1, 1)[0], envelope(ROOM, 'alice', S1, 2));
+  assert.deepEqual(held.after(ROOM, 'alice', S1, 9, 10), []);
+  assert.deepEqual(held.rooms(), [ROOM, ROOM2]);
+  assert.throws(() => held.after(ROOM, 'alice', S1, 0, 0), (err) => isCoded(err, 'request.invalid'));
+  assert.throws(() => held.putEnvelope({ ...envelope(ROOM, 'alice', S1, 20), sig: 'short' }, 1), (err) => isCoded(err, 'request.invalid'));
+});
+
+test('summary: per session the highest seq held with none missing from its first (the bundle start, else 0)', async (t) => {
+  const { held } = await store(t);
+  for (const seq of [0, 1, 2, 4, 5]) held.putEnvelope(envelope(ROOM, 'alice', S1, seq), 1);
+  // A session whose bundle opens from 10: 10, 11 held, then a gap.
+  held.putBundle(bundle(ROOM, 'bob', S1, 10));
+  for (const seq of [10, 11, 13]) held.putEnvelope(envelope(ROOM, 'bob', S1, seq), 1);
+  // A session without its first message: nothing contiguous yet.
+  held.putEnvelope(envelope(ROOM, 'carol', S2, 3), 1);
+  // A bundle with no envelope yet.
+  held.putBundle(bundle(ROOM, 'dave', S2, 0));
+  assert.deepEqual(held.summary(ROOM), [
+    { sender: 'alice', session: S1, seq: 2 },
+    { sender: 'bob', session: S1, seq: 11 },
+    { sender: 'carol', session: S2, seq: -1 },
+    { sender: 'dave', session: S2, seq: -1 },
+  ]);
+  held.putEnvelope(envelope(ROOM, 'alice', S1, 3), 1);
+  assert.equal(held.summary(ROOM)[0]!.seq, 5);
+  assert.deepEqual(held.summary(ROOM2), []);
+});
+
+test('one bundle per session: the one that opens from an earlier message is kept', async (t) => {
+  const { held } = await store(t);
+  assert.equal(held.putBundle(bundle(ROOM, 'alice', S1, 5)), true);
+  assert.equal(held.putBundle(bundle(ROOM, 'alice', S1, 7)), false);
+  assert.equal(held.bundle(ROOM, 'alice', S1)!.start, 5);
+  assert.equal(held.putBundle(bundle(ROOM, 'alice', S1, 0)), true);
+  assert.deepEqual(held.bundle(ROOM, 'alice', S1), bundle(ROOM, 'alice', S1, 0));
+  assert.equal(held.bundle(ROOM, 'alice', S2), undefined);
+});
+
+test('prune drops by age, then the oldest over the per-room cap; a bundle goes with the last envelope of its session', async (t) => {
+  const { db, held } = await store(t);
+  held.putBundle(bundle(ROOM, 'alice', S1, 0), 0);
+  for (let seq = 0; seq < 10; seq++) held.putEnvelope(envelope(ROOM, 'alice', S1, seq), 100 + seq);
+  held.putBundle(bundle(ROOM, 'bob', S2, 0), 150);
+  for (let seq = 0; seq < 5; seq++) held.putEnvelope(envelope(ROOM, 'bob', S2, seq), 200 + seq);
+  held.putBundle(bundle(ROOM2, 'carol', S1, 0), 100);
+  held.putEnvelope(envelope(ROOM2, 'carol', S1, 0), 100);
+  // A bundle that arrived after everything dropped (its messages still to come) stays.
+  held.putBundle(bundle(ROOM, 'dave', S1, 0), 1000);
+
+  // Age: everything received before 105 goes (alice 0..4, carol's one).
+  assert.equal(held.prune({ now: 1105, maxAgeMs: 1000, maxPerRoom: 100 }), 6);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100).map((e) => e.seq), [5, 6, 7, 8, 9]);
+  assert.equal(held.bundle(ROOM2, 'carol', S1), undefined, 'no envelope of its session left');
+  assert.ok(held.bundle(ROOM, 'alice', S1));
+  // Cap: ROOM holds 10, keep the newest 4 (bob's 1..4): alice's go, and her bundle with them.
+  assert.equal(held.prune({ now: 1105, maxAgeMs: 1000, maxPerRoom: 4 }), 6);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100), []);
+  assert.deepEqual(held.after(ROOM, 'bob', S2, -1, 100).map((e) => e.seq), [1, 2, 3, 4]);
+  assert.equal(held.bundle(ROOM, 'alice', S1), undefined);
+  assert.ok(held.bundle(ROOM, 'bob', S2));
+  assert.ok(held.bundle(ROOM, 'dave', S1), 'a bundle newer than what was dropped stays');
+  assert.deepEqual(held.rooms(), [ROOM]);
+  // Bundles alone are capped per room too (a member can announce sessions without messages).
+  for (let i = 0; i < 10; i++) held.putBundle(bundle(ROOM2, 'mallory', b64(16, 100 + i), 0), 2000 + i);
+  held.prune({ now: 2100, maxAgeMs: 1000, maxPerRoom: 4 });
+  assert.equal(held.summary(ROOM2).length, 4);
+  assert.ok(held.bundle(ROOM2, 'mallory', b64(16, 109)), 'the newest bundles stay');
+  await db.committed();
+});
+
+test('held values are sealed at rest and kept across a reopen; forget drops a room', async (t) => {
+  const { dir, key, db, held } = await store(t);
+  const marker = 'plainly-visible-envelope-marker';
+  held.putEnvelope({ ...envelope(ROOM, 'alice', S1, 0), ct: Buffer.from(marker).toString('base64url') }, 1);
+  held.putBundle(bundle(ROOM, 'alice', S1, 0));
+  held.putEnvelope(envelope(ROOM2, 'alice', S1, 0), 1);
+  await db.committed();
+  db.close();
+  const bytes = readFileSync(join(dir, 'store.db'));
+  for (const needle of [Buffer.from(marker).toString('base64url'), b64(256, 3), b64(256, 5)]) assert.equal(bytes.includes(needle), false, needle.slice(0, 20));
+  const again = new StoreDb(join(dir, 'store.db'), key);
+  t.after(() => again.close());
+  const held2 = new HeldEnvelopes(again);
+  assert.equal(Buffer.from(held2.after(ROOM, 'alice', S1, -1, 10)[0]!.ct, 'base64url').toString(), marker);
+  assert.deepEqual(held2.bundle(ROOM, 'alice', S1), bundle(ROOM, 'alice', S1, 0));
+  held2.forget(ROOM);
+  assert.deepEqual(held2.rooms(), [ROOM2]);
+  assert.equal(held2.bundle(ROOM, 'alice', S1), undefined);
+});
