@@ -10,6 +10,7 @@ import { ProtocolError, isErrorCode } from '../protocol/errors.ts';
 import { FrameDecoder, TRACKER_FRAME_LIMIT, TRACKER_RESPONSE_LIMIT, encodeFrame } from '../protocol/frame.ts';
 import {
   HEARTBEAT_INTERVAL_MS,
+  MAILBOX_FRAME_LIMIT,
   errorBodySchema,
   isResponse,
   trackerEventSchema,
@@ -184,7 +185,8 @@ export class TrackerConnection extends EventEmitter<TrackerConnectionEvents> {
     const id = this.nextId++;
     let frame: Buffer;
     try {
-      frame = encodeFrame({ ...params, id, type }, TRACKER_FRAME_LIMIT);
+      // A mailbox put carries whole envelopes and bundles: a tracker with a mailbox takes bigger frames from a logged-in client.
+      frame = encodeFrame({ ...params, id, type }, type === 'mailbox_put' ? MAILBOX_FRAME_LIMIT : TRACKER_FRAME_LIMIT);
     } catch (err) {
       return Promise.reject(err);
     }

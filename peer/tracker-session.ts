@@ -9,6 +9,9 @@ import { ProtocolError, isCoded } from '../protocol/errors.ts';
 import type { RoomEvent } from '../protocol/room-log.ts';
 import {
   MAX_LIST_ENTRIES,
+  type MailboxEntry,
+  type MailboxItem,
+  type MailboxLimits,
   type PeerInfo,
   type RequestParams,
   type RoomSummary,
@@ -40,6 +43,11 @@ export type SessionResult = TrackerResult<'login'>;
 
 type Events = {
   state: [ConnectionState, string];
+  /**
+   * Every push of the tracker: presence, room_event, room_listed, closing, and mailbox_dropped
+   * (`{ event: 'mailbox_dropped', to, items: [{ room, sender, session, seq?, reason }] }`: items
+   * I left in `to`'s mailbox were dropped unread; they are still mine to deliver or give up on).
+   */
   event: [TrackerEvent];
   /** After a reconnection: the fresh session (online peers, rooms) to resync from. */
   resumed: [SessionResult];
@@ -58,6 +66,11 @@ export class TrackerSession extends EventEmitter<Events> {
   /** Why the last link ended, as the tracker said it (slow consumer, shutdown...) or the socket failed. */
   private lastCloseReason?: string;
   state: ConnectionState = 'offline';
+  /**
+   * The tracker's mailbox bounds from the last login or resume answer; undefined when it keeps no
+   * mailbox (then mailboxPut and mailboxTake are refused, and messages wait in the outbox).
+   */
+  mailbox: MailboxLimits | undefined;
 
   constructor(private readonly opts: TrackerSessionOptions) {
     super();
@@ -122,6 +135,35 @@ export class TrackerSession extends EventEmitter<Events> {
     }
   }
 
+  /**
+   * Leaves sealed `items` (session bundles and envelopes I sent, all of one conversation with
+   * `to` or of a room we are both in) in `to`'s mailbox on the tracker, all or none. At most
+   * MAILBOX_MAX_ITEMS_PER_PUT items and MAILBOX_FRAME_LIMIT bytes of JSON per call. Throws
+   * ProtocolError: request.unknown_type (no mailbox here), quota.exceeded (a bound: keep the
+   * message in the outbox and tell the user), user.not_found, room.not_member, room.not_found,
+   * room.closed, request.invalid (an item not mine, or a bundle without a key for `to`),
+   * request.too_large (the items do not fit one request), server.timeout (not connected).
+   */
+  async mailboxPut(to: string, items: MailboxItem[]): Promise<void> {
+    await this.request('mailbox_put', { to, items });
+  }
+
+  /**
+   * The oldest items waiting for me (at most `limit`, default the tracker's page size), each with
+   * its id and depositor (`from`, who is also its sender); `more` when others wait after them.
+   * They stay until mailboxAck: check and store them first. Each `msg` is a peer message of kind
+   * `session` or `envelope`, already checked against its schema; its signature, membership and
+   * replay checks are the receiver's, as for anything a peer forwards.
+   */
+  async mailboxTake(limit?: number): Promise<{ items: MailboxEntry[]; more: boolean }> {
+    return this.request('mailbox_take', limit !== undefined ? { limit } : {});
+  }
+
+  /** Deletes my mailbox items with ids up to and including `upTo` (the last one stored). */
+  async mailboxAck(upTo: number): Promise<void> {
+    await this.request('mailbox_ack', { upTo });
+  }
+
   /** Logs in or resumes on the current connection; afterwards drops are healed with the token. */
   async start(kind: 'login', params: RequestParams<'login'>): Promise<SessionResult>;
   async start(kind: 'resume', params: RequestParams<'resume'>): Promise<SessionResult>;
@@ -129,6 +171,7 @@ export class TrackerSession extends EventEmitter<Events> {
     await this.connect();
     const result = await this.completeSession(this.conn!, (await this.conn!.request(kind, params as never)) as SessionResult);
     this.token = result.token;
+    this.mailbox = result.mailbox;
     this.peerPort = params.peerPort;
     this.setState('online', `online as ${result.user}`);
     return result;
@@ -137,6 +180,7 @@ export class TrackerSession extends EventEmitter<Events> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.token = undefined;
+    this.mailbox = undefined;
     clearTimeout(this.retry);
     const conn = this.conn;
     this.conn = undefined;
@@ -212,6 +256,7 @@ export class TrackerSession extends EventEmitter<Events> {
         const conn = this.conn;
         const result = await this.completeSession(conn, (await conn.request('resume', { token: this.token, peerPort: this.peerPort })) as SessionResult);
         this.lastCloseReason = undefined;
+        this.mailbox = result.mailbox;
         this.setState('online', `back online as ${result.user}`);
         this.emit('resumed', result);
       } catch (err) {

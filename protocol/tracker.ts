@@ -3,6 +3,7 @@
 // these schemas; clients parse responses and events with them.
 
 import { identitySchema } from './identity.ts';
+import { envelopeSchema, sessionBundleSchema } from './peer.ts';
 import { roomEventSchema, roomHeadSchema } from './room-log.ts';
 import { arr, b64url, bool, int, obj, oneOf, optional, str, variants, type Infer } from './schema.ts';
 import { ERROR_CODES } from './errors.ts';
@@ -31,6 +32,26 @@ export const ROOM_EVENTS_PER_USER_MINUTE = 300;
 export const MAX_REQUESTS_BEFORE_LOGIN = 50;
 /** Resume tokens the tracker keeps per user (one per login); a login beyond revokes the oldest. */
 export const MAX_SESSIONS_PER_USER = 50;
+/**
+ * The mailbox (`node tracker --mailbox`, tracker/mailbox.ts) holds sealed envelopes and session
+ * bundles for members who are offline. Defaults of its flags: items and bytes one user's mailbox
+ * may hold, and how long an item is kept (ms) before it is dropped and its depositor told.
+ */
+export const MAILBOX_MAX_ITEMS_PER_USER = 5000;
+export const MAILBOX_MAX_BYTES_PER_USER = 32 * 1024 * 1024;
+export const MAILBOX_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
+/** Items one mailbox_put may carry. */
+export const MAILBOX_MAX_ITEMS_PER_PUT = 256;
+/**
+ * The largest request frame of a logged-in client when the mailbox is on (a put carries a whole
+ * envelope or bundle, as big as a peer frame); before login, and without the mailbox, requests
+ * stay under TRACKER_FRAME_LIMIT.
+ */
+export const MAILBOX_FRAME_LIMIT = 1024 * 1024;
+/** Drop notices in one mailbox_dropped event (more go in further events). */
+export const MAILBOX_MAX_DROPS_PER_EVENT = 500;
+/** Item bytes one mailbox_take answer holds at most (at least one item, whatever its size). */
+export const MAILBOX_TAKE_MAX_BYTES = 4 * 1024 * 1024;
 
 // Names are checked (and lowercased) by protocol/names.ts, so the schema only bounds them.
 const name = str({ min: 1, max: 64 });
@@ -41,6 +62,19 @@ const token = b64url({ bytes: 32 });
 /** The client's private keys, encrypted under keyKey; opaque to the tracker. */
 const keyBlob = b64url({ maxBytes: 8 * 1024 });
 const port = int({ min: 0, max: 65535 });
+
+/**
+ * What a mailbox holds: a `session` (bundle) or an `envelope` peer message (protocol/peer.ts
+ * peerMessageSchema's variants of those names); any other kind is refused (request.invalid).
+ * Only the declared fields are kept, so nothing else a client adds is ever stored.
+ */
+export const mailboxItemSchema = variants('t', {
+  session: obj({ bundle: sessionBundleSchema }),
+  envelope: obj({ envelope: envelopeSchema }),
+});
+export type MailboxItem = Infer<typeof mailboxItemSchema>;
+/** An item id: increasing, never reused (acks name the last id taken). */
+const mailboxId = int({ min: 1 });
 
 // ---- requests --------------------------------------------------------------------------------
 
@@ -62,6 +96,15 @@ export const trackerRequestSchema = variants(
     append: obj({ event: roomEventSchema, check: optional(authKey) }),
     room_log: obj({ room: roomId, from: int({ min: 0 }) }),
     get_keys: obj({ users: arr(name, { max: 256 }) }),
+    /**
+     * Deposit items for `to` (offline): each item's sender must be the asker, and both must be
+     * the two names of a DM or current members of the room (tracker/mailbox.ts has every rule).
+     */
+    mailbox_put: obj({ to: name, items: arr(mailboxItemSchema, { max: MAILBOX_MAX_ITEMS_PER_PUT }) }),
+    /** The asker's oldest items, at most `limit` (default and bound: the page size). */
+    mailbox_take: obj({ limit: optional(int({ min: 1, max: MAX_PAGE_SIZE })) }),
+    /** Deletes the asker's items up to and including id `upTo`: only after the client stored them. */
+    mailbox_ack: obj({ upTo: mailboxId }),
   },
   'request.unknown_type',
 );
@@ -105,6 +148,31 @@ export type PublicIdentity = Infer<typeof publicIdentitySchema>;
 
 const page = { max: MAX_PAGE_SIZE };
 
+/** The mailbox's bounds, advertised in the login and resume answers. */
+export const mailboxLimitsSchema = obj({
+  /** Items, and bytes of their JSON, one user's mailbox holds at most. */
+  maxItemsPerUser: int({ min: 1 }),
+  maxBytesPerUser: int({ min: 1 }),
+  /** An item older than this (ms since it was deposited) is dropped and its depositor told. */
+  maxAgeMs: int({ min: 1 }),
+});
+export type MailboxLimits = Infer<typeof mailboxLimitsSchema>;
+
+/** One item handed to its recipient: `from` deposited it (and is its sender). */
+export const mailboxEntrySchema = obj({ id: mailboxId, from: name, msg: mailboxItemSchema });
+export type MailboxEntry = Infer<typeof mailboxEntrySchema>;
+
+/** One item the mailbox dropped unread: which message, and why. */
+export const mailboxDropSchema = obj({
+  room: str({ max: 80 }),
+  sender: name,
+  session: str({ max: 64 }),
+  /** The envelope's seq; absent for a session bundle. */
+  seq: optional(int({ min: 0 })),
+  reason: oneOf('expired', 'full'),
+});
+export type MailboxDrop = Infer<typeof mailboxDropSchema>;
+
 const session = {
   user: name,
   token,
@@ -116,6 +184,8 @@ const session = {
   /** The first page of the rooms the user is in; `roomsNext` when more follow (list_rooms mine). */
   rooms: arr(roomSummarySchema, page),
   roomsNext: optional(name),
+  /** Present when the tracker keeps a mailbox (--mailbox): its bounds per user and its age limit. */
+  mailbox: optional(mailboxLimitsSchema),
 };
 
 // ---- responses -------------------------------------------------------------------------------
@@ -135,6 +205,12 @@ export const trackerResultSchemas = {
   /** `next`: the `from` of the following page, when the log goes on past this one. */
   room_log: obj({ room: roomSummarySchema, events: arr(roomEventSchema, page), next: optional(int({ min: 0 })) }),
   get_keys: obj({ keys: arr(publicIdentitySchema, { max: 256 }), missing: arr(name, { max: 256 }) }),
+  /** `stored`: how many items were kept (all of them: a put is stored whole or refused whole). */
+  mailbox_put: obj({ stored: int({ min: 0 }) }),
+  /** Oldest first; `more` when items are left after these. */
+  mailbox_take: obj({ items: arr(mailboxEntrySchema, page), more: bool() }),
+  /** `removed`: how many items the ack deleted. */
+  mailbox_ack: obj({ removed: int({ min: 0 }) }),
 } satisfies Record<TrackerRequestType, unknown>;
 export type TrackerResult<T extends TrackerRequestType> = Infer<(typeof trackerResultSchemas)[T]>;
 
@@ -161,6 +237,11 @@ export const trackerEventSchema = variants('event', {
   room_listed: obj({ room: roomSummarySchema }),
   /** The tracker is about to close this connection, and why. */
   closing: errorBodySchema,
+  /**
+   * To a depositor: items it left for `to` were dropped unread (at once when it is online, else
+   * after its next login or resume). At most MAILBOX_MAX_DROPS_PER_EVENT items per event.
+   */
+  mailbox_dropped: obj({ to: name, items: arr(mailboxDropSchema, { max: MAILBOX_MAX_DROPS_PER_EVENT }) }),
 });
 export type TrackerEvent = Infer<typeof trackerEventSchema>;
 

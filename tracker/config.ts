@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { MAX_REQUESTS_BEFORE_LOGIN, DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS, LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, ROOM_EVENTS_PER_USER_MINUTE } from '../protocol/tracker.ts';
+import { MAILBOX_MAX_AGE_MS, MAILBOX_MAX_BYTES_PER_USER, MAILBOX_MAX_ITEMS_PER_USER, MAX_REQUESTS_BEFORE_LOGIN, DEFAULT_TRACKER_PORT, HEARTBEAT_TIMEOUT_MS, LIST_PAGE_SIZE, MAX_ROOMS_CREATED_PER_USER, MAX_ROOMS_JOINED_PER_USER, ROOM_EVENTS_PER_USER_MINUTE } from '../protocol/tracker.ts';
 
 /** bcrypt below cost 10 is too cheap against an offline attack on a stolen database. */
 export const MIN_BCRYPT_COST = 10;
@@ -55,6 +55,17 @@ export interface TrackerConfig {
   maxRoomLog: number;
   /** Accounts one address may create per hour (each costs a bcrypt and a row). */
   registrationsPerAddress: number;
+  /** The mailbox (--mailbox, tracker/mailbox.ts): absent when off. */
+  mailbox?: MailboxConfig;
+}
+
+/** Bounds of the mailbox; see tracker/mailbox.ts for the per-depositor share derived from them. */
+export interface MailboxConfig {
+  /** Items, and bytes of their stored JSON, one user's mailbox may hold. */
+  maxItemsPerUser: number;
+  maxBytesPerUser: number;
+  /** Items older than this (ms since deposited) are dropped and their depositors told. */
+  maxAgeMs: number;
 }
 
 const FLAGS = {
@@ -81,6 +92,10 @@ const FLAGS = {
   'room-joins-per-day': { type: 'string', default: String(DEFAULT_ROOM_JOINS_PER_DAY) },
   'max-room-log': { type: 'string', default: String(DEFAULT_MAX_ROOM_LOG) },
   'registrations-per-address': { type: 'string', default: '100' },
+  mailbox: { type: 'boolean', default: false },
+  'mailbox-max-items-per-user': { type: 'string', default: String(MAILBOX_MAX_ITEMS_PER_USER) },
+  'mailbox-max-bytes-per-user': { type: 'string', default: String(MAILBOX_MAX_BYTES_PER_USER) },
+  'mailbox-max-age': { type: 'string', default: String(MAILBOX_MAX_AGE_MS) },
   force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -136,6 +151,16 @@ Options:
                                forever, so past it only leave, kick and close are accepted
                                (quota.exceeded: create a new room, or ask an admin)
   --registrations-per-address N  accounts one address may create per hour (default 100)
+  --mailbox                    keep a mailbox: sealed envelopes and session bundles that members
+                               leave for members who are offline (it cannot read them: it is never
+                               a room member and gets no key). Off by default; clients work without it
+  --mailbox-max-items-per-user N  items one user's mailbox may hold (default ${MAILBOX_MAX_ITEMS_PER_USER})
+  --mailbox-max-bytes-per-user N  bytes one user's mailbox may hold (default ${MAILBOX_MAX_BYTES_PER_USER}, 32 MiB).
+                               What one user may have waiting in all mailboxes together is bounded
+                               by the same two numbers, and in one user's mailbox by half of them;
+                               a deposit over a bound is refused (quota.exceeded), nothing is evicted
+  --mailbox-max-age MS         items older than this are dropped and their depositor is told
+                               (default ${MAILBOX_MAX_AGE_MS}: 14 days)
   --force                      users delete: delete even a user who signed room events
   -h, --help                   show this help
 `;
@@ -206,6 +231,15 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     roomJoinsPerDay: integer('room-joins-per-day', get('room-joins-per-day')!, 1, 1_000_000),
     maxRoomLog: integer('max-room-log', get('max-room-log')!, 2, 100_000_000),
   };
+  // A boolean flag: its environment variable turns it on with 1, true or yes.
+  const mailboxOn = values.mailbox === true || /^(1|true|yes)$/i.test(env[envName('mailbox')] ?? '');
+  if (mailboxOn) {
+    config.mailbox = {
+      maxItemsPerUser: integer('mailbox-max-items-per-user', get('mailbox-max-items-per-user')!, 2, 100_000_000),
+      maxBytesPerUser: integer('mailbox-max-bytes-per-user', get('mailbox-max-bytes-per-user')!, 1024, 1024 ** 4),
+      maxAgeMs: integer('mailbox-max-age', get('mailbox-max-age')!, 1, 10 * 365 * 86_400_000),
+    };
+  }
   const [first, ...rest] = positionals;
   const force = Boolean(values.force);
   if (values.help) return { command: 'help', rest, config, force };

@@ -19,6 +19,11 @@ import type { ErrorBody, TrackerEvent } from '../protocol/tracker.ts';
  * `Promise.all` over its rooms), depending only on how TCP happened to split its writes.
  */
 const MAX_PENDING_REQUESTS = 64;
+/**
+ * Bytes of requests waiting behind the one being handled: past this the connection stops reading
+ * too, so big frames (mailbox puts, up to loggedInFrameBytes each) cannot pile up 64 deep.
+ */
+const MAX_PENDING_BYTES = 2 * 1024 * 1024;
 
 /** A frame of invalid JSON: answered with its error in its turn, after the requests before it. */
 class UnreadableFrame {
@@ -36,6 +41,11 @@ export interface ConnectionLimits {
   maxQueueBytes: number;
   /** A queue over maxQueueBytes that delivers nothing for this long is a slow consumer. */
   slowConsumerMs: number;
+  /**
+   * The largest request frame once logged in (the mailbox's puts carry whole envelopes); before
+   * login, and when absent, TRACKER_FRAME_LIMIT.
+   */
+  loggedInFrameBytes?: number;
 }
 
 /** Why the tracker closed a connection, for the log; null when the client left or the socket failed. */
@@ -53,8 +63,12 @@ export class Connection {
   closed = false;
   /** Requests sent while not logged in (server.ts closes the connection past MAX_REQUESTS_BEFORE_LOGIN). */
   requestsBeforeLogin = 0;
-  private readonly decoder = new FrameDecoder(TRACKER_FRAME_LIMIT);
+  private decoder = new FrameDecoder(TRACKER_FRAME_LIMIT);
+  private decoderLimit = TRACKER_FRAME_LIMIT;
   private readonly pending: (unknown | UnreadableFrame)[] = [];
+  /** The size of each pending frame (the bytes a push consumed go to its last frame), and their sum. */
+  private readonly pendingSizes: number[] = [];
+  private pendingBytes = 0;
   private busy = false;
   private authTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
@@ -164,12 +178,35 @@ export class Connection {
     this.close({ code, message });
   }
 
+  /**
+   * The frame limit follows the login (bigger once logged in, when loggedInFrameBytes is set). The
+   * decoder is swapped only between frames, when it holds no partial one.
+   */
+  private fitDecoder(): void {
+    const want = this.user ? (this.limits.loggedInFrameBytes ?? TRACKER_FRAME_LIMIT) : TRACKER_FRAME_LIMIT;
+    if (want === this.decoderLimit || this.decoder.pending) return;
+    this.decoder = new FrameDecoder(want);
+    this.decoderLimit = want;
+  }
+
+  private enqueue(item: unknown, bytes: number): void {
+    this.pending.push(item);
+    this.pendingSizes.push(bytes);
+    this.pendingBytes += bytes;
+  }
+
+  private get tooMuchPending(): boolean {
+    return this.pending.length >= MAX_PENDING_REQUESTS || this.pendingBytes >= MAX_PENDING_BYTES;
+  }
+
   private receive(chunk: Buffer): void {
     if (this.closed) return;
     this.resetIdle();
+    this.fitDecoder();
     let input = chunk;
     for (;;) {
       let frames: unknown[];
+      const before = this.decoder.pending + input.length;
       try {
         frames = this.decoder.push(input);
       } catch (err) {
@@ -180,16 +217,17 @@ export class Connection {
           this.sendError(null, { code: e.code, message: e.message });
           return this.fail(e.code, e.message);
         }
-        this.pending.push(new UnreadableFrame(e));
+        this.enqueue(new UnreadableFrame(e), 0);
         input = Buffer.alloc(0);
         continue;
       }
       // One read holds at most one chunk of frames, so the queue stays bounded while paused.
-      for (const frame of frames) this.pending.push(frame);
+      const consumed = Math.max(0, before - this.decoder.pending);
+      frames.forEach((frame, i) => this.enqueue(frame, i === frames.length - 1 ? consumed : 0));
       if (!frames.length) break;
       input = Buffer.alloc(0);
     }
-    if (this.pending.length >= MAX_PENDING_REQUESTS && !this.socket.isPaused()) this.socket.pause();
+    if (this.tooMuchPending && !this.socket.isPaused()) this.socket.pause();
     void this.drain();
   }
 
@@ -198,9 +236,10 @@ export class Connection {
     this.busy = true;
     while (this.pending.length && !this.closed) {
       const next = this.pending.shift();
+      this.pendingBytes -= this.pendingSizes.shift() ?? 0;
       if (next instanceof UnreadableFrame) this.sendError(null, { code: isErrorCode(next.error.code) ? next.error.code : 'request.invalid', message: next.error.message });
       else await this.onFrame(this, next);
-      if (this.pending.length < MAX_PENDING_REQUESTS && this.socket.isPaused()) this.socket.resume();
+      if (!this.tooMuchPending && this.socket.isPaused()) this.socket.resume();
     }
     this.busy = false;
   }

@@ -78,6 +78,35 @@ const MIGRATIONS: Migration[] = [
     await tx.exec('UPDATE users SET skeleton = NULL; UPDATE rooms SET skeleton = NULL;');
     await fillSkeletons(tx);
   },
+  // 7: the mailbox (tracker/mailbox.ts, --mailbox): sealed items members left for offline users,
+  // as the JSON they sent (the schema's fields only), with what the bounds and drop notices need;
+  // and the notices of dropped items kept for depositors who were offline. A deleted user's
+  // mailbox, deposits and notices go with the account (ON DELETE CASCADE).
+  `CREATE TABLE mailbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     recipient TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+     depositor TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+     room TEXT NOT NULL,
+     session TEXT NOT NULL,
+     seq INTEGER,
+     bytes INTEGER NOT NULL,
+     received INTEGER NOT NULL,
+     body TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX mailbox_recipient ON mailbox(recipient, id);
+   CREATE INDEX mailbox_depositor ON mailbox(depositor, recipient);
+   CREATE INDEX mailbox_received ON mailbox(received);
+   CREATE TABLE mailbox_drops (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     depositor TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+     recipient TEXT NOT NULL,
+     room TEXT NOT NULL,
+     session TEXT NOT NULL,
+     seq INTEGER,
+     reason TEXT NOT NULL,
+     created INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX mailbox_drops_depositor ON mailbox_drops(depositor, id);`,
 ];
 
 /**

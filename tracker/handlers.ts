@@ -7,6 +7,7 @@ import type { PeerInfo, PublicIdentity, RequestOf, TrackerRequest, TrackerResult
 import type { Accounts, Session } from './accounts.ts';
 import type { Connection } from './connection.ts';
 import type { Logger } from './log.ts';
+import type { Mailbox } from './mailbox.ts';
 import type { Presence } from './presence.ts';
 import { LogThrottle } from './rate-limit.ts';
 import { pageOf, type Appended, type Rooms } from './rooms.ts';
@@ -24,6 +25,8 @@ export interface HandlerContext {
   pageSize: number;
   /** Logged-in connections one user may hold (--max-conns-per-user). */
   maxConnsPerUser: number;
+  /** The mailbox, when the tracker keeps one (--mailbox). */
+  mailbox?: Mailbox;
 }
 
 type Handlers = { [T in TrackerRequestType]: (ctx: HandlerContext, conn: Connection, req: RequestOf<T>) => Promise<TrackerResult<T>> };
@@ -138,7 +141,25 @@ const HANDLERS: Handlers = {
     }
     return { keys, missing };
   },
+
+  mailbox_put: async (ctx, conn, req) => {
+    const stored = await mailboxOf(ctx).put(conn.user!, req.to, req.items);
+    return { stored };
+  },
+
+  mailbox_take: async (ctx, conn, req) => mailboxOf(ctx).take(conn.user!, req.limit ?? ctx.pageSize),
+
+  mailbox_ack: async (ctx, conn, req) => ({ removed: await mailboxOf(ctx).ack(conn.user!, req.upTo) }),
 };
+
+/**
+ * The mailbox, or the refusal a tracker without one gives. It is request.unknown_type, the answer
+ * a tracker older than the mailbox gives too, so a client handles both alike: keep the message.
+ */
+function mailboxOf(ctx: HandlerContext): Mailbox {
+  if (!ctx.mailbox) throw new ProtocolError('request.unknown_type', 'this tracker keeps no mailbox (it was started without --mailbox); messages wait in your outbox until their recipients are online');
+  return ctx.mailbox;
+}
 
 function checkConnsOfUser(ctx: HandlerContext, user: string): void {
   const open = ctx.presence.connectionsOf(user).length;
@@ -168,6 +189,7 @@ async function startSession(ctx: HandlerContext, conn: Connection, session: Sess
     ...(peers.next !== undefined ? { peersNext: peers.next } : {}),
     rooms: rooms.items.map((s) => ctx.rooms.summary(s, session.user)),
     ...(rooms.next !== undefined ? { roomsNext: rooms.next } : {}),
+    ...(ctx.mailbox ? { mailbox: ctx.mailbox.advertised } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { runAdmin } from './admin.ts';
 import { ConfigError, USAGE, parseCommandLine } from './config.ts';
 import { Database } from './db.ts';
 import { stderrLogger } from './log.ts';
+import { Mailbox } from './mailbox.ts';
 import { Rooms } from './rooms.ts';
 import { TrackerServer } from './server.ts';
 import { loadOrCreateSecret, loadOrCreateTlsMaterial } from './tls-material.ts';
@@ -59,14 +60,17 @@ async function main(): Promise<number> {
     maxLog: config.maxRoomLog,
   });
   await rooms.load();
-  server = new TrackerServer(config, tls, accounts, rooms, stderrLogger);
+  const mailbox = config.mailbox ? new Mailbox(db, rooms, (user) => server?.presence.connectionsOf(user) ?? [], stderrLogger, config.mailbox) : undefined;
+  server = new TrackerServer(config, tls, accounts, rooms, stderrLogger, mailbox);
   const address = await server.listen();
+  mailbox?.start();
 
   say(`p2p-chat tracker ${VERSION}`);
   say(`database: ${config.db}`);
   say(`certificate ${tls.generated ? 'created' : 'loaded'}: clients pin its fingerprint on first use`);
   say(`certificate fingerprint (SHA-256): ${tls.fingerprint}`);
   say(`listening on ${address.address}:${address.port}`);
+  if (config.mailbox) say(`mailbox: on (per user ${config.mailbox.maxItemsPerUser} items, ${config.mailbox.maxBytesPerUser} bytes; kept ${config.mailbox.maxAgeMs} ms)`);
   for (const lan of lanAddresses(address.address)) say(`  reachable at ${lan}:${address.port}`);
   // The handlers go in before "ready" is printed: whoever waits for that line may signal at once.
   const stopped = new Promise<void>((resolve) => {
@@ -79,6 +83,7 @@ async function main(): Promise<number> {
   });
   say('ready');
   await stopped;
+  await mailbox?.stop();
   await server.close();
   await db.close();
   say('stopped');

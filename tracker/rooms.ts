@@ -269,6 +269,11 @@ export class Rooms {
     return { items: items.map((n) => this.openByName.get(n)!), ...(next !== undefined ? { next } : {}) };
   }
 
+  /** A room's current state by id (closed rooms too), for checks such as the mailbox's members. */
+  byId(id: string): RoomState | undefined {
+    return this.states.get(id);
+  }
+
   byName(name: string): RoomState | undefined {
     return this.openByName.get(name);
   }

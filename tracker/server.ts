@@ -18,12 +18,13 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { ProtocolError, isErrorCode } from '../protocol/errors.ts';
-import { MAX_REQUESTS_BEFORE_LOGIN, UNAUTHENTICATED_REQUESTS, trackerRequestSchema } from '../protocol/tracker.ts';
+import { MAILBOX_FRAME_LIMIT, MAX_REQUESTS_BEFORE_LOGIN, UNAUTHENTICATED_REQUESTS, trackerRequestSchema } from '../protocol/tracker.ts';
 import type { Accounts } from './accounts.ts';
 import type { TrackerConfig } from './config.ts';
 import { Connection, normalizeAddress, type CloseReason } from './connection.ts';
 import { handleRequest, type HandlerContext } from './handlers.ts';
 import type { Logger } from './log.ts';
+import type { Mailbox } from './mailbox.ts';
 import { Presence } from './presence.ts';
 import type { Rooms } from './rooms.ts';
 import { LogThrottle } from './rate-limit.ts';
@@ -70,6 +71,8 @@ export class TrackerServer {
   /** --max-pending-conns, lowered to what the open-file limit allows. */
   readonly maxPending: number;
   private readonly ctx: HandlerContext;
+  /** The config's connection limits, with bigger frames once logged in when the mailbox is on. */
+  private readonly connLimits: TrackerConfig & { loggedInFrameBytes?: number };
   private shuttingDown = false;
   /** Log lines of floods: refusals, failed handshakes, evictions, forced closes, accept errors. */
   private readonly refusedLog = new LogThrottle(LOG_INTERVAL_MS);
@@ -85,8 +88,13 @@ export class TrackerServer {
     accounts: Accounts,
     rooms: Rooms,
     private readonly log: Logger,
+    mailbox?: Mailbox,
   ) {
-    this.ctx = { accounts, rooms, presence: this.presence, log, now: () => Date.now(), pageSize: config.pageSize, maxConnsPerUser: config.maxConnsPerUser };
+    this.ctx = {
+      accounts, rooms, presence: this.presence, log, now: () => Date.now(), pageSize: config.pageSize, maxConnsPerUser: config.maxConnsPerUser,
+      ...(mailbox ? { mailbox } : {}),
+    };
+    this.connLimits = mailbox ? { ...config, loggedInFrameBytes: MAILBOX_FRAME_LIMIT } : config;
     this.server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', handshakeTimeout: config.authTimeoutMs });
     this.server.on('secureConnection', (socket) => this.accept(socket));
     this.maxPending = Math.min(config.maxPendingConns, pendingCeiling());
@@ -237,7 +245,7 @@ export class TrackerServer {
   private accept(socket: TLSSocket): void {
     const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
     const count = this.perAddress.get(address) ?? 0;
-    const conn = new Connection(socket, this.config, (c, frame) => this.onFrame(c, frame), (c, reason) => this.onClose(c, reason));
+    const conn = new Connection(socket, this.connLimits, (c, frame) => this.onFrame(c, frame), (c, reason) => this.onClose(c, reason));
     const raw = this.rawSockets.get(`${socket.remoteAddress}:${socket.remotePort}`);
     if (raw) raw.conn = conn;
     if (count >= this.config.maxConnsPerAddress) {
@@ -320,6 +328,8 @@ export class TrackerServer {
         this.recount(conn);
       }
       conn.send({ id, ok: true, ...(result as object) });
+      // After the answer: notices of dropped mailbox items kept while the user was away.
+      if (signingIn && conn.user && this.ctx.mailbox) void this.ctx.mailbox.sessionStarted(conn.user);
     } catch (err) {
       // Only wire codes leave the tracker (old clients refuse others); a peer-side code here is a bug.
       if (err instanceof ProtocolError && isErrorCode(err.code)) {
