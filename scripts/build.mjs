@@ -35,6 +35,12 @@ await Promise.all(
   ),
 );
 
+// The message store (peer/store-db.ts) is node-sqlite3-wasm, bundled: its JS loads
+// `node-sqlite3-wasm.wasm` from its own __dirname, which in a bundle is dist/, so the .wasm goes
+// there (for dist/peer.cjs and dist/extension.cjs alike; the .vsix carries dist/, no native module).
+mkdirSync('dist', { recursive: true });
+copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', 'dist/node-sqlite3-wasm.wasm');
+
 // The sidebar webview: a browser bundle (Preact, TSX), minified, with its CSS beside it
 // (dist/webview.js + dist/webview.css), and the codicon font the view's HTML loads from
 // dist/codicons/ (only local resources may load under the view's CSP).
