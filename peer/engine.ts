@@ -54,6 +54,8 @@ export interface EngineOptions {
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
 
 const SHUTDOWN_SEND_GRACE_MS = 5000;
+/** Links opened at once for catch-up after sign-in (the rest follow as members write or come back). */
+const MAX_CATCH_UP_DIALS = 64;
 
 const TRACE = Boolean(process.env.P2P_TRACE);
 
@@ -279,6 +281,12 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       await s?.pool.close().catch(() => {});
       await this.tracker.stop().catch(() => {});
       await s?.inbound.close().catch(() => {});
+      s?.delivery.close();
+      try {
+        s?.store.db.close();
+      } catch {
+        // the sign-in's own error is the one to report
+      }
       throw err;
     }
   }
@@ -302,6 +310,22 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id), ...s.rooms.unloaded()]);
     this.persist();
     this.emit('ready', { port: pool.port });
+    s.delivery.resumeAll();
+    this.catchUpWith(s, [...this.presence.keys()]);
+  }
+
+  /**
+   * Links to those of `users` who are online and share a conversation with me, at most
+   * MAX_CATCH_UP_DIALS at once: each new link exchanges catch-up summaries both ways, and the
+   * outbox's waiting messages for them go. After sign-in, resume, and when a member comes back.
+   */
+  private catchUpWith(s: Signed, users: string[]): void {
+    const wanted = users.filter((u) => u !== s.user && this.presence.get(u)?.online && (s.conversations.sharedWith(u).length > 0 || s.conversations.find(dmRoom(s.user, u)) !== undefined) && !s.pool.isLinked(u));
+    const waiting = new Set(s.delivery.pending().flatMap((p) => p.waitingFor));
+    for (const u of wanted.slice(0, MAX_CATCH_UP_DIALS)) {
+      if (waiting.has(u)) s.delivery.reachable(u);
+      else this.track(s.pool.sendWith(u, () => true).then(() => {}));
+    }
   }
 
   private track(work: Promise<void>): void {
@@ -316,9 +340,15 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       clearTimeout(timer);
     }
     const s = this.s;
+    s?.delivery.close();
     await s?.pool.close();
     await this.tracker.stop();
     await s?.inbound.close().catch((err) => this.report(err));
+    try {
+      s?.store.db.close();
+    } catch (err) {
+      this.report(err);
+    }
     if (s) {
       this.persist();
       await this.data.settle();
@@ -343,6 +373,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.applySession(session);
     await this.refreshDirectory();
     await s.sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
+    s.delivery.resumeAll();
+    this.catchUpWith(s, [...this.presence.keys()]);
   }
 
   /**
@@ -392,6 +424,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
           s.trust.trackerKeyDisagrees(e.user, e.fingerprint);
         }
         if (e.user !== s.user && before?.online !== e.online) this.emit('presence', { user: e.user, online: e.online });
+        // Back, or at a new address: what waits for them goes now, and catch-up brings them what
+        // they missed from others (and me what I missed from them).
+        if (e.user !== s.user && e.online && (!before?.online || before.address !== e.address || before.port !== e.port)) this.catchUpWith(s, [e.user]);
         return;
       }
       case 'room_event': {
@@ -423,7 +458,10 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       case 'envelope':
         return s.messages.onEnvelope(from, msg.envelope, link, item);
       case 'ack':
+        s.catchUp.onAck(link, msg);
         return s.messages.onAck(from, msg);
+      case 'summary':
+        return s.catchUp.onSummary(from, msg, link);
       case 'typing':
         return s.messages.onTyping(from, msg);
       case 'heads':

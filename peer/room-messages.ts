@@ -4,14 +4,18 @@
 // their replay record is durable, and acknowledged in batches. Outbound sessions live in memory
 // only: after a restart the next send starts a new session (nothing of them is written to disk).
 
-import type { ClientEvents, CommandResults, PendingMessage } from '../protocol/client.ts';
+import { HISTORY_PAGE_DEFAULT, type ClientEvents, type CommandResults, type HistoryMessage, type PendingMessage } from '../protocol/client.ts';
 import { randomBytes, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { isBlankMessage } from '../protocol/text.ts';
 import type { UserKeys } from './account.ts';
-import { AckBatcher, DeliveryCounts } from './acknowledgements.ts';
+import { AckBatcher } from './acknowledgements.ts';
 import type { Conversation, Conversations } from './conversations.ts';
+import type { Delivery } from './delivery.ts';
+import type { Gaps } from './gaps.ts';
+import type { HeldEnvelopes } from './held-envelopes.ts';
+import type { History } from './history.ts';
 import { MAX_WAITING_FOR_DISK, type InboundSessions } from './inbound-sessions.ts';
 import type { KeyDirectory } from './key-directory.ts';
 import type { PeerLink } from './link.ts';
@@ -28,8 +32,15 @@ export interface RoomMessagesParts {
   sync: RoomSync;
   pool: LinkPool;
   inbound: InboundSessions;
+  /** Every message shown or sent (history), and the envelopes and bundles held for catch-up. */
+  history: History;
+  held: HeldEnvelopes;
+  delivery: Delivery;
+  gaps: Gaps;
+  /** Commits what the store wrote this turn: before an ack leaves, its message is on disk. */
+  commit: () => void;
   now: () => number;
-  emit: <K extends 'message' | 'delivered' | 'typing' | 'room_forked' | 'error'>(name: K, e: ClientEvents[K]) => void;
+  emit: <K extends 'message' | 'typing' | 'room_forked' | 'error'>(name: K, e: ClientEvents[K]) => void;
   report: (err: unknown, from?: string) => void;
   /** A send still under way: shutdown lets it finish briefly. */
   track: (work: Promise<void>) => void;
@@ -39,10 +50,13 @@ export class RoomMessages {
   private readonly outbound = new Map<ConversationId, OutboundSession>();
   /** Per conversation: the current session's bundle and the links that have carried it. */
   private readonly bundles = new Map<ConversationId, { bundle: SessionBundle; message: PeerMessage; sentOn: WeakSet<PeerLink> }>();
-  private readonly deliveries = new DeliveryCounts();
-  private readonly acks = new AckBatcher();
+  private readonly acks: AckBatcher;
+  /** Messages decrypted and waiting for their replay record: a second copy (another forwarder) is a duplicate too. */
+  private readonly showing = new Set<string>();
 
-  constructor(private readonly parts: RoomMessagesParts) {}
+  constructor(private readonly parts: RoomMessagesParts) {
+    this.acks = new AckBatcher(() => parts.commit(), (err) => parts.report(err));
+  }
 
   /**
    * Encrypts and sends to every member but me whose key is not blocked. Throws 'request.too_large',
@@ -75,21 +89,53 @@ export class RoomMessages {
     const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: now(), text, ...(snippet ? { snippet } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
     const to = recipients.filter((u) => current.bundle.wraps.some((w) => w.to === u));
-    this.deliveries.sent(envelope, conversation.name, body.id, to.length);
+    // Kept before it leaves: history shows it, the held copy serves catch-up, and the outbox
+    // remembers who must still get it (all in this turn's one transaction).
+    const { history, held, delivery } = this.parts;
+    history.add({ conversation: id, id: body.id, from: me.user, session: envelope.session, seq: envelope.seq, sentAt: body.time, text, ...(snippet ? { snippet } : {}) });
+    if (envelope.seq === current.bundle.start || !held.bundle(id, me.user, envelope.session)) held.putBundle(current.bundle);
+    held.putEnvelope(envelope, body.time);
+    delivery.sent({ room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq, sentAt: body.time }, to);
     const message: PeerMessage = { t: 'envelope', envelope };
-    for (const user of to) this.parts.track(this.deliver(user, envelope, message).catch((err) => this.parts.report(err, user)));
+    for (const user of to) {
+      if (!delivery.reachableNow(user)) {
+        delivery.failed(user, id, body.id);
+        continue;
+      }
+      this.parts.track(
+        this.deliver(user, envelope, message).then(
+          (ok) => {
+            if (!ok) delivery.failed(user, id, body.id);
+          },
+          (err) => {
+            delivery.failed(user, id, body.id);
+            this.parts.report(err, user);
+          },
+        ),
+      );
+    }
     return { id: body.id, sentAt: body.time, recipients: to.length };
   }
 
-  /** One page of stored history (engine.ts history). */
+  /** One page of stored history (engine.ts history); my own messages carry who they still wait for. */
   history(conversation: Conversation, opts: { before?: string; limit?: number }): CommandResults['history'] {
-    void opts;
-    return { room: conversation.name, roomId: conversation.id, messages: [], more: false };
+    const page = this.parts.history.page(conversation.id, { ...(opts.before !== undefined ? { before: opts.before } : {}), limit: opts.limit ?? HISTORY_PAGE_DEFAULT });
+    const waiting = new Map<string, string[]>();
+    if (page.messages.some((m) => m.from === this.parts.me.user)) {
+      for (const p of this.parts.delivery.pending()) if (p.roomId === conversation.id) waiting.set(p.id, p.waitingFor);
+    }
+    const messages: HistoryMessage[] = page.messages.map((m) => ({
+      id: m.id, from: m.from, text: m.text, sentAt: m.sentAt,
+      ...(m.snippet ? { snippet: m.snippet } : {}),
+      ...(m.late ? { late: true } : {}),
+      ...(waiting.has(m.id) ? { waitingFor: waiting.get(m.id)! } : {}),
+    }));
+    return { room: conversation.name, roomId: conversation.id, messages, more: page.more };
   }
 
   /** My messages still waiting for members (engine.ts outbox). */
   pending(): PendingMessage[] {
-    return [];
+    return this.parts.delivery.pending();
   }
 
   /** Ephemeral "is typing" to members with an open link; never stored. */
@@ -102,21 +148,24 @@ export class RoomMessages {
     this.outbound.delete(id);
   }
 
-  /** A conversation left or closed: its session and bundle go. */
+  /** A conversation left or closed: its session and bundle go, and nothing of it waits or is forwarded. */
   forget(id: ConversationId): void {
     this.outbound.delete(id);
     this.bundles.delete(id);
+    this.parts.delivery.forget(id);
+    this.parts.held.forget(id);
+    this.parts.gaps.forget(id);
   }
 
   clear(): void {
     this.outbound.clear();
     this.bundles.clear();
-    this.deliveries.clear();
+    this.parts.gaps.forget();
   }
 
   onAck(from: string, msg: Extract<PeerMessage, { t: 'ack' }>): void {
     if (msg.sender !== this.parts.me.user) return;
-    for (const d of this.deliveries.acked(from, msg)) this.parts.emit('delivered', d);
+    this.parts.delivery.acked(from, msg.room, msg.session, msg.seqs);
   }
 
   onTyping(from: string, msg: Extract<PeerMessage, { t: 'typing' }>): void {
@@ -148,6 +197,8 @@ export class RoomMessages {
     }
     conversations.requireCurrentMember(conversations.find(bundle.room) ?? now, bundle.sender);
     inbound.add(openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey));
+    // Kept to forward to members who were away (it carries a wrap for each of them).
+    this.parts.held.putBundle(bundle);
   }
 
   /** A message: checked, decrypted, shown and acknowledged once its replay record is on disk. */
@@ -159,6 +210,12 @@ export class RoomMessages {
       if (conversation?.forked) throw new ProtocolError('room.invalid_event', `dropped a message in ${conversation.name} from ${env.sender}: the room's history is forked`);
     }
     if (sync.park(env.room, env.head, from, item)) return;
+    // Already shown (a retry, or a second forwarder): acknowledged again, shown once.
+    const coordinates = `${env.room} ${env.sender} ${env.session} ${env.seq}`;
+    if (this.showing.has(coordinates) || this.parts.history.has(env.room, env.sender, env.session, env.seq)) {
+      this.acks.add(link, env);
+      return;
+    }
     conversation = conversations.find(env.room);
     const members = conversation && (await sync.membersAt(conversation, env.head));
     if (!conversation || !members || !members.includes(env.sender) || !members.includes(me.user)) {
@@ -174,9 +231,18 @@ export class RoomMessages {
     // A modified client may send what ours refuses to: never shown, and not acknowledged.
     if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
     const shown = conversation;
+    this.showing.add(coordinates);
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).
+    // History and the held copy are written first; the ack leaves after their commit.
     inbound.afterDurable(() => {
+      this.showing.delete(coordinates);
+      const { history, held, gaps } = this.parts;
+      const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}) };
+      if (!history.add(stored)) return; // the same message twice in one turn, or a reused id
+      const late = history.get(env.room, body.id)?.late;
+      gaps.arrived(env.room, env.sender, env.session, env.seq, () => heldUpTo(held, env));
+      held.putEnvelope(env, this.parts.now());
       this.acks.add(link, env);
       this.parts.emit('message', {
         room: shown.name,
@@ -186,6 +252,7 @@ export class RoomMessages {
         text: body.text,
         sentAt: body.time,
         direct: shown.direct,
+        ...(late ? { late: true } : {}),
         ...(body.snippet ? { snippet: body.snippet } : {}),
       });
     });
@@ -194,10 +261,11 @@ export class RoomMessages {
     if (inbound.waitingForDisk >= MAX_WAITING_FOR_DISK) await inbound.nextWrite();
   }
 
-  private async deliver(user: string, envelope: Envelope, message: PeerMessage): Promise<void> {
+  /** Resolves false when no link to `user` could be opened (the outbox keeps it for them). */
+  private async deliver(user: string, envelope: Envelope, message: PeerMessage): Promise<boolean> {
     if (TRACE) console.error(`[trace] ${this.parts.me.user} -> ${user}: envelope ${envelope.seq} linked=${this.parts.pool.isLinked(user)}`);
     const current = this.bundles.get(envelope.room);
-    await this.parts.pool.sendWith(user, (link) => {
+    return this.parts.pool.sendWith(user, (link) => {
       // The session key goes first on every link that has not carried it: a key sent on a link
       // that then died never arrived.
       if (current && current.bundle.session === envelope.session && !current.sentOn.has(link)) {
@@ -207,6 +275,11 @@ export class RoomMessages {
       return link.send(message);
     });
   }
+}
+
+/** The highest sequence of the envelope's session held with none missing below (-1: none). */
+function heldUpTo(held: HeldEnvelopes, env: Envelope): number {
+  return held.summary(env.room).find((s) => s.sender === env.sender && s.session === env.session)?.seq ?? -1;
 }
 
 function checkText(text: string): void {

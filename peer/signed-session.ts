@@ -7,7 +7,10 @@ import { dmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { RoomEvent, RoomState } from '../protocol/room-log.ts';
 import type { PeerInfo } from '../protocol/tracker.ts';
 import type { UserKeys } from './account.ts';
+import { CatchUp } from './catch-up.ts';
 import { Conversations } from './conversations.ts';
+import { Delivery } from './delivery.ts';
+import { Gaps } from './gaps.ts';
 import type { DataFolder, EngineState } from './data-folder.ts';
 import type { EngineOptions } from './engine.ts';
 import { InboundSessions } from './inbound-sessions.ts';
@@ -41,6 +44,10 @@ export interface Signed {
   trust: Trust;
   /** Each peer's messages, handled one at a time in arrival order. */
   inbox: SerialInbox<string, InboxItem>;
+  /** The account's message store (history, held envelopes, outbox): closed at shutdown. */
+  store: ReturnType<DataFolder['openStore']>;
+  delivery: Delivery;
+  catchUp: CatchUp;
 }
 
 /** What the engine lends the parts: its long-lived pieces and its channels out. */
@@ -103,6 +110,24 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     cap: MAX_INCOMING_PER_PEER,
     failed: (err, from) => host.report(err, from),
   });
+  const store = host.data.openStore(user);
+  const delivery = new Delivery({
+    outbox: store.outbox, now: host.now,
+    // A link that opens starts catch-up both ways (pool 'linked' below): what they lack is sent.
+    reach: (peer) => pool.sendWith(peer, () => true),
+    online: (peer) => host.presence.get(peer)?.online === true,
+    nameOf: (id) => conversations.find(id)?.name,
+    emit: (name, e) => host.emit(name, e),
+    report: (err, from) => host.report(err, from),
+  });
+  const gaps = new Gaps((room, sender, missing) => host.emit('gap', { room: conversations.find(room)?.name ?? room, roomId: room, from: sender, missing }));
+  const catchUp = new CatchUp({
+    me: user, held: store.held, conversations,
+    peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
+    expect: (room, sender, session, seq) => gaps.expect(room, sender, session, seq, () => store.held.summary(room).find((x) => x.sender === sender && x.session === session)?.seq ?? -1),
+    report: (err, from) => host.report(err, from),
+    track: (work) => host.track(work),
+  });
   const sync = new RoomSync({
     rooms, conversations, keys: pins, tracker: host.tracker,
     signingKey: () => me.signing.privateKey,
@@ -114,6 +139,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   });
   const messages = new RoomMessages({
     me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
+    history: store.history, held: store.held, delivery, gaps, commit: () => store.db.flush(),
     emit: (name, e) => {
       if (name === 'error') host.emitError(e as ClientEvents['error']);
       else host.emit(name, e);
@@ -136,7 +162,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     },
     error: (e) => host.emitError(e),
   });
-  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox };
+  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox, store, delivery, catchUp };
 
   pins.on('key_changed', (change) => {
     const roomIds = conversations.sharedWith(change.user);
@@ -151,7 +177,10 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     link.close(new Error(`${from} sent more than ${MAX_INCOMING_PER_PEER} messages faster than they could be handled`));
     host.emitError({ code: 'server.busy', message: `closed the link from ${from}: it sent messages faster than they could be handled` });
   });
-  pool.on('linked', (peer, link) => sync.sendHeads(peer, link));
+  pool.on('linked', (peer, link) => {
+    sync.sendHeads(peer, link);
+    catchUp.offer(peer, link);
+  });
   // Strangers' failed handshakes: a few one by one, the rest as one summary per interval.
   pool.on('refused', (d) => host.emitError({ code: d.code, message: `refused a peer link from ${d.address}: ${d.message}` }));
   pool.on('refused_summary', (summary) => host.emitError({ code: 'link.refused', message: summary.message }));

@@ -26,6 +26,22 @@ export const MAX_SKIPPED_KEYS_PER_SENDER = 4 * SESSION_MAX_MESSAGES;
 export const MAX_SKIPPED_KEYS_PER_ROOM = 4096;
 
 /**
+ * Delivery (DESIGN.md "Delivery, history, nothing lost"). Catch-up sends at most CATCH_UP_PAGE
+ * envelopes before the receiver has acknowledged them (its inbox holds at most 5000 a peer), and
+ * waits CATCH_UP_STALL_MS for progress before giving up on that link. The outbox keeps my messages
+ * until every member has them, up to OUTBOX_MAX_AGE_MS and OUTBOX_MAX_ENTRIES (then the sender is
+ * told); held envelopes (kept to forward to members who were away) up to HELD_MAX_AGE_MS and
+ * HELD_MAX_PER_ROOM. A member I could not reach is tried again after each of RETRY_BACKOFF_MS.
+ */
+export const CATCH_UP_PAGE = 500;
+export const CATCH_UP_STALL_MS = 10_000;
+export const OUTBOX_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
+export const OUTBOX_MAX_ENTRIES = 20_000;
+export const HELD_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
+export const HELD_MAX_PER_ROOM = 20_000;
+export const RETRY_BACKOFF_MS = [2_000, 5_000, 15_000, 30_000, 60_000] as const;
+
+/**
  * Admission of peer links (DESIGN.md "Peer links"): what a stranger can make a peer hold or do
  * before proving who they are. Peers on one host (or behind one NAT) share an address, so the
  * per-address caps allow many concurrent real handshakes; authenticated links never count.
@@ -162,6 +178,16 @@ export const peerMessageSchema = variants('t', {
   log_request: obj({ room: roomRef, from: int({ min: 0 }) }),
   log: obj({ room: roomRef, events: arr(roomEventSchema, { max: 10_000 }) }),
   ping: obj({}),
+  /**
+   * Catch-up (DESIGN.md "Delivery, history, nothing lost"): sent on every new link for each
+   * conversation both share. Per sender session this side holds: the highest sequence it holds
+   * with none missing below (-1: the session is known but none of its messages). The other side
+   * answers with the bundles and envelopes it holds beyond that, for sessions wrapped for us.
+   */
+  summary: obj({
+    room: roomRef,
+    sessions: arr(obj({ sender: user, session: b64url({ bytes: 16 }), seq: int({ min: -1 }) }), { max: MAX_SESSIONS_PER_ROOM }),
+  }),
 });
 export type PeerMessage = Infer<typeof peerMessageSchema>;
 

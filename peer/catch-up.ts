@@ -1,0 +1,145 @@
+// Catch-up and forwarding (DESIGN.md "Delivery, history, nothing lost"). On every new link each
+// side sends, per conversation both share, a summary of the sender sessions it holds (per session:
+// the highest sequence held with none missing below). The other side answers with the session
+// bundles and envelopes it holds beyond that: its own messages (the outbox's retry) and other
+// members' (forwarding to a member who was away). Nothing forwarded needs trust: the receiver
+// checks the original sender's signature, membership at the envelope's head and its replay state
+// exactly as for a direct message. A member gets only sessions whose bundle was wrapped for them
+// (they were a member at its head) and only while they are still a member: what was sent after a
+// kick or a leave never reaches them, through any member.
+
+import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, dmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import type { Conversations } from './conversations.ts';
+import type { HeldEnvelopes } from './held-envelopes.ts';
+import type { PeerLink } from './link.ts';
+
+type Summary = Extract<PeerMessage, { t: 'summary' }>;
+type Ack = Extract<PeerMessage, { t: 'ack' }>;
+
+export interface CatchUpParts {
+  me: string;
+  held: HeldEnvelopes;
+  conversations: Conversations;
+  /** `peer` holds my session `session` in `room` up to `seq` with none missing: the outbox may let go. */
+  peerHolds: (peer: string, room: ConversationId, session: string, seq: number) => void;
+  /** `peer` holds more of `sender`'s session than I do: a gap that `peer` is about to fill (for the `gap` count). */
+  expect: (room: ConversationId, sender: string, session: string, seq: number) => void;
+  report: (err: unknown, from?: string) => void;
+  track: (work: Promise<void>) => void;
+}
+
+/** Acknowledgements seen on a link while a catch-up waits for the receiver to keep up. */
+interface Progress {
+  acked: number;
+  wake?: () => void;
+}
+
+export class CatchUp {
+  private readonly progress = new WeakMap<PeerLink, Progress>();
+  /** One catch-up at a time per link and conversation: a second summary waits its turn. */
+  private readonly running = new WeakMap<PeerLink, Map<ConversationId, Promise<void>>>();
+
+  constructor(private readonly parts: CatchUpParts) {}
+
+  /** A new link to `peer`: my summary of every conversation we share (rooms, and our direct conversation). */
+  offer(peer: string, link: PeerLink): void {
+    const { conversations, held, me } = this.parts;
+    const rooms = [...conversations.sharedWith(peer)];
+    const dm = conversations.find(dmRoom(me, peer));
+    if (dm) rooms.push(dm.id);
+    for (const room of rooms) {
+      const sessions = held.summary(room).map((s) => ({ sender: s.sender, session: s.session, seq: s.seq }));
+      if (!link.send({ t: 'summary', room, sessions })) return;
+    }
+  }
+
+  /** A peer's summary: send what it lacks and may read; learn what it holds of mine and what I lack. */
+  onSummary(from: string, msg: Summary, link: PeerLink): void {
+    const conversation = this.parts.conversations.find(msg.room);
+    // Only current members are served: a departed or kicked member gets nothing more.
+    if (!conversation || !conversation.members.includes(from) || !conversation.members.includes(this.parts.me)) return;
+    const theirs = new Map<string, number>();
+    for (const s of msg.sessions) theirs.set(`${s.sender} ${s.session}`, s.seq);
+    const mine = this.parts.held.summary(msg.room);
+    const mineByKey = new Map(mine.map((s) => [`${s.sender} ${s.session}`, s.seq] as const));
+    for (const s of msg.sessions) {
+      if (s.sender === this.parts.me) this.parts.peerHolds(from, msg.room, s.session, s.seq);
+      else if (s.sender !== from && s.seq > (mineByKey.get(`${s.sender} ${s.session}`) ?? -1)) this.parts.expect(msg.room, s.sender, s.session, s.seq);
+    }
+    let perLink = this.running.get(link);
+    if (!perLink) this.running.set(link, (perLink = new Map()));
+    const before = perLink.get(msg.room) ?? Promise.resolve();
+    const work = before.then(() => this.serve(from, msg.room, mine, theirs, link)).catch((err) => this.parts.report(err, from));
+    perLink.set(msg.room, work);
+    this.parts.track(work);
+  }
+
+  /** Acks on a link move a waiting catch-up on. */
+  onAck(link: PeerLink, msg: Ack): void {
+    const p = this.progress.get(link);
+    if (!p) return;
+    p.acked += msg.seqs.length;
+    p.wake?.();
+  }
+
+  /**
+   * Sends `from` every session (in the order they were made) it lacks or holds less of, with its
+   * bundle first when it holds none of it, in pages of CATCH_UP_PAGE that wait for the receiver's
+   * acks (its inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
+   */
+  private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
+    const { held } = this.parts;
+    const sessions: { bundle: SessionBundle; after: number; known: boolean }[] = [];
+    for (const s of mine) {
+      if (s.sender === from) continue;
+      const bundle = held.bundle(room, s.sender, s.session);
+      if (!bundle || !bundle.wraps.some((w) => w.to === from)) continue;
+      const theirSeq = theirs.get(`${s.sender} ${s.session}`);
+      sessions.push({ bundle, after: theirSeq ?? -1, known: theirSeq !== undefined });
+    }
+    sessions.sort((a, b) => a.bundle.created - b.bundle.created);
+    let progress = this.progress.get(link);
+    if (!progress) {
+      const created: Progress = { acked: 0 };
+      this.progress.set(link, (progress = created));
+      link.once('close', () => created.wake?.());
+    }
+    let sent = 0;
+    for (const s of sessions) {
+      if (!s.known && !link.send({ t: 'session', bundle: s.bundle })) return;
+      let after = s.after;
+      for (;;) {
+        const page: Envelope[] = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
+        if (page.length === 0) break;
+        for (const envelope of page) {
+          if (!link.send({ t: 'envelope', envelope })) return;
+          sent++;
+        }
+        after = page[page.length - 1].seq;
+        if (!(await this.keepUp(link, progress, sent))) return;
+        if (page.length < CATCH_UP_PAGE) break;
+      }
+    }
+  }
+
+  /**
+   * Waits until the receiver has acknowledged all but one page of what was sent, or no ack came
+   * for CATCH_UP_STALL_MS (messages it refuses are never acked; the next pages still go). False
+   * when the link closed.
+   */
+  private async keepUp(link: PeerLink, progress: Progress, sent: number): Promise<boolean> {
+    while (!link.closed && sent - progress.acked > CATCH_UP_PAGE) {
+      const seen = progress.acked;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, CATCH_UP_STALL_MS);
+        progress.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      progress.wake = undefined;
+      if (progress.acked === seen) break; // stalled: go on, the receiver refuses some
+    }
+    return !link.closed;
+  }
+}

@@ -1,0 +1,202 @@
+// Delivery of my own messages (DESIGN.md "Delivery, history, nothing lost"): every message I send
+// stays in the outbox (in the data folder) until each member it was for has it, learnt from their
+// ack or from their catch-up summary (they may have had it from another member). A member I could
+// not reach is tried again when they become reachable (presence, a new address, a new link) and on
+// a backoff; a retry is a new link, on which catch-up sends what they lack. The user sees each
+// message's state: `waiting` (names), `delivered` (N of M), `expired`.
+
+import type { ClientEvents, PendingMessage } from '../protocol/client.ts';
+import { OUTBOX_MAX_AGE_MS, OUTBOX_MAX_ENTRIES, RETRY_BACKOFF_MS, type ConversationId } from '../protocol/peer.ts';
+import type { OutboxStore } from './outbox.ts';
+
+/** How often expired outbox entries are looked for. */
+const EXPIRY_SWEEP_MS = 60_000;
+
+export interface DeliveryParts {
+  outbox: OutboxStore;
+  now: () => number;
+  /** Opens (or finds) a link to `user`; true when there is one. A new link starts catch-up both ways. */
+  reach: (user: string) => Promise<boolean>;
+  /** True when the tracker says `user` is online (a backoff retry to someone offline waits for presence). */
+  online: (user: string) => boolean;
+  /** Display name of a conversation, for events about a message whose conversation is still known. */
+  nameOf: (room: ConversationId) => string | undefined;
+  /** Messages for `user` could not be sent to them directly: they may go to the mailbox. */
+  unreachable?: (user: string) => void;
+  emit: <K extends 'delivered' | 'waiting' | 'expired'>(name: K, e: ClientEvents[K]) => void;
+  report: (err: unknown, from?: string) => void;
+}
+
+interface Retry {
+  attempt: number;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+}
+
+export class Delivery {
+  /** Recipients of each message sent in this run (for "N of M"), by `room session seq`. */
+  private readonly of = new Map<string, number>();
+  private readonly retries = new Map<string, Retry>();
+  /** Messages whose `waiting` event is due at the end of this turn. */
+  private readonly waitingDue = new Map<string, { room: ConversationId; id: string; users: Set<string> }>();
+  private sweep?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly parts: DeliveryParts) {
+    this.sweep = setInterval(() => this.expire(), EXPIRY_SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  /** A message of mine, written to the outbox before it goes out: one entry per recipient. */
+  sent(entry: { room: ConversationId; roomName: string; id: string; session: string; seq: number; sentAt: number }, recipients: string[]): void {
+    if (recipients.length === 0) return;
+    this.of.set(key(entry.room, entry.session, entry.seq), recipients.length);
+    if (this.of.size > OUTBOX_MAX_ENTRIES) this.of.delete(this.of.keys().next().value!);
+    this.parts.outbox.add(entry, recipients);
+  }
+
+  /** False when the tracker says `user` is offline: a send would only dial in vain. */
+  reachableNow(user: string): boolean {
+    return this.parts.online(user);
+  }
+
+  /** A send to `user` failed (no link could be opened): the user sees who it waits for; a retry is planned. */
+  failed(user: string, room: ConversationId, id: string): void {
+    this.dueWaiting(room, id, user);
+    this.parts.unreachable?.(user);
+    this.schedule(user);
+  }
+
+  /** `from` acknowledged these sequences of my session. */
+  acked(from: string, room: ConversationId, session: string, seqs: number[]): void {
+    for (const seq of seqs) this.has(from, room, session, seq);
+  }
+
+  /** `peer` holds my session up to `seq` (its catch-up summary): every entry for it up to there is done. */
+  holds(peer: string, room: ConversationId, session: string, seq: number): void {
+    for (const p of this.parts.outbox.pendingFor(peer)) {
+      if (p.room === room && p.session === session && p.seq <= seq) this.has(peer, room, session, p.seq);
+    }
+  }
+
+  /** `user` became reachable (online, a new address): try now, and start the backoff again. */
+  reachable(user: string): void {
+    const r = this.retries.get(user);
+    if (r) r.attempt = 0;
+    if (this.parts.outbox.pendingFor(user).length) this.retry(user);
+  }
+
+  /** After sign-in: everyone with something waiting is tried. */
+  resumeAll(): void {
+    const users = new Set<string>();
+    for (const p of this.parts.outbox.pending()) for (const u of p.waitingFor) users.add(u);
+    for (const u of users) if (this.parts.online(u)) this.retry(u);
+    this.expire();
+  }
+
+  pending(): PendingMessage[] {
+    return this.parts.outbox.pending().map((p) => ({ room: this.parts.nameOf(p.room) ?? p.roomName, roomId: p.room, id: p.id, waitingFor: p.waitingFor }));
+  }
+
+  /** Removes and reports what is past OUTBOX_MAX_AGE_MS or over OUTBOX_MAX_ENTRIES. */
+  expire(): void {
+    if (this.closed) return;
+    try {
+      for (const e of this.parts.outbox.expire(this.parts.now(), OUTBOX_MAX_AGE_MS, OUTBOX_MAX_ENTRIES)) {
+        this.parts.emit('expired', { room: this.parts.nameOf(e.room) ?? e.roomName, roomId: e.room, id: e.id, user: e.user });
+      }
+    } catch (err) {
+      this.parts.report(err);
+    }
+  }
+
+  /** A conversation left or closed: its messages no longer wait for anyone. */
+  forget(room: ConversationId): void {
+    this.parts.outbox.forget(room);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweep);
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+    this.waitingDue.clear();
+  }
+
+  private has(user: string, room: ConversationId, session: string, seq: number): void {
+    const done = this.parts.outbox.delivered(room, session, seq, user);
+    if (!done) return;
+    const of = this.of.get(key(room, session, seq));
+    const name = this.parts.nameOf(room) ?? done.roomName;
+    if (of !== undefined) this.parts.emit('delivered', { room: name, roomId: room, id: done.id, count: of - done.remaining.length, of });
+    else this.parts.emit('delivered', { room: name, roomId: room, id: done.id, count: 1 + 0, of: 1 + done.remaining.length });
+    if (done.remaining.length === 0) this.of.delete(key(room, session, seq));
+  }
+
+  /** One `waiting` event per message per turn, naming the members its sends failed to reach. */
+  private dueWaiting(room: ConversationId, id: string, user: string): void {
+    const k = `${room} ${id}`;
+    const due = this.waitingDue.get(k);
+    if (due) {
+      due.users.add(user);
+      return;
+    }
+    this.waitingDue.set(k, { room, id, users: new Set([user]) });
+    if (this.waitingDue.size > 1) return;
+    setImmediate(() => {
+      const due = [...this.waitingDue.values()];
+      this.waitingDue.clear();
+      if (this.closed) return;
+      const pending = this.parts.outbox.pending();
+      for (const d of due) {
+        const p = pending.find((x) => x.room === d.room && x.id === d.id);
+        const waitingFor = p?.waitingFor.filter((u) => d.users.has(u)) ?? [];
+        if (p && waitingFor.length) this.parts.emit('waiting', { room: this.parts.nameOf(p.room) ?? p.roomName, roomId: p.room, id: p.id, waitingFor });
+      }
+    });
+  }
+
+  private schedule(user: string): void {
+    if (this.closed) return;
+    let r = this.retries.get(user);
+    if (!r) this.retries.set(user, (r = { attempt: 0 }));
+    if (r.timer || r.running) return;
+    const delay = RETRY_BACKOFF_MS[Math.min(r.attempt, RETRY_BACKOFF_MS.length - 1)];
+    r.attempt++;
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      // Offline at the tracker: presence will say when they are back.
+      if (this.parts.online(user)) this.retry(user);
+    }, delay);
+    r.timer.unref();
+  }
+
+  private retry(user: string): void {
+    if (this.closed) return;
+    let r = this.retries.get(user);
+    if (!r) this.retries.set(user, (r = { attempt: 0 }));
+    if (r.running) return;
+    clearTimeout(r.timer);
+    r.timer = undefined;
+    const retry = r;
+    retry.running = this.parts.reach(user).then(
+      (ok) => {
+        retry.running = undefined;
+        if (ok) retry.attempt = 0;
+        else {
+          this.parts.unreachable?.(user);
+          this.schedule(user);
+        }
+      },
+      (err) => {
+        retry.running = undefined;
+        this.parts.report(err, user);
+        this.schedule(user);
+      },
+    );
+  }
+}
+
+function key(room: ConversationId, session: string, seq: number): string {
+  return `${room} ${session} ${seq}`;
+}

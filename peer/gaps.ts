@@ -1,0 +1,78 @@
+// Gaps: messages of a sender known to exist (a later sequence arrived, or a member's catch-up
+// summary holds more) that have not arrived yet. Shown to the user, never hidden
+// ("12 messages from carol not received yet"), and cleared when they arrive.
+
+import type { ConversationId } from '../protocol/peer.ts';
+
+/** Sessions tracked per (conversation, sender) at most; older ones are dropped first. */
+const MAX_SESSIONS_TRACKED = 64;
+/** Missing sequences counted per session at most (an honest session holds 100 messages). */
+const MAX_MISSING_PER_SESSION = 1000;
+
+interface SessionGap {
+  /** Every sequence below this has arrived or is counted in `missing`. */
+  next: number;
+  missing: Set<number>;
+}
+
+export class Gaps {
+  /** conversation -> sender -> session -> its gap. */
+  private readonly rooms = new Map<ConversationId, Map<string, Map<string, SessionGap>>>();
+
+  /** `changed(room, sender, missing)` is called when a sender's missing count changes. */
+  constructor(private readonly changed: (room: ConversationId, sender: string, missing: number) => void) {}
+
+  /**
+   * A message arrived (`seq` in `session`; `held()` gives the highest sequence held with none
+   * missing before it arrived, -1 for none, asked only for a session not seen yet in this run).
+   * Reports a new or smaller gap.
+   */
+  arrived(room: ConversationId, sender: string, session: string, seq: number, held: () => number): void {
+    const gap = this.session(room, sender, session, held);
+    const before = this.missing(room, sender);
+    if (seq >= gap.next) {
+      for (let s = gap.next; s < seq && gap.missing.size < MAX_MISSING_PER_SESSION; s++) gap.missing.add(s);
+      gap.next = seq + 1;
+    } else {
+      gap.missing.delete(seq);
+    }
+    const after = this.missing(room, sender);
+    if (after !== before) this.changed(room, sender, after);
+  }
+
+  /** A member holds `sender`'s session up to `seq`: what lies between is missing until it comes. */
+  expect(room: ConversationId, sender: string, session: string, seq: number, held: () => number): void {
+    const gap = this.session(room, sender, session, held);
+    const before = this.missing(room, sender);
+    for (let s = gap.next; s <= seq && gap.missing.size < MAX_MISSING_PER_SESSION; s++) gap.missing.add(s);
+    gap.next = Math.max(gap.next, seq + 1);
+    const after = this.missing(room, sender);
+    if (after !== before) this.changed(room, sender, after);
+  }
+
+  /** What is missing of `sender` in `room`, over all of their sessions. */
+  missing(room: ConversationId, sender: string): number {
+    let n = 0;
+    for (const gap of this.rooms.get(room)?.get(sender)?.values() ?? []) n += gap.missing.size;
+    return n;
+  }
+
+  forget(room?: ConversationId): void {
+    if (room === undefined) this.rooms.clear();
+    else this.rooms.delete(room);
+  }
+
+  private session(room: ConversationId, sender: string, session: string, held: () => number): SessionGap {
+    let senders = this.rooms.get(room);
+    if (!senders) this.rooms.set(room, (senders = new Map()));
+    let sessions = senders.get(sender);
+    if (!sessions) senders.set(sender, (sessions = new Map()));
+    let gap = sessions.get(session);
+    if (!gap) {
+      gap = { next: held() + 1, missing: new Set() };
+      sessions.set(session, gap);
+      if (sessions.size > MAX_SESSIONS_TRACKED) sessions.delete(sessions.keys().next().value!);
+    }
+    return gap;
+  }
+}

@@ -1,0 +1,150 @@
+// "Nothing lost" with real engines, a real tracker and real links: messages to a member who is
+// away reach them later through any other member (catch-up and forwarding), once each, in order;
+// a kicked member gets nothing sent after the kick; the sender sees what waits and for whom.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { PASSWORD, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import type { ClientEvents } from '../../protocol/client.ts';
+
+/** Resolves once `engine` has shown `count` messages matching `pred` (collected from now on). */
+function messages(engine: TestEngine, count: number, pred: (m: ClientEvents['message']) => boolean, ms = 30_000): Promise<ClientEvents['message'][]> {
+  const seen: ClientEvents['message'][] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${seen.length} of ${count} messages within ${ms} ms`)), ms);
+    engine.on('message', (m) => {
+      if (!pred(m)) return;
+      seen.push(m);
+      if (seen.length === count) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    });
+  });
+}
+
+/** Resolves when the tracker has told `engine` that `user` is offline (or online). */
+const presence = (engine: TestEngine, user: string, online: boolean) => waitFor(engine, 'presence', (p) => p.user === user && p.online === online);
+
+test('a member away during 200 messages gets all 200, in order, through a third member after the sender left', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'general');
+  const { alice, bob, carol } = engines;
+  const gone = presence(bob, 'alice', false);
+  await alice.close();
+  await gone;
+
+  const atCarol = messages(carol, 200, (m) => m.roomId === id);
+  const waiting = waitFor(bob, 'waiting', (w) => w.waitingFor.includes('alice'));
+  const sent: string[] = [];
+  for (let i = 0; i < 200; i++) sent.push((await bob.sendRoom(id, `note ${i}`)).id);
+  await atCarol;
+  assert.deepEqual((await waiting).waitingFor, ['alice'], 'the sender is told who the message waits for');
+  const outbox = await bob.outbox();
+  assert.equal(outbox.pending.length, 200, 'every message waits for alice in the outbox');
+  assert.ok(outbox.pending.every((p) => p.roomId === id && p.waitingFor.includes('alice')), 'each waits for alice (carol\'s acks may still be on their way)');
+
+  const bobGone = presence(carol, 'bob', false);
+  await bob.close();
+  await bobGone;
+
+  const alice2 = await makeEngine(t, tracker, { dataDir: alice.dataDir });
+  const got = messages(alice2, 200, (m) => m.roomId === id);
+  await alice2.login('alice', PASSWORD);
+  const shown = await got;
+  assert.deepEqual(shown.map((m) => m.id), sent, 'all 200, once each, in the order sent');
+  assert.ok(shown.every((m) => m.from === 'bob'));
+  const page = await alice2.history({ room: id }, { limit: 500 });
+  assert.deepEqual(page.messages.map((m) => m.id), sent, 'and in alice\'s history');
+});
+
+test('two forwarders at once: each missed message is shown once', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol', 'dave'], 'team');
+  const { alice, bob, carol, dave } = engines;
+  const gone = presence(bob, 'alice', false);
+  await alice.close();
+  await gone;
+  const atCarol = messages(carol, 50, (m) => m.roomId === id);
+  const atDave = messages(dave, 50, (m) => m.roomId === id);
+  const sent: string[] = [];
+  for (let i = 0; i < 50; i++) sent.push((await bob.sendRoom(id, `m ${i}`)).id);
+  await Promise.all([atCarol, atDave]);
+  const bobGone = Promise.all([presence(carol, 'bob', false), presence(dave, 'bob', false)]);
+  await bob.close();
+  await bobGone;
+
+  const alice2 = await makeEngine(t, tracker, { dataDir: alice.dataDir });
+  const all = collect(alice2, 'message');
+  const got = messages(alice2, 50, (m) => m.roomId === id);
+  await alice2.login('alice', PASSWORD);
+  await got;
+  // Each forwarder's link carries its catch-up before this direct message: once both have
+  // arrived, any duplicate would have been shown.
+  const sentinels = messages(alice2, 2, (m) => m.text === 'sentinel');
+  await carol.sendDirect('alice', 'sentinel');
+  await dave.sendDirect('alice', 'sentinel');
+  await sentinels;
+  const page = await alice2.history({ room: id }, { limit: 500 });
+  assert.deepEqual(page.messages.map((m) => m.id), sent);
+  assert.deepEqual(all.filter((m) => m.roomId === id).map((m) => m.id), sent, 'each shown exactly once');
+});
+
+test('a message to a member who is away waits for them, and is delivered when they come back while the sender stays', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'pair');
+  const { alice, bob } = engines;
+  const gone = presence(alice, 'bob', false);
+  await bob.close();
+  await gone;
+  const waiting = waitFor(alice, 'waiting', (w) => w.waitingFor.includes('bob'));
+  const sent = await alice.sendRoom(id, 'are you there?');
+  const dm = await alice.sendDirect('bob', 'ping me when back');
+  assert.deepEqual(await waiting, { room: 'pair', roomId: id, id: sent.id, waitingFor: ['bob'] });
+  const page = await alice.history({ room: id });
+  assert.deepEqual(page.messages.at(-1)?.waitingFor, ['bob'], 'history shows my message still waiting');
+
+  const delivered = Promise.all([
+    waitFor(alice, 'delivered', (d) => d.id === sent.id, 20_000),
+    waitFor(alice, 'delivered', (d) => d.id === dm.id, 20_000),
+  ]);
+  const bob2 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
+  const got = messages(bob2, 2, (m) => m.id === sent.id || m.id === dm.id);
+  await bob2.login('bob', PASSWORD);
+  const shown = await got;
+  assert.deepEqual(shown.map((m) => m.text).sort(), ['are you there?', 'ping me when back']);
+  const [room, direct] = await delivered;
+  assert.equal(room.count, room.of);
+  assert.equal(direct.count, direct.of);
+  assert.deepEqual((await alice.outbox()).pending, [], 'nothing waits any more');
+});
+
+test('a kicked member gets nothing sent after the kick, from any member', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol', 'mallory'], 'club');
+  const { alice, bob, carol, mallory } = engines;
+  const gone = presence(alice, 'mallory', false);
+  await mallory.close();
+  await gone;
+  const kicked = waitFor(carol, 'member_kicked', (k) => k.user === 'mallory');
+  await alice.kick(id, 'mallory');
+  await kicked;
+  const atCarol = messages(carol, 10, (m) => m.roomId === id);
+  for (let i = 0; i < 10; i++) await bob.sendRoom(id, `after the kick ${i}`);
+  await atCarol;
+  const bobGone = presence(carol, 'bob', false);
+  await bob.close();
+  await bobGone;
+
+  const mallory2 = await makeEngine(t, tracker, { dataDir: mallory.dataDir });
+  const seen = collect(mallory2, 'message');
+  const told = waitFor(mallory2, 'member_kicked', (k) => k.user === 'mallory', 20_000);
+  const sentinel = waitFor(mallory2, 'message', (m) => m.text === 'sentinel', 20_000);
+  await mallory2.login('mallory', PASSWORD);
+  await told;
+  // Carol's link to mallory carries the catch-up first, then this direct message, in order.
+  await carol.sendDirect('mallory', 'sentinel');
+  await sentinel;
+  assert.deepEqual(seen.filter((m) => m.roomId === id), [], 'nothing from after the kick');
+});
