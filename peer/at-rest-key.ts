@@ -10,6 +10,7 @@
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GCM_KEY_BYTES, randomBytes } from '../protocol/crypto.ts';
+import { ProtocolError } from '../protocol/errors.ts';
 import { STALE_TEMP_MS } from './json-file.ts';
 
 export const AT_REST_KEY_FILE = 'at-rest.key';
@@ -18,8 +19,9 @@ const TEMP = /^at-rest\.key\.\d+\.tmp$/;
 /**
  * The key in `path` (32 bytes), created when the file is missing. Creation is atomic and never
  * replaces a file: a temp file is written and fsynced, then hard-linked to `path` (another process
- * that got there first wins and its key is read). Throws an Error naming the file when it exists
- * but is not exactly 32 bytes: a damaged key is never silently replaced (that would lose history).
+ * that got there first wins and its key is read). Throws ProtocolError('server.store_damaged')
+ * naming the file when it exists but is not exactly 32 bytes: a damaged key is never silently
+ * replaced (that would lose history).
  */
 export function loadOrCreateAtRestKey(path: string): Buffer {
   const existing = readKey(path);
@@ -45,7 +47,7 @@ export function loadOrCreateAtRestKey(path: string): Buffer {
     rmSync(tmp, { force: true });
   }
   const key = readKey(path);
-  if (!key) throw new Error(`${path} vanished while it was created`);
+  if (!key) throw new ProtocolError('server.store_damaged', `${path} vanished while it was created`);
   return key;
 }
 
@@ -58,7 +60,7 @@ function readKey(path: string): Buffer | undefined {
     throw err;
   }
   if (bytes.length !== GCM_KEY_BYTES) {
-    throw new Error(`${path} is damaged (${bytes.length} bytes, a key is ${GCM_KEY_BYTES}); without it the sealed history cannot be read. Restore it from a backup, or move it and store.db aside to start history afresh`);
+    throw new ProtocolError('server.store_damaged', `${path} is damaged (${bytes.length} bytes, a key is ${GCM_KEY_BYTES}); without it the sealed history cannot be read. Restore it from a backup, or move it and store.db aside to start history afresh`);
   }
   return bytes;
 }

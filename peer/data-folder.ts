@@ -218,7 +218,8 @@ export class DataFolder {
    * Opens the account's message store, `store.db` in its folder (peer/store-db.ts), sealed under
    * this folder's at-rest key or, without one (the terminal client), the key in `at-rest.key`
    * beside it (peer/at-rest-key.ts). The caller closes `db`. Throws as StoreDb's constructor
-   * does (busy, damaged, wrong key), or an Error naming a damaged at-rest.key.
+   * does (busy, damaged, wrong key), or ProtocolError('server.store_damaged') naming a damaged
+   * at-rest.key. One open store per file and process: close `db` before opening it again.
    */
   openStore(user: string): { db: StoreDb; history: History; held: HeldEnvelopes; outbox: OutboxStore } {
     const dir = this.userDir(user);
