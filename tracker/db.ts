@@ -81,8 +81,9 @@ const MIGRATIONS: Migration[] = [
   // 7: the mailbox (tracker/mailbox.ts, --mailbox): sealed items members left for offline users,
   // as the JSON they sent (the schema's fields only), with what the bounds and drop notices need;
   // and the notices of dropped items kept for depositors who were offline. A deleted user's
-  // mailbox, deposits and notices go with the account (ON DELETE CASCADE).
-  `CREATE TABLE mailbox (
+  // mailbox, deposits and notices go with the account (ON DELETE CASCADE). IF NOT EXISTS: a
+  // database whose user_version was set back (tests of earlier migrations do) runs it again.
+  `CREATE TABLE IF NOT EXISTS mailbox (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      recipient TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
      depositor TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
@@ -93,10 +94,10 @@ const MIGRATIONS: Migration[] = [
      received INTEGER NOT NULL,
      body TEXT NOT NULL
    ) STRICT;
-   CREATE INDEX mailbox_recipient ON mailbox(recipient, id);
-   CREATE INDEX mailbox_depositor ON mailbox(depositor, recipient);
-   CREATE INDEX mailbox_received ON mailbox(received);
-   CREATE TABLE mailbox_drops (
+   CREATE INDEX IF NOT EXISTS mailbox_recipient ON mailbox(recipient, id);
+   CREATE INDEX IF NOT EXISTS mailbox_depositor ON mailbox(depositor, recipient);
+   CREATE INDEX IF NOT EXISTS mailbox_received ON mailbox(received);
+   CREATE TABLE IF NOT EXISTS mailbox_drops (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      depositor TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
      recipient TEXT NOT NULL,
@@ -106,7 +107,7 @@ const MIGRATIONS: Migration[] = [
      reason TEXT NOT NULL,
      created INTEGER NOT NULL
    ) STRICT;
-   CREATE INDEX mailbox_drops_depositor ON mailbox_drops(depositor, id);`,
+   CREATE INDEX IF NOT EXISTS mailbox_drops_depositor ON mailbox_drops(depositor, id);`,
 ];
 
 /**

@@ -126,6 +126,8 @@ export class Mailbox {
     if (!items.length) throw new ProtocolError('request.invalid', 'mailbox_put needs at least one item');
     const to = normalizeUserName(rawTo);
     if (to === depositor) throw new ProtocolError('request.invalid', 'a mailbox keeps items for other people; you cannot leave items for yourself');
+    // First (and again in the transaction, for a delete meanwhile): "no such user" says more than any item's refusal.
+    await this.requireUser(this.db, to);
     const rows = items.map((item, i) => {
       const about = describeItem(item);
       this.checkItem(depositor, to, about, i);
@@ -133,7 +135,7 @@ export class Mailbox {
     });
     await this.sweep();
     const stored = await this.db.transaction(async (tx) => {
-      if (!(await tx.get('SELECT 1 FROM users WHERE name = ?', to))) throw new ProtocolError('user.not_found', `there is no user named ${to}`);
+      await this.requireUser(tx, to);
       const bytes = rows.reduce((n, r) => n + Buffer.byteLength(r.body, 'utf8'), 0);
       await this.checkQuotas(tx, depositor, to, { items: rows.length, bytes });
       const received = this.now();
@@ -258,6 +260,10 @@ export class Mailbox {
       }
     }
     await this.db.run('DELETE FROM mailbox_drops WHERE depositor = ? AND id <= ?', user, rows[rows.length - 1].id);
+  }
+
+  private async requireUser(st: Statements, user: string): Promise<void> {
+    if (!(await st.get('SELECT 1 FROM users WHERE name = ?', user))) throw new ProtocolError('user.not_found', `there is no user named ${user}`);
   }
 
   /** The rules of one item (see the file's head); `i` names it in the refusal. */
