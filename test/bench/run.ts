@@ -768,7 +768,8 @@ function formatResults(rows: Result[]): string {
 // ---- main --------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  checkPeerBundle();
+  // An experimental --peer-entry brings its own bundle (an A/B build from other sources).
+  if (!PEER_PROGRAM) checkPeerBundle();
   say(`peer benchmark: rooms of ${SIZES.join(', ')}; ${PACED} paced messages at ${RATE}/s, a burst of ${BURST}, ${BIG_REPS} messages of 64 KiB, ${JOIN_REPS} joins${QUICK ? ' (--quick)' : ''}`);
   say(`every peer is a \`node peer --json\` process with its own --data folder; ${USERS} users, registered and logged in once through the CLI`);
   say(`  (real scrypt N=2^17 and RSA-2048 keys in each peer; ${CONCURRENCY} at once), then kept running; each room size gets a new room`);

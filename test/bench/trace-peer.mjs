@@ -3,7 +3,7 @@
 // It wraps what the bundle calls (crypto sign/verify, socket and pipe writes, 'data' events,
 // journal writes), runs dist/peer.cjs, and on exit writes trace-<pid>.txt: for each message handled
 // alone (events more than 50 ms from any other), the time from its first event to each mark, and
-// the medians over all of them. The wrappers cost a few microseconds a mark.
+// the medians over all of them (P2P_TRACE_MORE, P2P_TRACE_BUNDLE: below). The wrappers cost a few microseconds a mark.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -28,6 +28,19 @@ wrap(crypto, 'sign', 'sign');
 wrap(crypto, 'verify', 'verify');
 wrap(fs, 'writeSync', (_, [fd]) => (fd > 2 ? 'file.writeSync' : undefined));
 wrap(fs, 'fdatasyncSync', 'fdatasync');
+// P2P_TRACE_MORE=1: finer marks (JSON, random bytes, ciphers, HMACs, every synchronous file call,
+// microtask/turn boundaries), to split the gaps between the coarse ones.
+if (process.env.P2P_TRACE_MORE) {
+  for (const name of ['randomBytes', 'createCipheriv', 'createDecipheriv', 'createHmac', 'createHash', 'createPrivateKey', 'createPublicKey']) wrap(crypto, name, name);
+  for (const name of ['openSync', 'renameSync', 'fsyncSync', 'closeSync', 'writeFileSync', 'readFileSync', 'statSync']) wrap(fs, name, name);
+  wrap(JSON, 'parse', (_, [text]) => (typeof text === 'string' && text.length > 40 ? `JSON.parse ${text.slice(0, 12)}` : undefined));
+  wrap(JSON, 'stringify', (_, [v]) => (v && typeof v === 'object' ? `JSON.stringify ${Object.keys(v).slice(0, 2).join(',')}` : undefined));
+  const si = globalThis.setImmediate;
+  globalThis.setImmediate = (fn, ...a) => si(() => (mark('immediate'), fn(...a)));
+  const st = globalThis.setTimeout;
+  globalThis.setTimeout = (fn, ms, ...a) => st(() => (mark(`timeout ${ms}`), fn(...a)), ms);
+}
+const MAX_EVENTS = process.env.P2P_TRACE_MORE ? 80 : 16;
 const emit = net.Socket.prototype.emit;
 net.Socket.prototype.emit = function (name, ...args) {
   if (name === 'data') mark(this === process.stdin ? 'stdin.data' : `tcp.data ${args[0].length} B`);
@@ -50,7 +63,7 @@ process.on('exit', () => {
   }
   if (current.length) clusters.push(current);
   // A paced message: few events, starting with the command (sender) or a frame (receiver).
-  const lone = clusters.filter((c) => c.length <= 16 && /^(stdin|tcp)\.data/.test(c[0][1]));
+  const lone = clusters.filter((c) => c.length <= MAX_EVENTS && /^(stdin|tcp)\.data/.test(c[0][1]));
   const byShape = new Map();
   for (const c of lone) {
     const shape = c.map((e) => e[1].replace(/ \d+ B$/, '')).join(' | ');
@@ -63,7 +76,12 @@ process.on('exit', () => {
     const med = labels.map((_, i) => runs.map((r) => r[i]).sort((a, b) => a - b)[runs.length >> 1]);
     lines.push(`${runs.length} messages, median ms from the first event:`, ...labels.map((l, i) => `  ${med[i].toFixed(3).padStart(8)}  ${l}`));
   }
+  // Finer marks vary from message to message: a few of them are written out whole as well.
+  if (process.env.P2P_TRACE_MORE) {
+    for (const c of lone.slice(-5)) lines.push('one message, ms from its first event:', ...c.map((e) => `  ${(e[0] - c[0][0]).toFixed(3).padStart(8)}  ${e[1]}`));
+  }
   fs.writeFileSync(join(dir, `trace-${process.pid}.txt`), lines.join('\n') + '\n');
 });
 
-createRequire(import.meta.url)('../../dist/peer.cjs');
+// P2P_TRACE_BUNDLE: another bundle (an A/B build) instead of dist/peer.cjs.
+createRequire(import.meta.url)(process.env.P2P_TRACE_BUNDLE ?? '../../dist/peer.cjs');
