@@ -320,8 +320,10 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
    * outbox's waiting messages for them go. After sign-in, resume, and when a member comes back.
    */
   private catchUpWith(s: Signed, users: string[]): void {
-    const wanted = users.filter((u) => u !== s.user && this.presence.get(u)?.online && (s.conversations.sharedWith(u).length > 0 || s.conversations.find(dmRoom(s.user, u)) !== undefined) && !s.pool.isLinked(u));
     const waiting = new Set(s.delivery.pending().flatMap((p) => p.waitingFor));
+    // Only those I share something with: a room, a direct conversation held here, or a message waiting.
+    const shares = (u: string) => waiting.has(u) || s.conversations.sharedWith(u).length > 0 || s.store.held.summary(dmRoom(s.user, u)).length > 0;
+    const wanted = users.filter((u) => u !== s.user && this.presence.get(u)?.online && !s.pool.isLinked(u) && shares(u));
     for (const u of wanted.slice(0, MAX_CATCH_UP_DIALS)) {
       if (waiting.has(u)) s.delivery.reachable(u);
       else this.track(s.pool.sendWith(u, () => true).then(() => {}));

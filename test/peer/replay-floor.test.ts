@@ -6,10 +6,10 @@
 // sessions.ts) and messages signed before that are refused as `message.before_start`. Real `node tracker`, bob as a real `node peer --json` process or engine.
 
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { randomBytes, toBase64Url } from '../../protocol/crypto.ts';
 import { DM_HEAD, dmRoom, type Envelope, type MessageBody, type SessionBundle } from '../../protocol/peer.ts';
@@ -123,6 +123,11 @@ async function startBob(t: TestContext, w: World, label: string): Promise<{ bob:
   return { bob, shown, errors };
 }
 
+function moveStoreAside(journal: string): void {
+  const store = join(dirname(journal), 'store.db');
+  if (existsSync(store)) renameSync(store, `${store}.aside`);
+}
+
 function processShows(bob: PeerProcess, text: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${bob.label} did not show "${text}" within ${EVENT_MS} ms${bob.describe()}`)), EVENT_MS);
@@ -145,6 +150,10 @@ test('sessions.jsonl moved aside (as its error says): forwarded old bundles and 
   await gone;
   const journal = new DataFolder(w.bob.dataDir, false).sessionJournal('bob').path;
   renameSync(journal, `${journal}.aside`);
+  // With the history store in place the old messages are known as shown and quietly dropped as
+  // duplicates; without it (moved aside too) only the journal's start stands between them and
+  // the screen, which is what this test is about.
+  moveStoreAside(journal);
 
   const run2 = await startBob(t, w, 'bob, journal moved aside');
   let link = await linkToBob(t, w);
@@ -186,6 +195,10 @@ test('messages shown seconds before the journal is moved aside are not shown aga
   await gone;
   const journal = new DataFolder(w.bob.dataDir, false).sessionJournal('bob').path;
   renameSync(journal, `${journal}.aside`);
+  // With the history store in place the old messages are known as shown and quietly dropped as
+  // duplicates; without it (moved aside too) only the journal's start stands between them and
+  // the screen, which is what this test is about.
+  moveStoreAside(journal);
 
   const run2 = await startBob(t, w, 'bob, journal moved aside');
   const link = await linkToBob(t, w);

@@ -48,6 +48,10 @@ const EXPECTED_FLAGS = [
   'room-events-per-user',
   'room-joins-per-day',
   'max-room-log',
+  'mailbox',
+  'mailbox-max-items-per-user',
+  'mailbox-max-bytes-per-user',
+  'mailbox-max-age',
   'force',
   'help',
 ];

@@ -153,7 +153,7 @@ test('the skeleton migration keeps look-alike names stored before it: both stay,
   const second = await startTracker(t, { dir: first.dir, args: [...FAST_TRACKER_ARGS] });
   // Migrations 3 (skeletons), 4 (known login addresses), 5 (when events were stored) and 6
   // (skeletons again, with cl/d) ran.
-  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 6 }]);
+  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 7 }]);
   assert.deepEqual(await rows(first.dbPath, 'SELECT COUNT(*) AS n FROM known_logins'), [{ n: 0 }]);
   // The older of each pair holds the skeleton; the later one is kept, without it.
   assert.deepEqual(await rows(first.dbPath, "SELECT name, skeleton FROM users WHERE name IN ('alice', 'a1ice') ORDER BY name"), [
@@ -198,7 +198,7 @@ test('migration 6 computes every skeleton again with cl/d folded: of dora and a 
   await sql(first.dbPath, 'INSERT INTO room_events (room, seq, body) VALUES (?, 0, ?)', eventHash(legacy), JSON.stringify(legacy));
 
   const second = await startTracker(t, { dir: first.dir, args: [...FAST_TRACKER_ARGS] });
-  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 6 }]);
+  assert.deepEqual(await rows(first.dbPath, 'PRAGMA user_version'), [{ user_version: 7 }]);
   assert.deepEqual(await rows(first.dbPath, "SELECT name, skeleton FROM users WHERE name IN ('dora', 'clora') ORDER BY name"), [
     { name: 'clora', skeleton: null },
     { name: 'dora', skeleton: 'clora' },
