@@ -123,17 +123,21 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       return false;
     }
     this.sendCounter += 1;
-    // Frames written in one turn of the event loop leave in one write (a burst to a room is one
-    // syscall per link, not one per message); a lone message is not delayed.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    if (this.corked) {
+      this.socket.write(frame);
+      return true;
     }
+    // The first frame of a turn leaves at once: corking it held a paced message until the rest
+    // of the turn (the sender's bookkeeping and its answer to the command) was done. The frames
+    // after it in the same turn leave together in one write (a burst to a room is one syscall
+    // per link, not one per message).
     this.socket.write(frame);
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
     return true;
   }
 
