@@ -4,15 +4,13 @@
 
 import * as vscode from 'vscode';
 import { realpath } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ChatEngine } from '../peer/engine.ts';
 import { parseTrackerAddress } from '../protocol/address.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { HostToView, RequestError, Snippet, ViewRequest, ViewToHost } from '../protocol/view.ts';
+import type { HistoryPage, HostToView, RequestError, Snippet, ViewRequest, ViewToHost } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
-import { HistoryStore } from './history-store.ts';
 import { joinRoomById } from './join-room.ts';
 import { messageNotification, noticeText } from './labels.ts';
 import { leavesFolder, resolveSnippetPath } from './snippet-path.ts';
@@ -112,14 +110,14 @@ export class ChatController implements vscode.Disposable {
     const engine = this.requireEngine();
     const key = dmRoom(engine.user!, normalizeUserName(user));
     this.model.keepDirect(key);
-    this.model.openConversation(key);
+    await this.model.openConversation(key);
     await this.hooks.reveal();
     return key;
   }
 
   async createRoom(name: string, password?: string): Promise<void> {
     const room = await this.requireEngine().createRoom(name, password !== undefined ? { password } : {});
-    this.model.openConversation(room.id); // posts the conversation list with it
+    await this.model.openConversation(room.id); // posts the conversation list with it
   }
 
   /** Joins the directory room `id` (no `list_rooms`: extension/join-room.ts). */
@@ -158,8 +156,8 @@ export class ChatController implements vscode.Disposable {
     if ('requestId' in message) {
       const { requestId } = message;
       try {
-        await this.request(message);
-        this.hooks.post({ type: 'request/completed', requestId, ok: true });
+        const page = await this.request(message);
+        this.hooks.post({ type: 'request/completed', requestId, ok: true, ...(page ? { page } : {}) });
       } catch (err) {
         this.hooks.post({ type: 'request/completed', requestId, ok: false, error: requestError(err) });
       }
@@ -172,7 +170,8 @@ export class ChatController implements vscode.Disposable {
     }
   }
 
-  private async request(message: ViewRequest): Promise<void> {
+  /** Carries out a view request; `history/page` answers with its page, the others with nothing. */
+  private async request(message: ViewRequest): Promise<HistoryPage | void> {
     switch (message.type) {
       case 'auth/login':
         return await this.withProgress('Logging in to P2P Chat…', () => this.login(message.tracker, message.user, message.password));
@@ -191,6 +190,9 @@ export class ChatController implements vscode.Disposable {
         return await this.kick(message.key, message.user);
       case 'message/send':
         return await this.send(message.key, message.text);
+      case 'history/page':
+        this.requireEngine();
+        return await this.model.olderPage(message.key, message.before);
       default: {
         const never: never = message;
         return never;
@@ -220,7 +222,6 @@ export class ChatController implements vscode.Disposable {
   }
 
   async dispose(): Promise<void> {
-    this.model.flush();
     await this.engine?.close();
   }
 
@@ -235,10 +236,14 @@ export class ChatController implements vscode.Disposable {
     this.model.closeConversation(key);
   }
 
+  /**
+   * History comes from the engine's store (peer/), which both clients share. The sealed files the
+   * extension used to write (<user folder>/history/*.history) are neither read nor deleted: they
+   * hold view items without the signatures and sequence numbers the store keeps, and the engine
+   * has no entry point to import them, so they are left as they were.
+   */
   private async signedIn(engine: ChatEngine): Promise<void> {
-    this.key ??= await atRestKey(this.context.secrets);
-    const history = new HistoryStore(join(engine.data.userDir(engine.user!), 'history'), this.key);
-    await this.model.signedIn(engine, history);
+    await this.model.signedIn(engine);
     await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', true);
   }
 
@@ -289,7 +294,7 @@ export class ChatController implements vscode.Disposable {
     void vscode.window.showInformationMessage(messageNotification(title, text), 'Open').then(async (choice) => {
       if (choice !== 'Open') return;
       await this.hooks.reveal();
-      this.model.openConversation(key);
+      await this.model.openConversation(key);
     });
   }
 

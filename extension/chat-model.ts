@@ -2,16 +2,16 @@
 // counts, people, the room directory) and the open conversation. It listens to the engine and
 // turns its events into view notifications (protocol/view.ts); the webview only ever shows what
 // this holds, so it can close and reopen at any time and get the same picture from `snapshot()`.
-// Timelines live in extension/timelines.ts, typing marks in extension/typing.ts. Every event is
-// placed by its `roomId`; no name is ever mapped back to an id (names are reused after a close).
+// Timelines live in extension/timelines.ts (pages from the engine's history store), typing marks
+// in extension/typing.ts. Every event is placed by its `roomId`; no name is ever mapped back to an
+// id (names are reused after a close).
 
-import type { ClientEvents } from '../protocol/client.ts';
+import { HISTORY_PAGE_DEFAULT, type ClientEvents, type HistoryMessage } from '../protocol/client.ts';
 import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { RoomSummary } from '../protocol/tracker.ts';
-import type { DirectoryRoom, HostToView, MemberItem, OpenedConversation, PersonItem, RoomItem, SessionView, TimelineItem, TimelineMessage, ViewSnapshot } from '../protocol/view.ts';
+import type { DirectoryRoom, HistoryPage, HostToView, MemberItem, MessageStatus, OpenedConversation, PersonItem, RoomItem, SessionView, TimelineItem, TimelineMessage, ViewSnapshot } from '../protocol/view.ts';
 import type { ChatEngine } from '../peer/engine.ts';
-import type { History } from './history-store.ts';
-import { TimelineStore } from './timelines.ts';
+import { TimelineStore, type HistorySource } from './timelines.ts';
 import { TypingUsers } from './typing.ts';
 
 export interface ModelHooks {
@@ -50,7 +50,10 @@ export class ChatModel {
     const offs = [
       listen(engine, 'connection', (e) => this.setSession({ state: e.state === 'offline' && !engine.user ? 'logged_out' : e.state, detail: e.detail })),
       listen(engine, 'message', (e) => this.onMessage(e)),
-      listen(engine, 'delivered', (e) => this.onDelivered(e)),
+      listen(engine, 'delivered', (e) => this.onStatus(e.roomId, e.id, { kind: 'delivered', count: e.count, of: e.of })),
+      listen(engine, 'waiting', (e) => this.onStatus(e.roomId, e.id, { kind: 'waiting', waitingFor: e.waitingFor })),
+      listen(engine, 'expired', (e) => this.onStatus(e.roomId, e.id, { kind: 'expired', user: e.user })),
+      listen(engine, 'gap', (e) => this.hooks.post({ type: 'gaps/changed', key: e.roomId, gaps: this.timelines.gap(e.roomId, e.from, e.missing) })),
       listen(engine, 'presence', (e) => this.setPerson(e.user, { online: e.online })),
       listen(engine, 'member_joined', (e) => this.roomNotice(e.roomId, `${e.user} joined`, 'info')),
       listen(engine, 'member_left', (e) => this.roomNotice(e.roomId, `${e.user} left`, 'info')),
@@ -66,9 +69,9 @@ export class ChatModel {
     this.detach = () => offs.forEach((off) => off());
   }
 
-  /** After login or resume: load history, rooms, people and the directory the engine already holds. */
-  async signedIn(engine: ChatEngine, history: History): Promise<void> {
-    this.timelines.use(history);
+  /** After login or resume: rooms, people and the directory the engine already holds; history pages from its store. */
+  async signedIn(engine: ChatEngine, source: HistorySource = this.historyOf(engine)): Promise<void> {
+    this.timelines.use(source);
     this.setSession({ state: 'online', user: engine.user!, detail: `Signed in as ${engine.user}` });
     for (const key of this.hooks.directs?.load(engine.user!) ?? []) this.dms.add(key);
     this.directory = directoryRooms(engine.directory());
@@ -99,6 +102,8 @@ export class ChatModel {
   snapshot(): ViewSnapshot {
     const rooms = this.roomItems();
     const open = this.openKey !== undefined && rooms.some((r) => r.key === this.openKey) ? this.opened(this.openKey) : undefined;
+    // Not read from the store yet (a reload): the view gets it as soon as it is.
+    if (open && !this.timelines.loaded(open.key)) void this.postOpenedWhenLoaded(open.key);
     return { session: this.session, rooms, directory: this.directory, people: [...this.people.values()], ...(open ? { open } : {}) };
   }
 
@@ -111,12 +116,21 @@ export class ChatModel {
     this.hooks.post({ type: 'host/snapshot', snapshot: this.snapshot() });
   }
 
-  /** Shows `key` (a direct conversation must be kept with keepDirect first, or it has no title). */
-  openConversation(key: ConversationId): void {
+  /**
+   * Shows `key` (a direct conversation must be kept with keepDirect first, or it has no title), on
+   * its newest page: read from the engine's store the first time, then from memory.
+   */
+  async openConversation(key: ConversationId): Promise<void> {
     this.shown = key;
     this.unread.delete(key);
-    this.hooks.post({ type: 'conversation/opened', ...this.opened(key) });
     this.postRooms();
+    await this.postOpenedWhenLoaded(key);
+  }
+
+  /** The page of `key` before message `before`, for the view's `history/page`. */
+  async olderPage(key: ConversationId, before: string): Promise<HistoryPage> {
+    const page = await this.timelines.older(key, before);
+    return { key, before, items: page.items, more: page.more };
   }
 
   /** Lists the direct conversation `key` in the sidebar from now on (and across reloads). */
@@ -215,19 +229,14 @@ export class ChatModel {
     return n;
   }
 
-  flush(): void {
-    this.timelines.flush();
-  }
-
   // ---- engine events -----------------------------------------------------------------------------
 
   private onMessage(e: ClientEvents['message']): void {
     const key = e.roomId;
     if (e.direct) this.keepDirect(key);
-    const me = this.engine!.user!;
-    const mentionsMe = new RegExp(`(^|[^\\w@])@${me.replace(/[.]/g, '\\.')}\\b`, 'i').test(e.text);
+    const mentionsMe = mentions(this.engine!.user!, e.text);
     this.typing.clear(key, e.from);
-    this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine: false, mentionsMe, ...(e.snippet ? { snippet: e.snippet } : {}) });
+    this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine: false, mentionsMe, ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}) });
     const seen = this.openKey === key && this.hooks.visible();
     if (!seen) {
       const c = this.unread.get(key) ?? { unread: 0, mentions: 0 };
@@ -240,9 +249,12 @@ export class ChatModel {
     }
   }
 
-  private onDelivered(e: ClientEvents['delivered']): void {
-    this.timelines.delivered(e.roomId, e.id, e.count, e.of);
-    this.hooks.post({ type: 'message/delivered', key: e.roomId, id: e.id, count: e.count, of: e.of });
+  /** A delivery state change of my message: kept for the window, and told to the view (it may hold an older page with it). */
+  private onStatus(key: ConversationId, id: string, status: MessageStatus): void {
+    this.timelines.status(key, id, status);
+    if (status.kind === 'delivered') this.hooks.post({ type: 'message/delivered', key, id, count: status.count, of: status.of });
+    else if (status.kind === 'waiting') this.hooks.post({ type: 'message/waiting', key, id, waitingFor: status.waitingFor });
+    else this.hooks.post({ type: 'message/expired', key, id, user: status.user });
   }
 
   private onKeyChanged(e: ClientEvents['key_changed']): void {
@@ -275,13 +287,36 @@ export class ChatModel {
       title: room?.name ?? (isDmRoom(key) ? this.directTitle(key) : key),
       direct: isDmRoom(key),
       timeline: [...this.timelines.items(key)],
+      more: this.timelines.more(key),
+      gaps: this.timelines.gaps(key),
       members: this.members(key),
       typing: this.typing.users(key),
     };
   }
 
   private append(key: ConversationId, item: TimelineItem): void {
-    if (this.timelines.append(key, item)) this.hooks.post({ type: 'timeline/added', key, item });
+    if (this.timelines.add(key, item)) this.hooks.post({ type: 'timeline/added', key, item });
+  }
+
+  /** Posts `conversation/opened` for `key` once its newest page is read, if it is still the one shown. */
+  private async postOpenedWhenLoaded(key: ConversationId): Promise<void> {
+    try {
+      await this.timelines.load(key);
+    } catch (err) {
+      if (this.shown === key) this.hooks.post({ type: 'notice/shown', message: `Could not read this conversation's history: ${errorText(err)}. Open it again to retry.`, ...codeOf(err) });
+    }
+    if (this.shown === key) this.hooks.post({ type: 'conversation/opened', ...this.opened(key) });
+  }
+
+  /** Pages of the engine's store (one store for the terminal client and VS Code), as the view shows them. */
+  private historyOf(engine: ChatEngine): HistorySource {
+    return {
+      page: async (key, before) => {
+        const page = await engine.history({ room: key }, { limit: HISTORY_PAGE_DEFAULT, ...(before !== undefined ? { before } : {}) });
+        const me = engine.user!;
+        return { items: page.messages.map((m) => fromHistory(m, me)), more: page.more };
+      },
+    };
   }
 
   private directTitle(key: ConversationId): string {
@@ -316,6 +351,28 @@ function listen<K extends keyof ClientEvents>(engine: ChatEngine, name: K, fn: (
 /** The directory as the view lists it: open rooms only. */
 function directoryRooms(rooms: RoomSummary[]): DirectoryRoom[] {
   return rooms.filter((r) => !r.closed).map((r) => ({ id: r.id, name: r.name, private: r.private, members: r.members, online: r.online, member: r.member }));
+}
+
+/** Whether `text` mentions `me` (@me, not inside a word or another mention). */
+function mentions(me: string, text: string): boolean {
+  return new RegExp(`(^|[^\\w@])@${me.replace(/[.]/g, '\\.')}\\b`, 'i').test(text);
+}
+
+/** A stored message as the timeline shows it; my own carry whom they still wait for. */
+function fromHistory(m: HistoryMessage, me: string): TimelineMessage {
+  const mine = m.from === me;
+  return {
+    kind: 'message',
+    id: m.id,
+    from: m.from,
+    text: m.text,
+    sentAt: m.sentAt,
+    mine,
+    mentionsMe: !mine && mentions(me, m.text),
+    ...(m.late ? { late: true } : {}),
+    ...(mine && m.waitingFor?.length ? { waitingFor: [...m.waitingFor] } : {}),
+    ...(m.snippet ? { snippet: m.snippet } : {}),
+  };
 }
 
 function notice(text: string, level: 'info' | 'warning'): TimelineItem {

@@ -28,7 +28,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   });
   provider = new ChatViewProvider(context.extensionUri, (m) => void controller.fromView(m), () => controller.model.snapshot());
   provider.onDidChangeVisibility((visible) => {
-    if (visible && controller.model.openKey) controller.model.openConversation(controller.model.openKey);
+    if (visible && controller.model.openKey) void controller.model.openConversation(controller.model.openKey);
   });
   context.subscriptions.push(
     vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, provider),

@@ -24,7 +24,7 @@ export async function joinableRooms(engine: ChatEngine): Promise<RoomSummary[]> 
 /** Joins room `id` and opens it. Throws the engine's ProtocolError (room.bad_password, ...). */
 export async function joinRoomById(engine: ChatEngine, model: ChatModel, id: string, password?: string): Promise<{ id: string; name: string }> {
   const room = await engine.joinRoom(id, password);
-  model.openConversation(room.id); // posts the conversation list with it
+  await model.openConversation(room.id); // posts the conversation list with it
   return room;
 }
 

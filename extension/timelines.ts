@@ -1,25 +1,41 @@
-// Each conversation's timeline (messages and notices), loaded from its history file the first
-// time it is needed and saved through the history store after each change. Message ids are
-// indexed per conversation, so a duplicate (a message delivered twice, an echo after a reload)
-// and a delivery receipt are found without scanning up to MAX_HISTORY_ITEMS items.
+// Each conversation's timeline as the extension host holds it: a bounded window of the newest
+// items, in the one timeline order (protocol/view.ts compareItems). Messages come from the
+// engine's history store (peer/, one store for every client): the newest page when a
+// conversation is first needed, then live events inserted where they belong. Older pages are read
+// from the store when the view asks and handed straight on, never kept here, so memory does not
+// grow with a conversation's length. Notices (joins, key changes) live in memory only.
 
 import type { ConversationId } from '../protocol/peer.ts';
-import type { TimelineItem, TimelineMessage } from '../protocol/view.ts';
-import type { History } from './history-store.ts';
+import { compareItems, insertionIndex, withStatus, type GapItem, type MessageStatus, type TimelineItem, type TimelineMessage } from '../protocol/view.ts';
+
+/** A window past this many items drops its oldest down to KEEP_ITEMS (they stay in the store). */
+export const MAX_ITEMS = 600;
+export const KEEP_ITEMS = 400;
+
+/** Where pages come from (the engine's store; tests may pass their own). */
+export interface HistorySource {
+  /** The page before message `before` (the newest page without it), oldest first. */
+  page(key: ConversationId, before?: string): Promise<{ items: TimelineMessage[]; more: boolean }>;
+}
 
 interface Timeline {
   items: TimelineItem[];
   messages: Map<string, TimelineMessage>;
+  /** Older messages exist in the store before items[0]. */
+  more: boolean;
+  loaded: boolean;
+  loading?: Promise<void>;
+  /** Unfilled gaps by sender (a Map: sender names come from peers). */
+  gaps: Map<string, number>;
 }
 
 export class TimelineStore {
   private readonly timelines = new Map<ConversationId, Timeline>();
-  private history?: History;
+  private source?: HistorySource;
 
-  /** Signed in: timelines load from and save to `history`. Signed out (undefined): all is forgotten. */
-  use(history: History | undefined): void {
-    this.history?.flush();
-    this.history = history;
+  /** Signed in: pages come from `source`. Signed out (undefined): all is forgotten. */
+  use(source: HistorySource | undefined): void {
+    this.source = source;
     this.timelines.clear();
   }
 
@@ -28,39 +44,102 @@ export class TimelineStore {
     return this.get(key).items;
   }
 
-  /** Adds `item` to `key`'s timeline; false (and nothing changes) for a message id already there. */
-  append(key: ConversationId, item: TimelineItem): boolean {
+  /** Whether older messages than the first item exist in the store. */
+  more(key: ConversationId): boolean {
+    return this.get(key).more;
+  }
+
+  loaded(key: ConversationId): boolean {
+    return this.get(key).loaded;
+  }
+
+  /**
+   * Reads the newest page of `key` once (later calls share it). Items that arrived meanwhile are
+   * kept; a message already there is not added twice. A failed read leaves it unloaded (retried
+   * on the next open) and throws.
+   */
+  load(key: ConversationId): Promise<void> {
     const timeline = this.get(key);
-    if (item.kind === 'message') {
-      if (timeline.messages.has(item.id)) return false;
-      timeline.messages.set(item.id, item);
-    }
-    timeline.items.push(item);
-    this.history?.changed(key, timeline.items);
+    if (timeline.loaded || !this.source) return Promise.resolve();
+    const source = this.source;
+    timeline.loading ??= (async () => {
+      try {
+        const page = await source.page(key);
+        if (this.timelines.get(key) !== timeline) return; // signed out meanwhile
+        for (const item of page.items) this.insert(timeline, item);
+        timeline.more = page.more;
+        timeline.loaded = true;
+        this.trim(timeline);
+      } finally {
+        timeline.loading = undefined;
+      }
+    })();
+    return timeline.loading;
+  }
+
+  /** An older page of `key` for the view, read from the store and not kept here. */
+  async older(key: ConversationId, before: string): Promise<{ items: TimelineMessage[]; more: boolean }> {
+    if (!this.source) throw new Error('You are not logged in. Run "P2P Chat: Login" first.');
+    return this.source.page(key, before);
+  }
+
+  /**
+   * Adds `item` where it belongs; false (and nothing changes) for a message id already there.
+   * An item older than the window while older pages exist is left to those pages.
+   */
+  add(key: ConversationId, item: TimelineItem): boolean {
+    const timeline = this.get(key);
+    if (item.kind === 'message' && timeline.messages.has(item.id)) return false;
+    const first = timeline.items[0];
+    if (timeline.more && first && compareItems(item, first) < 0) return true;
+    this.insert(timeline, item);
+    this.trim(timeline);
     return true;
   }
 
-  /** Records how many recipients acknowledged message `id`; false when `key` has no such message. */
-  delivered(key: ConversationId, id: string, count: number, of: number): boolean {
+  /** Applies a delivery state change to my message `id`; false when the window has no such message. */
+  status(key: ConversationId, id: string, status: MessageStatus): boolean {
     const timeline = this.get(key);
     const message = timeline.messages.get(id);
     if (!message) return false;
-    message.delivered = { count, of };
-    this.history?.changed(key, timeline.items);
+    const updated = withStatus(message, status);
+    timeline.messages.set(id, updated);
+    const at = timeline.items.lastIndexOf(message);
+    if (at >= 0) timeline.items[at] = updated;
     return true;
   }
 
-  flush(): void {
-    this.history?.flush();
+  /** Records a gap of `from` (0: filled); returns the conversation's gaps now. */
+  gap(key: ConversationId, from: string, missing: number): GapItem[] {
+    const gaps = this.get(key).gaps;
+    if (missing > 0) gaps.set(from, missing);
+    else gaps.delete(from);
+    return this.gaps(key);
+  }
+
+  gaps(key: ConversationId): GapItem[] {
+    return [...this.get(key).gaps].map(([from, missing]) => ({ from, missing }));
+  }
+
+  private insert(timeline: Timeline, item: TimelineItem): void {
+    if (item.kind === 'message') {
+      if (timeline.messages.has(item.id)) return;
+      timeline.messages.set(item.id, item);
+    }
+    timeline.items.splice(insertionIndex(timeline.items, item), 0, item);
+  }
+
+  private trim(timeline: Timeline): void {
+    if (timeline.items.length <= MAX_ITEMS) return;
+    const dropped = timeline.items.splice(0, timeline.items.length - KEEP_ITEMS);
+    for (const item of dropped) if (item.kind === 'message') timeline.messages.delete(item.id);
+    if (dropped.some((item) => item.kind === 'message')) timeline.more = true;
   }
 
   private get(key: ConversationId): Timeline {
     let timeline = this.timelines.get(key);
     if (!timeline) {
-      const items = this.history?.load(key) ?? [];
-      const messages = new Map<string, TimelineMessage>();
-      for (const item of items) if (item.kind === 'message') messages.set(item.id, item);
-      timeline = { items, messages };
+      timeline = { items: [], messages: new Map(), more: false, loaded: false, gaps: new Map() };
       this.timelines.set(key, timeline);
     }
     return timeline;

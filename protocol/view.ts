@@ -76,6 +76,12 @@ export interface TimelineMessage {
   mine: boolean;
   /** Own messages: how many recipients acknowledged so far, of how many. */
   delivered?: { count: number; of: number };
+  /** Own messages kept in the engine's outbox: the members it has not reached yet. */
+  waitingFor?: string[];
+  /** Own messages: members it expired undelivered to (it will not reach them; send it again). */
+  notDelivered?: string[];
+  /** It arrived after messages that come after it: shown where it belongs, marked late. */
+  late?: boolean;
   mentionsMe: boolean;
   snippet?: Snippet;
 }
@@ -89,6 +95,22 @@ export interface TimelineNotice {
 }
 
 export type TimelineItem = TimelineMessage | TimelineNotice;
+
+/** Messages of `from` in a conversation known to exist that have not arrived yet (the engine's `gap`). */
+export interface GapItem {
+  from: string;
+  missing: number;
+}
+
+/** An older page of a conversation (the answer to `history/page`): messages oldest first. */
+export interface HistoryPage {
+  key: ConversationId;
+  /** The message id the page ends before (as asked). */
+  before: string;
+  items: TimelineMessage[];
+  /** Older messages exist before the first of `items`. */
+  more: boolean;
+}
 
 export interface ViewSnapshot {
   session: SessionView;
@@ -104,7 +126,12 @@ export interface OpenedConversation {
   key: ConversationId;
   title: string;
   direct: boolean;
+  /** The newest items loaded, oldest first (in the order of protocol/view.ts compareItems). */
   timeline: TimelineItem[];
+  /** Older messages exist before the first item: the view asks for them with `history/page`. */
+  more?: boolean;
+  /** Gaps not filled yet, one per sender. */
+  gaps?: GapItem[];
   members: MemberItem[];
   typing: string[];
 }
@@ -127,10 +154,16 @@ export type HostToView =
   | ({ type: 'conversation/opened' } & OpenedConversation)
   | { type: 'timeline/added'; key: ConversationId; item: TimelineItem }
   | { type: 'message/delivered'; key: ConversationId; id: string; count: number; of: number }
+  /** One of my messages waits in the outbox for these members (never empty). */
+  | { type: 'message/waiting'; key: ConversationId; id: string; waitingFor: string[] }
+  /** One of my messages expired undelivered to `user`. */
+  | { type: 'message/expired'; key: ConversationId; id: string; user: string }
+  /** The gaps of a conversation now (an empty list: all filled). */
+  | { type: 'gaps/changed'; key: ConversationId; gaps: GapItem[] }
   | { type: 'members/changed'; key: ConversationId; members: MemberItem[] }
   | { type: 'typing/changed'; key: ConversationId; users: string[] }
   /** The one reply to a view request (`requestId` as the view sent it). */
-  | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError }
+  | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError; page?: HistoryPage }
   /** Something failed that no view request asked for (an engine error, a palette command); `message` says what to do. */
   | ({ type: 'notice/shown' } & RequestError);
 
@@ -190,6 +223,8 @@ export const viewToHostSchema = variants('type', {
   'room/close': obj({ requestId, key: roomKey }),
   'room/kick': obj({ requestId, key: roomKey, user: name }),
   'message/send': obj({ requestId, key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
+  /** The page of `key` before message `before` (the oldest the view holds); answered with `page`. */
+  'history/page': obj({ requestId, key: roomKey, before: str({ min: 1, max: 64 }) }),
 });
 export type ViewToHost = Infer<typeof viewToHostSchema>;
 
@@ -209,3 +244,61 @@ export type ViewRequest = Extract<ViewToHost, { requestId: number }>;
 export type ViewRequestType = ViewRequest['type'];
 /** A request as the view builds it, before it is numbered. */
 export type ViewRequestParams = ViewRequest extends infer R ? (R extends ViewRequest ? Omit<R, 'requestId'> : never) : never;
+
+// ---- timeline order and message states (the host and the view apply the same rules) -----------------
+
+/** When an item happened: a message's signed time, a notice's local time. */
+export const itemTime = (item: TimelineItem): number => (item.kind === 'message' ? item.sentAt : item.time);
+
+/**
+ * The one timeline order: by time, then sender, then id (what every member computes for the same
+ * messages, so a late arrival has exactly one place). Notices sort by their time, after messages
+ * of the same millisecond.
+ */
+export function compareItems(a: TimelineItem, b: TimelineItem): number {
+  const ta = itemTime(a);
+  const tb = itemTime(b);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  if (a.kind !== b.kind) return a.kind === 'message' ? -1 : 1;
+  const fa = a.kind === 'message' ? a.from : '';
+  const fb = b.kind === 'message' ? b.from : '';
+  if (fa !== fb) return fa < fb ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Where `item` goes in `items` (sorted by compareItems): searched from the end, where new ones land. */
+export function insertionIndex(items: readonly TimelineItem[], item: TimelineItem): number {
+  let lo = 0;
+  let hi = items.length;
+  if (hi === 0 || compareItems(items[hi - 1]!, item) <= 0) return hi;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareItems(items[mid]!, item) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A message status change from the engine, as the host posts it. */
+export type MessageStatus =
+  | { kind: 'delivered'; count: number; of: number }
+  | { kind: 'waiting'; waitingFor: string[] }
+  | { kind: 'expired'; user: string };
+
+/** `message` with a status change applied (a new object; the input is not changed). */
+export function withStatus(message: TimelineMessage, status: MessageStatus): TimelineMessage {
+  const next: TimelineMessage = { ...message };
+  if (status.kind === 'delivered') {
+    next.delivered = { count: status.count, of: status.of };
+    // Everyone has it: nobody is waited for any more.
+    if (status.count >= status.of) delete next.waitingFor;
+  } else if (status.kind === 'waiting') {
+    next.waitingFor = [...status.waitingFor];
+  } else {
+    const waiting = (next.waitingFor ?? []).filter((u) => u !== status.user);
+    if (waiting.length) next.waitingFor = waiting;
+    else delete next.waitingFor;
+    if (!(next.notDelivered ?? []).includes(status.user)) next.notDelivered = [...(next.notDelivered ?? []), status.user];
+  }
+  return next;
+}

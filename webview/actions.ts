@@ -7,6 +7,7 @@
 import { batch, effect } from '@preact/signals';
 import { VIEW_LIMITS, type ConversationId, type HostToView, type ViewRequestParams, type ViewToHost } from '../protocol/view.ts';
 import { store, type FormField, type RequestPlace, type RunnableCommand } from './state.ts';
+import { oldestMessageId, trimmed } from './timeline-window.ts';
 import type { VsCodeApi } from './vscode-api.ts';
 
 /** After this long without a keystroke, "typing" ends (the issue's 3 s). */
@@ -203,6 +204,35 @@ export const actions = {
     setTyping(key, false);
     request({ type: 'message/send', key, text }, { kind: 'bar' });
     return true;
+  },
+
+  /**
+   * Asks for the page before the oldest message held (scrolled to the top, or the loading row's
+   * button). One at a time; none once the host said there is no more, or after a failure until
+   * `retry` (the loading row's Retry).
+   */
+  loadOlder(retry = false): void {
+    const open = store.open.value;
+    if (!open?.more || (store.pageError.value !== undefined && !retry)) return;
+    const key = open.key;
+    if ([...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.key === key)) return;
+    const before = oldestMessageId(open);
+    if (before === undefined) return;
+    batch(() => {
+      store.pageError.value = undefined;
+      request({ type: 'history/page', key, before }, { kind: 'page', key });
+    });
+  },
+
+  /** Back at the bottom: far older pages are let go (they load again when scrolled to). */
+  trimOlder(): void {
+    const open = store.open.value;
+    const next = open && trimmed({ open, rows: store.rows.value });
+    if (!next) return;
+    batch(() => {
+      store.open.value = next.open;
+      store.rows.value = next.rows;
+    });
   },
 
   dismissError(): void {

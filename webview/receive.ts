@@ -4,16 +4,32 @@
 // webview/actions.ts. `start` connects both to VS Code.
 
 import { batch, effect } from '@preact/signals';
-import type { HostToView, OpenedConversation } from '../protocol/view.ts';
+import type { ConversationId, HostToView, OpenedConversation } from '../protocol/view.ts';
 import { afterReceive, connect, disconnect } from './actions.ts';
-import { appendRows, buildRows, replaceMessage } from './rows.ts';
 import { store } from './state.ts';
+import { addItem, applyStatus, prependPage, rowsOf, type TimelineWindow } from './timeline-window.ts';
 import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
 
 function setOpen(next: OpenedConversation | undefined): void {
   batch(() => {
+    if (next?.key !== store.open.value?.key) store.pageError.value = undefined;
     store.open.value = next;
-    store.rows.value = buildRows(next?.timeline ?? []);
+    store.rows.value = rowsOf(next);
+  });
+}
+
+/** The open conversation's window, when it is `key`. */
+function windowOf(key: ConversationId): TimelineWindow | undefined {
+  const open = store.open.value;
+  return open?.key === key ? { open, rows: store.rows.value } : undefined;
+}
+
+/** Shows `next` (a changed window of the open conversation); nothing when undefined. */
+function setWindow(next: TimelineWindow | undefined): void {
+  if (!next) return;
+  batch(() => {
+    store.open.value = next.open;
+    store.rows.value = next.rows;
   });
 }
 
@@ -54,30 +70,27 @@ export function receive(message: HostToView): void {
       return;
     }
     case 'timeline/added': {
-      const o = store.open.value;
-      if (o?.key !== message.key) return;
-      batch(() => {
-        store.open.value = { ...o, timeline: [...o.timeline, message.item] };
-        store.rows.value = appendRows(store.rows.value, o.timeline, [message.item]);
-      });
+      const w = windowOf(message.key);
+      if (w) setWindow(addItem(w, message.item));
       return;
     }
-    case 'message/delivered': {
+    case 'message/delivered':
+    case 'message/waiting':
+    case 'message/expired': {
+      const w = windowOf(message.key);
+      if (!w) return;
+      const status =
+        message.type === 'message/delivered'
+          ? { kind: 'delivered' as const, count: message.count, of: message.of }
+          : message.type === 'message/waiting'
+            ? { kind: 'waiting' as const, waitingFor: message.waitingFor }
+            : { kind: 'expired' as const, user: message.user };
+      setWindow(applyStatus(w, message.id, status));
+      return;
+    }
+    case 'gaps/changed': {
       const o = store.open.value;
-      if (o?.key !== message.key) return;
-      // Recent messages are acknowledged, so look from the end.
-      for (let i = o.timeline.length - 1; i >= 0; i--) {
-        const item = o.timeline[i]!;
-        if (item.kind !== 'message' || item.id !== message.id) continue;
-        const timeline = o.timeline.slice();
-        const updated = { ...item, delivered: { count: message.count, of: message.of } };
-        timeline[i] = updated;
-        batch(() => {
-          store.open.value = { ...o, timeline };
-          store.rows.value = replaceMessage(store.rows.value, updated);
-        });
-        return;
-      }
+      if (o?.key === message.key) store.open.value = { ...o, gaps: message.gaps };
       return;
     }
     case 'members/changed': {
@@ -113,7 +126,11 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
     }
     const place = request?.place ?? { kind: 'bar' };
     const error = message.ok ? undefined : { message: message.error?.message ?? 'That did not work.', ...(message.error?.code ? { code: message.error.code } : {}) };
-    if (place.kind === 'login') {
+    if (place.kind === 'page') {
+      store.pageError.value = error?.message;
+      const w = message.page ? windowOf(message.page.key) : undefined;
+      if (w && message.page) setWindow(prependPage(w, message.page));
+    } else if (place.kind === 'login') {
       store.loginError.value = error;
     } else if (place.kind === 'join') {
       const errors = new Map(store.joinErrors.value);

@@ -1,8 +1,9 @@
 // Turns a conversation's timeline into the rows the timeline shows: a separator at each new day,
 // and messages grouped by sender (a group's first row shows the name and time; the rest only the
-// text), as chat clients do. Pure and linear: it runs on every new message of a 10,000-item log.
+// text), as chat clients do; first, while older pages exist, the row that loads them. Pure and
+// linear: it runs on every new message of a 10,000-item log.
 
-import type { TimelineItem, TimelineMessage, TimelineNotice } from '../protocol/view.ts';
+import { itemTime, type TimelineItem, type TimelineMessage, type TimelineNotice } from '../protocol/view.ts';
 import { visible } from '../protocol/text.ts';
 
 /** Consecutive messages from one sender this close together share one header. */
@@ -11,7 +12,11 @@ export const GROUP_WINDOW_MS = 5 * 60_000;
 export type Row =
   | { kind: 'day'; key: string; label: string; time: number }
   | { kind: 'message'; key: string; item: TimelineMessage; head: boolean }
-  | { kind: 'notice'; key: string; item: TimelineNotice };
+  | { kind: 'notice'; key: string; item: TimelineNotice }
+  /** Older messages exist: where they load (scrolling up to it, or its button). */
+  | { kind: 'older'; key: typeof OLDER_KEY };
+
+export const OLDER_KEY = 'older';
 
 const DAY_MS = 86_400_000;
 const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
@@ -52,7 +57,7 @@ export function dayLabel(dayStart: number, now: number): string {
   return dateFormat.format(dayStart);
 }
 
-const timeOf = (item: TimelineItem): number => (item.kind === 'message' ? item.sentAt : item.time);
+const timeOf = itemTime;
 
 /**
  * Where a row list left off, so rows for new items can be appended without rebuilding the list
@@ -79,13 +84,15 @@ function push(rows: Row[], item: TimelineItem, c: Cursor, now: number): void {
     return;
   }
   const p = c.previous;
-  const head = !p || p.from !== item.from || item.sentAt - p.sentAt > GROUP_WINDOW_MS || item.sentAt < p.sentAt;
+  // A late message shows its sender and its "late" mark on its own header.
+  const head = !p || p.from !== item.from || item.sentAt - p.sentAt > GROUP_WINDOW_MS || item.sentAt < p.sentAt || Boolean(item.late) || Boolean(p.late);
   rows.push({ kind: 'message', key: `m:${item.id}`, item, head });
   c.previous = item;
 }
 
-export function buildRows(items: readonly TimelineItem[], now: number = Date.now()): Row[] {
-  const rows: Row[] = [];
+/** The rows of `items`; led by the loading row when older pages exist (`more`). */
+export function buildRows(items: readonly TimelineItem[], now: number = Date.now(), more = false): Row[] {
+  const rows: Row[] = more ? [{ kind: 'older', key: OLDER_KEY }] : [];
   const cursor: Cursor = { dayStart: Number.NaN, dayEnd: Number.NaN, previous: undefined };
   for (const item of items) push(rows, item, cursor, now);
   return rows;
@@ -115,6 +122,15 @@ export function replaceMessage(rows: Row[], item: TimelineMessage): Row[] {
     return next;
   }
   return rows;
+}
+
+/** "bob", "bob and carol", "bob, carol and dave", "bob, carol, dave and 2 more" (names made visible). */
+export function namesText(names: readonly string[]): string {
+  const shown = names.slice(0, 3).map(visible);
+  const rest = names.length - shown.length;
+  if (rest > 0) return `${shown.join(', ')} and ${rest} more`;
+  if (shown.length <= 1) return shown[0] ?? '';
+  return `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
 }
 
 /** "bob is typing…", "bob and carol are typing…", "bob, carol and dave are typing…". */

@@ -24,7 +24,7 @@ export interface ViewError {
  * Where a request's outcome is shown: the login form, one directory row (a join), or the error
  * bar. A completion changes its own place only, so one request never clears another's state.
  */
-export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' };
+export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'page'; key: ConversationId };
 
 export interface PendingRequest {
   type: ViewRequestType;
@@ -48,6 +48,8 @@ export const store = {
   error: signal<ViewError | undefined>(undefined),
   /** The login form's error (checks before sending, and the auth request's failure). */
   loginError: signal<ViewError | undefined>(undefined),
+  /** Why the last older page of the open conversation failed (shown in its loading row, with Retry). */
+  pageError: signal<string | undefined>(undefined),
   /** A failed join's words, by room id, shown in that directory row. */
   joinErrors: signal<ReadonlyMap<string, string>>(new Map()),
   /** Requests posted and not yet completed, by request id. */
@@ -71,6 +73,9 @@ const NO_MEMBERS: MemberItem[] = [];
 const members = computed(() => store.open.value?.members ?? NO_MEMBERS);
 const typing = computed(() => typingText((store.open.value?.typing ?? []).filter((u) => u !== me.value)));
 const authPending = computed(() => [...store.pending.value.values()].some((r) => r.place.kind === 'login'));
+/** An older page of the open conversation is on its way. */
+const paging = computed(() => [...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.key === openKey.value));
+const gaps = computed(() => store.open.value?.gaps ?? []);
 /** Room ids with a join in flight. */
 const joining = computed(() => new Set([...store.pending.value.values()].flatMap((r) => (r.place.kind === 'join' ? [r.place.room] : []))));
 
@@ -85,6 +90,9 @@ export const model = {
   error: store.error as ReadonlySignal<ViewError | undefined>,
   loginError: store.loginError as ReadonlySignal<ViewError | undefined>,
   joinErrors: store.joinErrors as ReadonlySignal<ReadonlyMap<string, string>>,
+  pageError: store.pageError as ReadonlySignal<string | undefined>,
+  paging,
+  gaps,
   pending: store.pending as ReadonlySignal<ReadonlyMap<number, PendingRequest>>,
   authPending,
   joining,

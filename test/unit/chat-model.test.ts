@@ -1,30 +1,18 @@
-// extension/chat-model.ts and history-store.ts with names that are also properties of every plain
-// object (issue 7, item 1): rooms and users called `__proto__`, `constructor` and `tostring` get
-// their own unread counts, timelines, people entries and history files, against a real tracker
-// and real engines. And a history file name is a hash of the conversation key, never a path.
+// extension/chat-model.ts with names that are also properties of every plain object (issue 7,
+// item 1): rooms and users called `__proto__`, `constructor` and `tostring` get their own unread
+// counts, timelines and people entries, against a real tracker and real engines.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { randomBytes } from '../../protocol/crypto.ts';
-import type { HostToView, TimelineItem } from '../../protocol/view.ts';
+import type { HostToView } from '../../protocol/view.ts';
 import { ChatModel } from '../../extension/chat-model.ts';
-import { HistoryStore } from '../../extension/history-store.ts';
 import { registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 180_000 };
 const ROOMS = ['__proto__', 'constructor', 'tostring'];
 
-function tempDir(t: { after(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'p2p-model-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-test('the extension model keeps rooms and users named __proto__, constructor, tostring apart, across a reload of its history', SLOW, async (t) => {
+test('the extension model keeps rooms and users named __proto__, constructor, tostring apart: unread counts, timelines, people', SLOW, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const me = await registered(t, tracker, 'tostring');
   const proto = await registered(t, tracker, '__proto__');
@@ -39,8 +27,6 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
     notify: (_kind: string, title: string) => notified.push(title),
     directs: { load: (user: string) => directs.get(user) ?? [], save: (user: string, keys: string[]) => directs.set(user, keys) },
   };
-  const key = randomBytes(32);
-  const dir = tempDir(t);
   const model = new ChatModel(hooks, `${tracker.host}:${tracker.port}`);
   model.attach(me);
 
@@ -54,7 +40,7 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
       await joined;
     }
   }
-  await model.signedIn(me, new HistoryStore(dir, key));
+  await model.signedIn(me);
   const titles = new Map(model.roomItems().map((r) => [r.key, r.title]));
   for (const name of ROOMS) assert.equal(titles.get(ids.get(name)!), name);
 
@@ -89,32 +75,15 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
   assert.deepEqual(people, ['__proto__', 'constructor']);
   assert.ok(notified.includes('__proto__') && notified.includes('constructor in #__proto__'), notified.join(' | '));
 
-  // History: written to files named by hashes, read back for each key.
-  model.openConversation(ids.get('__proto__')!);
-  assert.equal(model.roomItems().find((r) => r.key === ids.get('__proto__'))?.unread, 0, 'opening reads it');
-  model.flush();
-  const files = readdirSync(dir);
-  assert.equal(files.length, 5);
-  for (const f of files) assert.match(f, /^[0-9a-f]{32}\.history$/);
-  const again = new HistoryStore(dir, key);
+  // Each room's timeline holds its own three messages, in order.
   for (const name of ROOMS) {
-    const texts = again.load(ids.get(name)!).map((i: TimelineItem) => (i.kind === 'message' ? `${i.from}: ${i.text}` : i.text));
-    assert.deepEqual(texts.filter((x) => x.includes(': ')).slice(-3), [`__proto__: one in ${name}`, `constructor: @tostring 1 in ${name}`, `constructor: @tostring 2 in ${name}`]);
+    await model.openConversation(ids.get(name)!);
+    assert.equal(model.roomItems().find((r) => r.key === ids.get(name))?.unread, 0, 'opening reads it');
+    const opened = posted.filter((m): m is Extract<HostToView, { type: 'conversation/opened' }> => m.type === 'conversation/opened').at(-1)!;
+    assert.equal(opened.key, ids.get(name));
+    const texts = opened.timeline.flatMap((i) => (i.kind === 'message' ? [`${i.from}: ${i.text}`] : []));
+    assert.deepEqual(texts, [`__proto__: one in ${name}`, `constructor: @tostring 1 in ${name}`, `constructor: @tostring 2 in ${name}`]);
   }
   assert.equal(Object.getPrototypeOf({}), Object.prototype);
   model.signedOut();
-});
-
-test('history file names never follow a conversation key as a path', (t) => {
-  const dir = tempDir(t);
-  const store = join(dir, 'history');
-  const keys = ['../../escape', '/etc/passwd', '__proto__', 'constructor', 'dm:a\\b:..', '..', 'x'.repeat(5000)];
-  const history = new HistoryStore(store, randomBytes(32));
-  for (const k of keys) history.changed(k, [{ kind: 'notice', id: 'n', time: 1, text: k.slice(0, 20), level: 'info' }]);
-  history.flush();
-  assert.deepEqual(readdirSync(dir), ['history'], 'nothing written beside the history folder');
-  const files = readdirSync(store);
-  assert.equal(files.length, keys.length);
-  for (const f of files) assert.match(f, /^[0-9a-f]{32}\.history$/);
-  for (const k of keys) assert.equal(history.load(k)[0]?.kind, 'notice');
 });

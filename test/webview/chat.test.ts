@@ -109,16 +109,16 @@ describe('webview: the open conversation', () => {
     assert.notEqual(await info.evaluate((el) => getComputedStyle(el).color), 'rgb(204, 167, 0)');
   });
 
-  test('own messages show delivery: check, then check-all with "delivered to N of M"', async (t) => {
+  test('own messages show delivery: sending, check, then check-all with "delivered to N of M"', async (t) => {
     const view = await harness().open(t);
     await openGeneral(view, [message('mine', 'alice', 'did you get this?', Date.now(), { delivered: { count: 0, of: 2 } }), message('theirs', 'bob', 'yes', Date.now())]);
     const icon = view.page.locator('[data-id="mine"] .delivery');
     await icon.waitFor({ timeout: WAIT_MS });
-    assert.equal(await icon.getAttribute('aria-label'), 'Delivered to 0 of 2');
-    assert.ok(await icon.evaluate((el) => el.classList.contains('codicon-check')));
+    assert.equal(await icon.getAttribute('aria-label'), 'Sending: delivered to 0 of 2 so far');
+    assert.ok(await icon.evaluate((el) => el.classList.contains('codicon-circle-large-outline')));
     assert.equal(await view.page.locator('[data-id="theirs"] .delivery').count(), 0, 'only my own messages');
     await view.send({ type: 'message/delivered', key: 'general', id: 'mine', count: 1, of: 2 });
-    await view.page.waitForSelector('[data-id="mine"] .delivery[aria-label="Delivered to 1 of 2"]', { timeout: WAIT_MS });
+    await view.page.waitForSelector('[data-id="mine"] .delivery.codicon-check[aria-label="Delivered to 1 of 2"]', { timeout: WAIT_MS });
     await view.send({ type: 'message/delivered', key: 'general', id: 'mine', count: 2, of: 2 });
     await view.page.waitForSelector('[data-id="mine"] .delivery.codicon-check-all[title="Delivered to 2 of 2"]', { timeout: WAIT_MS });
   });

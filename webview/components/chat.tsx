@@ -7,6 +7,7 @@ import { actions } from '../actions.ts';
 import { model } from '../state.ts';
 import { Composer, TypingIndicator } from './composer.tsx';
 import { ConfirmBar } from './confirm-bar.tsx';
+import { GapNotices } from './gaps.tsx';
 import { Icon, IconButton } from './icon.tsx';
 import { MemberList } from './members.tsx';
 import { Timeline } from './timeline.tsx';
@@ -77,6 +78,7 @@ export function Chat() {
       <ChatHeader conversation={conversation} room={room} title={title} direct={direct} iAmOwner={iAmOwner} />
       {membersOpen && <MemberList conversation={conversation} title={title} direct={direct} iAmOwner={iAmOwner} />}
       <Timeline ref={timeline} label={direct ? `Conversation with ${title}` : `Messages in ${title}`} />
+      <GapNotices />
       <TypingIndicator />
       <Composer key={conversation} conversation={conversation} title={title} onEscape={() => timeline.current?.focus()} />
     </main>

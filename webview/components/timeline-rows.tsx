@@ -1,26 +1,21 @@
 // One row of the timeline: a day separator, a message (the first of a group shows sender and
-// time), or a notice. Each row is its own element with data-index/data-key so the timeline can
+// time; a late one is marked), a notice, or the row that loads older messages. Each row is its own element with data-index/data-key so the timeline can
 // measure it; rows re-render only when their own item changes.
 
 import { Component } from 'preact';
 import { visible, visibleLines } from '../../protocol/text.ts';
-import { VIEW_LIMITS, type Snippet, type TimelineMessage } from '../../protocol/view.ts';
+import { VIEW_LIMITS, type Snippet } from '../../protocol/view.ts';
 import { renderMarkdown } from '../markdown.tsx';
 import { formatFull, formatTime, type Row } from '../rows.ts';
 import { actions } from '../actions.ts';
+import { DeliveryState, LateMark } from './delivery-state.tsx';
 import { Icon } from './icon.tsx';
+import { OlderRow } from './older-row.tsx';
 
 interface RowProps {
   row: Row;
   index: number;
   me: string | undefined;
-}
-
-function Delivery({ delivered }: { delivered: NonNullable<TimelineMessage['delivered']> }) {
-  const { count, of } = delivered;
-  const all = count >= of;
-  const label = of === 0 ? 'Sent; nobody else is in this conversation yet' : `Delivered to ${count} of ${of}`;
-  return <Icon name={all ? 'check-all' : 'check'} class={`delivery${all ? ' delivered-all' : ''}`} label={label} />;
 }
 
 /** A line number from a peer, as shown and asked for: a whole number from 1 to VIEW_LIMITS.snippetLine. */
@@ -72,7 +67,7 @@ function SnippetView({ snippet }: { snippet: Snippet }) {
 
 function MessageRow({ row, index, me }: RowProps & { row: Extract<Row, { kind: 'message' }> }) {
   const m = row.item;
-  const cls = `row message${row.head ? ' head' : ''}${m.mine ? ' mine' : ''}${m.mentionsMe ? ' mentions-me' : ''}`;
+  const cls = `row message${row.head ? ' head' : ''}${m.mine ? ' mine' : ''}${m.mentionsMe ? ' mentions-me' : ''}${m.late ? ' late' : ''}`;
   return (
     <div class={cls} data-key={row.key} data-index={index} data-id={m.id} data-from={m.from}>
       {row.head ? (
@@ -81,6 +76,7 @@ function MessageRow({ row, index, me }: RowProps & { row: Extract<Row, { kind: '
           <time dateTime={new Date(m.sentAt).toISOString()} title={formatFull(m.sentAt)}>
             {formatTime(m.sentAt)}
           </time>
+          {m.late && <LateMark full={formatFull(m.sentAt)} />}
         </div>
       ) : (
         <span class="sr-only">
@@ -89,7 +85,7 @@ function MessageRow({ row, index, me }: RowProps & { row: Extract<Row, { kind: '
       )}
       <div class="message-body">{renderMarkdown(m.text, me)}</div>
       {m.snippet && <SnippetView snippet={m.snippet} />}
-      {m.mine && m.delivered && <Delivery delivered={m.delivered} />}
+      {m.mine && <DeliveryState m={m} />}
     </div>
   );
 }
@@ -100,6 +96,7 @@ export class TimelineRow extends Component<RowProps> {
     const b = next.row;
     if (next.index !== this.props.index || next.me !== this.props.me || a.key !== b.key || a.kind !== b.kind) return true;
     if (a.kind === 'day') return a.label !== (b as typeof a).label;
+    if (a.kind === 'older') return false;
     if (a.kind === 'message') return a.item !== (b as typeof a).item || a.head !== (b as typeof a).head;
     return a.item !== (b as typeof a).item;
   }
@@ -127,6 +124,8 @@ export class TimelineRow extends Component<RowProps> {
       }
       case 'message':
         return <MessageRow row={row} index={index} me={me} />;
+      case 'older':
+        return <OlderRow index={index} rowKey={row.key} />;
     }
   }
 }

@@ -7,10 +7,15 @@
 // Scroll position: at the bottom, the view stays at the bottom as messages arrive ("sticky").
 // Elsewhere, when a row above the first visible one turns out taller or shorter than estimated,
 // scrollTop moves by the difference, so what is on screen does not jump. (The browser's own
-// scroll anchoring is off: it would correct the same shift a second time.)
+// scroll anchoring is off: it would correct the same shift a second time.) The same holds when
+// rows change above it: an older page put in front, a late message inserted, the loading row gone.
+//
+// History: scrolled near the top while older pages exist, it asks for the next one (actions.ts
+// loadOlder); back at the bottom, it lets far older pages go (actions.ts trimOlder).
 
 import { Component, createRef } from 'preact';
 import type { Row } from '../rows.ts';
+import { actions } from '../actions.ts';
 import { model } from '../state.ts';
 import { Icon } from './icon.tsx';
 import { TimelineRow } from './timeline-rows.tsx';
@@ -28,6 +33,9 @@ const ROW_PAD_PX = 6;
 const SNIPPET_HEAD_PX = 30;
 const CODE_LINE_PX = 17;
 const CODE_MAX_LINES = 20;
+const OLDER_PX = 30;
+/** Closer than this to the top asks for the older page, so it is usually there before the top is. */
+const LOAD_AHEAD_PX = 400;
 
 interface Range {
   start: number;
@@ -103,6 +111,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
 
   private estimate(row: Row): number {
     if (row.kind === 'day') return DAY_PX;
+    if (row.kind === 'older') return OLDER_PX;
     const perLine = Math.max(16, Math.floor(((this.width || 300) - 40) / CHAR_PX));
     const text = row.item.text;
     if (row.kind === 'notice') return ROW_PAD_PX + LINE_PX * countLines(text, perLine);
@@ -194,7 +203,24 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
       this.forceUpdate();
     }
     if (this.stick !== this.state.atBottom) this.setState({ atBottom: this.stick });
+    this.loadIfNearTop();
   };
+
+  /** Near the top with older pages to come: ask for the next (actions.ts sends one at a time). */
+  private loadIfNearTop(): void {
+    if (this.rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadOlder();
+  }
+
+  /** The first row at or below scrollTop that is not a day separator (their keys move), and how far into it the view starts. */
+  private anchor(): { key: string; index: number; delta: number } | undefined {
+    const n = this.rows.length;
+    if (!n) return undefined;
+    for (let i = this.indexAt(this.scrollTop, n); i < n; i++) {
+      const row = this.rows[i]!;
+      if (row.kind !== 'day') return { key: row.key, index: i, delta: this.scrollTop - this.offsets[i]! };
+    }
+    return undefined;
+  }
 
   private readonly jumpToBottom = (): void => {
     this.stick = true;
@@ -267,8 +293,17 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
       const bottom = el.scrollHeight - el.clientHeight;
       if (el.scrollTop < bottom - 1) el.scrollTop = bottom;
       this.scrollTop = el.scrollTop;
+      actions.trimOlder();
+    } else if (this.keepAt !== undefined && Math.abs(el.scrollTop - this.keepAt) > 0.5) {
+      el.scrollTop = this.keepAt;
+      this.scrollTop = el.scrollTop;
     }
+    this.keepAt = undefined;
+    this.loadIfNearTop();
   }
+
+  /** Where scrollTop must be after this render, so the row in view stays where it was. */
+  private keepAt: number | undefined;
 
   override render() {
     const key = model.openKey.value;
@@ -280,7 +315,15 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
       this.stick = true;
     }
     const previousLast = this.rows[this.rows.length - 1];
+    // Rows may change above the one in view (a page in front, a late message): keep it in place.
+    const anchor = rows !== this.rows && !this.stick && key === this.conversation ? this.anchor() : undefined;
     this.sync(rows);
+    if (anchor) {
+      // Usually still at its index (a message appended, a receipt); else look it up.
+      const at = rows[anchor.index]?.key === anchor.key ? anchor.index : rows.findIndex((r) => r.key === anchor.key);
+      const top = at >= 0 ? this.offsets[at]! + anchor.delta : this.scrollTop;
+      if (Math.abs(top - this.scrollTop) > 0.5) this.scrollTop = this.keepAt = top;
+    }
     const last = rows[rows.length - 1];
     // My own new message brings me back to the bottom, wherever I was reading.
     if (previousLast && last && last.key !== previousLast.key && last.kind === 'message' && last.item.mine) this.stick = true;

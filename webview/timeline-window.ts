@@ -1,0 +1,94 @@
+// The open conversation's window of items, as pure steps from one (conversation, rows) pair to the
+// next: a live item inserted where it belongs (protocol/view.ts compareItems), a delivery state
+// applied, an older page put in front, and far older items dropped so the view's memory stays
+// bounded however far back someone has scrolled. receive.ts applies the host's notifications with
+// them, actions.ts the view's own trimming; neither keeps any state here.
+
+import { compareItems, insertionIndex, withStatus, type HistoryPage, type MessageStatus, type OpenedConversation, type TimelineItem } from '../protocol/view.ts';
+import { appendRows, buildRows, replaceMessage, type Row } from './rows.ts';
+
+/** Past this many items, a view back at the bottom drops its oldest down to VIEW_KEEP_ITEMS. */
+export const VIEW_MAX_ITEMS = 500;
+export const VIEW_KEEP_ITEMS = 200;
+
+export interface TimelineWindow {
+  open: OpenedConversation;
+  rows: Row[];
+}
+
+/** The rows of a whole conversation window (the loading row first while older pages exist). */
+export function rowsOf(open: OpenedConversation | undefined): Row[] {
+  return open ? buildRows(open.timeline, Date.now(), Boolean(open.more)) : [];
+}
+
+/**
+ * `item` inserted where it belongs; undefined when nothing changes: a message already there, or
+ * one older than the window while older pages exist (it arrives with its page).
+ */
+export function addItem(w: TimelineWindow, item: TimelineItem): TimelineWindow | undefined {
+  const items = w.open.timeline;
+  if (item.kind === 'message') {
+    // Duplicates are recent (a message and its echo): look from the end.
+    for (let i = items.length - 1; i >= 0; i--) {
+      const other = items[i]!;
+      if (other.kind === 'message' && other.id === item.id) return undefined;
+    }
+  }
+  const first = items[0];
+  if (w.open.more && first && compareItems(item, first) < 0) return undefined;
+  const at = insertionIndex(items, item);
+  const timeline = items.slice();
+  timeline.splice(at, 0, item);
+  const open = { ...w.open, timeline };
+  // At the end (nearly always): one new row. Elsewhere (a late arrival): rows again.
+  return { open, rows: at === items.length ? appendRows(w.rows, items, [item]) : rowsOf(open) };
+}
+
+/** A delivery state change of message `id`; undefined when the window does not hold it. */
+export function applyStatus(w: TimelineWindow, id: string, status: MessageStatus): TimelineWindow | undefined {
+  const items = w.open.timeline;
+  // Recent messages change state: look from the end.
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]!;
+    if (item.kind !== 'message' || item.id !== id) continue;
+    const updated = withStatus(item, status);
+    const timeline = items.slice();
+    timeline[i] = updated;
+    return { open: { ...w.open, timeline }, rows: replaceMessage(w.rows, updated) };
+  }
+  return undefined;
+}
+
+/** The id of the oldest message held: what the next older page is asked before. */
+export function oldestMessageId(open: OpenedConversation): string | undefined {
+  for (const item of open.timeline) if (item.kind === 'message') return item.id;
+  return undefined;
+}
+
+/** `page` put in front; undefined when it no longer fits (another conversation, or the window moved on). */
+export function prependPage(w: TimelineWindow, page: HistoryPage): TimelineWindow | undefined {
+  if (page.key !== w.open.key || oldestMessageId(w.open) !== page.before) return undefined;
+  const held = new Set<string>();
+  for (const item of w.open.timeline) if (item.kind === 'message') held.add(item.id);
+  const fresh = page.items.filter((m) => !held.has(m.id));
+  const timeline: TimelineItem[] = [...fresh, ...w.open.timeline];
+  // A notice older than the page's newest message belongs among it.
+  const last = fresh[fresh.length - 1];
+  const next = w.open.timeline[0];
+  if (last && next && compareItems(last, next) > 0) timeline.sort(compareItems);
+  const open = { ...w.open, timeline, more: page.more };
+  return { open, rows: rowsOf(open) };
+}
+
+/**
+ * The newest VIEW_KEEP_ITEMS items once the window holds more than VIEW_MAX_ITEMS; undefined when
+ * it does not, or when the host pages nothing (`more` absent: nothing could bring them back).
+ */
+export function trimmed(w: TimelineWindow): TimelineWindow | undefined {
+  if (w.open.more === undefined || w.open.timeline.length <= VIEW_MAX_ITEMS) return undefined;
+  const kept = w.open.timeline.slice(-VIEW_KEEP_ITEMS);
+  const dropped = w.open.timeline.length - kept.length;
+  const anyMessage = w.open.timeline.slice(0, dropped).some((item) => item.kind === 'message');
+  const open = { ...w.open, timeline: kept, more: w.open.more || anyMessage };
+  return { open, rows: rowsOf(open) };
+}
