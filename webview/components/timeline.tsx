@@ -187,6 +187,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
 
   private readonly onScroll = (): void => {
     const el = this.scroller.current!;
+    // Moved by the user, not by this component: what is read now is what they scrolled to.
+    if (Math.abs(el.scrollTop - this.scrollTop) > 1) this.pin = undefined;
     this.scrollTop = el.scrollTop;
     this.viewHeight = el.clientHeight;
     this.stick = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX;
@@ -211,13 +213,16 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
     if (this.rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadOlder();
   }
 
-  /** The first row at or below scrollTop that is not a day separator (their keys move), and how far into it the view starts. */
+  /**
+   * The first row at or below scrollTop that is a message or notice (day keys move; the loading
+   * row stays first while a page goes in above what is read), and how far into it the view starts.
+   */
   private anchor(): { key: string; index: number; delta: number } | undefined {
     const n = this.rows.length;
     if (!n) return undefined;
     for (let i = this.indexAt(this.scrollTop, n); i < n; i++) {
       const row = this.rows[i]!;
-      if (row.kind !== 'day') return { key: row.key, index: i, delta: this.scrollTop - this.offsets[i]! };
+      if (row.kind !== 'day' && row.kind !== 'older') return { key: row.key, index: i, delta: this.scrollTop - this.offsets[i]! };
     }
     return undefined;
   }
@@ -246,8 +251,9 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
     const el = this.scroller.current;
     if (!el) return;
     const rows = this.rows;
-    // Rows above the first one in view shift it when their height changes.
-    const anchor = this.indexAt(el.scrollTop, rows.length);
+    // Rows above the first one in view (or the pinned one) shift it when their height changes.
+    const pinned = this.pin && rows[this.pin.index]?.key === this.pin.key ? this.pin.index : undefined;
+    const anchor = pinned ?? this.indexAt(el.scrollTop, rows.length);
     let shift = 0;
     let first = Number.POSITIVE_INFINITY;
     for (const entry of entries) {
@@ -304,6 +310,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
 
   /** Where scrollTop must be after this render, so the row in view stays where it was. */
   private keepAt: number | undefined;
+  /** The row kept in place after rows came in above it, until the user scrolls. */
+  private pin: { key: string; index: number } | undefined;
 
   override render() {
     const key = model.openKey.value;
@@ -322,7 +330,11 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
       // Usually still at its index (a message appended, a receipt); else look it up.
       const at = rows[anchor.index]?.key === anchor.key ? anchor.index : rows.findIndex((r) => r.key === anchor.key);
       const top = at >= 0 ? this.offsets[at]! + anchor.delta : this.scrollTop;
-      if (Math.abs(top - this.scrollTop) > 0.5) this.scrollTop = this.keepAt = top;
+      if (Math.abs(top - this.scrollTop) > 0.5) {
+        this.scrollTop = this.keepAt = top;
+        // The rows that came in above are measured next: they must not move this one either.
+        if (at >= 0) this.pin = { key: anchor.key, index: at };
+      }
     }
     const last = rows[rows.length - 1];
     // My own new message brings me back to the bottom, wherever I was reading.
