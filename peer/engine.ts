@@ -310,6 +310,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id), ...s.rooms.unloaded()]);
     this.persist();
     this.emit('ready', { port: pool.port });
+    this.track(s.mailbox.collect());
     s.delivery.resumeAll();
     this.catchUpWith(s, [...this.presence.keys()]);
   }
@@ -375,6 +376,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.applySession(session);
     await this.refreshDirectory();
     await s.sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
+    this.track(s.mailbox.collect());
     s.delivery.resumeAll();
     this.catchUpWith(s, [...this.presence.keys()]);
   }
@@ -444,6 +446,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         this.directoryPushed(e.room);
         return;
       case 'closing':
+        return;
+      case 'mailbox_dropped':
+        s.mailbox.dropped(e.to, e.items);
         return;
     }
   }

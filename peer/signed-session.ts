@@ -11,6 +11,7 @@ import { CatchUp } from './catch-up.ts';
 import { Conversations } from './conversations.ts';
 import { Delivery } from './delivery.ts';
 import { Gaps } from './gaps.ts';
+import { Mailbox } from './mailbox.ts';
 import type { DataFolder, EngineState } from './data-folder.ts';
 import type { EngineOptions } from './engine.ts';
 import { InboundSessions } from './inbound-sessions.ts';
@@ -48,6 +49,7 @@ export interface Signed {
   store: ReturnType<DataFolder['openStore']>;
   delivery: Delivery;
   catchUp: CatchUp;
+  mailbox: Mailbox;
 }
 
 /** What the engine lends the parts: its long-lived pieces and its channels out. */
@@ -111,12 +113,25 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     failed: (err, from) => host.report(err, from),
   });
   const store = host.data.openStore(user);
+  const mailbox = new Mailbox({
+    me: user, tracker: host.tracker, outbox: store.outbox, held: store.held,
+    handle: (from, item) => host.onPeerMessage(from, item),
+    // Shown (after the replay journal's sync) and stored: only then is a page acknowledged.
+    durable: async () => {
+      await new Promise<void>((resolve) => inbound.afterDurable(resolve));
+      store.db.flush();
+    },
+    tell: (code, message) => host.emitError({ code, message }),
+    report: (err, from) => host.report(err, from),
+    track: (work) => host.track(work),
+  });
   const delivery = new Delivery({
     outbox: store.outbox, now: host.now,
     // A link that opens starts catch-up both ways (pool 'linked' below): what they lack is sent.
     reach: (peer) => pool.sendWith(peer, () => true),
     online: (peer) => host.presence.get(peer)?.online === true,
     nameOf: (id) => conversations.find(id)?.name,
+    unreachable: (peer) => mailbox.deposit(peer),
     emit: (name, e) => host.emit(name, e),
     report: (err, from) => host.report(err, from),
   });
@@ -162,7 +177,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     },
     error: (e) => host.emitError(e),
   });
-  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox, store, delivery, catchUp };
+  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox, store, delivery, catchUp, mailbox };
 
   pins.on('key_changed', (change) => {
     const roomIds = conversations.sharedWith(change.user);

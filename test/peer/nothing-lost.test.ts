@@ -148,3 +148,25 @@ test('a kicked member gets nothing sent after the kick, from any member', async 
   await sentinel;
   assert.deepEqual(seen.filter((m) => m.roomId === id), [], 'nothing from after the kick');
 });
+
+test('a direct message and a room message to a member who is away reach them through the mailbox after the sender went offline too', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--mailbox'] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'duo');
+  const { alice, bob } = engines;
+  const gone = presence(alice, 'bob', false);
+  await bob.close();
+  await gone;
+  const dm = await alice.sendDirect('bob', 'left in the mailbox');
+  const room = await alice.sendRoom(id, 'room note for the mailbox');
+  // Shutdown lets the deposit finish; then neither alice nor bob is online.
+  await alice.close();
+
+  const bob2 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
+  const got = messages(bob2, 2, (m) => m.id === dm.id || m.id === room.id);
+  await bob2.login('bob', PASSWORD);
+  const shown = await got;
+  assert.deepEqual(shown.map((m) => m.text).sort(), ['left in the mailbox', 'room note for the mailbox']);
+  assert.ok(shown.every((m) => m.from === 'alice'));
+  const page = await bob2.history({ user: 'alice' });
+  assert.deepEqual(page.messages.map((m) => m.text), ['left in the mailbox']);
+});

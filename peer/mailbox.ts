@@ -1,0 +1,161 @@
+// The client side of the tracker's mailbox (`node tracker --mailbox`, DESIGN.md "Delivery,
+// history, nothing lost"): a holder of sealed envelopes and bundles for members who are offline,
+// used only when the tracker advertises one. Depositing: when a member cannot be reached, my
+// messages waiting for them (bundle first) go to their mailbox; they still wait in my outbox until
+// the member has them. Collecting: after sign-in and each resume, my mailbox is read page by page
+// and every item goes through the same checks as a message from a link (signature, membership at
+// its head, replay), and only once they are shown and stored is the page acknowledged.
+
+import { EventEmitter } from 'node:events';
+import { isCoded } from '../protocol/errors.ts';
+import type { PeerMessage } from '../protocol/peer.ts';
+import type { MailboxDrop, MailboxItem } from '../protocol/tracker.ts';
+import type { HeldEnvelopes } from './held-envelopes.ts';
+import type { PeerLink } from './link.ts';
+import type { OutboxStore } from './outbox.ts';
+import type { InboxItem } from './room-sync.ts';
+import type { TrackerSession } from './tracker-session.ts';
+
+/** Items in one deposit (the tracker takes up to 256 and 1 MiB a request). */
+const ITEMS_PER_PUT = 100;
+/** Items taken in one page. */
+const TAKE_PAGE = 200;
+
+export interface MailboxParts {
+  me: string;
+  tracker: TrackerSession;
+  outbox: OutboxStore;
+  held: HeldEnvelopes;
+  /** Handles one item as if it came from `from` over `link` (the engine's peer-message path). */
+  handle: (from: string, item: InboxItem) => void | Promise<void>;
+  /** Resolves when what was shown so far is durable (replay journal and store). */
+  durable: () => Promise<void>;
+  /** A notice for the user (the engine's error channel with a code). */
+  tell: (code: 'quota.exceeded' | 'server.busy', message: string) => void;
+  report: (err: unknown, from?: string) => void;
+  /** Work that shutdown lets finish (a deposit made just before exit). */
+  track: (work: Promise<void>) => void;
+}
+
+export class Mailbox {
+  /** Messages deposited in this run, by `user room session seq`: never twice. */
+  private readonly deposited = new Set<string>();
+  private readonly depositing = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private collecting?: Promise<void>;
+  private readonly told = new Set<string>();
+
+  constructor(private readonly parts: MailboxParts) {}
+
+  get enabled(): boolean {
+    return this.parts.tracker.mailbox !== undefined;
+  }
+
+  /** `user` cannot be reached: what waits for them goes to their mailbox (once per message). */
+  deposit(user: string): void {
+    if (!this.enabled) return;
+    // One deposit per user at a time; messages that came meanwhile go in one more round.
+    if (this.depositing.has(user)) {
+      this.again.add(user);
+      return;
+    }
+    const work = this.depositNow(user)
+      .catch((err) => this.refused(user, err))
+      .finally(() => {
+        this.depositing.delete(user);
+        if (this.again.delete(user)) this.deposit(user);
+      });
+    this.depositing.set(user, work);
+    this.parts.track(work);
+  }
+
+  /** Reads my mailbox to the end; each page is acknowledged once its messages are shown and stored. */
+  collect(): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    this.collecting ??= this.collectNow()
+      .catch((err) => this.parts.report(err, 'the mailbox'))
+      .finally(() => (this.collecting = undefined));
+    return this.collecting;
+  }
+
+  /** The tracker dropped items I left for someone: they still wait in my outbox; the user is told. */
+  dropped(to: string, items: MailboxDrop[]): void {
+    const envelopes = items.filter((i) => i.seq !== undefined);
+    for (const i of envelopes) this.deposited.delete(`${to} ${i.room} ${i.session} ${i.seq}`);
+    if (envelopes.length) {
+      this.parts.tell('quota.exceeded', `the tracker's mailbox dropped ${envelopes.length} of your messages for ${to} unread (${envelopes[0].reason}); they still wait here and go when ${to} is back`);
+    }
+  }
+
+  private async depositNow(user: string): Promise<void> {
+    const { outbox, held, me, tracker } = this.parts;
+    const items: MailboxItem[] = [];
+    const keys: string[] = [];
+    const bundles = new Set<string>();
+    for (const p of outbox.pendingFor(user)) {
+      const k = `${user} ${p.room} ${p.session} ${p.seq}`;
+      if (this.deposited.has(k)) continue;
+      const [envelope] = held.after(p.room, me, p.session, p.seq - 1, 1);
+      const bundle = held.bundle(p.room, me, p.session);
+      if (!envelope || envelope.seq !== p.seq || !bundle) continue;
+      if (!bundles.has(`${p.room} ${p.session}`)) {
+        bundles.add(`${p.room} ${p.session}`);
+        items.push({ t: 'session', bundle });
+      }
+      items.push({ t: 'envelope', envelope });
+      keys.push(k);
+    }
+    for (let i = 0; i < items.length; i += ITEMS_PER_PUT) await tracker.mailboxPut(user, items.slice(i, i + ITEMS_PER_PUT));
+    for (const k of keys) this.deposited.add(k);
+  }
+
+  private refused(user: string, err: unknown): void {
+    if (isCoded(err) && err.code === 'request.unknown_type') return; // no mailbox after all
+    // Offline or shutting down: the outbox keeps them, and the next sign-in deposits again.
+    if (this.parts.tracker.state !== 'online') return;
+    if (isCoded(err) && err.code === 'quota.exceeded') {
+      if (this.told.has(user)) return;
+      this.told.add(user);
+      this.parts.tell('quota.exceeded', `${user}'s mailbox on the tracker is full: your messages to ${user} wait here and go when ${user} is back online`);
+      return;
+    }
+    this.parts.report(err, 'the mailbox');
+  }
+
+  private async collectNow(): Promise<void> {
+    const { tracker } = this.parts;
+    for (;;) {
+      const { items, more } = await tracker.mailboxTake(TAKE_PAGE);
+      if (items.length === 0) return;
+      for (const entry of items) {
+        const link = new MailboxLink(entry.from) as unknown as PeerLink;
+        try {
+          await this.parts.handle(entry.from, { msg: entry.msg as PeerMessage, link });
+        } catch (err) {
+          // Refused like any message from a link (a forgery, a replay): reported, never shown.
+          this.parts.report(err, `${entry.from} (via the mailbox)`);
+        }
+      }
+      await this.parts.durable();
+      await tracker.mailboxAck(items[items.length - 1].id);
+      if (!more) return;
+    }
+  }
+}
+
+/**
+ * What the message path needs of a link for an item from the mailbox: acks and log requests have
+ * nowhere to go (the sender learns from catch-up), so they are dropped.
+ */
+class MailboxLink extends EventEmitter {
+  readonly closed = false;
+  readonly initiator = false;
+  readonly remoteAddress = 'mailbox';
+  constructor(readonly remoteUser: string) {
+    super();
+  }
+  send(): boolean {
+    return true;
+  }
+  close(): void {}
+}
