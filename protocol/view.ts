@@ -251,9 +251,10 @@ export type ViewRequestParams = ViewRequest extends infer R ? (R extends ViewReq
 export const itemTime = (item: TimelineItem): number => (item.kind === 'message' ? item.sentAt : item.time);
 
 /**
- * The one timeline order: by time, then sender, then id (what every member computes for the same
- * messages, so a late arrival has exactly one place). Notices sort by their time, after messages
- * of the same millisecond.
+ * The timeline order: by time, then sender (the engine's store orders by (sentAt, from, session,
+ * seq), and neither events nor pages carry session and seq). Items equal here keep the order they
+ * came in: a page's order, then arrival, which for one sender is its sending order. Notices sort
+ * by their time, after messages of the same millisecond.
  */
 export function compareItems(a: TimelineItem, b: TimelineItem): number {
   const ta = itemTime(a);
@@ -262,11 +263,10 @@ export function compareItems(a: TimelineItem, b: TimelineItem): number {
   if (a.kind !== b.kind) return a.kind === 'message' ? -1 : 1;
   const fa = a.kind === 'message' ? a.from : '';
   const fb = b.kind === 'message' ? b.from : '';
-  if (fa !== fb) return fa < fb ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return fa < fb ? -1 : fa > fb ? 1 : 0;
 }
 
-/** Where `item` goes in `items` (sorted by compareItems): searched from the end, where new ones land. */
+/** Where `item` goes in `items` (sorted by compareItems): after every item equal to it; the end is tried first. */
 export function insertionIndex(items: readonly TimelineItem[], item: TimelineItem): number {
   let lo = 0;
   let hi = items.length;

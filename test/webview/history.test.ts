@@ -177,18 +177,19 @@ describe('webview: history pages, delivery states, gaps, late messages', () => {
     view.assertClean();
   });
 
-  test('a late message is placed where it belongs (time, sender, id) and marked late with a tooltip; one older than the loaded pages waits for its page', async (t) => {
+  test('a late message is placed where it belongs (time, then sender, then as it came) and marked late with a tooltip; one older than the loaded pages waits for its page', async (t) => {
     const view = await harness().open(t);
     const t0 = Date.now() - 30 * MIN;
     await open(view, [message('a', 'bob', 'first', t0), message('c', 'carol', 'third', t0 + 10 * MIN), message('d', 'bob', 'fourth', t0 + 20 * MIN)], true);
     await view.page.locator('[data-id="d"]').waitFor({ timeout: WAIT_MS });
     await view.send({ type: 'timeline/added', key: 'general', item: message('b', 'dave', 'second, arriving late', t0 + 5 * MIN, { late: true }) });
-    await view.send({ type: 'timeline/added', key: 'general', item: message('b9', 'carol', 'same time and sender as third, id before it', t0 + 10 * MIN, { late: true }) });
+    await view.send({ type: 'timeline/added', key: 'general', item: message('b9', 'bob', 'same time as third, sender before it', t0 + 10 * MIN, { late: true }) });
+    await view.send({ type: 'timeline/added', key: 'general', item: message('c2', 'carol', 'same time and sender as third: after it, as it came', t0 + 10 * MIN, { late: true }) });
     await view.send({ type: 'timeline/added', key: 'general', item: message('z', 'bob', 'older than anything loaded', t0 - 60 * MIN, { late: true }) });
     await view.send({ type: 'timeline/added', key: 'general', item: message('e', 'bob', 'newest', t0 + 25 * MIN) });
     await view.page.locator('[data-id="e"]').waitFor({ timeout: WAIT_MS });
     const ids = await view.page.locator('.timeline .row.message').evaluateAll((els) => els.map((el) => el.getAttribute('data-id')));
-    assert.deepEqual(ids, ['a', 'b', 'b9', 'c', 'd', 'e']);
+    assert.deepEqual(ids, ['a', 'b', 'b9', 'c', 'c2', 'd', 'e']);
     const mark = view.page.locator('[data-id="b"] .late-mark');
     assert.equal((await mark.innerText()).split(':')[0]!.trim(), 'late');
     assert.match((await mark.getAttribute('title'))!, /^Arrived late: sent .+, before messages shown below it/);
