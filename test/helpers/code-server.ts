@@ -288,7 +288,7 @@ export function checkBundle(bundle: string, folders: string[], exts = ['.ts', '.
 }
 
 /** What the packaged extension holds (besides the manifest's own files): the bundles the extension host and the view load. */
-export const EXTENSION_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'media', 'dist/extension.cjs', 'dist/webview.js', 'dist/webview.css', 'dist/codicons'];
+export const EXTENSION_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'media', 'dist/extension.cjs', 'dist/node-sqlite3-wasm.wasm', 'dist/webview.js', 'dist/webview.css', 'dist/codicons'];
 
 /**
  * Copies the extension as it would be installed (EXTENSION_FILES) into `dir`, and the suite bundle

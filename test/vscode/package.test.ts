@@ -19,6 +19,7 @@ const EXPECTED = [
   'extension/dist/codicons/codicon.css',
   'extension/dist/codicons/codicon.ttf',
   'extension/dist/extension.cjs',
+  'extension/dist/node-sqlite3-wasm.wasm',
   'extension/dist/webview.css',
   'extension/dist/webview.js',
   'extension/media/activity.svg',
