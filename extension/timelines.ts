@@ -11,6 +11,8 @@ import { compareItems, insertionIndex, withStatus, type GapItem, type MessageSta
 /** A window past this many items drops its oldest down to KEEP_ITEMS (they stay in the store). */
 export const MAX_ITEMS = 600;
 export const KEEP_ITEMS = 400;
+/** State changes kept for messages not in a window yet (my send's answer may come after its first `waiting`). */
+const EARLY_MAX = 100;
 
 /** Where pages come from (the engine's store; tests may pass their own). */
 export interface HistorySource {
@@ -32,11 +34,14 @@ interface Timeline {
 export class TimelineStore {
   private readonly timelines = new Map<ConversationId, Timeline>();
   private source?: HistorySource;
+  /** By conversation and message id (`key\nid`): changes that came before their message. */
+  private readonly early = new Map<string, MessageStatus[]>();
 
   /** Signed in: pages come from `source`. Signed out (undefined): all is forgotten. */
   use(source: HistorySource | undefined): void {
     this.source = source;
     this.timelines.clear();
+    this.early.clear();
   }
 
   /** The items of `key`, oldest first (the store's own array: read it, do not change it). */
@@ -90,6 +95,7 @@ export class TimelineStore {
   add(key: ConversationId, item: TimelineItem): boolean {
     const timeline = this.get(key);
     if (item.kind === 'message' && timeline.messages.has(item.id)) return false;
+    if (item.kind === 'message') item = this.withEarly(key, item);
     const first = timeline.items[0];
     if (timeline.more && first && compareItems(item, first) < 0) return true;
     this.insert(timeline, item);
@@ -97,11 +103,19 @@ export class TimelineStore {
     return true;
   }
 
-  /** Applies a delivery state change to my message `id`; false when the window has no such message. */
+  /**
+   * Applies a delivery state change to my message `id`; false when the window has no such message
+   * (the change is kept a while, and applied if it is added: see add).
+   */
   status(key: ConversationId, id: string, status: MessageStatus): boolean {
     const timeline = this.get(key);
     const message = timeline.messages.get(id);
-    if (!message) return false;
+    if (!message) {
+      const slot = `${key}\n${id}`;
+      this.early.set(slot, [...(this.early.get(slot) ?? []), status]);
+      if (this.early.size > EARLY_MAX) this.early.delete(this.early.keys().next().value!);
+      return false;
+    }
     const updated = withStatus(message, status);
     timeline.messages.set(id, updated);
     const at = timeline.items.lastIndexOf(message);
@@ -119,6 +133,15 @@ export class TimelineStore {
 
   gaps(key: ConversationId): GapItem[] {
     return [...this.get(key).gaps].map(([from, missing]) => ({ from, missing }));
+  }
+
+  /** `message` with the state changes that came before it. */
+  private withEarly(key: ConversationId, message: TimelineMessage): TimelineMessage {
+    const slot = `${key}\n${message.id}`;
+    const changes = this.early.get(slot);
+    if (!changes) return message;
+    this.early.delete(slot);
+    return changes.reduce(withStatus, message);
   }
 
   private insert(timeline: Timeline, item: TimelineItem): void {

@@ -113,7 +113,7 @@ test('my message to a member who is away: waiting for bob (also after a reload),
 
 const msg = (id: string, from: string, sentAt: number, patch: Partial<TimelineMessage> = {}): TimelineMessage => ({ kind: 'message', id, from, text: id, sentAt, mine: false, mentionsMe: false, ...patch });
 
-test('timelines: live items sort in by (time, sender), equals as they came; a late one lands in place; one older than the window is left to its page; the window stays bounded', async () => {
+test('timelines: live items sort in by (time, sender), equals as they came; a late one lands in place; one older than the window is left to its page; a state change before its message waits for it; the window stays bounded', async () => {
   const pages: { items: TimelineMessage[]; more: boolean }[] = [{ items: [msg('a', 'bob', 10), msg('c', 'carol', 30)], more: true }];
   let reads = 0;
   const store = new TimelineStore();
@@ -138,6 +138,10 @@ test('timelines: live items sort in by (time, sender), equals as they came; a la
   assert.ok(store.items('r').length <= MAX_ITEMS && store.items('r').length >= KEEP_ITEMS, `${store.items('r').length} items`);
   assert.equal(store.items('r').at(-1)!.id, `n${MAX_ITEMS - 1}`, 'the newest stay');
   assert.equal(store.more('r'), true);
+  // My send's answer may come after its first `waiting`: the change waits for the message.
+  assert.equal(store.status('r', 'mine', { kind: 'waiting', waitingFor: ['bob'] }), false);
+  store.add('r', msg('mine', 'alice', 10_000, { mine: true, delivered: { count: 0, of: 1 } }));
+  assert.deepEqual((store.items('r').at(-1) as TimelineMessage).waitingFor, ['bob']);
   assert.deepEqual(store.gap('r', 'carol', 12), [{ from: 'carol', missing: 12 }]);
   assert.deepEqual(store.gap('r', 'carol', 0), []);
 });
