@@ -478,7 +478,9 @@ class Harness {
     const receiver = this.identity(to);
     const target = this.peer(to);
     allowErrors(target.eng(), (e) => refusals.includes(e.code) && e.message.startsWith(`from ${from}: `));
-    const linksBefore = target.eng().listLinks().filter((l) => l.user === from).length;
+    // Links `from` opened to `to` (catch-up may open others, from `to`'s side, meanwhile).
+    const inbound = () => target.eng().listLinks().filter((l) => l.user === from && !l.initiator).length;
+    const linksBefore = inbound();
     const link = await connectLink({
       host: '127.0.0.1',
       port: target.eng().peerPort,
@@ -499,7 +501,7 @@ class Harness {
       link.close();
     }
     // Until `to` sees the raw link closed, it would send `from` over it (and lose it): wait.
-    await pollUntil(() => target.eng().listLinks().filter((l) => l.user === from).length <= linksBefore, `${to} sees the raw link from ${from} closed`);
+    await pollUntil(() => inbound() <= linksBefore, `${to} sees the raw link from ${from} closed`);
     for (const user of this.peers.keys()) {
       const accepted = this.peer(user).messages().filter((m) => m.id === forgedId);
       assert.deepEqual(accepted, [], `(3) ${user} accepted a forged message (${ctx.trace.at(-1)})`);
