@@ -8,158 +8,22 @@
 // or Chromium is not installed (.ci/run installs both with scripts/install-code-server.sh).
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Frame, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { checkBundle, lifoTeardown, openWorkbench, packageVsix, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker, type Teardown } from '../helpers/tracker-process.ts';
+import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker } from '../helpers/tracker-process.ts';
+import { answerInputBox, Bot, runCommand, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 const RESULTS = join(REPO_ROOT, 'test-results');
 const PASSWORD = 'plum kettle orbit 93 lantern';
 const BOT_PASSWORD = 'velvet anchor drizzle 58 quartz';
 const ROOM = 'lobby';
-const UI_TIMEOUT_MS = 30_000;
 const DARK = 'vscode-theme-defaults-themes-dark_modern';
 const LIGHT = 'vscode-theme-defaults-themes-light_modern';
-
-// ---- the bot: `node peer --json`, one command per line, answers by id, events as they come -------
-
-type Line = Record<string, unknown>;
-
-class Bot {
-  readonly child: ChildProcess;
-  readonly received: Line[] = [];
-  private nextId = 1;
-  private partial = '';
-  private stderr = '';
-  private readonly answers = new Map<number, (a: Line) => void>();
-  private readonly waiters = new Set<(e: Line) => boolean>();
-  private readonly events: Line[] = [];
-
-  constructor(t: Teardown, tracker: string, data: string) {
-    this.child = spawn(process.execPath, [join(REPO_ROOT, 'peer'), '--json', '--tracker', tracker, '--data', data], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdin!.on('error', () => {});
-    this.child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
-    this.child.stdout!.on('data', (c: Buffer) => {
-      const lines = (this.partial + c.toString('utf8')).split('\n');
-      this.partial = lines.pop()!;
-      for (const line of lines) if (line.trim()) this.onLine(JSON.parse(line) as Line);
-    });
-    t.after(async () => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    });
-  }
-
-  /** Sends a command; resolves with its answer, rejects when it failed. */
-  ok(cmd: Line, timeoutMs = 60_000): Promise<Line> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bot: no answer to ${JSON.stringify(cmd)} within ${timeoutMs} ms\n${this.stderr}`)), timeoutMs);
-      this.answers.set(id, (a) => {
-        clearTimeout(timer);
-        if (a.ok) resolve(a);
-        else reject(new Error(`bot: ${JSON.stringify(cmd)} failed: ${JSON.stringify(a.error)}`));
-      });
-      this.child.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
-    });
-  }
-
-  /** The first event `name` matching `predicate`, seen already or to come. */
-  event(name: string, predicate: (e: Line) => boolean = () => true, timeoutMs = UI_TIMEOUT_MS): Promise<Line> {
-    const match = (e: Line) => e.event === name && predicate(e);
-    const seen = this.events.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const waiter = (e: Line) => {
-        if (!match(e)) return false;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve(e);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`bot: no ${name} event matching ${predicate} within ${timeoutMs} ms; events: ${this.events.map((e) => JSON.stringify(e).slice(0, 160)).join('\n')}`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
-  }
-
-  private onLine(line: Line): void {
-    if (typeof line.event === 'string') {
-      this.events.push(line);
-      for (const w of this.waiters) w(line);
-      // The bot's job: answer every room message from someone else.
-      if (line.event === 'message' && line.from !== 'bot' && !line.direct) {
-        this.received.push(line);
-        void this.ok({ cmd: 'msg_room', room: line.room, text: `pong: ${line.text}` }).catch(() => {});
-      }
-      return;
-    }
-    const answer = this.answers.get(line.id as number);
-    if (answer) {
-      this.answers.delete(line.id as number);
-      answer(line);
-    }
-  }
-}
-
-// ---- driving the workbench as a person ------------------------------------------------------------
-
-/** Opens the command palette, types the command until VS Code lists it, runs it. */
-async function runCommand(page: Page, label: string): Promise<void> {
-  const deadline = Date.now() + UI_TIMEOUT_MS;
-  for (;;) {
-    await page.keyboard.press('Control+Shift+P');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('>');
-    await page.keyboard.type(label);
-    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
-    try {
-      // An open palette does not refresh: if the extension registered the command later, close it and type again.
-      await row.waitFor({ state: 'visible', timeout: 3_000 });
-      await row.click();
-      return;
-    } catch (err) {
-      await page.keyboard.press('Escape');
-      if (Date.now() > deadline) throw new Error(`the palette never listed "${label}": ${(err as Error).message}`);
-    }
-  }
-}
-
-/** Waits for the input box whose prompt matches, replaces its value by typing, and accepts it. */
-async function answerInputBox(page: Page, prompt: RegExp, text: string): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
-  await widget.locator('.quick-input-message', { hasText: prompt }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  const input = widget.locator('.quick-input-box input');
-  await input.focus();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
-}
-
-/** The webview frame that holds `selector` (webview frames are recreated when the view is hidden: look each time). */
-async function webviewFrame(page: Page, selector: string, timeoutMs = UI_TIMEOUT_MS): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const frame of page.frames()) {
-      if (!frame.url().includes('/webview/')) continue;
-      if (await frame.locator(selector).count().catch(() => 0)) return frame;
-    }
-    if (Date.now() > deadline) throw new Error(`no webview frame holds ${selector}; frames: ${page.frames().map((f) => f.url().slice(0, 120)).join(', ')}`);
-    await page.waitForTimeout(200);
-  }
-}
 
 async function setColorTheme(page: Page, theme: string, themeClass: string): Promise<void> {
   await runCommand(page, 'Preferences: Color Theme');
@@ -186,7 +50,7 @@ test('a person chats with a bot from VS Code: packaged .vsix, palette, view, the
   const trackerAddress = `${tracker.host}:${tracker.port}`;
 
   // The bot registers, logs in and opens the room while VS Code starts.
-  const bot = new Bot(t, trackerAddress, join(dir, 'bot'));
+  const bot = new Bot(t, trackerAddress, join(dir, 'bot'), { pong: true });
   const botReady = (async () => {
     await bot.ok({ cmd: 'register', user: 'bot', password: BOT_PASSWORD });
     await bot.ok({ cmd: 'login', user: 'bot', password: BOT_PASSWORD });

@@ -1,0 +1,180 @@
+// "Nothing lost" in a real VS Code (code-server in Chromium, the extension as built in dist/), a
+// real `node tracker` and a `node peer --json` bot, user bob, in room `lobby`. A person registers
+// from the palette, joins, and bob writes 120 notes. The window is reloaded: the view shows the
+// newest page of the lobby from the engine's store; scrolling up (Home, keyboard only) loads the
+// older pages down to the first note. Then bob goes away: a message to the lobby shows "waiting
+// for bob", and the delivered tick once bob's client starts again (and resumes its session).
+// Screenshots go to test-results/. Fails, with the reason, where code-server or Chromium is not
+// installed (.ci/run installs both).
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { checkBundle, lifoTeardown, openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker } from '../helpers/tracker-process.ts';
+import { answerInputBox, Bot, runCommand, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+
+const RESULTS = join(REPO_ROOT, 'test-results');
+const PASSWORD = 'amber quilt ferry 41 meadow';
+const BOB_PASSWORD = 'copper heron sleet 27 violin';
+const ROOM = 'lobby';
+const NOTES = 120;
+/** Delivery after bob's client starts again: its start, sign-in, and the sender's retry. */
+const DELIVERY_TIMEOUT_MS = 60_000;
+
+/** Opens P2P Chat from the activity bar (clicking an open one would close it); returns the view's frame. */
+async function openView(page: Page): Promise<Frame> {
+  const entry = page.locator('.activitybar [aria-label^="P2P Chat"]').first();
+  await entry.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const open = page.locator('.sidebar .composite.title .title-label', { hasText: /P2P Chat/i });
+  if (!(await open.isVisible())) await entry.click();
+  return webviewFrame(page, '#root *');
+}
+
+/** The lobby's chat in the view: opened from the conversation list unless the view reopened it itself. */
+async function lobby(page: Page): Promise<Frame> {
+  const frame = await webviewFrame(page, '.conversation');
+  if (!(await frame.locator(`.chat[data-key]`).count())) await frame.locator('.conversation', { hasText: ROOM }).first().click();
+  await frame.locator('.composer textarea').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  return frame;
+}
+
+/**
+ * Home on the focused timeline, as a person presses it; resolves when the (smooth) scroll ended.
+ * At the top already, it does nothing (no scroll, no scrollend).
+ */
+async function home(page: Page, frame: Frame): Promise<void> {
+  const timeline = frame.locator('.timeline');
+  await timeline.focus();
+  if ((await timeline.evaluate((el) => el.scrollTop)) === 0) return;
+  const ended = timeline.evaluate((el) => new Promise<void>((resolve) => el.addEventListener('scrollend', () => resolve(), { once: true })));
+  await page.keyboard.press('Home');
+  await ended;
+}
+
+/** Whether the note's row is inside the timeline's visible box. */
+function inView(frame: Frame, n: number): Promise<boolean> {
+  return frame.evaluate((text) => {
+    const box = document.querySelector('.timeline')!.getBoundingClientRect();
+    const body = [...document.querySelectorAll('.row.message .message-body')].find((el) => el.textContent === text);
+    const r = body?.getBoundingClientRect();
+    return Boolean(r && r.top >= box.top - 1 && r.bottom <= box.bottom + 1);
+  }, `note ${n}`);
+}
+
+/** A note's row (its exact text), rendered or not yet. */
+const note = (frame: Frame, n: number) => frame.locator('.row.message .message-body', { hasText: new RegExp(`^note ${n}$`) });
+
+test('a reloaded VS Code window shows its history, older pages load when scrolled up, and a message to bob while he is away waits for him, then is delivered', { timeout: 300_000 }, async (context) => {
+  const t = lifoTeardown(context);
+  checkBundle('dist/extension.cjs', ['extension', 'peer', 'protocol'], ['.ts']);
+  checkBundle('dist/webview.js', ['webview'], ['.ts', '.tsx', '.css']);
+  checkBundle('dist/peer.cjs', ['peer', 'protocol'], ['.ts']);
+  mkdirSync(RESULTS, { recursive: true });
+  const dir = await mkdtemp(join(tmpdir(), 'p2p-chat-history-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const started = Date.now();
+  const step = (what: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${what}`);
+
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const trackerAddress = `${tracker.host}:${tracker.port}`;
+  const bobData = join(dir, 'bob');
+  const bob = new Bot(t, trackerAddress, bobData);
+  const bobReady = (async () => {
+    await bob.ok({ cmd: 'register', user: 'bob', password: BOB_PASSWORD });
+    await bob.ok({ cmd: 'login', user: 'bob', password: BOB_PASSWORD });
+    await bob.ok({ cmd: 'create_room', room: ROOM });
+  })();
+  bobReady.catch(() => {});
+
+  const extension = stageExtension(dir);
+  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
+  const url = server.url([
+    ['extensionDevelopmentPath', server.remoteUri(extension)],
+    ['skipWelcome', 'true'],
+  ]);
+  const consoleLines: string[] = [];
+  const { page } = await openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(l) });
+  try {
+    await waitForWorkbench(page);
+    await bobReady;
+    await openView(page);
+    step('workbench ready, P2P Chat open; bob is in #lobby');
+
+    await runCommand(page, 'P2P Chat: Register');
+    await answerInputBox(page, /Tracker address/, trackerAddress);
+    await answerInputBox(page, /User name/, 'alice');
+    await answerInputBox(page, /Choose a password/, PASSWORD);
+    await answerInputBox(page, /Type the password again/, PASSWORD);
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await dialog.getByRole('button', { name: 'Trust' }).click();
+    await page.locator('.statusbar-item', { hasText: 'alice' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    await runCommand(page, 'P2P Chat: Join Room');
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: ROOM }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.keyboard.type(ROOM);
+    await page.keyboard.press('Enter');
+    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    step('alice registered and joined #lobby');
+
+    for (let i = 0; i < NOTES; i++) await bob.ok({ cmd: 'msg_room', room: ROOM, text: `note ${i}` });
+    let frame = await lobby(page);
+    await note(frame, NOTES - 1).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step(`bob wrote ${NOTES} notes; the last is in the view`);
+
+    // The window reloads: a new extension host resumes the session; the view reads the store.
+    await page.reload();
+    await waitForWorkbench(page);
+    await openView(page);
+    frame = await lobby(page);
+    await note(frame, NOTES - 1).waitFor({ state: 'visible', timeout: 60_000 });
+    assert.equal(await note(frame, 0).count(), 0, 'the view opens on the newest page only');
+    step('reloaded: the newest notes are shown from the store');
+
+    // Keyboard only: the timeline takes the focus and Home scrolls it to the top, page by page.
+    // Pages of 50: notes 70-119 shown, then 20-69, then 0-19. The newest of each page lands right above what was read.
+    for (const newestOfPage of [69, 19]) {
+      await home(page, frame);
+      await note(frame, newestOfPage).waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
+    }
+    await frame.locator('.row.older').waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    // The first page in view: Home again (a row measured during the smooth scroll may stop it
+    // short of the top, as it keeps the row read in place; a second Home then reaches it).
+    for (let press = 0; press < 2 && !(await inView(frame, 0)); press++) await home(page, frame);
+    assert.ok(await inView(frame, 0), 'note 0 is on screen');
+    assert.equal(await frame.locator('.row.older').count(), 0, 'the first note reached: nothing older to load');
+    await page.screenshot({ path: join(RESULTS, 'history-first-note.png') });
+    step('scrolled up to note 0 through the older pages');
+
+    // bob goes away; my message waits for him.
+    await bob.stop();
+    const text = 'are you there bob?';
+    await frame.locator('.composer textarea').click();
+    await page.keyboard.type(text);
+    await page.keyboard.press('Enter');
+    const mine = frame.locator('.row.message.mine', { hasText: text });
+    const waiting = mine.locator('.delivery-state.waiting');
+    await waiting.waitFor({ state: 'visible', timeout: DELIVERY_TIMEOUT_MS });
+    assert.equal((await waiting.innerText()).trim(), 'waiting for bob');
+    await page.screenshot({ path: join(RESULTS, 'history-waiting-for-bob.png') });
+    step('bob is away: "waiting for bob"');
+
+    // bob's client starts again on its folder and resumes; the message reaches him, the tick shows.
+    const bobAgain = new Bot(t, trackerAddress, bobData);
+    const got = await bobAgain.event('message', (e) => e.text === text, DELIVERY_TIMEOUT_MS);
+    assert.equal(got.from, 'alice');
+    const tick = mine.locator('.delivery.delivered-all.codicon-check-all');
+    await tick.waitFor({ state: 'visible', timeout: DELIVERY_TIMEOUT_MS });
+    assert.equal(await mine.locator('.delivery-state').count(), 0, 'no longer waiting');
+    await page.screenshot({ path: join(RESULTS, 'history-delivered.png') });
+    step('bob is back: delivered');
+  } catch (err) {
+    await page.screenshot({ path: join(RESULTS, 'history-failure.png') }).catch(() => {});
+    const tail = consoleLines.filter((l) => /^\[(error|warning)\]/.test(l)).slice(-30);
+    throw new Error(`${(err as Error).stack}\n--- screenshot: test-results/history-failure.png ---\n--- browser console errors (tail) ---\n${tail.join('\n')}`);
+  }
+});

@@ -1,0 +1,160 @@
+// Driving a real VS Code (code-server in Chromium) as a person does, shared by the tests here:
+// a `node peer --json` bot that scripts a chat member, the command palette, input boxes, and the
+// view's webview frame.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { REPO_ROOT, type Teardown } from '../helpers/tracker-process.ts';
+
+export const UI_TIMEOUT_MS = 30_000;
+
+// ---- the bot: `node peer --json`, one command per line, answers by id, events as they come -------
+
+export type Line = Record<string, unknown>;
+
+/** A `node peer --json` process; with `pong`, it answers every room message from someone else with "pong: <text>". */
+export class Bot {
+  readonly child: ChildProcess;
+  readonly received: Line[] = [];
+  private nextId = 1;
+  private partial = '';
+  private stderr = '';
+  private readonly answers = new Map<number, (a: Line) => void>();
+  private readonly waiters = new Set<(e: Line) => boolean>();
+  private readonly events: Line[] = [];
+
+  constructor(
+    t: Teardown,
+    tracker: string,
+    data: string,
+    private readonly opts: { pong?: boolean } = {},
+  ) {
+    this.child = spawn(process.execPath, [join(REPO_ROOT, 'peer'), '--json', '--tracker', tracker, '--data', data], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin!.on('error', () => {});
+    this.child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
+    this.child.stdout!.on('data', (c: Buffer) => {
+      const lines = (this.partial + c.toString('utf8')).split('\n');
+      this.partial = lines.pop()!;
+      for (const line of lines) if (line.trim()) this.onLine(JSON.parse(line) as Line);
+    });
+    t.after(async () => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    });
+  }
+
+  /** Sends a command; resolves with its answer, rejects when it failed. */
+  ok(cmd: Line, timeoutMs = 60_000): Promise<Line> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bot: no answer to ${JSON.stringify(cmd)} within ${timeoutMs} ms\n${this.stderr}`)), timeoutMs);
+      this.answers.set(id, (a) => {
+        clearTimeout(timer);
+        if (a.ok) resolve(a);
+        else reject(new Error(`bot: ${JSON.stringify(cmd)} failed: ${JSON.stringify(a.error)}`));
+      });
+      this.child.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
+    });
+  }
+
+  /** Ends the bot with its `exit` command (the saved session stays: a new Bot on its folder resumes it). */
+  async stop(timeoutMs = UI_TIMEOUT_MS): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin!.write(JSON.stringify({ id: this.nextId++, cmd: 'exit' }) + '\n');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`bot: did not exit within ${timeoutMs} ms\n${this.stderr}`)), timeoutMs)))]).finally(() => clearTimeout(timer));
+  }
+
+  /** The first event `name` matching `predicate`, seen already or to come. */
+  event(name: string, predicate: (e: Line) => boolean = () => true, timeoutMs = UI_TIMEOUT_MS): Promise<Line> {
+    const match = (e: Line) => e.event === name && predicate(e);
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = (e: Line) => {
+        if (!match(e)) return false;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve(e);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`bot: no ${name} event matching ${predicate} within ${timeoutMs} ms; events: ${this.events.map((e) => JSON.stringify(e).slice(0, 160)).join('\n')}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private onLine(line: Line): void {
+    if (typeof line.event === 'string') {
+      this.events.push(line);
+      for (const w of this.waiters) w(line);
+      // The bot's job: answer every room message from someone else.
+      if (this.opts.pong && line.event === 'message' && line.from !== 'bot' && !line.direct) {
+        this.received.push(line);
+        void this.ok({ cmd: 'msg_room', room: line.room, text: `pong: ${line.text}` }).catch(() => {});
+      }
+      return;
+    }
+    const answer = this.answers.get(line.id as number);
+    if (answer) {
+      this.answers.delete(line.id as number);
+      answer(line);
+    }
+  }
+}
+
+// ---- driving the workbench as a person ------------------------------------------------------------
+
+/** Opens the command palette, types the command until VS Code lists it, runs it. */
+export async function runCommand(page: Page, label: string): Promise<void> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  for (;;) {
+    await page.keyboard.press('Control+Shift+P');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>');
+    await page.keyboard.type(label);
+    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
+    try {
+      // An open palette does not refresh: if the extension registered the command later, close it and type again.
+      await row.waitFor({ state: 'visible', timeout: 3_000 });
+      await row.click();
+      return;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > deadline) throw new Error(`the palette never listed "${label}": ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Waits for the input box whose prompt matches, replaces its value by typing, and accepts it. */
+export async function answerInputBox(page: Page, prompt: RegExp, text: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-message', { hasText: prompt }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const input = widget.locator('.quick-input-box input');
+  await input.focus();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+/** The webview frame that holds `selector` (webview frames are recreated when the view is hidden: look each time). */
+export async function webviewFrame(page: Page, selector: string, timeoutMs = UI_TIMEOUT_MS): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (!frame.url().includes('/webview/')) continue;
+      if (await frame.locator(selector).count().catch(() => 0)) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview frame holds ${selector}; frames: ${page.frames().map((f) => f.url().slice(0, 120)).join(', ')}`);
+    await page.waitForTimeout(200);
+  }
+}
