@@ -13,13 +13,13 @@ import { promisify } from 'node:util';
 import type { HostToView } from '../../protocol/view.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
 import { ChatModel } from '../../extension/chat-model.ts';
-import type { History } from '../../extension/history-store.ts';
+import type { HistorySource } from '../../extension/timelines.ts';
 import { joinableRooms, joinFromPalette, type JoinPrompts } from '../../extension/join-room.ts';
 import { allowErrors, registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, REPO_ROOT, restartTracker, startTracker } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 120_000 };
-const NO_HISTORY: History = { load: () => [], changed: () => {}, flush: () => {} };
+const NO_HISTORY: HistorySource = { page: async () => ({ items: [], more: false }) };
 
 /** Counts the requests the engine sends to the tracker, by type (the tracker session's one door). */
 function countRequests(engine: ChatEngine): Map<string, number> {
