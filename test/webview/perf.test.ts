@@ -79,7 +79,7 @@ async function measure(harness: Harness, t: Teardown): Promise<Run> {
   await page.locator('.lists').waitFor({ timeout: WAIT_MS });
 
   // A realistic conversation, built in the page so building it is not measured: five people,
-  // bursts and gaps over a month, Markdown, links, code, mentions, snippets and notices.
+  // bursts and gaps over weeks, Markdown, links, code, mentions, snippets and notices.
   await page.evaluate(
     ({ n, me }) => {
       const senders = [me, 'bob', 'carol', 'dave', 'erin'];
@@ -96,7 +96,8 @@ async function measure(harness: Harness, t: Teardown): Promise<Run> {
         'lunch?',
       ];
       const items: unknown[] = [];
-      let t = Date.now() - 30 * 86_400_000;
+      // About seven weeks of bursts and gaps, ending in the past: new messages (sent now) come after it.
+      let t = Date.now() - 60 * 86_400_000;
       for (let i = 0; i < n; i++) {
         t += i % 37 === 0 ? 3 * 3_600_000 : i % 5 === 0 ? 7 * 60_000 : 20_000;
         if (i % 250 === 0 && i > 0) {
