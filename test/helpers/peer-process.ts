@@ -6,9 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { REPO_ROOT } from './tracker-process.ts';
+import { REPO_ROOT, type Teardown } from './tracker-process.ts';
 
 export const PEER_ENTRY = join(REPO_ROOT, 'peer');
 export const PEER_BUNDLE = join(REPO_ROOT, 'dist/peer.cjs');
@@ -248,6 +250,20 @@ export class PeerProcess extends EventEmitter<Events> {
   }
 }
 
+/**
+ * A `node peer --json` process on a fresh data folder (named `dataPrefix`...), registered as `user`
+ * and logged in; teardown stops it, then removes the folder.
+ */
+export async function signedInPeer(t: Teardown, tracker: string, user: string, password: string, dataPrefix: string): Promise<{ peer: PeerProcess; data: string }> {
+  const data = await mkdtemp(join(tmpdir(), dataPrefix));
+  t.after(() => rm(data, { recursive: true, force: true }));
+  const peer = new PeerProcess({ tracker, data, label: user });
+  t.after(() => peer.stop());
+  await peer.ok({ cmd: 'register', user, password });
+  await peer.ok({ cmd: 'login', user, password });
+  return { peer, data };
+}
+
 /** Throws when dist/peer.cjs is missing or older than the sources it is built from. */
 export function checkPeerBundle(): void {
   if (!existsSync(PEER_BUNDLE)) throw new Error('no dist/peer.cjs: run `node scripts/build.mjs`');
@@ -259,4 +275,38 @@ export function checkPeerBundle(): void {
       }
     }
   }
+}
+
+// ---- `node peer` run once, fed a script ---------------------------------------------------------
+
+/** Long enough for a script that registers or logs in (real scrypt and key generation in the child). */
+export const RUN_PEER_TIMEOUT_MS = 60_000;
+
+export interface PeerRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node peer ARGS` with `input` on stdin (then closed) and resolves with its exit code and
+ * output once it exits; killed, and rejected with its output, if it has not exited within `timeoutMs`.
+ */
+export function runPeer(args: string[], input = '', timeoutMs = RUN_PEER_TIMEOUT_MS): Promise<PeerRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node peer ${args.join(' ')} did not exit within ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
 }

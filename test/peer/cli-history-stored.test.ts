@@ -3,38 +3,14 @@
 // stored history, exits; the interactive client on the same data folder then lists both messages
 // in the live format with the time in front, bob's hostile text made visible.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { registered, waitFor } from '../helpers/engines.ts';
-import { checkPeerBundle, PEER_ENTRY, PeerProcess } from '../helpers/peer-process.ts';
+import { checkPeerBundle, runPeer, signedInPeer } from '../helpers/peer-process.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 const PASSWORD = 'plum kettle orbit 93 lantern';
 const EXIT_TIMEOUT_MS = 60_000;
 const TIME = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d`;
-
-/** Runs `node peer ARGS` with `input` on stdin; resolves with its exit code and output. */
-function runPeer(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node peer did not exit within ${EXIT_TIMEOUT_MS} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
-    }, EXIT_TIMEOUT_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 test('node peer: a room message sent and one received are in history, paged in --json and listed after a restart', { timeout: 180_000 }, async (t) => {
   checkPeerBundle();
@@ -42,13 +18,8 @@ test('node peer: a room message sent and one received are in history, paged in -
   const trackerArg = `${tracker.host}:${tracker.port}`;
   const bob = await registered(t, tracker, 'bob');
   await bob.createRoom('general');
-  const data = await mkdtemp(join(tmpdir(), 'p2p-cli-stored-'));
-  t.after(() => rm(data, { recursive: true, force: true }));
 
-  const alice = new PeerProcess({ tracker: trackerArg, data, label: 'alice' });
-  t.after(() => alice.stop());
-  await alice.ok({ cmd: 'register', user: 'alice', password: PASSWORD });
-  await alice.ok({ cmd: 'login', user: 'alice', password: PASSWORD });
+  const { peer: alice, data } = await signedInPeer(t, trackerArg, 'alice', PASSWORD, 'p2p-cli-stored-');
   await alice.ok({ cmd: 'join_room', room: 'general' });
 
   const atBob = waitFor(bob, 'message', (e) => e.from === 'alice', EXIT_TIMEOUT_MS);

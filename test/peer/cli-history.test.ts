@@ -4,23 +4,17 @@
 // the events through printEvents on a real engine; the commands on spawned `node peer` processes
 // (--json, then the interactive mode resuming the same data folder) against a real tracker.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { printEvents } from '../../peer/cli-events.ts';
 import { clock, EVENT_LINES, formatMessage, historyText, outboxTable, RESULT_LINES } from '../../peer/cli-format.ts';
 import { PeerText } from '../../peer/terminal.ts';
 import type { CommandResults, HistoryMessage } from '../../protocol/client.ts';
 import { makeEngine, registered } from '../helpers/engines.ts';
-import { checkPeerBundle, PEER_ENTRY, PeerProcess } from '../helpers/peer-process.ts';
+import { checkPeerBundle, runPeer, signedInPeer } from '../helpers/peer-process.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 /** Passes peer/account.ts checkPasswordPolicy. */
 const PASSWORD = 'plum kettle orbit 93 lantern';
-/** Registration runs the real scrypt and key generation in the child. */
-const EXIT_TIMEOUT_MS = 60_000;
 /** A clock() result: local date and time to the minute. */
 const TIME = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d`;
 /** No raw control character may reach the terminal from a peer's field. */
@@ -124,26 +118,6 @@ describe('history and outbox lines', () => {
   });
 });
 
-/** Runs `node peer ARGS` with `input` on stdin; resolves with its exit code and output. */
-function runPeer(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node peer did not exit within ${EXIT_TIMEOUT_MS} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
-    }, EXIT_TIMEOUT_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
-
 test('node peer: history and outbox in --json (schema, answers, errors) and interactive (room first, @USER, usage)', { timeout: 180_000 }, async (t) => {
   checkPeerBundle();
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
@@ -151,13 +125,8 @@ test('node peer: history and outbox in --json (schema, answers, errors) and inte
   // bob and carol are users; carol is also the name of a room alice is in.
   await registered(t, tracker, 'bob');
   await registered(t, tracker, 'carol');
-  const data = await mkdtemp(join(tmpdir(), 'p2p-cli-history-'));
-  t.after(() => rm(data, { recursive: true, force: true }));
 
-  const alice = new PeerProcess({ tracker: trackerArg, data, label: 'alice' });
-  t.after(() => alice.stop());
-  await alice.ok({ cmd: 'register', user: 'alice', password: PASSWORD });
-  await alice.ok({ cmd: 'login', user: 'alice', password: PASSWORD });
+  const { peer: alice, data } = await signedInPeer(t, trackerArg, 'alice', PASSWORD, 'p2p-cli-history-');
   const general = await alice.ok({ cmd: 'create_room', room: 'general' });
   await alice.ok({ cmd: 'create_room', room: 'carol' });
 

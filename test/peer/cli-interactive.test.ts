@@ -3,13 +3,12 @@
 // not a message), a wrong one is refused, and the typed results print as tables. --tracker goes
 // through protocol/address.ts: port 0 is refused before anything starts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { registered, waitFor } from '../helpers/engines.ts';
-import { checkPeerBundle, PEER_ENTRY } from '../helpers/peer-process.ts';
+import { checkPeerBundle, runPeer } from '../helpers/peer-process.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 /** Passes peer/account.ts checkPasswordPolicy. */
@@ -17,26 +16,6 @@ const PASSWORD = 'plum kettle orbit 93 lantern';
 const ROOM_PASSWORD = 'vault door 77 copper';
 /** Registration and login run the real scrypt and key generation in the child. */
 const EXIT_TIMEOUT_MS = 60_000;
-
-/** Runs `node peer ARGS` with `input` on stdin; resolves with its exit code and output. */
-function runPeer(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node peer ${args.join(' ')} did not exit within ${EXIT_TIMEOUT_MS} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
-    }, EXIT_TIMEOUT_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 test('--tracker refuses port 0 and malformed addresses with the reason and an example, exit 2', async () => {
   checkPeerBundle();

@@ -5,17 +5,16 @@
 import { teardownStack } from '../helpers/teardown.ts';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
+import { FAST_TRACKER_ARGS, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
 import { registered, waitFor } from '../helpers/engines.ts';
+import { checkPeerBundle, PEER_ENTRY, runPeer } from '../helpers/peer-process.ts';
 import { columnWidth } from '../../protocol/text.ts';
 
-const PEER_ENTRY = join(REPO_ROOT, 'peer');
-const PEER_BUNDLE = join(REPO_ROOT, 'dist/peer.cjs');
 /** Passes peer/account.ts checkPasswordPolicy ("correct horse battery staple 42" does not: common words). */
 const PASSWORD = 'plum kettle orbit 93 lantern';
 /** Registration and login run the real scrypt (N=2^17) and RSA key generation in the child. */
@@ -252,39 +251,6 @@ async function tempDir(t: Teardown, prefix: string): Promise<string> {
   return dir;
 }
 
-/** Runs `node peer ARGS` with `input` on stdin and resolves with its exit code and output. */
-function runPeer(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PEER_ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`node peer ${args.join(' ')} did not exit within ${EXIT_TIMEOUT_MS} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
-    }, EXIT_TIMEOUT_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
-
-// Tests run the bundle that `node peer` loads: one older than the sources would test old code.
-function checkBundle(): void {
-  if (!existsSync(PEER_BUNDLE)) throw new Error('no dist/peer.cjs: run `node scripts/build.mjs` (npm test does)');
-  const built = statSync(PEER_BUNDLE).mtimeMs;
-  for (const folder of ['peer', 'protocol']) {
-    for (const name of readdirSync(join(REPO_ROOT, folder), { recursive: true }) as string[]) {
-      if (name.endsWith('.ts') && statSync(join(REPO_ROOT, folder, name)).mtimeMs > built) {
-        throw new Error(`${folder}/${name} is newer than dist/peer.cjs: run \`node scripts/build.mjs\` (npm test does)`);
-      }
-    }
-  }
-}
-
 describe('node peer', () => {
   let tracker: TrackerProcess;
   let trackerArg: string;
@@ -297,13 +263,13 @@ describe('node peer', () => {
   after(() => suiteTeardown.runAll());
 
   before(async () => {
-    checkBundle();
+    checkPeerBundle();
     tracker = await startTracker(suiteTeardown, { args: [...FAST_TRACKER_ARGS] });
     trackerArg = `${tracker.host}:${tracker.port}`;
   });
 
   test('--help exits 0 and lists the commands', async () => {
-    const { code, stdout } = await runPeer(['--help']);
+    const { code, stdout } = await runPeer(['--help'], '', EXIT_TIMEOUT_MS);
     assert.equal(code, 0);
     assert.match(stdout, /Usage: node peer \[PORT\]/);
     for (const cmd of ['register', 'login', 'list_peers', 'list_rooms', 'list_conn', 'create_room', 'join_room', 'leave_room', 'close_room', 'msg_room', 'msg', 'kick', 'members', 'fingerprint', 'verify', 'logout', 'exit', '--json']) {
@@ -437,7 +403,7 @@ describe('node peer', () => {
     const data = await tempDir(t, 'p2p-chat-cli-tty-');
     // Not a TTY: the password is read as a plain line. Declined first, then accepted.
     const script = ['list_peers', 'frobnicate', 'login alice', 'not the real password', 'n', 'login alice', 'not the real password', 'y', 'help', 'exit', ''].join('\n');
-    const { code, stdout, stderr } = await runPeer(['--tracker', trackerArg, '--data', data], script);
+    const { code, stdout, stderr } = await runPeer(['--tracker', trackerArg, '--data', data], script, EXIT_TIMEOUT_MS);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /Not logged in: type register or login/);
     assert.match(stdout, /^error: log in first$/m);
