@@ -33,12 +33,13 @@ interface Retry {
   running?: Promise<void>;
 }
 
+/** One of my messages, as the outbox knows it. */
+export type SentMessage = { room: ConversationId; roomName: string; id: string; session: string; seq: number };
+
 export class Delivery {
-  /** Recipients of each message sent in this run (for "N of M"), by `room session seq`. */
-  private readonly of = new Map<string, number>();
   private readonly retries = new Map<string, Retry>();
-  /** Messages whose `waiting` event is due at the end of this turn. */
-  private readonly waitingDue = new Map<string, { room: ConversationId; id: string; users: Set<string> }>();
+  /** Messages whose `waiting` event is due at the end of this turn, with the members not reached. */
+  private readonly waitingDue = new Map<string, { message: SentMessage; users: Set<string> }>();
   private sweep?: NodeJS.Timeout;
   private closed = false;
 
@@ -48,11 +49,13 @@ export class Delivery {
   }
 
   /** A message of mine, written to the outbox before it goes out: one entry per recipient. */
-  sent(entry: { room: ConversationId; roomName: string; id: string; session: string; seq: number; sentAt: number }, recipients: string[]): void {
-    if (recipients.length === 0) return;
-    this.of.set(key(entry.room, entry.session, entry.seq), recipients.length);
-    if (this.of.size > OUTBOX_MAX_ENTRIES) this.of.delete(this.of.keys().next().value!);
+  sent(entry: SentMessage & { sentAt: number }, recipients: string[]): void {
     this.parts.outbox.add(entry, recipients);
+  }
+
+  /** Whom one of my messages still waits for (empty: everyone has it, or it expired). */
+  waitingFor(message: Pick<SentMessage, 'room' | 'session' | 'seq'>): string[] {
+    return this.parts.outbox.waitingFor(message.room, message.session, message.seq);
   }
 
   /** False when the tracker says `user` is offline: a send would only dial in vain. */
@@ -61,8 +64,8 @@ export class Delivery {
   }
 
   /** A send to `user` failed (no link could be opened): the user sees who it waits for; a retry is planned. */
-  failed(user: string, room: ConversationId, id: string): void {
-    this.dueWaiting(room, id, user);
+  failed(user: string, message: SentMessage): void {
+    this.dueWaiting(message, user);
     this.parts.unreachable?.(user);
     this.schedule(user);
   }
@@ -126,32 +129,27 @@ export class Delivery {
   private has(user: string, room: ConversationId, session: string, seq: number): void {
     const done = this.parts.outbox.delivered(room, session, seq, user);
     if (!done) return;
-    const of = this.of.get(key(room, session, seq));
-    const name = this.parts.nameOf(room) ?? done.roomName;
-    if (of !== undefined) this.parts.emit('delivered', { room: name, roomId: room, id: done.id, count: of - done.remaining.length, of });
-    else this.parts.emit('delivered', { room: name, roomId: room, id: done.id, count: 1 + 0, of: 1 + done.remaining.length });
-    if (done.remaining.length === 0) this.of.delete(key(room, session, seq));
+    this.parts.emit('delivered', { room: this.parts.nameOf(room) ?? done.roomName, roomId: room, id: done.id, count: done.of - done.remaining.length, of: done.of });
   }
 
   /** One `waiting` event per message per turn, naming the members its sends failed to reach. */
-  private dueWaiting(room: ConversationId, id: string, user: string): void {
-    const k = `${room} ${id}`;
+  private dueWaiting(message: SentMessage, user: string): void {
+    const k = key(message.room, message.session, message.seq);
     const due = this.waitingDue.get(k);
     if (due) {
       due.users.add(user);
       return;
     }
-    this.waitingDue.set(k, { room, id, users: new Set([user]) });
+    this.waitingDue.set(k, { message, users: new Set([user]) });
     if (this.waitingDue.size > 1) return;
     setImmediate(() => {
       const due = [...this.waitingDue.values()];
       this.waitingDue.clear();
       if (this.closed) return;
-      const pending = this.parts.outbox.pending();
-      for (const d of due) {
-        const p = pending.find((x) => x.room === d.room && x.id === d.id);
-        const waitingFor = p?.waitingFor.filter((u) => d.users.has(u)) ?? [];
-        if (p && waitingFor.length) this.parts.emit('waiting', { room: this.parts.nameOf(p.room) ?? p.roomName, roomId: p.room, id: p.id, waitingFor });
+      for (const { message: m, users } of due) {
+        // Those who acknowledged meanwhile (another path) are no longer named.
+        const waitingFor = this.waitingFor(m).filter((u) => users.has(u));
+        if (waitingFor.length) this.parts.emit('waiting', { room: this.parts.nameOf(m.room) ?? m.roomName, roomId: m.room, id: m.id, waitingFor });
       }
     });
   }

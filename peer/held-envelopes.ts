@@ -75,19 +75,27 @@ export class HeldEnvelopes {
     for (const s of sessions) {
       const sender = String(s.sender);
       const session = String(s.session);
-      const b = this.db.get('SELECT start FROM bundles WHERE room = ? AND sender = ? AND session = ?', [room, sender, session]);
-      const first = b ? Number(b.start) : 0;
-      // The first gap at or after `first`: the smallest held seq >= first whose successor is not held.
-      const gap = this.db.get(
-        `SELECT e.seq AS seq FROM envelopes e WHERE e.room = ?1 AND e.sender = ?2 AND e.session = ?3 AND e.seq >= ?4
-           AND NOT EXISTS (SELECT 1 FROM envelopes n WHERE n.room = ?1 AND n.sender = ?2 AND n.session = ?3 AND n.seq = e.seq + 1)
-         ORDER BY e.seq LIMIT 1`,
-        [room, sender, session, first],
-      );
-      const held = this.db.get('SELECT 1 AS x FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq = ?', [room, sender, session, first]);
-      out.push({ sender, session, seq: held && gap ? Number(gap.seq) : first - 1 });
+      out.push({ sender, session, seq: this.upTo(room, sender, session) });
     }
     return out;
+  }
+
+  /**
+   * The highest seq of one session held with none missing from its first (the held bundle's
+   * `start`, else 0); first - 1 when the first is not held.
+   */
+  upTo(room: ConversationId, sender: string, session: string): number {
+    const b = this.db.get('SELECT start FROM bundles WHERE room = ? AND sender = ? AND session = ?', [room, sender, session]);
+    const first = b ? Number(b.start) : 0;
+    // The first gap at or after `first`: the smallest held seq >= first whose successor is not held.
+    const gap = this.db.get(
+      `SELECT e.seq AS seq FROM envelopes e WHERE e.room = ?1 AND e.sender = ?2 AND e.session = ?3 AND e.seq >= ?4
+         AND NOT EXISTS (SELECT 1 FROM envelopes n WHERE n.room = ?1 AND n.sender = ?2 AND n.session = ?3 AND n.seq = e.seq + 1)
+       ORDER BY e.seq LIMIT 1`,
+      [room, sender, session, first],
+    );
+    const held = this.db.get('SELECT 1 AS x FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq = ?', [room, sender, session, first]);
+    return held && gap ? Number(gap.seq) : first - 1;
   }
 
   /** Up to `limit` (1..MAX_AFTER_PAGE) envelopes of the session with seq > afterSeq, in seq order. */

@@ -60,15 +60,16 @@ export class History {
 
   /**
    * Appends `m` (its `late` is computed here, whatever was passed) in the current turn's
-   * transaction: durable once `db.committed()` resolves. Returns false for a duplicate, by
-   * (conversation, from, session, seq) or by (conversation, id): nothing is written then.
-   * Throws ProtocolError('request.invalid') for a message of the wrong shape.
+   * transaction: durable once `db.committed()` resolves. Returns `{ late }` as stored, or false
+   * for a duplicate, by (conversation, from, session, seq) or by (conversation, id): nothing is
+   * written then. Throws ProtocolError('request.invalid') for a message of the wrong shape.
    */
-  add(m: StoredMessage): boolean {
+  add(m: StoredMessage): { late: boolean } | false {
     const key = storedSchema.parse({ conversation: m.conversation, id: m.id, from: m.from, session: m.session, seq: m.seq, sentAt: m.sentAt }, 'message');
     const content = contentSchema.parse(m.snippet ? { text: m.text, snippet: m.snippet } : { text: m.text }, 'message');
     return this.db.write(() => {
-      if (this.has(key.conversation, key.from, key.session, key.seq) || this.get(key.conversation, key.id)) return false;
+      if (this.has(key.conversation, key.from, key.session, key.seq)) return false;
+      if (this.db.get('SELECT 1 AS x FROM messages WHERE conversation = ? AND id = ?', [key.conversation, key.id])) return false;
       const late = this.db.get(
         'SELECT 1 AS x FROM messages WHERE conversation = ? AND (sent_at, sender, session, seq) > (?, ?, ?, ?) LIMIT 1',
         [key.conversation, key.sentAt, key.from, key.session, key.seq],
@@ -76,7 +77,7 @@ export class History {
       const body = this.db.seal('messages', identity(key, late), JSON.stringify(content));
       this.db.run(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         [key.conversation, key.id, key.from, key.session, key.seq, key.sentAt, late ? 1 : 0, body]);
-      return true;
+      return { late };
     });
   }
 

@@ -52,31 +52,39 @@ export class OutboxStore {
     this.db.write(() => {
       const body = this.db.seal('outbox', [e.room, e.session, e.seq, e.id], e.roomName);
       this.db.run('INSERT OR IGNORE INTO outbox (room, session, seq, id, sent_at, body) VALUES (?, ?, ?, ?, ?, ?)', [e.room, e.session, e.seq, e.id, e.sentAt, body]);
-      for (const u of users) this.db.run('INSERT OR IGNORE INTO outbox_waiting (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, u]);
+      let added = 0;
+      for (const u of users) added += this.db.run('INSERT OR IGNORE INTO outbox_waiting (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, u]);
+      this.db.run('UPDATE outbox SET recipients = recipients + ? WHERE room = ? AND session = ? AND seq = ?', [added, e.room, e.session, e.seq]);
     });
   }
 
   /**
    * `user` acknowledged (room, session, seq): they are no longer waited for, and the entry goes
-   * when nobody is. Returns the entry's id, room name and who it still waits for, or undefined
-   * when it was not waiting for `user` (unknown entry, or acknowledged before).
+   * when nobody is. Returns the entry's id, room name, who it still waits for and how many
+   * members it was for (`of`), or undefined when it was not waiting for `user` (unknown entry,
+   * or acknowledged before).
    */
-  delivered(room: ConversationId, session: string, seq: number, user: string): { id: string; roomName: string; remaining: string[] } | undefined {
+  delivered(room: ConversationId, session: string, seq: number, user: string): { id: string; roomName: string; remaining: string[]; of: number } | undefined {
     return this.db.write(() => {
       if (this.db.run('DELETE FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND user = ?', [room, session, seq, user]) === 0) return undefined;
-      const row = this.db.get('SELECT room, session, seq, id, sent_at, body FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
+      const row = this.db.get('SELECT room, session, seq, id, sent_at, recipients, body FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
       if (!row) return undefined;
       const entry = this.entryOf(row);
-      const remaining = this.waiting(room, session, seq);
+      const remaining = this.waitingFor(room, session, seq);
       if (remaining.length === 0) this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
-      return { id: entry.id, roomName: entry.roomName, remaining };
+      return { id: entry.id, roomName: entry.roomName, remaining, of: Number(row.recipients) };
     });
+  }
+
+  /** The members (room, session, seq) still waits for, sorted; empty when it is not in the outbox. */
+  waitingFor(room: ConversationId, session: string, seq: number): string[] {
+    return this.db.all('SELECT user FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));
   }
 
   /** Every entry, oldest first (by sentAt). */
   pending(): PendingEntry[] {
     return this.db.all('SELECT room, session, seq, id, sent_at, body FROM outbox ORDER BY sent_at, rowid')
-      .map((r) => ({ ...this.entryOf(r), waitingFor: this.waiting(String(r.room), String(r.session), Number(r.seq)) }));
+      .map((r) => ({ ...this.entryOf(r), waitingFor: this.waitingFor(String(r.room), String(r.session), Number(r.seq)) }));
   }
 
   /** The entries that wait for `user`, oldest first. */
@@ -85,7 +93,7 @@ export class OutboxStore {
       `SELECT o.room, o.session, o.seq, o.id, o.sent_at, o.body FROM outbox o JOIN outbox_waiting w
          ON w.room = o.room AND w.session = o.session AND w.seq = o.seq WHERE w.user = ? ORDER BY o.sent_at, o.rowid`,
       [user],
-    ).map((r) => ({ ...this.entryOf(r), waitingFor: this.waiting(String(r.room), String(r.session), Number(r.seq)) }));
+    ).map((r) => ({ ...this.entryOf(r), waitingFor: this.waitingFor(String(r.room), String(r.session), Number(r.seq)) }));
   }
 
   /**
@@ -104,7 +112,7 @@ export class OutboxStore {
       const out: { room: ConversationId; roomName: string; id: string; user: string }[] = [];
       for (const r of [...old, ...capped]) {
         const e = this.entryOf(r);
-        for (const user of this.waiting(e.room, e.session, e.seq)) out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
+        for (const user of this.waitingFor(e.room, e.session, e.seq)) out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
         this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [e.room, e.session, e.seq]);
       }
       return out;
@@ -114,10 +122,6 @@ export class OutboxStore {
   /** Drops every entry of `room` (left, kicked, closed). In the turn's transaction. */
   forget(room: ConversationId): void {
     this.db.write(() => this.db.run('DELETE FROM outbox WHERE room = ?', [room]));
-  }
-
-  private waiting(room: string, session: string, seq: number): string[] {
-    return this.db.all('SELECT user FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));
   }
 
   private entryOf(r: SqlRow): OutboxEntry {

@@ -85,6 +85,8 @@ export class RoomMessages {
       current = { bundle, message: { t: 'session', bundle }, sentOn: new WeakSet() };
       this.outbound.set(id, session);
       this.bundles.set(id, current);
+      // Held from the first message on: catch-up and the mailbox serve it with its envelopes.
+      this.parts.held.putBundle(bundle);
     }
     const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: now(), text, ...(snippet ? { snippet } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
@@ -93,22 +95,22 @@ export class RoomMessages {
     // remembers who must still get it (all in this turn's one transaction).
     const { history, held, delivery } = this.parts;
     history.add({ conversation: id, id: body.id, from: me.user, session: envelope.session, seq: envelope.seq, sentAt: body.time, text, ...(snippet ? { snippet } : {}) });
-    if (envelope.seq === current.bundle.start || !held.bundle(id, me.user, envelope.session)) held.putBundle(current.bundle);
     held.putEnvelope(envelope, body.time);
-    delivery.sent({ room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq, sentAt: body.time }, to);
+    const sent = { room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq };
+    delivery.sent({ ...sent, sentAt: body.time }, to);
     const message: PeerMessage = { t: 'envelope', envelope };
     for (const user of to) {
       if (!delivery.reachableNow(user)) {
-        delivery.failed(user, id, body.id);
+        delivery.failed(user, sent);
         continue;
       }
       this.parts.track(
         this.deliver(user, envelope, message).then(
           (ok) => {
-            if (!ok) delivery.failed(user, id, body.id);
+            if (!ok) delivery.failed(user, sent);
           },
           (err) => {
-            delivery.failed(user, id, body.id);
+            delivery.failed(user, sent);
             this.parts.report(err, user);
           },
         ),
@@ -120,16 +122,15 @@ export class RoomMessages {
   /** One page of stored history (engine.ts history); my own messages carry who they still wait for. */
   history(conversation: Conversation, opts: { before?: string; limit?: number }): CommandResults['history'] {
     const page = this.parts.history.page(conversation.id, { ...(opts.before !== undefined ? { before: opts.before } : {}), limit: opts.limit ?? HISTORY_PAGE_DEFAULT });
-    const waiting = new Map<string, string[]>();
-    if (page.messages.some((m) => m.from === this.parts.me.user)) {
-      for (const p of this.parts.delivery.pending()) if (p.roomId === conversation.id) waiting.set(p.id, p.waitingFor);
-    }
-    const messages: HistoryMessage[] = page.messages.map((m) => ({
-      id: m.id, from: m.from, text: m.text, sentAt: m.sentAt,
-      ...(m.snippet ? { snippet: m.snippet } : {}),
-      ...(m.late ? { late: true } : {}),
-      ...(waiting.has(m.id) ? { waitingFor: waiting.get(m.id)! } : {}),
-    }));
+    const messages: HistoryMessage[] = page.messages.map((m) => {
+      const waitingFor = m.from === this.parts.me.user ? this.parts.delivery.waitingFor({ room: m.conversation, session: m.session, seq: m.seq }) : [];
+      return {
+        id: m.id, from: m.from, text: m.text, sentAt: m.sentAt,
+        ...(m.snippet ? { snippet: m.snippet } : {}),
+        ...(m.late ? { late: true } : {}),
+        ...(waitingFor.length ? { waitingFor } : {}),
+      };
+    });
     return { room: conversation.name, roomId: conversation.id, messages, more: page.more };
   }
 
@@ -239,9 +240,10 @@ export class RoomMessages {
       this.showing.delete(coordinates);
       const { history, held, gaps } = this.parts;
       const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}) };
-      if (!history.add(stored)) return; // the same message twice in one turn, or a reused id
-      const late = history.get(env.room, body.id)?.late;
-      gaps.arrived(env.room, env.sender, env.session, env.seq, () => heldUpTo(held, env));
+      const added = history.add(stored);
+      if (!added) return; // the same message twice in one turn, or a reused id
+      const { late } = added;
+      gaps.arrived(env.room, env.sender, env.session, env.seq, () => held.upTo(env.room, env.sender, env.session));
       held.putEnvelope(env, this.parts.now());
       this.acks.add(link, env);
       this.parts.emit('message', {
@@ -275,11 +277,6 @@ export class RoomMessages {
       return link.send(message);
     });
   }
-}
-
-/** The highest sequence of the envelope's session held with none missing below (-1: none). */
-function heldUpTo(held: HeldEnvelopes, env: Envelope): number {
-  return held.summary(env.room).find((s) => s.sender === env.sender && s.session === env.session)?.seq ?? -1;
 }
 
 function checkText(text: string): void {

@@ -139,7 +139,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   const catchUp = new CatchUp({
     me: user, held: store.held, conversations,
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
-    expect: (room, sender, session, seq) => gaps.expect(room, sender, session, seq, () => store.held.summary(room).find((x) => x.sender === sender && x.session === session)?.seq ?? -1),
+    expect: (room, sender, session, seq) => gaps.expect(room, sender, session, seq, () => store.held.upTo(room, sender, session)),
     report: (err, from) => host.report(err, from),
     track: (work) => host.track(work),
   });

@@ -54,6 +54,8 @@ export const MIGRATIONS: readonly string[] = [
     seq INTEGER NOT NULL,
     id TEXT NOT NULL,
     sent_at INTEGER NOT NULL,
+    -- How many members it was for (the M of "delivered to N of M", also after a restart).
+    recipients INTEGER NOT NULL DEFAULT 0,
     body BLOB NOT NULL,
     PRIMARY KEY (room, session, seq)
   );

@@ -47,7 +47,7 @@ test('pages go from the newest backwards in one order (sentAt, from, session, se
     all.push(msg({ id: `m${i}`, from, session: i % 2 ? 'S2' : 'S1', seq: i, sentAt: 1000 + Math.floor(i / 4) }));
   }
   const scrambled = [...all].sort((a, b) => ((a.seq * 37) % 61) - ((b.seq * 37) % 61));
-  for (const m of scrambled) assert.equal(history.add(m), true);
+  for (const m of scrambled) assert.ok(history.add(m));
   const expected = [...all].sort(byOrder).map((m) => m.id);
 
   const newest = history.page(ROOM, { limit: 7 });
@@ -77,7 +77,7 @@ test('a message that arrives after a later one is placed where it belongs and ma
   let { db, history } = open(dir, key);
   history.add(msg({ id: 'a', sentAt: 100, seq: 0 }));
   history.add(msg({ id: 'c', sentAt: 300, seq: 2 }));
-  history.add(msg({ id: 'b', sentAt: 200, seq: 1 }));
+  assert.deepEqual(history.add(msg({ id: 'b', sentAt: 200, seq: 1 })), { late: true }, 'add says what it stored');
   history.add(msg({ id: 'd', sentAt: 400, seq: 3, late: true })); // a caller's `late` is not trusted
   history.add(msg({ id: 'e', from: 'aaron', sentAt: 300, seq: 0, session: 'S9' })); // before c: same time, smaller name
   await db.committed();
@@ -94,12 +94,12 @@ test('duplicates by (from, session, seq) or by id are refused and change nothing
   const dir = await folder(t);
   const { db, history } = open(dir, randomBytes(32));
   t.after(() => db.close());
-  assert.equal(history.add(msg({ id: 'x', seq: 5, text: 'first' })), true);
+  assert.ok(history.add(msg({ id: 'x', seq: 5, text: 'first' })));
   assert.equal(history.add(msg({ id: 'y', seq: 5, text: 'replayed under a new id' })), false);
   assert.equal(history.add(msg({ id: 'x', seq: 6, text: 'same id, new seq' })), false);
   assert.equal(history.add(msg({ id: 'x', seq: 5, text: 'first' })), false);
   // The same ids in another conversation are another message.
-  assert.equal(history.add(msg({ conversation: 'dm:alice:bob', id: 'x', seq: 5 })), true);
+  assert.deepEqual(history.add(msg({ conversation: 'dm:alice:bob', id: 'x', seq: 5 })), { late: false });
   assert.equal(history.count(ROOM), 1);
   assert.equal(history.get(ROOM, 'x')!.text, 'first');
   assert.equal(history.get(ROOM, 'y'), undefined);

@@ -34,10 +34,12 @@ test('an entry waits for each member until each acknowledges, then goes; a secon
   assert.deepEqual(outbox.pending(), [{ ...entry(0), waitingFor: ['bob', 'carol'] }, { ...entry(1), waitingFor: ['bob'] }]);
   assert.deepEqual(outbox.pendingFor('carol').map((p) => p.id), ['m0']);
   assert.deepEqual(outbox.pendingFor('bob').map((p) => p.id), ['m0', 'm1']);
-  assert.deepEqual(outbox.delivered(ROOM, 'S1', 0, 'bob'), { id: 'm0', roomName: 'design-review', remaining: ['carol'] });
+  assert.deepEqual(outbox.waitingFor(ROOM, 'S1', 0), ['bob', 'carol']);
+  assert.deepEqual(outbox.delivered(ROOM, 'S1', 0, 'bob'), { id: 'm0', roomName: 'design-review', remaining: ['carol'], of: 2 }, 'of: the members it was for (bob once)');
   assert.equal(outbox.delivered(ROOM, 'S1', 0, 'bob'), undefined);
   assert.equal(outbox.delivered(ROOM, 'S1', 7, 'bob'), undefined);
-  assert.deepEqual(outbox.delivered(ROOM, 'S1', 0, 'carol'), { id: 'm0', roomName: 'design-review', remaining: [] });
+  assert.deepEqual(outbox.delivered(ROOM, 'S1', 0, 'carol'), { id: 'm0', roomName: 'design-review', remaining: [], of: 2 });
+  assert.deepEqual(outbox.waitingFor(ROOM, 'S1', 0), [], 'gone once everyone has it');
   assert.deepEqual(outbox.pending().map((p) => p.id), ['m1']);
   assert.deepEqual(outbox.pendingFor('carol'), []);
   assert.throws(() => outbox.add(entry(3), ['../x']), (err) => isCoded(err, 'request.invalid'));
@@ -49,7 +51,7 @@ test('the outbox survives a reopen, and the room name is sealed in the file', as
   const key = randomBytes(32);
   let db = new StoreDb(join(dir, 'store.db'), key);
   let outbox = new OutboxStore(db);
-  outbox.add(entry(0, { roomName: 'project-nightingale' }), ['bob']);
+  outbox.add(entry(0, { roomName: 'project-nightingale' }), ['bob', 'carol']);
   outbox.add(entry(0, { room: DM, roomName: 'bob' }), ['bob']);
   await db.committed();
   db.close();
@@ -58,6 +60,7 @@ test('the outbox survives a reopen, and the room name is sealed in the file', as
   t.after(() => db.close());
   outbox = new OutboxStore(db);
   assert.deepEqual(outbox.pending().map((p) => [p.room, p.roomName]), [[ROOM, 'project-nightingale'], [DM, 'bob']]);
+  assert.equal(outbox.delivered(ROOM, 'S1', 0, 'bob')?.of, 2, 'how many it was for survives the reopen');
   outbox.forget(DM);
   assert.deepEqual(outbox.pending().map((p) => p.room), [ROOM]);
 });
