@@ -251,6 +251,37 @@ export class PeerProcess extends EventEmitter<Events> {
 }
 
 /**
+ * A `node peer --json` process started with `opts` (stopped in teardown), once it said `ready`;
+ * with every message text it shows and every error event it emits, in order, from the start.
+ */
+export async function startWatchedPeer(t: Teardown, opts: PeerProcessOptions, readyTimeoutMs = DEFAULT_EVENT_TIMEOUT_MS): Promise<{ peer: PeerProcess; shown: string[]; errors: PeerEvent[] }> {
+  const peer = new PeerProcess(opts);
+  t.after(() => peer.stop());
+  const shown: string[] = [];
+  const errors: PeerEvent[] = [];
+  peer.on('event', (e) => {
+    if (e.event === 'message') shown.push(String(e.text));
+    if (e.event === 'error') errors.push(e);
+  });
+  await peer.waitEvent('ready', () => true, readyTimeoutMs);
+  return { peer, shown, errors };
+}
+
+/** Resolves with `peer`'s first message event with this text from now on (message events are not kept for waitEvent). */
+export function messageShown(peer: PeerProcess, text: string, timeoutMs = DEFAULT_EVENT_TIMEOUT_MS): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${peer.label} did not show "${text}" within ${timeoutMs} ms${peer.describe()}`)), timeoutMs);
+    const on = (e: PeerEvent) => {
+      if (e.event !== 'message' || e.text !== text) return;
+      clearTimeout(timer);
+      peer.off('event', on);
+      resolve(e);
+    };
+    peer.on('event', on);
+  });
+}
+
+/**
  * A `node peer --json` process on a fresh data folder (named `dataPrefix`...), registered as `user`
  * and logged in; teardown stops it, then removes the folder.
  */

@@ -11,10 +11,13 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { fromBase64Url, importPrivateKey } from '../../protocol/crypto.ts';
+import { fromBase64Url, importPrivateKey, randomBytes, toBase64Url } from '../../protocol/crypto.ts';
+import type { Envelope, MessageBody, SessionBundle } from '../../protocol/peer.ts';
+import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
 import { FrameReader, resolveOptions, runInitiator, type LinkOptions } from '../../peer/link-handshake.ts';
 import { PeerLink, connectLink } from '../../peer/link.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
+import { encryptMessage, makeBundle, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
 
 export interface Teardown {
   after(fn: () => unknown): void;
@@ -187,4 +190,29 @@ export async function stalledLinkTo(t: Teardown, engine: ChatEngine, me: Account
   const session = await runInitiator(reader, { user: me.user, signingKey: me.signingKey }, remote.user, remote.signingPublic);
   socket.pause();
   return { socket, open: () => new PeerLink(reader, session, resolveOptions({})) };
+}
+
+/** The head of `room` as `engine` holds it (its saved state, flushed first). */
+export function savedHead(engine: ChatEngine, room: string): RoomHead {
+  engine.data.flush();
+  const last = engine.data.loadState(engine.user!).rooms.get(room)!.events.at(-1)!;
+  return { seq: last.seq, hash: eventHash(last) };
+}
+
+/**
+ * One sender session of `me`'s, made by hand (created at `created`): its bundle for `to`, and
+ * envelopes in it, each signed with the time given (now by default).
+ */
+export class HandSession {
+  readonly session: OutboundSession;
+  readonly bundle: SessionBundle;
+  constructor(readonly me: AccountKeys, room: string, head: RoomHead, to: AccountKeys[], created = Date.now()) {
+    this.session = newOutboundSession(room, head, created);
+    this.bundle = makeBundle(this.session, me.user, me.signingKey, to.map((r) => ({ user: r.user, encryptionKey: r.encryptionPublic })));
+  }
+
+  envelope(text: string, time = Date.now()): Envelope {
+    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time, text };
+    return encryptMessage(this.session, this.me.user, this.me.signingKey, body);
+  }
 }

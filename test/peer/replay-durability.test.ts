@@ -7,44 +7,15 @@
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { randomBytes, toBase64Url } from '../../protocol/crypto.ts';
-import type { Envelope, MessageBody, SessionBundle } from '../../protocol/peer.ts';
-import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
 import type { PeerLink } from '../../peer/link.ts';
-import { encryptMessage, makeBundle, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
 import { registered, waitFor, type TestEngine } from '../helpers/engines.ts';
-import { PeerProcess, checkPeerBundle, type PeerEvent } from '../helpers/peer-process.ts';
-import { freePort, linkTo, savedKeys, type AccountKeys } from '../helpers/proxy.ts';
+import { checkPeerBundle, messageShown, startWatchedPeer } from '../helpers/peer-process.ts';
+import { freePort, HandSession, linkTo, savedHead, savedKeys, type AccountKeys } from '../helpers/proxy.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 240_000 };
 const EVENT_MS = 60_000;
-
-function body(text: string): MessageBody {
-  return { id: toBase64Url(randomBytes(12)), time: Date.now(), text };
-}
-
-/** One sender session of `me`'s, made by hand: its bundle for `to`, and envelopes in it. */
-class HandSession {
-  readonly session: OutboundSession;
-  readonly bundle: SessionBundle;
-  constructor(readonly me: AccountKeys, room: string, head: RoomHead, to: AccountKeys[]) {
-    this.session = newOutboundSession(room, head, Date.now());
-    this.bundle = makeBundle(this.session, me.user, me.signingKey, to.map((r) => ({ user: r.user, encryptionKey: r.encryptionPublic })));
-  }
-
-  envelope(text: string): Envelope {
-    return encryptMessage(this.session, this.me.user, this.me.signingKey, body(text));
-  }
-}
-
-/** The head of `room` as `engine` holds it (its saved state, flushed first). */
-function headOf(engine: TestEngine, room: string): RoomHead {
-  engine.data.flush();
-  const last = engine.data.loadState(engine.user!).rooms.get(room)!.events.at(-1)!;
-  return { seq: last.seq, hash: eventHash(last) };
-}
 
 interface World {
   tracker: TrackerProcess;
@@ -80,17 +51,8 @@ async function world(t: TestContext): Promise<World> {
 }
 
 /** bob as a `node peer --json` process on his data folder (it resumes his session), ready. */
-async function startBob(t: TestContext, w: World, label: string): Promise<{ bob: PeerProcess; shown: string[]; errors: PeerEvent[] }> {
-  const bob = new PeerProcess({ tracker: `${w.tracker.host}:${w.tracker.port}`, data: w.bobDir, port: w.bobPort, label });
-  t.after(() => bob.stop());
-  const shown: string[] = [];
-  const errors: PeerEvent[] = [];
-  bob.on('event', (e) => {
-    if (e.event === 'message') shown.push(String(e.text));
-    if (e.event === 'error') errors.push(e);
-  });
-  await bob.waitEvent('ready', () => true, EVENT_MS);
-  return { bob, shown, errors };
+function startBob(t: TestContext, w: World, label: string) {
+  return startWatchedPeer(t, { tracker: `${w.tracker.host}:${w.tracker.port}`, data: w.bobDir, port: w.bobPort, label }, EVENT_MS);
 }
 
 /** A link to bob's process as `as` (a member who forwards what it was given). */
@@ -98,23 +60,9 @@ function linkToBob(t: TestContext, w: World, as: AccountKeys): Promise<PeerLink>
   return linkTo(t, { peerPort: w.bobPort } as ChatEngine, as, w.keys.bob);
 }
 
-/** Resolves with the first message event of `bob` with this text. */
-function shows(bob: PeerProcess, text: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${bob.label} did not show "${text}" within ${EVENT_MS} ms${bob.describe()}`)), EVENT_MS);
-    const on = (e: PeerEvent) => {
-      if (e.event !== 'message' || e.text !== text) return;
-      clearTimeout(timer);
-      bob.off('event', on);
-      resolve(e);
-    };
-    bob.on('event', on);
-  });
-}
-
 test('a receiver SIGKILLed right after it shows a message does not show it again when a member forwards it after the restart', SLOW, async (t) => {
   const w = await world(t);
-  const head = headOf(w.alice, w.room);
+  const head = savedHead(w.alice, w.room);
   const everShown: string[] = [];
   for (let round = 0; round < 3; round++) {
     const alice = new HandSession(w.keys.alice, w.room, head, [w.keys.bob, w.keys.mallory]);
@@ -124,9 +72,9 @@ test('a receiver SIGKILLed right after it shows a message does not show it again
     // bob shows the first one and is killed at once (what got out before the kill is counted).
     const first = await startBob(t, w, `bob (round ${round})`);
     const killed = new Promise<void>((resolve) => {
-      first.bob.on('event', (e) => {
-        if (e.event !== 'message' || !first.bob.running) return;
-        first.bob.child.kill('SIGKILL');
+      first.peer.on('event', (e) => {
+        if (e.event !== 'message' || !first.peer.running) return;
+        first.peer.child.kill('SIGKILL');
         resolve();
       });
     });
@@ -134,7 +82,7 @@ test('a receiver SIGKILLed right after it shows a message does not show it again
     link.send({ t: 'session', bundle: alice.bundle });
     for (const envelope of envelopes) link.send({ t: 'envelope', envelope });
     await killed;
-    await first.bob.exited;
+    await first.peer.exited;
     link.close();
     assert.ok(first.shown.length >= 1, 'bob showed a message before he was killed');
 
@@ -143,13 +91,13 @@ test('a receiver SIGKILLed right after it shows a message does not show it again
     const second = await startBob(t, w, `bob again (round ${round})`);
     const forward = await linkToBob(t, w, w.keys.mallory);
     const marker = `round ${round} marker`;
-    const markerShown = shows(second.bob, marker);
+    const markerShown = messageShown(second.peer, marker, EVENT_MS);
     forward.send({ t: 'session', bundle: alice.bundle });
     for (const envelope of envelopes) forward.send({ t: 'envelope', envelope });
     forward.send({ t: 'envelope', envelope: alice.envelope(marker) });
     await markerShown;
     forward.close();
-    await second.bob.stop();
+    await second.peer.stop();
 
     const again = second.shown.filter((text) => first.shown.includes(text));
     assert.deepEqual(again, [], `shown before the SIGKILL (${first.shown.join(', ')}) and again after the restart`);
@@ -162,14 +110,14 @@ test('a receiver SIGKILLed right after it shows a message does not show it again
 
 test('after leaving and joining again, a member forwarding old bundles and envelopes shows none of them, also after a restart', SLOW, async (t) => {
   const w = await world(t);
-  const oldHead = headOf(w.alice, w.room);
+  const oldHead = savedHead(w.alice, w.room);
   const alice = new HandSession(w.keys.alice, w.room, oldHead, [w.keys.bob, w.keys.mallory]);
   const texts = ['before leaving 1', 'before leaving 2', 'before leaving 3'];
   const envelopes = texts.map((text) => alice.envelope(text));
 
   const run1 = await startBob(t, w, 'bob');
   let link = await linkToBob(t, w, w.keys.mallory);
-  const last = shows(run1.bob, texts.at(-1)!);
+  const last = messageShown(run1.peer, texts.at(-1)!, EVENT_MS);
   link.send({ t: 'session', bundle: alice.bundle });
   for (const envelope of envelopes) link.send({ t: 'envelope', envelope });
   await last;
@@ -177,19 +125,19 @@ test('after leaving and joining again, a member forwarding old bundles and envel
 
   // bob leaves and joins again; alice follows the log.
   const left = waitFor(w.alice, 'member_left', (e) => e.user === 'bob', EVENT_MS);
-  await run1.bob.ok({ cmd: 'leave_room', room: 'lab' });
+  await run1.peer.ok({ cmd: 'leave_room', room: 'lab' });
   await left;
   const back = waitFor(w.alice, 'member_joined', (e) => e.user === 'bob', EVENT_MS);
-  await run1.bob.ok({ cmd: 'join_room', room: 'lab' });
+  await run1.peer.ok({ cmd: 'join_room', room: 'lab' });
   await back;
-  const newHead = headOf(w.alice, w.room);
+  const newHead = savedHead(w.alice, w.room);
   const current = new HandSession(w.keys.alice, w.room, newHead, [w.keys.bob, w.keys.mallory]);
 
   // mallory forwards alice's old bundle and envelopes: refused; then a message of a session at
   // the new head, on the same link, is shown.
   const replayBefore = run1.shown.length;
-  const ended = run1.bob.waitEvent('error', (e) => e.code === 'session.ended', EVENT_MS);
-  let marker = shows(run1.bob, 'after rejoining');
+  const ended = run1.peer.waitEvent('error', (e) => e.code === 'session.ended', EVENT_MS);
+  let marker = messageShown(run1.peer, 'after rejoining', EVENT_MS);
   link.send({ t: 'session', bundle: alice.bundle });
   for (const envelope of envelopes) link.send({ t: 'envelope', envelope });
   link.send({ t: 'session', bundle: current.bundle });
@@ -198,13 +146,13 @@ test('after leaving and joining again, a member forwarding old bundles and envel
   assert.deepEqual(run1.shown.slice(replayBefore), ['after rejoining']);
   await ended;
   link.close();
-  await run1.bob.stop();
+  await run1.peer.stop();
 
   // The record survives a restart: the same replays, then the current session's next message.
   const run2 = await startBob(t, w, 'bob restarted');
   link = await linkToBob(t, w, w.keys.mallory);
-  const endedAgain = run2.bob.waitEvent('error', (e) => e.code === 'session.ended', EVENT_MS);
-  marker = shows(run2.bob, 'after the restart');
+  const endedAgain = run2.peer.waitEvent('error', (e) => e.code === 'session.ended', EVENT_MS);
+  marker = messageShown(run2.peer, 'after the restart', EVENT_MS);
   link.send({ t: 'session', bundle: alice.bundle });
   for (const envelope of envelopes) link.send({ t: 'envelope', envelope });
   link.send({ t: 'session', bundle: current.bundle });

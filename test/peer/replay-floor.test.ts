@@ -11,18 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { randomBytes, toBase64Url } from '../../protocol/crypto.ts';
-import { DM_HEAD, dmRoom, type Envelope, type MessageBody, type SessionBundle } from '../../protocol/peer.ts';
-import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
+import { DM_HEAD, dmRoom, type Envelope } from '../../protocol/peer.ts';
 import { DataFolder } from '../../peer/data-folder.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
 import { InboundSessions } from '../../peer/inbound-sessions.ts';
 import type { PeerLink } from '../../peer/link.ts';
 import { SessionJournal } from '../../peer/session-journal.ts';
-import { encryptMessage, makeBundle, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
 import { PASSWORD, collect, makeEngine, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
-import { PeerProcess, checkPeerBundle, type PeerEvent } from '../helpers/peer-process.ts';
-import { freePort, linkTo, savedKeys, type AccountKeys } from '../helpers/proxy.ts';
+import { checkPeerBundle, messageShown, startWatchedPeer } from '../helpers/peer-process.ts';
+import { freePort, HandSession, linkTo, savedHead, savedKeys, type AccountKeys } from '../helpers/proxy.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 240_000 };
@@ -32,27 +29,6 @@ const OLD_BY_MS = 60_000;
 const OLD = () => Date.now() - OLD_BY_MS;
 /** bob's first device has kept its journal since before those messages. */
 const BOB_SINCE = 2 * OLD_BY_MS;
-
-/** One sender session of `me`'s, made by hand: its bundle for `to`, and envelopes in it. */
-class HandSession {
-  readonly session: OutboundSession;
-  readonly bundle: SessionBundle;
-  constructor(readonly me: AccountKeys, room: string, head: RoomHead, to: AccountKeys[], created = Date.now()) {
-    this.session = newOutboundSession(room, head, created);
-    this.bundle = makeBundle(this.session, me.user, me.signingKey, to.map((r) => ({ user: r.user, encryptionKey: r.encryptionPublic })));
-  }
-
-  envelope(text: string, time = Date.now()): Envelope {
-    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time, text };
-    return encryptMessage(this.session, this.me.user, this.me.signingKey, body);
-  }
-}
-
-function headOf(engine: TestEngine, room: string): RoomHead {
-  engine.data.flush();
-  const last = engine.data.loadState(engine.user!).rooms.get(room)!.events.at(-1)!;
-  return { seq: last.seq, hash: eventHash(last) };
-}
 
 interface World {
   tracker: TrackerProcess;
@@ -80,7 +56,7 @@ async function world(t: TestContext): Promise<World> {
   await seen;
   const keys = { alice: savedKeys(alice, 'alice'), bob: savedKeys(bob, 'bob'), mallory: savedKeys(mallory, 'mallory') };
   await mallory.close();
-  const roomSession = new HandSession(keys.alice, room, headOf(alice, room), [keys.bob, keys.mallory], OLD());
+  const roomSession = new HandSession(keys.alice, room, savedHead(alice, room), [keys.bob, keys.mallory], OLD());
   const dm = new HandSession(keys.alice, dmRoom('alice', 'bob'), { ...DM_HEAD }, [keys.bob], OLD());
   const texts = ['old 1', 'old 2', 'old dm'];
   const envelopes = [roomSession.envelope(texts[0], OLD()), roomSession.envelope(texts[1], OLD()), dm.envelope(texts[2], OLD())];
@@ -110,35 +86,14 @@ async function showOriginals(t: TestContext, w: World): Promise<void> {
   assert.deepEqual(shown.map((m) => m.text), w.old.texts);
 }
 
-async function startBob(t: TestContext, w: World, label: string): Promise<{ bob: PeerProcess; shown: string[]; errors: PeerEvent[] }> {
-  const bob = new PeerProcess({ tracker: `${w.tracker.host}:${w.tracker.port}`, data: w.bob.dataDir, port: w.bobPort, label });
-  t.after(() => bob.stop());
-  const shown: string[] = [];
-  const errors: PeerEvent[] = [];
-  bob.on('event', (e) => {
-    if (e.event === 'message') shown.push(String(e.text));
-    if (e.event === 'error') errors.push(e);
-  });
-  await bob.waitEvent('ready', () => true, EVENT_MS);
-  return { bob, shown, errors };
+/** bob as a `node peer --json` process on his first device's data folder, ready. */
+function startBob(t: TestContext, w: World, label: string) {
+  return startWatchedPeer(t, { tracker: `${w.tracker.host}:${w.tracker.port}`, data: w.bob.dataDir, port: w.bobPort, label }, EVENT_MS);
 }
 
 function moveStoreAside(journal: string): void {
   const store = join(dirname(journal), 'store.db');
   if (existsSync(store)) renameSync(store, `${store}.aside`);
-}
-
-function processShows(bob: PeerProcess, text: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${bob.label} did not show "${text}" within ${EVENT_MS} ms${bob.describe()}`)), EVENT_MS);
-    const on = (e: PeerEvent) => {
-      if (e.event !== 'message' || e.text !== text) return;
-      clearTimeout(timer);
-      bob.off('event', on);
-      resolve(e);
-    };
-    bob.on('event', on);
-  });
 }
 
 test('sessions.jsonl moved aside (as its error says): forwarded old bundles and envelopes show nothing again, new messages of the same sessions do, also after a restart', SLOW, async (t) => {
@@ -157,7 +112,7 @@ test('sessions.jsonl moved aside (as its error says): forwarded old bundles and 
 
   const run2 = await startBob(t, w, 'bob, journal moved aside');
   let link = await linkToBob(t, w);
-  const markers = Promise.all([processShows(run2.bob, 'new in the old session'), processShows(run2.bob, 'new dm in the old session')]);
+  const markers = Promise.all([messageShown(run2.peer, 'new in the old session', EVENT_MS), messageShown(run2.peer, 'new dm in the old session', EVENT_MS)]);
   forwardOld(link, w);
   link.send({ t: 'envelope', envelope: w.old.room.envelope('new in the old session') });
   link.send({ t: 'envelope', envelope: w.old.dm.envelope('new dm in the old session') });
@@ -167,12 +122,12 @@ test('sessions.jsonl moved aside (as its error says): forwarded old bundles and 
   assert.equal(refused.length, w.old.envelopes.length, `each old message refused, and said so: ${JSON.stringify(run2.errors)}`);
   assert.match(String(refused[0].message), /taken for a replay/);
   link.close();
-  await run2.bob.stop();
+  await run2.peer.stop();
 
   // The journal's start is on disk: after a restart the same replays (and the new ones) show nothing.
   const run3 = await startBob(t, w, 'bob restarted');
   link = await linkToBob(t, w);
-  const restarted = processShows(run3.bob, 'after the restart');
+  const restarted = messageShown(run3.peer, 'after the restart', EVENT_MS);
   forwardOld(link, w);
   link.send({ t: 'envelope', envelope: w.old.room.envelope('after the restart') });
   await restarted;
@@ -182,7 +137,7 @@ test('sessions.jsonl moved aside (as its error says): forwarded old bundles and 
 test('messages shown seconds before the journal is moved aside are not shown again either (no clock allowance for a replay to slip through)', SLOW, async (t) => {
   checkPeerBundle();
   const w = await world(t);
-  const recent = new HandSession(w.keys.alice, w.room, headOf(w.alice, w.room), [w.keys.bob, w.keys.mallory]);
+  const recent = new HandSession(w.keys.alice, w.room, savedHead(w.alice, w.room), [w.keys.bob, w.keys.mallory]);
   const envelopes = ['just now 1', 'just now 2'].map((text) => recent.envelope(text));
   const first = await linkTo(t, w.bob, w.keys.mallory, w.keys.bob);
   const shown = engineShows(w.bob, 'just now 2');
@@ -202,7 +157,7 @@ test('messages shown seconds before the journal is moved aside are not shown aga
 
   const run2 = await startBob(t, w, 'bob, journal moved aside');
   const link = await linkToBob(t, w);
-  const marker = processShows(run2.bob, 'new after the restart');
+  const marker = messageShown(run2.peer, 'new after the restart', EVENT_MS);
   link.send({ t: 'session', bundle: recent.bundle });
   for (const envelope of envelopes) link.send({ t: 'envelope', envelope });
   link.send({ t: 'envelope', envelope: recent.envelope('new after the restart') });
