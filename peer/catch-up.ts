@@ -24,9 +24,21 @@ export interface CatchUpParts {
   peerHolds: (peer: string, room: ConversationId, session: string, seq: number) => void;
   /** `peer` holds more of `sender`'s session than I do: a gap that `peer` is about to fill (for the `gap` count). */
   expect: (room: ConversationId, sender: string, session: string, seq: number) => void;
+  /** The tracker says `user` is online. */
+  online: (user: string) => boolean;
+  /** A link to `user` is open. */
+  linked: (user: string) => boolean;
+  /** Opens a link to `user` (a new link starts catch-up, see offer). */
+  dial: (user: string) => Promise<boolean>;
+  /** Members my outbox waits for, and how to try them now (the outbox's retry). */
+  waiting: () => Set<string>;
+  retry: (user: string) => void;
   report: (err: unknown, from?: string) => void;
   track: (work: Promise<void>) => void;
 }
+
+/** Links opened at once for catch-up (the rest follow as members write or come back). */
+const MAX_CATCH_UP_DIALS = 64;
 
 /** Acknowledgements seen on a link while a catch-up waits for the receiver to keep up. */
 interface Progress {
@@ -40,6 +52,22 @@ export class CatchUp {
   private readonly running = new WeakMap<PeerLink, Map<ConversationId, Promise<void>>>();
 
   constructor(private readonly parts: CatchUpParts) {}
+
+  /**
+   * Links to those of `users` who are online and share something with me (a room, a direct
+   * conversation held here, a message waiting), at most MAX_CATCH_UP_DIALS at once: each new link
+   * exchanges summaries both ways. After sign-in, resume, and when a member comes back or moves.
+   */
+  reach(users: string[]): void {
+    const { me, conversations, held } = this.parts;
+    const waiting = this.parts.waiting();
+    const shares = (u: string) => waiting.has(u) || conversations.sharedWith(u).length > 0 || held.summary(dmRoom(me, u)).length > 0;
+    const wanted = users.filter((u) => u !== me && this.parts.online(u) && !this.parts.linked(u) && shares(u));
+    for (const u of wanted.slice(0, MAX_CATCH_UP_DIALS)) {
+      if (waiting.has(u)) this.parts.retry(u);
+      else this.parts.track(this.parts.dial(u).then(() => {}));
+    }
+  }
 
   /** A new link to `peer`: my summary of every conversation we share (rooms, and our direct conversation). */
   offer(peer: string, link: PeerLink): void {

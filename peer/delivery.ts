@@ -91,9 +91,7 @@ export class Delivery {
 
   /** After sign-in: everyone with something waiting is tried. */
   resumeAll(): void {
-    const users = new Set<string>();
-    for (const p of this.parts.outbox.pending()) for (const u of p.waitingFor) users.add(u);
-    for (const u of users) if (this.parts.online(u)) this.retry(u);
+    for (const u of this.parts.outbox.waitingUsers()) if (this.parts.online(u)) this.retry(u);
     this.expire();
   }
 

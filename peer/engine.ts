@@ -54,8 +54,6 @@ export interface EngineOptions {
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
 
 const SHUTDOWN_SEND_GRACE_MS = 5000;
-/** Links opened at once for catch-up after sign-in (the rest follow as members write or come back). */
-const MAX_CATCH_UP_DIALS = 64;
 
 const TRACE = Boolean(process.env.P2P_TRACE);
 
@@ -68,8 +66,6 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private readonly presence = new Map<string, PeerInfo>();
   /** Rooms as the tracker last listed or pushed them. */
   private readonly roomDirectory = new RoomDirectory((rooms) => this.emit('directory_changed', { rooms }));
-  /** Summaries pushed while a whole-directory fetch is under way (refreshDirectory). */
-  private directoryPushes?: RoomSummary[];
   /** Sends still under way; close() lets them finish (briefly) so a message sent just before exit is not lost. */
   private readonly outgoing = new Set<Promise<void>>();
 
@@ -312,23 +308,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.emit('ready', { port: pool.port });
     this.track(s.mailbox.collect());
     s.delivery.resumeAll();
-    this.catchUpWith(s, [...this.presence.keys()]);
-  }
-
-  /**
-   * Links to those of `users` who are online and share a conversation with me, at most
-   * MAX_CATCH_UP_DIALS at once: each new link exchanges catch-up summaries both ways, and the
-   * outbox's waiting messages for them go. After sign-in, resume, and when a member comes back.
-   */
-  private catchUpWith(s: Signed, users: string[]): void {
-    const waiting = new Set(s.delivery.pending().flatMap((p) => p.waitingFor));
-    // Only those I share something with: a room, a direct conversation held here, or a message waiting.
-    const shares = (u: string) => waiting.has(u) || s.conversations.sharedWith(u).length > 0 || s.store.held.summary(dmRoom(s.user, u)).length > 0;
-    const wanted = users.filter((u) => u !== s.user && this.presence.get(u)?.online && !s.pool.isLinked(u) && shares(u));
-    for (const u of wanted.slice(0, MAX_CATCH_UP_DIALS)) {
-      if (waiting.has(u)) s.delivery.reachable(u);
-      else this.track(s.pool.sendWith(u, () => true).then(() => {}));
-    }
+    s.catchUp.reach([...this.presence.keys()]);
   }
 
   private track(work: Promise<void>): void {
@@ -364,50 +344,42 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.presence.clear();
   }
 
-  private applySession(session: SessionResult): void {
+  /**
+   * The tracker's view after a sign-in or a resume replaces ours. After a resume (`announce`),
+   * whoever came or went while we were disconnected is told to listeners, as a push would have.
+   */
+  private applySession(session: SessionResult, announce = false): void {
+    const before = new Map(this.presence);
     this.presence.clear();
     for (const p of session.peers) this.presence.set(p.user, p);
     this.roomDirectory.update(session.rooms);
+    if (!announce) return;
+    const me = this.s?.user;
+    for (const user of new Set([...before.keys(), ...this.presence.keys()])) {
+      const was = before.get(user)?.online ?? false;
+      const now = this.presence.get(user)?.online ?? false;
+      if (user !== me && was !== now) this.emit('presence', { user, online: now });
+    }
   }
 
   private async onResumed(session: SessionResult): Promise<void> {
     const s = this.s;
     if (!s) return;
-    this.applySession(session);
+    this.applySession(session, true);
     await this.refreshDirectory();
     await s.sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
     this.track(s.mailbox.collect());
     s.delivery.resumeAll();
-    this.catchUpWith(s, [...this.presence.keys()]);
+    s.catchUp.reach([...this.presence.keys()]);
   }
 
-  /**
-   * After each sign-in and each resume: the whole directory (one paged `list_rooms`) replaces the
-   * one kept, so rooms created, closed or deleted while we were away are seen; pushes keep it
-   * current until the next connect. A push that arrived during the fetch and that the answer does
-   * not cover (a room created behind the paging cursor, or closed after its page) is kept.
-   */
   private async refreshDirectory(): Promise<void> {
-    const pushes: RoomSummary[] = [];
-    this.directoryPushes = pushes;
     try {
-      const rooms = await this.tracker.listRooms();
-      if (this.directoryPushes !== pushes) return; // a later fetch supersedes this one
-      const listed = new Set(rooms.map((r) => r.id));
-      this.roomDirectory.replace(rooms);
-      this.roomDirectory.update(pushes.filter((r) => r.closed || !listed.has(r.id)));
+      await this.roomDirectory.refresh(() => this.tracker.listRooms());
     } catch (err) {
       // Connection lost meanwhile: the next resume fetches again.
       if (this.tracker.state === 'online') this.report(err, 'the tracker');
-    } finally {
-      if (this.directoryPushes === pushes) this.directoryPushes = undefined;
     }
-  }
-
-  /** A summary the tracker pushed (room_event, room_listed). */
-  private directoryPushed(room: RoomSummary): void {
-    this.directoryPushes?.push(room);
-    this.roomDirectory.update([room]);
   }
 
   // ---- events ----------------------------------------------------------------------------------
@@ -430,11 +402,11 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         if (e.user !== s.user && before?.online !== e.online) this.emit('presence', { user: e.user, online: e.online });
         // Back, or at a new address: what waits for them goes now, and catch-up brings them what
         // they missed from others (and me what I missed from them).
-        if (e.user !== s.user && e.online && (!before?.online || before.address !== e.address || before.port !== e.port)) this.catchUpWith(s, [e.user]);
+        if (e.user !== s.user && e.online && (!before?.online || before.address !== e.address || before.port !== e.port)) s.catchUp.reach([e.user]);
         return;
       }
       case 'room_event': {
-        this.directoryPushed(e.room);
+        this.roomDirectory.pushed(e.room);
         const known = s.rooms.get(e.room.id);
         const mine = e.entry.actor === s.user || e.entry.subject === s.user;
         if (!known && !mine) return;
@@ -443,7 +415,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
         return;
       }
       case 'room_listed':
-        this.directoryPushed(e.room);
+        this.roomDirectory.pushed(e.room);
         return;
       case 'closing':
         return;

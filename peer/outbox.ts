@@ -76,6 +76,11 @@ export class OutboxStore {
     });
   }
 
+  /** Every member some entry still waits for, sorted. */
+  waitingUsers(): string[] {
+    return this.db.all('SELECT DISTINCT user FROM outbox_waiting ORDER BY user').map((r) => String(r.user));
+  }
+
   /** The members (room, session, seq) still waits for, sorted; empty when it is not in the outbox. */
   waitingFor(room: ConversationId, session: string, seq: number): string[] {
     return this.db.all('SELECT user FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));

@@ -7,6 +7,8 @@ import type { RoomSummary } from '../protocol/tracker.ts';
 export class RoomDirectory {
   private readonly rooms = new Map<string, RoomSummary>();
   private announcing = false;
+  /** Summaries pushed while a whole-directory fetch is under way (refresh). */
+  private pushes?: RoomSummary[];
 
   /** `changed` receives the whole directory, sorted by name, once per turn that changed it. */
   constructor(private readonly changed: (rooms: RoomSummary[]) => void) {}
@@ -52,6 +54,34 @@ export class RoomDirectory {
     }
     if (changed) this.announce();
     this.update(rooms);
+  }
+
+  /**
+   * After each sign-in and each resume: the whole directory (`fetch`, one paged `list_rooms`)
+   * replaces the one kept, so rooms created, closed or deleted while we were away are seen; pushes
+   * keep it current until the next connect. A push that arrived during the fetch and that the
+   * answer does not cover (a room created behind the paging cursor, or closed after its page) is
+   * kept. Resolves false when a later refresh superseded this one; throws what `fetch` throws.
+   */
+  async refresh(fetch: () => Promise<RoomSummary[]>): Promise<boolean> {
+    const pushes: RoomSummary[] = [];
+    this.pushes = pushes;
+    try {
+      const rooms = await fetch();
+      if (this.pushes !== pushes) return false;
+      const listed = new Set(rooms.map((r) => r.id));
+      this.replace(rooms);
+      this.update(pushes.filter((r) => r.closed || !listed.has(r.id)));
+      return true;
+    } finally {
+      if (this.pushes === pushes) this.pushes = undefined;
+    }
+  }
+
+  /** A summary the tracker pushed (room_event, room_listed). */
+  pushed(room: RoomSummary): void {
+    this.pushes?.push(room);
+    this.update([room]);
   }
 
   /** A room closed or deleted. */

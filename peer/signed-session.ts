@@ -140,6 +140,11 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     me: user, held: store.held, conversations,
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
     expect: (room, sender, session, seq) => gaps.expect(room, sender, session, seq, () => store.held.upTo(room, sender, session)),
+    online: (peer) => host.presence.get(peer)?.online === true,
+    linked: (peer) => pool.isLinked(peer),
+    dial: (peer) => pool.sendWith(peer, () => true),
+    waiting: () => new Set(store.outbox.waitingUsers()),
+    retry: (peer) => delivery.reachable(peer),
     report: (err, from) => host.report(err, from),
     track: (work) => host.track(work),
   });

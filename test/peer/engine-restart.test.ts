@@ -87,3 +87,25 @@ test('a peer restart mid-conversation: it resumes from its data folder without a
   await bob2.sendRoom('ops', 'thanks');
   assert.equal((await reply).from, 'bob');
 });
+
+test('after a tracker restart, a client is told who came and went while it was down (no ghosts in presence)', async (t) => {
+  const first = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const tracker = { host: first.host, port: first.port };
+  const alice = await registered(t, tracker, 'alice');
+  const bob = await registered(t, tracker, 'bob');
+  const carol = await makeEngine(t, tracker);
+  await carol.register('carol', PASSWORD);
+  const reconnecting = waitFor(alice, 'connection', (c) => c.state === 'reconnecting');
+  assert.equal(await first.stop(), 0);
+  await reconnecting;
+  // While the tracker is down: bob leaves for good, carol (registered, offline before) will come.
+  await bob.close();
+  const bobGone = waitFor(alice, 'presence', (p) => p.user === 'bob' && !p.online, 20_000);
+  const carolCame = waitFor(alice, 'presence', (p) => p.user === 'carol' && p.online, 20_000);
+  const aliceBack = waitFor(alice, 'connection', (c) => c.state === 'online', 20_000);
+  await restartTracker(t, first, { args: [...FAST_TRACKER_ARGS, '--port', String(first.port)] });
+  await carol.login('carol', PASSWORD);
+  await aliceBack;
+  await Promise.all([bobGone, carolCame]);
+  assert.deepEqual((await alice.listPeers()).filter((p) => p.online).map((p) => p.user).sort(), ['alice', 'carol']);
+});

@@ -35,6 +35,7 @@ test('an entry waits for each member until each acknowledges, then goes; a secon
   assert.deepEqual(outbox.pendingFor('carol').map((p) => p.id), ['m0']);
   assert.deepEqual(outbox.pendingFor('bob').map((p) => p.id), ['m0', 'm1']);
   assert.deepEqual(outbox.waitingFor(ROOM, 'S1', 0), ['bob', 'carol']);
+  assert.deepEqual(outbox.waitingUsers(), ['bob', 'carol']);
   assert.deepEqual(outbox.delivered(ROOM, 'S1', 0, 'bob'), { id: 'm0', roomName: 'design-review', remaining: ['carol'], of: 2 }, 'of: the members it was for (bob once)');
   assert.equal(outbox.delivered(ROOM, 'S1', 0, 'bob'), undefined);
   assert.equal(outbox.delivered(ROOM, 'S1', 7, 'bob'), undefined);
