@@ -8,17 +8,13 @@
 // or Chromium is not installed (.ci/run installs both with scripts/install-code-server.sh).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { checkBundle, lifoTeardown, openWorkbench, packageVsix, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker } from '../helpers/tracker-process.ts';
-import { answerInputBox, Bot, runCommand, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { openWorkbench, packageVsix, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
-const RESULTS = join(REPO_ROOT, 'test-results');
 const PASSWORD = 'plum kettle orbit 93 lantern';
 const BOT_PASSWORD = 'velvet anchor drizzle 58 quartz';
 const ROOM = 'lobby';
@@ -36,27 +32,10 @@ async function setColorTheme(page: Page, theme: string, themeClass: string): Pro
 }
 
 test('a person chats with a bot from VS Code: packaged .vsix, palette, view, themes', { timeout: 180_000 }, async (context) => {
-  const t = lifoTeardown(context);
-  checkBundle('dist/extension.cjs', ['extension', 'peer', 'protocol'], ['.ts']);
-  checkBundle('dist/webview.js', ['webview'], ['.ts', '.tsx', '.css']);
-  checkBundle('dist/peer.cjs', ['peer', 'protocol'], ['.ts']);
-  mkdirSync(RESULTS, { recursive: true });
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-chat-e2e-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const started = Date.now();
-  const step = (what: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${what}`);
-
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const trackerAddress = `${tracker.host}:${tracker.port}`;
+  const { t, dir, step, tracker, trackerAddress } = await startScene(context, 'e2e');
 
   // The bot registers, logs in and opens the room while VS Code starts.
-  const bot = new Bot(t, trackerAddress, join(dir, 'bot'), { pong: true });
-  const botReady = (async () => {
-    await bot.ok({ cmd: 'register', user: 'bot', password: BOT_PASSWORD });
-    await bot.ok({ cmd: 'login', user: 'bot', password: BOT_PASSWORD });
-    await bot.ok({ cmd: 'create_room', room: ROOM });
-  })();
-  botReady.catch(() => {});
+  const { bot, ready: botReady } = botInRoom(t, trackerAddress, join(dir, 'bot'), 'bot', BOT_PASSWORD, ROOM, { pong: true });
   const { path: vsix } = await packageVsix(join(dir, 'p2p-chat.vsix'));
   step('packaged p2p-chat.vsix');
 
@@ -71,33 +50,18 @@ test('a person chats with a bot from VS Code: packaged .vsix, palette, view, the
     step('bot registered, logged in, in #lobby');
 
     // The activity bar entry opens the view (clicking an open one would close it).
-    const entry = page.locator('.activitybar [aria-label^="P2P Chat"]').first();
-    await entry.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    const open = page.locator('.sidebar .composite.title .title-label', { hasText: /P2P Chat/i });
-    if (!(await open.isVisible())) await entry.click();
-    await webviewFrame(page, '#root *');
+    await openView(page);
     step('P2P Chat view open');
 
-    // Register from the palette, typing into each box.
-    await runCommand(page, 'P2P Chat: Register');
-    await answerInputBox(page, /Tracker address/, trackerAddress);
-    await answerInputBox(page, /User name/, 'alice');
-    await answerInputBox(page, /Choose a password/, PASSWORD);
-    await answerInputBox(page, /Type the password again/, PASSWORD);
-    // First connection: compare the fingerprint, then trust it.
-    const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    assert.ok((await dialog.innerText()).includes(tracker.fingerprint), 'the trust dialog shows the fingerprint the tracker printed');
-    await dialog.getByRole('button', { name: 'Trust' }).click();
-    await page.locator('.statusbar-item', { hasText: 'alice' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    // Register from the palette, typing into each box. First connection: compare the
+    // fingerprint, then trust it.
+    await registerFromPalette(page, trackerAddress, 'alice', PASSWORD, async (dialog) => {
+      assert.ok((await dialog.innerText()).includes(tracker.fingerprint), 'the trust dialog shows the fingerprint the tracker printed');
+    });
     step('registered and signed in as alice (status bar)');
 
     // Join the bot's room from the palette's quick pick.
-    await runCommand(page, 'P2P Chat: Join Room');
-    const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: ROOM }).first();
-    await pick.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    await page.keyboard.type(ROOM);
-    await page.keyboard.press('Enter');
+    await joinRoomFromPalette(page, ROOM);
     await bot.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
     step('joined #lobby');
 
@@ -134,8 +98,6 @@ test('a person chats with a bot from VS Code: packaged .vsix, palette, view, the
     assert.deepEqual(holding, [], 'files in the user-data folder hold the password');
     assert.deepEqual(bot.received.map((m) => m.text), ['hello bot'], 'the bot got exactly the one message');
   } catch (err) {
-    await page.screenshot({ path: join(RESULTS, 'e2e-failure.png') }).catch(() => {});
-    const tail = consoleLines.filter((l) => /^\[(error|warning)\]/.test(l)).slice(-30);
-    throw new Error(`${(err as Error).stack}\n--- screenshot: test-results/e2e-failure.png ---\n--- browser console errors (tail) ---\n${tail.join('\n')}`);
+    throw await failureReport(page, consoleLines, 'e2e', err);
   }
 });

@@ -8,32 +8,18 @@
 // installed (.ci/run installs both).
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { checkBundle, lifoTeardown, openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker } from '../helpers/tracker-process.ts';
-import { answerInputBox, Bot, runCommand, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { Bot, botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
-const RESULTS = join(REPO_ROOT, 'test-results');
 const PASSWORD = 'amber quilt ferry 41 meadow';
 const BOB_PASSWORD = 'copper heron sleet 27 violin';
 const ROOM = 'lobby';
 const NOTES = 120;
 /** Delivery after bob's client starts again: its start, sign-in, and the sender's retry. */
 const DELIVERY_TIMEOUT_MS = 60_000;
-
-/** Opens P2P Chat from the activity bar (clicking an open one would close it); returns the view's frame. */
-async function openView(page: Page): Promise<Frame> {
-  const entry = page.locator('.activitybar [aria-label^="P2P Chat"]').first();
-  await entry.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  const open = page.locator('.sidebar .composite.title .title-label', { hasText: /P2P Chat/i });
-  if (!(await open.isVisible())) await entry.click();
-  return webviewFrame(page, '#root *');
-}
 
 /** The lobby's chat in the view: opened from the conversation list unless the view reopened it itself. */
 async function lobby(page: Page): Promise<Frame> {
@@ -70,26 +56,9 @@ function inView(frame: Frame, n: number): Promise<boolean> {
 const note = (frame: Frame, n: number) => frame.locator('.row.message .message-body', { hasText: new RegExp(`^note ${n}$`) });
 
 test('a reloaded VS Code window shows its history, older pages load when scrolled up, and a message to bob while he is away waits for him, then is delivered', { timeout: 300_000 }, async (context) => {
-  const t = lifoTeardown(context);
-  checkBundle('dist/extension.cjs', ['extension', 'peer', 'protocol'], ['.ts']);
-  checkBundle('dist/webview.js', ['webview'], ['.ts', '.tsx', '.css']);
-  checkBundle('dist/peer.cjs', ['peer', 'protocol'], ['.ts']);
-  mkdirSync(RESULTS, { recursive: true });
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-chat-history-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const started = Date.now();
-  const step = (what: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${what}`);
-
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const trackerAddress = `${tracker.host}:${tracker.port}`;
+  const { t, dir, step, trackerAddress } = await startScene(context, 'history');
   const bobData = join(dir, 'bob');
-  const bob = new Bot(t, trackerAddress, bobData);
-  const bobReady = (async () => {
-    await bob.ok({ cmd: 'register', user: 'bob', password: BOB_PASSWORD });
-    await bob.ok({ cmd: 'login', user: 'bob', password: BOB_PASSWORD });
-    await bob.ok({ cmd: 'create_room', room: ROOM });
-  })();
-  bobReady.catch(() => {});
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, bobData, 'bob', BOB_PASSWORD, ROOM);
 
   const extension = stageExtension(dir);
   const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
@@ -105,19 +74,8 @@ test('a reloaded VS Code window shows its history, older pages load when scrolle
     await openView(page);
     step('workbench ready, P2P Chat open; bob is in #lobby');
 
-    await runCommand(page, 'P2P Chat: Register');
-    await answerInputBox(page, /Tracker address/, trackerAddress);
-    await answerInputBox(page, /User name/, 'alice');
-    await answerInputBox(page, /Choose a password/, PASSWORD);
-    await answerInputBox(page, /Type the password again/, PASSWORD);
-    const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    await dialog.getByRole('button', { name: 'Trust' }).click();
-    await page.locator('.statusbar-item', { hasText: 'alice' }).first().waitFor({ state: 'visible', timeout: 60_000 });
-    await runCommand(page, 'P2P Chat: Join Room');
-    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: ROOM }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    await page.keyboard.type(ROOM);
-    await page.keyboard.press('Enter');
+    await registerFromPalette(page, trackerAddress, 'alice', PASSWORD);
+    await joinRoomFromPalette(page, ROOM);
     await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
     step('alice registered and joined #lobby');
 
@@ -173,8 +131,6 @@ test('a reloaded VS Code window shows its history, older pages load when scrolle
     await page.screenshot({ path: join(RESULTS, 'history-delivered.png') });
     step('bob is back: delivered');
   } catch (err) {
-    await page.screenshot({ path: join(RESULTS, 'history-failure.png') }).catch(() => {});
-    const tail = consoleLines.filter((l) => /^\[(error|warning)\]/.test(l)).slice(-30);
-    throw new Error(`${(err as Error).stack}\n--- screenshot: test-results/history-failure.png ---\n--- browser console errors (tail) ---\n${tail.join('\n')}`);
+    throw await failureReport(page, consoleLines, 'history', err);
   }
 });

@@ -1,13 +1,54 @@
 // Driving a real VS Code (code-server in Chromium) as a person does, shared by the tests here:
-// a `node peer --json` bot that scripts a chat member, the command palette, input boxes, and the
-// view's webview frame.
+// what every such test starts with (checked bundles, a folder, a tracker), a `node peer --json`
+// bot that scripts a chat member, the command palette, input boxes, the view's webview frame,
+// registering and joining from the palette, and the report of a failure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
-import { REPO_ROOT, type Teardown } from '../helpers/tracker-process.ts';
+import type { Frame, Locator, Page } from 'playwright-core';
+import { checkBundle, lifoTeardown } from '../helpers/code-server.ts';
+import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
 
 export const UI_TIMEOUT_MS = 30_000;
+/** Where the tests' screenshots go. */
+export const RESULTS = join(REPO_ROOT, 'test-results');
+
+// ---- the scene: bundles, a folder, a tracker ------------------------------------------------------
+
+export interface Scene {
+  /** The test's teardown, run last-registered first (lifoTeardown). */
+  t: Teardown;
+  /** A fresh folder for the test's files, removed in teardown. */
+  dir: string;
+  /** Logs a step with the seconds since the scene was set. */
+  step(what: string): void;
+  tracker: TrackerProcess;
+  /** HOST:PORT of the tracker, as a person types it. */
+  trackerAddress: string;
+}
+
+/**
+ * What every workbench test starts with: the extension's, the webview's and `node peer`'s bundles
+ * checked against their sources, test-results/ made, a fresh folder `p2p-chat-NAME-...`, and a real
+ * tracker (FAST_TRACKER_ARGS).
+ */
+export async function startScene(context: Teardown, name: string): Promise<Scene> {
+  const t = lifoTeardown(context);
+  checkBundle('dist/extension.cjs', ['extension', 'peer', 'protocol'], ['.ts']);
+  checkBundle('dist/webview.js', ['webview'], ['.ts', '.tsx', '.css']);
+  checkBundle('dist/peer.cjs', ['peer', 'protocol'], ['.ts']);
+  mkdirSync(RESULTS, { recursive: true });
+  const dir = await mkdtemp(join(tmpdir(), `p2p-chat-${name}-`));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const started = Date.now();
+  const step = (what: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${what}`);
+
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  return { t, dir, step, tracker, trackerAddress: `${tracker.host}:${tracker.port}` };
+}
 
 // ---- the bot: `node peer --json`, one command per line, answers by id, events as they come -------
 
@@ -111,6 +152,21 @@ export class Bot {
   }
 }
 
+/**
+ * A Bot on `data` that registers as `user`, logs in and creates `room`, begun at once (while VS
+ * Code starts); `ready` settles when it has, and a failure is reported where `ready` is awaited.
+ */
+export function botInRoom(t: Teardown, tracker: string, data: string, user: string, password: string, room: string, opts: { pong?: boolean } = {}): { bot: Bot; ready: Promise<void> } {
+  const bot = new Bot(t, tracker, data, opts);
+  const ready = (async () => {
+    await bot.ok({ cmd: 'register', user, password });
+    await bot.ok({ cmd: 'login', user, password });
+    await bot.ok({ cmd: 'create_room', room });
+  })();
+  ready.catch(() => {});
+  return { bot, ready };
+}
+
 // ---- driving the workbench as a person ------------------------------------------------------------
 
 /** Opens the command palette, types the command until VS Code lists it, runs it. */
@@ -157,4 +213,52 @@ export async function webviewFrame(page: Page, selector: string, timeoutMs = UI_
     if (Date.now() > deadline) throw new Error(`no webview frame holds ${selector}; frames: ${page.frames().map((f) => f.url().slice(0, 120)).join(', ')}`);
     await page.waitForTimeout(200);
   }
+}
+
+/** Opens P2P Chat from the activity bar (clicking an open one would close it); returns the view's frame. */
+export async function openView(page: Page): Promise<Frame> {
+  const entry = page.locator('.activitybar [aria-label^="P2P Chat"]').first();
+  await entry.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const open = page.locator('.sidebar .composite.title .title-label', { hasText: /P2P Chat/i });
+  if (!(await open.isVisible())) await entry.click();
+  return webviewFrame(page, '#root *');
+}
+
+/**
+ * Registers from the palette, typing into each input box; on the first connection's dialog
+ * (given first to `checkDialog`, to compare the fingerprint) trusts the tracker, and waits until
+ * the status bar shows the user signed in.
+ */
+export async function registerFromPalette(page: Page, tracker: string, user: string, password: string, checkDialog?: (dialog: Locator) => Promise<void>): Promise<void> {
+  await runCommand(page, 'P2P Chat: Register');
+  await answerInputBox(page, /Tracker address/, tracker);
+  await answerInputBox(page, /User name/, user);
+  await answerInputBox(page, /Choose a password/, password);
+  await answerInputBox(page, /Type the password again/, password);
+  const dialog = page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await checkDialog?.(dialog);
+  await dialog.getByRole('button', { name: 'Trust' }).click();
+  await page.locator('.statusbar-item', { hasText: user }).first().waitFor({ state: 'visible', timeout: 60_000 });
+}
+
+/** Joins `room` from the palette's quick pick, once it lists the room. */
+export async function joinRoomFromPalette(page: Page, room: string): Promise<void> {
+  await runCommand(page, 'P2P Chat: Join Room');
+  const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: room }).first();
+  await pick.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await page.keyboard.type(room);
+  await page.keyboard.press('Enter');
+}
+
+// ---- when a test fails ---------------------------------------------------------------------------
+
+/**
+ * The error to throw for `err`, after a screenshot to test-results/NAME-failure.png: its stack,
+ * and the last 30 errors and warnings of the browser console.
+ */
+export async function failureReport(page: Page, consoleLines: string[], name: string, err: unknown): Promise<Error> {
+  await page.screenshot({ path: join(RESULTS, `${name}-failure.png`) }).catch(() => {});
+  const tail = consoleLines.filter((l) => /^\[(error|warning)\]/.test(l)).slice(-30);
+  return new Error(`${(err as Error).stack}\n--- screenshot: test-results/${name}-failure.png ---\n--- browser console errors (tail) ---\n${tail.join('\n')}`);
 }
