@@ -214,3 +214,10 @@ export async function roomOf(t: After, tracker: { host: string; port: number }, 
   await joined;
   return { engines, id };
 }
+
+/** Sends `text` directly from `from` to `to`'s user and resolves once `to` emitted it as a message (rejects after `ms`). */
+export async function deliveredDirect(from: ChatEngine, to: ChatEngine, text: string, ms = 10_000): Promise<void> {
+  const got = waitFor(to, 'message', (m) => m.text === text, ms);
+  await from.sendDirect(to.user!, text);
+  await got;
+}

@@ -17,7 +17,7 @@ import type { ChatEngine } from '../../peer/engine.ts';
 import { LinkPool } from '../../peer/link-pool.ts';
 import { isEviction, type RefusalDetail, type RefusalSummary } from '../../peer/link-refusals.ts';
 import { LinkServer, connectLink, type LinkIdentity, type PeerLink, type PinnedKeyLookup } from '../../peer/link.ts';
-import { collect, registered, waitFor } from '../helpers/engines.ts';
+import { collect, deliveredDirect, registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 const TIMEOUT = { timeout: 120_000 };
@@ -66,7 +66,7 @@ function rawConnect(t: TestContext, port: number, from: string): RawConn {
 const hello = (from: string, to: string) =>
   ({ t: 'hello', v: 2, from, to, eph: toBase64Url(x25519Generate().publicKey), nonce: toBase64Url(randomBytes(32)) });
 
-/** `count` idle connections from each address; each one the peer closes is reopened (after `pauseMs`) until stop(). */
+/** `count` idle connections from each address; each one the peer closes is reopened (after `pauseMs`) until stop() (at the latest in teardown). */
 function flood(t: TestContext, port: number, addresses: string[], count: number, opts: { reconnect: boolean; pauseMs?: number }) {
   let stopped = false;
   const state = { opened: 0, closedByPeer: 0, open: new Set<net.Socket>() };
@@ -83,11 +83,26 @@ function flood(t: TestContext, port: number, addresses: string[], count: number,
     });
   };
   for (const from of addresses) for (let i = 0; i < count; i++) openOne(from);
+  const stop = () => {
+    stopped = true;
+    for (const s of state.open) s.destroy();
+  };
+  t.after(stop);
+  return { state, stop };
+}
+
+type PoolStats = Awaited<ReturnType<LinkPool['stats']>>;
+
+/** Samples a pool's stats on demand, keeping the most pending handshakes and open sockets seen in any sample. */
+function sampler(stats: () => Promise<PoolStats>) {
+  const max = { pending: 0, sockets: 0 };
   return {
-    state,
-    stop() {
-      stopped = true;
-      for (const s of state.open) s.destroy();
+    max,
+    async sample(): Promise<PoolStats> {
+      const s = await stats();
+      max.pending = Math.max(max.pending, s.pending);
+      max.sockets = Math.max(max.sockets, s.sockets);
+      return s;
     },
   };
 }
@@ -109,17 +124,9 @@ test('300 idle connections from 5 addresses: the peer holds at most the caps, cl
   const limits = { pendingPerAddress: 10, pendingTotal: 25, handshakeTimeoutMs: 1500, refusalReportsPerInterval: 5, refusalIntervalMs: 1000 };
   const { pool: p, refused, summaries } = await pool(t, BOB, pins({ alice: alice.publicKey }), limits);
   const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
-  let maxPending = 0;
-  let maxSockets = 0;
-  const sample = async () => {
-    const s = await p.stats();
-    maxPending = Math.max(maxPending, s.pending);
-    maxSockets = Math.max(maxSockets, s.sockets);
-    return s;
-  };
+  const { max, sample } = sampler(() => p.stats());
   const started = Date.now();
   const f = flood(t, p.port, addresses, 60, { reconnect: false });
-  t.after(() => f.stop());
 
   // 275 are closed at once or evicted for a lighter address; 25 (the total cap; 10 at most from
   // any one address) are held.
@@ -136,8 +143,8 @@ test('300 idle connections from 5 addresses: the peer holds at most the caps, cl
   const elapsed = Date.now() - started;
   assert.ok(elapsed >= limits.handshakeTimeoutMs - 200, `cut after ${elapsed} ms`);
   await until('the peer holds nothing', async () => (await sample()).sockets === 0 && (await sample()).pending === 0);
-  assert.ok(maxPending <= 25 && maxSockets <= 25, `at most ${maxPending} pending and ${maxSockets} sockets at any sample`);
-  t.diagnostic(`300 offered: ${s.busyRefusals} closed at once, ${275 - s.busyRefusals} evicted, at most ${maxPending} pending / ${maxSockets} sockets, all cut after ${elapsed} ms`);
+  assert.ok(max.pending <= 25 && max.sockets <= 25, `at most ${max.pending} pending and ${max.sockets} sockets at any sample`);
+  t.diagnostic(`300 offered: ${s.busyRefusals} closed at once, ${275 - s.busyRefusals} evicted, at most ${max.pending} pending / ${max.sockets} sockets, all cut after ${elapsed} ms`);
 
   // 300 refusals: a few reported one by one, the rest in summaries with counts.
   await until('all 300 refusals reported', () => refused.length + summaries.reduce((n, x) => n + x.count, 0) === 300);
@@ -205,7 +212,6 @@ test('a real member links and talks while a stranger holds its address at the ca
   await linked;
 
   const f = flood(t, p.port, ['127.0.0.2'], 300, { reconnect: true });
-  t.after(() => f.stop());
   await until('the stranger holds its cap', async () => (await p.stats()).pending >= 16 && f.state.closedByPeer >= 284);
 
   // During the flood: the old link carries a message, and a new member links and is heard.
@@ -317,6 +323,19 @@ test('signatures wait for the budget instead of failing: real links beyond the b
 
 // ---- engines with a real tracker -------------------------------------------------------------
 
+/**
+ * A tracker and bob (with `linkLimits`), alice and carol registered on it; alice has sent bob a
+ * direct message he received (her link to him is open), carol has never linked with him.
+ */
+async function floodTargets(t: TestContext, linkLimits: Partial<LinkLimits>) {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const bobE = await registered(t, tracker, 'bob', { linkLimits });
+  const aliceE = await registered(t, tracker, 'alice');
+  const carolE = await registered(t, tracker, 'carol');
+  await deliveredDirect(aliceE, bobE, 'before');
+  return { bobE, aliceE, carolE };
+}
+
 /** The engine's link pool (a private field: `s.pool` while logged in, `pool` before engine.ts was split). */
 const poolOf = (engine: ChatEngine) => {
   const e = engine as unknown as { s?: { pool?: LinkPool }; pool?: LinkPool };
@@ -324,49 +343,31 @@ const poolOf = (engine: ChatEngine) => {
 };
 
 test('engines: during a flood of idle connections members keep linking and delivering, errors stay few, the peer holds at most the cap', TIMEOUT, async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const linkLimits = { pendingPerAddress: 16, pendingTotal: 64, handshakeTimeoutMs: 2000, refusalReportsPerInterval: 3, refusalIntervalMs: 2000 };
-  const bobE = await registered(t, tracker, 'bob', { linkLimits });
-  const aliceE = await registered(t, tracker, 'alice');
-  const carolE = await registered(t, tracker, 'carol');
-  const hi = waitFor(bobE, 'message', (m) => m.text === 'before');
-  await aliceE.sendDirect('bob', 'before');
-  await hi;
+  const { bobE, aliceE, carolE } = await floodTargets(t, linkLimits);
 
   const errors = collect(bobE, 'error');
   const started = Date.now();
   const f = flood(t, bobE.peerPort, ['127.0.0.2'], 300, { reconnect: true });
-  t.after(() => f.stop());
-  let maxPending = 0;
-  let maxSockets = 0;
-  const sample = async () => {
-    const s = await poolOf(bobE).stats();
-    maxPending = Math.max(maxPending, s.pending);
-    maxSockets = Math.max(maxSockets, s.sockets);
-    return s;
-  };
+  const { max, sample } = sampler(() => poolOf(bobE).stats());
   // Two handshake deadlines' worth of held connections have timed out and been reopened.
   await until('the flood ran past two deadlines', async () => (await sample(), Date.now() - started > 2 * linkLimits.handshakeTimeoutMs + 500));
 
   // An established link and a new one (carol, never linked with bob) both deliver, both ways.
-  const fromAlice = waitFor(bobE, 'message', (m) => m.text === 'during, alice', 30_000);
-  await aliceE.sendDirect('bob', 'during, alice');
-  await fromAlice;
+  await deliveredDirect(aliceE, bobE, 'during, alice', 30_000);
   const fromCarol = waitFor(bobE, 'message', (m) => m.text === 'during, carol', 30_000);
   assert.equal((await carolE.sendDirect('bob', 'during, carol')).recipients, 1);
   await fromCarol;
-  const toCarol = waitFor(carolE, 'message', (m) => m.text === 'during, to carol', 30_000);
-  await bobE.sendDirect('carol', 'during, to carol');
-  await toCarol;
+  await deliveredDirect(bobE, carolE, 'during, to carol', 30_000);
   await sample();
   const elapsed = Date.now() - started;
   f.stop();
 
   assert.ok(f.state.opened > 600, `${f.state.opened} connections opened by the stranger`);
-  assert.ok(maxPending <= 16, `at most ${maxPending} pending`);
+  assert.ok(max.pending <= 16, `at most ${max.pending} pending`);
   // The flood's own sockets (16) plus members' links and closing ones; never the 300 offered.
-  assert.ok(maxSockets <= 16 + 8, `at most ${maxSockets} sockets open at bob's port`);
-  t.diagnostic(`${f.state.opened} stranger connections in ${elapsed} ms: at most ${maxPending} pending, ${maxSockets} sockets; ` +
+  assert.ok(max.sockets <= 16 + 8, `at most ${max.sockets} sockets open at bob's port`);
+  t.diagnostic(`${f.state.opened} stranger connections in ${elapsed} ms: at most ${max.pending} pending, ${max.sockets} sockets; ` +
     `${errors.filter((e) => e.code.startsWith('link.')).length} link error events`);
   const intervals = 1 + Math.ceil(elapsed / linkLimits.refusalIntervalMs);
   const linkErrors = errors.filter((e) => e.code.startsWith('link.'));
@@ -379,26 +380,14 @@ test('engines: strangers from 5 addresses hold every pending slot and reconnect 
   // The tester's flood at test scale: each address offers its cap (8), 40 in all for a total of
   // 24, reopening whatever is closed (refused, evicted or timed out). Before eviction, every
   // connection from anyone else was closed at once with link.busy while the flood went on.
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const linkLimits = { pendingPerAddress: 8, pendingTotal: 24, handshakeTimeoutMs: 3000, refusalReportsPerInterval: 3, refusalIntervalMs: 1000 };
-  const bobE = await registered(t, tracker, 'bob', { linkLimits });
-  const aliceE = await registered(t, tracker, 'alice');
-  const carolE = await registered(t, tracker, 'carol');
-  const hi = waitFor(bobE, 'message', (m) => m.text === 'before');
-  await aliceE.sendDirect('bob', 'before');
-  await hi;
+  const { bobE, aliceE, carolE } = await floodTargets(t, linkLimits);
 
   const errors = collect(bobE, 'error');
   const addresses = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
   const started = Date.now();
   const f = flood(t, bobE.peerPort, addresses, linkLimits.pendingPerAddress, { reconnect: true });
-  t.after(() => f.stop());
-  let maxPending = 0;
-  const sample = async () => {
-    const s = await poolOf(bobE).stats();
-    maxPending = Math.max(maxPending, s.pending);
-    return s;
-  };
+  const { max, sample } = sampler(() => poolOf(bobE).stats());
   // Past one deadline (the first held ones timed out and were reopened), and the total full again.
   await until('the flood fills the total again after a deadline', async () =>
     (await sample()).pending === linkLimits.pendingTotal && Date.now() - started > linkLimits.handshakeTimeoutMs + 500);
@@ -411,20 +400,18 @@ test('engines: strangers from 5 addresses hold every pending slot and reconnect 
   await fromCarol;
   const tookMs = Date.now() - sentAt;
   // The established link goes on too.
-  const fromAlice = waitFor(bobE, 'message', (m) => m.text === 'during, alice', 20_000);
-  await aliceE.sendDirect('bob', 'during, alice');
-  await fromAlice;
+  await deliveredDirect(aliceE, bobE, 'during, alice', 20_000);
   const s = await sample();
   // The flood kept going (refused at once over and over) and was still holding the total.
   assert.ok(s.busyRefusals > busyBefore, `${s.busyRefusals - busyBefore} closed at once while carol linked`);
-  assert.ok(maxPending <= linkLimits.pendingTotal, `at most ${maxPending} pending`);
+  assert.ok(max.pending <= linkLimits.pendingTotal, `at most ${max.pending} pending`);
   // Evictions are reported: one by one or counted in a summary.
   await waitFor(bobE, 'error', (e) => /evicted/.test(e.message), 5_000).catch(() => undefined);
   assert.ok(errors.some((e) => e.code === 'link.busy' && /^refused a peer link from .*: evicted the handshake of/.test(e.message)) ||
     errors.some((e) => e.code === 'link.refused' && /\d+ of them evicted to make room for other addresses/.test(e.message)), 'evictions reported');
   const elapsed = Date.now() - started;
   f.stop();
-  t.diagnostic(`${f.state.opened} stranger connections from ${addresses.length} addresses in ${elapsed} ms, at most ${maxPending} pending; ` +
+  t.diagnostic(`${f.state.opened} stranger connections from ${addresses.length} addresses in ${elapsed} ms, at most ${max.pending} pending; ` +
     `carol's message arrived ${tookMs} ms after sending; ${errors.length} error events at bob`);
 });
 
@@ -433,26 +420,14 @@ test('engines: more stranger addresses than the total cap, one idle connection e
   // reopening its one connection 100 ms after it is closed. Every address then holds one, so
   // none may take a slot from another; before a newcomer from an address holding none could
   // evict the oldest handshake overall, every connection from anyone else was closed at once.
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const linkLimits = { pendingPerAddress: 8, pendingTotal: 8, handshakeTimeoutMs: 3000, refusalReportsPerInterval: 3, refusalIntervalMs: 1000 };
-  const bobE = await registered(t, tracker, 'bob', { linkLimits });
-  const aliceE = await registered(t, tracker, 'alice');
-  const carolE = await registered(t, tracker, 'carol');
-  const hi = waitFor(bobE, 'message', (m) => m.text === 'before');
-  await aliceE.sendDirect('bob', 'before');
-  await hi;
+  const { bobE, aliceE, carolE } = await floodTargets(t, linkLimits);
 
   const errors = collect(bobE, 'error');
   const addresses = Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`);
   const started = Date.now();
   const f = flood(t, bobE.peerPort, addresses, 1, { reconnect: true, pauseMs: 100 });
-  t.after(() => f.stop());
-  let maxPending = 0;
-  const sample = async () => {
-    const s = await poolOf(bobE).stats();
-    maxPending = Math.max(maxPending, s.pending);
-    return s;
-  };
+  const { max, sample } = sampler(() => poolOf(bobE).stats());
   // The total full, and the addresses left over turned away (evicting) and reconnecting, round after round.
   await until('the flood fills the total and keeps reconnecting', async () => {
     const s = await sample();
@@ -465,18 +440,14 @@ test('engines: more stranger addresses than the total cap, one idle connection e
   assert.equal((await carolE.sendDirect('bob', 'during, carol')).recipients, 1);
   await fromCarol;
   const tookMs = Date.now() - sentAt;
-  const toCarol = waitFor(carolE, 'message', (m) => m.text === 'during, to carol', 20_000);
-  await bobE.sendDirect('carol', 'during, to carol');
-  await toCarol;
+  await deliveredDirect(bobE, carolE, 'during, to carol', 20_000);
   // The established link goes on too.
-  const fromAlice = waitFor(bobE, 'message', (m) => m.text === 'during, alice', 20_000);
-  await aliceE.sendDirect('bob', 'during, alice');
-  await fromAlice;
+  await deliveredDirect(aliceE, bobE, 'during, alice', 20_000);
   await sample();
-  assert.ok(maxPending <= linkLimits.pendingTotal, `at most ${maxPending} pending`);
+  assert.ok(max.pending <= linkLimits.pendingTotal, `at most ${max.pending} pending`);
   const elapsed = Date.now() - started;
   f.stop();
-  t.diagnostic(`${f.state.opened} stranger connections from ${addresses.length} addresses in ${elapsed} ms, at most ${maxPending} pending, ` +
+  t.diagnostic(`${f.state.opened} stranger connections from ${addresses.length} addresses in ${elapsed} ms, at most ${max.pending} pending, ` +
     `${(await sample()).evictions} evictions; carol's message arrived ${tookMs} ms after sending; ${errors.length} error events at bob`);
 });
 
