@@ -1,0 +1,73 @@
+// A forwarder needs no trust (DESIGN.md "Delivery, history, nothing lost"): a member who relays
+// another member's messages to someone who was away may tamper with them, drop some or change
+// their order. With a real tracker and a real engine for the member coming back, and a raw link as
+// the hostile forwarder relaying the sender's genuine envelopes: a tampered or forged envelope is
+// refused and never shown, a dropped one is reported as a gap until it arrives, and reordered ones
+// are shown in the one order every member keeps, the late ones marked.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ClientEvents } from '../../protocol/client.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { PASSWORD, collect, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
+import { HandSession, linkTo, savedHead, savedKeys } from '../helpers/proxy.ts';
+
+test('a hostile forwarder: tampered and forged envelopes refused, a dropped one shown as a gap until it comes, reordered ones put in order and marked late', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'lab');
+  const keys = { alice: savedKeys(engines.alice, 'alice'), bob: savedKeys(engines.bob, 'bob'), carol: savedKeys(engines.carol, 'carol') };
+  const head = savedHead(engines.bob, id);
+  // Only alice's engine runs from here on: bob wrote while she was away, carol relays it.
+  for (const e of [engines.bob, engines.carol, engines.alice]) await e.close();
+  const alice = await makeEngine(t, tracker, { dataDir: engines.alice.dataDir });
+  await alice.login('alice', PASSWORD);
+  const shown = collect(alice, 'message');
+  const gaps: ClientEvents['gap'][] = [];
+  alice.on('gap', (g) => gaps.push(g));
+
+  const base = Date.now();
+  const bob = new HandSession(keys.bob, id, head, [keys.alice, keys.carol], base);
+  const envelopes = [0, 1, 2, 3, 4].map((i) => bob.envelope(`note ${i}`, base + i * 1000));
+  const carol = await linkTo(t, alice, keys.carol, keys.alice);
+  carol.send({ t: 'session', bundle: bob.bundle });
+
+  // Tampered ciphertext, and carol's own envelope passed off as bob's: refused, not shown.
+  const tampered = { ...envelopes[0], ct: flip(envelopes[0].ct) };
+  const refusedTamper = waitFor(alice, 'error', (e) => e.code === 'message.bad_signature' && /bob/.test(e.message));
+  carol.send({ t: 'envelope', envelope: tampered });
+  await refusedTamper;
+  const forged = { ...new HandSession(keys.carol, id, head, [keys.alice], base).envelope('carol pretending', base), sender: 'bob', session: bob.bundle.session, seq: 0 };
+  const refusedForgery = waitFor(alice, 'error', (e) => e.code === 'message.bad_signature' && /bob/.test(e.message));
+  carol.send({ t: 'envelope', envelope: forged });
+  await refusedForgery;
+
+  // The genuine first, then 2 without 1 (dropped), then 4 before 3 (reordered).
+  const got = (text: string) => waitFor(alice, 'message', (m) => m.text === text);
+  let next = got('note 0');
+  carol.send({ t: 'envelope', envelope: envelopes[0] });
+  await next;
+  const gapOpened = waitFor(alice, 'gap', (g) => g.from === 'bob' && g.missing === 1);
+  carol.send({ t: 'envelope', envelope: envelopes[2] });
+  await gapOpened;
+  next = got('note 3');
+  carol.send({ t: 'envelope', envelope: envelopes[4] });
+  carol.send({ t: 'envelope', envelope: envelopes[3] });
+  await next;
+  assert.equal(gaps.at(-1)?.missing, 1, 'still one missing: note 1');
+
+  // The dropped one arrives another way (here: the same link later): the gap closes.
+  const closed = waitFor(alice, 'gap', (g) => g.from === 'bob' && g.missing === 0);
+  carol.send({ t: 'envelope', envelope: envelopes[1] });
+  await closed;
+
+  assert.deepEqual(shown.map((m) => m.text), ['note 0', 'note 2', 'note 4', 'note 3', 'note 1'], 'shown as they came, tampered and forged never');
+  assert.deepEqual(shown.map((m) => m.late === true), [false, false, false, true, true], 'those that came after a later one are marked late');
+  assert.deepEqual(gaps.map((g) => [g.roomId, g.missing]), [[id, 1], [id, 2], [id, 1], [id, 0]]);
+  const page = await alice.history({ room: id });
+  assert.deepEqual(page.messages.map((m) => m.text), ['note 0', 'note 1', 'note 2', 'note 3', 'note 4'], 'history keeps the one order');
+});
+
+/** The base64url text with its first character changed (a different ciphertext, same length). */
+function flip(b64: string): string {
+  return (b64[0] === 'A' ? 'B' : 'A') + b64.slice(1);
+}
