@@ -12,6 +12,13 @@
 //   3. join: a newcomer joins; time from writing join_room to its first message event, for a
 //      message the room's owner sends as soon as it sees member_joined
 //   4. a 64 KiB message: time until it has reached every member
+// And once, after the rooms (test/bench/catch-up-bench.ts, history-bench.ts; each with a flag to skip):
+//   5. catch-up: in a room of 10 (its own tracker and 10 new users), a member away while another
+//      sends 10,000 messages (--quick: 1,000) and then leaves too; from the late member's login
+//      answer until it has shown all of them, and the time per 1,000 shown
+//   6. memory: `node peer` and the engine in-process signed in with 100,000 stored messages
+//      against 1,000 (--quick: 20,000)
+//   7. the message store (history-bench): append cost, the newest page of 100,000 (--quick: 20,000)
 //
 // One clock: this process writes every command and reads every peer's stdout, and timestamps are
 // its performance.now() when it writes a command and when the chunk holding an event line arrives.
@@ -30,7 +37,9 @@ import { parseArgs } from 'node:util';
 import { PeerProcess, checkPeerBundle, type PeerEvent, type TimedAnswer } from '../helpers/peer-process.ts';
 import { REPO_ROOT, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './cpuprofile.ts';
-import { formatValue, report, type ReportRow } from './report.ts';
+import { formatTable, formatValue, report, type ReportRow } from './report.ts';
+import { CATCH_UP_TARGET_MS, CATCH_UP_TRACKER_ARGS, catchUpBench, memoryBench } from './catch-up-bench.ts';
+import { historyBench } from './history-bench.ts';
 import { cpuSeconds, machineCpuSeconds, percentile, progress, rssMiB } from './stats.ts';
 
 // ---- options -----------------------------------------------------------------------------------
@@ -47,6 +56,13 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'peer-entry': { type: 'string' },
+    'catch-up': { type: 'string' },
+    'no-catch-up': { type: 'boolean', default: false },
+    'memory-messages': { type: 'string' },
+    'no-memory': { type: 'boolean', default: false },
+    'history-messages': { type: 'string' },
+    'no-history': { type: 'boolean', default: false },
+    'no-rooms': { type: 'boolean', default: false },
     json: { type: 'string', default: 'bench-results/peer.json' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -55,7 +71,8 @@ const { values: flags } = parseArgs({
 
 const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced N] [--rate R] [--burst N]
                       [--big-reps N] [--join-reps N] [--concurrency N] [--profile] [--peer-entry FILE]
-                      [--json FILE]
+                      [--catch-up N | --no-catch-up] [--memory-messages N | --no-memory]
+                      [--history-messages N | --no-history] [--no-rooms] [--json FILE]
 
   --sizes      room sizes (members, sender included); default 2,5,10,25,50 (--quick: 2,5,10)
   --quick      a smaller run: sizes 2,5,10, 20 paced messages, a burst of 300, 2 repetitions
@@ -66,6 +83,10 @@ const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced
   --concurrency N  registrations/logins at once (default 2 per core)
   --profile    run the sender and one receiver with --cpu-prof and rank their hot functions
   --peer-entry FILE  run FILE instead of \`peer\` (an experimental build, for what-if comparisons)
+  --catch-up N messages a member misses and catches up on, room of 10 (default 10000; --quick 1000)
+  --memory-messages N  stored messages for the memory comparison with 1,000 (default 100000; --quick 20000)
+  --history-messages N  messages in the store benchmark's big conversation (default 100000; --quick 20000)
+  --no-catch-up, --no-memory, --no-history  skip those scenarios; --no-rooms skips scenarios 1-4
   --json FILE  where the results go (default bench-results/peer.json)`;
 
 if (flags.help) {
@@ -98,6 +119,11 @@ const CONCURRENCY = intFlag('concurrency', flags.concurrency, Math.max(2, cpus()
 const PROFILE = flags.profile!;
 const JSON_PATH = flags.json!;
 const PEER_PROGRAM = flags['peer-entry'] ? resolve(flags['peer-entry']) : undefined;
+const CATCH_UP = flags['no-catch-up'] ? 0 : intFlag('catch-up', flags['catch-up'], QUICK ? 1_000 : 10_000, 1);
+const CATCH_UP_ROOM = 10;
+const MEMORY_MESSAGES = flags['no-memory'] ? 0 : intFlag('memory-messages', flags['memory-messages'], QUICK ? 20_000 : 100_000, 1);
+const HISTORY_MESSAGES = flags['no-history'] ? 0 : intFlag('history-messages', flags['history-messages'], QUICK ? 20_000 : 100_000, 1_000);
+const ROOMS = !flags['no-rooms'];
 
 /** Users: the largest room plus the newcomer of scenario 3. */
 const USERS = Math.max(...SIZES) + 1;
@@ -792,10 +818,32 @@ async function main(): Promise<void> {
     mkdirSync(profileDir, { recursive: true });
   }
 
+  // A scenario that fails is noted and the run goes on with the next one.
+  const attempt = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      const message = String((err as Error)?.message ?? err);
+      note(`${what} failed: ${message.split('\n')[0]}`);
+      notes.push(`${what} FAILED: ${message.slice(0, 2000)}`);
+      return false;
+    }
+  };
+
+  let users: User[] = [];
+  if (ROOMS) users = await rooms(dataRoot, profileDir, attempt);
+  const extraRows = await onceScenarios(dataRoot, attempt);
+
+  // ---- report ----
+  await report_(users, extraRows, profileDir);
+}
+
+/** Scenarios 1-4 in rooms of each size; returns the users (their processes stopped). */
+async function rooms(dataRoot: string, profileDir: string | undefined, attempt: (what: string, fn: () => Promise<void>) => Promise<boolean>): Promise<User[]> {
   note('starting the tracker');
   const tracker = await startTracker(t, { args: TRACKER_ARGS });
   const trackerPid = tracker.child.pid!;
-
   note(`starting ${USERS} peer processes`);
   let at = now();
   const users = await startUsers(tracker, dataRoot, profileDir);
@@ -825,19 +873,6 @@ async function main(): Promise<void> {
     value: `${(setupMs / 1000).toFixed(1)} s (register p50 ${percentile(registerMs, 50).toFixed(0)} ms, login p50 ${percentile(loginMs, 50).toFixed(0)} ms)`,
   });
   const newcomer = users[USERS - 1];
-
-  // A scenario that fails is noted and the run goes on with the next one.
-  const attempt = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
-    try {
-      await fn();
-      return true;
-    } catch (err) {
-      const message = String((err as Error)?.message ?? err);
-      note(`${what} failed: ${message.split('\n')[0]}`);
-      notes.push(`${what} FAILED: ${message.slice(0, 2000)}`);
-      return false;
-    }
-  };
   for (const size of SIZES) {
     let room: Room | undefined;
     if (!(await attempt(`room of ${size}: set-up`, async () => void (room = await makeRoom(users, size, trackerPid))))) continue;
@@ -861,23 +896,85 @@ async function main(): Promise<void> {
   }
   const stray = users.filter((u) => u.peer.strayLines.length);
   if (stray.length) notes.push(`${stray.length} peers wrote lines on stdout that are not JSON answers/events, e.g. ${stray[0].name}: ${stray[0].peer.strayLines[0]}`);
+  // The rooms' peers are done: stopped before the scenarios below, which have their own
+  // (idle peers would share the cores; profiles are written as they exit).
+  note(`stopping the rooms' ${users.length} peers`);
+  await Promise.all(users.map((u) => u.peer.stop()));
+  return users;
+}
 
-  // ---- report ----
+/** Scenarios 5-7, each once: catch-up, memory with history, the message store. Returns the rows for the second table. */
+async function onceScenarios(dataRoot: string, attempt: (what: string, fn: () => Promise<void>) => Promise<boolean>): Promise<ReportRow[]> {
+  const rows: ReportRow[] = [];
+  if (CATCH_UP || MEMORY_MESSAGES) {
+    note('catch-up and memory: starting their own tracker');
+    const tracker = await startTracker(t, { args: CATCH_UP_TRACKER_ARGS });
+    const root = join(dataRoot, 'catch-up');
+    mkdirSync(root, { recursive: true });
+    if (CATCH_UP) {
+      await attempt(`catch-up of ${CATCH_UP}, room of ${CATCH_UP_ROOM}`, async () => {
+        const r = await catchUpBench({ tracker, root, t, roomSize: CATCH_UP_ROOM, messages: CATCH_UP, concurrency: CONCURRENCY, log: note, ...(PEER_PROGRAM ? { peerEntry: PEER_PROGRAM } : {}) });
+        const targeted = r.messages === 10_000 && r.roomSize === 10;
+        results.push({
+          ...r,
+          rows: undefined,
+          notes: undefined,
+          scenario: '5 catch-up',
+          roomSize: r.roomSize,
+          messages: r.messages,
+          p50: r.per1000.p50,
+          p99: r.per1000.p90,
+          max: r.per1000.max,
+          all: r.allMs,
+          msgsPerSec: r.msgsPerSec,
+          lost: r.lost,
+          target: targeted ? `all < ${CATCH_UP_TARGET_MS} ms: ${r.allMs !== null && r.allMs < CATCH_UP_TARGET_MS ? 'met' : 'MISSED'}` : `(10,000: < ${CATCH_UP_TARGET_MS} ms)`,
+          definition: `from the late member's login answer until it has shown all ${r.messages}; p50/p99/max columns: time per ${r.per1000.bucket} shown (p99 is the p90 of ${r.per1000.samples.length} groups)`,
+        });
+        rows.push(...r.rows);
+        notes.push(...r.notes);
+      });
+    }
+    if (MEMORY_MESSAGES) {
+      await attempt(`memory with ${MEMORY_MESSAGES} stored messages`, async () => {
+        const m = await memoryBench({ tracker, root, t, big: MEMORY_MESSAGES, small: 1_000, log: note, ...(PEER_PROGRAM ? { peerEntry: PEER_PROGRAM } : {}) });
+        rows.push(...m.rows);
+        notes.push(...m.notes);
+      });
+    }
+  }
+  if (HISTORY_MESSAGES) {
+    await attempt(`message store with ${HISTORY_MESSAGES} messages`, async () => {
+      rows.push(...(await historyBench({ messages: HISTORY_MESSAGES, log: note, ...(QUICK ? { paced: 50, reads: 20 } : {}) })).map((r) => ({ ...r, metric: `store: ${r.metric}` })));
+    });
+  }
+  return rows;
+}
+
+async function report_(users: User[], extraRows: ReportRow[], profileDir: string | undefined): Promise<void> {
   const order = (r: Result) => Number(r.scenario[0]) * 1000 + r.roomSize;
   results.sort((a, b) => order(a) - order(b));
   say('peer messaging (ms; p50/p99/max: latency of each delivery; all: until every member had every message,');
   say(' for paced/64 KiB the worst message; join: join_room -> first message, over repetitions;');
-  say(' others: share of the machine\'s CPU used by processes outside this bench during the scenario)');
+  say(' others: share of the machine\'s CPU used by processes outside this bench during the scenario;');
+  say(' catch-up: all = the late member\'s login answer -> all missed messages shown, p50/p99/max = time per 1,000 shown (p99: their p90))');
   say(formatResults(results).trimEnd());
-  say(`targets: paced ${RATE}/s in a room of ${TARGETS.pacedP99Ms.size}: p99 < ${TARGETS.pacedP99Ms.value} ms; a burst of ${TARGETS.burstAllMs.messages} to a room of ${TARGETS.burstAllMs.size}: all delivered < ${TARGETS.burstAllMs.value} ms`);
+  say(`targets: paced ${RATE}/s in a room of ${TARGETS.pacedP99Ms.size}: p99 < ${TARGETS.pacedP99Ms.value} ms; a burst of ${TARGETS.burstAllMs.messages} to a room of ${TARGETS.burstAllMs.size}: all delivered < ${TARGETS.burstAllMs.value} ms;`);
+  say(`  catch-up of 10,000 in a room of 10: < ${CATCH_UP_TARGET_MS} ms; newest page of 100,000: < 50 ms; memory must not grow with history size`);
+  if (extraRows.length) say(formatTable('catch-up, memory with history, message store (room size and counts in each metric)', extraRows).trimEnd());
   say();
   for (const c of context) say(`${c.size ? `room of ${c.size}: ` : ''}${c.what}: ${c.value}`);
   for (const n of notes) say(`* ${n}`);
 
   const profiles: ProfileSummary[] = [];
-  const rows: ReportRow[] = results.map((r) => ({ ...r, metric: `${r.scenario}, room of ${r.roomSize}`, value: r.scenario.startsWith('2') ? r.all : r.p99, unit: r.scenario.startsWith('2') ? 'ms until all delivered' : 'ms p99' }));
+  const untilAll = (r: Result) => r.scenario.startsWith('2') || r.scenario.startsWith('5');
+  const rows: ReportRow[] = [
+    ...results.map((r) => ({ ...r, metric: `${r.scenario}, room of ${r.roomSize}`, value: untilAll(r) ? r.all : r.p99, unit: untilAll(r) ? 'ms until all delivered' : 'ms p99' })),
+    ...extraRows,
+  ];
   const meta = {
     sizes: SIZES, users: USERS, paced: PACED, rate: RATE, burst: BURST, bigReps: BIG_REPS, bigBytes: BIG_BYTES, joinReps: JOIN_REPS,
+    catchUp: CATCH_UP, catchUpRoom: CATCH_UP_ROOM, memoryMessages: MEMORY_MESSAGES, historyMessages: HISTORY_MESSAGES, rooms: ROOMS,
     quick: QUICK, peerEntry: PEER_PROGRAM ?? 'peer', trackerArgs: TRACKER_ARGS, bcryptCost: BCRYPT_COST, concurrency: CONCURRENCY, targets: TARGETS, context,
     clock: 'this process: performance.now() at the write of a command and at the arrival of the chunk holding an event line',
     runtimeS: 0, profiles,
