@@ -19,6 +19,11 @@ export class AckBatcher {
     private readonly failed: (err: unknown) => void = () => {},
   ) {}
 
+  /** Sends every batch now instead of at the end of the turn. */
+  flush(): void {
+    for (const [link, batch] of [...this.batches]) this.send(link, batch);
+  }
+
   add(link: AckLink, env: Envelope): void {
     let batch = this.batches.get(link);
     if (!batch) {
@@ -34,6 +39,7 @@ export class AckBatcher {
   }
 
   private send(link: AckLink, batch: Map<string, number[]>): void {
+    if (this.batches.get(link) !== batch) return; // already sent by flush()
     this.batches.delete(link);
     // Not acknowledged unless stored: after a failed commit nothing is sent (the sender retries).
     try {

@@ -22,8 +22,6 @@ export interface CatchUpParts {
   conversations: Conversations;
   /** `peer` holds my session `session` in `room` up to `seq` with none missing: the outbox may let go. */
   peerHolds: (peer: string, room: ConversationId, session: string, seq: number) => void;
-  /** `peer` holds more of `sender`'s session than I do: a gap that `peer` is about to fill (for the `gap` count). */
-  expect: (room: ConversationId, sender: string, session: string, seq: number) => void;
   /** The tracker says `user` is online. */
   online: (user: string) => boolean;
   /** A link to `user` is open. */
@@ -89,11 +87,9 @@ export class CatchUp {
     const theirs = new Map<string, number>();
     for (const s of msg.sessions) theirs.set(`${s.sender} ${s.session}`, s.seq);
     const mine = this.parts.held.summary(msg.room);
-    const mineByKey = new Map(mine.map((s) => [`${s.sender} ${s.session}`, s.seq] as const));
-    for (const s of msg.sessions) {
-      if (s.sender === this.parts.me) this.parts.peerHolds(from, msg.room, s.session, s.seq);
-      else if (s.sender !== from && s.seq > (mineByKey.get(`${s.sender} ${s.session}`) ?? -1)) this.parts.expect(msg.room, s.sender, s.session, s.seq);
-    }
+    // What they say they hold of others' sessions is only a claim (it could invent gaps): the
+    // envelopes they send are what counts. What they hold of mine ends its wait in my outbox.
+    for (const s of msg.sessions) if (s.sender === this.parts.me) this.parts.peerHolds(from, msg.room, s.session, s.seq);
     let perLink = this.running.get(link);
     if (!perLink) this.running.set(link, (perLink = new Map()));
     const before = perLink.get(msg.room) ?? Promise.resolve();

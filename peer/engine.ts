@@ -324,6 +324,12 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     }
     const s = this.s;
     s?.delivery.close();
+    // Messages shown in the last moments are acknowledged before the links close (else their
+    // senders would wait for us until we are back).
+    if (s) {
+      await s.inbound.nextWrite();
+      s.messages.flushAcks();
+    }
     await s?.pool.close();
     await this.tracker.stop();
     await s?.inbound.close().catch((err) => this.report(err));

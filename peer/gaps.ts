@@ -1,13 +1,16 @@
-// Gaps: messages of a sender known to exist (a later sequence arrived, or a member's catch-up
-// summary holds more) that have not arrived yet. Shown to the user, never hidden
-// ("12 messages from carol not received yet"), and cleared when they arrive.
+// Gaps: messages of a sender known to exist (a later sequence of the same session arrived, signed
+// by the sender: a member's claim alone is not enough) that have not arrived yet. Shown to the
+// user, never hidden ("12 messages from carol not received yet"), and cleared when they arrive.
+// Bounded by what a receiver keeps of sessions anyway (protocol/peer.ts MAX_SESSIONS_PER_SENDER,
+// MAX_SKIPPED_KEYS_PER_SENDER: a later seq beyond those does not decrypt, so never gets here).
 
-import type { ConversationId } from '../protocol/peer.ts';
+import { MAX_SESSIONS_PER_SENDER, MAX_SKIPPED_KEYS_PER_SENDER, type ConversationId } from '../protocol/peer.ts';
 
-/** Sessions tracked per (conversation, sender) at most; older ones are dropped first. */
-const MAX_SESSIONS_TRACKED = 64;
-/** Missing sequences counted per session at most (an honest session holds 100 messages). */
-const MAX_MISSING_PER_SESSION = 1000;
+/** Sessions tracked per (conversation, sender), senders per conversation, at most; the oldest go first. */
+const MAX_SESSIONS_TRACKED = MAX_SESSIONS_PER_SENDER;
+const MAX_SENDERS_TRACKED = 1024;
+/** Missing sequences counted per session at most (what a receiver keeps skipped keys for). */
+const MAX_MISSING_PER_SESSION = MAX_SKIPPED_KEYS_PER_SENDER;
 
 interface SessionGap {
   /** Every sequence below this has arrived or is counted in `missing`. */
@@ -40,16 +43,6 @@ export class Gaps {
     if (after !== before) this.changed(room, sender, after);
   }
 
-  /** A member holds `sender`'s session up to `seq`: what lies between is missing until it comes. */
-  expect(room: ConversationId, sender: string, session: string, seq: number, held: () => number): void {
-    const gap = this.session(room, sender, session, held);
-    const before = this.missing(room, sender);
-    for (let s = gap.next; s <= seq && gap.missing.size < MAX_MISSING_PER_SESSION; s++) gap.missing.add(s);
-    gap.next = Math.max(gap.next, seq + 1);
-    const after = this.missing(room, sender);
-    if (after !== before) this.changed(room, sender, after);
-  }
-
   /** What is missing of `sender` in `room`, over all of their sessions. */
   missing(room: ConversationId, sender: string): number {
     let n = 0;
@@ -66,7 +59,10 @@ export class Gaps {
     let senders = this.rooms.get(room);
     if (!senders) this.rooms.set(room, (senders = new Map()));
     let sessions = senders.get(sender);
-    if (!sessions) senders.set(sender, (sessions = new Map()));
+    if (!sessions) {
+      senders.set(sender, (sessions = new Map()));
+      if (senders.size > MAX_SENDERS_TRACKED) senders.delete(senders.keys().next().value!);
+    }
     let gap = sessions.get(session);
     if (!gap) {
       gap = { next: held() + 1, missing: new Set() };

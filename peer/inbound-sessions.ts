@@ -83,6 +83,12 @@ export class InboundSessions {
    * 0 for a journal an earlier version kept without a `start` record (its records are intact).
    */
   private startedAt = 0;
+  /**
+   * Runs before each journal write (the engine commits its message store here): a message is in
+   * history before the record that its key was used, so a crash between the two never loses it.
+   * A throw fails the write like a disk error.
+   */
+  beforeWrite?: () => void;
 
   /**
    * Reads the journal (and sessions an earlier version kept in state.json, `legacy`), then
@@ -362,6 +368,7 @@ export class InboundSessions {
     this.attempts = [];
     const run: Promise<void> = (async () => {
       try {
+        this.beforeWrite?.();
         await this.journal.append(records);
         if (this.journal.wantsCompaction) this.journal.compact(this.snapshot());
       } catch (err) {

@@ -51,8 +51,6 @@ export class RoomMessages {
   /** Per conversation: the current session's bundle and the links that have carried it. */
   private readonly bundles = new Map<ConversationId, { bundle: SessionBundle; message: PeerMessage; sentOn: WeakSet<PeerLink> }>();
   private readonly acks: AckBatcher;
-  /** Messages decrypted and waiting for their replay record: a second copy (another forwarder) is a duplicate too. */
-  private readonly showing = new Set<string>();
 
   constructor(private readonly parts: RoomMessagesParts) {
     this.acks = new AckBatcher(() => parts.commit(), (err) => parts.report(err));
@@ -149,6 +147,11 @@ export class RoomMessages {
     this.outbound.delete(id);
   }
 
+  /** Sends the acks of this turn now (shutdown: the links are about to close). */
+  flushAcks(): void {
+    this.acks.flush();
+  }
+
   /** A conversation left or closed: its session and bundle go, and nothing of it waits or is forwarded. */
   forget(id: ConversationId): void {
     this.outbound.delete(id);
@@ -211,9 +214,9 @@ export class RoomMessages {
       if (conversation?.forked) throw new ProtocolError('room.invalid_event', `dropped a message in ${conversation.name} from ${env.sender}: the room's history is forked`);
     }
     if (sync.park(env.room, env.head, from, item)) return;
-    // Already shown (a retry, or a second forwarder): acknowledged again, shown once.
-    const coordinates = `${env.room} ${env.sender} ${env.session} ${env.seq}`;
-    if (this.showing.has(coordinates) || this.parts.history.has(env.room, env.sender, env.session, env.seq)) {
+    // Already stored (a retry, or a second forwarder): acknowledged again (once stored: the ack
+    // waits for the store's commit), shown once.
+    if (this.parts.history.has(env.room, env.sender, env.session, env.seq)) {
       this.acks.add(link, env);
       return;
     }
@@ -232,19 +235,20 @@ export class RoomMessages {
     // A modified client may send what ours refuses to: never shown, and not acknowledged.
     if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
     const shown = conversation;
-    this.showing.add(coordinates);
+    // Stored now, in this turn's transaction, which commits before the replay journal's write
+    // (inbound.beforeWrite): a crash at any point leaves the message either unused and not
+    // stored (the sender sends it again) or stored (history has it; a copy is a duplicate).
+    const { history, held, gaps } = this.parts;
+    const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}) };
+    const added = history.add(stored);
+    if (!added) return; // a reused id: the sender's client is broken or hostile; nothing shown twice
+    held.putEnvelope(env, this.parts.now());
+    const { late } = added;
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).
-    // History and the held copy are written first; the ack leaves after their commit.
     inbound.afterDurable(() => {
-      this.showing.delete(coordinates);
-      const { history, held, gaps } = this.parts;
-      const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}) };
-      const added = history.add(stored);
-      if (!added) return; // the same message twice in one turn, or a reused id
-      const { late } = added;
+      // With the message: a gap it opens or closes is told when it is shown.
       gaps.arrived(env.room, env.sender, env.session, env.seq, () => held.upTo(env.room, env.sender, env.session));
-      held.putEnvelope(env, this.parts.now());
       this.acks.add(link, env);
       this.parts.emit('message', {
         room: shown.name,

@@ -113,6 +113,8 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     failed: (err, from) => host.report(err, from),
   });
   const store = host.data.openStore(user);
+  // History before the replay record (room-messages.ts onEnvelope).
+  inbound.beforeWrite = () => store.db.flush();
   const mailbox = new Mailbox({
     me: user, tracker: host.tracker, outbox: store.outbox, held: store.held,
     handle: (from, item) => host.onPeerMessage(from, item),
@@ -139,7 +141,6 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   const catchUp = new CatchUp({
     me: user, held: store.held, conversations,
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
-    expect: (room, sender, session, seq) => gaps.expect(room, sender, session, seq, () => store.held.upTo(room, sender, session)),
     online: (peer) => host.presence.get(peer)?.online === true,
     linked: (peer) => pool.isLinked(peer),
     dial: (peer) => pool.sendWith(peer, () => true),

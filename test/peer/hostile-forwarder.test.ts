@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClientEvents } from '../../protocol/client.ts';
+import { randomBytes, toBase64Url } from '../../protocol/crypto.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 import { PASSWORD, collect, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
 import { HandSession, linkTo, savedHead, savedKeys } from '../helpers/proxy.ts';
@@ -71,3 +72,27 @@ test('a hostile forwarder: tampered and forged envelopes refused, a dropped one 
 function flip(b64: string): string {
   return (b64[0] === 'A' ? 'B' : 'A') + b64.slice(1);
 }
+
+test('a member\'s catch-up summary claiming sessions nobody sent opens no gap and grows nothing', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'mallory'], 'lab');
+  const keys = { alice: savedKeys(engines.alice, 'alice'), bob: savedKeys(engines.bob, 'bob'), mallory: savedKeys(engines.mallory, 'mallory') };
+  const head = savedHead(engines.bob, id);
+  await engines.mallory.close();
+  const alice = engines.alice;
+  const gaps = collect(alice, 'gap');
+  const mallory = await linkTo(t, alice, keys.mallory, keys.alice);
+  // Claims: bob wrote a billion messages in a session of his; people not in the room wrote too.
+  const fake = () => toBase64Url(randomBytes(16));
+  mallory.send({ t: 'summary', room: id, sessions: [{ sender: 'bob', session: fake(), seq: 1_000_000_000 }] });
+  for (let n = 0; n < 20; n++) {
+    mallory.send({ t: 'summary', room: id, sessions: Array.from({ length: 1024 }, (_, i) => ({ sender: `ghost${n}x${i}`, session: fake(), seq: 999 })) });
+  }
+  // A genuine message from bob relayed after the claims: once it is shown, they were all handled.
+  const bob = new HandSession(keys.bob, id, head, [keys.alice, keys.mallory]);
+  const shown = waitFor(alice, 'message', (m) => m.text === 'after the claims');
+  mallory.send({ t: 'session', bundle: bob.bundle });
+  mallory.send({ t: 'envelope', envelope: bob.envelope('after the claims') });
+  await shown;
+  assert.deepEqual(gaps, [], 'a claim is not evidence: no gap from a summary');
+});

@@ -170,3 +170,15 @@ test('a direct message and a room message to a member who is away reach them thr
   const page = await bob2.history({ user: 'alice' });
   assert.deepEqual(page.messages.map((m) => m.text), ['left in the mailbox']);
 });
+
+test('a message shown just before its receiver exits is acknowledged: its sender does not wait for them', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'pair');
+  const { alice, bob } = engines;
+  const delivered = waitFor(bob, 'delivered', (d) => d.count === 1, 20_000);
+  const closing = new Promise<void>((resolve) => alice.once('message', () => resolve(alice.close())));
+  const sent = await bob.sendRoom(id, 'last words before exit');
+  await closing;
+  assert.equal((await delivered).id, sent.id);
+  assert.deepEqual((await bob.outbox()).pending, []);
+});
