@@ -31,7 +31,8 @@ import { History } from '../../peer/history.ts';
 import { StoreDb } from '../../peer/store-db.ts';
 import { AT_REST_KEY_FILE, loadOrCreateAtRestKey } from '../../peer/at-rest-key.ts';
 import { PeerProcess, checkPeerBundle, type PeerEvent } from '../helpers/peer-process.ts';
-import { startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
+import { REPO_ROOT, startTracker, type Teardown, type TrackerProcess } from '../helpers/tracker-process.ts';
+import { formatProfile, summarizeProfile } from './cpuprofile.ts';
 import { teardownStack } from '../helpers/teardown.ts';
 import { report, type ReportRow } from './report.ts';
 import { cpuSeconds, percentile, progress } from './stats.ts';
@@ -62,6 +63,8 @@ export interface CatchUpOptions {
   /** Prefix of the user names (unique per tracker). */
   prefix?: string;
   log?: (line: string) => void;
+  /** Run the late member, when it comes back, with --cpu-prof into this folder (catch-up-late.cpuprofile, written when it stops at the end). */
+  profileDir?: string;
 }
 
 export interface CatchUpResult {
@@ -238,7 +241,8 @@ export async function catchUpBench(opts: CatchUpOptions): Promise<CatchUpResult>
   await senderGone;
 
   log(`catch-up: ${late.name} starts again and logs in`);
-  late.peer = startPeer(opts.tracker, late.name, late.data, opts.t, opts.peerEntry);
+  const prof = (who: string) => (opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, `--cpu-prof-name=catch-up-${who}.cpuprofile`] : undefined);
+  late.peer = startPeer(opts.tracker, late.name, late.data, opts.t, opts.peerEntry, prof('late'));
   await late.peer.waitEvent('connection', (e) => e.state === 'offline', 120_000);
   const atLate = new Shown([late.peer], room, prefix);
   const cpu0 = { late: cpuSeconds(late.peer.pid), fw: forwarders.map((u) => cpuSeconds(u.peer.pid)), wall: performance.now() };
@@ -249,9 +253,10 @@ export async function catchUpBench(opts: CatchUpOptions): Promise<CatchUpResult>
   const fwUse = fw1.map((v, i) => (v === null || cpu0.fw[i] === null ? null : v - cpu0.fw[i]!)).filter((x): x is number => x !== null);
   const lateEnd = cpuSeconds(late.peer.pid);
   const wallS = (performance.now() - cpu0.wall) / 1000;
-  atLate.stop();
   // Duplicates a second forwarder would show after the first: give them a moment to arrive.
   await sleep(500);
+  atLate.stop();
+  if (opts.profileDir) await late.peer.stop(); // writes its profile
 
   const times = atLate.at[0];
   const lastAt = times.length ? times[times.length - 1] : null;
@@ -478,6 +483,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       'no-memory': { type: 'boolean', default: false },
       'no-catch-up': { type: 'boolean', default: false },
       'engine-memory-child': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       json: { type: 'string', default: 'bench-results/catch-up.json' },
     },
     allowPositionals: true,
@@ -496,9 +502,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       const rows: ReportRow[] = [];
       const notes: string[] = [];
       if (!values['no-catch-up']) {
-        const r = await catchUpBench({ tracker, root, t, messages: values.messages ? Number(values.messages) : values.quick ? 1_000 : 10_000, roomSize: values.room ? Number(values.room) : 10 });
+        const profileDir = values.profile ? join(root, 'profiles') : undefined;
+        if (profileDir) mkdirSync(profileDir, { recursive: true });
+        const r = await catchUpBench({ tracker, root, t, messages: values.messages ? Number(values.messages) : values.quick ? 1_000 : 10_000, roomSize: values.room ? Number(values.room) : 10, ...(profileDir ? { profileDir } : {}) });
         rows.push(...r.rows);
         notes.push(...r.notes);
+        if (profileDir) process.stdout.write(formatProfile('catch-up: the late member, from its start to the end of its catch-up', summarizeProfile(join(profileDir, 'catch-up-late.cpuprofile'), REPO_ROOT, 25)));
       }
       if (!values['no-memory']) {
         const m = await memoryBench({ tracker, root, t, big: values['memory-big'] ? Number(values['memory-big']) : values.quick ? 20_000 : 100_000 });

@@ -81,7 +81,7 @@ const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced
   --big-reps N 64 KiB messages, one after the other (default 5)
   --join-reps N  newcomer joins (it leaves in between; default 5)
   --concurrency N  registrations/logins at once (default 2 per core)
-  --profile    run the sender and one receiver with --cpu-prof and rank their hot functions
+  --profile    run the sender and one receiver (and the catch-up's late member) with --cpu-prof and rank their hot functions
   --peer-entry FILE  run FILE instead of \`peer\` (an experimental build, for what-if comparisons)
   --catch-up N messages a member misses and catches up on, room of 10 (default 10000; --quick 1000)
   --memory-messages N  stored messages for the memory comparison with 1,000 (default 100000; --quick 20000)
@@ -782,7 +782,7 @@ function formatResults(rows: Result[]): string {
   const head = ['scenario', 'room', 'msgs', 'p50 ms', 'p99 ms', 'max ms', 'all ms', 'msgs/s', 'lost', 'others', 'target'];
   const others = (r: Result) => {
     const c = r.cpu as CpuUse | undefined;
-    return c && c.otherS !== null ? `${Math.round((c.otherS / (c.wallS * c.cores)) * 100)}%` : '';
+    return c && typeof c.otherS === 'number' ? `${Math.round((c.otherS / (c.wallS * c.cores)) * 100)}%` : '';
   };
   const cells = rows.map((r) => [r.scenario, String(r.roomSize), String(r.messages), formatValue(r.p50), formatValue(r.p99), formatValue(r.max), formatValue(r.all), formatValue(r.msgsPerSec), formatValue(r.lost), others(r), r.target ?? '']);
   const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -833,7 +833,7 @@ async function main(): Promise<void> {
 
   let users: User[] = [];
   if (ROOMS) users = await rooms(dataRoot, profileDir, attempt);
-  const extraRows = await onceScenarios(dataRoot, attempt);
+  const extraRows = await onceScenarios(dataRoot, profileDir, attempt);
 
   // ---- report ----
   await report_(users, extraRows, profileDir);
@@ -904,7 +904,7 @@ async function rooms(dataRoot: string, profileDir: string | undefined, attempt: 
 }
 
 /** Scenarios 5-7, each once: catch-up, memory with history, the message store. Returns the rows for the second table. */
-async function onceScenarios(dataRoot: string, attempt: (what: string, fn: () => Promise<void>) => Promise<boolean>): Promise<ReportRow[]> {
+async function onceScenarios(dataRoot: string, profileDir: string | undefined, attempt: (what: string, fn: () => Promise<void>) => Promise<boolean>): Promise<ReportRow[]> {
   const rows: ReportRow[] = [];
   if (CATCH_UP || MEMORY_MESSAGES) {
     note('catch-up and memory: starting their own tracker');
@@ -913,7 +913,7 @@ async function onceScenarios(dataRoot: string, attempt: (what: string, fn: () =>
     mkdirSync(root, { recursive: true });
     if (CATCH_UP) {
       await attempt(`catch-up of ${CATCH_UP}, room of ${CATCH_UP_ROOM}`, async () => {
-        const r = await catchUpBench({ tracker, root, t, roomSize: CATCH_UP_ROOM, messages: CATCH_UP, concurrency: CONCURRENCY, log: note, ...(PEER_PROGRAM ? { peerEntry: PEER_PROGRAM } : {}) });
+        const r = await catchUpBench({ tracker, root, t, roomSize: CATCH_UP_ROOM, messages: CATCH_UP, concurrency: CONCURRENCY, log: note, ...(PEER_PROGRAM ? { peerEntry: PEER_PROGRAM } : {}), ...(profileDir ? { profileDir } : {}) });
         const targeted = r.messages === 10_000 && r.roomSize === 10;
         results.push({
           ...r,
@@ -987,7 +987,7 @@ async function report_(users: User[], extraRows: ReportRow[], profileDir: string
       const summary = summarizeProfile(join(profileDir, file), REPO_ROOT, 25);
       profiles.push(summary);
       say();
-      say(formatProfile(file.startsWith('sender') ? 'sender' : 'receiver', summary).trimEnd());
+      say(formatProfile(file.startsWith('sender') ? 'sender' : file.startsWith('catch-up') ? 'catch-up: the late member' : 'receiver', summary).trimEnd());
     }
   }
   const totalS = (now() - benchStart) / 1000;
