@@ -55,9 +55,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 /**
  * Listens on 127.0.0.1 (port 0) and forwards each connection to `target`, recording both
- * directions. Closing it (in teardown) stops listening and cuts every proxied connection.
+ * directions. Closing it (in teardown) stops listening and cuts every proxied connection. With
+ * `vanish`, a client's end or close is not passed on: the server's side stays open.
  */
-export async function startRecordingProxy(t: Teardown, target: Address): Promise<RecordingProxy> {
+export async function startRecordingProxy(t: Teardown, target: Address, opts: { vanish?: boolean } = {}): Promise<RecordingProxy> {
   const connections: ProxiedConnection[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -71,12 +72,14 @@ export async function startRecordingProxy(t: Teardown, target: Address): Promise
     }
     client.on('data', (chunk: Buffer) => record.up.push(Buffer.from(chunk)));
     upstream.on('data', (chunk: Buffer) => record.down.push(Buffer.from(chunk)));
-    client.pipe(upstream);
+    // `vanish`: a client that goes away leaves the server's side open, as a machine that lost
+    // power or its network does (the server notices only when its own timeout fires).
+    client.pipe(upstream, { end: !opts.vanish });
     upstream.pipe(client);
     // A reset on either side resets the other; a clean end is passed on by pipe().
-    client.on('error', () => upstream.destroy());
+    client.on('error', () => opts.vanish || upstream.destroy());
     upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
+    if (!opts.vanish) client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
   server.listen(0, '127.0.0.1');

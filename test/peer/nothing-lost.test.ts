@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { PASSWORD, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { PASSWORD, collect, makeEngine, registered, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { startRecordingProxy } from '../helpers/proxy.ts';
 import type { ClientEvents } from '../../protocol/client.ts';
 
 /** Resolves once `engine` has shown `count` messages matching `pred` (collected from now on). */
@@ -181,4 +182,31 @@ test('a message shown just before its receiver exits is acknowledged: its sender
   await closing;
   assert.equal((await delivered).id, sent.id);
   assert.deepEqual((await bob.outbox()).pending, []);
+});
+
+test('a member restarted on a new port before the tracker noticed the old connection gone gets what was sent meanwhile', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  // bob's first run reaches the tracker through a proxy that keeps the tracker's side open when
+  // bob goes away, as a machine that lost its network does: no offline, the old port stays listed.
+  const vanishing = await startRecordingProxy(t, tracker, { vanish: true });
+  const alice = await registered(t, tracker, 'alice');
+  const bob = await registered(t, { host: vanishing.host, port: vanishing.port }, 'bob');
+  const { id } = await alice.createRoom('ops');
+  const joined = waitFor(alice, 'member_joined', (e) => e.user === 'bob');
+  await bob.joinRoom(id);
+  await joined;
+  const first = waitFor(bob, 'message', (m) => m.text === 'before');
+  await alice.sendRoom(id, 'before');
+  await first;
+  const oldPort = bob.peerPort;
+  await bob.close();
+
+  const bob2 = await makeEngine(t, { host: vanishing.host, port: vanishing.port }, { dataDir: bob.dataDir });
+  const got = messages(bob2, 2, (m) => m.text === 'room, meanwhile' || m.text === 'dm, meanwhile');
+  assert.equal(await bob2.resume(), true);
+  assert.notEqual(bob2.peerPort, oldPort);
+  const room = await alice.sendRoom(id, 'room, meanwhile');
+  const dm = await alice.sendDirect('bob', 'dm, meanwhile');
+  assert.deepEqual((await got).map((m) => m.id).sort(), [room.id, dm.id].sort());
+  assert.deepEqual((await bob2.history({ room: id })).messages.map((m) => m.text), ['before', 'room, meanwhile']);
 });
