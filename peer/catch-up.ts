@@ -44,8 +44,16 @@ interface Progress {
   wake?: () => void;
 }
 
+/** One conversation's catch-up as the asking side: the link asked now, the links waiting their turn. */
+interface Pull {
+  link?: PeerLink;
+  timer?: NodeJS.Timeout;
+  queue: PeerLink[];
+}
+
 export class CatchUp {
   private readonly progress = new WeakMap<PeerLink, Progress>();
+  private readonly pulls = new Map<ConversationId, Pull>();
   /** One catch-up at a time per link and conversation: a second summary waits its turn. */
   private readonly running = new WeakMap<PeerLink, Map<ConversationId, Promise<void>>>();
 
@@ -67,23 +75,74 @@ export class CatchUp {
     }
   }
 
-  /** A new link to `peer`: my summary of every conversation we share (rooms, and our direct conversation). */
+  /**
+   * A new link to `peer`: my summary of every conversation we share (rooms, and our direct
+   * conversation), which asks them for what I lack. Per conversation one member is asked at a
+   * time: the next is asked (with a fresh summary) once the one before answered `caught_up`, its
+   * link closed, or it sent nothing for CATCH_UP_STALL_MS.
+   */
   offer(peer: string, link: PeerLink): void {
-    const { conversations, held, me } = this.parts;
+    const { conversations, me } = this.parts;
     const rooms = [...conversations.sharedWith(peer)];
     const dm = conversations.find(dmRoom(me, peer));
     if (dm) rooms.push(dm.id);
     for (const room of rooms) {
-      const sessions = held.summary(room).map((s) => ({ sender: s.sender, session: s.session, seq: s.seq }));
-      if (!link.send({ t: 'summary', room, sessions })) return;
+      let pull = this.pulls.get(room);
+      if (!pull) this.pulls.set(room, (pull = { queue: [] }));
+      if (pull.link) pull.queue.push(link);
+      else this.ask(room, pull, link);
     }
+  }
+
+  /** `link` answered my summary for `room` completely. */
+  onCaughtUp(link: PeerLink, msg: Extract<PeerMessage, { t: 'caught_up' }>): void {
+    this.asked(msg.room, link);
+  }
+
+  /** Bundles and envelopes of `room` keep coming on `link`: the member asked is still answering. */
+  answering(link: PeerLink, room: ConversationId): void {
+    const pull = this.pulls.get(room);
+    if (pull?.link === link) pull.timer?.refresh();
+  }
+
+  close(): void {
+    for (const pull of this.pulls.values()) clearTimeout(pull.timer);
+    this.pulls.clear();
+  }
+
+  private ask(room: ConversationId, pull: Pull, link: PeerLink): void {
+    const sessions = this.parts.held.summary(room).map((s) => ({ sender: s.sender, session: s.session, seq: s.seq }));
+    if (!link.send({ t: 'summary', room, sessions })) return this.next(room, pull);
+    pull.link = link;
+    pull.timer = setTimeout(() => this.asked(room, link), CATCH_UP_STALL_MS);
+    pull.timer.unref();
+    link.once('close', () => this.asked(room, link));
+  }
+
+  private asked(room: ConversationId, link: PeerLink): void {
+    const pull = this.pulls.get(room);
+    if (!pull || pull.link !== link) return;
+    clearTimeout(pull.timer);
+    pull.link = pull.timer = undefined;
+    this.next(room, pull);
+  }
+
+  private next(room: ConversationId, pull: Pull): void {
+    for (let link = pull.queue.shift(); link; link = pull.queue.shift()) {
+      if (!link.closed) return this.ask(room, pull, link);
+    }
+    this.pulls.delete(room);
   }
 
   /** A peer's summary: send what it lacks and may read; learn what it holds of mine and what I lack. */
   onSummary(from: string, msg: Summary, link: PeerLink): void {
     const conversation = this.parts.conversations.find(msg.room);
-    // Only current members are served: a departed or kicked member gets nothing more.
-    if (!conversation || !conversation.members.includes(from) || !conversation.members.includes(this.parts.me)) return;
+    // Only current members are served: a departed or kicked member gets nothing more (told so
+    // at once, so that it asks its next member).
+    if (!conversation || !conversation.members.includes(from) || !conversation.members.includes(this.parts.me)) {
+      link.send({ t: 'caught_up', room: msg.room });
+      return;
+    }
     const theirs = new Map<string, number>();
     for (const s of msg.sessions) theirs.set(`${s.sender} ${s.session}`, s.seq);
     const mine = this.parts.held.summary(msg.room);
@@ -93,7 +152,10 @@ export class CatchUp {
     let perLink = this.running.get(link);
     if (!perLink) this.running.set(link, (perLink = new Map()));
     const before = perLink.get(msg.room) ?? Promise.resolve();
-    const work = before.then(() => this.serve(from, msg.room, mine, theirs, link)).catch((err) => this.parts.report(err, from));
+    const work = before
+      .then(() => this.serve(from, msg.room, mine, theirs, link))
+      .catch((err) => this.parts.report(err, from))
+      .finally(() => link.send({ t: 'caught_up', room: msg.room }));
     perLink.set(msg.room, work);
     this.parts.track(work);
   }

@@ -324,6 +324,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     }
     const s = this.s;
     s?.delivery.close();
+    s?.catchUp.close();
     // Messages shown in the last moments are acknowledged before the links close (else their
     // senders would wait for us until we are back).
     if (s) {
@@ -439,14 +440,18 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     if (TRACE) console.error(`[trace] ${s.user} <- ${from}: ${msg.t}`);
     switch (msg.t) {
       case 'session':
+        s.catchUp.answering(link, msg.bundle.room);
         return s.messages.onBundle(from, msg.bundle, link, item);
       case 'envelope':
+        s.catchUp.answering(link, msg.envelope.room);
         return s.messages.onEnvelope(from, msg.envelope, link, item);
       case 'ack':
         s.catchUp.onAck(link, msg);
         return s.messages.onAck(from, msg);
       case 'summary':
         return s.catchUp.onSummary(from, msg, link);
+      case 'caught_up':
+        return s.catchUp.onCaughtUp(link, msg);
       case 'typing':
         return s.messages.onTyping(from, msg);
       case 'heads':

@@ -188,6 +188,12 @@ export const peerMessageSchema = variants('t', {
     room: roomRef,
     sessions: arr(obj({ sender: user, session: b64url({ bytes: 16 }), seq: int({ min: -1 }) }), { max: MAX_SESSIONS_PER_ROOM }),
   }),
+  /**
+   * The answer to a `summary` is complete: everything this side held beyond it was sent. The
+   * asking side asks its next member only then (one at a time per conversation), so a member
+   * back from a week away gets each missed message once, not once per member online.
+   */
+  caught_up: obj({ room: roomRef }),
 });
 export type PeerMessage = Infer<typeof peerMessageSchema>;
 
