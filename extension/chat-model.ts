@@ -371,6 +371,7 @@ function fromHistory(m: HistoryMessage, me: string): TimelineMessage {
     mentionsMe: !mine && mentions(me, m.text),
     ...(m.late ? { late: true } : {}),
     ...(mine && m.waitingFor?.length ? { waitingFor: [...m.waitingFor] } : {}),
+    ...(mine && m.notDelivered?.length ? { notDelivered: [...m.notDelivered] } : {}),
     ...(m.snippet ? { snippet: m.snippet } : {}),
   };
 }

@@ -53,6 +53,11 @@ export class Delivery {
     this.parts.outbox.add(entry, recipients);
   }
 
+  /** Whom one of my messages expired undelivered to. */
+  notDelivered(message: Pick<SentMessage, 'room' | 'session' | 'seq'>): string[] {
+    return this.parts.outbox.expiredFor(message.room, message.session, message.seq);
+  }
+
   /** Whom one of my messages still waits for (empty: everyone has it, or it expired). */
   waitingFor(message: Pick<SentMessage, 'room' | 'session' | 'seq'>): string[] {
     return this.parts.outbox.waitingFor(message.room, message.session, message.seq);

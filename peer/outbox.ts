@@ -8,6 +8,8 @@ import { NAME_PATTERN } from '../protocol/names.ts';
 import { arr, int, obj, str } from '../protocol/schema.ts';
 import type { SqlRow, StoreDb } from './store-db.ts';
 
+/** Expired (message, member) pairs remembered for history at most; the oldest go first. */
+const MAX_EXPIRED_KEPT = 100_000;
 /** Members one entry may wait for (a room's members at most). */
 export const MAX_WAITING_PER_ENTRY = 1000;
 
@@ -117,16 +119,29 @@ export class OutboxStore {
       const out: { room: ConversationId; roomName: string; id: string; user: string }[] = [];
       for (const r of [...old, ...capped]) {
         const e = this.entryOf(r);
-        for (const user of this.waitingFor(e.room, e.session, e.seq)) out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
+        for (const user of this.waitingFor(e.room, e.session, e.seq)) {
+          out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
+          this.db.run('INSERT OR IGNORE INTO outbox_expired (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, user]);
+        }
         this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [e.room, e.session, e.seq]);
       }
+      // What expired is remembered for history, the oldest forgotten beyond MAX_EXPIRED_KEPT.
+      this.db.run('DELETE FROM outbox_expired WHERE rowid <= (SELECT max(rowid) FROM outbox_expired) - ?', [MAX_EXPIRED_KEPT]);
       return out;
     });
   }
 
+  /** The members (room, session, seq) expired undelivered to, sorted (what `expire` returned for it). */
+  expiredFor(room: ConversationId, session: string, seq: number): string[] {
+    return this.db.all('SELECT user FROM outbox_expired WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));
+  }
+
   /** Drops every entry of `room` (left, kicked, closed). In the turn's transaction. */
   forget(room: ConversationId): void {
-    this.db.write(() => this.db.run('DELETE FROM outbox WHERE room = ?', [room]));
+    this.db.write(() => {
+      this.db.run('DELETE FROM outbox WHERE room = ?', [room]);
+      this.db.run('DELETE FROM outbox_expired WHERE room = ?', [room]);
+    });
   }
 
   private entryOf(r: SqlRow): OutboxEntry {

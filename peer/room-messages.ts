@@ -121,12 +121,16 @@ export class RoomMessages {
   history(conversation: Conversation, opts: { before?: string; limit?: number }): CommandResults['history'] {
     const page = this.parts.history.page(conversation.id, { ...(opts.before !== undefined ? { before: opts.before } : {}), limit: opts.limit ?? HISTORY_PAGE_DEFAULT });
     const messages: HistoryMessage[] = page.messages.map((m) => {
-      const waitingFor = m.from === this.parts.me.user ? this.parts.delivery.waitingFor({ room: m.conversation, session: m.session, seq: m.seq }) : [];
+      const mine = m.from === this.parts.me.user;
+      const at = { room: m.conversation, session: m.session, seq: m.seq };
+      const waitingFor = mine ? this.parts.delivery.waitingFor(at) : [];
+      const notDelivered = mine ? this.parts.delivery.notDelivered(at) : [];
       return {
         id: m.id, from: m.from, text: m.text, sentAt: m.sentAt,
         ...(m.snippet ? { snippet: m.snippet } : {}),
         ...(m.late ? { late: true } : {}),
         ...(waitingFor.length ? { waitingFor } : {}),
+        ...(notDelivered.length ? { notDelivered } : {}),
       };
     });
     return { room: conversation.name, roomId: conversation.id, messages, more: page.more };

@@ -69,5 +69,13 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (room, session, seq) REFERENCES outbox (room, session, seq) ON DELETE CASCADE
   );
   CREATE INDEX outbox_waiting_user ON outbox_waiting (user);
+  -- My messages that expired before they reached these members (history shows "not delivered").
+  CREATE TABLE outbox_expired (
+    room TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    PRIMARY KEY (room, session, seq, user)
+  );
   `,
 ];

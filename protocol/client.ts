@@ -132,7 +132,8 @@ export type CommandOf<K extends ClientCommandName> = Extract<ClientCommand, { cm
 /**
  * One stored message (`history`): `from` its sender (me for my own), `sentAt` ms since the epoch as
  * the sender signed it, `late` when it arrived after messages that come after it in the order.
- * My own messages carry `waitingFor` (members it has not reached yet) while it waits.
+ * My own messages carry `waitingFor` (members it has not reached yet) while it waits, and
+ * `notDelivered` (members it expired undelivered to).
  */
 export interface HistoryMessage {
   id: string;
@@ -142,6 +143,8 @@ export interface HistoryMessage {
   snippet?: ClientEvents['message']['snippet'];
   late?: boolean;
   waitingFor?: string[];
+  /** My own: members it expired undelivered to (it will not reach them; send it again). */
+  notDelivered?: string[];
 }
 
 /** A message of mine kept in the outbox: the members it waits for. */

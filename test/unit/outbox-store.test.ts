@@ -86,4 +86,8 @@ test('expire removes what is too old, then the oldest over the cap, and says for
   assert.deepEqual(outbox.pendingFor('carol'), []);
   assert.deepEqual(outbox.expire(2002, 1000, 5), []);
   assert.equal(outbox.delivered(ROOM, 'S1', 0, 'carol'), undefined, 'an expired entry is gone');
+  assert.deepEqual(outbox.expiredFor(ROOM, 'S1', 0), ['bob', 'carol'], 'remembered for history: not delivered to them');
+  assert.deepEqual(outbox.expiredFor(ROOM, 'S1', 5), []);
+  outbox.forget(ROOM);
+  assert.deepEqual(outbox.expiredFor(ROOM, 'S1', 0), [], 'a room forgotten forgets that too');
 });
