@@ -8,7 +8,7 @@
 // (they were a member at its head) and only while they are still a member: what was sent after a
 // kick or a leave never reaches them, through any member.
 
-import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, dmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, dmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import type { Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
@@ -209,12 +209,12 @@ export class CatchUp {
   }
 
   /**
-   * Waits until the receiver has acknowledged all but one page of what was sent, or no ack came
+   * Waits until the receiver has acknowledged all but CATCH_UP_WINDOW of what was sent, or no ack came
    * for CATCH_UP_STALL_MS (messages it refuses are never acked; the next pages still go). False
    * when the link closed.
    */
   private async keepUp(link: PeerLink, progress: Progress, sent: number): Promise<boolean> {
-    while (!link.closed && sent - progress.acked > CATCH_UP_PAGE) {
+    while (!link.closed && sent - progress.acked > CATCH_UP_WINDOW) {
       const seen = progress.acked;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, CATCH_UP_STALL_MS);

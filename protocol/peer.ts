@@ -26,14 +26,16 @@ export const MAX_SKIPPED_KEYS_PER_SENDER = 4 * SESSION_MAX_MESSAGES;
 export const MAX_SKIPPED_KEYS_PER_ROOM = 4096;
 
 /**
- * Delivery (DESIGN.md "Delivery, history, nothing lost"). Catch-up sends at most CATCH_UP_PAGE
- * envelopes before the receiver has acknowledged them (its inbox holds at most 5000 a peer), and
+ * Delivery (DESIGN.md "Delivery, history, nothing lost"). Catch-up sends pages of CATCH_UP_PAGE
+ * envelopes, at most CATCH_UP_WINDOW not yet acknowledged (its inbox holds at most 5000 a peer), and
  * waits CATCH_UP_STALL_MS for progress before giving up on that link. The outbox keeps my messages
  * until every member has them, up to OUTBOX_MAX_AGE_MS and OUTBOX_MAX_ENTRIES (then the sender is
  * told); held envelopes (kept to forward to members who were away) up to HELD_MAX_AGE_MS and
  * HELD_MAX_PER_ROOM. A member I could not reach is tried again after each of RETRY_BACKOFF_MS.
  */
 export const CATCH_UP_PAGE = 500;
+/** Envelopes a catch-up may have sent and not yet seen acknowledged (below the receiver's inbox cap of 5000). */
+export const CATCH_UP_WINDOW = 4 * CATCH_UP_PAGE;
 export const CATCH_UP_STALL_MS = 10_000;
 export const OUTBOX_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
 export const OUTBOX_MAX_ENTRIES = 20_000;
