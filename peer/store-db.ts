@@ -22,6 +22,7 @@ import { dirname } from 'node:path';
 import { open, seal, GCM_KEY_BYTES } from '../protocol/crypto.ts';
 import { ProtocolError, isCoded } from '../protocol/errors.ts';
 import { MIGRATIONS } from './store-schema.ts';
+import { rollBackHotJournal } from './store-journal.ts';
 
 type Database = InstanceType<typeof sqlite.Database>;
 /** A value SQLite stores or returns. */
@@ -63,6 +64,8 @@ export class StoreDb {
     // SQLite would create it with the process umask (often 0644): create it private first.
     closeSync(openSync(path, 'a', 0o600));
     try {
+      // No live process owns it now: a journal left behind is a transaction that never committed.
+      rollBackHotJournal(path);
       this.db = new sqlite.Database(path);
     } catch (err) {
       releaseLock(path);
@@ -275,7 +278,7 @@ function damaged(path: string, err: unknown): ProtocolError {
 // node-sqlite3-wasm locks a database by creating the folder `<path>.lock` and removes it on
 // unlock. A process killed while holding it leaves the folder behind and every later open would
 // fail as busy. So the holder writes its pid to `<path>.owner`; an open that finds the folder
-// with a dead (or no) owner removes it (SQLite then rolls back any hot journal).
+// with a dead (or no) owner removes it, and store-journal.ts rolls back the journal it left.
 
 function claimLock(path: string): void {
   const lock = `${path}.lock`;
