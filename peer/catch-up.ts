@@ -20,6 +20,8 @@ export interface CatchUpParts {
   me: string;
   held: HeldEnvelopes;
   conversations: Conversations;
+  /** Commits the store's pending writes (what a summary says it holds must be on disk). */
+  commit: () => void;
   /** `peer` holds my session `session` in `room` up to `seq` with none missing: the outbox may let go. */
   peerHolds: (peer: string, room: ConversationId, session: string, seq: number) => void;
   /** The tracker says `user` is online. */
@@ -111,6 +113,8 @@ export class CatchUp {
   }
 
   private ask(room: ConversationId, pull: Pull, link: PeerLink): void {
+    // A summary ends waits in the other side's outbox: it must not name what a crash could still undo.
+    this.parts.commit();
     const sessions = this.parts.held.summary(room).map((s) => ({ sender: s.sender, session: s.session, seq: s.seq }));
     if (!link.send({ t: 'summary', room, sessions })) return this.next(room, pull);
     pull.link = link;
@@ -169,19 +173,19 @@ export class CatchUp {
   }
 
   /**
-   * Sends `from` every session (in the order they were made) it lacks or holds less of, with its
-   * bundle first when it holds none of it, in pages of CATCH_UP_PAGE that wait for the receiver's
+   * Sends `from` the envelopes of every session (in the order they were made) beyond what its
+   * summary holds, each session's bundle first, in pages of CATCH_UP_PAGE paced by the receiver's
    * acks (its inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
    */
   private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
     const { held } = this.parts;
-    const sessions: { bundle: SessionBundle; after: number; known: boolean }[] = [];
+    const sessions: { bundle: SessionBundle; after: number }[] = [];
     for (const s of mine) {
       if (s.sender === from) continue;
       const bundle = held.bundle(room, s.sender, s.session);
       if (!bundle || !bundle.wraps.some((w) => w.to === from)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);
-      sessions.push({ bundle, after: theirSeq ?? -1, known: theirSeq !== undefined });
+      sessions.push({ bundle, after: theirSeq ?? -1 });
     }
     sessions.sort((a, b) => a.bundle.created - b.bundle.created);
     let progress = this.progress.get(link);
@@ -192,11 +196,14 @@ export class CatchUp {
     }
     let sent = 0;
     for (const s of sessions) {
-      if (!s.known && !link.send({ t: 'session', bundle: s.bundle })) return;
       let after = s.after;
+      let page: Envelope[] = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
+      if (page.length === 0) continue; // nothing they lack
+      // The bundle goes first even when their summary names the session: a summary says what
+      // they hold, and a crash can leave a held bundle whose key never reached their journal
+      // (a bundle they hold already is ignored there).
+      if (!link.send({ t: 'session', bundle: s.bundle })) return;
       for (;;) {
-        const page: Envelope[] = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
-        if (page.length === 0) break;
         for (const envelope of page) {
           if (!link.send({ t: 'envelope', envelope })) return;
           sent++;
@@ -204,6 +211,8 @@ export class CatchUp {
         after = page[page.length - 1].seq;
         if (!(await this.keepUp(link, progress, sent))) return;
         if (page.length < CATCH_UP_PAGE) break;
+        page = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
+        if (page.length === 0) break;
       }
     }
   }

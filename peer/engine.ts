@@ -318,8 +318,11 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   private async shutdown(): Promise<void> {
     if (this.outgoing.size) {
+      // Work that finishing work starts (a second mailbox round) is waited for too, within the grace.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.outgoing]), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_SEND_GRACE_MS)))]);
+      let graceOver = false;
+      const grace = new Promise<void>((r) => (timer = setTimeout(() => r(void (graceOver = true)), SHUTDOWN_SEND_GRACE_MS)));
+      while (this.outgoing.size && !graceOver) await Promise.race([Promise.allSettled([...this.outgoing]), grace]);
       clearTimeout(timer);
     }
     const s = this.s;

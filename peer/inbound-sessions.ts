@@ -370,7 +370,11 @@ export class InboundSessions {
       try {
         this.beforeWrite?.();
         await this.journal.append(records);
-        if (this.journal.wantsCompaction) this.journal.compact(this.snapshot());
+        if (this.journal.wantsCompaction) {
+          // The snapshot holds what changed during the append too: their messages are committed first.
+          this.beforeWrite?.();
+          this.journal.compact(this.snapshot());
+        }
       } catch (err) {
         // Not on disk: what waited is not shown nor acknowledged (its sender sends again to no
         // avail: the keys are used here). Keep the changes for the next write.

@@ -59,12 +59,13 @@ export class Mailbox {
       this.again.add(user);
       return;
     }
-    const work = this.depositNow(user)
-      .catch((err) => this.refused(user, err))
-      .finally(() => {
-        this.depositing.delete(user);
-        if (this.again.delete(user)) this.deposit(user);
-      });
+    // Further rounds run inside the same tracked work, so shutdown waits for them too.
+    const work = (async () => {
+      do {
+        this.again.delete(user);
+        await this.depositNow(user).catch((err) => this.refused(user, err));
+      } while (this.again.has(user));
+    })().finally(() => this.depositing.delete(user));
     this.depositing.set(user, work);
     this.parts.track(work);
   }

@@ -139,7 +139,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   });
   const gaps = new Gaps((room, sender, missing) => host.emit('gap', { room: conversations.find(room)?.name ?? room, roomId: room, from: sender, missing }));
   const catchUp = new CatchUp({
-    me: user, held: store.held, conversations,
+    me: user, held: store.held, conversations, commit: () => store.db.flush(),
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
     online: (peer) => host.presence.get(peer)?.online === true,
     linked: (peer) => pool.isLinked(peer),
@@ -160,7 +160,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   });
   const messages = new RoomMessages({
     me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
-    history: store.history, held: store.held, delivery, gaps, commit: () => store.db.flush(),
+    history: store.history, held: store.held, delivery, gaps, commit: () => store.db.flush(), committed: () => store.db.committed(),
     emit: (name, e) => {
       if (name === 'error') host.emitError(e as ClientEvents['error']);
       else host.emit(name, e);
