@@ -8,7 +8,7 @@
 // (they were a member at its head) and only while they are still a member: what was sent after a
 // kick or a leave never reaches them, through any member.
 
-import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, dmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HELD_MAX_PER_ROOM, dmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import type { Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
@@ -33,10 +33,13 @@ export interface CatchUpParts {
   /** Members my outbox waits for, and how to try them now (the outbox's retry). */
   waiting: () => Set<string>;
   retry: (user: string) => void;
+  now: () => number;
   report: (err: unknown, from?: string) => void;
   track: (work: Promise<void>) => void;
 }
 
+/** How often held envelopes past their bounds are dropped. */
+const HELD_SWEEP_MS = 10 * 60_000;
 /** Links opened at once for catch-up (the rest follow as members write or come back). */
 const MAX_CATCH_UP_DIALS = 64;
 
@@ -56,10 +59,16 @@ interface Pull {
 export class CatchUp {
   private readonly progress = new WeakMap<PeerLink, Progress>();
   private readonly pulls = new Map<ConversationId, Pull>();
+  private readonly sweep: NodeJS.Timeout;
   /** One catch-up at a time per link and conversation: a second summary waits its turn. */
   private readonly running = new WeakMap<PeerLink, Map<ConversationId, Promise<void>>>();
 
-  constructor(private readonly parts: CatchUpParts) {}
+  constructor(private readonly parts: CatchUpParts) {
+    // What members made me hold is bounded: by age and per room (protocol/peer.ts HELD_MAX_*).
+    this.prune();
+    this.sweep = setInterval(() => this.prune(), HELD_SWEEP_MS);
+    this.sweep.unref();
+  }
 
   /**
    * Links to those of `users` who are online and share something with me (a room, a direct
@@ -108,8 +117,17 @@ export class CatchUp {
   }
 
   close(): void {
+    clearInterval(this.sweep);
     for (const pull of this.pulls.values()) clearTimeout(pull.timer);
     this.pulls.clear();
+  }
+
+  private prune(): void {
+    try {
+      this.parts.held.prune({ now: this.parts.now(), maxAgeMs: HELD_MAX_AGE_MS, maxPerRoom: HELD_MAX_PER_ROOM });
+    } catch (err) {
+      this.parts.report(err);
+    }
   }
 
   private ask(room: ConversationId, pull: Pull, link: PeerLink): void {

@@ -139,7 +139,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   });
   const gaps = new Gaps((room, sender, missing) => host.emit('gap', { room: conversations.find(room)?.name ?? room, roomId: room, from: sender, missing }));
   const catchUp = new CatchUp({
-    me: user, held: store.held, conversations, commit: () => store.db.flush(),
+    me: user, held: store.held, conversations, commit: () => store.db.flush(), now: host.now,
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
     online: (peer) => host.presence.get(peer)?.online === true,
     linked: (peer) => pool.isLinked(peer),

@@ -11,6 +11,8 @@ import { randomBytes } from '../../protocol/crypto.ts';
 import { isCoded } from '../../protocol/errors.ts';
 import type { Envelope, SessionBundle } from '../../protocol/peer.ts';
 import { HeldEnvelopes } from '../../peer/held-envelopes.ts';
+import { CatchUp } from '../../peer/catch-up.ts';
+import { HELD_MAX_AGE_MS } from '../../protocol/peer.ts';
 import { StoreDb } from '../../peer/store-db.ts';
 
 async function store(t: TestContext): Promise<{ dir: string; key: Buffer; db: StoreDb; held: HeldEnvelopes }> {
@@ -133,4 +135,24 @@ test('held values are sealed at rest and kept across a reopen; forget drops a ro
   held2.forget(ROOM);
   assert.deepEqual(held2.rooms(), [ROOM2]);
   assert.equal(held2.bundle(ROOM, 'alice', S1), undefined);
+});
+
+test('catch-up bounds what it holds: at sign-in (and every few minutes) envelopes past HELD_MAX_AGE_MS go', async (t) => {
+  const { held, db } = await store(t);
+  const now = 40 * 24 * 3600 * 1000;
+  held.putBundle(bundle(ROOM, 'alice', S1, 0), now - HELD_MAX_AGE_MS - 2);
+  held.putEnvelope(envelope(ROOM, 'alice', S1, 0), now - HELD_MAX_AGE_MS - 1);
+  held.putBundle(bundle(ROOM, 'alice', S2, 0), now);
+  held.putEnvelope(envelope(ROOM, 'alice', S2, 0), now - 1000);
+  await db.committed();
+  const unused = () => {
+    throw new Error('not used by pruning');
+  };
+  const catchUp = new CatchUp({
+    me: 'bob', held, conversations: unused as never, commit: () => db.flush(), now: () => now,
+    peerHolds: unused, online: unused, linked: unused, dial: unused, waiting: unused, retry: unused, report: (err) => assert.fail(String(err)), track: unused,
+  });
+  t.after(() => catchUp.close());
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 10), [], 'the old one is gone');
+  assert.equal(held.after(ROOM, 'alice', S2, -1, 10).length, 1, 'a recent one stays');
 });
