@@ -314,7 +314,7 @@ export class ChatModel {
       page: async (key, before) => {
         const page = await engine.history({ room: key }, { limit: HISTORY_PAGE_DEFAULT, ...(before !== undefined ? { before } : {}) });
         const me = engine.user!;
-        return { items: page.messages.map((m) => fromHistory(m, me)), more: page.more };
+        return { items: page.messages.map((m) => fromHistory(m, me)), more: page.more, ...(page.gaps ? { gaps: page.gaps } : {}) };
       },
     };
   }

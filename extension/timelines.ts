@@ -17,7 +17,7 @@ const EARLY_MAX = 100;
 /** Where pages come from (the engine's store; tests may pass their own). */
 export interface HistorySource {
   /** The page before message `before` (the newest page without it), oldest first. */
-  page(key: ConversationId, before?: string): Promise<{ items: TimelineMessage[]; more: boolean }>;
+  page(key: ConversationId, before?: string): Promise<{ items: TimelineMessage[]; more: boolean; gaps?: { from: string; missing: number }[] }>;
 }
 
 interface Timeline {
@@ -72,6 +72,9 @@ export class TimelineStore {
         const page = await source.page(key);
         if (this.timelines.get(key) !== timeline) return; // signed out meanwhile
         for (const item of page.items) this.insert(timeline, item);
+        // What the store still misses, as of this read (later `gap` events update it).
+        timeline.gaps.clear();
+        for (const g of page.gaps ?? []) timeline.gaps.set(g.from, g.missing);
         timeline.more = page.more;
         timeline.loaded = true;
         this.trim(timeline);

@@ -98,6 +98,20 @@ export class HeldEnvelopes {
     return held && gap ? Number(gap.seq) : first - 1;
   }
 
+  /**
+   * Per sender of `room` but `me`: how many messages are missing between the lowest and the
+   * highest seq held of each of their sessions (gaps inside what is held; a gap before the first
+   * envelope held is not counted: pruning by age makes those).
+   */
+  missing(room: ConversationId, me: string): { from: string; missing: number }[] {
+    return this.db.all(
+      `SELECT sender, sum(max_seq - min_seq + 1 - n) AS missing FROM
+         (SELECT sender, max(seq) AS max_seq, min(seq) AS min_seq, count(*) AS n FROM envelopes WHERE room = ? AND sender <> ? GROUP BY sender, session)
+       GROUP BY sender HAVING missing > 0 ORDER BY sender`,
+      [room, me],
+    ).map((r) => ({ from: String(r.sender), missing: Number(r.missing) }));
+  }
+
   /** Up to `limit` (1..MAX_AFTER_PAGE) envelopes of the session with seq > afterSeq, in seq order. */
   after(room: ConversationId, sender: string, session: string, afterSeq: number, limit: number): Envelope[] {
     const n = int({ min: 1, max: MAX_AFTER_PAGE }).parse(limit, 'limit');

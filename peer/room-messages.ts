@@ -138,7 +138,9 @@ export class RoomMessages {
         ...(notDelivered.length ? { notDelivered } : {}),
       };
     });
-    return { room: conversation.name, roomId: conversation.id, messages, more: page.more };
+    // The newest page says what is still missing, so a gap is shown again after a restart.
+    const gaps = opts.before === undefined ? this.parts.held.missing(conversation.id, this.parts.me.user) : [];
+    return { room: conversation.name, roomId: conversation.id, messages, more: page.more, ...(gaps.length ? { gaps } : {}) };
   }
 
   /** My messages still waiting for members (engine.ts outbox). */

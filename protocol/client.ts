@@ -193,8 +193,11 @@ export type CommandResults = EveryCommand<{
   msg: { user: string; room: ConversationId; roomId: ConversationId; messageId: string; sentAt: number; recipients: number };
   /** Nothing to say: an empty object (not Record<string, never>, which no `--json` answer could carry). */
   typing: Record<never, never>;
-  /** `messages` oldest first; `more`: older messages exist before the first. */
-  history: { room: string; roomId: ConversationId; messages: HistoryMessage[]; more: boolean };
+  /**
+   * `messages` oldest first; `more`: older messages exist before the first. The newest page (no
+   * `before`) also carries `gaps`: per sender, messages known to exist that have not arrived yet.
+   */
+  history: { room: string; roomId: ConversationId; messages: HistoryMessage[]; more: boolean; gaps?: { from: string; missing: number }[] };
   outbox: { pending: PendingMessage[] };
   fingerprint: FingerprintResult;
   /** The fingerprint now verified (the one compared). */

@@ -55,6 +55,7 @@ test('a hostile forwarder: tampered and forged envelopes refused, a dropped one 
   carol.send({ t: 'envelope', envelope: envelopes[3] });
   await next;
   assert.equal(gaps.at(-1)?.missing, 1, 'still one missing: note 1');
+  assert.deepEqual((await alice.history({ room: id })).gaps, [{ from: 'bob', missing: 1 }], 'the newest page says so too (a restart or a reload shows it again)');
 
   // The dropped one arrives another way (here: the same link later): the gap closes.
   const closed = waitFor(alice, 'gap', (g) => g.from === 'bob' && g.missing === 0);
@@ -66,6 +67,7 @@ test('a hostile forwarder: tampered and forged envelopes refused, a dropped one 
   assert.deepEqual(gaps.map((g) => [g.roomId, g.missing]), [[id, 1], [id, 2], [id, 1], [id, 0]]);
   const page = await alice.history({ room: id });
   assert.deepEqual(page.messages.map((m) => m.text), ['note 0', 'note 1', 'note 2', 'note 3', 'note 4'], 'history keeps the one order');
+  assert.equal(page.gaps, undefined, 'nothing missing any more');
 });
 
 /** The base64url text with its first character changed (a different ciphertext, same length). */

@@ -1,8 +1,9 @@
-// extension/typing.ts on its own: typing marks that fade on node:test's mock clock. (Timelines
-// over the engine's history store are tested in chat-model-history.test.ts.)
+// extension/typing.ts on its own: typing marks that fade on node:test's mock clock; and the gaps a
+// timeline takes from its newest page. (Timelines over the engine's store: chat-model-history.)
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { TimelineStore } from '../../extension/timelines.ts';
 import { TYPING_TIMEOUT_MS, TypingUsers } from '../../extension/typing.ts';
 
 
@@ -24,4 +25,13 @@ test('typing: a mark fades after the timeout unless renewed; a stop or a message
   t.mock.timers.tick(TYPING_TIMEOUT_MS * 2);
   assert.deepEqual(typing.users('x'), []);
   assert.equal(seen.at(-1), 'x:dave', 'reset reports nothing');
+});
+
+test('timelines: the newest page brings the gaps the store still knows of; later gap events update them', async () => {
+  const store = new TimelineStore();
+  store.use({ page: async () => ({ items: [], more: false, gaps: [{ from: 'carol', missing: 12 }] }) });
+  store.gap('r', 'dave', 3); // told before the page was read: the page, read later, is newer
+  await store.load('r');
+  assert.deepEqual(store.gaps('r'), [{ from: 'carol', missing: 12 }]);
+  assert.deepEqual(store.gap('r', 'carol', 0), [], 'filled');
 });
