@@ -196,12 +196,17 @@ export class CatchUp {
    * acks (its inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
    */
   private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
-    const { held } = this.parts;
+    const { held, conversations, me } = this.parts;
+    // Only what was sent while they have been a member without a break (not before a leave or a
+    // kick), and only from senders who are still members (a receiver refuses the others).
+    const since = conversations.memberSince(room, from);
+    const members = conversations.find(room)?.members ?? [];
+    if (since === undefined) return;
     const sessions: { bundle: SessionBundle; after: number }[] = [];
     for (const s of mine) {
-      if (s.sender === from) continue;
+      if (s.sender === from || (s.sender !== me && !members.includes(s.sender))) continue;
       const bundle = held.bundle(room, s.sender, s.session);
-      if (!bundle || !bundle.wraps.some((w) => w.to === from)) continue;
+      if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);
       sessions.push({ bundle, after: theirSeq ?? -1 });
     }

@@ -91,6 +91,22 @@ export class Conversations {
     }
   }
 
+  /**
+   * The log seq from which `user` has been a member without a break (their last join, or the
+   * create for the owner); 0 for a direct conversation; undefined when they are not a member now.
+   * What was sent before it is not for them (they may have left and come back).
+   */
+  memberSince(id: ConversationId, user: string): number | undefined {
+    if (isDmRoom(id)) return this.direct(id)?.members.includes(user) ? 0 : undefined;
+    const room = this.rooms.get(id);
+    if (!room?.state.members.has(user)) return undefined;
+    for (let i = room.events.length - 1; i >= 0; i--) {
+      const e = room.events[i]!;
+      if ((e.type === 'join' || e.type === 'create') && e.actor === user) return e.seq;
+    }
+    return undefined;
+  }
+
   /** Rooms (not direct conversations) both I and `user` are in. */
   sharedWith(user: string): ConversationId[] {
     const me = this.me();

@@ -116,6 +116,16 @@ export class Delivery {
     }
   }
 
+  /**
+   * `user` left `room` or was kicked: my messages there will never reach them (they refuse what
+   * was sent before, as they must): each is reported `expired` for them, not left waiting.
+   */
+  memberGone(room: ConversationId, user: string): void {
+    for (const e of this.parts.outbox.dropMember(room, user)) {
+      this.parts.emit('expired', { room: this.parts.nameOf(e.room) ?? e.roomName, roomId: e.room, id: e.id, user: e.user });
+    }
+  }
+
   /** A conversation left or closed: its messages no longer wait for anyone. */
   forget(room: ConversationId): void {
     this.parts.outbox.forget(room);

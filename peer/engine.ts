@@ -473,7 +473,16 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   }
 
   private conversationOf(s: Signed, target: { room?: string; user?: string }): Conversation {
-    if (target.room !== undefined && target.user === undefined) return s.conversations.resolve(target.room);
+    if (target.room !== undefined && target.user === undefined) {
+      try {
+        return s.conversations.resolve(target.room);
+      } catch (err) {
+        // A room left or closed: its history stays readable by the room's id.
+        if (!s.store.history.count(target.room)) throw err;
+        const name = this.roomDirectory.get(target.room)?.name ?? target.room;
+        return { id: target.room, name, direct: false, members: [], head: { seq: 0, hash: '' }, forked: false };
+      }
+    }
     if (target.user !== undefined && target.room === undefined) {
       const user = normalizeUserName(target.user);
       if (user === s.user) throw new ProtocolError('request.invalid', 'you have no direct conversation with yourself');

@@ -18,6 +18,8 @@ import type { TrackerSession } from './tracker-session.ts';
 
 /** Items in one deposit (the tracker takes up to 256 and 1 MiB a request). */
 const ITEMS_PER_PUT = 100;
+/** Senders whose refused mailbox items are told, at most, per collection. */
+const MAX_SENDERS_TOLD = 20;
 /** Items taken in one page. */
 const TAKE_PAGE = 200;
 
@@ -125,21 +127,31 @@ export class Mailbox {
 
   private async collectNow(): Promise<void> {
     const { tracker } = this.parts;
-    for (;;) {
-      const { items, more } = await tracker.mailboxTake(TAKE_PAGE);
-      if (items.length === 0) return;
-      for (const entry of items) {
-        const link = new MailboxLink(entry.from) as unknown as PeerLink;
-        try {
-          await this.parts.handle(entry.from, { msg: entry.msg as PeerMessage, link });
-        } catch (err) {
-          // Refused like any message from a link (a forgery, a replay): reported, never shown.
-          this.parts.report(err, `${entry.from} (via the mailbox)`);
+    // Refused like any message from a link (a forgery, a replay): never shown, and told once per
+    // sender with a count (a stranger may fill a mailbox with junk: no flood of errors).
+    const refused = new Map<string, { first: unknown; count: number }>();
+    try {
+      for (;;) {
+        const { items, more } = await tracker.mailboxTake(TAKE_PAGE);
+        if (items.length === 0) return;
+        for (const entry of items) {
+          const link = new MailboxLink(entry.from) as unknown as PeerLink;
+          try {
+            await this.parts.handle(entry.from, { msg: entry.msg as PeerMessage, link });
+          } catch (err) {
+            const r = refused.get(entry.from);
+            if (r) r.count++;
+            else if (refused.size < MAX_SENDERS_TOLD) refused.set(entry.from, { first: err, count: 1 });
+          }
         }
+        await this.parts.durable();
+        await tracker.mailboxAck(items[items.length - 1].id);
+        if (!more) return;
       }
-      await this.parts.durable();
-      await tracker.mailboxAck(items[items.length - 1].id);
-      if (!more) return;
+    } finally {
+      for (const [from, r] of refused) {
+        this.parts.report(r.first, `${from} (via the mailbox${r.count > 1 ? `; ${r.count} items from ${from} refused in all, none shown` : ''})`);
+      }
     }
   }
 }

@@ -131,6 +131,30 @@ export class OutboxStore {
     });
   }
 
+  /**
+   * `user` left `room` or was removed: nothing waits for them there any more. Returns the entries
+   * that waited for them (remembered as not delivered to them, as `expire` does). In the turn's
+   * transaction.
+   */
+  dropMember(room: ConversationId, user: string): { room: ConversationId; roomName: string; id: string; user: string }[] {
+    return this.db.write(() => {
+      const rows = this.db.all(
+        `SELECT o.room, o.session, o.seq, o.id, o.sent_at, o.body FROM outbox o JOIN outbox_waiting w
+           ON w.room = o.room AND w.session = o.session AND w.seq = o.seq WHERE w.room = ? AND w.user = ? ORDER BY o.sent_at, o.rowid`,
+        [room, user],
+      );
+      const out: { room: ConversationId; roomName: string; id: string; user: string }[] = [];
+      for (const r of rows) {
+        const e = this.entryOf(r);
+        out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
+        this.db.run('INSERT OR IGNORE INTO outbox_expired (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, user]);
+        this.db.run('DELETE FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND user = ?', [e.room, e.session, e.seq, user]);
+        if (this.waitingFor(e.room, e.session, e.seq).length === 0) this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [e.room, e.session, e.seq]);
+      }
+      return out;
+    });
+  }
+
   /** The members (room, session, seq) expired undelivered to, sorted (what `expire` returned for it). */
   expiredFor(room: ConversationId, session: string, seq: number): string[] {
     return this.db.all('SELECT user FROM outbox_expired WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));

@@ -5,7 +5,7 @@
 // only: after a restart the next send starts a new session (nothing of them is written to disk).
 
 import { HISTORY_PAGE_DEFAULT, type ClientEvents, type CommandResults, type HistoryMessage, type PendingMessage } from '../protocol/client.ts';
-import { randomBytes, toBase64Url } from '../protocol/crypto.ts';
+import { randomBytes, sha256, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { isBlankMessage } from '../protocol/text.ts';
@@ -24,6 +24,8 @@ import type { RoomSync } from './room-sync.ts';
 import { decryptEnvelope, encryptMessage, makeBundle, needsRotation, newOutboundSession, openBundle, type OutboundSession } from './sender-keys.ts';
 
 const TRACE = Boolean(process.env.P2P_TRACE);
+/** How far ahead of this device's clock a message's signed time may be. */
+const MAX_FUTURE_MS = 24 * 3600 * 1000;
 
 export interface RoomMessagesParts {
   me: { user: string; keys: UserKeys };
@@ -243,6 +245,11 @@ export class RoomMessages {
     inbound.changed(session);
     // Older than this device's replay records: it may have been shown before they began.
     inbound.requireAfterStart(env.sender, body.time);
+    // Ordered by the sender's signed time: one far ahead would stay newest for ever and mark
+    // everything after it late. A day covers any honest clock.
+    if (body.time > this.parts.now() + MAX_FUTURE_MS) {
+      throw new ProtocolError('message.from_the_future', `did not show a message from ${env.sender} dated ${new Date(body.time).toISOString()}: more than a day ahead of this clock; ${env.sender}'s clock (or yours) is wrong`);
+    }
     // A modified client may send what ours refuses to: never shown, and not acknowledged.
     if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
     const shown = conversation;
@@ -250,9 +257,16 @@ export class RoomMessages {
     // (inbound.beforeWrite): a crash at any point leaves the message either unused and not
     // stored (the sender sends it again) or stored (history has it; a copy is a duplicate).
     const { history, held, gaps } = this.parts;
-    const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}) };
-    const added = history.add(stored);
-    if (!added) return; // a reused id: the sender's client is broken or hostile; nothing shown twice
+    let stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}) };
+    let added = history.add(stored);
+    if (!added) {
+      // Another message here already has this id (senders choose ids): this one is kept under an
+      // id made from its own coordinates, so no member can make another's message vanish by
+      // sending one with its id first.
+      stored = { ...stored, id: ownId(body.id, env) };
+      added = history.add(stored);
+      if (!added) throw new ProtocolError('request.invalid', `a message from ${env.sender} reuses the id of two messages already here; it is not shown`);
+    }
     held.putEnvelope(env, this.parts.now());
     const { late } = added;
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
@@ -265,7 +279,7 @@ export class RoomMessages {
         room: shown.name,
         roomId: env.room,
         from: env.sender,
-        id: body.id,
+        id: stored.id,
         text: body.text,
         sentAt: body.time,
         direct: shown.direct,
@@ -292,6 +306,12 @@ export class RoomMessages {
       return link.send(message);
     });
   }
+}
+
+/** An id for a message whose own id was taken: its first 40 characters and a hash of (sender, session, seq). */
+function ownId(id: string, env: Envelope): string {
+  const tag = toBase64Url(sha256(Buffer.from(`${env.sender}\n${env.session}\n${env.seq}`, 'utf8'))).slice(0, 16);
+  return `${id.slice(0, 40)}~${tag}`;
 }
 
 function checkText(text: string): void {

@@ -219,10 +219,12 @@ function announce(host: SessionHost, s: Signed, event: RoomEvent, before: RoomSt
       break;
     case 'leave':
       host.emit('member_left', { room, roomId, user: event.actor });
+      if (event.actor !== s.user) s.delivery.memberGone(roomId, event.actor);
       break;
     case 'kick':
       host.emit('member_kicked', { room, roomId, user: event.subject!, by: event.actor });
       if (event.subject === s.user) forgetRoom(host, s, roomId);
+      else s.delivery.memberGone(roomId, event.subject!);
       break;
     case 'close':
       host.emit('room_closed', { room, roomId, by: event.actor });

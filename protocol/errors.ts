@@ -58,6 +58,7 @@ export const ERROR_REGISTRY = {
     'message.key_used': local('the message key was used or dropped (a replay)'),
     'message.before_start': local("an envelope before the session's start"),
     'message.too_large': local('a message body too large for one envelope'),
+    'message.from_the_future': local("a message signed with a time more than a day ahead of this device's clock"),
   },
   session: {
     'session.bad_signature': local('a session bundle not signed by its sender'),

@@ -214,8 +214,8 @@ export class HandSession {
     this.bundle = makeBundle(this.session, me.user, me.signingKey, to.map((r) => ({ user: r.user, encryptionKey: r.encryptionPublic })));
   }
 
-  envelope(text: string, time = Date.now()): Envelope {
-    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time, text };
+  envelope(text: string, time = Date.now(), id = toBase64Url(randomBytes(12))): Envelope {
+    const body: MessageBody = { id, time, text };
     return encryptMessage(this.session, this.me.user, this.me.signingKey, body);
   }
 }

@@ -98,3 +98,36 @@ test('a member\'s catch-up summary claiming sessions nobody sent opens no gap an
   await shown;
   assert.deepEqual(gaps, [], 'a claim is not evidence: no gap from a summary');
 });
+
+test('a member cannot make another\'s message vanish by sending one with its id first, nor pin one as newest with a time far ahead', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'carol', 'mallory'], 'lab');
+  const keys = { alice: savedKeys(engines.alice, 'alice'), carol: savedKeys(engines.carol, 'carol'), mallory: savedKeys(engines.mallory, 'mallory') };
+  const head = savedHead(engines.alice, id);
+  for (const e of [engines.alice, engines.mallory]) await e.close();
+  const carol = engines.carol;
+  const shown = collect(carol, 'message');
+  const takenId = 'the-id-alice-chose';
+  const mallory = new HandSession(keys.mallory, id, head, [keys.alice, keys.carol]);
+  const alice = new HandSession(keys.alice, id, head, [keys.carol, keys.mallory]);
+  const fromMallory = await linkTo(t, carol, keys.mallory, keys.carol);
+  const fromAlice = await linkTo(t, carol, keys.alice, keys.carol);
+  let next = waitFor(carol, 'message', (m) => m.text === 'squatting');
+  fromMallory.send({ t: 'session', bundle: mallory.bundle });
+  fromMallory.send({ t: 'envelope', envelope: mallory.envelope('squatting', Date.now(), takenId) });
+  await next;
+  next = waitFor(carol, 'message', (m) => m.text === 'the real one');
+  const acked = new Promise<void>((resolve) => fromAlice.on('message', (m) => m.t === 'ack' && m.sender === 'alice' && resolve()));
+  fromAlice.send({ t: 'session', bundle: alice.bundle });
+  fromAlice.send({ t: 'envelope', envelope: alice.envelope('the real one', Date.now(), takenId) });
+  const real = await next;
+  await acked;
+  assert.notEqual(real.id, takenId, 'kept under an id of its own');
+
+  const refused = waitFor(carol, 'error', (e) => e.code === 'message.from_the_future' && /mallory/.test(e.message));
+  fromMallory.send({ t: 'envelope', envelope: mallory.envelope('pinned as newest', Date.now() + 10 * 365 * 24 * 3600 * 1000) });
+  await refused;
+  const page = await carol.history({ room: id });
+  assert.deepEqual(page.messages.map((m) => [m.from, m.text]), [['mallory', 'squatting'], ['alice', 'the real one']]);
+  assert.deepEqual(shown.map((m) => m.text), ['squatting', 'the real one']);
+});

@@ -210,3 +210,48 @@ test('a member restarted on a new port before the tracker noticed the old connec
   assert.deepEqual((await got).map((m) => m.id).sort(), [room.id, dm.id].sort());
   assert.deepEqual((await bob2.history({ room: id })).messages.map((m) => m.text), ['before', 'room, meanwhile']);
 });
+
+test('a member who leaves or is kicked is no longer waited for: each waiting message is reported expired for them, and history says not delivered', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'crew');
+  const { alice, bob } = engines;
+  const gone = presence(alice, 'bob', false);
+  await bob.close();
+  await gone;
+  const waiting = waitFor(alice, 'waiting', (w) => w.waitingFor.includes('bob'));
+  const sent = await alice.sendRoom(id, 'for everyone, bob away');
+  await waiting;
+  const expired = waitFor(alice, 'expired', (e) => e.id === sent.id && e.user === 'bob');
+  await alice.kick(id, 'bob');
+  await expired;
+  assert.deepEqual((await alice.outbox()).pending.filter((p) => p.waitingFor.includes('bob')), []);
+  const mine = (await alice.history({ room: id })).messages.find((m) => m.id === sent.id)!;
+  assert.deepEqual(mine.notDelivered, ['bob']);
+  assert.equal(mine.waitingFor, undefined);
+});
+
+test('after a sender leaves, what they sent is not forwarded to a member who was away (it would be refused): no error flood, history of the room stays readable after leaving it', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'crew');
+  const { alice, bob, carol } = engines;
+  const gone = presence(bob, 'carol', false);
+  await carol.close();
+  await gone;
+  const atBob = messages(bob, 3, (m) => m.from === 'alice');
+  for (let i = 0; i < 3; i++) await alice.sendRoom(id, `alice ${i}`);
+  await atBob;
+  const left = waitFor(bob, 'member_left', (e) => e.user === 'alice');
+  await alice.leaveRoom(id);
+  await left;
+  // alice can still read what the room said while she was in it.
+  assert.deepEqual((await alice.history({ room: id })).messages.map((m) => m.text), ['alice 0', 'alice 1', 'alice 2']);
+
+  const carol2 = await makeEngine(t, tracker, { dataDir: carol.dataDir });
+  const seen = collect(carol2, 'message');
+  await carol2.login('carol', PASSWORD);
+  // bob's link carries its catch-up before this direct message.
+  const sentinel = waitFor(carol2, 'message', (m) => m.text === 'sentinel', 20_000);
+  await bob.sendDirect('carol', 'sentinel');
+  await sentinel;
+  assert.deepEqual(seen.filter((m) => m.roomId === id), [], 'nothing of alice\'s reaches carol, and no refusal was reported (the helper fails on one)');
+});
