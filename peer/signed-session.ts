@@ -160,7 +160,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   });
   const messages = new RoomMessages({
     me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
-    history: store.history, held: store.held, delivery, gaps, commit: () => store.db.flush(), committed: () => store.db.committed(),
+    history: store.history, held: store.held, delivery, gaps, commit: () => store.db.flush(),
     emit: (name, e) => {
       if (name === 'error') host.emitError(e as ClientEvents['error']);
       else host.emit(name, e);
