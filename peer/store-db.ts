@@ -4,8 +4,12 @@
 // envelopes and session bundles held for absent members (peer/held-envelopes.ts) and the outbox
 // (peer/outbox.ts). DESIGN.md "Delivery, history, nothing lost".
 //
-// Crash safety: a rollback journal (journal_mode=TRUNCATE; this VFS has no WAL), so a SIGKILL in
-// the middle of a transaction is rolled back at the next open and never corrupts earlier records.
+// Crash safety: a write-ahead log (journal_mode=WAL; with EXCLUSIVE locking SQLite keeps its
+// index in memory, so this file layer's missing shared memory does not matter): a commit appends
+// its pages once (a rollback journal wrote them twice and cost ~4x as much per message), and a
+// SIGKILL in the middle of a transaction leaves frames without a commit record, which the next
+// open ignores; earlier records are never corrupted. A journal left by an older store is rolled
+// back first (peer/store-journal.ts).
 // A committed transaction has been written to the OS before COMMIT returns, so a SIGKILL after it
 // loses nothing. `durability: 'power'` also fsyncs at every commit (synchronous=FULL), so a power
 // loss loses nothing committed either; the default 'process' does not (synchronous=OFF): a
@@ -74,7 +78,11 @@ export class StoreDb {
     openHere.add(path);
     try {
       // EXCLUSIVE: the lock is taken once and held until close (no lock folder per transaction).
-      this.db.exec(`PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=${options.durability === 'power' ? 'FULL' : 'OFF'}; PRAGMA foreign_keys=ON;`);
+      // EXCLUSIVE before WAL: then SQLite never asks the file layer for shared memory.
+      this.db.exec('PRAGMA locking_mode=EXCLUSIVE');
+      const mode = (this.db.get('PRAGMA journal_mode=WAL') as SqlRow).journal_mode;
+      if (mode !== 'wal') this.db.exec('PRAGMA journal_mode=TRUNCATE');
+      this.db.exec(`PRAGMA synchronous=${options.durability === 'power' ? 'FULL' : 'OFF'}; PRAGMA foreign_keys=ON;`);
       this.migrate();
       this.checkKey();
     } catch (err) {
@@ -119,7 +127,7 @@ export class StoreDb {
       return result;
     }
     const outer = this.depth === 0;
-    if (outer) this.db.exec('BEGIN IMMEDIATE');
+    if (outer) this.step('BEGIN IMMEDIATE');
     let result: T;
     try {
       result = this.savepoint(fn);
@@ -127,7 +135,7 @@ export class StoreDb {
       if (outer) this.db.exec('ROLLBACK');
       throw err;
     }
-    if (outer) this.db.exec('COMMIT');
+    if (outer) this.step('COMMIT');
     return result;
   }
 
@@ -140,7 +148,7 @@ export class StoreDb {
   write<T>(fn: () => T): T {
     if (this.closed) throw new ProtocolError('server.store_damaged', `${this.path} is closed`);
     if (!this.turn && this.depth === 0) {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.step('BEGIN IMMEDIATE');
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
       const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
@@ -162,7 +170,7 @@ export class StoreDb {
     if (!turn || this.closed) return;
     this.turn = undefined;
     try {
-      this.db.exec('COMMIT');
+      this.step('COMMIT');
       turn.resolve();
     } catch (err) {
       try { this.db.exec('ROLLBACK'); } catch { /* nothing to roll back */ }
@@ -208,11 +216,11 @@ export class StoreDb {
   }
 
   private savepoint<T>(fn: () => T): T {
-    this.db.exec('SAVEPOINT w');
+    this.step('SAVEPOINT w');
     this.depth++;
     try {
       const result = fn();
-      this.db.exec('RELEASE w');
+      this.step('RELEASE w');
       return result;
     } catch (err) {
       this.db.exec('ROLLBACK TO w; RELEASE w');
@@ -220,6 +228,11 @@ export class StoreDb {
     } finally {
       this.depth--;
     }
+  }
+
+  /** Runs a statement without parameters through the prepared cache (parsing SQL costs on every message). */
+  private step(sql: string): void {
+    this.prepared(sql).run([]);
   }
 
   private prepared(sql: string): ReturnType<Database['prepare']> {
