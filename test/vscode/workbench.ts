@@ -220,7 +220,12 @@ export async function openView(page: Page): Promise<Frame> {
   const entry = page.locator('.activitybar [aria-label^="P2P Chat"]').first();
   await entry.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
   const open = page.locator('.sidebar .composite.title .title-label', { hasText: /P2P Chat/i });
-  if (!(await open.isVisible())) await entry.click();
+  // After a reload the workbench may restore the sidebar just after we looked: a click then
+  // closes it again. So click, and look again, until the view's title shows.
+  for (let attempt = 0; attempt < 3 && !(await open.isVisible()); attempt++) {
+    await entry.click();
+    await open.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => {});
+  }
   return webviewFrame(page, '#root *');
 }
 
