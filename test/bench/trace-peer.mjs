@@ -3,7 +3,9 @@
 // It wraps what the bundle calls (crypto sign/verify, socket and pipe writes, 'data' events,
 // journal writes), runs dist/peer.cjs, and on exit writes trace-<pid>.txt: for each message handled
 // alone (events more than 50 ms from any other), the time from its first event to each mark, and
-// the medians over all of them (P2P_TRACE_MORE, P2P_TRACE_BUNDLE: below). The wrappers cost a few microseconds a mark.
+// the medians over all of them (P2P_TRACE_MORE, P2P_TRACE_BUNDLE: below). A paced message now
+// makes more events than the default cap (store pages): P2P_TRACE_MAX_EVENTS=400 keeps it, and
+// P2P_TRACE_PICK=sign (sender) or =verify (receiver) writes out only messages with that mark. The wrappers cost a few microseconds a mark.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -40,7 +42,7 @@ if (process.env.P2P_TRACE_MORE) {
   const st = globalThis.setTimeout;
   globalThis.setTimeout = (fn, ms, ...a) => st(() => (mark(`timeout ${ms}`), fn(...a)), ms);
 }
-const MAX_EVENTS = process.env.P2P_TRACE_MORE ? 80 : 16;
+const MAX_EVENTS = Number(process.env.P2P_TRACE_MAX_EVENTS) || (process.env.P2P_TRACE_MORE ? 80 : 16);
 const emit = net.Socket.prototype.emit;
 net.Socket.prototype.emit = function (name, ...args) {
   if (name === 'data') mark(this === process.stdin ? 'stdin.data' : `tcp.data ${args[0].length} B`);
@@ -78,7 +80,8 @@ process.on('exit', () => {
   }
   // Finer marks vary from message to message: a few of them are written out whole as well.
   if (process.env.P2P_TRACE_MORE) {
-    for (const c of lone.slice(-5)) lines.push('one message, ms from its first event:', ...c.map((e) => `  ${(e[0] - c[0][0]).toFixed(3).padStart(8)}  ${e[1]}`));
+    const picked = process.env.P2P_TRACE_PICK ? lone.filter((c) => c.some((e) => e[1].startsWith(process.env.P2P_TRACE_PICK))) : lone;
+    for (const c of picked.slice(-5)) lines.push('one message, ms from its first event:', ...c.map((e) => `  ${(e[0] - c[0][0]).toFixed(3).padStart(8)}  ${e[1]}`));
   }
   fs.writeFileSync(join(dir, `trace-${process.pid}.txt`), lines.join('\n') + '\n');
 });
