@@ -24,8 +24,13 @@ export interface ControllerHooks {
   post(message: HostToView): void;
   visible(): boolean;
   reveal(): Promise<void>;
+  /** Keyboard focus to the view's composer, once the view is ready (extension/chat-view-provider.ts). */
+  focusComposer(): void;
   changed(): void;
 }
+
+/** globalState: the user name last signed in (the palette's Login and the view's form start with it). */
+const LAST_USER = 'p2pChat.lastUser';
 
 export class ChatController implements vscode.Disposable {
   readonly model: ChatModel;
@@ -40,7 +45,7 @@ export class ChatController implements vscode.Disposable {
       {
         post: (m) => {
           hooks.post(m);
-          if (m.type === 'rooms/changed' || m.type === 'session/changed') hooks.changed();
+          if (m.type === 'rooms/changed' || m.type === 'session/changed' || m.type === 'host/snapshot') hooks.changed();
         },
         visible: () => hooks.visible(),
         notify: (kind, title, text, key) => this.notify(kind, title, text, key),
@@ -48,9 +53,26 @@ export class ChatController implements vscode.Disposable {
           load: (user) => context.globalState.get<string[]>(`p2pChat.directs.${user}`) ?? [],
           save: (user, keys) => void context.globalState.update(`p2pChat.directs.${user}`, keys),
         },
+        readMarks: {
+          load: (user) => context.globalState.get<unknown>(`p2pChat.readMarks.${user}`),
+          save: (user, marks) => void context.globalState.update(`p2pChat.readMarks.${user}`, marks),
+        },
       },
       this.trackerAddress(),
     );
+    const last = this.lastUser();
+    if (last) this.model.setSession({ lastUser: last });
+  }
+
+  /** The user name last signed in on this machine, if any. */
+  lastUser(): string | undefined {
+    const name = this.context.globalState.get<unknown>(LAST_USER);
+    return typeof name === 'string' && name ? name : undefined;
+  }
+
+  /** Whether a session is saved to resume (SecretStorage): then the extension goes online at startup. */
+  async hasSavedSession(): Promise<boolean> {
+    return Boolean(await secretAccountStore(this.context.secrets).load());
   }
 
   // ---- settings ----------------------------------------------------------------------------------
@@ -76,15 +98,34 @@ export class ChatController implements vscode.Disposable {
 
   async login(tracker: string, user: string, password: string): Promise<void> {
     const engine = await this.engineFor(tracker);
-    await engine.login(user, password);
+    await this.signingIn(engine, () => engine.login(user, password));
     await this.signedIn(engine);
   }
 
   async register(tracker: string, user: string, password: string): Promise<void> {
     const engine = await this.engineFor(tracker);
-    await engine.register(user, password);
-    await engine.login(user, password);
+    await this.signingIn(engine, async () => {
+      await engine.register(user, password);
+      await engine.login(user, password);
+    });
     await this.signedIn(engine);
+  }
+
+  /**
+   * Runs a sign-in; when it fails (a wrong password, a name taken), the tracker link it opened is
+   * closed at once and the session is signed out, so the form shows the failure and nothing else
+   * (the link used to stay "connecting" until the tracker dropped it for not logging in in time).
+   */
+  private async signingIn(engine: ChatEngine, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      if (!engine.user) {
+        await engine.close().catch(() => {});
+        this.model.setSession({ state: 'logged_out', user: undefined, detail: 'Log in to chat with your team.' });
+      }
+      throw err;
+    }
   }
 
   async logout(): Promise<void> {
@@ -104,6 +145,22 @@ export class ChatController implements vscode.Disposable {
     const sent = await engine.sendRoom(key, text, snippet);
     if (isDmRoom(key)) this.model.keepDirect(key);
     this.model.addOwnMessage(key, { ...sent, text, ...(snippet ? { snippet } : {}) });
+  }
+
+  /** Shows the view and puts the keyboard focus in the open conversation's composer. */
+  async focusComposer(): Promise<void> {
+    await this.hooks.reveal();
+    this.hooks.focusComposer();
+  }
+
+  /** Opens the next conversation with unread messages and focuses its composer; false when none has any. */
+  async openNextUnread(): Promise<boolean> {
+    this.requireEngine();
+    const key = this.model.nextUnread();
+    if (key === undefined) return false;
+    await this.model.openConversation(key);
+    await this.focusComposer();
+    return true;
   }
 
   async openDirect(user: string): Promise<ConversationId> {
@@ -213,7 +270,7 @@ export class ChatController implements vscode.Disposable {
       case 'typing/set':
         return this.engine?.typing(message.key, message.active);
       case 'snippet/open':
-        return await openSnippet(message.path, message.line);
+        return await openSnippet(message.path, message.line, message.endLine ?? message.line);
       default: {
         const never: never = message;
         return never;
@@ -243,6 +300,8 @@ export class ChatController implements vscode.Disposable {
    * has no entry point to import them, so they are left as they were.
    */
   private async signedIn(engine: ChatEngine): Promise<void> {
+    await this.context.globalState.update(LAST_USER, engine.user);
+    this.model.setSession({ lastUser: engine.user! });
     await this.model.signedIn(engine);
     await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', true);
   }
@@ -304,11 +363,13 @@ export class ChatController implements vscode.Disposable {
 }
 
 /**
- * Opens a snippet's file at `line` (1-based; past the end means the last line), but only inside an
- * open workspace folder (extension/snippet-path.ts); anything else is refused with a notice that
- * says why and shows the path as the sender wrote it, made visible.
+ * Opens a snippet's file with lines `line` to `endLine` (1-based; past the end means the last
+ * line) selected and centred, but only inside an open workspace folder (extension/snippet-path.ts),
+ * local or remote (URIs throughout); anything else is refused with a notice that says why and
+ * shows the path as the sender wrote it, made visible. In Restricted Mode this only opens a text
+ * editor, which VS Code allows there: nothing of the workspace runs.
  */
-async function openSnippet(path: string, line: number): Promise<void> {
+async function openSnippet(path: string, line: number, endLine: number): Promise<void> {
   const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri);
   const join = (base: vscode.Uri, ...segments: string[]) => vscode.Uri.joinPath(base, ...segments);
   const refuse = (why: string) => void vscode.window.showWarningMessage(`P2P Chat did not open the snippet's file "${noticeText(path)}": ${noticeText(why)}.`);
@@ -330,8 +391,12 @@ async function openSnippet(path: string, line: number): Promise<void> {
     }
     if (escape) return refuse(escape);
     const doc = await vscode.workspace.openTextDocument(uri);
-    const position = new vscode.Position(Math.min(Math.max(0, line - 1), Math.max(0, doc.lineCount - 1)), 0);
-    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(position, position) });
+    const lastLine = Math.max(0, doc.lineCount - 1);
+    const first = Math.min(Math.max(0, line - 1), lastLine);
+    const last = Math.min(Math.max(first, endLine - 1), lastLine);
+    const range = new vscode.Range(first, 0, last, doc.lineAt(last).range.end.character);
+    const editor = await vscode.window.showTextDocument(doc, { selection: range });
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenter);
     return;
   }
   refuse('no workspace folder has that file');

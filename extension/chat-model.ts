@@ -21,13 +21,45 @@ export interface ModelHooks {
   notify(kind: 'direct' | 'mention' | 'message', title: string, text: string, key: ConversationId): void;
   /** Which direct conversations a user has, kept across reloads. */
   directs?: { load(user: string): string[]; save(user: string, keys: string[]): void };
+  /** Unread counts and the last-read position per conversation, kept across reloads (read back through parseReadMarks). */
+  readMarks?: { load(user: string): unknown; save(user: string, marks: [ConversationId, ReadMark][]): void };
+}
+
+/** Where I stopped reading a conversation, and what came after it. */
+export interface ReadMark {
+  unread: number;
+  mentions: number;
+  /** The newest message seen in it (shown while the view was on screen), if any. */
+  lastRead?: { id: string; sentAt: number };
+}
+
+/** At most this many conversations' marks are kept (the most recently changed). */
+const MAX_READ_MARKS = 2_000;
+
+/** Marks as saved: anything else (an older format, a damaged entry) is dropped, never trusted. */
+export function parseReadMarks(raw: unknown): Map<ConversationId, ReadMark> {
+  const marks = new Map<ConversationId, ReadMark>();
+  if (!Array.isArray(raw)) return marks;
+  const count = (n: unknown) => (Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined);
+  for (const entry of raw.slice(-MAX_READ_MARKS)) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || entry[0].length > 200 || typeof entry[1] !== 'object' || entry[1] === null) continue;
+    const m = entry[1] as Record<string, unknown>;
+    const unread = count(m.unread);
+    const mentions = count(m.mentions);
+    if (unread === undefined || mentions === undefined) continue;
+    const last = m.lastRead as Record<string, unknown> | undefined;
+    const lastRead = last && typeof last.id === 'string' && last.id.length <= 200 && typeof last.sentAt === 'number' && Number.isFinite(last.sentAt) ? { id: last.id, sentAt: last.sentAt } : undefined;
+    marks.set(entry[0], { unread, mentions: Math.min(mentions, unread), ...(lastRead ? { lastRead } : {}) });
+  }
+  return marks;
 }
 
 export class ChatModel {
   session: SessionView;
   private readonly timelines = new TimelineStore();
   private readonly typing = new TypingUsers((key, users) => this.hooks.post({ type: 'typing/changed', key, users }));
-  private readonly unread = new Map<ConversationId, { unread: number; mentions: number }>();
+  /** Unread counts and last-read positions, by conversation (saved through hooks.readMarks). */
+  private readonly marks = new Map<ConversationId, ReadMark>();
   private readonly dms = new Set<ConversationId>();
   private directory: DirectoryRoom[] = [];
   private readonly people = new Map<string, PersonItem>();
@@ -74,6 +106,8 @@ export class ChatModel {
     this.timelines.use(source);
     this.setSession({ state: 'online', user: engine.user!, detail: `Signed in as ${engine.user}` });
     for (const key of this.hooks.directs?.load(engine.user!) ?? []) this.dms.add(key);
+    this.marks.clear();
+    for (const [key, mark] of parseReadMarks(this.hooks.readMarks?.load(engine.user!))) this.marks.set(key, mark);
     this.directory = directoryRooms(engine.directory());
     await this.refreshPeople();
     this.postSnapshot();
@@ -82,7 +116,7 @@ export class ChatModel {
   signedOut(detail = 'Signed out.'): void {
     this.timelines.use(undefined);
     this.typing.reset();
-    this.unread.clear();
+    this.marks.clear();
     this.dms.clear();
     this.people.clear();
     this.directory = [];
@@ -122,9 +156,40 @@ export class ChatModel {
    */
   async openConversation(key: ConversationId): Promise<void> {
     this.shown = key;
-    this.unread.delete(key);
+    this.markRead(key);
     this.postRooms();
     await this.postOpenedWhenLoaded(key);
+    if (this.shown === key && this.hooks.visible()) this.markRead(key);
+  }
+
+  /** The newest message of `key` I have seen (undefined: none yet); "New messages" starts after it. */
+  lastRead(key: ConversationId): { id: string; sentAt: number } | undefined {
+    return this.marks.get(key)?.lastRead;
+  }
+
+  /**
+   * The next conversation with unread messages after the open one, in the sidebar's order and
+   * round again from the top; undefined when none has any.
+   */
+  nextUnread(): ConversationId | undefined {
+    const rooms = this.roomItems();
+    const at = rooms.findIndex((r) => r.key === this.openKey);
+    for (let i = 1; i <= rooms.length; i++) {
+      const room = rooms[(at + i + rooms.length) % rooms.length]!;
+      if (room.unread > 0 && room.key !== this.openKey) return room.key;
+    }
+    return undefined;
+  }
+
+  /** The view shows `key` (opened, or the view came back on screen with it): all of it is read. */
+  markRead(key: ConversationId): void {
+    const before = this.marks.get(key);
+    const newest = this.newestMessage(key);
+    const lastRead = newest ? { id: newest.id, sentAt: newest.sentAt } : before?.lastRead;
+    if (before && before.unread === 0 && before.lastRead?.id === lastRead?.id) return;
+    this.marks.delete(key);
+    this.marks.set(key, { unread: 0, mentions: 0, ...(lastRead ? { lastRead } : {}) });
+    this.saveMarks();
   }
 
   /** The page of `key` before message `before`, for the view's `history/page`. */
@@ -225,7 +290,7 @@ export class ChatModel {
 
   totalUnread(): number {
     let n = 0;
-    for (const c of this.unread.values()) n += c.unread;
+    for (const c of this.marks.values()) n += c.unread;
     return n;
   }
 
@@ -238,9 +303,12 @@ export class ChatModel {
     this.typing.clear(key, e.from);
     this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine: false, mentionsMe, ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}) });
     const seen = this.openKey === key && this.hooks.visible();
-    if (!seen) {
-      const c = this.unread.get(key) ?? { unread: 0, mentions: 0 };
-      this.unread.set(key, { unread: c.unread + 1, mentions: c.mentions + (mentionsMe ? 1 : 0) });
+    if (seen) this.markRead(key);
+    else {
+      const c = this.marks.get(key) ?? { unread: 0, mentions: 0 };
+      this.marks.delete(key);
+      this.marks.set(key, { ...c, unread: c.unread + 1, mentions: c.mentions + (mentionsMe ? 1 : 0) });
+      this.saveMarks();
       this.postRooms();
     }
     if (!this.hooks.visible()) {
@@ -324,7 +392,24 @@ export class ChatModel {
   }
 
   private counts(key: ConversationId): { unread: number; mentions: number } {
-    return this.unread.get(key) ?? { unread: 0, mentions: 0 };
+    const mark = this.marks.get(key);
+    return { unread: mark?.unread ?? 0, mentions: mark?.mentions ?? 0 };
+  }
+
+  private newestMessage(key: ConversationId): TimelineMessage | undefined {
+    const items = this.timelines.items(key);
+    for (let i = items.length - 1; i >= 0; i--) {
+      const item = items[i]!;
+      if (item.kind === 'message') return item;
+    }
+    return undefined;
+  }
+
+  private saveMarks(): void {
+    const user = this.engine?.user;
+    if (!user || !this.hooks.readMarks) return;
+    // Map order is insertion order: the most recently changed are last, and kept when trimmed.
+    this.hooks.readMarks.save(user, [...this.marks].slice(-MAX_READ_MARKS));
   }
 
   private setPerson(user: string, patch: Partial<PersonItem>): void {

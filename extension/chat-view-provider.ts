@@ -13,6 +13,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   static readonly viewType = 'p2pChat.view';
   private view?: vscode.WebviewView;
   private ready = false;
+  /** A focus request made before the view was ready: posted right after its snapshot. */
+  private focusPending = false;
+  private unread = 0;
   private readonly visibilityListeners: ((visible: boolean) => void)[] = [];
 
   constructor(
@@ -27,6 +30,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
     view.webview.options = { enableScripts: true, localResourceRoots: [dist] };
     view.webview.html = this.html(view.webview, dist);
+    this.showBadge();
     view.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw));
     view.onDidChangeVisibility(() => this.visibilityListeners.forEach((fn) => fn(view.visible)));
     view.onDidDispose(() => {
@@ -58,6 +62,28 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     }
   }
 
+  /** Keyboard focus to the composer: now if the view is ready, else right after its snapshot. */
+  focusComposer(): void {
+    this.focusPending = !this.ready;
+    if (this.ready) this.post({ type: 'focus/requested', target: 'composer' });
+  }
+
+  /**
+   * The unread count on the view, which VS Code shows on the P2P Chat activity-bar icon (a
+   * WebviewView exists once the view was shown in this window; before that, the status bar item
+   * carries the count).
+   */
+  setUnread(count: number): void {
+    if (count === this.unread) return;
+    this.unread = count;
+    this.showBadge();
+  }
+
+  private showBadge(): void {
+    if (!this.view) return;
+    this.view.badge = this.unread > 0 ? { value: this.unread, tooltip: `${this.unread} unread ${this.unread === 1 ? 'message' : 'messages'}` } : undefined;
+  }
+
   async reveal(): Promise<void> {
     await vscode.commands.executeCommand(`${ChatViewProvider.viewType}.focus`);
   }
@@ -77,6 +103,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     if (message.type === 'view/ready') {
       this.ready = true;
       this.post({ type: 'host/snapshot', snapshot: this.snapshot() });
+      if (this.focusPending) this.focusComposer();
       return;
     }
     this.onMessage(message);

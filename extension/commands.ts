@@ -3,15 +3,13 @@
 // controller; failures become notifications that say what to do.
 
 import * as vscode from 'vscode';
-import { relative } from 'node:path';
 import { checkPasswordPolicy } from '../peer/account.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom } from '../protocol/peer.ts';
 import type { ChatController } from './chat-controller.ts';
 import { joinFromPalette } from './join-room.ts';
-import { noticeText, pickText } from './labels.ts';
-
-const LAST_USER = 'p2pChat.lastUser';
+import { memberCount, noticeText, pickText } from './labels.ts';
+import { sharedLines, snippetPath } from './share-selection.ts';
 
 export function registerCommands(context: vscode.ExtensionContext, controller: ChatController): void {
   const register = (id: string, run: (...args: never[]) => Promise<unknown>) =>
@@ -27,8 +25,8 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
       }),
     );
 
-  register('p2pChat.login', () => signIn(context, controller, 'login'));
-  register('p2pChat.register', () => signIn(context, controller, 'register'));
+  register('p2pChat.login', () => signIn(controller, 'login'));
+  register('p2pChat.register', () => signIn(controller, 'register'));
   register('p2pChat.logout', () => controller.logout());
 
   register('p2pChat.createRoom', async () => {
@@ -46,21 +44,23 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     const password = kind.value === 'private' ? await vscode.window.showInputBox({ title: `Password for ${name}`, password: true, prompt: 'Members need it to join; the tracker never sees it' }) : undefined;
     if (kind.value === 'private' && !password) return;
     await controller.createRoom(name, password);
+    await controller.focusComposer();
   });
 
   register('p2pChat.joinRoom', async () => {
     // The engine's directory (fetched at sign-in, kept by pushes), joined by id: no list_rooms (extension/join-room.ts).
-    await joinFromPalette(controller.requireEngine(), controller.model, {
+    const joined = await joinFromPalette(controller.requireEngine(), controller.model, {
       none: () => void vscode.window.showInformationMessage('There are no rooms to join. Create one with "P2P Chat: Create Room".'),
       pick: async (rooms) =>
         (
           await vscode.window.showQuickPick(
-            rooms.map((r) => ({ label: `${r.private ? '$(lock)' : '$(globe)'} ${pickText(r.name)}`, description: `${r.members} members, ${r.online} online${r.owner ? `, owner ${pickText(r.owner)}` : ''}`, room: r })),
+            rooms.map((r) => ({ label: `${r.private ? '$(lock)' : '$(globe)'} ${pickText(r.name)}`, description: `${memberCount(r.members)}, ${r.online} online${r.owner ? `, owner ${pickText(r.owner)}` : ''}`, room: r })),
             { title: 'Join Room', matchOnDescription: true },
           )
         )?.room,
       password: (room) => Promise.resolve(vscode.window.showInputBox({ title: `Password for ${pickText(room.name)}`, password: true })),
     });
+    if (joined) await controller.focusComposer();
   });
 
   register('p2pChat.leaveRoom', async (key?: string) => {
@@ -101,10 +101,13 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
         peers.map((p) => ({ label: `${p.online ? '$(circle-filled)' : '$(circle-outline)'} ${pickText(p.user)}`, description: p.online ? 'online' : 'offline', user: p.user })),
         { title: 'Direct Message' },
       ))?.user;
-    if (who) await controller.openDirect(who);
+    if (who) {
+      await controller.openDirect(who);
+      await controller.focusComposer();
+    }
   });
 
-  register('p2pChat.shareSelection', async () => {
+  const shareSelection = async () => {
     controller.requireEngine();
     const editor = vscode.window.activeTextEditor;
     if (!editor || editor.selection.isEmpty) {
@@ -114,13 +117,25 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     const target = controller.model.openKey ?? (await pickConversation(controller));
     if (!target) return;
     const doc = editor.document;
-    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
-    const path = folder ? relative(folder.uri.fsPath, doc.uri.fsPath).split('\\').join('/') : doc.fileName.split(/[\\/]/).pop()!;
-    const { start, end } = editor.selection;
+    // URI paths, not file paths: in a remote window the file is on the remote machine.
+    const path = snippetPath(vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.path, doc.uri.path);
+    const { startLine, endLine } = sharedLines(editor.selection.start, editor.selection.end);
+    // Whole lines end at column 0 of the next line: that line break is not part of the code shared.
+    const end = endLine - 1 < editor.selection.end.line ? doc.lineAt(endLine - 1).range.end : editor.selection.end;
+    const code = doc.getText(new vscode.Range(editor.selection.start, end));
     const note = await vscode.window.showInputBox({ title: 'Share Selection', prompt: 'Add a message (optional)' });
     if (note === undefined) return;
-    const snippet = { language: doc.languageId, path, startLine: start.line + 1, endLine: end.line + 1, code: doc.getText(editor.selection) };
-    await controller.send(target, note || `${path}:${snippet.startLine}`, snippet);
+    const snippet = { language: doc.languageId, path, startLine, endLine, code };
+    await controller.send(target, note || `${path}:${startLine}`, snippet);
+    await controller.focusComposer();
+  };
+  register('p2pChat.shareSelection', shareSelection);
+  // The editor's context menu lists VS Code's own items without categories: this entry names the product.
+  register('p2pChat.shareSelectionWithChat', shareSelection);
+
+  register('p2pChat.focusComposer', () => controller.focusComposer());
+  register('p2pChat.nextUnread', async () => {
+    if (!(await controller.openNextUnread())) void vscode.window.showInformationMessage('P2P Chat: no unread messages.');
   });
 
   register('p2pChat.showFingerprint', async () => {
@@ -159,13 +174,13 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
   });
 }
 
-async function signIn(context: vscode.ExtensionContext, controller: ChatController, kind: 'login' | 'register'): Promise<void> {
+async function signIn(controller: ChatController, kind: 'login' | 'register'): Promise<void> {
   const title = kind === 'login' ? 'P2P Chat: Login' : 'P2P Chat: Register';
   const config = vscode.workspace.getConfiguration('p2pChat');
   const tracker = await vscode.window.showInputBox({ title, prompt: 'Tracker address (host:port)', value: controller.trackerAddress(), ignoreFocusOut: true });
   if (!tracker) return;
   if (tracker !== config.get('trackerAddress')) await config.update('trackerAddress', tracker, vscode.ConfigurationTarget.Global);
-  const user = await vscode.window.showInputBox({ title, prompt: 'User name', value: context.globalState.get<string>(LAST_USER) ?? '', ignoreFocusOut: true, validateInput: (v) => problem(() => normalizeUserName(v)) });
+  const user = await vscode.window.showInputBox({ title, prompt: 'User name', value: controller.lastUser() ?? '', ignoreFocusOut: true, validateInput: (v) => problem(() => normalizeUserName(v)) });
   if (!user) return;
   const password = await vscode.window.showInputBox({
     title,
@@ -179,7 +194,6 @@ async function signIn(context: vscode.ExtensionContext, controller: ChatControll
     const again = await vscode.window.showInputBox({ title, prompt: 'Type the password again', password: true, ignoreFocusOut: true });
     if (again !== password) throw new Error('the two passwords differ; run Register again');
   }
-  await context.globalState.update(LAST_USER, normalizeUserName(user));
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: kind === 'login' ? 'Logging in to P2P Chat…' : 'Creating your P2P Chat account…' }, () =>
     kind === 'login' ? controller.login(tracker, user, password) : controller.register(tracker, user, password),
   );
@@ -211,7 +225,7 @@ async function pickRoom(controller: ChatController, title: string, ownedOnly = f
     return undefined;
   }
   const open = controller.model.openKey;
-  const items = rooms.map((r) => ({ label: pickText(r.name), description: r.id === open ? 'open' : `${r.members} members`, id: r.id }));
+  const items = rooms.map((r) => ({ label: pickText(r.name), description: r.id === open ? 'open' : memberCount(r.members), id: r.id }));
   items.sort((a, b) => (a.id === open ? -1 : b.id === open ? 1 : 0));
   return (await vscode.window.showQuickPick(items, { title }))?.id;
 }

@@ -1,6 +1,8 @@
 // Activation: wires the chat engine (peer/, unchanged) to the sidebar view, the commands and the
-// status bar. It activates only when the view opens or a P2P Chat command runs (VS Code derives
-// those activation events from the manifest's contributions).
+// status bar. It activates when VS Code has started (`onStartupFinished`, so a saved session is
+// online, notified and reachable from the first minute, with the view hidden), or earlier when the
+// view opens or a P2P Chat command runs. Without a saved session nothing more than the status
+// item is made: no engine, no connection, until the user logs in.
 
 import * as vscode from 'vscode';
 import { ChatController } from './chat-controller.ts';
@@ -24,12 +26,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     post: (m) => provider?.post(m),
     visible: () => provider?.visible ?? false,
     reveal: () => provider?.reveal() ?? Promise.resolve(),
-    changed: () => status.update(controller.model.session, controller.model.totalUnread()),
+    focusComposer: () => provider?.focusComposer(),
+    changed: () => {
+      const unread = controller.model.totalUnread();
+      status.update(controller.model.session, unread);
+      provider?.setUnread(unread);
+    },
   });
   provider = new ChatViewProvider(context.extensionUri, (m) => void controller.fromView(m), () => controller.model.snapshot());
   provider.onDidChangeVisibility((visible) => {
     if (visible && controller.model.openKey) void controller.model.openConversation(controller.model.openKey);
   });
+  provider.setUnread(controller.model.totalUnread());
   context.subscriptions.push(
     vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, provider),
     status,

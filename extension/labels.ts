@@ -41,3 +41,8 @@ export function messageNotification(title: string, text: string): string {
   const preview = chars.length > PREVIEW_CHARS ? `${chars.slice(0, PREVIEW_CHARS - 3).join('')}…` : chars.join('');
   return `${noticeText(title)}: ${delink(preview)}`;
 }
+
+/** "1 member", "3 members". */
+export function memberCount(n: number): string {
+  return `${n} ${n === 1 ? 'member' : 'members'}`;
+}

@@ -27,6 +27,8 @@ export interface SessionView {
   tracker: string;
   /** What is happening, in words ("reconnecting in 2 s"). */
   detail: string;
+  /** The user name last signed in on this machine: the login form starts with it after a logout. */
+  lastUser?: string;
 }
 
 /** A conversation in the sidebar: a room, or a direct conversation (`dm:<a>:<b>`). */
@@ -165,7 +167,13 @@ export type HostToView =
   /** The one reply to a view request (`requestId` as the view sent it). */
   | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError; page?: HistoryPage }
   /** Something failed that no view request asked for (an engine error, a palette command); `message` says what to do. */
-  | ({ type: 'notice/shown' } & RequestError);
+  | ({ type: 'notice/shown' } & RequestError)
+  /**
+   * Keyboard focus goes to the open conversation's composer (Focus Message Box, and after a
+   * palette Join, Create, Direct Message, Share or Next Unread). Posted after the snapshot that
+   * opens the conversation, so the composer it names is there.
+   */
+  | { type: 'focus/requested'; target: 'composer' };
 
 export type HostToViewType = HostToView['type'];
 
@@ -211,8 +219,11 @@ export const viewToHostSchema = variants('type', {
   'conversation/open': obj({ key: roomKey }),
   'member/verify': obj({ user: name }),
   'typing/set': obj({ key: roomKey, active: bool() }),
-  /** Open `path` at `line` in the receiver's workspace, if that file exists there (refusals are VS Code warnings). */
-  'snippet/open': obj({ path: str({ min: 1, max: VIEW_LIMITS.snippetPathChars }), line: int({ min: 1, max: VIEW_LIMITS.snippetLine }) }),
+  /**
+   * Open `path` in the receiver's workspace, if that file exists there (refusals are VS Code
+   * warnings), with lines `line` to `endLine` (default `line`) selected and centred.
+   */
+  'snippet/open': obj({ path: str({ min: 1, max: VIEW_LIMITS.snippetPathChars }), line: int({ min: 1, max: VIEW_LIMITS.snippetLine }), endLine: optional(int({ min: 1, max: VIEW_LIMITS.snippetLine })) }),
   // ---- requests
   'auth/login': obj({ requestId, tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
   'auth/register': obj({ requestId, tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),

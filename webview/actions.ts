@@ -6,6 +6,7 @@
 
 import { batch, effect } from '@preact/signals';
 import { VIEW_LIMITS, type ConversationId, type HostToView, type ViewRequestParams, type ViewToHost } from '../protocol/view.ts';
+import { focusComposer } from './focus.ts';
 import { store, type FormField, type RequestPlace, type RunnableCommand } from './state.ts';
 import { oldestMessageId, trimmed } from './timeline-window.ts';
 import type { VsCodeApi } from './vscode-api.ts';
@@ -132,7 +133,9 @@ export const actions = {
     post({ type: 'command/run', command });
   },
 
+  /** Opens `key` (or keeps it open) and puts the keyboard focus in its composer. */
   openConversation(key: ConversationId): void {
+    focusComposer();
     if (store.open.value?.key === key) return;
     post({ type: 'conversation/open', key });
   },
@@ -171,13 +174,15 @@ export const actions = {
     post({ type: 'member/verify', user });
   },
 
-  openSnippet(path: string, line: number): void {
+  /** Opens a snippet's file with lines `line` to `endLine` selected (the host checks the path). */
+  openSnippet(path: string, line: number, endLine = line): void {
     if (!path || path.length > VIEW_LIMITS.snippetPathChars) {
       store.error.value = { message: `This snippet's path is empty or longer than ${VIEW_LIMITS.snippetPathChars} characters, so it cannot be opened.` };
       return;
     }
-    const bounded = Number.isFinite(line) ? Math.min(Math.max(1, Math.floor(line)), VIEW_LIMITS.snippetLine) : 1;
-    post({ type: 'snippet/open', path, line: bounded });
+    const bound = (n: number) => (Number.isFinite(n) ? Math.min(Math.max(1, Math.floor(n)), VIEW_LIMITS.snippetLine) : 1);
+    const first = bound(line);
+    post({ type: 'snippet/open', path, line: first, endLine: Math.max(first, bound(endLine)) });
   },
 
   /** The composer's text changed: keep the draft, and tell the others I am typing (or not). */

@@ -6,10 +6,12 @@ import './styles.css';
 import { render } from 'preact';
 import { App } from './components/app.tsx';
 import { actions } from './actions.ts';
+import { trackFocus } from './focus.ts';
 import { start } from './receive.ts';
 
 const vscode = acquireVsCodeApi();
 start(vscode);
+trackFocus();
 render(<App />, document.getElementById('root')!);
 // Load the codicon font before saying ready: the font otherwise loads lazily once the snapshot
 // renders, and a view hidden while that request is pending reopens only after VS Code's 30 s

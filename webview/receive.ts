@@ -6,6 +6,7 @@
 import { batch, effect } from '@preact/signals';
 import type { ConversationId, HostToView, OpenedConversation } from '../protocol/view.ts';
 import { afterReceive, connect, disconnect } from './actions.ts';
+import { focusComposer } from './focus.ts';
 import { store } from './state.ts';
 import { addItem, applyStatus, prependPage, rowsOf, type TimelineWindow } from './timeline-window.ts';
 import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
@@ -108,6 +109,9 @@ export function receive(message: HostToView): void {
     case 'notice/shown':
       store.error.value = { message: message.message, ...(message.code ? { code: message.code } : {}) };
       return;
+    case 'focus/requested':
+      focusComposer();
+      return;
     default: {
       const unhandled: never = message;
       console.warn('p2p-chat view: unknown host message', unhandled);
@@ -137,8 +141,12 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
       if (error) errors.set(place.room, error.message);
       else errors.delete(place.room);
       store.joinErrors.value = errors;
+      // Joined: the room is open; typing goes to it at once (the focus was on the Join button, now gone).
+      if (!error) focusComposer();
     } else if (error) {
       store.error.value = error;
+    } else if (request?.type === 'conversation/openDirect') {
+      focusComposer();
     }
   });
 }

@@ -147,7 +147,7 @@ describe('webview: the open conversation', () => {
     assert.ok(await row.evaluate((el) => el.classList.contains('mentions-me')));
   });
 
-  test('a code snippet shows its language, its code, and a path:line link that asks to open it', async (t) => {
+  test('a code snippet shows its language, its code, and a file:lines link that asks to open that range', async (t) => {
     const view = await harness().open(t);
     const snippet = { language: 'typescript', path: 'src/app.ts', startLine: 42, endLine: 44, code: 'const a = 1;\nconst b = <b>2</b>;' };
     await openGeneral(view, [message('s', 'bob', 'look at this', Date.now(), { snippet })]);
@@ -157,9 +157,11 @@ describe('webview: the open conversation', () => {
     assert.equal(await row.locator('.snippet-code code').innerText(), snippet.code);
     assert.equal(await row.locator('.snippet-code b').count(), 0);
     const link = row.getByRole('link', { name: 'Open src/app.ts at lines 42–44' });
-    assert.equal(await link.innerText(), 'src/app.ts:42');
+    // The file's name and the lines first, then the whole path.
+    assert.equal(await link.locator('.snippet-title').innerText(), 'app.ts:42–44');
+    assert.equal(await link.locator('.snippet-path').innerText(), 'src/app.ts');
     await link.click();
-    assert.deepEqual(await view.waitForPosted('snippet/open'), { type: 'snippet/open', path: 'src/app.ts', line: 42 });
+    assert.deepEqual(await view.waitForPosted('snippet/open'), { type: 'snippet/open', path: 'src/app.ts', line: 42, endLine: 44 });
   });
 
   test('members: owner and verified badges; verify, kick (owner only) and DM', async (t) => {

@@ -68,13 +68,14 @@ describe('webview: names and paths from other people', () => {
     view.assertClean();
   });
 
-  test("a snippet's header shows the whole path its link opens, in a narrow view too", async (t) => {
+  test("a snippet's header shows the file's name first, its language label whole, and the whole path its link opens, in a narrow view too", async (t) => {
     const view = await harness().open(t, { width: 300 });
     const long = `src/${'a-rather-long-directory-name/'.repeat(6)}deeply-nested-file-name.ts`;
     const snippets = [
       { id: 's1', path: '../../../../../etc/hostname', language: 'ts', startLine: 3, endLine: 4 },
       { id: 's2', path: long, language: 'ts', startLine: 1, endLine: 1 },
       { id: 's3', path: 'a/\u202Esj.exe\x1b]0;x\x07', language: '<img src=x>', startLine: 1e15, endLine: 2 },
+      { id: 's4', path: `docs/${'notes-folder/'.repeat(6)}end.txt`, language: 'plaintext', startLine: 7, endLine: 9 },
     ];
     const now = Date.now();
     await view.send({
@@ -96,7 +97,18 @@ describe('webview: names and paths from other people', () => {
       assert.ok(box && box.x + box.width <= 300, 'the header stays inside the view');
     }
     await header('s1').locator('.snippet-link').click();
-    assert.deepEqual(await view.waitForPosted('snippet/open', { path: '../../../../../etc/hostname' }), { type: 'snippet/open', path: '../../../../../etc/hostname', line: 3 });
+    assert.deepEqual(await view.waitForPosted('snippet/open', { path: '../../../../../etc/hostname' }), { type: 'snippet/open', path: '../../../../../etc/hostname', line: 3, endLine: 4 });
+
+    // A long path: the file's name comes first, and the language label is one line ("PLAINTEXT", not "PLAINTE / XT").
+    const s4 = header('s4');
+    assert.equal(await s4.locator('.snippet-file').innerText(), 'end.txt');
+    assert.equal(await s4.locator('.snippet-line').innerText(), ':7–9');
+    const lang = s4.locator('.snippet-lang');
+    assert.equal(await lang.innerText(), 'PLAINTEXT');
+    const lines = await lang.evaluate((el) => Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)));
+    assert.equal(lines, 1, 'the language label is on one line');
+    const [file, path] = await Promise.all([s4.locator('.snippet-file').boundingBox(), s4.locator('.snippet-path').boundingBox()]);
+    assert.ok(file && path && file.y < path.y, 'the file name is above the path');
 
     // Hidden characters show; a junk language id is a plain label; a huge line number is bounded.
     assert.equal(await header('s3').locator('.snippet-path').innerText(), 'a/<U+202E>sj.exe^[]0;x^G');

@@ -62,6 +62,14 @@ export function Chat() {
     return (
       <div class="no-chat muted">
         <p>Pick a room or a person to start chatting.</p>
+        <div class="no-chat-actions">
+          <button type="button" class="secondary small" onClick={() => actions.runCommand('p2pChat.joinRoom')}>
+            <Icon name="comment-discussion" /> Join Room
+          </button>
+          <button type="button" class="secondary small" onClick={() => actions.runCommand('p2pChat.directMessage')}>
+            <Icon name="mail" /> Direct Message
+          </button>
+        </div>
       </div>
     );
   }

@@ -3,8 +3,9 @@
 // the pattern of an ARIA combobox with a listbox. The draft lives in state.ts, so it survives
 // switching conversations and the view being hidden.
 
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { actions } from '../actions.ts';
+import { composerWanted } from '../focus.ts';
 import { model } from '../state.ts';
 import { IconButton } from './icon.tsx';
 import { visible } from '../../protocol/text.ts';
@@ -25,6 +26,15 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
   const members = model.members.value;
   const area = useRef<HTMLTextAreaElement>(null);
   const [completion, setCompletion] = useState<Completion | undefined>();
+  // Asked for the focus (webview/focus.ts): take it, now or as soon as this composer is on the page.
+  const wanted = composerWanted.value;
+  useEffect(() => {
+    if (!wanted || !area.current) return;
+    composerWanted.value = false;
+    area.current.focus({ preventScroll: true });
+    const end = area.current.value.length;
+    area.current.setSelectionRange(end, end);
+  }, [wanted]);
 
 
   const query = completion?.query.toLowerCase();

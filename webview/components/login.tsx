@@ -15,7 +15,8 @@ export function Login() {
   const pending = model.authPending.value;
   const [mode, setMode] = useState<'login' | 'register'>('login');
   const [tracker, setTracker] = useState<string | undefined>(saved.tracker);
-  const [user, setUser] = useState(saved.user ?? '');
+  // After a logout the form starts with the name last signed in, as the palette's Login does.
+  const [user, setUser] = useState(saved.user || session.lastUser || '');
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
   const [mismatch, setMismatch] = useState(false);

@@ -29,21 +29,24 @@ function languageLabel(id: string): string {
 }
 
 /**
- * The snippet's header shows the WHOLE path its link opens (relative to a workspace folder, made
- * visible, wrapped rather than cut), and says so in its tooltip and accessible name. Whether the
- * path may be opened is the host's decision (extension/snippet-path.ts), with a notice if not.
+ * The snippet's header: the file's name and lines first (the link), its language as a label that
+ * never wraps, and below them the WHOLE path the link opens (relative to a workspace folder, made
+ * visible, wrapped rather than cut: a cut path could hide where the link leads), which the
+ * tooltip and accessible name say too. Whether the path may be opened is the host's decision
+ * (extension/snippet-path.ts), with a notice if not.
  */
 function SnippetView({ snippet }: { snippet: Snippet }) {
   const start = lineNumber(snippet.startLine);
   const end = Math.max(start, lineNumber(snippet.endLine));
   const lines = end > start ? `lines ${start}–${end}` : `line ${start}`;
   const path = visible(snippet.path);
+  const slash = path.lastIndexOf('/');
+  const file = slash >= 0 && slash < path.length - 1 ? path.slice(slash + 1) : path;
   const label = `Open ${path} at ${lines}, in your workspace`;
   const language = languageLabel(snippet.language);
   return (
     <figure class="snippet">
       <figcaption class="snippet-header">
-        <span class="snippet-lang">{language}</span>
         <a
           href="#"
           class="snippet-link"
@@ -51,12 +54,16 @@ function SnippetView({ snippet }: { snippet: Snippet }) {
           aria-label={label}
           onClick={(e) => {
             e.preventDefault();
-            actions.openSnippet(snippet.path, start);
+            actions.openSnippet(snippet.path, start, end);
           }}
         >
-          <span class="snippet-path">{path}</span>
-          <span class="snippet-line">:{start}</span>
+          <span class="snippet-title">
+            <span class="snippet-file">{file}</span>
+            <span class="snippet-line">:{end > start ? `${start}–${end}` : start}</span>
+          </span>
+          {file !== path && <span class="snippet-path">{path}</span>}
         </a>
+        <span class="snippet-lang">{language}</span>
       </figcaption>
       <pre class="snippet-code" data-lang={language}>
         <code>{visibleLines(snippet.code)}</code>

@@ -12,6 +12,10 @@
 //
 // History: scrolled near the top while older pages exist, it asks for the next one (actions.ts
 // loadOlder); back at the bottom, it lets far older pages go (actions.ts trimOlder).
+//
+// Keyboard: the timeline is ONE Tab stop (links and buttons in messages are not, or the composer
+// would be dozens of Tabs away). Focused, Up and Down move through its messages, notices and the
+// links and buttons in them (Enter follows a link); Home and End scroll to the ends; Tab leaves.
 
 import { Component, createRef } from 'preact';
 import type { Row } from '../rows.ts';
@@ -36,6 +40,10 @@ const CODE_MAX_LINES = 20;
 const OLDER_PX = 30;
 /** Closer than this to the top asks for the older page, so it is usually there before the top is. */
 const LOAD_AHEAD_PX = 400;
+/** What can take the focus inside the timeline: all of it kept out of the Tab order. */
+const FOCUSABLE = 'a[href], button, input, textarea, select, [tabindex]:not([tabindex="-1"]), .row.message, .row.notice';
+/** Where Up and Down go: messages, notices, and the links and buttons in them, in page order. */
+const STOPS = '.row.message, .row.notice, .row a[href], .row button';
 
 interface Range {
   start: number;
@@ -79,12 +87,43 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
   private conversation: string | undefined;
   private rowObserver?: ResizeObserver;
   private viewObserver?: ResizeObserver;
+  private tabObserver?: MutationObserver;
   private readonly observed = new Set<Element>();
 
   /** For the composer's Escape: keyboard focus goes back to the timeline. */
   focus(): void {
     this.scroller.current?.focus();
   }
+
+  /** Takes every focusable element inside out of the Tab order (arrow keys reach them instead). */
+  private untab(root: ParentNode): void {
+    for (const el of Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE))) if (el.tabIndex !== -1) el.tabIndex = -1;
+  }
+
+  private readonly onKeyDown = (e: KeyboardEvent): void => {
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const el = this.scroller.current;
+    if (!el) return;
+    const stops = Array.from(el.querySelectorAll<HTMLElement>(STOPS));
+    if (!stops.length) return;
+    const down = e.key === 'ArrowDown';
+    const at = stops.indexOf(document.activeElement as HTMLElement);
+    let next: HTMLElement | undefined;
+    if (at === -1) {
+      // From the timeline itself: the first stop in view going down, the last in view going up.
+      const box = el.getBoundingClientRect();
+      const inView = stops.filter((s) => {
+        const r = s.getBoundingClientRect();
+        return r.bottom > box.top && r.top < box.bottom;
+      });
+      next = down ? inView[0] : inView[inView.length - 1];
+    } else next = stops[at + (down ? 1 : -1)];
+    if (!next) return;
+    e.preventDefault();
+    next.focus({ preventScroll: true });
+    next.scrollIntoView({ block: 'nearest' });
+  };
 
   override componentDidMount(): void {
     const el = this.scroller.current!;
@@ -93,6 +132,9 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
     this.rowObserver = new ResizeObserver((entries) => this.onRowsResized(entries));
     this.viewObserver = new ResizeObserver(() => this.onViewResized());
     this.viewObserver.observe(el);
+    // Rows also render on their own (a delivery tick, a link in new text): keep them out of the Tab order too.
+    this.tabObserver = new MutationObserver(() => this.untab(el));
+    this.tabObserver.observe(el, { childList: true, subtree: true });
     this.afterRender();
     // The first render used a guessed viewport height; render again with the real one.
     this.forceUpdate();
@@ -106,6 +148,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
     clearTimeout(this.widenTimer);
     this.rowObserver?.disconnect();
     this.viewObserver?.disconnect();
+    this.tabObserver?.disconnect();
     this.observed.clear();
   }
 
@@ -283,6 +326,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
   private afterRender(): void {
     const el = this.scroller.current;
     if (!el || !this.rowObserver) return;
+    this.untab(el);
     for (const child of Array.from(el.children)) {
       if ((child as HTMLElement).dataset.index !== undefined && !this.observed.has(child)) {
         this.observed.add(child);
@@ -355,6 +399,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
           aria-label={this.props.label}
           tabIndex={0}
           onScroll={this.onScroll}
+          onKeyDown={this.onKeyDown}
         >
           <div key="top" class="spacer" style={{ height: `${offsets[range.start]}px` }} aria-hidden="true" />
           {children}

@@ -1,0 +1,59 @@
+// Where the keyboard focus goes in the view, so it is usable without a mouse:
+// - The view gains focus ("Focus on Chat View", clicking its title, Ctrl+0-style navigation) with
+//   nothing focused inside: focus returns to where the user last was, else the composer, else the
+//   first field of the page (VS Code focuses the webview's frame, not an element in it).
+// - A conversation opened or joined from the view, or the host's `focus/requested` (Focus Message
+//   Box, palette Join/Create/Direct Message/Share, Next Unread): its composer takes the focus as
+//   soon as it is on the page (it mounts with the conversation).
+
+import { signal } from '@preact/signals';
+
+/** Set when the composer should take the focus; the composer clears it when it has. */
+export const composerWanted = signal(false);
+
+/** The composer of the conversation open now, or the one about to open, takes the focus. */
+export function focusComposer(): void {
+  composerWanted.value = false;
+  composerWanted.value = true;
+  // No conversation open: the first conversation in the list (or the login form) instead.
+  if (typeof document === 'undefined') return; // the state tests run without a page
+  queueMicrotask(() => {
+    if (composerWanted.value && !document.querySelector('.composer textarea')) focusFirst();
+  });
+}
+
+/** The element focused last inside the page (kept while focus is outside the view). */
+let last: HTMLElement | undefined;
+
+function focusFirst(): void {
+  const first = document.querySelector<HTMLElement>('.conversation, .login input, button:not([disabled])');
+  first?.focus({ preventScroll: true });
+}
+
+/** Installs the listeners; returns their removal. */
+export function trackFocus(win: Window = window): () => void {
+  const doc = win.document;
+  const onFocusIn = (e: FocusEvent) => {
+    if (e.target instanceof HTMLElement) last = e.target;
+  };
+  const onWindowFocus = () => {
+    // Let a click place the focus where it was clicked first (the next task); act only when
+    // nothing inside has it.
+    setTimeout(() => {
+      const active = doc.activeElement;
+      if (active && active !== doc.body && active !== doc.documentElement) return;
+      if (last?.isConnected && !last.closest('[hidden]')) last.focus({ preventScroll: true });
+      else {
+        const composer = doc.querySelector<HTMLElement>('.composer textarea');
+        if (composer) composer.focus({ preventScroll: true });
+        else focusFirst();
+      }
+    }, 0);
+  };
+  doc.addEventListener('focusin', onFocusIn);
+  win.addEventListener('focus', onWindowFocus);
+  return () => {
+    doc.removeEventListener('focusin', onFocusIn);
+    win.removeEventListener('focus', onWindowFocus);
+  };
+}
