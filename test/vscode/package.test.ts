@@ -5,11 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkBundle, packageVsix, zipEntries } from '../helpers/code-server.ts';
+import { REPO_ROOT } from '../helpers/tracker-process.ts';
 
 const EXPECTED = [
   '[Content_Types].xml',
@@ -41,4 +42,43 @@ test('the .vsix holds the extension and its view, and nothing else', { timeout: 
   assert.deepEqual(entries.map((e) => e.name).sort(), [...EXPECTED].sort());
   assert.ok(!entries.some((e) => /\.map$|\.ts$|node_modules|tracker|peer\.cjs|\.node$/.test(e.name)));
   assert.ok(size < 1024 * 1024, `the .vsix is ${size} bytes`);
+});
+
+// The manifest decides where and when the extension runs (issue 11): as a UI extension (the peer
+// must listen on the user's own machine, where teammates reach it, not inside a remote container),
+// in Restricted Mode too (it runs nothing from the workspace), and from startup (a saved session
+// is online with the view hidden), with its keyboard commands bound.
+test('the manifest: a UI extension, supported in untrusted workspaces, activated at startup, keyboard commands bound', async () => {
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    extensionKind?: unknown;
+    activationEvents?: unknown;
+    capabilities?: { untrustedWorkspaces?: { supported?: unknown }; virtualWorkspaces?: unknown };
+    contributes: {
+      commands: { command: string; title: string; category?: string }[];
+      keybindings?: { command: string; key: string; mac?: string; when?: string }[];
+      menus: Record<string, { command: string; when?: string }[]>;
+    };
+  };
+  assert.deepEqual(manifest.extensionKind, ['ui'], 'the engine runs on the user\'s machine in a remote window');
+  assert.deepEqual(manifest.activationEvents, ['onStartupFinished'], 'activated once VS Code has started, the view hidden or not');
+  assert.equal(manifest.capabilities?.untrustedWorkspaces?.supported, true, 'enabled in Restricted Mode');
+  assert.equal(manifest.capabilities?.virtualWorkspaces, true);
+
+  const commands = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
+  assert.equal(commands.get('p2pChat.focusComposer')?.title, 'Focus Message Box');
+  assert.equal(commands.get('p2pChat.nextUnread')?.title, 'Next Unread Conversation');
+  const keys = new Map((manifest.contributes.keybindings ?? []).map((k) => [k.command, k]));
+  for (const id of ['p2pChat.focusComposer', 'p2pChat.nextUnread']) {
+    assert.ok(keys.get(id)?.key && keys.get(id)?.mac, `${id} has a default keybinding on every platform`);
+  }
+  const bound = [...keys.values()].map((k) => k.key);
+  assert.equal(new Set(bound).size, bound.length, 'no two commands share a key');
+  for (const k of keys.values()) assert.ok(commands.has(k.command), `keybinding for an unknown command ${k.command}`);
+
+  // The editor's context menu shows titles without categories: the entry there names the product.
+  const context = manifest.contributes.menus['editor/context'] ?? [];
+  assert.ok(context.length > 0);
+  for (const item of context) assert.match(commands.get(item.command)?.title ?? '', /P2P Chat/, `${item.command} in the editor's context menu`);
+  const palette = new Map((manifest.contributes.menus.commandPalette ?? []).map((m) => [m.command, m.when]));
+  assert.equal(palette.get('p2pChat.shareSelectionWithChat'), 'false', 'the context-menu twin is not listed twice in the palette');
 });

@@ -25,9 +25,12 @@ export const COMMANDS = [
   'p2pChat.kickMember',
   'p2pChat.directMessage',
   'p2pChat.shareSelection',
+  'p2pChat.shareSelectionWithChat',
   'p2pChat.showFingerprint',
   'p2pChat.verifyMember',
   'p2pChat.forgetTrackerFingerprint',
+  'p2pChat.focusComposer',
+  'p2pChat.nextUnread',
 ];
 const USER = SUITE_USER;
 const PASSWORD = SUITE_PASSWORD;
@@ -91,7 +94,7 @@ export function defineExtensionTests(config: SuiteConfig): void {
       assert.ok(api.activationMs < 1000, `activation took ${api.activationMs} ms`);
     });
 
-    it('registers all 13 P2P Chat commands, as the manifest declares them', async function () {
+    it(`registers all ${COMMANDS.length} P2P Chat commands, as the manifest declares them`, async function () {
       const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { commands: { command: string; category: string }[] } };
       assert.deepEqual(manifest.contributes.commands.map((c) => c.command).sort(), [...COMMANDS].sort());
       assert.ok(manifest.contributes.commands.every((c) => c.category === 'P2P Chat'));
@@ -259,11 +262,84 @@ export function defineExtensionTests(config: SuiteConfig): void {
       }
     });
 
+    it('Share Selection of whole lines (the cursor at column 1 of the next line) shares those lines only, named by their path in the folder', async function () {
+      this.timeout(60_000);
+      const folder = vscode.workspace.workspaceFolders![0]!;
+      const file = vscode.Uri.joinPath(folder.uri, 'src', 'lines.ts');
+      const lines = Array.from({ length: 200 }, (_, i) => `export const line${i + 1} = ${i + 1};`);
+      await vscode.workspace.fs.writeFile(file, Buffer.from(lines.join('\n') + '\n'));
+      await api.controller.createRoom(`share-${process.pid}`);
+      const editor = await vscode.window.showTextDocument(file);
+      // Lines 82-84 selected as Shift+Down selects them: from column 1 of 82 to column 1 of 85.
+      editor.selection = new vscode.Selection(81, 0, 84, 0);
+      const seen: HostToView[] = [];
+      const post = api.view.post.bind(api.view);
+      api.view.post = (m: HostToView) => {
+        seen.push(m);
+        post(m);
+      };
+      const restore = stubWindow({ showInputBox: async () => '' });
+      try {
+        await vscode.commands.executeCommand('p2pChat.shareSelectionWithChat');
+      } finally {
+        restore();
+        api.view.post = post;
+      }
+      const added = seen.find((m): m is Extract<HostToView, { type: 'timeline/added' }> => m.type === 'timeline/added');
+      assert.ok(added && added.item.kind === 'message', `no message was shown: ${JSON.stringify(seen.map((m) => m.type))}`);
+      const snippet = added.item.kind === 'message' ? added.item.snippet : undefined;
+      assert.deepEqual(
+        { path: snippet?.path, startLine: snippet?.startLine, endLine: snippet?.endLine, code: snippet?.code },
+        { path: 'src/lines.ts', startLine: 82, endLine: 84, code: lines.slice(81, 84).join('\n') },
+      );
+      assert.equal(added.item.kind === 'message' && added.item.text, 'src/lines.ts:82');
+    });
+
+    it('a snippet link selects the shared lines and reveals them in the middle of the editor', async function () {
+      this.timeout(60_000);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await api.controller.fromView({ type: 'snippet/open', path: 'src/lines.ts', line: 150, endLine: 152 });
+      const editor = vscode.window.activeTextEditor;
+      assert.ok(editor, 'an editor opened');
+      assert.equal(editor.document.uri.path.endsWith('/src/lines.ts'), true);
+      const { start, end } = editor.selection;
+      assert.deepEqual([start.line, start.character, end.line, end.character], [149, 0, 151, editor.document.lineAt(151).text.length], 'lines 150-152 are selected');
+      await until(() => editor.visibleRanges.some((r) => r.start.line < 140 && r.end.line > 160), 'the range to be revealed centred (lines around it visible)');
+    });
+
     it('Logout signs out and keeps no session in SecretStorage', async function () {
       await vscode.commands.executeCommand('p2pChat.logout');
       assert.equal(api.controller.loggedIn, false);
       assert.equal(api.controller.model.session.state, 'logged_out');
       assert.equal(await context.secrets.get('p2pChat.account'), undefined);
+      assert.equal(api.controller.model.session.lastUser, USER, 'the form starts with the last user name');
+    });
+
+    it('a wrong password goes straight to signed out, with only the password error (no "connecting", no timeout later)', async function () {
+      this.timeout(60_000);
+      const seen: HostToView[] = [];
+      const post = api.view.post.bind(api.view);
+      api.view.post = (m: HostToView) => {
+        seen.push(m);
+        post(m);
+      };
+      try {
+        await api.controller.fromView({ type: 'auth/login', requestId: 77, tracker: config.tracker, user: USER, password: 'not the password at all 123' });
+        const completed = seen.find((m): m is Extract<HostToView, { type: 'request/completed' }> => m.type === 'request/completed' && m.requestId === 77);
+        assert.equal(completed?.ok, false);
+        assert.equal(completed?.error?.code, 'auth.bad_credentials', JSON.stringify(completed));
+        // Signed out at once: no link left open for the tracker to time out later.
+        assert.equal(api.controller.model.session.state, 'logged_out');
+        assert.doesNotMatch(api.controller.model.session.detail, /connect|closed/i);
+        const after = seen.slice(seen.indexOf(completed!));
+        assert.equal(after.some((m) => m.type === 'session/changed' && m.session.state !== 'logged_out'), false, 'no state after the failure but signed out');
+        // The right password still works on the same window afterwards.
+        await api.controller.fromView({ type: 'auth/login', requestId: 78, tracker: config.tracker, user: USER, password: PASSWORD });
+        assert.equal(api.controller.model.session.state, 'online');
+        await vscode.commands.executeCommand('p2pChat.logout');
+      } finally {
+        api.view.post = post;
+      }
     });
   });
 }
