@@ -4,7 +4,7 @@
 // cached per room state, so a burst of messages reuses one member list instead of building one each.
 
 import { ProtocolError } from '../protocol/errors.ts';
-import { normalizeRoomName } from '../protocol/names.ts';
+import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { DM_HEAD, dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { RoomHead, RoomState } from '../protocol/room-log.ts';
 import type { RoomBook } from './room-book.ts';
@@ -54,6 +54,28 @@ export class Conversations {
       throw new ProtocolError('room.not_found', `you are not in a room named ${ref}; join_room first (list_rooms shows the rooms)`);
     }
     return found;
+  }
+
+  /**
+   * The conversation a command names: `room` (id or name) or `user` (the direct conversation with
+   * me), exactly one. A room left or closed is still found by id while `stored(id)` (its history
+   * stays readable), named `nameOf(id)`. Throws 'room.not_found', 'request.invalid'.
+   */
+  target(target: { room?: string; user?: string }, stored: (id: string) => boolean, nameOf: (id: string) => string | undefined): Conversation {
+    if (target.room !== undefined && target.user === undefined) {
+      try {
+        return this.resolve(target.room);
+      } catch (err) {
+        if (!stored(target.room)) throw err;
+        return { id: target.room, name: nameOf(target.room) ?? target.room, direct: false, members: [], head: { seq: 0, hash: '' }, forked: false };
+      }
+    }
+    if (target.user !== undefined && target.room === undefined) {
+      const user = normalizeUserName(target.user);
+      if (user === this.me()) throw new ProtocolError('request.invalid', 'you have no direct conversation with yourself');
+      return this.resolve(dmRoom(this.me(), user));
+    }
+    throw new ProtocolError('request.invalid', 'name either a room or a user');
   }
 
   /** The conversation a peer's message names, by id; undefined when I hold no such room or it is not my direct conversation. */

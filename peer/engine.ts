@@ -8,23 +8,25 @@
 //   conversations.ts  a room reference -> Conversation    room-directory.ts rooms the tracker told of
 //   room-sync.ts      logs current, heads, parked msgs    room-commands.ts  create, join, leave, kick, close
 //   room-messages.ts  sessions, bundles, sends, acks      serial-inbox.ts   one peer's messages in order
+//   peer-dispatch.ts  a peer's message -> its part        tracker-events.ts tracker pushes, presence table
+//   signed-session.ts the parts of a signed-in session, built, quiesced and released
 
 import { EventEmitter } from 'node:events';
 import type { ClientEvents, CommandResults, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError, isDeclaredCode } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
-import { dmRoom, type LinkLimits, type MessageBody, type PeerMessage } from '../protocol/peer.ts';
+import { dmRoom, type LinkLimits, type MessageBody } from '../protocol/peer.ts';
 import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import type { ScryptParams, UserKeys } from './account.ts';
-import type { Conversation } from './conversations.ts';
 import { DataFolder, type AccountStore } from './data-folder.ts';
 import { RoomDirectory } from './room-directory.ts';
-import type { InboxItem } from './room-sync.ts';
+import { dispatchPeerMessage } from './peer-dispatch.ts';
 import * as signIn from './sign-in.ts';
-import { assemble, type Signed } from './signed-session.ts';
+import { assemble, quiesce, release, type Signed } from './signed-session.ts';
 import type { FingerprintRow } from './trust.ts';
 import { TrackerSession, type SessionResult } from './tracker-session.ts';
+import { onTrackerEvent, replacePresence } from './tracker-events.ts';
 
 export interface EngineOptions {
   /** Root of the data folder. */
@@ -54,8 +56,6 @@ export interface EngineOptions {
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
 
 const SHUTDOWN_SEND_GRACE_MS = 5000;
-
-const TRACE = Boolean(process.env.P2P_TRACE);
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
   readonly data: DataFolder;
@@ -251,7 +251,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
    */
   async history(target: { room?: string; user?: string }, opts: { before?: string; limit?: number } = {}): Promise<CommandResults['history']> {
     const s = this.signed();
-    return s.messages.history(this.conversationOf(s, target), opts);
+    return s.messages.history(s.conversations.target(target, (id) => s.store.history.count(id) > 0, (id) => this.roomDirectory.get(id)?.name), opts);
   }
 
   /** My messages not yet acknowledged by every member they were for (the outbox). */
@@ -295,7 +295,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       report: (err, from) => this.report(err, from),
       persist: () => this.persist(),
       track: (work) => this.track(work),
-      onPeerMessage: (from, item) => this.onPeerMessage(from, item),
+      onPeerMessage: (from, item) => (this.s ? dispatchPeerMessage(this.s, from, item) : undefined),
     }, session, me);
     this.s = s;
     const { pool, sync } = s;
@@ -326,50 +326,22 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       clearTimeout(timer);
     }
     const s = this.s;
-    s?.delivery.close();
-    s?.catchUp.close();
-    // Messages shown in the last moments are acknowledged before the links close (else their
-    // senders would wait for us until we are back).
-    if (s) {
-      await s.inbound.nextWrite();
-      s.messages.flushAcks();
-    }
-    await s?.pool.close();
+    if (s) await quiesce(s);
     await this.tracker.stop();
-    await s?.inbound.close().catch((err) => this.report(err));
-    try {
-      s?.store.db.close();
-    } catch (err) {
-      this.report(err);
-    }
     if (s) {
-      this.persist();
-      await this.data.settle();
-      s.inbox.clear();
-      s.sync.clear();
-      s.messages.clear();
-      s.conversations.forget();
+      await release(s, (err) => this.report(err), () => {
+        this.persist();
+        return this.data.settle();
+      });
     }
     this.s = undefined;
     this.presence.clear();
   }
 
-  /**
-   * The tracker's view after a sign-in or a resume replaces ours. After a resume (`announce`),
-   * whoever came or went while we were disconnected is told to listeners, as a push would have.
-   */
+  /** The tracker's view after a sign-in or a resume replaces ours; after a resume (`announce`) who came or went is told. */
   private applySession(session: SessionResult, announce = false): void {
-    const before = new Map(this.presence);
-    this.presence.clear();
-    for (const p of session.peers) this.presence.set(p.user, p);
-    this.roomDirectory.update(session.rooms);
-    if (!announce) return;
-    const me = this.s?.user;
-    for (const user of new Set([...before.keys(), ...this.presence.keys()])) {
-      const was = before.get(user)?.online ?? false;
-      const now = this.presence.get(user)?.online ?? false;
-      if (user !== me && was !== now) this.emit('presence', { user, online: now });
-    }
+    const changed = replacePresence(this.presence, this.roomDirectory, session, this.s?.user);
+    if (announce) for (const p of changed) this.emit('presence', p);
   }
 
   private async onResumed(session: SessionResult): Promise<void> {
@@ -397,98 +369,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private async onTrackerEvent(e: TrackerEvent): Promise<void> {
     const s = this.s;
     if (!s) return;
-    switch (e.event) {
-      case 'presence': {
-        const before = this.presence.get(e.user);
-        this.presence.set(e.user, e);
-        // A new address means the peer restarted: its old links are dead. Going offline at the
-        // tracker does not end a link that still works (the tracker may be the one in trouble).
-        if (before && e.online && (before.address !== e.address || before.port !== e.port)) s.pool.drop(e.user);
-        if (s.pins.noticeFingerprint(e.user, e.fingerprint)) {
-          await s.pins.refresh([e.user]);
-          // Still different after get_keys: the tracker serves one key and shows another.
-          s.trust.trackerKeyDisagrees(e.user, e.fingerprint);
-        }
-        if (e.user !== s.user && before?.online !== e.online) this.emit('presence', { user: e.user, online: e.online });
-        // Back, or at a new address: what waits for them goes now, and catch-up brings them what
-        // they missed from others (and me what I missed from them).
-        if (e.user !== s.user && e.online && (!before?.online || before.address !== e.address || before.port !== e.port)) s.catchUp.reach([e.user]);
-        return;
-      }
-      case 'room_event': {
-        this.roomDirectory.pushed(e.room);
-        const known = s.rooms.get(e.room.id);
-        const mine = e.entry.actor === s.user || e.entry.subject === s.user;
-        if (!known && !mine) return;
-        if (known && e.entry.seq === known.state.head.seq + 1) await s.sync.apply([e.entry]);
-        else if (known) await s.sync.syncRoom(e.room.id);
-        return;
-      }
-      case 'room_listed':
-        this.roomDirectory.pushed(e.room);
-        return;
-      case 'closing':
-        return;
-      case 'mailbox_dropped':
-        s.mailbox.dropped(e.to, e.items);
-        return;
-    }
-  }
-
-  private onPeerMessage(from: string, item: InboxItem): void | Promise<void> {
-    const s = this.s;
-    if (!s) return;
-    s.sync.taken(from, item);
-    const { msg, link } = item;
-    if (TRACE) console.error(`[trace] ${s.user} <- ${from}: ${msg.t}`);
-    switch (msg.t) {
-      case 'session':
-        s.catchUp.answering(link, msg.bundle.room);
-        return s.messages.onBundle(from, msg.bundle, link, item);
-      case 'envelope':
-        s.catchUp.answering(link, msg.envelope.room);
-        return s.messages.onEnvelope(from, msg.envelope, link, item);
-      case 'ack':
-        s.catchUp.onAck(link, msg);
-        return s.messages.onAck(from, msg);
-      case 'summary':
-        return s.catchUp.onSummary(from, msg, link);
-      case 'caught_up':
-        return s.catchUp.onCaughtUp(link, msg);
-      case 'typing':
-        return s.messages.onTyping(from, msg);
-      case 'heads':
-        return this.compareHeads(from, msg, link);
-      case 'log_request':
-        return s.sync.onLogRequest(from, msg, link);
-      case 'log':
-        return s.sync.onLog(from, msg);
-      case 'ping':
-        return;
-    }
-  }
-
-  private async compareHeads(from: string, msg: Extract<PeerMessage, { t: 'heads' }>, link: InboxItem['link']): Promise<void> {
-    for (const { room, head } of msg.heads) await this.s?.sync.compareHead(room, head, from, link);
-  }
-
-  private conversationOf(s: Signed, target: { room?: string; user?: string }): Conversation {
-    if (target.room !== undefined && target.user === undefined) {
-      try {
-        return s.conversations.resolve(target.room);
-      } catch (err) {
-        // A room left or closed: its history stays readable by the room's id.
-        if (!s.store.history.count(target.room)) throw err;
-        const name = this.roomDirectory.get(target.room)?.name ?? target.room;
-        return { id: target.room, name, direct: false, members: [], head: { seq: 0, hash: '' }, forked: false };
-      }
-    }
-    if (target.user !== undefined && target.room === undefined) {
-      const user = normalizeUserName(target.user);
-      if (user === s.user) throw new ProtocolError('request.invalid', 'you have no direct conversation with yourself');
-      return s.conversations.resolve(dmRoom(s.user, user));
-    }
-    throw new ProtocolError('request.invalid', 'name either a room or a user');
+    await onTrackerEvent({ s, presence: this.presence, directory: this.roomDirectory, emitPresence: (p) => this.emit('presence', p) }, e);
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

@@ -209,6 +209,37 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   return signed;
 }
 
+/**
+ * Stops what sends on its own (retries, catch-up), lets the store take the last received
+ * messages, acknowledges them and closes the links: messages shown in the last moments are
+ * acknowledged before the links close, else their senders would wait for us until we are back.
+ */
+export async function quiesce(s: Signed): Promise<void> {
+  s.delivery.close();
+  s.catchUp.close();
+  await s.inbound.nextWrite();
+  s.messages.flushAcks();
+  await s.pool.close();
+}
+
+/**
+ * Closes the session journal and the store, runs `save` (the state file), then drops every
+ * part's memory. `report` hears what failed to close.
+ */
+export async function release(s: Signed, report: (err: unknown) => void, save: () => Promise<void>): Promise<void> {
+  await s.inbound.close().catch(report);
+  try {
+    s.store.db.close();
+  } catch (err) {
+    report(err);
+  }
+  await save();
+  s.inbox.clear();
+  s.sync.clear();
+  s.messages.clear();
+  s.conversations.forget();
+}
+
 /** Tells the user what a newly applied room event changed. */
 function announce(host: SessionHost, s: Signed, event: RoomEvent, before: RoomState | null, after: RoomState): void {
   const room = after.name;
