@@ -41,6 +41,7 @@ import {
 import { int, obj, str } from '../protocol/schema.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { deserializeInbound, serializeInbound, type InboundSession } from './sender-keys.ts';
+import { JournalBatch } from './journal-batch.ts';
 import type { JournalRecord, SessionJournal } from './session-journal.ts';
 
 /**
@@ -71,24 +72,16 @@ const startSchema = obj({ t: str({ max: 8 }), at: int({ min: 0 }) });
 export class InboundSessions {
   private readonly rooms = new Map<string, RoomSessions>();
   /** Changes not yet on disk, by what they change (a newer change replaces an older one). */
-  private readonly pending = new Map<string, () => JournalRecord>();
-  private waiting: (() => void)[] = [];
-  /** Resolved after the next write, whether it worked or not (backpressure, never stuck). */
-  private attempts: (() => void)[] = [];
-  private scheduled = false;
-  private writing?: Promise<void>;
-  private closed = false;
+  private readonly batch: JournalBatch;
   /**
    * When this journal started (ms): messages signed before it are refused (see the top of the file).
    * 0 for a journal an earlier version kept without a `start` record (its records are intact).
    */
   private startedAt = 0;
-  /**
-   * Runs before each journal write (the engine commits its message store here): a message is in
-   * history before the record that its key was used, so a crash between the two never loses it.
-   * A throw fails the write like a disk error.
-   */
-  beforeWrite?: () => void;
+  /** Runs before each journal write (the engine commits its message store here): journal-batch.ts. */
+  set beforeWrite(fn: (() => void) | undefined) {
+    this.batch.beforeWrite = fn;
+  }
 
   /**
    * Reads the journal (and sessions an earlier version kept in state.json, `legacy`), then
@@ -104,7 +97,7 @@ export class InboundSessions {
     readOnly = false,
     now: () => number = Date.now,
   ) {
-    this.closed = readOnly;
+    this.batch = new JournalBatch(journal, () => this.snapshot(), onError, readOnly);
     const records = journal.read();
     for (const r of records) this.replay(r);
     // Nothing on disk says which keys were used: a fresh device, or a journal lost or moved aside.
@@ -119,7 +112,7 @@ export class InboundSessions {
       if (this.has(s.room, s.sender, s.session) || this.refusal(s)) continue;
       this.insert(s);
     }
-    this.pending.clear();
+    this.batch.clear();
     if (!readOnly) journal.compact(this.snapshot());
   }
 
@@ -216,35 +209,27 @@ export class InboundSessions {
     for (const [sender, sessions] of r.senders) for (const s of [...sessions.values()]) this.drop(r, sender, s);
     r.floor = Math.max(r.floor, headSeq + 1);
     const floor = r.floor;
-    this.pending.set(`left ${room}`, () => ({ t: 'left', room, seq: floor }));
-    this.schedule();
+    this.batch.set(`left ${room}`, () => ({ t: 'left', room, seq: floor }));
   }
 
   /** Runs `fn` once every change made so far is on disk (in call order). */
   afterDurable(fn: () => void): void {
-    this.waiting.push(fn);
-    this.schedule();
+    this.batch.afterDurable(fn);
   }
 
   /** Callbacks waiting for the next journal write. */
   get waitingForDisk(): number {
-    return this.waiting.length;
+    return this.batch.waitingForDisk;
   }
 
   /** Resolves once the journal write that takes what is pending now has ended, well or not. */
   nextWrite(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.attempts.push(resolve);
-      this.schedule();
-    });
+    return this.batch.nextWrite();
   }
 
   /** Writes what is pending and runs the callbacks waiting on it; then compacts the journal. */
   async close(): Promise<void> {
-    if (this.writing) await this.writing;
-    if (this.pending.size || this.waiting.length || this.attempts.length) await this.flush();
-    this.closed = true;
+    await this.batch.close();
     try {
       this.journal.compact(this.snapshot());
     } catch (err) {
@@ -279,8 +264,7 @@ export class InboundSessions {
   }
 
   private touch(s: InboundSession): void {
-    this.pending.set(`in ${s.room} ${s.sender} ${s.session}`, () => ({ t: 'in', s: serializeInbound(s) }));
-    this.schedule();
+    this.batch.set(`in ${s.room} ${s.sender} ${s.session}`, () => ({ t: 'in', s: serializeInbound(s) }));
   }
 
   /** Drops one session and raises its sender's floor to it, so its bundle is refused from now on. */
@@ -293,10 +277,9 @@ export class InboundSessions {
     const floor = Math.max(r.senderFloors.get(sender) ?? -1, s.created);
     r.senderFloors.set(sender, floor);
     const { room, session } = s;
-    this.pending.delete(`in ${room} ${sender} ${session}`);
-    this.pending.set(`gone ${room} ${sender} ${session}`, () => ({ t: 'gone', room, sender, session }));
-    this.pending.set(`floor ${room} ${sender}`, () => ({ t: 'floor', room, sender, created: floor }));
-    this.schedule();
+    this.batch.delete(`in ${room} ${sender} ${session}`);
+    this.batch.set(`gone ${room} ${sender} ${session}`, () => ({ t: 'gone', room, sender, session }));
+    this.batch.set(`floor ${room} ${sender}`, () => ({ t: 'floor', room, sender, created: floor }));
   }
 
   private enforceSessionCaps(room: string, sender: string): void {
@@ -346,52 +329,6 @@ export class InboundSessions {
       if (removed) this.touch(s);
     }
     return excess;
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.writing || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  /** One append (one sync) of everything pending; then the callbacks that waited for it. */
-  private flush(): Promise<void> {
-    const records = [...this.pending.values()].map((make) => make());
-    const pendingKeys = [...this.pending.keys()];
-    this.pending.clear();
-    const callbacks = this.waiting;
-    this.waiting = [];
-    const attempts = this.attempts;
-    this.attempts = [];
-    const run: Promise<void> = (async () => {
-      try {
-        this.beforeWrite?.();
-        await this.journal.append(records);
-        if (this.journal.wantsCompaction) {
-          // The snapshot holds what changed during the append too: their messages are committed first.
-          this.beforeWrite?.();
-          this.journal.compact(this.snapshot());
-        }
-      } catch (err) {
-        // Not on disk: what waited is not shown nor acknowledged (its sender sends again to no
-        // avail: the keys are used here). Keep the changes for the next write.
-        for (const [i, k] of pendingKeys.entries()) if (!this.pending.has(k)) this.pending.set(k, () => records[i]);
-        this.onError(new Error(`could not record received messages on disk (${(err as Error).message}); ${callbacks.length} message(s) were not shown: free disk space or fix the data folder's permissions`));
-        return false;
-      }
-      for (const fn of callbacks) fn();
-      return true;
-    })().then((written) => {
-      this.writing = undefined;
-      for (const done of attempts) done();
-      // After a failure, the kept changes go with the next change (no retry loop on a full disk).
-      if (written && (this.pending.size || this.waiting.length || this.attempts.length)) this.schedule();
-    });
-    this.writing = run;
-    return run;
   }
 
   /** Everything live, as journal records: sessions, then floors. */
