@@ -60,8 +60,9 @@ export class ChatController implements vscode.Disposable {
       },
       this.trackerAddress(),
     );
+    // Set without a notification: nothing listens yet (activate() is still wiring the hooks).
     const last = this.lastUser();
-    if (last) this.model.setSession({ lastUser: last });
+    if (last) this.model.session = { ...this.model.session, lastUser: last };
   }
 
   /** The user name last signed in on this machine, if any. */

@@ -169,14 +169,15 @@ export class ChatModel {
 
   /**
    * The next conversation with unread messages after the open one, in the sidebar's order and
-   * round again from the top; undefined when none has any.
+   * round again from the top, the open one last (it has unread messages when the view was
+   * hidden); undefined when none has any.
    */
   nextUnread(): ConversationId | undefined {
     const rooms = this.roomItems();
     const at = rooms.findIndex((r) => r.key === this.openKey);
     for (let i = 1; i <= rooms.length; i++) {
       const room = rooms[(at + i + rooms.length) % rooms.length]!;
-      if (room.unread > 0 && room.key !== this.openKey) return room.key;
+      if (room.unread > 0) return room.key;
     }
     return undefined;
   }

@@ -81,7 +81,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
 
   private showBadge(): void {
     if (!this.view) return;
-    this.view.badge = this.unread > 0 ? { value: this.unread, tooltip: `${this.unread} unread ${this.unread === 1 ? 'message' : 'messages'}` } : undefined;
+    // Zero is sent as a badge of 0, which VS Code hides, never as undefined: a view resolved again
+    // (after its webview was disposed) starts with no badge on the extension's side and would not
+    // send undefined, leaving the old view's count on the activity bar.
+    this.view.badge = { value: this.unread, tooltip: this.unread ? `${this.unread} unread ${this.unread === 1 ? 'message' : 'messages'}` : '' };
   }
 
   async reveal(): Promise<void> {

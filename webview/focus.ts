@@ -30,26 +30,31 @@ function focusFirst(): void {
   first?.focus({ preventScroll: true });
 }
 
+/**
+ * The page has the focus but no element in it does: the focus goes where the user last was, else
+ * to the composer, else to the first field. Nothing happens while the page does not have the
+ * focus (VS Code's focus is elsewhere) or an element already has it.
+ */
+export function settleFocus(doc: Document = document): void {
+  if (!doc.hasFocus()) return;
+  const active = doc.activeElement;
+  if (active && active !== doc.body && active !== doc.documentElement) return;
+  if (last?.isConnected && !last.closest('[hidden]')) last.focus({ preventScroll: true });
+  else {
+    const composer = doc.querySelector<HTMLElement>('.composer textarea');
+    if (composer) composer.focus({ preventScroll: true });
+    else focusFirst();
+  }
+}
+
 /** Installs the listeners; returns their removal. */
 export function trackFocus(win: Window = window): () => void {
   const doc = win.document;
   const onFocusIn = (e: FocusEvent) => {
     if (e.target instanceof HTMLElement) last = e.target;
   };
-  const onWindowFocus = () => {
-    // Let a click place the focus where it was clicked first (the next task); act only when
-    // nothing inside has it.
-    setTimeout(() => {
-      const active = doc.activeElement;
-      if (active && active !== doc.body && active !== doc.documentElement) return;
-      if (last?.isConnected && !last.closest('[hidden]')) last.focus({ preventScroll: true });
-      else {
-        const composer = doc.querySelector<HTMLElement>('.composer textarea');
-        if (composer) composer.focus({ preventScroll: true });
-        else focusFirst();
-      }
-    }, 0);
-  };
+  // Let a click place the focus where it was clicked first (the next task).
+  const onWindowFocus = () => setTimeout(() => settleFocus(doc), 0);
   doc.addEventListener('focusin', onFocusIn);
   win.addEventListener('focus', onWindowFocus);
   return () => {

@@ -6,7 +6,7 @@
 import { batch, effect } from '@preact/signals';
 import type { ConversationId, HostToView, OpenedConversation } from '../protocol/view.ts';
 import { afterReceive, connect, disconnect } from './actions.ts';
-import { focusComposer } from './focus.ts';
+import { focusComposer, settleFocus } from './focus.ts';
 import { store } from './state.ts';
 import { addItem, applyStatus, prependPage, rowsOf, type TimelineWindow } from './timeline-window.ts';
 import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
@@ -48,6 +48,9 @@ export function receive(message: HostToView): void {
         if (s.session.user && s.session.state !== 'logged_out') store.loginError.value = undefined;
         store.ready.value = true;
       });
+      // A view shown again is a new page: VS Code may have focused it before it could listen
+      // ("Focus on Chat View"). Once the snapshot is on the page, the focus goes in.
+      if (typeof document !== 'undefined') setTimeout(() => settleFocus(), 0);
       return;
     }
     case 'session/changed':

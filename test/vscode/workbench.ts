@@ -175,7 +175,15 @@ export async function runCommand(page: Page, label: string): Promise<void> {
   for (;;) {
     await page.keyboard.press('Control+Shift+P');
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
+    // A key pressed while the focus moves into or out of a webview can be lost: press it again.
+    const opened = await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (!opened) {
+      if (Date.now() > deadline) throw new Error(`the command palette did not open for "${label}"`);
+      continue;
+    }
     await input.fill('>');
     await page.keyboard.type(label);
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();

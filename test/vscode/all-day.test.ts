@@ -1,0 +1,222 @@
+// Issue 11, as a person who leaves P2P Chat running all day: a real VS Code (code-server in
+// Chromium, the extension as built in dist/), a real `node tracker` and a `node peer --json` bot,
+// user bob, in room `lobby`. alice registers and joins once; then the window reloads with the
+// Explorer showing. Without the chat view ever opened, the status item says she is online within a
+// few seconds and bob's direct message raises a notification. The activity-bar badge carries the
+// unread count. Keyboard only: Next Unread opens each conversation with its composer focused,
+// Focus Message Box and "Focus on Chat View" land in the composer, and a room bob created a moment
+// ago shows in the Directory, is joined from there with Tab and Enter, and takes the next keys
+// typed. Screenshots (dark, light, High Contrast) go to test-results/, and the view cropped to
+// media/screenshot.png for the README.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { REPO_ROOT } from '../helpers/tracker-process.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+
+const PASSWORD = 'amber quilt ferry 41 meadow';
+const BOB_PASSWORD = 'copper heron sleet 27 violin';
+const ROOM = 'lobby';
+const FRESH = 'standup';
+/** "Within a few seconds" of the workbench being ready, on 2 busy cores. */
+const ONLINE_WITHIN_MS = 15_000;
+const FOCUS_COMPOSER = 'Control+Alt+Shift+M';
+const NEXT_UNREAD = 'Control+Alt+Shift+U';
+
+/** Whether any webview frame holds the chat page (the view was opened in this window). */
+async function viewRendered(page: Page): Promise<boolean> {
+  for (const frame of page.frames()) {
+    if (frame.url().includes('/webview/') && (await frame.locator('#root *').count().catch(() => 0))) return true;
+  }
+  return false;
+}
+
+/**
+ * Waits until the composer of conversation `title` has the keyboard focus (inside the page, and the
+ * page inside VS Code); returns the chat's frame.
+ */
+async function composerFocused(page: Page, title: string): Promise<Frame> {
+  const frame = await webviewFrame(page, '.composer textarea');
+  await frame.waitForFunction(
+    (placeholder) => {
+      const el = document.activeElement as HTMLTextAreaElement | null;
+      return Boolean(el?.classList.contains('composer-input') && el.placeholder === placeholder && document.hasFocus());
+    },
+    `Message ${title}`,
+    { timeout: UI_TIMEOUT_MS },
+  );
+  return frame;
+}
+
+/** The P2P Chat activity-bar entry's badge text ('' when none). */
+async function badge(page: Page): Promise<string> {
+  const item = page.locator('.activitybar .action-item').filter({ has: page.locator('[aria-label^="P2P Chat"]') });
+  const content = item.locator('.badge-content');
+  const text = (await content.count()) && (await content.first().isVisible()) ? (await content.first().innerText()).trim() : '';
+  return text === '0' ? '' : text;
+}
+
+async function waitForBadge(page: Page, text: string): Promise<void> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  while ((await badge(page)) !== text) {
+    if (Date.now() > deadline) throw new Error(`the activity-bar badge shows "${await badge(page)}", not "${text}"`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** The Explorer in the side bar (the chat view hidden). */
+async function showExplorer(page: Page): Promise<void> {
+  await runCommand(page, 'View: Show Explorer');
+  await page.locator('.sidebar .composite.title', { hasText: /Explorer/i }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+}
+
+async function setColorTheme(page: Page, theme: string, themeClass: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
+  await page.keyboard.type(theme);
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  await waitForWorkbench(page, themeClass, UI_TIMEOUT_MS);
+  const frame = await webviewFrame(page, '.composer textarea');
+  // Two animation frames: the theme's new CSS variables are painted in the view.
+  await frame.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+}
+
+test('all day in VS Code: online from startup with the view hidden, notified, badge, keyboard only, a live Directory', { timeout: 360_000 }, async (context) => {
+  const { t, dir, step, trackerAddress } = await startScene(context, 'all-day');
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
+
+  const extension = stageExtension(dir);
+  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
+  const url = server.url([
+    ['extensionDevelopmentPath', server.remoteUri(extension)],
+    ['skipWelcome', 'true'],
+  ]);
+  const consoleLines: string[] = [];
+  const { page, blocked } = await openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(l) });
+  try {
+    await waitForWorkbench(page);
+    await bobReady;
+    await openView(page);
+    await registerFromPalette(page, trackerAddress, 'alice', PASSWORD);
+    await joinRoomFromPalette(page, ROOM);
+    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    // The palette's Join leaves the keyboard in the room's composer, not in the editor.
+    await composerFocused(page, ROOM);
+    step('alice registered and joined #lobby from the palette; the composer has the focus');
+
+    // The usual start of a day: the Explorer in the side bar, the chat view hidden.
+    await showExplorer(page);
+    // VS Code's own reload: it saves the window's state (the Explorer showing) before it goes.
+    const reloaded = page.waitForEvent('load', { timeout: UI_TIMEOUT_MS });
+    await runCommand(page, 'Developer: Reload Window');
+    await reloaded;
+    await waitForWorkbench(page);
+    const ready = Date.now();
+    await page.locator('.sidebar .composite.title', { hasText: /Explorer/i }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const online = page.locator('[aria-label="P2P Chat, online as alice"]');
+    await online.first().waitFor({ state: 'attached', timeout: ONLINE_WITHIN_MS });
+    step(`reloaded with the Explorer showing: the status item says alice is online ${((Date.now() - ready) / 1000).toFixed(1)} s after the workbench was ready`);
+    assert.equal(await viewRendered(page), false, 'the chat view was not opened');
+
+    // bob writes to alice directly: a notification with Open, and the count in the status bar.
+    await bob.ok({ cmd: 'msg', user: 'alice', text: 'coffee at 10?' });
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'coffee at 10?' });
+    await toast.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.match(await toast.first().innerText(), /bob/);
+    assert.equal(await toast.first().getByRole('button', { name: 'Open' }).count(), 1, 'the notification offers Open');
+    await page.locator('.statusbar-item', { hasText: '1 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.equal(await viewRendered(page), false, 'still without the chat view');
+    await page.screenshot({ path: join(RESULTS, 'all-day-notified.png') });
+    step('bob\'s DM: a notification and "1 unread" in the status bar, the view never opened');
+
+    // The view shown once, then the Explorer again: the activity-bar icon carries the count.
+    await openView(page);
+    await showExplorer(page);
+    await waitForBadge(page, '1');
+    await bob.ok({ cmd: 'msg_room', room: ROOM, text: 'standup in 5' });
+    await waitForBadge(page, '2');
+    await page.locator('.statusbar-item', { hasText: '2 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step('the activity-bar badge shows 2 unread, as the status bar does');
+
+    // Keyboard only from here. Next Unread: after the open lobby in the sidebar's order comes bob's
+    // direct message, then round again to the lobby; each opens with its composer focused.
+    await page.keyboard.press(NEXT_UNREAD);
+    let frame = await composerFocused(page, 'bob');
+    await page.keyboard.type('yes, coffee');
+    await page.keyboard.press('Enter');
+    const dm = await bob.event('message', (e) => e.text === 'yes, coffee');
+    assert.equal(dm.from, 'alice');
+    assert.notEqual(dm.room, ROOM);
+    await waitForBadge(page, '1');
+    await page.keyboard.press(NEXT_UNREAD);
+    frame = await composerFocused(page, ROOM);
+    await page.keyboard.type('on my way');
+    await page.keyboard.press('Enter');
+    assert.equal((await bob.event('message', (e) => e.text === 'on my way')).room, ROOM);
+    await waitForBadge(page, '');
+    step('Next Unread (keybinding) opened bob\'s DM, then #lobby, each ready to type into');
+
+    // Focus Message Box from the Explorer; "Focus on Chat View" from the palette.
+    await showExplorer(page);
+    await page.keyboard.press(FOCUS_COMPOSER);
+    await composerFocused(page, ROOM);
+    await page.keyboard.type('typed after Focus Message Box');
+    await page.keyboard.press('Enter');
+    await bob.event('message', (e) => e.text === 'typed after Focus Message Box');
+    await showExplorer(page);
+    await runCommand(page, 'Focus on Chat View');
+    await composerFocused(page, ROOM);
+    await page.keyboard.type('typed after Focus on Chat View');
+    await page.keyboard.press('Enter');
+    await bob.event('message', (e) => e.text === 'typed after Focus on Chat View');
+    step('Focus Message Box and Focus on Chat View land in the composer');
+
+    // bob creates a room now: it shows in the Directory at once; Tab to its Join, Enter, type.
+    await bob.ok({ cmd: 'create_room', room: FRESH });
+    frame = await webviewFrame(page, `.directory-room[data-room="${FRESH}"]`);
+    step(`#${FRESH}, created by bob a moment ago, is in the Directory`);
+    const join_ = `Join ${FRESH}`;
+    let reached = false;
+    for (let i = 0; i < 60 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await frame.evaluate((label) => document.activeElement?.getAttribute('aria-label') === label, join_);
+    }
+    assert.ok(reached, `Tab never reached "${join_}"`);
+    await page.keyboard.press('Enter');
+    await bob.event('member_joined', (e) => e.room === FRESH && e.user === 'alice');
+    await composerFocused(page, FRESH);
+    await page.keyboard.type('first!');
+    await page.keyboard.press('Enter');
+    assert.equal((await bob.event('message', (e) => e.text === 'first!')).room, FRESH);
+    step(`joined #${FRESH} from the Directory with Tab and Enter, and typed into it at once`);
+
+    // The timeline is one Tab stop: from it, one Tab reaches the composer, however many links it holds.
+    await bob.ok({ cmd: 'msg_room', room: FRESH, text: 'links: [a](https://example.invalid/a) [b](https://example.invalid/b) [c](https://example.invalid/c) `x.ts:12`' });
+    frame = await webviewFrame(page, '.timeline');
+    await frame.locator('.row.message', { hasText: 'links:' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await frame.locator('.timeline').focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await frame.evaluate(() => document.activeElement?.classList.contains('composer-input')), true, 'one Tab from the timeline is the composer');
+
+    await page.mouse.move(0, 0);
+    const views: [string, string, string][] = [
+      ['dark', 'Default Dark Modern', 'vscode-theme-defaults-themes-dark_modern'],
+      ['light', 'Default Light Modern', 'vscode-theme-defaults-themes-light_modern'],
+      ['high-contrast', 'Default High Contrast', 'vscode-theme-defaults-themes-hc_black'],
+    ];
+    for (const [name, theme, themeClass] of views) {
+      if (name !== 'dark') await setColorTheme(page, theme, themeClass);
+      await page.screenshot({ path: join(RESULTS, `all-day-${name}.png`) });
+      await page.locator('.part.sidebar').screenshot({ path: join(RESULTS, `all-day-view-${name}.png`) });
+      if (name === 'dark') await page.locator('.part.sidebar').screenshot({ path: join(REPO_ROOT, 'media', 'screenshot.png') });
+    }
+    step('screenshots in dark, light and High Contrast in test-results/; the view cropped to media/screenshot.png');
+    assert.deepEqual(blocked, [], 'the workbench tried to leave the machine');
+  } catch (err) {
+    throw await failureReport(page, consoleLines, 'all-day', err);
+  }
+});
