@@ -1,7 +1,8 @@
 // Where the keyboard focus goes in the view, so it is usable without a mouse:
 // - The view gains focus ("Focus on Chat View", clicking its title, Ctrl+0-style navigation) with
 //   nothing focused inside: focus returns to where the user last was, else the composer, else the
-//   first field of the page (VS Code focuses the webview's frame, not an element in it).
+//   first field of the page (VS Code focuses the webview's frame, not an element in it). The same
+//   when the focused element leaves the page (a conversation left, a button replaced).
 // - A conversation opened or joined from the view, or the host's `focus/requested` (Focus Message
 //   Box, palette Join/Create/Direct Message/Share, Next Unread): its composer takes the focus as
 //   soon as it is on the page (it mounts with the conversation).
@@ -54,11 +55,19 @@ export function trackFocus(win: Window = window): () => void {
     if (e.target instanceof HTMLElement) last = e.target;
   };
   // Let a click place the focus where it was clicked first (the next task).
-  const onWindowFocus = () => setTimeout(() => settleFocus(doc), 0);
+  const settle = () => setTimeout(() => settleFocus(doc), 0);
+  // The focused element left the page (a Join button replaced by "Joining…", a conversation left,
+  // a form closed): the focus fell to the body, where keys do nothing. Checked per batch of DOM
+  // changes, in constant time.
+  const removed = new MutationObserver(() => {
+    if (last && !last.isConnected && doc.activeElement === doc.body) settleFocus(doc);
+  });
   doc.addEventListener('focusin', onFocusIn);
-  win.addEventListener('focus', onWindowFocus);
+  win.addEventListener('focus', settle);
+  removed.observe(doc.body, { childList: true, subtree: true });
   return () => {
     doc.removeEventListener('focusin', onFocusIn);
-    win.removeEventListener('focus', onWindowFocus);
+    win.removeEventListener('focus', settle);
+    removed.disconnect();
   };
 }

@@ -97,7 +97,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
 
   /** Takes every focusable element inside out of the Tab order (arrow keys reach them instead). */
   private untab(root: ParentNode): void {
-    for (const el of Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE))) if (el.tabIndex !== -1) el.tabIndex = -1;
+    // The attribute, not the property: a div's tabIndex property reads -1 without one.
+    for (const el of Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE))) if (el.getAttribute('tabindex') !== '-1') el.setAttribute('tabindex', '-1');
   }
 
   private readonly onKeyDown = (e: KeyboardEvent): void => {
