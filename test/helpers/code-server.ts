@@ -47,6 +47,13 @@ export const LOOPBACK_SETTINGS: Record<string, unknown> = {
   'workbench.colorTheme': 'Default Dark Modern',
 };
 
+/** Workspace Trust on, never asked at startup: an untrusted folder opens in Restricted Mode. */
+const RESTRICTED_SETTINGS: Record<string, unknown> = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.emptyWindow': false,
+};
+
 export interface CodeServer {
   port: number;
   /** http://127.0.0.1:PORT */
@@ -74,6 +81,11 @@ export interface StartCodeServerOptions {
   install?: string[];
   /** Files to create in the workspace (path relative to it -> content). */
   files?: Record<string, string>;
+  /**
+   * Workspace Trust on, and the folder not trusted (no prompt): the window opens in Restricted
+   * Mode, where extensions that do not declare untrusted-workspace support are disabled.
+   */
+  restricted?: boolean;
 }
 
 /** The environment for code-server and Chromium: no VS Code variables of an enclosing instance, XDG folders and HOME in `dir`. */
@@ -95,7 +107,7 @@ function isolatedEnv(dir: string, extra: Record<string, string> = {}): Record<st
   return Object.assign(env, extra);
 }
 
-function serverArgs(server: { dir: string; userDataDir: string; extensionsDir: string }): string[] {
+function serverArgs(server: { dir: string; userDataDir: string; extensionsDir: string }, restricted = false): string[] {
   return [
     CODE_SERVER_ENTRY,
     '--config',
@@ -108,7 +120,7 @@ function serverArgs(server: { dir: string; userDataDir: string; extensionsDir: s
     server.extensionsDir,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(restricted ? [] : ['--disable-workspace-trust']),
   ];
 }
 
@@ -134,7 +146,7 @@ export async function startCodeServer(t: Teardown, opts: StartCodeServerOptions 
   const workspace = join(dir, 'workspace');
   for (const d of [join(userDataDir, 'User'), extensionsDir, workspace, join(dir, 'home'), join(dir, 'xdg/config'), join(dir, 'xdg/data'), join(dir, 'xdg/cache')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(dir, 'code-server.yaml'), 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
-  writeFileSync(join(userDataDir, 'User/settings.json'), JSON.stringify({ ...LOOPBACK_SETTINGS, ...opts.settings }, null, 2));
+  writeFileSync(join(userDataDir, 'User/settings.json'), JSON.stringify({ ...LOOPBACK_SETTINGS, ...(opts.restricted ? RESTRICTED_SETTINGS : {}), ...opts.settings }, null, 2));
   for (const [path, content] of Object.entries(opts.files ?? {})) {
     mkdirSync(join(workspace, path, '..'), { recursive: true });
     writeFileSync(join(workspace, path), content);
@@ -149,7 +161,7 @@ export async function startCodeServer(t: Teardown, opts: StartCodeServerOptions 
     }
   }
 
-  child = spawn(process.execPath, [...serverArgs(base), '--bind-addr', '127.0.0.1:0', workspace], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child = spawn(process.execPath, [...serverArgs(base, opts.restricted), '--bind-addr', '127.0.0.1:0', workspace], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   exited = new Promise((resolve) => child!.once('exit', () => resolve()));
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {

@@ -59,7 +59,10 @@ test('the manifest: a UI extension, supported in untrusted workspaces, activated
       menus: Record<string, { command: string; when?: string }[]>;
     };
   };
-  assert.deepEqual(manifest.extensionKind, ['ui'], 'the engine runs on the user\'s machine in a remote window');
+  // UI first: in a desktop window on Remote-SSH, WSL or a container the engine runs on the user's
+  // own machine. Workspace only as the fallback where no local extension host exists (a browser
+  // window such as code-server or Codespaces on the web, where ["ui"] alone disables it).
+  assert.deepEqual(manifest.extensionKind, ['ui', 'workspace'], 'the engine runs on the user\'s machine in a remote window');
   assert.deepEqual(manifest.activationEvents, ['onStartupFinished'], 'activated once VS Code has started, the view hidden or not');
   assert.equal(manifest.capabilities?.untrustedWorkspaces?.supported, true, 'enabled in Restricted Mode');
   assert.equal(manifest.capabilities?.virtualWorkspaces, true);
