@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
 import { REPO_ROOT } from '../helpers/tracker-process.ts';
-import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { answerInputBox, botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 const PASSWORD = 'amber quilt ferry 41 meadow';
 const BOB_PASSWORD = 'copper heron sleet 27 violin';
@@ -24,6 +24,7 @@ const FRESH = 'standup';
 /** "Within a few seconds" of the workbench being ready, on 2 busy cores. */
 const ONLINE_WITHIN_MS = 15_000;
 const FOCUS_COMPOSER = 'Control+Alt+Shift+M';
+const APP_TS = ['import { serve } from "./server";', '', 'export function handler(req: Request): Response {', '  return new Response(`hello ${req.url}`);', '}', '', 'serve(handler);', ''].join('\n');
 const NEXT_UNREAD = 'Control+Alt+Shift+U';
 
 /** Whether any webview frame holds the chat page (the view was opened in this window). */
@@ -90,7 +91,7 @@ test('all day in VS Code: online from startup with the view hidden, notified, ba
   const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
 
   const extension = stageExtension(dir);
-  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
+  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n', 'src/app.ts': APP_TS } });
   const url = server.url([
     ['extensionDevelopmentPath', server.remoteUri(extension)],
     ['skipWelcome', 'true'],
@@ -108,8 +109,11 @@ test('all day in VS Code: online from startup with the view hidden, notified, ba
     await composerFocused(page, ROOM);
     step('alice registered and joined #lobby from the palette; the composer has the focus');
 
-    // The usual start of a day: the Explorer in the side bar, the chat view hidden.
+    // The usual start of a day: the Explorer in the side bar, the chat view hidden. bob writes
+    // in the lobby meanwhile: one unread message, which the reload must not forget.
     await showExplorer(page);
+    await bob.ok({ cmd: 'msg_room', room: ROOM, text: 'before the reload' });
+    await page.locator('.statusbar-item', { hasText: '1 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     // VS Code's own reload: it saves the window's state (the Explorer showing) before it goes.
     const reloaded = page.waitForEvent('load', { timeout: UI_TIMEOUT_MS });
     await runCommand(page, 'Developer: Reload Window');
@@ -117,10 +121,12 @@ test('all day in VS Code: online from startup with the view hidden, notified, ba
     await waitForWorkbench(page);
     const ready = Date.now();
     await page.locator('.sidebar .composite.title', { hasText: /Explorer/i }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    const online = page.locator('[aria-label="P2P Chat, online as alice"]');
+    const online = page.locator('[aria-label^="P2P Chat, online as alice"]');
     await online.first().waitFor({ state: 'attached', timeout: ONLINE_WITHIN_MS });
     step(`reloaded with the Explorer showing: the status item says alice is online ${((Date.now() - ready) / 1000).toFixed(1)} s after the workbench was ready`);
     assert.equal(await viewRendered(page), false, 'the chat view was not opened');
+    await page.locator('.statusbar-item', { hasText: '1 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step('the unread count survived the reload');
 
     // bob writes to alice directly: a notification with Open, and the count in the status bar.
     await bob.ok({ cmd: 'msg', user: 'alice', text: 'coffee at 10?' });
@@ -128,10 +134,10 @@ test('all day in VS Code: online from startup with the view hidden, notified, ba
     await toast.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     assert.match(await toast.first().innerText(), /bob/);
     assert.equal(await toast.first().getByRole('button', { name: 'Open' }).count(), 1, 'the notification offers Open');
-    await page.locator('.statusbar-item', { hasText: '1 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.locator('.statusbar-item', { hasText: '2 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     assert.equal(await viewRendered(page), false, 'still without the chat view');
     await page.screenshot({ path: join(RESULTS, 'all-day-notified.png') });
-    step('bob\'s DM: a notification and "1 unread" in the status bar, the view never opened');
+    step('bob\'s DM: a notification and "2 unread" in the status bar, the view never opened');
 
     // The view shown once, then the Explorer again: the activity-bar icon carries the count.
     await openView(page);
@@ -202,6 +208,29 @@ test('all day in VS Code: online from startup with the view hidden, notified, ba
     await page.keyboard.press('Tab');
     assert.equal(await frame.evaluate(() => document.activeElement?.classList.contains('composer-input')), true, 'one Tab from the timeline is the composer');
 
+    // Share Selection from the editor, keyboard only: lines 3-5 selected with Shift+Down (the
+    // cursor ends at column 1 of line 6), shared as 3-5, and the focus back in the composer.
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
+    await page.keyboard.type('app.ts');
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'app.ts' }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await page.locator('.editor-instance .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('3');
+    await page.keyboard.press('Enter');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowDown');
+    await runCommand(page, 'P2P Chat: Share Selection');
+    await answerInputBox(page, /Add a message/, 'the new handler');
+    const shared = await bob.event('message', (e) => e.text === 'the new handler');
+    const snippet = shared.snippet as { path: string; startLine: number; endLine: number; code: string };
+    assert.deepEqual([snippet.path, snippet.startLine, snippet.endLine], ['src/app.ts', 3, 5]);
+    assert.equal(snippet.code, APP_TS.split('\n').slice(2, 5).join('\n'));
+    frame = await composerFocused(page, FRESH);
+    assert.equal(await frame.locator('.row.message.mine .snippet-title').last().innerText(), 'app.ts:3–5');
+    step('Share Selection of lines 3-5 (Shift+Down x3) sent app.ts:3–5; the composer has the focus again');
+
+    await runCommand(page, 'Notifications: Clear All Notifications');
     await page.mouse.move(0, 0);
     const views: [string, string, string][] = [
       ['dark', 'Default Dark Modern', 'vscode-theme-defaults-themes-dark_modern'],
