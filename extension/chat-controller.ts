@@ -353,8 +353,8 @@ export class ChatController implements vscode.Disposable {
     if (setting === 'off' || (setting === 'directAndMentions' && kind === 'message')) return;
     void vscode.window.showInformationMessage(messageNotification(title, text), 'Open').then(async (choice) => {
       if (choice !== 'Open') return;
-      await this.hooks.reveal();
       await this.model.openConversation(key);
+      await this.focusComposer();
     });
   }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../extension/extension.ts';
 import type { HostToView } from '../../../protocol/view.ts';
+import { parseReadMarks } from '../../../extension/chat-model.ts';
 import { SUITE_PASSWORD, SUITE_USER, type SuiteConfig } from './config.ts';
 
 const EXTENSION_ID = 'p2p-chat.p2p-chat';
@@ -305,6 +306,32 @@ export function defineExtensionTests(config: SuiteConfig): void {
       const { start, end } = editor.selection;
       assert.deepEqual([start.line, start.character, end.line, end.character], [149, 0, 151, editor.document.lineAt(151).text.length], 'lines 150-152 are selected');
       await until(() => editor.visibleRanges.some((r) => r.start.line < 140 && r.end.line > 160), 'the range to be revealed centred (lines around it visible)');
+    });
+
+    it('read marks are kept in globalState per user, and what is read back is checked, not trusted', async function () {
+      const key = `p2pChat.readMarks.${USER}`;
+      const saved = context.globalState.get<unknown>(key);
+      assert.ok(Array.isArray(saved), `no read marks saved under ${key}: ${JSON.stringify(saved)}`);
+      const marks = parseReadMarks(saved);
+      assert.ok(marks.size > 0, 'the conversations opened have marks');
+      for (const mark of marks.values()) assert.equal(mark.unread, 0, 'opened conversations are read');
+      // Damaged or hostile entries are dropped one by one; a key like __proto__ is a key like any other.
+      const parsed = parseReadMarks([
+        ['__proto__', { unread: 3, mentions: 9 }],
+        ['ok', { unread: 2, mentions: 1, lastRead: { id: 'm1', sentAt: 5 } }],
+        ['bad-count', { unread: -1, mentions: 0 }],
+        ['bad-type', { unread: '2', mentions: 0 }],
+        [42, { unread: 1, mentions: 0 }],
+        ['bad-last', { unread: 1, mentions: 0, lastRead: { id: 7, sentAt: 'x' } }],
+        'junk',
+      ]);
+      assert.deepEqual([...parsed], [
+        ['__proto__', { unread: 3, mentions: 3 }],
+        ['ok', { unread: 2, mentions: 1, lastRead: { id: 'm1', sentAt: 5 } }],
+        ['bad-last', { unread: 1, mentions: 0 }],
+      ]);
+      assert.equal(parseReadMarks({ unread: 1 }).size, 0);
+      assert.equal(parseReadMarks(undefined).size, 0);
     });
 
     it('Logout signs out and keeps no session in SecretStorage', async function () {
