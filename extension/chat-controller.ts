@@ -29,6 +29,9 @@ export interface ControllerHooks {
   changed(): void;
 }
 
+/** Delays between attempts to resume at startup while the tracker cannot be reached; the last repeats. */
+const RESUME_RETRY_MS = [2_000, 5_000, 10_000, 30_000, 60_000];
+
 /** globalState: the user name last signed in (the palette's Login and the view's form start with it). */
 const LAST_USER = 'p2pChat.lastUser';
 
@@ -36,6 +39,9 @@ export class ChatController implements vscode.Disposable {
   readonly model: ChatModel;
   engine?: ChatEngine;
   private key?: Buffer;
+  /** The next attempt to resume the saved session (restore), while the tracker is unreachable. */
+  private resumeTimer?: NodeJS.Timeout;
+  private disposed = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -84,26 +90,41 @@ export class ChatController implements vscode.Disposable {
 
   // ---- sessions ----------------------------------------------------------------------------------
 
-  /** At start: resume the session kept in SecretStorage, without asking for anything. */
-  async restore(): Promise<void> {
+  /**
+   * At start: resume the session kept in SecretStorage, without asking for anything. While the
+   * tracker cannot be reached (VS Code started before the network, the tracker restarting), it
+   * tries again after RESUME_RETRY_MS, until it is back or the user logs in or out; a refusal
+   * (the session ended, a changed certificate) is final.
+   */
+  async restore(attempt = 0): Promise<void> {
     const saved = await secretAccountStore(this.context.secrets).load();
-    if (!saved) return;
-    const engine = await this.engineFor(saved.tracker);
+    if (!saved || this.disposed || this.loggedIn) return;
     try {
+      const engine = await this.engineFor(saved.tracker);
       if (await engine.resume()) await this.signedIn(engine);
       else this.model.signedOut('Your last session has ended; log in again.');
     } catch (err) {
-      this.model.setSession({ state: 'offline', detail: `Could not resume your session: ${errorText(err)}. Run "P2P Chat: Login" to try again.` });
+      if (this.disposed || this.loggedIn) return;
+      if (!unreachable(err)) {
+        this.model.setSession({ state: 'offline', detail: `Could not resume your session: ${errorText(err)}. Run "P2P Chat: Login" to try again.` });
+        return;
+      }
+      const delay = RESUME_RETRY_MS[Math.min(attempt, RESUME_RETRY_MS.length - 1)]!;
+      this.model.setSession({ state: 'offline', detail: `Could not reach the tracker to resume your session (${errorText(err)}); trying again in ${delay / 1000} s.` });
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = setTimeout(() => void this.restore(attempt + 1), delay);
     }
   }
 
   async login(tracker: string, user: string, password: string): Promise<void> {
+    clearTimeout(this.resumeTimer);
     const engine = await this.engineFor(tracker);
     await this.signingIn(engine, () => engine.login(user, password));
     await this.signedIn(engine);
   }
 
   async register(tracker: string, user: string, password: string): Promise<void> {
+    clearTimeout(this.resumeTimer);
     const engine = await this.engineFor(tracker);
     await this.signingIn(engine, async () => {
       await engine.register(user, password);
@@ -130,6 +151,7 @@ export class ChatController implements vscode.Disposable {
   }
 
   async logout(): Promise<void> {
+    clearTimeout(this.resumeTimer);
     await this.engine?.logout();
     this.model.signedOut('Signed out. Your history stays on this machine, sealed.');
     await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', false);
@@ -280,6 +302,8 @@ export class ChatController implements vscode.Disposable {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
+    clearTimeout(this.resumeTimer);
     await this.engine?.close();
   }
 
@@ -401,6 +425,17 @@ async function openSnippet(path: string, line: number, endLine: number): Promise
     return;
   }
   refuse('no workspace folder has that file');
+}
+
+/**
+ * Whether a failed resume may work later by itself: the tracker could not be reached or did not
+ * answer. Not a refusal: an ended session, a changed certificate, a tracker not trusted, keys that
+ * do not match (those need the user).
+ */
+function unreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string') return true;
+  return !code.startsWith('auth.') && code !== 'tracker.fingerprint_mismatch' && code !== 'tracker.untrusted';
 }
 
 function errorText(err: unknown): string {
