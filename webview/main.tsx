@@ -8,10 +8,12 @@ import { App } from './components/app.tsx';
 import { actions } from './actions.ts';
 import { trackFocus } from './focus.ts';
 import { start } from './receive.ts';
+import { installRoving } from './roving.ts';
 
 const vscode = acquireVsCodeApi();
 start(vscode);
 trackFocus();
+installRoving();
 render(<App />, document.getElementById('root')!);
 // Load the codicon font before saying ready: the font otherwise loads lazily once the snapshot
 // renders, and a view hidden while that request is pending reopens only after VS Code's 30 s

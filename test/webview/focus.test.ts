@@ -48,6 +48,48 @@ describe('webview: where the focus goes', () => {
     view.assertClean();
   });
 
+  test('each sidebar list is one Tab stop with Up, Down, Home and End inside; the composer is a few Tabs from the top', async (t) => {
+    const view = await harness().open(t);
+    const many = Array.from({ length: 15 }, (_, i) => ({ key: `room-${i}`, title: `room-${i}`, direct: false, private: false, unread: 0, mentions: 0, members: 2, forked: false }));
+    const people = Array.from({ length: 10 }, (_, i) => ({ user: `user${i}`, online: true, verified: false, keyChanged: false }));
+    const base = withGeneral([]);
+    await view.send({ type: 'host/snapshot', snapshot: { ...base, rooms: [...base.rooms, ...many], people } });
+    await view.page.locator('.composer-input').waitFor({ timeout: WAIT_MS });
+    const visited: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      await view.page.keyboard.press('Tab');
+      const now = await view.page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        return `${el.tagName.toLowerCase()}.${el.className.split(' ')[0]}:${el.getAttribute('aria-label') ?? el.textContent?.trim() ?? ''}`;
+      });
+      visited.push(now);
+      if (now.includes('composer-input')) break;
+    }
+    assert.ok(visited.at(-1)?.includes('composer-input'), `Tab never reached the composer: ${visited.join(' → ')}`);
+    assert.ok(visited.length < 25, `${visited.length} Tab stops to the composer: ${visited.join(' → ')}`);
+    assert.equal(visited.filter((v) => v.includes('list-item')).length <= 4, true, `one stop per list: ${visited.join(' → ')}`);
+    assert.equal(visited.filter((v) => v.startsWith('button.secondary:Join')).length <= 1, true, 'one Join stop in the Directory');
+
+    // In the Rooms list: Down moves to the next room, End to the last, Home back to the first; Enter opens.
+    const first = view.page.locator('ul[aria-label="Rooms"] .list-item').first();
+    await first.focus();
+    await view.page.keyboard.press('ArrowDown');
+    const label = () => view.page.evaluate(() => document.activeElement?.textContent ?? '');
+    assert.match(await label(), /random/);
+    await view.page.keyboard.press('End');
+    assert.match(await label(), /room-14/);
+    await view.page.keyboard.press('Home');
+    assert.match(await label(), /general/);
+    await view.page.keyboard.press('ArrowDown');
+    // Tab away and Shift+Tab back: the list is entered where it was left.
+    await view.page.keyboard.press('Tab');
+    await view.page.keyboard.press('Shift+Tab');
+    assert.match(await label(), /random/);
+    await view.page.keyboard.press('Enter');
+    await view.waitForPosted('conversation/open', { key: 'random' });
+    view.assertClean();
+  });
+
   test('opening a conversation from the list, or the host asking, puts the focus in its composer', async (t) => {
     const view = await harness().open(t);
     await view.send({ type: 'host/snapshot', snapshot: withGeneral([]) });
