@@ -1,15 +1,19 @@
-// `node peer`: parse flags, build the engine, run the interactive or the `--json` mode, and close
-// the engine cleanly (state flushed, the saved session kept) on exit, EOF, SIGINT or SIGTERM.
+// `node peer`: parse flags, lock the data folder (peer/folder-lock.ts: one engine per folder; a
+// second client on a folder in use exits at once naming the holder), build the engine, run the
+// interactive or the `--json` mode, and close the engine cleanly (state flushed, the saved session
+// kept) and release the folder on exit, EOF, SIGINT or SIGTERM.
 
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseTrackerAddress } from '../protocol/address.ts';
-import { ProtocolError } from '../protocol/errors.ts';
+import { isCoded, ProtocolError, type ErrorCode } from '../protocol/errors.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { commandHelp } from './cli-format.ts';
 import { InteractiveMode } from './cli-interactive.ts';
 import { JsonMode } from './cli-json.ts';
 import { ChatEngine } from './engine.ts';
+import { acquire, describeHolder, type FolderLock } from './folder-lock.ts';
+import { jsonLine } from './cli-json.ts';
 
 const USAGE = `Usage: node peer [PORT] [--tracker HOST:PORT] [--data DIR] [--json] [--verbose] [--help]
 
@@ -106,6 +110,12 @@ async function main(): Promise<void> {
     console.log = console.info = console.debug = console.error;
   }
 
+  // One engine per data folder (peer/folder-lock.ts): the folder is locked before the engine
+  // touches it, or this client ends at once naming the process that holds it. The terminal client
+  // does not attach to a running engine: it refuses.
+  const dataDir = flags.data ?? join(homedir(), '.p2p-chat');
+  const lock = await lockDataFolder(dataDir, flags.json);
+
   let engine: ChatEngine | undefined;
   let exiting: Promise<never> | undefined;
   const exit = (code: number): Promise<never> =>
@@ -115,6 +125,8 @@ async function main(): Promise<void> {
       } catch (err) {
         process.stderr.write(`error while closing: ${(err as Error).message}\n`);
       }
+      // After the engine's last write: a client started next finds the folder free and complete.
+      lock.release();
       // Let the last answer reach the pipe before the process ends.
       await new Promise<void>((done) => process.stdout.write('', () => done()));
       process.exit(code);
@@ -126,7 +138,7 @@ async function main(): Promise<void> {
 
   const mode = flags.json ? new JsonMode({ input: process.stdin, output: process.stdout }) : new InteractiveMode({ input: process.stdin, output: process.stdout, verbose: flags.verbose, exit });
   engine = new ChatEngine({
-    dataDir: flags.data ?? join(homedir(), '.p2p-chat'),
+    dataDir,
     perUserFolders: flags.data === undefined,
     tracker: flags.tracker,
     peerPort: flags.port,
@@ -134,6 +146,30 @@ async function main(): Promise<void> {
   });
   const code = await mode.run(engine);
   await exit(code);
+}
+
+/**
+ * Takes the lock of the data folder `dir` for this process. When another process holds it (or
+ * the lock cannot be taken), writes why (with --json: one `error` event line with code
+ * `server.data_in_use` on stdout; always a sentence on stderr) and exits with status 1.
+ */
+async function lockDataFolder(dir: string, json: boolean): Promise<FolderLock> {
+  let message: string;
+  let code: ErrorCode = 'server.data_in_use';
+  try {
+    const result = await acquire(dir, { program: 'node peer' });
+    if (result.lock) return result.lock;
+    message = `the data folder ${dir} is in use by ${describeHolder(result.heldBy)}; use that client, or start this one with --data <another folder>`;
+  } catch (err) {
+    // Held by something that does not answer as a holder (server.data_in_use), or the folder
+    // cannot be made or reached (an fs error: internal).
+    code = isCoded(err) ? err.code : 'internal';
+    message = `the data folder ${dir} cannot be locked: ${(err as Error).message}`;
+  }
+  if (json) process.stdout.write(jsonLine({ event: 'error', code, message }));
+  process.stderr.write(`p2p-chat: ${message}\n`);
+  await new Promise<void>((done) => process.stdout.write('', () => done()));
+  process.exit(1);
 }
 
 main().catch((err) => {

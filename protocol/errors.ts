@@ -100,6 +100,7 @@ export const ERROR_REGISTRY = {
     'slow_consumer': wire('the client did not read fast enough and is dropped'),
     'internal': wire('a bug or an unexpected failure; the message (or a log) has the details'),
     'server.store_busy': local("the engine's message store (store.db) is open in another process: one engine per data folder"),
+    'server.data_in_use': local('the data folder is held by another running engine (peer/folder-lock.ts): one engine per data folder'),
     'server.store_damaged': local("the engine's message store cannot be used: not a database, a newer schema, or a record that fails its checks"),
   },
 } as const satisfies Record<string, Record<string, CodeEntry>>;
