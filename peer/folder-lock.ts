@@ -78,13 +78,15 @@ type LockEvents = {
 
 /**
  * A held lock. Listen to `connection` to accept attaching clients (without a listener they are
- * told attach:false and closed). `release()` (also run at process exit) closes the socket, which
- * removes its file and closes every watcher, so a waiting process takes over at once. Attached
- * sockets stay open: their owner closes them.
+ * told attach:false and closed): add the listener right after `acquire` resolves, before any
+ * await, and queue what arrives until the engine is ready. `release()` (also run at process exit)
+ * closes the socket, which removes its file, and closes every watcher and attached socket, so the
+ * others take over at once.
  */
 export class FolderLock extends EventEmitter<LockEvents> {
   private readonly pending = new Set<Socket>();
   private readonly watchers = new Set<Socket>();
+  private readonly attached = new Set<Socket>();
   private releasedFlag = false;
   private readonly onExit = () => this.release();
 
@@ -115,9 +117,10 @@ export class FolderLock extends EventEmitter<LockEvents> {
     if (this.releasedFlag) return;
     this.releasedFlag = true;
     process.off('exit', this.onExit);
-    for (const s of [...this.pending, ...this.watchers]) s.destroy();
+    for (const s of [...this.pending, ...this.watchers, ...this.attached]) s.destroy();
     this.pending.clear();
     this.watchers.clear();
+    this.attached.clear();
     // Closing the handle unlinks the socket file (libuv) before close() returns; removing it
     // afterwards could remove the socket of a process that has taken over since.
     this.server.close();
@@ -157,6 +160,8 @@ export class FolderLock extends EventEmitter<LockEvents> {
     const attach = want === 'attach' && this.listenerCount('connection') > 0;
     if (attach) {
       socket.write(this.reply(true));
+      this.attached.add(socket);
+      socket.once('close', () => this.attached.delete(socket));
       if (rest.length) socket.unshift(rest);
       this.emit('connection', socket);
       return;
@@ -241,6 +246,26 @@ export async function attach(dir: string, opts: LockOptions = {}): Promise<{ soc
     throw new ProtocolError('server.data_in_use', `${dir} is in use by ${describeHolder(answer.holder)}, which does not accept other windows`);
   }
   return answer;
+}
+
+/**
+ * What a VS Code window does on start: takes the lock of `dir` (then it runs the engine and
+ * listens to the lock's `connection`), or attaches to the holder (then it talks to the engine over
+ * `attached.socket`, paused as `attach` leaves it). When the attached socket closes, the holder
+ * released or died: call this again (or `acquireWhenFree` to only take over). A holder that left
+ * between the two steps is taken over. Throws ProtocolError 'server.data_in_use' when the holder
+ * does not accept attaching (a terminal client: `heldBy` names it in the message) or does not
+ * answer, and as `acquire` does.
+ */
+export async function acquireOrAttach(dir: string, holder: LockHolder, opts: LockOptions = {}): Promise<{ lock: FolderLock; attached?: undefined } | { lock?: undefined; attached: { socket: Socket; holder: HolderInfo } }> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await acquire(dir, holder, opts);
+    if (r.lock) return { lock: r.lock };
+    if (!r.heldBy.attach) throw new ProtocolError('server.data_in_use', `${dir} is in use by ${describeHolder(r.heldBy)}, which does not accept other windows`);
+    const attached = await attach(dir, opts);
+    if (attached) return { attached };
+    if (attempt >= 5) throw new ProtocolError('server.busy', `the lock of ${dir} changes hands too fast to be taken; try again`);
+  }
 }
 
 export interface WaitOptions extends LockOptions {
@@ -332,7 +357,7 @@ async function takeOrProbe(address: string): Promise<FolderLockServer | 'held'> 
     if (listened instanceof FolderLockServer) return listened;
     const st = lstatOrUndefined(address);
     if (st === undefined) continue; // gone meanwhile: listen again
-    if (!st.isSocket()) throw new ProtocolError('server.data_in_use', `${address} exists and is not a socket: remove it if no engine runs on that folder`);
+    if (!st.isSocket()) throw new ProtocolError('internal', `${address} exists and is not a socket: remove it if no engine runs on that folder`);
     const probe = await connectProbe(address);
     if (probe === 'live') return 'held';
     // Refused: a socket file nobody listens on (its holder was killed). Under the mutex nobody else

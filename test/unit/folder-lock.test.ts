@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isCoded } from '../../protocol/errors.ts';
 import {
-  acquire, acquireWhenFree, attach, describeHolder, lockAddress, MAX_LINE_BYTES, MAX_SOCKET_PATH_BYTES, whoHolds, type FolderLock,
+  acquire, acquireOrAttach, acquireWhenFree, attach, describeHolder, lockAddress, MAX_LINE_BYTES, MAX_SOCKET_PATH_BYTES, whoHolds, type FolderLock,
 } from '../../peer/folder-lock.ts';
 
 const MODULE = join(import.meta.dirname, '..', '..', 'peer', 'folder-lock.ts');
@@ -137,9 +137,9 @@ test('a socket left by a SIGKILLed holder (a real process) is taken over by the 
   lock.release();
 });
 
-test('processes racing for a stale folder: exactly one wins, the others name it', async (t) => {
+for (const start of ['free', 'stale'] as const) test(`processes racing for a ${start} folder: exactly one wins, the others name it`, async (t) => {
   const dir = await tempDir(t);
-  leaveStale(await held(dir));
+  if (start === 'stale') leaveStale(await held(dir));
   const racers = await Promise.all([0, 1, 2, 3].map(() => lockChild(t, dir)));
   for (const r of racers) r.child.stdin!.write('go\n');
   const outcomes = await Promise.all(racers.map(async (r) => JSON.parse(await r.next()) as { held?: true; heldBy?: { pid: number }; error?: string }));
@@ -164,7 +164,7 @@ test('a takeover mutex left by a dead process does not block the folder', async 
 test('something other than a socket at the lock path is left alone and reported', async (t) => {
   const dir = await tempDir(t);
   writeFileSync(join(dir, 'engine.sock'), 'not a socket');
-  await rejectsCoded(acquire(dir, { program: 'test' }), 'server.data_in_use', 'a regular file');
+  await rejectsCoded(acquire(dir, { program: 'test' }), 'internal', 'a regular file');
   assert.ok(lstatSync(join(dir, 'engine.sock')).isFile());
 });
 
@@ -256,6 +256,36 @@ test('attach: the holder gets the socket after the exchange; without a listener 
   attached.socket.destroy();
   engineSide.destroy();
   assert.equal(await attach(join(dir, 'nobody-here')), undefined, 'a free folder: nothing to attach to');
+});
+
+test('acquireOrAttach: the first window holds, the next attaches, and takes over when the first releases', async (t) => {
+  const dir = await tempDir(t);
+  const one = await acquireOrAttach(dir, { program: 'VS Code' });
+  assert.ok(one.lock);
+  const engineSides: Socket[] = [];
+  one.lock.on('connection', (s) => engineSides.push(s));
+  const two = await acquireOrAttach(dir, { program: 'VS Code' });
+  assert.ok(two.attached);
+  assert.equal(two.attached.holder.pid, process.pid);
+  assert.equal(engineSides.length, 1);
+  const closed = once(two.attached.socket, 'close');
+  two.attached.socket.resume();
+  const releasedAt = Date.now();
+  one.lock.release();
+  await closed;
+  const again = await acquireOrAttach(dir, { program: 'VS Code' });
+  assert.ok(again.lock, 'the attached window takes over');
+  assert.ok(Date.now() - releasedAt < 1000);
+  again.lock.release();
+
+  // A terminal client's folder (no connection listener): attaching is refused, naming it.
+  const terminal = await held(dir, 'node peer');
+  t.after(() => terminal.release());
+  await assert.rejects(acquireOrAttach(dir, { program: 'VS Code' }), (err: unknown) => {
+    assert.ok(isCoded(err, 'server.data_in_use'));
+    assert.match(err.message, new RegExp(`in use by node peer \\(pid ${process.pid}, since`));
+    return true;
+  });
 });
 
 // ---- hostile listeners: something answers on the socket, and it is not a holder --------------
