@@ -64,6 +64,8 @@ export const DEFAULT_TIMEOUT_MS = 2000;
 const MAX_PENDING = 16;
 /** Open `watch` connections; more get their answer and are closed. */
 const MAX_WATCHERS = 64;
+/** Open connections of any kind; more are refused by the server. */
+const MAX_CONNECTIONS = 256;
 /** A Unix socket path longer than this (bytes) goes under os.tmpdir() (sun_path is 104 on macOS, 108 on Linux). */
 export const MAX_SOCKET_PATH_BYTES = 100;
 const SOCKET_NAME = 'engine.sock';
@@ -102,6 +104,8 @@ export class FolderLock extends EventEmitter<LockEvents> {
     private readonly timeoutMs: number,
   ) {
     super();
+    // Waiting, watching and attached connections together (each kind is bounded again below).
+    server.maxConnections = MAX_CONNECTIONS;
     server.on('connection', (socket) => this.onSocket(socket));
     // A failing accept must not end the process; the lock holds as long as the server listens.
     server.on('error', () => {});
@@ -176,7 +180,10 @@ export class FolderLock extends EventEmitter<LockEvents> {
       return;
     }
     socket.end(this.reply(this.listenerCount('connection') > 0));
-    // Read on (and drop) so the client's close is seen and the socket ends.
+    // Read on (and drop) so the client's close is seen and the socket ends; a client that keeps
+    // it open is closed after the timeout.
+    const timer = setTimeout(() => socket.destroy(), this.timeoutMs);
+    socket.once('close', () => clearTimeout(timer));
     socket.on('data', () => {});
     socket.resume();
   }
@@ -188,10 +195,11 @@ export class FolderLock extends EventEmitter<LockEvents> {
  * socket left by a dead holder is removed and taken over; of processes racing for a folder,
  * exactly one gets `{ lock }`.
  * Throws ProtocolError 'server.data_in_use' when something listens on the lock's socket but does
- * not answer as a holder in `timeoutMs` (silent, oversized, or not the lock's protocol), or when
- * the path is taken by something other than a socket; 'server.busy' when another process's
- * takeover has not finished within `timeoutMs`; 'internal' when the socket's folder under
+ * not answer as a holder in `timeoutMs` (silent, oversized, or not the lock's protocol);
+ * 'server.busy' when another process's takeover has not finished within `timeoutMs`; 'internal'
+ * when the lock's path is taken by something other than a socket, or the socket's folder under
  * os.tmpdir() is not this user's private folder; an fs error when `dir` cannot be created.
+ * `holder` itself is checked: a TypeError for a program or pid outside the rules.
  */
 export async function acquire(dir: string, holder: LockHolder, opts: LockOptions = {}): Promise<AcquireResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
