@@ -8,7 +8,7 @@
 // (they were a member at its head) and only while they are still a member: what was sent after a
 // kick or a leave never reaches them, through any member.
 
-import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HELD_MAX_PER_ROOM, dmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HELD_MAX_PER_ROOM, dmRoom, isDmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import type { Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
@@ -93,13 +93,25 @@ export class CatchUp {
    * link closed, or it sent nothing for CATCH_UP_STALL_MS.
    */
   offer(peer: string, link: PeerLink): void {
-    const { conversations, me } = this.parts;
+    const { conversations, me, held } = this.parts;
     const rooms = [...conversations.sharedWith(peer)];
-    const dm = conversations.find(dmRoom(me, peer));
-    if (dm) rooms.push(dm.id);
-    for (const room of rooms) {
+    if (peer === me) {
+      // Another device of mine shares every conversation: my direct ones too (it asks me in turn
+      // for those it knows and I do not: onSummary).
+      for (const id of held.rooms()) if (isDmRoom(id) && conversations.find(id)) rooms.push(id);
+    } else {
+      const dm = conversations.find(dmRoom(me, peer));
+      if (dm) rooms.push(dm.id);
+    }
+    for (const room of rooms) this.pull(room, link);
+  }
+
+  /** Asks `link` for what I lack of `room`, when no other member is being asked for it. */
+  private pull(room: ConversationId, link: PeerLink): void {
+    {
       let pull = this.pulls.get(room);
       if (!pull) this.pulls.set(room, (pull = { queue: [] }));
+      if (pull.link === link || pull.queue.includes(link)) return;
       if (pull.link) pull.queue.push(link);
       else this.ask(room, pull, link);
     }
@@ -171,6 +183,9 @@ export class CatchUp {
     // What they say they hold of others' sessions is only a claim (it could invent gaps): the
     // envelopes they send are what counts. What they hold of mine ends its wait in my outbox.
     for (const s of msg.sessions) if (s.sender === this.parts.me) this.parts.peerHolds(from, msg.room, s.session, s.seq);
+    // Another device of mine asking about a direct conversation I hold nothing of (it began while
+    // this device was away): I ask it back.
+    if (from === this.parts.me && isDmRoom(msg.room) && mine.length === 0) this.pull(msg.room, link);
     let perLink = this.running.get(link);
     if (!perLink) this.running.set(link, (perLink = new Map()));
     const before = perLink.get(msg.room) ?? Promise.resolve();
@@ -204,7 +219,8 @@ export class CatchUp {
     if (since === undefined) return;
     const sessions: { bundle: SessionBundle; after: number }[] = [];
     for (const s of mine) {
-      if (s.sender === from || (s.sender !== me && !members.includes(s.sender))) continue;
+      // Not their own messages back to them; but my other devices get what I sent from here.
+      if ((s.sender === from && from !== me) || (s.sender !== me && !members.includes(s.sender))) continue;
       const bundle = held.bundle(room, s.sender, s.session);
       if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);

@@ -26,7 +26,7 @@ export interface CommandHelp {
 const HELP: { [K in ClientCommandName]: CommandHelp & { name: K } } = {
   register: { name: 'register', usage: 'register [USER]', json: 'user, password', about: 'create an account (a password of 15+ characters; interactive mode then logs in)' },
   login: { name: 'login', usage: 'login [USER]', json: 'user, password?', about: 'log in (asks for the password; without one, resumes the session saved here)' },
-  logout: { name: 'logout', usage: 'logout', json: '', about: 'log out and forget the saved session' },
+  logout: { name: 'logout', usage: 'logout [everywhere]', json: 'everywhere?', about: 'log out and forget the saved session (everywhere: every device of yours)' },
   list_peers: { name: 'list_peers', usage: 'list_peers', json: '', about: "everyone on the tracker, online or not, with the key pinned here (flagged when the tracker shows another)" },
   list_rooms: { name: 'list_rooms', usage: 'list_rooms', json: '', about: 'the rooms on the tracker' },
   list_conn: { name: 'list_conn', usage: 'list_conn', json: '', about: 'the open peer links' },
@@ -75,19 +75,19 @@ const HANDLERS: Handlers = {
     const user = normalizeUserName(cmd.user);
     if (cmd.password !== undefined) {
       await engine.login(user, cmd.password);
-      return { user: engine.user!, port: engine.peerPort, resumed: false };
+      return { user: engine.user!, port: engine.peerPort, resumed: false, device: engine.data.deviceId() };
     }
     if (engine.user) throw new ProtocolError('auth.already_authenticated', `already logged in as ${engine.user}; log out first`);
     // With one folder for everything (--data), the saved session may be another user's.
     if (!hasSavedSession(engine, user) || !(await engine.resume(user))) {
       throw new ProtocolError('auth.required', `no saved session for ${user} in ${engine.data.userDir(user)}: log in with the password`);
     }
-    return { user: engine.user!, port: engine.peerPort, resumed: true };
+    return { user: engine.user!, port: engine.peerPort, resumed: true, device: engine.data.deviceId() };
   },
-  async logout(engine) {
+  async logout(engine, cmd) {
     const user = engine.user;
     if (!user) throw new ProtocolError('auth.required', 'you are not logged in');
-    await engine.logout();
+    await engine.logout({ everywhere: cmd.everywhere === true });
     return { user };
   },
   async list_peers(engine) {
@@ -220,5 +220,6 @@ function peerRow(p: PeerRow): PeerRow {
     verified: p.verified,
     ...(p.changedTo ? { changedTo: p.changedTo } : {}),
     ...(p.trackerFingerprint ? { trackerFingerprint: p.trackerFingerprint } : {}),
+    ...(p.devices ? { devices: p.devices.map((d) => ({ device: d.device, address: d.address, port: d.port, online: d.online })) } : {}),
   };
 }

@@ -4,13 +4,13 @@
 // passphrase) and the engine state: pinned identities and the room index in state.json, each
 // room's verified log in rooms/ (peer/room-log-store.ts), received sender sessions in the journal.
 
-import { rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PinnedUser } from './key-directory.ts';
 import type { SavedRoom } from './room-book.ts';
-import { readJson, removeStaleTemps, writeJson, writeJsonAsync } from './json-file.ts';
+import { readJson, removeStaleTemps, writeJson, writeJsonAsync, writeTextAtomic } from './json-file.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
-import { open, seal } from '../protocol/crypto.ts';
+import { open, randomBytes, seal, toBase64Url } from '../protocol/crypto.ts';
 import { InboundSessions } from './inbound-sessions.ts';
 import { SessionJournal } from './session-journal.ts';
 import { RoomLogStore } from './room-log-store.ts';
@@ -73,6 +73,7 @@ export class DataFolder {
   private inFlight?: { path: string; value: unknown; generation: number };
   /** Each account's room files (one store per account, so writes are queued in one place). */
   private readonly roomStores = new Map<string, RoomLogStore>();
+  private device?: string;
 
   /** With `perUser`, each account gets its own subfolder (`~/.p2p-chat/<user>`). */
   /**
@@ -98,6 +99,31 @@ export class DataFolder {
       save: async (account) => this.saveAccount(account),
       forget: async (user) => this.forgetAccount(user),
     };
+  }
+
+  /**
+   * This data folder's device id (protocol/tracker.ts deviceIdSchema: 16 random bytes, base64url),
+   * made on first use and kept in `device-id` (mode 0600). One engine runs on a folder at a time
+   * (folder-lock.ts), so a device is one running engine. A damaged file is replaced: the device
+   * then shows as a new one, which costs nothing but a catch-up.
+   */
+  deviceId(): string {
+    if (this.device) return this.device;
+    const path = join(this.root, 'device-id');
+    let id: string | undefined;
+    try {
+      const text = readFileSync(path, 'utf8').trim();
+      if (/^[A-Za-z0-9_-]{22}$/.test(text)) id = text;
+    } catch {
+      // none yet
+    }
+    if (!id) {
+      id = toBase64Url(randomBytes(16));
+      mkdirSync(this.root, { recursive: true, mode: 0o700 });
+      writeTextAtomic(path, id);
+    }
+    this.device = id;
+    return id;
   }
 
   userDir(user: string): string {

@@ -134,11 +134,12 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return true;
   }
 
-  async logout(): Promise<void> {
+  /** Ends this device's session (`everywhere`: every device's), forgets the saved one, and stops. */
+  async logout(opts: { everywhere?: boolean } = {}): Promise<void> {
     if (!this.s) return;
     const user = this.s.user;
     try {
-      await this.tracker.request('logout', {});
+      await this.tracker.request('logout', opts.everywhere ? { everywhere: true } : {});
     } catch {
       // Offline: the token stays valid on the tracker until it expires; it is forgotten here.
     }
@@ -309,6 +310,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.track(s.mailbox.collect());
     s.delivery.resumeAll();
     s.catchUp.reach([...this.presence.keys()]);
+    // My other devices online: linked now, so catch-up runs both ways (they were told of this
+    // device before it listened, so their dial may have failed).
+    this.track(s.pool.sendWith(s.user, () => true).then(() => {}));
   }
 
   private track(work: Promise<void>): void {
@@ -353,6 +357,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.track(s.mailbox.collect());
     s.delivery.resumeAll();
     s.catchUp.reach([...this.presence.keys()]);
+    // My other devices online: linked now, so catch-up runs both ways (they were told of this
+    // device before it listened, so their dial may have failed).
+    this.track(s.pool.sendWith(s.user, () => true).then(() => {}));
   }
 
   private async refreshDirectory(): Promise<void> {
@@ -369,7 +376,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   private async onTrackerEvent(e: TrackerEvent): Promise<void> {
     const s = this.s;
     if (!s) return;
-    await onTrackerEvent({ s, presence: this.presence, directory: this.roomDirectory, emitPresence: (p) => this.emit('presence', p) }, e);
+    await onTrackerEvent({ s, presence: this.presence, directory: this.roomDirectory, emitPresence: (p) => this.emit('presence', p), device: this.data.deviceId(), track: (w) => this.track(w) }, e);
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ export function linkError(code: LinkErrorCode, message: string, options?: { caus
 
 export interface LinkIdentity {
   user: string;
+  /** My device id (data-folder.ts deviceId); absent in tools and tests that have none. */
+  device?: string;
   /** My RSA-PSS private signing key. */
   signingKey: KeyObject;
 }
@@ -89,6 +91,8 @@ export type Direction = 'i2r' | 'r2i';
 /** Per-direction keys and counters of an established link. */
 export interface LinkSession {
   remoteUser: string;
+  /** The other side's device, as signed in the transcript; undefined for a peer older than devices. */
+  remoteDevice: string | undefined;
   initiator: boolean;
   sendKey: Buffer;
   recvKey: Buffer;
@@ -240,7 +244,16 @@ interface Transcript {
   respNonce: string;
   initEph: string;
   respEph: string;
+  /** The devices, when the hellos named them (absent: the transcript of a peer older than devices). */
+  initDevice?: string;
+  respDevice?: string;
 }
+
+/** The device fields of a transcript, only those present (so a transcript without devices is as before). */
+const devicesOf = (init: string | undefined, resp: string | undefined): Pick<Transcript, 'initDevice' | 'respDevice'> => ({
+  ...(init !== undefined ? { initDevice: init } : {}),
+  ...(resp !== undefined ? { respDevice: resp } : {}),
+});
 
 const signedBytes = (role: 'initiator' | 'responder', t: Transcript): Buffer => canonicalBytes({ role, ...t });
 
@@ -290,9 +303,13 @@ function sharedSecret(reader: FrameReader, priv: KeyObject, eph: string, peer: s
   }
 }
 
-export async function runInitiator(reader: FrameReader, me: LinkIdentity, remoteUser: string, remoteKey: KeyObject): Promise<LinkSession> {
+/** `remoteDevice`: the device dialled (the responder refuses the link if it is another one). */
+export async function runInitiator(reader: FrameReader, me: LinkIdentity, remoteUser: string, remoteKey: KeyObject, remoteDevice?: string): Promise<LinkSession> {
   const eph = x25519Generate();
-  const hello = { t: 'hello', v: 2, from: me.user, to: remoteUser, eph: toBase64Url(eph.publicKey), nonce: toBase64Url(randomBytes(NONCE_BYTES)) } as const;
+  const hello = {
+    t: 'hello', v: 2, from: me.user, to: remoteUser, eph: toBase64Url(eph.publicKey), nonce: toBase64Url(randomBytes(NONCE_BYTES)),
+    ...(me.device !== undefined ? { device: me.device } : {}), ...(remoteDevice !== undefined ? { toDevice: remoteDevice } : {}),
+  } as const;
   reader.write(hello);
 
   const reply = parseHandshake(reader, await reader.next(), remoteUser);
@@ -302,7 +319,13 @@ export async function runInitiator(reader: FrameReader, me: LinkIdentity, remote
     return refuse(reader, 'link.wrong_user', `the peer at that address is ${reply.from}, not ${remoteUser}`, `this link is for ${remoteUser}`);
   }
   if (reply.to !== me.user) return refuse(reader, 'link.protocol', `${remoteUser} answered a hello meant for ${reply.to}`, `I am ${me.user}`);
-  const t: Transcript = { initiator: me.user, responder: remoteUser, initNonce: hello.nonce, respNonce: reply.nonce, initEph: hello.eph, respEph: reply.eph };
+  if (remoteDevice !== undefined && reply.device !== undefined && reply.device !== remoteDevice) {
+    return refuse(reader, 'link.wrong_user', `the peer at that address is another device of ${remoteUser}`, 'this link is for another device');
+  }
+  const t: Transcript = {
+    initiator: me.user, responder: remoteUser, initNonce: hello.nonce, respNonce: reply.nonce, initEph: hello.eph, respEph: reply.eph,
+    ...devicesOf(me.device, reply.device),
+  };
   const shared = sharedSecret(reader, eph.privateKey, reply.eph, remoteUser);
   reader.write({ t: 'hello_finish', sig: toBase64Url(signPss(me.signingKey, LABELS.linkHandshake, signedBytes('initiator', t))) } satisfies Handshake);
   const { i2r, r2i } = deriveKeys(shared, t);
@@ -327,7 +350,7 @@ export async function runInitiator(reader: FrameReader, me: LinkIdentity, remote
       `(someone may be impersonating ${remoteUser}, or their key changed: compare fingerprints)`,
       `your signature does not match the key pinned for ${remoteUser}`);
   }
-  return { remoteUser, initiator: true, sendKey: i2r, recvKey: r2i, sendCounter: 0, recvCounter: 1 };
+  return { remoteUser, remoteDevice: reply.device, initiator: true, sendKey: i2r, recvKey: r2i, sendCounter: 0, recvCounter: 1 };
 }
 
 /**
@@ -347,6 +370,12 @@ export async function runResponder(reader: FrameReader, me: LinkIdentity, ctx: R
   if (hello.to !== me.user) {
     return refuse(reader, 'link.wrong_user', `${peer} at ${address} wanted ${hello.to}, but this is ${me.user}`, `this is ${me.user}, not ${hello.to}`);
   }
+  if (hello.toDevice !== undefined && me.device !== undefined && hello.toDevice !== me.device) {
+    return refuse(reader, 'link.wrong_user', `${peer} at ${address} wanted another device of ${me.user}`, `this is another device of ${me.user}`);
+  }
+  if (peer === me.user && hello.device !== undefined && hello.device === me.device) {
+    return refuse(reader, 'link.wrong_user', `a link from this very device came in from ${address}`, 'this is your own device');
+  }
   let key: KeyObject | undefined;
   try {
     key = await ctx.lookup(peer);
@@ -362,10 +391,10 @@ export async function runResponder(reader: FrameReader, me: LinkIdentity, ctx: R
   const eph = x25519Generate();
   const t: Transcript = {
     initiator: peer, responder: me.user, initNonce: hello.nonce, respNonce: toBase64Url(randomBytes(NONCE_BYTES)),
-    initEph: hello.eph, respEph: toBase64Url(eph.publicKey),
+    initEph: hello.eph, respEph: toBase64Url(eph.publicKey), ...devicesOf(hello.device, me.device),
   };
   const shared = sharedSecret(reader, eph.privateKey, hello.eph, peer);
-  reader.write({ t: 'hello_reply', from: me.user, to: peer, eph: t.respEph, nonce: t.respNonce } satisfies Handshake);
+  reader.write({ t: 'hello_reply', from: me.user, to: peer, eph: t.respEph, nonce: t.respNonce, ...(me.device !== undefined ? { device: me.device } : {}) } satisfies Handshake);
 
   const finish = parseHandshake(reader, await reader.next(), peer);
   if (finish.t === 'refused') throw refusedBy(peer, me.user, finish);
@@ -382,5 +411,5 @@ export async function runResponder(reader: FrameReader, me: LinkIdentity, ctx: R
   const { i2r, r2i } = deriveKeys(shared, t);
   const confirm: Confirm = { t: 'confirm', sig: toBase64Url(signPss(me.signingKey, LABELS.linkHandshake, signedBytes('responder', t))) };
   reader.write(sealPayload(r2i, 'r2i', 0, Buffer.from(JSON.stringify(confirm), 'utf8')));
-  return { remoteUser: peer, initiator: false, sendKey: r2i, recvKey: i2r, sendCounter: 1, recvCounter: 0 };
+  return { remoteUser: peer, remoteDevice: hello.device, initiator: false, sendKey: r2i, recvKey: i2r, sendCounter: 1, recvCounter: 0 };
 }

@@ -13,9 +13,18 @@ import { LinkServer, connectLink, type LinkIdentity, type PeerLink, type PinnedK
 import { SerialInbox } from './serial-inbox.ts';
 
 interface QueuedSend {
+  user: string;
+  /** The device it goes to; undefined: whichever device is linked or listed last. */
+  device: string | undefined;
   write: (link: PeerLink) => boolean;
   done: (sent: boolean) => void;
 }
+
+/** Devices of one user linked at once at most (each with up to linksPerUser links). */
+const MAX_DEVICES_LINKED = 8;
+
+/** One device of a user (its sends queue in order, its links are counted apart). */
+const endpoint = (user: string, device: string | undefined): string => `${user} ${device ?? ''}`;
 
 function safeWrite(write: (link: PeerLink) => boolean, link: PeerLink): boolean {
   try {
@@ -30,6 +39,18 @@ export interface PeerAddress {
   port: number;
 }
 
+/** Where one device of a user listens; `device` undefined for a peer older than devices. */
+export interface DeviceAddress extends PeerAddress {
+  device?: string;
+}
+
+/** What an address lookup answers: one address (a peer older than devices), a device list, or nothing (offline). */
+export type Addresses = PeerAddress | readonly DeviceAddress[] | undefined;
+
+function listOf(a: Addresses): readonly DeviceAddress[] {
+  return a === undefined ? [] : 'host' in a ? [a] : a;
+}
+
 export interface LinkPoolOptions {
   /**
    * The key pinned for a user here, without asking anyone (undefined: not pinned). A hello from
@@ -41,7 +62,7 @@ export interface LinkPoolOptions {
    * knows none (the peer went offline and may be back already: its new presence can still be on
    * the way) or when dialling the known one failed (a restart at a new port). Undefined: offline.
    */
-  freshAddress?: (user: string) => Promise<PeerAddress | undefined>;
+  freshAddress?: (user: string) => Promise<Addresses>;
   /** Caps and budgets; defaults LINK_LIMITS (protocol/peer.ts). Tests set them lower. */
   limits?: Partial<LinkLimits>;
   now?: () => number;
@@ -63,7 +84,7 @@ export class LinkPool extends EventEmitter<Events> {
   private readonly links = new Map<string, PeerLink[]>();
   private readonly opening = new Map<string, Promise<PeerLink>>();
   /** Sends to one user leave in the order given, also while the link is opening. */
-  private readonly sends = new SerialInbox<string, QueuedSend>({ handle: (user, send) => this.sendNow(user, send), cap: Infinity, failed: () => {} });
+  private readonly sends = new SerialInbox<string, QueuedSend>({ handle: (_endpoint, send) => this.sendNow(send), cap: Infinity, failed: () => {} });
   private readonly limits: LinkLimits;
   private readonly gate: KeyLookupGate;
   private readonly refusals: RefusalReporter;
@@ -72,7 +93,7 @@ export class LinkPool extends EventEmitter<Events> {
   constructor(
     private readonly me: LinkIdentity,
     private readonly pinnedKey: PinnedKeyLookup,
-    private readonly addressOf: (user: string) => PeerAddress | undefined,
+    private readonly addressOf: (user: string) => Addresses,
     private readonly options: LinkPoolOptions = {},
   ) {
     super();
@@ -116,40 +137,74 @@ export class LinkPool extends EventEmitter<Events> {
   }
 
   /**
-   * Runs `write` with the user's current link (opened if needed), in the user's send order.
-   * Resolves false (never throws) when the user cannot be reached. The engine uses the link
-   * itself to know whether this link has carried a session key yet.
+   * Runs `write` with a link to every device of the user (opened if needed), in the order sends
+   * to that device were given: the devices the tracker lists and those linked now, never this
+   * device itself. Resolves true when at least one device took it, false (never throws) when none
+   * could be reached. The engine uses the link itself to know whether it has carried a session key.
    */
   sendWith(user: string, write: (link: PeerLink) => boolean): Promise<boolean> {
-    return new Promise((done) => this.sends.push(user, { write, done }));
+    const devices = this.devicesOf(user);
+    if (!devices.length) {
+      // My own other devices are only ever the listed or linked ones; anyone else may be dialled
+      // from a fresh lookup (a restart whose presence has not reached us yet).
+      if (user === this.me.user) return Promise.resolve(false);
+      devices.push(undefined);
+    }
+    const sent = devices.map((device) => new Promise<boolean>((done) => this.sends.push(endpoint(user, device), { user, device, write, done })));
+    return Promise.all(sent).then((results) => results.includes(true));
+  }
+
+  /** The user's devices to send to: listed by the tracker or linked now, without this device. */
+  private devicesOf(user: string): (string | undefined)[] {
+    const out = new Set<string | undefined>();
+    for (const a of listOf(this.addressOf(user))) out.add(a.device);
+    for (const l of this.links.get(user) ?? []) if (!l.closed) out.add(l.remoteDevice);
+    if (user === this.me.user) {
+      out.delete(this.me.device);
+      out.delete(undefined);
+    }
+    // A device-less entry (a peer older than devices) is the same peer as any named one of it.
+    if (out.size > 1) out.delete(undefined);
+    return [...out];
   }
 
   /** One queued send: with an open link it is written in the caller's turn. */
-  private sendNow(user: string, send: QueuedSend): void | Promise<void> {
-    const link = this.current(user);
+  private sendNow(send: QueuedSend): void | Promise<void> {
+    const link = this.current(send.user, send.device);
     if (link) return send.done(safeWrite(send.write, link));
-    return this.open(user).then((opened) => send.done(safeWrite(send.write, opened)), () => send.done(false));
+    return this.open(send.user, send.device).then((opened) => send.done(safeWrite(send.write, opened)), (err) => {
+      if (process.env.P2P_TRACE) console.error(`[trace] ${this.me.user} dial ${send.user} ${send.device}: ${(err as Error).message}`);
+      send.done(false);
+    });
   }
 
   /** Sends only over a link that is already open (for ephemeral things like typing). */
   sendIfLinked(user: string, message: PeerMessage): boolean {
-    return this.current(user)?.send(message) ?? false;
+    let sent = false;
+    for (const device of new Set((this.links.get(user) ?? []).filter((l) => !l.closed).map((l) => l.remoteDevice))) {
+      if (this.current(user, device)?.send(message)) sent = true;
+    }
+    return sent;
   }
 
   isLinked(user: string): boolean {
     return this.current(user) !== undefined;
   }
 
-  list(): { user: string; address: string; initiator: boolean }[] {
+  list(): { user: string; device?: string; address: string; initiator: boolean }[] {
     return [...this.links.entries()].flatMap(([user, list]) =>
-      list.filter((l) => !l.closed).map((l) => ({ user, address: l.remoteAddress, initiator: l.initiator })),
+      list.filter((l) => !l.closed).map((l) => ({ user, ...(l.remoteDevice ? { device: l.remoteDevice } : {}), address: l.remoteAddress, initiator: l.initiator })),
     );
   }
 
-  /** Drops links to a user (their address changed, or they went offline). */
-  drop(user: string): void {
-    for (const link of this.links.get(user) ?? []) link.close();
-    this.links.delete(user);
+  /** Drops links to a user, or to one device of theirs (its address changed, or it went offline). */
+  drop(user: string, device?: string): void {
+    const list = this.links.get(user) ?? [];
+    const gone = device === undefined ? list : list.filter((l) => l.remoteDevice === device);
+    for (const link of gone) link.close();
+    const rest = list.filter((l) => !gone.includes(l));
+    if (rest.length) this.links.set(user, rest);
+    else this.links.delete(user);
   }
 
   async close(): Promise<void> {
@@ -159,47 +214,55 @@ export class LinkPool extends EventEmitter<Events> {
     await this.server?.close();
   }
 
-  private current(user: string): PeerLink | undefined {
+  /** The newest open link to the device (any device of the user when undefined). */
+  private current(user: string, device?: string): PeerLink | undefined {
     const list = this.links.get(user);
     if (!list) return undefined;
-    for (let i = list.length - 1; i >= 0; i--) if (!list[i].closed) return list[i];
+    for (let i = list.length - 1; i >= 0; i--) if (!list[i].closed && (device === undefined || list[i].remoteDevice === device)) return list[i];
     return undefined;
   }
 
-  private open(user: string): Promise<PeerLink> {
-    const pending = this.opening.get(user);
+  private open(user: string, device: string | undefined): Promise<PeerLink> {
+    const key = endpoint(user, device);
+    const pending = this.opening.get(key);
     if (pending) return pending;
     if (this.closed) return Promise.reject(new Error(`${user} is offline`));
-    const attempt = this.dial(user).finally(() => this.opening.delete(user));
-    this.opening.set(user, attempt);
+    const attempt = this.dial(user, device).finally(() => this.opening.delete(key));
+    this.opening.set(key, attempt);
     return attempt;
   }
 
   /**
-   * Opens a link to the user's address. The address last heard may be stale when a peer has just
-   * restarted: its "offline" may have arrived and its new "online" not yet (the tracker tells us
-   * and answers the peer's sign-in on different connections, so a send made right after the
-   * peer's sign-in can come first), or the old port is still listed. Then the tracker's current
-   * address is asked for (`freshAddress`) rather than the send being lost.
+   * Opens a link to the device's address (the newest listed when `device` is undefined). The
+   * address last heard may be stale when a peer has just restarted: its "offline" may have
+   * arrived and its new "online" not yet (the tracker tells us and answers the peer's sign-in on
+   * different connections, so a send made right after the peer's sign-in can come first), or the
+   * old port is still listed. Then the tracker's current address is asked for (`freshAddress`)
+   * rather than the send being lost.
    */
-  private async dial(user: string): Promise<PeerLink> {
-    const known = this.addressOf(user);
-    const address = known ?? (await this.options.freshAddress?.(user));
+  private async dial(user: string, device: string | undefined): Promise<PeerLink> {
+    const pick = (a: Addresses): DeviceAddress | undefined => {
+      const list = listOf(a);
+      return device === undefined ? list[list.length - 1] : list.find((d) => d.device === device);
+    };
+    const known = pick(this.addressOf(user));
+    const address = known ?? pick(await this.options.freshAddress?.(user));
     if (!address) throw new Error(`${user} is offline`);
     try {
       return await this.connect(user, address);
     } catch (err) {
       if (!known || !this.options.freshAddress || this.closed) throw err;
-      const fresh = await this.options.freshAddress(user);
+      const fresh = pick(await this.options.freshAddress(user));
       if (!fresh || (fresh.host === address.host && fresh.port === address.port)) throw err;
       return this.connect(user, fresh);
     }
   }
 
-  private async connect(user: string, address: PeerAddress): Promise<PeerLink> {
+  private async connect(user: string, address: DeviceAddress): Promise<PeerLink> {
     if (this.closed) throw new Error(`${user} is offline`);
     const link = await connectLink({
       host: address.host, port: address.port, me: this.me, remoteUser: user, pinnedKey: this.pinnedKey,
+      ...(address.device !== undefined ? { remoteDevice: address.device } : {}),
       handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
     });
     this.adopt(link);
@@ -212,12 +275,17 @@ export class LinkPool extends EventEmitter<Events> {
       return;
     }
     const user = link.remoteUser;
-    const list = (this.links.get(user) ?? []).filter((l) => !l.closed);
+    let list = (this.links.get(user) ?? []).filter((l) => !l.closed);
     list.push(link);
-    // A few links per user cover both sides dialling at once and restarts whose old links are
+    // A few links per device cover both sides dialling at once and restarts whose old links are
     // not yet known dead; many more is a peer opening links in a loop, each holding buffers
     // here: the oldest go.
-    while (list.length > this.limits.linksPerUser) list.shift()!.close();
+    const same = list.filter((l) => l.remoteDevice === link.remoteDevice);
+    for (const old of same.slice(0, Math.max(0, same.length - this.limits.linksPerUser))) old.close();
+    list = list.filter((l) => !l.closed);
+    // A device id is the peer's claim: a hostile one naming a new device in every hello is still
+    // bounded, by user.
+    while (list.length > this.limits.linksPerUser * MAX_DEVICES_LINKED) list.shift()!.close();
     this.links.set(user, list);
     link.on('message', (msg: PeerMessage) => this.emit('message', user, msg, link));
     link.on('warning', (err: Error) => this.emit('warning', user, err));

@@ -47,6 +47,8 @@ const encodedMessages = new WeakMap<object, Buffer>();
 export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private corked = false;
   readonly remoteUser: string;
+  /** The other side's device (signed in the handshake); undefined for a peer older than devices. */
+  readonly remoteDevice: string | undefined;
   readonly initiator: boolean;
   readonly remoteAddress: string;
   readonly [kLinkKeys]: { send: Buffer; recv: Buffer };
@@ -66,6 +68,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.socket = reader.socket;
     this.opts = opts;
     this.remoteUser = session.remoteUser;
+    this.remoteDevice = session.remoteDevice;
     this.initiator = session.initiator;
     this.remoteAddress = this.socket.remoteAddress ?? '';
     this[kLinkKeys] = { send: session.sendKey, recv: session.recvKey };
@@ -232,7 +235,7 @@ function withDeadline<T>(reader: FrameReader, ms: number, what: string, handshak
 }
 
 export async function connectLink(
-  opts: { host: string; port: number; me: LinkIdentity; remoteUser: string; pinnedKey: PinnedKeyLookup } & LinkOptions,
+  opts: { host: string; port: number; me: LinkIdentity; remoteUser: string; remoteDevice?: string; pinnedKey: PinnedKeyLookup } & LinkOptions,
 ): Promise<PeerLink> {
   const { host, port, me, remoteUser } = opts;
   const o = resolveOptions(opts);
@@ -254,7 +257,7 @@ export async function connectLink(
   });
   try {
     const session = await withDeadline(reader, o.handshakeTimeoutMs, where,
-      connected.then(() => runInitiator(reader, me, remoteUser, remoteKey)));
+      connected.then(() => runInitiator(reader, me, remoteUser, remoteKey, opts.remoteDevice)));
     return new PeerLink(reader, session, o);
   } catch (err) {
     reader.stop();

@@ -41,6 +41,8 @@ export interface RoomMessagesParts {
   gaps: Gaps;
   /** Commits what the store wrote this turn: before an ack leaves, its message is on disk. */
   commit: () => void;
+  /** Whether another device of mine is online now (the tracker lists it). */
+  ownDevicesOnline: () => boolean;
   now: () => number;
   emit: <K extends 'message' | 'typing' | 'room_forked' | 'error'>(name: K, e: ClientEvents[K]) => void;
   report: (err: unknown, from?: string) => void;
@@ -81,7 +83,9 @@ export class RoomMessages {
     let current = this.bundles.get(id);
     if (!session || !current || needsRotation(session, conversation.head, now())) {
       session = newOutboundSession(id, conversation.head, now());
-      const bundle = makeBundle(session, me.user, me.keys.signing.privateKey, recipients.map((u) => ({ user: u, encryptionKey: keys.keys(u)!.encryptionKey })));
+      // Wrapped for me too: my other devices read what I send from here (one identity, many devices).
+      const wraps = [...recipients.map((u) => ({ user: u, encryptionKey: keys.keys(u)!.encryptionKey })), { user: me.user, encryptionKey: me.keys.encryption.publicKey }];
+      const bundle = makeBundle(session, me.user, me.keys.signing.privateKey, wraps);
       current = { bundle, message: { t: 'session', bundle }, sentOn: new WeakSet() };
       this.outbound.set(id, session);
       this.bundles.set(id, current);
@@ -120,6 +124,9 @@ export class RoomMessages {
         ),
       );
     }
+    // My other devices online now get it as theirs; one away catches up from here or from
+    // members when it is back (catch-up.ts). Not in the outbox: "delivered" counts members.
+    if (this.parts.pool.isLinked(me.user) || this.parts.ownDevicesOnline()) this.parts.track(this.deliver(me.user, envelope, message).then(() => {}));
     return { id: body.id, sentAt: body.time, recipients: to.length };
   }
 

@@ -70,7 +70,7 @@ export async function logIn(parts: SignInParts, rawUser: string, password: strin
   }
   const derived = await deriveAccountKeys(password, fromBase64Url(salt), parts.scryptParams);
   const port = await reservePort(parts);
-  const session = await tracker.start('login', { user, authKey: toBase64Url(derived.authKey), peerPort: parts.advertisePort ?? port });
+  const session = await tracker.start('login', { user, authKey: toBase64Url(derived.authKey), peerPort: parts.advertisePort ?? port, device: data.deviceId() });
   const keys = decryptKeyBlob(derived.keyKey, session.user, session.keyBlob);
   if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the tracker returned keys that do not match your identity');
   data.setSalt(tracker.address, user, salt);
@@ -92,7 +92,7 @@ export async function resume(parts: SignInParts, rawUser?: string): Promise<Sign
   const port = await reservePort(parts);
   let session: SessionResult;
   try {
-    session = await tracker.start('resume', { token: saved.token, peerPort: parts.advertisePort ?? port });
+    session = await tracker.start('resume', { token: saved.token, peerPort: parts.advertisePort ?? port, device: parts.data.deviceId() });
   } catch (err) {
     if (err instanceof ProtocolError && err.code === 'auth.bad_token') {
       await parts.accounts.forget(saved.user);

@@ -16,7 +16,7 @@ import type { DataFolder, EngineState } from './data-folder.ts';
 import type { EngineOptions } from './engine.ts';
 import { InboundSessions } from './inbound-sessions.ts';
 import { KeyDirectory } from './key-directory.ts';
-import { LinkPool, type PeerAddress } from './link-pool.ts';
+import { LinkPool, type DeviceAddress } from './link-pool.ts';
 import { RoomBook } from './room-book.ts';
 import { RoomCommands } from './room-commands.ts';
 import type { RoomDirectory } from './room-directory.ts';
@@ -85,7 +85,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   // Sessions an earlier version kept in state.json move to the journal.
   const inbound = new InboundSessions(host.data.sessionJournal(user), (err) => host.report(err), Object.values(state.inbound), false, host.now);
   const pool = new LinkPool(
-    { user, signingKey: me.signing.privateKey },
+    { user, device: host.data.deviceId(), signingKey: me.signing.privateKey },
     // A tracker error is thrown, not taken for "unknown user" (the pool caches unknown names).
     async (peer) => {
       await pins.ensure([peer]);
@@ -161,6 +161,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   const messages = new RoomMessages({
     me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
     history: store.history, held: store.held, delivery, gaps, commit: () => store.db.flush(),
+    ownDevicesOnline: () => addressOf(host, user).some((d) => d.device !== undefined && d.device !== host.data.deviceId()),
     emit: (name, e) => {
       if (name === 'error') host.emitError(e as ClientEvents['error']);
       else host.emit(name, e);
@@ -279,8 +280,13 @@ export function forgetRoom(host: SessionHost, s: Signed, id: ConversationId): vo
   host.persist();
 }
 
-/** Where a peer listens, as the tracker's presence last said (undefined: offline or unknown). */
-function addressOf(host: SessionHost, peer: string): PeerAddress | undefined {
+/**
+ * Where each device of a peer listens, as the tracker's presence last said (empty: offline or
+ * unknown); one address without a device from a tracker older than devices.
+ */
+function addressOf(host: SessionHost, peer: string): DeviceAddress[] {
   const p = host.presence.get(peer);
-  return p?.online && p.address && p.port ? { host: p.address, port: p.port } : undefined;
+  if (!p?.online) return [];
+  if (p.devices) return p.devices.filter((d) => d.online && d.port).map((d) => ({ device: d.device, host: d.address, port: d.port }));
+  return p.address && p.port ? [{ host: p.address, port: p.port }] : [];
 }

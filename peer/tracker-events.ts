@@ -15,6 +15,22 @@ export interface TrackerEventParts {
   presence: Map<string, PeerInfo>;
   directory: RoomDirectory;
   emitPresence: (e: ClientEvents['presence']) => void;
+  /** This device's id: my own presence lists it among my devices. */
+  device: string;
+  /** Work that shutdown waits for briefly. */
+  track: (work: Promise<void>) => void;
+}
+
+/** Each device's address as `host:port`, by device id ('' for a peer older than devices). */
+function routes(p: PeerInfo | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!p?.online) return out;
+  if (p.devices) {
+    for (const d of p.devices) if (d.online) out.set(d.device, `${d.address}:${d.port}`);
+  } else if (p.address && p.port) {
+    out.set('', `${p.address}:${p.port}`);
+  }
+  return out;
 }
 
 /** Applies one tracker push. Throws what the part it reaches throws (the engine reports it). */
@@ -24,20 +40,29 @@ export async function onTrackerEvent(parts: TrackerEventParts, e: TrackerEvent):
     case 'presence': {
       const before = presence.get(e.user);
       presence.set(e.user, e);
-      // A new address means the peer restarted: its old links are dead. Going offline at the
+      const was = routes(before);
+      const now = routes(e);
+      // A device at a new address restarted: its old links are dead. Going offline at the
       // tracker does not end a link that still works (the tracker may be the one in trouble).
-      const moved = before !== undefined && (before.address !== e.address || before.port !== e.port);
-      if (before && e.online && moved) s.pool.drop(e.user);
+      for (const [device, at] of now) if (was.has(device) && was.get(device) !== at) s.pool.drop(e.user, device || undefined);
       if (s.pins.noticeFingerprint(e.user, e.fingerprint)) {
         await s.pins.refresh([e.user]);
         // Still different after get_keys: the tracker serves one key and shows another.
         s.trust.trackerKeyDisagrees(e.user, e.fingerprint);
       }
-      if (e.user === s.user) return;
+      // Devices that came or moved: links to them now, so what waits goes and catch-up runs both
+      // ways (the pool's 'linked'): my own other devices, and any member's.
+      const fresh = [...now].filter(([device, at]) => was.get(device) !== at && !(e.user === s.user && device === parts.device));
+      if (e.user === s.user) {
+        if (fresh.length) parts.track(s.pool.sendWith(s.user, () => true).then(() => {}));
+        return;
+      }
       if (before?.online !== e.online) parts.emitPresence({ user: e.user, online: e.online });
-      // Back, or at a new address: what waits for them goes now, and catch-up brings them what
-      // they missed from others (and me what I missed from them).
-      if (e.online && (!before?.online || moved)) s.catchUp.reach([e.user]);
+      if (!e.online || !fresh.length) return;
+      // Back: what waits for them goes now, and catch-up brings them what they missed from others
+      // (and me what I missed from them). Already online on another device: link the new one too.
+      if (before?.online && s.pool.isLinked(e.user)) parts.track(s.pool.sendWith(e.user, () => true).then(() => {}));
+      else s.catchUp.reach([e.user]);
       return;
     }
     case 'room_event': {

@@ -61,6 +61,8 @@ export class TrackerSession extends EventEmitter<Events> {
   private conn?: TrackerConnection;
   private token?: string;
   private peerPort = 0;
+  /** This data folder's device id, sent again with every resume. */
+  private device?: string;
   private stopped = false;
   private retry?: NodeJS.Timeout;
   /** Why the last link ended, as the tracker said it (slow consumer, shutdown...) or the socket failed. */
@@ -173,6 +175,7 @@ export class TrackerSession extends EventEmitter<Events> {
     this.token = result.token;
     this.mailbox = result.mailbox;
     this.peerPort = params.peerPort;
+    this.device = params.device;
     this.setState('online', `online as ${result.user}`);
     return result;
   }
@@ -254,7 +257,7 @@ export class TrackerSession extends EventEmitter<Events> {
       try {
         this.conn = await this.open();
         const conn = this.conn;
-        const result = await this.completeSession(conn, (await conn.request('resume', { token: this.token, peerPort: this.peerPort })) as SessionResult);
+        const result = await this.completeSession(conn, (await conn.request('resume', { token: this.token, peerPort: this.peerPort, ...(this.device ? { device: this.device } : {}) })) as SessionResult);
         this.lastCloseReason = undefined;
         this.mailbox = result.mailbox;
         this.setState('online', `back online as ${result.user}`);

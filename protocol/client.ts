@@ -3,10 +3,10 @@
 // the benchmark and the tests speak exactly this; the VS Code extension listens to the same
 // events in-process.
 
-import { bool, int, obj, optional, str, variants, type Infer } from './schema.ts';
+import { arr, bool, int, obj, optional, str, variants, type Infer } from './schema.ts';
 import type { ErrorCode } from './errors.ts';
 import type { ConversationId } from './peer.ts';
-import type { RoomSummary } from './tracker.ts';
+import { MAX_DEVICES_LISTED, deviceInfoSchema, type RoomSummary } from './tracker.ts';
 import { MAX_TEXT_BYTES } from './text-limit.ts';
 
 // ---- events ------------------------------------------------------------------------------------
@@ -65,7 +65,8 @@ export const clientCommandSchema = variants(
   {
     register: obj({ user: name, password: str({ max: 1024 }) }),
     login: obj({ user: name, password: optional(str({ max: 1024 })) }),
-    logout: obj({}),
+    /** `everywhere`: every device of mine is logged out, not only this one. */
+    logout: obj({ everywhere: optional(bool()) }),
     list_peers: obj({}),
     list_rooms: obj({}),
     list_conn: obj({}),
@@ -117,6 +118,8 @@ export type MemberRow = Infer<typeof memberRowSchema>;
 export const peerRowSchema = obj({
   user: name, online: bool(), address: optional(str({ max: 100 })), port: optional(int({ min: 0, max: 65535 })),
   fingerprint: str({ max: 100 }), pinned: bool(), verified: bool(), changedTo: optional(str({ max: 100 })), trackerFingerprint: optional(str({ max: 100 })),
+  /** Each device of the user online now, with where it listens. */
+  devices: optional(arr(deviceInfoSchema, { max: MAX_DEVICES_LISTED })),
 });
 export type PeerRow = Infer<typeof peerRowSchema>;
 export const linkRowSchema = obj({ user: name, address: str({ max: 100 }), initiator: bool() });
@@ -174,7 +177,8 @@ type EveryCommand<T extends { [K in ClientCommandName]: object }> = T;
 export type CommandResults = EveryCommand<{
   register: { user: string };
   /** `port`: where peers reach this client; `resumed`: the saved session was used, no password. */
-  login: { user: string; port: number; resumed: boolean };
+  /** `device`: this data folder's device id (one user may be online from several). */
+  login: { user: string; port: number; resumed: boolean; device: string };
   logout: { user: string };
   list_peers: { peers: PeerRow[] };
   /** Open rooms only. */

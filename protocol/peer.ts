@@ -88,6 +88,13 @@ const user = str({ pattern: NAME_PATTERN, max: 32 });
 const roomRef = str({ max: 80, pattern: /^([A-Za-z0-9_-]{43}|dm:[a-z0-9._-]{2,32}:[a-z0-9._-]{2,32})$/ });
 const nonce = b64url({ bytes: 32 });
 const sig = b64url({ bytes: 256 });
+/**
+ * One device of a user: a data folder (a machine, or one VS Code installation), named by a random
+ * id made once there (peer/data-folder.ts deviceId). It routes messages between one user's
+ * devices and proves nothing beyond the user (they share one identity).
+ */
+export const deviceIdSchema = b64url({ bytes: 16 });
+const device = deviceIdSchema;
 
 // ---- handshake (plaintext) -------------------------------------------------------------------
 
@@ -95,8 +102,14 @@ const sig = b64url({ bytes: 256 });
 // then, inside the first sealed frame (`confirm`). A stranger's hello costs the responder no RSA
 // signature, and the responder's signature travels sealed.
 export const handshakeSchema = variants('t', {
-  hello: obj({ v: literal(2), from: user, to: user, eph: b64url({ bytes: 32 }), nonce }),
-  hello_reply: obj({ from: user, to: user, eph: b64url({ bytes: 32 }), nonce }),
+  /**
+   * `device`: the initiator's device (its data folder's id); `toDevice`: the device it dials, so a
+   * port now held by another device of the same user is refused instead of mistaken for it. Both
+   * are in the signed transcript when present (absent from peers older than devices).
+   */
+  hello: obj({ v: literal(2), from: user, to: user, eph: b64url({ bytes: 32 }), nonce, device: optional(device), toDevice: optional(device) }),
+  /** `device`: the responder's device. */
+  hello_reply: obj({ from: user, to: user, eph: b64url({ bytes: 32 }), nonce, device: optional(device) }),
   hello_finish: obj({ sig }),
   /** A refusal, in words, before closing (unknown user, key mismatch, busy). */
   refused: obj({ code: str({ max: 64 }), message: str({ max: 500 }) }),

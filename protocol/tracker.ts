@@ -3,7 +3,7 @@
 // these schemas; clients parse responses and events with them.
 
 import { identitySchema } from './identity.ts';
-import { envelopeSchema, sessionBundleSchema } from './peer.ts';
+import { deviceIdSchema, envelopeSchema, sessionBundleSchema } from './peer.ts';
 import { roomEventSchema, roomHeadSchema } from './room-log.ts';
 import { arr, b64url, bool, int, obj, oneOf, optional, str, variants, type Infer } from './schema.ts';
 import { ERROR_CODES } from './errors.ts';
@@ -62,6 +62,8 @@ const token = b64url({ bytes: 32 });
 /** The client's private keys, encrypted under keyKey; opaque to the tracker. */
 const keyBlob = b64url({ maxBytes: 8 * 1024 });
 const port = int({ min: 0, max: 65535 });
+/** Devices listed for one user at most; a user's connections are bounded lower (--max-conns-per-user). */
+export const MAX_DEVICES_LISTED = 64;
 
 /**
  * What a mailbox holds: a `session` (bundle) or an `envelope` peer message (protocol/peer.ts
@@ -83,9 +85,11 @@ export const trackerRequestSchema = variants(
   {
     prelogin: obj({ user: name }),
     register: obj({ user: name, salt, authKey, identity: identitySchema, keyBlob }),
-    login: obj({ user: name, authKey, peerPort: port }),
-    resume: obj({ token, peerPort: port }),
-    logout: obj({}),
+    /** `device`: this data folder's id; absent from clients older than devices (one unnamed device). */
+    login: obj({ user: name, authKey, peerPort: port, device: optional(deviceIdSchema) }),
+    resume: obj({ token, peerPort: port, device: optional(deviceIdSchema) }),
+    /** `everywhere`: every session of the user ends (all devices), not only this one. */
+    logout: obj({ everywhere: optional(bool()) }),
     change_password: obj({ authKey, newSalt: salt, newAuthKey: authKey, newKeyBlob: keyBlob }),
     ping: obj({}),
     /** `after`: the `next` of the previous page; `online`: only the users online now. */
@@ -119,13 +123,26 @@ export const UNAUTHENTICATED_REQUESTS: readonly TrackerRequestType[] = ['prelogi
 
 // ---- shared shapes ---------------------------------------------------------------------------
 
+/** One device of a user online now: where its peer listens. */
+export const deviceInfoSchema = obj({
+  device: deviceIdSchema,
+  /** The address the tracker sees the device connect from. */
+  address: str({ max: 64 }),
+  port,
+  online: bool(),
+});
+export type DeviceInfo = Infer<typeof deviceInfoSchema>;
+
 export const peerInfoSchema = obj({
   user: name,
+  /** Online while any device of the user is. */
   online: bool(),
-  /** The address the tracker sees the peer connect from. */
+  /** The address the tracker sees the peer connect from (the newest device's). */
   address: optional(str({ max: 64 })),
   port: optional(port),
   fingerprint: str({ max: 80 }),
+  /** Every device online now, newest last (absent from trackers older than devices). */
+  devices: optional(arr(deviceInfoSchema, { max: MAX_DEVICES_LISTED })),
 });
 export type PeerInfo = Infer<typeof peerInfoSchema>;
 

@@ -60,6 +60,8 @@ export class Connection {
   token: string | null = null;
   fingerprint = '';
   peerPort = 0;
+  /** The device (data folder) this session runs on: its own id, or one made for a client older than devices. */
+  device = '';
   closed = false;
   /** Requests sent while not logged in (server.ts closes the connection past MAX_REQUESTS_BEFORE_LOGIN). */
   requestsBeforeLogin = 0;
@@ -93,11 +95,12 @@ export class Connection {
     socket.on('close', () => this.close(null));
   }
 
-  authenticated(user: string, token: string, fingerprint: string, peerPort: number): void {
+  authenticated(user: string, token: string, fingerprint: string, peerPort: number, device: string): void {
     this.user = user;
     this.token = token;
     this.fingerprint = fingerprint;
     this.peerPort = peerPort;
+    this.device = device;
     clearTimeout(this.authTimer);
   }
 

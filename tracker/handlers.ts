@@ -1,6 +1,7 @@
 // One handler per tracker request. Each returns the result fields of its response or throws a
 // ProtocolError; the server turns either into a frame.
 
+import { randomBytes, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import type { PeerInfo, PublicIdentity, RequestOf, TrackerRequest, TrackerResult, TrackerRequestType } from '../protocol/tracker.ts';
@@ -61,18 +62,23 @@ const HANDLERS: Handlers = {
       }
       throw err;
     }
-    return startSession(ctx, conn, session, req.peerPort);
+    return startSession(ctx, conn, session, req.peerPort, req.device);
   },
 
-  resume: async (ctx, conn, req) => startSession(ctx, conn, await ctx.accounts.resume(req.token), req.peerPort),
+  resume: async (ctx, conn, req) => startSession(ctx, conn, await ctx.accounts.resume(req.token), req.peerPort, req.device),
 
-  logout: async (ctx, conn) => {
-    await ctx.accounts.logout(conn.token!);
+  logout: async (ctx, conn, req) => {
     const user = conn.user!;
     const fingerprint = conn.fingerprint;
+    if (req.everywhere) await ctx.accounts.revokeTokens(user);
+    else await ctx.accounts.logout(conn.token!);
     if (ctx.presence.remove(conn)) ctx.presence.broadcast({ event: 'presence', ...ctx.presence.info(user, fingerprint) });
     conn.deauthenticated();
-    ctx.log('info', 'logged out', { user });
+    if (req.everywhere) {
+      // The other devices' tokens are gone: their connections end too (their close tells presence).
+      for (const other of [...ctx.presence.connectionsOf(user)]) other.fail('auth.bad_token', 'you logged out everywhere from another device; log in again');
+    }
+    ctx.log('info', req.everywhere ? 'logged out everywhere' : 'logged out', { user });
     return {};
   },
 
@@ -168,17 +174,18 @@ function checkConnsOfUser(ctx: HandlerContext, user: string): void {
   }
 }
 
-async function startSession(ctx: HandlerContext, conn: Connection, session: Session, peerPort: number) {
+async function startSession(ctx: HandlerContext, conn: Connection, session: Session, peerPort: number, device: string | undefined) {
   checkConnsOfUser(ctx, session.user);
   const keys = await ctx.accounts.keysOf(session.user);
   // The client may have gone while bcrypt ran: a closed connection must not come online (it
   // would stay "online" forever, since its close has already been handled).
   if (conn.closed) throw new ProtocolError('server.timeout', 'the connection closed during login');
-  conn.authenticated(session.user, session.token, keys!.fingerprint, peerPort);
-  if (ctx.presence.add(conn)) {
-    ctx.presence.broadcast({ event: 'presence', ...ctx.presence.info(session.user, conn.fingerprint) }, conn);
-  }
-  ctx.log('info', 'online', { user: session.user, address: conn.address, port: peerPort });
+  // A client older than devices is one device per connection.
+  conn.authenticated(session.user, session.token, keys!.fingerprint, peerPort, device ?? toBase64Url(randomBytes(16)));
+  // Every sign-in changes presence: the user came online, or one of their devices did or moved.
+  ctx.presence.add(conn);
+  ctx.presence.broadcast({ event: 'presence', ...ctx.presence.info(session.user, conn.fingerprint) }, conn);
+  ctx.log('info', 'online', { user: session.user, address: conn.address, port: peerPort, device: conn.device });
   // First pages only: the client asks for the rest (list_peers online, list_rooms mine), so the
   // answer does not grow with the number of users or of the user's rooms.
   const peers = onlinePage(ctx);

@@ -1,8 +1,11 @@
 // Who is online: soft state built from the authenticated connections, so after a restart it is
-// rebuilt as clients resume. A user may be connected from several machines; the newest
-// connection's address and port are the ones advertised.
+// rebuilt as clients resume. A user may be online from several devices (data folders: machines,
+// or VS Code installations), each listed with its address and port; a device that connects again
+// (a restart, a resume after a network drop) replaces its older connection in the list, whose
+// close is then no change. The newest device's address is the one a client older than devices uses.
 
-import type { PeerInfo, TrackerEvent } from '../protocol/tracker.ts';
+import type { DeviceInfo, PeerInfo, TrackerEvent } from '../protocol/tracker.ts';
+import { MAX_DEVICES_LISTED } from '../protocol/tracker.ts';
 import type { Connection } from './connection.ts';
 
 export class Presence {
@@ -12,30 +15,34 @@ export class Presence {
     return this.byUser.has(user);
   }
 
-  /** Adds an authenticated connection; true when the user just came online. */
-  add(conn: Connection): boolean {
+  /** Adds an authenticated connection. Every add changes what presence says (a device or an address). */
+  add(conn: Connection): void {
     const list = this.byUser.get(conn.user!) ?? [];
     list.push(conn);
     this.byUser.set(conn.user!, list);
-    return list.length === 1;
   }
 
-  /** Removes a connection; true when the user has no other and just went offline. */
+  /**
+   * Removes a connection; true when that changed what presence says: the user went offline, or
+   * a device did (not when a newer connection of the same device is still there).
+   */
   remove(conn: Connection): boolean {
     const user = conn.user;
     if (!user) return false;
-    const list = (this.byUser.get(user) ?? []).filter((c) => c !== conn);
+    const before = this.byUser.get(user) ?? [];
+    if (!before.includes(conn)) return false;
+    const list = before.filter((c) => c !== conn);
     if (list.length) this.byUser.set(user, list);
     else this.byUser.delete(user);
-    return list.length === 0;
+    return !list.some((c) => c.device === conn.device);
   }
 
+  /** The user's presence row: online while any device is, each device with its newest connection's address. */
   info(user: string, fingerprint: string): PeerInfo {
     const list = this.byUser.get(user);
     const latest = list?.[list.length - 1];
-    return latest
-      ? { user, online: true, address: latest.address, port: latest.peerPort, fingerprint }
-      : { user, online: false, fingerprint };
+    if (!latest) return { user, online: false, fingerprint };
+    return { user, online: true, address: latest.address, port: latest.peerPort, fingerprint, devices: devicesOf(list) };
   }
 
   onlineUsers(): string[] {
@@ -54,4 +61,14 @@ export class Presence {
   allConnections(): Connection[] {
     return [...this.byUser.values()].flat();
   }
+}
+
+/** One row per device, its newest connection's address, in the order the devices last connected. */
+function devicesOf(list: readonly Connection[]): DeviceInfo[] {
+  const newest = new Map<string, Connection>();
+  for (const c of list) {
+    newest.delete(c.device);
+    newest.set(c.device, c);
+  }
+  return [...newest.values()].slice(-MAX_DEVICES_LISTED).map((c) => ({ device: c.device, address: c.address, port: c.peerPort, online: true }));
 }

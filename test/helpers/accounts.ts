@@ -33,6 +33,8 @@ export interface AccountOptions {
   salt?: Buffer;
   /** Advertised peer port at login. */
   peerPort?: number;
+  /** The device id sent at login (none: a client older than devices). */
+  device?: string;
 }
 
 export interface RegisteredUser {
@@ -110,7 +112,7 @@ export async function loginUser(
   const { salt: saltText } = await conn.request('prelogin', { user });
   const salt = fromBase64Url(saltText, ACCOUNT_SALT_BYTES);
   const [identity, keys] = await Promise.all([identityFor(user), cachedAccountKeys(password, salt, opts.scryptParams)]);
-  const session = await conn.request('login', { user, authKey: toBase64Url(keys.authKey), peerPort: opts.peerPort ?? 0 });
+  const session = await conn.request('login', { user, authKey: toBase64Url(keys.authKey), peerPort: opts.peerPort ?? 0, ...(opts.device ? { device: opts.device } : {}) });
   const unlocked = decryptKeyBlob(keys.keyKey, session.user, session.keyBlob);
   if (!keysMatchIdentity(unlocked, session.identity)) {
     throw new Error(`the tracker returned keys for ${user} that do not match its identity`);

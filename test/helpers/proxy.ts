@@ -185,12 +185,12 @@ export async function linkTo(t: Teardown, engine: ChatEngine, me: AccountKeys, r
  * A finished handshake whose socket is left paused: nothing after the key confirmation is read
  * until `open()` makes the PeerLink (which then gets whatever the kernel still holds).
  */
-export async function stalledLinkTo(t: Teardown, engine: ChatEngine, me: AccountKeys, remote: AccountKeys): Promise<{ socket: net.Socket; open(): PeerLink }> {
+export async function stalledLinkTo(t: Teardown, engine: ChatEngine, me: AccountKeys, remote: AccountKeys, device?: string): Promise<{ socket: net.Socket; open(): PeerLink }> {
   const socket = net.connect({ host: '127.0.0.1', port: engine.peerPort });
   t.after(() => socket.destroy());
   await once(socket, 'connect');
   const reader = new FrameReader(socket, remote.user);
-  const session = await runInitiator(reader, { user: me.user, signingKey: me.signingKey }, remote.user, remote.signingPublic);
+  const session = await runInitiator(reader, { user: me.user, signingKey: me.signingKey, ...(device ? { device } : {}) }, remote.user, remote.signingPublic);
   socket.pause();
   return { socket, open: () => new PeerLink(reader, session, resolveOptions({})) };
 }

@@ -88,7 +88,7 @@ describe('accounts', () => {
     const conn = await connectFor(t, tracker);
     // Real client parameters here (SCRYPT_PARAMS); the other tests use cheap ones.
     const registered = await registerUser(conn, 'alice');
-    const me = await loginUser(conn, 'alice', { peerPort: 5001 });
+    const me = await loginUser(conn, 'alice', { peerPort: 5001, device: 'QUxJQ0UtREVWSUNFLTAwMQ' });
     const s = me.session;
     assert.equal(s.user, 'alice');
     assert.match(s.token, BASE64URL_32);
@@ -103,6 +103,7 @@ describe('accounts', () => {
       address: '127.0.0.1',
       port: 5001,
       fingerprint: fingerprint(fromBase64Url(registered.identity.identity.signingKey)),
+      devices: [{ device: 'QUxJQ0UtREVWSUNFLTAwMQ', address: '127.0.0.1', port: 5001, online: true }],
     });
     assert.deepEqual(s.rooms, [], 'a new user is in no room');
 

@@ -1,6 +1,6 @@
 // Presence on a real `node tracker` (DESIGN.md "Tracker", presence): pushed on login, logout and
-// disconnect, with the address the tracker sees, the advertised peer port and the key
-// fingerprint; a silent client is dropped after the heartbeat timeout; list_peers and the
+// disconnect, with the address the tracker sees, the advertised peer port, the key fingerprint
+// and each device online; a silent client is dropped after the heartbeat timeout; list_peers and the
 // login response list who is online.
 
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +11,9 @@ import { loginUser, registerAndLogin, registerUser, type RegisteredUser } from '
 import { expectNoEvent, nextEvent } from '../helpers/events.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 import { FAST, assertServes, connectFor, suiteTeardown } from '../helpers/tracker-accounts-extra.ts';
+
+/** Device ids as a data folder makes them (16 random bytes, base64url). */
+const [DEVICE_A, DEVICE_B, DEVICE_C] = ['AAAAAAAAAAAAAAAAAAAAAA', 'BBBBBBBBBBBBBBBBBBBBBA', 'CCCCCCCCCCCCCCCCCCCCCA'];
 
 const fingerprintOf = (u: RegisteredUser) => fingerprint(fromBase64Url(u.identity.identity.signingKey));
 
@@ -31,8 +34,11 @@ describe('presence', () => {
     // Login: online, where the tracker sees bob and the port he advertised.
     const b1 = await connectFor(t, tracker);
     const online = nextEvent(watcher, 'presence', (e) => e.user === 'bob');
-    await loginUser(b1, 'bob', { ...FAST, peerPort: 40001 });
-    assert.deepEqual(await online, { event: 'presence', user: 'bob', online: true, address: '127.0.0.1', port: 40001, fingerprint: fingerprintOf(bob) });
+    await loginUser(b1, 'bob', { ...FAST, peerPort: 40001, device: DEVICE_A });
+    assert.deepEqual(await online, {
+      event: 'presence', user: 'bob', online: true, address: '127.0.0.1', port: 40001, fingerprint: fingerprintOf(bob),
+      devices: [{ device: DEVICE_A, address: '127.0.0.1', port: 40001, online: true }],
+    });
 
     // Logout: offline, without an address or port.
     const offline = nextEvent(watcher, 'presence', (e) => e.user === 'bob');
@@ -50,32 +56,65 @@ describe('presence', () => {
     await assertServes(tracker, bob);
   });
 
-  test('a user on two connections stays online until the last one goes', async (t) => {
+  test('a user on two devices stays online until the last one goes; each device coming, moving and going is pushed with the devices listed', async (t) => {
     const watcher = await connectFor(t, tracker);
     await registerAndLogin(watcher, 'cleo', FAST);
     const dan = await registerUser(await connectFor(t, tracker), 'dan', FAST);
-    const d1 = await connectFor(t, tracker);
-    const d2 = await connectFor(t, tracker);
+    const [d1, d2, d3] = [await connectFor(t, tracker), await connectFor(t, tracker), await connectFor(t, tracker)];
+    const row = (device: string, port: number) => ({ device, address: '127.0.0.1', port, online: true });
     const first = nextEvent(watcher, 'presence', (e) => e.user === 'dan');
-    await loginUser(d1, 'dan', { ...FAST, peerPort: 41001 });
+    await loginUser(d1, 'dan', { ...FAST, peerPort: 41001, device: DEVICE_A });
     assert.equal((await first).online, true);
-    // The second connection of an online user is not news.
-    await expectNoEvent(watcher, (e) => e.event === 'presence' && e.user === 'dan', async () => {
-      await loginUser(d2, 'dan', { ...FAST, peerPort: 41002 });
-      await watcher.request('ping', {});
-    });
-    // The newest connection's port is the one advertised.
+    // A second device is news: other clients must learn where it listens.
+    const second = nextEvent(watcher, 'presence', (e) => e.user === 'dan');
+    await loginUser(d2, 'dan', { ...FAST, peerPort: 41002, device: DEVICE_B });
+    const both = await second;
+    assert.equal(both.online, true);
+    assert.deepEqual(both.devices, [row(DEVICE_A, 41001), row(DEVICE_B, 41002)]);
+    // The newest device's port is the one a client older than devices uses.
     const listed = (await watcher.request('list_peers', {})).peers.find((p) => p.user === 'dan');
     assert.equal(listed?.port, 41002);
-    // One of two logs out: still online (the broadcast would precede the logout's answer).
+    assert.deepEqual(listed?.devices, [row(DEVICE_A, 41001), row(DEVICE_B, 41002)]);
+    // Device B signs in again on a new port (a restart before its old connection timed out): one row for it, at the new port.
+    const moved = nextEvent(watcher, 'presence', (e) => e.user === 'dan');
+    await loginUser(d3, 'dan', { ...FAST, peerPort: 41003, device: DEVICE_B });
+    assert.deepEqual((await moved).devices, [row(DEVICE_A, 41001), row(DEVICE_B, 41003)]);
+    // Its old connection going is no change.
     await expectNoEvent(watcher, (e) => e.event === 'presence' && e.user === 'dan', async () => {
-      await d1.request('logout', {});
+      d2.rawSocket.destroy();
+      await watcher.request('ping', {});
       await watcher.request('ping', {});
     });
+    // Device A logs out: still online, on B only.
+    const left = nextEvent(watcher, 'presence', (e) => e.user === 'dan');
+    await d1.request('logout', {});
+    const onB = await left;
+    assert.equal(onB.online, true);
+    assert.deepEqual(onB.devices, [row(DEVICE_B, 41003)]);
     const gone = nextEvent(watcher, 'presence', (e) => e.user === 'dan');
-    d2.rawSocket.destroy();
+    d3.rawSocket.destroy();
     assert.equal((await gone).online, false);
     await assertServes(tracker, dan);
+  });
+
+  test('logout everywhere ends every device of the user; a plain logout only its own', async (t) => {
+    const watcher = await connectFor(t, tracker);
+    await registerAndLogin(watcher, 'hana', FAST);
+    const ivo = await registerUser(await connectFor(t, tracker), 'ivo', FAST);
+    const [i1, i2, i3] = [await connectFor(t, tracker), await connectFor(t, tracker), await connectFor(t, tracker)];
+    await loginUser(i1, 'ivo', { ...FAST, peerPort: 43001, device: DEVICE_A });
+    const s2 = await loginUser(i2, 'ivo', { ...FAST, peerPort: 43002, device: DEVICE_B });
+    await loginUser(i3, 'ivo', { ...FAST, peerPort: 43003, device: DEVICE_C });
+    await i3.request('logout', {});
+    const offline = nextEvent(watcher, 'presence', (e) => e.user === 'ivo' && !e.online);
+    const ended = new Promise<void>((resolve) => i2.rawSocket.once('close', () => resolve()));
+    await i1.request('logout', { everywhere: true });
+    await offline;
+    await ended;
+    // The other device's token is revoked too: it cannot resume.
+    const again = await connectFor(t, tracker);
+    await assert.rejects(again.request('resume', { token: s2.token, peerPort: 43002, device: DEVICE_B }), (err: { code?: string }) => err.code === 'auth.bad_token');
+    await assertServes(tracker, ivo);
   });
 
   test('list_peers shows online and offline users; the login response lists who is online', async (t) => {
@@ -84,18 +123,18 @@ describe('presence', () => {
     await registerUser(c1, 'eddy', FAST);
     const fifi = await registerUser(c2, 'fifi', FAST);
     const gil = await registerUser(c2, 'gil', FAST); // never logs in
-    const ed = await loginUser(c1, 'eddy', { ...FAST, peerPort: 42001 });
+    const ed = await loginUser(c1, 'eddy', { ...FAST, peerPort: 42001, device: DEVICE_A });
 
-    const fifiSession = await loginUser(c2, 'fifi', { ...FAST, peerPort: 42002 });
+    const fifiSession = await loginUser(c2, 'fifi', { ...FAST, peerPort: 42002, device: DEVICE_B });
     const byUser = new Map(fifiSession.session.peers.map((p) => [p.user, p]));
-    assert.deepEqual(byUser.get('eddy'), { user: 'eddy', online: true, address: '127.0.0.1', port: 42001, fingerprint: fingerprintOf(ed) });
-    assert.deepEqual(byUser.get('fifi'), { user: 'fifi', online: true, address: '127.0.0.1', port: 42002, fingerprint: fingerprintOf(fifi) });
+    assert.deepEqual(byUser.get('eddy'), { user: 'eddy', online: true, address: '127.0.0.1', port: 42001, fingerprint: fingerprintOf(ed), devices: [{ device: DEVICE_A, address: '127.0.0.1', port: 42001, online: true }] });
+    assert.deepEqual(byUser.get('fifi'), { user: 'fifi', online: true, address: '127.0.0.1', port: 42002, fingerprint: fingerprintOf(fifi), devices: [{ device: DEVICE_B, address: '127.0.0.1', port: 42002, online: true }] });
     assert.ok(fifiSession.session.peers.every((p) => p.online), 'the login response lists only who is online');
     assert.equal(byUser.has('gil'), false);
 
     const peers = new Map((await c1.request('list_peers', {})).peers.map((p) => [p.user, p]));
     assert.deepEqual(peers.get('gil'), { user: 'gil', online: false, fingerprint: fingerprintOf(gil) });
-    assert.deepEqual(peers.get('eddy'), { user: 'eddy', online: true, address: '127.0.0.1', port: 42001, fingerprint: fingerprintOf(ed) });
+    assert.deepEqual(peers.get('eddy'), { user: 'eddy', online: true, address: '127.0.0.1', port: 42001, fingerprint: fingerprintOf(ed), devices: [{ device: DEVICE_A, address: '127.0.0.1', port: 42001, online: true }] });
     assert.equal(peers.get('fifi')?.online, true);
 
     const offline = nextEvent(c1, 'presence', (e) => e.user === 'fifi' && !e.online);

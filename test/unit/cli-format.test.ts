@@ -83,8 +83,8 @@ describe('result lines', () => {
   const shown = (value: string | PeerText | undefined) => (value instanceof PeerText ? value.text : value);
 
   test('each command says what happened, with the names it got back made visible', () => {
-    assert.equal(RESULT_LINES.login!({ user: 'alice', port: 4000, resumed: true }, quiet), 'Logged in as alice (saved session); peers reach you on port 4000.');
-    assert.equal(RESULT_LINES.login!({ user: 'alice', port: 4000, resumed: false }, quiet), 'Logged in as alice; peers reach you on port 4000.');
+    assert.equal(RESULT_LINES.login!({ user: 'alice', port: 4000, resumed: true, device: 'AAAAAAAAAAAAAAAAAAAAAA' }, quiet), 'Logged in as alice (saved session); peers reach you on port 4000.');
+    assert.equal(RESULT_LINES.login!({ user: 'alice', port: 4000, resumed: false, device: 'AAAAAAAAAAAAAAAAAAAAAA' }, quiet), 'Logged in as alice; peers reach you on port 4000.');
     assert.equal(RESULT_LINES.logout!({ user: 'alice' }, quiet), 'Logged out alice; the saved session is forgotten.');
     assert.equal(shown(RESULT_LINES.create_room!({ room: 'ops', roomId: 'r2', private: true }, quiet)), 'Created private room ops. Others join with: join_room ops');
     assert.equal(shown(RESULT_LINES.join_room!({ room: 'ge\u202eneral', roomId: 'r1', members: ['alice', 'b\x07ob'] }, quiet)), 'Joined ge<U+202E>neral; members: alice, b^Gob.');
