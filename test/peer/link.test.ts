@@ -495,3 +495,60 @@ test('an idle link closes with link.timeout when idleTimeoutMs is set', TEST_TIM
   assert.ok(reason instanceof ProtocolError);
   assert.equal(reason.code, 'link.timeout');
 });
+
+// ---- devices (issue 10): one user, several data folders -----------------------------------------
+
+const DEVICE = { laptop: 'TEFQVE9QLURFVklDRS0wMQ', desktop: 'REVTS1RPUC1ERVZJQ0UtMQ', phone: 'UEhPTkUtREVWSUNFLTAwMQ' };
+
+test('devices: each side of a link learns the other\'s device; a link dialled to one device of a user and answered by another is refused', TEST_TIMEOUT, async (t) => {
+  const bobDesktop: LinkIdentity = { ...BOB, device: DEVICE.desktop };
+  const server = await listen(t, bobDesktop, bobPins);
+  const aliceLaptop: LinkIdentity = { ...ALICE, device: DEVICE.laptop };
+  const [out, back] = await link(t, server, server.port, aliceLaptop, 'bob', alicePins, { remoteDevice: DEVICE.desktop } as LinkOptions);
+  assert.equal(out.remoteDevice, DEVICE.desktop);
+  assert.equal(back.remoteDevice, DEVICE.laptop);
+  // The port now belongs to bob's desktop; a dial meant for his phone is refused, on both sides.
+  const refused = once(server, 'refused');
+  await expectLinkError(connectLink({ host: '127.0.0.1', port: server.port, me: aliceLaptop, remoteUser: 'bob', remoteDevice: DEVICE.phone, pinnedKey: alicePins }), 'link.wrong_user');
+  assert.equal(((await refused)[0] as { code: string }).code, 'link.wrong_user');
+});
+
+test('devices: a link from this very device (its own id in the hello) is refused; another device of the same user is linked', TEST_TIMEOUT, async (t) => {
+  const aliceDesktop: LinkIdentity = { ...ALICE, device: DEVICE.desktop };
+  const ownPins = pins({ alice: alice.publicKey });
+  const server = await listen(t, aliceDesktop, ownPins);
+  await expectLinkError(connectLink({ host: '127.0.0.1', port: server.port, me: aliceDesktop, remoteUser: 'alice', pinnedKey: ownPins }), 'link.wrong_user');
+  const [out, back] = await link(t, server, server.port, { ...ALICE, device: DEVICE.laptop }, 'alice', ownPins);
+  assert.equal(out.remoteDevice, DEVICE.desktop);
+  assert.equal(back.remoteDevice, DEVICE.laptop);
+});
+
+test('devices: a device id changed on the way is caught by the signatures (it is in the transcript)', TEST_TIMEOUT, async (t) => {
+  const server = await listen(t, { ...BOB, device: DEVICE.desktop }, bobPins);
+  // A forwarder that rewrites the device named in alice's hello.
+  const relay = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: server.port });
+    const decoder = new FrameDecoder(PEER_FRAME_LIMIT);
+    let first = true;
+    client.on('data', (chunk: Buffer) => {
+      if (!first) return void upstream.write(chunk);
+      for (const frame of decoder.push(chunk)) {
+        const f = frame as Record<string, unknown>;
+        if (first && f.t === 'hello') {
+          first = false;
+          upstream.write(encodeFrame({ ...f, device: DEVICE.phone }));
+        } else upstream.write(encodeFrame(frame));
+      }
+    });
+    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  t.after(() => relay.close());
+  const port = (relay.address() as net.AddressInfo).port;
+  await expectLinkError(connectLink({ host: '127.0.0.1', port, me: { ...ALICE, device: DEVICE.laptop }, remoteUser: 'bob', pinnedKey: alicePins }), 'link.bad_signature');
+});
