@@ -9,7 +9,7 @@ import { parseTrackerAddress } from '../protocol/address.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { HistoryPage, HostToView, RequestError, Snippet, ViewRequest, ViewToHost } from '../protocol/view.ts';
+import type { HistoryPage, HostToView, RequestError, Snippet, WindowToHost } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
 import { joinRoomById } from './join-room.ts';
 import { messageNotification, noticeText } from './labels.ts';
@@ -17,8 +17,12 @@ import { leavesFolder, resolveSnippetPath } from './snippet-path.ts';
 import { atRestKey, secretAccountStore } from './secrets.ts';
 import { verifyMember, type FingerprintToConfirm } from './verify-member.ts';
 
-/** What reaches the controller: everything but `view/ready`, which the provider answers itself. */
-export type FromView = Exclude<ViewToHost, { type: 'view/ready' }>;
+/**
+ * What reaches the controller: a view's message but `view/ready`, which the provider (or, for
+ * another window's view, extension/window-link.ts) answers itself.
+ */
+export type FromView = Exclude<WindowToHost, { type: 'view/ready' } | { type: 'window/visible' }>;
+type FromViewRequest = Extract<FromView, { requestId: number }>;
 
 export interface ControllerHooks {
   post(message: HostToView): void;
@@ -230,28 +234,29 @@ export class ChatController implements vscode.Disposable {
 
   /**
    * Handles what the webview asks. A request (it carries a `requestId`) gets its own
-   * `request/completed`, success or failure; a command that fails shows a `notice/shown`.
+   * `request/completed`, success or failure; a command that fails shows a `notice/shown`. Both
+   * go to `reply`: the view that asked (this window's by default, or another window's).
    */
-  async fromView(message: FromView): Promise<void> {
+  async fromView(message: FromView, reply: (m: HostToView) => void = (m) => this.hooks.post(m)): Promise<void> {
     if ('requestId' in message) {
       const { requestId } = message;
       try {
         const page = await this.request(message);
-        this.hooks.post({ type: 'request/completed', requestId, ok: true, ...(page ? { page } : {}) });
+        reply({ type: 'request/completed', requestId, ok: true, ...(page ? { page } : {}) });
       } catch (err) {
-        this.hooks.post({ type: 'request/completed', requestId, ok: false, error: requestError(err) });
+        reply({ type: 'request/completed', requestId, ok: false, error: requestError(err) });
       }
       return;
     }
     try {
       await this.command(message);
     } catch (err) {
-      this.hooks.post({ type: 'notice/shown', ...requestError(err) });
+      reply({ type: 'notice/shown', ...requestError(err) });
     }
   }
 
   /** Carries out a view request; `history/page` answers with its page, the others with nothing. */
-  private async request(message: ViewRequest): Promise<HistoryPage | void> {
+  private async request(message: FromViewRequest): Promise<HistoryPage | void> {
     switch (message.type) {
       case 'auth/login':
         return await this.withProgress('Logging in to P2P Chat…', () => this.login(message.tracker, message.user, message.password));
@@ -269,7 +274,7 @@ export class ChatController implements vscode.Disposable {
       case 'room/kick':
         return await this.kick(message.key, message.user);
       case 'message/send':
-        return await this.send(message.key, message.text);
+        return await this.send(message.key, message.text, message.snippet);
       case 'history/page':
         this.requireEngine();
         return await this.model.olderPage(message.key, message.before);
@@ -280,7 +285,7 @@ export class ChatController implements vscode.Disposable {
     }
   }
 
-  private async command(message: Exclude<FromView, ViewRequest>): Promise<void> {
+  private async command(message: Exclude<FromView, FromViewRequest>): Promise<void> {
     switch (message.type) {
       case 'command/run':
         await vscode.commands.executeCommand(message.command);

@@ -21,7 +21,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly onMessage: (message: Exclude<ViewToHost, { type: 'view/ready' }>) => void,
-    private readonly snapshot: () => ViewSnapshot,
+    /** The snapshot for a view that said view/ready; undefined when it comes later through post() (another window runs the engine). */
+    private readonly snapshot: () => ViewSnapshot | undefined,
   ) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -39,6 +40,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         this.ready = false;
       }
     });
+  }
+
+  /** The view is on the page and has said view/ready. */
+  get isReady(): boolean {
+    return Boolean(this.view) && this.ready;
   }
 
   get visible(): boolean {
@@ -59,6 +65,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     if (message.type === 'host/snapshot') {
       this.snapshotsPosted++;
       this.lastSnapshot = message.snapshot;
+      if (this.focusPending) this.focusComposer();
     }
   }
 
@@ -105,8 +112,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     }
     if (message.type === 'view/ready') {
       this.ready = true;
-      this.post({ type: 'host/snapshot', snapshot: this.snapshot() });
-      if (this.focusPending) this.focusComposer();
+      const snapshot = this.snapshot();
+      if (snapshot) this.post({ type: 'host/snapshot', snapshot });
       return;
     }
     this.onMessage(message);

@@ -10,12 +10,21 @@ import type { ChatController } from './chat-controller.ts';
 import { joinFromPalette } from './join-room.ts';
 import { memberCount, noticeText, pickText } from './labels.ts';
 import { sharedLines, snippetPath } from './share-selection.ts';
+import type { Snippet } from '../protocol/view.ts';
 
-export function registerCommands(context: vscode.ExtensionContext, controller: ChatController): void {
+/**
+ * Carries out a command in a window attached to another window's engine (extension/attached-commands.ts);
+ * undefined while this window runs the engine (then the command runs here).
+ */
+export type RemoteCommands = (id: string, args: unknown[]) => Promise<unknown> | undefined;
+
+export function registerCommands(context: vscode.ExtensionContext, controller: ChatController, remote?: RemoteCommands): void {
   const register = (id: string, run: (...args: never[]) => Promise<unknown>) =>
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: never[]) => {
         try {
+          const elsewhere = remote?.(id, args);
+          if (elsewhere) return await elsewhere;
           return await run(...args);
         } catch (err) {
           // An error may quote what a peer or the tracker sent.
@@ -109,24 +118,9 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
 
   const shareSelection = async () => {
     controller.requireEngine();
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || editor.selection.isEmpty) {
-      void vscode.window.showInformationMessage('Select some code in an editor first, then run "P2P Chat: Share Selection".');
-      return;
-    }
-    const target = controller.model.openKey ?? (await pickConversation(controller));
-    if (!target) return;
-    const doc = editor.document;
-    // URI paths, not file paths: in a remote window the file is on the remote machine.
-    const path = snippetPath(vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.path, doc.uri.path);
-    const { startLine, endLine } = sharedLines(editor.selection.start, editor.selection.end);
-    // Whole lines end at column 0 of the next line: that line break is not part of the code shared.
-    const end = endLine - 1 < editor.selection.end.line ? doc.lineAt(endLine - 1).range.end : editor.selection.end;
-    const code = doc.getText(new vscode.Range(editor.selection.start, end));
-    const note = await vscode.window.showInputBox({ title: 'Share Selection', prompt: 'Add a message (optional)' });
-    if (note === undefined) return;
-    const snippet = { language: doc.languageId, path, startLine, endLine, code };
-    await controller.send(target, note || `${path}:${startLine}`, snippet);
+    const shared = await askSelection(() => (controller.model.openKey !== undefined ? Promise.resolve(controller.model.openKey) : pickConversation(controller)));
+    if (!shared) return;
+    await controller.send(shared.target, shared.text, shared.snippet);
     await controller.focusComposer();
   };
   register('p2pChat.shareSelection', shareSelection);
@@ -172,6 +166,31 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     );
     if (sure === 'Forget') engine.forgetTrackerFingerprint();
   });
+}
+
+/**
+ * Share Selection's questions, in this window: the active editor's selection (whole lines as
+ * sharedLines says), the conversation (`target`), and an optional note. Undefined when there is no
+ * selection (the user is told) or a question was dismissed.
+ */
+export async function askSelection(target: () => Promise<string | undefined>): Promise<{ target: string; text: string; snippet: Snippet } | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.selection.isEmpty) {
+    void vscode.window.showInformationMessage('Select some code in an editor first, then run "P2P Chat: Share Selection".');
+    return undefined;
+  }
+  const key = await target();
+  if (!key) return undefined;
+  const doc = editor.document;
+  // URI paths, not file paths: in a remote window the file is on the remote machine.
+  const path = snippetPath(vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.path, doc.uri.path);
+  const { startLine, endLine } = sharedLines(editor.selection.start, editor.selection.end);
+  // Whole lines end at column 0 of the next line: that line break is not part of the code shared.
+  const end = endLine - 1 < editor.selection.end.line ? doc.lineAt(endLine - 1).range.end : editor.selection.end;
+  const code = doc.getText(new vscode.Range(editor.selection.start, end));
+  const note = await vscode.window.showInputBox({ title: 'Share Selection', prompt: 'Add a message (optional)' });
+  if (note === undefined) return undefined;
+  return { target: key, text: note || `${path}:${startLine}`, snippet: { language: doc.languageId, path, startLine, endLine, code } };
 }
 
 async function signIn(controller: ChatController, kind: 'login' | 'register'): Promise<void> {

@@ -3,12 +3,25 @@
 // online, notified and reachable from the first minute, with the view hidden), or earlier when the
 // view opens or a P2P Chat command runs. Without a saved session nothing more than the status
 // item is made: no engine, no connection, until the user logs in.
+//
+// Windows on one machine share one session (extension/window-link.ts): the first window takes the
+// data folder's lock (peer/folder-lock.ts, a listening socket in the global storage folder) and
+// runs the engine; every other window attaches to it and shows what it posts. When the holder's
+// window closes or reloads, its lock is released after the engine has closed, the attached windows
+// race for it, the winner resumes the saved session (no password) and the others attach to it.
+// Notifications are raised by the window running the engine only (one per message).
 
 import * as vscode from 'vscode';
+import { acquireOrAttach, acquireWhenFree, type FolderLock } from '../peer/folder-lock.ts';
+import type { HostToView, ViewRequestParams, WindowToHost } from '../protocol/view.ts';
+import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-commands.ts';
 import { ChatController } from './chat-controller.ts';
 import { ChatViewProvider } from './chat-view-provider.ts';
 import { registerCommands } from './commands.ts';
 import { ChatStatusBar } from './status-bar.ts';
+import { HolderLink, WindowHub } from './window-link.ts';
+
+export type WindowRole = 'starting' | 'holder' | 'attached' | 'blocked';
 
 export interface ExtensionApi {
   controller: ChatController;
@@ -16,42 +29,224 @@ export interface ExtensionApi {
   view: ChatViewProvider;
   /** Milliseconds activate() took, for the activation-time measurement. */
   activationMs: number;
+  /** Whether this window runs the engine, is attached to another window's, or is still finding out. */
+  role(): WindowRole;
 }
+
+/** Request ids of commands run in an attached window (the view counts its own up from 1). */
+const FIRST_COMMAND_REQUEST = 2 ** 52;
+/** An attach that the holder ends this soon (it is leaving) is tried again after this pause. */
+const QUICK_CLOSE_MS = 250;
+
+let shutdown: (() => Promise<void>) | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<ExtensionApi> {
   const started = performance.now();
   const status = new ChatStatusBar();
+  const mirror = new ChatMirror();
   let provider: ChatViewProvider | undefined;
+  let role: WindowRole = 'starting';
+  let lock: FolderLock | undefined;
+  let hub: WindowHub | undefined;
+  let link: HolderLink | undefined;
+  /** Taking over from a window that left: the view keeps its picture until this engine is back online. */
+  let quiet = false;
+  let disposed = false;
+  const stop = new AbortController();
+  let loggedInContext: boolean | undefined;
+
+  const showState = (session = controller.model.session, unread = controller.model.totalUnread()) => {
+    status.update(session, unread);
+    provider?.setUnread(unread);
+    const loggedIn = Boolean(session.user) && session.state !== 'logged_out';
+    if (role === 'attached' && loggedIn !== loggedInContext) void vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', loggedIn);
+    loggedInContext = loggedIn;
+  };
+
   const controller = new ChatController(context, {
-    post: (m) => provider?.post(m),
-    visible: () => provider?.visible ?? false,
+    post: (m) => {
+      hub?.broadcast(m);
+      if (!quiet || m.type === 'request/completed' || m.type === 'notice/shown' || m.type === 'focus/requested') provider?.post(m);
+    },
+    visible: () => (provider?.visible ?? false) || (hub?.anyVisible() ?? false),
     reveal: () => provider?.reveal() ?? Promise.resolve(),
     focusComposer: () => provider?.focusComposer(),
     changed: () => {
-      const unread = controller.model.totalUnread();
-      status.update(controller.model.session, unread);
-      provider?.setUnread(unread);
+      if (role !== 'attached') showState();
     },
   });
-  provider = new ChatViewProvider(context.extensionUri, (m) => void controller.fromView(m), () => controller.model.snapshot());
+
+  // ---- an attached window's side ----
+  let nextCommandRequest = FIRST_COMMAND_REQUEST;
+  const commandRequests = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  const fromHolder = (m: HostToView) => {
+    if (m.type === 'request/completed' && commandRequests.has(m.requestId)) {
+      const pending = commandRequests.get(m.requestId)!;
+      commandRequests.delete(m.requestId);
+      if (m.ok) pending.resolve();
+      else pending.reject(new Error(m.error?.message ?? 'failed'));
+      return;
+    }
+    mirror.apply(m);
+    provider?.post(m);
+    if (m.type === 'host/snapshot' || m.type === 'session/changed' || m.type === 'rooms/changed') showState(mirror.session ?? controller.model.session, mirror.totalUnread());
+  };
+  const attachedWindow: AttachedWindow = {
+    mirror,
+    send: (message: WindowToHost) => {
+      if (!link || link.closed) return false;
+      link.send(message);
+      return true;
+    },
+    request: (params: ViewRequestParams) =>
+      new Promise<void>((resolve, reject) => {
+        const requestId = nextCommandRequest++;
+        commandRequests.set(requestId, { resolve, reject });
+        if (!attachedWindow.send({ ...params, requestId } as WindowToHost)) {
+          commandRequests.delete(requestId);
+          reject(new Error('the window running the chat is changing; try again in a moment'));
+        }
+      }),
+    reveal: () => provider?.reveal() ?? Promise.resolve(),
+    focusComposer: () => provider?.focusComposer(),
+  };
+
+  const attach = (socket: import('node:net').Socket) => {
+    role = 'attached';
+    const opened = Date.now();
+    link = new HolderLink(socket, {
+      post: fromHolder,
+      closed: () => {
+        link = undefined;
+        for (const [id, pending] of commandRequests) {
+          commandRequests.delete(id);
+          pending.reject(new Error('the window running the chat closed; try again in a moment'));
+        }
+        if (disposed) return;
+        role = 'starting';
+        // A holder on its way out ends attaches at once: do not spin on it.
+        const pause = Date.now() - opened < QUICK_CLOSE_MS ? QUICK_CLOSE_MS : 0;
+        setTimeout(() => void start(true), pause);
+      },
+    });
+    if (provider?.isReady) {
+      link.send({ type: 'view/ready' });
+      link.send({ type: 'window/visible', visible: provider.visible });
+    }
+  };
+
+  // ---- the holder's side ----
+  const hold = async (held: FolderLock, takingOver: boolean) => {
+    lock = held;
+    hub = new WindowHub({
+      fromView: (message, reply) => void controller.fromView(message, reply),
+      snapshot: () => controller.model.snapshot(),
+      visibilityChanged: () => {},
+    });
+    held.on('connection', (socket) => hub?.accept(socket));
+    role = 'holder';
+    await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', controller.loggedIn);
+    if (!takingOver) {
+      if (provider?.isReady) provider.post({ type: 'host/snapshot', snapshot: controller.model.snapshot() });
+      showState();
+      await controller.restore();
+      return;
+    }
+    const wasOpen = mirror.openKey;
+    quiet = true;
+    try {
+      await controller.restore();
+      if (wasOpen !== undefined && controller.loggedIn && controller.model.snapshot().rooms.some((r) => r.key === wasOpen)) await controller.model.openConversation(wasOpen);
+    } finally {
+      quiet = false;
+      if (provider?.isReady) provider.post({ type: 'host/snapshot', snapshot: controller.model.snapshot() });
+      showState();
+    }
+  };
+
+  const start = async (takingOver: boolean): Promise<void> => {
+    if (disposed) return;
+    const dir = context.globalStorageUri.fsPath;
+    try {
+      const r = await acquireOrAttach(dir, { program: 'VS Code' });
+      if (disposed) {
+        r.lock?.release();
+        r.attached?.socket.destroy();
+        return;
+      }
+      if (r.lock) await hold(r.lock, takingOver);
+      else attach(r.attached.socket);
+    } catch (err) {
+      if (disposed) return;
+      // A terminal client (node peer) has this folder, or something answers there that is not a
+      // holder: say so, and start as soon as it is free.
+      role = 'blocked';
+      controller.model.setSession({ state: 'offline', detail: `P2P Chat's data folder is in use: ${(err as Error).message}. The chat starts here when that program ends.` });
+      if (provider?.isReady) provider.post({ type: 'host/snapshot', snapshot: controller.model.snapshot() });
+      try {
+        const held = await acquireWhenFree(dir, { program: 'VS Code' }, { signal: stop.signal });
+        await hold(held, false);
+      } catch (waitErr) {
+        if (!disposed) controller.model.setSession({ state: 'offline', detail: `P2P Chat could not use its data folder: ${(waitErr as Error).message}. Reload the window to try again.` });
+      }
+    }
+  };
+
+  provider = new ChatViewProvider(
+    context.extensionUri,
+    (m) => {
+      if (role === 'holder') void controller.fromView(m);
+      else if (role === 'attached' && link) link.send(m);
+      else if ('requestId' in m) provider?.post({ type: 'request/completed', requestId: m.requestId, ok: false, error: { message: 'P2P Chat is starting in this window; try again in a moment.' } });
+    },
+    () => {
+      if (role === 'holder' && !quiet) return controller.model.snapshot();
+      if (role === 'attached' && link) link.send({ type: 'view/ready' });
+      if (role === 'blocked') return controller.model.snapshot();
+      return undefined;
+    },
+  );
   provider.onDidChangeVisibility((visible) => {
+    if (role === 'attached' && link) {
+      link.send({ type: 'window/visible', visible });
+      if (visible && mirror.openKey) link.send({ type: 'conversation/open', key: mirror.openKey });
+      return;
+    }
     if (visible && controller.model.openKey) void controller.model.openConversation(controller.model.openKey);
   });
-  provider.setUnread(controller.model.totalUnread());
+  provider.setUnread(0);
   context.subscriptions.push(
     vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, provider),
     status,
-    controller,
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('p2pChat.trackerAddress') && !controller.loggedIn) controller.model.setSession({ tracker: controller.trackerAddress() });
     }),
   );
-  registerCommands(context, controller);
+  registerCommands(context, controller, (id, args) => {
+    if (role === 'holder') return undefined;
+    if (role === 'attached') return attachedCommand(attachedWindow, id, args);
+    return Promise.reject(new Error('P2P Chat is starting in this window; try again in a moment.'));
+  });
   status.update(controller.model.session, 0);
   await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', false);
-  // Resume in the background: activation must stay fast even if the tracker is slow.
-  void controller.restore();
-  return { controller, view: provider, activationMs: performance.now() - started };
+
+  // Closing or reloading the window: the engine closes first, then the lock is released (its
+  // attached windows see their socket close and one of them takes over).
+  shutdown = async () => {
+    disposed = true;
+    stop.abort();
+    link?.close();
+    await controller.dispose().catch(() => {});
+    hub?.close();
+    lock?.release();
+  };
+  context.subscriptions.push({ dispose: () => void shutdown?.() });
+
+  // Find the holder, or become it, and resume in the background: activation must stay fast.
+  void start(false);
+  return { controller, view: provider, activationMs: performance.now() - started, role: () => role };
 }
 
-export function deactivate(): void {}
+export async function deactivate(): Promise<void> {
+  await shutdown?.();
+}

@@ -212,7 +212,7 @@ const requestId = int({ min: 1, max: Number.MAX_SAFE_INTEGER });
 
 // COMMANDS carry no requestId (nothing to answer; a failure is a `notice/shown`);
 // REQUESTS carry one and are answered by `request/completed`.
-export const viewToHostSchema = variants('type', {
+const viewToHostVariants = {
   /** The view (re)loaded and wants a snapshot. */
   'view/ready': obj({}),
   'command/run': obj({ command: oneOf(...VIEW_RUNNABLE_COMMANDS) }),
@@ -236,8 +236,35 @@ export const viewToHostSchema = variants('type', {
   'message/send': obj({ requestId, key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
   /** The page of `key` before message `before` (the oldest the view holds); answered with `page`. */
   'history/page': obj({ requestId, key: roomKey, before: str({ min: 1, max: 64 }) }),
-});
+};
+export const viewToHostSchema = variants('type', viewToHostVariants);
 export type ViewToHost = Infer<typeof viewToHostSchema>;
+
+/**
+ * What another VS Code window of this machine sends to the window running the engine
+ * (extension/window-link.ts): its view's messages, as they are, plus whether its view is on screen
+ * (read marks count a message read when any window shows it). `message/send` may carry a snippet
+ * there (Share Selection in that window); the webview itself never sends one.
+ */
+export const windowToHostSchema = variants('type', {
+  ...viewToHostVariants,
+  'message/send': obj({
+    requestId,
+    key: roomKey,
+    text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }),
+    snippet: optional(
+      obj({
+        language: str({ max: 64 }),
+        path: str({ max: VIEW_LIMITS.snippetPathChars }),
+        startLine: int({ min: 1, max: VIEW_LIMITS.snippetLine }),
+        endLine: int({ min: 1, max: VIEW_LIMITS.snippetLine }),
+        code: str({ max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }),
+      }),
+    ),
+  }),
+  'window/visible': obj({ visible: bool() }),
+});
+export type WindowToHost = Infer<typeof windowToHostSchema>;
 
 /**
  * The answer to a view message that failed its schema but names a request (a usable `requestId`):

@@ -112,6 +112,11 @@ export class Bot {
     await Promise.race([exited, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`bot: did not exit within ${timeoutMs} ms\n${this.stderr}`)), timeoutMs)))]).finally(() => clearTimeout(timer));
   }
 
+  /** Every event `name` matching `predicate` seen so far. */
+  seen(name: string, predicate: (e: Line) => boolean = () => true): Line[] {
+    return this.events.filter((e) => e.event === name && predicate(e));
+  }
+
   /** The first event `name` matching `predicate`, seen already or to come. */
   event(name: string, predicate: (e: Line) => boolean = () => true, timeoutMs = UI_TIMEOUT_MS): Promise<Line> {
     const match = (e: Line) => e.event === name && predicate(e);

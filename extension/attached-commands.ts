@@ -1,0 +1,172 @@
+// A window attached to another window's engine (extension/window-link.ts): what it knows of the
+// chat (the holder's posts, mirrored for its status item, badge and commands), and its commands.
+// Commands ask their questions in this window and send the view request that does the work;
+// the palette commands the view itself may run (VIEW_RUNNABLE_COMMANDS) are run by the holder,
+// whose window asks their questions.
+
+import * as vscode from 'vscode';
+import type { ConversationId } from '../protocol/peer.ts';
+import { VIEW_RUNNABLE_COMMANDS, type HostToView, type MemberItem, type PersonItem, type RoomItem, type SessionView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
+import { askSelection } from './commands.ts';
+import { noticeText, pickText } from './labels.ts';
+
+/** What the holder last said, as this window needs it. */
+export class ChatMirror {
+  session?: SessionView;
+  rooms: RoomItem[] = [];
+  people: PersonItem[] = [];
+  openKey?: ConversationId;
+  members: MemberItem[] = [];
+
+  apply(m: HostToView): void {
+    switch (m.type) {
+      case 'host/snapshot':
+        this.session = m.snapshot.session;
+        this.rooms = m.snapshot.rooms;
+        this.people = m.snapshot.people;
+        this.openKey = m.snapshot.open?.key;
+        this.members = m.snapshot.open?.members ?? [];
+        return;
+      case 'session/changed':
+        this.session = m.session;
+        return;
+      case 'rooms/changed':
+        this.rooms = m.rooms;
+        return;
+      case 'people/changed':
+        this.people = m.people;
+        return;
+      case 'conversation/opened':
+        this.openKey = m.key;
+        this.members = m.members;
+        return;
+      case 'members/changed':
+        if (m.key === this.openKey) this.members = m.members;
+        return;
+      default:
+        return;
+    }
+  }
+
+  get loggedIn(): boolean {
+    return Boolean(this.session?.user) && this.session?.state !== 'logged_out';
+  }
+
+  totalUnread(): number {
+    return this.rooms.reduce((n, r) => n + r.unread, 0);
+  }
+
+  /** The next conversation with unread messages, the open one last (as ChatModel.nextUnread). */
+  nextUnread(): ConversationId | undefined {
+    const withUnread = this.rooms.filter((r) => r.unread > 0);
+    return (withUnread.find((r) => r.key !== this.openKey) ?? withUnread[0])?.key;
+  }
+}
+
+export interface AttachedWindow {
+  mirror: ChatMirror;
+  /** Sends to the holder; undefined while this window has no holder to talk to (taking over). */
+  send(message: WindowToHost): boolean;
+  /** Sends a request and resolves with its answer (rejects with the holder's words on failure). */
+  request(params: ViewRequestParams): Promise<void>;
+  reveal(): Promise<void>;
+  focusComposer(): void;
+}
+
+const RUNNABLE: ReadonlySet<string> = new Set(VIEW_RUNNABLE_COMMANDS);
+
+/** The attached window's commands (commands.ts's RemoteCommands); undefined for a command it does not know. */
+export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]): Promise<unknown> | undefined {
+  const requireLogin = () => {
+    if (!w.mirror.loggedIn) throw new Error('You are not logged in. Run "P2P Chat: Login" first.');
+  };
+  const focus = async () => {
+    await w.reveal();
+    w.focusComposer();
+  };
+  const arg = (i: number) => (typeof args[i] === 'string' ? (args[i] as string) : undefined);
+  switch (id) {
+    case 'p2pChat.directMessage': {
+      const user = arg(0);
+      if (!user) break;
+      return (async () => {
+        requireLogin();
+        await w.request({ type: 'conversation/openDirect', user });
+        await focus();
+      })();
+    }
+    case 'p2pChat.focusComposer':
+      return focus();
+    case 'p2pChat.nextUnread':
+      return (async () => {
+        requireLogin();
+        const key = w.mirror.nextUnread();
+        if (key === undefined) {
+          void vscode.window.showInformationMessage('P2P Chat: no unread messages.');
+          return;
+        }
+        w.send({ type: 'conversation/open', key });
+        await focus();
+      })();
+    case 'p2pChat.shareSelection':
+    case 'p2pChat.shareSelectionWithChat':
+      return (async () => {
+        requireLogin();
+        const shared = await askSelection(async () => w.mirror.openKey ?? (await pickConversation(w.mirror, 'Share with…')));
+        if (!shared) return;
+        await w.request({ type: 'message/send', key: shared.target, text: shared.text, snippet: shared.snippet } as ViewRequestParams);
+        await focus();
+      })();
+    case 'p2pChat.leaveRoom':
+      return (async () => {
+        requireLogin();
+        const key = arg(0) ?? (await pickConversation(w.mirror, 'Leave Room', true));
+        if (key) await w.request({ type: 'room/leave', key });
+      })();
+    case 'p2pChat.closeRoom':
+      return (async () => {
+        requireLogin();
+        const key = arg(0) ?? (await pickConversation(w.mirror, 'Close Room (ends it for everyone)', true));
+        if (!key) return;
+        const name = w.mirror.rooms.find((r) => r.key === key)?.title ?? key;
+        const sure = await vscode.window.showWarningMessage(`Close ${noticeText(name)} for everyone?`, { modal: true, detail: 'Nobody can send to it afterwards.' }, 'Close Room');
+        if (sure === 'Close Room') await w.request({ type: 'room/close', key });
+      })();
+    case 'p2pChat.kickMember':
+      return (async () => {
+        requireLogin();
+        const key = arg(0) ?? w.mirror.openKey;
+        if (!key) return;
+        const me = w.mirror.session?.user;
+        const user = arg(1) ?? (key === w.mirror.openKey ? (await vscode.window.showQuickPick(w.mirror.members.filter((m) => m.user !== me).map((m) => ({ label: pickText(m.user), user: m.user })), { title: 'Kick which member?' }))?.user : undefined);
+        if (user) await w.request({ type: 'room/kick', key, user });
+      })();
+    case 'p2pChat.verifyMember':
+      return (async () => {
+        requireLogin();
+        const user = arg(0) ?? (await vscode.window.showInputBox({ title: 'Verify Member', prompt: 'User name to verify' }));
+        // The holder asks "does it match" in its window (the answer marks its engine's key).
+        if (user) w.send({ type: 'member/verify', user });
+      })();
+    case 'p2pChat.forgetTrackerFingerprint':
+      return Promise.resolve(void vscode.window.showInformationMessage('P2P Chat runs in another VS Code window of this machine: run "Forget Tracker Fingerprint" there.'));
+    default:
+      break;
+  }
+  if (RUNNABLE.has(id)) {
+    // Its questions are asked by the window running the chat.
+    if (!w.send({ type: 'command/run', command: id as (typeof VIEW_RUNNABLE_COMMANDS)[number] })) return Promise.reject(new Error('the window running the chat is changing; try again in a moment'));
+    return Promise.resolve(undefined);
+  }
+  return undefined;
+}
+
+async function pickConversation(mirror: ChatMirror, title: string, roomsOnly = false): Promise<ConversationId | undefined> {
+  const rooms = mirror.rooms.filter((r) => !roomsOnly || !r.direct);
+  if (!rooms.length) {
+    void vscode.window.showInformationMessage(roomsOnly ? 'You are in no rooms.' : 'You have no conversations.');
+    return undefined;
+  }
+  const items = rooms.map((r) => ({ label: `${r.direct ? '$(mail)' : '$(comment-discussion)'} ${pickText(r.title)}`, key: r.key }));
+  return (await vscode.window.showQuickPick(items, { title }))?.key;
+}

@@ -1,0 +1,160 @@
+// One person, two VS Code windows on one machine (two workbench pages of one code-server, one
+// user-data folder): one engine, shared. A real `node tracker`, a `node peer --json` bot (bob) in
+// room `lobby`, the extension as built. alice registers and joins in window A (which runs the
+// engine); window B attaches to it. bob's room message and DM each appear once in both windows; a
+// message sent from each window reaches bob once. Window A is closed mid-conversation: B takes
+// over (resuming the saved session, no password), and bob's message sent meanwhile arrives once.
+// A third window then attaches to B and shows the whole history once; the extension's JSON state
+// files parse.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { whoHolds } from '../../peer/folder-lock.ts';
+import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, startScene, UI_TIMEOUT_MS, webviewFrame, type Bot } from './workbench.ts';
+
+const PASSWORD = 'amber quilt ferry 41 meadow';
+const BOB_PASSWORD = 'copper heron sleet 27 violin';
+const ROOM = 'lobby';
+
+/** The timeline rows of messages whose text contains `text`, in the window's chat view. */
+async function rows(page: Page, text: string): Promise<number> {
+  const frame = await webviewFrame(page, '.composer textarea');
+  return frame.locator('[data-id][data-from]', { hasText: text }).count();
+}
+
+/** Waits until `text` shows in the open conversation of `page`, then checks it shows exactly once. */
+async function seenOnce(page: Page, text: string, window: string): Promise<void> {
+  const frame = await webviewFrame(page, '.composer textarea');
+  await frame.locator('[data-id][data-from]', { hasText: text }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  assert.equal(await rows(page, text), 1, `"${text}" shows once in window ${window}`);
+}
+
+/** Opens conversation `title` from the view's list in `page`. */
+async function openConversation(page: Page, title: string): Promise<Frame> {
+  const frame = await webviewFrame(page, '.conversation');
+  const row = frame.locator('.conversation', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await row.click();
+  await frame.locator('.composer textarea[placeholder="Message ' + title + '"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  return frame;
+}
+
+/** Types `text` into the composer of `page`'s open conversation and sends it. */
+async function sendFrom(page: Page, text: string): Promise<void> {
+  const frame = await webviewFrame(page, '.composer textarea');
+  await frame.locator('.composer textarea').click();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+/** bob's `message` events with exactly this text from alice. */
+function received(bob: Bot, text: string): number {
+  return bob.seen('message', (e) => e.from === 'alice' && e.text === text).length;
+}
+
+test('two windows of one user share one engine; the other window takes over when the first closes', { timeout: 420_000 }, async (context) => {
+  const { t, dir, step, trackerAddress } = await startScene(context, 'two-windows');
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
+  const extension = stageExtension(dir);
+  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
+  const url = server.url([
+    ['extensionDevelopmentPath', server.remoteUri(extension)],
+    ['skipWelcome', 'true'],
+  ]);
+  const consoleLines: string[] = [];
+  const { context: browser, page: a } = await openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(`A ${l}`) });
+  let b: Page | undefined;
+  try {
+    await waitForWorkbench(a);
+    await bobReady;
+    await openView(a);
+    await registerFromPalette(a, trackerAddress, 'alice', PASSWORD);
+    await joinRoomFromPalette(a, ROOM);
+    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    step('window A: alice registered and joined #lobby');
+
+    // Window B: the same browser profile (SecretStorage) and the same user-data folder.
+    b = await browser.newPage();
+    b.on('console', (m) => consoleLines.push(`B [${m.type()}] ${m.text()}`));
+    await b.goto(url);
+    await waitForWorkbench(b);
+    await b.locator('[aria-label^="P2P Chat, online as alice"]').first().waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
+    await openView(b);
+    await openConversation(b, ROOM);
+    step('window B: attached, online as alice without logging in, #lobby open');
+
+    // bob's room message: once in each window.
+    await bob.ok({ cmd: 'msg_room', room: ROOM, text: 'standup in five' });
+    await seenOnce(a, 'standup in five', 'A');
+    await seenOnce(b, 'standup in five', 'B');
+    step('bob\'s room message shows once in both windows');
+
+    // bob's DM: once in each window.
+    await bob.ok({ cmd: 'msg', user: 'alice', text: 'psst, the build is red' });
+    await openConversation(b, 'bob');
+    await seenOnce(b, 'psst, the build is red', 'B');
+    await openConversation(a, 'bob');
+    await seenOnce(a, 'psst, the build is red', 'A');
+    step('bob\'s DM shows once in both windows');
+
+    // A message from each window reaches bob once.
+    await openConversation(a, ROOM);
+    await sendFrom(a, 'from window A');
+    await bob.event('message', (e) => e.from === 'alice' && e.text === 'from window A');
+    await openConversation(b, ROOM);
+    await sendFrom(b, 'from window B');
+    await bob.event('message', (e) => e.from === 'alice' && e.text === 'from window B');
+    await seenOnce(a, 'from window B', 'A');
+    await seenOnce(b, 'from window A', 'B');
+    assert.equal(received(bob, 'from window A'), 1, 'bob got window A\'s message once');
+    assert.equal(received(bob, 'from window B'), 1, 'bob got window B\'s message once');
+    step('a message from each window reached bob once, and shows once in both');
+
+    // Window A runs the engine (its extension host holds the data folder's lock): close it
+    // mid-conversation. bob writes while it goes.
+    const folder = join(server.userDataDir, 'User/globalStorage/p2p-chat.p2p-chat');
+    const before = await whoHolds(folder);
+    assert.equal(before?.program, 'VS Code', 'a VS Code window holds the data folder');
+    assert.equal(before?.attach, true);
+    const closing = Date.now();
+    await a.close({ runBeforeUnload: true });
+    await bob.ok({ cmd: 'msg_room', room: ROOM, text: 'are you still there?' });
+    await seenOnce(b, 'are you still there?', 'B');
+    step(`window A closed: window B shows bob's message sent meanwhile ${((Date.now() - closing) / 1000).toFixed(1)} s later`);
+    await sendFrom(b, 'still here, from B');
+    await bob.event('message', (e) => e.from === 'alice' && e.text === 'still here, from B');
+    const tookOver = Date.now() - closing;
+    await b.locator('[aria-label^="P2P Chat, online as alice"]').first().waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
+    const after = await whoHolds(folder);
+    assert.ok(after && after.pid !== before!.pid, `another extension host holds the folder now (pid ${before!.pid} before, ${after?.pid} after)`);
+    assert.throws(() => process.kill(before!.pid, 0), 'window A\'s extension host has ended');
+    step(`window B took over (pid ${before!.pid} -> ${after.pid}): its message reached bob ${(tookOver / 1000).toFixed(1)} s after window A closed`);
+    for (const text of ['standup in five', 'from window A', 'from window B', 'are you still there?', 'still here, from B']) assert.equal(await rows(b, text), 1, `"${text}" once in window B after the takeover`);
+    assert.equal(received(bob, 'still here, from B'), 1);
+
+    // A new window attaches to B (now running the engine) and reads the history from the store.
+    const c = await browser.newPage();
+    c.on('console', (m) => consoleLines.push(`C [${m.type()}] ${m.text()}`));
+    await c.goto(url);
+    await waitForWorkbench(c);
+    await openView(c);
+    await openConversation(c, ROOM);
+    for (const text of ['standup in five', 'from window A', 'from window B', 'are you still there?', 'still here, from B']) await seenOnce(c, text, 'C');
+    step('a third window attaches and shows the whole #lobby history once');
+
+    // The extension's JSON state files in the global storage folder all parse.
+    const storage = join(server.userDataDir, 'User/globalStorage');
+    const json = (readdirSync(storage, { recursive: true }) as string[]).filter((name) => name.endsWith('.json') && statSync(join(storage, name)).isFile());
+    assert.ok(json.length > 0, 'the global storage folder holds JSON state files');
+    for (const name of json) assert.doesNotThrow(() => JSON.parse(readFileSync(join(storage, name), 'utf8')), `${name} parses`);
+    step(`state files parse: ${json.join(', ')}`);
+    assert.equal(received(bob, 'from window A'), 1);
+    assert.equal(received(bob, 'from window B'), 1);
+  } catch (err) {
+    throw await failureReport(b && !b.isClosed() ? b : a, consoleLines, 'two-windows', err);
+  }
+});
