@@ -15,7 +15,7 @@ import * as vscode from 'vscode';
 import { acquireOrAttach, acquireWhenFree, type FolderLock } from '../peer/folder-lock.ts';
 import type { HostToView, ViewRequestParams, WindowToHost } from '../protocol/view.ts';
 import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-commands.ts';
-import { ChatController } from './chat-controller.ts';
+import { ChatController, type FromView } from './chat-controller.ts';
 import { ChatViewProvider } from './chat-view-provider.ts';
 import { registerCommands } from './commands.ts';
 import { ChatStatusBar } from './status-bar.ts';
@@ -37,6 +37,8 @@ export interface ExtensionApi {
 const FIRST_COMMAND_REQUEST = 2 ** 52;
 /** An attach that the holder ends this soon (it is leaving) is tried again after this pause. */
 const QUICK_CLOSE_MS = 250;
+/** View messages kept while this window finds its engine; more are refused in words. */
+const MAX_WAITING = 200;
 
 let shutdown: (() => Promise<void>) | undefined;
 
@@ -75,6 +77,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       if (role !== 'attached') showState();
     },
   });
+
+  /**
+   * What the view asked while this window was finding its engine (starting, or taking over from a
+   * window that left): carried out, in order, once it has one (a message typed meanwhile is sent).
+   */
+  const waiting: FromView[] = [];
+  const flush = () => {
+    for (const m of waiting.splice(0)) {
+      if (role === 'attached' && link) link.send(m);
+      else void controller.fromView(m);
+    }
+  };
 
   // ---- an attached window's side ----
   let nextCommandRequest = FIRST_COMMAND_REQUEST;
@@ -133,6 +147,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       link.send({ type: 'view/ready' });
       link.send({ type: 'window/visible', visible: provider.visible });
     }
+    flush();
   };
 
   // ---- the holder's side ----
@@ -150,6 +165,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       if (provider?.isReady) provider.post({ type: 'host/snapshot', snapshot: controller.model.snapshot() });
       showState();
       await controller.restore();
+      flush();
       return;
     }
     const wasOpen = mirror.openKey;
@@ -161,6 +177,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       quiet = false;
       if (provider?.isReady) provider.post({ type: 'host/snapshot', snapshot: controller.model.snapshot() });
       showState();
+      flush();
     }
   };
 
@@ -195,8 +212,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   provider = new ChatViewProvider(
     context.extensionUri,
     (m) => {
-      if (role === 'holder') void controller.fromView(m);
+      if (role === 'holder' && !quiet) void controller.fromView(m);
       else if (role === 'attached' && link) link.send(m);
+      else if (role !== 'blocked' && waiting.length < MAX_WAITING) waiting.push(m);
+      else if (role === 'blocked' && 'requestId' in m) provider?.post({ type: 'request/completed', requestId: m.requestId, ok: false, error: { message: controller.model.session.detail } });
       else if ('requestId' in m) provider?.post({ type: 'request/completed', requestId: m.requestId, ok: false, error: { message: 'P2P Chat is starting in this window; try again in a moment.' } });
     },
     () => {

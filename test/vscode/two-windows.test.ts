@@ -120,14 +120,17 @@ test('two windows of one user share one engine; the other window takes over when
     const before = await whoHolds(folder);
     assert.equal(before?.program, 'VS Code', 'a VS Code window holds the data folder');
     assert.equal(before?.attach, true);
+    // alice types in B at once (while B is finding out that A left and taking over: what the
+    // view asks meanwhile waits for the new engine), and bob writes meanwhile.
     const closing = Date.now();
     await a.close({ runBeforeUnload: true });
-    await bob.ok({ cmd: 'msg_room', room: ROOM, text: 'are you still there?' });
-    await seenOnce(b, 'are you still there?', 'B');
-    step(`window A closed: window B shows bob's message sent meanwhile ${((Date.now() - closing) / 1000).toFixed(1)} s later`);
     await sendFrom(b, 'still here, from B');
+    await bob.ok({ cmd: 'msg_room', room: ROOM, text: 'are you still there?' });
     await bob.event('message', (e) => e.from === 'alice' && e.text === 'still here, from B');
     const tookOver = Date.now() - closing;
+    await seenOnce(b, 'are you still there?', 'B');
+    await seenOnce(b, 'still here, from B', 'B');
+    step(`window A closed: window B shows bob's message sent meanwhile and its own, ${((Date.now() - closing) / 1000).toFixed(1)} s later`);
     await b.locator('[aria-label^="P2P Chat, online as alice"]').first().waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
     const after = await whoHolds(folder);
     assert.ok(after && after.pid !== before!.pid, `another extension host holds the folder now (pid ${before!.pid} before, ${after?.pid} after)`);
