@@ -57,6 +57,7 @@ test('the manifest: a UI extension, supported in untrusted workspaces, activated
       commands: { command: string; title: string; category?: string }[];
       keybindings?: { command: string; key: string; mac?: string; when?: string }[];
       menus: Record<string, { command: string; when?: string }[]>;
+      configuration: { properties: Record<string, { scope?: string }> };
     };
   };
   // UI first: in a desktop window on Remote-SSH, WSL or a container the engine runs on the user's
@@ -66,6 +67,12 @@ test('the manifest: a UI extension, supported in untrusted workspaces, activated
   assert.deepEqual(manifest.activationEvents, ['onStartupFinished'], 'activated once VS Code has started, the view hidden or not');
   assert.equal(manifest.capabilities?.untrustedWorkspaces?.supported, true, 'enabled in Restricted Mode');
   assert.equal(manifest.capabilities?.virtualWorkspaces, true);
+  // Supported in Restricted Mode only because nothing comes from the workspace: a folder's
+  // .vscode/settings.json must not choose the tracker, pin its certificate or pick the peer port
+  // (an untrusted folder would send the user's sign-in to its own tracker).
+  for (const key of ['p2pChat.trackerAddress', 'p2pChat.trackerFingerprint', 'p2pChat.peerPort']) {
+    assert.ok(['machine', 'application'].includes(manifest.contributes.configuration.properties[key]?.scope ?? ''), `${key} cannot be set by a workspace`);
+  }
 
   const commands = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
   assert.equal(commands.get('p2pChat.focusComposer')?.title, 'Focus Message Box');
