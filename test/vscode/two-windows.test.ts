@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { whoHolds } from '../../peer/folder-lock.ts';
 import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, startScene, UI_TIMEOUT_MS, webviewFrame, type Bot } from './workbench.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame, type Bot } from './workbench.ts';
 
 const PASSWORD = 'amber quilt ferry 41 meadow';
 const BOB_PASSWORD = 'copper heron sleet 27 violin';
@@ -148,6 +148,37 @@ test('two windows of one user share one engine; the other window takes over when
     await openConversation(c, ROOM);
     for (const text of ['standup in five', 'from window A', 'from window B', 'are you still there?', 'still here, from B']) await seenOnce(c, text, 'C');
     step('a third window attaches and shows the whole #lobby history once');
+
+    // Reload window B, which runs the engine now: window C takes over (or B's new extension host
+    // wins the race and C attaches to it); either way one engine, and nothing lost or doubled.
+    const beforeReload = await whoHolds(folder);
+    const reloaded = b.waitForEvent('load', { timeout: UI_TIMEOUT_MS });
+    await runCommand(b, 'Developer: Reload Window');
+    await reloaded;
+    await waitForWorkbench(b);
+    await sendFrom(c, 'after the reload, from C');
+    await bob.event('message', (e) => e.from === 'alice' && e.text === 'after the reload, from C');
+    const afterReload = await whoHolds(folder);
+    assert.ok(afterReload && afterReload.pid !== beforeReload?.pid, 'another extension host runs the engine after the reload');
+    await openView(b);
+    await openConversation(b, ROOM);
+    for (const text of ['from window A', 'still here, from B', 'after the reload, from C']) {
+      await seenOnce(b, text, 'B (reloaded)');
+      await seenOnce(c, text, 'C');
+    }
+    assert.equal(received(bob, 'after the reload, from C'), 1);
+    step('window B reloaded: the engine moved to another extension host, B and C show every message once');
+
+    // With the chat view hidden in both windows, bob's DM raises one notification, in one window.
+    for (const page of [b, c]) await runCommand(page, 'View: Show Explorer');
+    await bob.ok({ cmd: 'msg', user: 'alice', text: 'one ping only' });
+    const toast = (page: Page) => page.locator('.notifications-toasts .notification-toast', { hasText: 'one ping only' });
+    await Promise.race([b, c].map((page) => toast(page).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS })));
+    // The DM has reached the engine and been notified once: both windows already show it in the status item.
+    for (const page of [b, c]) await page.locator('.statusbar-item', { hasText: '1 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const toasts = (await toast(b).count()) + (await toast(c).count());
+    assert.equal(toasts, 1, 'one notification for one message, in one window');
+    step('bob\'s DM: one notification, in the window running the engine; both status items say 1 unread');
 
     // The extension's JSON state files in the global storage folder all parse.
     const storage = join(server.userDataDir, 'User/globalStorage');
