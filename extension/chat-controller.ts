@@ -60,7 +60,11 @@ export class ChatController implements vscode.Disposable {
         visible: () => hooks.visible(),
         notify: (kind, title, text, key) => this.notify(kind, title, text, key),
         directs: {
-          load: (user) => context.globalState.get<string[]>(`p2pChat.directs.${user}`) ?? [],
+          // Read back checked: a damaged entry is dropped, not trusted (a non-array or non-string threw mid sign-in).
+          load: (user) => {
+            const raw = context.globalState.get<unknown>(`p2pChat.directs.${user}`);
+            return Array.isArray(raw) ? raw.filter((k): k is string => typeof k === 'string' && isDmRoom(k)).slice(0, 10_000) : [];
+          },
           save: (user, keys) => void context.globalState.update(`p2pChat.directs.${user}`, keys),
         },
         readMarks: {
@@ -439,9 +443,13 @@ async function openSnippet(path: string, line: number, endLine: number): Promise
  */
 function unreachable(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  if (typeof code !== 'string') return true;
-  return !code.startsWith('auth.') && code !== 'tracker.fingerprint_mismatch' && code !== 'tracker.untrusted';
+  // Only what the tracker link says: a local failure (the data folder in use, a damaged store) is
+  // not "could not reach the tracker" and does not heal by retrying.
+  return typeof code === 'string' && RETRYABLE.has(code);
 }
+
+/** What a tracker that is down, restarting or overloaded answers. */
+const RETRYABLE: ReadonlySet<string> = new Set(['tracker.unreachable', 'server.busy', 'server.timeout', 'server.shutdown']);
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

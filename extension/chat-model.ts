@@ -35,12 +35,15 @@ export interface ReadMark {
 
 /** At most this many conversations' marks are kept (the most recently changed). */
 const MAX_READ_MARKS = 2_000;
+/** An unread count read back from disk above this is damage (the badge shows "99+" long before). */
+const MAX_UNREAD = 1_000_000;
 
 /** Marks as saved: anything else (an older format, a damaged entry) is dropped, never trusted. */
 export function parseReadMarks(raw: unknown): Map<ConversationId, ReadMark> {
   const marks = new Map<ConversationId, ReadMark>();
   if (!Array.isArray(raw)) return marks;
-  const count = (n: unknown) => (Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined);
+  // A count beyond what any conversation could hold is damage, not data.
+  const count = (n: unknown) => (Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= MAX_UNREAD ? (n as number) : undefined);
   for (const entry of raw.slice(-MAX_READ_MARKS)) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || entry[0].length > 200 || typeof entry[1] !== 'object' || entry[1] === null) continue;
     const m = entry[1] as Record<string, unknown>;
@@ -210,6 +213,8 @@ export class ChatModel {
   /** The open conversation is gone (left, closed): show none. */
   closeConversation(key: ConversationId): void {
     if (this.openKey === key) this.shown = undefined;
+    // Left, kicked or closed: its count goes with it.
+    if (this.marks.delete(key)) this.saveMarks();
     this.postSnapshot();
   }
 
@@ -289,9 +294,10 @@ export class ChatModel {
     if (this.openKey) this.hooks.post({ type: 'members/changed', key: this.openKey, members: this.members(this.openKey) });
   }
 
+  /** Unread messages in the conversations listed now (a room left keeps no count). */
   totalUnread(): number {
     let n = 0;
-    for (const c of this.marks.values()) n += c.unread;
+    for (const item of this.roomItems()) n += item.unread;
     return n;
   }
 
@@ -300,6 +306,11 @@ export class ChatModel {
   private onMessage(e: ClientEvents['message']): void {
     const key = e.roomId;
     if (e.direct) this.keepDirect(key);
+    // Mine, sent from another device of mine: shown as mine, never unread nor notified.
+    if (e.from === this.engine!.user) {
+      this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine: true, mentionsMe: false, ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}) });
+      return;
+    }
     const mentionsMe = mentions(this.engine!.user!, e.text);
     this.typing.clear(key, e.from);
     this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine: false, mentionsMe, ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}) });
