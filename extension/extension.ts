@@ -82,11 +82,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
    * What the view asked while this window was finding its engine (starting, or taking over from a
    * window that left): carried out, in order, once it has one (a message typed meanwhile is sent).
    */
-  const waiting: FromView[] = [];
+  const waiting: { message: FromView; reply?: (m: HostToView) => void }[] = [];
   const flush = () => {
-    for (const m of waiting.splice(0)) {
-      if (role === 'attached' && link) link.send(m);
-      else void controller.fromView(m);
+    for (const { message, reply } of waiting.splice(0)) {
+      if (reply) void controller.fromView(message, reply);
+      else if (role === 'attached' && link) link.send(message);
+      else void controller.fromView(message);
     }
   };
 
@@ -154,7 +155,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const hold = async (held: FolderLock, takingOver: boolean) => {
     lock = held;
     hub = new WindowHub({
-      fromView: (message, reply) => void controller.fromView(message, reply),
+      // Another window's view: carried out here, or kept while this window takes over.
+      fromView: (message, reply) => {
+        if (!quiet) void controller.fromView(message, reply);
+        else if (waiting.length < MAX_WAITING) waiting.push({ message, reply });
+        else if ('requestId' in message) reply({ type: 'request/completed', requestId: message.requestId, ok: false, error: { message: 'P2P Chat is starting in this window; try again in a moment.' } });
+      },
       snapshot: () => controller.model.snapshot(),
       visibilityChanged: () => {},
     });
@@ -214,7 +220,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     (m) => {
       if (role === 'holder' && !quiet) void controller.fromView(m);
       else if (role === 'attached' && link) link.send(m);
-      else if (role !== 'blocked' && waiting.length < MAX_WAITING) waiting.push(m);
+      else if (role !== 'blocked' && waiting.length < MAX_WAITING) waiting.push({ message: m });
       else if (role === 'blocked' && 'requestId' in m) provider?.post({ type: 'request/completed', requestId: m.requestId, ok: false, error: { message: controller.model.session.detail } });
       else if ('requestId' in m) provider?.post({ type: 'request/completed', requestId: m.requestId, ok: false, error: { message: 'P2P Chat is starting in this window; try again in a moment.' } });
     },
@@ -251,14 +257,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
 
   // Closing or reloading the window: the engine closes first, then the lock is released (its
   // attached windows see their socket close and one of them takes over).
-  shutdown = async () => {
-    disposed = true;
-    stop.abort();
-    link?.close();
-    await controller.dispose().catch(() => {});
-    hub?.close();
-    lock?.release();
-  };
+  let closing: Promise<void> | undefined;
+  shutdown = () =>
+    (closing ??= (async () => {
+      disposed = true;
+      stop.abort();
+      link?.close();
+      await controller.dispose().catch(() => {});
+      hub?.close();
+      lock?.release();
+    })());
   context.subscriptions.push({ dispose: () => void shutdown?.() });
 
   // Find the holder, or become it, and resume in the background: activation must stay fast.
