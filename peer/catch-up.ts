@@ -111,7 +111,9 @@ export class CatchUp {
     {
       let pull = this.pulls.get(room);
       if (!pull) this.pulls.set(room, (pull = { queue: [] }));
-      if (pull.link === link || pull.queue.includes(link)) return;
+      // One link per user waits its turn: a member claiming many devices cannot queue many
+      // silent links ahead of the others (each costs CATCH_UP_STALL_MS).
+      if (pull.link === link || pull.queue.some((l) => l === link || l.remoteUser === link.remoteUser)) return;
       if (pull.link) pull.queue.push(link);
       else this.ask(room, pull, link);
     }
@@ -183,9 +185,9 @@ export class CatchUp {
     // What they say they hold of others' sessions is only a claim (it could invent gaps): the
     // envelopes they send are what counts. What they hold of mine ends its wait in my outbox.
     for (const s of msg.sessions) if (s.sender === this.parts.me) this.parts.peerHolds(from, msg.room, s.session, s.seq);
-    // Another device of mine asking about a direct conversation I hold nothing of (it began while
-    // this device was away): I ask it back.
-    if (from === this.parts.me && isDmRoom(msg.room) && mine.length === 0) this.pull(msg.room, link);
+    // Asked about a direct conversation I hold nothing of (it began on another device of mine
+    // while this one was away): I ask back.
+    if (isDmRoom(msg.room) && mine.length === 0) this.pull(msg.room, link);
     let perLink = this.running.get(link);
     if (!perLink) this.running.set(link, (perLink = new Map()));
     const before = perLink.get(msg.room) ?? Promise.resolve();
@@ -219,8 +221,9 @@ export class CatchUp {
     if (since === undefined) return;
     const sessions: { bundle: SessionBundle; after: number }[] = [];
     for (const s of mine) {
-      // Not their own messages back to them; but my other devices get what I sent from here.
-      if ((s.sender === from && from !== me) || (s.sender !== me && !members.includes(s.sender))) continue;
+      // Their own messages too: another device of theirs may lack them (their summary says what
+      // they hold, so nothing they have is sent again).
+      if (s.sender !== me && !members.includes(s.sender)) continue;
       const bundle = held.bundle(room, s.sender, s.session);
       if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);

@@ -136,7 +136,10 @@ export class InteractiveMode {
     exit: async () => true,
     register: (t) => this.register(t.words[1]),
     login: (t) => this.login(t.words[1]),
-    logout: (t) => this.perform({ cmd: 'logout', ...(t.words[1] === 'everywhere' ? { everywhere: true } : {}) }),
+    logout: async (t) => {
+      if (t.words[1] !== undefined && t.words[1] !== 'everywhere') return this.print('Not logged out: type logout, or logout everywhere (every device of yours).');
+      return this.perform({ cmd: 'logout', ...(t.words[1] === 'everywhere' ? { everywhere: true } : {}) });
+    },
     list_peers: () => this.perform({ cmd: 'list_peers' }),
     list_rooms: () => this.perform({ cmd: 'list_rooms' }),
     list_conn: () => this.perform({ cmd: 'list_conn' }),

@@ -84,7 +84,13 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     this.tracker.on('state', (state, detail) => this.emit('connection', { state, detail }));
     this.tracker.on('event', (e) => void this.onTrackerEvent(e).catch((err) => this.report(err)));
     this.tracker.on('resumed', (s) => void this.onResumed(s).catch((err) => this.report(err)));
-    this.tracker.on('ended', (why) => this.emitError({ code: 'auth.bad_token', message: why }));
+    // The tracker ended this session (logged out everywhere, a password changed elsewhere, revoked):
+    // this device signs out too, links and listener included, and forgets the saved session.
+    this.tracker.on('ended', (why) => {
+      this.emitError({ code: 'auth.bad_token', message: why });
+      const user = this.s?.user;
+      if (user) void this.accounts.forget(user).then(() => this.shutdown()).catch((err) => this.report(err));
+    });
     this.tracker.on('warning', (err) => this.report(err, 'the tracker'));
   }
 

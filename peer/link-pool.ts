@@ -21,7 +21,11 @@ interface QueuedSend {
 }
 
 /** Devices of one user linked at once at most (each with up to linksPerUser links). */
-const MAX_DEVICES_LINKED = 8;
+const MAX_DEVICES_LINKED = 4;
+/** A device whose dial failed is not dialled again for this long (ms), unless its address changes. */
+const DIAL_RETRY_MS = 3_000;
+/** Failed dials remembered at most (the oldest forgotten first). */
+const MAX_FAILED_DIALS = 1_000;
 
 /** One device of a user (its sends queue in order, its links are counted apart). */
 const endpoint = (user: string, device: string | undefined): string => `${user} ${device ?? ''}`;
@@ -83,6 +87,8 @@ export class LinkPool extends EventEmitter<Events> {
   private server?: LinkServer;
   private readonly links = new Map<string, PeerLink[]>();
   private readonly opening = new Map<string, Promise<PeerLink>>();
+  /** When a dial to an endpoint last failed (ms), by endpoint. */
+  private readonly failedDials = new Map<string, number>();
   /** Sends to one user leave in the order given, also while the link is opening. */
   private readonly sends = new SerialInbox<string, QueuedSend>({ handle: (_endpoint, send) => this.sendNow(send), cap: Infinity, failed: () => {} });
   private readonly limits: LinkLimits;
@@ -157,8 +163,12 @@ export class LinkPool extends EventEmitter<Events> {
   /** The user's devices to send to: listed by the tracker or linked now, without this device. */
   private devicesOf(user: string): (string | undefined)[] {
     const out = new Set<string | undefined>();
-    for (const a of listOf(this.addressOf(user))) out.add(a.device);
-    for (const l of this.links.get(user) ?? []) if (!l.closed) out.add(l.remoteDevice);
+    const listed = listOf(this.addressOf(user));
+    for (const a of listed) out.add(a.device);
+    // Linked devices the tracker does not list count only while it lists none of the user's (it
+    // may be the one in trouble); a device it dropped from a live list (logged out, everywhere
+    // included) gets nothing more.
+    if (!listed.some((a) => a.device !== undefined)) for (const l of this.links.get(user) ?? []) if (!l.closed) out.add(l.remoteDevice);
     if (user === this.me.user) {
       out.delete(this.me.device);
       out.delete(undefined);
@@ -172,10 +182,25 @@ export class LinkPool extends EventEmitter<Events> {
   private sendNow(send: QueuedSend): void | Promise<void> {
     const link = this.current(send.user, send.device);
     if (link) return send.done(safeWrite(send.write, link));
-    return this.open(send.user, send.device).then((opened) => send.done(safeWrite(send.write, opened)), (err) => {
+    // A device that just could not be dialled is not dialled again for every message meanwhile
+    // (the outbox retries; a new address clears this: drop()).
+    const key = endpoint(send.user, send.device);
+    const failed = this.failedDials.get(key);
+    if (failed !== undefined && this.now() - failed < DIAL_RETRY_MS) return send.done(false);
+    return this.open(send.user, send.device).then((opened) => {
+      this.failedDials.delete(key);
+      send.done(safeWrite(send.write, opened));
+    }, (err) => {
       if (process.env.P2P_TRACE) console.error(`[trace] ${this.me.user} dial ${send.user} ${send.device}: ${(err as Error).message}`);
+      this.failedDials.delete(key);
+      this.failedDials.set(key, this.now());
+      if (this.failedDials.size > MAX_FAILED_DIALS) this.failedDials.delete(this.failedDials.keys().next().value!);
       send.done(false);
     });
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /** Sends only over a link that is already open (for ephemeral things like typing). */
@@ -199,6 +224,7 @@ export class LinkPool extends EventEmitter<Events> {
 
   /** Drops links to a user, or to one device of theirs (its address changed, or it went offline). */
   drop(user: string, device?: string): void {
+    for (const key of [...this.failedDials.keys()]) if (key === endpoint(user, device) || (device === undefined && key.startsWith(`${user} `))) this.failedDials.delete(key);
     const list = this.links.get(user) ?? [];
     const gone = device === undefined ? list : list.filter((l) => l.remoteDevice === device);
     for (const link of gone) link.close();

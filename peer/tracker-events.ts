@@ -45,6 +45,9 @@ export async function onTrackerEvent(parts: TrackerEventParts, e: TrackerEvent):
       // A device at a new address restarted: its old links are dead. Going offline at the
       // tracker does not end a link that still works (the tracker may be the one in trouble).
       for (const [device, at] of now) if (was.has(device) && was.get(device) !== at) s.pool.drop(e.user, device || undefined);
+      // A device gone from a live list logged out (its links are for a session that ended); the
+      // whole user offline keeps working links (the tracker may be the one in trouble).
+      if (e.online) for (const device of was.keys()) if (device && !now.has(device)) s.pool.drop(e.user, device);
       if (s.pins.noticeFingerprint(e.user, e.fingerprint)) {
         await s.pins.refresh([e.user]);
         // Still different after get_keys: the tracker serves one key and shows another.

@@ -23,8 +23,8 @@ export class Presence {
   }
 
   /**
-   * Removes a connection; true when that changed what presence says: the user went offline, or
-   * a device did (not when a newer connection of the same device is still there).
+   * Removes a connection; true when that changed what presence says: the user went offline, a
+   * device did, or the address listed for a device (not when a newer connection of it remains).
    */
   remove(conn: Connection): boolean {
     const user = conn.user;
@@ -34,7 +34,9 @@ export class Presence {
     const list = before.filter((c) => c !== conn);
     if (list.length) this.byUser.set(user, list);
     else this.byUser.delete(user);
-    return !list.some((c) => c.device === conn.device);
+    // A change when a device went, or its listed address did (an older connection of the same
+    // device, on another port, is what remains).
+    return list.length === 0 || JSON.stringify(devicesOf(before)) !== JSON.stringify(devicesOf(list));
   }
 
   /** The user's presence row: online while any device is, each device with its newest connection's address. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClientEvents } from '../../protocol/client.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { PASSWORD, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { PASSWORD, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 
 type Shown = ClientEvents['message'];
 
@@ -38,7 +38,7 @@ async function secondDevice(t: Parameters<typeof makeEngine>[0], tracker: { host
 /** Resolves once `watcher` lists `count` devices of `user` (its tracker answers in order, after the presence it pushed). */
 async function devicesSeen(watcher: TestEngine, user: string, count: number): Promise<void> {
   const row = (await watcher.listPeers()).find((p) => p.user === user);
-  assert.equal(row?.devices?.length, count, `${watcher.user} sees ${count} device(s) of ${user}`);
+  assert.equal(row?.devices?.length ?? 0, count, `${watcher.user} sees ${count} device(s) of ${user}`);
 }
 
 test('two devices of alice online at once each get 100 room messages and 20 direct ones exactly once, in order; what alice sends from one shows on the other as hers', async (t) => {
@@ -132,9 +132,53 @@ test('logout on one device ends that device only; logout everywhere ends all of 
   await devicesSeen(bob, 'alice', 2);
   const ended = waitFor(alice2, 'error', (e) => e.code === 'auth.bad_token');
   const offline = waitFor(bob, 'presence', (p) => p.user === 'alice' && !p.online);
+  const shownOnA2 = collect(alice2, 'message');
   await alice.logout({ everywhere: true });
   await offline;
   await ended;
+  // Alice signs in again on her first device: bob's next message reaches it, and never the device
+  // whose session ended (it signed out: no links, no listener).
+  const back = await makeEngine(t, tracker, { dataDir: alice.dataDir });
+  await back.login('alice', PASSWORD);
+  await devicesSeen(bob, 'alice', 1);
+  const got = waitFor(back, 'message', (m) => m.text === 'after everywhere');
+  await bob.sendDirect('alice', 'after everywhere');
+  await got;
+  await bob.listPeers();
+  assert.deepEqual(shownOnA2, [], 'the logged-out device got nothing');
+  assert.equal(alice2.user, undefined, 'the other device signed out');
   const again = await makeEngine(t, tracker, { dataDir: alice2.dataDir });
   assert.equal(await again.resume('alice'), false, 'the other device\'s saved session no longer resumes');
+});
+
+test('a device back while my other device is away gets from the members what I sent meanwhile, and a direct conversation begun there', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'general');
+  const { alice, bob, carol } = engines;
+  const alice2 = await secondDevice(t, tracker, 'alice');
+  await devicesSeen(bob, 'alice', 2);
+  await alice2.close();
+  await devicesSeen(bob, 'alice', 1);
+  // From the first device, while the second is away: room messages, and a new direct conversation with carol.
+  const atBob = messages(bob, 3, (m) => m.from === 'alice');
+  const mine: string[] = [];
+  for (let i = 0; i < 3; i++) mine.push((await alice.sendRoom(id, `from the desk ${i}`)).id);
+  await atBob;
+  const atCarol = waitFor(carol, 'message', (m) => m.text === 'hi carol');
+  const dm = (await alice.sendDirect('carol', 'hi carol')).id;
+  await atCarol;
+  const reply = waitFor(alice, 'message', (m) => m.text === 'hi alice');
+  const replyId = (await carol.sendDirect('alice', 'hi alice')).id;
+  await reply;
+  await alice.close();
+  await devicesSeen(bob, 'alice', 0);
+
+  const back = await makeEngine(t, tracker, { dataDir: alice2.dataDir });
+  const caught = messages(back, 5, (m) => [...mine, dm, replyId].includes(m.id));
+  assert.equal(await back.resume('alice'), true);
+  await caught;
+  const room = await back.history({ room: id }, { limit: 100 });
+  assert.deepEqual(room.messages.filter((m) => m.from === 'alice').map((m) => m.id), mine, 'my own messages, from bob or carol');
+  const direct = await back.history({ user: 'carol' }, { limit: 100 });
+  assert.deepEqual(direct.messages.map((m) => m.id), [dm, replyId], 'the direct conversation begun on the other device');
 });

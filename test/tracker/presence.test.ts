@@ -97,6 +97,22 @@ describe('presence', () => {
     await assertServes(tracker, dan);
   });
 
+  test('a device on two connections (a resume before the old one was reaped): when the newer goes, the older address is pushed', async (t) => {
+    const watcher = await connectFor(t, tracker);
+    await registerAndLogin(watcher, 'jana', FAST);
+    await registerUser(await connectFor(t, tracker), 'kai', FAST);
+    const [k1, k2] = [await connectFor(t, tracker), await connectFor(t, tracker)];
+    await loginUser(k1, 'kai', { ...FAST, peerPort: 44001, device: DEVICE_A });
+    const moved = nextEvent(watcher, 'presence', (e) => e.user === 'kai');
+    await loginUser(k2, 'kai', { ...FAST, peerPort: 44002, device: DEVICE_A });
+    assert.deepEqual((await moved).devices?.map((d) => d.port), [44002]);
+    const back = nextEvent(watcher, 'presence', (e) => e.user === 'kai');
+    k2.rawSocket.destroy();
+    const row = await back;
+    assert.equal(row.online, true);
+    assert.deepEqual(row.devices?.map((d) => d.port), [44001], 'the route that remains, not a stale one');
+  });
+
   test('logout everywhere ends every device of the user; a plain logout only its own', async (t) => {
     const watcher = await connectFor(t, tracker);
     await registerAndLogin(watcher, 'hana', FAST);
