@@ -118,7 +118,10 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
 
   const shareSelection = async () => {
     controller.requireEngine();
-    const shared = await askSelection(() => (controller.model.openKey !== undefined ? Promise.resolve(controller.model.openKey) : pickConversation(controller)));
+    const shared = await askSelection(
+      () => (controller.model.openKey !== undefined ? Promise.resolve(controller.model.openKey) : pickConversation(controller)),
+      (key) => controller.model.roomItems().find((r) => r.key === key)?.title,
+    );
     if (!shared) return;
     await controller.send(shared.target, shared.text, shared.snippet);
     await controller.focusComposer();
@@ -173,7 +176,12 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
  * sharedLines says), the conversation (`target`), and an optional note. Undefined when there is no
  * selection (the user is told) or a question was dismissed.
  */
-export async function askSelection(target: () => Promise<string | undefined>): Promise<{ target: string; text: string; snippet: Snippet } | undefined> {
+/**
+ * The editor's selection as a snippet for a conversation `target` picks, with an optional note.
+ * `nameOf` names the conversation in the prompt (the open one is used without asking, so the user
+ * must see where the code goes).
+ */
+export async function askSelection(target: () => Promise<string | undefined>, nameOf?: (key: string) => string | undefined): Promise<{ target: string; text: string; snippet: Snippet } | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.selection.isEmpty) {
     void vscode.window.showInformationMessage('Select some code in an editor first, then run "P2P Chat: Share Selection".');
@@ -188,7 +196,9 @@ export async function askSelection(target: () => Promise<string | undefined>): P
   // Whole lines end at column 0 of the next line: that line break is not part of the code shared.
   const end = endLine - 1 < editor.selection.end.line ? doc.lineAt(endLine - 1).range.end : editor.selection.end;
   const code = doc.getText(new vscode.Range(editor.selection.start, end));
-  const note = await vscode.window.showInputBox({ title: 'Share Selection', prompt: 'Add a message (optional)' });
+  const name = nameOf?.(key);
+  const where = name === undefined ? '' : ` with ${key.startsWith('dm:') ? name : `#${name}`}`;
+  const note = await vscode.window.showInputBox({ title: pickText(`Share ${path}:${startLine}-${endLine}${where}`), prompt: 'Add a message (optional); Enter shares, Escape cancels' });
   if (note === undefined) return undefined;
   return { target: key, text: note || `${path}:${startLine}`, snippet: { language: doc.languageId, path, startLine, endLine, code } };
 }
