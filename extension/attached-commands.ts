@@ -112,7 +112,10 @@ export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]):
     case 'p2pChat.shareSelectionWithChat':
       return (async () => {
         requireLogin();
-        const shared = await askSelection(async () => w.mirror.openKey ?? (await pickConversation(w.mirror, 'Share with…')));
+        const shared = await askSelection(
+          async () => w.mirror.openKey ?? (await pickConversation(w.mirror, 'Share with…')),
+          (key) => w.mirror.rooms.find((r) => r.key === key)?.title,
+        );
         if (!shared) return;
         await w.request({ type: 'message/send', key: shared.target, text: shared.text, snippet: shared.snippet } as ViewRequestParams);
         await focus();

@@ -4,8 +4,9 @@
 // engine); window B attaches to it. bob's room message and DM each appear once in both windows; a
 // message sent from each window reaches bob once. Window A is closed mid-conversation: B takes
 // over (resuming the saved session, no password), and bob's message sent meanwhile arrives once.
-// A third window then attaches to B and shows the whole history once; the extension's JSON state
-// files parse.
+// A third window then attaches to B and shows the whole history once; B (running the engine) is
+// reloaded and the engine moves; with the view hidden, one DM raises one notification in one window;
+// the extension's JSON state files parse. Screenshots: test-results/two-windows-*.png.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { whoHolds } from '../../peer/folder-lock.ts';
 import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame, type Bot } from './workbench.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame, type Bot } from './workbench.ts';
 
 const PASSWORD = 'amber quilt ferry 41 meadow';
 const BOB_PASSWORD = 'copper heron sleet 27 violin';
@@ -113,6 +114,8 @@ test('two windows of one user share one engine; the other window takes over when
     assert.equal(received(bob, 'from window A'), 1, 'bob got window A\'s message once');
     assert.equal(received(bob, 'from window B'), 1, 'bob got window B\'s message once');
     step('a message from each window reached bob once, and shows once in both');
+    await a.screenshot({ path: join(RESULTS, 'two-windows-a.png') });
+    await b.screenshot({ path: join(RESULTS, 'two-windows-b.png') });
 
     // Window A runs the engine (its extension host holds the data folder's lock): close it
     // mid-conversation. bob writes while it goes.
@@ -135,6 +138,7 @@ test('two windows of one user share one engine; the other window takes over when
     const after = await whoHolds(folder);
     assert.ok(after && after.pid !== before!.pid, `another extension host holds the folder now (pid ${before!.pid} before, ${after?.pid} after)`);
     assert.throws(() => process.kill(before!.pid, 0), 'window A\'s extension host has ended');
+    await b.screenshot({ path: join(RESULTS, 'two-windows-b-took-over.png') });
     step(`window B took over (pid ${before!.pid} -> ${after.pid}): its message reached bob ${(tookOver / 1000).toFixed(1)} s after window A closed`);
     for (const text of ['standup in five', 'from window A', 'from window B', 'are you still there?', 'still here, from B']) assert.equal(await rows(b, text), 1, `"${text}" once in window B after the takeover`);
     assert.equal(received(bob, 'still here, from B'), 1);
