@@ -449,7 +449,21 @@ function unreachable(err: unknown): boolean {
 }
 
 /** What a tracker that is down, restarting or overloaded answers. */
-const RETRYABLE: ReadonlySet<string> = new Set(['tracker.unreachable', 'server.busy', 'server.timeout', 'server.shutdown']);
+const RETRYABLE: ReadonlySet<string> = new Set([
+  'tracker.unreachable',
+  'server.busy',
+  'server.timeout',
+  'server.shutdown',
+  // The socket's own errors, as Node names them (a tracker that is down refuses the connection).
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
