@@ -134,11 +134,12 @@ test('a peer that stops reading is dropped as a slow consumer; the engine goes o
   const keys = { alice: savedKeys(alice, 'alice'), bob: savedKeys(bob, 'bob') };
   const errors = collect(bob, 'error');
 
-  // A link that says it is alice's second device (her own keys) and then reads nothing. Bob
-  // sends to every device of hers, so this one gets the burst too. The burst is far
+  // A link that says it is alice's device (her own keys: the two ends dialled each other at once,
+  // say) and then reads nothing. It is bob's newest link to that device, so his messages to alice
+  // go there first. The burst is far
   // more than bob's queue (8 MiB) and the kernel's socket buffers hold; it is paced by one turn of
   // the event loop per message, so that alice's engine (in this same process) reads her link.
-  const stalled = await stalledLinkTo(t, bob, keys.alice, keys.bob, 'U0VDT05ELURFVklDRS0wMQ');
+  const stalled = await stalledLinkTo(t, bob, keys.alice, keys.bob, alice.data.deviceId());
   const BURST = 300;
   const big = 'x'.repeat(60_000);
   const shownToAlice = collect(alice, 'message');
