@@ -26,6 +26,12 @@ export interface CatchUpParts {
   peerHolds: (peer: string, room: ConversationId, session: string, seq: number) => void;
   /** The tracker says `user` is online. */
   online: (user: string) => boolean;
+  /**
+   * Whether the bundle is signed by its sender's key as pinned here now: a session made under a
+   * key since replaced (a name deleted and registered again) is not served, since no receiver could
+   * verify it (the new holder of the name least of all).
+   */
+  signedByPinned: (bundle: SessionBundle) => boolean;
   /** A link to `user` is open. */
   linked: (user: string) => boolean;
   /** Opens a link to `user` (a new link starts catch-up, see offer). */
@@ -225,7 +231,7 @@ export class CatchUp {
       // they hold, so nothing they have is sent again).
       if (s.sender !== me && !members.includes(s.sender)) continue;
       const bundle = held.bundle(room, s.sender, s.session);
-      if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from)) continue;
+      if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from) || !this.parts.signedByPinned(bundle)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);
       sessions.push({ bundle, after: theirSeq ?? -1 });
     }

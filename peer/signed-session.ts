@@ -16,6 +16,7 @@ import type { DataFolder, EngineState } from './data-folder.ts';
 import type { EngineOptions } from './engine.ts';
 import { InboundSessions } from './inbound-sessions.ts';
 import { KeyDirectory } from './key-directory.ts';
+import { bundleSignatureValid } from './sender-keys.ts';
 import { LinkPool, type DeviceAddress } from './link-pool.ts';
 import { RoomBook } from './room-book.ts';
 import { RoomCommands } from './room-commands.ts';
@@ -142,6 +143,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     me: user, held: store.held, conversations, commit: () => store.db.flush(), now: host.now,
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
     online: (peer) => host.presence.get(peer)?.online === true,
+    signedByPinned: (bundle) => bundleSignatureValid(bundle, pins.signingKey(bundle.sender)),
     linked: (peer) => pool.isLinked(peer),
     dial: (peer) => pool.sendWith(peer, () => true),
     waiting: () => new Set(store.outbox.waitingUsers()),
