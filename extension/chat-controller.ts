@@ -403,7 +403,7 @@ export class ChatController implements vscode.Disposable {
  * shows the path as the sender wrote it, made visible. In Restricted Mode this only opens a text
  * editor, which VS Code allows there: nothing of the workspace runs.
  */
-async function openSnippet(path: string, line: number, endLine: number): Promise<void> {
+export async function openSnippet(path: string, line: number, endLine: number): Promise<void> {
   const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri);
   const join = (base: vscode.Uri, ...segments: string[]) => vscode.Uri.joinPath(base, ...segments);
   const refuse = (why: string) => void vscode.window.showWarningMessage(`P2P Chat did not open the snippet's file "${noticeText(path)}": ${noticeText(why)}.`);

@@ -15,7 +15,7 @@ import * as vscode from 'vscode';
 import { acquireOrAttach, acquireWhenFree, type FolderLock } from '../peer/folder-lock.ts';
 import type { HostToView, ViewRequestParams, WindowToHost } from '../protocol/view.ts';
 import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-commands.ts';
-import { ChatController, type FromView } from './chat-controller.ts';
+import { ChatController, openSnippet, type FromView } from './chat-controller.ts';
 import { ChatViewProvider } from './chat-view-provider.ts';
 import { registerCommands } from './commands.ts';
 import { ChatStatusBar } from './status-bar.ts';
@@ -218,6 +218,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   provider = new ChatViewProvider(
     context.extensionUri,
     (m) => {
+      // A snippet link opens in the window it was clicked in: its workspace folders, its Restricted
+      // Mode (the holder's window may have another folder open, or none).
+      if (m.type === 'snippet/open' && !(role === 'holder' && !quiet)) {
+        void openSnippet(m.path, m.line, m.endLine ?? m.line).catch((err: unknown) => provider?.post({ type: 'notice/shown', message: `Could not open the snippet's file: ${(err as Error).message}` }));
+        return;
+      }
       if (role === 'holder' && !quiet) void controller.fromView(m);
       else if (role === 'attached' && link) link.send(m);
       else if (role !== 'blocked' && waiting.length < MAX_WAITING) waiting.push({ message: m });

@@ -1,7 +1,8 @@
 // The lock of a data folder: one engine per folder (DESIGN.md "The programs and the folders that
 // hold them"). The lock is a listening local socket: a Unix domain socket `<dir>/engine.sock`
 // (or, when that path is too long for sun_path, `<tmpdir>/p2p-chat-<uid>/<hash>.sock` in a
-// folder of mode 0700), a named pipe `\\.\pipe\p2p-chat-<hash>` on Windows. Whoever listens on
+// folder of mode 0700), a named pipe `\\.\pipe\p2p-chat-<hash>` on Windows (the hash covers a
+// secret kept in the folder, so another user cannot create the pipe first). Whoever listens on
 // it holds the folder; the kernel closes it when the holder dies, however it dies, so a killed
 // holder never keeps the folder: its socket file is left behind but refuses connections, and the
 // next acquire removes it and takes over.
@@ -22,9 +23,9 @@
 // (`<socket>.takeover`, created with O_EXCL, holding the pid): so of two processes that both find
 // the folder stale, exactly one removes the old socket and listens; the other then finds it held.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -342,7 +343,14 @@ export function describeHolder(holder: HolderInfo): string {
  */
 export function lockAddress(realDir: string): string {
   const hash = createHash('sha256').update(process.platform === 'win32' ? realDir.toLowerCase() : realDir).digest('hex').slice(0, 32);
-  if (process.platform === 'win32') return `\\\\.\\pipe\\p2p-chat-${hash}`;
+  if (process.platform === 'win32') {
+    // Pipe names are one namespace for every user of the machine: a name anyone could compute
+    // from the (predictable) folder path could be created first by another user, who would then
+    // be attached to. A secret kept in the folder (readable by its owner only) is in the name.
+    const secret = pipeSecret(realDir);
+    const named = createHash('sha256').update(`${secret}\n${realDir.toLowerCase()}`).digest('hex').slice(0, 32);
+    return `\\\\.\\pipe\\p2p-chat-${named}`;
+  }
   const inFolder = join(realDir, SOCKET_NAME);
   if (Buffer.byteLength(inFolder) <= MAX_SOCKET_PATH_BYTES) return inFolder;
   const parent = join(tmpdir(), `p2p-chat-${process.getuid?.() ?? 'user'}`);
@@ -656,4 +664,26 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** The folder's pipe-name secret (`lock-secret`, 32 random bytes as hex), made on first use. */
+function pipeSecret(realDir: string): string {
+  const path = join(realDir, 'lock-secret');
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    if (/^[0-9a-f]{64}$/.test(text)) return text;
+  } catch {
+    // none yet
+  }
+  const secret = randomBytes(32).toString('hex');
+  try {
+    writeFileSync(path, secret, { flag: 'wx', mode: 0o600 });
+    return secret;
+  } catch {
+    // Another process made it first (or it was damaged): read what is there now.
+    const text = readFileSync(path, 'utf8').trim();
+    if (/^[0-9a-f]{64}$/.test(text)) return text;
+    writeFileSync(path, secret, { mode: 0o600 });
+    return secret;
+  }
 }
