@@ -215,6 +215,26 @@ export async function roomOf(t: After, tracker: { host: string; port: number }, 
   return { engines, id };
 }
 
+/**
+ * Resolves once `engine` has shown `count` messages matching `pred` (collected from now on), in
+ * the order shown; rejects on a message shown twice, or after `ms`.
+ */
+export function messagesShown(engine: ChatEngine, count: number, pred: (m: ClientEvents['message']) => boolean, ms = 30_000): Promise<ClientEvents['message'][]> {
+  const seen: ClientEvents['message'][] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${engine.user}: ${seen.length} of ${count} messages within ${ms} ms (last: ${seen.slice(-3).map((m) => m.text.slice(0, 40)).join(' / ')})`)), ms);
+    engine.on('message', (m) => {
+      if (!pred(m)) return;
+      if (seen.some((s) => s.id === m.id)) reject(new Error(`${engine.user} showed message ${m.id} twice`));
+      seen.push(m);
+      if (seen.length === count) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    });
+  });
+}
+
 /** Sends `text` directly from `from` to `to`'s user and resolves once `to` emitted it as a message (rejects after `ms`). */
 export async function deliveredDirect(from: ChatEngine, to: ChatEngine, text: string, ms = 10_000): Promise<void> {
   const got = waitFor(to, 'message', (m) => m.text === text, ms);

@@ -7,26 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClientEvents } from '../../protocol/client.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { PASSWORD, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { PASSWORD, collect, makeEngine, roomOf, waitFor, messagesShown, type TestEngine } from '../helpers/engines.ts';
 
 type Shown = ClientEvents['message'];
 
-/** Resolves once `engine` has shown `count` messages matching `pred` (collected from now on); rejects on a duplicate id. */
-function messages(engine: TestEngine, count: number, pred: (m: Shown) => boolean, ms = 30_000): Promise<Shown[]> {
-  const seen: Shown[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${engine.user}: ${seen.length} of ${count} messages within ${ms} ms (last: ${seen.slice(-3).map((m) => m.text).join(' / ')})`)), ms);
-    engine.on('message', (m) => {
-      if (!pred(m)) return;
-      if (seen.some((s) => s.id === m.id)) reject(new Error(`${engine.user} showed message ${m.id} twice`));
-      seen.push(m);
-      if (seen.length === count) {
-        clearTimeout(timer);
-        resolve(seen);
-      }
-    });
-  });
-}
 
 /** A second device of `user`: a new data folder, logged in with the password (its keys come from the tracker). */
 async function secondDevice(t: Parameters<typeof makeEngine>[0], tracker: { host: string; port: number }, user: string): Promise<TestEngine> {
@@ -52,8 +36,8 @@ test('two devices of alice online at once each get 100 room messages and 20 dire
   assert.ok(rows.every((d) => d.online && d.port > 0));
 
   const fromBob = (m: Shown) => m.from === 'bob';
-  const atAlice = messages(alice, 120, fromBob);
-  const atAlice2 = messages(alice2, 120, fromBob);
+  const atAlice = messagesShown(alice, 120, fromBob);
+  const atAlice2 = messagesShown(alice2, 120, fromBob);
   const sent: string[] = [];
   let last = '';
   const lastDelivered = waitFor(bob, 'delivered', (e) => e.id === last, 30_000);
@@ -69,8 +53,8 @@ test('two devices of alice online at once each get 100 room messages and 20 dire
 
   // From alice's first device: the second shows it as alice's own, and so does bob.
   const mine = (m: Shown) => m.from === 'alice';
-  const onAlice2 = messages(alice2, 6, mine);
-  const onBob = messages(bob, 6, mine);
+  const onAlice2 = messagesShown(alice2, 6, mine);
+  const onBob = messagesShown(bob, 6, mine);
   const own: string[] = [];
   for (let i = 0; i < 5; i++) own.push((await alice.sendRoom(id, `from the laptop ${i}`)).id);
   own.push((await alice.sendDirect('bob', 'a direct one from the laptop')).id);
@@ -92,14 +76,14 @@ test('a device away during 50 messages catches up when it is back on a new port,
   const alice2 = await secondDevice(t, tracker, 'alice');
   await devicesSeen(bob, 'alice', 2);
   // A first direct message while both are there: the conversation exists on both devices.
-  const first = messages(alice2, 1, (m) => m.text === 'hello');
+  const first = messagesShown(alice2, 1, (m) => m.text === 'hello');
   await bob.sendDirect('alice', 'hello');
   await first;
   const port = alice2.peerPort;
   await alice2.close();
   await devicesSeen(bob, 'alice', 1);
 
-  const atAlice = messages(alice, 55, (m) => m.from === 'bob');
+  const atAlice = messagesShown(alice, 55, (m) => m.from === 'bob');
   const sent: string[] = [];
   for (let i = 0; i < 50; i++) sent.push((await bob.sendRoom(id, `while away ${i}`)).id);
   for (let i = 0; i < 5; i++) sent.push((await bob.sendDirect('alice', `direct while away ${i}`)).id);
@@ -108,7 +92,7 @@ test('a device away during 50 messages catches up when it is back on a new port,
 
   // Back, on another port: it resumes its saved session (no password).
   const back = await makeEngine(t, tracker, { dataDir: alice2.dataDir });
-  const caught = messages(back, 56, (m) => sent.includes(m.id) || m.id === own);
+  const caught = messagesShown(back, 56, (m) => sent.includes(m.id) || m.id === own);
   assert.equal(await back.resume('alice'), true);
   assert.notEqual(back.peerPort, port, 'a new port');
   const shown = await caught;
@@ -160,7 +144,7 @@ test('a device back while my other device is away gets from the members what I s
   await alice2.close();
   await devicesSeen(bob, 'alice', 1);
   // From the first device, while the second is away: room messages, and a new direct conversation with carol.
-  const atBob = messages(bob, 3, (m) => m.from === 'alice');
+  const atBob = messagesShown(bob, 3, (m) => m.from === 'alice');
   const mine: string[] = [];
   for (let i = 0; i < 3; i++) mine.push((await alice.sendRoom(id, `from the desk ${i}`)).id);
   await atBob;
@@ -174,7 +158,7 @@ test('a device back while my other device is away gets from the members what I s
   await devicesSeen(bob, 'alice', 0);
 
   const back = await makeEngine(t, tracker, { dataDir: alice2.dataDir });
-  const caught = messages(back, 5, (m) => [...mine, dm, replyId].includes(m.id));
+  const caught = messagesShown(back, 5, (m) => [...mine, dm, replyId].includes(m.id));
   assert.equal(await back.resume('alice'), true);
   await caught;
   const room = await back.history({ room: id }, { limit: 100 });

@@ -5,25 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { PASSWORD, collect, makeEngine, registered, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { PASSWORD, collect, makeEngine, registered, roomOf, waitFor, messagesShown, type TestEngine } from '../helpers/engines.ts';
 import { startRecordingProxy } from '../helpers/proxy.ts';
-import type { ClientEvents } from '../../protocol/client.ts';
 
-/** Resolves once `engine` has shown `count` messages matching `pred` (collected from now on). */
-function messages(engine: TestEngine, count: number, pred: (m: ClientEvents['message']) => boolean, ms = 30_000): Promise<ClientEvents['message'][]> {
-  const seen: ClientEvents['message'][] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${seen.length} of ${count} messages within ${ms} ms`)), ms);
-    engine.on('message', (m) => {
-      if (!pred(m)) return;
-      seen.push(m);
-      if (seen.length === count) {
-        clearTimeout(timer);
-        resolve(seen);
-      }
-    });
-  });
-}
 
 /** Resolves when the tracker has told `engine` that `user` is offline (or online). */
 const presence = (engine: TestEngine, user: string, online: boolean) => waitFor(engine, 'presence', (p) => p.user === user && p.online === online);
@@ -36,7 +20,7 @@ test('a member away during 200 messages gets all 200, in order, through a third 
   await alice.close();
   await gone;
 
-  const atCarol = messages(carol, 200, (m) => m.roomId === id);
+  const atCarol = messagesShown(carol, 200, (m) => m.roomId === id);
   const waiting = waitFor(bob, 'waiting', (w) => w.waitingFor.includes('alice'));
   const sent: string[] = [];
   for (let i = 0; i < 200; i++) sent.push((await bob.sendRoom(id, `note ${i}`)).id);
@@ -51,7 +35,7 @@ test('a member away during 200 messages gets all 200, in order, through a third 
   await bobGone;
 
   const alice2 = await makeEngine(t, tracker, { dataDir: alice.dataDir });
-  const got = messages(alice2, 200, (m) => m.roomId === id);
+  const got = messagesShown(alice2, 200, (m) => m.roomId === id);
   await alice2.login('alice', PASSWORD);
   const shown = await got;
   assert.deepEqual(shown.map((m) => m.id), sent, 'all 200, once each, in the order sent');
@@ -67,8 +51,8 @@ test('two forwarders at once: each missed message is shown once', async (t) => {
   const gone = presence(bob, 'alice', false);
   await alice.close();
   await gone;
-  const atCarol = messages(carol, 50, (m) => m.roomId === id);
-  const atDave = messages(dave, 50, (m) => m.roomId === id);
+  const atCarol = messagesShown(carol, 50, (m) => m.roomId === id);
+  const atDave = messagesShown(dave, 50, (m) => m.roomId === id);
   const sent: string[] = [];
   for (let i = 0; i < 50; i++) sent.push((await bob.sendRoom(id, `m ${i}`)).id);
   await Promise.all([atCarol, atDave]);
@@ -78,12 +62,12 @@ test('two forwarders at once: each missed message is shown once', async (t) => {
 
   const alice2 = await makeEngine(t, tracker, { dataDir: alice.dataDir });
   const all = collect(alice2, 'message');
-  const got = messages(alice2, 50, (m) => m.roomId === id);
+  const got = messagesShown(alice2, 50, (m) => m.roomId === id);
   await alice2.login('alice', PASSWORD);
   await got;
   // Each forwarder's link carries its catch-up before this direct message: once both have
   // arrived, any duplicate would have been shown.
-  const sentinels = messages(alice2, 2, (m) => m.text === 'sentinel');
+  const sentinels = messagesShown(alice2, 2, (m) => m.text === 'sentinel');
   await carol.sendDirect('alice', 'sentinel');
   await dave.sendDirect('alice', 'sentinel');
   await sentinels;
@@ -111,7 +95,7 @@ test('a message to a member who is away waits for them, and is delivered when th
     waitFor(alice, 'delivered', (d) => d.id === dm.id, 20_000),
   ]);
   const bob2 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
-  const got = messages(bob2, 2, (m) => m.id === sent.id || m.id === dm.id);
+  const got = messagesShown(bob2, 2, (m) => m.id === sent.id || m.id === dm.id);
   await bob2.login('bob', PASSWORD);
   const shown = await got;
   assert.deepEqual(shown.map((m) => m.text).sort(), ['are you there?', 'ping me when back']);
@@ -131,7 +115,7 @@ test('a kicked member gets nothing sent after the kick, from any member', async 
   const kicked = waitFor(carol, 'member_kicked', (k) => k.user === 'mallory');
   await alice.kick(id, 'mallory');
   await kicked;
-  const atCarol = messages(carol, 10, (m) => m.roomId === id);
+  const atCarol = messagesShown(carol, 10, (m) => m.roomId === id);
   for (let i = 0; i < 10; i++) await bob.sendRoom(id, `after the kick ${i}`);
   await atCarol;
   const bobGone = presence(carol, 'bob', false);
@@ -163,7 +147,7 @@ test('a direct message and a room message to a member who is away reach them thr
   await alice.close();
 
   const bob2 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
-  const got = messages(bob2, 2, (m) => m.id === dm.id || m.id === room.id);
+  const got = messagesShown(bob2, 2, (m) => m.id === dm.id || m.id === room.id);
   await bob2.login('bob', PASSWORD);
   const shown = await got;
   assert.deepEqual(shown.map((m) => m.text).sort(), ['left in the mailbox', 'room note for the mailbox']);
@@ -202,7 +186,7 @@ test('a member restarted on a new port before the tracker noticed the old connec
   await bob.close();
 
   const bob2 = await makeEngine(t, { host: vanishing.host, port: vanishing.port }, { dataDir: bob.dataDir });
-  const got = messages(bob2, 2, (m) => m.text === 'room, meanwhile' || m.text === 'dm, meanwhile');
+  const got = messagesShown(bob2, 2, (m) => m.text === 'room, meanwhile' || m.text === 'dm, meanwhile');
   assert.equal(await bob2.resume(), true);
   assert.notEqual(bob2.peerPort, oldPort);
   const room = await alice.sendRoom(id, 'room, meanwhile');
@@ -237,7 +221,7 @@ test('after a sender leaves, what they sent is not forwarded to a member who was
   const gone = presence(bob, 'carol', false);
   await carol.close();
   await gone;
-  const atBob = messages(bob, 3, (m) => m.from === 'alice');
+  const atBob = messagesShown(bob, 3, (m) => m.from === 'alice');
   for (let i = 0; i < 3; i++) await alice.sendRoom(id, `alice ${i}`);
   await atBob;
   const left = waitFor(bob, 'member_left', (e) => e.user === 'alice');
