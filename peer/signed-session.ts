@@ -5,7 +5,7 @@
 import type { ClientEvents } from '../protocol/client.ts';
 import { dmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { RoomEvent, RoomState } from '../protocol/room-log.ts';
-import type { PeerInfo } from '../protocol/tracker.ts';
+import { deviceRoutes, type PeerInfo } from '../protocol/tracker.ts';
 import type { UserKeys } from './account.ts';
 import { CatchUp } from './catch-up.ts';
 import { Conversations } from './conversations.ts';
@@ -282,13 +282,7 @@ export function forgetRoom(host: SessionHost, s: Signed, id: ConversationId): vo
   host.persist();
 }
 
-/**
- * Where each device of a peer listens, as the tracker's presence last said (empty: offline or
- * unknown); one address without a device from a tracker older than devices.
- */
+/** Where each device of a peer listens, as the tracker's presence last said (protocol deviceRoutes). */
 function addressOf(host: SessionHost, peer: string): DeviceAddress[] {
-  const p = host.presence.get(peer);
-  if (!p?.online) return [];
-  if (p.devices) return p.devices.filter((d) => d.online && d.port).map((d) => ({ device: d.device, host: d.address, port: d.port }));
-  return p.address && p.port ? [{ host: p.address, port: p.port }] : [];
+  return deviceRoutes(host.presence.get(peer));
 }

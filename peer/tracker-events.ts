@@ -5,7 +5,7 @@
 // verification like any other.
 
 import type { ClientEvents } from '../protocol/client.ts';
-import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
+import { deviceRoutes, type PeerInfo, type RoomSummary, type TrackerEvent } from '../protocol/tracker.ts';
 import type { RoomDirectory } from './room-directory.ts';
 import type { Signed } from './signed-session.ts';
 
@@ -23,14 +23,7 @@ export interface TrackerEventParts {
 
 /** Each device's address as `host:port`, by device id ('' for a peer older than devices). */
 function routes(p: PeerInfo | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!p?.online) return out;
-  if (p.devices) {
-    for (const d of p.devices) if (d.online) out.set(d.device, `${d.address}:${d.port}`);
-  } else if (p.address && p.port) {
-    out.set('', `${p.address}:${p.port}`);
-  }
-  return out;
+  return new Map(deviceRoutes(p).map((r) => [r.device ?? '', `${r.host}:${r.port}`]));
 }
 
 /** Applies one tracker push. Throws what the part it reaches throws (the engine reports it). */

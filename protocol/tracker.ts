@@ -146,6 +146,16 @@ export const peerInfoSchema = obj({
 });
 export type PeerInfo = Infer<typeof peerInfoSchema>;
 
+/**
+ * Where each device of a user listens, as a presence row says: every device online with a port,
+ * or the one address of a tracker older than devices (`device` undefined); none when offline.
+ */
+export function deviceRoutes(p: PeerInfo | undefined): { device?: string; host: string; port: number }[] {
+  if (!p?.online) return [];
+  if (p.devices) return p.devices.filter((d) => d.online && d.port).map((d) => ({ device: d.device, host: d.address, port: d.port }));
+  return p.address && p.port ? [{ host: p.address, port: p.port }] : [];
+}
+
 export const roomSummarySchema = obj({
   id: roomId,
   name,
