@@ -12,7 +12,7 @@
 //   signed-session.ts the parts of a signed-in session, built, quiesced and released
 
 import { EventEmitter } from 'node:events';
-import type { ClientEvents, CommandResults, MemberRow, PeerRow } from '../protocol/client.ts';
+import type { ClientEvents, CommandResults, HistoryMessage, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError, isDeclaredCode } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, type LinkLimits, type MessageBody } from '../protocol/peer.ts';
@@ -259,6 +259,63 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   async history(target: { room?: string; user?: string }, opts: { before?: string; limit?: number } = {}): Promise<CommandResults['history']> {
     const s = this.signed();
     return s.messages.history(s.conversations.target(target, (id) => s.store.history.count(id) > 0, (id) => this.roomDirectory.get(id)?.name), opts);
+  }
+
+  // ---- conversations: replies, reactions, edits, deletes, read receipts, search (issue 12) --------
+  // A `target` names a conversation as `history` does: `room` by name or id (a `dm:` id too), or
+  // `user` for the direct conversation with them. Each action is a message of that conversation
+  // (protocol/message-actions.ts) and reaches members away now like any message.
+
+  /** Sends `text` answering message `to` of the conversation. Throws 'message.not_found', 'message.deleted', and what sendRoom throws. */
+  async reply(target: { room?: string; user?: string }, to: string, text: string): Promise<CommandResults['reply']> {
+    void target; void to; void text;
+    throw new ProtocolError('internal', 'reply: not built yet');
+  }
+
+  /** Puts (`on`) or takes back my reaction `emoji` on message `messageId`. Throws 'message.not_found', 'message.deleted', 'request.invalid' (not an emoji). */
+  async react(target: { room?: string; user?: string }, messageId: string, emoji: string, on = true): Promise<CommandResults['react']> {
+    void target; void messageId; void emoji; void on;
+    throw new ProtocolError('internal', 'react: not built yet');
+  }
+
+  /** Changes the text of my message `messageId`. Throws 'message.not_found', 'message.not_author', 'message.deleted', 'message.blank', 'request.too_large'. */
+  async edit(target: { room?: string; user?: string }, messageId: string, text: string): Promise<CommandResults['edit']> {
+    void target; void messageId; void text;
+    throw new ProtocolError('internal', 'edit: not built yet');
+  }
+
+  /** Deletes my message `messageId` for every member (and its text from this store at once). Throws 'message.not_found', 'message.not_author'. */
+  async deleteMessage(target: { room?: string; user?: string }, messageId: string): Promise<CommandResults['delete']> {
+    void target; void messageId;
+    throw new ProtocolError('internal', 'delete: not built yet');
+  }
+
+  /** Sends a read receipt: I have read the conversation up to and including `upTo`. Throws 'message.not_found'. */
+  async markRead(target: { room?: string; user?: string }, upTo: string): Promise<CommandResults['mark_read']> {
+    void target; void upTo;
+    throw new ProtocolError('internal', 'mark_read: not built yet');
+  }
+
+  /**
+   * Messages containing `query` (case- and accent-insensitive), newest first, at most `limit`
+   * (default SEARCH_LIMITS.defaultResults): every conversation's, or `room`'s (a name, id or user).
+   * Deleted messages are never found; edited ones by their latest text.
+   */
+  async search(query: string, opts: { room?: string; limit?: number } = {}): Promise<CommandResults['search']> {
+    void query; void opts;
+    throw new ProtocolError('internal', 'search: not built yet');
+  }
+
+  /** One stored message of the conversation with its state (reactions, edited, deleted), or undefined (quotes, code threads). */
+  message(target: { room?: string; user?: string }, id: string): HistoryMessage | undefined {
+    void target; void id;
+    return undefined;
+  }
+
+  /** The latest read receipt of each member of the conversation, mine from other devices included. */
+  reads(target: { room?: string; user?: string }): { user: string; upTo: string }[] {
+    void target;
+    return [];
   }
 
   /** My messages not yet acknowledged by every member they were for (the outbox). */

@@ -6,6 +6,7 @@
 import { arr, bool, int, obj, optional, str, variants, type Infer } from './schema.ts';
 import type { ErrorCode } from './errors.ts';
 import type { ConversationId } from './peer.ts';
+import { SEARCH_LIMITS, emojiSchema, messageIdSchema, type ReactionCount } from './message-actions.ts';
 import { MAX_DEVICES_LISTED, deviceInfoSchema, type RoomSummary } from './tracker.ts';
 import { MAX_TEXT_BYTES } from './text-limit.ts';
 
@@ -17,7 +18,19 @@ export interface ClientEvents {
    * Every room-scoped event names its conversation by `roomId` (a room id, or `dm:<a>:<b>` for a
    * direct conversation, see protocol/peer.ts ConversationId) and carries the display name in `room`.
    */
-  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; late?: boolean; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
+  /** `replyTo`: the id of the message (of this conversation) it answers. */
+  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; late?: boolean; replyTo?: string; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
+  /**
+   * `user` put (`on`) or took back an `emoji` on message `id`. Also my own reactions from another
+   * device. Emitted for reactions to messages not here yet too (they apply when it arrives).
+   */
+  reaction: { room: string; roomId: ConversationId; id: string; user: string; emoji: string; on: boolean };
+  /** Message `id`'s author changed its text to `text` (only the author's edits are applied). */
+  edited: { room: string; roomId: ConversationId; id: string; text: string };
+  /** Message `id` was deleted by its author: its text is gone from this store; show "message deleted". */
+  deleted: { room: string; roomId: ConversationId; id: string };
+  /** `user` has read the conversation up to and including message `upTo` (a read receipt; mine from another device too). */
+  read: { room: string; roomId: ConversationId; user: string; upTo: string };
   /** How many members have acknowledged one of my messages so far. */
   delivered: { room: string; roomId: ConversationId; id: string; count: number; of: number };
   /**
@@ -79,6 +92,18 @@ export const clientCommandSchema = variants(
     msg_room: obj({ room: name, text }),
     msg: obj({ user: name, text }),
     typing: obj({ room: name, active: bool() }),
+    /** A message answering message `to` of the conversation (`room`, or the direct one with `user`). */
+    reply: obj({ room: optional(name), user: optional(name), to: messageIdSchema, text }),
+    /** Puts (`on`, the default) or takes back a reaction on a message. */
+    react: obj({ room: optional(name), user: optional(name), messageId: messageIdSchema, emoji: emojiSchema, on: optional(bool()) }),
+    /** Changes the text of one of my messages. */
+    edit: obj({ room: optional(name), user: optional(name), messageId: messageIdSchema, text }),
+    /** Deletes one of my messages, for every member (its text is removed from their stores). */
+    delete: obj({ room: optional(name), user: optional(name), messageId: messageIdSchema }),
+    /** Tells the conversation's members I have read it up to and including `upTo` (a read receipt). */
+    mark_read: obj({ room: optional(name), user: optional(name), upTo: messageIdSchema }),
+    /** Messages of every conversation (or `room`'s: a room name or user) containing `query`, newest first. */
+    search: obj({ query: str({ min: 1, max: SEARCH_LIMITS.queryChars }), room: optional(name), limit: optional(int({ min: 1, max: SEARCH_LIMITS.maxResults })) }),
     /** One page of a conversation's stored history, oldest first: `room` or `user`, before a message id. */
     history: obj({ room: optional(name), user: optional(name), before: optional(str({ min: 1, max: 64 })), limit: optional(int({ min: 1, max: HISTORY_PAGE_MAX })) }),
     /** My messages not yet acknowledged by every member they were for. */
@@ -148,6 +173,33 @@ export interface HistoryMessage {
   waitingFor?: string[];
   /** My own: members it expired undelivered to (it will not reach them; send it again). */
   notDelivered?: string[];
+  /** The id of the message it answers. */
+  replyTo?: string;
+  /** Reactions on it, in the order they were first given. */
+  reactions?: ReactionCount[];
+  /** Its author changed its text (`text` is the latest). */
+  edited?: boolean;
+  /** Its author deleted it: `text` is empty and there is no snippet. */
+  deleted?: boolean;
+}
+
+/** A `search` result: a message, `room` the conversation's display name (the other person's for a direct one), `text` around the first match. */
+export interface SearchResult {
+  room: string;
+  roomId: ConversationId;
+  id: string;
+  from: string;
+  text: string;
+  sentAt: number;
+}
+
+/** What an action on a message answers (`react`, `edit`, `delete`, `mark_read`): the action message's own id. */
+export interface ActionResult {
+  room: string;
+  roomId: ConversationId;
+  messageId: string;
+  sentAt: number;
+  recipients: number;
 }
 
 /** A message of mine kept in the outbox: the members it waits for. */
@@ -195,6 +247,13 @@ export type CommandResults = EveryCommand<{
   msg_room: { room: string; messageId: string; sentAt: number; recipients: number };
   /** `room` and `roomId` both hold the direct conversation's id (`room` kept for older scripts). */
   msg: { user: string; room: ConversationId; roomId: ConversationId; messageId: string; sentAt: number; recipients: number };
+  reply: { room: string; roomId: ConversationId; messageId: string; sentAt: number; recipients: number };
+  react: ActionResult;
+  edit: ActionResult;
+  delete: ActionResult;
+  mark_read: ActionResult;
+  /** Newest first. */
+  search: { results: SearchResult[] };
   /** Nothing to say: an empty object (not Record<string, never>, which no `--json` answer could carry). */
   typing: Record<never, never>;
   /**

@@ -59,6 +59,9 @@ export const ERROR_REGISTRY = {
     'message.before_start': local("an envelope before the session's start"),
     'message.too_large': local('a message body too large for one envelope'),
     'message.from_the_future': local("a message signed with a time more than a day ahead of this device's clock"),
+    'message.not_found': local('a reply, reaction, edit, delete or read receipt naming a message this conversation does not hold'),
+    'message.not_author': local("an edit or delete of someone else's message (refused by the sender and by every receiver)"),
+    'message.deleted': local('an edit, reply or reaction to a message its author deleted'),
   },
   session: {
     'session.bad_signature': local('a session bundle not signed by its sender'),
@@ -132,7 +135,7 @@ export function codesIn<A extends ErrorArea>(area: A): readonly CodeIn<A>[] {
 export const LINK_ERROR_CODES: readonly CodeIn<'link'>[] = codesIn('link');
 export type LinkErrorCode = CodeIn<'link'>;
 /** Sender-key sessions and envelopes (peer/sender-keys.ts): forged, altered, misaddressed, replayed. */
-export type SenderKeyErrorCode = CodeIn<'session'> | Exclude<CodeIn<'message'>, 'message.blank'>;
+export type SenderKeyErrorCode = CodeIn<'session'> | Exclude<CodeIn<'message'>, 'message.blank' | 'message.not_found' | 'message.not_author' | 'message.deleted'>;
 
 /** Structured data an error carries besides its code, so nobody has to parse its message. */
 export interface ErrorDetails {

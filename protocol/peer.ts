@@ -4,6 +4,7 @@
 // the `PeerMessage`s below. Envelopes and session bundles carry everything needed to check them
 // without the sender online, so any member may store and forward them.
 
+import { messageActionSchema, messageIdSchema } from './message-actions.ts';
 import { roomEventSchema, roomHeadSchema } from './room-log.ts';
 import { arr, b64url, bool, int, literal, obj, optional, str, variants, type Infer } from './schema.ts';
 import { NAME_PATTERN } from './names.ts';
@@ -161,9 +162,15 @@ export const envelopeSchema = obj({
 });
 export type Envelope = Infer<typeof envelopeSchema>;
 
-/** The plaintext inside an envelope. */
+/**
+ * The plaintext inside an envelope. `replyTo`: the id of the message of this conversation it
+ * answers (its quote is shown). `action`: what it does to an earlier message instead of being one
+ * (protocol/message-actions.ts); such a message is never shown as a message of its own.
+ */
 export const messageBodySchema = obj({
-  id: str({ min: 1, max: 64 }),
+  id: messageIdSchema,
+  replyTo: optional(messageIdSchema),
+  action: optional(messageActionSchema),
   time: int({ min: 0 }),
   text: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
   snippet: optional(

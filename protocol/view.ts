@@ -12,6 +12,7 @@
 import { bool, int, obj, oneOf, optional, str, variants, type Infer } from './schema.ts';
 import type { ClientEvents, MemberRow } from './client.ts';
 import type { ConversationId } from './peer.ts';
+import { SEARCH_LIMITS, emojiSchema, messageIdSchema, type ReactionCount } from './message-actions.ts';
 import { MAX_TEXT_BYTES } from './text-limit.ts';
 
 export type { ConversationId };
@@ -86,6 +87,38 @@ export interface TimelineMessage {
   late?: boolean;
   mentionsMe: boolean;
   snippet?: Snippet;
+  /** The message it answers: `from` and `excerpt` (at most QUOTE_CHARS) when that message is stored here. */
+  replyTo?: QuotedMessage;
+  /** Reactions, in the order first given; `mine` when I am among `users`. */
+  reactions?: (ReactionCount & { mine: boolean })[];
+  /** Its author changed its text. */
+  edited?: boolean;
+  /** Its author deleted it: shown as "message deleted", `text` empty, no snippet. */
+  deleted?: boolean;
+}
+
+/** The message a reply answers, as its quote shows it. */
+export interface QuotedMessage {
+  id: string;
+  from?: string;
+  excerpt?: string;
+  deleted?: boolean;
+}
+
+/** How far a member has read a conversation (their read receipts): up to and including message `upTo`. */
+export interface ReadMark {
+  user: string;
+  upTo: string;
+}
+
+/** A search result: `title` the conversation's title, `text` the message's text around the first match. */
+export interface SearchHit {
+  key: ConversationId;
+  title: string;
+  id: string;
+  from: string;
+  text: string;
+  sentAt: number;
 }
 
 export interface TimelineNotice {
@@ -136,6 +169,10 @@ export interface OpenedConversation {
   gaps?: GapItem[];
   members: MemberItem[];
   typing: string[];
+  /** The first message I had not read when it was opened: the "New messages" line goes above it. */
+  firstUnread?: string;
+  /** Members' read receipts (not mine): "seen by" under the messages they have read. */
+  reads?: ReadMark[];
 }
 
 /** Why a request failed, in words; `code` from protocol/errors.ts when there is one. */
@@ -163,9 +200,18 @@ export type HostToView =
   /** The gaps of a conversation now (an empty list: all filled). */
   | { type: 'gaps/changed'; key: ConversationId; gaps: GapItem[] }
   | { type: 'members/changed'; key: ConversationId; members: MemberItem[] }
+  /** A message's reactions, text (edited) or state (deleted) changed: the whole message as it is now. */
+  | { type: 'message/updated'; key: ConversationId; message: TimelineMessage }
+  /** The members' read receipts of a conversation now. */
+  | { type: 'reads/changed'; key: ConversationId; reads: ReadMark[] }
+  /**
+   * Show message `id` of the open conversation `key` (a search result chosen, a code thread's
+   * "show in chat"): scroll to it, loading older pages (`history/page` with `through`), and mark it.
+   */
+  | { type: 'message/revealed'; key: ConversationId; id: string }
   | { type: 'typing/changed'; key: ConversationId; users: string[] }
   /** The one reply to a view request (`requestId` as the view sent it). */
-  | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError; page?: HistoryPage }
+  | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError; page?: HistoryPage; results?: SearchHit[] }
   /** Something failed that no view request asked for (an engine error, a palette command); `message` says what to do. */
   | ({ type: 'notice/shown' } & RequestError)
   /**
@@ -233,9 +279,21 @@ const viewToHostVariants = {
   'room/leave': obj({ requestId, key: roomKey }),
   'room/close': obj({ requestId, key: roomKey }),
   'room/kick': obj({ requestId, key: roomKey, user: name }),
-  'message/send': obj({ requestId, key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
-  /** The page of `key` before message `before` (the oldest the view holds); answered with `page`. */
-  'history/page': obj({ requestId, key: roomKey, before: str({ min: 1, max: 64 }) }),
+  /** `replyTo`: the message of `key` it answers. */
+  'message/send': obj({ requestId, key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }), replyTo: optional(messageIdSchema) }),
+  'message/react': obj({ requestId, key: roomKey, id: messageIdSchema, emoji: emojiSchema, on: bool() }),
+  /** Only my own messages (the engine refuses others', receivers too). */
+  'message/edit': obj({ requestId, key: roomKey, id: messageIdSchema, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
+  'message/delete': obj({ requestId, key: roomKey, id: messageIdSchema }),
+  /**
+   * The page of `key` before message `before` (the oldest the view holds); answered with `page`.
+   * With `through`: every message back to and including that one (bounded), to reveal it.
+   */
+  'history/page': obj({ requestId, key: roomKey, before: str({ min: 1, max: 64 }), through: optional(messageIdSchema) }),
+  /** Every conversation's history (or `key`'s) for `query`; answered with `results`, newest first. */
+  'search/run': obj({ requestId, query: str({ min: 1, max: SEARCH_LIMITS.queryChars }), key: optional(roomKey) }),
+  /** Opens conversation `key` at message `id` (a search result): answered by `message/revealed`. */
+  'search/open': obj({ key: roomKey, id: messageIdSchema }),
 };
 export const viewToHostSchema = variants('type', viewToHostVariants);
 export type ViewToHost = Infer<typeof viewToHostSchema>;
