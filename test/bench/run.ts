@@ -7,6 +7,8 @@
 // generation in every peer). The accounts are made once; the processes stay up for the whole run
 // and each room size gets a new room. Scenarios, per room size:
 //   1. paced: one sender, 5 messages/s; latency of every delivery
+//      (and in the smallest room, test/bench/actions-bench.ts: the same plain messages alone and
+//      while the other member sends reactions and edits, 20/s: do actions slow messages down?)
 //   2. burst: 1,000 messages written at once (pipelined commands) by one sender; time until every
 //      member has every message, messages/s, and nothing lost or duplicated
 //   3. join: a newcomer joins; time from writing join_room to its first message event, for a
@@ -19,6 +21,8 @@
 //   6. memory: `node peer` and the engine in-process signed in with 100,000 stored messages
 //      against 1,000 (--quick: 20,000)
 //   7. the message store (history-bench): append cost, the newest page of 100,000 (--quick: 20,000)
+//   8. search (search-bench): a real sealed store of 100,000 messages (--quick: 20,000), the
+//      in-memory index's cold build, memory and warm searches
 //
 // One clock: this process writes every command and reads every peer's stdout, and timestamps are
 // its performance.now() when it writes a command and when the chunk holding an event line arrives.
@@ -40,6 +44,8 @@ import { formatProfile, summarizeProfile, type ProfileSummary } from './cpuprofi
 import { formatTable, formatValue, report, type ReportRow } from './report.ts';
 import { CATCH_UP_TARGET_MS, CATCH_UP_TRACKER_ARGS, catchUpBench, memoryBench } from './catch-up-bench.ts';
 import { historyBench } from './history-bench.ts';
+import { actionsBench } from './actions-bench.ts';
+import { SEARCH_TARGET_MS, searchBench } from './search-bench.ts';
 import { cpuSeconds, machineCpuSeconds, percentile, progress, rssMiB } from './stats.ts';
 
 // ---- options -----------------------------------------------------------------------------------
@@ -63,6 +69,10 @@ const { values: flags } = parseArgs({
     'history-messages': { type: 'string' },
     'no-history': { type: 'boolean', default: false },
     'no-rooms': { type: 'boolean', default: false },
+    'actions-rate': { type: 'string', default: '20' },
+    'no-actions': { type: 'boolean', default: false },
+    'search-messages': { type: 'string' },
+    'no-search': { type: 'boolean', default: false },
     json: { type: 'string', default: 'bench-results/peer.json' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -72,7 +82,8 @@ const { values: flags } = parseArgs({
 const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced N] [--rate R] [--burst N]
                       [--big-reps N] [--join-reps N] [--concurrency N] [--profile] [--peer-entry FILE]
                       [--catch-up N | --no-catch-up] [--memory-messages N | --no-memory]
-                      [--history-messages N | --no-history] [--no-rooms] [--json FILE]
+                      [--history-messages N | --no-history] [--actions-rate R | --no-actions]
+                      [--search-messages N | --no-search] [--no-rooms] [--json FILE]
 
   --sizes      room sizes (members, sender included); default 2,5,10,25,50 (--quick: 2,5,10)
   --quick      a smaller run: sizes 2,5,10, 20 paced messages, a burst of 300, 2 repetitions
@@ -86,7 +97,9 @@ const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced
   --catch-up N messages a member misses and catches up on, room of 10 (default 10000; --quick 1000)
   --memory-messages N  stored messages for the memory comparison with 1,000 (default 100000; --quick 20000)
   --history-messages N  messages in the store benchmark's big conversation (default 100000; --quick 20000)
-  --no-catch-up, --no-memory, --no-history  skip those scenarios; --no-rooms skips scenarios 1-4
+  --actions-rate R  reactions + edits per second the other member sends while plain messages are paced, smallest room (default 20)
+  --search-messages N  stored messages searched (default 100000; --quick 20000)
+  --no-catch-up, --no-memory, --no-history, --no-actions, --no-search  skip those scenarios; --no-rooms skips scenarios 1-4
   --json FILE  where the results go (default bench-results/peer.json)`;
 
 if (flags.help) {
@@ -124,6 +137,12 @@ const CATCH_UP_ROOM = 10;
 const MEMORY_MESSAGES = flags['no-memory'] ? 0 : intFlag('memory-messages', flags['memory-messages'], QUICK ? 20_000 : 100_000, 1);
 const HISTORY_MESSAGES = flags['no-history'] ? 0 : intFlag('history-messages', flags['history-messages'], QUICK ? 20_000 : 100_000, 1_000);
 const ROOMS = !flags['no-rooms'];
+const ACTIONS_RATE = flags['no-actions'] ? 0 : Number(flags['actions-rate']);
+if (!(ACTIONS_RATE >= 0 && ACTIONS_RATE <= 1000)) {
+  process.stderr.write(`--actions-rate must be a number of actions per second from 0 to 1000 (got "${flags['actions-rate']}")\n`);
+  process.exit(2);
+}
+const SEARCH_MESSAGES = flags['no-search'] ? 0 : intFlag('search-messages', flags['search-messages'], QUICK ? 20_000 : 100_000, 100);
 
 /** Users: the largest room plus the newcomer of scenario 3. */
 const USERS = Math.max(...SIZES) + 1;
@@ -466,6 +485,8 @@ interface Result {
 }
 
 const results: Result[] = [];
+/** Rows of the second table measured in the rooms (reactions and edits against plain messages). */
+const roomRows: ReportRow[] = [];
 const context: { size: number; what: string; value: string }[] = [];
 const notes: string[] = [];
 
@@ -879,6 +900,13 @@ async function rooms(dataRoot: string, profileDir: string | undefined, attempt: 
     if (!(await attempt(`room of ${size}: warm-up`, () => warmUp(room!)))) continue;
     await attempt(`room of ${size}: pipe round trip`, () => pipeRoundTrip(room!));
     await attempt(`room of ${size}: paced`, () => paced(room!));
+    if (ACTIONS_RATE && size === Math.min(...SIZES)) {
+      await attempt(`room of ${size}: plain messages with reactions and edits`, async () => {
+        const r = await actionsBench({ sender: room!.sender.peer, member: room!.receivers[0]!.peer, room: room!.name, roomSize: size, messages: PACED, rate: RATE, actionRate: ACTIONS_RATE, log: note });
+        roomRows.push(...r.rows);
+        notes.push(...r.notes);
+      });
+    }
     await attempt(`room of ${size}: 64 KiB`, () => big(room!));
     await attempt(`room of ${size}: burst`, () => burst(room!));
     await attempt(`room of ${size}: join`, () => join_(room!, newcomer));
@@ -948,6 +976,11 @@ async function onceScenarios(dataRoot: string, profileDir: string | undefined, a
       rows.push(...(await historyBench({ messages: HISTORY_MESSAGES, log: note, ...(QUICK ? { paced: 50, reads: 20 } : {}) })).map((r) => ({ ...r, metric: `store: ${r.metric}` })));
     });
   }
+  if (SEARCH_MESSAGES) {
+    await attempt(`search over ${SEARCH_MESSAGES} stored messages`, async () => {
+      rows.push(...(await searchBench({ messages: SEARCH_MESSAGES, log: note, ...(QUICK ? { reps: 20, coldReps: 1 } : {}) })).map((r) => ({ ...r, metric: `search: ${r.metric.replace(/^search: /, '')}` })));
+    });
+  }
   return rows;
 }
 
@@ -960,8 +993,10 @@ async function report_(users: User[], extraRows: ReportRow[], profileDir: string
   say(' catch-up: all = the late member\'s login answer -> all missed messages shown, p50/p99/max = time per 1,000 shown (p99: their p90))');
   say(formatResults(results).trimEnd());
   say(`targets: paced ${RATE}/s in a room of ${TARGETS.pacedP99Ms.size}: p99 < ${TARGETS.pacedP99Ms.value} ms; a burst of ${TARGETS.burstAllMs.messages} to a room of ${TARGETS.burstAllMs.size}: all delivered < ${TARGETS.burstAllMs.value} ms;`);
-  say(`  catch-up of 10,000 in a room of 10: < ${CATCH_UP_TARGET_MS} ms; newest page of 100,000: < 50 ms; memory must not grow with history size`);
-  if (extraRows.length) say(formatTable('catch-up, memory with history, message store (room size and counts in each metric)', extraRows).trimEnd());
+  say(`  catch-up of 10,000 in a room of 10: < ${CATCH_UP_TARGET_MS} ms; newest page of 100,000: < 50 ms; memory must not grow with history size;`);
+  say(`  a search over 100,000 stored messages: < ${SEARCH_TARGET_MS} ms; reactions and edits: no measurable change in the plain messages' p99`);
+  extraRows.unshift(...roomRows);
+  if (extraRows.length) say(formatTable('reactions and edits vs plain messages, catch-up, memory with history, message store, search (room size and counts in each metric)', extraRows).trimEnd());
   say();
   for (const c of context) say(`${c.size ? `room of ${c.size}: ` : ''}${c.what}: ${c.value}`);
   for (const n of notes) say(`* ${n}`);
@@ -975,6 +1010,7 @@ async function report_(users: User[], extraRows: ReportRow[], profileDir: string
   const meta = {
     sizes: SIZES, users: USERS, paced: PACED, rate: RATE, burst: BURST, bigReps: BIG_REPS, bigBytes: BIG_BYTES, joinReps: JOIN_REPS,
     catchUp: CATCH_UP, catchUpRoom: CATCH_UP_ROOM, memoryMessages: MEMORY_MESSAGES, historyMessages: HISTORY_MESSAGES, rooms: ROOMS,
+    actionsRate: ACTIONS_RATE, searchMessages: SEARCH_MESSAGES,
     quick: QUICK, peerEntry: PEER_PROGRAM ?? 'peer', trackerArgs: TRACKER_ARGS, bcryptCost: BCRYPT_COST, concurrency: CONCURRENCY, targets: TARGETS, context,
     clock: 'this process: performance.now() at the write of a command and at the arrival of the chunk holding an event line',
     runtimeS: 0, profiles,

@@ -1,0 +1,223 @@
+// Do reactions and edits slow down plain messages? (issue 12, `npm run bench`, in the room of 2.)
+//
+// Two `node peer --json` processes of a room (test/bench/run.ts sets them up): the sender sends
+// plain messages paced at `rate`/s, the other member receives them; in alternating rounds the
+// other member also sends, at `actionRate`/s, reactions (on and off, on the sender's messages) and
+// edits of its own message, at the same time. Compared: the paced latency (command written to the
+// sender -> message event read from the receiver, one clock: this process) of plain messages
+// alone and with the stream. Also reported: how fast the actions reached the sender.
+// Rounds alternate (plain, with, plain, with, ...) so a machine that gets busier later does not
+// count against one side only.
+
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PeerEvent, PeerProcess, TimedAnswer } from '../helpers/peer-process.ts';
+import type { ReportRow } from './report.ts';
+import { percentile } from './stats.ts';
+
+export interface ActionsBenchOptions {
+  sender: PeerProcess;
+  /** The other member: receives the paced messages, sends the reactions and edits. */
+  member: PeerProcess;
+  room: string;
+  roomSize: number;
+  /** Paced messages per round (each side gets `rounds` rounds). */
+  messages: number;
+  /** Plain messages per second. */
+  rate: number;
+  /** Reactions and edits per second during a round "with". */
+  actionRate: number;
+  rounds?: number;
+  log?: (line: string) => void;
+}
+
+export interface ActionsBenchResult {
+  rows: ReportRow[];
+  notes: string[];
+}
+
+const EMOJI = ['👍', '🎉', '👀', '🚀', '❤️'];
+/** At most this many action commands unanswered at once: a peer that falls behind is not buried. */
+const MAX_OUTSTANDING = 64;
+const GRACE_MS = 15_000;
+const r2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+const stat = (xs: number[]) => ({ p50: r2(percentile(xs, 50)), p99: r2(percentile(xs, 99)), max: r2(percentile(xs, 100)), n: xs.length });
+
+/** The stream of actions from `member`: reactions toggled on the sender's `target`, edits of its own `own`. */
+class ActionStream {
+  sent = 0;
+  answered = 0;
+  failed = 0;
+  firstError: string | undefined;
+  /** Time from writing an action on the member to reading its event on the sender. */
+  readonly reached: number[] = [];
+  private readonly writtenAt = new Map<string, number>();
+  private stopped = false;
+  private outstanding = 0;
+  private readonly off: () => void;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly o: ActionsBenchOptions, private readonly target: string, private readonly own: string, round: number) {
+    const onSender = (e: PeerEvent, at: number) => {
+      if (e.room !== o.room) return;
+      const key = e.event === 'reaction' ? `r|${String(e.emoji)}|${String(e.on)}` : e.event === 'edited' ? `e|${String(e.text)}` : undefined;
+      const w = key === undefined ? undefined : this.writtenAt.get(key);
+      if (w === undefined) return;
+      this.writtenAt.delete(key!);
+      this.reached.push(at - w);
+    };
+    o.sender.on('event', onSender);
+    this.off = () => o.sender.off('event', onSender);
+    this.done = this.run(round);
+  }
+
+  private async run(round: number): Promise<void> {
+    const interval = 1000 / this.o.actionRate;
+    const start = performance.now();
+    const on = new Map<string, boolean>();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; !this.stopped; i++) {
+      const wait = start + i * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (this.stopped) break;
+      if (this.outstanding >= MAX_OUTSTANDING) continue;
+      let cmd: Record<string, unknown>;
+      let key: string;
+      if (i % 3 === 2) {
+        const text = `edited ${round}.${i}: the plan for friday, take ${i}`;
+        cmd = { cmd: 'edit', room: this.o.room, messageId: this.own, text };
+        key = `e|${text}`;
+      } else {
+        const emoji = EMOJI[i % EMOJI.length]!;
+        const next = !(on.get(emoji) ?? false);
+        on.set(emoji, next);
+        cmd = { cmd: 'react', room: this.o.room, messageId: this.target, emoji, on: next };
+        key = `r|${emoji}|${next}`;
+      }
+      this.sent++;
+      this.outstanding++;
+      const p = this.o.member.request(cmd);
+      // The answer and the sender's event are matched by what they carry; the latest write wins.
+      this.writtenAt.set(key, performance.now());
+      pending.push(p.then((a: TimedAnswer) => this.answer(a), (err: Error) => this.answer(undefined, err)));
+    }
+    await Promise.all(pending);
+  }
+
+  private answer(a: TimedAnswer | undefined, err?: Error): void {
+    this.outstanding--;
+    if (a?.answer.ok) {
+      this.answered++;
+      return;
+    }
+    this.failed++;
+    this.firstError ??= a ? `${a.answer.error?.code}: ${a.answer.error?.message}` : String(err?.message);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+    this.off();
+  }
+}
+
+/** One paced round: latencies of the plain messages from the sender to the member. */
+async function pacedRound(o: ActionsBenchOptions, prefix: string): Promise<{ latencies: number[]; lost: number }> {
+  const sentAt = new Map<number, number>();
+  const latencies: number[] = [];
+  let got = 0;
+  let resolveAll!: () => void;
+  const all = new Promise<void>((r) => (resolveAll = r));
+  const head = `${prefix}#`;
+  const onMember = (e: PeerEvent, at: number) => {
+    if (e.event !== 'message' || e.room !== o.room || typeof e.text !== 'string' || !e.text.startsWith(head)) return;
+    const seq = Number(e.text.slice(head.length, e.text.indexOf('|')));
+    const w = sentAt.get(seq);
+    if (w === undefined) return;
+    sentAt.delete(seq);
+    latencies.push(at - w);
+    if (++got === o.messages) resolveAll();
+  };
+  o.member.on('event', onMember);
+  const answers: Promise<TimedAnswer>[] = [];
+  const interval = 1000 / o.rate;
+  const start = performance.now() + 20;
+  for (let i = 0; i < o.messages; i++) {
+    const wait = start + i * interval - performance.now();
+    if (wait > 0) await sleep(wait);
+    sentAt.set(i, performance.now());
+    answers.push(o.sender.request({ cmd: 'msg_room', room: o.room, text: `${prefix}#${i}|plain message ${i} of ${o.messages}` }));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, GRACE_MS)))]);
+  clearTimeout(timer);
+  o.member.off('event', onMember);
+  const failed = (await Promise.allSettled(answers)).filter((s) => s.status === 'rejected' || !s.value.answer.ok).length;
+  if (failed) throw new Error(`${failed} plain messages were refused by the sender`);
+  return { latencies, lost: o.messages - got };
+}
+
+/** Runs the comparison; rows for the second table of run.ts, notes under it. */
+export async function actionsBench(o: ActionsBenchOptions): Promise<ActionsBenchResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const rounds = o.rounds ?? 2;
+  const notes: string[] = [];
+  const tag = `actions${o.roomSize}`;
+  // What the stream acts on: a message of the sender's (reactions) and one of the member's own (edits).
+  const targetText = `${tag}-target|react to this`;
+  const ownText = `${tag}-own|the plan for friday`;
+  const targetSeen = o.member.waitEvent('message', (e) => e.room === o.room && e.text === targetText, 30_000);
+  const target = String((await o.sender.ok({ cmd: 'msg_room', room: o.room, text: targetText })).messageId);
+  await targetSeen;
+  const ownSeen = o.sender.waitEvent('message', (e) => e.room === o.room && e.text === ownText, 30_000);
+  const own = String((await o.member.ok({ cmd: 'msg_room', room: o.room, text: ownText })).messageId);
+  await ownSeen;
+  const probe = await o.member.request({ cmd: 'react', room: o.room, messageId: target, emoji: '👋', on: true });
+  const available = probe.answer.ok;
+  if (!available) {
+    const why = `${probe.answer.error?.code}: ${probe.answer.error?.message}`;
+    notes.push(`reactions and edits vs plain messages: the \`react\` command answered ${why}; only the plain rounds ran`);
+    log(`actions bench: react is not available (${why}): plain rounds only`);
+  }
+  const plain: number[] = [];
+  const withActions: number[] = [];
+  let lostPlain = 0;
+  let lostWith = 0;
+  const streams: ActionStream[] = [];
+  for (let r = 0; r < rounds; r++) {
+    log(`room of ${o.roomSize}: round ${r + 1}/${rounds}, ${o.messages} plain messages at ${o.rate}/s alone`);
+    const a = await pacedRound(o, `${tag}p${r}`);
+    plain.push(...a.latencies);
+    lostPlain += a.lost;
+    if (!available) continue;
+    log(`room of ${o.roomSize}: round ${r + 1}/${rounds}, ${o.messages} plain messages at ${o.rate}/s with ${o.actionRate}/s reactions and edits from the other member`);
+    const stream = new ActionStream(o, target, own, r);
+    streams.push(stream);
+    try {
+      const b = await pacedRound(o, `${tag}w${r}`);
+      withActions.push(...b.latencies);
+      lostWith += b.lost;
+    } finally {
+      await stream.stop();
+    }
+  }
+  const base = stat(plain);
+  const busy = stat(withActions);
+  const label = `paced ${o.rate}/s plain, room of ${o.roomSize}`;
+  const rows: ReportRow[] = [
+    { metric: `${label}: alone`, value: base.p99, unit: 'ms p99', note: `p50 ${base.p50}, max ${base.max} ms; ${base.n} deliveries over ${rounds} rounds; lost ${lostPlain}`, ...base, lost: lostPlain },
+  ];
+  if (available) {
+    const sent = streams.reduce((s, x) => s + x.sent, 0);
+    const failed = streams.reduce((s, x) => s + x.failed, 0);
+    const reached = stat(streams.flatMap((s) => s.reached));
+    const firstError = streams.find((s) => s.firstError)?.firstError;
+    const dp50 = busy.p50 !== null && base.p50 !== null ? r2(busy.p50 - base.p50) : null;
+    const dp99 = busy.p99 !== null && base.p99 !== null ? r2(busy.p99 - base.p99) : null;
+    rows.push(
+      { metric: `${label}: with ${o.actionRate}/s reactions + edits`, value: busy.p99, unit: 'ms p99', note: `p50 ${busy.p50}, max ${busy.max} ms; ${busy.n} deliveries; lost ${lostWith}; difference p50 ${dp50}, p99 ${dp99} ms`, ...busy, lost: lostWith, deltaP50: dp50, deltaP99: dp99 },
+      { metric: `reactions + edits reaching the sender, room of ${o.roomSize}`, value: reached.p50, unit: 'ms p50', note: `p99 ${reached.p99} ms; ${sent} sent (2 reactions : 1 edit), ${failed} refused${firstError ? ` (${firstError})` : ''}, ${reached.n} seen by the sender`, ...reached, sent, failed },
+    );
+  }
+  return { rows, notes };
+}
