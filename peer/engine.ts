@@ -22,6 +22,7 @@ import type { ScryptParams, UserKeys } from './account.ts';
 import { DataFolder, type AccountStore } from './data-folder.ts';
 import { RoomDirectory } from './room-directory.ts';
 import { dispatchPeerMessage } from './peer-dispatch.ts';
+import * as actions from './conversation-actions.ts';
 import * as signIn from './sign-in.ts';
 import { assemble, quiesce, release, type Signed } from './signed-session.ts';
 import type { FingerprintRow } from './trust.ts';
@@ -267,56 +268,50 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   // (protocol/message-actions.ts) and reaches members away now like any message.
 
   /** Sends `text` answering message `to` of the conversation. Throws 'message.not_found', 'message.deleted', and what sendRoom throws. */
-  async reply(target: { room?: string; user?: string }, to: string, text: string): Promise<CommandResults['reply']> {
-    void target; void to; void text;
-    throw new ProtocolError('internal', 'reply: not built yet');
+  reply(target: { room?: string; user?: string }, to: string, text: string): Promise<CommandResults['reply']> {
+    return actions.reply(this.signed(), target, to, text);
   }
 
   /** Puts (`on`) or takes back my reaction `emoji` on message `messageId`. Throws 'message.not_found', 'message.deleted', 'request.invalid' (not an emoji). */
-  async react(target: { room?: string; user?: string }, messageId: string, emoji: string, on = true): Promise<CommandResults['react']> {
-    void target; void messageId; void emoji; void on;
-    throw new ProtocolError('internal', 'react: not built yet');
+  react(target: { room?: string; user?: string }, messageId: string, emoji: string, on = true): Promise<CommandResults['react']> {
+    return actions.react(this.signed(), target, messageId, emoji, on);
   }
 
   /** Changes the text of my message `messageId`. Throws 'message.not_found', 'message.not_author', 'message.deleted', 'message.blank', 'request.too_large'. */
-  async edit(target: { room?: string; user?: string }, messageId: string, text: string): Promise<CommandResults['edit']> {
-    void target; void messageId; void text;
-    throw new ProtocolError('internal', 'edit: not built yet');
+  edit(target: { room?: string; user?: string }, messageId: string, text: string): Promise<CommandResults['edit']> {
+    return actions.edit(this.signed(), target, messageId, text);
   }
 
   /** Deletes my message `messageId` for every member (and its text from this store at once). Throws 'message.not_found', 'message.not_author'. */
-  async deleteMessage(target: { room?: string; user?: string }, messageId: string): Promise<CommandResults['delete']> {
-    void target; void messageId;
-    throw new ProtocolError('internal', 'delete: not built yet');
+  deleteMessage(target: { room?: string; user?: string }, messageId: string): Promise<CommandResults['delete']> {
+    return actions.deleteMessage(this.signed(), target, messageId);
   }
 
   /** Sends a read receipt: I have read the conversation up to and including `upTo`. Throws 'message.not_found'. */
-  async markRead(target: { room?: string; user?: string }, upTo: string): Promise<CommandResults['mark_read']> {
-    void target; void upTo;
-    throw new ProtocolError('internal', 'mark_read: not built yet');
+  markRead(target: { room?: string; user?: string }, upTo: string): Promise<CommandResults['mark_read']> {
+    return actions.markRead(this.signed(), target, upTo);
   }
 
   /**
    * Messages containing `query` (case- and accent-insensitive), newest first, at most `limit`
    * (default SEARCH_LIMITS.defaultResults): every conversation's, or `room`'s (a name, id or user).
-   * Deleted messages are never found; edited ones by their latest text.
+   * Deleted messages are never found; edited ones by their latest text. Throws 'room.not_found'.
    */
-  async search(query: string, opts: { room?: string; limit?: number } = {}): Promise<CommandResults['search']> {
-    void query; void opts;
-    throw new ProtocolError('internal', 'search: not built yet');
+  search(query: string, opts: { room?: string; limit?: number } = {}): Promise<CommandResults['search']> {
+    return actions.search(this.signed(), query, opts, this.nameOf);
   }
 
   /** One stored message of the conversation with its state (reactions, edited, deleted), or undefined (quotes, code threads). */
   message(target: { room?: string; user?: string }, id: string): HistoryMessage | undefined {
-    void target; void id;
-    return undefined;
+    return actions.message(this.signed(), target, id, this.nameOf);
   }
 
   /** The latest read receipt of each member of the conversation, mine from other devices included. */
   reads(target: { room?: string; user?: string }): { user: string; upTo: string }[] {
-    void target;
-    return [];
+    return actions.reads(this.signed(), target, this.nameOf);
   }
+
+  private readonly nameOf = (id: string): string | undefined => this.roomDirectory.get(id)?.name;
 
   /** My messages not yet acknowledged by every member they were for (the outbox). */
   async outbox(): Promise<CommandResults['outbox']> {
@@ -370,6 +365,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id), ...s.rooms.unloaded()]);
     this.persist();
     this.emit('ready', { port: pool.port });
+    // Built in the background (in slices): the first search is then fast.
+    this.track(s.search.warm().catch((err) => this.report(err)));
     this.track(s.mailbox.collect());
     s.delivery.resumeAll();
     s.catchUp.reach([...this.presence.keys()]);

@@ -5,8 +5,13 @@
 // of the strings (names and session ids are ASCII), so every member shows a room's messages in
 // the same order, stable across restarts. A message that arrives after one later in that order is
 // placed where it belongs and marked `late`.
+//
+// Action messages (issue 12: reactions, edits, deletes, read receipts) are rows here too, with
+// `kind` and `target` columns (peer/store-schema.ts step 2); pages show only plain messages, and
+// peer/message-state.ts works out what the actions did to them.
 
 import type { ConversationId } from '../protocol/peer.ts';
+import { messageActionSchema, messageIdSchema, type MessageAction, type MessageActionType } from '../protocol/message-actions.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
 import { MAX_TEXT_BYTES } from '../protocol/text-limit.ts';
@@ -24,7 +29,12 @@ const snippetSchema = obj({
   code: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
 });
 /** What is sealed in a row's body: the content, never an index column. */
-const contentSchema = obj({ text: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }), snippet: optional(snippetSchema) });
+const contentSchema = obj({
+  text: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
+  snippet: optional(snippetSchema),
+  replyTo: optional(messageIdSchema),
+  action: optional(messageActionSchema),
+});
 const conversationSchema = str({ min: 1, max: 80 });
 const storedSchema = obj({
   conversation: conversationSchema,
@@ -48,12 +58,18 @@ export interface StoredMessage {
   sentAt: number;
   text: string;
   snippet?: StoredSnippet;
+  /** The id of the message of this conversation it answers. */
+  replyTo?: string;
+  /** What it does to an earlier message (protocol/message-actions.ts); such a row is never shown itself. */
+  action?: MessageAction;
   /** Set by add: a message later in the order was already stored when this one arrived. */
   late?: boolean;
 }
 
-const COLUMNS = 'conversation, id, sender, session, seq, sent_at, late, body';
+const COLUMNS = 'conversation, id, sender, session, seq, sent_at, late, kind, target, body';
 const NEWEST_FIRST = 'ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC';
+/** Rows of the shown-messages loader (`shown`) read per query. */
+const SHOWN_BATCH = 2000;
 
 export class History {
   constructor(private readonly db: StoreDb) {}
@@ -66,19 +82,98 @@ export class History {
    */
   add(m: StoredMessage): { late: boolean } | false {
     const key = storedSchema.parse({ conversation: m.conversation, id: m.id, from: m.from, session: m.session, seq: m.seq, sentAt: m.sentAt }, 'message');
-    const content = contentSchema.parse(m.snippet ? { text: m.text, snippet: m.snippet } : { text: m.text }, 'message');
+    const content = contentSchema.parse(contentOf(m), 'message');
+    const { kind, target } = actionColumns(m.action);
     return this.db.write(() => {
       if (this.has(key.conversation, key.from, key.session, key.seq)) return false;
       if (this.db.get('SELECT 1 AS x FROM messages WHERE conversation = ? AND id = ?', [key.conversation, key.id])) return false;
-      const late = this.db.get(
-        'SELECT 1 AS x FROM messages WHERE conversation = ? AND (sent_at, sender, session, seq) > (?, ?, ?, ?) LIMIT 1',
+      // Late among shown messages only: an action row is never placed in the timeline.
+      const late = kind === '' && this.db.get(
+        `SELECT 1 AS x FROM messages WHERE conversation = ? AND kind = '' AND (sent_at, sender, session, seq) > (?, ?, ?, ?) LIMIT 1`,
         [key.conversation, key.sentAt, key.from, key.session, key.seq],
       ) !== undefined;
-      const body = this.db.seal('messages', identity(key, late), JSON.stringify(content));
-      this.db.run(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        [key.conversation, key.id, key.from, key.session, key.seq, key.sentAt, late ? 1 : 0, body]);
+      const body = this.db.seal('messages', identity(key, late, kind, target), JSON.stringify(content));
+      this.db.run(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [key.conversation, key.id, key.from, key.session, key.seq, key.sentAt, late ? 1 : 0, kind, target, body]);
       return { late };
     });
+  }
+
+  /**
+   * Seals `m`'s row again without its text and snippet (a delete): `replyTo` and the action stay.
+   * In the turn's transaction; no-op when the row is gone.
+   */
+  scrub(m: StoredMessage): void {
+    const { kind, target } = actionColumns(m.action);
+    const late = Boolean(m.late);
+    const content = { text: '', ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.action ? { action: m.action } : {}) };
+    this.db.write(() => {
+      const body = this.db.seal('messages', identity(m, late, kind, target), JSON.stringify(content));
+      this.db.run('UPDATE messages SET body = ? WHERE conversation = ? AND id = ?', [body, m.conversation, m.id]);
+    });
+  }
+
+  /**
+   * The action rows of `kinds` naming message `target` of `conversation` (`from`: only that
+   * sender's), oldest first in the store order, at most `limit` (the newest ones when more).
+   */
+  actionsOn(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { from?: string; limit: number }): StoredMessage[] {
+    const marks = kinds.map(() => '?').join(', ');
+    const by = opts.from === undefined ? '' : ' AND sender = ?';
+    const rows = this.db.all(
+      `SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks})${by} ${NEWEST_FIRST} LIMIT ?`,
+      [conversation, target, ...kinds, ...(opts.from === undefined ? [] : [opts.from]), opts.limit],
+    );
+    return rows.reverse().map((r) => this.fromRow(r));
+  }
+
+  /** Which of `ids` (at most MAX_PAGE) have an action of `kinds` in `conversation`. */
+  targetsWithActions(conversation: ConversationId, ids: readonly string[], kinds: readonly MessageActionType[]): Set<string> {
+    if (ids.length === 0) return new Set();
+    const rows = this.db.all(
+      `SELECT DISTINCT target FROM messages WHERE conversation = ? AND target IN (${ids.map(() => '?').join(', ')}) AND kind IN (${kinds.map(() => '?').join(', ')})`,
+      [conversation, ...ids, ...kinds],
+    );
+    return new Set(rows.map((r) => String(r.target)));
+  }
+
+  /** Whether `conversation` holds an action of `kinds` on `target` by someone other than `author`. */
+  hasActionByOther(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], author: string): boolean {
+    const marks = kinds.map(() => '?').join(', ');
+    return this.db.get(`SELECT 1 AS x FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks}) AND sender <> ? LIMIT 1`, [conversation, target, ...kinds, author]) !== undefined;
+  }
+
+  /** Each sender's newest read receipt in `conversation` (`upTo`), at most `limit` senders. */
+  reads(conversation: ConversationId, limit: number): { user: string; upTo: string }[] {
+    // SQLite takes the bare columns from the row holding max(): each sender's newest receipt.
+    const rows = this.db.all(
+      `SELECT sender, target, max(sent_at) AS at FROM messages WHERE conversation = ? AND kind = 'read' GROUP BY sender ORDER BY sender LIMIT ?`,
+      [conversation, limit],
+    );
+    return rows.map((r) => ({ user: String(r.sender), upTo: String(r.target) }));
+  }
+
+  /** Every action row of `kinds` in the store, in batches (the search index's loader). */
+  *actionsOfKind(kinds: readonly MessageActionType[]): Generator<StoredMessage> {
+    const marks = kinds.map(() => '?').join(', ');
+    let after = 0;
+    for (;;) {
+      const rows = this.db.all(`SELECT rowid AS rid, ${COLUMNS} FROM messages WHERE kind IN (${marks}) AND rowid > ? ORDER BY rowid LIMIT ?`, [...kinds, after, SHOWN_BATCH]);
+      for (const r of rows) yield this.fromRow(r);
+      if (rows.length < SHOWN_BATCH) return;
+      after = Number(rows.at(-1)!.rid);
+    }
+  }
+
+  /** Every shown message of the store, in batches, in no particular order (the search index's loader). */
+  *shown(): Generator<StoredMessage> {
+    let after = 0;
+    for (;;) {
+      const rows = this.db.all(`SELECT rowid AS rid, ${COLUMNS} FROM messages WHERE kind = '' AND rowid > ? ORDER BY rowid LIMIT ?`, [after, SHOWN_BATCH]);
+      for (const r of rows) yield this.fromRow(r);
+      if (rows.length < SHOWN_BATCH) return;
+      after = Number(rows.at(-1)!.rid);
+    }
   }
 
   /**
@@ -91,12 +186,12 @@ export class History {
     const limit = int({ min: 1, max: MAX_PAGE }).parse(opts.limit, 'limit');
     let rows: SqlRow[];
     if (opts.before === undefined) {
-      rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE conversation = ? ${NEWEST_FIRST} LIMIT ?`, [conversation, limit + 1]);
+      rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND kind = '' ${NEWEST_FIRST} LIMIT ?`, [conversation, limit + 1]);
     } else {
-      const at = this.db.get('SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ? AND id = ?', [conversation, opts.before]);
+      const at = this.db.get(`SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ? AND id = ? AND kind = ''`, [conversation, opts.before]);
       if (!at) throw new ProtocolError('request.invalid', 'no such message in this conversation to page before');
       rows = this.db.all(
-        `SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND (sent_at, sender, session, seq) < (?, ?, ?, ?) ${NEWEST_FIRST} LIMIT ?`,
+        `SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND kind = '' AND (sent_at, sender, session, seq) < (?, ?, ?, ?) ${NEWEST_FIRST} LIMIT ?`,
         [conversation, at.sent_at!, at.sender!, at.session!, at.seq!, limit + 1],
       );
     }
@@ -109,7 +204,7 @@ export class History {
     return this.db.get('SELECT 1 AS x FROM messages WHERE conversation = ? AND sender = ? AND session = ? AND seq = ?', [conversation, from, session, seq]) !== undefined;
   }
 
-  /** The message `id` of `conversation`, or undefined. */
+  /** The message `id` of `conversation` (an action row too: see `action`), or undefined. */
   get(conversation: ConversationId, id: string): StoredMessage | undefined {
     const row = this.db.get(`SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND id = ?`, [conversation, id]);
     return row ? this.fromRow(row) : undefined;
@@ -128,12 +223,40 @@ export class History {
   private fromRow(r: SqlRow): StoredMessage {
     const key = { conversation: String(r.conversation), id: String(r.id), from: String(r.sender), session: String(r.session), seq: Number(r.seq), sentAt: Number(r.sent_at) };
     const late = r.late === 1 || r.late === 1n;
-    const content = contentSchema.parse(JSON.parse(this.db.open('messages', identity(key, late), r.body ?? null).toString('utf8')), 'stored message');
-    return { ...key, text: content.text, ...(content.snippet ? { snippet: content.snippet } : {}), ...(late ? { late: true } : {}) };
+    const kind = String(r.kind ?? '');
+    const target = r.target === null || r.target === undefined ? null : String(r.target);
+    const content = contentSchema.parse(JSON.parse(this.db.open('messages', identity(key, late, kind, target), r.body ?? null).toString('utf8')), 'stored message');
+    // The sealed action must be the one the clear columns say (they are bound, this is belt and braces).
+    if (kind !== actionColumns(content.action).kind || target !== actionColumns(content.action).target) {
+      throw new ProtocolError('crypto.decrypt_failed', `${this.db.path}: a message row's action does not match its columns`);
+    }
+    return {
+      ...key, text: content.text,
+      ...(content.snippet ? { snippet: content.snippet } : {}),
+      ...(content.replyTo ? { replyTo: content.replyTo } : {}),
+      ...(content.action ? { action: content.action } : {}),
+      ...(late ? { late: true } : {}),
+    };
   }
 }
 
-/** What the sealed body is bound to: the row's every clear column. */
-function identity(k: { conversation: string; id: string; from: string; session: string; seq: number; sentAt: number }, late: boolean): (string | number)[] {
-  return [k.conversation, k.id, k.from, k.session, k.seq, k.sentAt, late ? 1 : 0];
+/** The sealed part of a message: its content, what it answers, what it does. */
+function contentOf(m: StoredMessage): Record<string, unknown> {
+  return { text: m.text, ...(m.snippet ? { snippet: m.snippet } : {}), ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.action ? { action: m.action } : {}) };
+}
+
+/** An action's clear columns: its type and the message it names ('' and null for a shown message). */
+function actionColumns(action: MessageAction | undefined): { kind: string; target: string | null } {
+  if (!action) return { kind: '', target: null };
+  return { kind: action.t, target: action.t === 'read' ? action.upTo : action.of };
+}
+
+/**
+ * What the sealed body is bound to: the row's every clear column. A shown message's identity is
+ * the one rows had before action columns existed, so those rows still open; an action row's adds
+ * its kind and target.
+ */
+function identity(k: { conversation: string; id: string; from: string; session: string; seq: number; sentAt: number }, late: boolean, kind: string, target: string | null): (string | number)[] {
+  const base = [k.conversation, k.id, k.from, k.session, k.seq, k.sentAt, late ? 1 : 0];
+  return kind === '' && target === null ? base : [...base, kind, target ?? ''];
 }

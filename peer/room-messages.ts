@@ -7,6 +7,7 @@
 import { HISTORY_PAGE_DEFAULT, type ClientEvents, type CommandResults, type HistoryMessage, type PendingMessage } from '../protocol/client.ts';
 import { randomBytes, sha256, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
+import type { MessageAction } from '../protocol/message-actions.ts';
 import { MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { isBlankMessage } from '../protocol/text.ts';
 import type { UserKeys } from './account.ts';
@@ -15,11 +16,12 @@ import type { Conversation, Conversations } from './conversations.ts';
 import type { Delivery } from './delivery.ts';
 import type { Gaps } from './gaps.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
-import type { History } from './history.ts';
+import type { History, StoredMessage } from './history.ts';
 import { MAX_WAITING_FOR_DISK, type InboundSessions } from './inbound-sessions.ts';
 import type { KeyDirectory } from './key-directory.ts';
 import type { PeerLink } from './link.ts';
 import type { LinkPool } from './link-pool.ts';
+import type { MessageActions, MessageState, Told } from './message-actions.ts';
 import type { RoomSync } from './room-sync.ts';
 import { decryptEnvelope, encryptMessage, makeBundle, needsRotation, newOutboundSession, openBundle, type OutboundSession } from './sender-keys.ts';
 
@@ -39,12 +41,14 @@ export interface RoomMessagesParts {
   held: HeldEnvelopes;
   delivery: Delivery;
   gaps: Gaps;
+  /** What action messages do to the messages they name (and the search index's updates). */
+  actions: MessageActions;
   /** Commits what the store wrote this turn: before an ack leaves, its message is on disk. */
   commit: () => void;
   /** Whether another device of mine is online now (the tracker lists it). */
   ownDevicesOnline: () => boolean;
   now: () => number;
-  emit: <K extends 'message' | 'typing' | 'room_forked' | 'error'>(name: K, e: ClientEvents[K]) => void;
+  emit: <K extends 'message' | 'typing' | 'room_forked' | 'error' | 'reaction' | 'edited' | 'deleted' | 'read'>(name: K, e: ClientEvents[K]) => void;
   report: (err: unknown, from?: string) => void;
   /** A send still under way: shutdown lets it finish briefly. */
   track: (work: Promise<void>) => void;
@@ -61,13 +65,16 @@ export class RoomMessages {
   }
 
   /**
-   * Encrypts and sends to every member but me whose key is not blocked. Throws 'request.too_large',
-   * 'message.blank', 'room.invalid_event' (forked). Resolves once handed to the links, not delivered.
+   * Encrypts and sends to every member but me whose key is not blocked. `extra`: the message it
+   * answers, or the action it is (applied to my store at once; its text is empty but an edit's).
+   * Throws 'request.too_large', 'message.blank', 'room.invalid_event' (forked). Resolves once
+   * handed to the links, not delivered.
    */
-  async send(conversation: Conversation, text: string, snippet?: MessageBody['snippet']): Promise<{ id: string; sentAt: number; recipients: number }> {
+  async send(conversation: Conversation, text: string, snippet?: MessageBody['snippet'], extra?: { replyTo?: string; action?: MessageAction }): Promise<{ id: string; sentAt: number; recipients: number }> {
     const { me, keys, now } = this.parts;
     checkText(text + (snippet?.code ?? ''));
-    if (isBlankMessage({ text, snippet })) {
+    const action = extra?.action;
+    if ((!action || action.t === 'edit') && isBlankMessage({ text, snippet })) {
       throw new ProtocolError('message.blank', 'the message is empty or only spaces and invisible characters; type something to send');
     }
     if (conversation.forked) throw new ProtocolError('room.invalid_event', `room ${conversation.name} has a forked history (members were shown different logs); sending is stopped until it is resolved`);
@@ -92,13 +99,17 @@ export class RoomMessages {
       // Held from the first message on: catch-up and the mailbox serve it with its envelopes.
       this.parts.held.putBundle(bundle);
     }
-    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: now(), text, ...(snippet ? { snippet } : {}) };
+    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: now(), text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
     const to = recipients.filter((u) => current.bundle.wraps.some((w) => w.to === u));
     // Kept before it leaves: history shows it, the held copy serves catch-up, and the outbox
     // remembers who must still get it (all in this turn's one transaction).
     const { history, held, delivery } = this.parts;
-    history.add({ conversation: id, id: body.id, from: me.user, session: envelope.session, seq: envelope.seq, sentAt: body.time, text, ...(snippet ? { snippet } : {}) });
+    const row = { conversation: id, id: body.id, from: me.user, session: envelope.session, seq: envelope.seq, sentAt: body.time, text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
+    history.add(row);
+    // Mine apply here at once (a delete removes the text before it leaves); searchable at once.
+    if (action) this.parts.actions.applied(row, conversation);
+    else this.parts.actions.arrived(row, conversation);
     held.putEnvelope(envelope, body.time);
     const sent = { room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq };
     delivery.sent({ ...sent, sentAt: body.time }, to);
@@ -133,22 +144,31 @@ export class RoomMessages {
   /** One page of stored history (engine.ts history); my own messages carry who they still wait for. */
   history(conversation: Conversation, opts: { before?: string; limit?: number }): CommandResults['history'] {
     const page = this.parts.history.page(conversation.id, { ...(opts.before !== undefined ? { before: opts.before } : {}), limit: opts.limit ?? HISTORY_PAGE_DEFAULT });
-    const messages: HistoryMessage[] = page.messages.map((m) => {
-      const mine = m.from === this.parts.me.user;
-      const at = { room: m.conversation, session: m.session, seq: m.seq };
-      const waitingFor = mine ? this.parts.delivery.waitingFor(at) : [];
-      const notDelivered = mine ? this.parts.delivery.notDelivered(at) : [];
-      return {
-        id: m.id, from: m.from, text: m.text, sentAt: m.sentAt,
-        ...(m.snippet ? { snippet: m.snippet } : {}),
-        ...(m.late ? { late: true } : {}),
-        ...(waitingFor.length ? { waitingFor } : {}),
-        ...(notDelivered.length ? { notDelivered } : {}),
-      };
-    });
+    const states = this.parts.actions.statesOf(conversation.id, page.messages);
+    const messages: HistoryMessage[] = page.messages.map((m) => this.row(m, states.get(m.id)));
     // The newest page says what is still missing, so a gap is shown again after a restart.
     const gaps = opts.before === undefined ? this.parts.held.missing(conversation.id, this.parts.me.user) : [];
     return { room: conversation.name, roomId: conversation.id, messages, more: page.more, ...(gaps.length ? { gaps } : {}) };
+  }
+
+  /** One stored message as history shows it (`state` from MessageActions; none: no actions on it). */
+  row(m: StoredMessage, state: MessageState | undefined): HistoryMessage {
+    const mine = m.from === this.parts.me.user;
+    const at = { room: m.conversation, session: m.session, seq: m.seq };
+    const waitingFor = mine ? this.parts.delivery.waitingFor(at) : [];
+    const notDelivered = mine ? this.parts.delivery.notDelivered(at) : [];
+    const deleted = state?.deleted === true;
+    return {
+      id: m.id, from: m.from, text: deleted ? '' : state?.edited ?? m.text, sentAt: m.sentAt,
+      ...(m.snippet && !deleted ? { snippet: m.snippet } : {}),
+      ...(m.late ? { late: true } : {}),
+      ...(waitingFor.length ? { waitingFor } : {}),
+      ...(notDelivered.length ? { notDelivered } : {}),
+      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+      ...(state?.reactions.length ? { reactions: state.reactions } : {}),
+      ...(state?.edited !== undefined && !deleted ? { edited: true } : {}),
+      ...(deleted ? { deleted: true } : {}),
+    };
   }
 
   /** My messages still waiting for members (engine.ts outbox). */
@@ -257,13 +277,17 @@ export class RoomMessages {
       throw new ProtocolError('message.from_the_future', `did not show a message from ${env.sender} dated ${new Date(body.time).toISOString()}: more than a day ahead of this clock; ${env.sender}'s clock (or yours) is wrong`);
     }
     // A modified client may send what ours refuses to: never shown, and not acknowledged.
-    if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
+    const action = body.action;
+    if (action && action.t !== 'edit') {
+      if (body.text !== '' || body.snippet || body.replyTo) throw new ProtocolError('request.invalid', `ignored a ${action.t} from ${env.sender} that carries text`);
+    } else if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);
+    else if (action && (body.snippet || body.replyTo)) throw new ProtocolError('request.invalid', `ignored an edit from ${env.sender} that carries a snippet or a reply`);
     const shown = conversation;
     // Stored now, in this turn's transaction, which commits before the replay journal's write
     // (inbound.beforeWrite): a crash at any point leaves the message either unused and not
     // stored (the sender sends it again) or stored (history has it; a copy is a duplicate).
     const { history, held, gaps } = this.parts;
-    let stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}) };
+    let stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}), ...(body.replyTo ? { replyTo: body.replyTo } : {}), ...(action ? { action } : {}) };
     let added = history.add(stored);
     if (!added) {
       // Another message here already has this id (senders choose ids): this one is kept under an
@@ -275,23 +299,32 @@ export class RoomMessages {
     }
     held.putEnvelope(env, this.parts.now());
     const { late } = added;
+    // An action applies to its message (or waits for it); a message takes the actions that came first.
+    let told: Told[];
+    let deleted = false;
+    if (action) told = this.parts.actions.applied(stored, shown);
+    else ({ deleted, told } = this.parts.actions.arrived(stored, shown));
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).
     inbound.afterDurable(() => {
       // With the message: a gap it opens or closes is told when it is shown.
       gaps.arrived(env.room, env.sender, env.session, env.seq, () => held.upTo(env.room, env.sender, env.session));
       this.acks.add(link, env);
-      this.parts.emit('message', {
-        room: shown.name,
-        roomId: env.room,
-        from: env.sender,
-        id: stored.id,
-        text: body.text,
-        sentAt: body.time,
-        direct: shown.direct,
-        ...(late ? { late: true } : {}),
-        ...(body.snippet ? { snippet: body.snippet } : {}),
-      });
+      if (!action) {
+        this.parts.emit('message', {
+          room: shown.name,
+          roomId: env.room,
+          from: env.sender,
+          id: stored.id,
+          text: deleted ? '' : body.text,
+          sentAt: body.time,
+          direct: shown.direct,
+          ...(late ? { late: true } : {}),
+          ...(body.replyTo ? { replyTo: body.replyTo } : {}),
+          ...(body.snippet && !deleted ? { snippet: body.snippet } : {}),
+        });
+      }
+      for (const t of told) (this.parts.emit as (n: string, e: unknown) => void)(t.name, t.e);
     });
     // Normally the next message is handled at once and shares the write; when the disk is slow,
     // this member's next messages wait for it (each waiting message holds its text in memory).

@@ -18,11 +18,13 @@ import { InboundSessions } from './inbound-sessions.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { bundleSignatureValid } from './sender-keys.ts';
 import { LinkPool, type DeviceAddress } from './link-pool.ts';
+import { MessageActions } from './message-actions.ts';
 import { RoomBook } from './room-book.ts';
 import { RoomCommands } from './room-commands.ts';
 import type { RoomDirectory } from './room-directory.ts';
 import { RoomMessages } from './room-messages.ts';
 import { RoomSync, type InboxItem } from './room-sync.ts';
+import { SearchIndex, type IndexedMessage } from './search-index.ts';
 import { SerialInbox } from './serial-inbox.ts';
 import { Trust } from './trust.ts';
 import type { SessionResult, TrackerSession } from './tracker-session.ts';
@@ -51,6 +53,10 @@ export interface Signed {
   delivery: Delivery;
   catchUp: CatchUp;
   mailbox: Mailbox;
+  /** Every shown message's current text, searchable (in memory only; built from the store). */
+  search: SearchIndex;
+  /** What reactions, edits, deletes and read receipts do to the messages they name. */
+  actions: MessageActions;
 }
 
 /** What the engine lends the parts: its long-lived pieces and its channels out. */
@@ -114,6 +120,9 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     failed: (err, from) => host.report(err, from),
   });
   const store = host.data.openStore(user);
+  // The loader runs once, on warm() or the first search; until then nothing is read.
+  const search: SearchIndex = new SearchIndex((): Iterable<IndexedMessage> => actions.indexable());
+  const actions: MessageActions = new MessageActions(store.history, search, store.db);
   // History before the replay record (room-messages.ts onEnvelope).
   inbound.beforeWrite = () => store.db.flush();
   const mailbox = new Mailbox({
@@ -162,7 +171,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   });
   const messages = new RoomMessages({
     me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
-    history: store.history, held: store.held, delivery, gaps, commit: () => store.db.flush(),
+    history: store.history, held: store.held, delivery, gaps, actions, commit: () => store.db.flush(),
     ownDevicesOnline: () => addressOf(host, user).some((d) => d.device !== undefined && d.device !== host.data.deviceId()),
     emit: (name, e) => {
       if (name === 'error') host.emitError(e as ClientEvents['error']);
@@ -186,7 +195,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     },
     error: (e) => host.emitError(e),
   });
-  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox, store, delivery, catchUp, mailbox };
+  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox, store, delivery, catchUp, mailbox, search, actions };
 
   pins.on('key_changed', (change) => {
     const roomIds = conversations.sharedWith(change.user);
@@ -273,6 +282,7 @@ function announce(host: SessionHost, s: Signed, event: RoomEvent, before: RoomSt
 /** A room left, closed or kicked from: every part forgets it. */
 export function forgetRoom(host: SessionHost, s: Signed, id: ConversationId): void {
   s.messages.forget(id);
+  s.search.forget(id);
   // Sessions of the room go, but not the record that they were used: nothing made before this
   // head opens again, also after a rejoin.
   s.inbound.forgetRoom(id, s.rooms.get(id)?.state.head.seq ?? 0);

@@ -53,6 +53,8 @@ export class StoreDb {
   private turn?: { resolve: () => void; reject: (err: unknown) => void; done: Promise<void> };
   private depth = 0;
   private closed = false;
+  /** A delete was written: once it commits, the WAL is checkpointed and truncated (its old page copies go). */
+  private scrub = false;
 
   /**
    * Opens (creating when missing, mode 0600) the store at `path`, sealed under `key` (32 bytes).
@@ -82,7 +84,9 @@ export class StoreDb {
       this.db.exec('PRAGMA locking_mode=EXCLUSIVE');
       const mode = (this.db.get('PRAGMA journal_mode=WAL') as SqlRow).journal_mode;
       if (mode !== 'wal') this.db.exec('PRAGMA journal_mode=TRUNCATE');
-      this.db.exec(`PRAGMA synchronous=${options.durability === 'power' ? 'FULL' : 'OFF'}; PRAGMA foreign_keys=ON;`);
+      // secure_delete: freed pages and cells are zeroed, so a deleted message's sealed text does
+      // not linger in free space (issue 12; the WAL's old copies go at `scrubAfterCommit`).
+      this.db.exec(`PRAGMA synchronous=${options.durability === 'power' ? 'FULL' : 'OFF'}; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;`);
       this.migrate();
       this.checkKey();
     } catch (err) {
@@ -136,6 +140,7 @@ export class StoreDb {
       throw err;
     }
     if (outer) this.step('COMMIT');
+    if (outer && this.scrub) this.checkpoint();
     return result;
   }
 
@@ -159,6 +164,15 @@ export class StoreDb {
     return this.savepoint(fn);
   }
 
+  /**
+   * Asks that once the current transaction commits, the WAL be checkpointed into the database and
+   * truncated: the old copies of pages just rewritten (a deleted message's) leave the -wal file.
+   */
+  scrubAfterCommit(): void {
+    this.scrub = true;
+    if (!this.turn && this.depth === 0) this.checkpoint();
+  }
+
   /** Resolves when every write so far is committed; rejects if that commit failed. */
   committed(): Promise<void> {
     return this.turn?.done ?? Promise.resolve();
@@ -177,6 +191,17 @@ export class StoreDb {
       turn.reject(err);
       throw err;
     }
+    if (this.scrub) this.checkpoint();
+  }
+
+  private checkpoint(): void {
+    this.scrub = false;
+    // A cached statement left mid-step by `get` holds a read: checkpointing needs none. Deletes
+    // are rare, so the cache is dropped (statements are prepared again when next used).
+    for (const st of this.statements.values()) st.finalize();
+    this.statements.clear();
+    const r = this.db.get('PRAGMA wal_checkpoint(TRUNCATE)') as SqlRow;
+    if (Number(r.busy) !== 0) throw new ProtocolError('server.store_busy', `${this.path}: the write-ahead log could not be checkpointed after a delete; the deleted text may stay in ${this.path}-wal until the next delete or restart`);
   }
 
   /** Seals `plaintext` for `table`'s row `identity` (the values that name the row). */

@@ -78,4 +78,17 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (room, session, seq, user)
   );
   `,
+  // 2: message actions (issue 12). A reaction, edit, delete or read receipt is a row of `messages`
+  // too (dedupe, acks, catch-up and replay protection work as for any message): `kind` says which
+  // ('' for a message shown in the timeline), `target` the message id of the same conversation it
+  // acts on (a read receipt's `upTo`). Both are clear index columns, bound into the sealed body's
+  // AAD for action rows (peer/history.ts identity).
+  `
+  ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+  ALTER TABLE messages ADD COLUMN target TEXT;
+  -- A message's actions (reactions, edits, deletes), and a conversation's read receipts.
+  CREATE INDEX messages_target ON messages (conversation, target, kind) WHERE target IS NOT NULL;
+  -- The timeline's order over shown messages only (pages skip action rows without reading them).
+  CREATE INDEX messages_shown ON messages (conversation, sent_at, sender, session, seq) WHERE kind = '';
+  `,
 ];

@@ -1,0 +1,134 @@
+// The engine's commands on messages (issue 12): reply, react, edit, delete, read receipts, one
+// message's state, read receipts held, and search. Each action is a message of its conversation
+// sent like any other (room-messages.ts send), so it reaches members who are away the same way;
+// checked here first for a clear answer, and by every receiver again (message-actions.ts).
+
+import type { CommandResults, HistoryMessage, SearchResult } from '../protocol/client.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { SEARCH_LIMITS, isEmoji, type MessageAction } from '../protocol/message-actions.ts';
+import { normalizeUserName } from '../protocol/names.ts';
+import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
+import type { Conversation } from './conversations.ts';
+import type { StoredMessage } from './history.ts';
+import type { Signed } from './signed-session.ts';
+
+export type Target = { room?: string; user?: string };
+
+/** How a conversation is named when it is not one of mine now (a room left: its history stays). */
+export type NameOf = (id: string) => string | undefined;
+
+/** The conversation to act in: a current one of mine (throws 'room.not_found', 'request.invalid'). */
+function current(s: Signed, target: Target): Conversation {
+  return s.conversations.target(target, () => false, () => undefined);
+}
+
+/** A conversation to read: a current one, or one left whose history is kept. */
+function readable(s: Signed, target: Target, nameOf: NameOf): Conversation {
+  return s.conversations.target(target, (id) => s.store.history.count(id) > 0, nameOf);
+}
+
+/** Message `id` of `conversation`, shown (not an action row). Throws 'message.not_found', and 'message.deleted' unless `deletedOk`. */
+function shownMessage(s: Signed, conversation: Conversation, id: string, deletedOk = false): StoredMessage {
+  const m = s.store.history.get(conversation.id, id);
+  if (!m || m.action) throw new ProtocolError('message.not_found', `there is no message ${id} in ${conversation.name}; take the id from history or a message event`);
+  if (!deletedOk && s.actions.stateOf(m).deleted) throw new ProtocolError('message.deleted', `message ${id} in ${conversation.name} was deleted by its author`);
+  return m;
+}
+
+async function act(s: Signed, conversation: Conversation, action: MessageAction, text = ''): Promise<CommandResults['react']> {
+  const sent = await s.messages.send(conversation, text, undefined, { action });
+  return { room: conversation.name, roomId: conversation.id, messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
+}
+
+/** engine.ts reply. */
+export async function reply(s: Signed, target: Target, to: string, text: string): Promise<CommandResults['reply']> {
+  const conversation = current(s, target);
+  shownMessage(s, conversation, to);
+  const sent = await s.messages.send(conversation, text, undefined, { replyTo: to });
+  return { room: conversation.name, roomId: conversation.id, messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
+}
+
+/** engine.ts react. */
+export async function react(s: Signed, target: Target, of: string, emoji: string, on: boolean): Promise<CommandResults['react']> {
+  if (!isEmoji(emoji)) throw new ProtocolError('request.invalid', 'a reaction must be one emoji (no text)');
+  const conversation = current(s, target);
+  shownMessage(s, conversation, of);
+  return act(s, conversation, { t: 'react', of, emoji, on });
+}
+
+/** engine.ts edit. */
+export async function edit(s: Signed, target: Target, of: string, text: string): Promise<CommandResults['edit']> {
+  const conversation = current(s, target);
+  const m = shownMessage(s, conversation, of);
+  if (m.from !== s.user) throw new ProtocolError('message.not_author', `message ${of} is ${m.from}'s: you can edit only your own messages`);
+  return act(s, conversation, { t: 'edit', of }, text);
+}
+
+/** engine.ts deleteMessage. */
+export async function deleteMessage(s: Signed, target: Target, of: string): Promise<CommandResults['delete']> {
+  const conversation = current(s, target);
+  const m = shownMessage(s, conversation, of, true);
+  if (m.from !== s.user) throw new ProtocolError('message.not_author', `message ${of} is ${m.from}'s: you can delete only your own messages`);
+  return act(s, conversation, { t: 'delete', of });
+}
+
+/** engine.ts markRead. */
+export async function markRead(s: Signed, target: Target, upTo: string): Promise<CommandResults['mark_read']> {
+  const conversation = current(s, target);
+  shownMessage(s, conversation, upTo, true);
+  return act(s, conversation, { t: 'read', upTo });
+}
+
+/** engine.ts message: one shown message with its state, or undefined. */
+export function message(s: Signed, target: Target, id: string, nameOf: NameOf): HistoryMessage | undefined {
+  const conversation = readable(s, target, nameOf);
+  const m = s.store.history.get(conversation.id, id);
+  if (!m || m.action) return undefined;
+  return s.messages.row(m, s.actions.stateOf(m));
+}
+
+/** engine.ts reads: each member's newest read receipt (members now only, when the conversation is current). */
+export function reads(s: Signed, target: Target, nameOf: NameOf): { user: string; upTo: string }[] {
+  const conversation = readable(s, target, nameOf);
+  const members = conversation.members;
+  // Bounded by members: a room left (no member list) keeps at most a room's worth.
+  const rows = s.store.history.reads(conversation.id, members.length ? members.length + 1 : 1000);
+  return members.length ? rows.filter((r) => members.includes(r.user)) : rows;
+}
+
+/** engine.ts search. Throws 'room.not_found' for a `room` that is neither a conversation of mine nor a user I have a direct one with. */
+export async function search(s: Signed, query: string, opts: { room?: string; limit?: number }, nameOf: NameOf): Promise<CommandResults['search']> {
+  let conversation: ConversationId | undefined;
+  if (opts.room !== undefined) conversation = searchScope(s, opts.room, nameOf);
+  const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? SEARCH_LIMITS.defaultResults)), SEARCH_LIMITS.maxResults);
+  const hits = s.search.search(query, { ...(conversation !== undefined ? { conversation } : {}), limit });
+  const results: SearchResult[] = hits.map((h) => ({ room: displayName(s, h.conversation, nameOf), roomId: h.conversation, id: h.id, from: h.from, text: h.text, sentAt: h.sentAt }));
+  return { results };
+}
+
+/** A search's `room`: a room (name or id, also one left with history kept), a `dm:` id, or a user. */
+function searchScope(s: Signed, ref: string, nameOf: NameOf): ConversationId {
+  try {
+    return readable(s, { room: ref }, nameOf).id;
+  } catch (err) {
+    let user: string;
+    try {
+      user = normalizeUserName(ref);
+    } catch {
+      throw err;
+    }
+    if (user === s.user) throw err;
+    const id = dmRoom(s.user, user);
+    if (s.store.history.count(id) === 0 && !s.conversations.find(id)) throw err;
+    return id;
+  }
+}
+
+/** A conversation as people call it: the room's name, or the other person for a direct one. */
+export function displayName(s: Signed, id: ConversationId, nameOf: NameOf): string {
+  if (isDmRoom(id)) {
+    const [, a, b] = id.split(':');
+    return a === s.user ? (b ?? id) : (a ?? id);
+  }
+  return s.conversations.find(id)?.name ?? nameOf(id) ?? id;
+}

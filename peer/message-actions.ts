@@ -1,0 +1,208 @@
+// What action messages (protocol/message-actions.ts: reactions, edits, deletes, read receipts) do
+// to the messages they name, decided by this device from its own store, never trusted from the
+// sender: an edit or delete applies only when its envelope's signed sender is the target's
+// author, and only to a message of its own conversation (looked up by (conversation, id)).
+// Order does not matter: an action whose target has not arrived is kept as a row and applied,
+// with the same check, when the target arrives (catch-up brings messages in any order). The state
+// of a message is read from its action rows when shown (`stateOf`), so nothing else is kept.
+//
+// A delete removes the text from this store at once: the target's sealed body and its author's
+// edit rows are sealed again without it, the search index forgets it, and the store checkpoints
+// its WAL after the commit (peer/store-db.ts scrubAfterCommit; secure_delete zeroes freed pages).
+
+import type { ClientEvents } from '../protocol/client.ts';
+import { MAX_REACTIONS_PER_MESSAGE, type ReactionCount } from '../protocol/message-actions.ts';
+import type { ConversationId } from '../protocol/peer.ts';
+import type { History, StoredMessage } from './history.ts';
+import type { IndexedMessage, SearchIndex } from './search-index.ts';
+
+/** Reaction rows read per message (the newest kept): a member toggling for ever cannot make a page slow. */
+export const MAX_REACTION_ROWS = 2000;
+
+/** What a message's actions made of it. `edited`: the author's latest text. */
+export interface MessageState {
+  reactions: ReactionCount[];
+  edited?: string;
+  deleted: boolean;
+}
+
+/** An event to emit once the row that caused it is durable. */
+export type Told =
+  | { name: 'reaction'; e: ClientEvents['reaction'] }
+  | { name: 'edited'; e: ClientEvents['edited'] }
+  | { name: 'deleted'; e: ClientEvents['deleted'] }
+  | { name: 'read'; e: ClientEvents['read'] }
+  | { name: 'error'; e: ClientEvents['error'] };
+
+/** The conversation as events name it. */
+export interface Named {
+  id: ConversationId;
+  name: string;
+}
+
+const ACTED_ON = ['react', 'edit', 'delete'] as const;
+
+export class MessageActions {
+  constructor(
+    private readonly history: History,
+    private readonly index: SearchIndex,
+    /** The store: a delete's commit is followed by a WAL checkpoint. */
+    private readonly db: { scrubAfterCommit(): void },
+  ) {}
+
+  /** The state of shown message `m` from its action rows (reactions, the author's edit or delete). */
+  stateOf(m: StoredMessage): MessageState {
+    const { history } = this;
+    if (history.actionsOn(m.conversation, m.id, ['delete'], { from: m.from, limit: 1 }).length) return { reactions: [], deleted: true };
+    const [edit] = history.actionsOn(m.conversation, m.id, ['edit'], { from: m.from, limit: 1 });
+    const reactions = tally(history.actionsOn(m.conversation, m.id, ['react'], { limit: MAX_REACTION_ROWS }));
+    return { reactions, deleted: false, ...(edit ? { edited: edit.text } : {}) };
+  }
+
+  /** States of the page's messages that have any action (the others have none): by id. */
+  statesOf(conversation: ConversationId, page: readonly StoredMessage[]): Map<string, MessageState> {
+    const acted = this.history.targetsWithActions(conversation, page.map((m) => m.id), ACTED_ON);
+    const states = new Map<string, MessageState>();
+    for (const m of page) if (acted.has(m.id)) states.set(m.id, this.stateOf(m));
+    return states;
+  }
+
+  /**
+   * A shown message just stored (mine or received): indexed for search, and actions that came
+   * before it applied now. Returns whether its author deleted it already (then its text is gone
+   * from the store: show it deleted) and what to tell after it.
+   */
+  arrived(m: StoredMessage, room: Named): { deleted: boolean; told: Told[] } {
+    if (!this.history.targetsWithActions(m.conversation, [m.id], ACTED_ON).size) {
+      this.index.put(indexed(m, m.text));
+      return { deleted: false, told: [] };
+    }
+    const told: Told[] = [];
+    const at = { room: room.name, roomId: room.id, id: m.id };
+    if (this.history.hasActionByOther(m.conversation, m.id, ['edit', 'delete'], m.from)) {
+      told.push({ name: 'error', e: { code: 'message.not_author', message: `ignored an edit or delete of ${m.from}'s message in ${room.name} sent by someone else` } });
+    }
+    const state = this.stateOf(m);
+    if (state.deleted) {
+      this.scrub(m);
+      told.push({ name: 'deleted', e: at });
+      return { deleted: true, told };
+    }
+    this.index.put(indexed(m, state.edited ?? m.text));
+    if (state.edited !== undefined) told.push({ name: 'edited', e: { ...at, text: state.edited } });
+    for (const r of state.reactions) for (const user of r.users) told.push({ name: 'reaction', e: { ...at, user, emoji: r.emoji, on: true } });
+    return { deleted: false, told };
+  }
+
+  /**
+   * An action row just stored (mine or received): applied to its target when that is here, with
+   * the author check for edits and deletes. Returns what to tell once it is durable.
+   */
+  applied(row: StoredMessage, room: Named): Told[] {
+    const action = row.action;
+    if (!action) return [];
+    if (action.t === 'read') return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
+    const at = { room: room.name, roomId: room.id, id: action.of };
+    const target = this.history.get(row.conversation, action.of);
+    // Not here yet: kept, and applied (with the same checks) when it arrives (`arrived`).
+    if (!target) return action.t === 'react' ? [{ name: 'reaction', e: { ...at, user: row.from, emoji: action.emoji, on: action.on } }] : [];
+    if (target.action) {
+      return [{ name: 'error', e: { code: 'message.not_found', message: `ignored a ${action.t} from ${row.from} in ${room.name}: it names a reaction, edit or receipt, not a message` } }];
+    }
+    if (action.t === 'react') {
+      if (this.deleted(target)) return [];
+      return [{ name: 'reaction', e: { ...at, user: row.from, emoji: action.emoji, on: action.on } }];
+    }
+    if (target.from !== row.from) {
+      return [{ name: 'error', e: { code: 'message.not_author', message: `refused ${action.t === 'edit' ? 'an edit' : 'a delete'} from ${row.from} in ${room.name}: only ${target.from}, its author, can change that message` } }];
+    }
+    if (action.t === 'delete') {
+      this.scrub(target);
+      return [{ name: 'deleted', e: at }];
+    }
+    if (this.deleted(target)) {
+      this.history.scrub(row);
+      this.db.scrubAfterCommit();
+      return [];
+    }
+    const [latest] = this.history.actionsOn(target.conversation, target.id, ['edit'], { from: target.from, limit: 1 });
+    const text = latest?.text ?? row.text;
+    this.index.put(indexed(target, text));
+    return [{ name: 'edited', e: { ...at, text } }];
+  }
+
+  /** Every shown message's current text, deleted ones left out: the search index's loader. */
+  *indexable(): Generator<IndexedMessage> {
+    // Edits and deletes are few: each (conversation, message, sender)'s latest is held, then
+    // matched against the message's author as messages stream by.
+    const author = new Map<string, { deleted: boolean; edit?: StoredMessage }>();
+    for (const a of this.history.actionsOfKind(['edit', 'delete'])) {
+      const of = a.action && a.action.t !== 'react' && a.action.t !== 'read' ? a.action.of : undefined;
+      if (of === undefined) continue;
+      const key = `${a.conversation}\n${of}\n${a.from}`;
+      const now = author.get(key) ?? { deleted: false };
+      if (a.action!.t === 'delete') now.deleted = true;
+      else if (!now.edit || before(now.edit, a)) now.edit = a;
+      author.set(key, now);
+    }
+    for (const m of this.history.shown()) {
+      const st = author.get(`${m.conversation}\n${m.id}\n${m.from}`);
+      if (st?.deleted) continue;
+      const text = st?.edit?.text ?? m.text;
+      if (text === '' && !m.snippet) continue;
+      yield indexed(m, text);
+    }
+  }
+
+  private deleted(m: StoredMessage): boolean {
+    return this.history.actionsOn(m.conversation, m.id, ['delete'], { from: m.from, limit: 1 }).length > 0;
+  }
+
+  /** Removes `m`'s text, and its author's edits' texts, from the store and the index. */
+  private scrub(m: StoredMessage): void {
+    this.history.scrub(m);
+    for (const e of this.history.actionsOn(m.conversation, m.id, ['edit'], { from: m.from, limit: -1 })) this.history.scrub(e);
+    this.index.remove(m.conversation, m.id);
+    this.db.scrubAfterCommit();
+  }
+}
+
+/**
+ * Reactions from react rows in the store order: the latest per (user, emoji) wins; emoji in the
+ * order first given, at most MAX_REACTIONS_PER_MESSAGE (the oldest kept).
+ */
+export function tally(rows: readonly StoredMessage[]): ReactionCount[] {
+  const latest = new Map<string, { user: string; emoji: string; on: boolean }>();
+  for (const r of rows) {
+    if (r.action?.t !== 'react') continue;
+    const key = `${r.from}\n${r.action.emoji}`;
+    const prev = latest.get(key);
+    if (prev) prev.on = r.action.on;
+    else latest.set(key, { user: r.from, emoji: r.action.emoji, on: r.action.on });
+  }
+  const byEmoji = new Map<string, string[]>();
+  for (const { user, emoji, on } of latest.values()) {
+    if (!on) continue;
+    let users = byEmoji.get(emoji);
+    if (!users) {
+      if (byEmoji.size >= MAX_REACTIONS_PER_MESSAGE) continue;
+      byEmoji.set(emoji, (users = []));
+    }
+    users.push(user);
+  }
+  return [...byEmoji].map(([emoji, users]) => ({ emoji, users }));
+}
+
+/** The index's view of a message: its current text with a snippet's path and code appended. */
+export function indexed(m: StoredMessage, text: string): IndexedMessage {
+  const withSnippet = m.snippet ? `${text}\n${m.snippet.path}\n${m.snippet.code}` : text;
+  return { conversation: m.conversation, id: m.id, from: m.from, sentAt: m.sentAt, text: withSnippet };
+}
+
+/** Whether `a` comes before `b` in the store order (sentAt, from, session, seq). */
+function before(a: StoredMessage, b: StoredMessage): boolean {
+  if (a.sentAt !== b.sentAt) return a.sentAt < b.sentAt;
+  if (a.from !== b.from) return a.from < b.from;
+  if (a.session !== b.session) return a.session < b.session;
+  return a.seq < b.seq;
+}
