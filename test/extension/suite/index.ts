@@ -9,6 +9,7 @@ import Mocha from 'mocha';
 import { appendFileSync } from 'node:fs';
 import { format } from 'node:util';
 import { suiteConfig } from './config.ts';
+import { defineCodeThreadTests } from './code-threads.test.ts';
 import { defineExtensionTests } from './extension.test.ts';
 
 export function run(): Promise<void> {
@@ -23,6 +24,7 @@ export function run(): Promise<void> {
   // The bdd interface puts describe/it/before on the global object, as the mocha CLI does.
   mocha.suite.emit('pre-require', globalThis, 'extension.test.ts', mocha);
   defineExtensionTests(config);
+  defineCodeThreadTests(config);
   return new Promise((resolve, reject) => {
     try {
       mocha.run((failures) => (failures ? reject(new Error(`${failures} extension-host tests failed`)) : resolve()));
