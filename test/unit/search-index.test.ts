@@ -125,7 +125,7 @@ test('hostile queries: regular-expression characters are plain text, 200 charact
 test('warm() builds in slices that let the event loop run, once; a search before it builds first', async () => {
   let loads = 0;
   const messages = Array.from({ length: 20_000 }, (_, i) => m(`m${i}`, `message number ${i} about ${i % 2 ? 'search' : 'index'} work`, { conversation: i % 3 ? A : B }));
-  const idx = new SearchIndex(() => (loads++, messages), { sliceMs: 2 });
+  const idx = new SearchIndex(() => (loads++, messages), { sliceMs: 1 });
   let ticks = 0;
   const ticker = setInterval(() => ticks++, 0);
   await idx.warm();
@@ -146,7 +146,7 @@ test('warm() builds in slices that let the event loop run, once; a search before
 
 test('while warming, a delete, an edit and a forgotten conversation win over the copies still being loaded', async () => {
   const messages = Array.from({ length: 5_000 }, (_, i) => m(`m${i}`, `row ${i} sprint`, { conversation: i % 2 ? A : B }));
-  const idx = new SearchIndex(() => messages, { sliceMs: 0.5 });
+  const idx = new SearchIndex(() => messages, { sliceMs: 0 }); // slices of 63 messages: never done in one
   const warming = idx.warm();
   assert.equal(idx.coverage().built, false, 'warm() yields before it is done');
   idx.remove(A, 'm4999');
