@@ -119,7 +119,8 @@ function searchScope(s: Signed, ref: string, nameOf: NameOf): ConversationId {
     }
     if (user === s.user) throw err;
     const id = dmRoom(s.user, user);
-    if (s.store.history.count(id) === 0 && !s.conversations.find(id)) throw err;
+    // A user I have never exchanged a message with: nothing to search, and maybe no such user.
+    if (s.store.history.count(id) === 0) throw new ProtocolError('room.not_found', `there is no room named ${ref} and no messages with a user named ${ref} to search`);
     return id;
   }
 }
