@@ -24,6 +24,7 @@ import { runInNewContext } from 'node:vm';
 import { randomBytes } from '../../protocol/crypto.ts';
 import { dmRoom } from '../../protocol/peer.ts';
 import { History } from '../../peer/history.ts';
+import { MessageActions } from '../../peer/message-actions.ts';
 import { SearchIndex, type IndexedMessage } from '../../peer/search-index.ts';
 import { StoreDb } from '../../peer/store-db.ts';
 import { ABSENT, PLANTED, chatText } from './chat-text.ts';
@@ -131,6 +132,27 @@ export async function searchBench(opts: SearchBenchOptions = {}): Promise<Report
       rows.push(
         { metric: `cold: load + build + first search, ${n}`, value: ms(percentile(cold, 50)), unit: 'ms', note: `median of ${o.coldReps}; worst ${ms(Math.max(...cold))} ms; of which opening every row from the store ${ms(percentile(loadOnly, 50))} ms`, samples: cold, loadSamples: loadOnly },
       );
+
+      // The engine's own loader (every shown message by rowid in batches, edits and deletes applied).
+      {
+        const t0 = performance.now();
+        const engineIndex: SearchIndex = new SearchIndex(() => engineActions.indexable());
+        const engineActions = new MessageActions(history, engineIndex, db);
+        const hits = engineIndex.search(PLANTED.word, { limit: 50 });
+        const took = performance.now() - t0;
+        if (hits.length !== Math.min(PLANTED.count, n) || engineIndex.coverage().messages !== n) throw new Error(`the engine's loader gave ${engineIndex.coverage().messages} messages, ${hits.length} hits`);
+        rows.push({ metric: `cold with the engine's loader, ${n}`, value: ms(took), unit: 'ms', note: 'MessageActions.indexable (History.shown, batches of rows by rowid): what a search before warm() costs in the peer' });
+        const warmed: SearchIndex = new SearchIndex(() => warmedActions.indexable());
+        const warmedActions = new MessageActions(history, warmed, db);
+        const loop = monitorEventLoopDelay({ resolution: 1 });
+        loop.enable();
+        const t1 = performance.now();
+        await warmed.warm();
+        const warmMs = performance.now() - t1;
+        loop.disable();
+        const c = warmed.coverage();
+        rows.push({ metric: `warm() with the engine's loader, ${n}`, value: ms(warmMs), unit: 'ms', note: `${c.slices} slices, longest ${ms(c.longestSliceMs)} ms; event loop's longest stall ${ms(loop.max / 1e6)} ms (what the peer does at sign-in)`, slices: c.slices, longestSliceMs: c.longestSliceMs, loopMaxMs: loop.max / 1e6 });
+      }
 
       // warm(): in slices; the event loop's longest stall meanwhile is what a UI would feel.
       const before = (collect(), process.memoryUsage().heapUsed);
