@@ -9,7 +9,7 @@ import { splitLines } from './snippet-anchor.ts';
 import { leavesFolder, resolveSnippetPath } from './snippet-path.ts';
 
 /** Larger files get no thread: they are not read to find a snippet in them. */
-export const MAX_THREAD_FILE_BYTES = 8 * 1024 * 1024;
+export const MAX_THREAD_FILE_BYTES = 2 * 1024 * 1024;
 
 export interface SnippetFile {
   uri: vscode.Uri;

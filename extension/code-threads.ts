@@ -11,15 +11,15 @@
 // folders (code-thread-files.ts).
 
 import { randomUUID } from 'node:crypto';
-import { posix } from 'node:path';
 import * as vscode from 'vscode';
 import type { ConversationId } from '../protocol/peer.ts';
 import type { Snippet, TimelineMessage } from '../protocol/view.ts';
 import { conversationLabel, messageComment, threadContext, threadLabel } from './code-thread-comments.ts';
-import { SNIPPET_SCHEME, addThreadOwner, snippetDocumentChanged, type ThreadTarget } from './code-thread-commands.ts';
+import { addThreadOwner, snippetDocumentChanged, type ThreadTarget } from './code-thread-commands.ts';
 import { currentLines, findSnippetFile, type SnippetFile } from './code-thread-files.ts';
 import { noticeText } from './labels.ts';
-import { anchorSnippet, codeLines, type Anchor } from './snippet-anchor.ts';
+import { compareWithShared, snippetText, snippetUri } from './code-thread-original.ts';
+import { anchorSnippet, type Anchor } from './snippet-anchor.ts';
 
 /** Snippet messages kept as threads: the newest by time sent. */
 export const MAX_THREADS = 200;
@@ -31,6 +31,8 @@ export const MAX_WAITING = 1000;
 const MAX_ABSENT = 2000;
 /** Quiet time after the last keystroke before the threads of a document find their code again, in ms. */
 export const REANCHOR_DELAY_MS = 300;
+/** Wait after a thread's file is found before placing it, so that the threads of one file are placed together, in ms. */
+const PLACE_DELAY_MS = 50;
 
 export interface CodeThreadsHost {
   /** Sends `text` as a reply to message `id` of conversation `key` (engine.reply). */
@@ -77,7 +79,8 @@ export class CodeThreads implements vscode.Disposable {
   private readonly byToken = new Map<string, Root>();
   /** Roots by their file's URI (toString()). */
   private readonly byFile = new Map<string, Set<Root>>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Anchorings waiting for a quiet moment, per file: a burst of edits or of new threads is one anchoring. */
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; done: () => void }>();
   /** Per file, the number of the latest anchoring: an older one that finishes later is dropped. */
   private readonly anchoring = new Map<string, number>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -146,13 +149,16 @@ export class CodeThreads implements vscode.Disposable {
 
   dispose(): void {
     this.clear();
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) {
+      clearTimeout(t.timer);
+      t.done();
+    }
     this.timers.clear();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.controller.dispose();
   }
 
-  /** The threads shown now, newest snippet first (what tests and the "show in chat" path read back). */
+  /** The threads shown now, newest snippet first: the thread objects VS Code shows, as they are. */
   shown(): { key: ConversationId; id: string; thread: vscode.CommentThread }[] {
     return [...this.roots.values()]
       .filter((r) => r.thread)
@@ -256,7 +262,8 @@ export class CodeThreads implements vscode.Disposable {
     const set = this.byFile.get(uri) ?? new Set<Root>();
     set.add(root);
     this.byFile.set(uri, set);
-    await this.reanchor(file.uri);
+    // Many snippets of one file (history brings them together) are placed by one reading of it.
+    this.schedule(file.uri, PLACE_DELAY_MS);
   }
 
   private markAbsent(ref: string): void {
@@ -272,14 +279,16 @@ export class CodeThreads implements vscode.Disposable {
   private schedule(uri: vscode.Uri, delayMs: number): void {
     const key = uri.toString();
     if (!this.byFile.has(key)) return;
-    clearTimeout(this.timers.get(key));
-    this.timers.set(
-      key,
-      setTimeout(() => {
-        this.timers.delete(key);
-        this.track(this.reanchor(uri));
-      }, delayMs),
-    );
+    const waiting = this.timers.get(key);
+    if (waiting) clearTimeout(waiting.timer);
+    let done = waiting?.done;
+    // Counted as work under way from the first request to the anchoring that answers them all.
+    if (!done) this.track(new Promise<void>((resolve) => (done = resolve)));
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.track(this.reanchor(uri).finally(done));
+    }, delayMs);
+    this.timers.set(key, { timer, done: done! });
   }
 
   /** Places every thread of one file where its code is now. */
@@ -300,7 +309,7 @@ export class CodeThreads implements vscode.Disposable {
       }
       this.render(root);
     }
-    if (lines) for (const root of this.byFile.get(key) ?? []) snippetDocumentChanged(this.snippetUri(root));
+    if (lines) for (const root of this.byFile.get(key) ?? []) if (root.file) snippetDocumentChanged(snippetUri(root.file, root.token));
   }
 
   private renderAll(): void {
@@ -341,7 +350,9 @@ export class CodeThreads implements vscode.Disposable {
     return {
       reply: (text) => this.reply(root, text),
       showInChat: () => this.host.showInChat(root.key, root.message.id),
-      showOriginal: () => this.showOriginal(root),
+      showOriginal: async () => {
+        if (root.file) await compareWithShared(root.file, root.token, conversationLabel(root.key, root.title));
+      },
     };
   }
 
@@ -355,27 +366,8 @@ export class CodeThreads implements vscode.Disposable {
     }
   }
 
-  /** The compare view: the snippet as shared (the file with its lines replaced by the shared code) beside the file now. */
-  private async showOriginal(root: Root): Promise<void> {
-    if (!root.file) return;
-    // Open first, so that the snippet document is made from the text the editor shows.
-    await vscode.workspace.openTextDocument(root.file.uri);
-    const name = posix.basename(root.snippet.path);
-    await vscode.commands.executeCommand('vscode.diff', this.snippetUri(root), root.file.uri, `${noticeText(name)}: as shared in ${conversationLabel(root.key, root.title)} ↔ now`);
-  }
-
-  private snippetUri(root: Root): vscode.Uri {
-    return vscode.Uri.from({ scheme: SNIPPET_SCHEME, path: `/${root.file?.segments.join('/') ?? 'snippet'}`, query: root.token });
-  }
-
   private snippetDocument(uri: vscode.Uri): string | undefined {
     const root = this.byToken.get(uri.query);
-    if (!root?.file || !root.anchor) return undefined;
-    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === root.file!.uri.toString());
-    if (!doc) return codeLines(root.snippet.code).join('\n');
-    const eol = doc.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
-    const lines = doc.getText().split(/\r\n|\r|\n/);
-    lines.splice(root.anchor.startLine - 1, root.anchor.endLine - root.anchor.startLine + 1, ...codeLines(root.snippet.code));
-    return lines.join(eol);
+    return root?.file && root.anchor ? snippetText(root.file, root.anchor, root.snippet.code) : undefined;
   }
 }

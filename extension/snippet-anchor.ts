@@ -187,3 +187,14 @@ function mostAlike(doc: readonly string[], code: readonly string[], near: number
 function nearest(starts: readonly number[], near: number): number {
   return starts.reduce((best, s) => (Math.abs(s - near) < Math.abs(best - near) ? s : best));
 }
+
+/**
+ * The file as it would be with the snippet as shared at its anchor: `doc`'s lines with the
+ * anchored lines replaced by the code's (what the compare view shows beside the file now).
+ */
+export function asShared(doc: readonly string[], anchor: Pick<Anchor, 'startLine' | 'endLine'>, code: string): string[] {
+  const lines = [...doc];
+  const start = Math.max(0, Math.min(anchor.startLine - 1, lines.length));
+  lines.splice(start, Math.max(0, anchor.endLine - anchor.startLine + 1), ...codeLines(code));
+  return lines;
+}

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { anchorSnippet, codeLines, splitLines } from '../../extension/snippet-anchor.ts';
+import { anchorSnippet, asShared, codeLines, splitLines } from '../../extension/snippet-anchor.ts';
 
 /** A file of `n` numbered lines: `line 1` … `line n`. */
 const file = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`);
@@ -87,4 +87,13 @@ test('hostile inputs: absurd line numbers, inverted ranges, huge code, a file of
 test('a code of blank lines only: its lines if blank there, else changed at them', () => {
   assert.equal(anchorSnippet(['a', '', 'b'], { startLine: 2, endLine: 2, code: '' }).state, 'same');
   assert.deepEqual(anchorSnippet(['a', 'b', 'c'], { startLine: 2, endLine: 2, code: '\n' }), { state: 'changed', startLine: 2, endLine: 2 });
+});
+
+test('as shared: the file with the anchored lines replaced by the shared code, for the compare view', () => {
+  const doc = withCode(4);
+  doc[6] = '  return a - b;';
+  const anchor = anchorSnippet(doc, { startLine: 10, endLine: 12, code });
+  assert.deepEqual(asShared(doc, anchor, code), withCode(4));
+  // An anchor on fewer lines than the code (the file got shorter): the code's lines all come back.
+  assert.deepEqual(asShared(['a', 'b'], { startLine: 2, endLine: 2 }, 'x\ny\n'), ['a', 'x', 'y']);
 });

@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { CodeThreads, type CodeThreadsHost } from '../../../extension/code-threads.ts';
+import { ProtocolError } from '../../../protocol/errors.ts';
 import type { TimelineMessage } from '../../../protocol/view.ts';
 import type { SuiteConfig } from './config.ts';
 
@@ -36,7 +37,12 @@ const bodyOf = (c: vscode.Comment) =>
 class TestHost implements CodeThreadsHost {
   readonly replies: [string, string, string][] = [];
   readonly shownInChat: [string, string][] = [];
+  /** The next reply fails with this (as the engine refuses a reply to a deleted message). */
+  failNext?: ProtocolError;
   async reply(key: string, id: string, text: string): Promise<void> {
+    const fail = this.failNext;
+    this.failNext = undefined;
+    if (fail) throw fail;
     this.replies.push([key, id, text]);
   }
   showInChat(key: string, id: string): void {
@@ -162,6 +168,24 @@ export function defineCodeThreadTests(_config: SuiteConfig): void {
       assert.deepEqual(host.shownInChat, [[ROOM, 's1']]);
       // Not one of its threads (another extension calling the command): nothing is sent.
       await vscode.commands.executeCommand('p2pChat.threadReply', { thread: { comments: [] }, text: 'forged' });
+      assert.equal(host.replies.length, 1);
+    });
+
+    it('a reply the engine refuses is not lost: the notice says why and offers the text back', async function () {
+      const notices: { message: string; items: string[] }[] = [];
+      const target = vscode.window as unknown as Record<string, unknown>;
+      const saved = target.showErrorMessage;
+      target.showErrorMessage = async (message: string, ...items: string[]) => {
+        notices.push({ message, items });
+        return undefined;
+      };
+      try {
+        host.failNext = new ProtocolError('message.deleted', 'bob deleted that message; reply in the conversation instead');
+        await vscode.commands.executeCommand('p2pChat.threadReply', { thread: only(), text: 'too late' });
+      } finally {
+        target.showErrorMessage = saved;
+      }
+      assert.deepEqual(notices, [{ message: 'P2P Chat did not send your reply: bob deleted that message; reply in the conversation instead', items: ['Copy Reply'] }]);
       assert.equal(host.replies.length, 1);
     });
 
