@@ -9,6 +9,7 @@ import type { ConversationId } from '../protocol/peer.ts';
 import { VIEW_RUNNABLE_COMMANDS, type HostToView, type MemberItem, type PersonItem, type RoomItem, type SessionView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
 import { askSelection } from './commands.ts';
 import { noticeText, pickText } from './labels.ts';
+import { searchMessages } from './search-pick.ts';
 
 /** What the holder last said, as this window needs it. */
 export class ChatMirror {
@@ -68,7 +69,7 @@ export interface AttachedWindow {
   /** Sends to the holder; undefined while this window has no holder to talk to (taking over). */
   send(message: WindowToHost): boolean;
   /** Sends a request and resolves with its answer (rejects with the holder's words on failure). */
-  request(params: ViewRequestParams): Promise<void>;
+  request(params: ViewRequestParams): Promise<Extract<HostToView, { type: 'request/completed' }>>;
   reveal(): Promise<void>;
   focusComposer(): void;
 }
@@ -150,6 +151,22 @@ export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]):
         const user = arg(0) ?? (await vscode.window.showInputBox({ title: 'Verify Member', prompt: 'User name to verify' }));
         // The holder asks "does it match" in its window (the answer marks its engine's key).
         if (user) w.send({ type: 'member/verify', user });
+      })();
+    case 'p2pChat.searchMessages':
+      // The holder's engine searches; the conversation opens in this window's view (the holder
+      // posts its message/revealed to every view).
+      return (async () => {
+        requireLogin();
+        await searchMessages(
+          {
+            search: async (query) => (await w.request({ type: 'search/run', query })).results ?? [],
+            open: async (hit) => {
+              await w.reveal();
+              if (!w.send({ type: 'search/open', key: hit.key, id: hit.id })) throw new Error('the window running the chat is changing; try again in a moment');
+            },
+          },
+          arg(0) ?? '',
+        );
       })();
     case 'p2pChat.forgetTrackerFingerprint':
       return Promise.resolve(void vscode.window.showInformationMessage('P2P Chat runs in another VS Code window of this machine: run "Forget Tracker Fingerprint" there.'));

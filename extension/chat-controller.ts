@@ -3,26 +3,23 @@
 // what the view and the commands ask for. Errors reach the user in words that say what to do.
 
 import * as vscode from 'vscode';
-import { realpath } from 'node:fs/promises';
 import { ChatEngine } from '../peer/engine.ts';
 import { parseTrackerAddress } from '../protocol/address.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { HistoryPage, HostToView, RequestError, Snippet, WindowToHost } from '../protocol/view.ts';
+import type { HostToView, Snippet } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
+import { feedNewest, type CodeThreadsFactory, type CodeThreadsLike } from './code-threads-feed.ts';
+import { ConversationActions } from './conversation-actions.ts';
 import { joinRoomById } from './join-room.ts';
-import { messageNotification, noticeText } from './labels.ts';
-import { leavesFolder, resolveSnippetPath } from './snippet-path.ts';
+import { messageNotification } from './labels.ts';
+import { codeOf, errorText } from './model-events.ts';
+import { carryOut, type FromView } from './view-requests.ts';
 import { atRestKey, secretAccountStore } from './secrets.ts';
 import { verifyMember, type FingerprintToConfirm } from './verify-member.ts';
 
-/**
- * What reaches the controller: a view's message but `view/ready`, which the provider (or, for
- * another window's view, extension/window-link.ts) answers itself.
- */
-export type FromView = Exclude<WindowToHost, { type: 'view/ready' } | { type: 'window/visible' }>;
-type FromViewRequest = Extract<FromView, { requestId: number }>;
+export type { FromView } from './view-requests.ts';
 
 export interface ControllerHooks {
   post(message: HostToView): void;
@@ -41,7 +38,14 @@ const LAST_USER = 'p2pChat.lastUser';
 
 export class ChatController implements vscode.Disposable {
   readonly model: ChatModel;
+  /** Replies, reactions, edits, deletes, search (extension/conversation-actions.ts). */
+  readonly actions: ConversationActions;
   engine?: ChatEngine;
+  /** The code threads in the editor: made at the first sign-in when a factory is set (setCodeThreads). */
+  private threads?: CodeThreadsLike;
+  private threadsFactory?: CodeThreadsFactory;
+  /** To every view (this window's and attached windows'). */
+  private readonly post: (m: HostToView) => void;
   private key?: Buffer;
   /** The next attempt to resume the saved session (restore), while the tracker is unreachable. */
   private resumeTimer?: NodeJS.Timeout;
@@ -51,12 +55,13 @@ export class ChatController implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly hooks: ControllerHooks,
   ) {
+    this.post = (m) => {
+      hooks.post(m);
+      if (m.type === 'rooms/changed' || m.type === 'session/changed' || m.type === 'host/snapshot') hooks.changed();
+    };
     this.model = new ChatModel(
       {
-        post: (m) => {
-          hooks.post(m);
-          if (m.type === 'rooms/changed' || m.type === 'session/changed' || m.type === 'host/snapshot') hooks.changed();
-        },
+        post: this.post,
         visible: () => hooks.visible(),
         notify: (kind, title, text, key) => this.notify(kind, title, text, key),
         directs: {
@@ -71,9 +76,12 @@ export class ChatController implements vscode.Disposable {
           load: (user) => context.globalState.get<unknown>(`p2pChat.readMarks.${user}`),
           save: (user, marks) => void context.globalState.update(`p2pChat.readMarks.${user}`, marks),
         },
+        readReceipts: () => vscode.workspace.getConfiguration('p2pChat').get<boolean>('readReceipts') ?? true,
+        threads: () => this.threads,
       },
       this.trackerAddress(),
     );
+    this.actions = new ConversationActions({ engine: () => this.requireEngine(), model: this.model, reveal: () => hooks.reveal(), post: (m) => this.post(m) });
     // Set without a notification: nothing listens yet (activate() is still wiring the hooks).
     const last = this.lastUser();
     if (last) this.model.session = { ...this.model.session, lastUser: last };
@@ -237,82 +245,32 @@ export class ChatController implements vscode.Disposable {
   }
 
   /**
-   * Handles what the webview asks. A request (it carries a `requestId`) gets its own
-   * `request/completed`, success or failure; a command that fails shows a `notice/shown`. Both
-   * go to `reply`: the view that asked (this window's by default, or another window's).
+   * Handles what the webview asks (extension/view-requests.ts): a request gets its own
+   * `request/completed`, a command that fails a `notice/shown`, both sent to `reply` (the view that
+   * asked: this window's by default, or another window's).
    */
-  async fromView(message: FromView, reply: (m: HostToView) => void = (m) => this.hooks.post(m)): Promise<void> {
-    if ('requestId' in message) {
-      const { requestId } = message;
-      try {
-        const page = await this.request(message);
-        reply({ type: 'request/completed', requestId, ok: true, ...(page ? { page } : {}) });
-      } catch (err) {
-        reply({ type: 'request/completed', requestId, ok: false, error: requestError(err) });
-      }
-      return;
-    }
-    try {
-      await this.command(message);
-    } catch (err) {
-      reply({ type: 'notice/shown', ...requestError(err) });
-    }
+  fromView(message: FromView, reply: (m: HostToView) => void = (m) => this.hooks.post(m)): Promise<void> {
+    return carryOut(this, message, reply);
   }
 
-  /** Carries out a view request; `history/page` answers with its page, the others with nothing. */
-  private async request(message: FromViewRequest): Promise<HistoryPage | void> {
-    switch (message.type) {
-      case 'auth/login':
-        return await this.withProgress('Logging in to P2P Chat…', () => this.login(message.tracker, message.user, message.password));
-      case 'auth/register':
-        return await this.withProgress('Creating your P2P Chat account…', () => this.register(message.tracker, message.user, message.password));
-      case 'conversation/openDirect':
-        await this.openDirect(message.user);
-        return;
-      case 'room/join':
-        return await this.joinRoom(message.id, message.password);
-      case 'room/leave':
-        return await this.leaveRoom(message.key);
-      case 'room/close':
-        return await this.closeRoom(message.key);
-      case 'room/kick':
-        return await this.kick(message.key, message.user);
-      case 'message/send':
-        return await this.send(message.key, message.text, message.snippet);
-      case 'history/page':
-        this.requireEngine();
-        return await this.model.olderPage(message.key, message.before);
-      default: {
-        const never: never = message;
-        return never;
-      }
-    }
+  /**
+   * The code threads of this window (extension/code-threads.ts), made at sign-in by `factory`; only
+   * the window running the engine sets it (the threads reply through this engine).
+   */
+  setCodeThreads(factory: CodeThreadsFactory): void {
+    this.threadsFactory = factory;
   }
 
-  private async command(message: Exclude<FromView, FromViewRequest>): Promise<void> {
-    switch (message.type) {
-      case 'command/run':
-        await vscode.commands.executeCommand(message.command);
-        return;
-      case 'conversation/open':
-        return this.model.openConversation(message.key);
-      case 'member/verify':
-        await vscode.commands.executeCommand('p2pChat.verifyMember', message.user);
-        return;
-      case 'typing/set':
-        return this.engine?.typing(message.key, message.active);
-      case 'snippet/open':
-        return await openSnippet(message.path, message.line, message.endLine ?? message.line);
-      default: {
-        const never: never = message;
-        return never;
-      }
-    }
+  /** Opens conversation `key` at message `id` in the view (search results, a code thread's "show in chat"). */
+  showMessage(key: ConversationId, id: string): Promise<void> {
+    return this.actions.open(key, id);
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
     clearTimeout(this.resumeTimer);
+    this.threads?.dispose();
+    this.threads = undefined;
     await this.engine?.close();
   }
 
@@ -338,6 +296,20 @@ export class ChatController implements vscode.Disposable {
     this.model.setSession({ lastUser: engine.user! });
     await this.model.signedIn(engine);
     await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', true);
+    this.startThreads(engine);
+  }
+
+  /** The code threads get the newest messages of every conversation (in the background: sign-in stays fast). */
+  private startThreads(engine: ChatEngine): void {
+    if (!this.threadsFactory) return;
+    this.threads ??= this.threadsFactory({
+      reply: (key, id, text) => this.actions.reply(key, id, text),
+      showInChat: (key, id) => void this.showMessage(key, id).catch((err: unknown) => this.post({ type: 'notice/shown', message: `Could not show the message in the chat: ${errorText(err)}`, ...codeOf(err) })),
+      me: () => this.engine?.user,
+      enabled: () => vscode.workspace.getConfiguration('p2pChat').get<boolean>('codeThreads') ?? true,
+    });
+    const threads = this.threads;
+    void feedNewest(engine, this.model, threads, (key, err) => this.post({ type: 'notice/shown', message: `Code threads: could not read the history of ${this.model.title(key)}: ${errorText(err)}`, ...codeOf(err) }));
   }
 
   /** An engine for this tracker (a new one if the address changed). */
@@ -390,50 +362,6 @@ export class ChatController implements vscode.Disposable {
       await this.focusComposer();
     });
   }
-
-  private withProgress<T>(title: string, work: () => Promise<T>): Thenable<T> {
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work);
-  }
-}
-
-/**
- * Opens a snippet's file with lines `line` to `endLine` (1-based; past the end means the last
- * line) selected and centred, but only inside an open workspace folder (extension/snippet-path.ts),
- * local or remote (URIs throughout); anything else is refused with a notice that says why and
- * shows the path as the sender wrote it, made visible. In Restricted Mode this only opens a text
- * editor, which VS Code allows there: nothing of the workspace runs.
- */
-export async function openSnippet(path: string, line: number, endLine: number): Promise<void> {
-  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri);
-  const join = (base: vscode.Uri, ...segments: string[]) => vscode.Uri.joinPath(base, ...segments);
-  const refuse = (why: string) => void vscode.window.showWarningMessage(`P2P Chat did not open the snippet's file "${noticeText(path)}": ${noticeText(why)}.`);
-  const resolved = resolveSnippetPath(folders, path, join);
-  if (!resolved.ok) return refuse(resolved.reason);
-  const fs = {
-    realpath: (p: string) => realpath(p),
-    fsPath: (u: vscode.Uri) => u.fsPath,
-    isSymlink: async (u: vscode.Uri) => ((await vscode.workspace.fs.stat(u)).type & vscode.FileType.SymbolicLink) !== 0,
-  };
-  for (const [i, uri] of resolved.uris.entries()) {
-    let escape: string | undefined;
-    try {
-      const stat = await vscode.workspace.fs.stat(uri);
-      if ((stat.type & vscode.FileType.File) === 0) continue;
-      escape = await leavesFolder(folders[i]!, uri, resolved.segments, fs, join);
-    } catch {
-      continue;
-    }
-    if (escape) return refuse(escape);
-    const doc = await vscode.workspace.openTextDocument(uri);
-    const lastLine = Math.max(0, doc.lineCount - 1);
-    const first = Math.min(Math.max(0, line - 1), lastLine);
-    const last = Math.min(Math.max(first, endLine - 1), lastLine);
-    const range = new vscode.Range(first, 0, last, doc.lineAt(last).range.end.character);
-    const editor = await vscode.window.showTextDocument(doc, { selection: range });
-    editor.revealRange(range, vscode.TextEditorRevealType.InCenter);
-    return;
-  }
-  refuse('no workspace folder has that file');
 }
 
 /**
@@ -464,13 +392,3 @@ const RETRYABLE: ReadonlySet<string> = new Set([
   'EPIPE',
   'EAI_AGAIN',
 ]);
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** A failure as the view shows it: the words, and the ProtocolError code when there is one. */
-function requestError(err: unknown): RequestError {
-  const code = (err as { code?: unknown })?.code;
-  return { message: errorText(err), ...(typeof code === 'string' ? { code } : {}) };
-}

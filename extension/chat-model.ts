@@ -3,16 +3,23 @@
 // turns its events into view notifications (protocol/view.ts); the webview only ever shows what
 // this holds, so it can close and reopen at any time and get the same picture from `snapshot()`.
 // Timelines live in extension/timelines.ts (pages from the engine's history store), typing marks
-// in extension/typing.ts. Every event is placed by its `roomId`; no name is ever mapped back to an
+// in extension/typing.ts, read marks and receipts in read-state.ts, reactions, edits, deletes and
+// quotes in message-updates.ts, people and the directory in people.ts. Every event is placed by its `roomId`; no name is ever mapped back to an
 // id (names are reused after a close).
 
-import { HISTORY_PAGE_DEFAULT, type ClientEvents, type HistoryMessage } from '../protocol/client.ts';
+import { HISTORY_PAGE_DEFAULT, type ClientEvents } from '../protocol/client.ts';
 import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { RoomSummary } from '../protocol/tracker.ts';
-import type { DirectoryRoom, HistoryPage, HostToView, MemberItem, MessageStatus, OpenedConversation, PersonItem, RoomItem, SessionView, TimelineItem, TimelineMessage, ViewSnapshot } from '../protocol/view.ts';
+import type { HistoryPage, HostToView, MemberItem, MessageStatus, OpenedConversation, RoomItem, SessionView, TimelineItem, TimelineMessage, ViewSnapshot } from '../protocol/view.ts';
 import type { ChatEngine } from '../peer/engine.ts';
 import { TimelineStore, type HistorySource } from './timelines.ts';
 import { TypingUsers } from './typing.ts';
+import { ReadMarks, ReceiptSender, type ReadMark } from './read-state.ts';
+import { fromHistory, mentions } from './message-state.ts';
+import { MessageUpdates, type ThreadSink } from './message-updates.ts';
+import { codeOf, errorText, listen, notice } from './model-events.ts';
+import { PeopleList } from './people.ts';
+
+export { parseReadMarks, type ReadMark } from './read-state.ts';
 
 export interface ModelHooks {
   post(message: HostToView): void;
@@ -23,38 +30,10 @@ export interface ModelHooks {
   directs?: { load(user: string): string[]; save(user: string, keys: string[]): void };
   /** Unread counts and the last-read position per conversation, kept across reloads (read back through parseReadMarks). */
   readMarks?: { load(user: string): unknown; save(user: string, marks: [ConversationId, ReadMark][]): void };
-}
-
-/** Where I stopped reading a conversation, and what came after it. */
-export interface ReadMark {
-  unread: number;
-  mentions: number;
-  /** The newest message seen in it (shown while the view was on screen), if any. */
-  lastRead?: { id: string; sentAt: number };
-}
-
-/** At most this many conversations' marks are kept (the most recently changed). */
-const MAX_READ_MARKS = 2_000;
-/** An unread count read back from disk above this is damage (the badge shows "99+" long before). */
-const MAX_UNREAD = 1_000_000;
-
-/** Marks as saved: anything else (an older format, a damaged entry) is dropped, never trusted. */
-export function parseReadMarks(raw: unknown): Map<ConversationId, ReadMark> {
-  const marks = new Map<ConversationId, ReadMark>();
-  if (!Array.isArray(raw)) return marks;
-  // A count beyond what any conversation could hold is damage, not data.
-  const count = (n: unknown) => (Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= MAX_UNREAD ? (n as number) : undefined);
-  for (const entry of raw.slice(-MAX_READ_MARKS)) {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || entry[0].length > 200 || typeof entry[1] !== 'object' || entry[1] === null) continue;
-    const m = entry[1] as Record<string, unknown>;
-    const unread = count(m.unread);
-    const mentions = count(m.mentions);
-    if (unread === undefined || mentions === undefined) continue;
-    const last = m.lastRead as Record<string, unknown> | undefined;
-    const lastRead = last && typeof last.id === 'string' && last.id.length <= 200 && typeof last.sentAt === 'number' && Number.isFinite(last.sentAt) ? { id: last.id, sentAt: last.sentAt } : undefined;
-    marks.set(entry[0], { unread, mentions: Math.min(mentions, unread), ...(lastRead ? { lastRead } : {}) });
-  }
-  return marks;
+  /** Whether read receipts go out (the setting p2pChat.readReceipts, read at each receipt). */
+  readReceipts?(): boolean;
+  /** The code threads in the editor, when this window has them (extension/code-threads-feed.ts). */
+  threads?(): ThreadSink | undefined;
 }
 
 export class ChatModel {
@@ -62,10 +41,20 @@ export class ChatModel {
   private readonly timelines = new TimelineStore();
   private readonly typing = new TypingUsers((key, users) => this.hooks.post({ type: 'typing/changed', key, users }));
   /** Unread counts and last-read positions, by conversation (saved through hooks.readMarks). */
-  private readonly marks = new Map<ConversationId, ReadMark>();
+  private readonly marks = new ReadMarks((marks) => {
+    const user = this.engine?.user;
+    if (user) this.hooks.readMarks?.save(user, marks);
+  });
+  /** Reactions, edits, deletes (mine too: the engine does not echo them), quotes, members' read receipts. */
+  readonly updates = new MessageUpdates(this.timelines, () => this.engine, (m) => this.hooks.post(m), () => this.hooks.threads?.());
+  /** My read receipts (cancel() when the setting is turned off). */
+  readonly receipts = new ReceiptSender(
+    (key, upTo) => this.engine!.markRead({ room: key }, upTo),
+    () => Boolean(this.engine?.user) && (this.hooks.readReceipts?.() ?? true),
+    (err) => this.hooks.post({ type: 'notice/shown', message: `Could not send a read receipt: ${errorText(err)}`, ...codeOf(err) }),
+  );
   private readonly dms = new Set<ConversationId>();
-  private directory: DirectoryRoom[] = [];
-  private readonly people = new Map<string, PersonItem>();
+  private readonly people = new PeopleList((m) => this.hooks.post(m));
   private engine?: ChatEngine;
   private detach?: () => void;
   private shown?: ConversationId;
@@ -89,7 +78,7 @@ export class ChatModel {
       listen(engine, 'waiting', (e) => this.onStatus(e.roomId, e.id, { kind: 'waiting', waitingFor: e.waitingFor })),
       listen(engine, 'expired', (e) => this.onStatus(e.roomId, e.id, { kind: 'expired', user: e.user })),
       listen(engine, 'gap', (e) => this.hooks.post({ type: 'gaps/changed', key: e.roomId, gaps: this.timelines.gap(e.roomId, e.from, e.missing) })),
-      listen(engine, 'presence', (e) => this.setPerson(e.user, { online: e.online })),
+      listen(engine, 'presence', (e) => this.people.set(e.user, { online: e.online }, engine.user)),
       listen(engine, 'member_joined', (e) => this.roomNotice(e.roomId, `${e.user} joined`, 'info')),
       listen(engine, 'member_left', (e) => this.roomNotice(e.roomId, `${e.user} left`, 'info')),
       listen(engine, 'member_kicked', (e) => this.roomNotice(e.roomId, e.user === engine.user ? `${e.by} removed you from this room` : `${e.by} removed ${e.user}`, e.user === engine.user ? 'warning' : 'info')),
@@ -98,7 +87,11 @@ export class ChatModel {
       listen(engine, 'key_changed', (e) => this.onKeyChanged(e)),
       listen(engine, 'room_forked', (e) => this.roomNotice(e.roomId, `History conflict at event ${e.seq}: ${e.detail}`, 'warning')),
       listen(engine, 'typing', (e) => this.typing.set(e.roomId, e.user, e.active)),
-      listen(engine, 'directory_changed', (e) => this.setDirectory(e.rooms)),
+      listen(engine, 'reaction', (e) => this.updates.changed(e.roomId, e.id, { t: 'reaction', user: e.user, emoji: e.emoji, on: e.on })),
+      listen(engine, 'edited', (e) => this.updates.changed(e.roomId, e.id, { t: 'edited', text: e.text })),
+      listen(engine, 'deleted', (e) => this.updates.changed(e.roomId, e.id, { t: 'deleted' })),
+      listen(engine, 'read', (e) => this.onRead(e)),
+      listen(engine, 'directory_changed', (e) => void (engine.user && this.people.setDirectory(e.rooms, true))),
       listen(engine, 'error', (e) => this.hooks.post({ type: 'notice/shown', message: e.message, code: e.code })),
     ];
     this.detach = () => offs.forEach((off) => off());
@@ -109,9 +102,10 @@ export class ChatModel {
     this.timelines.use(source);
     this.setSession({ state: 'online', user: engine.user!, detail: `Signed in as ${engine.user}` });
     for (const key of this.hooks.directs?.load(engine.user!) ?? []) this.dms.add(key);
-    this.marks.clear();
-    for (const [key, mark] of parseReadMarks(this.hooks.readMarks?.load(engine.user!))) this.marks.set(key, mark);
-    this.directory = directoryRooms(engine.directory());
+    this.marks.load(this.hooks.readMarks?.load(engine.user!));
+    this.updates.clear();
+    this.receipts.reset();
+    this.people.setDirectory(engine.directory(), false);
     await this.refreshPeople();
     this.postSnapshot();
   }
@@ -120,9 +114,11 @@ export class ChatModel {
     this.timelines.use(undefined);
     this.typing.reset();
     this.marks.clear();
+    this.updates.clear();
+    this.receipts.reset();
+    this.hooks.threads?.()?.clear();
     this.dms.clear();
     this.people.clear();
-    this.directory = [];
     this.shown = undefined;
     this.setSession({ state: 'logged_out', user: undefined, detail });
     this.postSnapshot();
@@ -141,7 +137,7 @@ export class ChatModel {
     const open = this.openKey !== undefined && rooms.some((r) => r.key === this.openKey) ? this.opened(this.openKey) : undefined;
     // Not read from the store yet (a reload): the view gets it as soon as it is.
     if (open && !this.timelines.loaded(open.key)) void this.postOpenedWhenLoaded(open.key);
-    return { session: this.session, rooms, directory: this.directory, people: [...this.people.values()], ...(open ? { open } : {}) };
+    return { session: this.session, rooms, directory: this.people.directory, people: this.people.list(), ...(open ? { open } : {}) };
   }
 
   /** The conversation the view shows (changed by openConversation and closeConversation only). */
@@ -158,10 +154,12 @@ export class ChatModel {
    * its newest page: read from the engine's store the first time, then from memory.
    */
   async openConversation(key: ConversationId): Promise<void> {
+    // Where I had read to, before this opening reads it all: the "New messages" line goes there.
+    const mark = this.marks.get(key);
     this.shown = key;
     this.markRead(key);
     this.postRooms();
-    await this.postOpenedWhenLoaded(key);
+    await this.postOpenedWhenLoaded(key, { mark });
     if (this.shown === key && this.hooks.visible()) this.markRead(key);
   }
 
@@ -187,13 +185,10 @@ export class ChatModel {
 
   /** The view shows `key` (opened, or the view came back on screen with it): all of it is read. */
   markRead(key: ConversationId): void {
-    const before = this.marks.get(key);
     const newest = this.newestMessage(key);
-    const lastRead = newest ? { id: newest.id, sentAt: newest.sentAt } : before?.lastRead;
-    if (before && before.unread === 0 && before.lastRead?.id === lastRead?.id) return;
-    this.marks.delete(key);
-    this.marks.set(key, { unread: 0, mentions: 0, ...(lastRead ? { lastRead } : {}) });
-    this.saveMarks();
+    this.marks.read(key, newest ? { id: newest.id, sentAt: newest.sentAt } : undefined);
+    // A read receipt: only for what is on screen (the newest message of the conversation shown).
+    if (newest && this.shown === key && this.hooks.visible()) this.receipts.seen(key, newest.id);
   }
 
   /** The page of `key` before message `before`, for the view's `history/page`. */
@@ -214,7 +209,8 @@ export class ChatModel {
   closeConversation(key: ConversationId): void {
     if (this.openKey === key) this.shown = undefined;
     // Left, kicked or closed: its count goes with it.
-    if (this.marks.delete(key)) this.saveMarks();
+    this.marks.delete(key);
+    this.hooks.threads?.()?.forget(key);
     this.postSnapshot();
   }
 
@@ -226,12 +222,12 @@ export class ChatModel {
       title: r.name,
       direct: false,
       private: r.private,
-      ...this.counts(r.id),
+      ...this.marks.counts(r.id),
       ...(r.owner ? { owner: r.owner } : {}),
       members: r.members,
       forked: r.forked,
     }));
-    const dms: RoomItem[] = [...this.dms].map((key) => ({ key, title: this.directTitle(key), direct: true, private: true, ...this.counts(key), members: 2, forked: false }));
+    const dms: RoomItem[] = [...this.dms].map((key) => ({ key, title: this.directTitle(key), direct: true, private: true, ...this.marks.counts(key), members: 2, forked: false }));
     return [...rooms, ...dms];
   }
 
@@ -257,24 +253,11 @@ export class ChatModel {
   }
 
   async refreshPeople(): Promise<void> {
-    const engine = this.engine;
-    if (!engine?.user) return;
-    let peers;
-    try {
-      peers = await engine.listPeers();
-    } catch (err) {
-      this.hooks.post({ type: 'notice/shown', message: `Could not load the people on the tracker: ${errorText(err)}`, ...codeOf(err) });
-      return;
-    }
-    for (const p of peers) {
-      if (p.user === engine.user) continue;
-      this.people.set(p.user, { user: p.user, online: p.online, verified: p.verified, keyChanged: this.people.get(p.user)?.keyChanged ?? false });
-    }
-    this.postPeople();
+    if (this.engine) await this.people.refresh(this.engine);
   }
 
   /** My own message, shown at once (the engine does not echo what I send). */
-  addOwnMessage(key: ConversationId, message: { id: string; text: string; sentAt: number; recipients: number; snippet?: TimelineMessage['snippet'] }): void {
+  addOwnMessage(key: ConversationId, message: { id: string; text: string; sentAt: number; recipients: number; snippet?: TimelineMessage['snippet']; replyTo?: string }): void {
     const item: TimelineMessage = {
       kind: 'message',
       id: message.id,
@@ -285,12 +268,13 @@ export class ChatModel {
       delivered: { count: 0, of: message.recipients },
       mentionsMe: false,
       ...(message.snippet ? { snippet: message.snippet } : {}),
+      ...(message.replyTo !== undefined ? { replyTo: this.updates.quote(key, message.replyTo) } : {}),
     };
     this.append(key, item);
   }
 
   markVerified(user: string): void {
-    this.setPerson(user, { verified: true, keyChanged: false });
+    this.people.set(user, { verified: true, keyChanged: false }, this.engine?.user);
     if (this.openKey) this.hooks.post({ type: 'members/changed', key: this.openKey, members: this.members(this.openKey) });
   }
 
@@ -307,20 +291,16 @@ export class ChatModel {
     const key = e.roomId;
     if (e.direct) this.keepDirect(key);
     // Mine, sent from another device of mine: shown as mine, never unread nor notified.
-    if (e.from === this.engine!.user) {
-      this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine: true, mentionsMe: false, ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}) });
-      return;
-    }
-    const mentionsMe = mentions(this.engine!.user!, e.text);
+    const mine = e.from === this.engine!.user;
+    const mentionsMe = !mine && mentions(this.engine!.user!, e.text);
+    const extra = { ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}), ...(e.replyTo !== undefined ? { replyTo: this.updates.quote(key, e.replyTo) } : {}) };
+    this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine, mentionsMe, ...extra });
+    if (mine) return;
     this.typing.clear(key, e.from);
-    this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine: false, mentionsMe, ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}) });
     const seen = this.openKey === key && this.hooks.visible();
     if (seen) this.markRead(key);
     else {
-      const c = this.marks.get(key) ?? { unread: 0, mentions: 0 };
-      this.marks.delete(key);
-      this.marks.set(key, { ...c, unread: c.unread + 1, mentions: c.mentions + (mentionsMe ? 1 : 0) });
-      this.saveMarks();
+      this.marks.unreadOne(key, mentionsMe);
       this.postRooms();
     }
     if (!this.hooks.visible()) {
@@ -337,8 +317,18 @@ export class ChatModel {
     else this.hooks.post({ type: 'message/expired', key, id, user: status.user });
   }
 
+  /** A read receipt: a member's ("seen by"), or mine from another device (read there, read here). */
+  private onRead(e: ClientEvents['read']): void {
+    const key = e.roomId;
+    if (e.user !== this.engine?.user) {
+      this.hooks.post({ type: 'reads/changed', key, reads: this.updates.reads(key) });
+      return;
+    }
+    if (this.marks.readElsewhere(key, this.timelines.items(key), e.upTo)) this.postRooms();
+  }
+
   private onKeyChanged(e: ClientEvents['key_changed']): void {
-    this.setPerson(e.user, { keyChanged: true, verified: false });
+    this.people.set(e.user, { keyChanged: true, verified: false }, this.engine?.user);
     const text = `${e.user}'s identity key changed (${e.oldFingerprint.slice(0, 19)}… → ${e.newFingerprint.slice(0, 19)}…). Nothing is sent to ${e.user} until you compare fingerprints and run "P2P Chat: Verify Member".`;
     for (const key of e.roomIds) this.roomNotice(key, text, 'warning');
     const dm = [...this.dms].find((k) => k.split(':').slice(1).includes(e.user));
@@ -350,12 +340,6 @@ export class ChatModel {
     this.postRooms();
     this.append(key, notice(text, level));
     if (key === this.openKey) this.hooks.post({ type: 'members/changed', key, members: this.members(key) });
-  }
-
-  private setDirectory(rooms: RoomSummary[]): void {
-    if (!this.engine?.user) return;
-    this.directory = directoryRooms(rooms);
-    this.hooks.post({ type: 'directory/changed', directory: this.directory });
   }
 
   // ---- helpers -----------------------------------------------------------------------------------
@@ -371,20 +355,29 @@ export class ChatModel {
       gaps: this.timelines.gaps(key),
       members: this.members(key),
       typing: this.typing.users(key),
+      ...(this.marks.line(key) !== undefined ? { firstUnread: this.marks.line(key) } : {}),
+      reads: this.updates.reads(key),
     };
   }
 
   private append(key: ConversationId, item: TimelineItem): void {
-    if (this.timelines.add(key, item)) this.hooks.post({ type: 'timeline/added', key, item });
+    if (item.kind === 'message') item = this.updates.arrived(key, item);
+    if (!this.timelines.add(key, item)) return;
+    this.hooks.post({ type: 'timeline/added', key, item });
+    if (item.kind === 'message') this.hooks.threads?.()?.message(key, this.title(key), item);
   }
 
-  /** Posts `conversation/opened` for `key` once its newest page is read, if it is still the one shown. */
-  private async postOpenedWhenLoaded(key: ConversationId): Promise<void> {
+  /**
+   * Posts `conversation/opened` for `key` once its newest page is read, if it is still the one
+   * shown; opened by the user (`opening`: my read position before), with its "New messages" line.
+   */
+  private async postOpenedWhenLoaded(key: ConversationId, opening?: { mark: ReadMark | undefined }): Promise<void> {
     try {
       await this.timelines.load(key);
     } catch (err) {
       if (this.shown === key) this.hooks.post({ type: 'notice/shown', message: `Could not read this conversation's history: ${errorText(err)}. Open it again to retry.`, ...codeOf(err) });
     }
+    if (opening && this.shown === key) this.marks.placeLine(key, this.timelines.items(key), opening.mark);
     if (this.shown === key) this.hooks.post({ type: 'conversation/opened', ...this.opened(key) });
   }
 
@@ -394,18 +387,22 @@ export class ChatModel {
       page: async (key, before) => {
         const page = await engine.history({ room: key }, { limit: HISTORY_PAGE_DEFAULT, ...(before !== undefined ? { before } : {}) });
         const me = engine.user!;
-        return { items: page.messages.map((m) => fromHistory(m, me)), more: page.more, ...(page.gaps ? { gaps: page.gaps } : {}) };
+        const items = page.messages.map((m) => fromHistory(m, me, m.replyTo !== undefined && !m.deleted ? this.updates.quote(key, m.replyTo) : undefined));
+        const threads = this.hooks.threads?.();
+        if (threads) for (const m of items) threads.message(key, this.title(key), m);
+        return { items, more: page.more, ...(page.gaps ? { gaps: page.gaps } : {}) };
       },
     };
   }
 
-  private directTitle(key: ConversationId): string {
-    return key.split(':').slice(1).find((u) => u !== this.engine?.user) ?? key;
+  /** The conversation's title as the sidebar shows it (a room's name, the other person's for a direct one). */
+  title(key: ConversationId): string {
+    if (isDmRoom(key)) return this.directTitle(key);
+    return this.engine?.joinedRooms().find((r) => r.id === key)?.name ?? key;
   }
 
-  private counts(key: ConversationId): { unread: number; mentions: number } {
-    const mark = this.marks.get(key);
-    return { unread: mark?.unread ?? 0, mentions: mark?.mentions ?? 0 };
+  private directTitle(key: ConversationId): string {
+    return key.split(':').slice(1).find((u) => u !== this.engine?.user) ?? key;
   }
 
   private newestMessage(key: ConversationId): TimelineMessage | undefined {
@@ -416,73 +413,4 @@ export class ChatModel {
     }
     return undefined;
   }
-
-  private saveMarks(): void {
-    const user = this.engine?.user;
-    if (!user || !this.hooks.readMarks) return;
-    // Map order is insertion order: the most recently changed are last, and kept when trimmed.
-    this.hooks.readMarks.save(user, [...this.marks].slice(-MAX_READ_MARKS));
-  }
-
-  private setPerson(user: string, patch: Partial<PersonItem>): void {
-    if (user === this.engine?.user) return;
-    const before = this.people.get(user) ?? { user, online: false, verified: false, keyChanged: false };
-    this.people.set(user, { ...before, ...patch });
-    this.postPeople();
-  }
-
-  private postPeople(): void {
-    this.hooks.post({ type: 'people/changed', people: [...this.people.values()] });
-  }
-}
-
-/** Subscribes `fn` to the engine's `name` events; returns the unsubscribe. */
-function listen<K extends keyof ClientEvents>(engine: ChatEngine, name: K, fn: (e: ClientEvents[K]) => void): () => void {
-  // Node's EventEmitter<T> types listeners through a conditional type that TypeScript cannot
-  // resolve for a generic K; the call sites above are checked against ClientEvents instead.
-  const listener = fn as never;
-  engine.on(name, listener);
-  return () => void engine.off(name, listener);
-}
-
-/** The directory as the view lists it: open rooms only. */
-function directoryRooms(rooms: RoomSummary[]): DirectoryRoom[] {
-  return rooms.filter((r) => !r.closed).map((r) => ({ id: r.id, name: r.name, private: r.private, members: r.members, online: r.online, member: r.member }));
-}
-
-/** Whether `text` mentions `me` (@me, not inside a word or another mention). */
-function mentions(me: string, text: string): boolean {
-  return new RegExp(`(^|[^\\w@])@${me.replace(/[.]/g, '\\.')}\\b`, 'i').test(text);
-}
-
-/** A stored message as the timeline shows it; my own carry whom they still wait for. */
-function fromHistory(m: HistoryMessage, me: string): TimelineMessage {
-  const mine = m.from === me;
-  return {
-    kind: 'message',
-    id: m.id,
-    from: m.from,
-    text: m.text,
-    sentAt: m.sentAt,
-    mine,
-    mentionsMe: !mine && mentions(me, m.text),
-    ...(m.late ? { late: true } : {}),
-    ...(mine && m.waitingFor?.length ? { waitingFor: [...m.waitingFor] } : {}),
-    ...(mine && m.notDelivered?.length ? { notDelivered: [...m.notDelivered] } : {}),
-    ...(m.snippet ? { snippet: m.snippet } : {}),
-  };
-}
-
-function notice(text: string, level: 'info' | 'warning'): TimelineItem {
-  const time = Date.now();
-  return { kind: 'notice', id: `n-${time}-${Math.random().toString(36).slice(2, 8)}`, time, text, level };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function codeOf(err: unknown): { code?: string } {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' ? { code } : {};
 }

@@ -9,6 +9,7 @@ import { dmRoom } from '../protocol/peer.ts';
 import type { ChatController } from './chat-controller.ts';
 import { joinFromPalette } from './join-room.ts';
 import { memberCount, noticeText, pickText } from './labels.ts';
+import { searchMessages } from './search-pick.ts';
 import { sharedLines, snippetPath } from './share-selection.ts';
 import type { Snippet } from '../protocol/view.ts';
 
@@ -133,6 +134,12 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
   register('p2pChat.focusComposer', () => controller.focusComposer());
   register('p2pChat.nextUnread', async () => {
     if (!(await controller.openNextUnread())) void vscode.window.showInformationMessage('P2P Chat: no unread messages.');
+  });
+
+  // An optional first argument: the query to start with.
+  register('p2pChat.searchMessages', async (query?: unknown) => {
+    controller.requireEngine();
+    await searchMessages({ search: (text) => controller.actions.search(text), open: (hit) => controller.showMessage(hit.key, hit.id) }, typeof query === 'string' ? query : '');
   });
 
   register('p2pChat.showFingerprint', async () => {

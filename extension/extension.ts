@@ -15,7 +15,8 @@ import * as vscode from 'vscode';
 import { acquireOrAttach, acquireWhenFree, type FolderLock } from '../peer/folder-lock.ts';
 import type { HostToView, ViewRequestParams, WindowToHost } from '../protocol/view.ts';
 import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-commands.ts';
-import { ChatController, openSnippet, type FromView } from './chat-controller.ts';
+import { ChatController, type FromView } from './chat-controller.ts';
+import { openSnippet } from './snippet-open.ts';
 import { ChatViewProvider } from './chat-view-provider.ts';
 import { registerCommands } from './commands.ts';
 import { ChatStatusBar } from './status-bar.ts';
@@ -93,12 +94,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
 
   // ---- an attached window's side ----
   let nextCommandRequest = FIRST_COMMAND_REQUEST;
-  const commandRequests = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  type Completed = Extract<HostToView, { type: 'request/completed' }>;
+  const commandRequests = new Map<number, { resolve: (m: Completed) => void; reject: (err: Error) => void }>();
   const fromHolder = (m: HostToView) => {
     if (m.type === 'request/completed' && commandRequests.has(m.requestId)) {
       const pending = commandRequests.get(m.requestId)!;
       commandRequests.delete(m.requestId);
-      if (m.ok) pending.resolve();
+      if (m.ok) pending.resolve(m);
       else pending.reject(new Error(m.error?.message ?? 'failed'));
       return;
     }
@@ -114,7 +116,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       return true;
     },
     request: (params: ViewRequestParams) =>
-      new Promise<void>((resolve, reject) => {
+      new Promise<Completed>((resolve, reject) => {
         const requestId = nextCommandRequest++;
         commandRequests.set(requestId, { resolve, reject });
         if (!attachedWindow.send({ ...params, requestId } as WindowToHost)) {
@@ -251,6 +253,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     status,
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('p2pChat.trackerAddress') && !controller.loggedIn) controller.model.setSession({ tracker: controller.trackerAddress() });
+      // Turned off: a receipt waiting for its interval does not go out (the setting is read at each receipt).
+      if (e.affectsConfiguration('p2pChat.readReceipts') && vscode.workspace.getConfiguration('p2pChat').get<boolean>('readReceipts') === false) controller.model.receipts.cancel();
     }),
   );
   registerCommands(context, controller, (id, args) => {

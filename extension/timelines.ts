@@ -126,6 +126,32 @@ export class TimelineStore {
     return true;
   }
 
+  /** Message `id` of `key`'s window, if it is there. */
+  message(key: ConversationId, id: string): TimelineMessage | undefined {
+    return this.timelines.get(key)?.messages.get(id);
+  }
+
+  /**
+   * Puts `message` in place of the message with its id (a reaction, an edit, a delete); false when
+   * the window does not hold it (older pages are read from the store, which has the change).
+   */
+  replace(key: ConversationId, message: TimelineMessage): boolean {
+    const timeline = this.timelines.get(key);
+    const before = timeline?.messages.get(message.id);
+    if (!timeline || !before) return false;
+    timeline.messages.set(message.id, message);
+    const at = timeline.items.lastIndexOf(before);
+    if (at >= 0) timeline.items[at] = message;
+    return true;
+  }
+
+  /** The messages of `key`'s window that answer message `id` (their quotes show it). */
+  repliesTo(key: ConversationId, id: string): TimelineMessage[] {
+    const timeline = this.timelines.get(key);
+    if (!timeline) return [];
+    return [...timeline.messages.values()].filter((m) => m.replyTo?.id === id);
+  }
+
   /** Records a gap of `from` (0: filled); returns the conversation's gaps now. */
   gap(key: ConversationId, from: string, missing: number): GapItem[] {
     const gaps = this.get(key).gaps;

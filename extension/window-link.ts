@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/errors.ts';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.ts';
+import { messageIdSchema } from '../protocol/message-actions.ts';
 import { invalidRequestAnswer, windowToHostSchema, type HostToView, type HostToViewType, type ViewSnapshot, type ViewToHost, type WindowToHost } from '../protocol/view.ts';
 
 /** A frame from an attached window (a view message: a message's text and a snippet's code, 64 KiB each, escaped). */
@@ -23,7 +24,7 @@ const MAX_WINDOWS = 64;
 /** What the holder's side needs of the controller and the view. */
 export interface HubHooks {
   /** Carries out a view message; `reply` gets its answer (request/completed or notice/shown). */
-  fromView(message: Exclude<ViewToHost, { type: 'view/ready' }>, reply: (m: HostToView) => void): void;
+  fromView(message: Exclude<ViewToHost | WindowToHost, { type: 'view/ready' } | { type: 'window/visible' }>, reply: (m: HostToView) => void): void;
   snapshot(): ViewSnapshot;
   /** An attached window's view was shown or hidden (the holder counts it as its own view for read marks). */
   visibilityChanged(): void;
@@ -94,7 +95,7 @@ export class WindowHub {
   private receive(w: Attached, raw: unknown): void {
     let message: WindowToHost;
     try {
-      message = windowToHostSchema.parse(raw);
+      message = withReplyTo(windowToHostSchema.parse(raw), raw);
     } catch (err) {
       const answer = invalidRequestAnswer(raw, `another window sent a malformed request: ${(err as Error).message}`);
       if (answer) this.send(w, answer);
@@ -133,6 +134,17 @@ export class WindowHub {
   }
 }
 
+/**
+ * windowToHostSchema's `message/send` (with a snippet) has no `replyTo`, so parsing drops a reply's
+ * target: it is read here with the view's own rule (messageIdSchema) and put back.
+ */
+function withReplyTo(message: WindowToHost, raw: unknown): WindowToHost {
+  if (message.type !== 'message/send') return message;
+  const replyTo = (raw as { replyTo?: unknown }).replyTo;
+  if (replyTo === undefined) return message;
+  return { ...message, replyTo: messageIdSchema.parse(replyTo, 'replyTo') } as WindowToHost;
+}
+
 /** Every post the holder may send, by type (anything else from the socket is dropped). */
 const HOST_TO_VIEW_TYPES: ReadonlySet<HostToViewType> = new Set<HostToViewType>([
   'host/snapshot',
@@ -148,6 +160,9 @@ const HOST_TO_VIEW_TYPES: ReadonlySet<HostToViewType> = new Set<HostToViewType>(
   'gaps/changed',
   'members/changed',
   'typing/changed',
+  'message/updated',
+  'reads/changed',
+  'message/revealed',
   'request/completed',
   'notice/shown',
 ]);

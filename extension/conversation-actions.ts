@@ -1,0 +1,99 @@
+// The view's requests on messages (issue 12): reply, react, edit, delete, pages back to a message
+// (to reveal it), search, and opening a conversation at a message. The engine checks and sends
+// each action (peer/engine.ts); what I did is shown at once, since the engine does not echo my
+// own actions (MessageUpdates.changed).
+
+import type { ChatEngine } from '../peer/engine.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
+import type { HistoryPage, HostToView, RequestError, SearchHit, TimelineMessage } from '../protocol/view.ts';
+import type { ChatModel } from './chat-model.ts';
+
+/** Pages read back at most to reveal one message (`history/page` with `through`): 20 × 50 messages. */
+export const MAX_REVEAL_PAGES = 20;
+
+export interface ActionsHost {
+  /** The signed-in engine (throws in words when nobody is signed in). */
+  engine(): ChatEngine;
+  readonly model: ChatModel;
+  /** Shows the chat view. */
+  reveal(): Promise<void>;
+  post(m: HostToView): void;
+}
+
+export class ConversationActions {
+  constructor(private readonly host: ActionsHost) {}
+
+  /** Sends `text` answering message `to` of `key`, shown at once with its quote. */
+  async reply(key: ConversationId, to: string, text: string): Promise<void> {
+    const sent = await this.host.engine().reply({ room: key }, to, text);
+    if (isDmRoom(key)) this.host.model.keepDirect(key);
+    this.host.model.addOwnMessage(key, { id: sent.messageId, text, sentAt: sent.sentAt, recipients: sent.recipients, replyTo: to });
+  }
+
+  /** Puts (`on`) or takes back my reaction `emoji` on message `id` of `key`. */
+  async react(key: ConversationId, id: string, emoji: string, on: boolean): Promise<void> {
+    const engine = this.host.engine();
+    await engine.react({ room: key }, id, emoji, on);
+    this.host.model.updates.changed(key, id, { t: 'reaction', user: engine.user!, emoji, on });
+  }
+
+  /** Changes the text of my message `id` of `key` (the engine refuses anyone else's). */
+  async edit(key: ConversationId, id: string, text: string): Promise<void> {
+    await this.host.engine().edit({ room: key }, id, text);
+    this.host.model.updates.changed(key, id, { t: 'edited', text });
+  }
+
+  /** Deletes my message `id` of `key` for every member. */
+  async remove(key: ConversationId, id: string): Promise<void> {
+    await this.host.engine().deleteMessage({ room: key }, id);
+    this.host.model.updates.changed(key, id, { t: 'deleted' });
+  }
+
+  /**
+   * The pages of `key` before `before`, back to and including message `through` (at most
+   * MAX_REVEAL_PAGES): the items read, oldest first, and an error in words when it was not found.
+   */
+  async pagesThrough(key: ConversationId, before: string, through: string): Promise<{ page: HistoryPage; error?: RequestError }> {
+    this.host.engine();
+    const items: TimelineMessage[] = [];
+    let cursor = before;
+    let more = true;
+    for (let i = 0; i < MAX_REVEAL_PAGES && more; i++) {
+      const page = await this.host.model.olderPage(key, cursor);
+      items.unshift(...page.items);
+      more = page.more;
+      if (page.items.some((m) => m.id === through)) return { page: { key, before, items, more } };
+      if (!page.items.length) break;
+      cursor = page.items[0]!.id;
+    }
+    const message = more
+      ? `The message was not in the last ${items.length} messages read back; scroll up to look further.`
+      : "The message is not in this conversation's history on this device (it may not have arrived here).";
+    return { page: { key, before, items, more }, error: { code: 'message.not_found', message } };
+  }
+
+  /** Messages of every conversation (or `key`'s) containing `query`, newest first, as the view lists them. */
+  async search(query: string, key?: ConversationId, limit?: number): Promise<SearchHit[]> {
+    const engine = this.host.engine();
+    const { results } = await engine.search(query, { ...(key !== undefined ? { room: key } : {}), ...(limit !== undefined ? { limit } : {}) });
+    const titles = new Map(this.host.model.roomItems().map((r) => [r.key, r.title]));
+    return results.map((r) => ({ key: r.roomId, title: titles.get(r.roomId) ?? r.room, id: r.id, from: r.from, text: r.text, sentAt: r.sentAt }));
+  }
+
+  /**
+   * Opens conversation `key` in the view at message `id` (a search result, a code thread's "show
+   * in chat"): the view scrolls to it, reading older pages back if needed (`message/revealed`).
+   * `reveal`: show the view first (not when the view itself asked: it is on screen).
+   */
+  async open(key: ConversationId, id: string, reveal = true): Promise<void> {
+    const engine = this.host.engine();
+    const model = this.host.model;
+    // A direct conversation of mine found by search may not be listed yet (kept from now on).
+    if (isDmRoom(key) && key.split(':').slice(1).includes(engine.user!)) model.keepDirect(key);
+    if (!model.roomItems().some((r) => r.key === key)) throw new ProtocolError('room.not_member', 'That conversation is not one of yours on this device any more (left or closed).');
+    await model.openConversation(key);
+    if (reveal) await this.host.reveal();
+    this.host.post({ type: 'message/revealed', key, id });
+  }
+}

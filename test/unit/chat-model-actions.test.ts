@@ -1,0 +1,136 @@
+// extension/chat-model.ts and extension/conversation-actions.ts over real engines, a real tracker
+// and real links (issue 12): a reply carries a quote of what it answers; reactions, edits and
+// deletes reach the other member's view as the whole message recomputed, quotes follow the
+// original, and a deleted message's text leaves the host; history pages carry it all; a page
+// request "through" a message reads back until it; search results are titled by conversation.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { HostToView, TimelineMessage } from '../../protocol/view.ts';
+import { ChatModel } from '../../extension/chat-model.ts';
+import { ConversationActions, MAX_REVEAL_PAGES } from '../../extension/conversation-actions.ts';
+import { roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+
+const SLOW = { timeout: 180_000 };
+
+type Updated = Extract<HostToView, { type: 'message/updated' }>;
+type Added = Extract<HostToView, { type: 'timeline/added' }>;
+type Opened = Extract<HostToView, { type: 'conversation/opened' }>;
+
+async function viewOf(engine: TestEngine) {
+  const posted: HostToView[] = [];
+  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => true, notify: () => {} }, 'tracker');
+  model.attach(engine);
+  await model.signedIn(engine);
+  const actions = new ConversationActions({ engine: () => engine, model, reveal: async () => {}, post: (m) => posted.push(m) });
+  const updates = (id: string) => posted.filter((m): m is Updated => m.type === 'message/updated' && m.message.id === id).map((m) => m.message);
+  const added = (id: string) => posted.find((m): m is Added => m.type === 'timeline/added' && m.item.id === id)?.item as TimelineMessage | undefined;
+  const opened = () => posted.filter((m): m is Opened => m.type === 'conversation/opened').at(-1)!;
+  return { model, actions, posted, updates, added, opened };
+}
+
+test('reply, react, edit and delete: quotes, reactions with "mine", "edited", and "message deleted" whose text leaves the host', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
+  const { alice, bob } = engines;
+  const a = await viewOf(alice);
+  const b = await viewOf(bob);
+  await a.model.openConversation(id);
+  await b.model.openConversation(id);
+
+  const arrived = waitFor(bob, 'message', (m) => m.text === 'the build is green on main');
+  const sent = await alice.sendRoom(id, 'the build is green on main');
+  a.model.addOwnMessage(id, { ...sent, text: 'the build is green on main' });
+  await arrived;
+
+  // bob answers it: his own row and alice's carry a quote of the original.
+  const replyArrives = waitFor(alice, 'message', (m) => m.replyTo === sent.id);
+  await b.actions.reply(id, sent.id, 'great, merging now');
+  const reply = await replyArrives;
+  const quote = { id: sent.id, from: 'alice', excerpt: 'the build is green on main' };
+  assert.deepEqual(b.added(reply.id)?.replyTo, quote, "bob's own reply shows the quote at once");
+  assert.deepEqual(a.added(reply.id)?.replyTo, quote, "alice's view gets the reply with its quote");
+
+  // bob reacts: the whole message, mine for bob, not for alice.
+  const reacted = waitFor(alice, 'reaction', (e) => e.id === sent.id);
+  await b.actions.react(id, sent.id, '👍', true);
+  await reacted;
+  assert.deepEqual(b.updates(sent.id).at(-1)?.reactions, [{ emoji: '👍', users: ['bob'], mine: true }]);
+  const atAlice = a.updates(sent.id).at(-1)!;
+  assert.deepEqual(atAlice.reactions, [{ emoji: '👍', users: ['bob'], mine: false }]);
+  assert.equal(atAlice.delivered?.of, 1, "alice's own message keeps its delivery count");
+  assert.equal(atAlice.text, 'the build is green on main');
+
+  // alice edits: "edited" everywhere, and bob's reply quotes the new text.
+  const edited = waitFor(bob, 'edited', (e) => e.id === sent.id);
+  await a.actions.edit(id, sent.id, 'the build is red again');
+  await edited;
+  assert.equal(a.updates(sent.id).at(-1)?.edited, true);
+  const atBob = b.updates(sent.id).at(-1)!;
+  assert.deepEqual([atBob.text, atBob.edited, atBob.reactions?.[0]?.mine], ['the build is red again', true, true]);
+  assert.deepEqual(b.updates(reply.id).at(-1)?.replyTo, { id: sent.id, from: 'alice', excerpt: 'the build is red again' });
+
+  // alice deletes: "message deleted", and neither text is anywhere in bob's host any more.
+  const deleted = waitFor(bob, 'deleted', (e) => e.id === sent.id);
+  await a.actions.remove(id, sent.id);
+  await deleted;
+  const gone = b.updates(sent.id).at(-1)!;
+  assert.deepEqual([gone.deleted, gone.text, gone.snippet, gone.reactions], [true, '', undefined, undefined]);
+  assert.deepEqual(b.updates(reply.id).at(-1)?.replyTo, { id: sent.id, from: 'alice', deleted: true });
+  await b.model.openConversation(id);
+  const shown = JSON.stringify(b.opened());
+  assert.ok(!shown.includes('red again') && !shown.includes('green on main'), `bob's timeline still holds the text: ${shown}`);
+  assert.equal(a.updates(sent.id).at(-1)?.deleted, true, "alice's own delete is shown at once");
+
+  // Someone else's message cannot be edited: the engine refuses, and nothing changes in the view.
+  const before = a.posted.length;
+  await assert.rejects(a.actions.edit(id, reply.id, 'not mine to change'), (err: { code?: string }) => err.code === 'message.not_author');
+  assert.equal(a.posted.slice(before).some((m) => m.type === 'message/updated'), false);
+});
+
+test('history pages carry replies, reactions, edits and deletes; "through" reads back to a message; search is titled by conversation', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'release');
+  const { alice, bob } = engines;
+  const total = 130;
+  const all = new Promise<void>((resolve) => {
+    let n = 0;
+    alice.on('message', (m) => m.roomId === id && ++n === total - 1 && resolve());
+  });
+  const first = await bob.sendRoom(id, 'the needle: ship on friday');
+  for (let i = 1; i < total - 1; i++) await bob.sendRoom(id, `status ${i}`);
+  await all;
+  await bob.react({ room: id }, first.id, '🎉', true);
+  const last = waitFor(alice, 'message', (m) => m.replyTo === first.id);
+  await bob.reply({ room: id }, first.id, 'answering the needle');
+  await last;
+
+  const a = await viewOf(alice);
+  await a.model.openConversation(id);
+  const window = a.opened();
+  const newest = window.timeline.at(-1) as TimelineMessage;
+  assert.deepEqual(newest.replyTo, { id: first.id, from: 'bob', excerpt: 'the needle: ship on friday' }, 'a reply read from the store carries its quote');
+
+  const { page, error } = await a.actions.pagesThrough(id, window.timeline[0]!.id, first.id);
+  assert.equal(error, undefined);
+  assert.equal(page.items[0]!.id, first.id, 'read back to the first message, oldest first');
+  assert.equal(page.more, false);
+  assert.equal(page.items.length + window.timeline.length, total);
+  assert.deepEqual(page.items[0]!.reactions, [{ emoji: '🎉', users: ['bob'], mine: false }], 'an older page carries reactions');
+
+  const missing = await a.actions.pagesThrough(id, window.timeline[0]!.id, 'no-such-message');
+  assert.equal(missing.error?.code, 'message.not_found');
+  assert.match(missing.error!.message, /not in this conversation's history/);
+  assert.ok(MAX_REVEAL_PAGES * 50 > total, 'the bound is not what stopped it');
+
+  const hits = await a.actions.search('needle');
+  assert.deepEqual(
+    hits.map((h) => [h.key, h.title, h.id, h.from]),
+    [
+      [id, 'release', newest.id, 'bob'],
+      [id, 'release', first.id, 'bob'],
+    ],
+    'newest first, titled by the room',
+  );
+});
