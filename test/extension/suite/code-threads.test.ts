@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { CodeThreads, type CodeThreadsHost } from '../../../extension/code-threads.ts';
+import { CodeThreads, MAX_THREADS, type CodeThreadsHost } from '../../../extension/code-threads.ts';
 import { ProtocolError } from '../../../protocol/errors.ts';
 import type { TimelineMessage } from '../../../protocol/view.ts';
 import type { SuiteConfig } from './config.ts';
@@ -51,8 +51,9 @@ class TestHost implements CodeThreadsHost {
   me(): string | undefined {
     return 'alice';
   }
+  /** The setting, as the extension's host reads it. */
   enabled(): boolean {
-    return true;
+    return vscode.workspace.getConfiguration('p2pChat').get<boolean>('codeThreads', true);
   }
 }
 
@@ -210,6 +211,39 @@ export function defineCodeThreadTests(_config: SuiteConfig): void {
       } finally {
         rmSync(outside, { force: true });
       }
+    });
+
+    it('the setting p2pChat.codeThreads off hides every thread; on shows them again', async function () {
+      const config = () => vscode.workspace.getConfiguration('p2pChat');
+      try {
+        await config().update('codeThreads', false, vscode.ConfigurationTarget.Global);
+        await until(() => threads.shown().length === 0, 'no thread while the setting is off');
+      } finally {
+        await config().update('codeThreads', undefined, vscode.ConfigurationTarget.Global);
+      }
+      await until(() => threads.shown().length === 2, 'both threads back');
+      assert.deepEqual(threads.shown().find((s) => s.id === 's1')?.thread.comments.length, 3);
+    });
+
+    it(`at most ${MAX_THREADS} threads: the newest snippets`, async function () {
+      const bounded = new CodeThreads(host);
+      try {
+        const base = Date.now();
+        for (let i = 0; i <= MAX_THREADS; i++) {
+          bounded.message('room-many', 'many', message(`n${i}`, { sentAt: base + i, snippet: { language: 'typescript', path: 'threads/sample.ts', startLine: 1, endLine: 1, code: '// line 1' } }));
+        }
+        // One older than all of them does not push a newer one out.
+        bounded.message('room-many', 'many', message('old', { sentAt: base - 1, snippet: { language: 'typescript', path: 'threads/sample.ts', startLine: 1, endLine: 1, code: '// line 1' } }));
+        await bounded.idle();
+        const ids = bounded.shown().map((s) => s.id);
+        assert.equal(ids.length, MAX_THREADS);
+        assert.ok(!ids.includes('n0') && !ids.includes('old') && ids.includes(`n${MAX_THREADS}`), ids.slice(-3).join(', '));
+      } finally {
+        bounded.dispose();
+      }
+      // Its commands stay with the threads still alive.
+      await vscode.commands.executeCommand('p2pChat.threadShowInChat', threads.shown()[0]!.thread);
+      assert.equal(host.shownInChat.length, 2);
     });
 
     it('the snippet message deleted, or the conversation forgotten: its threads go', async function () {
