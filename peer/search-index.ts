@@ -101,6 +101,8 @@ export class SearchIndex {
   private readonly byConversation = new Map<ConversationId, Map<string, Entry>>();
   /** Every entry, oldest first; valid once built. */
   private sorted: Entry[] = [];
+  /** Until built: entries in the order they came (the store's order, nearly by time: cheap to sort). */
+  private unsorted: Entry[] = [];
   private totalChars = 0;
   private evicted = 0;
   private source: Iterator<IndexedMessage> | undefined;
@@ -250,8 +252,9 @@ export class SearchIndex {
   }
 
   private finish(): void {
-    const all: Entry[] = [];
-    for (const ids of this.byConversation.values()) for (const e of ids.values()) all.push(e);
+    // Entries replaced or removed while building are no longer in byConversation.
+    const all = this.current(this.unsorted);
+    this.unsorted = [];
     this.sorted = all.sort(compare);
     this.state = 'built';
     this.source = undefined;
@@ -266,6 +269,7 @@ export class SearchIndex {
     this.source = undefined;
     this.byConversation.clear();
     this.sorted = [];
+    this.unsorted = [];
     this.totalChars = 0;
     this.removedWhileBuilding = new Map();
     this.forgottenWhileBuilding = new Set();
@@ -275,6 +279,11 @@ export class SearchIndex {
   private buildNow(): void {
     if (this.state === 'cold') this.begin();
     if (this.state === 'building') this.step(Infinity);
+  }
+
+  /** The entries of `list` still indexed (not replaced, removed or forgotten since). */
+  private current(list: Entry[]): Entry[] {
+    return list.filter((e) => this.byConversation.get(e.conversation)?.get(e.id) === e);
   }
 
   private count(): number {
@@ -309,7 +318,11 @@ export class SearchIndex {
     if (!ids) this.byConversation.set(e.conversation, (ids = new Map()));
     ids.set(e.id, e);
     this.totalChars += e.chars;
-    if (this.state !== 'built') return;
+    if (this.state !== 'built') {
+      // Edits before the build leave replaced entries behind: dropped now and then, so they cannot pile up.
+      if (this.unsorted.push(e) % 4096 === 0 && this.unsorted.length > 2 * this.count()) this.unsorted = this.current(this.unsorted);
+      return;
+    }
     // New messages are the newest almost always: the insertion point is found from the end.
     let lo = 0;
     let hi = this.sorted.length;
