@@ -1,4 +1,5 @@
-// What the view asks of the host: the ONLY module that posts (STYLE.md §3). Components call
+// What the view asks of the host: the ONLY module that posts (STYLE.md §3; its part about
+// messages, conversation-actions.ts, posts through `post` and `request` here). Components call
 // `actions`; a request (protocol/view.ts ViewRequest) gets the next request id and is remembered
 // with the place its outcome belongs to until its `request/completed` arrives (receive.ts). The
 // typing outbox lives here too, and the two things that follow host notifications: reopening the
@@ -20,13 +21,13 @@ let nextRequestId = 1;
 let restoreKey: ConversationId | undefined;
 let stopWatchingOpen: (() => void) | undefined;
 
-function post(message: ViewToHost): void {
+export function post(message: ViewToHost): void {
   if (!api) throw new Error('start() (webview/receive.ts) was not called');
   api.postMessage(message);
 }
 
 /** Posts a request and remembers where its outcome is shown. Returns its id. */
-function request(params: ViewRequestParams, place: RequestPlace): number {
+export function request(params: ViewRequestParams, place: RequestPlace): number {
   const requestId = nextRequestId++;
   store.pending.value = new Map(store.pending.value).set(requestId, { type: params.type, place });
   post({ ...params, requestId } as ViewToHost);
@@ -205,9 +206,17 @@ export const actions = {
     }
     const next = new Map(store.drafts.value);
     next.delete(key);
-    store.drafts.value = next;
+    const reply = store.replies.value.get(key);
+    batch(() => {
+      store.drafts.value = next;
+      if (reply) {
+        const replies = new Map(store.replies.value);
+        replies.delete(key);
+        store.replies.value = replies;
+      }
+    });
     setTyping(key, false);
-    request({ type: 'message/send', key, text }, { kind: 'bar' });
+    request(reply ? { type: 'message/send', key, text, replyTo: reply.id } : { type: 'message/send', key, text }, { kind: 'bar' });
     return true;
   },
 
@@ -231,6 +240,8 @@ export const actions = {
 
   /** Back at the bottom: far older pages are let go (they load again when scrolled to). */
   trimOlder(): void {
+    // Not while older pages load to reveal a message: they would be let go before it is shown.
+    if (store.reveal.value) return;
     const open = store.open.value;
     const next = open && trimmed({ open, rows: store.rows.value });
     if (!next) return;

@@ -6,14 +6,18 @@
 import { batch, effect } from '@preact/signals';
 import type { ConversationId, HostToView, OpenedConversation } from '../protocol/view.ts';
 import { afterReceive, connect, disconnect } from './actions.ts';
+import { continueReveal } from './conversation-actions.ts';
 import { focusComposer, settleFocus } from './focus.ts';
 import { store } from './state.ts';
-import { addItem, applyStatus, prependPage, rowsOf, type TimelineWindow } from './timeline-window.ts';
+import { addItem, applyStatus, prependPage, rowsOf, updateMessage, type TimelineWindow } from './timeline-window.ts';
 import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
 
 function setOpen(next: OpenedConversation | undefined): void {
   batch(() => {
-    if (next?.key !== store.open.value?.key) store.pageError.value = undefined;
+    if (next?.key !== store.open.value?.key) {
+      store.pageError.value = undefined;
+      store.marked.value = undefined;
+    }
     store.open.value = next;
     store.rows.value = rowsOf(next);
   });
@@ -102,6 +106,20 @@ export function receive(message: HostToView): void {
       if (o?.key === message.key) store.open.value = { ...o, members: message.members };
       return;
     }
+    case 'message/updated': {
+      const w = windowOf(message.key);
+      if (w) setWindow(updateMessage(w, message.message));
+      return;
+    }
+    case 'reads/changed': {
+      const o = store.open.value;
+      if (o?.key === message.key) store.open.value = { ...o, reads: message.reads };
+      return;
+    }
+    case 'message/revealed':
+      // Scrolled to by the timeline once it holds it; actions.ts asks for older pages until then.
+      store.reveal.value = { key: message.key, id: message.id, pages: 0 };
+      return;
     case 'typing/changed': {
       const o = store.open.value;
       if (o?.key === message.key) store.open.value = { ...o, typing: message.users };
@@ -133,7 +151,15 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
     }
     const place = request?.place ?? { kind: 'bar' };
     const error = message.ok ? undefined : { message: message.error?.message ?? 'That did not work.', ...(message.error?.code ? { code: message.error.code } : {}) };
-    if (place.kind === 'page') {
+    if (place.kind === 'search') {
+      // Only the latest query's answer is shown: an older one arriving late is stale.
+      const search = store.search.value;
+      if (search.latest === message.requestId) {
+        store.search.value = message.ok
+          ? { ...search, latest: undefined, results: message.results ?? [], answered: search.asked, error: undefined, active: 0 }
+          : { ...search, latest: undefined, results: [], answered: search.asked, error: error?.message, active: 0 };
+      }
+    } else if (place.kind === 'page') {
       store.pageError.value = error?.message;
       const w = message.page ? windowOf(message.page.key) : undefined;
       if (w && message.page) setWindow(prependPage(w, message.page));
@@ -176,6 +202,7 @@ export function start(vscode: VsCodeApi, target: Pick<Window, 'addEventListener'
     if (!isHostMessage(event.data)) return;
     receive(event.data);
     afterReceive(event.data);
+    continueReveal();
   };
   target.addEventListener('message', onMessage as EventListener);
   const stopSaving = effect(() => {

@@ -1,7 +1,8 @@
 // Turns a conversation's timeline into the rows the timeline shows: a separator at each new day,
 // and messages grouped by sender (a group's first row shows the name and time; the rest only the
 // text), as chat clients do; first, while older pages exist, the row that loads them. Pure and
-// linear: it runs on every new message of a 10,000-item log.
+// linear: it runs on every new message of a 10,000-item log. The "New messages" line goes above
+// the first message I had not read when the conversation opened.
 
 import { itemTime, type TimelineItem, type TimelineMessage, type TimelineNotice } from '../protocol/view.ts';
 import { visible } from '../protocol/text.ts';
@@ -14,9 +15,12 @@ export type Row =
   | { kind: 'message'; key: string; item: TimelineMessage; head: boolean }
   | { kind: 'notice'; key: string; item: TimelineNotice }
   /** Older messages exist: where they load (scrolling up to it, or its button). */
-  | { kind: 'older'; key: typeof OLDER_KEY };
+  | { kind: 'older'; key: typeof OLDER_KEY }
+  /** The "New messages" line, above the first unread message. */
+  | { kind: 'unread'; key: typeof UNREAD_KEY };
 
 export const OLDER_KEY = 'older';
+export const UNREAD_KEY = 'unread';
 
 const DAY_MS = 86_400_000;
 const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
@@ -67,6 +71,8 @@ interface Cursor {
   dayStart: number;
   dayEnd: number;
   previous: TimelineMessage | undefined;
+  /** The message the "New messages" line goes above. */
+  firstUnread: string | undefined;
 }
 
 function push(rows: Row[], item: TimelineItem, c: Cursor, now: number): void {
@@ -83,6 +89,10 @@ function push(rows: Row[], item: TimelineItem, c: Cursor, now: number): void {
     c.previous = undefined;
     return;
   }
+  if (item.id === c.firstUnread) {
+    rows.push({ kind: 'unread', key: UNREAD_KEY });
+    c.previous = undefined;
+  }
   const p = c.previous;
   // A late message shows its sender and its "late" mark on its own header.
   const head = !p || p.from !== item.from || item.sentAt - p.sentAt > GROUP_WINDOW_MS || item.sentAt < p.sentAt || Boolean(item.late) || Boolean(p.late);
@@ -90,18 +100,21 @@ function push(rows: Row[], item: TimelineItem, c: Cursor, now: number): void {
   c.previous = item;
 }
 
-/** The rows of `items`; led by the loading row when older pages exist (`more`). */
-export function buildRows(items: readonly TimelineItem[], now: number = Date.now(), more = false): Row[] {
+/**
+ * The rows of `items`; led by the loading row when older pages exist (`more`); the "New messages"
+ * line above message `firstUnread` when given.
+ */
+export function buildRows(items: readonly TimelineItem[], now: number = Date.now(), more = false, firstUnread?: string): Row[] {
   const rows: Row[] = more ? [{ kind: 'older', key: OLDER_KEY }] : [];
-  const cursor: Cursor = { dayStart: Number.NaN, dayEnd: Number.NaN, previous: undefined };
+  const cursor: Cursor = { dayStart: Number.NaN, dayEnd: Number.NaN, previous: undefined, firstUnread };
   for (const item of items) push(rows, item, cursor, now);
   return rows;
 }
 
 /** `rows` (built from `items`) plus the rows for `added`, as buildRows(items.concat(added)) would give. */
-export function appendRows(rows: readonly Row[], items: readonly TimelineItem[], added: readonly TimelineItem[], now: number = Date.now()): Row[] {
+export function appendRows(rows: readonly Row[], items: readonly TimelineItem[], added: readonly TimelineItem[], now: number = Date.now(), firstUnread?: string): Row[] {
   const last = items[items.length - 1];
-  const cursor: Cursor = { dayStart: Number.NaN, dayEnd: Number.NaN, previous: undefined };
+  const cursor: Cursor = { dayStart: Number.NaN, dayEnd: Number.NaN, previous: undefined, firstUnread };
   if (last) {
     cursor.dayStart = startOfDay(timeOf(last));
     cursor.dayEnd = startOfDay(cursor.dayStart + DAY_MS + DAY_MS / 2);

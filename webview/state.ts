@@ -5,8 +5,9 @@
 // the login fields (kept across hide/show with setState), and the requests still in flight.
 
 import { computed, signal, type ReadonlySignal } from '@preact/signals';
-import type { ConversationId, DirectoryRoom, MemberItem, OpenedConversation, PersonItem, RoomItem, SessionView, ViewRequestType, VIEW_RUNNABLE_COMMANDS } from '../protocol/view.ts';
+import type { ConversationId, DirectoryRoom, MemberItem, OpenedConversation, PersonItem, RoomItem, SearchHit, SessionView, ViewRequestType, VIEW_RUNNABLE_COMMANDS } from '../protocol/view.ts';
 import { typingText, type Row } from './rows.ts';
+import { seenBy } from './seen-by.ts';
 import type { ViewState } from './vscode-api.ts';
 
 export type RunnableCommand = (typeof VIEW_RUNNABLE_COMMANDS)[number];
@@ -24,7 +25,38 @@ export interface ViewError {
  * Where a request's outcome is shown: the login form, one directory row (a join), or the error
  * bar. A completion changes its own place only, so one request never clears another's state.
  */
-export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'page'; key: ConversationId };
+export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'page'; key: ConversationId } | { kind: 'search' };
+
+/** The message my next message in a conversation answers (shown above the composer). */
+export interface ReplyDraft {
+  id: string;
+  from: string;
+  excerpt: string;
+}
+
+/** The search box: open or not, what is typed, and the answer to the latest query only. */
+export interface SearchState {
+  open: boolean;
+  query: string;
+  /** The request whose answer is shown when it comes; older answers are ignored. */
+  latest?: number;
+  results: SearchHit[];
+  /** The query of the request in flight. */
+  asked?: string;
+  /** The query `results` answer (undefined: nothing asked yet). */
+  answered?: string;
+  error?: string;
+  /** The result chosen with the arrow keys. */
+  active: number;
+}
+
+/** A message to scroll to and mark (a quote clicked, a search result opened, a code thread's "show in chat"). */
+export interface RevealTarget {
+  key: ConversationId;
+  id: string;
+  /** Older pages asked for it so far (bounded: the host's `through` pages are bounded too). */
+  pages: number;
+}
 
 export interface PendingRequest {
   type: ViewRequestType;
@@ -58,6 +90,13 @@ export const store = {
   loginFields: signal<ViewState['login']>({}),
   collapsed: signal<ReadonlySet<string>>(new Set()),
   membersOpen: signal(false),
+  /** Per conversation: the message being answered. */
+  replies: signal<ReadonlyMap<ConversationId, ReplyDraft>>(new Map()),
+  search: signal<SearchState>({ open: false, query: '', results: [], active: 0 }),
+  /** Waiting to be scrolled to (loading older pages first when needed). */
+  reveal: signal<RevealTarget | undefined>(undefined),
+  /** The message marked briefly after it was revealed. */
+  marked: signal<string | undefined>(undefined),
 };
 
 // ---- derived -----------------------------------------------------------------------------------
@@ -78,6 +117,9 @@ const paging = computed(() => [...store.pending.value.values()].some((r) => r.pl
 const gaps = computed(() => store.open.value?.gaps ?? []);
 /** Room ids with a join in flight. */
 const joining = computed(() => new Set([...store.pending.value.values()].flatMap((r) => (r.place.kind === 'join' ? [r.place.room] : []))));
+
+/** "Seen by": message id -> the members whose newest read message of mine it is. */
+const seen = computed(() => seenBy(store.open.value, me.value));
 
 /** What components may read. Only receive.ts and actions.ts change it. */
 export const model = {
@@ -107,4 +149,9 @@ export const model = {
   openRoom,
   rows: store.rows as ReadonlySignal<Row[]>,
   typing,
+  replies: store.replies as ReadonlySignal<ReadonlyMap<ConversationId, ReplyDraft>>,
+  search: store.search as ReadonlySignal<SearchState>,
+  reveal: store.reveal as ReadonlySignal<RevealTarget | undefined>,
+  marked: store.marked as ReadonlySignal<string | undefined>,
+  seen,
 };

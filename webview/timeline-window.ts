@@ -4,7 +4,8 @@
 // bounded however far back someone has scrolled. receive.ts applies the host's notifications with
 // them, actions.ts the view's own trimming; neither keeps any state here.
 
-import { compareItems, insertionIndex, withStatus, type HistoryPage, type MessageStatus, type OpenedConversation, type TimelineItem } from '../protocol/view.ts';
+import { QUOTE_CHARS } from '../protocol/message-actions.ts';
+import { compareItems, insertionIndex, withStatus, type HistoryPage, type MessageStatus, type OpenedConversation, type QuotedMessage, type TimelineItem, type TimelineMessage } from '../protocol/view.ts';
 import { appendRows, buildRows, replaceMessage, type Row } from './rows.ts';
 
 /** Past this many items, a view back at the bottom drops its oldest down to VIEW_KEEP_ITEMS. */
@@ -18,7 +19,7 @@ export interface TimelineWindow {
 
 /** The rows of a whole conversation window (the loading row first while older pages exist). */
 export function rowsOf(open: OpenedConversation | undefined): Row[] {
-  return open ? buildRows(open.timeline, Date.now(), Boolean(open.more)) : [];
+  return open ? buildRows(open.timeline, Date.now(), Boolean(open.more), open.firstUnread) : [];
 }
 
 /**
@@ -41,7 +42,7 @@ export function addItem(w: TimelineWindow, item: TimelineItem): TimelineWindow |
   timeline.splice(at, 0, item);
   const open = { ...w.open, timeline };
   // At the end (nearly always): one new row. Elsewhere (a late arrival): rows again.
-  return { open, rows: at === items.length ? appendRows(w.rows, items, [item]) : rowsOf(open) };
+  return { open, rows: at === items.length ? appendRows(w.rows, items, [item], Date.now(), w.open.firstUnread) : rowsOf(open) };
 }
 
 /** A delivery state change of message `id`; undefined when the window does not hold it. */
@@ -57,6 +58,45 @@ export function applyStatus(w: TimelineWindow, id: string, status: MessageStatus
     return { open: { ...w.open, timeline }, rows: replaceMessage(w.rows, updated) };
   }
   return undefined;
+}
+
+/**
+ * Message `message.id` replaced by `message` as it is now (reactions, edited, deleted), and the
+ * quotes of replies to it brought up to date; undefined when the window does not hold it nor any
+ * reply to it.
+ */
+export function updateMessage(w: TimelineWindow, message: TimelineMessage): TimelineWindow | undefined {
+  let rows = w.rows;
+  let timeline: TimelineItem[] | undefined;
+  const items = w.open.timeline;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (item.kind !== 'message') continue;
+    let next: TimelineMessage | undefined;
+    if (item.id === message.id) next = message;
+    else if (item.replyTo?.id === message.id) next = { ...item, replyTo: quoteOf(message) };
+    if (!next) continue;
+    timeline ??= items.slice();
+    timeline[i] = next;
+    rows = replaceMessage(rows, next);
+  }
+  return timeline ? { open: { ...w.open, timeline }, rows } : undefined;
+}
+
+/** How a reply quotes `m`: its sender and the start of its text, or that it was deleted. */
+export function quoteOf(m: TimelineMessage): QuotedMessage {
+  return m.deleted ? { id: m.id, from: m.from, deleted: true } : { id: m.id, from: m.from, excerpt: excerptOf(m.text) };
+}
+
+/** The start of `text` as a quote shows it: one line, at most QUOTE_CHARS characters. */
+export function excerptOf(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > QUOTE_CHARS ? `${line.slice(0, QUOTE_CHARS - 1)}…` : line;
+}
+
+/** Whether the window holds message `id`. */
+export function holds(open: OpenedConversation, id: string): boolean {
+  return open.timeline.some((item) => item.kind === 'message' && item.id === id);
 }
 
 /** The id of the oldest message held: what the next older page is asked before. */

@@ -7,6 +7,7 @@ import { Conversations } from './conversations.tsx';
 import { Directory } from './directory.tsx';
 import { Login } from './login.tsx';
 import { People } from './people.tsx';
+import { SearchPanel } from './search.tsx';
 import { ErrorBar, TopBar } from './top-bar.tsx';
 
 export function App() {
@@ -23,6 +24,7 @@ export function App() {
     <div class={`app${hasChat ? ' has-chat' : ''}`}>
       <TopBar />
       <ErrorBar />
+      <SearchPanel />
       <nav class="lists" aria-label="Conversations and people">
         <Conversations />
         <People />

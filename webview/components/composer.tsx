@@ -1,10 +1,12 @@
-// Where I write. Enter sends, Shift+Enter starts a new line, Escape gives the focus back to the
-// timeline. Typing "@" offers the members' names (arrows move, Enter or Tab picks, Escape closes),
+// Where I write. Enter sends, Shift+Enter starts a new line, Escape cancels a reply, else gives
+// the focus back to the timeline. Answering a message shows "Replying to <name>: <excerpt>" above
+// it, with a Cancel. Typing "@" offers the members' names (arrows move, Enter or Tab picks, Escape closes),
 // the pattern of an ARIA combobox with a listbox. The draft lives in state.ts, so it survives
 // switching conversations and the view being hidden.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { actions } from '../actions.ts';
+import { messageActions } from '../conversation-actions.ts';
 import { composerWanted } from '../focus.ts';
 import { model } from '../state.ts';
 import { IconButton } from './icon.tsx';
@@ -24,6 +26,7 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
   const text = model.drafts.value.get(conversation) ?? '';
   const me = model.me.value;
   const members = model.members.value;
+  const reply = model.replies.value.get(conversation);
   const area = useRef<HTMLTextAreaElement>(null);
   const [completion, setCompletion] = useState<Completion | undefined>();
   // Asked for the focus (webview/focus.ts): take it, now or as soon as this composer is on the page.
@@ -101,12 +104,29 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
     }
     if (e.key === 'Escape') {
       e.preventDefault();
-      onEscape();
+      if (reply) messageActions.cancelReply(conversation);
+      else onEscape();
     }
   };
 
   return (
     <div class="composer">
+      {reply && (
+        <div class="reply-bar" role="status">
+          <span class="reply-bar-text">
+            Replying to <span class="quote-from">{visible(reply.from)}</span>: <span class="quote-text">{visible(reply.excerpt)}</span>
+          </span>
+          <IconButton
+            icon="close"
+            label="Cancel reply (Escape)"
+            class="reply-cancel"
+            onClick={() => {
+              messageActions.cancelReply(conversation);
+              area.current?.focus();
+            }}
+          />
+        </div>
+      )}
       {listOpen && (
         <ul id="mention-options" class="mention-options" role="listbox" aria-label="Members to mention">
           {candidates.map((user, i) => (
@@ -133,7 +153,7 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
         rows={1}
         value={text}
         placeholder={`Message ${title}`}
-        aria-label={`Message ${title}. Enter sends, Shift+Enter adds a line, Escape leaves.`}
+        aria-label={reply ? `Reply to ${visible(reply.from)} in ${title}. Enter sends, Escape cancels the reply.` : `Message ${title}. Enter sends, Shift+Enter adds a line, Escape leaves.`}
         aria-autocomplete="list"
         aria-controls={listOpen ? 'mention-options' : undefined}
         aria-activedescendant={listOpen ? optionId(candidates[active]!) : undefined}

@@ -20,7 +20,9 @@
 import { Component, createRef } from 'preact';
 import type { Row } from '../rows.ts';
 import { actions } from '../actions.ts';
+import { messageActions } from '../conversation-actions.ts';
 import { model } from '../state.ts';
+import { estimateRow } from '../row-estimate.ts';
 import { Icon } from './icon.tsx';
 import { TimelineRow } from './timeline-rows.tsx';
 
@@ -28,42 +30,20 @@ import { TimelineRow } from './timeline-rows.tsx';
 const OVERSCAN_PX = 600;
 /** Within this distance of the bottom counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 4;
-// Estimates (px) for rows never measured; close enough that the scrollbar does not lurch.
-const LINE_PX = 19;
-const CHAR_PX = 7;
-const DAY_PX = 30;
-const HEAD_PX = 22;
-const ROW_PAD_PX = 6;
-const SNIPPET_HEAD_PX = 30;
-const CODE_LINE_PX = 17;
-const CODE_MAX_LINES = 20;
-const OLDER_PX = 30;
 /** Closer than this to the top asks for the older page, so it is usually there before the top is. */
 const LOAD_AHEAD_PX = 400;
 /** What can take the focus inside the timeline: all of it kept out of the Tab order. */
 const FOCUSABLE = 'a[href], button, input, textarea, select, [tabindex]:not([tabindex="-1"]), .row.message, .row.notice';
 /** Where Up and Down go: messages, notices, and the links and buttons in them, in page order. */
-const STOPS = '.row.message, .row.notice, .row a[href], .row button';
+const STOPS = '.row.message, .row.notice, .row a[href], .row button:not(.message-action)';
 
 interface Range {
   start: number;
   end: number;
 }
 
-function countLines(text: string, perLine: number): number {
-  let lines = 0;
-  let from = 0;
-  for (;;) {
-    const nl = text.indexOf('\n', from);
-    const len = (nl === -1 ? text.length : nl) - from;
-    lines += Math.max(1, Math.ceil(len / perLine));
-    if (nl === -1) return lines;
-    from = nl + 1;
-  }
-}
-
-export class Timeline extends Component<{ label: string }, { atBottom: boolean }> {
-  override state = { atBottom: true };
+export class Timeline extends Component<{ label: string }, { atBottom: boolean; unreadAbove: boolean }> {
+  override state = { atBottom: true, unreadAbove: false };
   private readonly scroller = createRef<HTMLDivElement>();
   /** Heights measured on screen, by row key: they outlive the rows (a conversation reopened). */
   private readonly measured = new Map<string, number>();
@@ -90,6 +70,11 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
   private tabObserver?: MutationObserver;
   private readonly observed = new Set<Element>();
 
+  /** A message row to focus after this render (revealed, or the first unread jumped to). */
+  private focusId: string | undefined;
+  /** The message revealed by this render: actions.ts is told once it is on screen. */
+  private revealedId: string | undefined;
+
   /** For the composer's Escape: keyboard focus goes back to the timeline. */
   focus(): void {
     this.scroller.current?.focus();
@@ -104,6 +89,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
   private readonly onKeyDown = (e: KeyboardEvent): void => {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    // Arrows typed into a field inside a row (an edit, the react picker) move its caret.
+    if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement) return;
     const el = this.scroller.current;
     if (!el) return;
     const stops = Array.from(el.querySelectorAll<HTMLElement>(STOPS));
@@ -153,20 +140,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
     this.observed.clear();
   }
 
-  private estimate(row: Row): number {
-    if (row.kind === 'day') return DAY_PX;
-    if (row.kind === 'older') return OLDER_PX;
-    const perLine = Math.max(16, Math.floor(((this.width || 300) - 40) / CHAR_PX));
-    const text = row.item.text;
-    if (row.kind === 'notice') return ROW_PAD_PX + LINE_PX * countLines(text, perLine);
-    let h = ROW_PAD_PX + (row.head ? HEAD_PX : 0) + LINE_PX * countLines(text, perLine);
-    const snippet = row.item.snippet;
-    if (snippet) h += SNIPPET_HEAD_PX + CODE_LINE_PX * Math.min(CODE_MAX_LINES, countLines(snippet.code, 1e9));
-    return h;
-  }
-
   private heightOf(row: Row): number {
-    return this.measured.get(row.key) ?? this.estimate(row);
+    return this.measured.get(row.key) ?? estimateRow(row, this.width);
   }
 
   /**
@@ -249,7 +224,45 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
       this.forceUpdate();
     }
     if (this.stick !== this.state.atBottom) this.setState({ atBottom: this.stick });
+    this.updateUnreadAbove();
     this.loadIfNearTop();
+  };
+
+  /** The index of the "New messages" line, or -1. */
+  private unreadIndex(): number {
+    for (let i = 0; i < this.rows.length; i++) if (this.rows[i]!.kind === 'unread') return i;
+    return -1;
+  }
+
+  /** Shows "Jump to first unread" while the "New messages" line is above the viewport. */
+  private updateUnreadAbove(): void {
+    const i = this.unreadIndex();
+    const above = i >= 0 && this.offsets[i + 1]! <= this.scrollTop;
+    if (above !== this.state.unreadAbove) this.setState({ unreadAbove: above });
+  }
+
+  /**
+   * Scrolls so row `index` is in view: its top at the viewport's top, or a third of the way down
+   * (a revealed message, with what led to it above). Stops following the bottom; the row is
+   * pinned while rows above it are measured.
+   */
+  private scrollToRow(index: number, place: 'top' | 'third'): void {
+    const view = this.viewHeight || 800;
+    const top = place === 'top' ? this.offsets[index]! : this.offsets[index]! - (view - this.heights[index]!) / 3;
+    const max = Math.max(0, this.offsets[this.rows.length]! - view);
+    this.stick = false;
+    this.scrollTop = this.keepAt = Math.min(max, Math.max(0, top));
+    this.pin = { key: this.rows[index]!.key, index };
+  }
+
+  private readonly jumpToUnread = (): void => {
+    const i = this.unreadIndex();
+    const next = this.rows[i + 1];
+    if (i < 0) return;
+    this.scrollToRow(i, 'top');
+    if (next?.kind === 'message') this.focusId = next.item.id;
+    this.setState({ atBottom: false, unreadAbove: false });
+    this.forceUpdate();
   };
 
   /** Near the top with older pages to come: ask for the next (actions.ts sends one at a time). */
@@ -350,6 +363,17 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
       this.scrollTop = el.scrollTop;
     }
     this.keepAt = undefined;
+    const focusId = this.focusId;
+    const revealed = this.revealedId;
+    this.focusId = this.revealedId = undefined;
+    if (focusId !== undefined) {
+      for (const row of Array.from(el.querySelectorAll<HTMLElement>('.row.message'))) if (row.dataset.id === focusId) row.focus({ preventScroll: true });
+    }
+    if (revealed !== undefined) {
+      if (this.state.atBottom) this.setState({ atBottom: false });
+      messageActions.revealed(revealed);
+    }
+    this.updateUnreadAbove();
     this.loadIfNearTop();
   }
 
@@ -384,10 +408,25 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
     const last = rows[rows.length - 1];
     // My own new message brings me back to the bottom, wherever I was reading.
     if (previousLast && last && last.key !== previousLast.key && last.kind === 'message' && last.item.mine) this.stick = true;
+    // A message to reveal (a quote followed, a search result): once held, scroll to it and focus it.
+    const reveal = model.reveal.value;
+    if (reveal && reveal.key === key && this.revealedId !== reveal.id) {
+      const at = rows.findIndex((r) => r.kind === 'message' && r.item.id === reveal.id);
+      if (at >= 0) {
+        this.scrollToRow(at, 'third');
+        this.revealedId = this.focusId = reveal.id;
+      }
+    }
+    const seen = model.seen.value;
+    const marked = model.marked.value;
     const range = (this.range = this.computeRange());
     const offsets = this.offsets;
     const children = [];
-    for (let i = range.start; i < range.end; i++) children.push(<TimelineRow key={rows[i]!.key} row={rows[i]!} index={i} me={me} />);
+    for (let i = range.start; i < range.end; i++) {
+      const row = rows[i]!;
+      const id = row.kind === 'message' ? row.item.id : undefined;
+      children.push(<TimelineRow key={row.key} row={row} index={i} me={me} seen={id === undefined ? undefined : seen.get(id)} marked={id !== undefined && id === marked} />);
+    }
     const atBottom = this.state.atBottom || this.stick;
     return (
       <div class="timeline-wrap">
@@ -407,6 +446,11 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean }
           <div key="bottom" class="spacer" style={{ height: `${offsets[rows.length]! - offsets[range.end]!}px` }} aria-hidden="true" />
           {rows.length === 0 && <p class="empty muted">No messages yet. Say hello.</p>}
         </div>
+        {this.state.unreadAbove && (
+          <button type="button" class="jump-to-unread secondary small" onClick={this.jumpToUnread}>
+            <Icon name="arrow-up" /> Jump to first unread
+          </button>
+        )}
         {!atBottom && (
           <button type="button" class="jump-to-bottom secondary small" onClick={this.jumpToBottom} aria-label="Jump to the latest message">
             <Icon name="arrow-down" /> Latest

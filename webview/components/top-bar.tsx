@@ -3,6 +3,7 @@
 import { actions } from '../actions.ts';
 import { model } from '../state.ts';
 import { IconButton } from './icon.tsx';
+import { openSearch } from './search.tsx';
 import { visible, visibleLines } from '../../protocol/text.ts';
 
 export function TopBar() {
@@ -20,6 +21,7 @@ export function TopBar() {
         )}
       </div>
       <div class="top-actions" role="group" aria-label="Chat commands">
+        <IconButton icon="search" label="Search Messages (Ctrl+F)" onClick={openSearch} />
         <IconButton icon="key" label="Show My Fingerprint" onClick={() => actions.runCommand('p2pChat.showFingerprint')} />
         <IconButton icon="sign-out" label="Logout" onClick={() => actions.runCommand('p2pChat.logout')} />
       </div>
