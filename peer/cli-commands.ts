@@ -39,6 +39,12 @@ const HELP: { [K in ClientCommandName]: CommandHelp & { name: K } } = {
   msg_room: { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
   msg: { name: 'msg', usage: 'msg USER [TEXT]', json: 'user, text', about: 'send a direct message; without TEXT, chat mode until /quit' },
   history: { name: 'history', usage: 'history ROOM|USER [N]', json: 'room | user, before?, limit?', about: `the last N messages stored here (default ${HISTORY_PAGE_DEFAULT}, at most ${HISTORY_PAGE_MAX}): a room you are in, else your direct conversation with that user (@USER: always the user)` },
+  reply: { name: 'reply', usage: 'reply ROOM|@USER ID|-N TEXT', json: 'room | user, to, text', about: 'answer message ID (or -N: the Nth newest message there, -1 the last); the answer quotes it' },
+  react: { name: 'react', usage: 'react ROOM|@USER ID|-N EMOJI [remove]', json: 'room | user, messageId, emoji, on?', about: 'put an emoji reaction on message ID (remove: take yours back)' },
+  edit: { name: 'edit', usage: 'edit ROOM|@USER ID|-N TEXT', json: 'room | user, messageId, text', about: 'change the text of your message ID, for every member' },
+  delete: { name: 'delete', usage: 'delete ROOM|@USER ID|-N', json: 'room | user, messageId', about: "delete your message ID for every member (its text is removed from everyone's store)" },
+  mark_read: { name: 'mark_read', usage: 'mark_read ROOM|@USER ID|-N', json: 'room | user, upTo', about: 'tell the members you have read up to message ID (a read receipt)' },
+  search: { name: 'search', usage: 'search TEXT', json: 'query, room?, limit?', about: 'messages of every conversation containing every word of TEXT, newest first (case and accents ignored)' },
   outbox: { name: 'outbox', usage: 'outbox', json: '', about: 'your messages not yet received by everyone they were for, and whom each waits for' },
   typing: { name: 'typing', usage: 'typing ROOM on|off', json: 'room, active', about: 'tell the room you are typing', jsonOnly: true },
   fingerprint: { name: 'fingerprint', usage: 'fingerprint [USER]', json: 'user?', about: "your key's fingerprint, or another user's (fetched if never seen; never marks anyone verified)" },
@@ -141,6 +147,13 @@ const HANDLERS: Handlers = {
   // The schema allows both or neither of room and user; the engine says which it needs.
   history: (engine, cmd) => engine.history({ room: cmd.room, user: cmd.user }, { before: cmd.before, limit: cmd.limit }),
   outbox: (engine) => engine.outbox(),
+  // Each names its conversation as history does: room, or user for the direct one.
+  reply: (engine, cmd) => engine.reply({ room: cmd.room, user: cmd.user }, cmd.to, cmd.text),
+  react: (engine, cmd) => engine.react({ room: cmd.room, user: cmd.user }, cmd.messageId, cmd.emoji, cmd.on ?? true),
+  edit: (engine, cmd) => engine.edit({ room: cmd.room, user: cmd.user }, cmd.messageId, cmd.text),
+  delete: (engine, cmd) => engine.deleteMessage({ room: cmd.room, user: cmd.user }, cmd.messageId),
+  mark_read: (engine, cmd) => engine.markRead({ room: cmd.room, user: cmd.user }, cmd.upTo),
+  search: (engine, cmd) => engine.search(cmd.query, { ...(cmd.room !== undefined ? { room: cmd.room } : {}), ...(cmd.limit !== undefined ? { limit: cmd.limit } : {}) }),
   async typing(engine, cmd) {
     engine.typing(cmd.room, cmd.active);
     return {};

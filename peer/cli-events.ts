@@ -27,6 +27,10 @@ export function printEvents(engine: ChatEngine, print: (text: PeerText) => void,
   engine.on('key_changed', show('key_changed'));
   engine.on('room_forked', show('room_forked'));
   engine.on('typing', show('typing'));
+  engine.on('reaction', show('reaction'));
+  engine.on('edited', show('edited'));
+  engine.on('deleted', show('deleted'));
+  engine.on('read', show('read'));
   engine.on('error', show('error'));
   let state: ClientEvents['connection']['state'] = 'offline';
   engine.on('connection', (e) => {

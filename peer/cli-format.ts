@@ -4,7 +4,8 @@
 // tracker is made visible here, one by one, so that no newline or padding in one can pass for a
 // line of its own.
 
-import { HISTORY_PAGE_MAX, type ClientCommandName, type ClientEventName, type ClientEvents, type CommandResults, type FingerprintResult, type HistoryMessage, type LinkRow, type MemberRow, type PeerRow, type PendingMessage, type RoomRow } from '../protocol/client.ts';
+import { HISTORY_PAGE_MAX, type ClientCommandName, type ClientEventName, type ClientEvents, type CommandResults, type FingerprintResult, type HistoryMessage, type LinkRow, type MemberRow, type PeerRow, type PendingMessage, type RoomRow, type SearchResult } from '../protocol/client.ts';
+import { QUOTE_CHARS } from '../protocol/message-actions.ts';
 import { isDmRoom } from '../protocol/peer.ts';
 import { columnWidth, markSpaceRuns, visible, visibleLines } from '../protocol/text.ts';
 import { COMMANDS } from './cli-commands.ts';
@@ -29,7 +30,7 @@ export function commandHelp(): string {
  * too). The code keeps its spaces: indentation is what it says.
  */
 export function formatMessage(e: ClientEvents['message'], marks: string[] = []): string {
-  const marked = [...marks, ...(e.late ? ['late'] : [])];
+  const marked = [...marks, ...(e.late ? ['late'] : []), ...(e.replyTo ? [`reply to ${visible(e.replyTo)}`] : [])];
   const sender = visible(e.from) + (marked.length ? ` (${marked.join(', ')})` : '');
   const lines = [`[${e.direct ? 'dm' : visible(e.room)}] ${sender}: ${visibleLines(markSpaceRuns(e.text), '  ')}`];
   const s = e.snippet;
@@ -148,10 +149,15 @@ export function clock(ms: number): string {
  * front; mine marked `(you)` (and `waiting for ...` while it waits), late ones `(late)`. `ref` and
  * `limit` are what was asked for, repeated in the hint when older messages exist.
  */
-export function historyText(r: CommandResults['history'], me: string | undefined, ref: string, limit: number): PeerText {
+export function historyText(r: CommandResults['history'], me: string | undefined, ref: string, limit: number, ids = false): PeerText {
   const direct = isDmRoom(r.roomId);
   if (!r.messages.length) return new PeerText(`No messages stored here for ${where(r, me)}.`);
-  const lines = r.messages.map((m) => `${clock(m.sentAt)} ${formatMessage({ ...m, room: r.room, roomId: r.roomId, direct }, historyMarks(m, me))}`);
+  const byId = new Map(r.messages.map((m) => [m.id, m]));
+  const lines = r.messages.map((m) => {
+    const { replyTo: _r, ...rest } = m;
+    const shown = { ...rest, room: r.room, roomId: r.roomId, direct, ...(m.deleted ? { text: '(message deleted)' } : {}) };
+    return `${clock(m.sentAt)} ${ids ? `${visible(m.id)} ` : ''}${formatMessage(shown, [...historyMarks(m, me), ...(m.edited ? ['edited'] : [])])}${stateLines(m, byId.get(m.replyTo ?? ''))}`;
+  });
   if (r.more) {
     lines.push(
       limit < HISTORY_PAGE_MAX
@@ -160,6 +166,28 @@ export function historyText(r: CommandResults['history'], me: string | undefined
     );
   }
   return new PeerText(lines.join('\n'));
+}
+
+/** Under a history line: the message it answers (quoted), then its reactions. */
+function stateLines(m: HistoryMessage, original: HistoryMessage | undefined): string {
+  let out = '';
+  if (m.replyTo) out += `\n  > ${original ? quote(original) : `reply to message ${visible(m.replyTo)} (older than this page)`}`;
+  if (m.reactions?.length) out += `\n  ${m.reactions.map((r) => `${visible(r.emoji)} ${r.users.map(visible).join(', ')}`).join('  ')}`;
+  return out;
+}
+
+/** `sender: text` of a quoted message, its first line cut to QUOTE_CHARS. */
+function quote(m: HistoryMessage): string {
+  if (m.deleted) return `${visible(m.from)}: (message deleted)`;
+  const first = m.text.split('\n')[0] ?? '';
+  const cut = first.length > QUOTE_CHARS ? `${first.slice(0, QUOTE_CHARS)}...` : first;
+  return `${visible(m.from)}: ${visible(markSpaceRuns(cut))}`;
+}
+
+/** `search`: one row a result, newest first: when, where, who, the text around the match, the id. */
+export function searchTable(results: SearchResult[], me: string | undefined): PeerText | string {
+  if (!results.length) return 'No stored message contains that.';
+  return table(results.map((r) => [clock(r.sentAt), placeName(r.room, r.roomId, me), `${r.from}:`, r.text.replace(/\s+/g, ' '), r.id]));
 }
 
 function historyMarks(m: HistoryMessage, me: string | undefined): string[] {
@@ -214,6 +242,12 @@ export const RESULT_LINES: ResultLines = {
   members: (r) => membersTable(r.room, r.members),
   msg_room: (r, { verbose }) => (verbose ? `(sent ${r.messageId} to ${r.recipients})` : undefined),
   msg: (r, { verbose }) => (verbose ? `(sent ${r.messageId} to ${r.recipients})` : undefined),
+  reply: (r, { verbose }) => (verbose ? `(sent ${r.messageId} to ${r.recipients})` : undefined),
+  react: (r, { verbose }) => (verbose ? `(reaction ${r.messageId} sent to ${r.recipients})` : undefined),
+  edit: (r, { me }) => `Edited in ${where(r, me)}; every member gets the new text.`,
+  delete: (r, { me }) => `Deleted in ${where(r, me)}: every member shows "message deleted", and its text is removed from their stores.`,
+  mark_read: (r, { verbose }) => (verbose ? `(read receipt ${r.messageId} sent to ${r.recipients})` : undefined),
+  search: (r, { me }) => searchTable(r.results, me),
   fingerprint: (r, { me }) => fingerprintLine(r, me),
   verify: (r) => `Verified ${v(r.user)}: ${r.fingerprint}.`,
 };
@@ -248,6 +282,11 @@ export const EVENT_LINES: { [K in ClientEventName]: EventLine<K> | null } = {
     `Nothing is sent to ${v(e.user)} until you compare fingerprints with them and run: verify ${v(e.user)} ${v(e.newFingerprint.replace(/\s/g, ''))}`,
   room_forked: (e) => `! [${v(e.room)}] ${visibleLines(e.detail, '  ')}`,
   typing: (e, { verbose }) => (verbose && e.active ? `[${v(e.room)}] ${v(e.user)} is typing...` : undefined),
+  reaction: (e, { me }) => `[${where(e, me)}] * ${v(e.user)} ${e.on ? 'reacted' : 'took back'} ${v(e.emoji)} ${e.on ? 'to' : 'on'} message ${v(e.id)}`,
+  edited: (e, { me }) => `[${where(e, me)}] * message ${v(e.id)} edited: ${visibleLines(markSpaceRuns(e.text), '  ')}`,
+  deleted: (e, { me }) => `[${where(e, me)}] * message ${v(e.id)} deleted by its author`,
+  // Receipts come often: shown only when verbose.
+  read: (e, { verbose, me }) => (verbose && e.user !== me ? `[${where(e, me)}] ${v(e.user)} read up to message ${v(e.upTo)}` : undefined),
   error: (e) => `! ${visibleLines(e.message, '  ')}`,
 };
 

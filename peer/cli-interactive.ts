@@ -11,6 +11,7 @@ import { visible, visibleLines } from '../protocol/text.ts';
 import { checkPasswordPolicy } from './account.ts';
 import { describeError, findCommand, hasSavedSession, runCommand } from './cli-commands.ts';
 import { ChatMode } from './cli-chat.ts';
+import { typedAction, typedSearch, type Where } from './cli-message-actions.ts';
 import { printEvents } from './cli-events.ts';
 import { historyText, RESULT_LINES, type ResultLines } from './cli-format.ts';
 import type { ChatEngine } from './engine.ts';
@@ -154,9 +155,22 @@ export class InteractiveMode {
     typing: null,
     history: (t) => this.history(t),
     outbox: () => this.perform({ cmd: 'outbox' }),
+    reply: (t) => this.act('reply', t),
+    react: (t) => this.act('react', t),
+    edit: (t) => this.act('edit', t),
+    delete: (t) => this.act('delete', t),
+    mark_read: (t) => this.act('mark_read', t),
+    search: (t) => this.perform(typedSearch(t.line, t.usage) as CommandOf<'search'> & { cmd: 'search' }),
     fingerprint: (t) => this.perform(t.words[1] ? { cmd: 'fingerprint', user: t.words[1] } : { cmd: 'fingerprint' }),
     verify: (t) => this.verify(t),
   };
+
+  /** `reply`, `react`, `edit`, `delete`, `mark_read` as typed (cli-message-actions.ts). */
+  private async act(name: 'reply' | 'react' | 'edit' | 'delete' | 'mark_read', t: Typed): Promise<void> {
+    const history = (where: Where, limit: number) => this.command({ cmd: 'history', ...where, limit });
+    const cmd = await typedAction(name, t.line, t.usage, history);
+    await this.perform(cmd as CommandOf<typeof name> & { cmd: typeof name });
+  }
 
   /** Runs one command through the dispatcher both modes share; the result is typed by its name. */
   private command<K extends ClientCommandName>(cmd: CommandOf<K> & { cmd: K }): Promise<CommandResults[K]> {
