@@ -18,6 +18,7 @@ import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-com
 import { ChatController, type FromView } from './chat-controller.ts';
 import { openSnippet } from './snippet-open.ts';
 import { ChatViewProvider } from './chat-view-provider.ts';
+import { CodeThreads } from './code-threads.ts';
 import { registerCommands } from './commands.ts';
 import { ChatStatusBar } from './status-bar.ts';
 import { HolderLink, WindowHub } from './window-link.ts';
@@ -156,6 +157,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   // ---- the holder's side ----
   const hold = async (held: FolderLock, takingOver: boolean) => {
     lock = held;
+    // Code threads live where the engine runs (they reply through it); made at sign-in.
+    controller.setCodeThreads((host) => new CodeThreads(host));
     hub = new WindowHub({
       // Another window's view: carried out here, or kept while this window takes over.
       fromView: (message, reply) => {

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../extension/extension.ts';
 import type { HostToView } from '../../../protocol/view.ts';
-import { parseReadMarks } from '../../../extension/chat-model.ts';
+import { parseReadMarks } from '../../../extension/read-state.ts';
 import { SUITE_PASSWORD, SUITE_USER, type SuiteConfig } from './config.ts';
+import { defineConversationTests } from './conversations.test.ts';
 
 const EXTENSION_ID = 'p2p-chat.p2p-chat';
 export const COMMANDS = [
@@ -32,7 +33,10 @@ export const COMMANDS = [
   'p2pChat.forgetTrackerFingerprint',
   'p2pChat.focusComposer',
   'p2pChat.nextUnread',
+  'p2pChat.searchMessages',
 ];
+/** The code threads' commands (their title and reply buttons): registered while code threads exist, from sign-in on. */
+export const THREAD_COMMANDS = ['p2pChat.threadReply', 'p2pChat.threadShowOriginal', 'p2pChat.threadShowInChat'];
 const USER = SUITE_USER;
 const PASSWORD = SUITE_PASSWORD;
 const VIEW_TIMEOUT_MS = 30_000;
@@ -95,9 +99,9 @@ export function defineExtensionTests(config: SuiteConfig): void {
       assert.ok(api.activationMs < 1000, `activation took ${api.activationMs} ms`);
     });
 
-    it(`registers all ${COMMANDS.length} P2P Chat commands, as the manifest declares them`, async function () {
+    it(`registers all ${COMMANDS.length} P2P Chat palette commands, as the manifest declares them`, async function () {
       const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { commands: { command: string; category: string }[] } };
-      assert.deepEqual(manifest.contributes.commands.map((c) => c.command).sort(), [...COMMANDS].sort());
+      assert.deepEqual(manifest.contributes.commands.map((c) => c.command).sort(), [...COMMANDS, ...THREAD_COMMANDS].sort());
       assert.ok(manifest.contributes.commands.every((c) => c.category === 'P2P Chat'));
       const registered = new Set(await vscode.commands.getCommands(true));
       const missing = COMMANDS.filter((id) => !registered.has(id));
@@ -151,6 +155,11 @@ export function defineExtensionTests(config: SuiteConfig): void {
       assert.equal(api.controller.model.session.user, USER);
       assert.equal(api.controller.model.session.tracker, config.tracker);
       assert.equal(vscode.workspace.getConfiguration('p2pChat').get('trackerAddress'), config.tracker, 'the typed tracker address is remembered');
+    });
+
+    it('signed in, the window running the engine has code threads: their commands are registered', async function () {
+      const registered = new Set(await vscode.commands.getCommands(true));
+      assert.deepEqual(THREAD_COMMANDS.filter((id) => !registered.has(id)), []);
     });
 
     it('SecretStorage holds the session token, never the password; globalStorage has no password either', async function () {
@@ -262,6 +271,8 @@ export function defineExtensionTests(config: SuiteConfig): void {
         api.view.post = post;
       }
     });
+
+    defineConversationTests(() => api, note);
 
     it('Share Selection of whole lines (the cursor at column 1 of the next line) shares those lines only, named by their path in the folder', async function () {
       this.timeout(60_000);

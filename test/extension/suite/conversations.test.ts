@@ -1,0 +1,125 @@
+/// <reference types="mocha" />
+// Issue 12 in VS Code's real extension host, through the real engine: the view's requests reply,
+// react, edit and delete (each answered by its own request/completed, the view told the whole
+// message as it is now), search/run titled by the room, and "P2P Chat: Search Messages": typing
+// in its QuickPick searches, Enter opens the conversation at the message (message/revealed).
+// Called by extension.test.ts inside its describe block, after Register.
+
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../../extension/extension.ts';
+import type { HostToView, TimelineMessage } from '../../../protocol/view.ts';
+
+const WAIT_MS = 30_000;
+
+type Completed = Extract<HostToView, { type: 'request/completed' }>;
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Records what the view is sent while `work` runs. */
+async function watching(api: ExtensionApi, work: (seen: HostToView[]) => Promise<void>): Promise<void> {
+  const seen: HostToView[] = [];
+  const post = api.view.post.bind(api.view);
+  api.view.post = (m: HostToView) => {
+    seen.push(m);
+    post(m);
+  };
+  try {
+    await work(seen);
+  } finally {
+    api.view.post = post;
+  }
+}
+
+export function defineConversationTests(api: () => ExtensionApi, note: (text: string) => void): void {
+  it('reply, react, edit and delete through view requests: each completed, the view told the whole message, the quote following the original', async function () {
+    this.timeout(60_000);
+    const { controller } = api();
+    await controller.createRoom(`talk-${process.pid}`);
+    const key = controller.model.openKey!;
+    await watching(api(), async (seen) => {
+      const completed = (requestId: number) => seen.find((m): m is Completed => m.type === 'request/completed' && m.requestId === requestId);
+      const added = (pred: (m: TimelineMessage) => boolean) => seen.map((m) => (m.type === 'timeline/added' && m.item.kind === 'message' ? m.item : undefined)).find((m) => m && pred(m));
+      const updated = (id: string) => seen.filter((m): m is Extract<HostToView, { type: 'message/updated' }> => m.type === 'message/updated' && m.message.id === id).at(-1)?.message;
+
+      await controller.fromView({ type: 'message/send', requestId: 501, key, text: 'the release notes are drafted' });
+      assert.deepEqual(completed(501), { type: 'request/completed', requestId: 501, ok: true });
+      const original = added((m) => m.text === 'the release notes are drafted')!;
+      await controller.fromView({ type: 'message/send', requestId: 502, key, text: 'and reviewed', replyTo: original.id });
+      assert.equal(completed(502)?.ok, true, JSON.stringify(completed(502)));
+      const reply = added((m) => m.text === 'and reviewed')!;
+      assert.deepEqual(reply.replyTo, { id: original.id, from: controller.model.session.user, excerpt: 'the release notes are drafted' });
+
+      await controller.fromView({ type: 'message/react', requestId: 503, key, id: original.id, emoji: '🚀', on: true });
+      assert.equal(completed(503)?.ok, true, JSON.stringify(completed(503)));
+      assert.deepEqual(updated(original.id)?.reactions, [{ emoji: '🚀', users: [controller.model.session.user], mine: true }]);
+
+      await controller.fromView({ type: 'message/edit', requestId: 504, key, id: original.id, text: 'the release notes are final' });
+      assert.equal(completed(504)?.ok, true, JSON.stringify(completed(504)));
+      assert.deepEqual([updated(original.id)?.text, updated(original.id)?.edited], ['the release notes are final', true]);
+      assert.equal(updated(reply.id)?.replyTo?.excerpt, 'the release notes are final', 'the reply quotes the new text');
+
+      const search = seen.length;
+      await controller.fromView({ type: 'search/run', requestId: 505, query: 'release notes' });
+      const found = completed(505);
+      assert.equal(found?.ok, true, JSON.stringify(found));
+      assert.deepEqual(found?.results?.map((r) => [r.key, r.title, r.id]), [[key, `talk-${process.pid}`, original.id]], 'found by its edited text, titled by the room');
+      assert.ok(seen.length > search);
+
+      await controller.fromView({ type: 'message/delete', requestId: 506, key, id: original.id });
+      assert.equal(completed(506)?.ok, true, JSON.stringify(completed(506)));
+      assert.deepEqual([updated(original.id)?.deleted, updated(original.id)?.text], [true, '']);
+      assert.deepEqual(updated(reply.id)?.replyTo, { id: original.id, from: controller.model.session.user, deleted: true });
+
+      await controller.fromView({ type: 'message/edit', requestId: 507, key, id: original.id, text: 'too late' });
+      assert.equal(completed(507)?.ok, false, 'a deleted message cannot be edited');
+      assert.equal(completed(507)?.error?.code, 'message.deleted', JSON.stringify(completed(507)));
+      note(`editing a deleted message completes with ${completed(507)?.error?.code}: ${completed(507)?.error?.message}`);
+    });
+  });
+
+  it('Search Messages: the QuickPick searches as it is given words, Enter opens the conversation at the message', async function () {
+    this.timeout(60_000);
+    const { controller } = api();
+    await controller.createRoom(`find-${process.pid}`);
+    const key = controller.model.openKey!;
+    await controller.send(key, 'the quokka deploy window is thursday');
+    await controller.createRoom(`other-${process.pid}`);
+    assert.notEqual(controller.model.openKey, key);
+
+    const target = vscode.window as unknown as Record<string, unknown>;
+    const create = target.createQuickPick as typeof vscode.window.createQuickPick;
+    let pick: vscode.QuickPick<vscode.QuickPickItem> | undefined;
+    target.createQuickPick = () => (pick = create());
+    await watching(api(), async (seen) => {
+      let running: Thenable<unknown>;
+      try {
+        // The palette command with a first query, as a keybinding with `args` would run it.
+        running = vscode.commands.executeCommand('p2pChat.searchMessages', 'quokka');
+        await until(() => pick !== undefined, 'the QuickPick to open');
+      } finally {
+        target.createQuickPick = create;
+      }
+      assert.equal(pick!.value, 'quokka');
+      await until(() => (pick?.items.length ?? 0) > 0, 'search results in the QuickPick');
+      assert.equal(pick!.items.length, 1);
+      assert.match(pick!.items[0]!.label, /quokka deploy window/);
+      assert.equal(pick!.items[0]!.description, `#find-${process.pid}`);
+      pick!.activeItems = [pick!.items[0]!];
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await running;
+      const revealed = seen.find((m): m is Extract<HostToView, { type: 'message/revealed' }> => m.type === 'message/revealed');
+      assert.ok(revealed, `no message/revealed: ${JSON.stringify(seen.map((m) => m.type))}`);
+      assert.equal(revealed.key, key);
+      assert.equal(controller.model.openKey, key, 'the conversation of the result is open');
+      const opened = seen.findIndex((m) => m.type === 'conversation/opened' && m.key === key);
+      assert.ok(opened >= 0 && opened < seen.indexOf(revealed), 'opened before it is revealed');
+    });
+  });
+}
