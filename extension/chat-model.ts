@@ -211,6 +211,7 @@ export class ChatModel {
     // Left, kicked or closed: its count goes with it.
     this.marks.delete(key);
     this.hooks.threads?.()?.forget(key);
+    this.updates.quotes.forget(key);
     this.postSnapshot();
   }
 

@@ -113,6 +113,13 @@ export class QuoteCache {
     else quotes.delete(id);
   }
 
+  /** The original was deleted: a cached quote of it keeps its author only (its text must not linger). */
+  deleted(key: ConversationId, id: string): void {
+    const quotes = this.byKey.get(key);
+    const hit = quotes?.get(id);
+    if (hit) quotes!.set(id, { id, ...(hit.from !== undefined ? { from: hit.from } : {}), deleted: true });
+  }
+
   forget(key: ConversationId): void {
     this.byKey.delete(key);
   }

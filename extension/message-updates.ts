@@ -67,6 +67,7 @@ export class MessageUpdates {
   changed(key: ConversationId, id: string, change: MessageChange): void {
     const me = this.engine()?.user;
     if (!me) return;
+    if (change.t === 'deleted') this.quotes.deleted(key, id);
     const stored = this.stored(key, id);
     const shown = this.timelines.message(key, id);
     let next: TimelineMessage | undefined;

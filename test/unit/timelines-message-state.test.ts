@@ -64,6 +64,13 @@ test('the window replaces a row in place and finds the replies quoting a message
   lookups = 0;
   quotes.get('r', 'm0', () => (lookups++, stored('m0')));
   assert.equal(lookups, 1, 'the oldest quotes were dropped');
+  quotes.get('r', 'secret', () => stored('secret'));
+  quotes.deleted('r', 'secret');
+  assert.deepEqual(quotes.get('r', 'secret', () => stored('secret')), { id: 'secret', from: 'bob', deleted: true }, 'deleted: its text leaves the cache');
+  quotes.forget('r');
+  lookups = 0;
+  quotes.get('r', 'm6', () => (lookups++, stored('m6')));
+  assert.equal(lookups, 1, 'a conversation left: its quotes go');
   quotes.get('r', 'missing', () => undefined);
   assert.equal(quotes.get('r', 'missing', () => stored('missing')).excerpt, 'text of missing', 'a miss is not kept: the original may come later');
 });
