@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerEvent, PeerProcess, TimedAnswer } from '../helpers/peer-process.ts';
 import type { ReportRow } from './report.ts';
-import { percentile } from './stats.ts';
+import { cpuSeconds, machineCpuSeconds, percentile } from './stats.ts';
 
 export interface ActionsBenchOptions {
   sender: PeerProcess;
@@ -28,6 +28,8 @@ export interface ActionsBenchOptions {
   /** Reactions and edits per second during a round "with". */
   actionRate: number;
   rounds?: number;
+  /** Cores of the machine (for the share other processes used). */
+  cores?: number;
   log?: (line: string) => void;
 }
 
@@ -41,6 +43,34 @@ const EMOJI = ['👍', '🎉', '👀', '🚀', '❤️'];
 const MAX_OUTSTANDING = 64;
 const GRACE_MS = 15_000;
 const r2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+/** CPU over one round: the two peers' CPU seconds, and the machine's busy core-seconds spent by anything else. */
+interface RoundCpu {
+  wallS: number;
+  peersS: number;
+  otherS: number;
+}
+function cpuRound(o: ActionsBenchOptions): () => RoundCpu | null {
+  const pids = [o.sender.pid, o.member.pid];
+  const at = performance.now();
+  const peers0 = pids.map(cpuSeconds);
+  const self0 = process.cpuUsage();
+  const m0 = machineCpuSeconds();
+  return () => {
+    const peers1 = pids.map(cpuSeconds);
+    const m1 = machineCpuSeconds();
+    if (!m0 || !m1 || peers0.some((x) => x === null) || peers1.some((x) => x === null)) return null;
+    const peersS = peers1.reduce((a: number, x, i) => a + (x! - peers0[i]!), 0);
+    const self = process.cpuUsage(self0);
+    return { wallS: (performance.now() - at) / 1000, peersS, otherS: Math.max(0, m1.busy - m0.busy - peersS - (self.user + self.system) / 1e6) };
+  };
+}
+function sumCpu(xs: (RoundCpu | null)[]): RoundCpu | null {
+  if (!xs.length || xs.some((x) => x === null)) return null;
+  return xs.reduce((a, x) => ({ wallS: a!.wallS + x!.wallS, peersS: a!.peersS + x!.peersS, otherS: a!.otherS + x!.otherS }), { wallS: 0, peersS: 0, otherS: 0 });
+}
+const cpuNote = (c: RoundCpu | null, cores: number) =>
+  c ? `the two peers used ${(c.peersS / c.wallS * 100).toFixed(0)}% of a core; other processes ${(c.otherS / (c.wallS * cores) * 100).toFixed(0)}% of the machine` : 'CPU n/a';
+
 const stat = (xs: number[]) => ({ p50: r2(percentile(xs, 50)), p99: r2(percentile(xs, 99)), max: r2(percentile(xs, 100)), n: xs.length });
 
 /** The stream of actions from `member`: reactions toggled on the sender's `target`, edits of its own `own`. */
@@ -184,13 +214,19 @@ export async function actionsBench(o: ActionsBenchOptions): Promise<ActionsBench
   let lostPlain = 0;
   let lostWith = 0;
   const streams: ActionStream[] = [];
+  const cpuPlain: (RoundCpu | null)[] = [];
+  const cpuWith: (RoundCpu | null)[] = [];
+  const cores = o.cores ?? 2;
   for (let r = 0; r < rounds; r++) {
     log(`room of ${o.roomSize}: round ${r + 1}/${rounds}, ${o.messages} plain messages at ${o.rate}/s alone`);
+    const meterPlain = cpuRound(o);
     const a = await pacedRound(o, `${tag}p${r}`);
+    cpuPlain.push(meterPlain());
     plain.push(...a.latencies);
     lostPlain += a.lost;
     if (!available) continue;
     log(`room of ${o.roomSize}: round ${r + 1}/${rounds}, ${o.messages} plain messages at ${o.rate}/s with ${o.actionRate}/s reactions and edits from the other member`);
+    const meterWith = cpuRound(o);
     const stream = new ActionStream(o, target, own, r);
     streams.push(stream);
     try {
@@ -199,13 +235,14 @@ export async function actionsBench(o: ActionsBenchOptions): Promise<ActionsBench
       lostWith += b.lost;
     } finally {
       await stream.stop();
+      cpuWith.push(meterWith());
     }
   }
   const base = stat(plain);
   const busy = stat(withActions);
   const label = `paced ${o.rate}/s plain, room of ${o.roomSize}`;
   const rows: ReportRow[] = [
-    { metric: `${label}: alone`, value: base.p99, unit: 'ms p99', note: `p50 ${base.p50}, max ${base.max} ms; ${base.n} deliveries over ${rounds} rounds; lost ${lostPlain}`, ...base, lost: lostPlain },
+    { metric: `${label}: alone`, value: base.p99, unit: 'ms p99', note: `p50 ${base.p50}, max ${base.max} ms; ${base.n} deliveries over ${rounds} rounds; lost ${lostPlain}; ${cpuNote(sumCpu(cpuPlain), cores)}`, ...base, lost: lostPlain, cpu: sumCpu(cpuPlain) },
   ];
   if (available) {
     const sent = streams.reduce((s, x) => s + x.sent, 0);
@@ -215,7 +252,7 @@ export async function actionsBench(o: ActionsBenchOptions): Promise<ActionsBench
     const dp50 = busy.p50 !== null && base.p50 !== null ? r2(busy.p50 - base.p50) : null;
     const dp99 = busy.p99 !== null && base.p99 !== null ? r2(busy.p99 - base.p99) : null;
     rows.push(
-      { metric: `${label}: with ${o.actionRate}/s reactions + edits`, value: busy.p99, unit: 'ms p99', note: `p50 ${busy.p50}, max ${busy.max} ms; ${busy.n} deliveries; lost ${lostWith}; difference p50 ${dp50}, p99 ${dp99} ms`, ...busy, lost: lostWith, deltaP50: dp50, deltaP99: dp99 },
+      { metric: `${label}: with ${o.actionRate}/s reactions + edits`, value: busy.p99, unit: 'ms p99', note: `p50 ${busy.p50}, max ${busy.max} ms; ${busy.n} deliveries; lost ${lostWith}; difference p50 ${dp50}, p99 ${dp99} ms; ${cpuNote(sumCpu(cpuWith), cores)}`, ...busy, lost: lostWith, deltaP50: dp50, deltaP99: dp99, cpu: sumCpu(cpuWith) },
       { metric: `reactions + edits reaching the sender, room of ${o.roomSize}`, value: reached.p50, unit: 'ms p50', note: `p99 ${reached.p99} ms; ${sent} sent (2 reactions : 1 edit), ${failed} refused${firstError ? ` (${firstError})` : ''}, ${reached.n} seen by the sender`, ...reached, sent, failed },
     );
   }
