@@ -84,7 +84,7 @@ export function defineConversationTests(api: () => ExtensionApi, note: (text: st
     });
   });
 
-  it('Search Messages: the QuickPick searches as it is given words, Enter opens the conversation at the message', async function () {
+  it('Search Messages: the QuickPick searches as its words change, Enter opens the conversation at the message', async function () {
     this.timeout(60_000);
     const { controller } = api();
     await controller.createRoom(`find-${process.pid}`);
@@ -110,6 +110,12 @@ export function defineConversationTests(api: () => ExtensionApi, note: (text: st
       await until(() => (pick?.items.length ?? 0) > 0, 'search results in the QuickPick');
       assert.equal(pick!.items.length, 1);
       assert.match(pick!.items[0]!.label, /quokka deploy window/);
+      // As the words change, it searches again: nothing for these, the message again for those.
+      pick!.value = 'wombat';
+      await until(() => pick!.items.length === 0 && !pick!.busy, 'no results for a word nobody wrote');
+      assert.match(pick!.placeholder ?? '', /No message contains "wombat"/);
+      pick!.value = 'deploy window';
+      await until(() => pick!.items.length === 1 && !pick!.busy, 'the message found again');
       assert.equal(pick!.items[0]!.description, `#find-${process.pid}`);
       pick!.activeItems = [pick!.items[0]!];
       await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
