@@ -1,0 +1,116 @@
+// Steps of test/vscode/conversations.test.ts, as a person takes them in a real VS Code: a
+// conversation opened from the view's list, a message row reached with the arrow keys or the
+// mouse, the color theme switched, a file opened and lines selected in the editor, and where the
+// Comments API's threads of P2P Chat show in an editor (their gutter glyph and their widget).
+
+import assert from 'node:assert/strict';
+import type { Frame, Locator, Page } from 'playwright-core';
+import { waitForWorkbench } from '../helpers/code-server.ts';
+import { runCommand, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+
+/** Opens conversation `title` (a room's name, or the other person's for a direct one) from the view's list; returns the view's frame. */
+export async function openConversation(page: Page, title: string): Promise<Frame> {
+  const frame = await webviewFrame(page, '.conversation');
+  const row = frame.locator('.conversation', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await row.click();
+  await frame.locator(`.composer textarea[placeholder="Message ${title}"]`).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  return frame;
+}
+
+/** The timeline row of message `id` (ids are the engine's, the same as in the bot's events). */
+export const messageRow = (frame: Frame, id: string): Locator => frame.locator(`.row.message[data-id="${id}"]`);
+
+/** The id of the message row holding the keyboard focus in the view (undefined when none). */
+export const focusedMessage = (frame: Frame): Promise<string | undefined> =>
+  frame.evaluate(() => (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.row.message')?.dataset.id);
+
+/**
+ * Keyboard only: the timeline takes the focus, then Up moves from row to row (and the links and
+ * buttons in them) until message `id` has it. Throws when it is never reached.
+ */
+export async function arrowToMessage(page: Page, frame: Frame, id: string): Promise<void> {
+  await frame.locator('.timeline').focus();
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('ArrowUp');
+    const at = await frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.id);
+    if (at === id) return;
+  }
+  throw new Error(`Up never reached message ${id}`);
+}
+
+/** Waits until the focused element of the view matches `selector`. */
+export async function focusOn(frame: Frame, selector: string): Promise<void> {
+  await frame.waitForFunction((sel) => document.activeElement?.matches(sel) ?? false, selector, { timeout: UI_TIMEOUT_MS });
+}
+
+/** Whether message `id`'s row is inside the timeline's visible box. */
+export function inTimelineView(frame: Frame, id: string): Promise<boolean> {
+  return frame.evaluate((id) => {
+    const box = document.querySelector('.timeline')!.getBoundingClientRect();
+    const row = [...document.querySelectorAll<HTMLElement>('.row.message')].find((el) => el.dataset.id === id);
+    const r = row?.getBoundingClientRect();
+    return Boolean(r && r.top >= box.top - 1 && r.bottom <= box.bottom + 1);
+  }, id);
+}
+
+/** Switches the color theme from the palette; resolves when the workbench and the view show it. */
+export async function setColorTheme(page: Page, theme: string, themeClass: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
+  await page.keyboard.type(theme);
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  await waitForWorkbench(page, themeClass, UI_TIMEOUT_MS);
+  for (const frame of page.frames()) {
+    // Two animation frames: the theme's new CSS variables are painted in the views.
+    if (frame.url().includes('/webview/')) await frame.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))).catch(() => {});
+  }
+}
+
+/** Opens `name` with Quick Open (Ctrl+P); resolves when its editor has the focus. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await page.keyboard.type(name);
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await page.keyboard.press('Enter');
+  await page.locator('.editor-instance .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+}
+
+/** Go to Line (Ctrl+G) in the focused editor: the cursor at the start of line `line`. */
+export async function goToLine(page: Page, line: number): Promise<void> {
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await page.keyboard.type(String(line));
+  await page.keyboard.press('Enter');
+  await page.locator('.editor-instance .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+}
+
+/** The gutter glyphs of the comment threads in the visible editor (VS Code's CommentGlyphWidget). */
+export const threadGlyphs = (page: Page): Locator => page.locator('.editor-instance .monaco-editor .margin-view-overlays .comment-range-glyph:is(.comment-thread, .comment-thread-unresolved)');
+
+/** The line numbers the comment-thread glyphs of the visible editor sit on (each glyph shares its line's margin box with the line number). */
+export async function glyphLines(page: Page): Promise<number[]> {
+  const lines: number[] = [];
+  for (const glyph of await threadGlyphs(page).all()) {
+    const number = glyph.locator('xpath=..').locator('.line-numbers');
+    lines.push(Number((await number.innerText()).trim()));
+  }
+  return lines.sort((a, b) => a - b);
+}
+
+/** Waits until the comment-thread glyphs of the visible editor sit on exactly `expected` lines. */
+export async function waitForGlyphLines(page: Page, expected: number[]): Promise<void> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  let seen: number[] = [];
+  for (;;) {
+    seen = await glyphLines(page).catch(() => []);
+    if (JSON.stringify(seen) === JSON.stringify(expected)) return;
+    if (Date.now() > deadline) assert.deepEqual(seen, expected, 'the comment threads\' gutter glyphs are on these lines');
+    await page.waitForTimeout(200);
+  }
+}
+
+/** The open comment-thread widget (VS Code's review zone) in the visible editor. */
+export const threadWidget = (page: Page): Locator => page.locator('.editor-instance .monaco-editor .review-widget').first();

@@ -1,0 +1,219 @@
+// Issue 12 in a real VS Code (code-server in Chromium, the extension as built in dist/), a real
+// `node tracker`, and `node peer --json` bots.
+//
+// 1. alice, in room `lobby` with bob (a bot): replies to bob's message (keyboard: the arrow keys,
+//    R), reacts (the picker, by keyboard and by mouse with any emoji, and takes one back), edits
+//    (E) and deletes (the toolbar, by mouse) her own messages; bob's --json client receives each
+//    (`message` with replyTo, `reaction`, `edited`, `deleted`). bob reacts, edits and deletes:
+//    the window shows the counts with who reacted, "(edited)" and "message deleted". Messages
+//    that arrive while alice reads her direct conversation with bob show under a "New messages"
+//    line when she opens the lobby again. The search box finds bob's old message and Enter opens
+//    it in its conversation; so does "P2P Chat: Search Messages". Screenshots dark and light.
+// 2. (to come) Code threads: a snippet shared from another person's VS Code as a comment thread.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import {
+  arrowToMessage,
+  focusedMessage,
+  focusOn,
+  inTimelineView,
+  messageRow,
+  openConversation,
+  setColorTheme,
+} from './conversation-steps.ts';
+import type { Teardown } from '../helpers/tracker-process.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+
+const PASSWORD = 'amber quilt ferry 41 meadow';
+const BOB_PASSWORD = 'copper heron sleet 27 violin';
+const ROOM = 'lobby';
+const APP_TS = ['import { serve } from "./server";', '', 'export function handler(req: Request): Response {', '  return new Response(`hello ${req.url}`);', '}', '', 'serve(handler);', ''].join('\n');
+/** bob's notes after the message search finds: enough that it is far out of view. */
+const FILLERS = 30;
+const THEMES: [string, string, string][] = [
+  ['dark', 'Default Dark Modern', 'vscode-theme-defaults-themes-dark_modern'],
+  ['light', 'Default Light Modern', 'vscode-theme-defaults-themes-light_modern'],
+];
+
+/** A code-server with the extension as built and a workspace holding src/app.ts, opened in Chromium. */
+async function openWindow(t: Teardown, dir: string, consoleLines: string[], who: string) {
+  const extension = stageExtension(join(dir, who));
+  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n', 'src/app.ts': APP_TS } });
+  const url = server.url([
+    ['extensionDevelopmentPath', server.remoteUri(extension)],
+    ['skipWelcome', 'true'],
+  ]);
+  return openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(`${who} ${l}`) });
+}
+
+/** Registers `user` from the palette in `page` and joins the lobby from its quick pick. */
+async function signUpAndJoin(page: Page, tracker: string, user: string, password: string): Promise<void> {
+  await waitForWorkbench(page);
+  await openView(page);
+  await registerFromPalette(page, tracker, user, password);
+  await joinRoomFromPalette(page, ROOM);
+}
+
+test('replies, reactions, edits, deletes, the "New messages" line and search, in VS Code with a --json member', { timeout: 420_000 }, async (context) => {
+  const { t, dir, step, trackerAddress } = await startScene(context, 'conversations');
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
+  const consoleLines: string[] = [];
+  const { page } = await openWindow(t, dir, consoleLines, 'alice');
+  try {
+    await bobReady;
+    await signUpAndJoin(page, trackerAddress, 'alice', PASSWORD);
+    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    step('alice registered and joined #lobby');
+
+    const say = async (text: string) => (await bob.ok({ cmd: 'msg_room', room: ROOM, text })).messageId as string;
+    const target = await say('the flamingo rollout moves to friday');
+    for (let i = 1; i <= FILLERS; i++) await say(`standup note ${i}`);
+    const review = await say('can someone review the parser?');
+    const oops = await say('wrong room, ignore this');
+    let frame = await openConversation(page, ROOM);
+    await messageRow(frame, oops).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step(`bob wrote ${FILLERS + 3} messages; the last is in the view`);
+
+    // Reply, keyboard only: Up to bob's message, R, type, Enter.
+    await arrowToMessage(page, frame, review);
+    await page.keyboard.press('r');
+    await frame.locator('.reply-bar', { hasText: 'can someone review the parser?' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await focusOn(frame, '.composer-input');
+    await page.keyboard.type('on it after lunch');
+    await page.keyboard.press('Enter');
+    const reply = await bob.event('message', (e) => e.from === 'alice' && e.text === 'on it after lunch');
+    assert.equal(reply.replyTo, review, 'bob receives the reply as an answer to his message');
+    assert.equal(reply.room, ROOM);
+    const replyId = reply.id as string;
+    const quote = messageRow(frame, replyId).locator('.reply-quote');
+    await quote.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.match(await quote.innerText(), /bob[\s\S]*can someone review the parser\?/);
+    step('replied with R: bob received replyTo, the window quotes his message');
+
+    // React, keyboard: +, the picker's first emoji, Enter.
+    await arrowToMessage(page, frame, review);
+    await page.keyboard.press('+');
+    await frame.getByRole('dialog', { name: 'Add a reaction' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await focusOn(frame, '.picker-emoji');
+    await page.keyboard.press('Enter');
+    const thumbs = await bob.event('reaction', (e) => e.user === 'alice' && e.id === review && e.emoji === '👍');
+    assert.equal(thumbs.on, true);
+    // React, mouse: the toolbar's React, any emoji typed into the picker's field, React.
+    const reviewRow = messageRow(frame, review);
+    await reviewRow.hover();
+    await reviewRow.getByRole('button', { name: 'Add reaction (+)' }).click();
+    const picker = frame.getByRole('dialog', { name: 'Add a reaction' });
+    await picker.locator('.picker-input').click();
+    await page.keyboard.type('🦜');
+    await picker.getByRole('button', { name: 'React', exact: true }).click();
+    await bob.event('reaction', (e) => e.user === 'alice' && e.id === review && e.emoji === '🦜' && e.on === true);
+    const parrot = reviewRow.locator('.reaction', { hasText: '🦜' });
+    await parrot.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.equal(await parrot.locator('.reaction-count').innerText(), '1');
+    // Toggled: a click on my own chip takes the reaction back.
+    await parrot.click();
+    await bob.event('reaction', (e) => e.user === 'alice' && e.id === review && e.emoji === '🦜' && e.on === false);
+    await parrot.waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    step('reacted 👍 (keyboard) and 🦜 (mouse, typed), took 🦜 back: bob received each');
+
+    // Edit my reply, keyboard: E, replace the text, Enter.
+    await arrowToMessage(page, frame, replyId);
+    await page.keyboard.press('e');
+    await focusOn(frame, '.edit-input');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('on it after the standup');
+    await page.keyboard.press('Enter');
+    const edited = await bob.event('edited', (e) => e.id === replyId);
+    assert.equal(edited.text, 'on it after the standup');
+    const replyRow = messageRow(frame, replyId);
+    await replyRow.locator('.edited-mark').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.equal(await replyRow.locator('.message-body').innerText(), 'on it after the standup');
+    step('edited my reply with E: bob received `edited`, the row says (edited)');
+
+    // Delete my message, mouse: the toolbar's Delete, then the confirmation's Delete.
+    await frame.locator('.composer textarea').click();
+    await page.keyboard.type('posted to the wrong room');
+    await page.keyboard.press('Enter');
+    const wrong = (await bob.event('message', (e) => e.from === 'alice' && e.text === 'posted to the wrong room')).id as string;
+    const wrongRow = messageRow(frame, wrong);
+    await wrongRow.hover();
+    // Clicked near its top left: the delivery tick (.delivery, drawn after the toolbar) covers the
+    // lower right of the trash button on a one-line message of mine (webview/styles.css).
+    await wrongRow.getByRole('button', { name: 'Delete (Delete)' }).click({ position: { x: 3, y: 3 } });
+    await wrongRow.locator('.confirm-bar').getByRole('button', { name: 'Delete', exact: true }).click();
+    await bob.event('deleted', (e) => e.id === wrong && e.room === ROOM);
+    await wrongRow.locator('.deleted-text', { hasText: 'message deleted' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.equal(await wrongRow.getByText('posted to the wrong room').count(), 0, 'its text is gone from the view');
+    step('deleted my message from the toolbar: bob received `deleted`, the row says "message deleted"');
+
+    // bob reacts, edits and deletes: the window follows.
+    await bob.ok({ cmd: 'react', room: ROOM, messageId: review, emoji: '👍' });
+    await bob.ok({ cmd: 'react', room: ROOM, messageId: replyId, emoji: '🎉' });
+    await bob.ok({ cmd: 'edit', room: ROOM, messageId: review, text: 'can someone review the parser? PR #42' });
+    await bob.ok({ cmd: 'delete', room: ROOM, messageId: oops });
+    const both = reviewRow.locator('.reaction', { hasText: '👍' });
+    await both.locator('.reaction-count', { hasText: /^2$/ }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.equal(await both.getAttribute('title'), 'you and bob reacted with 👍', 'the chip says who reacted');
+    const party = replyRow.locator('.reaction', { hasText: '🎉' });
+    await party.locator('.reaction-count', { hasText: /^1$/ }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.equal(await party.getAttribute('title'), 'bob reacted with 🎉');
+    await reviewRow.locator('.message-body', { hasText: 'PR #42' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await reviewRow.locator('.edited-mark', { hasText: '(edited)' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await messageRow(frame, oops).locator('.deleted-text', { hasText: 'message deleted' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.mouse.move(0, 0);
+    for (const [name, theme, themeClass] of THEMES) {
+      if (name !== 'dark') await setColorTheme(page, theme, themeClass);
+      await page.screenshot({ path: join(RESULTS, `conversations-${name}.png`) });
+      await page.locator('.part.sidebar').screenshot({ path: join(RESULTS, `conversations-view-${name}.png`) });
+    }
+    step('bob reacted, edited and deleted: counts with who reacted, (edited), "message deleted"; screenshots dark and light');
+
+    // "New messages": bob writes to the lobby while alice reads their direct conversation.
+    await bob.ok({ cmd: 'msg', user: 'alice', text: 'got a minute?' });
+    frame = await openConversation(page, 'bob');
+    await frame.locator('.row.message', { hasText: 'got a minute?' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const unread = [await say('first while you were away'), await say('second while you were away'), await say('third while you were away')];
+    frame = await openConversation(page, ROOM);
+    const line = frame.getByRole('separator', { name: 'New messages' });
+    await line.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const lineIndex = Number(await line.getAttribute('data-index'));
+    assert.equal(await frame.locator(`.row[data-index="${lineIndex + 1}"]`).getAttribute('data-id'), unread[0], 'the line is right above the first unread message');
+    assert.equal(await frame.locator('.row.unread').count(), 1);
+    await page.screenshot({ path: join(RESULTS, 'conversations-new-messages.png') });
+    step('the "New messages" line sits above the first message that came while the DM was open');
+
+    // Search, in the view: from the DM, the search box finds bob's old message; Enter opens it in the lobby.
+    frame = await openConversation(page, 'bob');
+    await frame.getByRole('button', { name: 'Search Messages (Ctrl+F)' }).click();
+    await focusOn(frame, '.search-input');
+    await page.keyboard.type('flamingo');
+    const hit = frame.getByRole('option').filter({ hasText: 'flamingo' }).first();
+    await hit.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.match(await hit.innerText(), /lobby[\s\S]*bob/);
+    await page.keyboard.press('Enter');
+    await frame.locator(`.composer textarea[placeholder="Message ${ROOM}"]`).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await frame.waitForFunction((id) => (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.row.message')?.dataset.id === id, target, { timeout: UI_TIMEOUT_MS });
+    assert.ok(await inTimelineView(frame, target), 'the found message is scrolled into view');
+    await page.screenshot({ path: join(RESULTS, 'conversations-search.png') });
+    step('the search box found "flamingo"; Enter opened #lobby at bob\'s message, far above the latest');
+
+    // Search, from the palette: P2P Chat: Search Messages, the QuickPick, Enter.
+    frame = await openConversation(page, 'bob');
+    await runCommand(page, 'P2P Chat: Search Messages');
+    await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.keyboard.type('flamingo');
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'flamingo' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await page.keyboard.press('Enter');
+    frame = await webviewFrame(page, `.composer textarea[placeholder="Message ${ROOM}"]`);
+    await frame.waitForFunction((id) => (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.row.message')?.dataset.id === id, target, { timeout: UI_TIMEOUT_MS });
+    assert.equal(await focusedMessage(frame), target);
+    assert.ok(await inTimelineView(frame, target));
+    step('"P2P Chat: Search Messages" found it too and opened it');
+  } catch (err) {
+    throw await failureReport(page, consoleLines, 'conversations', err);
+  }
+});
