@@ -14,6 +14,9 @@ import type { Signed } from './signed-session.ts';
 
 export type Target = { room?: string; user?: string };
 
+/** Read receipts listed for a room I left (its members are not known any more). */
+const MAX_READERS_LEFT_ROOM = 1000;
+
 /** How a conversation is named when it is not one of mine now (a room left: its history stays). */
 export type NameOf = (id: string) => string | undefined;
 
@@ -91,9 +94,9 @@ export function message(s: Signed, target: Target, id: string, nameOf: NameOf): 
 export function reads(s: Signed, target: Target, nameOf: NameOf): { user: string; upTo: string }[] {
   const conversation = readable(s, target, nameOf);
   const members = conversation.members;
-  // Bounded by members: a room left (no member list) keeps at most a room's worth.
-  const rows = s.store.history.reads(conversation.id, members.length ? members.length + 1 : 1000);
-  return members.length ? rows.filter((r) => members.includes(r.user)) : rows;
+  // Bounded by members; a room left (no member list now) by a room's worth of senders.
+  if (members.length) return s.store.history.reads(conversation.id, { users: members, limit: members.length });
+  return s.store.history.reads(conversation.id, { limit: MAX_READERS_LEFT_ROOM });
 }
 
 /** engine.ts search. Throws 'room.not_found' for a `room` that is neither a conversation of mine nor a user I have a direct one with. */

@@ -143,12 +143,16 @@ export class History {
     return this.db.get(`SELECT 1 AS x FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks}) AND sender <> ? LIMIT 1`, [conversation, target, ...kinds, author]) !== undefined;
   }
 
-  /** Each sender's newest read receipt in `conversation` (`upTo`), at most `limit` senders. */
-  reads(conversation: ConversationId, limit: number): { user: string; upTo: string }[] {
+  /**
+   * Each sender's newest read receipt in `conversation` (`upTo`): of `users` only when given,
+   * else at most `limit` senders (by name).
+   */
+  reads(conversation: ConversationId, opts: { users?: readonly string[]; limit: number }): { user: string; upTo: string }[] {
+    const only = opts.users ? ` AND sender IN (${opts.users.map(() => '?').join(', ')})` : '';
     // SQLite takes the bare columns from the row holding max(): each sender's newest receipt.
     const rows = this.db.all(
-      `SELECT sender, target, max(sent_at) AS at FROM messages WHERE conversation = ? AND kind = 'read' GROUP BY sender ORDER BY sender LIMIT ?`,
-      [conversation, limit],
+      `SELECT sender, target, max(sent_at) AS at FROM messages WHERE conversation = ? AND kind = 'read'${only} GROUP BY sender ORDER BY sender LIMIT ?`,
+      [conversation, ...(opts.users ?? []), opts.limit],
     );
     return rows.map((r) => ({ user: String(r.sender), upTo: String(r.target) }));
   }

@@ -90,5 +90,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_target ON messages (conversation, target, kind) WHERE target IS NOT NULL;
   -- The timeline's order over shown messages only (pages skip action rows without reading them).
   CREATE INDEX messages_shown ON messages (conversation, sent_at, sender, session, seq) WHERE kind = '';
+  -- Each member's newest read receipt, without reading the conversation's other rows.
+  CREATE INDEX messages_reads ON messages (conversation, sender, sent_at, target) WHERE kind = 'read';
   `,
 ];

@@ -154,3 +154,14 @@ test('the search loader gives each shown message\'s current text, with its snipp
   assert.deepEqual(index.search('gone', { limit: 10 }), []);
   assert.deepEqual(index.search('answer app.ts', { limit: 10 }).map((h) => h.id), ['c']);
 });
+
+test('read receipts: each sender\'s newest one, of the members asked for', async (t) => {
+  const { history } = await store(t);
+  history.add(act('r1', 'bob', { t: 'read', upTo: 'm1' }));
+  history.add(act('r2', 'bob', { t: 'read', upTo: 'm3' }));
+  history.add(act('r3', 'carol', { t: 'read', upTo: 'm2' }));
+  history.add(act('r4', 'aaron', { t: 'read', upTo: 'm2' }));
+  assert.deepEqual(history.reads(ROOM, { users: ['bob', 'carol'], limit: 2 }), [{ user: 'bob', upTo: 'm3' }, { user: 'carol', upTo: 'm2' }]);
+  assert.deepEqual(history.reads(ROOM, { limit: 1 }), [{ user: 'aaron', upTo: 'm2' }]);
+  assert.deepEqual(history.page(ROOM, { limit: 10 }).messages, [], 'receipts are never shown as messages');
+});
