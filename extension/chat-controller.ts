@@ -10,11 +10,13 @@ import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { HostToView, Snippet } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
-import { feedNewest, type CodeThreadsFactory, type CodeThreadsLike } from './code-threads-feed.ts';
+import { feedNewest, ThreadFeed, type CodeThreadsFactory, type CodeThreadsLike } from './code-threads-feed.ts';
 import { ConversationActions } from './conversation-actions.ts';
 import { joinRoomById } from './join-room.ts';
 import { messageNotification } from './labels.ts';
 import { codeOf, errorText } from './model-events.ts';
+import { openSnippet } from './snippet-open.ts';
+import { unreachable } from './resume-retry.ts';
 import { carryOut, type FromView } from './view-requests.ts';
 import { atRestKey, secretAccountStore } from './secrets.ts';
 import { verifyMember, type FingerprintToConfirm } from './verify-member.ts';
@@ -43,6 +45,8 @@ export class ChatController implements vscode.Disposable {
   engine?: ChatEngine;
   /** The code threads in the editor: made at the first sign-in when a factory is set (setCodeThreads). */
   private threads?: CodeThreadsLike;
+  /** What the threads are told, and where snippets were shared (for path links). */
+  private threadFeed?: ThreadFeed;
   private threadsFactory?: CodeThreadsFactory;
   /** To every view (this window's and attached windows'). */
   private readonly post: (m: HostToView) => void;
@@ -77,7 +81,7 @@ export class ChatController implements vscode.Disposable {
           save: (user, marks) => void context.globalState.update(`p2pChat.readMarks.${user}`, marks),
         },
         readReceipts: () => vscode.workspace.getConfiguration('p2pChat').get<boolean>('readReceipts') ?? true,
-        threads: () => this.threads,
+        threads: () => this.threadFeed,
       },
       this.trackerAddress(),
     );
@@ -261,6 +265,15 @@ export class ChatController implements vscode.Disposable {
     this.threadsFactory = factory;
   }
 
+  /**
+   * A timeline's path link: opens `path` (in the workspace folders only, extension/snippet-open.ts)
+   * at lines `line`-`endLine`, or where a code thread found that snippet's code now.
+   */
+  openSnippet(path: string, line: number, endLine: number): Promise<void> {
+    const at = this.threadFeed?.anchor(path, line, endLine);
+    return openSnippet(path, at?.startLine ?? line, at?.endLine ?? endLine);
+  }
+
   /** Opens conversation `key` at message `id` in the view (search results, a code thread's "show in chat"). */
   showMessage(key: ConversationId, id: string): Promise<void> {
     return this.actions.open(key, id);
@@ -271,6 +284,7 @@ export class ChatController implements vscode.Disposable {
     clearTimeout(this.resumeTimer);
     this.threads?.dispose();
     this.threads = undefined;
+    this.threadFeed = undefined;
     await this.engine?.close();
   }
 
@@ -308,7 +322,7 @@ export class ChatController implements vscode.Disposable {
       me: () => this.engine?.user,
       enabled: () => vscode.workspace.getConfiguration('p2pChat').get<boolean>('codeThreads') ?? true,
     });
-    const threads = this.threads;
+    const threads = (this.threadFeed ??= new ThreadFeed(this.threads));
     void feedNewest(engine, this.model, threads, (key, err) => this.post({ type: 'notice/shown', message: `Code threads: could not read the history of ${this.model.title(key)}: ${errorText(err)}`, ...codeOf(err) }));
   }
 
@@ -363,32 +377,3 @@ export class ChatController implements vscode.Disposable {
     });
   }
 }
-
-/**
- * Whether a failed resume may work later by itself: the tracker could not be reached or did not
- * answer. Not a refusal: an ended session, a changed certificate, a tracker not trusted, keys that
- * do not match (those need the user).
- */
-function unreachable(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  // Only what the tracker link says: a local failure (the data folder in use, a damaged store) is
-  // not "could not reach the tracker" and does not heal by retrying.
-  return typeof code === 'string' && RETRYABLE.has(code);
-}
-
-/** What a tracker that is down, restarting or overloaded answers. */
-const RETRYABLE: ReadonlySet<string> = new Set([
-  'tracker.unreachable',
-  'server.busy',
-  'server.timeout',
-  'server.shutdown',
-  // The socket's own errors, as Node names them (a tracker that is down refuses the connection).
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EPIPE',
-  'EAI_AGAIN',
-]);

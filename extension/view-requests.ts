@@ -6,7 +6,6 @@ import * as vscode from 'vscode';
 import type { HistoryPage, HostToView, RequestError, SearchHit, ViewToHost, WindowToHost } from '../protocol/view.ts';
 import type { ChatController } from './chat-controller.ts';
 import { errorText } from './model-events.ts';
-import { openSnippet } from './snippet-open.ts';
 
 /**
  * What reaches the controller: a view's message but `view/ready`, which the provider (or, for
@@ -96,7 +95,7 @@ async function command(c: ChatController, message: Exclude<FromView, FromViewReq
     case 'typing/set':
       return c.engine?.typing(message.key, message.active);
     case 'snippet/open':
-      return await openSnippet(message.path, message.line, message.endLine ?? message.line);
+      return await c.openSnippet(message.path, message.line, message.endLine ?? message.line);
     case 'search/open':
       return await c.actions.open(message.key, message.id, false);
     default: {

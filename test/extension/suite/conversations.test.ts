@@ -2,11 +2,14 @@
 // Issue 12 in VS Code's real extension host, through the real engine: the view's requests reply,
 // react, edit and delete (each answered by its own request/completed, the view told the whole
 // message as it is now), search/run titled by the room, and "P2P Chat: Search Messages": typing
-// in its QuickPick searches, Enter opens the conversation at the message (message/revealed).
+// in its QuickPick searches, Enter opens the conversation at the message (message/revealed); a
+// snippet shared becomes a code thread of this window (the controller's CodeThreads), a reply in
+// the chat joins it, and the snippet's path link opens where the thread found the code now.
 // Called by extension.test.ts inside its describe block, after Register.
 
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { CodeThreads } from '../../../extension/code-threads.ts';
 import type { ExtensionApi } from '../../../extension/extension.ts';
 import type { HostToView, TimelineMessage } from '../../../protocol/view.ts';
 
@@ -127,5 +130,39 @@ export function defineConversationTests(api: () => ExtensionApi, note: (text: st
       const opened = seen.findIndex((m) => m.type === 'conversation/opened' && m.key === key);
       assert.ok(opened >= 0 && opened < seen.indexOf(revealed), 'opened before it is revealed');
     });
+  });
+
+  it("a snippet shared is a code thread here, a reply in the chat joins it, and its path link opens where the code is after lines are inserted above", async function () {
+    this.timeout(60_000);
+    const { controller } = api();
+    const folder = vscode.workspace.workspaceFolders![0]!;
+    const path = `src/anchor-${process.pid}.ts`;
+    const uri = vscode.Uri.joinPath(folder.uri, path);
+    const lines = Array.from({ length: 10 }, (_, i) => `export const step${i + 1} = ${i + 1};`);
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(lines.join('\n') + '\n'));
+    await controller.createRoom(`threads-${process.pid}`);
+    const key = controller.model.openKey!;
+    await controller.send(key, 'these two lines', { language: 'typescript', path, startLine: 4, endLine: 5, code: lines.slice(3, 5).join('\n') });
+    const threads = (controller as unknown as { threads?: CodeThreads }).threads;
+    assert.ok(threads, 'signed in, the controller made its code threads');
+    await until(() => threads.shown().some((s) => s.key === key), 'a thread for the snippet');
+    const shown = threads.shown().find((s) => s.key === key)!;
+    assert.equal(shown.thread.range?.start.line, 3, 'at the shared lines');
+
+    await controller.fromView({ type: 'message/send', requestId: 601, key, text: 'why a const?', replyTo: shown.id });
+    await until(() => shown.thread.comments.length === 2, 'the reply as the thread\'s second comment');
+
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(uri, new vscode.Position(0, 0), '// one\n// two\n// three\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    await doc.save();
+    await until(() => threads.anchorOf(key, shown.id)?.startLine === 7, 'the thread to follow its code down three lines');
+
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await controller.fromView({ type: 'snippet/open', path, line: 4, endLine: 5 });
+    const editor = vscode.window.activeTextEditor;
+    assert.equal(editor?.document.uri.toString(), uri.toString());
+    assert.deepEqual([editor!.selection.start.line, editor!.selection.end.line], [6, 7], 'the link opens lines 7-8, where the code is now');
   });
 }
