@@ -460,7 +460,7 @@ export async function memoryBench(o: MemoryOptions): Promise<{ rows: ReportRow[]
       metric: `${what}: growth ${small.toLocaleString('en-US')} -> ${big.toLocaleString('en-US')} messages`,
       value: f(growth),
       unit: 'MiB RSS',
-      note: `heap ${(b[key].heapUsed - s[key].heapUsed).toFixed(1)} MiB (must not grow with history size; ${detail})`,
+      note: `heap ${(b[key].heapUsed - s[key].heapUsed).toFixed(1)} MiB (must not grow with history size but for the search index, held in memory only: about 0.36 KiB a message, see "search: index memory"; ${detail})`,
       heapGrowthMiB: f(b[key].heapUsed - s[key].heapUsed),
     });
   }
