@@ -233,19 +233,7 @@ export class ChatModel {
   }
 
   members(key: ConversationId): MemberItem[] {
-    const engine = this.engine;
-    if (!engine?.user) return [];
-    if (isDmRoom(key)) {
-      return key.split(':').slice(1).map((user) => ({ user, owner: false, verified: this.people.get(user)?.verified ?? user === engine.user, online: user === engine.user || (this.people.get(user)?.online ?? false) }));
-    }
-    // A room this session does not hold (left a moment ago, or a stale key from a reload) has none.
-    if (!engine.joinedRooms().some((r) => r.id === key)) return [];
-    try {
-      return engine.members(key);
-    } catch (err) {
-      this.hooks.post({ type: 'notice/shown', message: `Could not list the room's members: ${errorText(err)}`, ...codeOf(err) });
-      return [];
-    }
+    return this.engine?.user ? this.people.members(this.engine, key) : [];
   }
 
   /** The sidebar's conversations changed (joined, created, left): post them. */

@@ -1,9 +1,10 @@
-// The sidebar's people (everyone on the tracker, online or not, verified or not) and the room
-// directory, as the extension host holds them for the view (extension/chat-model.ts posts them).
+// The sidebar's people (everyone on the tracker, online or not, verified or not), a
+// conversation's members, and the room directory, as the extension host holds them for the view (extension/chat-model.ts posts them).
 
 import type { ChatEngine } from '../peer/engine.ts';
 import type { RoomSummary } from '../protocol/tracker.ts';
-import type { DirectoryRoom, HostToView, PersonItem } from '../protocol/view.ts';
+import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
+import type { DirectoryRoom, HostToView, MemberItem, PersonItem } from '../protocol/view.ts';
 import { codeOf, errorText } from './model-events.ts';
 
 export class PeopleList {
@@ -41,6 +42,22 @@ export class PeopleList {
       this.people.set(p.user, { user: p.user, online: p.online, verified: p.verified, keyChanged: this.people.get(p.user)?.keyChanged ?? false });
     }
     this.postPeople();
+  }
+
+  /** The members of conversation `key` (a direct one's two people, as known here). */
+  members(engine: ChatEngine, key: ConversationId): MemberItem[] {
+    const me = engine.user;
+    if (isDmRoom(key)) {
+      return key.split(':').slice(1).map((user) => ({ user, owner: false, verified: this.people.get(user)?.verified ?? user === me, online: user === me || (this.people.get(user)?.online ?? false) }));
+    }
+    // A room this session does not hold (left a moment ago, or a stale key from a reload) has none.
+    if (!engine.joinedRooms().some((r) => r.id === key)) return [];
+    try {
+      return engine.members(key);
+    } catch (err) {
+      this.post({ type: 'notice/shown', message: `Could not list the room's members: ${errorText(err)}`, ...codeOf(err) });
+      return [];
+    }
   }
 
   /** Changes what is known of `user` (never me: `me`) and posts the list. */
