@@ -131,8 +131,12 @@ export class MessageActions {
     return [{ name: 'edited', e: { ...at, text } }];
   }
 
-  /** Every shown message's current text, deleted ones left out: the search index's loader. */
-  *indexable(): Generator<IndexedMessage> {
+  /**
+   * Every shown message's current text, deleted ones left out, of the conversations `keep`
+   * accepts (rooms left or closed are not searched, as `SearchIndex.forget` drops them when it
+   * happens): the search index's loader.
+   */
+  *indexable(keep: (conversation: ConversationId) => boolean = () => true): Generator<IndexedMessage> {
     // Edits and deletes are few: each (conversation, message, sender)'s latest is held, then
     // matched against the message's author as messages stream by.
     const author = new Map<string, { deleted: boolean; edit?: StoredMessage }>();
@@ -146,6 +150,7 @@ export class MessageActions {
       author.set(key, now);
     }
     for (const m of this.history.shown()) {
+      if (!keep(m.conversation)) continue;
       const st = author.get(`${m.conversation}\n${m.id}\n${m.from}`);
       if (st?.deleted) continue;
       const text = st?.edit?.text ?? m.text;

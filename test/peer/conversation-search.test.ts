@@ -1,7 +1,8 @@
 // Search across conversations (issue 12) with real engines and a real tracker: it finds words of
 // messages received while offline, finds an edited message by its new text and not its old one,
 // never finds a deleted one, scopes to a room or a direct conversation, and says who a direct
-// conversation is with; the same after a restart (the index is built again from the sealed store).
+// conversation is with; the same after a restart (the index is built again from the sealed store);
+// a room left is not searched.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -60,4 +61,13 @@ test('search finds messages received while offline and edited text, never delete
   const bob3 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
   await bob3.login('bob', PASSWORD);
   await check(bob3);
+
+  // A room left is not searched any more, also after a restart (its history stays readable).
+  await bob3.leaveRoom(id);
+  assert.deepEqual((await bob3.search('budget')).results.map((r) => r.id), [dm.id]);
+  await bob3.close();
+  const bob4 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
+  await bob4.login('bob', PASSWORD);
+  assert.deepEqual((await bob4.search('budget')).results.map((r) => r.id), [dm.id]);
+  assert.equal((await bob4.history(room)).messages.length, 3, 'the left room\'s history is still here');
 });
