@@ -92,6 +92,7 @@ export class MessageUpdates {
     try {
       return engine.reads({ room: key }).filter((r) => r.user !== engine.user).map((r) => ({ user: r.user, upTo: r.upTo }));
     } catch {
+      // A conversation this session no longer holds (left a moment ago, a stale key): no receipts to show.
       return [];
     }
   }
