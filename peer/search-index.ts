@@ -12,14 +12,18 @@
 // a linear scan of folded strings (100,000 messages: a few ms, test/bench/search-bench.ts).
 //
 // Bounds: each message is indexed up to `maxCharsPerMessage` (default 4,096: a long snippet's tail
-// is not searchable), and all messages up to `maxTotalChars` (text and folded text, default 48 M
-// characters, about 100 MiB): past it the oldest messages leave the index, and coverage() says
-// from when search covers history, so a caller can tell the user.
+// is not searchable), and all messages up to `maxTotalChars` (text and folded text, default 32 M
+// characters: about 90 MiB with the entries, some 250,000 chat messages; 100,000 of ~90
+// characters hold 12.7 M, 35 MiB): past it the oldest messages leave the index, and coverage()
+// says from when search covers history, so a caller can tell the user.
 
 import { performance } from 'node:perf_hooks';
 import { ProtocolError } from '../protocol/errors.ts';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
+import { WHITESPACE, foldText, hitContext, isHighSurrogate } from './search-text.ts';
+
+export { foldText } from './search-text.ts';
 
 /** One message as the index sees it: `text` its current text (a snippet's path and code appended). */
 export interface IndexedMessage {
@@ -38,7 +42,7 @@ export interface SearchIndexOptions {
   sliceMs?: number;
   /** Characters of one message that are indexed (default 4,096). */
   maxCharsPerMessage?: number;
-  /** Characters (text + folded text) the whole index may hold before the oldest messages leave it (default 48,000,000). */
+  /** Characters (text + folded text) the whole index may hold before the oldest messages leave it (default 32,000,000). */
   maxTotalChars?: number;
 }
 
@@ -57,15 +61,6 @@ export interface SearchCoverage {
   slices: number;
   longestSliceMs: number;
 }
-
-/** The folding applied to messages and queries alike: NFKD, combining marks stripped, lowercase. */
-export function foldText(s: string): string {
-  if (ASCII.test(s)) return s.toLowerCase();
-  return s.normalize('NFKD').replace(MARKS, '').toLowerCase();
-}
-const ASCII = /^[\x00-\x7f]*$/;
-const MARKS = /\p{M}/gu;
-const WHITESPACE = /\s+/u;
 
 class Entry {
   constructor(
@@ -119,7 +114,7 @@ export class SearchIndex {
   constructor(private readonly load: () => Iterable<IndexedMessage>, options: SearchIndexOptions = {}) {
     this.sliceMs = options.sliceMs ?? 8;
     this.maxCharsPerMessage = options.maxCharsPerMessage ?? 4_096;
-    this.maxTotalChars = options.maxTotalChars ?? 48_000_000;
+    this.maxTotalChars = options.maxTotalChars ?? 32_000_000;
   }
 
   /**
@@ -205,7 +200,7 @@ export class SearchIndex {
       const e = this.sorted[i]!;
       if (only !== undefined && e.conversation !== only) continue;
       for (const w of words) if (!e.folded.includes(w)) continue next;
-      hits.push({ conversation: e.conversation, id: e.id, from: e.from, sentAt: e.sentAt, text: context(e, words, SEARCH_LIMITS.contextChars) });
+      hits.push({ conversation: e.conversation, id: e.id, from: e.from, sentAt: e.sentAt, text: hitContext(e, words, SEARCH_LIMITS.contextChars) });
     }
     return hits;
   }
@@ -368,65 +363,4 @@ export class SearchIndex {
     this.sorted.splice(0, n);
     this.evicted += n;
   }
-}
-
-// ---- a hit's context -------------------------------------------------------------------------------
-
-const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
-const MARK = /^\p{M}$/u;
-
-/** Length of one code point's folding (0 for a combining mark). */
-function foldedLength(cp: string): number {
-  return cp.length === 1 && cp.charCodeAt(0) < 0x80 ? 1 : foldText(cp).length;
-}
-
-/** `chars` characters of e.text around the earliest match of any word, "…" where cut, whitespace runs as one space. */
-function context(e: Entry, words: string[], chars: number): string {
-  let at = Infinity;
-  let len = 0;
-  for (const w of words) {
-    const i = e.folded.indexOf(w);
-    if (i >= 0 && i < at) [at, len] = [i, w.length];
-  }
-  const text = e.text;
-  // Where the match is in the text: fold code point by code point until the folded offset is reached.
-  let start = 0;
-  let end = text.length;
-  let found = false;
-  for (let i = 0, f = 0; i < text.length; ) {
-    const n = isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
-    const fl = foldedLength(text.slice(i, i + n));
-    if (!found && f + fl > at) [start, found] = [i, true];
-    f += fl;
-    i += n;
-    if (found && f >= at + len) {
-      end = i;
-      break;
-    }
-  }
-  while (end < text.length && MARK.test(text[end]!)) end++;
-  let s = 0;
-  let t = text.length;
-  if (text.length > chars) {
-    const lead = Math.max(0, Math.floor((chars - (end - start)) / 2));
-    s = Math.max(0, start - lead);
-    t = Math.min(text.length, s + chars);
-    s = Math.max(0, t - chars);
-    // Start and end on a word boundary when one is near, never inside the match.
-    if (s > 0) {
-      const space = text.slice(s, Math.min(start, s + 16)).search(WHITESPACE);
-      if (space >= 0) s += space + 1;
-    }
-    if (t < text.length) {
-      const tail = text.slice(Math.max(end, t - 16), t);
-      const space = tail.lastIndexOf(' ');
-      if (space >= 0) t = Math.max(end, t - 16) + space;
-    }
-    if (isLowSurrogate(text.charCodeAt(s))) s++;
-    if (isHighSurrogate(text.charCodeAt(t - 1))) t--;
-    while (s < start && MARK.test(text[s]!)) s++;
-  }
-  const body = text.slice(s, t).replace(/\s+/gu, ' ');
-  return (s > 0 ? '…' : '') + body + (t < text.length || e.cut ? '…' : '');
 }
