@@ -107,6 +107,24 @@ test('a hit shows the text around its first match, cut with "…", whitespace ru
   assert.ok(two!.text.startsWith('alpha beta'), two!.text);
 });
 
+test('a cut never splits a code point or an accent from its letter', () => {
+  const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+  const messages: IndexedMessage[] = [];
+  for (let shift = 0; shift < 6; shift++) {
+    const pad = 'x'.repeat(shift);
+    messages.push(m(`e${shift}`, `${pad}${'🎉'.repeat(100)}target${'👍🏽'.repeat(100)}`));
+    messages.push(m(`d${shift}`, `${pad}${'e\u0301'.repeat(100)}target${'a\u0308'.repeat(100)}`));
+  }
+  const hits = index(messages).search('target', { limit: 20 });
+  assert.equal(hits.length, 12);
+  for (const h of hits) {
+    assert.ok(!lone.test(h.text), `no half of a surrogate pair: ${JSON.stringify(h.text)}`);
+    assert.ok(!/^…\p{M}/u.test(h.text), `no accent without its letter at the start: ${JSON.stringify(h.text)}`);
+    assert.ok(h.text.includes('target') && h.text.startsWith('…') && h.text.endsWith('…'));
+    assert.ok(h.text.length <= SEARCH_LIMITS.contextChars + 2, `${h.text.length}`);
+  }
+});
+
 test('hostile queries: regular-expression characters are plain text, 200 characters are fine, 201 are refused, no words find nothing', () => {
   const idx = index([m('m1', 'price is $5.00 (approx) [sic] a|b ^_^ \\o/'), m('m2', 'anything else at all'), m('m3', '🎉 party 🎉')]);
   assert.deepEqual(ids(idx.search('.*', { limit: 10 })), [], '".*" is not a pattern');
