@@ -9,7 +9,6 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/errors.ts';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.ts';
-import { messageIdSchema } from '../protocol/message-actions.ts';
 import { invalidRequestAnswer, windowToHostSchema, type HostToView, type HostToViewType, type ViewSnapshot, type ViewToHost, type WindowToHost } from '../protocol/view.ts';
 
 /** A frame from an attached window (a view message: a message's text and a snippet's code, 64 KiB each, escaped). */
@@ -95,7 +94,7 @@ export class WindowHub {
   private receive(w: Attached, raw: unknown): void {
     let message: WindowToHost;
     try {
-      message = withReplyTo(windowToHostSchema.parse(raw), raw);
+      message = windowToHostSchema.parse(raw);
     } catch (err) {
       const answer = invalidRequestAnswer(raw, `another window sent a malformed request: ${(err as Error).message}`);
       if (answer) this.send(w, answer);
@@ -132,17 +131,6 @@ export class WindowHub {
     }
     w.socket.write(frame);
   }
-}
-
-/**
- * windowToHostSchema's `message/send` (with a snippet) has no `replyTo`, so parsing drops a reply's
- * target: it is read here with the view's own rule (messageIdSchema) and put back.
- */
-function withReplyTo(message: WindowToHost, raw: unknown): WindowToHost {
-  if (message.type !== 'message/send') return message;
-  const replyTo = (raw as { replyTo?: unknown }).replyTo;
-  if (replyTo === undefined) return message;
-  return { ...message, replyTo: messageIdSchema.parse(replyTo, 'replyTo') } as WindowToHost;
 }
 
 /** Every post the holder may send, by type (anything else from the socket is dropped). */

@@ -310,6 +310,7 @@ export const windowToHostSchema = variants('type', {
     requestId,
     key: roomKey,
     text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }),
+    replyTo: optional(messageIdSchema),
     snippet: optional(
       obj({
         language: str({ max: 64 }),
