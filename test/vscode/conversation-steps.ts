@@ -70,12 +70,38 @@ export async function setColorTheme(page: Page, theme: string, themeClass: strin
 
 /** Opens `name` with Quick Open (Ctrl+P); resolves when its editor has the focus. */
 export async function openFile(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  await page.keyboard.type(name);
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  await page.keyboard.press('Enter');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first();
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  // A key pressed while the focus moves into or out of a webview can be lost, and the box it
+  // opened closed again as a webview takes the focus: open it again until it lists the file.
+  for (;;) {
+    try {
+      await page.keyboard.press('Control+P');
+      await input.waitFor({ state: 'visible', timeout: 3_000 });
+      await input.fill(name, { timeout: 3_000 });
+      await row.waitFor({ state: 'visible', timeout: 5_000 });
+      await row.click({ timeout: 3_000 });
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Quick Open never opened ${name}: ${(err as Error).message}`);
+      await page.keyboard.press('Escape');
+    }
+  }
   await page.locator('.editor-instance .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+}
+
+/** Waits until the composer of conversation `title` has the keyboard focus (inside the view, and the view inside VS Code). */
+export async function composerFocused(page: Page, title: string): Promise<void> {
+  const frame = await webviewFrame(page, '.composer textarea');
+  await frame.waitForFunction(
+    (placeholder) => {
+      const el = document.activeElement as HTMLTextAreaElement | null;
+      return Boolean(el?.classList.contains('composer-input') && el.placeholder === placeholder && document.hasFocus());
+    },
+    `Message ${title}`,
+    { timeout: UI_TIMEOUT_MS },
+  );
 }
 
 /** Go to Line (Ctrl+G) in the focused editor: the cursor at the start of line `line`. */

@@ -9,7 +9,13 @@
 //    that arrive while alice reads her direct conversation with bob show under a "New messages"
 //    line when she opens the lobby again. The search box finds bob's old message and Enter opens
 //    it in its conversation; so does "P2P Chat: Search Messages". Screenshots dark and light.
-// 2. (to come) Code threads: a snippet shared from another person's VS Code as a comment thread.
+// 2. Code threads: a snippet must come from VS Code (a `msg_room` cannot carry one), and the
+//    thread must show in ANOTHER person's editor, so two code-servers run, one per user (a
+//    second window of the same user would share its one engine). carol shares lines 3-5 of
+//    src/app.ts from her window; alice's editor shows a comment thread on those lines (its gutter
+//    glyph, the Comments panel's "Ln 3-5", carol's words in the thread), which follows them when
+//    lines are inserted above, and says "changed" (with the compare view) when they are edited.
+//    Screenshots dark and light.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -18,18 +24,26 @@ import type { Page } from 'playwright-core';
 import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
 import {
   arrowToMessage,
+  composerFocused,
   focusedMessage,
   focusOn,
+  glyphLines,
+  goToLine,
   inTimelineView,
   messageRow,
   openConversation,
+  openFile,
   setColorTheme,
+  threadGlyphs,
+  threadWidget,
+  waitForGlyphLines,
 } from './conversation-steps.ts';
 import type { Teardown } from '../helpers/tracker-process.ts';
-import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { answerInputBox, botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 const PASSWORD = 'amber quilt ferry 41 meadow';
 const BOB_PASSWORD = 'copper heron sleet 27 violin';
+const CAROL_PASSWORD = 'walnut prism tundra 83 cobalt';
 const ROOM = 'lobby';
 const APP_TS = ['import { serve } from "./server";', '', 'export function handler(req: Request): Response {', '  return new Response(`hello ${req.url}`);', '}', '', 'serve(handler);', ''].join('\n');
 /** bob's notes after the message search finds: enough that it is far out of view. */
@@ -56,6 +70,8 @@ async function signUpAndJoin(page: Page, tracker: string, user: string, password
   await openView(page);
   await registerFromPalette(page, tracker, user, password);
   await joinRoomFromPalette(page, ROOM);
+  // Joining leaves the keyboard in the room's composer: the next keys go elsewhere only after it has.
+  await composerFocused(page, ROOM);
 }
 
 test('replies, reactions, edits, deletes, the "New messages" line and search, in VS Code with a --json member', { timeout: 420_000 }, async (context) => {
@@ -215,5 +231,77 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
     step('"P2P Chat: Search Messages" found it too and opened it');
   } catch (err) {
     throw await failureReport(page, consoleLines, 'conversations', err);
+  }
+});
+
+test('a snippet carol shares shows as a comment thread in alice\'s editor, follows its lines and says when they changed', { timeout: 420_000 }, async (context) => {
+  const { t, dir, step, trackerAddress } = await startScene(context, 'code-threads');
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
+  const consoleLines: string[] = [];
+  const { page: alice } = await openWindow(t, dir, consoleLines, 'alice');
+  const { page: carol } = await openWindow(t, dir, consoleLines, 'carol');
+  let failed: Page = alice;
+  try {
+    await bobReady;
+    await Promise.all([signUpAndJoin(alice, trackerAddress, 'alice', PASSWORD), signUpAndJoin(carol, trackerAddress, 'carol', CAROL_PASSWORD)]);
+    await bob.event('member_joined', (e) => e.user === 'alice');
+    await bob.event('member_joined', (e) => e.user === 'carol');
+    step('alice and carol, each in her own VS Code, joined #lobby');
+
+    // carol shares lines 3-5 of src/app.ts from her editor.
+    failed = carol;
+    await openFile(carol, 'app.ts');
+    await goToLine(carol, 3);
+    for (let i = 0; i < 3; i++) await carol.keyboard.press('Shift+ArrowDown');
+    await runCommand(carol, 'P2P Chat: Share Selection');
+    await answerInputBox(carol, /Add a message/, 'can we keep this handler pure?');
+    const shared = await bob.event('message', (e) => e.from === 'carol' && e.text === 'can we keep this handler pure?');
+    assert.deepEqual([(shared.snippet as { path: string }).path, (shared.snippet as { startLine: number }).startLine], ['src/app.ts', 3]);
+    step('carol shared src/app.ts:3-5');
+
+    // alice's editor: a thread on lines 3-5 (its glyph on the line VS Code puts it), carol's words in it.
+    failed = alice;
+    await webviewFrame(alice, `.row.message[data-id="${shared.id as string}"]`);
+    await openFile(alice, 'app.ts');
+    await threadGlyphs(alice).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    // VS Code draws a thread's glyph on the last line of its range.
+    assert.deepEqual(await glyphLines(alice), [5], 'one thread, on lines 3-5');
+    // The Comments panel lists it with its lines (VS Code opens it for the first file with comments).
+    const listed = alice.locator('.part.panel .monaco-list-row', { hasText: 'can we keep this handler pure?' });
+    await listed.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.match(await listed.innerText(), /carol[\s\S]*Ln 3-5/);
+    // A click on it in the panel opens the thread in the editor.
+    await listed.click();
+    const widget = threadWidget(alice);
+    await widget.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await widget.getByText('can we keep this handler pure?').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.match(await widget.innerText(), /carol/);
+    assert.match(await widget.locator('.review-title').innerText(), /#lobby/);
+    step("alice's editor shows carol's snippet as a comment thread on lines 3-5");
+
+    // Two lines inserted above: the thread moves down with its code.
+    await goToLine(alice, 1);
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.press('Enter');
+    await widget.locator('.review-title', { hasText: 'now at 5-7' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await waitForGlyphLines(alice, [7]);
+    await listed.filter({ hasText: 'Ln 5-7' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step('two lines inserted above: the thread follows its code to lines 5-7');
+
+    // The code inside it edited: the thread says it changed and offers the snippet as shared beside it.
+    await goToLine(alice, 6);
+    await alice.keyboard.press('End');
+    await alice.keyboard.type(' // TODO: cache');
+    await widget.locator('.review-title', { hasText: 'changed' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    for (const [name, theme, themeClass] of THEMES) {
+      if (name !== 'dark') await setColorTheme(alice, theme, themeClass);
+      await alice.screenshot({ path: join(RESULTS, `conversations-code-thread-${name}.png`) });
+    }
+    await widget.getByRole('button', { name: 'Compare with the Shared Snippet' }).click();
+    await alice.locator('.monaco-diff-editor').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await alice.screenshot({ path: join(RESULTS, 'conversations-code-thread-compare.png') });
+    step('the edited lines: the thread says "changed", and Compare opens the snippet as shared beside the file');
+  } catch (err) {
+    throw await failureReport(failed, consoleLines, 'code-threads', err);
   }
 });
