@@ -42,15 +42,35 @@ const THEME_CSS = `:root {
   --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8; --vscode-textLink-foreground: #4daafc;
   --vscode-list-hoverBackground: #2a2d2e; --vscode-editorWarning-foreground: #cca700;
   --vscode-textCodeBlock-background: #2b2b2b; --vscode-textPreformat-foreground: #d0d0d0;
+  --vscode-editor-findMatchHighlightBackground: rgba(234, 92, 0, 0.33); --vscode-widget-border: #313131;
+  --vscode-list-activeSelectionBackground: #04395e; --vscode-editorError-foreground: #f14c4c;
 }`;
 
+// The same variables from Light Modern, for screenshots in a light theme (`open(t, { theme: 'light' })`).
+const LIGHT_THEME_CSS = `:root {
+  --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --vscode-font-weight: normal;
+  --vscode-editor-font-family: monospace; --vscode-editor-font-size: 13px;
+  --vscode-foreground: #3b3b3b; --vscode-descriptionForeground: #616161; --vscode-errorForeground: #f85149;
+  --vscode-sideBar-background: #f8f8f8; --vscode-sideBarSectionHeader-background: #f8f8f8;
+  --vscode-focusBorder: #005fb8; --vscode-input-background: #ffffff; --vscode-input-foreground: #3b3b3b;
+  --vscode-input-border: #cecece; --vscode-button-background: #005fb8; --vscode-button-foreground: #ffffff;
+  --vscode-button-secondaryBackground: #e5e5e5; --vscode-button-secondaryForeground: #3b3b3b;
+  --vscode-badge-background: #cccccc; --vscode-badge-foreground: #3b3b3b; --vscode-textLink-foreground: #005fb8;
+  --vscode-list-hoverBackground: #f2f2f2; --vscode-editorWarning-foreground: #bf8803;
+  --vscode-textCodeBlock-background: #f8f8f8; --vscode-textPreformat-foreground: #3b3b3b;
+  --vscode-editor-findMatchHighlightBackground: rgba(234, 92, 0, 0.33); --vscode-widget-border: #e5e5e5;
+  --vscode-list-activeSelectionBackground: #e8e8e8; --vscode-editorError-foreground: #e51400;
+}`;
+
+export type Theme = 'dark' | 'light';
+
 /** The extension's own page (extension/webview-html.ts), served from the test server. */
-function pageHtml(origin: string): string {
+function pageHtml(origin: string, theme: Theme): string {
   return webviewHtml({
     cspSource: origin,
     nonce: NONCE,
     resource: (...path) => `${origin}/dist/${path.join('/')}`,
-    extraStyles: [`${origin}/theme.css`],
+    extraStyles: [`${origin}/${theme === 'light' ? 'theme-light.css' : 'theme.css'}`],
   });
 }
 
@@ -119,15 +139,15 @@ export class Harness {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const origin = `http://${req.headers.host}`;
       if (url.pathname === '/') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pageHtml(origin));
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pageHtml(origin, url.searchParams.get('theme') === 'light' ? 'light' : 'dark'));
         return;
       }
       if (url.pathname === '/favicon.ico') {
         res.writeHead(204).end();
         return;
       }
-      if (url.pathname === '/theme.css') {
-        res.writeHead(200, { 'content-type': 'text/css' }).end(THEME_CSS);
+      if (url.pathname === '/theme.css' || url.pathname === '/theme-light.css') {
+        res.writeHead(200, { 'content-type': 'text/css' }).end(url.pathname === '/theme.css' ? THEME_CSS : LIGHT_THEME_CSS);
         return;
       }
       const path = normalize(join(REPO_ROOT, decodeURIComponent(url.pathname)));
@@ -149,11 +169,11 @@ export class Harness {
     return new Harness(browser, `http://127.0.0.1:${port}`);
   }
 
-  /** A fresh context and page with the view loaded (nothing from the host yet but what you send). */
-  async open(t: Teardown, opts: { width?: number; height?: number } = {}): Promise<View> {
+  /** A fresh context and page with the view loaded (nothing from the host yet but what you send); dark unless `theme` says light. */
+  async open(t: Teardown, opts: { width?: number; height?: number; theme?: Theme } = {}): Promise<View> {
     const context = await this.browser.newContext({ viewport: { width: opts.width ?? 380, height: opts.height ?? 800 } });
     t.after(() => context.close());
-    const view = new View(context, await context.newPage(), this.origin);
+    const view = new View(context, await context.newPage(), this.origin, opts.theme ?? 'dark');
     await view.load();
     return view;
   }
@@ -169,6 +189,7 @@ export class View {
     readonly context: BrowserContext,
     readonly page: Page,
     private readonly origin: string,
+    private readonly theme: Theme = 'dark',
   ) {
     page.on('dialog', (d) => {
       this.dialogs.push(`${d.type()}: ${d.message()}`);
@@ -191,7 +212,7 @@ export class View {
     // Playwright serializes into the page need that helper there too.
     await this.context.addInitScript({ content: 'globalThis.__name ??= (fn) => fn;' });
     await this.context.addInitScript(fakeVsCodeApi);
-    await this.page.goto(this.origin);
+    await this.page.goto(this.theme === 'light' ? `${this.origin}/?theme=light` : this.origin);
     await this.waitForPosted('view/ready');
   }
 

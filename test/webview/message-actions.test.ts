@@ -101,7 +101,7 @@ describe('webview: replies, reactions, edits and deletes', () => {
       'Edit (E)',
       'Delete (Delete)',
     ]);
-    assert.equal(await theirs.locator('.message-actions').evaluate((el) => getComputedStyle(el).visibility), 'hidden', 'the toolbar of a row not hovered is hidden');
+    assert.equal(await theirs.locator('.message-actions:visible').count(), 0, 'the toolbar of a row not hovered is not shown');
 
     await theirs.hover();
     await theirs.getByRole('button', { name: 'Reply (R)' }).click();
@@ -109,6 +109,19 @@ describe('webview: replies, reactions, edits and deletes', () => {
     await view.page.locator('.composer-input').pressSequentially('clicked');
     await view.page.getByRole('button', { name: 'Send (Enter)' }).click();
     await view.waitForPosted('message/send', { text: 'clicked', replyTo: 'm1' });
+
+    // Keyboard: Right from a focused message enters its toolbar, Left/Right move, Enter acts.
+    await focusRow(view, 'm2');
+    await view.page.keyboard.press('ArrowRight');
+    await focusOn(view, '.row.message[data-id="m2"] .message-actions button[aria-label="Reply (R)"]');
+    await view.page.keyboard.press('ArrowRight');
+    await view.page.keyboard.press('ArrowRight');
+    await focusOn(view, '.row.message[data-id="m2"] .message-actions button[aria-label="Edit (E)"]');
+    await view.page.keyboard.press('Escape');
+    await focusOn(view, '.row.message[data-id="m2"]');
+    await view.page.keyboard.press('ArrowRight');
+    await view.page.keyboard.press('ArrowUp');
+    await focusOn(view, '.row.message[data-id="m1"]');
 
     // Keys do nothing on another's message that only its author may do.
     await focusRow(view, 'm1');
@@ -298,6 +311,34 @@ describe('webview: replies, reactions, edits and deletes', () => {
     for (const key of ['r', '+', 'e', 'Delete']) await view.page.keyboard.press(key);
     assert.equal(await view.page.locator('.reply-bar, .react-picker, .edit-box, .row .confirm-bar').count(), 0, 'keys do nothing on a deleted message');
     assert.equal(await row(view, 'm3').locator('.reply-quote').textContent(), 'alicemessage deleted', 'the reply quoting it says so');
+    view.assertClean();
+  });
+
+  test('names, emoji and excerpts from peers stay text: quotes, the reply bar, reactions, "Seen by"', async (t) => {
+    const view = await harness().open(t);
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    const quoted = message('q1', evil, `${evil} \u202etxt.exe <b>bold</b>`, T0);
+    const reply = message('q2', 'bob', 're', T0 + MIN, {
+      replyTo: { id: 'q1', from: evil, excerpt: `${evil} \u202etxt.exe` },
+      reactions: [{ emoji: '<b>👍</b>', users: ['<i>eve</i>', '\u202eevil'], mine: false }],
+    });
+    const snapshot = withGeneral([quoted, reply, message('q3', 'alice', 'mine', T0 + 2 * MIN)]);
+    snapshot.open!.reads = [{ user: '<script>x</script>', upTo: 'q3' }];
+    await view.send({ type: 'host/snapshot', snapshot });
+    await row(view, 'q2').locator('.reply-quote').waitFor({ timeout: WAIT_MS });
+    assert.equal(await row(view, 'q2').locator('.quote-from').textContent(), evil);
+    assert.equal(await row(view, 'q2').locator('.quote-text').textContent(), `${evil} <U+202E>txt.exe`);
+    const chip = row(view, 'q2').locator('.reaction:not(.add-reaction)');
+    assert.equal(await chip.locator('.reaction-emoji').textContent(), '<b>👍</b>');
+    assert.equal(await chip.getAttribute('title'), '<i>eve</i> and <U+202E>evil reacted with <b>👍</b>');
+    assert.equal(await row(view, 'q3').locator('.seen-by').innerText(), 'Seen by <script>x</script>');
+    await focusRow(view, 'q1');
+    await view.page.keyboard.press('r');
+    await view.page.locator('.reply-bar').waitFor({ timeout: WAIT_MS });
+    assert.equal(await view.page.locator('.reply-bar .quote-from').textContent(), evil);
+    assert.equal(await view.page.locator('.reply-bar .quote-text').textContent(), `${evil} <U+202E>txt.exe <b>bold</b>`);
+    assert.equal(await view.page.locator('.chat img, .chat script, .chat b, .chat i').count(), 0, 'no markup from peers');
+    assert.equal(await view.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
     view.assertClean();
   });
 });

@@ -33,7 +33,8 @@ function shortcuts(m: TimelineMessage): string {
   return m.mine ? 'R E Delete' : 'R';
 }
 
-function Toolbar({ m, act, back }: { m: TimelineMessage; act: (what: Mode | 'reply') => void; back: () => void }) {
+/** The row's actions; `toRow` gives the focus back to the row (at once: the timeline's arrows read it next). */
+function Toolbar({ m, act, toRow }: { m: TimelineMessage; act: (what: Mode | 'reply') => void; toRow: () => void }) {
   const onKeyDown = (e: KeyboardEvent): void => {
     const buttons = Array.from((e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>('button'));
     const at = buttons.indexOf(e.target as HTMLElement);
@@ -42,14 +43,14 @@ function Toolbar({ m, act, back }: { m: TimelineMessage; act: (what: Mode | 'rep
       e.stopPropagation();
       const next = buttons[at + (e.key === 'ArrowRight' ? 1 : -1)];
       if (next) next.focus();
-      else if (e.key === 'ArrowLeft') back();
+      else if (e.key === 'ArrowLeft') toRow();
     } else if (e.key === 'Escape') {
       e.preventDefault();
       e.stopPropagation();
-      back();
+      toRow();
     } else if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
       // The timeline moves on from the row, as if the row had the focus.
-      back();
+      toRow();
     }
   };
   return (
@@ -65,6 +66,9 @@ function Toolbar({ m, act, back }: { m: TimelineMessage; act: (what: Mode | 'rep
 export function MessageRow({ row, index, me, seen, marked }: Props) {
   const m = row.item;
   const [mode, setMode] = useState<Mode>('view');
+  // The toolbar is rendered only while the row is hovered or holds the focus: a scrolled timeline
+  // renders dozens of rows a frame, and most are never pointed at.
+  const [hot, setHot] = useState(false);
   const self = useRef<HTMLDivElement>(null);
   const deleted = Boolean(m.deleted);
   const mode_ = deleted ? 'view' : mode;
@@ -103,6 +107,10 @@ export function MessageRow({ row, index, me, seen, marked }: Props) {
       data-from={m.from}
       aria-keyshortcuts={deleted ? undefined : shortcuts(m)}
       onKeyDown={onKeyDown}
+      onMouseEnter={() => setHot(true)}
+      onMouseLeave={() => setHot(self.current?.contains(document.activeElement) ?? false)}
+      onFocusIn={() => setHot(true)}
+      onFocusOut={(e) => setHot(self.current?.contains(e.relatedTarget as Node | null) || (self.current?.matches(':hover') ?? false))}
     >
       {row.head ? (
         <div class="message-meta">
@@ -117,7 +125,7 @@ export function MessageRow({ row, index, me, seen, marked }: Props) {
           {visible(m.from)}, {formatTime(m.sentAt)}:{' '}
         </span>
       )}
-      {!deleted && mode_ === 'view' && <Toolbar m={m} act={act} back={back} />}
+      {!deleted && hot && mode_ === 'view' && <Toolbar m={m} act={act} toRow={() => self.current?.focus({ preventScroll: true })} />}
       {!deleted && m.replyTo && <ReplyQuote quote={m.replyTo} />}
       {deleted ? (
         <div class="message-body deleted-text">message deleted</div>

@@ -13,9 +13,13 @@
 // History: scrolled near the top while older pages exist, it asks for the next one (actions.ts
 // loadOlder); back at the bottom, it lets far older pages go (actions.ts trimOlder).
 //
-// Keyboard: the timeline is ONE Tab stop (links and buttons in messages are not, or the composer
-// would be dozens of Tabs away). Focused, Up and Down move through its messages, notices and the
-// links and buttons in them (Enter follows a link); Home and End scroll to the ends; Tab leaves.
+// Keyboard: the timeline is ONE Tab stop (webview/timeline-keys.ts): Up and Down move through its
+// messages, notices and the links and buttons in them (Enter follows a link); Home and End scroll
+// to the ends; Tab leaves.
+//
+// Revealing a message (a quote followed, a search result, `message/revealed`): once its row is
+// held, it is scrolled a third of the way down, focused and marked (conversation-actions.ts loads
+// older pages until then). "Jump to first unread" shows while the "New messages" line is above.
 
 import { Component, createRef } from 'preact';
 import type { Row } from '../rows.ts';
@@ -23,6 +27,8 @@ import { actions } from '../actions.ts';
 import { messageActions } from '../conversation-actions.ts';
 import { model } from '../state.ts';
 import { estimateRow } from '../row-estimate.ts';
+import { RowLayout } from '../row-layout.ts';
+import { moveInTimeline, untab } from '../timeline-keys.ts';
 import { Icon } from './icon.tsx';
 import { TimelineRow } from './timeline-rows.tsx';
 
@@ -32,11 +38,6 @@ const OVERSCAN_PX = 600;
 const BOTTOM_SLACK_PX = 4;
 /** Closer than this to the top asks for the older page, so it is usually there before the top is. */
 const LOAD_AHEAD_PX = 400;
-/** What can take the focus inside the timeline: all of it kept out of the Tab order. */
-const FOCUSABLE = 'a[href], button, input, textarea, select, [tabindex]:not([tabindex="-1"]), .row.message, .row.notice';
-/** Where Up and Down go: messages, notices, and the links and buttons in them, in page order. */
-const STOPS = '.row.message, .row.notice, .row a[href], .row button:not(.message-action)';
-
 interface Range {
   start: number;
   end: number;
@@ -47,12 +48,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
   private readonly scroller = createRef<HTMLDivElement>();
   /** Heights measured on screen, by row key: they outlive the rows (a conversation reopened). */
   private readonly measured = new Map<string, number>();
-  /** heights[i]: row i's measured or estimated height; offsets[i]: its top (offsets[n]: total). */
-  private heights = new Float64Array(64);
-  private offsets = new Float64Array(65);
-  /** The rows the two arrays describe, and the first offset that is stale. */
-  private rows: Row[] = [];
-  private staleFrom = 0;
+  /** Row heights and tops (webview/row-layout.ts). */
+  private readonly layout = new RowLayout();
   private range: Range = { start: 0, end: 0 };
   private scrollTop = 0;
   private viewHeight = 0;
@@ -80,38 +77,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     this.scroller.current?.focus();
   }
 
-  /** Takes every focusable element inside out of the Tab order (arrow keys reach them instead). */
-  private untab(root: ParentNode): void {
-    // The attribute, not the property: a div's tabIndex property reads -1 without one.
-    for (const el of Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE))) if (el.getAttribute('tabindex') !== '-1') el.setAttribute('tabindex', '-1');
-  }
-
-  private readonly onKeyDown = (e: KeyboardEvent): void => {
-    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
-    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
-    // Arrows typed into a field inside a row (an edit, the react picker) move its caret.
-    if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement) return;
-    const el = this.scroller.current;
-    if (!el) return;
-    const stops = Array.from(el.querySelectorAll<HTMLElement>(STOPS));
-    if (!stops.length) return;
-    const down = e.key === 'ArrowDown';
-    const at = stops.indexOf(document.activeElement as HTMLElement);
-    let next: HTMLElement | undefined;
-    if (at === -1) {
-      // From the timeline itself: the first stop in view going down, the last in view going up.
-      const box = el.getBoundingClientRect();
-      const inView = stops.filter((s) => {
-        const r = s.getBoundingClientRect();
-        return r.bottom > box.top && r.top < box.bottom;
-      });
-      next = down ? inView[0] : inView[inView.length - 1];
-    } else next = stops[at + (down ? 1 : -1)];
-    if (!next) return;
-    e.preventDefault();
-    next.focus({ preventScroll: true });
-    next.scrollIntoView({ block: 'nearest' });
-  };
+  private readonly onKeyDown = (e: KeyboardEvent): void => moveInTimeline(e, this.scroller.current);
 
   override componentDidMount(): void {
     const el = this.scroller.current!;
@@ -121,7 +87,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     this.viewObserver = new ResizeObserver(() => this.onViewResized());
     this.viewObserver.observe(el);
     // Rows also render on their own (a delivery tick, a link in new text): keep them out of the Tab order too.
-    this.tabObserver = new MutationObserver(() => this.untab(el));
+    this.tabObserver = new MutationObserver(() => untab(el));
     this.tabObserver.observe(el, { childList: true, subtree: true });
     this.afterRender();
     // The first render used a guessed viewport height; render again with the real one.
@@ -140,67 +106,21 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     this.observed.clear();
   }
 
-  private heightOf(row: Row): number {
+  private readonly heightOf = (row: Row): number => {
     return this.measured.get(row.key) ?? estimateRow(row, this.width);
-  }
-
-  /**
-   * Brings heights/offsets in line with `rows`. Appending (a new message) or replacing a row in
-   * place (a delivery update) only computes the new rows; anything else starts over.
-   */
-  private sync(rows: Row[]): void {
-    const old = this.rows;
-    if (rows !== old) {
-      const n = rows.length;
-      const m = old.length;
-      const kept = m > 0 && n >= m && rows[0]!.key === old[0]!.key && rows[m >> 1]!.key === old[m >> 1]!.key && rows[m - 1]!.key === old[m - 1]!.key ? m : 0;
-      if (this.heights.length < n) {
-        const capacity = Math.max(64, n * 2);
-        const heights = new Float64Array(capacity);
-        heights.set(this.heights.subarray(0, kept));
-        const offsets = new Float64Array(capacity + 1);
-        offsets.set(this.offsets.subarray(0, kept + 1));
-        this.heights = heights;
-        this.offsets = offsets;
-      }
-      for (let i = kept; i < n; i++) this.heights[i] = this.heightOf(rows[i]!);
-      this.staleFrom = Math.min(kept === 0 ? 0 : this.staleFrom, kept);
-      this.rows = rows;
-    }
-    const n = this.rows.length;
-    if (this.staleFrom > n) this.staleFrom = n;
-    let y = this.offsets[this.staleFrom]!;
-    for (let i = this.staleFrom; i < n; i++) {
-      this.offsets[i] = y;
-      y += this.heights[i]!;
-    }
-    this.offsets[n] = y;
-    this.staleFrom = n;
-  }
-
-  /** The largest i with offsets[i] <= y. */
-  private indexAt(y: number, n: number): number {
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.offsets[mid]! <= y) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
+  };
 
   private computeRange(): Range {
-    const n = this.rows.length;
-    const offsets = this.offsets;
+    const n = this.layout.rows.length;
+    const offsets = this.layout.offsets;
     const view = this.viewHeight || 800;
     if (this.stick) {
       const top = offsets[n]! - view - OVERSCAN_PX;
-      return { start: top <= 0 ? 0 : Math.min(n, this.indexAt(top, n)), end: n };
+      return { start: top <= 0 ? 0 : Math.min(n, this.layout.indexAt(top, n)), end: n };
     }
     const overscan = this.lean ? 0 : OVERSCAN_PX;
-    const start = Math.min(n, this.indexAt(Math.max(0, this.scrollTop - overscan), n));
-    const end = Math.min(n, this.indexAt(this.scrollTop + view + overscan, n) + 1);
+    const start = Math.min(n, this.layout.indexAt(Math.max(0, this.scrollTop - overscan), n));
+    const end = Math.min(n, this.layout.indexAt(this.scrollTop + view + overscan, n) + 1);
     return { start, end: Math.max(start, end) };
   }
 
@@ -230,14 +150,18 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
 
   /** The index of the "New messages" line, or -1. */
   private unreadIndex(): number {
-    for (let i = 0; i < this.rows.length; i++) if (this.rows[i]!.kind === 'unread') return i;
-    return -1;
+    const rows = this.layout.rows;
+    // Looked up once per rows (scrolling asks on every event).
+    if (this.unreadAt.rows !== rows) this.unreadAt = { rows, index: rows.findIndex((r) => r.kind === 'unread') };
+    return this.unreadAt.index;
   }
+
+  private unreadAt: { rows: Row[] | undefined; index: number } = { rows: undefined, index: -1 };
 
   /** Shows "Jump to first unread" while the "New messages" line is above the viewport. */
   private updateUnreadAbove(): void {
     const i = this.unreadIndex();
-    const above = i >= 0 && this.offsets[i + 1]! <= this.scrollTop;
+    const above = i >= 0 && this.layout.offsets[i + 1]! <= this.scrollTop;
     if (above !== this.state.unreadAbove) this.setState({ unreadAbove: above });
   }
 
@@ -248,16 +172,16 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
    */
   private scrollToRow(index: number, place: 'top' | 'third'): void {
     const view = this.viewHeight || 800;
-    const top = place === 'top' ? this.offsets[index]! : this.offsets[index]! - (view - this.heights[index]!) / 3;
-    const max = Math.max(0, this.offsets[this.rows.length]! - view);
+    const top = place === 'top' ? this.layout.offsets[index]! : this.layout.offsets[index]! - (view - this.layout.heights[index]!) / 3;
+    const max = Math.max(0, this.layout.offsets[this.layout.rows.length]! - view);
     this.stick = false;
     this.scrollTop = this.keepAt = Math.min(max, Math.max(0, top));
-    this.pin = { key: this.rows[index]!.key, index };
+    this.pin = { key: this.layout.rows[index]!.key, index };
   }
 
   private readonly jumpToUnread = (): void => {
     const i = this.unreadIndex();
-    const next = this.rows[i + 1];
+    const next = this.layout.rows[i + 1];
     if (i < 0) return;
     this.scrollToRow(i, 'top');
     if (next?.kind === 'message') this.focusId = next.item.id;
@@ -267,7 +191,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
 
   /** Near the top with older pages to come: ask for the next (actions.ts sends one at a time). */
   private loadIfNearTop(): void {
-    if (this.rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadOlder();
+    if (this.layout.rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadOlder();
   }
 
   /**
@@ -275,11 +199,11 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
    * row stays first while a page goes in above what is read), and how far into it the view starts.
    */
   private anchor(): { key: string; index: number; delta: number } | undefined {
-    const n = this.rows.length;
+    const n = this.layout.rows.length;
     if (!n) return undefined;
-    for (let i = this.indexAt(this.scrollTop, n); i < n; i++) {
-      const row = this.rows[i]!;
-      if (row.kind !== 'day' && row.kind !== 'older') return { key: row.key, index: i, delta: this.scrollTop - this.offsets[i]! };
+    for (let i = this.layout.indexAt(this.scrollTop, n); i < n; i++) {
+      const row = this.layout.rows[i]!;
+      if (row.kind !== 'day' && row.kind !== 'older') return { key: row.key, index: i, delta: this.scrollTop - this.layout.offsets[i]! };
     }
     return undefined;
   }
@@ -299,7 +223,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
       // Text wraps differently now: every remembered height is stale.
       this.width = width;
       this.measured.clear();
-      this.rows = [];
+      this.layout.rows = [];
     }
     this.forceUpdate();
   }
@@ -307,10 +231,10 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
   private onRowsResized(entries: ResizeObserverEntry[]): void {
     const el = this.scroller.current;
     if (!el) return;
-    const rows = this.rows;
+    const rows = this.layout.rows;
     // Rows above the first one in view (or the pinned one) shift it when their height changes.
     const pinned = this.pin && rows[this.pin.index]?.key === this.pin.key ? this.pin.index : undefined;
-    const anchor = pinned ?? this.indexAt(el.scrollTop, rows.length);
+    const anchor = pinned ?? this.layout.indexAt(el.scrollTop, rows.length);
     let shift = 0;
     let first = Number.POSITIVE_INFINITY;
     for (const entry of entries) {
@@ -321,15 +245,15 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
       if (!row || row.key !== target.dataset.key) continue;
       const height = entry.borderBoxSize?.[0]?.blockSize ?? target.getBoundingClientRect().height;
       this.measured.set(row.key, height);
-      const before = this.heights[index]!;
+      const before = this.layout.heights[index]!;
       if (Math.abs(height - before) < 0.5) continue;
-      this.heights[index] = height;
+      this.layout.heights[index] = height;
       first = Math.min(first, index);
       if (index < anchor) shift += height - before;
     }
     if (first === Number.POSITIVE_INFINITY) return;
-    this.staleFrom = Math.min(this.staleFrom, first + 1);
-    this.sync(this.rows);
+    this.layout.staleFrom = Math.min(this.layout.staleFrom, first + 1);
+    this.layout.sync(this.layout.rows, this.heightOf);
     if (!this.stick && shift !== 0) {
       el.scrollTop += shift;
       this.scrollTop = el.scrollTop;
@@ -340,7 +264,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
   private afterRender(): void {
     const el = this.scroller.current;
     if (!el || !this.rowObserver) return;
-    this.untab(el);
+    untab(el);
     for (const child of Array.from(el.children)) {
       if ((child as HTMLElement).dataset.index !== undefined && !this.observed.has(child)) {
         this.observed.add(child);
@@ -391,14 +315,14 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
       this.conversation = key;
       this.stick = true;
     }
-    const previousLast = this.rows[this.rows.length - 1];
+    const previousLast = this.layout.rows[this.layout.rows.length - 1];
     // Rows may change above the one in view (a page in front, a late message): keep it in place.
-    const anchor = rows !== this.rows && !this.stick && key === this.conversation ? this.anchor() : undefined;
-    this.sync(rows);
+    const anchor = rows !== this.layout.rows && !this.stick && key === this.conversation ? this.anchor() : undefined;
+    this.layout.sync(rows, this.heightOf);
     if (anchor) {
       // Usually still at its index (a message appended, a receipt); else look it up.
       const at = rows[anchor.index]?.key === anchor.key ? anchor.index : rows.findIndex((r) => r.key === anchor.key);
-      const top = at >= 0 ? this.offsets[at]! + anchor.delta : this.scrollTop;
+      const top = at >= 0 ? this.layout.offsets[at]! + anchor.delta : this.scrollTop;
       if (Math.abs(top - this.scrollTop) > 0.5) {
         this.scrollTop = this.keepAt = top;
         // The rows that came in above are measured next: they must not move this one either.
@@ -420,7 +344,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     const seen = model.seen.value;
     const marked = model.marked.value;
     const range = (this.range = this.computeRange());
-    const offsets = this.offsets;
+    const offsets = this.layout.offsets;
     const children = [];
     for (let i = range.start; i < range.end; i++) {
       const row = rows[i]!;
