@@ -81,7 +81,10 @@ class ActionStream {
   firstError: string | undefined;
   /** Time from writing an action on the member to reading its event on the sender. */
   readonly reached: number[] = [];
-  private readonly writtenAt = new Map<string, number>();
+  /** Per (kind, emoji/on or text): write times of the actions the sender has not shown yet, oldest first. */
+  private readonly writtenAt = new Map<string, number[]>();
+  private unseen = 0;
+  private allSeen: (() => void) | undefined;
   private stopped = false;
   private outstanding = 0;
   private readonly off: () => void;
@@ -91,10 +94,10 @@ class ActionStream {
     const onSender = (e: PeerEvent, at: number) => {
       if (e.room !== o.room) return;
       const key = e.event === 'reaction' ? `r|${String(e.emoji)}|${String(e.on)}` : e.event === 'edited' ? `e|${String(e.text)}` : undefined;
-      const w = key === undefined ? undefined : this.writtenAt.get(key);
+      const w = key === undefined ? undefined : this.writtenAt.get(key)?.shift();
       if (w === undefined) return;
-      this.writtenAt.delete(key!);
       this.reached.push(at - w);
+      if (--this.unseen === 0) this.allSeen?.();
     };
     o.sender.on('event', onSender);
     this.off = () => o.sender.off('event', onSender);
@@ -127,26 +130,38 @@ class ActionStream {
       this.sent++;
       this.outstanding++;
       const p = this.o.member.request(cmd);
-      // The answer and the sender's event are matched by what they carry; the latest write wins.
-      this.writtenAt.set(key, performance.now());
-      pending.push(p.then((a: TimedAnswer) => this.answer(a), (err: Error) => this.answer(undefined, err)));
+      // The sender's event is matched by what it carries, the oldest write of the same first.
+      let times = this.writtenAt.get(key);
+      if (!times) this.writtenAt.set(key, (times = []));
+      times.push(performance.now());
+      this.unseen++;
+      pending.push(p.then((a: TimedAnswer) => this.answer(key, a), (err: Error) => this.answer(key, undefined, err)));
     }
     await Promise.all(pending);
   }
 
-  private answer(a: TimedAnswer | undefined, err?: Error): void {
+  private answer(key: string, a: TimedAnswer | undefined, err?: Error): void {
     this.outstanding--;
     if (a?.answer.ok) {
       this.answered++;
       return;
     }
+    // Refused: the sender will show nothing for it.
     this.failed++;
+    this.writtenAt.get(key)?.pop();
+    if (--this.unseen === 0) this.allSeen?.();
     this.firstError ??= a ? `${a.answer.error?.code}: ${a.answer.error?.message}` : String(err?.message);
   }
 
+  /** Stops sending; waits (at most GRACE_MS) until the sender has shown every action sent. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.done;
+    if (this.unseen > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => (this.allSeen = r)), new Promise<void>((r) => (timer = setTimeout(r, GRACE_MS)))]);
+      clearTimeout(timer);
+    }
     this.off();
   }
 }
