@@ -104,6 +104,9 @@ export async function search(s: Signed, query: string, opts: { room?: string; li
   let conversation: ConversationId | undefined;
   if (opts.room !== undefined) conversation = searchScope(s, opts.room, nameOf);
   const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? SEARCH_LIMITS.defaultResults)), SEARCH_LIMITS.maxResults);
+  // While the index is still being built after sign-in, wait for its slices instead of finishing
+  // the build in one go here (seconds with the event loop held at 100,000 messages).
+  await s.search.warm();
   const hits = s.search.search(query, { ...(conversation !== undefined ? { conversation } : {}), limit });
   const results: SearchResult[] = hits.map((h) => ({ room: displayName(s, h.conversation, nameOf), roomId: h.conversation, id: h.id, from: h.from, text: h.text, sentAt: h.sentAt }));
   return { results };
