@@ -7,15 +7,18 @@
 //    (`message` with replyTo, `reaction`, `edited`, `deleted`). bob reacts, edits and deletes:
 //    the window shows the counts with who reacted, "(edited)" and "message deleted". Messages
 //    that arrive while alice reads her direct conversation with bob show under a "New messages"
-//    line when she opens the lobby again. The search box finds bob's old message and Enter opens
-//    it in its conversation; so does "P2P Chat: Search Messages". Screenshots dark and light.
+//    line when she opens the lobby again; bob gets her read receipt, and his shows as "Seen by
+//    bob". The search box finds bob's old message and Enter opens it in its conversation; so
+//    does "P2P Chat: Search Messages". Screenshots dark and light.
 // 2. Code threads: a snippet must come from VS Code (a `msg_room` cannot carry one), and the
 //    thread must show in ANOTHER person's editor, so two code-servers run, one per user (a
 //    second window of the same user would share its one engine). carol shares lines 3-5 of
 //    src/app.ts from her window; alice's editor shows a comment thread on those lines (its gutter
 //    glyph, the Comments panel's "Ln 3-5", carol's words in the thread), which follows them when
-//    lines are inserted above, and says "changed" (with the compare view) when they are edited.
-//    Screenshots dark and light.
+//    lines are inserted above (the timeline's path link then opens lines 5-7), and says "changed"
+//    (with the compare view) when they are edited. alice's reply in the thread's box shows in
+//    carol's chat as a reply, and carol's reply in the chat shows in alice's thread. Screenshots
+//    dark and light.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -202,6 +205,14 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
     await page.screenshot({ path: join(RESULTS, 'conversations-new-messages.png') });
     step('the "New messages" line sits above the first message that came while the DM was open');
 
+    // Read state both ways: the window tells bob how far alice read; bob's receipt shows as "Seen by".
+    await bob.event('read', (e) => e.room === ROOM && e.user === 'alice' && e.upTo === unread[2]);
+    await bob.ok({ cmd: 'mark_read', room: ROOM, upTo: unread[2] });
+    const seen = messageRow(frame, replyId).locator('.seen-by');
+    await seen.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.equal((await seen.innerText()).trim(), 'Seen by bob', 'under my newest message bob has read (the deleted one has none)');
+    step('bob got alice\'s read receipt; his shows as "Seen by bob" under her newest message');
+
     // Search, in the view: from the DM, the search box finds bob's old message; Enter opens it in the lobby.
     frame = await openConversation(page, 'bob');
     await frame.getByRole('button', { name: 'Search Messages (Ctrl+F)' }).click();
@@ -279,6 +290,28 @@ test('a snippet carol shares shows as a comment thread in alice\'s editor, follo
     assert.match(await widget.locator('.review-title').innerText(), /#lobby/);
     step("alice's editor shows carol's snippet as a comment thread on lines 3-5");
 
+    // alice replies in the thread's box: a reply in the chat, for carol and bob alike.
+    await widget.locator('.review-thread-reply-button').click();
+    await widget.locator('.comment-form .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await alice.keyboard.type('yes, the cache can live outside');
+    // Ctrl+Enter: the box's first action, P2P Chat's Reply (its button says "Reply (Ctrl+Enter)").
+    await alice.keyboard.press('Control+Enter');
+    const fromEditor = await bob.event('message', (e) => e.from === 'alice' && e.text === 'yes, the cache can live outside');
+    assert.equal(fromEditor.replyTo, shared.id, 'the thread\'s reply answers the snippet message');
+    await widget.getByText('yes, the cache can live outside').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const carolView = await webviewFrame(carol, `.row.message[data-id="${fromEditor.id as string}"]`);
+    assert.match(await messageRow(carolView, fromEditor.id as string).locator('.reply-quote').innerText(), /carol[\s\S]*can we keep this handler pure\?/);
+    // carol answers in her chat (R on her snippet message): the answer joins alice's thread.
+    failed = carol;
+    await arrowToMessage(carol, carolView, shared.id as string);
+    await carol.keyboard.press('r');
+    await focusOn(carolView, '.composer-input');
+    await carol.keyboard.type('great, ship it');
+    await carol.keyboard.press('Enter');
+    failed = alice;
+    await widget.getByText('great, ship it').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step('a reply from the thread\'s box shows in carol\'s chat as a reply; her reply in the chat shows in alice\'s thread');
+
     // Two lines inserted above: the thread moves down with its code.
     await goToLine(alice, 1);
     await alice.keyboard.press('Enter');
@@ -287,6 +320,12 @@ test('a snippet carol shares shows as a comment thread in alice\'s editor, follo
     await waitForGlyphLines(alice, [7]);
     await listed.filter({ hasText: 'Ln 5-7' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     step('two lines inserted above: the thread follows its code to lines 5-7');
+
+    // The path link in alice's timeline opens the file at the lines the code is at now (5-7 selected, the cursor at their end).
+    const aliceView = await webviewFrame(alice, `.row.message[data-id="${shared.id as string}"]`);
+    await messageRow(aliceView, shared.id as string).locator('.snippet-link').click();
+    await alice.locator('.statusbar-item[id="status.editor.selection"]', { hasText: /^Ln 7, Col 2 \(\d+ selected\)$/ }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step('the timeline\'s app.ts:3–5 link opened the file with lines 5-7 selected');
 
     // The code inside it edited: the thread says it changed and offers the snippet as shared beside it.
     await goToLine(alice, 6);
