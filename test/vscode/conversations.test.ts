@@ -51,6 +51,8 @@ const ROOM = 'lobby';
 const APP_TS = ['import { serve } from "./server";', '', 'export function handler(req: Request): Response {', '  return new Response(`hello ${req.url}`);', '}', '', 'serve(handler);', ''].join('\n');
 /** bob's notes after the message search finds: enough that it is far out of view. */
 const FILLERS = 30;
+/** bob's messages while alice reads elsewhere: more than the view shows, so the "New messages" line is out of sight. */
+const UNREAD = 40;
 const THEMES: [string, string, string][] = [
   ['dark', 'Default Dark Modern', 'vscode-theme-defaults-themes-dark_modern'],
   ['light', 'Default Light Modern', 'vscode-theme-defaults-themes-light_modern'],
@@ -195,19 +197,26 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
     await bob.ok({ cmd: 'msg', user: 'alice', text: 'got a minute?' });
     frame = await openConversation(page, 'bob');
     await frame.locator('.row.message', { hasText: 'got a minute?' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    const unread = [await say('first while you were away'), await say('second while you were away'), await say('third while you were away')];
+    const unread: string[] = [];
+    for (let i = 1; i <= UNREAD; i++) unread.push(await say(`while you were away ${i}`));
     frame = await openConversation(page, ROOM);
+    // The lobby opens at its newest message, the line far above: "Jump to first unread" takes me there.
+    const jump = frame.getByRole('button', { name: 'Jump to first unread' });
+    await jump.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await jump.click();
     const line = frame.getByRole('separator', { name: 'New messages' });
     await line.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     const lineIndex = Number(await line.getAttribute('data-index'));
     assert.equal(await frame.locator(`.row[data-index="${lineIndex + 1}"]`).getAttribute('data-id'), unread[0], 'the line is right above the first unread message');
     assert.equal(await frame.locator('.row.unread').count(), 1);
+    await frame.waitForFunction((id) => (document.activeElement as HTMLElement | null)?.dataset.id === id, unread[0], { timeout: UI_TIMEOUT_MS });
+    assert.ok(await inTimelineView(frame, unread[0]!), 'the first unread message is on screen');
     await page.screenshot({ path: join(RESULTS, 'conversations-new-messages.png') });
-    step('the "New messages" line sits above the first message that came while the DM was open');
+    step(`the "New messages" line sits above the first of ${UNREAD} messages that came while the DM was open; Jump to first unread took me there`);
 
     // Read state both ways: the window tells bob how far alice read; bob's receipt shows as "Seen by".
-    await bob.event('read', (e) => e.room === ROOM && e.user === 'alice' && e.upTo === unread[2]);
-    await bob.ok({ cmd: 'mark_read', room: ROOM, upTo: unread[2] });
+    await bob.event('read', (e) => e.room === ROOM && e.user === 'alice' && e.upTo === unread[UNREAD - 1]);
+    await bob.ok({ cmd: 'mark_read', room: ROOM, upTo: unread[UNREAD - 1] });
     const seen = messageRow(frame, replyId).locator('.seen-by');
     await seen.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     assert.equal((await seen.innerText()).trim(), 'Seen by bob', 'under my newest message bob has read (the deleted one has none)');
