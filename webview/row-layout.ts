@@ -10,7 +10,7 @@ export class RowLayout {
   offsets = new Float64Array(65);
   /** The rows the two arrays describe. */
   rows: Row[] = [];
-  /** The first offset that is stale. */
+  /** The first row whose height changed since the offsets were computed (offsets after it are stale). */
   staleFrom = 0;
 
   /**

@@ -44,6 +44,25 @@ async function revealedInView(view: View, id: string): Promise<void> {
   assert.ok(inside, `${id} is scrolled into the timeline's view`);
 }
 
+/** Waits until the timeline's scroll position and height are the same for 3 frames in a row (rows measured, corrections done). */
+async function settled(view: View): Promise<void> {
+  await view.page.waitForFunction(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const el = document.querySelector('.timeline')!;
+        const seen: string[] = [];
+        const step = () => {
+          seen.push(`${el.scrollTop}:${el.scrollHeight}`);
+          if (seen.length < 4) requestAnimationFrame(step);
+          else resolve(seen.every((s) => s === seen[0]));
+        };
+        requestAnimationFrame(step);
+      }),
+    null,
+    { timeout: WAIT_MS },
+  );
+}
+
 function many(from: number, to: number, prefix = 'm'): TimelineMessage[] {
   const out: TimelineMessage[] = [];
   for (let i = from; i < to; i++) out.push(message(`${prefix}${i}`, i % 2 ? 'bob' : 'carol', `${prefix} number ${i}`, T0 + i * 20_000));
@@ -339,6 +358,41 @@ describe('webview: replies, reactions, edits and deletes', () => {
     assert.equal(await view.page.locator('.reply-bar .quote-text').textContent(), `${evil} <U+202E>txt.exe <b>bold</b>`);
     assert.equal(await view.page.locator('.chat img, .chat script, .chat b, .chat i').count(), 0, 'no markup from peers');
     assert.equal(await view.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    view.assertClean();
+  });
+
+  test('message/updated replaces a message in place: what is on screen stays where it was', async (t) => {
+    const view = await harness().open(t);
+    const timeline = many(1, 80);
+    await openGeneral(view, timeline);
+    await row(view, 'm79').waitFor({ timeout: WAIT_MS });
+    // Scrolled up into the middle; the messages just above the view are rendered (overscan).
+    await view.page.locator('.timeline').evaluate((el) => el.scrollTo({ top: el.scrollHeight / 2 }));
+    await settled(view);
+    const firstInView = await view.page.evaluate(() => {
+      const box = document.querySelector('.timeline')!.getBoundingClientRect();
+      const rows = Array.from(document.querySelectorAll<HTMLElement>('.row.message'));
+      return rows.find((r) => r.getBoundingClientRect().top >= box.top)!.dataset.id!;
+    });
+    const n = Number(firstInView.slice(1));
+    const topOf = () => view.page.evaluate((id) => document.querySelector(`[data-id="${id}"]`)!.getBoundingClientRect().top, firstInView);
+    const before = await topOf();
+    const above = timeline[n - 3]!;
+    await view.send({
+      type: 'message/updated',
+      key: 'general',
+      message: { ...above, text: 'edited into\na much\nlonger text', edited: true, reactions: [{ emoji: '👍', users: ['bob'], mine: false }] },
+    });
+    await row(view, above.id).locator('.edited-mark').waitFor({ state: 'attached', timeout: WAIT_MS });
+    await settled(view);
+    const after = await topOf();
+    assert.ok(Math.abs(after - before) <= 2, `${firstInView} moved from ${before} to ${after} px when ${above.id} above it grew`);
+    assert.equal(await row(view, above.id).locator('.message-body').innerText(), 'edited into\na much\nlonger text');
+    // An update of a message this view does not hold changes nothing.
+    await view.send({ type: 'message/updated', key: 'general', message: message('elsewhere', 'bob', 'x', T0) });
+    await view.send({ type: 'message/updated', key: 'random', message: { ...above, text: 'other room' } });
+    assert.equal(await row(view, above.id).locator('.message-body').innerText(), 'edited into\na much\nlonger text');
+    assert.equal(await view.page.locator('[data-id="elsewhere"]').count(), 0);
     view.assertClean();
   });
 });

@@ -152,7 +152,7 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
         class="composer-input"
         rows={1}
         value={text}
-        placeholder={`Message ${title}`}
+        placeholder={reply ? `Reply to ${visible(reply.from)}` : `Message ${title}`}
         aria-label={reply ? `Reply to ${visible(reply.from)} in ${title}. Enter sends, Escape cancels the reply.` : `Message ${title}. Enter sends, Shift+Enter adds a line, Escape leaves.`}
         aria-autocomplete="list"
         aria-controls={listOpen ? 'mention-options' : undefined}

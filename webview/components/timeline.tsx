@@ -252,7 +252,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
       if (index < anchor) shift += height - before;
     }
     if (first === Number.POSITIVE_INFINITY) return;
-    this.layout.staleFrom = Math.min(this.layout.staleFrom, first + 1);
+    // Row `first` changed height: its own top holds, every top after it moves.
+    this.layout.staleFrom = Math.min(this.layout.staleFrom, first);
     this.layout.sync(this.layout.rows, this.heightOf);
     if (!this.stick && shift !== 0) {
       el.scrollTop += shift;
