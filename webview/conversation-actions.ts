@@ -51,18 +51,16 @@ export function continueReveal(): void {
   const key = open.key;
   if ([...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.key === key)) return;
   const before = oldestMessageId(open);
-  const failed = target.pages > 0 && store.pageError.value !== undefined;
-  if (failed || !open.more || before === undefined || target.pages >= MAX_REVEAL_PAGES) {
+  if (!open.more || before === undefined || target.pages >= MAX_REVEAL_PAGES) {
     batch(() => {
       store.reveal.value = undefined;
-      if (!failed) store.error.value = { message: "That message is not in this conversation's history on this device (it may be older than what is kept here, or was never received)." };
+      store.error.value = { message: "That message is not in this conversation's history on this device (it may be older than what is kept here, or was never received)." };
     });
     return;
   }
   batch(() => {
     store.reveal.value = { ...target, pages: target.pages + 1 };
-    store.pageError.value = undefined;
-    request({ type: 'history/page', key, before, through: target.id }, { kind: 'page', key });
+    request({ type: 'history/page', key, before, through: target.id }, { kind: 'page', key, through: target.id });
   });
 }
 

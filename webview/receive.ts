@@ -160,9 +160,15 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
           : { ...search, latest: undefined, results: [], answered: search.asked, error: error?.message, active: 0 };
       }
     } else if (place.kind === 'page') {
-      store.pageError.value = error?.message;
+      // What was read is kept, even when the message to reveal was not among it.
       const w = message.page ? windowOf(message.page.key) : undefined;
       if (w && message.page) setWindow(prependPage(w, message.page));
+      if (place.through === undefined) store.pageError.value = error?.message;
+      else if (error) {
+        // Revealing a message failed (not found, or no more history here): said in the bar; paging goes on.
+        store.error.value = error;
+        if (store.reveal.value?.id === place.through) store.reveal.value = undefined;
+      }
     } else if (place.kind === 'login') {
       store.loginError.value = error;
     } else if (place.kind === 'join') {

@@ -25,7 +25,7 @@ export interface ViewError {
  * Where a request's outcome is shown: the login form, one directory row (a join), or the error
  * bar. A completion changes its own place only, so one request never clears another's state.
  */
-export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'page'; key: ConversationId } | { kind: 'search' };
+export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'page'; key: ConversationId; through?: string } | { kind: 'search' };
 
 /** The message my next message in a conversation answers (shown above the composer). */
 export interface ReplyDraft {

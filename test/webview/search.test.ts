@@ -138,4 +138,34 @@ describe('webview: search', () => {
     await view.waitForPosted('search/open', { key: 'random', id: 'r90' });
     view.assertClean();
   });
+
+  test('a message that cannot be found says so in words: the pages read are kept, nothing is asked again', async (t) => {
+    const view = await harness().open(t);
+    await start(view);
+    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(50, 100), more: true, members: GENERAL_MEMBERS, typing: [] });
+    await view.send({ type: 'message/revealed', key: 'random', id: 'lost' });
+    const asked = await view.waitForPosted('history/page', { key: 'random', before: 'r50', through: 'lost' });
+    const message = 'The message was not in the last 45 messages read back; scroll up to look further.';
+    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: false, error: { code: 'message.not_found', message }, page: { key: 'random', before: 'r50', items: many(5, 50), more: true } });
+    const bar = view.page.getByRole('alert');
+    await bar.waitFor({ timeout: WAIT_MS });
+    assert.equal(await bar.locator('.error-text').innerText(), message);
+    assert.equal((await view.postedOf('history/page')).filter((p) => p.through).length, 1, 'not asked again');
+    // What was read back is there above, and scrolling up loads on from it (the loading row is not in error).
+    await view.page.locator('.timeline').evaluate((el) => el.scrollTo({ top: 0 }));
+    await view.page.locator('[data-id="r5"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    const more = await view.waitForPosted('history/page', { key: 'random', before: 'r5' });
+    assert.equal(await view.page.locator('.older-error').count(), 0);
+    await view.send({ type: 'request/completed', requestId: more.requestId, ok: true, page: { key: 'random', before: 'r5', items: many(0, 5), more: false } });
+    await view.page.locator('[data-id="r0"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+
+    // Nothing older exists: said at once, nothing asked.
+    await view.page.getByRole('button', { name: 'Dismiss error' }).click();
+    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(50, 60), more: false, members: GENERAL_MEMBERS, typing: [] });
+    await view.send({ type: 'message/revealed', key: 'random', id: 'r3' });
+    await bar.waitFor({ timeout: WAIT_MS });
+    assert.match(await bar.innerText(), /not in this conversation's history on this device/);
+    assert.equal((await view.postedOf('history/page')).filter((p) => p.through === 'r3').length, 0);
+    view.assertClean();
+  });
 });
