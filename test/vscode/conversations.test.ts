@@ -1,10 +1,11 @@
 // Issue 12 in a real VS Code (code-server in Chromium, the extension as built in dist/), a real
 // `node tracker`, and `node peer --json` bots.
 //
-// 1. alice, in room `lobby` with bob (a bot): replies to bob's message (keyboard: the arrow keys,
-//    R), reacts (the picker, by keyboard and by mouse with any emoji, and takes one back), edits
-//    (E) and deletes (the toolbar, by mouse) her own messages; bob's --json client receives each
-//    (`message` with replyTo, `reaction`, `edited`, `deleted`). bob reacts, edits and deletes:
+// 1. alice, in room `lobby` with bob (a bot): replies to bob's messages, reacts (the picker, with
+//    any emoji, and takes one back), edits and deletes her own messages, each by keyboard (the
+//    arrow keys to the message, then R, +, E, Delete) and by mouse (the toolbar); bob's --json
+//    client receives each (`message` with replyTo, `reaction`, `edited`, `deleted`, and his
+//    history keeps no text of the deleted message). bob reacts, edits and deletes:
 //    the window shows the counts with who reacted, "(edited)" and "message deleted". Messages
 //    that arrive while alice reads her direct conversation with bob show under a "New messages"
 //    line when she opens the lobby again; bob gets her read receipt, and his shows as "Seen by
@@ -92,7 +93,8 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
 
     const say = async (text: string) => (await bob.ok({ cmd: 'msg_room', room: ROOM, text })).messageId as string;
     const target = await say('the flamingo rollout moves to friday');
-    for (let i = 1; i <= FILLERS; i++) await say(`standup note ${i}`);
+    const notes: string[] = [];
+    for (let i = 1; i <= FILLERS; i++) notes.push(await say(`standup note ${i}`));
     const review = await say('can someone review the parser?');
     const oops = await say('wrong room, ignore this');
     let frame = await openConversation(page, ROOM);
@@ -167,9 +169,37 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
     await wrongRow.getByRole('button', { name: 'Delete (Delete)' }).click({ position: { x: 3, y: 3 } });
     await wrongRow.locator('.confirm-bar').getByRole('button', { name: 'Delete', exact: true }).click();
     await bob.event('deleted', (e) => e.id === wrong && e.room === ROOM);
+    const kept = ((await bob.ok({ cmd: 'history', room: ROOM, limit: 100 })).messages as { id: string; text: string; deleted?: boolean }[]).find((m) => m.id === wrong);
+    assert.deepEqual([kept?.deleted, kept?.text], [true, ''], 'bob\'s history keeps the deleted message without its text');
     await wrongRow.locator('.deleted-text', { hasText: 'message deleted' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     assert.equal(await wrongRow.getByText('posted to the wrong room').count(), 0, 'its text is gone from the view');
     step('deleted my message from the toolbar: bob received `deleted`, the row says "message deleted"');
+
+    // The other hand: reply and edit by mouse (the toolbar, Send, Save), delete by keyboard (Delete, Enter).
+    const note = messageRow(frame, notes[FILLERS - 1]!);
+    await note.hover();
+    await note.getByRole('button', { name: 'Reply (R)' }).click();
+    await frame.locator('.composer-input').click();
+    await page.keyboard.type('noted');
+    await frame.getByRole('button', { name: 'Send (Enter)' }).click();
+    const noted = await bob.event('message', (e) => e.from === 'alice' && e.text === 'noted');
+    assert.equal(noted.replyTo, notes[FILLERS - 1]);
+    const notedRow = messageRow(frame, noted.id as string);
+    await notedRow.hover();
+    await notedRow.getByRole('button', { name: 'Edit (E)' }).click();
+    await notedRow.locator('.edit-input').click();
+    await page.keyboard.press('End');
+    await page.keyboard.type(', thanks');
+    await notedRow.getByRole('button', { name: 'Save', exact: true }).click();
+    assert.equal((await bob.event('edited', (e) => e.id === noted.id)).text, 'noted, thanks');
+    await notedRow.locator('.edited-mark').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await arrowToMessage(page, frame, noted.id as string);
+    await page.keyboard.press('Delete');
+    await focusOn(frame, '.confirm-bar button');
+    await page.keyboard.press('Enter');
+    await bob.event('deleted', (e) => e.id === noted.id);
+    await notedRow.locator('.deleted-text').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    step('replied and edited by mouse, deleted by keyboard: bob received each');
 
     // bob reacts, edits and deletes: the window follows.
     await bob.ok({ cmd: 'react', room: ROOM, messageId: review, emoji: '👍' });
