@@ -3,12 +3,8 @@
 
 import type { ComponentChildren } from 'preact';
 import { visible } from '../protocol/text.ts';
+import { queryWords } from './search-words.ts';
 
-/** The words of `query` (at most 16, longest first, so a longer word wins where two overlap). */
-export function queryWords(query: string): string[] {
-  const words = [...new Set(query.toLowerCase().split(/\s+/).filter(Boolean))];
-  return words.slice(0, 16).sort((a, b) => b.length - a.length);
-}
 
 /** `text` made visible, with every occurrence of a word of `query` in <mark>. */
 export function highlighted(text: string, query: string): ComponentChildren[] {

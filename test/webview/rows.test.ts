@@ -10,7 +10,8 @@ import { message, notice } from './fixtures.ts';
 
 const NOW = new Date(2026, 10, 25, 15, 0).getTime();
 const at = (day: number, hour: number, minute = 0) => new Date(2026, 10, day, hour, minute).getTime();
-const shape = (rows: Row[]) => rows.map((r) => (r.kind === 'day' ? `day:${r.label}` : r.kind === 'notice' ? `notice:${r.item.id}` : r.kind === 'older' ? 'older' : `${r.item.id}${r.head ? '*' : ''}`));
+const shape = (rows: Row[]) =>
+  rows.map((r) => (r.kind === 'day' ? `day:${r.label}` : r.kind === 'notice' ? `notice:${r.item.id}` : r.kind === 'older' ? 'older' : r.kind === 'unread' ? 'NEW' : `${r.item.id}${r.head ? '*' : ''}`));
 
 test('a day separator before each new day, labelled Today and Yesterday', () => {
   const rows = buildRows([message('a', 'bob', 'x', at(20, 10)), message('b', 'bob', 'x', at(24, 23, 59)), message('c', 'bob', 'x', at(25, 0, 1))], NOW);
@@ -42,7 +43,7 @@ test('appending rows gives what rebuilding gives, for any timeline', () => {
     gap: fc.integer({ min: -60_000, max: 30 * 3_600_000 }),
   });
   fc.assert(
-    fc.property(fc.array(item, { maxLength: 60 }), fc.nat(60), (spec, cutAt) => {
+    fc.property(fc.array(item, { maxLength: 60 }), fc.nat(60), fc.nat(60), (spec, cutAt, unreadAt) => {
       let t = at(1, 8);
       const items: TimelineItem[] = spec.map((s, i) => {
         t += s.gap;
@@ -50,11 +51,21 @@ test('appending rows gives what rebuilding gives, for any timeline', () => {
       });
       const cut = Math.min(cutAt, items.length);
       const head = items.slice(0, cut);
-      let rows = buildRows(head, NOW);
-      for (let i = cut; i < items.length; i++) rows = appendRows(rows, items.slice(0, i), [items[i]!], NOW);
-      assert.deepEqual(rows, buildRows(items, NOW));
+      // The "New messages" line above any message (or none).
+      const firstUnread = `m${unreadAt}`;
+      let rows = buildRows(head, NOW, false, firstUnread);
+      for (let i = cut; i < items.length; i++) rows = appendRows(rows, items.slice(0, i), [items[i]!], NOW, firstUnread);
+      assert.deepEqual(rows, buildRows(items, NOW, false, firstUnread));
     }),
   );
+});
+
+test('the "New messages" line goes above the first unread message, which starts a group of its own', () => {
+  const t = at(25, 9);
+  const items = [message('a', 'bob', 'x', t), message('b', 'bob', 'x', t + 1000), message('c', 'bob', 'x', t + 2000)];
+  assert.deepEqual(shape(buildRows(items, NOW, false, 'b')), ['day:Today', 'a*', 'NEW', 'b*', 'c']);
+  assert.deepEqual(shape(buildRows(items, NOW, true, 'a')), ['older', 'day:Today', 'NEW', 'a*', 'b', 'c']);
+  assert.deepEqual(shape(buildRows(items, NOW, false, 'not-here')), ['day:Today', 'a*', 'b', 'c'], 'a message not held: no line');
 });
 
 test('replaceMessage swaps one message row and keeps the others', () => {
