@@ -376,7 +376,12 @@ test('a snippet carol shares shows as a comment thread in alice\'s editor, follo
       await alice.screenshot({ path: join(RESULTS, `conversations-code-thread-${name}.png`) });
     }
     await widget.getByRole('button', { name: 'Compare with the Shared Snippet' }).click();
-    await alice.locator('.monaco-diff-editor').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    // Side by side: the snippet as carol shared it, and the file as it is now.
+    const diff = alice.locator('.monaco-diff-editor').first();
+    await diff.locator('.editor.modified .view-lines', { hasText: 'TODO: cache' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const original = diff.locator('.editor.original .view-lines');
+    await original.filter({ hasText: 'return new Response' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    assert.doesNotMatch(await original.innerText(), /TODO/, 'the left side is the code as shared');
     await alice.screenshot({ path: join(RESULTS, 'conversations-code-thread-compare.png') });
     step('the edited lines: the thread says "changed", and Compare opens the snippet as shared beside the file');
   } catch (err) {
