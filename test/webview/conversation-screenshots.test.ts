@@ -1,5 +1,5 @@
-// Screenshots of a conversation with everything issue 12 adds, in a dark and a light theme
-// (test-results/webview-conversation-dark.png and -light.png): a reply with its quote, reactions
+// Screenshots of a conversation with everything issue 12 adds, in a dark, a light and a high
+// contrast theme (test-results/webview-conversation-dark.png, -light.png, -high-contrast.png): a reply with its quote, reactions
 // (mine highlighted), an edited and a deleted message, the "New messages" line, "Seen by", and
 // the search box with results. Each is checked to be there and to take its colours from the theme.
 
@@ -78,5 +78,15 @@ describe('webview: screenshots of a conversation (issue 12)', () => {
     assert.notEqual(await chip(dark), await chip(light));
     dark.assertClean();
     light.assertClean();
+  });
+
+  test('high contrast: reactions, the reply quote and the revealed mark are drawn with the contrast borders', async (t) => {
+    const view = await harness().open(t, { width: 400, height: 1000, theme: 'high-contrast' });
+    await shoot(view, 'high-contrast');
+    const mine = view.page.locator('[data-id="d3"] .reaction.mine');
+    assert.equal(await mine.evaluate((el) => getComputedStyle(el).outlineColor), 'rgb(243, 133, 24)', 'my reaction: the active contrast border');
+    assert.equal(await view.page.locator('[data-id="d3"] .reaction:not(.mine):not(.add-reaction)').evaluate((el) => getComputedStyle(el).borderTopColor), 'rgb(111, 195, 223)');
+    assert.equal(await view.page.locator('.search-result mark').first().evaluate((el) => getComputedStyle(el).outlineColor), 'rgb(243, 133, 24)', 'a match is outlined');
+    view.assertClean();
   });
 });

@@ -62,7 +62,29 @@ const LIGHT_THEME_CSS = `:root {
   --vscode-list-activeSelectionBackground: #e8e8e8; --vscode-editorError-foreground: #e51400;
 }`;
 
-export type Theme = 'dark' | 'light';
+// And from Dark High Contrast: borders instead of fills (contrastBorder, contrastActiveBorder).
+const HIGH_CONTRAST_THEME_CSS = `:root {
+  --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --vscode-font-weight: normal;
+  --vscode-editor-font-family: monospace; --vscode-editor-font-size: 13px;
+  --vscode-foreground: #ffffff; --vscode-descriptionForeground: #ffffffb3; --vscode-errorForeground: #f48771;
+  --vscode-sideBar-background: #000000; --vscode-sideBarSectionHeader-background: #000000;
+  --vscode-contrastBorder: #6fc3df; --vscode-contrastActiveBorder: #f38518;
+  --vscode-focusBorder: #f38518; --vscode-input-background: #000000; --vscode-input-foreground: #ffffff;
+  --vscode-input-border: #6fc3df; --vscode-button-background: #000000; --vscode-button-foreground: #ffffff;
+  --vscode-button-secondaryBackground: #000000; --vscode-button-secondaryForeground: #ffffff;
+  --vscode-badge-background: #000000; --vscode-badge-foreground: #ffffff; --vscode-textLink-foreground: #21a6ff;
+  --vscode-editorWarning-foreground: #ffd370; --vscode-editorError-foreground: #f48771;
+  --vscode-textCodeBlock-background: #000000; --vscode-textPreformat-foreground: #ffffff;
+  --vscode-editor-findMatchHighlightBorder: #f38518; --vscode-widget-border: #6fc3df;
+}`;
+
+export type Theme = 'dark' | 'light' | 'high-contrast';
+
+const THEMES: ReadonlyMap<string, string> = new Map([
+  ['/theme.css', THEME_CSS],
+  ['/theme-light.css', LIGHT_THEME_CSS],
+  ['/theme-high-contrast.css', HIGH_CONTRAST_THEME_CSS],
+]);
 
 /** The extension's own page (extension/webview-html.ts), served from the test server. */
 function pageHtml(origin: string, theme: Theme): string {
@@ -70,7 +92,7 @@ function pageHtml(origin: string, theme: Theme): string {
     cspSource: origin,
     nonce: NONCE,
     resource: (...path) => `${origin}/dist/${path.join('/')}`,
-    extraStyles: [`${origin}/${theme === 'light' ? 'theme-light.css' : 'theme.css'}`],
+    extraStyles: [`${origin}/${theme === 'dark' ? 'theme.css' : `theme-${theme}.css`}`],
   });
 }
 
@@ -139,15 +161,17 @@ export class Harness {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const origin = `http://${req.headers.host}`;
       if (url.pathname === '/') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pageHtml(origin, url.searchParams.get('theme') === 'light' ? 'light' : 'dark'));
+        const theme = url.searchParams.get('theme');
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pageHtml(origin, theme === 'light' || theme === 'high-contrast' ? theme : 'dark'));
         return;
       }
       if (url.pathname === '/favicon.ico') {
         res.writeHead(204).end();
         return;
       }
-      if (url.pathname === '/theme.css' || url.pathname === '/theme-light.css') {
-        res.writeHead(200, { 'content-type': 'text/css' }).end(url.pathname === '/theme.css' ? THEME_CSS : LIGHT_THEME_CSS);
+      const themeCss = THEMES.get(url.pathname);
+      if (themeCss !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/css' }).end(themeCss);
         return;
       }
       const path = normalize(join(REPO_ROOT, decodeURIComponent(url.pathname)));
@@ -169,7 +193,7 @@ export class Harness {
     return new Harness(browser, `http://127.0.0.1:${port}`);
   }
 
-  /** A fresh context and page with the view loaded (nothing from the host yet but what you send); dark unless `theme` says light. */
+  /** A fresh context and page with the view loaded (nothing from the host yet but what you send); dark unless `theme` says otherwise. */
   async open(t: Teardown, opts: { width?: number; height?: number; theme?: Theme } = {}): Promise<View> {
     const context = await this.browser.newContext({ viewport: { width: opts.width ?? 380, height: opts.height ?? 800 } });
     t.after(() => context.close());
@@ -212,7 +236,7 @@ export class View {
     // Playwright serializes into the page need that helper there too.
     await this.context.addInitScript({ content: 'globalThis.__name ??= (fn) => fn;' });
     await this.context.addInitScript(fakeVsCodeApi);
-    await this.page.goto(this.theme === 'light' ? `${this.origin}/?theme=light` : this.origin);
+    await this.page.goto(this.theme === 'dark' ? this.origin : `${this.origin}/?theme=${this.theme}`);
     await this.waitForPosted('view/ready');
   }
 
