@@ -79,12 +79,18 @@ export const messageActions = {
     store.replies.value = next;
   },
 
-  /** Adds (`on`) or takes back my reaction `emoji` on message `id`. Returns why not, or undefined. */
-  react(id: string, emoji: string, on: boolean): string | undefined {
+  /**
+   * Adds (`on`) or takes back my reaction `emoji` on message `id`. Returns why not, or undefined;
+   * with `say`, why not is shown in the error bar too (a chip has no place of its own for it).
+   */
+  react(id: string, emoji: string, on: boolean, say = false): string | undefined {
     const key = store.open.value?.key;
     const e = emoji.trim();
-    const problem = emojiProblem(e);
-    if (problem || key === undefined) return problem ?? 'No conversation is open.';
+    const problem = emojiProblem(e) ?? (key === undefined ? 'No conversation is open.' : undefined);
+    if (problem || key === undefined) {
+      if (say) store.error.value = { message: problem ?? 'No conversation is open.' };
+      return problem;
+    }
     request({ type: 'message/react', key, id, emoji: e, on }, { kind: 'bar' });
     return undefined;
   },

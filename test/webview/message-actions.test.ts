@@ -350,6 +350,10 @@ describe('webview: replies, reactions, edits and deletes', () => {
     const chip = row(view, 'q2').locator('.reaction:not(.add-reaction)');
     assert.equal(await chip.locator('.reaction-emoji').textContent(), '<b>👍</b>');
     assert.equal(await chip.getAttribute('title'), '<i>eve</i> and <U+202E>evil reacted with <b>👍</b>');
+    // Not one emoji: the chip does not post it, and says why.
+    await chip.click();
+    await view.page.locator('.error-bar').getByText(/is not one emoji/).waitFor({ timeout: WAIT_MS });
+    assert.equal((await view.postedOf('message/react')).length, 0);
     assert.equal(await row(view, 'q3').locator('.seen-by').innerText(), 'Seen by <script>x</script>');
     await focusRow(view, 'q1');
     await view.page.keyboard.press('r');

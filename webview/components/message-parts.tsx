@@ -1,7 +1,7 @@
 // Parts of a message row: the quote of the message a reply answers (following it scrolls to the
 // original, loading older pages when needed) and the inline editor of my own message's text.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { visible } from '../../protocol/text.ts';
 import type { QuotedMessage } from '../../protocol/view.ts';
 import { messageActions } from '../conversation-actions.ts';
@@ -35,6 +35,8 @@ export function ReplyQuote({ quote }: { quote: QuotedMessage }) {
 export function EditBox({ text, onSave, onDone }: { text: string; onSave: (text: string) => string | undefined; onDone: () => void }) {
   const area = useRef<HTMLTextAreaElement>(null);
   const [problem, setProblem] = useState<string | undefined>();
+  /** Several rows may be edited at once: ids unique per editor. */
+  const problemId = useId();
   useEffect(() => {
     const el = area.current;
     if (!el) return;
@@ -67,11 +69,11 @@ export function EditBox({ text, onSave, onDone }: { text: string; onSave: (text:
         defaultValue={text}
         aria-label="Edit message. Enter saves, Shift+Enter adds a line, Escape cancels."
         aria-invalid={problem ? 'true' : undefined}
-        aria-describedby={problem ? 'edit-problem' : undefined}
+        aria-describedby={problem ? problemId : undefined}
         onKeyDown={onKeyDown}
       />
       {problem && (
-        <div class="form-error" id="edit-problem" role="alert">
+        <div class="form-error" id={problemId} role="alert">
           {problem}
         </div>
       )}

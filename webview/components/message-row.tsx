@@ -2,7 +2,7 @@
 // answers, its text (or "message deleted", or the inline editor), a shared snippet, "(edited)",
 // reactions, my delivery state and "Seen by". Its actions, by mouse and keyboard: a toolbar shown
 // on hover and while the row has the focus (Right arrow enters it, Left/Right move, Escape leaves),
-// and keys on the focused row: R reply, + react, E edit and Delete delete (my own messages). A
+// and keys on the focused row: R reply, + react, E edit and Delete (or Backspace) delete (my own messages). A
 // deleted message has no actions. Everything from peers is rendered as text, never markup.
 
 import { useRef, useState } from 'preact/hooks';
@@ -30,7 +30,7 @@ interface Props {
 
 /** The key shortcuts a focused message answers to (its aria-keyshortcuts). */
 function shortcuts(m: TimelineMessage): string {
-  return m.mine ? 'R E Delete' : 'R';
+  return m.mine ? 'R E Delete Backspace' : 'R';
 }
 
 /** The row's actions; `toRow` gives the focus back to the row (at once: the timeline's arrows read it next). */
@@ -91,7 +91,8 @@ export function MessageRow({ row, index, me, seen, marked }: Props) {
     if (key === 'r' || key === 'R') act('reply');
     else if (key === '+') act('react');
     else if ((key === 'e' || key === 'E') && m.mine) act('edit');
-    else if (key === 'Delete' && m.mine) act('delete');
+    // Delete, or the Mac's delete key (Backspace).
+    else if ((key === 'Delete' || key === 'Backspace') && m.mine) act('delete');
     else if (key === 'ArrowRight') self.current?.querySelector<HTMLElement>('.message-actions button')?.focus();
     else handled = false;
     if (handled) e.preventDefault();

@@ -3,7 +3,7 @@
 // field taking any one emoji (checked with protocol/message-actions.ts isEmoji, saying why not);
 // arrows move, Tab stays inside, Escape closes and gives the focus back to the message.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { visible } from '../../protocol/text.ts';
 import type { TimelineMessage } from '../../protocol/view.ts';
 import { messageActions } from '../conversation-actions.ts';
@@ -35,7 +35,7 @@ export function ReactionChips({ m, me, onAdd }: { m: TimelineMessage; me: string
             aria-pressed={r.mine}
             title={who}
             aria-label={`${visible(r.emoji)} ${r.users.length}: ${who}. ${r.mine ? 'Take back your reaction' : 'React too'}`}
-            onClick={() => messageActions.react(m.id, r.emoji, !r.mine)}
+            onClick={() => messageActions.react(m.id, r.emoji, !r.mine, true)}
           >
             <span class="reaction-emoji">{visible(r.emoji)}</span>
             <span class="reaction-count">{r.users.length}</span>
@@ -53,6 +53,7 @@ export function ReactionChips({ m, me, onAdd }: { m: TimelineMessage; me: string
 export function ReactionPicker({ m, onDone }: { m: TimelineMessage; onDone: () => void }) {
   const root = useRef<HTMLDivElement>(null);
   const [problem, setProblem] = useState<string | undefined>();
+  const problemId = useId();
   useEffect(() => root.current?.querySelector<HTMLElement>('.picker-emoji')?.focus({ preventScroll: true }), []);
   const pick = (emoji: string): void => {
     const e = emoji.trim();
@@ -108,7 +109,7 @@ export function ReactionPicker({ m, onDone }: { m: TimelineMessage; onDone: () =
           placeholder="Any emoji"
           aria-label="Any emoji: type or paste one, then Enter"
           aria-invalid={problem ? 'true' : undefined}
-          aria-describedby={problem ? 'picker-problem' : undefined}
+          aria-describedby={problem ? problemId : undefined}
         />
         <button
           type="button"
@@ -122,7 +123,7 @@ export function ReactionPicker({ m, onDone }: { m: TimelineMessage; onDone: () =
         </button>
       </div>
       {problem && (
-        <div class="form-error" id="picker-problem" role="alert">
+        <div class="form-error" id={problemId} role="alert">
           {problem}
         </div>
       )}
