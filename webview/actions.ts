@@ -241,8 +241,8 @@ export const actions = {
   /** Back at the bottom: far older pages are let go (they load again when scrolled to). */
   trimOlder(): void {
     // Not while older pages load to reveal a message: they would be let go before it is shown.
-    if (store.reveal.value) return;
     const open = store.open.value;
+    if (store.reveal.value && store.reveal.value.key === open?.key) return;
     const next = open && trimmed({ open, rows: store.rows.value });
     if (!next) return;
     batch(() => {
