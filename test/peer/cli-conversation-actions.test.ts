@@ -18,7 +18,10 @@ test('node peer: reply, react, edit, delete, mark_read and search in --json and 
   const { id } = await bob.createRoom('general');
 
   const { peer: alice, data } = await signedInPeer(t, trackerArg, 'alice', PASSWORD, 'p2p-cli-actions-');
+  // Bob sends only once he has seen alice join: a message sent before is for the members before her.
+  const joined = waitFor(bob, 'member_joined', (e) => e.user === 'alice');
   await alice.ok({ cmd: 'join_room', room: 'general' });
+  await joined;
 
   const atAlice = alice.waitEvent('message', (e) => e.from === 'bob' && e.text === 'standup moved to 10');
   const question = await bob.sendRoom(id, 'standup moved to 10');
