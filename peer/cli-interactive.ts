@@ -11,7 +11,7 @@ import { visible, visibleLines } from '../protocol/text.ts';
 import { checkPasswordPolicy } from './account.ts';
 import { describeError, findCommand, hasSavedSession, runCommand } from './cli-commands.ts';
 import { ChatMode } from './cli-chat.ts';
-import { typedAction, typedSearch, type Where } from './cli-message-actions.ts';
+import { isUserName, typedAction, typedSearch, usageError, type Where } from './cli-message-actions.ts';
 import { printEvents } from './cli-events.ts';
 import { historyText, RESULT_LINES, type ResultLines } from './cli-format.ts';
 import type { ChatEngine } from './engine.ts';
@@ -39,7 +39,7 @@ class Typed {
   /** The argument at `index` (1 is the first after the command), or a usage error. */
   arg(index: number): string {
     const word = this.words[index];
-    if (!word) throw usage(this.usage);
+    if (!word) throw usageError(this.usage);
     return word;
   }
 }
@@ -233,7 +233,7 @@ export class InteractiveMode {
   private async createRoom(t: Typed): Promise<void> {
     const isPrivate = t.words.includes('--private');
     const name = t.words.slice(1).find((a) => a !== '--private');
-    if (!name) throw usage(t.usage);
+    if (!name) throw usageError(t.usage);
     let password: string | undefined;
     if (isPrivate) {
       password = await this.secret('Room password: ');
@@ -283,7 +283,7 @@ export class InteractiveMode {
   private async history(t: Typed): Promise<void> {
     const ref = t.arg(1);
     const count = t.words[2];
-    if (t.words.length > 3 || (count !== undefined && !/^\d{1,4}$/.test(count))) throw usage(t.usage);
+    if (t.words.length > 3 || (count !== undefined && !/^\d{1,4}$/.test(count))) throw usageError(t.usage);
     const limit = count === undefined ? HISTORY_PAGE_DEFAULT : Number(count);
     if (limit < 1 || limit > HISTORY_PAGE_MAX) throw new ProtocolError('request.invalid', `N is 1 to ${HISTORY_PAGE_MAX}`);
     let page: CommandResults['history'];
@@ -303,7 +303,7 @@ export class InteractiveMode {
   /** `msg_room ROOM TEXT` / `msg USER TEXT` send once; without TEXT, every line until /quit. */
   private async message(kind: 'msg_room' | 'msg', t: Typed): Promise<void> {
     const match = /^\s*\S+\s+(\S+)(?:\s(.*))?$/s.exec(t.line);
-    if (!match) throw usage(t.usage);
+    if (!match) throw usageError(t.usage);
     const target = match[1];
     const text = match[2] ?? '';
     const send = (body: string) => (kind === 'msg_room' ? this.perform({ cmd: 'msg_room', room: target, text: body }) : this.perform({ cmd: 'msg', user: target, text: body }));
@@ -334,15 +334,3 @@ export class InteractiveMode {
   }
 }
 
-function isUserName(word: string): boolean {
-  try {
-    normalizeUserName(word);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function usage(form: string): ProtocolError {
-  return new ProtocolError('request.invalid', `usage: ${form}`);
-}

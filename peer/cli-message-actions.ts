@@ -80,7 +80,8 @@ async function messageId(where: Where, word: string, history: HistoryOf): Promis
   return m.id;
 }
 
-function isUserName(word: string): boolean {
+/** Whether `word` is a valid user name (the typed commands' ROOM|USER argument). */
+export function isUserName(word: string): boolean {
   try {
     normalizeUserName(word);
     return true;
@@ -89,6 +90,7 @@ function isUserName(word: string): boolean {
   }
 }
 
-function usageError(form: string): ProtocolError {
+/** A typed command's usage refusal. */
+export function usageError(form: string): ProtocolError {
   return new ProtocolError('request.invalid', `usage: ${form}`);
 }
