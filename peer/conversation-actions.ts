@@ -109,7 +109,9 @@ export async function search(s: Signed, query: string, opts: { room?: string; li
   await s.search.warm();
   const hits = s.search.search(query, { ...(conversation !== undefined ? { conversation } : {}), limit });
   const results: SearchResult[] = hits.map((h) => ({ room: displayName(s, h.conversation, nameOf), roomId: h.conversation, id: h.id, from: h.from, text: h.text, sentAt: h.sentAt }));
-  return { results };
+  // A full index dropped the oldest messages: the answer says how far back it looked.
+  const { searchedFrom } = s.search.coverage();
+  return { results, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
 }
 
 /** A search's `room`: a room (name or id, also one left with history kept), a `dm:` id, or a user. */

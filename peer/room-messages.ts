@@ -66,11 +66,12 @@ export class RoomMessages {
 
   /**
    * Encrypts and sends to every member but me whose key is not blocked. `extra`: the message it
-   * answers, or the action it is (applied to my store at once; its text is empty but an edit's).
+   * answers, or the action it is (applied to my store at once; its text is empty but an edit's);
+   * `notBefore` (ms): the signed time is at least this (an action dated after the state it changes).
    * Throws 'request.too_large', 'message.blank', 'room.invalid_event' (forked). Resolves once
    * handed to the links, not delivered.
    */
-  async send(conversation: Conversation, text: string, snippet?: MessageBody['snippet'], extra?: { replyTo?: string; action?: MessageAction }): Promise<{ id: string; sentAt: number; recipients: number }> {
+  async send(conversation: Conversation, text: string, snippet?: MessageBody['snippet'], extra?: { replyTo?: string; action?: MessageAction; notBefore?: number }): Promise<{ id: string; sentAt: number; recipients: number }> {
     const { me, keys, now } = this.parts;
     checkText(text + (snippet?.code ?? ''));
     const action = extra?.action;
@@ -99,7 +100,7 @@ export class RoomMessages {
       // Held from the first message on: catch-up and the mailbox serve it with its envelopes.
       this.parts.held.putBundle(bundle);
     }
-    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: now(), text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
+    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: Math.max(now(), extra?.notBefore ?? 0), text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
     const to = recipients.filter((u) => current.bundle.wraps.some((w) => w.to === u));
     // Kept before it leaves: history shows it, the held copy serves catch-up, and the outbox

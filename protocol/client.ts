@@ -252,8 +252,11 @@ export type CommandResults = EveryCommand<{
   edit: ActionResult;
   delete: ActionResult;
   mark_read: ActionResult;
-  /** Newest first. */
-  search: { results: SearchResult[] };
+  /**
+   * Newest first. `searchedFrom` (ms), only when the in-memory index is full: messages sent before
+   * it were not searched (say so to the user; peer/search-index.ts maxTotalChars).
+   */
+  search: { results: SearchResult[]; searchedFrom?: number };
   /** Nothing to say: an empty object (not Record<string, never>, which no `--json` answer could carry). */
   typing: Record<never, never>;
   /**
