@@ -89,6 +89,29 @@ describe('webview: edits, deletes, updates in place, hostile text', () => {
     view.assertClean();
   });
 
+  test('the toolbar is drawn over my delivery tick: on a one-line message the Delete button is what a click at its centre hits', async (t) => {
+    const view = await harness().open(t);
+    // m2 follows m1 from the same sender: a row of one line, without the sender's name above it.
+    await openGeneral(view, [message('m1', 'alice', 'hi', T0), message('m2', 'alice', 'one line', T0 + MIN, { delivered: { count: 2, of: 2 } })]);
+    await row(view, 'm2').locator('.delivery').waitFor({ timeout: WAIT_MS });
+    await row(view, 'm2').hover();
+    const del = row(view, 'm2').getByRole('button', { name: 'Delete (Delete)' });
+    await del.waitFor({ state: 'visible', timeout: WAIT_MS });
+    const hit = await del.evaluate((button) => {
+      const r = button.getBoundingClientRect();
+      const tick = button.closest('.row')!.querySelector('.delivery')!.getBoundingClientRect();
+      const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      const overlap = r.left < tick.right && tick.left < r.right && r.top < tick.bottom && tick.top < r.bottom;
+      return { overlap, topmost: top === button || button.contains(top), top: top ? `${top.tagName}.${top.className}` : 'nothing' };
+    });
+    // The tick sits at the row's lower right, under the toolbar: the case this guards.
+    assert.ok(hit.overlap, 'the tick and the Delete button overlap on a one-line message');
+    assert.ok(hit.topmost, `the Delete button is topmost at its centre, not ${hit.top}`);
+    await del.click();
+    await row(view, 'm2').getByRole('group', { name: /^Delete this message for everyone/ }).waitFor({ timeout: WAIT_MS });
+    view.assertClean();
+  });
+
   test('names, emoji and excerpts from peers stay text: quotes, the reply bar, reactions, "Seen by"', async (t) => {
     const view = await harness().open(t);
     const evil = '<img src=x onerror="window.__pwned=1">';
