@@ -54,7 +54,10 @@ export interface SearchCoverage {
   chars: number;
   /** Messages that left the index because it was full (oldest first); 0 normally. */
   evicted: number;
-  /** When evicted > 0: the sentAt (ms) of the oldest message still searched. */
+  /**
+   * When evicted > 0: messages sent before this (ms) may not be searched. Just after the newest
+   * message that left, so it stays true when the index empties or an old message is put back.
+   */
   searchedFrom?: number;
   built: boolean;
   /** Slices warm() ran in, and the longest one (ms): how long the event loop was held at most. */
@@ -100,6 +103,8 @@ export class SearchIndex {
   private unsorted: Entry[] = [];
   private totalChars = 0;
   private evicted = 0;
+  /** The newest sentAt among the messages that left the index (valid when evicted > 0). */
+  private evictedThrough = -Infinity;
   private source: Iterator<IndexedMessage> | undefined;
   /** While building: what was removed or forgotten meanwhile, so a stale loaded copy is not indexed again. */
   private removedWhileBuilding = new Map<ConversationId, Set<string>>();
@@ -211,7 +216,7 @@ export class SearchIndex {
       messages: this.state === 'built' ? this.sorted.length : this.count(),
       chars: this.totalChars,
       evicted: this.evicted,
-      ...(this.evicted > 0 && this.sorted.length ? { searchedFrom: this.sorted[0]!.sentAt } : {}),
+      ...(this.evicted > 0 ? { searchedFrom: this.evictedThrough + 1 } : {}),
       built: this.state === 'built',
       slices: this.slices,
       longestSliceMs: this.longestSliceMs,
@@ -359,6 +364,7 @@ export class SearchIndex {
       ids.delete(e.id);
       if (ids.size === 0) this.byConversation.delete(e.conversation);
       this.totalChars -= e.chars;
+      if (e.sentAt > this.evictedThrough) this.evictedThrough = e.sentAt;
     }
     this.sorted.splice(0, n);
     this.evicted += n;

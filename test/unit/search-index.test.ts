@@ -206,6 +206,27 @@ test('bounds: a message is indexed up to maxCharsPerMessage; past maxTotalChars 
   assert.equal(small.coverage().evicted, c.evicted + 1, 'a new message pushes the oldest out');
 });
 
+test('searchedFrom: absent until the index is full, then just after the newest message that left, also when it empties or an old one comes back', () => {
+  const texts = (n: number, conversation = A) => Array.from({ length: n }, (_, i) => m(`m${i}`, `entry${i} padded to twenty`, { conversation }));
+  const roomy = index(texts(10), { maxTotalChars: 10_000 });
+  roomy.search('entry', { limit: 1 });
+  assert.equal(roomy.coverage().searchedFrom, undefined, 'nothing left the index: every message is searched');
+
+  const full = index(texts(10), { maxTotalChars: 100 });
+  full.search('entry', { limit: 1 });
+  const { evicted, searchedFrom } = full.coverage();
+  assert.ok(evicted > 0 && evicted < 10, `${evicted} evicted`);
+  // m0..m(evicted-1) left (sentAt 1000..): the first still searched is m(evicted).
+  assert.equal(searchedFrom, 1_000 + evicted);
+  assert.deepEqual(ids(full.search(`entry${evicted - 1}`, { limit: 1 })), [], 'the newest one that left is not found');
+  assert.deepEqual(ids(full.search(`entry${evicted}`, { limit: 1 })), [`m${evicted}`], 'the first one after it is');
+  full.put(m('m0', 'entry0 back', { sentAt: 1_000 }));
+  assert.equal(full.coverage().searchedFrom, searchedFrom, 'an old message put back does not widen what is claimed');
+  full.forget(A);
+  assert.equal(full.coverage().messages, 0);
+  assert.equal(full.coverage().searchedFrom, searchedFrom, 'an emptied index still says older messages were not searched');
+});
+
 test('built from a real sealed store, with nothing of the index or of the text in its files', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'p2p-search-index-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
