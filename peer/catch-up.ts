@@ -258,7 +258,6 @@ export class CatchUp {
         }
         after = page[page.length - 1].seq;
         if (!(await this.keepUp(link, progress, sent))) return;
-        if (page.length < CATCH_UP_PAGE) break;
         page = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
         if (page.length === 0) break;
       }

@@ -126,6 +126,11 @@ export class Delivery {
     }
   }
 
+  /** I deleted this message of mine: it waits for nobody (its delete is delivered like any message). */
+  withdrawn(room: ConversationId, session: string, seq: number): void {
+    this.parts.outbox.withdraw(room, session, seq);
+  }
+
   /** A conversation left or closed: its messages no longer wait for anyone. */
   forget(room: ConversationId): void {
     this.parts.outbox.forget(room);

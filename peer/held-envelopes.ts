@@ -65,6 +65,35 @@ export class HeldEnvelopes {
     });
   }
 
+  /**
+   * The envelope at (room, sender, session, seq) is a deleted message's (its author's delete
+   * applied here): its ciphertext is dropped and a tombstone (an empty body) kept in its place, so
+   * catch-up never serves it again while what is held still counts as held (summaries, gaps).
+   * Also for one never received, whose delete closes the gap it left. In the turn's transaction.
+   */
+  tombstone(room: ConversationId, sender: string, session: string, seq: number, at: number): void {
+    this.db.write(() => {
+      this.db.run(`INSERT INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, x'')
+         ON CONFLICT (room, sender, session, seq) DO UPDATE SET body = x''`, [room, sender, session, seq, at]);
+    });
+  }
+
+  /**
+   * Seqs of `sender`'s sessions in `room` that are not held but a later one is (holes inside what
+   * is held, from the first seq each session holds with none missing), at most `limit`, in
+   * (session, seq) order.
+   */
+  holes(room: ConversationId, sender: string, limit: number): { session: string; seq: number }[] {
+    const out: { session: string; seq: number }[] = [];
+    for (const r of this.db.all('SELECT session, max(seq) AS top FROM envelopes WHERE room = ? AND sender = ? GROUP BY session ORDER BY session', [room, sender])) {
+      const session = String(r.session);
+      const from = this.upTo(room, sender, session);
+      const held = new Set(this.db.all('SELECT seq FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq > ?', [room, sender, session, from]).map((x) => Number(x.seq)));
+      for (let seq = from + 1; seq < Number(r.top) && out.length < limit; seq++) if (!held.has(seq)) out.push({ session, seq });
+    }
+    return out;
+  }
+
   /** Every session held in `room` (with a bundle or an envelope), by sender then session. */
   summary(room: ConversationId): HeldSummary[] {
     const out: HeldSummary[] = [];
@@ -112,11 +141,14 @@ export class HeldEnvelopes {
     ).map((r) => ({ from: String(r.sender), missing: Number(r.missing) }));
   }
 
-  /** Up to `limit` (1..MAX_AFTER_PAGE) envelopes of the session with seq > afterSeq, in seq order. */
+  /**
+   * Up to `limit` (1..MAX_AFTER_PAGE) envelopes of the session with seq > afterSeq, in seq order;
+   * tombstones (deleted messages') are left out, so a page can be shorter than `limit` before the end.
+   */
   after(room: ConversationId, sender: string, session: string, afterSeq: number, limit: number): Envelope[] {
     const n = int({ min: 1, max: MAX_AFTER_PAGE }).parse(limit, 'limit');
     return this.db.all(
-      'SELECT room, sender, session, seq, body FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq > ? ORDER BY seq LIMIT ?',
+      'SELECT room, sender, session, seq, body FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq > ? AND length(body) > 0 ORDER BY seq LIMIT ?',
       [room, sender, session, afterSeq, n],
     ).map((r) => this.envelopeOf(r));
   }

@@ -160,6 +160,13 @@ export class OutboxStore {
     return this.db.all('SELECT user FROM outbox_expired WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));
   }
 
+  /** Drops the entry (room, session, seq): I deleted that message, nothing of it is to be delivered. In the turn's transaction. */
+  withdraw(room: ConversationId, session: string, seq: number): void {
+    this.db.write(() => {
+      this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
+    });
+  }
+
   /** Drops every entry of `room` (left, kicked, closed). In the turn's transaction. */
   forget(room: ConversationId): void {
     this.db.write(() => {

@@ -5,10 +5,10 @@
 // only: after a restart the next send starts a new session (nothing of them is written to disk).
 
 import { HISTORY_PAGE_DEFAULT, type ClientEvents, type CommandResults, type HistoryMessage, type PendingMessage } from '../protocol/client.ts';
-import { randomBytes, sha256, toBase64Url } from '../protocol/crypto.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import type { MessageAction } from '../protocol/message-actions.ts';
-import { MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import { messageId } from '../protocol/message-id.ts';
+import { MAX_SKIPPED_KEYS_PER_SENDER, MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { isBlankMessage } from '../protocol/text.ts';
 import type { UserKeys } from './account.ts';
 import { AckBatcher } from './acknowledgements.ts';
@@ -59,6 +59,12 @@ export class RoomMessages {
   /** Per conversation: the current session's bundle and the links that have carried it. */
   private readonly bundles = new Map<ConversationId, { bundle: SessionBundle; message: PeerMessage; sentOn: WeakSet<PeerLink> }>();
   private readonly acks: AckBatcher;
+  /**
+   * Messages deleted by an envelope of this durable batch ("conversation\nid"): one that arrived
+   * earlier in the same batch (catch-up brings a message and its delete together) is shown
+   * deleted, its text never emitted. Each key leaves when its delete is shown.
+   */
+  private readonly deletedNow = new Set<string>();
 
   constructor(private readonly parts: RoomMessagesParts) {
     this.acks = new AckBatcher(() => parts.commit(), (err) => parts.report(err));
@@ -100,7 +106,7 @@ export class RoomMessages {
       // Held from the first message on: catch-up and the mailbox serve it with its envelopes.
       this.parts.held.putBundle(bundle);
     }
-    const body: MessageBody = { id: toBase64Url(randomBytes(12)), time: Math.max(now(), extra?.notBefore ?? 0), text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
+    const body: MessageBody = { id: messageId({ room: id, sender: me.user, session: session.session, seq: session.next }), time: Math.max(now(), extra?.notBefore ?? 0), text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
     const to = recipients.filter((u) => current.bundle.wraps.some((w) => w.to === u));
     // Kept before it leaves: history shows it, the held copy serves catch-up, and the outbox
@@ -109,7 +115,7 @@ export class RoomMessages {
     const row = { conversation: id, id: body.id, from: me.user, session: envelope.session, seq: envelope.seq, sentAt: body.time, text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
     history.add(row);
     // Mine apply here at once (a delete removes the text before it leaves); searchable at once.
-    if (action) this.parts.actions.applied(row, conversation);
+    if (action) this.deletedAfter(conversation.id, this.parts.actions.applied(row, conversation));
     else this.parts.actions.arrived(row, conversation);
     held.putEnvelope(envelope, body.time);
     const sent = { room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq };
@@ -288,16 +294,11 @@ export class RoomMessages {
     // (inbound.beforeWrite): a crash at any point leaves the message either unused and not
     // stored (the sender sends it again) or stored (history has it; a copy is a duplicate).
     const { history, held, gaps } = this.parts;
-    let stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}), ...(body.replyTo ? { replyTo: body.replyTo } : {}), ...(action ? { action } : {}) };
-    let added = history.add(stored);
-    if (!added) {
-      // Another message here already has this id (senders choose ids): this one is kept under an
-      // id made from its own coordinates, so no member can make another's message vanish by
-      // sending one with its id first.
-      stored = { ...stored, id: ownId(body.id, env) };
-      added = history.add(stored);
-      if (!added) throw new ProtocolError('request.invalid', `a message from ${env.sender} reuses the id of two messages already here; it is not shown`);
-    }
+    const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}), ...(body.replyTo ? { replyTo: body.replyTo } : {}), ...(action ? { action } : {}) };
+    // Ids are derived from (room, sender, session, seq) (protocol/message-id.ts), checked when
+    // decrypted: another row with this id is only a hash collision.
+    const added = history.add(stored);
+    if (!added) throw new ProtocolError('request.invalid', `a message from ${env.sender} has the id of another message here; it is not shown`);
     held.putEnvelope(env, this.parts.now());
     const { late } = added;
     // An action applies to its message (or waits for it); a message takes the actions that came first.
@@ -305,13 +306,20 @@ export class RoomMessages {
     let deleted = false;
     if (action) told = this.parts.actions.applied(stored, shown);
     else ({ deleted, told } = this.parts.actions.arrived(stored, shown));
+    const gone = this.deletedAfter(env.room, told);
+    for (const id of gone) if (id !== stored.id) this.deletedNow.add(`${env.room}\n${id}`);
+    // A delete of a message never received here closes the gap it left (its id names its seq).
+    const closed = action?.t === 'delete' && !history.get(env.room, action.of) ? this.closeHole(env.room, env.sender, action.of) : undefined;
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).
     inbound.afterDurable(() => {
       // With the message: a gap it opens or closes is told when it is shown.
+      if (closed) gaps.arrived(env.room, env.sender, closed.session, closed.seq, () => held.upTo(env.room, env.sender, closed.session));
       gaps.arrived(env.room, env.sender, env.session, env.seq, () => held.upTo(env.room, env.sender, env.session));
       this.acks.add(link, env);
+      for (const id of gone) this.deletedNow.delete(`${env.room}\n${id}`);
       if (!action) {
+        if (this.deletedNow.delete(`${env.room}\n${stored.id}`)) deleted = true;
         this.parts.emit('message', {
           room: shown.name,
           roomId: env.room,
@@ -332,6 +340,39 @@ export class RoomMessages {
     if (inbound.waitingForDisk >= MAX_WAITING_FOR_DISK) await inbound.nextWrite();
   }
 
+  /**
+   * After actions were applied (`told`): each message deleted by them has its held envelope
+   * dropped (catch-up never serves its ciphertext again) and, when mine, its outbox entry
+   * withdrawn. Returns the ids deleted.
+   */
+  private deletedAfter(conversation: ConversationId, told: readonly Told[]): string[] {
+    const ids: string[] = [];
+    for (const t of told) {
+      if (t.name !== 'deleted') continue;
+      const target = this.parts.history.get(conversation, t.e.id);
+      if (!target) continue;
+      ids.push(target.id);
+      this.parts.held.tombstone(conversation, target.from, target.session, target.seq, this.parts.now());
+      if (target.from === this.parts.me.user) this.parts.delivery.withdrawn(conversation, target.session, target.seq);
+    }
+    return ids;
+  }
+
+  /**
+   * `sender`'s delete names message `of`, not received here: when it is one of the holes in what
+   * is held of their sessions (ids are derived from coordinates), that hole is tombstoned (nothing
+   * to wait for, nor to serve). Returns it, to close its gap.
+   */
+  private closeHole(room: ConversationId, sender: string, of: string): { session: string; seq: number } | undefined {
+    const { held } = this.parts;
+    for (const h of held.holes(room, sender, MAX_SKIPPED_KEYS_PER_SENDER)) {
+      if (messageId({ room, sender, session: h.session, seq: h.seq }) !== of) continue;
+      held.tombstone(room, sender, h.session, h.seq, this.parts.now());
+      return h;
+    }
+    return undefined;
+  }
+
   /** Resolves false when no link to `user` could be opened (the outbox keeps it for them). */
   private async deliver(user: string, envelope: Envelope, message: PeerMessage): Promise<boolean> {
     if (TRACE) console.error(`[trace] ${this.parts.me.user} -> ${user}: envelope ${envelope.seq} linked=${this.parts.pool.isLinked(user)}`);
@@ -346,12 +387,6 @@ export class RoomMessages {
       return link.send(message);
     });
   }
-}
-
-/** An id for a message whose own id was taken: its first 40 characters and a hash of (sender, session, seq). */
-function ownId(id: string, env: Envelope): string {
-  const tag = toBase64Url(sha256(Buffer.from(`${env.sender}\n${env.session}\n${env.seq}`, 'utf8'))).slice(0, 16);
-  return `${id.slice(0, 40)}~${tag}`;
 }
 
 function checkText(text: string): void {

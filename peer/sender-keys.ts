@@ -16,6 +16,7 @@
 import type { SenderKeyErrorCode } from '../protocol/errors.ts';
 import type { KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../protocol/canonical.ts';
+import { messageId } from '../protocol/message-id.ts';
 import {
   LABELS, GCM_IV_BYTES, GCM_TAG_BYTES, aesGcmDecrypt, aesGcmEncrypt, fromBase64Url, hmacSha256,
   oaepDecrypt, oaepEncrypt, randomBytes, signPss, toBase64Url, verifyPss, type Label,
@@ -195,12 +196,21 @@ export function makeBundle(s: OutboundSession, sender: string, signingKey: KeyOb
 }
 
 /**
- * Encrypts `body` as message `s.next` and moves the chain on (the key that encrypted it, and the
- * chain key it came from, are overwritten). Throws ProtocolError('request.invalid') for a body
- * that does not match messageBodySchema, ProtocolError('message.too_large') for one whose
- * ciphertext would not fit an envelope.
+ * Encrypts `body` as message `s.next`, its id set to the one derived from the envelope
+ * (protocol/message-id.ts messageId: take it from the envelope returned), and moves the chain on
+ * (the key that encrypted it, and the chain key it came from, are overwritten). Throws
+ * ProtocolError('request.invalid') for a body that does not match messageBodySchema,
+ * ProtocolError('message.too_large') for one whose ciphertext would not fit an envelope.
  */
-export function encryptMessage(s: OutboundSession, sender: string, signingKey: KeyObject, body: MessageBody): Envelope {
+export function encryptMessage(s: OutboundSession, sender: string, signingKey: KeyObject, body: Omit<MessageBody, 'id'>): Envelope {
+  return sealBody(s, sender, signingKey, { ...body, id: messageId({ room: s.room, sender, session: s.session, seq: s.next }) });
+}
+
+/**
+ * Encrypts `body` exactly as given (its id too) as message `s.next`: encryptMessage's step, for
+ * tests that play a modified client (receivers refuse an id that is not the derived one).
+ */
+export function sealBody(s: OutboundSession, sender: string, signingKey: KeyObject, body: MessageBody): Envelope {
   const plaintext = canonicalBytes(messageBodySchema.parse(body));
   if (plaintext.length + GCM_TAG_BYTES > MAX_CT_BYTES) {
     // messageBodySchema counts UTF-16 units, the envelope counts bytes: 64 Ki CJK characters pass
@@ -341,12 +351,17 @@ export function decryptEnvelope(env: Envelope, s: InboundSession, senderSigningK
   }
   messageKey.fill(0);
 
+  let body: MessageBody;
   try {
-    return messageBodySchema.parse(JSON.parse(plaintext.toString('utf8')));
+    body = messageBodySchema.parse(JSON.parse(plaintext.toString('utf8')));
   } catch {
     // Authentic (signed, and it decrypted) but not a message body: the sender's client is broken.
     throw senderKeyError('message.decrypt_failed', `message ${seq} decrypted to an invalid body`);
   }
+  // Ids are derived, never chosen: a body naming itself by another id (another member's message's,
+  // to take its place where the original has not arrived yet) is refused.
+  if (body.id !== messageId(env)) throw senderKeyError('message.bad_id', `message ${seq} from ${env.sender} carries an id that is not its own`);
+  return body;
 }
 
 // ---- storage ---------------------------------------------------------------------------------

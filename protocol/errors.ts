@@ -58,6 +58,7 @@ export const ERROR_REGISTRY = {
     'message.key_used': local('the message key was used or dropped (a replay)'),
     'message.before_start': local("an envelope before the session's start"),
     'message.too_large': local('a message body too large for one envelope'),
+    'message.bad_id': local("an envelope whose body's id is not the one derived from its coordinates (protocol/message-id.ts)"),
     'message.from_the_future': local("a message signed with a time more than a day ahead of this device's clock"),
     'message.not_found': local('a reply, reaction, edit, delete or read receipt naming a message this conversation does not hold'),
     'message.not_author': local("an edit or delete of someone else's message (refused by the sender and by every receiver)"),

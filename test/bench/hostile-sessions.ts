@@ -9,7 +9,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomBytes, toBase64Url } from '../../protocol/crypto.ts';
 import type { Envelope } from '../../protocol/peer.ts';
 import { eventHash } from '../../protocol/room-log.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
@@ -120,14 +119,14 @@ async function main(): Promise<void> {
     link.send({ t: 'session', bundle: makeBundle(s, 'mallory', keys.mallory.signingKey, [{ user: 'bob', encryptionKey: keys.bob.encryptionPublic }]) });
     const copy: OutboundSession = { ...s, chainKey: Buffer.from(s.chainKey) };
     for (; copy.next < SEQ; copy.next++) copy.chainKey = deriveNextChainKey(copy.chainKey);
-    const envelope: Envelope = encryptMessage(copy, 'mallory', keys.mallory.signingKey, { id: toBase64Url(randomBytes(12)), time: Date.now(), text: `hostile ${i}` });
+    const envelope: Envelope = encryptMessage(copy, 'mallory', keys.mallory.signingKey, { time: Date.now(), text: `hostile ${i}` });
     link.send({ t: 'envelope', envelope });
   }
   // A last, valid message of mallory's on the same link: the attack has been handled when it shows.
   const end = newOutboundSession(room, head, Date.now() + N);
   link.send({ t: 'session', bundle: makeBundle(end, 'mallory', keys.mallory.signingKey, [{ user: 'bob', encryptionKey: keys.bob.encryptionPublic }]) });
   const done = shows(bob, 'mallory done');
-  link.send({ t: 'envelope', envelope: encryptMessage(end, 'mallory', keys.mallory.signingKey, { id: toBase64Url(randomBytes(12)), time: Date.now(), text: 'mallory done' }) });
+  link.send({ t: 'envelope', envelope: encryptMessage(end, 'mallory', keys.mallory.signingKey, { time: Date.now(), text: 'mallory done' }) });
   const handled = (await done) - t0;
 
   const gap = (from: number, to: number) => {

@@ -36,7 +36,7 @@ function run(n: number, record: boolean): void {
     const envs: Envelope[] = [];
     for (let i = done; i < Math.min(n, done + SESSION_MAX_MESSAGES); i++) {
       const t0 = process.hrtime.bigint();
-      envs.push(encryptMessage(out, 'alice', aliceSign.privateKey, { id: `m${i}`, time: Date.now(), text }));
+      envs.push(encryptMessage(out, 'alice', aliceSign.privateKey, { time: Date.now(), text }));
       enc.push(process.hrtime.bigint() - t0);
     }
     for (const env of envs) {

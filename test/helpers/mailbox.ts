@@ -25,7 +25,7 @@ export async function sealed(sender: string, recipients: string[], room: string,
   const items: MailboxItem[] = [{ t: 'session', bundle }];
   for (const text of texts) {
     counter += 1;
-    items.push({ t: 'envelope', envelope: encryptMessage(s, sender, keys.signing.privateKey, { id: `m${counter}`, time: Date.now(), text }) });
+    items.push({ t: 'envelope', envelope: encryptMessage(s, sender, keys.signing.privateKey, { time: Date.now(), text }) });
   }
   return { items, session: s.session };
 }

@@ -11,13 +11,13 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { fromBase64Url, importPrivateKey, randomBytes, toBase64Url } from '../../protocol/crypto.ts';
-import type { Envelope, MessageBody, SessionBundle } from '../../protocol/peer.ts';
+import { fromBase64Url, importPrivateKey } from '../../protocol/crypto.ts';
+import type { Envelope, SessionBundle } from '../../protocol/peer.ts';
 import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
 import { FrameReader, resolveOptions, runInitiator, type LinkOptions } from '../../peer/link-handshake.ts';
 import { PeerLink, connectLink } from '../../peer/link.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
-import { encryptMessage, makeBundle, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
+import { encryptMessage, makeBundle, sealBody, newOutboundSession, type OutboundSession } from '../../peer/sender-keys.ts';
 
 export interface Teardown {
   after(fn: () => unknown): void;
@@ -214,8 +214,9 @@ export class HandSession {
     this.bundle = makeBundle(this.session, me.user, me.signingKey, to.map((r) => ({ user: r.user, encryptionKey: r.encryptionPublic })));
   }
 
-  envelope(text: string, time = Date.now(), id = toBase64Url(randomBytes(12))): Envelope {
-    const body: MessageBody = { id, time, text };
-    return encryptMessage(this.session, this.me.user, this.me.signingKey, body);
+  /** The next message; `id` given: a modified client's, sealed under that id instead of its own (receivers refuse it). */
+  envelope(text: string, time = Date.now(), id?: string): Envelope {
+    if (id !== undefined) return sealBody(this.session, this.me.user, this.me.signingKey, { id, time, text });
+    return encryptMessage(this.session, this.me.user, this.me.signingKey, { time, text });
   }
 }

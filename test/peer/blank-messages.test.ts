@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { test } from 'node:test';
-import { fromBase64Url, importPrivateKey, randomBytes } from '../../protocol/crypto.ts';
+import { fromBase64Url, importPrivateKey } from '../../protocol/crypto.ts';
 import { DM_HEAD, dmRoom } from '../../protocol/peer.ts';
+import { messageId } from '../../protocol/message-id.ts';
 import { connectLink } from '../../peer/link.ts';
 import { encryptMessage, makeBundle, newOutboundSession } from '../../peer/sender-keys.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
@@ -68,16 +69,13 @@ test('a modified client that sends a blank message anyway: the receiver does not
   const bundle = makeBundle(session, 'alice', signing, [{ user: 'bob', encryptionKey: bobEncryptionPublic }]);
   link.send({ t: 'session', bundle });
   for (const text of BLANKS) {
-    link.send({ t: 'envelope', envelope: encryptMessage(session, 'alice', signing, { id: toId(), time: Date.now(), text }) });
+    link.send({ t: 'envelope', envelope: encryptMessage(session, 'alice', signing, { time: Date.now(), text }) });
   }
-  const markerId = toId();
+  const markerEnvelope = encryptMessage(session, 'alice', signing, { time: Date.now(), text: 'after the blanks' });
+  const markerId = messageId(markerEnvelope);
   const marker = waitFor(bob, 'message', (m) => m.id === markerId, 30_000);
-  link.send({ t: 'envelope', envelope: encryptMessage(session, 'alice', signing, { id: markerId, time: Date.now(), text: 'after the blanks' }) });
+  link.send({ t: 'envelope', envelope: markerEnvelope });
   await marker;
   assert.deepEqual(shown.map((m) => m.text), ['after the blanks'], 'no blank message was shown');
   assert.equal(refusedBlank.filter((e) => e.code === 'message.blank').length, BLANKS.length, 'each blank one was reported as ignored');
 });
-
-function toId(): string {
-  return randomBytes(12).toString('base64url');
-}

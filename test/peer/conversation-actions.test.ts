@@ -81,17 +81,30 @@ test('reply, reactions on and off, edit, delete and read receipts reach every me
   assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: reply.messageId }]);
   assert.equal(alice.message(room, m2.id)?.deleted, true);
 
-  // carol was away for all of it: caught up when back, in whatever order, to the same state.
+  // The deleted message's envelope is no longer held for catch-up (a tombstone in its place), and
+  // it waits for nobody: alice's outbox dropped it.
+  for (const engine of [alice, bob]) {
+    const held = storeOf(engine).db.all("SELECT length(body) AS n FROM envelopes WHERE room = ? AND sender = 'alice' ORDER BY seq", [id]).map((r) => Number(r.n));
+    assert.equal(held.length, 4, `${engine.user} holds alice's 4 envelopes (2 messages, an edit, a delete)`);
+    assert.equal(held.filter((n) => n === 0).length, 1, `${engine.user}: one tombstone, the deleted message's`);
+  }
+  assert.equal((await alice.outbox()).pending.some((p) => p.id === m2.id), false, 'a deleted message waits for nobody');
+
+  // carol was away for all of it: caught up when back, in whatever order, to the same state, but
+  // the deleted message was never served to her: she is never shown its text, nor told of a gap.
   const carol2 = await makeEngine(t, tracker, { dataDir: carol.dataDir });
   const shown = collect(carol2, 'message');
-  const deletes = collect(carol2, 'deleted');
   await carol2.login('carol', PASSWORD);
-  const atCarol = await historyShows(carol2, room, expected);
-  assert.deepEqual(atCarol.messages.map((m) => m.id), [m1.id, m2.id, reply.messageId], 'action messages are not shown as messages');
+  const atCarol = await historyShows(carol2, room, (h) => {
+    const a = h.messages.find((m) => m.id === m1.id);
+    return h.messages.length === 2 && a?.text === 'lunch at 12:30?' && a.edited === true && a.reactions?.length === 1;
+  });
+  assert.deepEqual(atCarol.messages.map((m) => m.id), [m1.id, reply.messageId], 'action messages are not shown as messages; the deleted one never reached her');
   await historyShowsReads(carol2, room, reply.messageId);
-  // In whichever order they came: shown without its text, or shown and then told deleted.
-  const m2Shown = shown.find((m) => m.id === m2.id);
-  assert.ok(m2Shown?.text === '' || deletes.some((d) => d.id === m2.id), 'carol is told the message was deleted');
+  assert.equal(shown.some((m) => m.text.includes('wrong room')), false, 'carol was never shown the deleted text');
+  assert.equal(atCarol.gaps, undefined, 'the delete accounts for the message it removed: no gap');
+  const atCarolHeld = storeOf(carol2).db.all("SELECT length(body) AS n FROM envelopes WHERE room = ? AND sender = 'alice'", [id]).map((r) => Number(r.n));
+  assert.equal(atCarolHeld.filter((n) => n === 0).length, 1, "carol keeps a tombstone where the deleted message's envelope would be");
 });
 
 /** Waits (on read events) until `engine` holds bob's read receipt up to `upTo`. */

@@ -21,7 +21,7 @@ const link = { send: () => true } as unknown as PeerLink;
 
 function envelopeAt(seq: number, text: string): InboxItem {
   const session = newOutboundSession(ID, head(seq), Date.now());
-  const envelope = encryptMessage(session, 'alice', alice.privateKey, { id: text, time: Date.now(), text });
+  const envelope = encryptMessage(session, 'alice', alice.privateKey, { time: Date.now(), text });
   return { msg: { t: 'envelope', envelope }, link };
 }
 

@@ -7,12 +7,13 @@ import {
   LABELS, aesGcmDecrypt, generateRsaKeyPair, randomBytes, signPss, toBase64Url, type RsaKeyPair,
 } from '../../protocol/crypto.ts';
 import { canonicalBytes } from '../../protocol/canonical.ts';
+import { messageId } from '../../protocol/message-id.ts';
 import { DM_HEAD, MAX_TEXT_BYTES, SESSION_MAX_AGE_MS, SESSION_MAX_MESSAGES, dmRoom, envelopeSchema, sessionBundleSchema, type Envelope, type MessageBody, type SessionBundle } from '../../protocol/peer.ts';
 import type { RoomHead } from '../../protocol/room-log.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import {
   MAX_SKIPPED, bundleSignedBytes, decryptEnvelope, deriveMessageKey, deriveNextChainKey,
-  deserializeInbound, deserializeOutbound, encryptMessage, envelopeSignedBytes, makeBundle, needsRotation,
+  deserializeInbound, deserializeOutbound, encryptMessage, envelopeSignedBytes, makeBundle, needsRotation, sealBody,
   newOutboundSession, openBundle, serializeInbound, serializeOutbound, type OutboundSession,
 } from '../../peer/sender-keys.ts';
 
@@ -92,8 +93,8 @@ test('round trip: alice encrypts once, bob and carol both read every message', (
     assert.equal(env.seq, i);
     assert.deepEqual(envelopeSchema.parse(JSON.parse(JSON.stringify(env))), env, 'envelope is a valid wire value');
     assert.ok(!env.ct.includes(Buffer.from(m.text).toString('base64url')) || m.text === '', 'ciphertext is not the text');
-    assert.deepEqual(decryptEnvelope(env, bob, pinned('alice')), m);
-    assert.deepEqual(decryptEnvelope(env, carol, pinned('alice')), m);
+    assert.equal(decryptEnvelope(env, bob, pinned('alice')).id, messageId(env), 'the id is derived from the envelope');
+    assert.deepEqual(decryptEnvelope(env, carol, pinned('alice')), { ...m, id: messageId(env) });
   }
   assert.equal(out.next, 3);
   assert.equal(bob.index, 3);
@@ -105,7 +106,8 @@ test('a direct-message room works with its fixed head', () => {
   const out = newOutboundSession(room, DM_HEAD, NOW);
   const bob = openBundle(makeBundle(out, 'alice', signer('alice'), [recipient('bob')]), me('bob'), pinned('alice'));
   const m = body('just us');
-  assert.deepEqual(decryptEnvelope(encryptMessage(out, 'alice', signer('alice'), m), bob, pinned('alice')), m);
+  const env = encryptMessage(out, 'alice', signer('alice'), m);
+  assert.deepEqual(decryptEnvelope(env, bob, pinned('alice')), { ...m, id: messageId(env) });
 });
 
 test('a 64 KiB text and 4-byte emoji arrive byte for byte', () => {
@@ -131,7 +133,21 @@ test('a body whose ciphertext would not fit an envelope is refused before anythi
   const snippet = { language: 'txt', path: 'a.txt', startLine: 1, endLine: 1, code: control };
   rejects(() => encryptMessage(out, 'alice', signer('alice'), { ...body(control), snippet }), 'message.too_large');
   assert.equal(out.next, 0, 'the chain did not move');
-  assert.throws(() => encryptMessage(out, 'alice', signer('alice'), { id: '', time: 0, text: 'x' }), { code: 'request.invalid' });
+  assert.throws(() => encryptMessage(out, 'alice', signer('alice'), { time: -1, text: 'x' }), { code: 'request.invalid' });
+});
+
+test("a body carrying any id but its envelope's own is refused (no member can give a message another's id)", () => {
+  const { out, bob } = setup();
+  const first = encryptMessage(out, 'alice', signer('alice'), body('the original'));
+  assert.equal(decryptEnvelope(first, bob, pinned('alice')).id, messageId(first));
+  // Ids of different coordinates differ: sender, session, seq and room each change it.
+  const at = { room: first.room, sender: 'alice', session: first.session, seq: first.seq };
+  const ids = new Set([messageId(at), messageId({ ...at, sender: 'mallory' }), messageId({ ...at, seq: 1 }), messageId({ ...at, session: 'x'.repeat(22) }), messageId({ ...at, room: 'other' })]);
+  assert.equal(ids.size, 5);
+  assert.match(messageId(at), /^[A-Za-z0-9_-]{16}$/);
+  // A modified client seals its next message under the first one's id: refused when opened.
+  const copy = sealBody(out, 'alice', signer('alice'), { id: messageId(first), time: NOW, text: 'a copy' });
+  rejects(() => decryptEnvelope(copy, bob, pinned('alice')), 'message.bad_id');
 });
 
 test('out-of-order delivery: seq 5 before 2 works, then the rest, each once', () => {
@@ -139,7 +155,7 @@ test('out-of-order delivery: seq 5 before 2 works, then the rest, each once', ()
   const sent = Array.from({ length: 6 }, (_, i) => body(`msg ${i}`));
   const envs = sent.map((m) => encryptMessage(out, 'alice', signer('alice'), m));
   for (const i of [5, 2, 0, 4, 1, 3]) {
-    assert.deepEqual(decryptEnvelope(envs[i], bob, pinned('alice')), sent[i], `seq ${i}`);
+    assert.deepEqual(decryptEnvelope(envs[i], bob, pinned('alice')), { ...sent[i], id: messageId(envs[i]!) }, `seq ${i}`);
   }
   assert.equal(bob.index, 6);
   assert.equal(bob.skipped.size, 0, 'every kept key was used and deleted');

@@ -156,3 +156,29 @@ test('catch-up bounds what it holds: at sign-in (and every few minutes) envelope
   assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 10), [], 'the old one is gone');
   assert.equal(held.after(ROOM, 'alice', S2, -1, 10).length, 1, 'a recent one stays');
 });
+
+test("a deleted message's envelope becomes a tombstone: never served again, still counted as held; holes are listed", async (t) => {
+  const { db, held } = await store(t);
+  const secret = 'the-deleted-ciphertext';
+  for (const seq of [0, 1, 2, 4, 6]) held.putEnvelope(envelope(ROOM, 'alice', S1, seq, seq === 1 ? secret : 'ct'), 100);
+  held.putEnvelope(envelope(ROOM, 'alice', S2, 1), 100);
+  assert.deepEqual(held.holes(ROOM, 'alice', 10), [{ session: S1, seq: 3 }, { session: S1, seq: 5 }, { session: S2, seq: 0 }]);
+  assert.deepEqual(held.holes(ROOM, 'alice', 1), [{ session: S1, seq: 3 }], 'at most `limit`');
+  assert.deepEqual(held.holes(ROOM, 'bob', 10), []);
+
+  held.tombstone(ROOM, 'alice', S1, 1, 200);
+  // A hole whose message was deleted before it ever came: tombstoned too.
+  held.tombstone(ROOM, 'alice', S1, 3, 200);
+  db.flush();
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100).map((e) => e.seq), [0, 2, 4, 6], 'tombstones are not served');
+  assert.deepEqual(held.after(ROOM, 'alice', S1, 0, 1).map((e) => e.seq), [2], 'a page skips them');
+  assert.equal(held.upTo(ROOM, 'alice', S1), 4, 'still held: 0-4 with none missing');
+  assert.deepEqual(held.holes(ROOM, 'alice', 10), [{ session: S1, seq: 5 }, { session: S2, seq: 0 }]);
+  assert.deepEqual(held.missing(ROOM, 'bob'), [{ from: 'alice', missing: 1 }], 'only the real hole (S1 seq 5) counts as missing');
+  // The message arriving after its tombstone does not bring its ciphertext back.
+  assert.equal(held.putEnvelope(envelope(ROOM, 'alice', S1, 1, secret), 300), false);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, 0, 1).map((e) => e.seq), [2]);
+  db.flush();
+  const bodies = db.all('SELECT length(body) AS n FROM envelopes WHERE room = ? AND session = ? AND seq IN (1, 3)', [ROOM, S1]).map((r) => Number(r.n));
+  assert.deepEqual(bodies, [0, 0], 'nothing of either is kept but the tombstone');
+});
