@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { ConversationId } from '../protocol/peer.ts';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
-import { arr, int, obj, str } from '../protocol/schema.ts';
+import { arr, int, obj, optional, str } from '../protocol/schema.ts';
 import { VIEW_RUNNABLE_COMMANDS, type HostToView, type MemberItem, type PersonItem, type RoomItem, type SessionView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
 import { askSelection } from './commands.ts';
 import { noticeText, pickText } from './labels.ts';
@@ -78,7 +78,7 @@ export interface AttachedWindow {
 
 const RUNNABLE: ReadonlySet<string> = new Set(VIEW_RUNNABLE_COMMANDS);
 
-/** Search results from the holder (another local process could answer on its socket): checked before they are shown. */
+/** Search results (and searchedFrom) from the holder (another local process could answer on its socket): checked before they are shown. */
 const searchHitsSchema = arr(
   obj({ key: str({ min: 1, max: 80 }), title: str({ max: 200 }), id: str({ min: 1, max: 64 }), from: str({ max: 64 }), text: str({ max: 4 * SEARCH_LIMITS.contextChars }), sentAt: int() }),
   { max: SEARCH_LIMITS.maxResults },
@@ -167,7 +167,12 @@ export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]):
         requireLogin();
         await searchMessages(
           {
-            search: async (query) => searchHitsSchema.parse((await w.request({ type: 'search/run', query })).results ?? [], 'results'),
+            search: async (query) => {
+              const answer = await w.request({ type: 'search/run', query });
+              const results = searchHitsSchema.parse(answer.results ?? [], 'results');
+              const searchedFrom = optional(int()).parse(answer.searchedFrom, 'searchedFrom');
+              return { results, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
+            },
             open: async (hit) => {
               await w.reveal();
               if (!w.send({ type: 'search/open', key: hit.key, id: hit.id })) throw new Error('the window running the chat is changing; try again in a moment');

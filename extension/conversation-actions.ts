@@ -6,7 +6,7 @@
 import type { ChatEngine } from '../peer/engine.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { HistoryPage, HostToView, RequestError, SearchHit, TimelineMessage } from '../protocol/view.ts';
+import type { HistoryPage, HostToView, RequestError, SearchAnswer, TimelineMessage } from '../protocol/view.ts';
 import type { ChatModel } from './chat-model.ts';
 
 /** Pages read back at most to reveal one message (`history/page` with `through`): 20 × 50 messages. */
@@ -73,12 +73,16 @@ export class ConversationActions {
     return { page: { key, before, items, more }, error: { code: 'message.not_found', message } };
   }
 
-  /** Messages of every conversation (or `key`'s) containing `query`, newest first, as the view lists them. */
-  async search(query: string, key?: ConversationId, limit?: number): Promise<SearchHit[]> {
+  /**
+   * Messages of every conversation (or `key`'s) containing `query`, newest first, as the view lists
+   * them; `searchedFrom` when the engine's index is full (older messages were not searched).
+   */
+  async search(query: string, key?: ConversationId, limit?: number): Promise<SearchAnswer> {
     const engine = this.host.engine();
-    const { results } = await engine.search(query, { ...(key !== undefined ? { room: key } : {}), ...(limit !== undefined ? { limit } : {}) });
+    const { results, searchedFrom } = await engine.search(query, { ...(key !== undefined ? { room: key } : {}), ...(limit !== undefined ? { limit } : {}) });
     const titles = new Map(this.host.model.roomItems().map((r) => [r.key, r.title]));
-    return results.map((r) => ({ key: r.roomId, title: titles.get(r.roomId) ?? r.room, id: r.id, from: r.from, text: r.text, sentAt: r.sentAt }));
+    const hits = results.map((r) => ({ key: r.roomId, title: titles.get(r.roomId) ?? r.room, id: r.id, from: r.from, text: r.text, sentAt: r.sentAt }));
+    return { results: hits, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
   }
 
   /**

@@ -1,19 +1,21 @@
 // "P2P Chat: Search Messages": a QuickPick that searches every conversation's history as the user
 // types (debounced; an answer to an older query is dropped), busy while a search runs; choosing a
-// result opens its conversation in the view at that message. The same pick runs in the window
-// holding the engine and in an attached window (which asks the holder: extension/attached-commands.ts).
+// result opens its conversation in the view at that message. When the engine's search index is full,
+// the title says from when messages were searched. The same pick runs in the window holding the
+// engine and in an attached window (which asks the holder: extension/attached-commands.ts).
 
 import * as vscode from 'vscode';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
-import type { SearchHit } from '../protocol/view.ts';
+import { searchedFromNote } from '../protocol/search-coverage.ts';
+import type { SearchAnswer, SearchHit } from '../protocol/view.ts';
 import { pickText } from './labels.ts';
 
 /** Milliseconds of no typing before a search runs. */
 export const SEARCH_DEBOUNCE_MS = 250;
 
 export interface SearchPickHooks {
-  /** Results for `query`, newest first. */
-  search(query: string): Promise<SearchHit[]>;
+  /** Results for `query`, newest first, and `searchedFrom` when the index is full. */
+  search(query: string): Promise<SearchAnswer>;
   /** Opens the result's conversation at its message. */
   open(hit: SearchHit): Promise<void>;
 }
@@ -34,10 +36,17 @@ export function hitItem(hit: SearchHit): HitItem {
   };
 }
 
+const TITLE = 'Search Messages';
+
+/** The title, with what a full index did not search: it stays in sight as the user types (a placeholder does not). */
+function pickTitle(searchedFrom: number | undefined): string {
+  return searchedFrom === undefined ? TITLE : `${TITLE}. ${searchedFromNote(searchedFrom)}`;
+}
+
 /** Shows the search pick; resolves when it is accepted (and the result opened) or dismissed. */
 export function searchMessages(hooks: SearchPickHooks, initial = ''): Promise<void> {
   const pick = vscode.window.createQuickPick<HitItem>();
-  pick.title = 'Search Messages';
+  pick.title = TITLE;
   pick.placeholder = 'Words to find in every conversation (Enter opens the message)';
   pick.matchOnDescription = false;
   pick.matchOnDetail = false;
@@ -58,9 +67,10 @@ export function searchMessages(hooks: SearchPickHooks, initial = ''): Promise<vo
     pick.busy = true;
     timer = setTimeout(() => {
       hooks.search(text).then(
-        (hits) => {
+        ({ results: hits, searchedFrom }) => {
           if (asked !== latest) return;
           pick.busy = false;
+          pick.title = pickTitle(searchedFrom);
           pick.items = hits.map(hitItem);
           if (!hits.length) pick.placeholder = `No message contains "${pickText(text)}"`;
         },

@@ -15,10 +15,14 @@ import { errorText } from './model-events.ts';
 export type FromView = Exclude<WindowToHost | ViewToHost, { type: 'view/ready' } | { type: 'window/visible' }>;
 type FromViewRequest = Extract<FromView, { requestId: number }>;
 
-/** A request's answer: `page` or `results` when it has them, `error` when it failed with something to show. */
+/**
+ * A request's answer: `page` or `results` when it has them (with `searchedFrom` when the search
+ * index is full), `error` when it failed with something to show.
+ */
 interface Answer {
   page?: HistoryPage;
   results?: SearchHit[];
+  searchedFrom?: number;
   error?: RequestError;
 }
 
@@ -74,7 +78,7 @@ async function request(c: ChatController, message: FromViewRequest): Promise<Ans
       if (message.through !== undefined) return await c.actions.pagesThrough(message.key, message.before, message.through);
       return { page: await c.model.olderPage(message.key, message.before) };
     case 'search/run':
-      return { results: await c.actions.search(message.query, message.key) };
+      return await c.actions.search(message.query, message.key);
     default: {
       const never: never = message;
       return never;

@@ -6,6 +6,7 @@
 
 import { HISTORY_PAGE_MAX, type ClientCommandName, type ClientEventName, type ClientEvents, type CommandResults, type FingerprintResult, type HistoryMessage, type LinkRow, type MemberRow, type PeerRow, type PendingMessage, type RoomRow, type SearchResult } from '../protocol/client.ts';
 import { QUOTE_CHARS } from '../protocol/message-actions.ts';
+import { searchedFromNote } from '../protocol/search-coverage.ts';
 import { isDmRoom } from '../protocol/peer.ts';
 import { columnWidth, markSpaceRuns, visible, visibleLines } from '../protocol/text.ts';
 import { COMMANDS } from './cli-commands.ts';
@@ -184,10 +185,15 @@ function quote(m: HistoryMessage): string {
   return `${visible(m.from)}: ${visible(markSpaceRuns(cut))}`;
 }
 
-/** `search`: one row a result, newest first: when, where, who, the text around the match, the id. */
-export function searchTable(results: SearchResult[], me: string | undefined): PeerText | string {
-  if (!results.length) return 'No stored message contains that.';
-  return table(results.map((r) => [clock(r.sentAt), placeName(r.room, r.roomId, me), `${r.from}:`, r.text.replace(/\s+/g, ' '), r.id]));
+/**
+ * `search`: one row a result, newest first: when, where, who, the text around the match, the id;
+ * then, when the engine's search index is full (`searchedFrom`), from when messages were searched.
+ */
+export function searchTable(results: SearchResult[], me: string | undefined, searchedFrom?: number): PeerText | string {
+  const note = searchedFrom === undefined ? '' : `\n${searchedFromNote(searchedFrom)}`;
+  if (!results.length) return `No stored message contains that.${note}`;
+  const rows = table(results.map((r) => [clock(r.sentAt), placeName(r.room, r.roomId, me), `${r.from}:`, r.text.replace(/\s+/g, ' '), r.id]));
+  return new PeerText(rows.text + note);
 }
 
 function historyMarks(m: HistoryMessage, me: string | undefined): string[] {
@@ -247,7 +253,7 @@ export const RESULT_LINES: ResultLines = {
   edit: (r, { me }) => `Edited in ${where(r, me)}; every member gets the new text.`,
   delete: (r, { me }) => `Deleted in ${where(r, me)}: every member shows "message deleted", and its text is removed from their stores.`,
   mark_read: (r, { verbose }) => (verbose ? `(read receipt ${r.messageId} sent to ${r.recipients})` : undefined),
-  search: (r, { me }) => searchTable(r.results, me),
+  search: (r, { me }) => searchTable(r.results, me, r.searchedFrom),
   fingerprint: (r, { me }) => fingerprintLine(r, me),
   verify: (r) => `Verified ${v(r.user)}: ${r.fingerprint}.`,
 };

@@ -121,6 +121,15 @@ export interface SearchHit {
   sentAt: number;
 }
 
+/**
+ * A search's answer (`search/run`, the Search Messages pick): `searchedFrom` (ms) only when the
+ * engine's search index is full: messages sent before it were not searched (protocol/search-coverage.ts).
+ */
+export interface SearchAnswer {
+  results: SearchHit[];
+  searchedFrom?: number;
+}
+
 export interface TimelineNotice {
   kind: 'notice';
   id: string;
@@ -211,7 +220,7 @@ export type HostToView =
   | { type: 'message/revealed'; key: ConversationId; id: string }
   | { type: 'typing/changed'; key: ConversationId; users: string[] }
   /** The one reply to a view request (`requestId` as the view sent it). */
-  | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError; page?: HistoryPage; results?: SearchHit[] }
+  | { type: 'request/completed'; requestId: number; ok: boolean; error?: RequestError; page?: HistoryPage; results?: SearchHit[]; searchedFrom?: number }
   /** Something failed that no view request asked for (an engine error, a palette command); `message` says what to do. */
   | ({ type: 'notice/shown' } & RequestError)
   /**
@@ -290,7 +299,7 @@ const viewToHostVariants = {
    * With `through`: every message back to and including that one (bounded), to reveal it.
    */
   'history/page': obj({ requestId, key: roomKey, before: str({ min: 1, max: 64 }), through: optional(messageIdSchema) }),
-  /** Every conversation's history (or `key`'s) for `query`; answered with `results`, newest first. */
+  /** Every conversation's history (or `key`'s) for `query`; answered with `results`, newest first, and `searchedFrom` when the index is full. */
   'search/run': obj({ requestId, query: str({ min: 1, max: SEARCH_LIMITS.queryChars }), key: optional(roomKey) }),
   /** Opens conversation `key` at message `id` (a search result): answered by `message/revealed`. */
   'search/open': obj({ key: roomKey, id: messageIdSchema }),

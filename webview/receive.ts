@@ -156,8 +156,8 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
       const search = store.search.value;
       if (search.latest === message.requestId) {
         store.search.value = message.ok
-          ? { ...search, latest: undefined, results: message.results ?? [], answered: search.asked, error: undefined, active: 0 }
-          : { ...search, latest: undefined, results: [], answered: search.asked, error: error?.message, active: 0 };
+          ? { ...search, latest: undefined, results: message.results ?? [], answered: search.asked, searchedFrom: message.searchedFrom, error: undefined, active: 0 }
+          : { ...search, latest: undefined, results: [], answered: search.asked, searchedFrom: undefined, error: error?.message, active: 0 };
       }
     } else if (place.kind === 'page') {
       // What was read is kept, even when the message to reveal was not among it.

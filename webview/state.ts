@@ -45,6 +45,8 @@ export interface SearchState {
   asked?: string;
   /** The query `results` answer (undefined: nothing asked yet). */
   answered?: string;
+  /** With that answer, when the engine's search index is full: messages sent before it (ms) were not searched. */
+  searchedFrom?: number;
   error?: string;
   /** The result chosen with the arrow keys. */
   active: number;

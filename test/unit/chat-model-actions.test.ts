@@ -124,9 +124,10 @@ test('history pages carry replies, reactions, edits and deletes; "through" reads
   assert.match(missing.error!.message, /not in this conversation's history/);
   assert.ok(MAX_REVEAL_PAGES * 50 > total, 'the bound is not what stopped it');
 
-  const hits = await a.actions.search('needle');
+  const found = await a.actions.search('needle');
+  assert.equal(found.searchedFrom, undefined, 'the index is not full: nothing says older messages were skipped');
   assert.deepEqual(
-    hits.map((h) => [h.key, h.title, h.id, h.from]),
+    found.results.map((h) => [h.key, h.title, h.id, h.from]),
     [
       [id, 'release', newest.id, 'bob'],
       [id, 'release', first.id, 'bob'],

@@ -2,7 +2,7 @@
 // one search/run per pause, and only the latest answer is shown; results show the conversation,
 // sender, time and context with the searched words marked (as text, whatever a peer wrote);
 // arrows choose, Enter posts search/open; the host's message/revealed scrolls to the message,
-// loading older pages through it, and marks it.
+// loading older pages through it, and marks it. A full index's answer says from when it searched.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -63,6 +63,40 @@ describe('webview: search', () => {
     await box.waitFor({ timeout: WAIT_MS });
     assert.equal(await box.inputValue(), 'deploy friday');
     assert.equal(await results.getByRole('option').count(), 1);
+    view.assertClean();
+  });
+
+  test('a full search index: the answer says from when messages were searched, with results or none, and only with that answer', async (t) => {
+    const view = await harness().open(t);
+    await start(view);
+    await view.page.keyboard.press('Control+f');
+    await view.page.waitForFunction(() => document.activeElement?.classList.contains('search-input'), null, { timeout: WAIT_MS });
+    const status = view.page.locator('.search-status');
+    const coverage = view.page.locator('.search-coverage');
+    const since = new Date(2026, 10, 3, 14, 5).getTime();
+    const note = 'Searched messages since 3 Nov 2026, 14:05: older ones are not in the search index (it is full).';
+
+    await view.page.keyboard.type('deploy');
+    let asked = await view.waitForPosted('search/run', { query: 'deploy' });
+    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: true, results: [hit('general', 'g9', 'bob', 'deploy friday', since + MIN)], searchedFrom: since });
+    await coverage.waitFor({ timeout: WAIT_MS });
+    assert.equal(await coverage.innerText(), note);
+    assert.match(await status.innerText(), /^1 message found/);
+
+    // Nothing found is not "nothing there": the note stays with an empty answer.
+    await view.page.keyboard.type(' zebra');
+    asked = await view.waitForPosted('search/run', { query: 'deploy zebra' });
+    await coverage.waitFor({ state: 'detached', timeout: WAIT_MS });
+    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: true, results: [], searchedFrom: since });
+    await coverage.waitFor({ timeout: WAIT_MS });
+    assert.equal(await status.innerText(), `Nothing found for "deploy zebra".\n${note}`);
+
+    // An answer from an index that is not full says nothing of the kind.
+    await view.page.keyboard.press('Backspace');
+    asked = await view.waitForPosted('search/run', { query: 'deploy zebr' });
+    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: true, results: [] });
+    await status.getByText('Nothing found for "deploy zebr".').waitFor({ timeout: WAIT_MS });
+    assert.equal(await coverage.count(), 0);
     view.assertClean();
   });
 

@@ -2,9 +2,11 @@
 // search button or Ctrl+F / Cmd+F opens it, Escape closes it and the focus goes back). Typing runs
 // the search once typing pauses; results show the conversation, sender, time and the text around
 // the match with the searched words marked. Up and Down choose a result (the box keeps the focus:
-// an ARIA combobox with a listbox), Enter or a click opens it in its conversation.
+// an ARIA combobox with a listbox), Enter or a click opens it in its conversation. When the
+// engine's search index is full, the answer says from when messages were searched.
 
 import { useEffect, useRef } from 'preact/hooks';
+import { searchedFromNote } from '../../protocol/search-coverage.ts';
 import { visible } from '../../protocol/text.ts';
 import type { SearchHit } from '../../protocol/view.ts';
 import { messageActions } from '../conversation-actions.ts';
@@ -101,6 +103,8 @@ export function SearchPanel() {
         : results.length === 0
           ? `Nothing found for "${visible(search.answered)}".`
           : `${results.length} ${results.length === 1 ? 'message' : 'messages'} found. Up and Down choose, Enter opens.`);
+  // Only with the answer it came with: not while the next one is awaited, nor with an error.
+  const coverage = !search.error && search.latest === undefined && search.answered !== undefined && search.searchedFrom !== undefined ? searchedFromNote(search.searchedFrom) : undefined;
   return (
     <section class="search-panel" aria-label="Search messages">
       <div class="search-row">
@@ -123,6 +127,7 @@ export function SearchPanel() {
       </div>
       <div class={`search-status${search.error ? ' form-error' : ' muted'}`} role="status">
         {status}
+        {coverage && <div class="search-coverage">{coverage}</div>}
       </div>
       {results.length > 0 && (
         <ul id="search-results" class="search-results" role="listbox" aria-label="Search results">
