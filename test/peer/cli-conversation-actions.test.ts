@@ -78,6 +78,7 @@ test('node peer: reply, react, edit, delete, mark_read and search in --json and 
   ]);
   const found = await alice.ok({ cmd: 'search', query: 'see you' });
   assert.deepEqual((found.results as { id: string; room: string; from: string }[]).map((r) => [r.id, r.room, r.from]), [[reply.messageId, 'general', 'alice']]);
+  assert.equal(found.searchedFrom, undefined, 'the index is not full: nothing says older messages were skipped');
   assert.deepEqual((await alice.ok({ cmd: 'search', query: 'ignore' })).results, [], 'a deleted message is not found');
   assert.equal(await alice.stop(), 0);
 
@@ -88,7 +89,8 @@ test('node peer: reply, react, edit, delete, mark_read and search in --json and 
   assert.equal(code, 0, stderr);
   assert.equal((await reactedTyped).id, reply.messageId, '-2: the second newest message');
   assert.match(stdout, new RegExp(`general\\s+bob:\\s+standup moved to 10:30\\s+${question.id}`), 'search prints where, who, the text and the id');
+  assert.doesNotMatch(stdout, /not in the search index/, 'nor does the typed search: the index is not full');
   assert.match(stdout, /\[general\] alice \(you, edited\): works for me, see you there\n {2}> bob: standup moved to 10:30\n {2}🎉 bob {2}🚀 alice/);
   assert.match(stdout, /\[general\] alice \(you\): \(message deleted\)/);
-  assert.match(stdout, /\nDeleted in general: every member shows "message deleted"/, '-2 after the reaction: my reply, deleted');
+  assert.match(stdout, /\nDeleted in general: each member who receives the delete shows "message deleted"/, '-2 after the reaction: my reply, deleted');
 });
