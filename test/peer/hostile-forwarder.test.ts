@@ -6,11 +6,12 @@
 // are shown in the one order every member keeps, the late ones marked.
 
 import assert from 'node:assert/strict';
+import { messageId } from '../../protocol/message-id.ts';
 import { test } from 'node:test';
 import type { ClientEvents } from '../../protocol/client.ts';
 import { randomBytes, toBase64Url } from '../../protocol/crypto.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { PASSWORD, collect, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
+import { PASSWORD, allowErrors, collect, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
 import { HandSession, linkTo, savedHead, savedKeys } from '../helpers/proxy.ts';
 
 test('a hostile forwarder: tampered and forged envelopes refused, a dropped one shown as a gap until it comes, reordered ones put in order and marked late', async (t) => {
@@ -107,27 +108,33 @@ test('a member cannot make another\'s message vanish by sending one with its id 
   for (const e of [engines.alice, engines.mallory]) await e.close();
   const carol = engines.carol;
   const shown = collect(carol, 'message');
-  const takenId = 'the-id-alice-chose';
   const mallory = new HandSession(keys.mallory, id, head, [keys.alice, keys.carol]);
   const alice = new HandSession(keys.alice, id, head, [keys.carol, keys.mallory]);
+  // Ids are derived from the envelope's coordinates: alice's next one can be foreseen, but no one
+  // else can seal a message under it.
+  const takenId = messageId({ room: id, sender: 'alice', session: alice.session.session, seq: alice.session.next });
   const fromMallory = await linkTo(t, carol, keys.mallory, keys.carol);
   const fromAlice = await linkTo(t, carol, keys.alice, keys.carol);
-  let next = waitFor(carol, 'message', (m) => m.text === 'squatting');
+  allowErrors(carol, (e) => e.code === 'message.bad_id');
+  const squatRefused = waitFor(carol, 'error', (e) => e.code === 'message.bad_id' && /mallory/.test(e.message));
   fromMallory.send({ t: 'session', bundle: mallory.bundle });
   fromMallory.send({ t: 'envelope', envelope: mallory.envelope('squatting', Date.now(), takenId) });
-  await next;
-  next = waitFor(carol, 'message', (m) => m.text === 'the real one');
+  await squatRefused;
+  let next = waitFor(carol, 'message', (m) => m.text === 'the real one');
   const acked = new Promise<void>((resolve) => fromAlice.on('message', (m) => m.t === 'ack' && m.sender === 'alice' && resolve()));
   fromAlice.send({ t: 'session', bundle: alice.bundle });
-  fromAlice.send({ t: 'envelope', envelope: alice.envelope('the real one', Date.now(), takenId) });
+  fromAlice.send({ t: 'envelope', envelope: alice.envelope('the real one') });
   const real = await next;
   await acked;
-  assert.notEqual(real.id, takenId, 'kept under an id of its own');
+  assert.equal(real.id, takenId, 'the real one has its own id');
+  next = waitFor(carol, 'message', (m) => m.text === 'mallory honest');
+  fromMallory.send({ t: 'envelope', envelope: mallory.envelope('mallory honest') });
+  await next;
 
   const refused = waitFor(carol, 'error', (e) => e.code === 'message.from_the_future' && /mallory/.test(e.message));
   fromMallory.send({ t: 'envelope', envelope: mallory.envelope('pinned as newest', Date.now() + 10 * 365 * 24 * 3600 * 1000) });
   await refused;
   const page = await carol.history({ room: id });
-  assert.deepEqual(page.messages.map((m) => [m.from, m.text]), [['mallory', 'squatting'], ['alice', 'the real one']]);
-  assert.deepEqual(shown.map((m) => m.text), ['squatting', 'the real one']);
+  assert.deepEqual(page.messages.map((m) => [m.from, m.text]), [['alice', 'the real one'], ['mallory', 'mallory honest']]);
+  assert.deepEqual(shown.map((m) => m.text), ['the real one', 'mallory honest'], 'the copy under her id was never shown');
 });
