@@ -42,7 +42,7 @@ const HELP: { [K in ClientCommandName]: CommandHelp & { name: K } } = {
   reply: { name: 'reply', usage: 'reply ROOM|@USER ID|-N TEXT', json: 'room | user, to, text', about: 'answer message ID (or -N: the Nth newest message there, -1 the last); the answer quotes it' },
   react: { name: 'react', usage: 'react ROOM|@USER ID|-N EMOJI [remove]', json: 'room | user, messageId, emoji, on?', about: 'put an emoji reaction on message ID (remove: take yours back)' },
   edit: { name: 'edit', usage: 'edit ROOM|@USER ID|-N TEXT', json: 'room | user, messageId, text', about: 'change the text of your message ID, for every member' },
-  delete: { name: 'delete', usage: 'delete ROOM|@USER ID|-N', json: 'room | user, messageId', about: "delete your message ID for every member (its text is removed from everyone's store)" },
+  delete: { name: 'delete', usage: 'delete ROOM|@USER ID|-N', json: 'room | user, messageId', about: "delete your message ID for every member (each member who receives the delete removes its text)" },
   mark_read: { name: 'mark_read', usage: 'mark_read ROOM|@USER ID|-N', json: 'room | user, upTo', about: 'tell the members you have read up to message ID (a read receipt)' },
   search: { name: 'search', usage: 'search TEXT', json: 'query, room?, limit?', about: 'messages of every conversation containing every word of TEXT, newest first (case and accents ignored)' },
   outbox: { name: 'outbox', usage: 'outbox', json: '', about: 'your messages not yet received by everyone they were for, and whom each waits for' },

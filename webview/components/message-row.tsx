@@ -149,7 +149,7 @@ export function MessageRow({ row, index, me, seen, marked }: Props) {
       {mode_ === 'react' && <ReactionPicker m={m} onDone={back} />}
       {mode_ === 'delete' && (
         <ConfirmBar
-          text="Delete this message for everyone? Its text is removed from every member's history."
+          text="Delete this message for everyone? Each member who receives the delete removes its text; anyone who never comes back keeps what they had."
           confirmLabel="Delete"
           onConfirm={() => messageActions.remove(m.id)}
           onCancel={back}
