@@ -11,13 +11,21 @@
 // its WAL after the commit (peer/store-db.ts scrubAfterCommit; secure_delete zeroes freed pages).
 
 import type { ClientEvents } from '../protocol/client.ts';
-import { MAX_REACTIONS_PER_MESSAGE, type ReactionCount } from '../protocol/message-actions.ts';
+import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, canonicalEmoji, type ReactionCount } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
 import type { History, StoredMessage } from './history.ts';
 import type { IndexedMessage, SearchIndex } from './search-index.ts';
 
-/** Reaction rows read per message (the newest kept): a member toggling for ever cannot make a page slow. */
+/** Reaction rows read per message: a member toggling for ever cannot make a page slow. */
 export const MAX_REACTION_ROWS = 2000;
+/**
+ * Reaction rows read per sender per message (their newest): one member toggling for ever pushes
+ * out only their own older rows, never anyone else's. Far above what a person does on one message
+ * (at most MAX_REACTIONS_PER_USER on at once).
+ */
+export const MAX_REACTION_ROWS_PER_USER = 100;
+/** Members told "read up to" a message that just arrived (a room's worth). */
+const MAX_READERS_TOLD = 1000;
 
 /** What a message's actions made of it. `edited`: the author's latest text. */
 export interface MessageState {
@@ -41,6 +49,8 @@ export interface Named {
 }
 
 const ACTED_ON = ['react', 'edit', 'delete'] as const;
+/** What a message's arrival looks for: actions that came first, and receipts that named it. */
+const WAITING = [...ACTED_ON, 'read'] as const;
 
 export class MessageActions {
   constructor(
@@ -55,8 +65,13 @@ export class MessageActions {
     const { history } = this;
     if (history.actionsOn(m.conversation, m.id, ['delete'], { from: m.from, limit: 1 }).length) return { reactions: [], deleted: true };
     const [edit] = history.actionsOn(m.conversation, m.id, ['edit'], { from: m.from, limit: 1 });
-    const reactions = tally(history.actionsOn(m.conversation, m.id, ['react'], { limit: MAX_REACTION_ROWS }));
+    const reactions = tally(this.reactionRows(m));
     return { reactions, deleted: false, ...(edit ? { edited: edit.text } : {}) };
+  }
+
+  /** The emoji `user` has on message `m` now, as every member counts them (tally's rules). */
+  reactionsBy(m: StoredMessage, user: string): Set<string> {
+    return reactionsOn(this.reactionRows(m)).get(user) ?? new Set();
   }
 
   /** States of the page's messages that have any action (the others have none): by id. */
@@ -73,11 +88,12 @@ export class MessageActions {
    * from the store: show it deleted) and what to tell after it.
    */
   arrived(m: StoredMessage, room: Named): { deleted: boolean; told: Told[] } {
-    if (!this.history.targetsWithActions(m.conversation, [m.id], ACTED_ON).size) {
+    if (!this.history.targetsWithActions(m.conversation, [m.id], WAITING).size) {
       this.index.put(indexed(m, m.text));
       return { deleted: false, told: [] };
     }
-    const told: Told[] = [];
+    // Receipts that named it before it came count from now on (History.reads): said so.
+    const told: Told[] = this.history.readersOf(m.conversation, m.id, MAX_READERS_TOLD).map((user) => ({ name: 'read', e: { room: room.name, roomId: room.id, user, upTo: m.id } }));
     const at = { room: room.name, roomId: room.id, id: m.id };
     if (this.history.hasActionByOther(m.conversation, m.id, ['edit', 'delete'], m.from)) {
       told.push({ name: 'error', e: { code: 'message.not_author', message: `ignored an edit or delete of ${m.from}'s message in ${room.name} sent by someone else` } });
@@ -103,15 +119,27 @@ export class MessageActions {
     if (!action) return [];
     if (action.t === 'read') return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
     const at = { room: room.name, roomId: room.id, id: action.of };
+    // A reaction this device does not know as one emoji (a modified client's look-alike or text,
+    // or an emoji newer than this runtime's Unicode data): kept, never counted nor shown.
+    const emoji = action.t === 'react' ? canonicalEmoji(action.emoji) : undefined;
+    if (action.t === 'react' && emoji === undefined) {
+      return [{ name: 'error', e: { code: 'request.invalid', message: `ignored a reaction from ${row.from} in ${room.name}: it is not one emoji this device knows` } }];
+    }
     const target = this.history.get(row.conversation, action.of);
     // Not here yet: kept, and applied (with the same checks) when it arrives (`arrived`).
-    if (!target) return action.t === 'react' ? [{ name: 'reaction', e: { ...at, user: row.from, emoji: action.emoji, on: action.on } }] : [];
+    if (!target) return action.t === 'react' ? [{ name: 'reaction', e: { ...at, user: row.from, emoji: emoji!, on: action.on } }] : [];
     if (target.action) {
       return [{ name: 'error', e: { code: 'message.not_found', message: `ignored a ${action.t} from ${row.from} in ${room.name}: it names a reaction, edit or receipt, not a message` } }];
     }
     if (action.t === 'react') {
       if (this.deleted(target)) return [];
-      return [{ name: 'reaction', e: { ...at, user: row.from, emoji: action.emoji, on: action.on } }];
+      const on = this.reactionsBy(target, row.from);
+      // Beyond their cap: ignored by every member alike (tally), and said so.
+      if (action.on && !on.has(emoji!) && on.size >= MAX_REACTIONS_PER_USER) {
+        return [{ name: 'error', e: { code: 'request.invalid', message: `ignored a reaction from ${row.from} in ${room.name}: they have ${MAX_REACTIONS_PER_USER} on that message already, the most one member may` } }];
+      }
+      // The state now (an older toggle arriving late does not change it).
+      return [{ name: 'reaction', e: { ...at, user: row.from, emoji: emoji!, on: on.has(emoji!) } }];
     }
     if (target.from !== row.from) {
       return [{ name: 'error', e: { code: 'message.not_author', message: `refused ${action.t === 'edit' ? 'an edit' : 'a delete'} from ${row.from} in ${room.name}: only ${target.from}, its author, can change that message` } }];
@@ -159,6 +187,11 @@ export class MessageActions {
     }
   }
 
+  /** `m`'s reaction rows as every member reads them: each sender's newest, bounded (History.actionsOnPerSender). */
+  private reactionRows(m: StoredMessage): StoredMessage[] {
+    return this.history.actionsOnPerSender(m.conversation, m.id, ['react'], { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS });
+  }
+
   private deleted(m: StoredMessage): boolean {
     return this.history.actionsOn(m.conversation, m.id, ['delete'], { from: m.from, limit: 1 }).length > 0;
   }
@@ -173,21 +206,47 @@ export class MessageActions {
 }
 
 /**
- * Reactions from react rows in the store order: the latest per (user, emoji) wins; emoji in the
- * order first given, at most MAX_REACTIONS_PER_MESSAGE (the oldest kept).
+ * React rows in the store order replayed as the sender's engine allows them: emoji in their
+ * canonical form (look-alikes are one; anything else is skipped), the latest per (user, emoji)
+ * wins, and one put on while its sender has MAX_REACTIONS_PER_USER on already is ignored.
+ * `byUser`: user -> emoji -> on; `order`: each (user, emoji) in the order first given.
  */
-export function tally(rows: readonly StoredMessage[]): ReactionCount[] {
-  const latest = new Map<string, { user: string; emoji: string; on: boolean }>();
+function replay(rows: readonly StoredMessage[]): { byUser: Map<string, Map<string, boolean>>; order: { user: string; emoji: string }[] } {
+  const byUser = new Map<string, Map<string, boolean>>();
+  const onCount = new Map<string, number>();
+  const order: { user: string; emoji: string }[] = [];
   for (const r of rows) {
     if (r.action?.t !== 'react') continue;
-    const key = `${r.from}\n${r.action.emoji}`;
-    const prev = latest.get(key);
-    if (prev) prev.on = r.action.on;
-    else latest.set(key, { user: r.from, emoji: r.action.emoji, on: r.action.on });
+    const emoji = canonicalEmoji(r.action.emoji);
+    if (emoji === undefined) continue;
+    let theirs = byUser.get(r.from);
+    if (!theirs) byUser.set(r.from, (theirs = new Map()));
+    const was = theirs.get(emoji);
+    const count = onCount.get(r.from) ?? 0;
+    if (r.action.on && was !== true && count >= MAX_REACTIONS_PER_USER) continue;
+    if (was === undefined) order.push({ user: r.from, emoji });
+    theirs.set(emoji, r.action.on);
+    onCount.set(r.from, count + (r.action.on ? 1 : 0) - (was ? 1 : 0));
   }
+  return { byUser, order };
+}
+
+/** The emoji each user has on (replay's rules). */
+function reactionsOn(rows: readonly StoredMessage[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [user, theirs] of replay(rows).byUser) out.set(user, new Set([...theirs].filter(([, on]) => on).map(([emoji]) => emoji)));
+  return out;
+}
+
+/**
+ * Reactions from react rows in the store order (replay's rules), by emoji in the order first
+ * given, at most MAX_REACTIONS_PER_MESSAGE emoji (the oldest kept).
+ */
+export function tally(rows: readonly StoredMessage[]): ReactionCount[] {
+  const { byUser, order } = replay(rows);
   const byEmoji = new Map<string, string[]>();
-  for (const { user, emoji, on } of latest.values()) {
-    if (!on) continue;
+  for (const { user, emoji } of order) {
+    if (!byUser.get(user)!.get(emoji)) continue;
     let users = byEmoji.get(emoji);
     if (!users) {
       if (byEmoji.size >= MAX_REACTIONS_PER_MESSAGE) continue;

@@ -16,40 +16,84 @@ export const messageIdSchema = str({ min: 1, max: 64 });
 export const MAX_EMOJI_CHARS = 32;
 /** Different emoji kept per message (the rest are not counted, oldest kept): a member cannot grow a row without bound. */
 export const MAX_REACTIONS_PER_MESSAGE = 24;
+/**
+ * Different emoji one member may have on one message at once. A third of
+ * MAX_REACTIONS_PER_MESSAGE: one member can fill at most 8 of its 24 slots, so the others always
+ * have 16; and 8 is more than anyone puts on one message (the picker's common row is 8). The
+ * sender's engine refuses the 9th; receivers ignore a 9th the same way for everyone
+ * (peer/message-actions.ts tally), so a modified client gains nothing.
+ */
+export const MAX_REACTIONS_PER_USER = 8;
 /** Characters a reply's quote shows of the original. */
 export const QUOTE_CHARS = 140;
 
-// An emoji: pictographs, regional indicators (flags), keycaps, with their joiners, variation
-// selectors, skin-tone modifiers and tags; at least one pictograph or flag letter, nothing else
-// (no text, no control or bidi characters: a reaction is shown raw under other people's messages).
-const EMOJI = /^(?:[\p{Extended_Pictographic}\p{Regional_Indicator}\p{Emoji_Modifier}\u200d\ufe0f\u20e3\u{e0020}-\u{e007f}#*0-9])+$/u;
-const PICTOGRAPH = /[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]/u;
+// One emoji as Unicode recommends it for interchange (RGI: a pictograph, a flag, a keycap, a
+// skin-tone or ZWJ sequence, fully qualified), nothing else: no text, no control or bidi
+// characters, no "1" or "#". Built from a string: the `v` flag is past the TypeScript target.
+const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
+const VS16 = '\ufe0f';
 
-/** Whether `s` is one reaction this protocol accepts (see EMOJI above). */
+/**
+ * The one form of reaction `s`, or undefined when it is not one emoji. Look-alikes differing only
+ * in variation selectors ("👍" and "👍\ufe0f", "❤" and "❤️", "1⃣" and "1️⃣") are one reaction: the
+ * RGI form is tried as given, then without U+FE0F, then with one U+FE0F after the first code
+ * point; RGI lists one form of each emoji, so every look-alike that can be fixed this way meets it.
+ */
+export function canonicalEmoji(s: string): string | undefined {
+  if (s.length === 0 || s.length > MAX_EMOJI_CHARS) return undefined;
+  if (RGI_EMOJI.test(s)) return s;
+  const bare = s.replaceAll(VS16, '');
+  if (bare === '') return undefined;
+  if (RGI_EMOJI.test(bare)) return bare;
+  const first = String.fromCodePoint(bare.codePointAt(0)!);
+  const qualified = first + VS16 + bare.slice(first.length);
+  return RGI_EMOJI.test(qualified) ? qualified : undefined;
+}
+
+/** Whether `s` is one reaction this protocol accepts (canonicalEmoji). */
 export function isEmoji(s: string): boolean {
-  return s.length > 0 && s.length <= MAX_EMOJI_CHARS && EMOJI.test(s) && PICTOGRAPH.test(s);
+  return canonicalEmoji(s) !== undefined;
 }
 
 const emojiChars = str({ min: 1, max: MAX_EMOJI_CHARS });
-/** One reaction (isEmoji), refused otherwise with request.invalid. */
+/** One reaction as a sender gives it: its canonical form (canonicalEmoji), refused otherwise with request.invalid. */
 export const emojiSchema: Schema<string> = {
   parse(v: unknown, path = 'emoji') {
     const s = emojiChars.parse(v, path);
-    if (!isEmoji(s)) throw new ProtocolError('request.invalid', `${path}: must be one emoji`);
-    return s;
+    const emoji = canonicalEmoji(s);
+    if (emoji === undefined) throw new ProtocolError('request.invalid', `${path}: must be one emoji`);
+    return emoji;
+  },
+};
+
+/**
+ * A reaction as a receiver (and the store) takes it: canonical when this device knows it as one
+ * emoji, else kept as sent (bounded) and never counted nor shown (tally and the `reaction` event
+ * check canonicalEmoji again). Not refused outright: an emoji newer than this device's Unicode
+ * data, from a member on a newer runtime, would otherwise make the whole message invalid here
+ * (never acknowledged, resent for ever), and a store's rows from before this rule still open.
+ */
+const receivedEmojiSchema: Schema<string> = {
+  parse(v: unknown, path = 'emoji') {
+    const s = emojiChars.parse(v, path);
+    return canonicalEmoji(s) ?? s;
   },
 };
 
 /**
  * A message's action on an earlier message `of` of the same conversation (absent: a plain message):
- * - `react`: `emoji` on (added) or off (taken back) by the sender; the latest per (sender, emoji) wins.
+ * - `react`: `emoji` on (added) or off (taken back) by the sender; the latest per (sender, emoji)
+ *   wins, at most MAX_REACTIONS_PER_USER on at once per sender (peer/message-actions.ts tally).
  * - `edit`: the message's text becomes this message's `text` (the author's only; latest wins).
  * - `delete`: the message becomes "message deleted" and its text is removed from every store (the author's only).
  * - `read`: the sender has read the conversation up to and including `upTo` (a read receipt).
  * Action messages other than `edit` carry an empty `text` and are never shown as messages.
+ * "Latest" is the store's order, by the sender's signed time: the engine dates a reaction or edit
+ * after the sender's last one on that message (peer/conversation-actions.ts), so a device whose
+ * clock is behind another of the same user's does not lose its later change.
  */
 export const messageActionSchema = variants('t', {
-  react: obj({ of: messageIdSchema, emoji: emojiSchema, on: bool() }),
+  react: obj({ of: messageIdSchema, emoji: receivedEmojiSchema, on: bool() }),
   edit: obj({ of: messageIdSchema }),
   delete: obj({ of: messageIdSchema }),
   read: obj({ upTo: messageIdSchema }),

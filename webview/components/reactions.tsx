@@ -1,9 +1,11 @@
 // Reactions under a message: one chip per emoji with its count (mine highlighted, who reacted in
 // its tooltip); a chip toggles my reaction (click, Enter or Space). The picker: common emoji and a
-// field taking any one emoji (checked with protocol/message-actions.ts isEmoji, saying why not);
+// field taking any one emoji (checked with protocol/message-actions.ts isEmoji, saying why not;
+// a look-alike of a chip's emoji, "👍" with U+FE0F, toggles that chip: canonicalEmoji);
 // arrows move, Tab stays inside, Escape closes and gives the focus back to the message.
 
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { MAX_REACTIONS_PER_USER, canonicalEmoji } from '../../protocol/message-actions.ts';
 import { visible } from '../../protocol/text.ts';
 import type { TimelineMessage } from '../../protocol/view.ts';
 import { messageActions } from '../conversation-actions.ts';
@@ -56,9 +58,14 @@ export function ReactionPicker({ m, onDone }: { m: TimelineMessage; onDone: () =
   const problemId = useId();
   useEffect(() => root.current?.querySelector<HTMLElement>('.picker-emoji')?.focus({ preventScroll: true }), []);
   const pick = (emoji: string): void => {
-    const e = emoji.trim();
-    const mine = (m.reactions ?? []).some((r) => r.emoji === e && r.mine);
-    const why = messageActions.react(m.id, e, !mine);
+    const canonical = canonicalEmoji(emoji.trim());
+    const e = canonical ?? emoji.trim();
+    const mineNow = (m.reactions ?? []).filter((r) => r.mine);
+    const mine = mineNow.some((r) => r.emoji === e);
+    // The engine refuses a 9th too; said here at once, in the picker (not an emoji: react says why).
+    const why = canonical !== undefined && !mine && mineNow.length >= MAX_REACTIONS_PER_USER
+      ? `You have ${MAX_REACTIONS_PER_USER} reactions on this message, the most one person may. Take one back first.`
+      : messageActions.react(m.id, e, !mine);
     setProblem(why);
     if (!why) onDone();
   };
