@@ -166,10 +166,14 @@ export class ReadMarks {
    */
   readElsewhere(key: ConversationId, items: readonly TimelineItem[], upTo: string): boolean {
     const now = this.counts(key);
-    const at = items.find((i) => i.kind === 'message' && i.id === upTo);
+    const index = items.findIndex((i) => i.kind === 'message' && i.id === upTo);
+    const at = items[index];
     const last = this.marks.get(key)?.lastRead;
-    // The position only moves forward (an older receipt says nothing new).
-    const position = at && at.kind === 'message' && (!last || at.sentAt > last.sentAt) ? { id: at.id, sentAt: at.sentAt } : undefined;
+    // The position only moves forward (an older receipt says nothing new), in the timeline's
+    // order: messages sent in the same millisecond are still one after the other.
+    const lastIndex = last ? items.findIndex((i) => i.kind === 'message' && i.id === last.id) : -1;
+    const forward = !last || (lastIndex >= 0 ? index > lastIndex : at !== undefined && at.kind === 'message' && at.sentAt > last.sentAt);
+    const position = at && at.kind === 'message' && forward ? { id: at.id, sentAt: at.sentAt } : undefined;
     return this.setCounts(key, Math.min(now.unread, unreadAfter(items, upTo)), Math.min(now.mentions, unreadAfter(items, upTo, true)), position);
   }
 

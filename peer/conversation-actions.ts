@@ -5,7 +5,7 @@
 
 import type { CommandResults, HistoryMessage, SearchResult } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import { SEARCH_LIMITS, isEmoji, type MessageAction } from '../protocol/message-actions.ts';
+import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, SEARCH_LIMITS, canonicalEmoji, type MessageAction } from '../protocol/message-actions.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { Conversation } from './conversations.ts';
@@ -38,8 +38,8 @@ function shownMessage(s: Signed, conversation: Conversation, id: string, deleted
   return m;
 }
 
-async function act(s: Signed, conversation: Conversation, action: MessageAction, text = ''): Promise<CommandResults['react']> {
-  const sent = await s.messages.send(conversation, text, undefined, { action });
+async function act(s: Signed, conversation: Conversation, action: MessageAction, text = '', notBefore?: number): Promise<CommandResults['react']> {
+  const sent = await s.messages.send(conversation, text, undefined, { action, ...(notBefore !== undefined ? { notBefore } : {}) });
   return { room: conversation.name, roomId: conversation.id, messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
 }
 
@@ -51,12 +51,36 @@ export async function reply(s: Signed, target: Target, to: string, text: string)
   return { room: conversation.name, roomId: conversation.id, messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
 }
 
-/** engine.ts react. */
+/**
+ * The time my next `kind` action on message `of` is dated at least: after my newest one this
+ * device holds (sent from here or from another device of mine). "Latest wins" goes by the signed
+ * time, so a device whose clock is behind another of mine would otherwise date its later change
+ * earlier, and lose. For a reaction, after my newest reaction on that message of any emoji: my
+ * reactions on it are then in the order I made them, which is also what the per-user cap replays.
+ */
+function after(s: Signed, conversation: Conversation, of: string, kind: 'react' | 'edit'): number | undefined {
+  const latest = s.store.history.latestActionTime(conversation.id, of, kind, s.user);
+  return latest === undefined ? undefined : latest + 1;
+}
+
+/** engine.ts react: `emoji` in its canonical form (look-alikes are one reaction). */
 export async function react(s: Signed, target: Target, of: string, emoji: string, on: boolean): Promise<CommandResults['react']> {
-  if (!isEmoji(emoji)) throw new ProtocolError('request.invalid', 'a reaction must be one emoji (no text)');
+  const canonical = canonicalEmoji(emoji);
+  if (canonical === undefined) throw new ProtocolError('request.invalid', 'a reaction must be one emoji (no text)');
   const conversation = current(s, target);
-  shownMessage(s, conversation, of);
-  return act(s, conversation, { t: 'react', of, emoji, on });
+  const m = shownMessage(s, conversation, of);
+  if (on) {
+    // Refused here with words; every receiver ignores the same (peer/message-actions.ts tally).
+    const mine = s.actions.reactionsBy(m, s.user);
+    if (!mine.has(canonical) && mine.size >= MAX_REACTIONS_PER_USER) {
+      throw new ProtocolError('request.invalid', `you have ${MAX_REACTIONS_PER_USER} reactions on that message already, the most one member may; take one back first`);
+    }
+    const shown = s.actions.stateOf(m).reactions;
+    if (!shown.some((r) => r.emoji === canonical) && shown.length >= MAX_REACTIONS_PER_MESSAGE) {
+      throw new ProtocolError('request.invalid', `that message has ${MAX_REACTIONS_PER_MESSAGE} different reactions already, the most one message shows; add to one of them instead`);
+    }
+  }
+  return act(s, conversation, { t: 'react', of, emoji: canonical, on }, '', after(s, conversation, of, 'react'));
 }
 
 /** engine.ts edit. */
@@ -64,7 +88,7 @@ export async function edit(s: Signed, target: Target, of: string, text: string):
   const conversation = current(s, target);
   const m = shownMessage(s, conversation, of);
   if (m.from !== s.user) throw new ProtocolError('message.not_author', `message ${of} is ${m.from}'s: you can edit only your own messages`);
-  return act(s, conversation, { t: 'edit', of }, text);
+  return act(s, conversation, { t: 'edit', of }, text, after(s, conversation, of, 'edit'));
 }
 
 /** engine.ts deleteMessage. */
@@ -90,7 +114,7 @@ export function message(s: Signed, target: Target, id: string, nameOf: NameOf): 
   return s.messages.row(m, s.actions.stateOf(m));
 }
 
-/** engine.ts reads: each member's newest read receipt (members now only, when the conversation is current). */
+/** engine.ts reads: each member's read position, the furthest message their receipts name (members now only, when the conversation is current). */
 export function reads(s: Signed, target: Target, nameOf: NameOf): { user: string; upTo: string }[] {
   const conversation = readable(s, target, nameOf);
   const members = conversation.members;

@@ -8,7 +8,7 @@
 //
 // Action messages (issue 12: reactions, edits, deletes, read receipts) are rows here too, with
 // `kind` and `target` columns (peer/store-schema.ts step 2); pages show only plain messages, and
-// peer/message-state.ts works out what the actions did to them.
+// peer/message-actions.ts works out what the actions did to them.
 
 import type { ConversationId } from '../protocol/peer.ts';
 import { messageActionSchema, messageIdSchema, type MessageAction, type MessageActionType } from '../protocol/message-actions.ts';
@@ -127,6 +127,32 @@ export class History {
     return rows.reverse().map((r) => this.fromRow(r));
   }
 
+  /**
+   * Like `actionsOn`, but bounded per sender: each sender's newest `perSender` rows, and at most
+   * `limit` in all, taken each sender's newest first (round by round: every sender's newest, then
+   * every sender's second newest...), so one sender's many rows never push another's out.
+   * Oldest first in the store order.
+   */
+  actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number }): StoredMessage[] {
+    const marks = kinds.map(() => '?').join(', ');
+    const rows = this.db.all(
+      `SELECT ${COLUMNS} FROM (
+         SELECT ${COLUMNS}, rn FROM (
+           SELECT ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY sender ORDER BY sent_at DESC, session DESC, seq DESC) AS rn
+           FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks})
+         ) WHERE rn <= ? ORDER BY rn, sender LIMIT ?
+       ) ORDER BY sent_at, sender, session, seq`,
+      [conversation, target, ...kinds, opts.perSender, opts.limit],
+    );
+    return rows.map((r) => this.fromRow(r));
+  }
+
+  /** The signed time of `sender`'s newest action of `kind` on `target`, or undefined when there is none. */
+  latestActionTime(conversation: ConversationId, target: string, kind: MessageActionType, sender: string): number | undefined {
+    const row = this.db.get('SELECT max(sent_at) AS at FROM messages WHERE conversation = ? AND target = ? AND kind = ? AND sender = ?', [conversation, target, kind, sender]);
+    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+  }
+
   /** Which of `ids` (at most MAX_PAGE) have an action of `kinds` in `conversation`. */
   targetsWithActions(conversation: ConversationId, ids: readonly string[], kinds: readonly MessageActionType[]): Set<string> {
     if (ids.length === 0) return new Set();
@@ -144,17 +170,30 @@ export class History {
   }
 
   /**
-   * Each sender's newest read receipt in `conversation` (`upTo`): of `users` only when given,
-   * else at most `limit` senders (by name).
+   * Each sender's read position in `conversation` (`upTo`): the furthest message, in the timeline's
+   * order, that one of their receipts names; of `users` only when given, else at most `limit`
+   * senders (by name). Not their newest receipt: a receipt's own time is its device's clock (one
+   * dated ahead would hide the later ones for up to a day). A receipt naming a message not here
+   * (yet) does not count until that message arrives.
    */
   reads(conversation: ConversationId, opts: { users?: readonly string[]; limit: number }): { user: string; upTo: string }[] {
-    const only = opts.users ? ` AND sender IN (${opts.users.map(() => '?').join(', ')})` : '';
-    // SQLite takes the bare columns from the row holding max(): each sender's newest receipt.
+    const only = opts.users ? ` AND r.sender IN (${opts.users.map(() => '?').join(', ')})` : '';
     const rows = this.db.all(
-      `SELECT sender, target, max(sent_at) AS at FROM messages WHERE conversation = ? AND kind = 'read'${only} GROUP BY sender ORDER BY sender LIMIT ?`,
+      `SELECT sender, target FROM (
+         SELECT r.sender AS sender, r.target AS target,
+           ROW_NUMBER() OVER (PARTITION BY r.sender ORDER BY t.sent_at DESC, t.sender DESC, t.session DESC, t.seq DESC) AS rn
+         FROM messages r JOIN messages t ON t.conversation = r.conversation AND t.id = r.target AND t.kind = ''
+         WHERE r.conversation = ? AND r.kind = 'read'${only}
+       ) WHERE rn = 1 ORDER BY sender LIMIT ?`,
       [conversation, ...(opts.users ?? []), opts.limit],
     );
     return rows.map((r) => ({ user: String(r.sender), upTo: String(r.target) }));
+  }
+
+  /** Senders (at most `limit`, by name) of read receipts in `conversation` naming message `target`. */
+  readersOf(conversation: ConversationId, target: string, limit: number): string[] {
+    const rows = this.db.all(`SELECT DISTINCT sender FROM messages WHERE conversation = ? AND target = ? AND kind = 'read' ORDER BY sender LIMIT ?`, [conversation, target, limit]);
+    return rows.map((r) => String(r.sender));
   }
 
   /** Every action row of `kinds` in the store, in batches (the search index's loader). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import sqlite from 'node-sqlite3-wasm';
 import { randomBytes } from '../../protocol/crypto.ts';
-import { MAX_REACTIONS_PER_MESSAGE, type MessageAction } from '../../protocol/message-actions.ts';
+import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, type MessageAction } from '../../protocol/message-actions.ts';
 import { History, type StoredMessage } from '../../peer/history.ts';
 import { MessageActions, tally } from '../../peer/message-actions.ts';
 import { SearchIndex } from '../../peer/search-index.ts';
@@ -108,7 +108,8 @@ test('reactions: the latest per (user, emoji) wins, in the order first given, at
     act('r6', 'carol', { t: 'react', of: 'm', emoji: '🎉', on: false }),
   ];
   assert.deepEqual(tally(rows), [{ emoji: '👍', users: ['bob', 'carol'] }]);
-  const many = Array.from({ length: MAX_REACTIONS_PER_MESSAGE + 5 }, (_, i) => act(`x${i}`, 'dave', { t: 'react', of: 'm', emoji: String.fromCodePoint(0x1f600 + i), on: true }));
+  // From several members: one member's are capped lower (MAX_REACTIONS_PER_USER, unit/reactions-fair.test.ts).
+  const many = Array.from({ length: MAX_REACTIONS_PER_MESSAGE + 5 }, (_, i) => act(`x${i}`, `user${Math.floor(i / MAX_REACTIONS_PER_USER)}`, { t: 'react', of: 'm', emoji: String.fromCodePoint(0x1f600 + i), on: true }));
   const counted = tally(many);
   assert.equal(counted.length, MAX_REACTIONS_PER_MESSAGE);
   assert.equal(counted[0]!.emoji, '😀', 'the oldest are kept');
@@ -157,11 +158,13 @@ test('the search loader gives each shown message\'s current text, with its snipp
 
 test('read receipts: each sender\'s newest one, of the members asked for', async (t) => {
   const { history } = await store(t);
+  // The messages they name (a receipt counts once its message is here: unit/read-position.test.ts).
+  for (const id of ['m1', 'm2', 'm3']) history.add(msg(id, 'alice', id));
   history.add(act('r1', 'bob', { t: 'read', upTo: 'm1' }));
   history.add(act('r2', 'bob', { t: 'read', upTo: 'm3' }));
   history.add(act('r3', 'carol', { t: 'read', upTo: 'm2' }));
   history.add(act('r4', 'aaron', { t: 'read', upTo: 'm2' }));
   assert.deepEqual(history.reads(ROOM, { users: ['bob', 'carol'], limit: 2 }), [{ user: 'bob', upTo: 'm3' }, { user: 'carol', upTo: 'm2' }]);
   assert.deepEqual(history.reads(ROOM, { limit: 1 }), [{ user: 'aaron', upTo: 'm2' }]);
-  assert.deepEqual(history.page(ROOM, { limit: 10 }).messages, [], 'receipts are never shown as messages');
+  assert.deepEqual(history.page(ROOM, { limit: 10 }).messages.map((m) => m.id), ['m1', 'm2', 'm3'], 'receipts are never shown as messages');
 });
