@@ -281,6 +281,11 @@ export class ChatModel {
     if (e.direct) this.keepDirect(key);
     // Mine, sent from another device of mine: shown as mine, never unread nor notified.
     const mine = e.from === this.engine!.user;
+    if (e.deleted) {
+      // Deleted before it was shown here: a placeholder, never unread, never notified.
+      this.append(key, { kind: 'message', id: e.id, from: e.from, text: '', sentAt: e.sentAt, mine, mentionsMe: false, deleted: true, ...(e.late ? { late: true } : {}) });
+      return;
+    }
     const mentionsMe = !mine && mentions(this.engine!.user!, e.text);
     const extra = { ...(e.late ? { late: true } : {}), ...(e.snippet ? { snippet: e.snippet } : {}), ...(e.replyTo !== undefined ? { replyTo: this.updates.quote(key, e.replyTo) } : {}) };
     this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine, mentionsMe, ...extra });

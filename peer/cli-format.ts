@@ -268,7 +268,7 @@ export const EVENT_LINES: { [K in ClientEventName]: EventLine<K> | null } = {
   ready: null,
   directory_changed: null,
   connection: null,
-  message: (e) => formatMessage(e),
+  message: (e) => formatMessage(e.deleted ? { ...e, text: '(message deleted)' } : e),
   delivered: (e, { verbose }) => (verbose ? `[${v(e.room)}] delivered to ${e.count} of ${e.of}` : undefined),
   waiting: (e, { me }) => `* message ${v(e.id)} to ${where(e, me)} waiting for ${e.waitingFor.map(v).join(', ')}; kept and sent when they are back`,
   expired: (e, { me }) => `! message ${v(e.id)} to ${where(e, me)} expired before it reached ${v(e.user)}`,

@@ -329,6 +329,7 @@ export class RoomMessages {
           sentAt: body.time,
           direct: shown.direct,
           ...(late ? { late: true } : {}),
+          ...(deleted ? { deleted: true } : {}),
           ...(body.replyTo ? { replyTo: body.replyTo } : {}),
           ...(body.snippet && !deleted ? { snippet: body.snippet } : {}),
         });

@@ -18,8 +18,12 @@ export interface ClientEvents {
    * Every room-scoped event names its conversation by `roomId` (a room id, or `dm:<a>:<b>` for a
    * direct conversation, see protocol/peer.ts ConversationId) and carries the display name in `room`.
    */
-  /** `replyTo`: the id of the message (of this conversation) it answers. */
-  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; late?: boolean; replyTo?: string; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
+  /**
+   * `replyTo`: the id of the message (of this conversation) it answers. `deleted`: its author
+   * deleted it before it was shown here (no text, no snippet): show "message deleted", never
+   * unread nor notified.
+   */
+  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; late?: boolean; deleted?: boolean; replyTo?: string; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
   /**
    * `user` put (`on`) or took back an `emoji` on message `id`. Also my own reactions from another
    * device. Emitted for reactions to messages not here yet too (they apply when it arrives).

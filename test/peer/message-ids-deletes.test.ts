@@ -6,7 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { messageId } from '../../protocol/message-id.ts';
 import type { Envelope, SessionBundle } from '../../protocol/peer.ts';
+import { ChatModel } from '../../extension/chat-model.ts';
+import { encryptMessage } from '../../peer/sender-keys.ts';
 import { PASSWORD, allowErrors, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { historyShows, storeOf } from '../helpers/conversation.ts';
 import { HandSession, linkTo, savedHead, savedKeys } from '../helpers/proxy.ts';
@@ -99,4 +102,41 @@ test('a direct message deleted while its receiver was away never reaches them, a
   const done = async () => (await alice.outbox()).pending.length === 0;
   // Checked again on each delivery (a check and the wait after it run in one turn: none is missed).
   while (!(await done())) await waitFor(alice, 'delivered', () => true);
+});
+
+test('a message that arrives after its delete is shown as "message deleted": never its text, never unread, never a notification', async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'ops');
+  const { alice, bob } = engines;
+  const keys = { alice: savedKeys(alice, 'alice'), bob: savedKeys(bob, 'bob') };
+  const head = savedHead(alice, id);
+  await alice.close();
+  const notified: string[] = [];
+  const model = new ChatModel({ post: () => {}, visible: () => false, notify: (_k, _title, text) => notified.push(text) }, 'tracker');
+  model.attach(bob);
+  await model.signedIn(bob);
+  const shown = collect(bob, 'message');
+
+  // alice's client (by hand): the secret, then its delete; the delete travels first.
+  const hand = new HandSession(keys.alice, id, head, [keys.bob]);
+  const secret = hand.envelope('the vpn password is swordfish');
+  const del = encryptMessage(hand.session, 'alice', keys.alice.signingKey, { time: Date.now(), text: '', action: { t: 'delete', of: messageId(secret) } });
+  const link = await linkTo(t, bob, keys.alice, keys.bob);
+  const arrived = waitFor(bob, 'message', (m) => m.id === messageId(secret));
+  link.send({ t: 'session', bundle: hand.bundle });
+  link.send({ t: 'envelope', envelope: del });
+  link.send({ t: 'envelope', envelope: secret });
+  const m = await arrived;
+  assert.equal(m.deleted, true);
+  assert.equal(m.text, '');
+  const marker = waitFor(bob, 'message', (x) => x.text === 'marker');
+  link.send({ t: 'envelope', envelope: hand.envelope('marker') });
+  await marker;
+  assert.equal(shown.some((x) => x.text.includes('swordfish')), false);
+  assert.deepEqual(notified, ['marker'], 'only the marker was notified');
+  assert.equal(model.roomItems().find((r) => r.key === id)?.unread, 1, 'only the marker is unread');
+  assert.equal(bob.message({ room: id }, messageId(secret))?.deleted, true);
+  // Nothing of it is held to serve (a tombstone), and no gap: it came.
+  const held = storeOf(bob).db.all("SELECT seq, length(body) AS n FROM envelopes WHERE room = ? AND sender = 'alice' ORDER BY seq", [id]).map((r) => [Number(r.seq), Number(r.n) > 0]);
+  assert.deepEqual(held, [[0, false], [1, true], [2, true]]);
 });
