@@ -85,7 +85,7 @@ const receivedEmojiSchema: Schema<string> = {
  * - `react`: `emoji` on (added) or off (taken back) by the sender; the latest per (sender, emoji)
  *   wins, at most MAX_REACTIONS_PER_USER on at once per sender (peer/message-actions.ts tally).
  * - `edit`: the message's text becomes this message's `text` (the author's only; latest wins).
- * - `delete`: the message becomes "message deleted" and its text is removed from every store (the author's only).
+ * - `delete`: the message becomes "message deleted", its text removed from the store of every member who receives the delete (the author's only).
  * - `read`: the sender has read the conversation up to and including `upTo` (a read receipt).
  * Action messages other than `edit` carry an empty `text` and are never shown as messages.
  * "Latest" is the store's order, by the sender's signed time: the engine dates a reaction or edit
