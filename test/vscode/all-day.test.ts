@@ -12,19 +12,19 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Frame, Page } from 'playwright-core';
-import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import type { Page } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/tracker-process.ts';
-import { answerInputBox, botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { APP_TS, CODE_FOLDER, PASSWORDS, ROOM } from './cast.ts';
+import { composerFocused } from './conversation-steps.ts';
+import { openDevWindow, reloadWindow } from './dev-window.ts';
+import { signUpAndJoin } from './sign-up.ts';
+import { screenshotInThemes } from './themes.ts';
+import { answerInputBox, botInRoom, failureReport, openView, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
-const PASSWORD = 'amber quilt ferry 41 meadow';
-const BOB_PASSWORD = 'copper heron sleet 27 violin';
-const ROOM = 'lobby';
 const FRESH = 'standup';
 /** "Within a few seconds" of the workbench being ready, on 2 busy cores. */
 const ONLINE_WITHIN_MS = 15_000;
 const FOCUS_COMPOSER = 'Control+Alt+Shift+M';
-const APP_TS = ['import { serve } from "./server";', '', 'export function handler(req: Request): Response {', '  return new Response(`hello ${req.url}`);', '}', '', 'serve(handler);', ''].join('\n');
 const NEXT_UNREAD = 'Control+Alt+Shift+U';
 
 /** Whether any webview frame holds the chat page (the view was opened in this window). */
@@ -33,23 +33,6 @@ async function viewRendered(page: Page): Promise<boolean> {
     if (frame.url().includes('/webview/') && (await frame.locator('#root *').count().catch(() => 0))) return true;
   }
   return false;
-}
-
-/**
- * Waits until the composer of conversation `title` has the keyboard focus (inside the page, and the
- * page inside VS Code); returns the chat's frame.
- */
-async function composerFocused(page: Page, title: string): Promise<Frame> {
-  const frame = await webviewFrame(page, '.composer textarea');
-  await frame.waitForFunction(
-    (placeholder) => {
-      const el = document.activeElement as HTMLTextAreaElement | null;
-      return Boolean(el?.classList.contains('composer-input') && el.placeholder === placeholder && document.hasFocus());
-    },
-    `Message ${title}`,
-    { timeout: UI_TIMEOUT_MS },
-  );
-  return frame;
 }
 
 /** The P2P Chat activity-bar entry's badge text ('' when none). */
@@ -74,39 +57,14 @@ async function showExplorer(page: Page): Promise<void> {
   await page.locator('.sidebar .composite.title', { hasText: /Explorer/i }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
 }
 
-async function setColorTheme(page: Page, theme: string, themeClass: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
-  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
-  await page.keyboard.type(theme);
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  await waitForWorkbench(page, themeClass, UI_TIMEOUT_MS);
-  const frame = await webviewFrame(page, '.composer textarea');
-  // Two animation frames: the theme's new CSS variables are painted in the view.
-  await frame.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-}
-
 test('all day in VS Code: online from startup with the view hidden, notified, badge, keyboard only, a live Directory', { timeout: 360_000 }, async (context) => {
   const { t, dir, step, trackerAddress } = await startScene(context, 'all-day');
-  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
-
-  const extension = stageExtension(dir);
-  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n', 'src/app.ts': APP_TS } });
-  const url = server.url([
-    ['extensionDevelopmentPath', server.remoteUri(extension)],
-    ['skipWelcome', 'true'],
-  ]);
-  const consoleLines: string[] = [];
-  const { page, blocked } = await openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(l) });
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', PASSWORDS.bob, ROOM);
+  const { page, blocked, consoleLines } = await openDevWindow(t, dir, { files: CODE_FOLDER });
   try {
-    await waitForWorkbench(page);
     await bobReady;
-    await openView(page);
-    await registerFromPalette(page, trackerAddress, 'alice', PASSWORD);
-    await joinRoomFromPalette(page, ROOM);
-    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
-    // The palette's Join leaves the keyboard in the room's composer, not in the editor.
-    await composerFocused(page, ROOM);
+    // The palette's Join leaves the keyboard in the room's composer, not in the editor (signUpAndJoin waits for it).
+    await signUpAndJoin(page, { tracker: trackerAddress, user: 'alice', password: PASSWORDS.alice, room: ROOM, member: bob });
     step('alice registered and joined #lobby from the palette; the composer has the focus');
 
     // The usual start of a day: the Explorer in the side bar, the chat view hidden. bob writes
@@ -115,10 +73,7 @@ test('all day in VS Code: online from startup with the view hidden, notified, ba
     await bob.ok({ cmd: 'msg_room', room: ROOM, text: 'before the reload' });
     await page.locator('.statusbar-item', { hasText: '1 unread' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     // VS Code's own reload: it saves the window's state (the Explorer showing) before it goes.
-    const reloaded = page.waitForEvent('load', { timeout: UI_TIMEOUT_MS });
-    await runCommand(page, 'Developer: Reload Window');
-    await reloaded;
-    await waitForWorkbench(page);
+    await reloadWindow(page);
     const ready = Date.now();
     await page.locator('.sidebar .composite.title', { hasText: /Explorer/i }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     const online = page.locator('[aria-label^="P2P Chat, online as alice"]');
@@ -232,17 +187,8 @@ test('all day in VS Code: online from startup with the view hidden, notified, ba
 
     await runCommand(page, 'Notifications: Clear All Notifications');
     await page.mouse.move(0, 0);
-    const views: [string, string, string][] = [
-      ['dark', 'Default Dark Modern', 'vscode-theme-defaults-themes-dark_modern'],
-      ['light', 'Default Light Modern', 'vscode-theme-defaults-themes-light_modern'],
-      ['high-contrast', 'Default High Contrast', 'vscode-theme-defaults-themes-hc_black'],
-    ];
-    for (const [name, theme, themeClass] of views) {
-      if (name !== 'dark') await setColorTheme(page, theme, themeClass);
-      await page.screenshot({ path: join(RESULTS, `all-day-${name}.png`) });
-      await page.locator('.part.sidebar').screenshot({ path: join(RESULTS, `all-day-view-${name}.png`) });
-      if (name === 'dark') await page.locator('.part.sidebar').screenshot({ path: join(REPO_ROOT, 'media', 'screenshot.png') });
-    }
+    await page.locator('.part.sidebar').screenshot({ path: join(REPO_ROOT, 'media', 'screenshot.png') });
+    await screenshotInThemes(page, 'all-day', ['dark', 'light', 'high-contrast'], { sidebar: true });
     step('screenshots in dark, light and High Contrast in test-results/; the view cropped to media/screenshot.png');
     assert.deepEqual(blocked, [], 'the workbench tried to leave the machine');
   } catch (err) {

@@ -1,12 +1,11 @@
-// Steps of test/vscode/conversations.test.ts, as a person takes them in a real VS Code: a
+// Steps the tests here take as a person does in a real VS Code: a
 // conversation opened from the view's list, a message row reached with the arrow keys or the
-// mouse, the color theme switched, a file opened and lines selected in the editor, and where the
+// mouse, the composer focused, a file opened and lines selected in the editor, and where the
 // Comments API's threads of P2P Chat show in an editor (their gutter glyph and their widget).
 
 import assert from 'node:assert/strict';
 import type { Frame, Locator, Page } from 'playwright-core';
-import { waitForWorkbench } from '../helpers/code-server.ts';
-import { runCommand, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 /** Opens conversation `title` (a room's name, or the other person's for a direct one) from the view's list; returns the view's frame. */
 export async function openConversation(page: Page, title: string): Promise<Frame> {
@@ -54,20 +53,6 @@ export function inTimelineView(frame: Frame, id: string): Promise<boolean> {
   }, id);
 }
 
-/** Switches the color theme from the palette; resolves when the workbench and the view show it. */
-export async function setColorTheme(page: Page, theme: string, themeClass: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
-  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
-  await page.keyboard.type(theme);
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  await waitForWorkbench(page, themeClass, UI_TIMEOUT_MS);
-  for (const frame of page.frames()) {
-    // Two animation frames: the theme's new CSS variables are painted in the views.
-    if (frame.url().includes('/webview/')) await frame.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))).catch(() => {});
-  }
-}
-
 /** Opens `name` with Quick Open (Ctrl+P); resolves when its editor has the focus. */
 export async function openFile(page: Page, name: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -91,8 +76,8 @@ export async function openFile(page: Page, name: string): Promise<void> {
   await page.locator('.editor-instance .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
 }
 
-/** Waits until the composer of conversation `title` has the keyboard focus (inside the view, and the view inside VS Code). */
-export async function composerFocused(page: Page, title: string): Promise<void> {
+/** Waits until the composer of conversation `title` has the keyboard focus (inside the view, and the view inside VS Code); returns the view's frame. */
+export async function composerFocused(page: Page, title: string): Promise<Frame> {
   const frame = await webviewFrame(page, '.composer textarea');
   await frame.waitForFunction(
     (placeholder) => {
@@ -102,6 +87,7 @@ export async function composerFocused(page: Page, title: string): Promise<void> 
     `Message ${title}`,
     { timeout: UI_TIMEOUT_MS },
   );
+  return frame;
 }
 
 /** Go to Line (Ctrl+G) in the focused editor: the cursor at the start of line `line`. */

@@ -25,10 +25,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { CODE_FOLDER, PASSWORDS, ROOM } from './cast.ts';
 import {
   arrowToMessage,
-  composerFocused,
   focusedMessage,
   focusOn,
   glyphLines,
@@ -37,58 +36,27 @@ import {
   messageRow,
   openConversation,
   openFile,
-  setColorTheme,
   threadGlyphs,
   threadWidget,
   waitForGlyphLines,
 } from './conversation-steps.ts';
-import type { Teardown } from '../helpers/tracker-process.ts';
-import { answerInputBox, botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { openDevWindow } from './dev-window.ts';
+import { signUpAndJoin } from './sign-up.ts';
+import { screenshotInThemes } from './themes.ts';
+import { answerInputBox, botInRoom, failureReport, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
-const PASSWORD = 'amber quilt ferry 41 meadow';
-const BOB_PASSWORD = 'copper heron sleet 27 violin';
-const CAROL_PASSWORD = 'walnut prism tundra 83 cobalt';
-const ROOM = 'lobby';
-const APP_TS = ['import { serve } from "./server";', '', 'export function handler(req: Request): Response {', '  return new Response(`hello ${req.url}`);', '}', '', 'serve(handler);', ''].join('\n');
 /** bob's notes after the message search finds: enough that it is far out of view. */
 const FILLERS = 30;
 /** bob's messages while alice reads elsewhere: more than the view shows, so the "New messages" line is out of sight. */
 const UNREAD = 40;
-const THEMES: [string, string, string][] = [
-  ['dark', 'Default Dark Modern', 'vscode-theme-defaults-themes-dark_modern'],
-  ['light', 'Default Light Modern', 'vscode-theme-defaults-themes-light_modern'],
-];
-
-/** A code-server with the extension as built and a workspace holding src/app.ts, opened in Chromium. */
-async function openWindow(t: Teardown, dir: string, consoleLines: string[], who: string) {
-  const extension = stageExtension(join(dir, who));
-  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n', 'src/app.ts': APP_TS } });
-  const url = server.url([
-    ['extensionDevelopmentPath', server.remoteUri(extension)],
-    ['skipWelcome', 'true'],
-  ]);
-  return openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(`${who} ${l}`) });
-}
-
-/** Registers `user` from the palette in `page` and joins the lobby from its quick pick. */
-async function signUpAndJoin(page: Page, tracker: string, user: string, password: string): Promise<void> {
-  await waitForWorkbench(page);
-  await openView(page);
-  await registerFromPalette(page, tracker, user, password);
-  await joinRoomFromPalette(page, ROOM);
-  // Joining leaves the keyboard in the room's composer: the next keys go elsewhere only after it has.
-  await composerFocused(page, ROOM);
-}
 
 test('replies, reactions, edits, deletes, the "New messages" line and search, in VS Code with a --json member', { timeout: 420_000 }, async (context) => {
   const { t, dir, step, trackerAddress } = await startScene(context, 'conversations');
-  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
-  const consoleLines: string[] = [];
-  const { page } = await openWindow(t, dir, consoleLines, 'alice');
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', PASSWORDS.bob, ROOM);
+  const { page, consoleLines } = await openDevWindow(t, dir, { files: CODE_FOLDER, label: 'alice' });
   try {
     await bobReady;
-    await signUpAndJoin(page, trackerAddress, 'alice', PASSWORD);
-    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    await signUpAndJoin(page, { tracker: trackerAddress, user: 'alice', password: PASSWORDS.alice, room: ROOM, member: bob });
     step('alice registered and joined #lobby');
 
     const say = async (text: string) => (await bob.ok({ cmd: 'msg_room', room: ROOM, text })).messageId as string;
@@ -214,11 +182,7 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
     await reviewRow.locator('.edited-mark', { hasText: '(edited)' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     await messageRow(frame, oops).locator('.deleted-text', { hasText: 'message deleted' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     await page.mouse.move(0, 0);
-    for (const [name, theme, themeClass] of THEMES) {
-      if (name !== 'dark') await setColorTheme(page, theme, themeClass);
-      await page.screenshot({ path: join(RESULTS, `conversations-${name}.png`) });
-      await page.locator('.part.sidebar').screenshot({ path: join(RESULTS, `conversations-view-${name}.png`) });
-    }
+    await screenshotInThemes(page, 'conversations', ['dark', 'light'], { sidebar: true });
     step('bob reacted, edited and deleted: counts with who reacted, (edited), "message deleted"; screenshots dark and light');
 
     // "New messages": bob writes to the lobby while alice reads their direct conversation.
@@ -284,16 +248,16 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
 
 test('a snippet carol shares shows as a comment thread in alice\'s editor, follows its lines and says when they changed', { timeout: 420_000 }, async (context) => {
   const { t, dir, step, trackerAddress } = await startScene(context, 'code-threads');
-  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
-  const consoleLines: string[] = [];
-  const { page: alice } = await openWindow(t, dir, consoleLines, 'alice');
-  const { page: carol } = await openWindow(t, dir, consoleLines, 'carol');
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', PASSWORDS.bob, ROOM);
+  const { page: alice, consoleLines } = await openDevWindow(t, dir, { files: CODE_FOLDER, label: 'alice' });
+  const { page: carol } = await openDevWindow(t, dir, { files: CODE_FOLDER, label: 'carol', consoleLines });
   let failed: Page = alice;
   try {
     await bobReady;
-    await Promise.all([signUpAndJoin(alice, trackerAddress, 'alice', PASSWORD), signUpAndJoin(carol, trackerAddress, 'carol', CAROL_PASSWORD)]);
-    await bob.event('member_joined', (e) => e.user === 'alice');
-    await bob.event('member_joined', (e) => e.user === 'carol');
+    await Promise.all([
+      signUpAndJoin(alice, { tracker: trackerAddress, user: 'alice', password: PASSWORDS.alice, room: ROOM, member: bob }),
+      signUpAndJoin(carol, { tracker: trackerAddress, user: 'carol', password: PASSWORDS.carol, room: ROOM, member: bob }),
+    ]);
     step('alice and carol, each in her own VS Code, joined #lobby');
 
     // carol shares lines 3-5 of src/app.ts from her editor.
@@ -369,10 +333,7 @@ test('a snippet carol shares shows as a comment thread in alice\'s editor, follo
     await alice.keyboard.press('End');
     await alice.keyboard.type(' // TODO: cache');
     await widget.locator('.review-title', { hasText: 'changed' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    for (const [name, theme, themeClass] of THEMES) {
-      if (name !== 'dark') await setColorTheme(alice, theme, themeClass);
-      await alice.screenshot({ path: join(RESULTS, `conversations-code-thread-${name}.png`) });
-    }
+    await screenshotInThemes(alice, 'conversations-code-thread', ['dark', 'light']);
     await widget.getByRole('button', { name: 'Compare with the Shared Snippet' }).click();
     // Side by side: the snippet as carol shared it, and the file as it is now.
     const diff = alice.locator('.monaco-diff-editor').first();

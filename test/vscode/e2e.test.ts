@@ -8,43 +8,26 @@
 // or Chromium is not installed (.ci/run installs both with scripts/install-code-server.sh).
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
-import { openWorkbench, packageVsix, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { waitForWorkbench } from '../helpers/code-server.ts';
+import { filesHolding } from '../helpers/files-under.ts';
+import { NOTES_FOLDER, PASSWORDS, ROOM } from './cast.ts';
+import { openPackagedWindow } from './dev-window.ts';
+import { setColorTheme, THEMES } from './themes.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 const PASSWORD = 'plum kettle orbit 93 lantern';
-const BOT_PASSWORD = 'velvet anchor drizzle 58 quartz';
-const ROOM = 'lobby';
-const DARK = 'vscode-theme-defaults-themes-dark_modern';
-const LIGHT = 'vscode-theme-defaults-themes-light_modern';
-
-async function setColorTheme(page: Page, theme: string, themeClass: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await page.keyboard.type(theme);
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  await waitForWorkbench(page, themeClass, UI_TIMEOUT_MS);
-}
 
 test('a person chats with a bot from VS Code: packaged .vsix, palette, view, themes', { timeout: 180_000 }, async (context) => {
   const { t, dir, step, tracker, trackerAddress } = await startScene(context, 'e2e');
 
   // The bot registers, logs in and opens the room while VS Code starts.
-  const { bot, ready: botReady } = botInRoom(t, trackerAddress, join(dir, 'bot'), 'bot', BOT_PASSWORD, ROOM, { pong: true });
-  const { path: vsix } = await packageVsix(join(dir, 'p2p-chat.vsix'));
-  step('packaged p2p-chat.vsix');
-
-  const server = await startCodeServer(t, { install: [vsix], files: { 'README.md': '# Team notes\n' } });
-  step(`code-server on ${server.origin}, the .vsix installed`);
-  const consoleLines: string[] = [];
-  const { page, blocked } = await openWorkbench(t, server, server.url(), { onConsole: (l) => consoleLines.push(l) });
+  const { bot, ready: botReady } = botInRoom(t, trackerAddress, join(dir, 'bot'), 'bot', PASSWORDS.bot, ROOM, { pong: true });
+  const { server, page, blocked, consoleLines } = await openPackagedWindow(t, dir, { files: NOTES_FOLDER });
+  step(`packaged p2p-chat.vsix; code-server on ${server.origin}, the .vsix installed`);
   try {
-    await waitForWorkbench(page, DARK);
+    await waitForWorkbench(page, THEMES.dark.themeClass);
     step('workbench ready (dark theme)');
     await botReady;
     step('bot registered, logged in, in #lobby');
@@ -79,23 +62,16 @@ test('a person chats with a bot from VS Code: packaged .vsix, palette, view, the
 
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(RESULTS, 'e2e-dark.png') });
-    await setColorTheme(page, 'Default Light Modern', LIGHT);
-    // The view follows the theme through VS Code's CSS variables: give it a frame to repaint.
+    // The view follows the theme through VS Code's CSS variables (setColorTheme lets it repaint).
+    await setColorTheme(page, 'light');
     frame = await webviewFrame(page, '.composer textarea');
     await frame.getByText('pong: hello bot').first().waitFor({ state: 'visible' });
-    // Two animation frames: the theme's new CSS variables are painted.
-    await frame.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     await page.screenshot({ path: join(RESULTS, 'e2e-light.png') });
     step(`screenshots: ${join(RESULTS, 'e2e-dark.png')}, ${join(RESULTS, 'e2e-light.png')}`);
 
     assert.deepEqual(blocked, [], 'the workbench tried to leave the machine');
     // Nothing VS Code keeps on disk (settings, state, logs, the extension's storage) holds the password.
-    const needle = Buffer.from(PASSWORD, 'utf8');
-    const holding = (readdirSync(server.userDataDir, { recursive: true }) as string[]).filter((name) => {
-      const path = join(server.userDataDir, name);
-      return statSync(path, { throwIfNoEntry: false })?.isFile() && readFileSync(path).includes(needle);
-    });
-    assert.deepEqual(holding, [], 'files in the user-data folder hold the password');
+    assert.deepEqual(filesHolding(server.userDataDir, PASSWORD), [], 'files in the user-data folder hold the password');
     assert.deepEqual(bot.received.map((m) => m.text), ['hello bot'], 'the bot got exactly the one message');
   } catch (err) {
     throw await failureReport(page, consoleLines, 'e2e', err);

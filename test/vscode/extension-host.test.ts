@@ -7,14 +7,15 @@
 // Fails, with the reason, where code-server or Chromium is not installed (.ci/run installs both).
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SUITE_CONFIG_ENV, SUITE_PASSWORD, type SuiteConfig } from '../extension/suite/config.ts';
+import { SUITE_CONFIG_ENV, SUITE_PASSWORD } from '../extension/suite/config.ts';
+import { startSuiteTracker } from '../extension/suite-tracker.ts';
 import { buildExtensionSuite, checkBundle, lifoTeardown, openWorkbench, stageExtension, startCodeServer } from '../helpers/code-server.ts';
-import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { filesHolding } from '../helpers/files-under.ts';
 
 /** From opening the page to the suite's exit code: workbench start (10–15 s on 2 cores), registration, view round trips. */
 const SUITE_TIMEOUT_MS = 150_000;
@@ -24,19 +25,9 @@ test('the extension-host suite passes inside a real VS Code (code-server)', { ti
   checkBundle('dist/extension.cjs', ['extension', 'peer', 'protocol'], ['.ts']);
   checkBundle('dist/webview.js', ['webview'], ['.ts', '.tsx', '.css']);
   const suite = await buildExtensionSuite();
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-
   const dir = await mkdtemp(join(tmpdir(), 'p2p-chat-suite-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const config: SuiteConfig = {
-    tracker: `${tracker.host}:${tracker.port}`,
-    fingerprint: tracker.fingerprint,
-    log: join(dir, 'mocha.log'),
-    results: join(dir, 'results.json'),
-  };
-  const configPath = join(dir, 'suite.json');
-  writeFileSync(configPath, JSON.stringify(config));
-  writeFileSync(config.log, '');
+  const { config, path: configPath } = await startSuiteTracker(t, dir);
 
   const extension = stageExtension(dir, suite);
   const server = await startCodeServer(t, { env: { [SUITE_CONFIG_ENV]: configPath }, files: { 'hello.ts': 'export const hello = "world";\n' } });
@@ -79,12 +70,5 @@ test('the extension-host suite passes inside a real VS Code (code-server)', { ti
 
   // The password must not be anywhere in VS Code's user data (settings, state, logs, globalStorage).
   await workbench.browser.close();
-  const needle = Buffer.from(SUITE_PASSWORD, 'utf8');
-  const holding: string[] = [];
-  for (const name of readdirSync(server.userDataDir, { recursive: true }) as string[]) {
-    const path = join(server.userDataDir, name);
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (st?.isFile() && readFileSync(path).includes(needle)) holding.push(name);
-  }
-  assert.deepEqual(holding, [], 'files in the user-data folder hold the password');
+  assert.deepEqual(filesHolding(server.userDataDir, SUITE_PASSWORD), [], 'files in the user-data folder hold the password');
 });

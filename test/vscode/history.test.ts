@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { Bot, botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { waitForWorkbench } from '../helpers/code-server.ts';
+import { NOTES_FOLDER, PASSWORDS, ROOM } from './cast.ts';
+import { openDevWindow } from './dev-window.ts';
+import { signUpAndJoin } from './sign-up.ts';
+import { Bot, botInRoom, failureReport, openView, RESULTS, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
-const PASSWORD = 'amber quilt ferry 41 meadow';
-const BOB_PASSWORD = 'copper heron sleet 27 violin';
-const ROOM = 'lobby';
 const NOTES = 120;
 /** Delivery after bob's client starts again: its start, sign-in, and the sender's retry. */
 const DELIVERY_TIMEOUT_MS = 60_000;
@@ -58,25 +58,11 @@ const note = (frame: Frame, n: number) => frame.locator('.row.message .message-b
 test('a reloaded VS Code window shows its history, older pages load when scrolled up, and a message to bob while he is away waits for him, then is delivered', { timeout: 300_000 }, async (context) => {
   const { t, dir, step, trackerAddress } = await startScene(context, 'history');
   const bobData = join(dir, 'bob');
-  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, bobData, 'bob', BOB_PASSWORD, ROOM);
-
-  const extension = stageExtension(dir);
-  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
-  const url = server.url([
-    ['extensionDevelopmentPath', server.remoteUri(extension)],
-    ['skipWelcome', 'true'],
-  ]);
-  const consoleLines: string[] = [];
-  const { page } = await openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(l) });
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, bobData, 'bob', PASSWORDS.bob, ROOM);
+  const { page, consoleLines } = await openDevWindow(t, dir, { files: NOTES_FOLDER });
   try {
-    await waitForWorkbench(page);
     await bobReady;
-    await openView(page);
-    step('workbench ready, P2P Chat open; bob is in #lobby');
-
-    await registerFromPalette(page, trackerAddress, 'alice', PASSWORD);
-    await joinRoomFromPalette(page, ROOM);
-    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    await signUpAndJoin(page, { tracker: trackerAddress, user: 'alice', password: PASSWORDS.alice, room: ROOM, member: bob });
     step('alice registered and joined #lobby');
 
     for (let i = 0; i < NOTES; i++) await bob.ok({ cmd: 'msg_room', room: ROOM, text: `note ${i}` });

@@ -8,16 +8,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openWorkbench, packageVsix, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { waitForWorkbench } from '../helpers/code-server.ts';
+import { PASSWORDS, ROOM } from './cast.ts';
+import { openPackagedWindow } from './dev-window.ts';
 import { botInRoom, failureReport, openView, registerFromPalette, RESULTS, startScene, UI_TIMEOUT_MS } from './workbench.ts';
 
 test('a Restricted Mode window (untrusted folder) has the chat', { timeout: 240_000 }, async (context) => {
   const { t, dir, step, trackerAddress } = await startScene(context, 'restricted');
-  const { ready: botReady } = botInRoom(t, trackerAddress, join(dir, 'bot'), 'bot', 'velvet anchor drizzle 58 quartz', 'lobby');
-  const { path: vsix } = await packageVsix(join(dir, 'p2p-chat.vsix'));
-  const server = await startCodeServer(t, { install: [vsix], restricted: true, files: { 'build.sh': 'echo untrusted\n' } });
-  const consoleLines: string[] = [];
-  const { page, blocked } = await openWorkbench(t, server, server.url(), { onConsole: (l) => consoleLines.push(l) });
+  const { ready: botReady } = botInRoom(t, trackerAddress, join(dir, 'bot'), 'bot', PASSWORDS.bot, ROOM);
+  const { page, blocked, consoleLines } = await openPackagedWindow(t, dir, { restricted: true, files: { 'build.sh': 'echo untrusted\n' } });
   try {
     await waitForWorkbench(page);
     // The window says it is in Restricted Mode (its status bar entry).
@@ -30,10 +29,10 @@ test('a Restricted Mode window (untrusted folder) has the chat', { timeout: 240_
     step('P2P Chat is enabled: its view shows the login form, its status item is there');
 
     await botReady;
-    await registerFromPalette(page, trackerAddress, 'alice', 'amber quilt ferry 41 meadow');
+    await registerFromPalette(page, trackerAddress, 'alice', PASSWORDS.alice);
     await frame.page().locator('.statusbar-item', { hasText: 'alice' }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     const view = await openView(page);
-    await view.locator('.directory-room[data-room="lobby"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await view.locator(`.directory-room[data-room="${ROOM}"]`).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     await page.screenshot({ path: join(RESULTS, 'restricted-mode.png') });
     step('registered in Restricted Mode; the Directory lists the bot\'s room');
     assert.deepEqual(blocked, [], 'the workbench tried to leave the machine');

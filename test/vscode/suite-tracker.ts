@@ -2,13 +2,14 @@
 // (dist-test/extension-suite.cjs), starts a `node tracker` on a free loopback port with a fresh
 // database, writes the config the suite reads (.vscode-test/extension-suite/suite.json, named by
 // P2P_CHAT_SUITE_CONFIG in the launch configuration), and keeps the tracker running until the
-// task is stopped. test/vscode/extension-host.test.ts does the same for code-server by itself.
+// task is stopped. test/vscode/extension-host.test.ts starts the same (test/extension/suite-tracker.ts)
+// for code-server by itself.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SuiteConfig } from '../extension/suite/config.ts';
+import { startSuiteTracker } from '../extension/suite-tracker.ts';
 import { buildExtensionSuite } from '../helpers/code-server.ts';
-import { FAST_TRACKER_ARGS, REPO_ROOT, startTracker } from '../helpers/tracker-process.ts';
+import { REPO_ROOT } from '../helpers/tracker-process.ts';
 
 console.log('starting the tracker for the extension tests');
 const teardown: (() => unknown)[] = [];
@@ -20,15 +21,7 @@ process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 
 await buildExtensionSuite();
-const tracker = await startTracker({ after: (fn) => teardown.push(fn) }, { args: [...FAST_TRACKER_ARGS] });
 const dir = join(REPO_ROOT, '.vscode-test/extension-suite');
 mkdirSync(dir, { recursive: true });
-const config: SuiteConfig = {
-  tracker: `${tracker.host}:${tracker.port}`,
-  fingerprint: tracker.fingerprint,
-  log: join(dir, 'mocha.log'),
-  results: join(dir, 'results.json'),
-};
-writeFileSync(config.log, '');
-writeFileSync(join(dir, 'suite.json'), JSON.stringify(config, null, 2));
-console.log(`suite config written: ${join(dir, 'suite.json')} (tracker ${config.tracker}); stop this task to stop the tracker`);
+const { config, path } = await startSuiteTracker({ after: (fn) => teardown.push(fn) }, dir);
+console.log(`suite config written: ${path} (tracker ${config.tracker}); stop this task to stop the tracker`);

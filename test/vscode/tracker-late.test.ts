@@ -5,31 +5,23 @@
 // starts again on the same address, and alice is online by herself.
 
 import { test } from 'node:test';
-import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
+import { waitForWorkbench } from '../helpers/code-server.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { failureReport, openView, registerFromPalette, runCommand, startScene, UI_TIMEOUT_MS } from './workbench.ts';
+import { NOTES_FOLDER, PASSWORDS } from './cast.ts';
+import { openDevWindow, reloadWindow } from './dev-window.ts';
+import { failureReport, openView, registerFromPalette, startScene, UI_TIMEOUT_MS } from './workbench.ts';
 
 test('a saved session resumes by itself once the tracker is back after VS Code started without it', { timeout: 240_000 }, async (context) => {
   const { t, dir, step, tracker, trackerAddress } = await startScene(context, 'tracker-late');
-  const extension = stageExtension(dir);
-  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
-  const url = server.url([
-    ['extensionDevelopmentPath', server.remoteUri(extension)],
-    ['skipWelcome', 'true'],
-  ]);
-  const consoleLines: string[] = [];
-  const { page } = await openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(l) });
+  const { page, consoleLines } = await openDevWindow(t, dir, { files: NOTES_FOLDER });
   try {
     await waitForWorkbench(page);
     await openView(page);
-    await registerFromPalette(page, trackerAddress, 'alice', 'amber quilt ferry 41 meadow');
+    await registerFromPalette(page, trackerAddress, 'alice', PASSWORDS.alice);
     step('alice registered');
 
     await tracker.stop();
-    const reloaded = page.waitForEvent('load', { timeout: UI_TIMEOUT_MS });
-    await runCommand(page, 'Developer: Reload Window');
-    await reloaded;
-    await waitForWorkbench(page);
+    await reloadWindow(page);
     const offline = page.locator('[aria-label^="P2P Chat, offline"]').first();
     await offline.waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
     step('reloaded with the tracker down: offline');

@@ -9,17 +9,17 @@
 // the extension's JSON state files parse. Screenshots: test-results/two-windows-*.png.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Frame, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { whoHolds } from '../../peer/folder-lock.ts';
-import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
-import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame, type Bot } from './workbench.ts';
-
-const PASSWORD = 'amber quilt ferry 41 meadow';
-const BOB_PASSWORD = 'copper heron sleet 27 violin';
-const ROOM = 'lobby';
+import { filesUnder } from '../helpers/files-under.ts';
+import { NOTES_FOLDER, PASSWORDS, ROOM } from './cast.ts';
+import { openConversation } from './conversation-steps.ts';
+import { openAnotherWindow, openDevWindow, reloadWindow } from './dev-window.ts';
+import { signUpAndJoin } from './sign-up.ts';
+import { botInRoom, failureReport, openView, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame, type Bot } from './workbench.ts';
 
 /** The timeline rows of messages whose text contains `text`, in the window's chat view. */
 async function rows(page: Page, text: string): Promise<number> {
@@ -32,16 +32,6 @@ async function seenOnce(page: Page, text: string, window: string): Promise<void>
   const frame = await webviewFrame(page, '.composer textarea');
   await frame.locator('[data-id][data-from]', { hasText: text }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
   assert.equal(await rows(page, text), 1, `"${text}" shows once in window ${window}`);
-}
-
-/** Opens conversation `title` from the view's list in `page`. */
-async function openConversation(page: Page, title: string): Promise<Frame> {
-  const frame = await webviewFrame(page, '.conversation');
-  const row = frame.locator('.conversation', { hasText: title }).first();
-  await row.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  await row.click();
-  await frame.locator('.composer textarea[placeholder="Message ' + title + '"]').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  return frame;
 }
 
 /** Types `text` into the composer of `page`'s open conversation and sends it. */
@@ -59,30 +49,17 @@ function received(bob: Bot, text: string): number {
 
 test('two windows of one user share one engine; the other window takes over when the first closes', { timeout: 420_000 }, async (context) => {
   const { t, dir, step, trackerAddress } = await startScene(context, 'two-windows');
-  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', BOB_PASSWORD, ROOM);
-  const extension = stageExtension(dir);
-  const server = await startCodeServer(t, { files: { 'README.md': '# Team notes\n' } });
-  const url = server.url([
-    ['extensionDevelopmentPath', server.remoteUri(extension)],
-    ['skipWelcome', 'true'],
-  ]);
-  const consoleLines: string[] = [];
-  const { context: browser, page: a } = await openWorkbench(t, server, url, { onConsole: (l) => consoleLines.push(`A ${l}`) });
+  const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', PASSWORDS.bob, ROOM);
+  const windowA = await openDevWindow(t, dir, { files: NOTES_FOLDER, label: 'A' });
+  const { server, page: a, consoleLines } = windowA;
   let b: Page | undefined;
   try {
-    await waitForWorkbench(a);
     await bobReady;
-    await openView(a);
-    await registerFromPalette(a, trackerAddress, 'alice', PASSWORD);
-    await joinRoomFromPalette(a, ROOM);
-    await bob.event('member_joined', (e) => e.room === ROOM && e.user === 'alice');
+    await signUpAndJoin(a, { tracker: trackerAddress, user: 'alice', password: PASSWORDS.alice, room: ROOM, member: bob });
     step('window A: alice registered and joined #lobby');
 
     // Window B: the same browser profile (SecretStorage) and the same user-data folder.
-    b = await browser.newPage();
-    b.on('console', (m) => consoleLines.push(`B [${m.type()}] ${m.text()}`));
-    await b.goto(url);
-    await waitForWorkbench(b);
+    b = await openAnotherWindow(windowA, 'B');
     await b.locator('[aria-label^="P2P Chat, online as alice"]').first().waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
     await openView(b);
     await openConversation(b, ROOM);
@@ -144,10 +121,7 @@ test('two windows of one user share one engine; the other window takes over when
     assert.equal(received(bob, 'still here, from B'), 1);
 
     // A new window attaches to B (now running the engine) and reads the history from the store.
-    const c = await browser.newPage();
-    c.on('console', (m) => consoleLines.push(`C [${m.type()}] ${m.text()}`));
-    await c.goto(url);
-    await waitForWorkbench(c);
+    const c = await openAnotherWindow(windowA, 'C');
     await openView(c);
     await openConversation(c, ROOM);
     for (const text of ['standup in five', 'from window A', 'from window B', 'are you still there?', 'still here, from B']) await seenOnce(c, text, 'C');
@@ -156,10 +130,7 @@ test('two windows of one user share one engine; the other window takes over when
     // Reload window B, which runs the engine now: window C takes over (or B's new extension host
     // wins the race and C attaches to it); either way one engine, and nothing lost or doubled.
     const beforeReload = await whoHolds(folder);
-    const reloaded = b.waitForEvent('load', { timeout: UI_TIMEOUT_MS });
-    await runCommand(b, 'Developer: Reload Window');
-    await reloaded;
-    await waitForWorkbench(b);
+    await reloadWindow(b);
     await sendFrom(c, 'after the reload, from C');
     await bob.event('message', (e) => e.from === 'alice' && e.text === 'after the reload, from C');
     const afterReload = await whoHolds(folder);
@@ -186,7 +157,7 @@ test('two windows of one user share one engine; the other window takes over when
 
     // The extension's JSON state files in the global storage folder all parse.
     const storage = join(server.userDataDir, 'User/globalStorage');
-    const json = (readdirSync(storage, { recursive: true }) as string[]).filter((name) => name.endsWith('.json') && statSync(join(storage, name)).isFile());
+    const json = filesUnder(storage).filter((name) => name.endsWith('.json'));
     assert.ok(json.length > 0, 'the global storage folder holds JSON state files');
     for (const name of json) assert.doesNotThrow(() => JSON.parse(readFileSync(join(storage, name), 'utf8')), `${name} parses`);
     step(`state files parse: ${json.join(', ')}`);

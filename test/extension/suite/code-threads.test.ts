@@ -12,18 +12,12 @@ import { CodeThreads, MAX_THREADS, type CodeThreadsHost } from '../../../extensi
 import { ProtocolError } from '../../../protocol/errors.ts';
 import type { TimelineMessage } from '../../../protocol/view.ts';
 import type { SuiteConfig } from './config.ts';
+import { stubWindow } from './stub-window.ts';
+import { until } from './until.ts';
+import { workspaceFolder } from './workspace-folder.ts';
 
-const WAIT_MS = 20_000;
 const ROOM = 'room-code-threads';
 const CODE = 'export function add(a: number, b: number): number {\n  return a + b;\n}';
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A message as the controller passes it (protocol/view.ts TimelineMessage). */
 function message(id: string, fields: Partial<TimelineMessage>): TimelineMessage {
@@ -65,9 +59,7 @@ export function defineCodeThreadTests(_config: SuiteConfig): void {
     let threads: CodeThreads;
 
     before(function () {
-      const f = vscode.workspace.workspaceFolders?.[0];
-      assert.ok(f, 'the driver opens a workspace folder');
-      folder = f.uri;
+      folder = workspaceFolder().uri;
       dir = join(folder.fsPath, 'threads');
       mkdirSync(dir, { recursive: true });
       const lines = Array.from({ length: 30 }, (_, i) => `// line ${i + 1}`);
@@ -174,17 +166,17 @@ export function defineCodeThreadTests(_config: SuiteConfig): void {
 
     it('a reply the engine refuses is not lost: the notice says why and offers the text back', async function () {
       const notices: { message: string; items: string[] }[] = [];
-      const target = vscode.window as unknown as Record<string, unknown>;
-      const saved = target.showErrorMessage;
-      target.showErrorMessage = async (message: string, ...items: string[]) => {
-        notices.push({ message, items });
-        return undefined;
-      };
+      const restore = stubWindow({
+        showErrorMessage: async (message: string, ...items: string[]) => {
+          notices.push({ message, items });
+          return undefined;
+        },
+      });
       try {
         host.failNext = new ProtocolError('message.deleted', 'bob deleted that message; reply in the conversation instead');
         await vscode.commands.executeCommand('p2pChat.threadReply', { thread: only(), text: 'too late' });
       } finally {
-        target.showErrorMessage = saved;
+        restore();
       }
       assert.deepEqual(notices, [{ message: 'P2P Chat did not send your reply: bob deleted that message; reply in the conversation instead', items: ['Copy Reply'] }]);
       assert.equal(host.replies.length, 1);

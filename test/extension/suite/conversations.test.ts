@@ -12,33 +12,12 @@ import * as vscode from 'vscode';
 import type { CodeThreads } from '../../../extension/code-threads.ts';
 import type { ExtensionApi } from '../../../extension/extension.ts';
 import type { HostToView, TimelineMessage } from '../../../protocol/view.ts';
-
-const WAIT_MS = 30_000;
+import { stubWindow } from './stub-window.ts';
+import { until } from './until.ts';
+import { postsDuring } from './view-posts.ts';
+import { workspaceFolder } from './workspace-folder.ts';
 
 type Completed = Extract<HostToView, { type: 'request/completed' }>;
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Records what the view is sent while `work` runs. */
-async function watching(api: ExtensionApi, work: (seen: HostToView[]) => Promise<void>): Promise<void> {
-  const seen: HostToView[] = [];
-  const post = api.view.post.bind(api.view);
-  api.view.post = (m: HostToView) => {
-    seen.push(m);
-    post(m);
-  };
-  try {
-    await work(seen);
-  } finally {
-    api.view.post = post;
-  }
-}
 
 export function defineConversationTests(api: () => ExtensionApi, note: (text: string) => void): void {
   it('reply, react, edit and delete through view requests: each completed, the view told the whole message, the quote following the original', async function () {
@@ -46,7 +25,7 @@ export function defineConversationTests(api: () => ExtensionApi, note: (text: st
     const { controller } = api();
     await controller.createRoom(`talk-${process.pid}`);
     const key = controller.model.openKey!;
-    await watching(api(), async (seen) => {
+    await postsDuring(api(), async (seen) => {
       const completed = (requestId: number) => seen.find((m): m is Completed => m.type === 'request/completed' && m.requestId === requestId);
       const added = (pred: (m: TimelineMessage) => boolean) => seen.map((m) => (m.type === 'timeline/added' && m.item.kind === 'message' ? m.item : undefined)).find((m) => m && pred(m));
       const updated = (id: string) => seen.filter((m): m is Extract<HostToView, { type: 'message/updated' }> => m.type === 'message/updated' && m.message.id === id).at(-1)?.message;
@@ -96,18 +75,17 @@ export function defineConversationTests(api: () => ExtensionApi, note: (text: st
     await controller.createRoom(`other-${process.pid}`);
     assert.notEqual(controller.model.openKey, key);
 
-    const target = vscode.window as unknown as Record<string, unknown>;
-    const create = target.createQuickPick as typeof vscode.window.createQuickPick;
+    const create = vscode.window.createQuickPick;
     let pick: vscode.QuickPick<vscode.QuickPickItem> | undefined;
-    target.createQuickPick = () => (pick = create());
-    await watching(api(), async (seen) => {
+    await postsDuring(api(), async (seen) => {
       let running: Thenable<unknown>;
+      const restore = stubWindow({ createQuickPick: () => (pick = create()) });
       try {
         // The palette command with a first query, as a keybinding with `args` would run it.
         running = vscode.commands.executeCommand('p2pChat.searchMessages', 'quokka');
         await until(() => pick !== undefined, 'the QuickPick to open');
       } finally {
-        target.createQuickPick = create;
+        restore();
       }
       assert.equal(pick!.value, 'quokka');
       await until(() => (pick?.items.length ?? 0) > 0, 'search results in the QuickPick');
@@ -135,7 +113,7 @@ export function defineConversationTests(api: () => ExtensionApi, note: (text: st
   it("a snippet shared is a code thread here, a reply in the chat joins it, and its path link opens where the code is after lines are inserted above", async function () {
     this.timeout(60_000);
     const { controller } = api();
-    const folder = vscode.workspace.workspaceFolders![0]!;
+    const folder = workspaceFolder();
     const path = `src/anchor-${process.pid}.ts`;
     const uri = vscode.Uri.joinPath(folder.uri, path);
     const lines = Array.from({ length: 10 }, (_, i) => `export const step${i + 1} = ${i + 1};`);

@@ -6,14 +6,19 @@
 // the session, SecretStorage and what the view was sent.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../../extension/extension.ts';
 import type { HostToView } from '../../../protocol/view.ts';
 import { parseReadMarks } from '../../../extension/read-state.ts';
+import { filesHolding, filesUnder } from '../../helpers/files-under.ts';
 import { SUITE_PASSWORD, SUITE_USER, type SuiteConfig } from './config.ts';
 import { defineConversationTests } from './conversations.test.ts';
+import { stubWindow } from './stub-window.ts';
+import { until } from './until.ts';
+import { postsDuring } from './view-posts.ts';
+import { workspaceFolder } from './workspace-folder.ts';
 
 const EXTENSION_ID = 'p2p-chat.p2p-chat';
 export const COMMANDS = [
@@ -39,34 +44,6 @@ export const COMMANDS = [
 export const THREAD_COMMANDS = ['p2pChat.threadReply', 'p2pChat.threadShowOriginal', 'p2pChat.threadShowInChat'];
 const USER = SUITE_USER;
 const PASSWORD = SUITE_PASSWORD;
-const VIEW_TIMEOUT_MS = 30_000;
-
-type Window = typeof vscode.window;
-
-/** Replaces functions of vscode.window (the one object every extension's `vscode` shares); returns the undo. */
-function stubWindow(stubs: Partial<Record<keyof Window, unknown>>): () => void {
-  const target = vscode.window as unknown as Record<string, unknown>;
-  const saved = Object.fromEntries(Object.keys(stubs).map((k) => [k, target[k]]));
-  Object.assign(target, stubs);
-  return () => Object.assign(target, saved);
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = VIEW_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function filesUnder(dir: string): string[] {
-  const files: string[] = [];
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const path = join(dir, name);
-    if (statSync(path).isFile()) files.push(path);
-  }
-  return files;
-}
 
 export function defineExtensionTests(config: SuiteConfig): void {
   const results: Record<string, unknown> = {};
@@ -175,14 +152,9 @@ export function defineExtensionTests(config: SuiteConfig): void {
       const storage = context.globalStorageUri.fsPath;
       const files = filesUnder(storage);
       assert.ok(files.length > 0, `nothing in ${storage}: the engine keeps its state there`);
-      const needles = [Buffer.from(PASSWORD, 'utf8'), Buffer.from(PASSWORD, 'utf16le')];
-      const holding = files.filter((f) => {
-        const bytes = readFileSync(f);
-        return needles.some((n) => bytes.includes(n));
-      });
-      assert.deepEqual(holding, [], 'files in globalStorage hold the password');
+      assert.deepEqual(filesHolding(storage, PASSWORD, ['utf8', 'utf16le']), [], 'files in globalStorage hold the password');
       note(`scanned ${files.length} files in globalStorage: no password`);
-      results.globalStorageFiles = files.map((f) => f.slice(storage.length + 1));
+      results.globalStorageFiles = files;
     });
 
     it('the view gets a full snapshot when it opens, and again after it is closed and reopened', async function () {
@@ -209,8 +181,7 @@ export function defineExtensionTests(config: SuiteConfig): void {
 
     it("a snippet link opens a file of the workspace, and refuses a path or a symlink that leads out, with a notice", async function () {
       this.timeout(60_000);
-      const folder = vscode.workspace.workspaceFolders?.[0];
-      assert.ok(folder, 'the driver opens a workspace folder');
+      const folder = workspaceFolder();
       const outside = join(folder.uri.fsPath, '..', `p2p-outside-${process.pid}.txt`);
       writeFileSync(outside, 'not for peers\n');
       const link = join(folder.uri.fsPath, 'p2p-link-out');
@@ -244,13 +215,7 @@ export function defineExtensionTests(config: SuiteConfig): void {
 
     it('each view request gets its own request/completed: a failing join says why, a leave succeeds; neither is a notice', async function () {
       this.timeout(60_000);
-      const seen: HostToView[] = [];
-      const post = api.view.post.bind(api.view);
-      api.view.post = (m: HostToView) => {
-        seen.push(m);
-        post(m);
-      };
-      try {
+      await postsDuring(api, async (seen) => {
         await api.controller.fromView({ type: 'room/join', requestId: 41, id: 'no-such-room' });
         const failed = seen.filter((m): m is Extract<HostToView, { type: 'request/completed' }> => m.type === 'request/completed');
         assert.equal(failed.length, 1, JSON.stringify(seen));
@@ -267,16 +232,14 @@ export function defineExtensionTests(config: SuiteConfig): void {
         assert.deepEqual(seen.filter((m) => m.type === 'request/completed'), [{ type: 'request/completed', requestId: 42, ok: true }]);
         assert.equal(seen.some((m) => m.type === 'notice/shown'), false);
         assert.equal(api.controller.model.roomItems().some((r) => r.key === key), false, 'left');
-      } finally {
-        api.view.post = post;
-      }
+      });
     });
 
     defineConversationTests(() => api, note);
 
     it('Share Selection of whole lines (the cursor at column 1 of the next line) shares those lines only, named by their path in the folder', async function () {
       this.timeout(60_000);
-      const folder = vscode.workspace.workspaceFolders![0]!;
+      const folder = workspaceFolder();
       const file = vscode.Uri.joinPath(folder.uri, 'src', 'lines.ts');
       const lines = Array.from({ length: 200 }, (_, i) => `export const line${i + 1} = ${i + 1};`);
       await vscode.workspace.fs.writeFile(file, Buffer.from(lines.join('\n') + '\n'));
@@ -284,19 +247,14 @@ export function defineExtensionTests(config: SuiteConfig): void {
       const editor = await vscode.window.showTextDocument(file);
       // Lines 82-84 selected as Shift+Down selects them: from column 1 of 82 to column 1 of 85.
       editor.selection = new vscode.Selection(81, 0, 84, 0);
-      const seen: HostToView[] = [];
-      const post = api.view.post.bind(api.view);
-      api.view.post = (m: HostToView) => {
-        seen.push(m);
-        post(m);
-      };
-      const restore = stubWindow({ showInputBox: async () => '' });
-      try {
-        await vscode.commands.executeCommand('p2pChat.shareSelectionWithChat');
-      } finally {
-        restore();
-        api.view.post = post;
-      }
+      const seen = await postsDuring(api, async () => {
+        const restore = stubWindow({ showInputBox: async () => '' });
+        try {
+          await vscode.commands.executeCommand('p2pChat.shareSelectionWithChat');
+        } finally {
+          restore();
+        }
+      });
       const added = seen.find((m): m is Extract<HostToView, { type: 'timeline/added' }> => m.type === 'timeline/added');
       assert.ok(added && added.item.kind === 'message', `no message was shown: ${JSON.stringify(seen.map((m) => m.type))}`);
       const snippet = added.item.kind === 'message' ? added.item.snippet : undefined;
@@ -355,13 +313,7 @@ export function defineExtensionTests(config: SuiteConfig): void {
 
     it('a wrong password goes straight to signed out, with only the password error (no "connecting", no timeout later)', async function () {
       this.timeout(60_000);
-      const seen: HostToView[] = [];
-      const post = api.view.post.bind(api.view);
-      api.view.post = (m: HostToView) => {
-        seen.push(m);
-        post(m);
-      };
-      try {
+      await postsDuring(api, async (seen) => {
         await api.controller.fromView({ type: 'auth/login', requestId: 77, tracker: config.tracker, user: USER, password: 'not the password at all 123' });
         const completed = seen.find((m): m is Extract<HostToView, { type: 'request/completed' }> => m.type === 'request/completed' && m.requestId === 77);
         assert.equal(completed?.ok, false);
@@ -375,9 +327,7 @@ export function defineExtensionTests(config: SuiteConfig): void {
         await api.controller.fromView({ type: 'auth/login', requestId: 78, tracker: config.tracker, user: USER, password: PASSWORD });
         assert.equal(api.controller.model.session.state, 'online');
         await vscode.commands.executeCommand('p2pChat.logout');
-      } finally {
-        api.view.post = post;
-      }
+      });
     });
   });
 }
