@@ -216,7 +216,8 @@ export const actions = {
       }
     });
     setTyping(key, false);
-    request(reply ? { type: 'message/send', key, text, replyTo: reply.id } : { type: 'message/send', key, text }, { kind: 'bar' });
+    // Until the host says it was sent, the text is kept here: a refusal puts it back in the box.
+    request(reply ? { type: 'message/send', key, text, replyTo: reply.id } : { type: 'message/send', key, text }, { kind: 'send', key, text, ...(reply ? { reply } : {}) });
     return true;
   },
 

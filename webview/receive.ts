@@ -8,7 +8,7 @@ import type { ConversationId, HostToView, OpenedConversation } from '../protocol
 import { afterReceive, connect, disconnect } from './actions.ts';
 import { continueReveal } from './conversation-actions.ts';
 import { focusComposer, settleFocus } from './focus.ts';
-import { store } from './state.ts';
+import { store, type RequestPlace } from './state.ts';
 import { addItem, applyStatus, prependPage, rowsOf, updateMessage, type TimelineWindow } from './timeline-window.ts';
 import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
 
@@ -178,12 +178,24 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
       store.joinErrors.value = errors;
       // Joined: the room is open; typing goes to it at once (the focus was on the Join button, now gone).
       if (!error) focusComposer();
+    } else if (place.kind === 'send' && error) {
+      store.error.value = { ...error, message: `${error.message} Your message was not sent: it is back in the message box.` };
+      restoreDraft(place);
     } else if (error) {
       store.error.value = error;
     } else if (request?.type === 'conversation/openDirect') {
       focusComposer();
     }
   });
+}
+
+/** An unsent message goes back to its conversation's box: before what was typed since, and with its reply if none was begun since. */
+function restoreDraft(place: Extract<RequestPlace, { kind: 'send' }>): void {
+  const drafts = new Map(store.drafts.value);
+  const now = drafts.get(place.key) ?? '';
+  drafts.set(place.key, now.trim() ? `${place.text}\n${now}` : place.text);
+  store.drafts.value = drafts;
+  if (place.reply && !store.replies.value.has(place.key)) store.replies.value = new Map(store.replies.value).set(place.key, place.reply);
 }
 
 function isHostMessage(data: unknown): data is HostToView {

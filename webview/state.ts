@@ -25,7 +25,8 @@ export interface ViewError {
  * Where a request's outcome is shown: the login form, one directory row (a join), or the error
  * bar. A completion changes its own place only, so one request never clears another's state.
  */
-export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'page'; key: ConversationId; through?: string } | { kind: 'search' };
+/** Where a request's failure is shown. `send`: the bar, and the unsent text (and the reply it was) goes back to the message box. */
+export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'send'; key: ConversationId; text: string; reply?: ReplyDraft } | { kind: 'page'; key: ConversationId; through?: string } | { kind: 'search' };
 
 /** The message my next message in a conversation answers (shown above the composer). */
 export interface ReplyDraft {

@@ -63,7 +63,9 @@ describe('webview: the open conversation', () => {
 
   test('received messages appear, grouped by sender within 5 minutes, with day separators', async (t) => {
     const view = await harness().open(t);
-    const now = Date.now();
+    // Every "today" message is at least 20 minutes after midnight (run just after midnight, "20
+    // minutes ago" is yesterday): at the earliest 00:30 today, a little ahead of the clock then.
+    const now = Math.max(Date.now(), new Date().setHours(0, 30, 0, 0));
     const yesterday = now - 24 * 60 * MIN;
     await openGeneral(view, [message('y1', 'bob', 'from yesterday', yesterday)]);
     await view.page.locator('[data-id="y1"]').waitFor({ timeout: WAIT_MS });
@@ -226,5 +228,26 @@ describe('webview: the open conversation', () => {
     await view.page.getByRole('alert').filter({ hasText: 'the limit is 64 KiB' }).waitFor({ timeout: WAIT_MS });
     assert.equal((await view.postedOf('message/send')).length, 0);
     assert.equal((await composer.inputValue()).length, 40 * 1024, 'the draft is kept');
+  });
+
+  test('a send the host refuses puts the text back in the box, before what was typed since, and says so', async (t) => {
+    const view = await harness().open(t);
+    await openGeneral(view);
+    const composer = view.page.locator('.composer-input');
+    await composer.pressSequentially('the deploy is at 5');
+    await composer.press('Enter');
+    const sent = await view.waitForPosted('message/send', { text: 'the deploy is at 5' });
+    assert.equal(await composer.inputValue(), '');
+    await composer.pressSequentially('and bring snacks');
+    await view.send({ type: 'request/completed', requestId: sent.requestId, ok: false, error: { message: 'You are not logged in. Run "P2P Chat: Login" first.' } });
+    await view.page.getByRole('alert').filter({ hasText: 'Your message was not sent: it is back in the message box.' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await composer.inputValue(), 'the deploy is at 5\nand bring snacks', 'nothing typed is lost');
+    // A send that succeeds leaves the box alone.
+    await composer.fill('ok');
+    await composer.press('Enter');
+    const second = await view.waitForPosted('message/send', { text: 'ok' });
+    await view.send({ type: 'request/completed', requestId: second.requestId, ok: true });
+    await view.page.locator('.composer-input').waitFor({ timeout: WAIT_MS });
+    assert.equal(await composer.inputValue(), '');
   });
 });
