@@ -157,6 +157,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   // ---- the holder's side ----
   const hold = async (held: FolderLock, takingOver: boolean) => {
     lock = held;
+    // Taking over: what the views ask is held from this moment until the engine has resumed. (Set
+    // only after the awaits below, a send typed meanwhile reached an engine not signed in yet and
+    // was refused: seen in the two-windows end-to-end test under load.)
+    if (takingOver) quiet = true;
     // Code threads live where the engine runs (they reply through it); made at sign-in.
     controller.setCodeThreads((host) => new CodeThreads(host));
     hub = new WindowHub({
@@ -180,7 +184,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       return;
     }
     const wasOpen = mirror.openKey;
-    quiet = true;
     try {
       await controller.restore();
       if (wasOpen !== undefined && controller.loggedIn && controller.model.snapshot().rooms.some((r) => r.key === wasOpen)) await controller.model.openConversation(wasOpen);
