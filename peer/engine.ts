@@ -1,8 +1,7 @@
 // The chat engine: one object with typed methods and typed events (protocol/client.ts), hosted
 // unchanged by the terminal client and the VS Code extension. It is the composition root: the
-// parts below each own their state and timers, and the engine wires them, holds the lifecycle
-// (sign in, begin, shut down), switches on tracker events and re-emits what the parts report.
-// No `vscode` import here, ever.
+// parts below each own their state and timers, and the engine wires them, turns each command into
+// a call to the part that owns it, and re-emits what the parts report. No `vscode` import here, ever.
 //
 //   sign-in.ts        register, log in, resume            trust.ts          fingerprints, verify, rows
 //   conversations.ts  a room reference -> Conversation    room-directory.ts rooms the tracker told of
@@ -10,24 +9,25 @@
 //   room-messages.ts  sessions, bundles, sends, acks      serial-inbox.ts   one peer's messages in order
 //   peer-dispatch.ts  a peer's message -> its part        tracker-events.ts tracker pushes, presence table
 //   signed-session.ts the parts of a signed-in session, built, quiesced and released
+//   session-lifecycle.ts  a session begun, resumed, told of tracker pushes, shut down (with a grace)
+//   conversation-actions.ts  replies, reactions, edits, deletes, read receipts, search
 
 import { EventEmitter } from 'node:events';
 import type { ClientEvents, CommandResults, HistoryMessage, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError, isDeclaredCode } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, type LinkLimits, type MessageBody } from '../protocol/peer.ts';
-import type { PeerInfo, RoomSummary, TrackerEvent } from '../protocol/tracker.ts';
+import type { RoomSummary } from '../protocol/tracker.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
-import type { ScryptParams, UserKeys } from './account.ts';
+import type { ScryptParams } from './account.ts';
 import { DataFolder, type AccountStore } from './data-folder.ts';
 import { RoomDirectory } from './room-directory.ts';
-import { dispatchPeerMessage } from './peer-dispatch.ts';
 import * as actions from './conversation-actions.ts';
 import * as signIn from './sign-in.ts';
-import { assemble, quiesce, release, type Signed } from './signed-session.ts';
+import { SessionLifecycle } from './session-lifecycle.ts';
+import type { Signed } from './signed-session.ts';
 import type { FingerprintRow } from './trust.ts';
-import { TrackerSession, type SessionResult } from './tracker-session.ts';
-import { onTrackerEvent, replacePresence } from './tracker-events.ts';
+import { TrackerSession } from './tracker-session.ts';
 
 export interface EngineOptions {
   /** Root of the data folder. */
@@ -56,23 +56,22 @@ export interface EngineOptions {
 
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
 
-const SHUTDOWN_SEND_GRACE_MS = 5000;
-
 export class ChatEngine extends EventEmitter<EngineEvents> {
   readonly data: DataFolder;
   private readonly accounts: AccountStore;
   private readonly tracker: TrackerSession;
-  private readonly now: () => number;
-  private s?: Signed;
-  private readonly presence = new Map<string, PeerInfo>();
   /** Rooms as the tracker last listed or pushed them. */
   private readonly roomDirectory = new RoomDirectory((rooms) => this.emit('directory_changed', { rooms }));
-  /** Sends still under way; close() lets them finish (briefly) so a message sent just before exit is not lost. */
-  private readonly outgoing = new Set<Promise<void>>();
+  /** The signed-in session: begun, resumed, told of tracker pushes, shut down. */
+  private readonly session: SessionLifecycle;
+
+  /** The signed-in session's parts, or undefined (test helpers reach for them by this name too). */
+  private get s(): Signed | undefined {
+    return this.session.current;
+  }
 
   constructor(private readonly opts: EngineOptions) {
     super();
-    this.now = opts.now ?? Date.now;
     this.data = new DataFolder(opts.dataDir, opts.perUserFolders ?? false, opts.atRestKey);
     this.accounts = opts.accountStore ?? this.data.accountStore();
     const tracker = opts.tracker ?? { host: '127.0.0.1', port: DEFAULT_TRACKER_PORT };
@@ -82,15 +81,22 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       ...(opts.trustTracker ? { trustFirstUse: opts.trustTracker } : {}),
       ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}),
     });
+    this.session = new SessionLifecycle({
+      opts, data: this.data, tracker: this.tracker, now: opts.now ?? Date.now, directory: this.roomDirectory,
+      emit: (name, e) => (this.emit as (n: string, e: unknown) => boolean)(name, e),
+      emitError: (e) => this.emitError(e),
+      report: (err, from) => this.report(err, from),
+      joinedRooms: () => this.joinedRooms(),
+    });
     this.tracker.on('state', (state, detail) => this.emit('connection', { state, detail }));
-    this.tracker.on('event', (e) => void this.onTrackerEvent(e).catch((err) => this.report(err)));
-    this.tracker.on('resumed', (s) => void this.onResumed(s).catch((err) => this.report(err)));
+    this.tracker.on('event', (e) => void this.session.trackerEvent(e).catch((err) => this.report(err)));
+    this.tracker.on('resumed', (s) => void this.session.resumed(s).catch((err) => this.report(err)));
     // The tracker ended this session (logged out everywhere, a password changed elsewhere, revoked):
     // this device signs out too, links and listener included, and forgets the saved session.
     this.tracker.on('ended', (why) => {
       this.emitError({ code: 'auth.bad_token', message: why });
       const user = this.s?.user;
-      if (user) void this.accounts.forget(user).then(() => this.shutdown()).catch((err) => this.report(err));
+      if (user) void this.accounts.forget(user).then(() => this.session.shutdown()).catch((err) => this.report(err));
     });
     this.tracker.on('warning', (err) => this.report(err, 'the tracker'));
   }
@@ -130,14 +136,14 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   async login(rawUser: string, password: string): Promise<void> {
     if (this.s) throw new ProtocolError('auth.already_authenticated', `already logged in as ${this.s.user}; log out first`);
     const { session, keys, port } = await signIn.logIn(this.signInParts(), rawUser, password);
-    await this.begin(session, keys, port);
+    await this.session.begin(session, keys, port);
   }
 
   /** Resumes the account saved in the data folder with its token: no password. */
   async resume(rawUser?: string): Promise<boolean> {
     const signed = await signIn.resume(this.signInParts(), rawUser);
     if (!signed) return false;
-    await this.begin(signed.session, signed.keys, signed.port);
+    await this.session.begin(signed.session, signed.keys, signed.port);
     return true;
   }
 
@@ -151,12 +157,12 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       // Offline: the token stays valid on the tracker until it expires; it is forgotten here.
     }
     await this.accounts.forget(user);
-    await this.shutdown();
+    await this.session.shutdown();
   }
 
   /** Stops everything without logging out (the saved session resumes next time). */
   async close(): Promise<void> {
-    await this.shutdown();
+    await this.session.shutdown();
   }
 
   // ---- identity (trust.ts) ---------------------------------------------------------------------
@@ -324,121 +330,6 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     s.messages.typing(s.conversations.resolve(roomRef), active);
   }
 
-  // ---- lifecycle -------------------------------------------------------------------------------
-
-  private async begin(session: SessionResult, keys: UserKeys, port: number): Promise<void> {
-    try {
-      await this.beginNow(session, keys, port);
-    } catch (err) {
-      // Half a start is worse than none: undo it so the engine reads as logged out.
-      const s = this.s;
-      this.s = undefined;
-      await s?.pool.close().catch(() => {});
-      await this.tracker.stop().catch(() => {});
-      await s?.inbound.close().catch(() => {});
-      s?.delivery.close();
-      try {
-        s?.store.db.close();
-      } catch {
-        // the sign-in's own error is the one to report
-      }
-      throw err;
-    }
-  }
-
-  private async beginNow(session: SessionResult, me: UserKeys, port: number): Promise<void> {
-    const s = await assemble({
-      opts: this.opts, data: this.data, tracker: this.tracker, now: this.now, presence: this.presence, directory: this.roomDirectory,
-      emit: (name, e) => (this.emit as (n: string, e: unknown) => boolean)(name, e),
-      emitError: (e) => this.emitError(e),
-      report: (err, from) => this.report(err, from),
-      persist: () => this.persist(),
-      track: (work) => this.track(work),
-      onPeerMessage: (from, item) => (this.s ? dispatchPeerMessage(this.s, from, item) : undefined),
-    }, session, me);
-    this.s = s;
-    const { pool, sync } = s;
-    await pool.listen(port, this.opts.peerHost ?? '0.0.0.0');
-    this.applySession(session);
-    await this.refreshDirectory();
-    // Rooms whose file was missing or damaged are fetched again from the start.
-    await sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id), ...s.rooms.unloaded()]);
-    this.persist();
-    this.emit('ready', { port: pool.port });
-    // Built in the background (in slices): the first search is then fast.
-    this.track(s.search.warm().catch((err) => this.report(err)));
-    this.track(s.mailbox.collect());
-    s.delivery.resumeAll();
-    s.catchUp.reach([...this.presence.keys()]);
-    // My other devices online: linked now, so catch-up runs both ways (they were told of this
-    // device before it listened, so their dial may have failed).
-    this.track(s.pool.sendWith(s.user, () => true).then(() => {}));
-  }
-
-  private track(work: Promise<void>): void {
-    this.outgoing.add(work);
-    void work.finally(() => this.outgoing.delete(work));
-  }
-
-  private async shutdown(): Promise<void> {
-    if (this.outgoing.size) {
-      // Work that finishing work starts (a second mailbox round) is waited for too, within the grace.
-      let timer: NodeJS.Timeout | undefined;
-      let graceOver = false;
-      const grace = new Promise<void>((r) => (timer = setTimeout(() => r(void (graceOver = true)), SHUTDOWN_SEND_GRACE_MS)));
-      while (this.outgoing.size && !graceOver) await Promise.race([Promise.allSettled([...this.outgoing]), grace]);
-      clearTimeout(timer);
-    }
-    const s = this.s;
-    if (s) await quiesce(s);
-    await this.tracker.stop();
-    if (s) {
-      await release(s, (err) => this.report(err), () => {
-        this.persist();
-        return this.data.settle();
-      });
-    }
-    this.s = undefined;
-    this.presence.clear();
-  }
-
-  /** The tracker's view after a sign-in or a resume replaces ours; after a resume (`announce`) who came or went is told. */
-  private applySession(session: SessionResult, announce = false): void {
-    const changed = replacePresence(this.presence, this.roomDirectory, session, this.s?.user);
-    if (announce) for (const p of changed) this.emit('presence', p);
-  }
-
-  private async onResumed(session: SessionResult): Promise<void> {
-    const s = this.s;
-    if (!s) return;
-    this.applySession(session, true);
-    await this.refreshDirectory();
-    await s.sync.syncRooms([...session.rooms.map((r) => r.id), ...this.joinedRooms().map((r) => r.id)]);
-    this.track(s.mailbox.collect());
-    s.delivery.resumeAll();
-    s.catchUp.reach([...this.presence.keys()]);
-    // My other devices online: linked now, so catch-up runs both ways (they were told of this
-    // device before it listened, so their dial may have failed).
-    this.track(s.pool.sendWith(s.user, () => true).then(() => {}));
-  }
-
-  private async refreshDirectory(): Promise<void> {
-    try {
-      await this.roomDirectory.refresh(() => this.tracker.listRooms());
-    } catch (err) {
-      // Connection lost meanwhile: the next resume fetches again.
-      if (this.tracker.state === 'online') this.report(err, 'the tracker');
-    }
-  }
-
-  // ---- events ----------------------------------------------------------------------------------
-
-  private async onTrackerEvent(e: TrackerEvent): Promise<void> {
-    const s = this.s;
-    if (!s) return;
-    await onTrackerEvent({ s, presence: this.presence, directory: this.roomDirectory, emitPresence: (p) => this.emit('presence', p), device: this.data.deviceId(), track: (w) => this.track(w) }, e);
-  }
-
   // ---- helpers ---------------------------------------------------------------------------------
 
   private signed(): Signed {
@@ -455,14 +346,6 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
       ...(o.peerHost !== undefined ? { peerHost: o.peerHost } : {}),
       ...(o.advertisePort !== undefined ? { advertisePort: o.advertisePort } : {}),
     };
-  }
-
-  private persist(): void {
-    const s = this.s;
-    if (!s) return;
-    // Serialized when written (batched), not on every change. Sender sessions are not in it:
-    // received ones are in the session journal, my own live in memory only.
-    this.data.saveState(s.user, () => ({ ...s.state, inbound: {} }));
   }
 
   private report(err: unknown, from?: string): void {

@@ -17,226 +17,35 @@
 // names and roles, both nonces, both keys), so neither signature can be replayed into another
 // link or misbound to another pair of users. The sealed `confirm` is also the key confirmation:
 // without it the initiator could not tell "accepted" from "refused after hello_finish".
+//
+// Around it: link-options.ts (identity, options), link-errors.ts (failures and refusals),
+// link-frames.ts (the framed socket), link-sealing.ts (the established link's frames).
 
 import { ProtocolError, isCoded, type LinkErrorCode } from '../protocol/errors.ts';
 import type { KeyObject } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { canonicalBytes } from '../protocol/canonical.ts';
 import {
-  LABELS, aesGcmDecrypt, aesGcmEncrypt, fromBase64Url, hkdfSha256, randomBytes, sha256,
-  signPss, toBase64Url, verifyPss, x25519Generate, x25519SharedSecret,
+  LABELS, fromBase64Url, hkdfSha256, randomBytes, sha256, signPss, toBase64Url, verifyPss, x25519Generate, x25519SharedSecret,
 } from '../protocol/crypto.ts';
-import { FrameDecoder, PEER_FRAME_LIMIT, encodeFrame } from '../protocol/frame.ts';
-import { LINK_LIMITS, confirmSchema, handshakeSchema, sealedFrameSchema, type Confirm, type Handshake, type SealedFrame } from '../protocol/peer.ts';
+import { confirmSchema, handshakeSchema, sealedFrameSchema, type Confirm, type Handshake } from '../protocol/peer.ts';
+import { linkError, refusedBy } from './link-errors.ts';
+import type { FrameReader } from './link-frames.ts';
+import type { LinkIdentity } from './link-options.ts';
+import { openPayload, sealPayload, type LinkSession } from './link-sealing.ts';
 
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = LINK_LIMITS.handshakeTimeoutMs;
-/** A peer that stops reading is dropped once this much is queued for it, not buffered forever. */
-export const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
-/** A graceful close waits this long for the peer to finish its side before destroying. */
-export const DEFAULT_CLOSE_GRACE_MS = 1_000;
+// link.ts and the tests import these from here, as before the split.
+export { isRefusal, linkError, refusedBy, type LinkErrorCode } from './link-errors.ts';
+export { FrameReader, type FrameHandler } from './link-frames.ts';
+export {
+  DEFAULT_CLOSE_GRACE_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_QUEUE_BYTES, resolveOptions,
+  type LinkIdentity, type LinkOptions, type PinnedKeyLookup, type ResolvedLinkOptions,
+} from './link-options.ts';
+export { MAX_MESSAGE_BYTES, openPayload, sealPayload, type Direction, type LinkSession } from './link-sealing.ts';
+
+/** Each side's random nonce in the transcript. */
 const NONCE_BYTES = 32;
-/** The frame is `{"t":"sealed","n":<up to 16 digits>,"c":"<base64url>"}`: 64 bytes cover the rest. */
-const SEALED_FRAME_OVERHEAD = 64;
-/** Largest PeerMessage JSON that fits one sealed frame under PEER_FRAME_LIMIT (base64 grows it by 4/3). */
-export const MAX_MESSAGE_BYTES = Math.floor(((PEER_FRAME_LIMIT - SEALED_FRAME_OVERHEAD) * 3) / 4) - 16;
 
-export type { LinkErrorCode };
-const REMOTE_CODES: ReadonlySet<string> = new Set<LinkErrorCode>([
-  'link.refused', 'link.bad_signature', 'link.timeout', 'link.unknown_user', 'link.wrong_user', 'link.protocol', 'link.busy',
-]);
-
-/** A link failure: ProtocolError with a `link.*` code. */
-export function linkError(code: LinkErrorCode, message: string, options?: { cause?: unknown }): ProtocolError {
-  return new ProtocolError(code, message, options);
-}
-
-export interface LinkIdentity {
-  user: string;
-  /** My device id (data-folder.ts deviceId); absent in tools and tests that have none. */
-  device?: string;
-  /** My RSA-PSS private signing key. */
-  signingKey: KeyObject;
-}
-/**
- * The pinned signing key of a user, or undefined if we do not know/trust them (then refuse the
- * link). A server passes the remote address the name came from (for lookup budgets).
- */
-export type PinnedKeyLookup = (user: string, address?: string) => Promise<KeyObject | undefined>;
-
-export interface LinkOptions {
-  /** From TCP connect (or accept) to an established link. Default LINK_LIMITS.handshakeTimeoutMs (5 s). */
-  handshakeTimeoutMs?: number;
-  /** Bytes queued for a peer before it counts as not reading and is dropped. Default 8 MiB. */
-  maxQueueBytes?: number;
-  /** Close a link with no traffic either way for this long. Default 0: never. */
-  idleTimeoutMs?: number;
-  /** How long close() waits for the peer to finish its side before destroying. Default 1 s. */
-  closeGraceMs?: number;
-}
-export type ResolvedLinkOptions = Required<LinkOptions>;
-
-export function resolveOptions(opts: LinkOptions): ResolvedLinkOptions {
-  return {
-    handshakeTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-    maxQueueBytes: opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
-    idleTimeoutMs: opts.idleTimeoutMs ?? 0,
-    closeGraceMs: opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS,
-  };
-}
-
-// ---- sealing ---------------------------------------------------------------------------------
-
-export type Direction = 'i2r' | 'r2i';
-
-/** Per-direction keys and counters of an established link. */
-export interface LinkSession {
-  remoteUser: string;
-  /** The other side's device, as signed in the transcript; undefined for a peer older than devices. */
-  remoteDevice: string | undefined;
-  initiator: boolean;
-  sendKey: Buffer;
-  recvKey: Buffer;
-  sendCounter: number;
-  recvCounter: number;
-}
-
-/** 4 zero bytes ‖ 8-byte big-endian counter: unique per key, since each direction has its own key. */
-function counterNonce(n: number): Buffer {
-  const iv = Buffer.alloc(12);
-  iv.writeBigUInt64BE(BigInt(n), 4);
-  return iv;
-}
-
-const aadOf = (direction: Direction): Buffer => Buffer.from(`${LABELS.linkKeys}/${direction}`, 'utf8');
-
-export function sealPayload(key: Buffer, direction: Direction, n: number, plaintext: Uint8Array): SealedFrame {
-  return { t: 'sealed', n, c: toBase64Url(aesGcmEncrypt(key, counterNonce(n), plaintext, aadOf(direction))) };
-}
-
-/** Throws ProtocolError('crypto.decrypt_failed') for a tampered, misdirected or wrongly numbered frame. */
-export function openPayload(key: Buffer, direction: Direction, frame: SealedFrame): Buffer {
-  return aesGcmDecrypt(key, counterNonce(frame.n), fromBase64Url(frame.c), aadOf(direction));
-}
-
-// ---- framed socket ---------------------------------------------------------------------------
-
-export interface FrameHandler {
-  frame(value: unknown): void;
-  /** The socket ended: undefined for a clean end, else why. */
-  end(reason: Error | undefined): void;
-}
-
-/**
- * One socket, one decoder. During the handshake frames are pulled with next() (the socket pauses
- * while one waits unread, so the queue holds at most one read's worth); afterwards attach() pushes
- * them to the link. Never throws out of a socket callback.
- */
-export class FrameReader {
-  private readonly decoder = new FrameDecoder(PEER_FRAME_LIMIT);
-  private readonly queue: unknown[] = [];
-  private waiter: { resolve(v: unknown): void; reject(e: Error): void } | undefined;
-  private handler: FrameHandler | undefined;
-  private ended = false;
-  private endReason: Error | undefined;
-  private stopped = false;
-  /**
-   * While set (a server's unauthenticated handshake), bytes held for one unfinished frame stay
-   * under this: a stranger cannot make each pending connection buffer a 1 MiB frame.
-   */
-  handshakeLimit: number | undefined;
-
-  constructor(readonly socket: Socket, private readonly peer: string) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () =>
-      this.finish(this.decoder.pending ? linkError('link.protocol', `${peer} closed the connection in the middle of a frame`) : undefined));
-    socket.on('error', (err) => this.finish(linkError('link.closed', `the connection to ${peer} was lost (${err.message})`, { cause: err })));
-    socket.on('close', () => this.finish(undefined));
-  }
-
-  /** The next frame; rejects once the socket has ended and nothing is queued. */
-  next(): Promise<unknown> {
-    if (this.queue.length) {
-      const value = this.queue.shift();
-      if (!this.queue.length && !this.ended) this.socket.resume();
-      return Promise.resolve(value);
-    }
-    if (this.ended) return Promise.reject(this.handshakeEnd());
-    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
-  }
-
-  /** Switches to push mode: queued frames first, then an end that came while nobody listened. */
-  attach(handler: FrameHandler): void {
-    this.handler = handler;
-    while (this.queue.length && !this.stopped) handler.frame(this.queue.shift());
-    if (this.stopped) return;
-    if (this.ended) handler.end(this.endReason);
-    else this.socket.resume();
-  }
-
-  /** Ignore everything from now on (the owner closed the link). */
-  stop(): void {
-    this.stopped = true;
-  }
-
-  write(value: unknown): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(encodeFrame(value));
-  }
-
-  private onData(chunk: Buffer): void {
-    // A bad frame after good ones in one read: the good ones come first, the error on the next push.
-    for (let data = chunk; !this.stopped && !this.ended; data = Buffer.alloc(0)) {
-      let frames: unknown[];
-      try {
-        frames = this.decoder.push(data);
-      } catch (err) {
-        // Out of sync (or not our protocol at all): nothing later on this stream can be trusted.
-        this.finish(linkError('link.protocol', `${this.peer} sent an invalid frame: ${(err as Error).message}`, { cause: err }));
-        return;
-      }
-      if (this.handshakeLimit !== undefined && !this.handler && this.decoder.pending > this.handshakeLimit) {
-        this.finish(linkError('link.protocol',
-          `${this.peer} sent over ${this.handshakeLimit} bytes of one handshake frame; handshake frames are smaller, so it is not our protocol`));
-        return;
-      }
-      if (!frames.length) return;
-      for (const value of frames) {
-        if (this.stopped || this.ended) return;
-        if (this.handler) this.handler.frame(value);
-        else this.queue.push(value);
-      }
-      if (!this.handler) this.deliverPulled();
-    }
-  }
-
-  private deliverPulled(): void {
-    if (this.waiter && this.queue.length) {
-      const { resolve } = this.waiter;
-      this.waiter = undefined;
-      resolve(this.queue.shift());
-    }
-    if (this.queue.length) this.socket.pause();
-  }
-
-  private finish(reason: Error | undefined): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.endReason = reason;
-    if (this.handler) {
-      if (!this.stopped) this.handler.end(reason);
-    } else if (this.waiter) { // even when stopped, so an abandoned handshake does not hang
-      const { reject } = this.waiter;
-      this.waiter = undefined;
-      reject(this.handshakeEnd());
-    }
-  }
-
-  private handshakeEnd(): Error {
-    return this.endReason ?? linkError('link.closed', `${this.peer} closed the connection during the handshake`);
-  }
-}
-
-// ---- the handshake ---------------------------------------------------------------------------
-
+/** What both sides sign (with their role added) and what the link keys are salted with. */
 interface Transcript {
   initiator: string;
   responder: string;
@@ -263,27 +72,10 @@ function deriveKeys(shared: Buffer, t: Transcript): { i2r: Buffer; r2i: Buffer }
   return { i2r: okm.subarray(0, 32), r2i: okm.subarray(32) };
 }
 
-/** A handshake that failed on our side (details.remote: what the peer was told before we close). */
-export function isRefusal(err: unknown): err is ProtocolError {
-  return isCoded(err) && err.details?.remote !== undefined;
-}
-
+/** Tells the peer why the handshake stops (`remote`), then throws with our own words (`local`). */
 function refuse(reader: FrameReader, code: LinkErrorCode, local: string, remote: string): never {
   reader.write({ t: 'refused', code, message: remote.slice(0, 500) } satisfies Handshake);
   throw new ProtocolError(code, local, { details: { remote } });
-}
-
-/** The peer refused us: a message in our words, theirs appended. */
-export function refusedBy(peer: string, me: string, r: { code: string; message: string }): ProtocolError {
-  const code: LinkErrorCode = REMOTE_CODES.has(r.code) ? (r.code as LinkErrorCode) : 'link.refused';
-  const ours: Partial<Record<LinkErrorCode, string>> = {
-    'link.unknown_user': `${peer} does not know ${me} (they have no pinned key for you), so they refused the link`,
-    'link.wrong_user': `the peer at that address is not ${peer}; it refused a link meant for ${peer}`,
-    'link.bad_signature': `${peer} could not verify that you are ${me}: your signing key does not match the one they pinned for you`,
-    'link.timeout': `${peer} gave up waiting for the handshake`,
-    'link.busy': `${peer} is busy with other handshakes; try again in a few seconds`,
-  };
-  return linkError(code, `${ours[code] ?? `${peer} refused the link`} (they said: ${JSON.stringify(r.message)})`);
 }
 
 function parseHandshake(reader: FrameReader, value: unknown, peer: string): Handshake {
