@@ -1,5 +1,5 @@
 // The parts that exist while a user is signed in, made and wired together in one place: the
-// engine (engine.ts) keeps the value and drops it on shutdown. Each part owns its state; they
+// session (session-lifecycle.ts) keeps the value and drops it on shutdown. Each part owns its state; they
 // reach each other only through what is passed here.
 
 import type { ClientEvents } from '../protocol/client.ts';
@@ -84,7 +84,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   const roomLogs = host.data.roomLogs(user);
   roomLogs.onError = (err) => host.report(err);
   const rooms = new RoomBook(state.rooms, pins, roomLogs, () => host.persist());
-  // A damaged room file is said by name; its room is fetched again (engine.ts beginNow).
+  // A damaged room file is said by name; its room is fetched again (session-lifecycle.ts beginNow).
   for (const err of await rooms.load()) host.report(err);
   const conversations = new Conversations(rooms, () => user);
   // A journal that is missing or empty (a fresh device, or one lost or moved aside) records its

@@ -11,7 +11,7 @@ import type { Signed } from './signed-session.ts';
 
 export interface TrackerEventParts {
   s: Signed;
-  /** Who is online where, as the tracker last said; owned by the engine, changed only here. */
+  /** Who is online where, as the tracker last said; owned by the session (session-lifecycle.ts), changed only here. */
   presence: Map<string, PeerInfo>;
   directory: RoomDirectory;
   emitPresence: (e: ClientEvents['presence']) => void;
