@@ -5,12 +5,14 @@
 // well past its live content.
 // Records are written over zeros that the file already holds (preallocated a stretch at a time,
 // PREALLOCATE_BYTES): the file's size does not change, so the sync has only data to put on disk,
-// no inode change to commit through the file system's journal. An append that grew the file
-// waited behind every other process's commits on a shared disk (p50 0.2 ms alone, 0.7-6 ms while
-// others ran tests; over zeros 0.13 ms, p99 0.2-1.5 ms against 1.3-5 ms:
-// test/bench/fdatasync-micro.ts). Writes go to one descriptor kept open with O_DSYNC (one system
-// call). The content ends at the first zero byte; a crash mid-write leaves a torn last line
-// before the zeros, which is ignored: what it held was never acknowledged nor shown.
+// no inode change to commit through the file system's journal. Syncs back to back (a burst):
+// p50 0.11-0.12 ms over zeros against 0.22-0.47 ms appended, p99 7-20 ms against 19-45 ms while
+// others ran tests (test/bench/fdatasync-micro.ts). One sync every 200 ms (paced messages) costs
+// 0.9-2.5 ms p50 either way on our 2-core VM: the disk's cache flush then carries what every
+// other process wrote meanwhile (test/bench/path-floor.ts). Writes go to one descriptor kept open
+// with O_DSYNC (one system call). The content ends at the first zero byte; a crash mid-write
+// leaves a torn last line before the zeros, which is ignored: what it held was never
+// acknowledged nor shown.
 // A lone record (one session changed in the turn: a paced message, or a burst from one sender,
 // whose changes fold into one record) is written synchronously: the thread pool's trip there and
 // back added 0.1-0.3 ms to a paced message on a loaded 2-core machine (test/bench/trace-peer.mjs).
