@@ -3,12 +3,12 @@
 // sealed under an at-rest key and across a compaction (which reopens the append descriptor).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { randomBytes } from '../../protocol/crypto.ts';
-import { SessionJournal } from '../../peer/session-journal.ts';
+import { PREALLOCATE_BYTES, SessionJournal } from '../../peer/session-journal.ts';
 
 function journalIn(t: TestContext, key?: Buffer): SessionJournal {
   const dir = mkdtempSync(join(tmpdir(), 'p2p-journal-'));
@@ -40,3 +40,42 @@ for (const sealed of [false, true]) {
     if (sealed) assert.doesNotMatch(readFileSync(journal.path, 'utf8'), /"n"/, 'no record in the clear');
   });
 }
+
+test('records are written over zeros the file already holds: its size stays put from one append to the next (a sync with no inode change)', async (t) => {
+  const journal = journalIn(t);
+  journal.compact([{ n: 0 }]);
+  await journal.append([{ n: 1 }]);
+  const size = statSync(journal.path).size;
+  assert.ok(size >= PREALLOCATE_BYTES, `preallocated: ${size} bytes`);
+  const seen = [0, 1];
+  for (let n = 2; n <= 40; n++) {
+    await journal.append(n % 2 ? [{ n }] : [{ n, pad: 'x'.repeat(100) }, { n: -n }]);
+    seen.push(...(n % 2 ? [n] : [n, -n]));
+    assert.equal(statSync(journal.path).size, size, `append ${n} changed the file's size`);
+  }
+  assert.deepEqual(new SessionJournal(journal.path).read().map((r) => r.n), seen);
+  // Past the preallocated stretch the file grows again, by another stretch at once.
+  const big = 'y'.repeat(PREALLOCATE_BYTES);
+  await journal.append([{ n: 41, big }]);
+  assert.ok(statSync(journal.path).size >= size + PREALLOCATE_BYTES);
+  assert.deepEqual(new SessionJournal(journal.path).read().map((r) => r.n), [...seen, 41]);
+});
+
+test('opened again without a compaction, records go after the last complete line: over a torn one, leaving none of it', async (t) => {
+  const journal = journalIn(t);
+  await journal.append([{ n: 1 }]);
+  await journal.append([{ n: 2 }]);
+  await journal.close();
+  // A crash mid-write: part of a long line where the content ends (before the zeros, if any).
+  const file = readFileSync(journal.path);
+  const end = file.indexOf(0) < 0 ? file.length : file.indexOf(0);
+  const torn = Buffer.from(`{"n":3}\n{"n":4,"pad":"${'z'.repeat(200)}`);
+  const fd = openSync(journal.path, 'r+');
+  writeSync(fd, torn, 0, torn.length, end);
+  closeSync(fd);
+  const again = new SessionJournal(journal.path);
+  t.after(() => again.close());
+  assert.deepEqual(again.read().map((r) => r.n), [1, 2, 3], 'the torn line is not read');
+  await again.append([{ n: 5 }]);
+  assert.deepEqual(new SessionJournal(journal.path).read().map((r) => r.n), [1, 2, 3, 5], 'nothing of the torn line is left after the new record');
+});
