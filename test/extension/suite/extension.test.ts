@@ -13,6 +13,7 @@ import type { ExtensionApi } from '../../../extension/extension.ts';
 import type { HostToView } from '../../../protocol/view.ts';
 import { parseReadMarks } from '../../../extension/read-state.ts';
 import { SUITE_PASSWORD, SUITE_USER, type SuiteConfig } from './config.ts';
+import { defineAttachedThreadTests } from './code-threads-attached.test.ts';
 import { defineConversationTests } from './conversations.test.ts';
 
 const EXTENSION_ID = 'p2p-chat.p2p-chat';
@@ -273,6 +274,7 @@ export function defineExtensionTests(config: SuiteConfig): void {
     });
 
     defineConversationTests(() => api, note);
+    defineAttachedThreadTests(() => api);
 
     it('Share Selection of whole lines (the cursor at column 1 of the next line) shares those lines only, named by their path in the folder', async function () {
       this.timeout(60_000);
