@@ -24,6 +24,7 @@ const CHANGING = 'the window running the chat is changing; try again in a moment
 
 export class AttachedThreads implements ThreadSink, vscode.Disposable {
   private readonly threads: CodeThreads;
+  private disposed = false;
 
   constructor(w: ThreadsWindow) {
     this.threads = new CodeThreads({
@@ -72,7 +73,10 @@ export class AttachedThreads implements ThreadSink, vscode.Disposable {
     return openSnippetLink(link, this.threads);
   }
 
+  /** Once (the link's close and the window's shutdown both end them). */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.threads.dispose();
   }
 }

@@ -151,18 +151,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       threads,
       closed: () => {
         link = undefined;
-        // The next holder (this window, or another) feeds them again from the start.
-        threads.dispose();
         if (attachedThreads === threads) attachedThreads = undefined;
         for (const [id, pending] of commandRequests) {
           commandRequests.delete(id);
           pending.reject(new Error('the window running the chat closed; try again in a moment'));
         }
-        if (disposed) return;
-        role = 'starting';
-        // A holder on its way out ends attaches at once: do not spin on it.
-        const pause = Date.now() - opened < QUICK_CLOSE_MS ? QUICK_CLOSE_MS : 0;
-        setTimeout(() => void start(true), pause);
+        if (!disposed) {
+          role = 'starting';
+          // A holder on its way out ends attaches at once: do not spin on it.
+          const pause = Date.now() - opened < QUICK_CLOSE_MS ? QUICK_CLOSE_MS : 0;
+          setTimeout(() => void start(true), pause);
+        }
+        // The next holder (this window, or another) feeds new ones from the start.
+        threads.dispose();
       },
     });
     link.subscribeThreads();

@@ -5,7 +5,8 @@
 // window is built one level below extension.ts's `attach`: a real attach connection to the
 // extension's own folder lock (peer/folder-lock.ts), a real HolderLink (extension/window-link.ts)
 // and the AttachedThreads extension.ts makes for it (extension/code-threads-attached.ts), showing
-// threads in this workspace. What the holder does is the real extension's.
+// threads in this workspace. What the holder does is the real extension's. (Two real windows on two
+// folders, driven as a person would: test/vscode/two-windows-threads.test.ts.)
 // Called by extension.test.ts inside its describe block, after Register.
 
 import assert from 'node:assert/strict';
