@@ -10,12 +10,13 @@ import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { HostToView, Snippet } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
-import { feedNewest, ThreadFeed, type CodeThreadsFactory, type CodeThreadsLike } from './code-threads-feed.ts';
+import { feedNewest, ThreadFeed, type CodeThreadsFactory, type CodeThreadsLike, type PacedSink } from './code-threads-feed.ts';
 import { ConversationActions } from './conversation-actions.ts';
 import { joinRoomById } from './join-room.ts';
 import { messageNotification } from './labels.ts';
 import { codeOf, errorText } from './model-events.ts';
-import { openSnippet } from './snippet-open.ts';
+import type { ThreadSink } from './message-updates.ts';
+import { openSnippetLink, type SnippetLink } from './snippet-open.ts';
 import { unreachable } from './resume-retry.ts';
 import { carryOut, type FromView } from './view-requests.ts';
 import { atRestKey, secretAccountStore } from './secrets.ts';
@@ -45,9 +46,11 @@ export class ChatController implements vscode.Disposable {
   engine?: ChatEngine;
   /** The code threads in the editor: made at the first sign-in when a factory is set (setCodeThreads). */
   private threads?: CodeThreadsLike;
-  /** What the threads are told, and where snippets were shared (for path links). */
+  /** What the threads are told: this window's threads and the attached windows' (threadRelay). */
   private threadFeed?: ThreadFeed;
   private threadsFactory?: CodeThreadsFactory;
+  /** The code threads of the windows attached to this one (extension/code-thread-link.ts). */
+  private threadRelay?: ThreadSink;
   /** To every view (this window's and attached windows'). */
   private readonly post: (m: HostToView) => void;
   private key?: Buffer;
@@ -265,13 +268,28 @@ export class ChatController implements vscode.Disposable {
     this.threadsFactory = factory;
   }
 
+  /** The code threads of the windows attached to this one: told what this window's threads are told. */
+  setThreadRelay(relay: ThreadSink): void {
+    this.threadRelay = relay;
+  }
+
+  /**
+   * A window attached to this one asked for its code threads: the newest messages of every
+   * conversation go to `threads` alone (what comes after goes to every window through the relay).
+   */
+  async feedThreads(threads: PacedSink): Promise<void> {
+    const engine = this.engine;
+    if (!engine?.user) return; // signed out: the threads come at sign-in, through the relay
+    await feedNewest(engine, this.model, threads, (key, err) => this.post({ type: 'notice/shown', message: `Code threads of another window: could not read the history of ${this.model.title(key)}: ${errorText(err)}`, ...codeOf(err) }));
+  }
+
   /**
    * A timeline's path link: opens `path` (in the workspace folders only, extension/snippet-open.ts)
-   * at lines `line`-`endLine`, or where a code thread found that snippet's code now.
+   * at lines `line`-`endLine`, or where the code thread of `message` (the message carrying the
+   * snippet) found its code now.
    */
-  openSnippet(path: string, line: number, endLine: number): Promise<void> {
-    const at = this.threadFeed?.anchor(path, line, endLine);
-    return openSnippet(path, at?.startLine ?? line, at?.endLine ?? endLine);
+  openSnippet(path: string, line: number, endLine: number, message?: SnippetLink['message']): Promise<void> {
+    return openSnippetLink({ path, line, endLine, ...(message ? { message } : {}) }, this.threads);
   }
 
   /** Opens conversation `key` at message `id` in the view (search results, a code thread's "show in chat"). */
@@ -315,14 +333,14 @@ export class ChatController implements vscode.Disposable {
 
   /** The code threads get the newest messages of every conversation (in the background: sign-in stays fast). */
   private startThreads(engine: ChatEngine): void {
-    if (!this.threadsFactory) return;
-    this.threads ??= this.threadsFactory({
+    if (!this.threadsFactory && !this.threadRelay) return;
+    if (this.threadsFactory) this.threads ??= this.threadsFactory({
       reply: (key, id, text) => this.actions.reply(key, id, text),
       showInChat: (key, id) => void this.showMessage(key, id).catch((err: unknown) => this.post({ type: 'notice/shown', message: `Could not show the message in the chat: ${errorText(err)}`, ...codeOf(err) })),
       me: () => this.engine?.user,
       enabled: () => vscode.workspace.getConfiguration('p2pChat').get<boolean>('codeThreads') ?? true,
     });
-    const threads = (this.threadFeed ??= new ThreadFeed(this.threads));
+    const threads = (this.threadFeed ??= new ThreadFeed(() => [this.threads, this.threadRelay]));
     void feedNewest(engine, this.model, threads, (key, err) => this.post({ type: 'notice/shown', message: `Code threads: could not read the history of ${this.model.title(key)}: ${errorText(err)}`, ...codeOf(err) }));
   }
 

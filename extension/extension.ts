@@ -9,14 +9,19 @@
 // runs the engine; every other window attaches to it and shows what it posts. When the holder's
 // window closes or reloads, its lock is released after the engine has closed, the attached windows
 // race for it, the winner resumes the saved session (no password) and the others attach to it.
-// Notifications are raised by the window running the engine only (one per message).
+// Notifications are raised by the window running the engine only (one per message). Code threads
+// show in every window, for the files of its own workspace folders: the holder passes what its
+// threads are told to the attached windows (extension/code-thread-link.ts), whose replies go
+// through the link to its engine.
 
 import * as vscode from 'vscode';
 import { acquireOrAttach, acquireWhenFree, type FolderLock } from '../peer/folder-lock.ts';
 import type { HostToView, ViewRequestParams, WindowToHost } from '../protocol/view.ts';
 import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-commands.ts';
 import { ChatController, type FromView } from './chat-controller.ts';
-import { openSnippet } from './snippet-open.ts';
+import { openSnippetLink } from './snippet-open.ts';
+import { AttachedThreads } from './code-threads-attached.ts';
+import { ThreadRelay } from './code-thread-link.ts';
 import { ChatViewProvider } from './chat-view-provider.ts';
 import { CodeThreads } from './code-threads.ts';
 import { registerCommands } from './commands.ts';
@@ -53,6 +58,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   let lock: FolderLock | undefined;
   let hub: WindowHub | undefined;
   let link: HolderLink | undefined;
+  /** While attached: this window's code threads, fed by the holder through the link. */
+  let attachedThreads: AttachedThreads | undefined;
   /** Taking over from a window that left: the view keeps its picture until this engine is back online. */
   let quiet = false;
   let disposed = false;
@@ -132,21 +139,34 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const attach = (socket: import('node:net').Socket) => {
     role = 'attached';
     const opened = Date.now();
+    const threads = new AttachedThreads({
+      user: () => (mirror.loggedIn ? mirror.session?.user : undefined),
+      send: attachedWindow.send,
+      request: attachedWindow.request,
+      reveal: attachedWindow.reveal,
+    });
+    attachedThreads = threads;
     link = new HolderLink(socket, {
       post: fromHolder,
+      threads,
       closed: () => {
         link = undefined;
+        if (attachedThreads === threads) attachedThreads = undefined;
         for (const [id, pending] of commandRequests) {
           commandRequests.delete(id);
           pending.reject(new Error('the window running the chat closed; try again in a moment'));
         }
-        if (disposed) return;
-        role = 'starting';
-        // A holder on its way out ends attaches at once: do not spin on it.
-        const pause = Date.now() - opened < QUICK_CLOSE_MS ? QUICK_CLOSE_MS : 0;
-        setTimeout(() => void start(true), pause);
+        if (!disposed) {
+          role = 'starting';
+          // A holder on its way out ends attaches at once: do not spin on it.
+          const pause = Date.now() - opened < QUICK_CLOSE_MS ? QUICK_CLOSE_MS : 0;
+          setTimeout(() => void start(true), pause);
+        }
+        // The next holder (this window, or another) feeds new ones from the start.
+        threads.dispose();
       },
     });
+    link.subscribeThreads();
     if (provider?.isReady) {
       link.send({ type: 'view/ready' });
       link.send({ type: 'window/visible', visible: provider.visible });
@@ -172,7 +192,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       },
       snapshot: () => controller.model.snapshot(),
       visibilityChanged: () => {},
+      // An attached window's code threads: what this window's threads hold, to it alone; then every change (the relay).
+      threadsWanted: (threads) => void controller.feedThreads(threads),
     });
+    const relayHub = hub;
+    controller.setThreadRelay(new ThreadRelay((frame) => relayHub.broadcastThreads(frame)));
     held.on('connection', (socket) => hub?.accept(socket));
     role = 'holder';
     await vscode.commands.executeCommand('setContext', 'p2pChat.loggedIn', controller.loggedIn);
@@ -227,9 +251,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     context.extensionUri,
     (m) => {
       // A snippet link opens in the window it was clicked in: its workspace folders, its Restricted
-      // Mode (the holder's window may have another folder open, or none).
-      if (m.type === 'snippet/open' && !(role === 'holder' && !quiet)) {
-        void openSnippet(m.path, m.line, m.endLine ?? m.line).catch((err: unknown) => provider?.post({ type: 'notice/shown', message: `Could not open the snippet's file: ${(err as Error).message}` }));
+      // Mode (the holder's window may have another folder open, or none), at the lines its message's
+      // thread in this window found the code at.
+      if (m.type === 'snippet/open') {
+        const opening = role === 'holder' && !quiet ? controller.openSnippet(m.path, m.line, m.endLine ?? m.line, m.message) : attachedThreads ? attachedThreads.openSnippet(m) : openSnippetLink(m);
+        void opening.catch((err: unknown) => provider?.post({ type: 'notice/shown', message: `Could not open the snippet's file: ${(err as Error).message}` }));
         return;
       }
       if (role === 'holder' && !quiet) void controller.fromView(m);
@@ -279,6 +305,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       disposed = true;
       stop.abort();
       link?.close();
+      attachedThreads?.dispose();
+      attachedThreads = undefined;
       await controller.dispose().catch(() => {});
       hub?.close();
       lock?.release();

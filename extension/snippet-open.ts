@@ -45,3 +45,22 @@ export async function openSnippet(path: string, line: number, endLine: number): 
   }
   refuse('no workspace folder has that file');
 }
+
+/** A timeline's path link, as protocol/view.ts `snippet/open` checked it. */
+export interface SnippetLink {
+  path: string;
+  line: number;
+  endLine?: number;
+  /** The message that carries the snippet. */
+  message?: { key: string; id: string };
+}
+
+/**
+ * Opens a path link in this window: where the code thread of its message found the code now
+ * (this window's threads, `anchors`), else, for a message without a thread here, the lines as
+ * shared. The path is opened under the same rules either way (openSnippet).
+ */
+export function openSnippetLink(link: SnippetLink, anchors?: { anchorOf?(key: string, id: string): { startLine: number; endLine: number } | undefined }): Promise<void> {
+  const at = link.message ? anchors?.anchorOf?.(link.message.key, link.message.id) : undefined;
+  return openSnippet(link.path, at?.startLine ?? link.line, at?.endLine ?? link.endLine ?? link.line);
+}

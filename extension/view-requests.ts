@@ -99,7 +99,7 @@ async function command(c: ChatController, message: Exclude<FromView, FromViewReq
     case 'typing/set':
       return c.engine?.typing(message.key, message.active);
     case 'snippet/open':
-      return await c.openSnippet(message.path, message.line, message.endLine ?? message.line);
+      return await c.openSnippet(message.path, message.line, message.endLine ?? message.line, message.message);
     case 'search/open':
       return await c.actions.open(message.key, message.id, false);
     default: {

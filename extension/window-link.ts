@@ -2,13 +2,16 @@
 // (peer/folder-lock.ts) runs the engine, and every other VS Code window attaches to it over the
 // lock's local socket. What crosses the socket is the view protocol (protocol/view.ts): an
 // attached window's webview messages go to the holder's controller as if its own view had sent
-// them, and the holder's posts (snapshots, events) come back to every attached view. Frames are the
-// wire's 4-byte length plus JSON (protocol/frame.ts), bounded both ways; what is read is checked
-// (another local process of this user could connect).
+// them, and the holder's posts (snapshots, events) come back to every attached view; a window that
+// asks gets the code threads' frames too (code-thread-link.ts), so it shows them in its own
+// workspace. Frames are the wire's 4-byte length plus JSON (protocol/frame.ts), bounded both ways;
+// what is read is checked (another local process of this user could connect).
 
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/errors.ts';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.ts';
+import { applyThreadFrame, isThreadFrameType, isThreadSubscribe, threadFrameSchema, THREADS_SUBSCRIBE, ThreadRelay, type ThreadFrame } from './code-thread-link.ts';
+import type { ThreadSink } from './message-updates.ts';
 import { invalidRequestAnswer, windowToHostSchema, type HostToView, type HostToViewType, type ViewSnapshot, type ViewToHost, type WindowToHost } from '../protocol/view.ts';
 
 /** A frame from an attached window (a view message: a message's text and a snippet's code, 64 KiB each, escaped). */
@@ -19,6 +22,14 @@ export const HOST_TO_WINDOW_LIMIT = 32 * 1024 * 1024;
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** Attached windows served at once (the lock bounds its connections too). */
 const MAX_WINDOWS = 64;
+/** A window's thread feed waits for its socket to drain past this many unsent bytes (it is never dropped for them). */
+const THREAD_FEED_PACE_BYTES = 4 * 1024 * 1024;
+
+/** One attached window's code threads (code-thread-link.ts), as the holder feeds them. */
+export interface WindowThreads extends ThreadSink {
+  /** Undefined while the window reads what it is sent; else resolves once it has (or is gone). */
+  drained(): Promise<void> | undefined;
+}
 
 /** What the holder's side needs of the controller and the view. */
 export interface HubHooks {
@@ -27,6 +38,8 @@ export interface HubHooks {
   snapshot(): ViewSnapshot;
   /** An attached window's view was shown or hidden (the holder counts it as its own view for read marks). */
   visibilityChanged(): void;
+  /** An attached window asked for its code threads: what they should hold now goes to `threads` (to that window alone). */
+  threadsWanted?(threads: WindowThreads): void;
 }
 
 interface Attached {
@@ -34,6 +47,8 @@ interface Attached {
   /** Its view said view/ready and has had its snapshot: posts reach it from then on. */
   ready: boolean;
   visible: boolean;
+  /** It asked for the thread frames: they reach it from then on. */
+  threads: boolean;
 }
 
 /** The holder's side: serves the windows attached to its lock. */
@@ -58,7 +73,7 @@ export class WindowHub {
       socket.destroy();
       return;
     }
-    const w: Attached = { socket, ready: false, visible: false };
+    const w: Attached = { socket, ready: false, visible: false, threads: false };
     this.windows.add(w);
     const decoder = new FrameDecoder(WINDOW_TO_HOST_LIMIT);
     socket.on('data', (chunk: Buffer) => {
@@ -85,6 +100,15 @@ export class WindowHub {
     for (const w of this.windows) if (w.ready) this.send(w, message);
   }
 
+  /**
+   * What the holder's code threads are told, to every window that asked for its threads. Not paced
+   * (the holder's own threads are fed alongside): a window too far behind is dropped as for any
+   * post, attaches again and gets its own paced feed.
+   */
+  broadcastThreads(frame: ThreadFrame): void {
+    for (const w of this.windows) if (w.threads) this.send(w, frame);
+  }
+
   /** Ends every attached connection (they take over or attach again). */
   close(): void {
     for (const w of this.windows) w.socket.destroy();
@@ -92,6 +116,13 @@ export class WindowHub {
   }
 
   private receive(w: Attached, raw: unknown): void {
+    if (isThreadSubscribe(raw)) {
+      if (w.threads) return;
+      w.threads = true;
+      const relay = new ThreadRelay((frame) => this.send(w, frame));
+      this.hooks.threadsWanted?.(Object.assign(relay, { drained: () => this.drained(w) }));
+      return;
+    }
     let message: WindowToHost;
     try {
       message = windowToHostSchema.parse(raw);
@@ -115,7 +146,21 @@ export class WindowHub {
     this.hooks.fromView(message, (m) => this.send(w, m));
   }
 
-  private send(w: Attached, message: HostToView): void {
+  /** Undefined while `w` keeps up; else resolves when its socket drained or closed. */
+  private drained(w: Attached): Promise<void> | undefined {
+    if (w.socket.destroyed || w.socket.writableLength <= THREAD_FEED_PACE_BYTES) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        w.socket.off('drain', done);
+        w.socket.off('close', done);
+        resolve();
+      };
+      w.socket.on('drain', done);
+      w.socket.on('close', done);
+    });
+  }
+
+  private send(w: Attached, message: HostToView | ThreadFrame): void {
     if (w.socket.destroyed) return;
     let frame: Buffer;
     try {
@@ -200,6 +245,8 @@ function isOpened(v: unknown): boolean {
 export interface LinkHooks {
   /** A post of the holder, for this window's view. */
   post(message: HostToView): void;
+  /** Where the holder's thread frames go, checked (subscribeThreads() asks for them). */
+  threads?: ThreadSink;
   /** The holder left (released the lock or died): take over or attach again. */
   closed(): void;
 }
@@ -225,6 +272,10 @@ export class HolderLink {
         return;
       }
       for (const raw of values) {
+        if (isThreadFrameType(raw)) {
+          this.threadFrame(raw);
+          continue;
+        }
         if (!isHostPost(raw)) continue;
         if (raw.type === 'request/completed') this.pending.delete(raw.requestId);
         hooks.post(raw);
@@ -253,8 +304,27 @@ export class HolderLink {
     }
   }
 
+  /** Asks the holder for its code threads' frames (once; they go to hooks.threads). */
+  subscribeThreads(): void {
+    if (this.closedFlag) return;
+    this.socket.write(encodeFrame({ type: THREADS_SUBSCRIBE }, WINDOW_TO_HOST_LIMIT));
+  }
+
   close(): void {
     this.socket.destroy();
+  }
+
+  private threadFrame(raw: unknown): void {
+    if (!this.hooks.threads) return;
+    let frame: ThreadFrame;
+    try {
+      frame = threadFrameSchema.parse(raw);
+    } catch (err) {
+      // Not the holder's (it sends only messages its store checked): dropped, and said where the extension host logs.
+      console.warn(`P2P Chat: a code-thread frame from the window running the chat was refused: ${(err as Error).message}`);
+      return;
+    }
+    applyThreadFrame(frame, this.hooks.threads);
   }
 
   private failRequest(message: WindowToHost): void {

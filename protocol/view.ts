@@ -276,9 +276,16 @@ const viewToHostVariants = {
   'typing/set': obj({ key: roomKey, active: bool() }),
   /**
    * Open `path` in the receiver's workspace, if that file exists there (refusals are VS Code
-   * warnings), with lines `line` to `endLine` (default `line`) selected and centred.
+   * warnings), with lines `line` to `endLine` (default `line`) selected and centred. `message`: the
+   * message of conversation `key` that carries the snippet: when it has a code thread in that
+   * window, the lines its thread found the code at now are opened instead.
    */
-  'snippet/open': obj({ path: str({ min: 1, max: VIEW_LIMITS.snippetPathChars }), line: int({ min: 1, max: VIEW_LIMITS.snippetLine }), endLine: optional(int({ min: 1, max: VIEW_LIMITS.snippetLine })) }),
+  'snippet/open': obj({
+    path: str({ min: 1, max: VIEW_LIMITS.snippetPathChars }),
+    line: int({ min: 1, max: VIEW_LIMITS.snippetLine }),
+    endLine: optional(int({ min: 1, max: VIEW_LIMITS.snippetLine })),
+    message: optional(obj({ key: roomKey, id: messageIdSchema })),
+  }),
   // ---- requests
   'auth/login': obj({ requestId, tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),
   'auth/register': obj({ requestId, tracker: str({ max: VIEW_LIMITS.trackerChars }), user: name, password: secret }),

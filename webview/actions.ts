@@ -175,15 +175,22 @@ export const actions = {
     post({ type: 'member/verify', user });
   },
 
-  /** Opens a snippet's file with lines `line` to `endLine` selected (the host checks the path). */
-  openSnippet(path: string, line: number, endLine = line): void {
+  /**
+   * Opens a snippet's file with lines `line` to `endLine` selected (the host checks the path); with
+   * `messageId`, the message of the open conversation that carries it, whose code thread the host
+   * opens instead when it has one.
+   */
+  openSnippet(path: string, line: number, endLine = line, messageId?: string): void {
     if (!path || path.length > VIEW_LIMITS.snippetPathChars) {
       store.error.value = { message: `This snippet's path is empty or longer than ${VIEW_LIMITS.snippetPathChars} characters, so it cannot be opened.` };
       return;
     }
     const bound = (n: number) => (Number.isFinite(n) ? Math.min(Math.max(1, Math.floor(n)), VIEW_LIMITS.snippetLine) : 1);
     const first = bound(line);
-    post({ type: 'snippet/open', path, line: first, endLine: Math.max(first, bound(endLine)) });
+    const key = store.open.value?.key;
+    // Within the host's bounds (a conversation key, a message id), else the link opens by its lines alone.
+    const message = key && messageId && key.length <= 80 && messageId.length <= 64 ? { message: { key, id: messageId } } : {};
+    post({ type: 'snippet/open', path, line: first, endLine: Math.max(first, bound(endLine)), ...message });
   },
 
   /** The composer's text changed: keep the draft, and tell the others I am typing (or not). */

@@ -163,7 +163,8 @@ describe('webview: the open conversation', () => {
     assert.equal(await link.locator('.snippet-title').innerText(), 'app.ts:42–44');
     assert.equal(await link.locator('.snippet-path').innerText(), 'src/app.ts');
     await link.click();
-    assert.deepEqual(await view.waitForPosted('snippet/open'), { type: 'snippet/open', path: 'src/app.ts', line: 42, endLine: 44 });
+    // With the message that carries it: the host opens that message's code thread when it has one.
+    assert.deepEqual(await view.waitForPosted('snippet/open'), { type: 'snippet/open', path: 'src/app.ts', line: 42, endLine: 44, message: { key: 'general', id: 's' } });
   });
 
   test('members: owner and verified badges; verify, kick (owner only) and DM', async (t) => {

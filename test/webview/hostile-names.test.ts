@@ -97,7 +97,7 @@ describe('webview: names and paths from other people', () => {
       assert.ok(box && box.x + box.width <= 300, 'the header stays inside the view');
     }
     await header('s1').locator('.snippet-link').click();
-    assert.deepEqual(await view.waitForPosted('snippet/open', { path: '../../../../../etc/hostname' }), { type: 'snippet/open', path: '../../../../../etc/hostname', line: 3, endLine: 4 });
+    assert.deepEqual(await view.waitForPosted('snippet/open', { path: '../../../../../etc/hostname' }), { type: 'snippet/open', path: '../../../../../etc/hostname', line: 3, endLine: 4, message: { key: 'general', id: 's1' } });
 
     // A long path: the file's name comes first, and the language label is one line ("PLAINTEXT", not "PLAINTE / XT").
     const s4 = header('s4');

@@ -135,7 +135,7 @@ export function MessageRow({ row, index, me, seen, marked }: Props) {
       ) : (
         <div class="message-body">{renderMarkdown(m.text, me)}</div>
       )}
-      {!deleted && m.snippet && <SnippetView snippet={m.snippet} />}
+      {!deleted && m.snippet && <SnippetView snippet={m.snippet} messageId={m.id} />}
       {!deleted && (m.edited || m.reactions?.length) ? (
         <div class="message-foot">
           {m.edited && (

@@ -1,5 +1,6 @@
 // A shared code selection in a message: the file and lines as a link that opens them in the
-// reader's workspace (the host decides whether it may), the language, and the code as text.
+// reader's workspace (the host decides whether it may; it opens the message's code thread there
+// when it has one), the language, and the code as text.
 
 import { visible, visibleLines } from '../../protocol/text.ts';
 import { VIEW_LIMITS, type Snippet } from '../../protocol/view.ts';
@@ -22,7 +23,7 @@ function languageLabel(id: string): string {
  * tooltip and accessible name say too. Whether the path may be opened is the host's decision
  * (extension/snippet-path.ts), with a notice if not.
  */
-export function SnippetView({ snippet }: { snippet: Snippet }) {
+export function SnippetView({ snippet, messageId }: { snippet: Snippet; messageId?: string }) {
   const start = lineNumber(snippet.startLine);
   const end = Math.max(start, lineNumber(snippet.endLine));
   const lines = end > start ? `lines ${start}–${end}` : `line ${start}`;
@@ -41,7 +42,7 @@ export function SnippetView({ snippet }: { snippet: Snippet }) {
           aria-label={label}
           onClick={(e) => {
             e.preventDefault();
-            actions.openSnippet(snippet.path, start, end);
+            actions.openSnippet(snippet.path, start, end, messageId);
           }}
         >
           <span class="snippet-title">

@@ -4,7 +4,7 @@
 // message as it is now), search/run titled by the room, and "P2P Chat: Search Messages": typing
 // in its QuickPick searches, Enter opens the conversation at the message (message/revealed); a
 // snippet shared becomes a code thread of this window (the controller's CodeThreads), a reply in
-// the chat joins it, and the snippet's path link opens where the thread found the code now.
+// the chat joins it, and the snippet's path link opens where that message's thread found the code now.
 // Called by extension.test.ts inside its describe block, after Register.
 
 import assert from 'node:assert/strict';
@@ -137,10 +137,26 @@ export function defineConversationTests(api: () => ExtensionApi, note: (text: st
     await doc.save();
     await until(() => threads.anchorOf(key, shown.id)?.startLine === 7, 'the thread to follow its code down three lines');
 
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await controller.fromView({ type: 'snippet/open', path, line: 4, endLine: 5 });
-    const editor = vscode.window.activeTextEditor;
-    assert.equal(editor?.document.uri.toString(), uri.toString());
-    assert.deepEqual([editor!.selection.start.line, editor!.selection.end.line], [6, 7], 'the link opens lines 7-8, where the code is now');
+    const opened = async (message: { key: string; id: string } | undefined) => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await controller.fromView({ type: 'snippet/open', path, line: 4, endLine: 5, ...(message ? { message } : {}) });
+      const editor = vscode.window.activeTextEditor;
+      assert.equal(editor?.document.uri.toString(), uri.toString());
+      return [editor!.selection.start.line, editor!.selection.end.line];
+    };
+    assert.deepEqual(await opened({ key, id: shown.id }), [6, 7], 'the link opens lines 7-8, where the code is now');
+
+    // Another snippet shared at the same path and lines (the code there now): each message's link
+    // opens its own thread, not the newest snippet shared at that place.
+    const now = (await vscode.workspace.openTextDocument(uri)).getText().split('\n');
+    await controller.send(key, 'and the lines there now', { language: 'typescript', path, startLine: 4, endLine: 5, code: now.slice(3, 5).join('\n') });
+    await until(() => threads.shown().filter((s) => s.key === key).length === 2, 'a thread for the second snippet');
+    const other = threads.shown().find((s) => s.key === key && s.id !== shown.id)!;
+    await until(() => threads.anchorOf(key, other.id)?.startLine === 4, 'the second thread at lines 4-5');
+    assert.deepEqual(await opened({ key, id: shown.id }), [6, 7], "the first message's link still opens its thread's lines");
+    assert.deepEqual(await opened({ key, id: other.id }), [3, 4], "the second message's link opens its own");
+    // A message without a thread here, or a link naming none: the lines as shared.
+    assert.deepEqual(await opened({ key, id: 'no-thread-here' }), [3, 4]);
+    assert.deepEqual(await opened(undefined), [3, 4]);
   });
 }

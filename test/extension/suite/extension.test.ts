@@ -14,6 +14,7 @@ import type { HostToView } from '../../../protocol/view.ts';
 import { parseReadMarks } from '../../../extension/read-state.ts';
 import { filesHolding, filesUnder } from '../../helpers/files-under.ts';
 import { SUITE_PASSWORD, SUITE_USER, type SuiteConfig } from './config.ts';
+import { defineAttachedThreadTests } from './code-threads-attached.test.ts';
 import { defineConversationTests } from './conversations.test.ts';
 import { stubWindow } from './stub-window.ts';
 import { until } from './until.ts';
@@ -236,6 +237,7 @@ export function defineExtensionTests(config: SuiteConfig): void {
     });
 
     defineConversationTests(() => api, note);
+    defineAttachedThreadTests(() => api);
 
     it('Share Selection of whole lines (the cursor at column 1 of the next line) shares those lines only, named by their path in the folder', async function () {
       this.timeout(60_000);
