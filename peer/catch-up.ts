@@ -68,6 +68,12 @@ export class CatchUp {
   private readonly sweep: NodeJS.Timeout;
   /** One catch-up at a time per link and conversation: a second summary waits its turn. */
   private readonly running = new WeakMap<PeerLink, Map<ConversationId, Promise<void>>>();
+  /**
+   * Per link asked: the conversations it is being asked for and its one 'close' listener. One per
+   * link, removed once it answered everything: a listener per ask would pile up on a long-lived
+   * link (one per shared room, one more each time a member answers and is asked again).
+   */
+  private readonly asking = new WeakMap<PeerLink, { rooms: Set<ConversationId>; onClose: () => void }>();
 
   constructor(private readonly parts: CatchUpParts) {
     // What members made me hold is bounded: by age and per room (protocol/peer.ts HELD_MAX_*).
@@ -138,7 +144,10 @@ export class CatchUp {
 
   close(): void {
     clearInterval(this.sweep);
-    for (const pull of this.pulls.values()) clearTimeout(pull.timer);
+    for (const [room, pull] of this.pulls) {
+      clearTimeout(pull.timer);
+      if (pull.link) this.unwatch(pull.link, room);
+    }
     this.pulls.clear();
   }
 
@@ -158,7 +167,32 @@ export class CatchUp {
     pull.link = link;
     pull.timer = setTimeout(() => this.asked(room, link), CATCH_UP_STALL_MS);
     pull.timer.unref();
-    link.once('close', () => this.asked(room, link));
+    this.watch(link, room);
+  }
+
+  /** `link` is asked for `room`: its closing moves that pull on (one listener per link). */
+  private watch(link: PeerLink, room: ConversationId): void {
+    let watched = this.asking.get(link);
+    if (!watched) {
+      const rooms = new Set<ConversationId>();
+      const onClose = () => {
+        this.asking.delete(link);
+        for (const r of [...rooms]) this.asked(r, link);
+      };
+      link.once('close', onClose);
+      this.asking.set(link, (watched = { rooms, onClose }));
+    }
+    watched.rooms.add(room);
+  }
+
+  /** `link` is no longer asked for `room`; with nothing left to ask it, its listener goes. */
+  private unwatch(link: PeerLink, room: ConversationId): void {
+    const watched = this.asking.get(link);
+    if (!watched) return;
+    watched.rooms.delete(room);
+    if (watched.rooms.size > 0) return;
+    link.off('close', watched.onClose);
+    this.asking.delete(link);
   }
 
   private asked(room: ConversationId, link: PeerLink): void {
@@ -166,6 +200,7 @@ export class CatchUp {
     if (!pull || pull.link !== link) return;
     clearTimeout(pull.timer);
     pull.link = pull.timer = undefined;
+    this.unwatch(link, room);
     this.next(room, pull);
   }
 
