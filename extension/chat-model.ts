@@ -2,22 +2,25 @@
 // counts, people, the room directory) and the open conversation. It listens to the engine and
 // turns its events into view notifications (protocol/view.ts); the webview only ever shows what
 // this holds, so it can close and reopen at any time and get the same picture from `snapshot()`.
-// Timelines live in extension/timelines.ts (pages from the engine's history store), typing marks
-// in extension/typing.ts, read marks and receipts in read-state.ts, reactions, edits, deletes and
-// quotes in message-updates.ts, people and the directory in people.ts. Every event is placed by its `roomId`; no name is ever mapped back to an
-// id (names are reused after a close).
+// Timelines live in extension/timelines.ts (pages from the engine's history store: history-source.ts),
+// typing marks in typing.ts, read marks and receipts in read-state.ts, reactions, edits, deletes and
+// quotes in message-updates.ts, people and the directory in people.ts, the sidebar's conversations
+// and their titles in conversation-list.ts. Every event is placed by its `roomId`; no name is ever
+// mapped back to an id (names are reused after a close).
 
-import { HISTORY_PAGE_DEFAULT, type ClientEvents } from '../protocol/client.ts';
+import type { ClientEvents } from '../protocol/client.ts';
 import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { HistoryPage, HostToView, MemberItem, MessageStatus, OpenedConversation, RoomItem, SessionView, TimelineItem, TimelineMessage, ViewSnapshot } from '../protocol/view.ts';
 import type { ChatEngine } from '../peer/engine.ts';
 import { TimelineStore, type HistorySource } from './timelines.ts';
 import { TypingUsers } from './typing.ts';
 import { ReadMarks, ReceiptSender, type ReadMark } from './read-state.ts';
-import { fromHistory, mentions } from './message-state.ts';
+import { mentions } from './message-state.ts';
 import { MessageUpdates, type ThreadSink } from './message-updates.ts';
 import { codeOf, errorText, listen, notice } from './model-events.ts';
 import { PeopleList } from './people.ts';
+import { ConversationList, type DirectsStore } from './conversation-list.ts';
+import { historyOf } from './history-source.ts';
 
 export { parseReadMarks, type ReadMark } from './read-state.ts';
 
@@ -27,7 +30,7 @@ export interface ModelHooks {
   visible(): boolean;
   notify(kind: 'direct' | 'mention' | 'message', title: string, text: string, key: ConversationId): void;
   /** Which direct conversations a user has, kept across reloads. */
-  directs?: { load(user: string): string[]; save(user: string, keys: string[]): void };
+  directs?: DirectsStore;
   /** Unread counts and the last-read position per conversation, kept across reloads (read back through parseReadMarks). */
   readMarks?: { load(user: string): unknown; save(user: string, marks: [ConversationId, ReadMark][]): void };
   /** Whether read receipts go out (the setting p2pChat.readReceipts, read at each receipt). */
@@ -53,7 +56,8 @@ export class ChatModel {
     () => Boolean(this.engine?.user) && (this.hooks.readReceipts?.() ?? true),
     (err) => this.hooks.post({ type: 'notice/shown', message: `Could not send a read receipt: ${errorText(err)}`, ...codeOf(err) }),
   );
-  private readonly dms = new Set<ConversationId>();
+  /** The sidebar's rooms and the direct conversations kept here (saved through hooks.directs). */
+  private readonly list = new ConversationList(() => this.engine, this.marks, () => this.hooks.directs);
   private readonly people = new PeopleList((m) => this.hooks.post(m));
   private engine?: ChatEngine;
   private detach?: () => void;
@@ -101,7 +105,7 @@ export class ChatModel {
   async signedIn(engine: ChatEngine, source: HistorySource = this.historyOf(engine)): Promise<void> {
     this.timelines.use(source);
     this.setSession({ state: 'online', user: engine.user!, detail: `Signed in as ${engine.user}` });
-    for (const key of this.hooks.directs?.load(engine.user!) ?? []) this.dms.add(key);
+    this.list.load(engine.user!);
     this.marks.load(this.hooks.readMarks?.load(engine.user!));
     this.updates.clear();
     this.receipts.reset();
@@ -117,7 +121,7 @@ export class ChatModel {
     this.updates.clear();
     this.receipts.reset();
     this.hooks.threads?.()?.clear();
-    this.dms.clear();
+    this.list.clear();
     this.people.clear();
     this.shown = undefined;
     this.setSession({ state: 'logged_out', user: undefined, detail });
@@ -174,13 +178,7 @@ export class ChatModel {
    * hidden); undefined when none has any.
    */
   nextUnread(): ConversationId | undefined {
-    const rooms = this.roomItems();
-    const at = rooms.findIndex((r) => r.key === this.openKey);
-    for (let i = 1; i <= rooms.length; i++) {
-      const room = rooms[(at + i + rooms.length) % rooms.length]!;
-      if (room.unread > 0) return room.key;
-    }
-    return undefined;
+    return this.list.nextUnread(this.openKey);
   }
 
   /** The view shows `key` (opened, or the view came back on screen with it): all of it is read. */
@@ -199,10 +197,7 @@ export class ChatModel {
 
   /** Lists the direct conversation `key` in the sidebar from now on (and across reloads). */
   keepDirect(key: ConversationId): void {
-    if (this.dms.has(key)) return;
-    this.dms.add(key);
-    if (this.engine?.user) this.hooks.directs?.save(this.engine.user, [...this.dms]);
-    this.postRooms();
+    if (this.list.keep(key)) this.postRooms();
   }
 
   /** The open conversation is gone (left, closed): show none. */
@@ -215,21 +210,9 @@ export class ChatModel {
     this.postSnapshot();
   }
 
+  /** The sidebar's conversations: joined rooms, then direct ones, with unread counts; none when signed out. */
   roomItems(): RoomItem[] {
-    const engine = this.engine;
-    if (!engine?.user) return [];
-    const rooms: RoomItem[] = engine.joinedRooms().map((r) => ({
-      key: r.id,
-      title: r.name,
-      direct: false,
-      private: r.private,
-      ...this.marks.counts(r.id),
-      ...(r.owner ? { owner: r.owner } : {}),
-      members: r.members,
-      forked: r.forked,
-    }));
-    const dms: RoomItem[] = [...this.dms].map((key) => ({ key, title: this.directTitle(key), direct: true, private: true, ...this.marks.counts(key), members: 2, forked: false }));
-    return [...rooms, ...dms];
+    return this.list.items();
   }
 
   members(key: ConversationId): MemberItem[] {
@@ -269,9 +252,7 @@ export class ChatModel {
 
   /** Unread messages in the conversations listed now (a room left keeps no count). */
   totalUnread(): number {
-    let n = 0;
-    for (const item of this.roomItems()) n += item.unread;
-    return n;
+    return this.list.totalUnread();
   }
 
   // ---- engine events -----------------------------------------------------------------------------
@@ -325,7 +306,7 @@ export class ChatModel {
     this.people.set(e.user, { keyChanged: true, verified: false }, this.engine?.user);
     const text = `${e.user}'s identity key changed (${e.oldFingerprint.slice(0, 19)}… → ${e.newFingerprint.slice(0, 19)}…). Nothing is sent to ${e.user} until you compare fingerprints and run "P2P Chat: Verify Member".`;
     for (const key of e.roomIds) this.roomNotice(key, text, 'warning');
-    const dm = [...this.dms].find((k) => k.split(':').slice(1).includes(e.user));
+    const dm = this.list.directWith(e.user);
     if (dm && !e.roomIds.includes(dm)) this.append(dm, notice(text, 'warning'));
   }
 
@@ -339,10 +320,9 @@ export class ChatModel {
   // ---- helpers -----------------------------------------------------------------------------------
 
   private opened(key: ConversationId): OpenedConversation {
-    const room = isDmRoom(key) ? undefined : this.engine?.joinedRooms().find((r) => r.id === key);
     return {
       key,
-      title: room?.name ?? (isDmRoom(key) ? this.directTitle(key) : key),
+      title: this.title(key),
       direct: isDmRoom(key),
       timeline: [...this.timelines.items(key)],
       more: this.timelines.more(key),
@@ -375,28 +355,14 @@ export class ChatModel {
     if (this.shown === key) this.hooks.post({ type: 'conversation/opened', ...this.opened(key) });
   }
 
-  /** Pages of the engine's store (one store for the terminal client and VS Code), as the view shows them. */
+  /** The history pages of `engine`'s store, as the view shows them. */
   private historyOf(engine: ChatEngine): HistorySource {
-    return {
-      page: async (key, before) => {
-        const page = await engine.history({ room: key }, { limit: HISTORY_PAGE_DEFAULT, ...(before !== undefined ? { before } : {}) });
-        const me = engine.user!;
-        const items = page.messages.map((m) => fromHistory(m, me, m.replyTo !== undefined && !m.deleted ? this.updates.quote(key, m.replyTo) : undefined));
-        const threads = this.hooks.threads?.();
-        if (threads) for (const m of items) threads.message(key, this.title(key), m);
-        return { items, more: page.more, ...(page.gaps ? { gaps: page.gaps } : {}) };
-      },
-    };
+    return historyOf(engine, { quote: (key, id) => this.updates.quote(key, id), threads: () => this.hooks.threads?.(), title: (key) => this.title(key) });
   }
 
   /** The conversation's title as the sidebar shows it (a room's name, the other person's for a direct one). */
   title(key: ConversationId): string {
-    if (isDmRoom(key)) return this.directTitle(key);
-    return this.engine?.joinedRooms().find((r) => r.id === key)?.name ?? key;
-  }
-
-  private directTitle(key: ConversationId): string {
-    return key.split(':').slice(1).find((u) => u !== this.engine?.user) ?? key;
+    return this.list.title(key);
   }
 
   private newestMessage(key: ConversationId): TimelineMessage | undefined {
