@@ -247,7 +247,8 @@ export const VIEW_LIMITS = {
   snippetLine: 10_000_000,
 } as const;
 
-const roomKey = str({ min: 1, max: 80 });
+/** A conversation's key as the view and the window link name it (a room id, or `dm:` and a user). */
+export const roomKey = str({ min: 1, max: 80 });
 const name = str({ min: 1, max: VIEW_LIMITS.nameChars });
 const secret = str({ max: VIEW_LIMITS.secretChars });
 

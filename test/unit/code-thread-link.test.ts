@@ -10,11 +10,12 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ThreadRelay, type ThreadFrame } from '../../extension/code-thread-link.ts';
+import { ThreadRelay } from '../../extension/code-thread-link.ts';
 import type { ThreadSink } from '../../extension/message-updates.ts';
 import { HolderLink, WindowHub, type WindowThreads } from '../../extension/window-link.ts';
 import { encodeFrame } from '../../protocol/frame.ts';
 import type { TimelineMessage, ViewSnapshot } from '../../protocol/view.ts';
+import type { ThreadFrame } from '../../protocol/window-threads.ts';
 
 const SNAPSHOT: ViewSnapshot = { session: { state: 'online', user: 'alice', tracker: '127.0.0.1:1', detail: 'online' }, rooms: [], directory: [], people: [] };
 
