@@ -7,9 +7,8 @@
 
 import * as vscode from 'vscode';
 import type { ConversationId } from '../protocol/peer.ts';
-import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
-import { arr, int, obj, optional, str } from '../protocol/schema.ts';
-import { VIEW_RUNNABLE_COMMANDS, type HostToView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
+import { int, optional } from '../protocol/schema.ts';
+import { searchHitsSchema, VIEW_RUNNABLE_COMMANDS, type HostToView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
 import { askSelection } from './commands.ts';
 import { noticeText, pickText } from './labels.ts';
 import { searchMessages } from './search-pick.ts';
@@ -28,12 +27,6 @@ export interface AttachedWindow {
 }
 
 const RUNNABLE: ReadonlySet<string> = new Set(VIEW_RUNNABLE_COMMANDS);
-
-/** Search results (and searchedFrom) from the holder (another local process could answer on its socket): checked before they are shown. */
-const searchHitsSchema = arr(
-  obj({ key: str({ min: 1, max: 80 }), title: str({ max: 200 }), id: str({ min: 1, max: 64 }), from: str({ max: 64 }), text: str({ max: 4 * SEARCH_LIMITS.contextChars }), sentAt: int() }),
-  { max: SEARCH_LIMITS.maxResults },
-);
 
 /** The attached window's commands (commands.ts's RemoteCommands); undefined for a command it does not know. */
 export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]): Promise<unknown> | undefined {
