@@ -242,6 +242,16 @@ export class History {
     return { messages: rows.slice(0, limit).reverse().map((r) => this.fromRow(r)), more };
   }
 
+  /**
+   * The earliest timeline time (ms) of `from`'s shown messages of `session` after `seq` stored in
+   * `conversation`, or undefined when there is none (peer/timeline-time.ts: a message arriving
+   * after its successors is placed no later than they are). Reads that session's later rows only.
+   */
+  nextOfSender(conversation: ConversationId, from: string, session: string, seq: number): number | undefined {
+    const row = this.db.get(`SELECT min(sent_at) AS at FROM messages WHERE conversation = ? AND sender = ? AND session = ? AND seq > ? AND kind = ''`, [conversation, from, session, seq]);
+    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+  }
+
   /** Whether (from, session, seq) is stored in `conversation`. */
   has(conversation: ConversationId, from: string, session: string, seq: number): boolean {
     return this.db.get('SELECT 1 AS x FROM messages WHERE conversation = ? AND sender = ? AND session = ? AND seq = ?', [conversation, from, session, seq]) !== undefined;
