@@ -1,10 +1,12 @@
 // Every conversation's messages, in the engine's one store (peer/store-db.ts): appended as they
 // are shown, read in pages from the newest backwards. DESIGN.md "Delivery, history, nothing lost".
 //
-// One order on every member: (sentAt, from, session, seq), compared as numbers and as the bytes
-// of the strings (names and session ids are ASCII), so every member shows a room's messages in
-// the same order, stable across restarts. A message that arrives after one later in that order is
-// placed where it belongs and marked `late`.
+// One order: (sentAt, from, session, seq), compared as numbers and as the bytes of the strings
+// (names and session ids are ASCII), stable across restarts. A shown message's `sentAt` is its
+// sender's signed time, but never later than it arrived here (peer/timeline-time.ts, DESIGN.md
+// "Timeline order"): with clocks in step every member shows a room's messages in the same order;
+// a message dated ahead of a member's clock is placed there when it came. A message that arrives
+// after one later in that order is placed where it belongs and marked `late`.
 //
 // Action messages (issue 12: reactions, edits, deletes, read receipts) are rows here too, with
 // `kind` and `target` columns (peer/store-schema.ts step 2); pages show only plain messages, and
@@ -48,7 +50,11 @@ const storedSchema = obj({
 /** A code snippet shared with a message (language, file path, 1-based line range, the code). */
 export type StoredSnippet = Infer<typeof snippetSchema>;
 
-/** One message of a conversation as history keeps it. `sentAt` is the sender's clock, in ms. */
+/**
+ * One message of a conversation as history keeps it. `sentAt` (ms): an action's signed time; a
+ * shown message's place in the timeline (its signed time, or when it arrived here if that was
+ * earlier: peer/timeline-time.ts).
+ */
 export interface StoredMessage {
   conversation: ConversationId;
   id: string;
@@ -173,8 +179,12 @@ export class History {
    * Each sender's read position in `conversation` (`upTo`): the furthest message, in the timeline's
    * order, that one of their receipts names; of `users` only when given, else at most `limit`
    * senders (by name). Not their newest receipt: a receipt's own time is its device's clock (one
-   * dated ahead would hide the later ones for up to a day). A receipt naming a message not here
-   * (yet) does not count until that message arrives.
+   * dated ahead would hide the later ones for up to a day). Nor could a message's own signed time
+   * be its place: one dated ahead would sort after everything that came after it, and a receipt
+   * naming it would count for all of those ("seen by" forged on them, the "New messages" line
+   * hidden); shown messages are placed no later than they arrived here (peer/timeline-time.ts), so
+   * a read position covers only what had arrived here before the message it names. A receipt
+   * naming a message not here (yet) does not count until that message arrives.
    */
   reads(conversation: ConversationId, opts: { users?: readonly string[]; limit: number }): { user: string; upTo: string }[] {
     const only = opts.users ? ` AND r.sender IN (${opts.users.map(() => '?').join(', ')})` : '';
