@@ -74,6 +74,12 @@ export interface StoredMessage {
 
 const COLUMNS = 'conversation, id, sender, session, seq, sent_at, late, kind, target, body';
 const NEWEST_FIRST = 'ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC';
+/**
+ * Rows of a sender's session read after a message for its successors' timeline time (`nextOfSender`):
+ * more than a whole session of this client (SESSION_MAX_MESSAGES); a longer one (a modified
+ * client's) only loses its own order.
+ */
+const NEXT_OF_SENDER_ROWS = 256;
 /** Rows of the shown-messages loader (`shown`) read per query. */
 const SHOWN_BATCH = 2000;
 
@@ -253,12 +259,20 @@ export class History {
   }
 
   /**
-   * The earliest timeline time (ms) of `from`'s shown messages of `session` after `seq` stored in
-   * `conversation`, or undefined when there is none (peer/timeline-time.ts: a message arriving
-   * after its successors is placed no later than they are). Reads that session's later rows only.
+   * The earliest timeline time (ms) of `from`'s shown messages of `session` just after `seq` in
+   * `conversation` (among that session's next NEXT_OF_SENDER_ROWS rows stored, actions included),
+   * or undefined when there is none (peer/timeline-time.ts: a message arriving after its
+   * successors is placed no later than they are). Bounded: an index seek and at most that many rows.
    */
   nextOfSender(conversation: ConversationId, from: string, session: string, seq: number): number | undefined {
-    const row = this.db.get(`SELECT min(sent_at) AS at FROM messages WHERE conversation = ? AND sender = ? AND session = ? AND seq > ? AND kind = ''`, [conversation, from, session, seq]);
+    // Seq order from the (conversation, sender, session, seq) index; min() directly on the table
+    // let SQLite walk the timeline index instead (every shown row of the conversation).
+    const row = this.db.get(
+      `SELECT min(sent_at) AS at FROM (
+         SELECT sent_at, kind FROM messages WHERE conversation = ? AND sender = ? AND session = ? AND seq > ? ORDER BY seq LIMIT ?
+       ) WHERE kind = ''`,
+      [conversation, from, session, seq, NEXT_OF_SENDER_ROWS],
+    );
     return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
   }
 
