@@ -190,13 +190,15 @@ export class Mailbox {
       throw new ProtocolError('request.invalid', `mailbox_withdraw names at most ${MAILBOX_MAX_ITEMS_PER_WITHDRAW} items (got ${items.length}); send the rest in further requests`);
     }
     const to = normalizeUserName(rawTo);
-    return this.db.transaction(async (tx) => {
-      let removed = 0;
+    const removed = await this.db.transaction(async (tx) => {
+      let n = 0;
       for (const i of items) {
-        removed += (await tx.run('DELETE FROM mailbox WHERE depositor = ? AND recipient = ? AND room = ? AND session = ? AND seq = ?', depositor, to, i.room, i.session, i.seq)).changes;
+        n += (await tx.run('DELETE FROM mailbox WHERE depositor = ? AND recipient = ? AND room = ? AND session = ? AND seq = ?', depositor, to, i.room, i.session, i.seq)).changes;
       }
-      return removed;
+      return n;
     });
+    this.log('info', 'mailbox items withdrawn', { depositor, recipient: to, named: items.length, removed });
+    return removed;
   }
 
   /** After a login or resume of `user`: sweep, then send the notices kept for it. */
