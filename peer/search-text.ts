@@ -17,6 +17,44 @@ export const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 const MARK = /^\p{M}$/u;
 
+/**
+ * `text` as the index keeps it: at most `max` characters of it, and at most `max` characters of
+ * its folding (foldText), so a character that folds long (U+FDFA: 18 characters, U+3315: 5, "ﬃ": 3)
+ * cannot make one message hold more than its share: the kept text is the longest prefix whose
+ * folding fits (whole code points, combining marks kept with their letter). `folded` is foldText of
+ * the kept text (the same string as `text` when folding changes nothing); `cut` when text was cut.
+ * Both are copies, never slices that keep a long original alive. Work: O(max) code points.
+ */
+export function foldBounded(text: string, max: number): { text: string; folded: string; cut: boolean } {
+  let cut = false;
+  if (text.length > max) {
+    let end = max;
+    if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
+    text = copy(text.slice(0, end));
+    cut = true;
+  }
+  let folded = foldText(text);
+  if (folded.length > max) {
+    // Fold code point by code point while the folding fits: the part of the text kept.
+    let i = 0;
+    for (let f = 0; i < text.length; ) {
+      const n = isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
+      const fl = foldedLength(text.slice(i, i + n));
+      if (f + fl > max) break;
+      f += fl;
+      i += n;
+    }
+    text = copy(text.slice(0, i));
+    cut = true;
+    folded = foldText(text);
+    // Folding in context (a final sigma) could differ from code point by code point: never over.
+    if (folded.length > max) folded = copy(folded.slice(0, max));
+  }
+  return { text, folded: folded === text ? text : folded, cut };
+}
+/** A flat copy of `s` (a slice of a long string keeps all of it alive). */
+const copy = (s: string) => Buffer.from(s, 'utf16le').toString('utf16le');
+
 /** Length of one code point's folding (0 for a combining mark). */
 function foldedLength(cp: string): number {
   return cp.length === 1 && cp.charCodeAt(0) < 0x80 ? 1 : foldText(cp).length;
