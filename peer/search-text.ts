@@ -21,9 +21,10 @@ const MARK = /^\p{M}$/u;
  * `text` as the index keeps it: at most `max` characters of it, and at most `max` characters of
  * its folding (foldText), so a character that folds long (U+FDFA: 18 characters, U+3315: 5, "ﬃ": 3)
  * cannot make one message hold more than its share: the kept text is the longest prefix whose
- * folding fits (whole code points, combining marks kept with their letter). `folded` is foldText of
- * the kept text (the same string as `text` when folding changes nothing); `cut` when text was cut.
- * Both are copies, never slices that keep a long original alive. Work: O(max) code points.
+ * folding fits (whole code points, combining marks kept with their letter). `folded` is the kept
+ * text's folding (the same string as `text` when folding changes nothing); `cut` when text was cut.
+ * Never slices that keep a long original alive. Work: O(max), however long the text folds: it is
+ * folded a piece at a time and folding stops at the piece that goes over.
  */
 export function foldBounded(text: string, max: number): { text: string; folded: string; cut: boolean } {
   let cut = false;
@@ -33,25 +34,57 @@ export function foldBounded(text: string, max: number): { text: string; folded: 
     text = copy(text.slice(0, end));
     cut = true;
   }
-  let folded = foldText(text);
-  if (folded.length > max) {
-    // Fold code point by code point while the folding fits: the part of the text kept.
-    let i = 0;
-    for (let f = 0; i < text.length; ) {
-      const n = isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
-      const fl = foldedLength(text.slice(i, i + n));
+  if (ASCII.test(text)) {
+    const folded = text.toLowerCase();
+    return { text, folded: folded === text ? text : folded, cut };
+  }
+  let folded = '';
+  for (let i = 0; i < text.length; ) {
+    const j = pieceEnd(text, i);
+    const part = foldText(text.slice(i, j));
+    if (folded.length + part.length <= max) {
+      folded += part;
+      i = j;
+      continue;
+    }
+    // The cut is in this piece: its code points while their folding fits.
+    let k = i;
+    for (let f = folded.length; k < j; ) {
+      const n = isHighSurrogate(text.charCodeAt(k)) && isLowSurrogate(text.charCodeAt(k + 1)) ? 2 : 1;
+      const fl = foldedLength(text.slice(k, k + n));
       if (f + fl > max) break;
       f += fl;
-      i += n;
+      k += n;
     }
-    text = copy(text.slice(0, i));
-    cut = true;
-    folded = foldText(text);
+    folded += foldText(text.slice(i, k));
     // Folding in context (a final sigma) could differ from code point by code point: never over.
-    if (folded.length > max) folded = copy(folded.slice(0, max));
+    if (folded.length > max) folded = folded.slice(0, max);
+    text = copy(text.slice(0, k));
+    cut = true;
+    break;
   }
+  folded = copy(folded);
   return { text, folded: folded === text ? text : folded, cut };
 }
+
+/** Characters folded at once by foldBounded. */
+const PIECE = 64;
+
+/**
+ * Where the piece of `text` from `i` ends: just after its last space, where folding has no context
+ * (no mark to reorder, no final sigma), or at PIECE characters before a letter when a word is longer
+ * (anywhere when there is no letter: marks fold to nothing).
+ */
+function pieceEnd(text: string, i: number): number {
+  const j = i + PIECE;
+  if (j >= text.length) return text.length;
+  const space = text.lastIndexOf(' ', j - 1);
+  if (space > i) return space + 1;
+  let k = j;
+  while (k > i + 1 && (isLowSurrogate(text.charCodeAt(k)) || MARK.test(text[k]!))) k--;
+  return k > i + 1 ? k : isLowSurrogate(text.charCodeAt(j)) ? j + 1 : j;
+}
+
 /** A flat copy of `s` (a slice of a long string keeps all of it alive). */
 const copy = (s: string) => Buffer.from(s, 'utf16le').toString('utf16le');
 
