@@ -71,15 +71,17 @@ export function foldBounded(text: string, max: number): { text: string; folded: 
 const PIECE = 64;
 
 /**
- * Where the piece of `text` from `i` ends: just after its last space, where folding has no context
+ * Where the piece of `text` from `i` ends: just after its last space or newline, where folding has no context
  * (no mark to reorder, no final sigma), or at PIECE characters before a letter when a word is longer
  * (anywhere when there is no letter: marks fold to nothing).
  */
 function pieceEnd(text: string, i: number): number {
   const j = i + PIECE;
   if (j >= text.length) return text.length;
-  const space = text.lastIndexOf(' ', j - 1);
-  if (space > i) return space + 1;
+  for (let k = j - 1; k > i; k--) {
+    const c = text.charCodeAt(k);
+    if (c === 0x20 || c === 0x0a) return k + 1;
+  }
   let k = j;
   while (k > i + 1 && (isLowSurrogate(text.charCodeAt(k)) || MARK.test(text[k]!))) k--;
   return k > i + 1 ? k : isLowSurrogate(text.charCodeAt(j)) ? j + 1 : j;
@@ -110,7 +112,21 @@ export function hitContext(e: { text: string; folded: string; cut: boolean }, wo
   let start = 0;
   let end = text.length;
   let found = false;
-  for (let i = 0, f = 0; i < text.length; ) {
+  // ASCII folds one to one. Otherwise whole pieces before the match are skipped (folded together:
+  // pieces fold independently, pieceEnd), so a hit deep in a long message costs O(max), not a
+  // folding per code point (500 hits in messages of 4,000 "é" took 1.4 s).
+  const ascii = ASCII.test(text);
+  if (ascii && at !== Infinity) [start, end, found] = [at, Math.min(text.length, at + len), true];
+  for (let i = 0, f = 0; !ascii && i < text.length; ) {
+    if (!found) {
+      const j = pieceEnd(text, i);
+      const pl = foldText(text.slice(i, j)).length;
+      if (f + pl <= at) {
+        f += pl;
+        i = j;
+        continue;
+      }
+    }
     const n = isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
     const fl = foldedLength(text.slice(i, i + n));
     if (!found && f + fl > at) [start, found] = [i, true];

@@ -150,3 +150,15 @@ test('foldBounded: the kept text is the longest prefix (whole code points) whose
     }
   }
 });
+
+test('a hit deep in a long non-ASCII message shows its match (whole pieces before it are skipped, at any offset)', () => {
+  const messages: IndexedMessage[] = [];
+  const pads = ['é', 'e\u0301', '中', '\ufb03', 'É ', '🎉', 'ab\u0308 '];
+  for (const pad of pads) for (const n of [1, 50, 63, 64, 65, 127, 128, 129, 700]) messages.push(msg(A, `${pads.indexOf(pad)}-${n}`, `${pad.repeat(n)}Target wörd ${'ü'.repeat(n)}`));
+  const hits = new SearchIndex(() => messages).search('target word', { limit: SEARCH_LIMITS.maxResults });
+  assert.equal(hits.length, messages.length);
+  for (const h of hits) {
+    assert.ok(h.text.includes('Target wörd'), `${h.id}: ${h.text}`);
+    assert.ok(h.text.length <= SEARCH_LIMITS.contextChars + 2, `${h.id}: ${h.text.length}`);
+  }
+});
