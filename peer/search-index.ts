@@ -15,8 +15,10 @@
 // snippet's tail is not searchable), counted before and after folding (a character can fold to 18:
 // the kept text is the prefix whose folding fits). Each message is charged its text, its folded
 // text when that differs, and ENTRY_CHARS for the entry itself (so a flood of one-character
-// messages is charged what it holds). All of it up to `maxTotalChars` (default 64 M: about 90 MiB
-// for some 250,000 chat messages; 100,000 of ~127 characters hold 25 M): past it messages leave the
+// messages is charged what it holds). All of it up to `maxTotalChars` (default 48 M: at most about
+// 90 MiB of heap whatever the messages are, 1.4-1.9 bytes per character charged, measured with chat
+// text, one-character messages, CJK and U+FDFA; some 180,000 chat messages: the bench's 100,000
+// are charged 26 M, test/bench/search-bench.ts): past it messages leave the
 // index, the oldest of the conversation holding the most first (a fair share: one sender's flood
 // of their direct conversation or of one room evicts that conversation's history, not everyone's),
 // and searchedFrom() says from when search covers history, so a caller can tell the user.
@@ -47,7 +49,7 @@ export interface SearchIndexOptions {
   sliceMs?: number;
   /** Characters of one message that are indexed (default 4,096). */
   maxCharsPerMessage?: number;
-  /** Characters (text, folded text, ENTRY_CHARS per message) the whole index may hold before messages leave it (default 64,000,000). */
+  /** Characters (text, folded text, ENTRY_CHARS per message) the whole index may hold before messages leave it (default 48,000,000). */
   maxTotalChars?: number;
 }
 
@@ -142,7 +144,7 @@ export class SearchIndex {
   constructor(private readonly load: () => Iterable<IndexedMessage>, options: SearchIndexOptions = {}) {
     this.sliceMs = options.sliceMs ?? 8;
     this.maxCharsPerMessage = options.maxCharsPerMessage ?? 4_096;
-    this.maxTotalChars = options.maxTotalChars ?? 64_000_000;
+    this.maxTotalChars = options.maxTotalChars ?? 48_000_000;
   }
 
   /**
