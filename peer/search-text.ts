@@ -117,15 +117,19 @@ export function hitContext(e: { text: string; folded: string; cut: boolean }, wo
   // folding per code point (500 hits in messages of 4,000 "é" took 1.4 s).
   const ascii = ASCII.test(text);
   if (ascii && at !== Infinity) [start, end, found] = [at, Math.min(text.length, at + len), true];
-  for (let i = 0, f = 0; !ascii && i < text.length; ) {
-    if (!found) {
+  // `walked`: the end of the piece the match starts in, walked code point by code point.
+  for (let i = 0, f = 0, walked = 0; !ascii && i < text.length; ) {
+    // Only when the match is at least a piece away: near it, a code point at a time is cheaper.
+    if (!found && i >= walked && at - f >= PIECE && text.length - i > PIECE) {
       const j = pieceEnd(text, i);
-      const pl = foldText(text.slice(i, j)).length;
+      const piece = text.slice(i, j);
+      const pl = ASCII.test(piece) ? piece.length : foldText(piece).length;
       if (f + pl <= at) {
         f += pl;
         i = j;
         continue;
       }
+      walked = j;
     }
     const n = isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
     const fl = foldedLength(text.slice(i, i + n));
