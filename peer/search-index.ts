@@ -28,9 +28,11 @@ import { performance } from 'node:perf_hooks';
 import { ProtocolError } from '../protocol/errors.ts';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
+import { Entry, Held, compare, insert, overShare, unsort } from './search-entries.ts';
 import { WHITESPACE, foldBounded, foldText, hitContext } from './search-text.ts';
 
 export { foldText } from './search-text.ts';
+export { ENTRY_CHARS } from './search-entries.ts';
 
 /** One message as the index sees it: `text` its current text (a snippet's path and code appended). */
 export interface IndexedMessage {
@@ -70,45 +72,6 @@ export interface SearchCoverage {
   /** Slices warm() ran in, and the longest one (ms): how long the event loop was held at most. */
   slices: number;
   longestSliceMs: number;
-}
-
-/**
- * What one message costs the index besides its characters, in characters: its entry object, its
- * map and array slots, its id and the strings' headers (about 240 bytes measured,
- * test/bench/search-bench.ts). Charged so that short messages cannot hold memory the budget does not see.
- */
-export const ENTRY_CHARS = 128;
-
-class Entry {
-  constructor(
-    readonly conversation: ConversationId,
-    readonly id: string,
-    readonly from: string,
-    readonly sentAt: number,
-    /** The message's text, up to maxCharsPerMessage, and up to where its folding fits in as many. */
-    readonly text: string,
-    readonly folded: string,
-    /** The text was longer than what is kept. */
-    readonly cut: boolean,
-  ) {}
-
-  /** What it is charged: text, folded text (when not the same string), the entry itself. */
-  get chars(): number {
-    return this.text.length + (this.folded === this.text ? 0 : this.folded.length) + this.id.length + ENTRY_CHARS;
-  }
-}
-
-/** One conversation's entries: by id, their charge, and (once built) oldest first. */
-class Held {
-  readonly ids = new Map<string, Entry>();
-  chars = 0;
-  /** Oldest first, valid once the index is built (the oldest of the largest leaves first). */
-  list: Entry[] = [];
-}
-
-/** Oldest first: sentAt, then conversation and id (a stable order for equal times). */
-function compare(a: Entry, b: Entry): number {
-  return a.sentAt - b.sentAt || (a.conversation < b.conversation ? -1 : a.conversation > b.conversation ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 type State = 'cold' | 'building' | 'built';
@@ -409,10 +372,9 @@ export class SearchIndex {
    * keeps at least an equal share of the budget, or all it has when that is less.
    */
   private trim(): void {
-    const excess = this.totalChars - this.maxTotalChars;
-    if (excess <= 0) return;
+    if (this.totalChars <= this.maxTotalChars) return;
     const gone: Entry[] = [];
-    for (const [conversation, held, share] of this.overShare(excess)) {
+    for (const [conversation, held, share] of overShare(this.byConversation, this.totalChars, this.maxTotalChars)) {
       let n = 0;
       while (held.chars > share && this.totalChars > this.maxTotalChars && n < held.list.length) {
         const e = held.list[n++]!;
@@ -433,61 +395,4 @@ export class SearchIndex {
     if (gone.length <= 16) for (const e of gone) unsort(this.sorted, e);
     else this.sorted = this.current(this.sorted);
   }
-
-  /**
-   * The conversations over their fair share when `excess` characters must go, largest first, each
-   * with the share it is cut to: the most one may hold so that all fit, the others keeping all they
-   * hold. The usual case (the largest alone gives up the excess) is found in one pass.
-   */
-  private overShare(excess: number): [ConversationId, Held, number][] {
-    let first: [ConversationId, Held] | undefined;
-    let second = 0;
-    for (const [conversation, held] of this.byConversation) {
-      if (!first || held.chars > first[1].chars) {
-        if (first) second = first[1].chars;
-        first = [conversation, held];
-      } else if (held.chars > second) second = held.chars;
-    }
-    if (!first) return [];
-    if (first[1].chars - excess >= second) return [[...first, first[1].chars - excess]];
-    const all = [...this.byConversation].sort((a, b) => b[1].chars - a[1].chars);
-    let rest = this.totalChars;
-    let share = 0;
-    let k = 0;
-    while (k < all.length) {
-      rest -= all[k]![1].chars;
-      k++;
-      share = Math.max(0, Math.floor((this.maxTotalChars - rest) / k));
-      if (k === all.length || share >= all[k]![1].chars) break;
-    }
-    return all.slice(0, k).map(([conversation, held]) => [conversation, held, share]);
-  }
-}
-
-/** Puts `e` in `list` (oldest first): new messages are the newest almost always, so the end is tried first. */
-function insert(list: Entry[], e: Entry): void {
-  let lo = 0;
-  let hi = list.length;
-  if (hi === 0 || compare(list[hi - 1]!, e) < 0) {
-    list.push(e);
-    return;
-  }
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(list[mid]!, e) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  list.splice(lo, 0, e);
-}
-
-/** Takes `e` out of `list` (oldest first), when it is there. */
-function unsort(list: Entry[], e: Entry): void {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(list[mid]!, e) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  if (list[lo] === e) list.splice(lo, 1);
 }
