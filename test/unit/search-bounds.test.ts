@@ -1,12 +1,14 @@
 // The search index's memory bound (peer/search-index.ts) against hostile input: characters that
 // fold long (U+FDFA folds to 18 characters, squared katakana words to 5, ligatures to 3) are
 // counted after folding, tiny messages are charged their entry, a flood into one conversation
-// evicts that conversation's own history (a fair share), and building from a store far bigger
-// than the budget never holds more than twice it.
+// evicts that conversation's own history (a fair share, overShare), building from a store far
+// bigger than the budget never holds more than twice it, and a hit deep in a long message still
+// shows its match.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SEARCH_LIMITS } from '../../protocol/message-actions.ts';
 import { ENTRY_CHARS, SearchIndex, foldText, type IndexedMessage } from '../../peer/search-index.ts';
+import { Held, overShare } from '../../peer/search-entries.ts';
 import { foldBounded } from '../../peer/search-text.ts';
 
 const MAX = 4_096;
@@ -161,4 +163,14 @@ test('a hit deep in a long non-ASCII message shows its match (whole pieces befor
     assert.ok(h.text.includes('Target wörd'), `${h.id}: ${h.text}`);
     assert.ok(h.text.length <= SEARCH_LIMITS.contextChars + 2, `${h.id}: ${h.text.length}`);
   }
+});
+
+test('overShare: the largest gives up the excess alone when it stays the largest, else the largest ones are cut to an equal share', () => {
+  const sizes = (...chars: number[]) => new Map(chars.map((c, i) => [`c${i}`, Object.assign(new Held(), { chars: c })]));
+  const cut = (m: Map<string, Held>, max: number) => overShare(m, [...m.values()].reduce((t, h) => t + h.chars, 0), max).map(([c, , share]) => [c, share]);
+  assert.deepEqual(cut(sizes(100, 50, 10), 120), [['c0', 60]]);
+  assert.deepEqual(cut(sizes(100, 90, 10), 120), [['c0', 55], ['c1', 55]]);
+  assert.deepEqual(cut(sizes(10, 300, 300, 300), 310), [['c1', 100], ['c2', 100], ['c3', 100]], 'one under its share keeps all');
+  assert.deepEqual(cut(sizes(5, 5), 4), [['c0', 2], ['c1', 2]]);
+  assert.deepEqual(cut(new Map(), 0), []);
 });
