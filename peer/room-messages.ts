@@ -118,6 +118,8 @@ export class RoomMessages {
     if (action) this.deletedAfter(conversation.id, this.parts.actions.applied(row, conversation));
     else this.parts.actions.arrived(row, conversation);
     held.putEnvelope(envelope, body.time);
+    // After it is held: an edit of mine dead already (a modified client's) stays a tombstone.
+    if (action) this.deadEditsAfter(row);
     const sent = { room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq };
     delivery.sent({ ...sent, sentAt: body.time }, to);
     // Committed now (with the rest of this turn's writes) before it leaves and before the answer:
@@ -307,6 +309,7 @@ export class RoomMessages {
     if (action) told = this.parts.actions.applied(stored, shown);
     else ({ deleted, told } = this.parts.actions.arrived(stored, shown));
     const gone = this.deletedAfter(env.room, told);
+    if (action) this.deadEditsAfter(stored);
     for (const id of gone) if (id !== stored.id) this.deletedNow.add(`${env.room}\n${id}`);
     // A delete of a message never received here closes the gap it left (its id names its seq).
     const closed = action?.t === 'delete' && !history.get(env.room, action.of) ? this.closeHole(env.room, env.sender, action.of) : undefined;
@@ -334,7 +337,11 @@ export class RoomMessages {
           ...(body.snippet && !deleted ? { snippet: body.snippet } : {}),
         });
       }
-      for (const t of told) (this.parts.emit as (n: string, e: unknown) => void)(t.name, t.e);
+      for (const t of told) {
+        // Deleted later in this batch: its edited text (or reactions) never shown.
+        if ((t.name === 'edited' || t.name === 'reaction') && this.deletedNow.has(`${env.room}\n${t.e.id}`)) continue;
+        (this.parts.emit as (n: string, e: unknown) => void)(t.name, t.e);
+      }
     });
     // Normally the next message is handled at once and shares the write; when the disk is slow,
     // this member's next messages wait for it (each waiting message holds its text in memory).
@@ -357,6 +364,20 @@ export class RoomMessages {
       if (target.from === this.parts.me.user) this.parts.delivery.withdrawn(conversation, target.session, target.seq);
     }
     return ids;
+  }
+
+  /**
+   * After action row `row` was applied: the edits it made dead (MessageActions.deadEdits: a
+   * sender's edits of a message they deleted, the row itself when it is such an edit) have their
+   * held envelopes tombstoned, so catch-up never serves an edited text of a deleted message, and,
+   * when mine, their outbox entries withdrawn. Their rows were scrubbed by `applied`.
+   */
+  private deadEditsAfter(row: StoredMessage): void {
+    const { held, delivery, me } = this.parts;
+    for (const e of this.parts.actions.deadEdits(row)) {
+      held.tombstone(e.conversation, e.from, e.session, e.seq, this.parts.now());
+      if (e.from === me.user) delivery.withdrawn(e.conversation, e.session, e.seq);
+    }
   }
 
   /**
