@@ -141,16 +141,39 @@ for (const present of [false, true]) {
   });
 }
 
-test('an edit and its delete in one burst after the message: the edited text is never emitted, not even before the delete', async (t) => {
+test('an edit and its delete handled in one disk write: the edited text is never emitted (the message shows deleted at once)', async (t) => {
   const { bob, id, hand, link, action } = await handLinked(t);
   const events = everyEvent(bob);
   const secret = `SECRET-EDIT-${'p2X'.repeat(12)}`;
+  // bob's journal write is held until the delete is stored, so the message, its edit and its
+  // delete wait for the same write (as when the disk is slow): what is shown after it must not
+  // include the edited text of a message deleted in it.
+  const { journal } = (bob as unknown as { s: { inbound: { journal: { append(r: unknown[]): Promise<void> } } } }).s.inbound;
+  const append = journal.append.bind(journal);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  journal.append = async (records) => {
+    await gate;
+    return append(records);
+  };
+  const { history } = storeOf(bob);
+  const add = history.add.bind(history);
+  let deleteStored!: () => void;
+  const stored = new Promise<void>((resolve) => (deleteStored = resolve));
+  history.add = (m) => {
+    const added = add(m);
+    if (m.action?.t === 'delete') deleteStored();
+    return added;
+  };
   const m = hand.envelope('the deploy token is in the vault');
   const marker = waitFor(bob, 'message', (x) => x.text === 'marker');
   for (const envelope of [m, action({ t: 'edit', of: messageId(m) }, secret), action({ t: 'delete', of: messageId(m) }), hand.envelope('marker')]) link.send({ t: 'envelope', envelope });
+  await stored;
+  release();
   await marker;
   assert.deepEqual(events.filter((e) => e.includes(secret)), [], 'the edited text was never shown');
+  assert.ok(events.some((e) => e.startsWith('message ') && e.includes(messageId(m)) && e.includes('"deleted":true')), 'the message showed deleted');
   assert.equal(bob.message({ room: id }, messageId(m))?.deleted, true);
   keepsNothingOf(bob, id, secret);
-  assert.deepEqual(served(bob, id, 'alice', hand.session.session), [3], 'only the marker is served');
+  assert.deepEqual(served(bob, id, 'alice', hand.session.session), [2, 3], 'only the delete and the marker are served');
 });
