@@ -342,8 +342,8 @@ export class RoomMessages {
         });
       }
       for (const t of told) {
-        // Deleted later in this batch: its edited text (or reactions) never shown.
-        if ((t.name === 'edited' || t.name === 'reaction') && this.deletedNow.has(`${env.room}\n${t.e.id}`)) continue;
+        // Deleted later in this batch: its edited text is never shown (a reaction carries no text).
+        if (t.name === 'edited' && this.deletedNow.has(`${env.room}\n${t.e.id}`)) continue;
         (this.parts.emit as (n: string, e: unknown) => void)(t.name, t.e);
       }
     });
