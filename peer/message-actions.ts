@@ -119,6 +119,11 @@ export class MessageActions {
     if (!action) return [];
     if (action.t === 'read') return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
     const at = { room: room.name, roomId: room.id, id: action.of };
+    // Edits their sender deleted the message of lose their text now, whether that message is
+    // here or not (edit-then-delete, or an edit arriving after its delete).
+    const dead = this.deadEdits(row);
+    for (const e of dead) this.history.scrub(e);
+    if (dead.length) this.db.scrubAfterCommit();
     // A reaction this device does not know as one emoji (a modified client's look-alike or text,
     // or an emoji newer than this runtime's Unicode data): kept, never counted nor shown.
     const emoji = action.t === 'react' ? canonicalEmoji(action.emoji) : undefined;
@@ -148,15 +153,26 @@ export class MessageActions {
       this.scrub(target);
       return [{ name: 'deleted', e: at }];
     }
-    if (this.deleted(target)) {
-      this.history.scrub(row);
-      this.db.scrubAfterCommit();
-      return [];
-    }
+    // An edit of a message its author deleted: scrubbed above (deadEdits), never shown nor indexed.
+    if (this.deleted(target)) return [];
     const [latest] = this.history.actionsOn(target.conversation, target.id, ['edit'], { from: target.from, limit: 1 });
     const text = latest?.text ?? row.text;
     this.index.put(indexed(target, text));
     return [{ name: 'edited', e: { ...at, text } }];
+  }
+
+  /**
+   * The edit rows whose text action row `row` makes dead: for a delete, every edit its sender made
+   * of the message it names (the author's go with the message; anyone else's never applied); for
+   * an edit, itself when its sender deleted that message already (it came after the delete). Their
+   * text must not be kept, indexed, shown or served (their held envelopes are tombstoned by the
+   * caller). The message named need not be here. [] for any other row.
+   */
+  deadEdits(row: StoredMessage): StoredMessage[] {
+    const a = row.action;
+    if (a?.t === 'delete') return this.history.actionsOn(row.conversation, a.of, ['edit'], { from: row.from, limit: -1 });
+    if (a?.t === 'edit' && this.history.actionsOn(row.conversation, a.of, ['delete'], { from: row.from, limit: 1 }).length) return [row];
+    return [];
   }
 
   /**

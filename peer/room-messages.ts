@@ -6,7 +6,7 @@
 
 import { HISTORY_PAGE_DEFAULT, type ClientEvents, type CommandResults, type HistoryMessage, type PendingMessage } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import type { MessageAction } from '../protocol/message-actions.ts';
+import { MAX_EDITS_NAMED, type MessageAction } from '../protocol/message-actions.ts';
 import { messageId } from '../protocol/message-id.ts';
 import { MAX_SKIPPED_KEYS_PER_SENDER, MAX_TEXT_BYTES, type ConversationId, type Envelope, type MessageBody, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { isBlankMessage } from '../protocol/text.ts';
@@ -81,7 +81,9 @@ export class RoomMessages {
   async send(conversation: Conversation, text: string, snippet?: MessageBody['snippet'], extra?: { replyTo?: string; action?: MessageAction; notBefore?: number }): Promise<{ id: string; sentAt: number; recipients: number }> {
     const { me, keys, now } = this.parts;
     checkText(text + (snippet?.code ?? ''));
-    const action = extra?.action;
+    // A delete names my edits of the message: members away close their holes (not served) with them.
+    const edits = extra?.action?.t === 'delete' ? this.myEdits(conversation.id, extra.action.of) : [];
+    const action = extra?.action?.t === 'delete' ? { t: 'delete' as const, of: extra.action.of, ...(edits.length ? { edits } : {}) } : extra?.action;
     if ((!action || action.t === 'edit') && isBlankMessage({ text, snippet })) {
       throw new ProtocolError('message.blank', 'the message is empty or only spaces and invisible characters; type something to send');
     }
@@ -119,6 +121,8 @@ export class RoomMessages {
     if (action) this.deletedAfter(conversation.id, this.parts.actions.applied(row, conversation));
     else this.parts.actions.arrived(row, conversation);
     held.putEnvelope(envelope, body.time);
+    // After it is held: an edit of mine dead already (a modified client's) stays a tombstone.
+    if (action) this.deadEditsAfter(row);
     const sent = { room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq };
     delivery.sent({ ...sent, sentAt: body.time }, to);
     // Committed now (with the rest of this turn's writes) before it leaves and before the answer:
@@ -314,19 +318,22 @@ export class RoomMessages {
     if (action) told = this.parts.actions.applied(stored, shown);
     else ({ deleted, told } = this.parts.actions.arrived(stored, shown));
     const gone = this.deletedAfter(env.room, told);
+    if (action) this.deadEditsAfter(stored);
     for (const id of gone) if (id !== stored.id) this.deletedNow.add(`${env.room}\n${id}`);
-    // A delete of a message never received here closes the gap it left (its id names its seq).
-    const closed = action?.t === 'delete' && !history.get(env.room, action.of) ? this.closeHole(env.room, env.sender, action.of) : undefined;
+    // A delete of a message never received here closes the gap it left (its id names its seq), and
+    // the gaps its edits left (members serve none of them now).
+    const closed = action?.t === 'delete' ? this.closeHoles(env.room, env.sender, [...(history.get(env.room, action.of) ? [] : [action.of]), ...(action.edits ?? [])]) : [];
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).
     inbound.afterDurable(() => {
       // With the message: a gap it opens or closes is told when it is shown.
-      if (closed) gaps.arrived(env.room, env.sender, closed.session, closed.seq, () => held.upTo(env.room, env.sender, closed.session));
+      for (const c of closed) gaps.arrived(env.room, env.sender, c.session, c.seq, () => held.upTo(env.room, env.sender, c.session));
       gaps.arrived(env.room, env.sender, env.session, env.seq, () => held.upTo(env.room, env.sender, env.session));
       this.acks.add(link, env);
       for (const id of gone) this.deletedNow.delete(`${env.room}\n${id}`);
       if (!action) {
-        if (this.deletedNow.delete(`${env.room}\n${stored.id}`)) deleted = true;
+        // Left for the delete's own callback to remove: the edits between them look too.
+        if (this.deletedNow.has(`${env.room}\n${stored.id}`)) deleted = true;
         this.parts.emit('message', {
           room: shown.name,
           roomId: env.room,
@@ -341,7 +348,11 @@ export class RoomMessages {
           ...(body.snippet && !deleted ? { snippet: body.snippet } : {}),
         });
       }
-      for (const t of told) (this.parts.emit as (n: string, e: unknown) => void)(t.name, t.e);
+      for (const t of told) {
+        // Deleted later in this batch: its edited text is never shown (a reaction carries no text).
+        if (t.name === 'edited' && this.deletedNow.has(`${env.room}\n${t.e.id}`)) continue;
+        (this.parts.emit as (n: string, e: unknown) => void)(t.name, t.e);
+      }
     });
     // Normally the next message is handled at once and shares the write; when the disk is slow,
     // this member's next messages wait for it (each waiting message holds its text in memory).
@@ -367,18 +378,41 @@ export class RoomMessages {
   }
 
   /**
-   * `sender`'s delete names message `of`, not received here: when it is one of the holes in what
-   * is held of their sessions (ids are derived from coordinates), that hole is tombstoned (nothing
-   * to wait for, nor to serve). Returns it, to close its gap.
+   * After action row `row` was applied: the edits it made dead (MessageActions.deadEdits: a
+   * sender's edits of a message they deleted, the row itself when it is such an edit) have their
+   * held envelopes tombstoned, so catch-up never serves an edited text of a deleted message, and,
+   * when mine, their outbox entries withdrawn. Their rows were scrubbed by `applied`.
    */
-  private closeHole(room: ConversationId, sender: string, of: string): { session: string; seq: number } | undefined {
-    const { held } = this.parts;
-    for (const h of held.holes(room, sender, MAX_SKIPPED_KEYS_PER_SENDER)) {
-      if (messageId({ room, sender, session: h.session, seq: h.seq }) !== of) continue;
-      held.tombstone(room, sender, h.session, h.seq, this.parts.now());
-      return h;
+  private deadEditsAfter(row: StoredMessage): void {
+    const { held, delivery, me } = this.parts;
+    for (const e of this.parts.actions.deadEdits(row)) {
+      held.tombstone(e.conversation, e.from, e.session, e.seq, this.parts.now());
+      if (e.from === me.user) delivery.withdrawn(e.conversation, e.session, e.seq);
     }
-    return undefined;
+  }
+
+  /**
+   * `sender`'s delete names messages `ids` (the deleted one, not received here, and their edits of
+   * it): those that are holes in what is held of `sender`'s sessions (ids are derived from
+   * coordinates, so a sender closes only holes of their own) are tombstoned (nothing to wait for,
+   * nor to serve). Returns them, to close their gaps.
+   */
+  private closeHoles(room: ConversationId, sender: string, ids: readonly string[]): { session: string; seq: number }[] {
+    if (ids.length === 0) return [];
+    const { held } = this.parts;
+    const wanted = new Set(ids);
+    const closed: { session: string; seq: number }[] = [];
+    for (const h of held.holes(room, sender, MAX_SKIPPED_KEYS_PER_SENDER)) {
+      if (!wanted.has(messageId({ room, sender, session: h.session, seq: h.seq }))) continue;
+      held.tombstone(room, sender, h.session, h.seq, this.parts.now());
+      closed.push(h);
+    }
+    return closed;
+  }
+
+  /** The ids of my edits of message `of` (the newest MAX_EDITS_NAMED), for the delete that names them. */
+  private myEdits(conversation: ConversationId, of: string): string[] {
+    return this.parts.history.actionsOn(conversation, of, ['edit'], { from: this.parts.me.user, limit: MAX_EDITS_NAMED }).map((e) => e.id);
   }
 
   /** Resolves false when no link to `user` could be opened (the outbox keeps it for them). */

@@ -7,7 +7,7 @@
 // message's sender), and an action names a message of its own conversation only.
 
 import { ProtocolError } from './errors.ts';
-import { bool, obj, str, variants, type Infer, type Schema } from './schema.ts';
+import { arr, bool, obj, optional, str, variants, type Infer, type Schema } from './schema.ts';
 
 /** A message id as senders choose them (peer/room-messages.ts makes 16 base64url characters). */
 export const messageIdSchema = str({ min: 1, max: 64 });
@@ -24,6 +24,12 @@ export const MAX_REACTIONS_PER_MESSAGE = 24;
  * (peer/message-actions.ts tally), so a modified client gains nothing.
  */
 export const MAX_REACTIONS_PER_USER = 8;
+/**
+ * Edits a delete names (the author's newest of the message it deletes): members no longer serve
+ * a deleted message's edits, so one who was away closes their holes from these ids (each names
+ * its seq: protocol/message-id.ts) instead of waiting for them for ever.
+ */
+export const MAX_EDITS_NAMED = 64;
 /** Characters a reply's quote shows of the original. */
 export const QUOTE_CHARS = 140;
 
@@ -85,7 +91,10 @@ const receivedEmojiSchema: Schema<string> = {
  * - `react`: `emoji` on (added) or off (taken back) by the sender; the latest per (sender, emoji)
  *   wins, at most MAX_REACTIONS_PER_USER on at once per sender (peer/message-actions.ts tally).
  * - `edit`: the message's text becomes this message's `text` (the author's only; latest wins).
- * - `delete`: the message becomes "message deleted", its text removed from the store of every member who receives the delete (the author's only).
+ * - `delete`: the message becomes "message deleted", its text removed from the store of every member who receives the delete (the author's only);
+ *   `edits`: the ids of the sender's edits of it (at most MAX_EDITS_NAMED, the newest), dead with it.
+ *   Receivers trust nothing of it but holes: an id closes a hole only when it is derived from the
+ *   delete's own sender's coordinates (peer/room-messages.ts closeHoles).
  * - `read`: the sender has read the conversation up to and including `upTo` (a read receipt).
  * Action messages other than `edit` carry an empty `text` and are never shown as messages.
  * "Latest" is the store's order, by the sender's signed time: the engine dates a reaction or edit
@@ -95,7 +104,7 @@ const receivedEmojiSchema: Schema<string> = {
 export const messageActionSchema = variants('t', {
   react: obj({ of: messageIdSchema, emoji: receivedEmojiSchema, on: bool() }),
   edit: obj({ of: messageIdSchema }),
-  delete: obj({ of: messageIdSchema }),
+  delete: obj({ of: messageIdSchema, edits: optional(arr(messageIdSchema, { max: MAX_EDITS_NAMED })) }),
   read: obj({ upTo: messageIdSchema }),
 });
 export type MessageAction = Infer<typeof messageActionSchema>;
