@@ -135,16 +135,34 @@ export class History {
    */
   actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number }): StoredMessage[] {
     const marks = kinds.map(() => '?').join(', ');
+    // The rows are chosen from the index's columns (messages_actions); only those chosen are read whole.
     const rows = this.db.all(
-      `SELECT ${COLUMNS} FROM (
-         SELECT ${COLUMNS}, rn FROM (
-           SELECT ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY sender ORDER BY sent_at DESC, session DESC, seq DESC) AS rn
+      `SELECT ${COLUMNS} FROM messages WHERE rowid IN (
+         SELECT rid FROM (
+           SELECT rowid AS rid, sender, ROW_NUMBER() OVER (PARTITION BY sender ORDER BY sent_at DESC, session DESC, seq DESC) AS rn
            FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks})
          ) WHERE rn <= ? ORDER BY rn, sender LIMIT ?
        ) ORDER BY sent_at, sender, session, seq`,
       [conversation, target, ...kinds, opts.perSender, opts.limit],
     );
     return rows.map((r) => this.fromRow(r));
+  }
+
+  /**
+   * The rows of `sender` that `actionsOnPerSender` returns with the same arguments (oldest first),
+   * opening only theirs: how many of theirs fit in `limit` is worked out from each sender's row
+   * count, read from the index (messages_actions) without opening any row.
+   */
+  actionsOnPerSenderOf(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], sender: string, opts: { perSender: number; limit: number }): StoredMessage[] {
+    const marks = kinds.map(() => '?').join(', ');
+    const counts = new Map<string, number>();
+    const rows = this.db.all(
+      `SELECT sender, min(count(*), ?) AS n FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks}) GROUP BY sender`,
+      [opts.perSender, conversation, target, ...kinds],
+    );
+    for (const r of rows) counts.set(String(r.sender), Number(r.n));
+    const n = takenOf(sender, counts, opts.limit);
+    return n > 0 ? this.actionsOn(conversation, target, kinds, { from: sender, limit: n }) : [];
   }
 
   /** The signed time of `sender`'s newest action of `kind` on `target`, or undefined when there is none. */
@@ -281,6 +299,32 @@ export class History {
       ...(late ? { late: true } : {}),
     };
   }
+}
+
+/**
+ * How many of `sender`'s rows actionsOnPerSender takes, given each sender's row count (already at
+ * most perSender): it takes rows round by round (each sender's newest, then each one's second
+ * newest...), senders in name order within a round (names are ASCII, NAME_PATTERN: JS string order
+ * is SQLite's BINARY order), until `limit`.
+ */
+export function takenOf(sender: string, counts: ReadonlyMap<string, number>, limit: number): number {
+  const mine = counts.get(sender) ?? 0;
+  let total = 0;
+  for (const c of counts.values()) total += c;
+  if (total <= limit) return mine;
+  let before = 0; // rows taken in the rounds before round r
+  for (let r = 1; r <= mine; r++) {
+    let ahead = 0;
+    let inRound = 0;
+    for (const [s, c] of counts) {
+      if (c < r) continue;
+      inRound++;
+      if (s < sender) ahead++;
+    }
+    if (before + ahead >= limit) return r - 1;
+    before += inRound;
+  }
+  return mine;
 }
 
 /** The sealed part of a message: its content, what it answers, what it does. */

@@ -93,4 +93,5 @@ export const MIGRATIONS: readonly string[] = [
   -- Each member's newest read receipt, without reading the conversation's other rows.
   CREATE INDEX messages_reads ON messages (conversation, sender, sent_at, target) WHERE kind = 'read';
   `,
+  /* 3: each sender's actions on a message, counted and found without reading other rows (peer/history.ts actionsOnPerSenderOf). */ `CREATE INDEX messages_actions ON messages (conversation, target, kind, sender, sent_at, session, seq) WHERE target IS NOT NULL;`,
 ];

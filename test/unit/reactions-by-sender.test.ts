@@ -1,0 +1,111 @@
+// One member's reactions on a message read from their rows only (issue 12: reactions must not slow
+// plain messages down): History.actionsOnPerSenderOf gives exactly the rows of that sender that
+// actionsOnPerSender (what every member tallies) gives, whatever the other senders hold, and
+// MessageActions.reactionsBy opens no other sender's row. Over a real store.db in a temp folder.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { randomBytes } from '../../protocol/crypto.ts';
+import { MAX_REACTIONS_PER_USER, type MessageAction } from '../../protocol/message-actions.ts';
+import { History, takenOf, type StoredMessage } from '../../peer/history.ts';
+import { MAX_REACTION_ROWS, MAX_REACTION_ROWS_PER_USER, MessageActions } from '../../peer/message-actions.ts';
+import { SearchIndex } from '../../peer/search-index.ts';
+import { StoreDb } from '../../peer/store-db.ts';
+
+const ROOM = 'R'.repeat(43);
+let seq = 0;
+
+async function store(t: TestContext) {
+  const dir = await mkdtemp(join(tmpdir(), 'p2p-reactions-by-'));
+  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
+  t.after(async () => {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  // Counts the rows opened (decrypted), by table.
+  const opened = new Map<string, number>();
+  const open = db.open.bind(db);
+  db.open = (table, identity, sealed) => {
+    opened.set(table, (opened.get(table) ?? 0) + 1);
+    return open(table, identity, sealed);
+  };
+  const history = new History(db);
+  const index: SearchIndex = new SearchIndex(() => actions.indexable());
+  const actions: MessageActions = new MessageActions(history, index, db);
+  return { db, history, actions, opened };
+}
+
+function react(id: string, from: string, emoji: string, on: boolean, at?: number): StoredMessage {
+  seq++;
+  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt: at ?? 1000 + seq, text: '', action: { t: 'react', of: 'm', emoji, on } as MessageAction };
+}
+const face = (i: number) => String.fromCodePoint(0x1f600 + (i % 40));
+const ids = (rows: StoredMessage[]) => rows.map((r) => r.id);
+
+test("one sender's rows are the ones the tally reads of them, for every sender, as the per-message limit cuts rounds", async (t) => {
+  const { history } = await store(t);
+  history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
+  // Senders with 0..9 rows, names out of order, times interleaved (and some equal) across senders.
+  const senders = ['zed', 'bob', 'carol', 'al', 'mallory', 'dave', 'b0b'];
+  const many = [9, 3, 7, 1, 9, 5, 2];
+  senders.forEach((s, i) => {
+    for (let k = 0; k < many[i]!; k++) history.add(react(`${s}${k}`, s, face(k), k % 3 !== 1, 2000 + k * 10 + (i % 3)));
+  });
+  for (const [perSender, limit] of [[4, 12], [4, 100], [9, 20], [1, 3], [6, 23], [100, 2000], [3, 0]] as const) {
+    const all = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender, limit });
+    assert.ok(all.length <= limit);
+    for (const s of [...senders, 'nobody']) {
+      const mine = history.actionsOnPerSenderOf(ROOM, 'm', ['react'], s, { perSender, limit });
+      assert.deepEqual(ids(mine), ids(all.filter((r) => r.from === s)), `${s}, perSender ${perSender}, limit ${limit}`);
+    }
+  }
+});
+
+test('takenOf: rounds of each sender by name until the limit', () => {
+  const counts = new Map([['b', 3], ['a', 1], ['c', 2]]);
+  // Rounds: (a1 b1 c1) (b2 c2) (b3).
+  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 6)), [1, 3, 2]);
+  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 5)), [1, 2, 2]);
+  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 4)), [1, 2, 1]);
+  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 2)), [1, 1, 0]);
+  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 0)), [0, 0, 0]);
+  assert.equal(takenOf('x', counts, 6), 0);
+});
+
+test("reactionsBy opens only that member's rows, however many the others hold, and agrees with the tally's rows", async (t) => {
+  const { history, actions, opened } = await store(t);
+  history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
+  // mallory toggles one emoji far past her own bound; bob has a few on; carol has one.
+  for (let i = 0; i < MAX_REACTION_ROWS_PER_USER * 3; i++) history.add(react(`x${i}`, 'mallory', '👀', i % 2 === 0));
+  for (let i = 0; i < MAX_REACTIONS_PER_USER + 2; i++) history.add(react(`b${i}`, 'bob', face(i), true));
+  history.add(react('c0', 'carol', '🎉', true));
+  const m = history.get(ROOM, 'm')!;
+  opened.clear();
+  assert.deepEqual([...actions.reactionsBy(m, 'carol')], ['🎉']);
+  assert.equal(opened.get('messages'), 1, "only carol's one row is opened");
+  opened.clear();
+  assert.equal(actions.reactionsBy(m, 'bob').size, MAX_REACTIONS_PER_USER, 'the per-member cap holds');
+  assert.equal(opened.get('messages'), MAX_REACTIONS_PER_USER + 2);
+  opened.clear();
+  assert.deepEqual([...actions.reactionsBy(m, 'mallory')], [], 'her newest row took it off');
+  assert.equal(opened.get('messages'), MAX_REACTION_ROWS_PER_USER, 'her newest rows only, bounded');
+  // The same answer the rows every member tallies give.
+  const rows = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS });
+  for (const user of ['carol', 'bob', 'mallory', 'nobody']) {
+    const theirs = rows.filter((r) => r.from === user);
+    assert.deepEqual(ids(history.actionsOnPerSenderOf(ROOM, 'm', ['react'], user, { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS })), ids(theirs));
+  }
+});
+
+test("a sender's actions on a message are counted and found from the index alone (no scan of the conversation)", async (t) => {
+  const { db } = await store(t);
+  const plan = (sql: string, values: (string | number)[]) => db.all(`EXPLAIN QUERY PLAN ${sql}`, values).map((r) => String(r.detail)).join('; ');
+  const counts = plan(`SELECT sender, min(count(*), ?) AS n FROM messages WHERE conversation = ? AND target = ? AND kind IN (?) GROUP BY sender`, [100, ROOM, 'm', 'react']);
+  assert.match(counts, /USING COVERING INDEX messages_actions \(conversation=\? AND target=\? AND kind=\?\)/);
+  const theirs = plan(`SELECT body FROM messages WHERE conversation = ? AND target = ? AND kind IN (?) AND sender = ? ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC LIMIT ?`, [ROOM, 'm', 'react', 'bob', 100]);
+  assert.match(theirs, /USING INDEX messages_actions \(conversation=\? AND target=\? AND kind=\? AND sender=\?\)/);
+  assert.doesNotMatch(theirs, /TEMP B-TREE/, 'read newest first from the index, no sort');
+});
