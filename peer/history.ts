@@ -16,6 +16,7 @@ import { ProtocolError } from '../protocol/errors.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
 import { MAX_TEXT_BYTES } from '../protocol/text-limit.ts';
 import { int, obj, optional, str, type Infer } from '../protocol/schema.ts';
+import { OpenedRows } from './opened-rows.ts';
 import type { SqlRow, StoreDb } from './store-db.ts';
 
 /** The most messages one page may ask for. */
@@ -70,8 +71,13 @@ const COLUMNS = 'conversation, id, sender, session, seq, sent_at, late, kind, ta
 const NEWEST_FIRST = 'ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC';
 /** Rows of the shown-messages loader (`shown`) read per query. */
 const SHOWN_BATCH = 2000;
+/** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
+const OPENED_REACTIONS = 4096;
 
 export class History {
+  /** Reaction rows opened, kept: every arrival or send of a reaction reads a message's again. */
+  private readonly opened = new OpenedRows<StoredMessage>(OPENED_REACTIONS);
+
   constructor(private readonly db: StoreDb) {}
 
   /**
@@ -286,18 +292,25 @@ export class History {
     const late = r.late === 1 || r.late === 1n;
     const kind = String(r.kind ?? '');
     const target = r.target === null || r.target === undefined ? null : String(r.target);
-    const content = contentSchema.parse(JSON.parse(this.db.open('messages', identity(key, late, kind, target), r.body ?? null).toString('utf8')), 'stored message');
+    const named = identity(key, late, kind, target);
+    const cached = kind === 'react' && r.body instanceof Uint8Array ? JSON.stringify(named) : undefined;
+    const hit = cached === undefined ? undefined : this.opened.get(cached, r.body as Uint8Array);
+    // A copy: callers may change what they are given.
+    if (hit) return { ...hit, ...(hit.action ? { action: { ...hit.action } } : {}) };
+    const content = contentSchema.parse(JSON.parse(this.db.open('messages', named, r.body ?? null).toString('utf8')), 'stored message');
     // The sealed action must be the one the clear columns say (they are bound, this is belt and braces).
     if (kind !== actionColumns(content.action).kind || target !== actionColumns(content.action).target) {
       throw new ProtocolError('crypto.decrypt_failed', `${this.db.path}: a message row's action does not match its columns`);
     }
-    return {
+    const m: StoredMessage = {
       ...key, text: content.text,
       ...(content.snippet ? { snippet: content.snippet } : {}),
       ...(content.replyTo ? { replyTo: content.replyTo } : {}),
       ...(content.action ? { action: content.action } : {}),
       ...(late ? { late: true } : {}),
     };
+    if (cached !== undefined) this.opened.set(cached, r.body as Uint8Array, { ...m, ...(m.action ? { action: { ...m.action } } : {}) });
+    return m;
   }
 }
 

@@ -109,3 +109,28 @@ test("a sender's actions on a message are counted and found from the index alone
   assert.match(theirs, /USING INDEX messages_actions \(conversation=\? AND target=\? AND kind=\? AND sender=\?\)/);
   assert.doesNotMatch(theirs, /TEMP B-TREE/, 'read newest first from the index, no sort');
 });
+
+test('reaction rows are opened once, then kept: read again they open nothing; a body changed under them is opened and refused as before', async (t) => {
+  const { db, history, actions, opened } = await store(t);
+  history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
+  for (let i = 0; i < 50; i++) history.add(react(`x${i}`, 'mallory', face(i % 3), i % 2 === 0));
+  history.add(react('c0', 'carol', '🎉', true));
+  history.add({ conversation: ROOM, id: 'e0', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 5000, text: 'ship it!', action: { t: 'edit', of: 'm' } });
+  const m = history.get(ROOM, 'm')!;
+  const first = actions.stateOf(m);
+  assert.deepEqual(first.edited, 'ship it!');
+  opened.clear();
+  // What was read changed by its reader does not change what is read next.
+  const rows = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender: 100, limit: 2000 });
+  (rows[0]!.action as { emoji: string }).emoji = '💥';
+  rows[0]!.from = 'eve';
+  assert.deepEqual(actions.stateOf(m), first);
+  assert.deepEqual([...actions.reactionsBy(m, 'carol')], ['🎉']);
+  // Only the edit row is opened again (not a reaction row: an edit's text is never kept).
+  assert.deepEqual([...opened.keys()], ['messages']);
+  assert.equal(opened.get('messages'), 1, 'no reaction row opened again');
+  // Another row's sealed body moved onto carol's row: it is not the body that was opened, so it is opened and refused.
+  const other = db.get('SELECT body FROM messages WHERE conversation = ? AND id = ?', [ROOM, 'x1'])!.body!;
+  db.run('UPDATE messages SET body = ? WHERE conversation = ? AND id = ?', [other, ROOM, 'c0']);
+  assert.throws(() => actions.reactionsBy(m, 'carol'), (e: Error & { code?: string }) => e.code === 'crypto.decrypt_failed');
+});
