@@ -140,17 +140,14 @@ export class History {
    * Oldest first in the store order.
    */
   actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number }): StoredMessage[] {
-    const marks = kinds.map(() => '?').join(', ');
-    // The rows are chosen from the index's columns (messages_actions); only those chosen are read whole.
-    const rows = this.db.all(
-      `SELECT ${COLUMNS} FROM messages WHERE rowid IN (
-         SELECT rid FROM (
-           SELECT rowid AS rid, sender, ROW_NUMBER() OVER (PARTITION BY sender ORDER BY sent_at DESC, session DESC, seq DESC) AS rn
-           FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks})
-         ) WHERE rn <= ? ORDER BY rn, sender LIMIT ?
-       ) ORDER BY sent_at, sender, session, seq`,
-      [conversation, target, ...kinds, opts.perSender, opts.limit],
-    );
+    // Chosen from the index alone (messages_actions: counts, then each sender's newest by a range
+    // read, no sort); only the rows chosen are read whole, in one query.
+    const rowids: number[] = [];
+    for (const [sender, n] of takenBySender(this.senderCounts(conversation, target, kinds, opts.perSender), opts.limit)) {
+      if (n > 0) for (const r of this.newestOf(conversation, target, kinds, sender, n, 'rowid AS rid')) rowids.push(Number(r.rid));
+    }
+    if (rowids.length === 0) return [];
+    const rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY sent_at, sender, session, seq`, [JSON.stringify(rowids)]);
     return rows.map((r) => this.fromRow(r));
   }
 
@@ -160,15 +157,25 @@ export class History {
    * count, read from the index (messages_actions) without opening any row.
    */
   actionsOnPerSenderOf(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], sender: string, opts: { perSender: number; limit: number }): StoredMessage[] {
-    const marks = kinds.map(() => '?').join(', ');
-    const counts = new Map<string, number>();
+    const n = takenBySender(this.senderCounts(conversation, target, kinds, opts.perSender), opts.limit).get(sender) ?? 0;
+    return n > 0 ? this.newestOf(conversation, target, kinds, sender, n, COLUMNS).reverse().map((r) => this.fromRow(r)) : [];
+  }
+
+  /** Each sender's count of action rows of `kinds` on `target`, at most `max` (from the index alone). */
+  private senderCounts(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], max: number): Map<string, number> {
     const rows = this.db.all(
-      `SELECT sender, min(count(*), ?) AS n FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks}) GROUP BY sender`,
-      [opts.perSender, conversation, target, ...kinds],
+      `SELECT sender, min(count(*), ?) AS n FROM messages WHERE conversation = ? AND target = ? AND kind IN (${kinds.map(() => '?').join(', ')}) GROUP BY sender`,
+      [max, conversation, target, ...kinds],
     );
-    for (const r of rows) counts.set(String(r.sender), Number(r.n));
-    const n = takenOf(sender, counts, opts.limit);
-    return n > 0 ? this.actionsOn(conversation, target, kinds, { from: sender, limit: n }) : [];
+    return new Map(rows.map((r) => [String(r.sender), Number(r.n)]));
+  }
+
+  /** `sender`'s newest `n` action rows of `kinds` on `target` (`columns` of them), newest first. */
+  private newestOf(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], sender: string, n: number, columns: string): SqlRow[] {
+    return this.db.all(
+      `SELECT ${columns} FROM messages WHERE conversation = ? AND target = ? AND kind IN (${kinds.map(() => '?').join(', ')}) AND sender = ? ${NEWEST_FIRST} LIMIT ?`,
+      [conversation, target, ...kinds, sender, n],
+    );
   }
 
   /** The signed time of `sender`'s newest action of `kind` on `target`, or undefined when there is none. */
@@ -315,29 +322,24 @@ export class History {
 }
 
 /**
- * How many of `sender`'s rows actionsOnPerSender takes, given each sender's row count (already at
+ * How many rows of each sender actionsOnPerSender takes, given each sender's row count (already at
  * most perSender): it takes rows round by round (each sender's newest, then each one's second
- * newest...), senders in name order within a round (names are ASCII, NAME_PATTERN: JS string order
- * is SQLite's BINARY order), until `limit`.
+ * newest...), senders in name order within a round (names are ASCII, NAME_PATTERN: JS string
+ * order is SQLite's BINARY order), until `limit` rows. Every sender of `counts` is in the answer.
  */
-export function takenOf(sender: string, counts: ReadonlyMap<string, number>, limit: number): number {
-  const mine = counts.get(sender) ?? 0;
-  let total = 0;
-  for (const c of counts.values()) total += c;
-  if (total <= limit) return mine;
-  let before = 0; // rows taken in the rounds before round r
-  for (let r = 1; r <= mine; r++) {
-    let ahead = 0;
-    let inRound = 0;
-    for (const [s, c] of counts) {
-      if (c < r) continue;
-      inRound++;
-      if (s < sender) ahead++;
+export function takenBySender(counts: ReadonlyMap<string, number>, limit: number): Map<string, number> {
+  let left = [...counts.keys()].sort();
+  const taken = new Map(left.map((s) => [s, 0]));
+  let room = limit;
+  for (let r = 1; room > 0 && left.length > 0; r++) {
+    left = left.filter((s) => counts.get(s)! >= r);
+    for (const s of left) {
+      if (room === 0) break;
+      taken.set(s, r);
+      room--;
     }
-    if (before + ahead >= limit) return r - 1;
-    before += inRound;
   }
-  return mine;
+  return taken;
 }
 
 /** The sealed part of a message: its content, what it answers, what it does. */

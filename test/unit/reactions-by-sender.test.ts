@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { randomBytes } from '../../protocol/crypto.ts';
 import { MAX_REACTIONS_PER_USER, type MessageAction } from '../../protocol/message-actions.ts';
-import { History, takenOf, type StoredMessage } from '../../peer/history.ts';
+import { History, takenBySender, type StoredMessage } from '../../peer/history.ts';
 import { MAX_REACTION_ROWS, MAX_REACTION_ROWS_PER_USER, MessageActions } from '../../peer/message-actions.ts';
 import { SearchIndex } from '../../peer/search-index.ts';
 import { StoreDb } from '../../peer/store-db.ts';
@@ -45,8 +45,24 @@ function react(id: string, from: string, emoji: string, on: boolean, at?: number
 const face = (i: number) => String.fromCodePoint(0x1f600 + (i % 40));
 const ids = (rows: StoredMessage[]) => rows.map((r) => r.id);
 
-test("one sender's rows are the ones the tally reads of them, for every sender, as the per-message limit cuts rounds", async (t) => {
-  const { history } = await store(t);
+/**
+ * The rule as one SQL query (what actionsOnPerSender did before it was chosen from the index):
+ * each sender's newest `perSender`, round by round (senders by name) until `limit`, in the store order.
+ */
+function reference(db: StoreDb, perSender: number, limit: number): string[] {
+  return db.all(
+    `SELECT id FROM (
+       SELECT id, sender, session, seq, sent_at, rn FROM (
+         SELECT id, sender, session, seq, sent_at, ROW_NUMBER() OVER (PARTITION BY sender ORDER BY sent_at DESC, session DESC, seq DESC) AS rn
+         FROM messages WHERE conversation = ? AND target = ? AND kind IN ('react')
+       ) WHERE rn <= ? ORDER BY rn, sender LIMIT ?
+     ) ORDER BY sent_at, sender, session, seq`,
+    [ROOM, 'm', perSender, limit],
+  ).map((r) => String(r.id));
+}
+
+test("a message's reaction rows, and one sender's of them, are the ones the rule takes, as the per-message limit cuts rounds", async (t) => {
+  const { db, history } = await store(t);
   history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
   // Senders with 0..9 rows, names out of order, times interleaved (and some equal) across senders.
   const senders = ['zed', 'bob', 'carol', 'al', 'mallory', 'dave', 'b0b'];
@@ -56,6 +72,7 @@ test("one sender's rows are the ones the tally reads of them, for every sender, 
   });
   for (const [perSender, limit] of [[4, 12], [4, 100], [9, 20], [1, 3], [6, 23], [100, 2000], [3, 0]] as const) {
     const all = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender, limit });
+    assert.deepEqual(ids(all), reference(db, perSender, limit), `all, perSender ${perSender}, limit ${limit}`);
     assert.ok(all.length <= limit);
     for (const s of [...senders, 'nobody']) {
       const mine = history.actionsOnPerSenderOf(ROOM, 'm', ['react'], s, { perSender, limit });
@@ -64,19 +81,20 @@ test("one sender's rows are the ones the tally reads of them, for every sender, 
   }
 });
 
-test('takenOf: rounds of each sender by name until the limit', () => {
+test('takenBySender: rounds of each sender by name until the limit', () => {
   const counts = new Map([['b', 3], ['a', 1], ['c', 2]]);
+  const taken = (limit: number) => ['a', 'b', 'c', 'x'].map((s) => takenBySender(counts, limit).get(s) ?? 0);
   // Rounds: (a1 b1 c1) (b2 c2) (b3).
-  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 6)), [1, 3, 2]);
-  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 5)), [1, 2, 2]);
-  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 4)), [1, 2, 1]);
-  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 2)), [1, 1, 0]);
-  assert.deepEqual(['a', 'b', 'c'].map((s) => takenOf(s, counts, 0)), [0, 0, 0]);
-  assert.equal(takenOf('x', counts, 6), 0);
+  assert.deepEqual(taken(100), [1, 3, 2, 0]);
+  assert.deepEqual(taken(6), [1, 3, 2, 0]);
+  assert.deepEqual(taken(5), [1, 2, 2, 0]);
+  assert.deepEqual(taken(4), [1, 2, 1, 0]);
+  assert.deepEqual(taken(2), [1, 1, 0, 0]);
+  assert.deepEqual(taken(0), [0, 0, 0, 0]);
 });
 
 test("reactionsBy opens only that member's rows, however many the others hold, and agrees with the tally's rows", async (t) => {
-  const { history, actions, opened } = await store(t);
+  const { db, history, actions, opened } = await store(t);
   history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
   // mallory toggles one emoji far past her own bound; bob has a few on; carol has one.
   for (let i = 0; i < MAX_REACTION_ROWS_PER_USER * 3; i++) history.add(react(`x${i}`, 'mallory', '👀', i % 2 === 0));
@@ -94,6 +112,7 @@ test("reactionsBy opens only that member's rows, however many the others hold, a
   assert.equal(opened.get('messages'), MAX_REACTION_ROWS_PER_USER, 'her newest rows only, bounded');
   // The same answer the rows every member tallies give.
   const rows = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS });
+  assert.deepEqual(ids(rows), reference(db, MAX_REACTION_ROWS_PER_USER, MAX_REACTION_ROWS));
   for (const user of ['carol', 'bob', 'mallory', 'nobody']) {
     const theirs = rows.filter((r) => r.from === user);
     assert.deepEqual(ids(history.actionsOnPerSenderOf(ROOM, 'm', ['react'], user, { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS })), ids(theirs));
