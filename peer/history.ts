@@ -291,6 +291,7 @@ export class History {
 
   /** Deletes every message of `conversation` (in the turn's transaction); returns how many. */
   forget(conversation: ConversationId): number {
+    this.opened.clear();
     return this.db.write(() => this.db.run('DELETE FROM messages WHERE conversation = ?', [conversation]));
   }
 

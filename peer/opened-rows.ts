@@ -27,4 +27,9 @@ export class OpenedRows<T> {
     if (this.rows.size >= this.max) this.rows.delete(this.rows.keys().next().value!);
     this.rows.set(key, { sealed: Buffer.from(sealed), value });
   }
+
+  /** Forgets every row (a conversation's rows were deleted). */
+  clear(): void {
+    this.rows.clear();
+  }
 }
