@@ -1,70 +1,20 @@
 // A window attached to another window's engine (extension/window-link.ts): what it knows of the
-// chat (the holder's posts, mirrored for its status item, badge and commands), and its commands.
+// chat (the holder's posts, mirrored for its status item, badge and commands: chat-mirror.ts), and
+// its commands.
 // Commands ask their questions in this window and send the view request that does the work;
 // the palette commands the view itself may run (VIEW_RUNNABLE_COMMANDS) are run by the holder,
 // whose window asks their questions.
 
 import * as vscode from 'vscode';
 import type { ConversationId } from '../protocol/peer.ts';
-import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
-import { arr, int, obj, optional, str } from '../protocol/schema.ts';
-import { VIEW_RUNNABLE_COMMANDS, type HostToView, type MemberItem, type PersonItem, type RoomItem, type SessionView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
+import { int, optional } from '../protocol/schema.ts';
+import { searchHitsSchema, VIEW_RUNNABLE_COMMANDS, type HostToView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
 import { askSelection } from './commands.ts';
 import { noticeText, pickText } from './labels.ts';
 import { searchMessages } from './search-pick.ts';
+import type { ChatMirror } from './chat-mirror.ts';
 
-/** What the holder last said, as this window needs it. */
-export class ChatMirror {
-  session?: SessionView;
-  rooms: RoomItem[] = [];
-  people: PersonItem[] = [];
-  openKey?: ConversationId;
-  members: MemberItem[] = [];
-
-  apply(m: HostToView): void {
-    switch (m.type) {
-      case 'host/snapshot':
-        this.session = m.snapshot.session;
-        this.rooms = m.snapshot.rooms;
-        this.people = m.snapshot.people;
-        this.openKey = m.snapshot.open?.key;
-        this.members = m.snapshot.open?.members ?? [];
-        return;
-      case 'session/changed':
-        this.session = m.session;
-        return;
-      case 'rooms/changed':
-        this.rooms = m.rooms;
-        return;
-      case 'people/changed':
-        this.people = m.people;
-        return;
-      case 'conversation/opened':
-        this.openKey = m.key;
-        this.members = m.members;
-        return;
-      case 'members/changed':
-        if (m.key === this.openKey) this.members = m.members;
-        return;
-      default:
-        return;
-    }
-  }
-
-  get loggedIn(): boolean {
-    return Boolean(this.session?.user) && this.session?.state !== 'logged_out';
-  }
-
-  totalUnread(): number {
-    return this.rooms.reduce((n, r) => n + r.unread, 0);
-  }
-
-  /** The next conversation with unread messages, the open one last (as ChatModel.nextUnread). */
-  nextUnread(): ConversationId | undefined {
-    const withUnread = this.rooms.filter((r) => r.unread > 0);
-    return (withUnread.find((r) => r.key !== this.openKey) ?? withUnread[0])?.key;
-  }
-}
+export { ChatMirror } from './chat-mirror.ts';
 
 export interface AttachedWindow {
   mirror: ChatMirror;
@@ -77,12 +27,6 @@ export interface AttachedWindow {
 }
 
 const RUNNABLE: ReadonlySet<string> = new Set(VIEW_RUNNABLE_COMMANDS);
-
-/** Search results (and searchedFrom) from the holder (another local process could answer on its socket): checked before they are shown. */
-const searchHitsSchema = arr(
-  obj({ key: str({ min: 1, max: 80 }), title: str({ max: 200 }), id: str({ min: 1, max: 64 }), from: str({ max: 64 }), text: str({ max: 4 * SEARCH_LIMITS.contextChars }), sentAt: int() }),
-  { max: SEARCH_LIMITS.maxResults },
-);
 
 /** The attached window's commands (commands.ts's RemoteCommands); undefined for a command it does not know. */
 export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]): Promise<unknown> | undefined {

@@ -14,6 +14,21 @@ export interface DirectsStore {
   save(user: string, keys: string[]): void;
 }
 
+/**
+ * The next conversation with unread messages after `openKey` in `items` (the sidebar's order: the
+ * holder's items(), or the rooms it posted to an attached window), round again from the top, the
+ * open one last (it has unread messages when the view was hidden); from the top when `openKey` is
+ * not listed; undefined when none has any.
+ */
+export function nextUnreadIn(items: readonly Pick<RoomItem, 'key' | 'unread'>[], openKey: ConversationId | undefined): ConversationId | undefined {
+  const at = items.findIndex((r) => r.key === openKey);
+  for (let i = 1; i <= items.length; i++) {
+    const item = items[(at + i + items.length) % items.length]!;
+    if (item.unread > 0) return item.key;
+  }
+  return undefined;
+}
+
 export class ConversationList {
   private readonly dms = new Set<ConversationId>();
 
@@ -64,19 +79,9 @@ export class ConversationList {
     return [...rooms, ...dms];
   }
 
-  /**
-   * The next conversation with unread messages after `openKey`, in the sidebar's order and round
-   * again from the top, the open one last (it has unread messages when the view was hidden);
-   * undefined when none has any.
-   */
+  /** The next conversation with unread messages after `openKey` (nextUnreadIn over items()). */
   nextUnread(openKey: ConversationId | undefined): ConversationId | undefined {
-    const rooms = this.items();
-    const at = rooms.findIndex((r) => r.key === openKey);
-    for (let i = 1; i <= rooms.length; i++) {
-      const room = rooms[(at + i + rooms.length) % rooms.length]!;
-      if (room.unread > 0) return room.key;
-    }
-    return undefined;
+    return nextUnreadIn(this.items(), openKey);
   }
 
   /** Unread messages in the conversations listed now (a room left keeps no count). */

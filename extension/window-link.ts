@@ -3,16 +3,17 @@
 // lock's local socket. What crosses the socket is the view protocol (protocol/view.ts): an
 // attached window's webview messages go to the holder's controller as if its own view had sent
 // them, and the holder's posts (snapshots, events) come back to every attached view; a window that
-// asks gets the code threads' frames too (code-thread-link.ts), so it shows them in its own
+// asks gets the code threads' frames too (protocol/window-threads.ts), so it shows them in its own
 // workspace. Frames are the wire's 4-byte length plus JSON (protocol/frame.ts), bounded both ways;
 // what is read is checked (another local process of this user could connect).
 
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/errors.ts';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.ts';
-import { applyThreadFrame, isThreadFrameType, isThreadSubscribe, threadFrameSchema, THREADS_SUBSCRIBE, ThreadRelay, type ThreadFrame } from './code-thread-link.ts';
+import { applyThreadFrame, ThreadRelay } from './code-thread-link.ts';
 import type { ThreadSink } from './message-updates.ts';
 import { invalidRequestAnswer, windowToHostSchema, type HostToView, type HostToViewType, type ViewSnapshot, type ViewToHost, type WindowToHost } from '../protocol/view.ts';
+import { isThreadFrameType, isThreadSubscribe, threadFrameSchema, THREADS_SUBSCRIBE, type ThreadFrame } from '../protocol/window-threads.ts';
 
 /** A frame from an attached window (a view message: a message's text and a snippet's code, 64 KiB each, escaped). */
 export const WINDOW_TO_HOST_LIMIT = 1024 * 1024;

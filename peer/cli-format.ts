@@ -180,9 +180,7 @@ function stateLines(m: HistoryMessage, original: HistoryMessage | undefined): st
 /** `sender: text` of a quoted message, its first line cut to QUOTE_CHARS. */
 function quote(m: HistoryMessage): string {
   if (m.deleted) return `${visible(m.from)}: (message deleted)`;
-  const first = m.text.split('\n')[0] ?? '';
-  const cut = first.length > QUOTE_CHARS ? `${first.slice(0, QUOTE_CHARS)}...` : first;
-  return `${visible(m.from)}: ${visible(markSpaceRuns(cut))}`;
+  return quoteText(m.from, m.text);
 }
 
 /**
@@ -212,6 +210,21 @@ export interface Viewer {
   me: string | undefined;
   /** Delivery counts and typing notices are shown only then. */
   verbose: boolean;
+  /** `sender: first line` of a message shown in this run (made visible, cut), to name it by. */
+  quoteOf?: (roomId: string, id: string) => string | undefined;
+}
+
+/** A message an event names: quoted when shown in this run, else by its id. */
+function named(e: { roomId: string; id: string }, quoteOf: Viewer['quoteOf']): string {
+  const q = quoteOf?.(e.roomId, e.id);
+  return q === undefined ? `message ${v(e.id)}` : `"${q}"`;
+}
+
+/** `from: text` as a quote names a message (its first line, cut to QUOTE_CHARS, made visible). */
+export function quoteText(from: string, text: string): string {
+  const first = text.split('\n')[0] ?? '';
+  const cut = first.length > QUOTE_CHARS ? `${first.slice(0, QUOTE_CHARS)}...` : first;
+  return `${visible(from)}: ${visible(markSpaceRuns(cut))}`;
 }
 
 type EventLine<K extends ClientEventName> = (e: ClientEvents[K], ctx: Viewer) => string | undefined;
@@ -288,8 +301,8 @@ export const EVENT_LINES: { [K in ClientEventName]: EventLine<K> | null } = {
     `Nothing is sent to ${v(e.user)} until you compare fingerprints with them and run: verify ${v(e.user)} ${v(e.newFingerprint.replace(/\s/g, ''))}`,
   room_forked: (e) => `! [${v(e.room)}] ${visibleLines(e.detail, '  ')}`,
   typing: (e, { verbose }) => (verbose && e.active ? `[${v(e.room)}] ${v(e.user)} is typing...` : undefined),
-  reaction: (e, { me }) => `[${where(e, me)}] * ${v(e.user)} ${e.on ? 'reacted' : 'took back'} ${v(e.emoji)} ${e.on ? 'to' : 'on'} message ${v(e.id)}`,
-  edited: (e, { me }) => `[${where(e, me)}] * message ${v(e.id)} edited: ${visibleLines(markSpaceRuns(e.text), '  ')}`,
+  reaction: (e, { me, quoteOf }) => `[${where(e, me)}] * ${v(e.user)} ${e.on ? 'reacted' : 'took back'} ${v(e.emoji)} ${e.on ? 'to' : 'on'} ${named(e, quoteOf)}`,
+  edited: (e, { me, quoteOf }) => `[${where(e, me)}] * ${named(e, quoteOf)} edited: ${visibleLines(markSpaceRuns(e.text), '  ')}`,
   deleted: (e, { me }) => `[${where(e, me)}] * message ${v(e.id)} deleted by its author`,
   // Receipts come often: shown only when verbose.
   read: (e, { verbose, me }) => (verbose && e.user !== me ? `[${where(e, me)}] ${v(e.user)} read up to message ${v(e.upTo)}` : undefined),

@@ -48,6 +48,8 @@ class Typed {
 type Action = ((typed: Typed) => Promise<boolean | void>) | null;
 
 const YES = /^\s*y(es)?\s*$/i;
+/** Words other programs quit with: an unknown command that is one of them points to `exit`. */
+const QUIT_WORDS = new Set(['quit', 'q', ':q', 'bye', 'logoff', '/quit', '/exit']);
 
 export class InteractiveMode {
   // All set by run(), before anything reads them.
@@ -120,7 +122,9 @@ export class InteractiveMode {
     const command = findCommand(name);
     const action = command && !command.jsonOnly ? this.actions[command.name] : null;
     if (!command || !action) {
-      this.print(`error: unknown command "${name}"; type help for the list`);
+      // People type what other programs quit with: say which word does it here.
+      const quitting = QUIT_WORDS.has(name.toLowerCase());
+      this.print(`error: unknown command "${name}"; ${quitting ? 'exit quits (your session stays saved and resumes next time)' : 'type help for the list'}`);
       return false;
     }
     try {

@@ -54,7 +54,8 @@ export async function reply(s: Signed, target: Target, to: string, text: string)
 /**
  * The time my next `kind` action on message `of` is dated at least: after my newest one this
  * device holds (sent from here or from another device of mine). "Latest wins" goes by the signed
- * time, so a device whose clock is behind another of mine would otherwise date its later change
+ * time (action rows keep it; only shown messages are placed by arrival, peer/timeline-time.ts),
+ * so a device whose clock is behind another of mine would otherwise date its later change
  * earlier, and lose. For a reaction, after my newest reaction on that message of any emoji: my
  * reactions on it are then in the order I made them, which is also what the per-user cap replays.
  */
@@ -133,8 +134,8 @@ export async function search(s: Signed, query: string, opts: { room?: string; li
   await s.search.warm();
   const hits = s.search.search(query, { ...(conversation !== undefined ? { conversation } : {}), limit });
   const results: SearchResult[] = hits.map((h) => ({ room: displayName(s, h.conversation, nameOf), roomId: h.conversation, id: h.id, from: h.from, text: h.text, sentAt: h.sentAt }));
-  // A full index dropped the oldest messages: the answer says how far back it looked.
-  const { searchedFrom } = s.search.coverage();
+  // A full index dropped messages (the largest conversation's oldest first): the answer says how far back it looked, in this conversation when one.
+  const searchedFrom = s.search.searchedFrom(conversation);
   return { results, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
 }
 

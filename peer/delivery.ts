@@ -23,6 +23,8 @@ export interface DeliveryParts {
   nameOf: (room: ConversationId) => string | undefined;
   /** Messages for `user` could not be sent to them directly: they may go to the mailbox. */
   unreachable?: (user: string) => void;
+  /** Withdrawals from the tracker's mailbox were recorded (outbox.withdraw): send them. */
+  withdrawFromMailbox?: () => void;
   emit: <K extends 'delivered' | 'waiting' | 'expired'>(name: K, e: ClientEvents[K]) => void;
   report: (err: unknown, from?: string) => void;
 }
@@ -126,9 +128,13 @@ export class Delivery {
     }
   }
 
-  /** I deleted this message of mine: it waits for nobody (its delete is delivered like any message). */
+  /**
+   * I deleted this message of mine: it waits for nobody (its delete is delivered like any
+   * message), and is taken back from the mailboxes of the members it still waited for (a durable
+   * withdrawal each, sent now or after the next sign-in: peer/mailbox.ts).
+   */
   withdrawn(room: ConversationId, session: string, seq: number): void {
-    this.parts.outbox.withdraw(room, session, seq);
+    if (this.parts.outbox.withdraw(room, session, seq).length) this.parts.withdrawFromMailbox?.();
   }
 
   /** A conversation left or closed: its messages no longer wait for anyone. */

@@ -1,10 +1,12 @@
 // Every conversation's messages, in the engine's one store (peer/store-db.ts): appended as they
 // are shown, read in pages from the newest backwards. DESIGN.md "Delivery, history, nothing lost".
 //
-// One order on every member: (sentAt, from, session, seq), compared as numbers and as the bytes
-// of the strings (names and session ids are ASCII), so every member shows a room's messages in
-// the same order, stable across restarts. A message that arrives after one later in that order is
-// placed where it belongs and marked `late`.
+// One order: (sentAt, from, session, seq), compared as numbers and as the bytes of the strings
+// (names and session ids are ASCII), stable across restarts. A shown message's `sentAt` is its
+// sender's signed time, but never later than it arrived here (peer/timeline-time.ts, DESIGN.md
+// "Timeline order"): with clocks in step every member shows a room's messages in the same order;
+// a message dated ahead of a member's clock is placed there when it came. A message that arrives
+// after one later in that order is placed where it belongs and marked `late`.
 //
 // Action messages (issue 12: reactions, edits, deletes, read receipts) are rows here too, with
 // `kind` and `target` columns (peer/store-schema.ts step 2); pages show only plain messages, and
@@ -49,7 +51,11 @@ const storedSchema = obj({
 /** A code snippet shared with a message (language, file path, 1-based line range, the code). */
 export type StoredSnippet = Infer<typeof snippetSchema>;
 
-/** One message of a conversation as history keeps it. `sentAt` is the sender's clock, in ms. */
+/**
+ * One message of a conversation as history keeps it. `sentAt` (ms): an action's signed time; a
+ * shown message's place in the timeline (its signed time, or when it arrived here if that was
+ * earlier: peer/timeline-time.ts).
+ */
 export interface StoredMessage {
   conversation: ConversationId;
   id: string;
@@ -69,6 +75,12 @@ export interface StoredMessage {
 
 const COLUMNS = 'conversation, id, sender, session, seq, sent_at, late, kind, target, body';
 const NEWEST_FIRST = 'ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC';
+/**
+ * Rows of a sender's session read after a message for its successors' timeline time (`nextOfSender`):
+ * more than a whole session of this client (SESSION_MAX_MESSAGES); a longer one (a modified
+ * client's) only loses its own order.
+ */
+const NEXT_OF_SENDER_ROWS = 256;
 /** Rows of the shown-messages loader (`shown`) read per query. */
 const SHOWN_BATCH = 2000;
 /** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
@@ -204,8 +216,12 @@ export class History {
    * Each sender's read position in `conversation` (`upTo`): the furthest message, in the timeline's
    * order, that one of their receipts names; of `users` only when given, else at most `limit`
    * senders (by name). Not their newest receipt: a receipt's own time is its device's clock (one
-   * dated ahead would hide the later ones for up to a day). A receipt naming a message not here
-   * (yet) does not count until that message arrives.
+   * dated ahead would hide the later ones for up to a day). Nor could a message's own signed time
+   * be its place: one dated ahead would sort after everything that came after it, and a receipt
+   * naming it would count for all of those ("seen by" forged on them, the "New messages" line
+   * hidden); shown messages are placed no later than they arrived here (peer/timeline-time.ts), so
+   * a read position covers only what had arrived here before the message it names. A receipt
+   * naming a message not here (yet) does not count until that message arrives.
    */
   reads(conversation: ConversationId, opts: { users?: readonly string[]; limit: number }): { user: string; upTo: string }[] {
     const only = opts.users ? ` AND r.sender IN (${opts.users.map(() => '?').join(', ')})` : '';
@@ -271,6 +287,24 @@ export class History {
     }
     const more = rows.length > limit;
     return { messages: rows.slice(0, limit).reverse().map((r) => this.fromRow(r)), more };
+  }
+
+  /**
+   * The earliest timeline time (ms) of `from`'s shown messages of `session` just after `seq` in
+   * `conversation` (among that session's next NEXT_OF_SENDER_ROWS rows stored, actions included),
+   * or undefined when there is none (peer/timeline-time.ts: a message arriving after its
+   * successors is placed no later than they are). Bounded: an index seek and at most that many rows.
+   */
+  nextOfSender(conversation: ConversationId, from: string, session: string, seq: number): number | undefined {
+    // Seq order from the (conversation, sender, session, seq) index; min() directly on the table
+    // let SQLite walk the timeline index instead (every shown row of the conversation).
+    const row = this.db.get(
+      `SELECT min(sent_at) AS at FROM (
+         SELECT sent_at, kind FROM messages WHERE conversation = ? AND sender = ? AND session = ? AND seq > ? ORDER BY seq LIMIT ?
+       ) WHERE kind = ''`,
+      [conversation, from, session, seq, NEXT_OF_SENDER_ROWS],
+    );
+    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
   }
 
   /** Whether (from, session, seq) is stored in `conversation`. */

@@ -10,7 +10,7 @@
 import { closeSync, lstatSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { ProtocolError } from '../protocol/errors.ts';
-import { validPid } from './lock-wire.ts';
+import { processAlive, validPid } from './lock-wire.ts';
 
 /** A server listening on the lock's address: the folder is ours. */
 export class FolderLockServer {
@@ -137,15 +137,6 @@ function ageMs(path: string): number {
   }
 }
 
-function processAlive(pid: number): boolean {
-  if (!validPid(pid)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function lstatOrUndefined(path: string) {
   try {

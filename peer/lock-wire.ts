@@ -146,3 +146,17 @@ export function parseHolder(line: Buffer): HolderInfo | undefined {
 export function validPid(pid: number): boolean {
   return Number.isSafeInteger(pid) && pid > 0 && pid < 2 ** 31;
 }
+
+/**
+ * Whether process `pid` may be alive (a pid read from a file: any number): signal 0 probes it.
+ * EPERM means it exists but belongs to another user. An invalid pid is not alive.
+ */
+export function processAlive(pid: number): boolean {
+  if (!validPid(pid)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

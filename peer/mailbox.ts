@@ -5,11 +5,17 @@
 // the member has them. Collecting: after sign-in and each resume, my mailbox is read page by page
 // and every item goes through the same checks as a message from a link (signature, membership at
 // its head, replay), and only once they are shown and stored is the page acknowledged.
+// Withdrawing: when I delete a message of mine that still waited for members, it is taken back
+// from their mailboxes (a member away during many messages would otherwise take it on one page
+// and its delete on a later one, and see the text). The withdrawals are kept in the store
+// (peer/outbox.ts withdraw) until the tracker answered, sent at once when online and again after
+// each sign-in and resume; each goes after any deposit for that member under way, which may carry
+// the message (the tracker then removes it; a later deposit never holds it: it left the outbox).
 
 import { EventEmitter } from 'node:events';
 import { isCoded } from '../protocol/errors.ts';
 import type { PeerMessage } from '../protocol/peer.ts';
-import type { MailboxDrop, MailboxItem } from '../protocol/tracker.ts';
+import { MAILBOX_MAX_ITEMS_PER_WITHDRAW, type MailboxDrop, type MailboxItem } from '../protocol/tracker.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
 import type { OutboxStore } from './outbox.ts';
@@ -22,6 +28,10 @@ const ITEMS_PER_PUT = 100;
 const MAX_SENDERS_TOLD = 20;
 /** Items taken in one page. */
 const TAKE_PAGE = 200;
+/** Withdrawals read from the store per round (rounds go on while they come full). */
+const WITHDRAWALS_PER_ROUND = 5000;
+/** Refusals that say "not now": the withdrawal is kept and sent after the next sign-in or resume. */
+const TRANSIENT = new Set(['server.timeout', 'server.busy', 'server.shutdown', 'rate_limited']);
 
 export interface MailboxParts {
   me: string;
@@ -45,6 +55,8 @@ export class Mailbox {
   private readonly depositing = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private collecting?: Promise<void>;
+  private withdrawing?: Promise<void>;
+  private withdrawAgain = false;
   private readonly told = new Set<string>();
 
   constructor(private readonly parts: MailboxParts) {}
@@ -72,13 +84,41 @@ export class Mailbox {
     this.parts.track(work);
   }
 
-  /** Reads my mailbox to the end; each page is acknowledged once its messages are shown and stored. */
+  /**
+   * Reads my mailbox to the end; each page is acknowledged once its messages are shown and stored.
+   * Called after each sign-in and resume: the withdrawals still kept are sent then too.
+   */
   collect(): Promise<void> {
+    void this.withdraw();
     if (!this.enabled) return Promise.resolve();
     this.collecting ??= this.collectNow()
       .catch((err) => this.parts.report(err, 'the mailbox'))
       .finally(() => (this.collecting = undefined));
     return this.collecting;
+  }
+
+  /**
+   * Sends the withdrawals kept in the store (my deleted messages, for the members they still
+   * waited for) to the tracker, and forgets each once answered; one run at a time, calls during a
+   * run add one more round. Offline, they wait for the next sign-in or resume (collect). Never
+   * rejects: a refusal is reported.
+   */
+  withdraw(): Promise<void> {
+    if (this.withdrawing) {
+      this.withdrawAgain = true;
+      return this.withdrawing;
+    }
+    const work = (async () => {
+      do {
+        this.withdrawAgain = false;
+        await this.withdrawNow();
+      } while (this.withdrawAgain);
+    })()
+      .catch((err) => this.parts.report(err, 'the mailbox'))
+      .finally(() => (this.withdrawing = undefined));
+    this.withdrawing = work;
+    this.parts.track(work);
+    return work;
   }
 
   /** The tracker dropped items I left for someone: they still wait in my outbox; the user is told. */
@@ -108,8 +148,41 @@ export class Mailbox {
       items.push({ t: 'envelope', envelope });
       keys.push(k);
     }
-    for (let i = 0; i < items.length; i += ITEMS_PER_PUT) await tracker.mailboxPut(user, items.slice(i, i + ITEMS_PER_PUT));
+    for (let i = 0; i < items.length; i += ITEMS_PER_PUT) {
+      // A message deleted while earlier pages went has left the outbox: it is not sent.
+      const page = items.slice(i, i + ITEMS_PER_PUT).filter((it) => it.t !== 'envelope' || outbox.waitingFor(it.envelope.room, it.envelope.session, it.envelope.seq).includes(user));
+      if (page.some((it) => it.t === 'envelope')) await tracker.mailboxPut(user, page);
+    }
     for (const k of keys) this.deposited.add(k);
+  }
+
+  private async withdrawNow(): Promise<void> {
+    const { tracker, outbox } = this.parts;
+    for (;;) {
+      if (tracker.state !== 'online') return;
+      const batch = outbox.withdrawals(WITHDRAWALS_PER_ROUND);
+      let read = 0;
+      for (const [user, items] of batch) {
+        read += items.length;
+        // A deposit for them under way may carry one of these messages: it goes first.
+        while (this.depositing.has(user)) await this.depositing.get(user);
+        for (let i = 0; i < items.length; i += MAILBOX_MAX_ITEMS_PER_WITHDRAW) {
+          const page = items.slice(i, i + MAILBOX_MAX_ITEMS_PER_WITHDRAW);
+          // Online without a mailbox: nothing of mine is kept there (request.unknown_type alike).
+          if (this.enabled) {
+            try {
+              await tracker.mailboxWithdraw(user, page);
+            } catch (err) {
+              const code = isCoded(err) ? err.code : undefined;
+              if (code === undefined || TRANSIENT.has(code)) return; // kept for the next sign-in or resume
+              if (code !== 'request.unknown_type') this.parts.report(err, 'the mailbox');
+            }
+          }
+          outbox.withdrawalsDone(user, page);
+        }
+      }
+      if (read < WITHDRAWALS_PER_ROUND) return;
+    }
   }
 
   private refused(user: string, err: unknown): void {

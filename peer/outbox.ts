@@ -10,6 +10,8 @@ import type { SqlRow, StoreDb } from './store-db.ts';
 
 /** Expired (message, member) pairs remembered for history at most; the oldest go first. */
 const MAX_EXPIRED_KEPT = 100_000;
+/** Mailbox withdrawals kept at most (each from a withdrawn entry's waiting members); the oldest go first. */
+const MAX_WITHDRAWALS_KEPT = 100_000;
 /** Members one entry may wait for (a room's members at most). */
 export const MAX_WAITING_PER_ENTRY = 1000;
 
@@ -160,10 +162,38 @@ export class OutboxStore {
     return this.db.all('SELECT user FROM outbox_expired WHERE room = ? AND session = ? AND seq = ? ORDER BY user', [room, session, seq]).map((r) => String(r.user));
   }
 
-  /** Drops the entry (room, session, seq): I deleted that message, nothing of it is to be delivered. In the turn's transaction. */
-  withdraw(room: ConversationId, session: string, seq: number): void {
-    this.db.write(() => {
+  /**
+   * Drops the entry (room, session, seq): I deleted that message, nothing of it is to be
+   * delivered. Each member it still waited for may have it in their mailbox on the tracker: a
+   * withdrawal is kept for them, in the same transaction (so a crash loses neither or both), until
+   * `withdrawalsDone`. Returns those members. In the turn's transaction.
+   */
+  withdraw(room: ConversationId, session: string, seq: number): string[] {
+    return this.db.write(() => {
+      const users = this.waitingFor(room, session, seq);
+      for (const u of users) this.db.run('INSERT OR IGNORE INTO mailbox_withdrawals (room, session, seq, user) VALUES (?, ?, ?, ?)', [room, session, seq, u]);
+      if (users.length) this.db.run('DELETE FROM mailbox_withdrawals WHERE rowid <= (SELECT max(rowid) FROM mailbox_withdrawals) - ?', [MAX_WITHDRAWALS_KEPT]);
       this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
+      return users;
+    });
+  }
+
+  /** The oldest `limit` mailbox withdrawals not yet answered by the tracker, by member. */
+  withdrawals(limit: number): Map<string, { room: ConversationId; session: string; seq: number }[]> {
+    const out = new Map<string, { room: ConversationId; session: string; seq: number }[]>();
+    for (const r of this.db.all('SELECT room, session, seq, user FROM mailbox_withdrawals ORDER BY rowid LIMIT ?', [limit])) {
+      const user = String(r.user);
+      let list = out.get(user);
+      if (!list) out.set(user, (list = []));
+      list.push({ room: String(r.room), session: String(r.session), seq: Number(r.seq) });
+    }
+    return out;
+  }
+
+  /** The tracker answered these withdrawals for `user` (or keeps no mailbox): they are forgotten. In the turn's transaction. */
+  withdrawalsDone(user: string, items: readonly { room: ConversationId; session: string; seq: number }[]): void {
+    this.db.write(() => {
+      for (const i of items) this.db.run('DELETE FROM mailbox_withdrawals WHERE room = ? AND session = ? AND seq = ? AND user = ?', [i.room, i.session, i.seq, user]);
     });
   }
 

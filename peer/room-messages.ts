@@ -23,6 +23,7 @@ import type { PeerLink } from './link.ts';
 import type { LinkPool } from './link-pool.ts';
 import type { MessageActions, MessageState, Told } from './message-actions.ts';
 import type { RoomSync } from './room-sync.ts';
+import { timelineTime } from './timeline-time.ts';
 import { decryptEnvelope, encryptMessage, makeBundle, needsRotation, newOutboundSession, openBundle, type OutboundSession } from './sender-keys.ts';
 
 const TRACE = Boolean(process.env.P2P_TRACE);
@@ -278,9 +279,10 @@ export class RoomMessages {
     inbound.changed(session);
     // Older than this device's replay records: it may have been shown before they began.
     inbound.requireAfterStart(env.sender, body.time);
-    // Ordered by the sender's signed time: one far ahead would stay newest for ever and mark
-    // everything after it late. A day covers any honest clock.
-    if (body.time > this.parts.now() + MAX_FUTURE_MS) {
+    // The signed time still orders a sender's actions ("latest wins"): one far ahead would win
+    // for ever. A day covers any honest clock.
+    const arrived = this.parts.now();
+    if (body.time > arrived + MAX_FUTURE_MS) {
       throw new ProtocolError('message.from_the_future', `did not show a message from ${env.sender} dated ${new Date(body.time).toISOString()}: more than a day ahead of this clock; ${env.sender}'s clock (or yours) is wrong`);
     }
     // A modified client may send what ours refuses to: never shown, and not acknowledged.
@@ -294,7 +296,12 @@ export class RoomMessages {
     // (inbound.beforeWrite): a crash at any point leaves the message either unused and not
     // stored (the sender sends it again) or stored (history has it; a copy is a duplicate).
     const { history, held, gaps } = this.parts;
-    const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt: body.time, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}), ...(body.replyTo ? { replyTo: body.replyTo } : {}), ...(action ? { action } : {}) };
+    // A shown message goes in the timeline no later than it arrived (peer/timeline-time.ts): one
+    // dated ahead would otherwise sort after, and its readers count as having read, all that
+    // arrives until its date. An action is not placed in the timeline: it keeps its signed time,
+    // which is what "latest wins" compares on every member alike.
+    const sentAt = action ? body.time : timelineTime(body.time, arrived, history.nextOfSender(env.room, env.sender, env.session, env.seq));
+    const stored = { conversation: env.room, id: body.id, from: env.sender, session: env.session, seq: env.seq, sentAt, text: body.text, ...(body.snippet ? { snippet: body.snippet } : {}), ...(body.replyTo ? { replyTo: body.replyTo } : {}), ...(action ? { action } : {}) };
     // Ids are derived from (room, sender, session, seq) (protocol/message-id.ts), checked when
     // decrypted: another row with this id is only a hash collision.
     const added = history.add(stored);
@@ -326,7 +333,7 @@ export class RoomMessages {
           from: env.sender,
           id: stored.id,
           text: deleted ? '' : body.text,
-          sentAt: body.time,
+          sentAt,
           direct: shown.direct,
           ...(late ? { late: true } : {}),
           ...(deleted ? { deleted: true } : {}),

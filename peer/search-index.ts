@@ -11,19 +11,28 @@
 // are kept sorted oldest to newest, so a search walks from the newest end and stops at `limit`:
 // a linear scan of folded strings (100,000 messages: a few ms, test/bench/search-bench.ts).
 //
-// Bounds: each message is indexed up to `maxCharsPerMessage` (default 4,096: a long snippet's tail
-// is not searchable), and all messages up to `maxTotalChars` (text and folded text, default 32 M
-// characters: about 90 MiB with the entries, some 250,000 chat messages; 100,000 of ~90
-// characters hold 12.7 M, 35 MiB): past it the oldest messages leave the index, and coverage()
-// says from when search covers history, so a caller can tell the user.
+// Bounds: each message is indexed up to `maxCharsPerMessage` characters (default 4,096: a long
+// snippet's tail is not searchable), counted before and after folding (a character can fold to 18:
+// the kept text is the prefix whose folding fits). Each message is charged its text, its folded
+// text when that differs, and ENTRY_CHARS for the entry itself (so a flood of one-character
+// messages is charged what it holds). All of it up to `maxTotalChars` (default 48 M: at most about
+// 90 MiB of heap whatever the messages are, 1.4-1.9 bytes per character charged, measured with chat
+// text, one-character messages, CJK and U+FDFA; some 180,000 chat messages: the bench's 100,000
+// are charged 26 M, test/bench/search-bench.ts): past it messages leave the
+// index, the oldest of the conversation holding the most first (a fair share: one sender's flood
+// of their direct conversation or of one room evicts that conversation's history, not everyone's),
+// and searchedFrom() says from when search covers history, so a caller can tell the user.
+// While building from a store bigger than that, what is loaded is trimmed at twice the budget.
 
 import { performance } from 'node:perf_hooks';
 import { ProtocolError } from '../protocol/errors.ts';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
-import { WHITESPACE, foldText, hitContext, isHighSurrogate } from './search-text.ts';
+import { Entry, Held, compare, insert, overShare, unsort } from './search-entries.ts';
+import { WHITESPACE, foldBounded, foldText, hitContext } from './search-text.ts';
 
 export { foldText } from './search-text.ts';
+export { ENTRY_CHARS } from './search-entries.ts';
 
 /** One message as the index sees it: `text` its current text (a snippet's path and code appended). */
 export interface IndexedMessage {
@@ -42,7 +51,7 @@ export interface SearchIndexOptions {
   sliceMs?: number;
   /** Characters of one message that are indexed (default 4,096). */
   maxCharsPerMessage?: number;
-  /** Characters (text + folded text) the whole index may hold before the oldest messages leave it (default 32,000,000). */
+  /** Characters (text, folded text, ENTRY_CHARS per message) the whole index may hold before messages leave it (default 48,000,000). */
   maxTotalChars?: number;
 }
 
@@ -50,9 +59,9 @@ export interface SearchIndexOptions {
 export interface SearchCoverage {
   /** Messages indexed now. */
   messages: number;
-  /** Characters held (text + folded text): the index's size, about 1-2 bytes each. */
+  /** Characters charged (text, folded text, ENTRY_CHARS per message): the index's size, about 1-2 bytes each. */
   chars: number;
-  /** Messages that left the index because it was full (oldest first); 0 normally. */
+  /** Messages that left the index because it was full (the largest conversation's oldest first); 0 normally. */
   evicted: number;
   /**
    * When evicted > 0: messages sent before this (ms) may not be searched. Just after the newest
@@ -65,29 +74,6 @@ export interface SearchCoverage {
   longestSliceMs: number;
 }
 
-class Entry {
-  constructor(
-    readonly conversation: ConversationId,
-    readonly id: string,
-    readonly from: string,
-    readonly sentAt: number,
-    /** The message's text, up to maxCharsPerMessage. */
-    readonly text: string,
-    readonly folded: string,
-    /** The text was longer than what is kept. */
-    readonly cut: boolean,
-  ) {}
-
-  get chars(): number {
-    return this.text.length + (this.folded === this.text ? 0 : this.folded.length);
-  }
-}
-
-/** Oldest first: sentAt, then conversation and id (a stable order for equal times). */
-function compare(a: Entry, b: Entry): number {
-  return a.sentAt - b.sentAt || (a.conversation < b.conversation ? -1 : a.conversation > b.conversation ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
 type State = 'cold' | 'building' | 'built';
 
 export class SearchIndex {
@@ -95,8 +81,8 @@ export class SearchIndex {
   private readonly maxCharsPerMessage: number;
   private readonly maxTotalChars: number;
   private state: State = 'cold';
-  /** conversation -> id -> entry: what is indexed. */
-  private readonly byConversation = new Map<ConversationId, Map<string, Entry>>();
+  /** conversation -> its entries: what is indexed. */
+  private readonly byConversation = new Map<ConversationId, Held>();
   /** Every entry, oldest first; valid once built. */
   private sorted: Entry[] = [];
   /** Until built: entries in the order they came (the store's order, nearly by time: cheap to sort). */
@@ -105,6 +91,8 @@ export class SearchIndex {
   private evicted = 0;
   /** The newest sentAt among the messages that left the index (valid when evicted > 0). */
   private evictedThrough = -Infinity;
+  /** The same per conversation: a conversation without one has lost nothing to a full index. */
+  private readonly evictedThroughBy = new Map<ConversationId, number>();
   private source: Iterator<IndexedMessage> | undefined;
   /** While building: what was removed or forgotten meanwhile, so a stale loaded copy is not indexed again. */
   private removedWhileBuilding = new Map<ConversationId, Set<string>>();
@@ -112,14 +100,14 @@ export class SearchIndex {
   private warming: Promise<void> | undefined;
   private slices = 0;
   private longestSliceMs = 0;
-  /** Names shared by many entries (conversation ids, senders) kept once. */
-  private readonly names = new Map<string, string>();
+  /** Names shared by many entries (conversation ids, senders) kept once, with how many entries hold each (gone at 0). */
+  private readonly names = new Map<string, { s: string; n: number }>();
 
   /** `load` yields every stored message (deleted ones not); called once, on the first search or warm(). */
   constructor(private readonly load: () => Iterable<IndexedMessage>, options: SearchIndexOptions = {}) {
     this.sliceMs = options.sliceMs ?? 8;
     this.maxCharsPerMessage = options.maxCharsPerMessage ?? 4_096;
-    this.maxTotalChars = options.maxTotalChars ?? 32_000_000;
+    this.maxTotalChars = options.maxTotalChars ?? 48_000_000;
   }
 
   /**
@@ -150,8 +138,7 @@ export class SearchIndex {
   /** Adds `m`, or replaces it (an edit) when (conversation, id) is indexed already. */
   put(m: IndexedMessage): void {
     const entry = this.entry(m);
-    const ids = this.byConversation.get(entry.conversation);
-    const old = ids?.get(entry.id);
+    const old = this.byConversation.get(entry.conversation)?.ids.get(entry.id);
     if (old) this.drop(old);
     this.removedWhileBuilding.get(entry.conversation)?.delete(entry.id);
     this.add(entry);
@@ -165,17 +152,19 @@ export class SearchIndex {
       if (!ids) this.removedWhileBuilding.set(conversation, (ids = new Set()));
       ids.add(id);
     }
-    const old = this.byConversation.get(conversation)?.get(id);
+    const old = this.byConversation.get(conversation)?.ids.get(id);
     if (old) this.drop(old);
   }
 
   /** Removes a conversation's messages (left or closed). */
   forget(conversation: ConversationId): void {
     if (this.state === 'building') this.forgottenWhileBuilding.add(conversation);
-    const ids = this.byConversation.get(conversation);
-    if (!ids) return;
+    this.evictedThroughBy.delete(conversation);
+    const held = this.byConversation.get(conversation);
+    if (!held) return;
     this.byConversation.delete(conversation);
-    for (const e of ids.values()) this.totalChars -= e.chars;
+    this.totalChars -= held.chars;
+    for (const e of held.ids.values()) this.release(e);
     if (this.state === 'built') this.sorted = this.sorted.filter((e) => e.conversation !== conversation);
   }
 
@@ -199,6 +188,8 @@ export class SearchIndex {
     const words = [...new Set(foldText(query).split(WHITESPACE).filter((w) => w.length > 0))].sort((a, b) => b.length - a.length);
     if (words.length === 0) return [];
     this.buildNow();
+    // A word longer than any message's kept folding is in none of them.
+    if (words[0]!.length > this.maxCharsPerMessage) return [];
     const hits: SearchHitRow[] = [];
     const only = opts.conversation;
     next: for (let i = this.sorted.length - 1; i >= 0 && hits.length < opts.limit; i--) {
@@ -210,7 +201,7 @@ export class SearchIndex {
     return hits;
   }
 
-  /** How much of history a search covers now, and what building the index cost. */
+  /** How much of history a search covers now (all conversations), and what building the index cost. */
   coverage(): SearchCoverage {
     return {
       messages: this.state === 'built' ? this.sorted.length : this.count(),
@@ -221,6 +212,17 @@ export class SearchIndex {
       slices: this.slices,
       longestSliceMs: this.longestSliceMs,
     };
+  }
+
+  /**
+   * From when (ms) a search of `conversation` (or of all, as coverage().searchedFrom) covers its
+   * history: undefined when none of its messages left the index. A full index takes from the
+   * conversation holding the most first, so one flooded conversation does not make the others' claim older.
+   */
+  searchedFrom(conversation?: ConversationId): number | undefined {
+    if (conversation === undefined) return this.evicted > 0 ? this.evictedThrough + 1 : undefined;
+    const through = this.evictedThroughBy.get(conversation);
+    return through === undefined ? undefined : through + 1;
   }
 
   // ---- building --------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ export class SearchIndex {
         const m = r.value;
         // Removed, forgotten or put (newer) since loading began: the loaded copy is stale.
         if (this.forgottenWhileBuilding.has(m.conversation) || this.removedWhileBuilding.get(m.conversation)?.has(m.id)) continue;
-        if (this.byConversation.get(m.conversation)?.has(m.id)) continue;
+        if (this.byConversation.get(m.conversation)?.ids.has(m.id)) continue;
         this.add(this.entry(m));
       }
     } catch (err) {
@@ -252,10 +254,7 @@ export class SearchIndex {
   }
 
   private finish(): void {
-    // Entries replaced or removed while building are no longer in byConversation.
-    const all = this.current(this.unsorted);
-    this.unsorted = [];
-    this.sorted = all.sort(compare);
+    this.order();
     this.state = 'built';
     this.source = undefined;
     this.removedWhileBuilding = new Map();
@@ -263,11 +262,31 @@ export class SearchIndex {
     this.trim();
   }
 
+  /** Sorts what was loaded (entries replaced or removed meanwhile are no longer held) and lists each conversation's. */
+  private order(): void {
+    this.sorted = this.current(this.unsorted).sort(compare);
+    this.unsorted = [];
+    for (const held of this.byConversation.values()) held.list = [];
+    for (const e of this.sorted) this.byConversation.get(e.conversation)!.list.push(e);
+  }
+
+  /**
+   * While building past twice the budget (a store far bigger than the index): trim what is loaded
+   * so far, so building never holds more than that whatever the store holds.
+   */
+  private trimWhileBuilding(): void {
+    this.order();
+    this.trim();
+    this.unsorted = this.sorted;
+    this.sorted = [];
+  }
+
   /** Back to cold after `load` failed: nothing half-built is searched. */
   private reset(): void {
     this.state = 'cold';
     this.source = undefined;
     this.byConversation.clear();
+    this.names.clear();
     this.sorted = [];
     this.unsorted = [];
     this.totalChars = 0;
@@ -281,92 +300,99 @@ export class SearchIndex {
     if (this.state === 'building') this.step(Infinity);
   }
 
-  /** The entries of `list` still indexed (not replaced, removed or forgotten since). */
+  /** The entries of `list` still indexed (not replaced, removed, evicted or forgotten since). */
   private current(list: Entry[]): Entry[] {
-    return list.filter((e) => this.byConversation.get(e.conversation)?.get(e.id) === e);
+    return list.filter((e) => this.byConversation.get(e.conversation)?.ids.get(e.id) === e);
   }
 
   private count(): number {
     let n = 0;
-    for (const ids of this.byConversation.values()) n += ids.size;
+    for (const held of this.byConversation.values()) n += held.ids.size;
     return n;
   }
 
   // ---- entries ---------------------------------------------------------------------------------
 
+  /** The entry for `m`: its text bounded before and after folding (foldBounded), its names held. */
   private entry(m: IndexedMessage): Entry {
-    let text = m.text;
-    const cut = text.length > this.maxCharsPerMessage;
-    if (cut) {
-      let end = this.maxCharsPerMessage;
-      if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
-      // A copy, not a slice: a slice would keep the whole long text alive.
-      text = Buffer.from(text.slice(0, end), 'utf16le').toString('utf16le');
-    }
-    const folded = foldText(text);
-    return new Entry(this.name(m.conversation), m.id, this.name(m.from), m.sentAt, text, folded === text ? text : folded, cut);
+    const { text, folded, cut } = foldBounded(m.text, this.maxCharsPerMessage);
+    return new Entry(this.name(m.conversation), m.id, this.name(m.from), m.sentAt, text, folded, cut);
   }
 
   private name(s: string): string {
-    let kept = this.names.get(s);
-    if (kept === undefined) this.names.set(s, (kept = s));
-    return kept;
+    const kept = this.names.get(s);
+    if (kept === undefined) {
+      this.names.set(s, { s, n: 1 });
+      return s;
+    }
+    kept.n++;
+    return kept.s;
+  }
+
+  /** An entry left: its names are let go when no entry holds them. */
+  private release(e: Entry): void {
+    for (const s of [e.conversation, e.from]) {
+      const kept = this.names.get(s);
+      if (kept && --kept.n === 0) this.names.delete(s);
+    }
   }
 
   private add(e: Entry): void {
-    let ids = this.byConversation.get(e.conversation);
-    if (!ids) this.byConversation.set(e.conversation, (ids = new Map()));
-    ids.set(e.id, e);
+    let held = this.byConversation.get(e.conversation);
+    if (!held) this.byConversation.set(e.conversation, (held = new Held()));
+    held.ids.set(e.id, e);
+    held.chars += e.chars;
     this.totalChars += e.chars;
     if (this.state !== 'built') {
       // Edits before the build leave replaced entries behind: dropped now and then, so they cannot pile up.
       if (this.unsorted.push(e) % 4096 === 0 && this.unsorted.length > 2 * this.count()) this.unsorted = this.current(this.unsorted);
+      if (this.totalChars > 2 * this.maxTotalChars) this.trimWhileBuilding();
       return;
     }
-    // New messages are the newest almost always: the insertion point is found from the end.
-    let lo = 0;
-    let hi = this.sorted.length;
-    if (hi === 0 || compare(this.sorted[hi - 1]!, e) < 0) {
-      this.sorted.push(e);
-      return;
-    }
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compare(this.sorted[mid]!, e) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    this.sorted.splice(lo, 0, e);
+    insert(this.sorted, e);
+    insert(held.list, e);
   }
 
   private drop(e: Entry): void {
-    const ids = this.byConversation.get(e.conversation);
-    if (!ids?.delete(e.id)) return;
-    if (ids.size === 0) this.byConversation.delete(e.conversation);
+    const held = this.byConversation.get(e.conversation);
+    if (!held?.ids.delete(e.id)) return;
+    if (held.ids.size === 0) this.byConversation.delete(e.conversation);
+    held.chars -= e.chars;
     this.totalChars -= e.chars;
+    this.release(e);
     if (this.state !== 'built') return;
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compare(this.sorted[mid]!, e) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    if (this.sorted[lo] === e) this.sorted.splice(lo, 1);
+    unsort(this.sorted, e);
+    unsort(held.list, e);
   }
 
-  /** Past maxTotalChars, the oldest messages leave the index (counted in coverage().evicted). */
+  /**
+   * Past maxTotalChars, messages leave the index (counted in coverage().evicted), the oldest of
+   * the conversation holding the most first (max-min fair): a stranger flooding their direct
+   * conversation, or one room, pushes out their own history, not everyone's. Every conversation
+   * keeps at least an equal share of the budget, or all it has when that is less.
+   */
   private trim(): void {
     if (this.totalChars <= this.maxTotalChars) return;
-    let n = 0;
-    while (this.totalChars > this.maxTotalChars && n < this.sorted.length) {
-      const e = this.sorted[n++]!;
-      const ids = this.byConversation.get(e.conversation)!;
-      ids.delete(e.id);
-      if (ids.size === 0) this.byConversation.delete(e.conversation);
-      this.totalChars -= e.chars;
-      if (e.sentAt > this.evictedThrough) this.evictedThrough = e.sentAt;
+    const gone: Entry[] = [];
+    for (const [conversation, held, share] of overShare(this.byConversation, this.totalChars, this.maxTotalChars)) {
+      let n = 0;
+      while (held.chars > share && this.totalChars > this.maxTotalChars && n < held.list.length) {
+        const e = held.list[n++]!;
+        held.ids.delete(e.id);
+        held.chars -= e.chars;
+        this.totalChars -= e.chars;
+        this.release(e);
+        gone.push(e);
+        if (e.sentAt > this.evictedThrough) this.evictedThrough = e.sentAt;
+        if (e.sentAt > (this.evictedThroughBy.get(conversation) ?? -Infinity)) this.evictedThroughBy.set(conversation, e.sentAt);
+      }
+      held.list.splice(0, n);
+      if (held.ids.size === 0) this.byConversation.delete(conversation);
+      if (this.totalChars <= this.maxTotalChars) break;
     }
-    this.sorted.splice(0, n);
-    this.evicted += n;
+    this.evicted += gone.length;
+    // Out of the order of all: one by one when few (a new message pushed one out), else in one pass.
+    if (gone.length <= 16) for (const e of gone) unsort(this.sorted, e);
+    else this.sorted = this.current(this.sorted);
   }
 }

@@ -79,12 +79,7 @@ export class SessionLifecycle {
     h.emit('ready', { port: pool.port });
     // Built in the background (in slices): the first search is then fast.
     this.track(s.search.warm().catch((err) => h.report(err)));
-    this.track(s.mailbox.collect());
-    s.delivery.resumeAll();
-    s.catchUp.reach([...this.presence.keys()]);
-    // My other devices online: linked now, so catch-up runs both ways (they were told of this
-    // device before it listened, so their dial may have failed).
-    this.track(s.pool.sendWith(s.user, () => true).then(() => {}));
+    this.catchUpAll(s);
   }
 
   /** The tracker connection came back (`session`: its view now): presence, rooms and mailbox are brought up to date. */
@@ -94,6 +89,15 @@ export class SessionLifecycle {
     this.applySession(session, true);
     await this.refreshDirectory();
     await s.sync.syncRooms([...session.rooms.map((r) => r.id), ...this.host.joinedRooms().map((r) => r.id)]);
+    this.catchUpAll(s);
+  }
+
+  /**
+   * The tail of a sign-in and of a resume: what waited for me is fetched (the tracker's mailbox,
+   * catch-up from the peers online now), my own unsent messages are sent again, and my other
+   * devices online are linked.
+   */
+  private catchUpAll(s: Signed): void {
     this.track(s.mailbox.collect());
     s.delivery.resumeAll();
     s.catchUp.reach([...this.presence.keys()]);

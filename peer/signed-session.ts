@@ -145,6 +145,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     online: (peer) => host.presence.get(peer)?.online === true,
     nameOf: (id) => conversations.find(id)?.name,
     unreachable: (peer) => mailbox.deposit(peer),
+    withdrawFromMailbox: () => void mailbox.withdraw(),
     emit: (name, e) => host.emit(name, e),
     report: (err, from) => host.report(err, from),
   });

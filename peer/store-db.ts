@@ -27,6 +27,7 @@ import { open, seal, GCM_KEY_BYTES } from '../protocol/crypto.ts';
 import { ProtocolError, isCoded } from '../protocol/errors.ts';
 import { MIGRATIONS } from './store-schema.ts';
 import { rollBackHotJournal } from './store-journal.ts';
+import { processAlive } from './lock-wire.ts';
 
 type Database = InstanceType<typeof sqlite.Database>;
 /** A value SQLite stores or returns. */
@@ -336,12 +337,3 @@ function releaseLock(path: string): void {
   rmSync(`${path}.owner`, { force: true });
 }
 
-function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

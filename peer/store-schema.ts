@@ -93,5 +93,18 @@ export const MIGRATIONS: readonly string[] = [
   -- Each member's newest read receipt, without reading the conversation's other rows.
   CREATE INDEX messages_reads ON messages (conversation, sender, sent_at, target) WHERE kind = 'read';
   `,
-  /* 3: each sender's actions on a message, counted and found without reading other rows (peer/history.ts actionsOnPerSenderOf). */ `CREATE INDEX messages_actions ON messages (conversation, target, kind, sender, sent_at, session, seq) WHERE target IS NOT NULL;`,
+  // 3: withdrawals from the tracker's mailbox (peer/outbox.ts withdraw, peer/mailbox.ts). A message
+  // of mine I deleted while it still waited for `user` may sit in their mailbox on the tracker: it
+  // is taken back from there (mailbox_withdraw), and this row stays until the tracker answered.
+  `
+  CREATE TABLE mailbox_withdrawals (
+    room TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    PRIMARY KEY (room, session, seq, user)
+  );
+  CREATE INDEX mailbox_withdrawals_user ON mailbox_withdrawals (user);
+  `,
+  /* 4: each sender's actions on a message, counted and found without reading other rows (peer/history.ts actionsOnPerSenderOf). */ `CREATE INDEX messages_actions ON messages (conversation, target, kind, sender, sent_at, session, seq) WHERE target IS NOT NULL;`,
 ];

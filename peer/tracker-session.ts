@@ -12,6 +12,7 @@ import {
   type MailboxEntry,
   type MailboxItem,
   type MailboxLimits,
+  type MailboxWithdrawItem,
   type PeerInfo,
   type RequestParams,
   type RoomSummary,
@@ -159,6 +160,16 @@ export class TrackerSession extends EventEmitter<Events> {
    */
   async mailboxTake(limit?: number): Promise<{ items: MailboxEntry[]; more: boolean }> {
     return this.request('mailbox_take', limit !== undefined ? { limit } : {});
+  }
+
+  /**
+   * Takes back envelopes I left in `to`'s mailbox (I deleted those messages), at most
+   * MAILBOX_MAX_ITEMS_PER_WITHDRAW per call; returns how many were still there. Only my own items
+   * are ever removed. Throws ProtocolError: request.unknown_type (no mailbox here: nothing to take
+   * back), request.invalid (no items, too many, or malformed), server.timeout (not connected).
+   */
+  async mailboxWithdraw(to: string, items: MailboxWithdrawItem[]): Promise<number> {
+    return (await this.request('mailbox_withdraw', { to, items })).removed;
   }
 
   /** Deletes my mailbox items with ids up to and including `upTo` (the last one stored). */

@@ -162,8 +162,10 @@ export type RoomRow = Infer<typeof roomRowSchema>;
 export type CommandOf<K extends ClientCommandName> = Extract<ClientCommand, { cmd: K }>;
 
 /**
- * One stored message (`history`): `from` its sender (me for my own), `sentAt` ms since the epoch as
- * the sender signed it, `late` when it arrived after messages that come after it in the order.
+ * One stored message (`history`): `from` its sender (me for my own), `sentAt` ms since the epoch:
+ * its place in the timeline, the time the sender signed or, when that was ahead of this device's
+ * clock, when it arrived here (peer/timeline-time.ts); `late` when it arrived after messages that
+ * come after it in the order.
  * My own messages carry `waitingFor` (members it has not reached yet) while it waits, and
  * `notDelivered` (members it expired undelivered to).
  */

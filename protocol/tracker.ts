@@ -48,6 +48,8 @@ export const MAILBOX_MAX_ITEMS_PER_PUT = 256;
  * stay under TRACKER_FRAME_LIMIT.
  */
 export const MAILBOX_FRAME_LIMIT = 1024 * 1024;
+/** Messages one mailbox_withdraw may name. */
+export const MAILBOX_MAX_ITEMS_PER_WITHDRAW = 256;
 /** Drop notices in one mailbox_dropped event (more go in further events). */
 export const MAILBOX_MAX_DROPS_PER_EVENT = 500;
 /** Item bytes one mailbox_take answer holds at most (at least one item, whatever its size). */
@@ -77,6 +79,9 @@ export const mailboxItemSchema = variants('t', {
 export type MailboxItem = Infer<typeof mailboxItemSchema>;
 /** An item id: increasing, never reused (acks name the last id taken). */
 const mailboxId = int({ min: 1 });
+/** One of the asker's envelopes, by where it belongs: the message a mailbox_withdraw takes back. */
+export const mailboxWithdrawItemSchema = obj({ room: str({ min: 1, max: 80 }), session: b64url({ bytes: 16 }), seq: int({ min: 0 }) });
+export type MailboxWithdrawItem = Infer<typeof mailboxWithdrawItemSchema>;
 
 // ---- requests --------------------------------------------------------------------------------
 
@@ -109,6 +114,12 @@ export const trackerRequestSchema = variants(
     mailbox_take: obj({ limit: optional(int({ min: 1, max: MAX_PAGE_SIZE })) }),
     /** Deletes the asker's items up to and including id `upTo`: only after the client stored them. */
     mailbox_ack: obj({ upTo: mailboxId }),
+    /**
+     * Takes back envelopes the asker left for `to` (its author deleted them): only the asker's own
+     * items in `to`'s mailbox are ever removed; an item not there (taken, expired, never left) is
+     * passed over. Session bundles stay (they hold no text).
+     */
+    mailbox_withdraw: obj({ to: name, items: arr(mailboxWithdrawItemSchema, { max: MAILBOX_MAX_ITEMS_PER_WITHDRAW }) }),
   },
   'request.unknown_type',
 );
@@ -238,6 +249,8 @@ export const trackerResultSchemas = {
   mailbox_take: obj({ items: arr(mailboxEntrySchema, page), more: bool() }),
   /** `removed`: how many items the ack deleted. */
   mailbox_ack: obj({ removed: int({ min: 0 }) }),
+  /** `removed`: how many of the named items were still there and are now gone. */
+  mailbox_withdraw: obj({ removed: int({ min: 0 }) }),
 } satisfies Record<TrackerRequestType, unknown>;
 export type TrackerResult<T extends TrackerRequestType> = Infer<(typeof trackerResultSchemas)[T]>;
 

@@ -9,7 +9,7 @@
 // outcome lands where it was asked (the login form, one directory row) and nowhere else. Engine
 // events that belong to no request stay notifications (`notice/shown` for their errors).
 
-import { bool, int, obj, oneOf, optional, str, variants, type Infer } from './schema.ts';
+import { arr, bool, int, obj, oneOf, optional, str, variants, type Infer } from './schema.ts';
 import type { ClientEvents, MemberRow } from './client.ts';
 import type { ConversationId } from './peer.ts';
 import { SEARCH_LIMITS, emojiSchema, messageIdSchema, type ReactionCount } from './message-actions.ts';
@@ -247,9 +247,20 @@ export const VIEW_LIMITS = {
   snippetLine: 10_000_000,
 } as const;
 
-const roomKey = str({ min: 1, max: 80 });
+/** A conversation's key as the view and the window link name it (a room id, or `dm:` and a user). */
+export const roomKey = str({ min: 1, max: 80 });
 const name = str({ min: 1, max: VIEW_LIMITS.nameChars });
 const secret = str({ max: VIEW_LIMITS.secretChars });
+
+/**
+ * Search results (SearchHit[]) as a window attached to the holder reads them in a `search/run`
+ * answer (extension/attached-commands.ts): checked, since another local process could answer on
+ * the window link's socket.
+ */
+export const searchHitsSchema = arr(
+  obj({ key: roomKey, title: str({ max: 200 }), id: str({ min: 1, max: 64 }), from: str({ max: 64 }), text: str({ max: 4 * SEARCH_LIMITS.contextChars }), sentAt: int() }),
+  { max: SEARCH_LIMITS.maxResults },
+);
 
 /** Palette commands the view may run (buttons in the view run the same command as the palette). */
 export const VIEW_RUNNABLE_COMMANDS = [

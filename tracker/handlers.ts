@@ -156,6 +156,8 @@ const HANDLERS: Handlers = {
   mailbox_take: async (ctx, conn, req) => mailboxOf(ctx).take(conn.user!, req.limit ?? ctx.pageSize),
 
   mailbox_ack: async (ctx, conn, req) => ({ removed: await mailboxOf(ctx).ack(conn.user!, req.upTo) }),
+
+  mailbox_withdraw: async (ctx, conn, req) => ({ removed: await mailboxOf(ctx).withdraw(conn.user!, req.to, req.items) }),
 };
 
 /**

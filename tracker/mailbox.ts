@@ -20,17 +20,23 @@
 // nothing is ever evicted to make room. Items older than maxAgeMs are deleted by a sweep (at each
 // put, take and login, and every minute) and each depositor is told (`mailbox_dropped`): at once
 // when online, else after its next login or resume. Notices waiting per depositor are bounded too.
+// Withdrawing: a depositor takes back envelopes it left for a recipient (`mailbox_withdraw`: it
+// deleted those messages, so their text must not reach anyone who has not yet taken them). Only
+// rows whose depositor is the asker and whose recipient is the one named are ever removed, so
+// nobody can take back someone else's items; an item already taken or expired is passed over.
 
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, isDmRoom } from '../protocol/peer.ts';
 import {
   MAILBOX_MAX_DROPS_PER_EVENT,
+  MAILBOX_MAX_ITEMS_PER_WITHDRAW,
   MAILBOX_TAKE_MAX_BYTES,
   type MailboxDrop,
   type MailboxEntry,
   type MailboxItem,
   type MailboxLimits,
+  type MailboxWithdrawItem,
   type TrackerEvent,
 } from '../protocol/tracker.ts';
 import type { MailboxConfig } from './config.ts';
@@ -170,6 +176,29 @@ export class Mailbox {
   /** Deletes `user`'s items with ids up to and including `upTo`; returns how many went. */
   async ack(user: string, upTo: number): Promise<number> {
     return (await this.db.run('DELETE FROM mailbox WHERE recipient = ? AND id <= ?', user, upTo)).changes;
+  }
+
+  /**
+   * Deletes the envelopes `depositor` left for `rawTo` at each item's (room, session, seq), in one
+   * transaction; returns how many were there. Rows of other depositors, and of other recipients,
+   * are never touched (the WHERE names both). Throws ProtocolError: request.invalid (no items, or
+   * more than MAILBOX_MAX_ITEMS_PER_WITHDRAW), auth.invalid_name (`rawTo`).
+   */
+  async withdraw(depositor: string, rawTo: string, items: MailboxWithdrawItem[]): Promise<number> {
+    if (!items.length) throw new ProtocolError('request.invalid', 'mailbox_withdraw needs at least one item');
+    if (items.length > MAILBOX_MAX_ITEMS_PER_WITHDRAW) {
+      throw new ProtocolError('request.invalid', `mailbox_withdraw names at most ${MAILBOX_MAX_ITEMS_PER_WITHDRAW} items (got ${items.length}); send the rest in further requests`);
+    }
+    const to = normalizeUserName(rawTo);
+    const removed = await this.db.transaction(async (tx) => {
+      let n = 0;
+      for (const i of items) {
+        n += (await tx.run('DELETE FROM mailbox WHERE depositor = ? AND recipient = ? AND room = ? AND session = ? AND seq = ?', depositor, to, i.room, i.session, i.seq)).changes;
+      }
+      return n;
+    });
+    this.log('info', 'mailbox items withdrawn', { depositor, recipient: to, named: items.length, removed });
+    return removed;
   }
 
   /** After a login or resume of `user`: sweep, then send the notices kept for it. */

@@ -167,7 +167,7 @@ export async function searchBench(opts: SearchBenchOptions = {}): Promise<Report
       rows.push({ metric: `warm(): build in slices, ${n}`, value: ms(warmMs), unit: 'ms', note: `${c.slices} slices, longest ${ms(c.longestSliceMs)} ms; event loop's longest stall ${ms(loop.max / 1e6)} ms`, slices: c.slices, longestSliceMs: c.longestSliceMs, loopMaxMs: loop.max / 1e6 });
       collect();
       const heapMiB = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
-      rows.push({ metric: `index memory, ${n} messages`, value: Math.round(heapMiB * 10) / 10, unit: 'MiB', note: `heap with the index minus without, after a GC; ${(c.chars / 1e6).toFixed(1)} M characters held (text + folded); ${Math.round((heapMiB * 1024 * 1024) / Math.max(1, c.messages))} bytes/message`, chars: c.chars, messages: c.messages });
+      rows.push({ metric: `index memory, ${n} messages`, value: Math.round(heapMiB * 10) / 10, unit: 'MiB', note: `heap with the index minus without, after a GC; ${(c.chars / 1e6).toFixed(1)} M characters charged (text, folded, ENTRY_CHARS a message); ${Math.round((heapMiB * 1024 * 1024) / Math.max(1, c.messages))} bytes/message`, chars: c.chars, messages: c.messages });
 
       // 3. warm searches.
       o.log('search bench: warm searches');

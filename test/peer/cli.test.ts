@@ -402,12 +402,14 @@ describe('node peer', () => {
   test('interactive mode asks before trusting a new tracker and prints one-line errors', async (t) => {
     const data = await tempDir(t, 'p2p-chat-cli-tty-');
     // Not a TTY: the password is read as a plain line. Declined first, then accepted.
-    const script = ['list_peers', 'frobnicate', 'login alice', 'not the real password', 'n', 'login alice', 'not the real password', 'y', 'help', 'exit', ''].join('\n');
+    const script = ['list_peers', 'frobnicate', 'quit', 'login alice', 'not the real password', 'n', 'login alice', 'not the real password', 'y', 'help', 'exit', ''].join('\n');
     const { code, stdout, stderr } = await runPeer(['--tracker', trackerArg, '--data', data], script, EXIT_TIMEOUT_MS);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /Not logged in: type register or login/);
     assert.match(stdout, /^error: log in first$/m);
     assert.match(stdout, /^error: unknown command "frobnicate"; type help for the list$/m);
+    // What other programs quit with points to the word that does it here.
+    assert.match(stdout, /^error: unknown command "quit"; exit quits \(your session stays saved and resumes next time\)$/m);
     assert.ok(stdout.includes(tracker.fingerprint), 'the fingerprint is shown before asking');
     assert.match(stdout, /Trust this tracker\? \[y\/N\]/);
     // An error may quote a peer or the tracker: it is cut into rows, each continuation row indented.

@@ -37,3 +37,26 @@ test('events print as peer text; delivery and typing only when verbose; connecti
     ]);
   }
 });
+
+test('a reaction or an edit names a message shown in this run by its first line; a deleted one only by its id', async (t) => {
+  const engine = await makeEngine(t, NOWHERE);
+  const printed: string[] = [];
+  printEvents(engine, (line) => printed.push(line.text), false);
+  const at = { room: 'general', roomId: 'r1', id: 'm1' };
+  engine.emit('message', { ...at, from: 'alice', text: 'teh fix is in\nsecond line', sentAt: 0, direct: false });
+  engine.emit('reaction', { ...at, user: 'bob', emoji: '👍', on: true });
+  engine.emit('edited', { ...at, text: 'the fix is in' });
+  engine.emit('reaction', { ...at, user: 'bob', emoji: '👍', on: false });
+  engine.emit('deleted', at);
+  engine.emit('reaction', { ...at, user: 'carol', emoji: '🎉', on: true });
+  // Never seen in this run (history before it): named by id.
+  engine.emit('reaction', { ...at, id: 'm0', user: 'bob', emoji: '👀', on: true });
+  assert.deepEqual(printed.slice(1), [
+    '[general] * bob reacted 👍 to "alice: teh fix is in"',
+    '[general] * "alice: teh fix is in" edited: the fix is in',
+    '[general] * bob took back 👍 on "alice: the fix is in"',
+    '[general] * message m1 deleted by its author',
+    '[general] * carol reacted 🎉 to message m1',
+    '[general] * bob reacted 👀 to message m0',
+  ]);
+});

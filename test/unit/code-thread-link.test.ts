@@ -10,11 +10,12 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ThreadRelay, type ThreadFrame } from '../../extension/code-thread-link.ts';
+import { ThreadRelay } from '../../extension/code-thread-link.ts';
 import type { ThreadSink } from '../../extension/message-updates.ts';
 import { HolderLink, WindowHub, type WindowThreads } from '../../extension/window-link.ts';
 import { encodeFrame } from '../../protocol/frame.ts';
 import type { TimelineMessage, ViewSnapshot } from '../../protocol/view.ts';
+import type { ThreadFrame } from '../../protocol/window-threads.ts';
 
 const SNAPSHOT: ViewSnapshot = { session: { state: 'online', user: 'alice', tracker: '127.0.0.1:1', detail: 'online' }, rooms: [], directory: [], people: [] };
 
@@ -56,6 +57,23 @@ async function socketPath(t: TestContext): Promise<string> {
   return join(dir, 's.sock');
 }
 
+/**
+ * The holder window's hub, listening on a temp socket (`path`); `wants.next` is told each window that
+ * asks for its threads (replace it to watch). Closed when the test ends.
+ */
+async function holderHub(t: TestContext): Promise<{ path: string; hub: WindowHub; wants: { next: (w: WindowThreads) => void } }> {
+  const path = await socketPath(t);
+  const wants = { next: (_w: WindowThreads): void => {} };
+  const hub = new WindowHub({ fromView: () => {}, snapshot: () => SNAPSHOT, visibilityChanged: () => {}, threadsWanted: (w) => wants.next(w) });
+  const server = createServer({ pauseOnConnect: true }, (socket) => hub.accept(socket));
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  t.after(() => {
+    hub.close();
+    server.close();
+  });
+  return { path, hub, wants };
+}
+
 async function connect(path: string): Promise<Socket> {
   const socket = createConnection(path);
   await new Promise<void>((resolve) => socket.once('connect', resolve));
@@ -63,15 +81,7 @@ async function connect(path: string): Promise<Socket> {
 }
 
 test('a window that asks for its threads gets what the holder\'s threads are told from then on, only what a thread holds', { timeout: 30_000 }, async (t) => {
-  const path = await socketPath(t);
-  let wanted: (w: WindowThreads) => void = () => {};
-  const hub = new WindowHub({ fromView: () => {}, snapshot: () => SNAPSHOT, visibilityChanged: () => {}, threadsWanted: (w) => wanted(w) });
-  const server = createServer({ pauseOnConnect: true }, (socket) => hub.accept(socket));
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  t.after(() => {
-    hub.close();
-    server.close();
-  });
+  const { path, hub, wants } = await holderHub(t);
   const relay = new ThreadRelay((frame) => hub.broadcastThreads(frame));
   const sink = new Recorder();
   const link = new HolderLink(await connect(path), { post: () => {}, threads: sink, closed: () => {} });
@@ -79,7 +89,7 @@ test('a window that asks for its threads gets what the holder\'s threads are tol
 
   // Told before the window asked: not sent to it (frames keep their order, so it would come first).
   relay.message('r1', 'general', message('before', { snippet }));
-  const asked = new Promise<WindowThreads>((resolve) => (wanted = resolve));
+  const asked = new Promise<WindowThreads>((resolve) => (wants.next = resolve));
   link.subscribeThreads();
   const mine = await asked;
   // What the holder's threads hold now, to that window alone.
@@ -101,7 +111,7 @@ test('a window that asks for its threads gets what the holder\'s threads are tol
   ]);
   // Asked twice: fed once.
   let again = 0;
-  wanted = () => again++;
+  wants.next = () => again++;
   link.subscribeThreads();
   relay.forget('r3');
   await sink.count(6);
@@ -109,21 +119,13 @@ test('a window that asks for its threads gets what the holder\'s threads are tol
 });
 
 test("a window that does not read what it is sent makes its thread feed wait, and is not dropped for it", { timeout: 30_000 }, async (t) => {
-  const path = await socketPath(t);
-  let wanted: (w: WindowThreads) => void = () => {};
-  const hub = new WindowHub({ fromView: () => {}, snapshot: () => SNAPSHOT, visibilityChanged: () => {}, threadsWanted: (w) => wanted(w) });
-  const server = createServer({ pauseOnConnect: true }, (socket) => hub.accept(socket));
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  t.after(() => {
-    hub.close();
-    server.close();
-  });
+  const { path, wants } = await holderHub(t);
   const sink = new Recorder();
   let closed = false;
   const socket = await connect(path);
   const link = new HolderLink(socket, { post: () => {}, threads: sink, closed: () => (closed = true) });
   t.after(() => link.close());
-  const asked = new Promise<WindowThreads>((resolve) => (wanted = resolve));
+  const asked = new Promise<WindowThreads>((resolve) => (wants.next = resolve));
   link.subscribeThreads();
   const mine = await asked;
   socket.pause();

@@ -8,33 +8,20 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import sqlite from 'node-sqlite3-wasm';
 import { randomBytes } from '../../protocol/crypto.ts';
 import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, type MessageAction } from '../../protocol/message-actions.ts';
 import { History, type StoredMessage } from '../../peer/history.ts';
-import { MessageActions, tally } from '../../peer/message-actions.ts';
-import { SearchIndex } from '../../peer/search-index.ts';
+import { tally } from '../../peer/message-actions.ts';
 import { StoreDb } from '../../peer/store-db.ts';
 import { MIGRATIONS } from '../../peer/store-schema.ts';
+import { storeFixture } from '../helpers/store-fixture.ts';
 
 const ROOM = 'R'.repeat(43);
 const OTHER = 'O'.repeat(43);
 const named = { id: ROOM, name: 'general' };
 let seq = 0;
-
-async function store(t: TestContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-actions-'));
-  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-  t.after(async () => {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const history = new History(db);
-  const index: SearchIndex = new SearchIndex(() => actions.indexable());
-  const actions: MessageActions = new MessageActions(history, index, db);
-  return { dir, db, history, index, actions };
-}
 
 function msg(id: string, from: string, text: string, over: Partial<StoredMessage> = {}): StoredMessage {
   seq++;
@@ -45,7 +32,7 @@ function act(id: string, from: string, action: MessageAction, text = ''): Stored
 }
 
 test('an edit and a delete apply only when signed by the author, in either arrival order', async (t) => {
-  const { history, actions } = await store(t);
+  const { history, actions } = await storeFixture(t, 'p2p-actions-');
   // Arrived before their target: kept, nothing to tell yet.
   assert.ok(history.add(act('e1', 'alice', { t: 'edit', of: 'm1' }, 'fixed text')));
   assert.deepEqual(actions.applied(history.get(ROOM, 'e1')!, named), []);
@@ -76,7 +63,7 @@ test('an edit and a delete apply only when signed by the author, in either arriv
 });
 
 test('a delete that arrives before its message: the message is stored without its text and told deleted', async (t) => {
-  const { history, actions, index } = await store(t);
+  const { history, actions, index } = await storeFixture(t, 'p2p-actions-');
   history.add(act('d1', 'bob', { t: 'delete', of: 'm2' }));
   assert.deepEqual(actions.applied(history.get(ROOM, 'd1')!, named), []);
   const m2 = msg('m2', 'bob', 'sent to the wrong room');
@@ -89,7 +76,7 @@ test('a delete that arrives before its message: the message is stored without it
 });
 
 test('an action names a message of its own conversation only', async (t) => {
-  const { history, actions } = await store(t);
+  const { history, actions } = await storeFixture(t, 'p2p-actions-');
   history.add(msg('m1', 'alice', 'in general'));
   // The same id in another conversation, by its author: that conversation holds no m1.
   const elsewhere = act('e1', 'alice', { t: 'edit', of: 'm1' }, 'changed from elsewhere');
@@ -140,7 +127,7 @@ test('rows of a store made before the action columns still open after the migrat
 });
 
 test('the search loader gives each shown message\'s current text, with its snippet, deleted ones left out', async (t) => {
-  const { history, index } = await store(t);
+  const { history, index } = await storeFixture(t, 'p2p-actions-');
   history.add(msg('a', 'alice', 'original wording'));
   history.add(act('ea', 'alice', { t: 'edit', of: 'a' }, 'better wording'));
   history.add(act('ex', 'mallory', { t: 'edit', of: 'a' }, 'forged wording'));
@@ -157,7 +144,7 @@ test('the search loader gives each shown message\'s current text, with its snipp
 });
 
 test('read receipts: each sender\'s newest one, of the members asked for', async (t) => {
-  const { history } = await store(t);
+  const { history } = await storeFixture(t, 'p2p-actions-');
   // The messages they name (a receipt counts once its message is here: unit/read-position.test.ts).
   for (const id of ['m1', 'm2', 'm3']) history.add(msg(id, 'alice', id));
   history.add(act('r1', 'bob', { t: 'read', upTo: 'm1' }));

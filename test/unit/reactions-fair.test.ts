@@ -5,32 +5,14 @@
 // RGI form) while text and keycap-ish strings are not reactions at all.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { randomBytes } from '../../protocol/crypto.ts';
+import { test } from 'node:test';
 import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, emojiSchema, isEmoji, messageActionSchema, type MessageAction } from '../../protocol/message-actions.ts';
-import { History, type StoredMessage } from '../../peer/history.ts';
-import { MAX_REACTION_ROWS, MessageActions, tally } from '../../peer/message-actions.ts';
-import { SearchIndex } from '../../peer/search-index.ts';
-import { StoreDb } from '../../peer/store-db.ts';
+import type { StoredMessage } from '../../peer/history.ts';
+import { MAX_REACTION_ROWS, tally } from '../../peer/message-actions.ts';
+import { storeFixture } from '../helpers/store-fixture.ts';
 
 const ROOM = 'R'.repeat(43);
 let seq = 0;
-
-async function store(t: TestContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-reactions-'));
-  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-  t.after(async () => {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const history = new History(db);
-  const index: SearchIndex = new SearchIndex(() => actions.indexable());
-  const actions: MessageActions = new MessageActions(history, index, db);
-  return { db, history, actions };
-}
 
 function msg(id: string, from: string, text: string, over: Partial<StoredMessage> = {}): StoredMessage {
   seq++;
@@ -62,7 +44,7 @@ test('one member filling every slot of a message does not crowd out the others: 
 });
 
 test("one member toggling more than MAX_REACTION_ROWS times does not push the others' reactions out of what is read", async (t) => {
-  const { history, actions } = await store(t);
+  const { history, actions } = await storeFixture(t, 'p2p-reactions-');
   const m = msg('m', 'alice', 'ship it?');
   history.add(m);
   history.add(react('c1', 'carol', '👍'));
@@ -95,7 +77,7 @@ test('look-alike emoji are one reaction: "👍" and "👍\\ufe0f" merge, "❤" i
 });
 
 test('a reaction row this device does not know as one emoji is kept but never counted, and said so', async (t) => {
-  const { history, actions } = await store(t);
+  const { history, actions } = await storeFixture(t, 'p2p-reactions-');
   history.add(msg('m', 'alice', 'hello'));
   const row = react('x', 'mallory', '#\u20e3\u20e3');
   assert.ok(history.add(row));

@@ -6,33 +6,14 @@
 // order, also between messages sent in the same millisecond.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { randomBytes } from '../../protocol/crypto.ts';
+import { test } from 'node:test';
 import type { TimelineItem } from '../../protocol/view.ts';
 import { ReadMarks } from '../../extension/read-state.ts';
-import { History, type StoredMessage } from '../../peer/history.ts';
-import { MessageActions } from '../../peer/message-actions.ts';
-import { SearchIndex } from '../../peer/search-index.ts';
-import { StoreDb } from '../../peer/store-db.ts';
+import type { StoredMessage } from '../../peer/history.ts';
+import { storeFixture } from '../helpers/store-fixture.ts';
 
 const ROOM = 'R'.repeat(43);
 const named = { id: ROOM, name: 'general' };
-
-async function store(t: TestContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-reads-'));
-  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-  t.after(async () => {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const history = new History(db);
-  const index: SearchIndex = new SearchIndex(() => actions.indexable());
-  const actions: MessageActions = new MessageActions(history, index, db);
-  return { history, actions };
-}
 
 let seq = 0;
 function msg(id: string, from: string, sentAt: number, over: Partial<StoredMessage> = {}): StoredMessage {
@@ -44,7 +25,7 @@ function receipt(id: string, from: string, upTo: string, sentAt: number): Stored
 }
 
 test("a member's read position is the furthest message their receipts name, whatever the receipts' own times", async (t) => {
-  const { history } = await store(t);
+  const { history } = await storeFixture(t, 'p2p-reads-');
   history.add(msg('m1', 'alice', 1000));
   history.add(msg('m2', 'alice', 2000));
   history.add(msg('m3', 'alice', 3000));
@@ -61,7 +42,7 @@ test("a member's read position is the furthest message their receipts name, what
 });
 
 test('a receipt naming a message not here yet counts once the message arrives, and its arrival tells the read', async (t) => {
-  const { history, actions } = await store(t);
+  const { history, actions } = await storeFixture(t, 'p2p-reads-');
   history.add(msg('m1', 'alice', 1000));
   history.add(receipt('r1', 'bob', 'm1', 1500));
   history.add(receipt('r2', 'bob', 'm2', 2500));

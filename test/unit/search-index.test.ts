@@ -12,7 +12,7 @@ import { randomBytes } from '../../protocol/crypto.ts';
 import { isCoded } from '../../protocol/errors.ts';
 import { SEARCH_LIMITS } from '../../protocol/message-actions.ts';
 import { History } from '../../peer/history.ts';
-import { SearchIndex, foldText, type IndexedMessage } from '../../peer/search-index.ts';
+import { ENTRY_CHARS, SearchIndex, foldText, type IndexedMessage } from '../../peer/search-index.ts';
 import { StoreDb } from '../../peer/store-db.ts';
 
 const A = 'room-a';
@@ -194,11 +194,13 @@ test('bounds: a message is indexed up to maxCharsPerMessage; past maxTotalChars 
   assert.deepEqual(ids(idx.search('needle', { limit: 10 })), ['m2'], 'a word past the indexed part is not found');
   assert.ok(idx.search('aaa', { limit: 1 })[0]!.text.endsWith('…'), 'a text indexed in part shows it was cut');
 
-  const small = index(Array.from({ length: 10 }, (_, i) => m(`m${i}`, `entry${i} padded to twenty`)), { maxTotalChars: 200 });
+  // Each of these is charged its 23 characters, its id and ENTRY_CHARS.
+  const budget = 5 * (ENTRY_CHARS + 30);
+  const small = index(Array.from({ length: 10 }, (_, i) => m(`m${i}`, `entry${i} padded to twenty`)), { maxTotalChars: budget });
   assert.equal(small.coverage().built, false, 'coverage() does not build');
   assert.deepEqual(ids(small.search('entry0', { limit: 1 })), [], 'the oldest are gone');
   const c = small.coverage();
-  assert.ok(c.chars <= 200, `${c.chars} characters held`);
+  assert.ok(c.chars <= budget, `${c.chars} characters held`);
   assert.equal(c.evicted, 10 - c.messages);
   assert.ok(c.evicted > 0 && c.searchedFrom === 1_000 + c.evicted, JSON.stringify(c));
   assert.deepEqual(ids(small.search('entry9', { limit: 1 })), ['m9']);
@@ -212,7 +214,7 @@ test('searchedFrom: absent until the index is full, then just after the newest m
   roomy.search('entry', { limit: 1 });
   assert.equal(roomy.coverage().searchedFrom, undefined, 'nothing left the index: every message is searched');
 
-  const full = index(texts(10), { maxTotalChars: 100 });
+  const full = index(texts(10), { maxTotalChars: 4 * (ENTRY_CHARS + 30) });
   full.search('entry', { limit: 1 });
   const { evicted, searchedFrom } = full.coverage();
   assert.ok(evicted > 0 && evicted < 10, `${evicted} evicted`);
