@@ -18,6 +18,7 @@ import { ProtocolError } from '../protocol/errors.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
 import { MAX_TEXT_BYTES } from '../protocol/text-limit.ts';
 import { int, obj, optional, str, type Infer } from '../protocol/schema.ts';
+import { OpenedRows } from './opened-rows.ts';
 import type { SqlRow, StoreDb } from './store-db.ts';
 
 /** The most messages one page may ask for. */
@@ -82,8 +83,13 @@ const NEWEST_FIRST = 'ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC
 const NEXT_OF_SENDER_ROWS = 256;
 /** Rows of the shown-messages loader (`shown`) read per query. */
 const SHOWN_BATCH = 2000;
+/** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
+const OPENED_REACTIONS = 4096;
 
 export class History {
+  /** Reaction rows opened, kept: every arrival or send of a reaction reads a message's again. */
+  private readonly opened = new OpenedRows<StoredMessage>(OPENED_REACTIONS);
+
   constructor(private readonly db: StoreDb) {}
 
   /**
@@ -146,17 +152,42 @@ export class History {
    * Oldest first in the store order.
    */
   actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number }): StoredMessage[] {
-    const marks = kinds.map(() => '?').join(', ');
-    const rows = this.db.all(
-      `SELECT ${COLUMNS} FROM (
-         SELECT ${COLUMNS}, rn FROM (
-           SELECT ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY sender ORDER BY sent_at DESC, session DESC, seq DESC) AS rn
-           FROM messages WHERE conversation = ? AND target = ? AND kind IN (${marks})
-         ) WHERE rn <= ? ORDER BY rn, sender LIMIT ?
-       ) ORDER BY sent_at, sender, session, seq`,
-      [conversation, target, ...kinds, opts.perSender, opts.limit],
-    );
+    // Chosen from the index alone (messages_actions: counts, then each sender's newest by a range
+    // read, no sort); only the rows chosen are read whole, in one query.
+    const rowids: number[] = [];
+    for (const [sender, n] of takenBySender(this.senderCounts(conversation, target, kinds, opts.perSender), opts.limit)) {
+      if (n > 0) for (const r of this.newestOf(conversation, target, kinds, sender, n, 'rowid AS rid')) rowids.push(Number(r.rid));
+    }
+    if (rowids.length === 0) return [];
+    const rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY sent_at, sender, session, seq`, [JSON.stringify(rowids)]);
     return rows.map((r) => this.fromRow(r));
+  }
+
+  /**
+   * The rows of `sender` that `actionsOnPerSender` returns with the same arguments (oldest first),
+   * opening only theirs: how many of theirs fit in `limit` is worked out from each sender's row
+   * count, read from the index (messages_actions) without opening any row.
+   */
+  actionsOnPerSenderOf(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], sender: string, opts: { perSender: number; limit: number }): StoredMessage[] {
+    const n = takenBySender(this.senderCounts(conversation, target, kinds, opts.perSender), opts.limit).get(sender) ?? 0;
+    return n > 0 ? this.newestOf(conversation, target, kinds, sender, n, COLUMNS).reverse().map((r) => this.fromRow(r)) : [];
+  }
+
+  /** Each sender's count of action rows of `kinds` on `target`, at most `max` (from the index alone). */
+  private senderCounts(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], max: number): Map<string, number> {
+    const rows = this.db.all(
+      `SELECT sender, min(count(*), ?) AS n FROM messages WHERE conversation = ? AND target = ? AND kind IN (${kinds.map(() => '?').join(', ')}) GROUP BY sender`,
+      [max, conversation, target, ...kinds],
+    );
+    return new Map(rows.map((r) => [String(r.sender), Number(r.n)]));
+  }
+
+  /** `sender`'s newest `n` action rows of `kinds` on `target` (`columns` of them), newest first. */
+  private newestOf(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], sender: string, n: number, columns: string): SqlRow[] {
+    return this.db.all(
+      `SELECT ${columns} FROM messages WHERE conversation = ? AND target = ? AND kind IN (${kinds.map(() => '?').join(', ')}) AND sender = ? ${NEWEST_FIRST} LIMIT ?`,
+      [conversation, target, ...kinds, sender, n],
+    );
   }
 
   /** The signed time of `sender`'s newest action of `kind` on `target`, or undefined when there is none. */
@@ -294,6 +325,7 @@ export class History {
 
   /** Deletes every message of `conversation` (in the turn's transaction); returns how many. */
   forget(conversation: ConversationId): number {
+    this.opened.clear();
     return this.db.write(() => this.db.run('DELETE FROM messages WHERE conversation = ?', [conversation]));
   }
 
@@ -302,19 +334,47 @@ export class History {
     const late = r.late === 1 || r.late === 1n;
     const kind = String(r.kind ?? '');
     const target = r.target === null || r.target === undefined ? null : String(r.target);
-    const content = contentSchema.parse(JSON.parse(this.db.open('messages', identity(key, late, kind, target), r.body ?? null).toString('utf8')), 'stored message');
+    const named = identity(key, late, kind, target);
+    const cached = kind === 'react' && r.body instanceof Uint8Array ? JSON.stringify(named) : undefined;
+    const hit = cached === undefined ? undefined : this.opened.get(cached, r.body as Uint8Array);
+    // A copy: callers may change what they are given.
+    if (hit) return { ...hit, ...(hit.action ? { action: { ...hit.action } } : {}) };
+    const content = contentSchema.parse(JSON.parse(this.db.open('messages', named, r.body ?? null).toString('utf8')), 'stored message');
     // The sealed action must be the one the clear columns say (they are bound, this is belt and braces).
     if (kind !== actionColumns(content.action).kind || target !== actionColumns(content.action).target) {
       throw new ProtocolError('crypto.decrypt_failed', `${this.db.path}: a message row's action does not match its columns`);
     }
-    return {
+    const m: StoredMessage = {
       ...key, text: content.text,
       ...(content.snippet ? { snippet: content.snippet } : {}),
       ...(content.replyTo ? { replyTo: content.replyTo } : {}),
       ...(content.action ? { action: content.action } : {}),
       ...(late ? { late: true } : {}),
     };
+    if (cached !== undefined) this.opened.set(cached, r.body as Uint8Array, { ...m, ...(m.action ? { action: { ...m.action } } : {}) });
+    return m;
   }
+}
+
+/**
+ * How many rows of each sender actionsOnPerSender takes, given each sender's row count (already at
+ * most perSender): it takes rows round by round (each sender's newest, then each one's second
+ * newest...), senders in name order within a round (names are ASCII, NAME_PATTERN: JS string
+ * order is SQLite's BINARY order), until `limit` rows. Every sender of `counts` is in the answer.
+ */
+export function takenBySender(counts: ReadonlyMap<string, number>, limit: number): Map<string, number> {
+  let left = [...counts.keys()].sort();
+  const taken = new Map(left.map((s) => [s, 0]));
+  let room = limit;
+  for (let r = 1; room > 0 && left.length > 0; r++) {
+    left = left.filter((s) => counts.get(s)! >= r);
+    for (const s of left) {
+      if (room === 0) break;
+      taken.set(s, r);
+      room--;
+    }
+  }
+  return taken;
 }
 
 /** The sealed part of a message: its content, what it answers, what it does. */

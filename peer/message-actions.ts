@@ -71,7 +71,10 @@ export class MessageActions {
 
   /** The emoji `user` has on message `m` now, as every member counts them (tally's rules). */
   reactionsBy(m: StoredMessage, user: string): Set<string> {
-    return reactionsOn(this.reactionRows(m)).get(user) ?? new Set();
+    // Only `user`'s rows: replay's rules are per user, and these are the rows of theirs that
+    // reactionRows reads (others' rows are neither read nor opened).
+    const theirs = this.history.actionsOnPerSenderOf(m.conversation, m.id, ['react'], user, { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS });
+    return reactionsOn(theirs).get(user) ?? new Set();
   }
 
   /** States of the page's messages that have any action (the others have none): by id. */

@@ -106,4 +106,5 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX mailbox_withdrawals_user ON mailbox_withdrawals (user);
   `,
+  /* 4: each sender's actions on a message, counted and found without reading other rows (peer/history.ts actionsOnPerSenderOf). */ `CREATE INDEX messages_actions ON messages (conversation, target, kind, sender, sent_at, session, seq) WHERE target IS NOT NULL;`,
 ];

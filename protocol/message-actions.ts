@@ -47,6 +47,19 @@ const VS16 = '\ufe0f';
  */
 export function canonicalEmoji(s: string): string | undefined {
   if (s.length === 0 || s.length > MAX_EMOJI_CHARS) return undefined;
+  // Memoized: every stored reaction row is checked when read (and the RGI pattern is slow).
+  if (canonicalSeen.has(s)) return canonicalSeen.get(s);
+  if (canonicalSeen.size >= MAX_CANONICAL_SEEN) canonicalSeen.clear();
+  const canonical = canonicalOf(s);
+  canonicalSeen.set(s, canonical);
+  return canonical;
+}
+
+/** Strings canonicalEmoji has answered (at most MAX_CANONICAL_SEEN, of at most MAX_EMOJI_CHARS each). */
+const canonicalSeen = new Map<string, string | undefined>();
+const MAX_CANONICAL_SEEN = 4096;
+
+function canonicalOf(s: string): string | undefined {
   if (RGI_EMOJI.test(s)) return s;
   const bare = s.replaceAll(VS16, '');
   if (bare === '') return undefined;

@@ -2,8 +2,11 @@
 //
 // Two `node peer --json` processes of a room (test/bench/run.ts sets them up): the sender sends
 // plain messages paced at `rate`/s, the other member receives them; in alternating rounds the
-// other member also sends, at `actionRate`/s, reactions (on and off, on the sender's messages) and
-// edits of its own message, at the same time. Compared: the paced latency (command written to the
+// other member also sends, at `actionRate`/s, reactions and edits at the same time, as a person
+// in a lively room would (`on: 'recent'`, the default): reactions put on (and now and then taken
+// back) on the sender's newest messages it received, edits of its own few messages. `on: 'one'`
+// is the stress case instead: every reaction toggles one of five emoji on one message, every
+// edit rewrites one message (hundreds of rows on one message from one member). Compared: the paced latency (command written to the
 // sender -> message event read from the receiver, one clock: this process) of plain messages
 // alone and with the stream. Also reported: how fast the actions reached the sender.
 // Rounds alternate (plain, with, plain, with, ...) so a machine that gets busier later does not
@@ -27,6 +30,8 @@ export interface ActionsBenchOptions {
   rate: number;
   /** Reactions and edits per second during a round "with". */
   actionRate: number;
+  /** What the reactions and edits are on (see above); default 'recent'. */
+  on?: 'recent' | 'one';
   rounds?: number;
   /** Cores of the machine (for the share other processes used). */
   cores?: number;
@@ -39,6 +44,10 @@ export interface ActionsBenchResult {
 }
 
 const EMOJI = ['👍', '🎉', '👀', '🚀', '❤️'];
+/** 'recent': reactions go to the sender's newest this many messages the member received. */
+const RECENT = 5;
+/** 'recent': the member's own messages its edits go to, in turn. */
+const OWN = 4;
 /** At most this many action commands unanswered at once: a peer that falls behind is not buried. */
 const MAX_OUTSTANDING = 64;
 const GRACE_MS = 15_000;
@@ -90,17 +99,29 @@ class ActionStream {
   private readonly off: () => void;
   private readonly done: Promise<void>;
 
-  constructor(private readonly o: ActionsBenchOptions, private readonly target: string, private readonly own: string, round: number) {
+  /** 'recent': ids of the newest plain messages of the round the member received, oldest first. */
+  private readonly recent: string[] = [];
+
+  constructor(private readonly o: ActionsBenchOptions, private readonly target: string, private readonly own: readonly string[], round: number, roundPrefix: string) {
     const onSender = (e: PeerEvent, at: number) => {
       if (e.room !== o.room) return;
-      const key = e.event === 'reaction' ? `r|${String(e.emoji)}|${String(e.on)}` : e.event === 'edited' ? `e|${String(e.text)}` : undefined;
+      const key = e.event === 'reaction' ? `r|${String(e.id)}|${String(e.emoji)}|${String(e.on)}` : e.event === 'edited' ? `e|${String(e.text)}` : undefined;
       const w = key === undefined ? undefined : this.writtenAt.get(key)?.shift();
       if (w === undefined) return;
       this.reached.push(at - w);
       if (--this.unseen === 0) this.allSeen?.();
     };
+    const onMember = (e: PeerEvent) => {
+      if (e.event !== 'message' || e.room !== o.room || typeof e.text !== 'string' || !e.text.startsWith(roundPrefix)) return;
+      this.recent.push(String(e.id));
+      if (this.recent.length > RECENT) this.recent.shift();
+    };
     o.sender.on('event', onSender);
-    this.off = () => o.sender.off('event', onSender);
+    o.member.on('event', onMember);
+    this.off = () => {
+      o.sender.off('event', onSender);
+      o.member.off('event', onMember);
+    };
     this.done = this.run(round);
   }
 
@@ -116,16 +137,23 @@ class ActionStream {
       if (this.outstanding >= MAX_OUTSTANDING) continue;
       let cmd: Record<string, unknown>;
       let key: string;
+      const recent = this.o.on !== 'one';
       if (i % 3 === 2) {
         const text = `edited ${round}.${i}: the plan for friday, take ${i}`;
-        cmd = { cmd: 'edit', room: this.o.room, messageId: this.own, text };
+        const own = recent ? this.own[(i / 3 | 0) % this.own.length]! : this.own[0]!;
+        cmd = { cmd: 'edit', room: this.o.room, messageId: own, text };
         key = `e|${text}`;
       } else {
-        const emoji = EMOJI[i % EMOJI.length]!;
-        const next = !(on.get(emoji) ?? false);
-        on.set(emoji, next);
-        cmd = { cmd: 'react', room: this.o.room, messageId: this.target, emoji, on: next };
-        key = `r|${emoji}|${next}`;
+        // Toggled: 'recent': an emoji on a message among the newest received (before any arrived,
+        // the fixed target), mostly put on, taken back when it comes round again; 'one': one of
+        // five emoji on the one message, on and off in turn.
+        const messageId = recent ? this.recent[i % this.recent.length] ?? this.target : this.target;
+        const emoji = EMOJI[(recent ? i * 7 : i) % EMOJI.length]!;
+        const was = on.get(`${messageId}|${emoji}`) ?? false;
+        const next = !was;
+        on.set(`${messageId}|${emoji}`, next);
+        cmd = { cmd: 'react', room: this.o.room, messageId, emoji, on: next };
+        key = `r|${messageId}|${emoji}|${next}`;
       }
       this.sent++;
       this.outstanding++;
@@ -210,13 +238,16 @@ export async function actionsBench(o: ActionsBenchOptions): Promise<ActionsBench
   const tag = `actions${o.roomSize}`;
   // What the stream acts on: a message of the sender's (reactions) and one of the member's own (edits).
   const targetText = `${tag}-target|react to this`;
-  const ownText = `${tag}-own|the plan for friday`;
+  const ownTexts = Array.from({ length: OWN }, (_, i) => `${tag}-own${i}|the plan for friday, part ${i + 1}`);
   const targetSeen = o.member.waitEvent('message', (e) => e.room === o.room && e.text === targetText, 30_000);
   const target = String((await o.sender.ok({ cmd: 'msg_room', room: o.room, text: targetText })).messageId);
   await targetSeen;
-  const ownSeen = o.sender.waitEvent('message', (e) => e.room === o.room && e.text === ownText, 30_000);
-  const own = String((await o.member.ok({ cmd: 'msg_room', room: o.room, text: ownText })).messageId);
-  await ownSeen;
+  const own: string[] = [];
+  for (const text of ownTexts) {
+    const ownSeen = o.sender.waitEvent('message', (e) => e.room === o.room && e.text === text, 30_000);
+    own.push(String((await o.member.ok({ cmd: 'msg_room', room: o.room, text })).messageId));
+    await ownSeen;
+  }
   const probe = await o.member.request({ cmd: 'react', room: o.room, messageId: target, emoji: '👋', on: true });
   const available = probe.answer.ok;
   if (!available) {
@@ -242,7 +273,7 @@ export async function actionsBench(o: ActionsBenchOptions): Promise<ActionsBench
     if (!available) continue;
     log(`room of ${o.roomSize}: round ${r + 1}/${rounds}, ${o.messages} plain messages at ${o.rate}/s with ${o.actionRate}/s reactions and edits from the other member`);
     const meterWith = cpuRound(o);
-    const stream = new ActionStream(o, target, own, r);
+    const stream = new ActionStream(o, target, own, r, `${tag}w${r}#`);
     streams.push(stream);
     try {
       const b = await pacedRound(o, `${tag}w${r}`);
@@ -268,7 +299,7 @@ export async function actionsBench(o: ActionsBenchOptions): Promise<ActionsBench
     const dp99 = busy.p99 !== null && base.p99 !== null ? r2(busy.p99 - base.p99) : null;
     rows.push(
       { metric: `${label}: with ${o.actionRate}/s reactions + edits`, value: busy.p99, unit: 'ms p99', note: `p50 ${busy.p50}, max ${busy.max} ms; ${busy.n} deliveries; lost ${lostWith}; difference p50 ${dp50}, p99 ${dp99} ms; ${cpuNote(sumCpu(cpuWith), cores)}`, ...busy, lost: lostWith, deltaP50: dp50, deltaP99: dp99, cpu: sumCpu(cpuWith) },
-      { metric: `reactions + edits reaching the sender, room of ${o.roomSize}`, value: reached.p50, unit: 'ms p50', note: `p99 ${reached.p99} ms; ${sent} sent (2 reactions : 1 edit), ${failed} refused${firstError ? ` (${firstError})` : ''}, ${reached.n} seen by the sender`, ...reached, sent, failed },
+      { metric: `reactions + edits reaching the sender, room of ${o.roomSize}`, value: reached.p50, unit: 'ms p50', note: `p99 ${reached.p99} ms; ${sent} sent (2 reactions : 1 edit, ${o.on === 'one' ? 'all on one message' : `on the ${RECENT} newest messages and ${OWN} own ones`}), ${failed} refused${firstError ? ` (${firstError})` : ''}, ${reached.n} seen by the sender`, ...reached, sent, failed },
     );
   }
   return { rows, notes };

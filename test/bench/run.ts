@@ -71,6 +71,7 @@ const { values: flags } = parseArgs({
     'no-rooms': { type: 'boolean', default: false },
     'actions-rate': { type: 'string', default: '20' },
     'no-actions': { type: 'boolean', default: false },
+    'actions-on': { type: 'string', default: 'recent' },
     'search-messages': { type: 'string' },
     'no-search': { type: 'boolean', default: false },
     json: { type: 'string', default: 'bench-results/peer.json' },
@@ -82,7 +83,7 @@ const { values: flags } = parseArgs({
 const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced N] [--rate R] [--burst N]
                       [--big-reps N] [--join-reps N] [--concurrency N] [--profile] [--peer-entry FILE]
                       [--catch-up N | --no-catch-up] [--memory-messages N | --no-memory]
-                      [--history-messages N | --no-history] [--actions-rate R | --no-actions]
+                      [--history-messages N | --no-history] [--actions-rate R | --no-actions] [--actions-on recent|one]
                       [--search-messages N | --no-search] [--no-rooms] [--json FILE]
 
   --sizes      room sizes (members, sender included); default 2,5,10,25,50 (--quick: 2,5,10)
@@ -98,6 +99,7 @@ const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced
   --memory-messages N  stored messages for the memory comparison with 1,000 (default 100000; --quick 20000)
   --history-messages N  messages in the store benchmark's big conversation (default 100000; --quick 20000)
   --actions-rate R  reactions + edits per second the other member sends while plain messages are paced, smallest room (default 20)
+  --actions-on W  recent: reactions on the newest messages received, edits of a few own ones (default); one: all on one message (stress)
   --search-messages N  stored messages searched (default 100000; --quick 20000)
   --no-catch-up, --no-memory, --no-history, --no-actions, --no-search  skip those scenarios; --no-rooms skips scenarios 1-4
   --json FILE  where the results go (default bench-results/peer.json)`;
@@ -138,6 +140,11 @@ const MEMORY_MESSAGES = flags['no-memory'] ? 0 : intFlag('memory-messages', flag
 const HISTORY_MESSAGES = flags['no-history'] ? 0 : intFlag('history-messages', flags['history-messages'], QUICK ? 20_000 : 100_000, 1_000);
 const ROOMS = !flags['no-rooms'];
 const ACTIONS_RATE = flags['no-actions'] ? 0 : Number(flags['actions-rate']);
+const ACTIONS_ON = flags['actions-on'] as 'recent' | 'one';
+if (ACTIONS_ON !== 'recent' && ACTIONS_ON !== 'one') {
+  process.stderr.write(`--actions-on must be recent or one (got "${ACTIONS_ON}")\n`);
+  process.exit(2);
+}
 if (!(ACTIONS_RATE >= 0 && ACTIONS_RATE <= 1000)) {
   process.stderr.write(`--actions-rate must be a number of actions per second from 0 to 1000 (got "${flags['actions-rate']}")\n`);
   process.exit(2);
@@ -903,7 +910,7 @@ async function rooms(dataRoot: string, profileDir: string | undefined, attempt: 
     if (ACTIONS_RATE && size === Math.min(...SIZES)) {
       await attempt(`room of ${size}: plain messages with reactions and edits`, async () => {
         // Short rounds, alternating: load from elsewhere on a shared machine falls on both sides alike.
-        const r = await actionsBench({ sender: room!.sender.peer, member: room!.receivers[0]!.peer, room: room!.name, roomSize: size, messages: Math.ceil(PACED / 2), rounds: 4, rate: RATE, actionRate: ACTIONS_RATE, cores: cpus().length, log: note });
+        const r = await actionsBench({ sender: room!.sender.peer, member: room!.receivers[0]!.peer, room: room!.name, roomSize: size, messages: Math.ceil(PACED / 2), rounds: 4, rate: RATE, actionRate: ACTIONS_RATE, on: ACTIONS_ON, cores: cpus().length, log: note });
         roomRows.push(...r.rows);
         notes.push(...r.notes);
       });
@@ -1011,7 +1018,7 @@ async function report_(users: User[], extraRows: ReportRow[], profileDir: string
   const meta = {
     sizes: SIZES, users: USERS, paced: PACED, rate: RATE, burst: BURST, bigReps: BIG_REPS, bigBytes: BIG_BYTES, joinReps: JOIN_REPS,
     catchUp: CATCH_UP, catchUpRoom: CATCH_UP_ROOM, memoryMessages: MEMORY_MESSAGES, historyMessages: HISTORY_MESSAGES, rooms: ROOMS,
-    actionsRate: ACTIONS_RATE, searchMessages: SEARCH_MESSAGES,
+    actionsRate: ACTIONS_RATE, actionsOn: ACTIONS_ON, searchMessages: SEARCH_MESSAGES,
     quick: QUICK, peerEntry: PEER_PROGRAM ?? 'peer', trackerArgs: TRACKER_ARGS, bcryptCost: BCRYPT_COST, concurrency: CONCURRENCY, targets: TARGETS, context,
     clock: 'this process: performance.now() at the write of a command and at the arrival of the chunk holding an event line',
     runtimeS: 0, profiles,

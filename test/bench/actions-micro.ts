@@ -1,0 +1,98 @@
+// CPU a reaction costs the peers' engines, without processes, links or the machine's scheduling in
+// the way (issue 12: reactions must not slow plain messages down). `node --import tsx
+// test/bench/actions-micro.ts [--reps N]` over a real store.db in a temp folder, the same store
+// work a peer does, in CPU µs per operation (process.cpuUsage, so other processes on the machine
+// count little), median of `--reps` repetitions:
+// - receive: a reaction row stored and applied (MessageActions.applied: the receiver's check of the
+//   sender's cap, History.add's checks), as a member receives each reaction;
+// - send checks: what the `react` command reads before sending (conversation-actions.ts react:
+//   the message's state twice, the sender's own reactions) and its own row applied after;
+// - show: one message's state (stateOf), as history pages and `message` read it.
+// Two stores: 'recent' (reactions spread over recent messages, a few on each, as in a lively room)
+// and 'one' (one member has toggled one message hundreds of times; the others reacted too).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from '../../protocol/crypto.ts';
+import { History, type StoredMessage } from '../../peer/history.ts';
+import { MessageActions } from '../../peer/message-actions.ts';
+import { SearchIndex } from '../../peer/search-index.ts';
+import { StoreDb } from '../../peer/store-db.ts';
+
+const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '400' } } });
+const REPS = Number(flags.reps);
+const ROOM = 'R'.repeat(43);
+const named = { id: ROOM, name: 'general' };
+const EMOJI = ['👍', '🎉', '👀', '🚀', '❤️'];
+const MEMBERS = Array.from({ length: 20 }, (_, i) => `member${String(i).padStart(2, '0')}`);
+
+let seq = 0;
+const at = () => 1_000_000 + seq;
+const plain = (id: string, from: string): StoredMessage => ({ conversation: ROOM, id, from, session: `S-${from}`, seq: ++seq, sentAt: at(), text: `message ${id}: the plan for friday` });
+const reaction = (from: string, of: string, emoji: string, on: boolean): StoredMessage => ({ conversation: ROOM, id: `r${seq + 1}`, from, session: `S-${from}`, seq: ++seq, sentAt: at(), text: '', action: { t: 'react', of, emoji, on } });
+
+function cpuUs(fn: () => void): number {
+  const t = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t);
+  return d.user + d.system;
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function scenario(kind: 'recent' | 'one'): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-actions-micro-'));
+  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
+  const history = new History(db);
+  const index: SearchIndex = new SearchIndex(() => actions.indexable());
+  const actions: MessageActions = new MessageActions(history, index, db);
+  // 2,000 plain messages; reactions already on them.
+  const ids: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const m = plain(`m${i}`, MEMBERS[i % MEMBERS.length]!);
+    history.add(m);
+    ids.push(m.id);
+  }
+  const hot = ids.at(-1)!;
+  if (kind === 'one') {
+    for (let i = 0; i < 600; i++) history.add(reaction('member01', hot, EMOJI[i % 5]!, i % 2 === 0));
+    for (const u of MEMBERS) history.add(reaction(u, hot, EMOJI[u.length % 5]!, true));
+  } else {
+    for (let i = 0; i < 1500; i++) history.add(reaction(MEMBERS[i % MEMBERS.length]!, ids[2000 - 1 - (i % 200)]!, EMOJI[i % 5]!, true));
+  }
+  await db.committed();
+  const receive: number[] = [];
+  const send: number[] = [];
+  const show: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const of = kind === 'one' ? hot : ids[2000 - 1 - (i % 5)]!;
+    const emoji = EMOJI[(i * 7) % 5]!;
+    // Received from another member.
+    receive.push(cpuUs(() => {
+      const row = reaction('member03', of, emoji, i % 3 !== 0);
+      history.add(row);
+      actions.applied(row, named);
+    }));
+    // Sent by this member (member01): the react command's reads, then its own row applied.
+    send.push(cpuUs(() => {
+      const m = history.get(ROOM, of)!;
+      actions.stateOf(m);
+      actions.reactionsBy(m, 'member01');
+      actions.stateOf(m);
+      const row = reaction('member01', of, emoji, i % 2 === 0);
+      history.add(row);
+      actions.applied(row, named);
+    }));
+    show.push(cpuUs(() => void actions.stateOf(history.get(ROOM, of)!)));
+    await db.committed();
+  }
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { receive: median(receive), send: median(send), show: median(show) };
+}
+
+for (const kind of ['recent', 'one'] as const) {
+  const r = await scenario(kind);
+  process.stdout.write(`${kind}: receive a reaction ${r.receive} µs, send one ${r.send} µs, one message's state ${r.show} µs (CPU, median of ${REPS})\n`);
+}
