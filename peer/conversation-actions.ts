@@ -34,7 +34,7 @@ function readable(s: Signed, target: Target, nameOf: NameOf): Conversation {
 function shownMessage(s: Signed, conversation: Conversation, id: string, deletedOk = false): StoredMessage {
   const m = s.store.history.get(conversation.id, id);
   if (!m || m.action) throw new ProtocolError('message.not_found', `there is no message ${id} in ${conversation.name}; take the id from history or a message event`);
-  if (!deletedOk && s.actions.stateOf(m).deleted) throw new ProtocolError('message.deleted', `message ${id} in ${conversation.name} was deleted by its author`);
+  if (!deletedOk && s.actions.deleted(m)) throw new ProtocolError('message.deleted', `message ${id} in ${conversation.name} was deleted by its author`);
   return m;
 }
 
@@ -76,7 +76,7 @@ export async function react(s: Signed, target: Target, of: string, emoji: string
     if (!mine.has(canonical) && mine.size >= MAX_REACTIONS_PER_USER) {
       throw new ProtocolError('request.invalid', `you have ${MAX_REACTIONS_PER_USER} reactions on that message already, the most one member may; take one back first`);
     }
-    const shown = s.actions.stateOf(m).reactions;
+    const shown = s.actions.reactionsOf(m);
     if (!shown.some((r) => r.emoji === canonical) && shown.length >= MAX_REACTIONS_PER_MESSAGE) {
       throw new ProtocolError('request.invalid', `that message has ${MAX_REACTIONS_PER_MESSAGE} different reactions already, the most one message shows; add to one of them instead`);
     }

@@ -63,10 +63,15 @@ export class MessageActions {
   /** The state of shown message `m` from its action rows (reactions, the author's edit or delete). */
   stateOf(m: StoredMessage): MessageState {
     const { history } = this;
-    if (history.actionsOn(m.conversation, m.id, ['delete'], { from: m.from, limit: 1 }).length) return { reactions: [], deleted: true };
+    if (this.deleted(m)) return { reactions: [], deleted: true };
     const [edit] = history.actionsOn(m.conversation, m.id, ['edit'], { from: m.from, limit: 1 });
-    const reactions = tally(this.reactionRows(m));
+    const reactions = this.reactionsOf(m);
     return { reactions, deleted: false, ...(edit ? { edited: edit.text } : {}) };
+  }
+
+  /** `m`'s reactions as shown (tally's rules), without its edit and delete state. */
+  reactionsOf(m: StoredMessage): ReactionCount[] {
+    return tally(this.reactionRows(m));
   }
 
   /** The emoji `user` has on message `m` now, as every member counts them (tally's rules). */
@@ -211,7 +216,8 @@ export class MessageActions {
     return this.history.actionsOnPerSender(m.conversation, m.id, ['react'], { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS });
   }
 
-  private deleted(m: StoredMessage): boolean {
+  /** Whether `m`'s author deleted it (one indexed row read; no reaction rows). */
+  deleted(m: StoredMessage): boolean {
     return this.history.actionsOn(m.conversation, m.id, ['delete'], { from: m.from, limit: 1 }).length > 0;
   }
 
