@@ -5,7 +5,7 @@
 
 import type { CommandResults, HistoryMessage, SearchResult } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, SEARCH_LIMITS, canonicalEmoji, type MessageAction } from '../protocol/message-actions.ts';
+import { MAX_EDITS_NAMED, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, SEARCH_LIMITS, canonicalEmoji, type MessageAction } from '../protocol/message-actions.ts';
 import { normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { Conversation } from './conversations.ts';
@@ -89,6 +89,12 @@ export async function edit(s: Signed, target: Target, of: string, text: string):
   const conversation = current(s, target);
   const m = shownMessage(s, conversation, of);
   if (m.from !== s.user) throw new ProtocolError('message.not_author', `message ${of} is ${m.from}'s: you can edit only your own messages`);
+  // A delete names every edit of its message (members who were away close those holes), and it
+  // names at most MAX_EDITS_NAMED: more edits would leave them a gap for ever.
+  const edits = s.store.history.actionsOn(conversation.id, of, ['edit'], { from: s.user, limit: MAX_EDITS_NAMED }).length;
+  if (edits >= MAX_EDITS_NAMED) {
+    throw new ProtocolError('request.invalid', `you have edited that message ${MAX_EDITS_NAMED} times, the most one message may be; send a new message instead`);
+  }
   return act(s, conversation, { t: 'edit', of }, text, after(s, conversation, of, 'edit'));
 }
 

@@ -25,9 +25,10 @@ export const MAX_REACTIONS_PER_MESSAGE = 24;
  */
 export const MAX_REACTIONS_PER_USER = 8;
 /**
- * Edits a delete names (the author's newest of the message it deletes): members no longer serve
- * a deleted message's edits, so one who was away closes their holes from these ids (each names
- * its seq: protocol/message-id.ts) instead of waiting for them for ever.
+ * Edits a delete names (the author's of the message it deletes): members no longer serve a
+ * deleted message's edits, so one who was away closes their holes from these ids (each names its
+ * seq: protocol/message-id.ts) instead of waiting for them for ever. So it is also how often an
+ * author may edit one message (peer/conversation-actions.ts edit): a delete names every edit.
  */
 export const MAX_EDITS_NAMED = 64;
 /** Characters a reply's quote shows of the original. */
