@@ -70,7 +70,8 @@ test('the manifest: a UI extension, supported in untrusted workspaces, activated
   // Supported in Restricted Mode only because nothing comes from the workspace: a folder's
   // .vscode/settings.json must not choose the tracker, pin its certificate or pick the peer port
   // (an untrusted folder would send the user's sign-in to its own tracker).
-  for (const key of ['p2pChat.trackerAddress', 'p2pChat.trackerFingerprint', 'p2pChat.peerPort']) {
+  // Nor turn read receipts back on that the user turned off (a privacy choice is the user's).
+  for (const key of ['p2pChat.trackerAddress', 'p2pChat.trackerFingerprint', 'p2pChat.peerPort', 'p2pChat.readReceipts']) {
     assert.ok(['machine', 'application'].includes(manifest.contributes.configuration.properties[key]?.scope ?? ''), `${key} cannot be set by a workspace`);
   }
 
