@@ -5,8 +5,11 @@
 /** The folding applied to messages and queries alike: NFKD, combining marks stripped, lowercase. */
 export function foldText(s: string): string {
   if (ASCII.test(s)) return s.toLowerCase();
-  return s.normalize('NFKD').replace(MARKS, '').toLowerCase();
+  // ß (and ẞ, which lowercases to it) is "ss" to whoever types it: the one full case folding
+  // of a Latin letter that lowercasing leaves out.
+  return s.normalize('NFKD').replace(MARKS, '').toLowerCase().replace(SHARP_S, 'ss');
 }
+const SHARP_S = /ß/g;
 const ASCII = /^[\x00-\x7f]*$/;
 const MARKS = /\p{M}/gu;
 /** What separates the words of a query. */

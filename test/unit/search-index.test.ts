@@ -30,6 +30,13 @@ test('folding: case and accents are ignored, the same way for the query and the 
   assert.deepEqual(ids(idx.search('CAFE', { limit: 10 })), ['m2', 'm1']);
   assert.deepEqual(ids(idx.search('café', { limit: 10 })), ['m2', 'm1']);
   assert.deepEqual(ids(idx.search('Rendez', { limit: 10 })), ['m1']);
+  // ß is ss, either way round and in either case (Unicode's full case folding).
+  assert.equal(foldText('Hauptstraße STRAẞE'), 'hauptstrasse strasse');
+  const streets = index([m('s1', 'Treffen in der Hauptstraße 5'), m('s2', 'Schlossstrasse')]);
+  assert.deepEqual(ids(streets.search('STRASSE', { limit: 10 })), ['s2', 's1']);
+  assert.deepEqual(ids(streets.search('straße', { limit: 10 })), ['s2', 's1']);
+  const [hit] = streets.search('hauptstrasse', { limit: 1 });
+  assert.ok(hit!.text.includes('Hauptstraße'), `the context shows the text as written: ${hit!.text}`);
 });
 
 test('every word of the query must occur, in any order, as part of a word', () => {
