@@ -237,6 +237,25 @@ export class History {
     return rows.map((r) => ({ user: String(r.sender), upTo: String(r.target) }));
   }
 
+  /**
+   * Drops `sender`'s read receipts in `conversation` behind their read position (`reads`): of those
+   * naming a message here, all but the furthest. Receipts naming a message not here yet stay (they
+   * count once it arrives). So what `reads` goes through is a row or so per member, however many
+   * receipts a member sends (one sending them for ever made every `reads` slower). In the turn's
+   * transaction.
+   */
+  pruneReads(conversation: ConversationId, sender: string): void {
+    this.db.write(() => {
+      this.db.run(
+        `DELETE FROM messages WHERE rowid IN (
+           SELECT r.rowid FROM messages r JOIN messages t ON t.conversation = r.conversation AND t.id = r.target AND t.kind = ''
+           WHERE r.conversation = ? AND r.kind = 'read' AND r.sender = ?
+           ORDER BY t.sent_at DESC, t.sender DESC, t.session DESC, t.seq DESC LIMIT -1 OFFSET 1)`,
+        [conversation, sender],
+      );
+    });
+  }
+
   /** Senders (at most `limit`, by name) of read receipts in `conversation` naming message `target`. */
   readersOf(conversation: ConversationId, target: string, limit: number): string[] {
     const rows = this.db.all(`SELECT DISTINCT sender FROM messages WHERE conversation = ? AND target = ? AND kind = 'read' ORDER BY sender LIMIT ?`, [conversation, target, limit]);

@@ -125,7 +125,10 @@ export class MessageActions {
   applied(row: StoredMessage, room: Named): Told[] {
     const action = row.action;
     if (!action) return [];
-    if (action.t === 'read') return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
+    if (action.t === 'read') {
+      this.history.pruneReads(row.conversation, row.from);
+      return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
+    }
     const at = { room: room.name, roomId: room.id, id: action.of };
     // Edits their sender deleted the message of lose their text now, whether that message is
     // here or not (edit-then-delete, or an edit arriving after its delete).

@@ -1,0 +1,50 @@
+// A member's read receipts behind their read position are dropped as each one is applied (third
+// attacker pass: a member sending receipts for ever made History.reads, which the extension runs on
+// every `read` event, go through all of them: ~130 ms at 50,000). Over a real store.db: what reads
+// answers is unchanged, receipts naming a message not here yet are kept until it arrives.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StoredMessage } from '../../peer/history.ts';
+import { storeFixture } from '../helpers/store-fixture.ts';
+
+const ROOM = 'R'.repeat(43);
+const named = { id: ROOM, name: 'general' };
+
+let seq = 0;
+function msg(id: string, from: string, sentAt: number, over: Partial<StoredMessage> = {}): StoredMessage {
+  seq++;
+  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt, text: over.action ? '' : id, ...over };
+}
+
+test("a member's receipts behind their read position are dropped as they come; reads answers the same", async (t) => {
+  const { db, history, actions } = await storeFixture(t, 'p2p-reads-pruned-');
+  const receipts = (user: string) => Number(db.get(`SELECT count(*) AS n FROM messages WHERE conversation = ? AND kind = 'read' AND sender = ?`, [ROOM, user])!.n);
+  const receive = (m: StoredMessage) => {
+    assert.ok(history.add(m));
+    return actions.applied(m, named);
+  };
+  for (let i = 1; i <= 300; i++) history.add(msg(`m${i}`, 'alice', i * 1000));
+  // bob reads along, 300 receipts; carol once.
+  for (let i = 1; i <= 300; i++) receive(msg(`rb${i}`, 'bob', i * 1000 + 500, { action: { t: 'read', upTo: `m${i}` } }));
+  receive(msg('rc1', 'carol', 2500, { action: { t: 'read', upTo: 'm2' } }));
+  assert.equal(receipts('bob'), 1, "only bob's furthest receipt is kept");
+  assert.deepEqual(history.reads(ROOM, { limit: 10 }), [{ user: 'bob', upTo: 'm300' }, { user: 'carol', upTo: 'm2' }]);
+
+  // A receipt behind (a slow device of bob's) changes nothing and is not kept.
+  const told = receive(msg('rb-old', 'bob', 400_000, { action: { t: 'read', upTo: 'm10' } }));
+  assert.deepEqual(told, [{ name: 'read', e: { room: 'general', roomId: ROOM, user: 'bob', upTo: 'm10' } }]);
+  assert.equal(receipts('bob'), 1);
+  assert.deepEqual(history.reads(ROOM, { users: ['bob'], limit: 1 }), [{ user: 'bob', upTo: 'm300' }]);
+
+  // One naming a message not here yet is kept, and counts once that message arrives.
+  receive(msg('rb-ahead', 'bob', 402_000, { action: { t: 'read', upTo: 'm301' } }));
+  assert.equal(receipts('bob'), 2);
+  const m301 = msg('m301', 'alice', 301_000);
+  history.add(m301);
+  actions.arrived(m301, named);
+  assert.deepEqual(history.reads(ROOM, { users: ['bob'], limit: 1 }), [{ user: 'bob', upTo: 'm301' }]);
+  receive(msg('rb-next', 'bob', 403_000, { action: { t: 'read', upTo: 'm301' } }));
+  assert.equal(receipts('bob'), 1);
+  assert.deepEqual(history.reads(ROOM, { users: ['bob'], limit: 1 }), [{ user: 'bob', upTo: 'm301' }]);
+});
