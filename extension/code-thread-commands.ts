@@ -84,7 +84,7 @@ export function addThreadOwner(owner: ThreadOwner): vscode.Disposable {
             const text = o.snippetDocument(uri);
             if (text !== undefined) return text;
           }
-          return 'This shared snippet is no longer shown here (its conversation was closed, or you signed out).';
+          return 'This shared snippet is no longer shown here (its message was deleted, its conversation was closed, or you signed out).';
         },
       }),
     ];

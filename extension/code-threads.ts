@@ -235,6 +235,8 @@ export class CodeThreads implements vscode.Disposable {
     this.members.delete(root.ref);
     for (const id of root.replies.keys()) this.members.delete(refOf(root.key, id));
     this.byToken.delete(root.token);
+    // An open compare view of it shows that it is gone (never the deleted code as shared).
+    if (root.file) snippetDocumentChanged(snippetUri(root.file, root.token));
     this.unfile(root);
     root.thread?.dispose();
     root.thread = undefined;

@@ -238,9 +238,17 @@ export function defineCodeThreadTests(_config: SuiteConfig): void {
       assert.equal(host.shownInChat.length, 2);
     });
 
-    it('the snippet message deleted, or the conversation forgotten: its threads go', async function () {
+    it('the snippet message deleted, or the conversation forgotten: its threads go, and an open compare view says so', async function () {
       threads.updated(ROOM, message('s2', { text: '', deleted: true }));
       assert.deepEqual(threads.shown().map((s) => s.id), ['s1']);
+      // s1's snippet as shared is still open in the compare view from above.
+      const original = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'p2p-chat-snippet');
+      assert.ok(original, 'the compare view of s1 is open');
+      assert.match(original.getText(), /return a \+ b;/);
+      threads.updated(ROOM, message('s1', { text: '', deleted: true }));
+      assert.deepEqual(threads.shown(), []);
+      await until(() => /no longer shown here \(its message was deleted/.test(original.getText()), 'the compare view to drop the deleted snippet');
+      assert.doesNotMatch(original.getText(), /return a \+ b;/);
       threads.forget(ROOM);
       assert.deepEqual(threads.shown(), []);
     });
