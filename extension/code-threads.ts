@@ -6,7 +6,7 @@
 // the file is edited, and says so when the code changed, with a compare view of the snippet as
 // shared beside the file now.
 //
-// Bounded: the newest MAX_THREADS snippet messages, MAX_COMMENTS replies each, MAX_WAITING replies
+// Bounded: MAX_THREADS snippet messages (the newest, each member's share kept: evictable), MAX_COMMENTS replies each, MAX_WAITING replies
 // whose snippet message has not come yet. Files are only ever looked up inside the workspace
 // folders (code-thread-files.ts).
 
@@ -191,9 +191,9 @@ export class CodeThreads implements vscode.Disposable {
     const ref = refOf(key, m.id);
     if (this.absent.has(ref)) return;
     if (this.roots.size >= MAX_THREADS) {
-      const oldest = [...this.roots.values()].reduce((a, b) => (b.message.sentAt < a.message.sentAt ? b : a));
-      if (oldest.message.sentAt >= m.sentAt) return;
-      this.remove(oldest);
+      const victim = this.evictable(m);
+      if (!victim) return;
+      this.remove(victim);
     }
     const root: Root = { ref, key, title, message: m, snippet, replies: new Map(), token: randomUUID() };
     this.roots.set(ref, root);
@@ -206,6 +206,27 @@ export class CodeThreads implements vscode.Disposable {
       }
     }
     this.track(this.locate(root));
+  }
+
+  /**
+   * The thread to drop for new snippet message `m` when MAX_THREADS are shown, or undefined to
+   * drop `m` itself: the oldest of the member who shared the most (one member sharing snippets for
+   * ever pushes out their own, never everyone else's); `m`'s sender when they are that member, and
+   * then only a thread older than `m`.
+   */
+  private evictable(m: TimelineMessage): Root | undefined {
+    const bySender = new Map<string, Root[]>();
+    for (const r of this.roots.values()) {
+      const list = bySender.get(r.message.from);
+      if (list) list.push(r);
+      else bySender.set(r.message.from, [r]);
+    }
+    const most = Math.max(...[...bySender.values()].map((l) => l.length));
+    const theirs = bySender.get(m.from) ?? [];
+    const from = theirs.length >= most ? theirs : [...bySender.values()].find((l) => l.length === most)!;
+    const oldest = from.reduce((a, b) => (b.message.sentAt < a.message.sentAt ? b : a));
+    if (from === theirs && oldest.message.sentAt >= m.sentAt) return undefined;
+    return oldest;
   }
 
   private addReply(key: ConversationId, m: TimelineMessage, parent: string): void {

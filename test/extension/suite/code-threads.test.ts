@@ -217,7 +217,7 @@ export function defineCodeThreadTests(_config: SuiteConfig): void {
       assert.deepEqual(threads.shown().find((s) => s.id === 's1')?.thread.comments.length, 3);
     });
 
-    it(`at most ${MAX_THREADS} threads: the newest snippets`, async function () {
+    it(`at most ${MAX_THREADS} threads: the newest snippets, the member who shared the most giving up their own`, async function () {
       const bounded = new CodeThreads(host);
       try {
         const base = Date.now();
@@ -230,6 +230,13 @@ export function defineCodeThreadTests(_config: SuiteConfig): void {
         const ids = bounded.shown().map((s) => s.id);
         assert.equal(ids.length, MAX_THREADS);
         assert.ok(!ids.includes('n0') && !ids.includes('old') && ids.includes(`n${MAX_THREADS}`), ids.slice(-3).join(', '));
+        // Another member's snippet, older than all of bob's, still shows: bob, who shared the most,
+        // gives up his oldest (one member sharing for ever pushes out only their own).
+        bounded.message('room-many', 'many', message('carol-1', { from: 'carol', sentAt: base - 2, snippet: { language: 'typescript', path: 'threads/sample.ts', startLine: 1, endLine: 1, code: '// line 1' } }));
+        await bounded.idle();
+        const after = bounded.shown().map((s) => s.id);
+        assert.equal(after.length, MAX_THREADS);
+        assert.ok(after.includes('carol-1') && !after.includes('n1') && after.includes(`n${MAX_THREADS}`), after.slice(-3).join(', '));
       } finally {
         bounded.dispose();
       }
