@@ -103,6 +103,8 @@ export async function deleteMessage(s: Signed, target: Target, of: string): Prom
   const conversation = current(s, target);
   const m = shownMessage(s, conversation, of, true);
   if (m.from !== s.user) throw new ProtocolError('message.not_author', `message ${of} is ${m.from}'s: you can delete only your own messages`);
+  // Once is enough: the delete waits in the outbox for whoever has not had it.
+  if (s.actions.deleted(m)) throw new ProtocolError('message.deleted', `message ${of} in ${conversation.name} is deleted already`);
   return act(s, conversation, { t: 'delete', of });
 }
 

@@ -205,6 +205,8 @@ test('a deleted message\'s text is gone from every member\'s store files (store.
   }
   await assert.rejects(bob.react(room, m.id, '👍'), (err) => isCoded(err) && err.code === 'message.deleted');
   await assert.rejects(alice.edit(room, m.id, 'again'), (err) => isCoded(err) && err.code === 'message.deleted');
+  // Deleting again sends nothing more (a second delete message, a second deleted event everywhere).
+  await assert.rejects(alice.deleteMessage(room, m.id), (err) => isCoded(err) && err.code === 'message.deleted' && /deleted already/.test(err.message));
 });
 
 test('actions naming a message this conversation does not hold, or not an emoji, are refused by the engine', async (t) => {
