@@ -63,6 +63,20 @@ describe('a deleted or edited message in search results and the reply bar', () =
     assert.equal(await view.page.getByText('1234').count(), 0);
   });
 
+  test('the chosen result stays the same message when an earlier one is deleted, and Enter opens it', async (t) => {
+    const view = await harness().open(t);
+    await openGeneral(view, [message('m1', 'bob', 'launch one', T0), message('m2', 'bob', 'launch two', T0 + MIN), message('m3', 'bob', 'launch three', T0 + 2 * MIN)]);
+    await searched(view, 'launch', [hit('general', 'm1', 'bob', 'launch one', T0), hit('general', 'm2', 'bob', 'launch two', T0 + MIN), hit('general', 'm3', 'bob', 'launch three', T0 + 2 * MIN)]);
+    await view.page.keyboard.press('ArrowDown');
+    await view.page.keyboard.press('ArrowDown');
+    await view.page.locator('#search-results [aria-selected="true"]', { hasText: 'launch three' }).waitFor({ timeout: WAIT_MS });
+    await view.send({ type: 'message/updated', key: 'general', message: message('m1', 'bob', '', T0, { deleted: true }) });
+    await view.page.waitForFunction(() => document.querySelectorAll('#search-results [role="option"]').length === 2, null, { timeout: WAIT_MS });
+    assert.match((await view.page.locator('#search-results [aria-selected="true"]').innerText()), /launch three/);
+    await view.page.keyboard.press('Enter');
+    await view.waitForPosted('search/open', { key: 'general', id: 'm3' });
+  });
+
   test('an edited message shows its new text in the search results', async (t) => {
     const view = await harness().open(t);
     await openGeneral(view, [message('m1', 'bob', 'meet at 5 for the launch', T0)]);
