@@ -14,7 +14,7 @@ import type { HistoryPage, HostToView, MemberItem, MessageStatus, OpenedConversa
 import type { ChatEngine } from '../peer/engine.ts';
 import { TimelineStore, type HistorySource } from './timelines.ts';
 import { TypingUsers } from './typing.ts';
-import { ReadMarks, ReceiptSender, type ReadMark } from './read-state.ts';
+import { countedUnread, ReadMarks, ReceiptSender, type ReadMark } from './read-state.ts';
 import { mentions } from './message-state.ts';
 import { MessageUpdates, type ThreadSink } from './message-updates.ts';
 import { codeOf, errorText, listen, notice } from './model-events.ts';
@@ -93,7 +93,7 @@ export class ChatModel {
       listen(engine, 'typing', (e) => this.typing.set(e.roomId, e.user, e.active)),
       listen(engine, 'reaction', (e) => this.updates.changed(e.roomId, e.id, { t: 'reaction', user: e.user, emoji: e.emoji, on: e.on })),
       listen(engine, 'edited', (e) => this.updates.changed(e.roomId, e.id, { t: 'edited', text: e.text })),
-      listen(engine, 'deleted', (e) => this.updates.changed(e.roomId, e.id, { t: 'deleted' })),
+      listen(engine, 'deleted', (e) => this.onDeleted(e.roomId, e.id)),
       listen(engine, 'read', (e) => this.onRead(e)),
       listen(engine, 'directory_changed', (e) => void (engine.user && this.people.setDirectory(e.rooms, true))),
       listen(engine, 'error', (e) => this.hooks.post({ type: 'notice/shown', message: e.message, code: e.code })),
@@ -282,6 +282,15 @@ export class ChatModel {
       const kind = e.direct ? 'direct' : mentionsMe ? 'mention' : 'message';
       this.hooks.notify(kind, e.direct ? e.from : `${e.from} in #${e.room}`, e.text, key);
     }
+  }
+
+  /** Message `id` of `key` was deleted: shown as deleted, and no longer counted unread (nor as a mention) if it was. */
+  private onDeleted(key: ConversationId, id: string): void {
+    // Read before the change: the window's copy still says whether it was unread and mentioned me.
+    const shown = this.timelines.message(key, id);
+    const unread = countedUnread(this.timelines.items(key), this.marks.get(key), id);
+    this.updates.changed(key, id, { t: 'deleted' });
+    if (unread && this.marks.unreadGone(key, Boolean(shown?.mentionsMe))) this.postRooms();
   }
 
   /** A delivery state change of my message: kept for the window, and told to the view (it may hold an older page with it). */

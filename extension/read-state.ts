@@ -45,7 +45,8 @@ export function parseReadMarks(raw: unknown): Map<ConversationId, ReadMark> {
  * messages. Undefined when nothing shown is unread.
  */
 export function firstUnread(items: readonly TimelineItem[], mark: ReadMark | undefined): string | undefined {
-  const others = items.filter((i) => i.kind === 'message' && !i.mine);
+  // A deleted message is not counted unread (ReadMarks.unreadGone), so it is not counted back here either.
+  const others = items.filter((i) => i.kind === 'message' && !i.mine && !i.deleted);
   if (!mark || (mark.unread === 0 && !mark.lastRead)) return undefined;
   const last = mark.lastRead;
   if (last) {
@@ -60,13 +61,26 @@ export function firstUnread(items: readonly TimelineItem[], mark: ReadMark | und
 }
 
 /**
+ * Whether message `id` of `items` (oldest first) is counted unread under `mark`: someone else's,
+ * not deleted, and at or after the first unread message (firstUnread). False when `items` does not hold it.
+ */
+export function countedUnread(items: readonly TimelineItem[], mark: ReadMark | undefined, id: string): boolean {
+  const at = items.findIndex((i) => i.kind === 'message' && i.id === id);
+  const m = items[at];
+  if (!m || m.kind !== 'message' || m.mine || m.deleted || !mark || mark.unread === 0) return false;
+  const first = firstUnread(items, mark);
+  const from = first === undefined ? -1 : items.findIndex((i) => i.kind === 'message' && i.id === first);
+  return from >= 0 && at >= from;
+}
+
+/**
  * Unread counts after a read receipt of mine from another device, read up to `upTo`: what the
  * window shows after it (all read when `upTo` is not in the window: it is newer than what is here).
  */
 export function unreadAfter(items: readonly TimelineItem[], upTo: string, mentionsOnly = false): number {
   const at = items.findIndex((i) => i.kind === 'message' && i.id === upTo);
   if (at < 0) return 0;
-  return items.slice(at + 1).filter((i) => i.kind === 'message' && !i.mine && (!mentionsOnly || i.mentionsMe)).length;
+  return items.slice(at + 1).filter((i) => i.kind === 'message' && !i.mine && !i.deleted && (!mentionsOnly || i.mentionsMe)).length;
 }
 
 /**
@@ -199,6 +213,14 @@ export class ReadMarks {
   unreadOne(key: ConversationId, mention: boolean): void {
     const c = this.marks.get(key) ?? { unread: 0, mentions: 0 };
     this.put(key, { ...c, unread: c.unread + 1, mentions: c.mentions + (mention ? 1 : 0) });
+  }
+
+  /** An unread message of `key` (a mention of me if `mention`) was deleted: one fewer, never below 0; false when nothing changed. */
+  unreadGone(key: ConversationId, mention: boolean): boolean {
+    const c = this.marks.get(key);
+    if (!c || c.unread === 0) return false;
+    this.put(key, { ...c, unread: c.unread - 1, mentions: Math.max(0, Math.min(c.mentions - (mention ? 1 : 0), c.unread - 1)) });
+    return true;
   }
 
   /** Sets `key`'s counts (a read receipt of mine from another device); false when nothing changed. */

@@ -211,9 +211,14 @@ export const actions = {
       store.error.value = { message: `This message is ${Math.ceil(bytes / 1024)} KiB; the limit is ${VIEW_LIMITS.messageBytes / 1024} KiB. Shorten it or share a file instead.` };
       return false;
     }
+    const reply = store.replies.value.get(key);
+    if (reply?.deleted) {
+      // Its original is gone: the text stays in the box until the reply is cancelled.
+      store.error.value = { message: `The message you are replying to was deleted. Cancel the reply (Escape) to send this as a message.` };
+      return false;
+    }
     const next = new Map(store.drafts.value);
     next.delete(key);
-    const reply = store.replies.value.get(key);
     batch(() => {
       store.drafts.value = next;
       if (reply) {

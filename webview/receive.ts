@@ -10,6 +10,7 @@ import { continueReveal } from './conversation-actions.ts';
 import { focusComposer, settleFocus } from './focus.ts';
 import { store, type RequestPlace } from './state.ts';
 import { addItem, applyStatus, prependPage, rowsOf, updateMessage, type TimelineWindow } from './timeline-window.ts';
+import { repliesAfterUpdate, searchAfterUpdate } from './updated-elsewhere.ts';
 import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
 
 function setOpen(next: OpenedConversation | undefined): void {
@@ -108,7 +109,12 @@ export function receive(message: HostToView): void {
     }
     case 'message/updated': {
       const w = windowOf(message.key);
-      if (w) setWindow(updateMessage(w, message.message));
+      batch(() => {
+        if (w) setWindow(updateMessage(w, message.message));
+        // Its text is shown in search results and the reply bar too: a delete or an edit reaches them.
+        store.search.value = searchAfterUpdate(store.search.value, message.key, message.message);
+        store.replies.value = repliesAfterUpdate(store.replies.value, message.key, message.message);
+      });
       return;
     }
     case 'reads/changed': {

@@ -33,6 +33,8 @@ export interface ReplyDraft {
   id: string;
   from: string;
   excerpt: string;
+  /** The message was deleted since: the bar says so, and the reply cannot be sent. */
+  deleted?: boolean;
 }
 
 /** The search box: open or not, what is typed, and the answer to the latest query only. */

@@ -114,7 +114,7 @@ export function Composer({ conversation, title, onEscape }: { conversation: stri
       {reply && (
         <div class="reply-bar" role="status">
           <span class="reply-bar-text">
-            Replying to <span class="quote-from">{visible(reply.from)}</span>: <span class="quote-text">{visible(reply.excerpt)}</span>
+            Replying to <span class="quote-from">{visible(reply.from)}</span>: {reply.deleted ? <span class="quote-text muted">message deleted</span> : <span class="quote-text">{visible(reply.excerpt)}</span>}
           </span>
           <IconButton
             icon="close"

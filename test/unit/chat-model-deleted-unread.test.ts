@@ -1,0 +1,84 @@
+// An unread message deleted before it was read no longer counts as unread, nor as a mention
+// (extension/chat-model.ts onDeleted, read-state.ts countedUnread and ReadMarks.unreadGone), over
+// real engines, a real tracker and real links. Messages already read, and a second delete, change nothing.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { HostToView } from '../../protocol/view.ts';
+import { ChatModel } from '../../extension/chat-model.ts';
+import { roomOf, waitFor } from '../helpers/engines.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+
+test('a deleted unread message leaves the unread and mention counts; a read one changes nothing', { timeout: 120_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
+  const { alice, bob } = engines;
+  const screen = { visible: true };
+  const posted: HostToView[] = [];
+  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => screen.visible, notify: () => {} }, 'tracker');
+  model.attach(alice);
+  await model.signedIn(alice);
+  const counts = () => {
+    const item = model.roomItems().find((r) => r.key === id)!;
+    return { unread: item.unread, mentions: item.mentions };
+  };
+
+  // alice reads "hello" with the view on screen, then hides it; three more come, one mentioning her.
+  const hello = waitFor(alice, 'message', (m) => m.text === 'hello');
+  const read = await bob.sendRoom(id, 'hello');
+  await hello;
+  await model.openConversation(id);
+  screen.visible = false;
+  const texts = ['one', '@alice the secret is hunter2', 'three'];
+  const arrived = Promise.all(texts.map((text) => waitFor(alice, 'message', (m) => m.text === text)));
+  const sent: string[] = [];
+  for (const text of texts) sent.push((await bob.sendRoom(id, text)).id);
+  await arrived;
+  assert.deepEqual(counts(), { unread: 3, mentions: 1 });
+
+  // bob deletes the mention before alice read it: neither count holds it any more, and the sidebar is told.
+  let deleted = waitFor(alice, 'deleted', (e) => e.id === sent[1]);
+  await bob.deleteMessage({ room: id }, sent[1]!);
+  await deleted;
+  assert.deepEqual(counts(), { unread: 2, mentions: 0 });
+  assert.equal(model.totalUnread(), 2);
+  const rooms = posted.filter((m): m is Extract<HostToView, { type: 'rooms/changed' }> => m.type === 'rooms/changed').at(-1);
+  assert.deepEqual(rooms?.rooms.find((r) => r.key === id)?.unread, 2, 'the sidebar got the new count');
+
+  // A message alice had read ("hello") is deleted: the unread count stays.
+  deleted = waitFor(alice, 'deleted', (e) => e.id === read.id);
+  await bob.deleteMessage({ room: id }, read.id);
+  await deleted;
+  assert.deepEqual(counts(), { unread: 2, mentions: 0 });
+
+  // The newest unread one goes too; opening the conversation then puts the line above "one".
+  deleted = waitFor(alice, 'deleted', (e) => e.id === sent[2]);
+  await bob.deleteMessage({ room: id }, sent[2]!);
+  await deleted;
+  assert.deepEqual(counts(), { unread: 1, mentions: 0 });
+  screen.visible = true;
+  await model.openConversation(id);
+  const opened = posted.filter((m): m is Extract<HostToView, { type: 'conversation/opened' }> => m.type === 'conversation/opened').at(-1);
+  assert.equal(opened?.firstUnread, sent[0], 'the "New messages" line is above "one"');
+  assert.deepEqual(counts(), { unread: 0, mentions: 0 });
+});
+
+test('a deleted unread message in a conversation never read here leaves the count', { timeout: 120_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
+  const { alice, bob } = engines;
+  const model = new ChatModel({ post: () => {}, visible: () => false, notify: () => {} }, 'tracker');
+  model.attach(alice);
+  await model.signedIn(alice);
+  const texts = ['first', 'second @alice'];
+  const arrived = Promise.all(texts.map((text) => waitFor(alice, 'message', (m) => m.text === text)));
+  const sent: string[] = [];
+  for (const text of texts) sent.push((await bob.sendRoom(id, text)).id);
+  await arrived;
+  assert.equal(model.totalUnread(), 2);
+  const deleted = waitFor(alice, 'deleted', (e) => e.id === sent[1]);
+  await bob.deleteMessage({ room: id }, sent[1]!);
+  await deleted;
+  const item = model.roomItems().find((r) => r.key === id)!;
+  assert.deepEqual({ unread: item.unread, mentions: item.mentions }, { unread: 1, mentions: 0 });
+});
