@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { randomBytes } from '../../protocol/crypto.ts';
-import { History } from '../../peer/history.ts';
+import { History, type StoredMessage } from '../../peer/history.ts';
 import { MessageActions } from '../../peer/message-actions.ts';
 import { SearchIndex } from '../../peer/search-index.ts';
 import { StoreDb } from '../../peer/store-db.ts';
@@ -30,4 +30,18 @@ export async function storeFixture(t: TestContext, prefix = 'p2p-store-'): Promi
   const index: SearchIndex = new SearchIndex(() => actions.indexable());
   const actions: MessageActions = new MessageActions(history, index, db);
   return { dir, db, history, index, actions };
+}
+
+/** The conversation the fixture's messages belong to, and its name as events give it. */
+export const ROOM = 'R'.repeat(43);
+export const named = { id: ROOM, name: 'general' };
+
+let seq = 0;
+/**
+ * A row of `from` in ROOM (session `S-<from>`), each with the next seq: sent at 1000 + that seq and
+ * with no text unless `over` says otherwise.
+ */
+export function storedMessage(id: string, from: string, over: Partial<StoredMessage> = {}): StoredMessage {
+  seq++;
+  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt: 1000 + seq, text: '', ...over };
 }

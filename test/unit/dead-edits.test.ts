@@ -4,38 +4,15 @@
 // named by someone else's delete, and nothing of them is indexed, shown or told.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { randomBytes } from '../../protocol/crypto.ts';
 import type { MessageAction } from '../../protocol/message-actions.ts';
-import { History, type StoredMessage } from '../../peer/history.ts';
-import { MessageActions } from '../../peer/message-actions.ts';
-import { SearchIndex } from '../../peer/search-index.ts';
-import { StoreDb } from '../../peer/store-db.ts';
+import type { History, StoredMessage } from '../../peer/history.ts';
+import type { MessageActions } from '../../peer/message-actions.ts';
+import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
-const ROOM = 'R'.repeat(43);
-const named = { id: ROOM, name: 'general' };
-let seq = 0;
+const store = (t: TestContext) => storeFixture(t, 'p2p-dead-edits-');
 
-async function store(t: TestContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-dead-edits-'));
-  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-  t.after(async () => {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const history = new History(db);
-  const index: SearchIndex = new SearchIndex(() => actions.indexable());
-  const actions: MessageActions = new MessageActions(history, index, db);
-  return { history, index, actions };
-}
-
-function msg(id: string, from: string, text: string, action?: MessageAction): StoredMessage {
-  seq++;
-  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt: 1000 + seq, text, ...(action ? { action } : {}) };
-}
+const msg = (id: string, from: string, text: string, action?: MessageAction): StoredMessage => storedMessage(id, from, { text, ...(action ? { action } : {}) });
 
 /** Stores `m` and applies it as the engine does; returns what it tells. */
 function arrive(history: History, actions: MessageActions, m: StoredMessage) {

@@ -16,17 +16,11 @@ import { History, type StoredMessage } from '../../peer/history.ts';
 import { tally } from '../../peer/message-actions.ts';
 import { StoreDb } from '../../peer/store-db.ts';
 import { MIGRATIONS } from '../../peer/store-schema.ts';
-import { storeFixture } from '../helpers/store-fixture.ts';
+import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
-const ROOM = 'R'.repeat(43);
 const OTHER = 'O'.repeat(43);
-const named = { id: ROOM, name: 'general' };
-let seq = 0;
 
-function msg(id: string, from: string, text: string, over: Partial<StoredMessage> = {}): StoredMessage {
-  seq++;
-  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt: 1000 + seq, text, ...over };
-}
+const msg = (id: string, from: string, text: string, over: Partial<StoredMessage> = {}) => storedMessage(id, from, { text, ...over });
 function act(id: string, from: string, action: MessageAction, text = ''): StoredMessage {
   return msg(id, from, text, { action });
 }

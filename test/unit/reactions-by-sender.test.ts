@@ -4,27 +4,15 @@
 // MessageActions.reactionsBy opens no other sender's row. Over a real store.db in a temp folder.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { randomBytes } from '../../protocol/crypto.ts';
 import { MAX_REACTIONS_PER_USER, type MessageAction } from '../../protocol/message-actions.ts';
-import { History, takenBySender, type StoredMessage } from '../../peer/history.ts';
-import { MAX_REACTION_ROWS, MAX_REACTION_ROWS_PER_USER, MessageActions } from '../../peer/message-actions.ts';
-import { SearchIndex } from '../../peer/search-index.ts';
-import { StoreDb } from '../../peer/store-db.ts';
-
-const ROOM = 'R'.repeat(43);
-let seq = 0;
+import { takenBySender, type StoredMessage } from '../../peer/history.ts';
+import { MAX_REACTION_ROWS, MAX_REACTION_ROWS_PER_USER } from '../../peer/message-actions.ts';
+import type { StoreDb } from '../../peer/store-db.ts';
+import { ROOM, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
 async function store(t: TestContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'p2p-reactions-by-'));
-  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-  t.after(async () => {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { db, history, actions } = await storeFixture(t, 'p2p-reactions-by-');
   // Counts the rows opened (decrypted), by table.
   const opened = new Map<string, number>();
   const open = db.open.bind(db);
@@ -32,15 +20,11 @@ async function store(t: TestContext) {
     opened.set(table, (opened.get(table) ?? 0) + 1);
     return open(table, identity, sealed);
   };
-  const history = new History(db);
-  const index: SearchIndex = new SearchIndex(() => actions.indexable());
-  const actions: MessageActions = new MessageActions(history, index, db);
   return { db, history, actions, opened };
 }
 
 function react(id: string, from: string, emoji: string, on: boolean, at?: number): StoredMessage {
-  seq++;
-  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt: at ?? 1000 + seq, text: '', action: { t: 'react', of: 'm', emoji, on } as MessageAction };
+  return storedMessage(id, from, { ...(at !== undefined ? { sentAt: at } : {}), action: { t: 'react', of: 'm', emoji, on } as MessageAction });
 }
 const face = (i: number) => String.fromCodePoint(0x1f600 + (i % 40));
 const ids = (rows: StoredMessage[]) => rows.map((r) => r.id);
@@ -63,7 +47,7 @@ function reference(db: StoreDb, perSender: number, limit: number): string[] {
 
 test("a message's reaction rows, and one sender's of them, are the ones the rule takes, as the per-message limit cuts rounds", async (t) => {
   const { db, history } = await store(t);
-  history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
+  history.add(storedMessage('m', 'alice', { sentAt: 1000, text: 'ship it?' }));
   // Senders with 0..9 rows, names out of order, times interleaved (and some equal) across senders.
   const senders = ['zed', 'bob', 'carol', 'al', 'mallory', 'dave', 'b0b'];
   const many = [9, 3, 7, 1, 9, 5, 2];
@@ -95,7 +79,7 @@ test('takenBySender: rounds of each sender by name until the limit', () => {
 
 test("reactionsBy opens only that member's rows, however many the others hold, and agrees with the tally's rows", async (t) => {
   const { db, history, actions, opened } = await store(t);
-  history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
+  history.add(storedMessage('m', 'alice', { sentAt: 1000, text: 'ship it?' }));
   // mallory toggles one emoji far past her own bound; bob has a few on; carol has one.
   for (let i = 0; i < MAX_REACTION_ROWS_PER_USER * 3; i++) history.add(react(`x${i}`, 'mallory', '👀', i % 2 === 0));
   for (let i = 0; i < MAX_REACTIONS_PER_USER + 2; i++) history.add(react(`b${i}`, 'bob', face(i), true));
@@ -131,10 +115,10 @@ test("a sender's actions on a message are counted and found from the index alone
 
 test('reaction rows are opened once, then kept: read again they open nothing; a body changed under them is opened and refused as before', async (t) => {
   const { db, history, actions, opened } = await store(t);
-  history.add({ conversation: ROOM, id: 'm', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 1000, text: 'ship it?' });
+  history.add(storedMessage('m', 'alice', { sentAt: 1000, text: 'ship it?' }));
   for (let i = 0; i < 50; i++) history.add(react(`x${i}`, 'mallory', face(i % 3), i % 2 === 0));
   history.add(react('c0', 'carol', '🎉', true));
-  history.add({ conversation: ROOM, id: 'e0', from: 'alice', session: 'S-alice', seq: ++seq, sentAt: 5000, text: 'ship it!', action: { t: 'edit', of: 'm' } });
+  history.add(storedMessage('e0', 'alice', { sentAt: 5000, text: 'ship it!', action: { t: 'edit', of: 'm' } }));
   const m = history.get(ROOM, 'm')!;
   const first = actions.stateOf(m);
   assert.deepEqual(first.edited, 'ship it!');

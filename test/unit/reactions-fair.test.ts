@@ -9,15 +9,9 @@ import { test } from 'node:test';
 import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, emojiSchema, isEmoji, messageActionSchema, type MessageAction } from '../../protocol/message-actions.ts';
 import type { StoredMessage } from '../../peer/history.ts';
 import { MAX_REACTION_ROWS, tally } from '../../peer/message-actions.ts';
-import { storeFixture } from '../helpers/store-fixture.ts';
+import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
-const ROOM = 'R'.repeat(43);
-let seq = 0;
-
-function msg(id: string, from: string, text: string, over: Partial<StoredMessage> = {}): StoredMessage {
-  seq++;
-  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt: 1000 + seq, text, ...over };
-}
+const msg = (id: string, from: string, text: string, over: Partial<StoredMessage> = {}) => storedMessage(id, from, { text, ...over });
 function react(id: string, from: string, emoji: string, on = true): StoredMessage {
   return msg(id, from, '', { action: { t: 'react', of: 'm', emoji, on } as MessageAction });
 }
@@ -81,7 +75,7 @@ test('a reaction row this device does not know as one emoji is kept but never co
   history.add(msg('m', 'alice', 'hello'));
   const row = react('x', 'mallory', '#\u20e3\u20e3');
   assert.ok(history.add(row));
-  const told = actions.applied(history.get(ROOM, 'x')!, { id: ROOM, name: 'general' });
+  const told = actions.applied(history.get(ROOM, 'x')!, named);
   assert.deepEqual(told.map((x) => [x.name, x.name === 'error' ? x.e.code : '']), [['error', 'request.invalid']]);
   assert.deepEqual(actions.stateOf(history.get(ROOM, 'm')!).reactions, []);
 });

@@ -10,16 +10,9 @@ import { test } from 'node:test';
 import type { TimelineItem } from '../../protocol/view.ts';
 import { ReadMarks } from '../../extension/read-state.ts';
 import type { StoredMessage } from '../../peer/history.ts';
-import { storeFixture } from '../helpers/store-fixture.ts';
+import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
-const ROOM = 'R'.repeat(43);
-const named = { id: ROOM, name: 'general' };
-
-let seq = 0;
-function msg(id: string, from: string, sentAt: number, over: Partial<StoredMessage> = {}): StoredMessage {
-  seq++;
-  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt, text: over.action ? '' : id, ...over };
-}
+const msg = (id: string, from: string, sentAt: number, over: Partial<StoredMessage> = {}) => storedMessage(id, from, { sentAt, text: over.action ? '' : id, ...over });
 function receipt(id: string, from: string, upTo: string, sentAt: number): StoredMessage {
   return msg(id, from, sentAt, { action: { t: 'read', upTo } });
 }

@@ -6,16 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StoredMessage } from '../../peer/history.ts';
-import { storeFixture } from '../helpers/store-fixture.ts';
+import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
-const ROOM = 'R'.repeat(43);
-const named = { id: ROOM, name: 'general' };
-
-let seq = 0;
-function msg(id: string, from: string, sentAt: number, over: Partial<StoredMessage> = {}): StoredMessage {
-  seq++;
-  return { conversation: ROOM, id, from, session: `S-${from}`, seq, sentAt, text: over.action ? '' : id, ...over };
-}
+const msg = (id: string, from: string, sentAt: number, over: Partial<StoredMessage> = {}) => storedMessage(id, from, { sentAt, text: over.action ? '' : id, ...over });
 
 test("a member's receipts behind their read position are dropped as they come; reads answers the same", async (t) => {
   const { db, history, actions } = await storeFixture(t, 'p2p-reads-pruned-');
