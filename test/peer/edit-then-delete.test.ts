@@ -16,8 +16,8 @@ import { encryptMessage } from '../../peer/sender-keys.ts';
 import { PASSWORD, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { historyShows, storeOf } from '../helpers/conversation.ts';
 import { filesUnder } from '../helpers/files-under.ts';
-import { HandSession, linkTo, savedHead, savedKeys } from '../helpers/proxy.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { aliceLinkedByHand } from '../helpers/hand-room.ts';
 
 const presence = (engine: TestEngine, user: string, online: boolean) => waitFor(engine, 'presence', (p) => p.user === user && p.online === online);
 
@@ -101,15 +101,7 @@ for (const server of ['bob', 'alice'] as const) {
 
 /** alice's client by hand, linked to bob (alice herself is away): sends what the test gives, in its order. */
 async function handLinked(t: TestContext) {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'ops');
-  const { alice, bob } = engines;
-  const keys = { alice: savedKeys(alice, 'alice'), bob: savedKeys(bob, 'bob') };
-  const head = savedHead(alice, id);
-  await alice.close();
-  const hand = new HandSession(keys.alice, id, head, [keys.bob]);
-  const link = await linkTo(t, bob, keys.alice, keys.bob);
-  link.send({ t: 'session', bundle: hand.bundle });
+  const { bob, id, keys, hand, link } = await aliceLinkedByHand(t, 'ops');
   const action = (a: NonNullable<MessageBody['action']>, text = '') => encryptMessage(hand.session, 'alice', keys.alice.signingKey, { time: Date.now(), text, action: a });
   return { bob, id, hand, link, action };
 }

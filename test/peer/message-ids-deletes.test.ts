@@ -14,6 +14,7 @@ import { PASSWORD, allowErrors, collect, makeEngine, roomOf, waitFor, type TestE
 import { historyShows, storeOf } from '../helpers/conversation.ts';
 import { HandSession, linkTo, savedHead, savedKeys } from '../helpers/proxy.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { roomWithAliceByHand } from '../helpers/hand-room.ts';
 
 const presence = (engine: TestEngine, user: string, online: boolean) => waitFor(engine, 'presence', (p) => p.user === user && p.online === online);
 
@@ -105,12 +106,7 @@ test('a direct message deleted while its receiver was away never reaches them, a
 });
 
 test('a message that arrives after its delete is shown as "message deleted": never its text, never unread, never a notification', async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'ops');
-  const { alice, bob } = engines;
-  const keys = { alice: savedKeys(alice, 'alice'), bob: savedKeys(bob, 'bob') };
-  const head = savedHead(alice, id);
-  await alice.close();
+  const { bob, id, keys, head } = await roomWithAliceByHand(t, 'ops');
   const notified: string[] = [];
   const model = new ChatModel({ post: () => {}, visible: () => false, notify: (_k, _title, text) => notified.push(text) }, 'tracker');
   model.attach(bob);
