@@ -38,7 +38,7 @@ const HELP: { [K in ClientCommandName]: CommandHelp & { name: K } } = {
   members: { name: 'members', usage: 'members ROOM', json: 'room', about: "a room's members, owner, presence and pinned keys (verified or not; flagged when the tracker shows another)" },
   msg_room: { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
   msg: { name: 'msg', usage: 'msg USER [TEXT]', json: 'user, text', about: 'send a direct message; without TEXT, chat mode until /quit' },
-  history: { name: 'history', usage: 'history ROOM|USER [N]', json: 'room | user, before?, limit?', about: `the last N messages stored here (default ${HISTORY_PAGE_DEFAULT}, at most ${HISTORY_PAGE_MAX}): a room you are in, else your direct conversation with that user (@USER: always the user)` },
+  history: { name: 'history', usage: 'history ROOM|USER [N]', json: 'room | user, before? | after? | around?, limit?', about: `the last N messages stored here (default ${HISTORY_PAGE_DEFAULT}, at most ${HISTORY_PAGE_MAX}): a room you are in, else your direct conversation with that user (@USER: always the user)` },
   reply: { name: 'reply', usage: 'reply ROOM|@USER ID|-N TEXT', json: 'room | user, to, text', about: 'answer message ID (or -N: the Nth newest message there, -1 the last); the answer quotes it' },
   react: { name: 'react', usage: 'react ROOM|@USER ID|-N EMOJI [remove]', json: 'room | user, messageId, emoji, on?', about: 'put an emoji reaction on message ID (remove: take yours back)' },
   edit: { name: 'edit', usage: 'edit ROOM|@USER ID|-N TEXT', json: 'room | user, messageId, text', about: 'change the text of your message ID, for every member' },
@@ -145,7 +145,7 @@ const HANDLERS: Handlers = {
     return { user, room: roomId, roomId, messageId: sent.id, sentAt: sent.sentAt, recipients: sent.recipients };
   },
   // The schema allows both or neither of room and user; the engine says which it needs.
-  history: (engine, cmd) => engine.history({ room: cmd.room, user: cmd.user }, { before: cmd.before, limit: cmd.limit }),
+  history: (engine, cmd) => engine.history({ room: cmd.room, user: cmd.user }, { before: cmd.before, after: cmd.after, around: cmd.around, limit: cmd.limit }),
   outbox: (engine) => engine.outbox(),
   // Each names its conversation as history does: room, or user for the direct one.
   reply: (engine, cmd) => engine.reply({ room: cmd.room, user: cmd.user }, cmd.to, cmd.text),

@@ -27,6 +27,7 @@ import * as signIn from './sign-in.ts';
 import { SessionLifecycle } from './session-lifecycle.ts';
 import type { Signed } from './signed-session.ts';
 import type { FingerprintRow } from './trust.ts';
+import type { PageCursor } from './history.ts';
 import { TrackerSession } from './tracker-session.ts';
 
 export interface EngineOptions {
@@ -260,10 +261,12 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   /**
    * One page of a conversation's stored history, oldest first (`room` by name or id, or `user` for
-   * the direct conversation); `before` a message id, `limit` 1..HISTORY_PAGE_MAX (default
-   * HISTORY_PAGE_DEFAULT). Throws 'room.not_found', 'request.invalid' (unknown `before`).
+   * the direct conversation): the newest, or at most one cursor (a message id): `before` it, `after`
+   * it, or `around` it (it included: a jump to it); `limit` 1..HISTORY_PAGE_MAX (default
+   * HISTORY_PAGE_DEFAULT). Throws 'room.not_found', 'request.invalid' (an unknown cursor message,
+   * or more than one cursor).
    */
-  async history(target: { room?: string; user?: string }, opts: { before?: string; limit?: number } = {}): Promise<CommandResults['history']> {
+  async history(target: { room?: string; user?: string }, opts: PageCursor & { limit?: number } = {}): Promise<CommandResults['history']> {
     const s = this.signed();
     return s.messages.history(s.conversations.target(target, (id) => s.store.history.count(id) > 0, (id) => this.roomDirectory.get(id)?.name), opts);
   }

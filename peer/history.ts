@@ -73,8 +73,16 @@ export interface StoredMessage {
   late?: boolean;
 }
 
+/** Where a history page is read (History.page): at most one of them; none for the newest page. */
+export interface PageCursor {
+  before?: string;
+  after?: string;
+  around?: string;
+}
+
 const COLUMNS = 'conversation, id, sender, session, seq, sent_at, late, kind, target, body';
 const NEWEST_FIRST = 'ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC';
+const OLDEST_FIRST = 'ORDER BY sent_at, sender, session, seq';
 /**
  * Rows of a sender's session read after a message for its successors' timeline time (`nextOfSender`):
  * more than a whole session of this client (SESSION_MAX_MESSAGES); a longer one (a modified
@@ -286,26 +294,48 @@ export class History {
   }
 
   /**
-   * A page of `conversation`, oldest first: the newest `limit` messages, or the `limit` just
-   * before the message `before` (an id). `more` says whether older messages remain. Throws
-   * ProtocolError('request.invalid') for a `limit` outside 1..MAX_PAGE or an unknown `before`,
-   * 'crypto.decrypt_failed' for a row whose sealed body does not open.
+   * A page of `conversation`, oldest first, of at most `limit` messages (1..MAX_PAGE): the newest;
+   * those just before message `before`; those just after message `after`; or those around message
+   * `around` (it, up to half the page before it and the rest after: a jump to it). At most one
+   * cursor is given. `more`: older messages remain before the first; `newer`: newer ones remain
+   * after the last. Throws ProtocolError('request.invalid') for a `limit` outside 1..MAX_PAGE,
+   * more than one cursor or an unknown cursor message, 'crypto.decrypt_failed' for a row whose
+   * sealed body does not open.
    */
-  page(conversation: ConversationId, opts: { before?: string; limit: number }): { messages: StoredMessage[]; more: boolean } {
+  page(conversation: ConversationId, opts: PageCursor & { limit: number }): { messages: StoredMessage[]; more: boolean; newer: boolean } {
     const limit = int({ min: 1, max: MAX_PAGE }).parse(opts.limit, 'limit');
-    let rows: SqlRow[];
-    if (opts.before === undefined) {
-      rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND kind = '' ${NEWEST_FIRST} LIMIT ?`, [conversation, limit + 1]);
-    } else {
-      const at = this.db.get(`SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ? AND id = ? AND kind = ''`, [conversation, opts.before]);
-      if (!at) throw new ProtocolError('request.invalid', 'no such message in this conversation to page before');
-      rows = this.db.all(
-        `SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND kind = '' AND (sent_at, sender, session, seq) < (?, ?, ?, ?) ${NEWEST_FIRST} LIMIT ?`,
-        [conversation, at.sent_at!, at.sender!, at.session!, at.seq!, limit + 1],
-      );
+    const cursors = [opts.before, opts.after, opts.around].filter((c) => c !== undefined);
+    if (cursors.length > 1) throw new ProtocolError('request.invalid', 'give at most one of before, after and around');
+    if (cursors.length === 0) {
+      const rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND kind = '' ${NEWEST_FIRST} LIMIT ?`, [conversation, limit + 1]);
+      return { messages: rows.slice(0, limit).reverse().map((r) => this.fromRow(r)), more: rows.length > limit, newer: false };
     }
-    const more = rows.length > limit;
-    return { messages: rows.slice(0, limit).reverse().map((r) => this.fromRow(r)), more };
+    const id = cursors[0]!;
+    const at = this.db.get(`SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND id = ? AND kind = ''`, [conversation, id]);
+    if (!at) throw new ProtocolError('request.invalid', `no such message in this conversation to page ${opts.before !== undefined ? 'before' : opts.after !== undefined ? 'after' : 'around'}`);
+    if (opts.before !== undefined) {
+      const older = this.beside(conversation, at, 'older', limit + 1);
+      return { messages: older.slice(0, limit).reverse().map((r) => this.fromRow(r)), more: older.length > limit, newer: true };
+    }
+    if (opts.after !== undefined) {
+      const newer = this.beside(conversation, at, 'newer', limit + 1);
+      return { messages: newer.slice(0, limit).map((r) => this.fromRow(r)), more: true, newer: newer.length > limit };
+    }
+    const half = Math.floor((limit - 1) / 2);
+    const older = this.beside(conversation, at, 'older', half + 1);
+    const newer = this.beside(conversation, at, 'newer', limit - 1 - half + 1);
+    const rows = [...older.slice(0, half).reverse(), at, ...newer.slice(0, limit - 1 - half)];
+    return { messages: rows.map((r) => this.fromRow(r)), more: older.length > half, newer: newer.length > limit - 1 - half };
+  }
+
+  /** Up to `n` shown rows of `conversation` next to row `at` in timeline order, nearest first. */
+  private beside(conversation: ConversationId, at: SqlRow, side: 'older' | 'newer', n: number): SqlRow[] {
+    if (n <= 0) return [];
+    const [cmp, order] = side === 'older' ? ['<', NEWEST_FIRST] : ['>', OLDEST_FIRST];
+    return this.db.all(
+      `SELECT ${COLUMNS} FROM messages WHERE conversation = ? AND kind = '' AND (sent_at, sender, session, seq) ${cmp} (?, ?, ?, ?) ${order} LIMIT ?`,
+      [conversation, at.sent_at!, at.sender!, at.session!, at.seq!, n],
+    );
   }
 
   /**

@@ -16,7 +16,7 @@ import type { Conversation, Conversations } from './conversations.ts';
 import type { Delivery } from './delivery.ts';
 import type { Gaps } from './gaps.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
-import type { History, StoredMessage } from './history.ts';
+import type { History, PageCursor, StoredMessage } from './history.ts';
 import { MAX_WAITING_FOR_DISK, type InboundSessions } from './inbound-sessions.ts';
 import type { KeyDirectory } from './key-directory.ts';
 import type { PeerLink } from './link.ts';
@@ -154,13 +154,14 @@ export class RoomMessages {
   }
 
   /** One page of stored history (engine.ts history); my own messages carry who they still wait for. */
-  history(conversation: Conversation, opts: { before?: string; limit?: number }): CommandResults['history'] {
-    const page = this.parts.history.page(conversation.id, { ...(opts.before !== undefined ? { before: opts.before } : {}), limit: opts.limit ?? HISTORY_PAGE_DEFAULT });
+  history(conversation: Conversation, opts: PageCursor & { limit?: number }): CommandResults['history'] {
+    const cursor = { ...(opts.before !== undefined ? { before: opts.before } : {}), ...(opts.after !== undefined ? { after: opts.after } : {}), ...(opts.around !== undefined ? { around: opts.around } : {}) };
+    const page = this.parts.history.page(conversation.id, { ...cursor, limit: opts.limit ?? HISTORY_PAGE_DEFAULT });
     const states = this.parts.actions.statesOf(conversation.id, page.messages);
     const messages: HistoryMessage[] = page.messages.map((m) => this.row(m, states.get(m.id)));
     // The newest page says what is still missing, so a gap is shown again after a restart.
-    const gaps = opts.before === undefined ? this.parts.held.missing(conversation.id, this.parts.me.user) : [];
-    return { room: conversation.name, roomId: conversation.id, messages, more: page.more, ...(gaps.length ? { gaps } : {}) };
+    const gaps = Object.keys(cursor).length === 0 ? this.parts.held.missing(conversation.id, this.parts.me.user) : [];
+    return { room: conversation.name, roomId: conversation.id, messages, more: page.more, newer: page.newer, ...(gaps.length ? { gaps } : {}) };
   }
 
   /** One stored message as history shows it (`state` from MessageActions; none: no actions on it). */

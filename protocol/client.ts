@@ -73,6 +73,8 @@ const name = str({ min: 1, max: 64 });
 /** `history` pages: at most this many messages, HISTORY_PAGE_DEFAULT when no limit is given. */
 export const HISTORY_PAGE_MAX = 500;
 export const HISTORY_PAGE_DEFAULT = 50;
+/** A message id a `history` page is read next to. */
+const pageCursor = str({ min: 1, max: 64 });
 // A cap on what one command line may carry, well above the text limit: the engine measures the
 // UTF-8 bytes against MAX_TEXT_BYTES and answers too long a text with its own code.
 const text = str({ max: MAX_TEXT_BYTES * 4 });
@@ -108,8 +110,12 @@ export const clientCommandSchema = variants(
     mark_read: obj({ room: optional(name), user: optional(name), upTo: messageIdSchema }),
     /** Messages of every conversation (or `room`'s: a room name or user) containing `query`, newest first. */
     search: obj({ query: str({ min: 1, max: SEARCH_LIMITS.queryChars }), room: optional(name), limit: optional(int({ min: 1, max: SEARCH_LIMITS.maxResults })) }),
-    /** One page of a conversation's stored history, oldest first: `room` or `user`, before a message id. */
-    history: obj({ room: optional(name), user: optional(name), before: optional(str({ min: 1, max: 64 })), limit: optional(int({ min: 1, max: HISTORY_PAGE_MAX })) }),
+    /**
+     * One page of a conversation's stored history, oldest first: `room` or `user`; the newest, or at
+     * most one of `before`, `after` or `around` a message id (`around`: it, with the messages
+     * before and after it).
+     */
+    history: obj({ room: optional(name), user: optional(name), before: optional(pageCursor), after: optional(pageCursor), around: optional(pageCursor), limit: optional(int({ min: 1, max: HISTORY_PAGE_MAX })) }),
     /** My messages not yet acknowledged by every member they were for. */
     outbox: obj({}),
     fingerprint: obj({ user: optional(name) }),
@@ -266,10 +272,11 @@ export type CommandResults = EveryCommand<{
   /** Nothing to say: an empty object (not Record<string, never>, which no `--json` answer could carry). */
   typing: Record<never, never>;
   /**
-   * `messages` oldest first; `more`: older messages exist before the first. The newest page (no
-   * `before`) also carries `gaps`: per sender, messages known to exist that have not arrived yet.
+   * `messages` oldest first; `more`: older messages exist before the first; `newer`: newer ones
+   * exist after the last (never for the newest page). The newest page (no cursor) also carries
+   * `gaps`: per sender, messages known to exist that have not arrived yet.
    */
-  history: { room: string; roomId: ConversationId; messages: HistoryMessage[]; more: boolean; gaps?: { from: string; missing: number }[] };
+  history: { room: string; roomId: ConversationId; messages: HistoryMessage[]; more: boolean; newer: boolean; gaps?: { from: string; missing: number }[] };
   outbox: { pending: PendingMessage[] };
   fingerprint: FingerprintResult;
   /** The fingerprint now verified (the one compared). */

@@ -21,7 +21,7 @@ const TIME = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d`;
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 const at = (h: number, m: number) => new Date(2026, 10, 30, h, m).getTime();
-const page = (messages: HistoryMessage[], more = false, roomId = 'r1', room = 'general'): CommandResults['history'] => ({ room, roomId, messages, more });
+const page = (messages: HistoryMessage[], more = false, roomId = 'r1', room = 'general'): CommandResults['history'] => ({ room, roomId, messages, more, newer: false });
 
 describe('history and outbox lines', () => {
   test('clock: local date and minute; a nonsense time signed by a peer shows as question marks', () => {

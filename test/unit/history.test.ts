@@ -68,7 +68,48 @@ test('pages go from the newest backwards in one order (sentAt, from, session, se
   const last = history.page(ROOM, { before: expected[7]!, limit: 7 });
   assert.deepEqual(last.messages.map((m) => m.id), expected.slice(0, 7));
   assert.equal(last.more, false);
-  assert.deepEqual(history.page('R'.repeat(42) + 'x', { limit: 5 }), { messages: [], more: false });
+  assert.deepEqual(history.page('R'.repeat(42) + 'x', { limit: 5 }), { messages: [], more: false, newer: false });
+});
+
+test('a page around a message (a jump to it) and pages after it go forward in the same order to the newest', async (t) => {
+  const dir = await folder(t);
+  const { db, history } = open(dir, randomBytes(32));
+  t.after(() => db.close());
+  const all: StoredMessage[] = [];
+  const senders = ['bob', 'alice', 'carol'];
+  for (let i = 0; i < 60; i++) all.push(msg({ id: `m${i}`, from: senders[i % 3]!, session: i % 2 ? 'S2' : 'S1', seq: i, sentAt: 1000 + Math.floor(i / 4) }));
+  for (const m of [...all].sort((a, b) => ((a.seq * 37) % 61) - ((b.seq * 37) % 61))) history.add(m);
+  const expected = [...all].sort(byOrder).map((m) => m.id);
+  const ids = (p: { messages: StoredMessage[] }) => p.messages.map((m) => m.id);
+
+  // Around the 21st: 3 before it, it, 3 after it (a page of 7), with more on both sides.
+  const around = history.page(ROOM, { around: expected[20]!, limit: 7 });
+  assert.deepEqual(ids(around), expected.slice(17, 24));
+  assert.deepEqual([around.more, around.newer], [true, true]);
+  // Forward from there, page by page, to the newest: nothing skipped, nothing twice.
+  const seen = ids(around);
+  let after = seen.at(-1)!;
+  for (;;) {
+    const page = history.page(ROOM, { after, limit: 7 });
+    assert.equal(page.more, true, 'older messages exist before a page after a message');
+    seen.push(...ids(page));
+    if (!page.newer) break;
+    after = seen.at(-1)!;
+  }
+  assert.deepEqual(seen, expected.slice(17));
+  // Near the ends: what is there, and no more on that side.
+  const first = history.page(ROOM, { around: expected[1]!, limit: 7 });
+  assert.deepEqual([ids(first), first.more, first.newer], [expected.slice(0, 5), false, true]);
+  const last = history.page(ROOM, { around: expected[59]!, limit: 7 });
+  assert.deepEqual([ids(last), last.more, last.newer], [expected.slice(56), true, false]);
+  assert.deepEqual(ids(history.page(ROOM, { after: expected[59]!, limit: 7 })), []);
+  // The newest page and pages before a message have nothing newer only at the end.
+  assert.equal(history.page(ROOM, { limit: 7 }).newer, false);
+  assert.equal(history.page(ROOM, { before: expected[30]!, limit: 7 }).newer, true);
+  // One cursor at a time, and only a message of this conversation.
+  for (const opts of [{ around: 'nope', limit: 5 }, { after: 'nope', limit: 5 }, { before: expected[3]!, after: expected[5]!, limit: 5 }, { around: expected[3]!, after: expected[5]!, limit: 5 }]) {
+    assert.throws(() => history.page(ROOM, opts), (err) => isCoded(err, 'request.invalid'), JSON.stringify(opts));
+  }
 });
 
 test('a message that arrives after a later one is placed where it belongs and marked late, also after a reopen', async (t) => {
