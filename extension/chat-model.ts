@@ -9,6 +9,7 @@
 // mapped back to an id (names are reused after a close).
 
 import type { ClientEvents } from '../protocol/client.ts';
+import { ProtocolError, isCoded } from '../protocol/errors.ts';
 import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { HistoryPage, HostToView, MemberItem, MessageStatus, OpenedConversation, RoomItem, SessionView, TimelineItem, TimelineMessage, ViewSnapshot } from '../protocol/view.ts';
 import type { ChatEngine } from '../peer/engine.ts';
@@ -193,6 +194,24 @@ export class ChatModel {
   async olderPage(key: ConversationId, before: string): Promise<HistoryPage> {
     const page = await this.timelines.older(key, before);
     return { key, before, items: page.items, more: page.more };
+  }
+
+  /** The messages of `key` after message `after`, for a view away from the newest (`history/newer`). */
+  async newerPage(key: ConversationId, after: string): Promise<HistoryPage> {
+    return { key, after, ...(await this.timelines.newer(key, after)) };
+  }
+
+  /**
+   * A window of `key` around message `id`, for the view to show it (`history/around`). Throws
+   * 'message.not_found' in words when this device's history does not hold it.
+   */
+  async aroundPage(key: ConversationId, id: string): Promise<HistoryPage> {
+    try {
+      return { key, around: id, ...(await this.timelines.around(key, id)) };
+    } catch (err) {
+      if (isCoded(err, 'request.invalid')) throw new ProtocolError('message.not_found', "That message is not in this conversation's history on this device (it may not have arrived here, or it is older than what is kept).");
+      throw err;
+    }
   }
 
   /** Lists the direct conversation `key` in the sidebar from now on (and across reloads). */

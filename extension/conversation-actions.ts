@@ -1,16 +1,13 @@
-// The view's requests on messages (issue 12): reply, react, edit, delete, pages back to a message
-// (to reveal it), search, and opening a conversation at a message. The engine checks and sends
+// The view's requests on messages (issue 12): reply, react, edit, delete, search, and opening a
+// conversation at a message. The engine checks and sends
 // each action (peer/engine.ts); what I did is shown at once, since the engine does not echo my
 // own actions (MessageUpdates.changed).
 
 import type { ChatEngine } from '../peer/engine.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { HistoryPage, HostToView, RequestError, SearchAnswer, TimelineMessage } from '../protocol/view.ts';
+import type { HostToView, SearchAnswer } from '../protocol/view.ts';
 import type { ChatModel } from './chat-model.ts';
-
-/** Pages read back at most to reveal one message (`history/page` with `through`): 20 × 50 messages. */
-export const MAX_REVEAL_PAGES = 20;
 
 export interface ActionsHost {
   /** The signed-in engine (throws in words when nobody is signed in). */
@@ -51,29 +48,6 @@ export class ConversationActions {
   }
 
   /**
-   * The pages of `key` before `before`, back to and including message `through` (at most
-   * MAX_REVEAL_PAGES): the items read, oldest first, and an error in words when it was not found.
-   */
-  async pagesThrough(key: ConversationId, before: string, through: string): Promise<{ page: HistoryPage; error?: RequestError }> {
-    this.host.engine();
-    const items: TimelineMessage[] = [];
-    let cursor = before;
-    let more = true;
-    for (let i = 0; i < MAX_REVEAL_PAGES && more; i++) {
-      const page = await this.host.model.olderPage(key, cursor);
-      items.unshift(...page.items);
-      more = page.more;
-      if (page.items.some((m) => m.id === through)) return { page: { key, before, items, more } };
-      if (!page.items.length) break;
-      cursor = page.items[0]!.id;
-    }
-    const message = more
-      ? `The message was not in the last ${items.length} messages read back; scroll up to look further.`
-      : "The message is not in this conversation's history on this device (it may not have arrived here).";
-    return { page: { key, before, items, more }, error: { code: 'message.not_found', message } };
-  }
-
-  /**
    * Messages of every conversation (or `key`'s) containing `query`, newest first, as the view lists
    * them; `searchedFrom` when the engine's index is full (older messages were not searched).
    */
@@ -87,7 +61,7 @@ export class ConversationActions {
 
   /**
    * Opens conversation `key` in the view at message `id` (a search result, a code thread's "show
-   * in chat"): the view scrolls to it, reading older pages back if needed (`message/revealed`).
+   * in chat"): the view scrolls to it, asking for a window around it if needed (`message/revealed`).
    * `reveal`: show the view first (not when the view itself asked: it is on screen).
    */
   async open(key: ConversationId, id: string, reveal = true): Promise<void> {

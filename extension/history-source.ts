@@ -17,16 +17,19 @@ export interface HistoryParts {
   title(key: ConversationId): string;
 }
 
-/** Pages of up to HISTORY_PAGE_DEFAULT messages of `engine`'s store: the newest, or those before message `before`. Rejects as engine.history does. */
+/**
+ * Pages of up to HISTORY_PAGE_DEFAULT messages of `engine`'s store: the newest, or those next to a
+ * message (`cursor`: before, after or around it). Rejects as engine.history does.
+ */
 export function historyOf(engine: ChatEngine, parts: HistoryParts): HistorySource {
   return {
-    page: async (key, before) => {
-      const page = await engine.history({ room: key }, { limit: HISTORY_PAGE_DEFAULT, ...(before !== undefined ? { before } : {}) });
+    page: async (key, cursor) => {
+      const page = await engine.history({ room: key }, { limit: HISTORY_PAGE_DEFAULT, ...cursor });
       const me = engine.user!;
       const items = page.messages.map((m) => fromHistory(m, me, m.replyTo !== undefined && !m.deleted ? parts.quote(key, m.replyTo) : undefined));
       const threads = parts.threads();
       if (threads) for (const m of items) threads.message(key, parts.title(key), m);
-      return { items, more: page.more, ...(page.gaps ? { gaps: page.gaps } : {}) };
+      return { items, more: page.more, newer: page.newer, ...(page.gaps ? { gaps: page.gaps } : {}) };
     },
   };
 }

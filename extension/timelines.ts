@@ -11,13 +11,42 @@ import { compareItems, insertionIndex, withStatus, type GapItem, type MessageSta
 /** A window past this many items drops its oldest down to KEEP_ITEMS (they stay in the store). */
 export const MAX_ITEMS = 600;
 export const KEEP_ITEMS = 400;
+/** Messages before the one a view jumps to (`around`), so what led to it shows above it. */
+export const AROUND_BEFORE = 10;
+/** Items a view away from the newest gets per newer page (the window held here can be 600). */
+export const VIEW_PAGE_ITEMS = 50;
+
+/** `page` cut to its first `n` items (`newer` then, since the rest comes next). */
+function paged(page: ViewPage, n: number): ViewPage {
+  return page.items.length <= n ? page : { ...page, items: page.items.slice(0, n), newer: true };
+}
 /** State changes kept for messages not in a window yet (my send's answer may come after its first `waiting`). */
 const EARLY_MAX = 100;
 
+/** Where a page is read: the newest page without one; else before, after or around one message. */
+export type PageCursor = { before: string } | { after: string } | { around: string };
+
+/** A page read from the store, oldest first: `more` older exist before it, `newer` newer after it. */
+export interface SourcePage {
+  items: TimelineMessage[];
+  more: boolean;
+  newer: boolean;
+  gaps?: { from: string; missing: number }[];
+}
+
 /** Where pages come from (the engine's store; tests may pass their own). */
 export interface HistorySource {
-  /** The page before message `before` (the newest page without it), oldest first. */
-  page(key: ConversationId, before?: string): Promise<{ items: TimelineMessage[]; more: boolean; gaps?: { from: string; missing: number }[] }>;
+  /** The page at `cursor` (the newest page without it), oldest first. */
+  page(key: ConversationId, cursor?: PageCursor): Promise<SourcePage>;
+}
+
+/** A window of a conversation for the view away from the newest (a jump), or up to it. */
+export interface ViewPage {
+  /** Oldest first; reaching the newest, they end with the notices and live messages held here. */
+  items: TimelineItem[];
+  more: boolean;
+  /** Newer messages exist after the last item: the view is away from the newest. */
+  newer: boolean;
 }
 
 interface Timeline {
@@ -87,8 +116,59 @@ export class TimelineStore {
 
   /** An older page of `key` for the view, read from the store and not kept here. */
   async older(key: ConversationId, before: string): Promise<{ items: TimelineMessage[]; more: boolean }> {
+    const page = await this.read(key, { before });
+    return { items: page.items, more: page.more };
+  }
+
+  /**
+   * The view's window of `key` around message `id` (a search result or quote far back): from a
+   * few messages before it. Held here (among the newest): up to the newest, with the notices and
+   * live messages, `newer` false. Else read from the store, `newer` true while the store has newer
+   * ones. Throws as the store does for a message it does not hold ('request.invalid').
+   */
+  async around(key: ConversationId, id: string): Promise<ViewPage> {
+    await this.load(key);
+    const timeline = this.get(key);
+    const at = timeline.messages.has(id) ? timeline.items.findIndex((i) => i.kind === 'message' && i.id === id) : -1;
+    if (at >= 0) {
+      const from = Math.max(0, at - AROUND_BEFORE);
+      return paged({ items: timeline.items.slice(from), more: from > 0 || timeline.more, newer: false }, AROUND_BEFORE + VIEW_PAGE_ITEMS);
+    }
+    return paged(this.joined(key, await this.read(key, { around: id })), AROUND_BEFORE + VIEW_PAGE_ITEMS);
+  }
+
+  /**
+   * The messages of `key` after message `after` for a view away from the newest: a page from the
+   * store, or, once it meets what is held here, everything up to the newest (`newer` false).
+   */
+  async newer(key: ConversationId, after: string): Promise<ViewPage> {
+    await this.load(key);
+    const timeline = this.get(key);
+    if (timeline.messages.has(after)) {
+      const at = timeline.items.findIndex((i) => i.kind === 'message' && i.id === after);
+      return paged({ items: timeline.items.slice(at + 1), more: true, newer: false }, VIEW_PAGE_ITEMS);
+    }
+    return paged(this.joined(key, await this.read(key, { after })), VIEW_PAGE_ITEMS);
+  }
+
+  /**
+   * `page` from the store, joined to the window held here where they meet: a store page that
+   * reaches what is held (or the newest) goes on with the held items, so nothing that arrived
+   * while the page was read is missed (live items came to the window first).
+   */
+  private joined(key: ConversationId, page: SourcePage): ViewPage {
+    const timeline = this.get(key);
+    const meet = page.items.findIndex((m) => timeline.messages.has(m.id));
+    if (meet < 0 && page.newer) return { items: page.items, more: page.more, newer: true };
+    const mine = meet < 0 ? page.items : page.items.slice(0, meet);
+    const last = mine[mine.length - 1];
+    const held = meet >= 0 ? timeline.items.slice(timeline.items.indexOf(timeline.messages.get(page.items[meet]!.id)!)) : timeline.items.filter((i) => !last || compareItems(i, last) > 0);
+    return { items: [...mine, ...held], more: page.more, newer: false };
+  }
+
+  private read(key: ConversationId, cursor: PageCursor): Promise<SourcePage> {
     if (!this.source) throw new Error('You are not logged in. Run "P2P Chat: Login" first.');
-    return this.source.page(key, before);
+    return this.source.page(key, cursor);
   }
 
   /**

@@ -75,8 +75,13 @@ async function request(c: ChatController, message: FromViewRequest): Promise<Ans
       return await c.actions.remove(message.key, message.id);
     case 'history/page':
       c.requireEngine();
-      if (message.through !== undefined) return await c.actions.pagesThrough(message.key, message.before, message.through);
       return { page: await c.model.olderPage(message.key, message.before) };
+    case 'history/newer':
+      c.requireEngine();
+      return { page: await c.model.newerPage(message.key, message.after) };
+    case 'history/around':
+      c.requireEngine();
+      return { page: await c.model.aroundPage(message.key, message.id) };
     case 'search/run':
       return await c.actions.search(message.query, message.key);
     default: {

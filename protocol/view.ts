@@ -146,14 +146,21 @@ export interface GapItem {
   missing: number;
 }
 
-/** An older page of a conversation (the answer to `history/page`): messages oldest first. */
+/**
+ * A page of a conversation, oldest first: the answer to `history/page` (older, `before` as asked),
+ * `history/newer` (`after` as asked) or `history/around` (`around` as asked: a window in which to
+ * show that message). A page reaching the newest (`newer` false) ends with the host's live items.
+ */
 export interface HistoryPage {
   key: ConversationId;
-  /** The message id the page ends before (as asked). */
-  before: string;
-  items: TimelineMessage[];
+  before?: string;
+  after?: string;
+  around?: string;
+  items: TimelineItem[];
   /** Older messages exist before the first of `items`. */
   more: boolean;
+  /** Newer messages exist after the last of `items` (`history/newer` and `history/around` only). */
+  newer?: boolean;
 }
 
 export interface ViewSnapshot {
@@ -174,6 +181,11 @@ export interface OpenedConversation {
   timeline: TimelineItem[];
   /** Older messages exist before the first item: the view asks for them with `history/page`. */
   more?: boolean;
+  /**
+   * Newer messages exist after the last item (the view jumped back to a message, `history/around`):
+   * live messages are not added; the view asks for newer pages (`history/newer`) or opens the newest.
+   */
+  newer?: boolean;
   /** Gaps not filled yet, one per sender. */
   gaps?: GapItem[];
   members: MemberItem[];
@@ -215,7 +227,8 @@ export type HostToView =
   | { type: 'reads/changed'; key: ConversationId; reads: ReadMark[] }
   /**
    * Show message `id` of the open conversation `key` (a search result chosen, a code thread's
-   * "show in chat"): scroll to it, loading older pages (`history/page` with `through`), and mark it.
+   * "show in chat"): scroll to it, asking for a window around it (`history/around`) when it is not
+   * held, and mark it.
    */
   | { type: 'message/revealed'; key: ConversationId; id: string }
   | { type: 'typing/changed'; key: ConversationId; users: string[] }
@@ -312,11 +325,12 @@ const viewToHostVariants = {
   /** Only my own messages (the engine refuses others', receivers too). */
   'message/edit': obj({ requestId, key: roomKey, id: messageIdSchema, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }) }),
   'message/delete': obj({ requestId, key: roomKey, id: messageIdSchema }),
-  /**
-   * The page of `key` before message `before` (the oldest the view holds); answered with `page`.
-   * With `through`: every message back to and including that one (bounded), to reveal it.
-   */
-  'history/page': obj({ requestId, key: roomKey, before: str({ min: 1, max: 64 }), through: optional(messageIdSchema) }),
+  /** The page of `key` before message `before` (the oldest the view holds); answered with `page`. */
+  'history/page': obj({ requestId, key: roomKey, before: str({ min: 1, max: 64 }) }),
+  /** The messages of `key` after message `after` (the newest a view away from the newest holds); answered with `page`. */
+  'history/newer': obj({ requestId, key: roomKey, after: messageIdSchema }),
+  /** A window of `key` around message `id`, to show it (a quote or search result far back); answered with `page`. */
+  'history/around': obj({ requestId, key: roomKey, id: messageIdSchema }),
   /** Every conversation's history (or `key`'s) for `query`; answered with `results`, newest first, and `searchedFrom` when the index is full. */
   'search/run': obj({ requestId, query: str({ min: 1, max: SEARCH_LIMITS.queryChars }), key: optional(roomKey) }),
   /** Opens conversation `key` at message `id` (a search result): answered by `message/revealed`. */

@@ -9,7 +9,7 @@ import { batch, effect } from '@preact/signals';
 import { VIEW_LIMITS, type ConversationId, type HostToView, type ViewRequestParams, type ViewToHost } from '../protocol/view.ts';
 import { focusComposer } from './focus.ts';
 import { store, type FormField, type RequestPlace, type RunnableCommand } from './state.ts';
-import { oldestMessageId, trimmed } from './timeline-window.ts';
+import { newestMessageId, oldestMessageId, trimmed } from './timeline-window.ts';
 import type { VsCodeApi } from './vscode-api.ts';
 
 /** After this long without a keystroke, "typing" ends (the issue's 3 s). */
@@ -93,6 +93,11 @@ function setTyping(key: ConversationId, active: boolean): void {
 // ---- actions -----------------------------------------------------------------------------------
 
 const utf8 = new TextEncoder();
+
+/** A page of `key` (older or newer) is on its way. */
+function pagingIn(key: ConversationId, dir: 'older' | 'newer'): boolean {
+  return [...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.dir === dir && r.place.key === key);
+}
 
 function checkLength(value: string, max: number, field: FormField, what: string): boolean {
   if (value.length <= max) return true;
@@ -230,6 +235,8 @@ export const actions = {
     setTyping(key, false);
     // Until the host says it was sent, the text is kept here: a refusal puts it back in the box.
     request(reply ? { type: 'message/send', key, text, replyTo: reply.id } : { type: 'message/send', key, text }, { kind: 'send', key, text, ...(reply ? { reply } : {}) });
+    // Away from the newest (a jump back): my message goes with the newest, and so does the view.
+    if (store.open.value?.key === key) actions.jumpToNewest();
     return true;
   },
 
@@ -242,13 +249,44 @@ export const actions = {
     const open = store.open.value;
     if (!open?.more || (store.pageError.value !== undefined && !retry)) return;
     const key = open.key;
-    if ([...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.key === key)) return;
+    if (pagingIn(key, 'older')) return;
     const before = oldestMessageId(open);
     if (before === undefined) return;
     batch(() => {
       store.pageError.value = undefined;
-      request({ type: 'history/page', key, before }, { kind: 'page', key });
+      request({ type: 'history/page', key, before }, { kind: 'page', key, dir: 'older' });
     });
+  },
+
+  /**
+   * A window away from the newest (a jump back to a message): asks for the page after the newest
+   * message held (scrolled to the end, or the newer row's button). One at a time; none after a
+   * failure until `retry`.
+   */
+  loadNewer(retry = false): void {
+    const open = store.open.value;
+    if (!open?.newer || (store.newerError.value !== undefined && !retry)) return;
+    const key = open.key;
+    if (pagingIn(key, 'newer')) return;
+    const after = newestMessageId(open);
+    if (after === undefined) return;
+    batch(() => {
+      store.newerError.value = undefined;
+      request({ type: 'history/newer', key, after }, { kind: 'page', key, dir: 'newer' });
+    });
+  },
+
+  /** Back to the newest messages of the open conversation (a window away from them is let go). */
+  jumpToNewest(): void {
+    const open = store.open.value;
+    if (!open?.newer) return;
+    store.toNewest.value = open.key;
+    post({ type: 'conversation/open', key: open.key });
+  },
+
+  /** The timeline shows the newest window asked for by jumpToNewest, from its bottom. */
+  atNewest(): void {
+    store.toNewest.value = undefined;
   },
 
   /** Back at the bottom: far older pages are let go (they load again when scrolled to). */

@@ -1,5 +1,5 @@
 // What the view asks of the host about messages (issue 12): reply, react, edit, delete, reveal a
-// message (loading older pages until the timeline holds it), and search. Posts only through
+// message (a window around it when the timeline does not hold it), and search. Posts only through
 // actions.ts's `request`/`post`, like every other action; the state it keeps is in state.ts.
 
 import { batch } from '@preact/signals';
@@ -9,14 +9,12 @@ import { visible } from '../protocol/text.ts';
 import { post, request } from './actions.ts';
 import { focusComposer } from './focus.ts';
 import { store } from './state.ts';
-import { excerptOf, holds, oldestMessageId } from './timeline-window.ts';
+import { excerptOf, holds } from './timeline-window.ts';
 
 /** Search runs this long after the last keystroke (one request per pause, not per key). */
 export const SEARCH_DEBOUNCE_MS = 200;
 /** A revealed message stays marked this long. */
 export const MARK_MS = 2500;
-/** Older pages asked to reveal one message before giving up (each `through` page is bounded by the host). */
-const MAX_REVEAL_PAGES = 20;
 
 const utf8 = new TextEncoder();
 let searchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -40,18 +38,18 @@ export function emojiProblem(emoji: string): string | undefined {
 
 /**
  * Message `target.id` of the open conversation is wanted on screen: when the timeline does not hold
- * it, asks for older pages back to it (`history/page` with `through`), one at a time, bounded.
- * Gives up with words in the error bar when the history has no more. Called after every host
- * message (receive.ts) and when a reveal starts; cheap when there is nothing to do.
+ * it, asks once for a window around it (`history/around`: however far back it is), which replaces
+ * the timeline (away from the newest until scrolled or jumped back). Gives up with words in the
+ * error bar when the answer does not hold it. Called after every host message (receive.ts) and
+ * when a reveal starts; cheap when there is nothing to do.
  */
 export function continueReveal(): void {
   const target = store.reveal.value;
   const open = store.open.value;
   if (!target || open?.key !== target.key || holds(open, target.id)) return;
   const key = open.key;
-  if ([...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.key === key)) return;
-  const before = oldestMessageId(open);
-  if (!open.more || before === undefined || target.pages >= MAX_REVEAL_PAGES) {
+  if ([...store.pending.value.values()].some((r) => r.place.kind === 'around' && r.place.key === key)) return;
+  if (target.asked) {
     batch(() => {
       store.reveal.value = undefined;
       store.error.value = { message: "That message is not in this conversation's history on this device (it may be older than what is kept here, or was never received)." };
@@ -59,8 +57,8 @@ export function continueReveal(): void {
     return;
   }
   batch(() => {
-    store.reveal.value = { ...target, pages: target.pages + 1 };
-    request({ type: 'history/page', key, before, through: target.id }, { kind: 'page', key, through: target.id });
+    store.reveal.value = { ...target, asked: true };
+    request({ type: 'history/around', key, id: target.id }, { kind: 'around', key, id: target.id });
   });
 }
 
@@ -114,7 +112,7 @@ export const messageActions = {
   reveal(id: string): void {
     const key = store.open.value?.key;
     if (key === undefined) return;
-    store.reveal.value = { key, id, pages: 0 };
+    store.reveal.value = { key, id };
     continueReveal();
   },
 

@@ -9,7 +9,7 @@ import { afterReceive, connect, disconnect } from './actions.ts';
 import { continueReveal } from './conversation-actions.ts';
 import { focusComposer, settleFocus } from './focus.ts';
 import { store, type RequestPlace } from './state.ts';
-import { addItem, applyStatus, prependPage, rowsOf, updateMessage, type TimelineWindow } from './timeline-window.ts';
+import { addItem, appendPage, applyStatus, aroundWindow, prependPage, rowsOf, updateMessage, type TimelineWindow } from './timeline-window.ts';
 import { repliesAfterUpdate, searchAfterUpdate } from './updated-elsewhere.ts';
 import { readPersisted, toPersisted, type ViewState, type VsCodeApi } from './vscode-api.ts';
 
@@ -17,6 +17,7 @@ function setOpen(next: OpenedConversation | undefined): void {
   batch(() => {
     if (next?.key !== store.open.value?.key) {
       store.pageError.value = undefined;
+      store.newerError.value = undefined;
       store.marked.value = undefined;
     }
     store.open.value = next;
@@ -123,8 +124,8 @@ export function receive(message: HostToView): void {
       return;
     }
     case 'message/revealed':
-      // Scrolled to by the timeline once it holds it; actions.ts asks for older pages until then.
-      store.reveal.value = { key: message.key, id: message.id, pages: 0 };
+      // Scrolled to by the timeline once it holds it; conversation-actions.ts asks for a window around it until then.
+      store.reveal.value = { key: message.key, id: message.id };
       return;
     case 'typing/changed': {
       const o = store.open.value;
@@ -166,14 +167,17 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
           : { ...search, latest: undefined, results: [], answered: search.asked, searchedFrom: undefined, error: error?.message, active: 0 };
       }
     } else if (place.kind === 'page') {
-      // What was read is kept, even when the message to reveal was not among it.
       const w = message.page ? windowOf(message.page.key) : undefined;
-      if (w && message.page) setWindow(prependPage(w, message.page));
-      if (place.through === undefined) store.pageError.value = error?.message;
-      else if (error) {
-        // Revealing a message failed (not found, or no more history here): said in the bar; paging goes on.
+      if (w && message.page) setWindow(place.dir === 'older' ? prependPage(w, message.page) : appendPage(w, message.page));
+      if (place.dir === 'older') store.pageError.value = error?.message;
+      else store.newerError.value = error?.message;
+    } else if (place.kind === 'around') {
+      const w = message.page ? windowOf(message.page.key) : undefined;
+      if (w && message.page) setWindow(aroundWindow(w, message.page));
+      if (error) {
+        // Not found here (never arrived, or deleted): said in the bar; the timeline stays as it was.
         store.error.value = error;
-        if (store.reveal.value?.id === place.through) store.reveal.value = undefined;
+        if (store.reveal.value?.id === place.id) store.reveal.value = undefined;
       }
     } else if (place.kind === 'login') {
       store.loginError.value = error;

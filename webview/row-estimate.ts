@@ -32,7 +32,7 @@ export function countLines(text: string, perLine: number): number {
 /** The estimated height (px) of `row` in a timeline `width` px wide. */
 export function estimateRow(row: Row, width: number): number {
   if (row.kind === 'day') return DAY_PX;
-  if (row.kind === 'older') return OLDER_PX;
+  if (row.kind === 'older' || row.kind === 'newer') return OLDER_PX;
   if (row.kind === 'unread') return UNREAD_PX;
   const perLine = Math.max(16, Math.floor(((width || 300) - 40) / CHAR_PX));
   const text = row.item.text;

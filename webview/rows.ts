@@ -16,10 +16,13 @@ export type Row =
   | { kind: 'notice'; key: string; item: TimelineNotice }
   /** Older messages exist: where they load (scrolling up to it, or its button). */
   | { kind: 'older'; key: typeof OLDER_KEY }
+  /** Newer messages exist (a window jumped back to a message): where they load, at the end. */
+  | { kind: 'newer'; key: typeof NEWER_KEY }
   /** The "New messages" line, above the first unread message. */
   | { kind: 'unread'; key: typeof UNREAD_KEY };
 
 export const OLDER_KEY = 'older';
+export const NEWER_KEY = 'newer';
 export const UNREAD_KEY = 'unread';
 
 const DAY_MS = 86_400_000;
@@ -101,13 +104,14 @@ function push(rows: Row[], item: TimelineItem, c: Cursor, now: number): void {
 }
 
 /**
- * The rows of `items`; led by the loading row when older pages exist (`more`); the "New messages"
- * line above message `firstUnread` when given.
+ * The rows of `items`; led by the loading row when older pages exist (`more`), ended by the newer
+ * one when newer pages exist (`newer`); the "New messages" line above message `firstUnread` when given.
  */
-export function buildRows(items: readonly TimelineItem[], now: number = Date.now(), more = false, firstUnread?: string): Row[] {
+export function buildRows(items: readonly TimelineItem[], now: number = Date.now(), more = false, firstUnread?: string, newer = false): Row[] {
   const rows: Row[] = more ? [{ kind: 'older', key: OLDER_KEY }] : [];
   const cursor: Cursor = { dayStart: Number.NaN, dayEnd: Number.NaN, previous: undefined, firstUnread };
   for (const item of items) push(rows, item, cursor, now);
+  if (newer) rows.push({ kind: 'newer', key: NEWER_KEY });
   return rows;
 }
 

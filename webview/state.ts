@@ -26,7 +26,7 @@ export interface ViewError {
  * bar. A completion changes its own place only, so one request never clears another's state.
  */
 /** Where a request's failure is shown. `send`: the bar, and the unsent text (and the reply it was) goes back to the message box. */
-export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'send'; key: ConversationId; text: string; reply?: ReplyDraft } | { kind: 'page'; key: ConversationId; through?: string } | { kind: 'search' };
+export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'send'; key: ConversationId; text: string; reply?: ReplyDraft } | { kind: 'page'; key: ConversationId; dir: 'older' | 'newer' } | { kind: 'around'; key: ConversationId; id: string } | { kind: 'search' };
 
 /** The message my next message in a conversation answers (shown above the composer). */
 export interface ReplyDraft {
@@ -59,8 +59,8 @@ export interface SearchState {
 export interface RevealTarget {
   key: ConversationId;
   id: string;
-  /** Older pages asked for it so far (bounded: the host's `through` pages are bounded too). */
-  pages: number;
+  /** A window around it was asked for (`history/around`): asked once. */
+  asked?: boolean;
 }
 
 export interface PendingRequest {
@@ -87,6 +87,8 @@ export const store = {
   loginError: signal<ViewError | undefined>(undefined),
   /** Why the last older page of the open conversation failed (shown in its loading row, with Retry). */
   pageError: signal<string | undefined>(undefined),
+  /** The same for the last newer page (a window away from the newest). */
+  newerError: signal<string | undefined>(undefined),
   /** A failed join's words, by room id, shown in that directory row. */
   joinErrors: signal<ReadonlyMap<string, string>>(new Map()),
   /** Requests posted and not yet completed, by request id. */
@@ -102,6 +104,8 @@ export const store = {
   reveal: signal<RevealTarget | undefined>(undefined),
   /** The message marked briefly after it was revealed. */
   marked: signal<string | undefined>(undefined),
+  /** The newest window of this conversation was asked for (Latest, after a jump back): shown from its bottom. */
+  toNewest: signal<ConversationId | undefined>(undefined),
 };
 
 // ---- derived -----------------------------------------------------------------------------------
@@ -117,8 +121,10 @@ const NO_MEMBERS: MemberItem[] = [];
 const members = computed(() => store.open.value?.members ?? NO_MEMBERS);
 const typing = computed(() => typingText((store.open.value?.typing ?? []).filter((u) => u !== me.value)));
 const authPending = computed(() => [...store.pending.value.values()].some((r) => r.place.kind === 'login'));
-/** An older page of the open conversation is on its way. */
-const paging = computed(() => [...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.key === openKey.value));
+/** A page of the open conversation is on its way: `dir` older or newer. */
+const pagingOf = (dir: 'older' | 'newer') => computed(() => [...store.pending.value.values()].some((r) => r.place.kind === 'page' && r.place.dir === dir && r.place.key === openKey.value));
+const paging = pagingOf('older');
+const pagingNewer = pagingOf('newer');
 const gaps = computed(() => store.open.value?.gaps ?? []);
 /** Room ids with a join in flight. */
 const joining = computed(() => new Set([...store.pending.value.values()].flatMap((r) => (r.place.kind === 'join' ? [r.place.room] : []))));
@@ -138,7 +144,9 @@ export const model = {
   loginError: store.loginError as ReadonlySignal<ViewError | undefined>,
   joinErrors: store.joinErrors as ReadonlySignal<ReadonlyMap<string, string>>,
   pageError: store.pageError as ReadonlySignal<string | undefined>,
+  newerError: store.newerError as ReadonlySignal<string | undefined>,
   paging,
+  pagingNewer,
   gaps,
   pending: store.pending as ReadonlySignal<ReadonlyMap<number, PendingRequest>>,
   authPending,
@@ -158,5 +166,6 @@ export const model = {
   search: store.search as ReadonlySignal<SearchState>,
   reveal: store.reveal as ReadonlySignal<RevealTarget | undefined>,
   marked: store.marked as ReadonlySignal<string | undefined>,
+  toNewest: store.toNewest as ReadonlySignal<ConversationId | undefined>,
   seen,
 };

@@ -1,7 +1,8 @@
 // The open conversation's window of items, as pure steps from one (conversation, rows) pair to the
 // next: a live item inserted where it belongs (protocol/view.ts compareItems), a delivery state
-// applied, an older page put in front, and far older items dropped so the view's memory stays
-// bounded however far back someone has scrolled. receive.ts applies the host's notifications with
+// applied, an older page put in front, a window around a message far back (a jump: `newer` until
+// newer pages reach the newest again) and its newer pages put behind, and far older items dropped
+// so the view's memory stays bounded however far back someone has scrolled. receive.ts applies the host's notifications with
 // them, actions.ts the view's own trimming; neither keeps any state here.
 
 import { QUOTE_CHARS } from '../protocol/message-actions.ts';
@@ -19,12 +20,13 @@ export interface TimelineWindow {
 
 /** The rows of a whole conversation window (the loading row first while older pages exist). */
 export function rowsOf(open: OpenedConversation | undefined): Row[] {
-  return open ? buildRows(open.timeline, Date.now(), Boolean(open.more), open.firstUnread) : [];
+  return open ? buildRows(open.timeline, Date.now(), Boolean(open.more), open.firstUnread, Boolean(open.newer)) : [];
 }
 
 /**
- * `item` inserted where it belongs; undefined when nothing changes: a message already there, or
- * one older than the window while older pages exist (it arrives with its page).
+ * `item` inserted where it belongs; undefined when nothing changes: a message already there, one
+ * older than the window while older pages exist, or one newer than it while newer pages exist (a
+ * window jumped back: each arrives with its page).
  */
 export function addItem(w: TimelineWindow, item: TimelineItem): TimelineWindow | undefined {
   const items = w.open.timeline;
@@ -36,7 +38,9 @@ export function addItem(w: TimelineWindow, item: TimelineItem): TimelineWindow |
     }
   }
   const first = items[0];
+  const last = items[items.length - 1];
   if (w.open.more && first && compareItems(item, first) < 0) return undefined;
+  if (w.open.newer && last && compareItems(item, last) > 0) return undefined;
   const at = insertionIndex(items, item);
   const timeline = items.slice();
   timeline.splice(at, 0, item);
@@ -120,15 +124,51 @@ export function prependPage(w: TimelineWindow, page: HistoryPage): TimelineWindo
   return { open, rows: rowsOf(open) };
 }
 
+/** The id of the newest message held: what the next newer page is asked after. */
+export function newestMessageId(open: OpenedConversation): string | undefined {
+  for (let i = open.timeline.length - 1; i >= 0; i--) {
+    const item = open.timeline[i]!;
+    if (item.kind === 'message') return item.id;
+  }
+  return undefined;
+}
+
+/**
+ * A window around message `page.around` in place of the open one (a jump to it): away from the
+ * newest while `page.newer`; undefined when it is for another conversation.
+ */
+export function aroundWindow(w: TimelineWindow, page: HistoryPage): TimelineWindow | undefined {
+  if (page.key !== w.open.key || page.around === undefined) return undefined;
+  const open: OpenedConversation = { ...w.open, timeline: page.items, more: page.more, newer: page.newer === true };
+  return { open, rows: rowsOf(open) };
+}
+
+/**
+ * `page` (newer messages) put behind a window away from the newest; once it has no newer after it,
+ * the window is back at the newest (live items are added again). Far older items are let go past
+ * VIEW_MAX_ITEMS. Undefined when it no longer fits (another conversation, or the window moved on).
+ */
+export function appendPage(w: TimelineWindow, page: HistoryPage): TimelineWindow | undefined {
+  if (page.key !== w.open.key || page.after === undefined || !w.open.newer || newestMessageId(w.open) !== page.after) return undefined;
+  const held = new Set(w.open.timeline.map((item) => `${item.kind}:${item.id}`));
+  const fresh = page.items.filter((item) => !held.has(`${item.kind}:${item.id}`));
+  const open: OpenedConversation = { ...w.open, timeline: [...w.open.timeline, ...fresh], newer: page.newer === true };
+  return trimmedTo(open) ?? { open, rows: rowsOf(open) };
+}
+
 /**
  * The newest VIEW_KEEP_ITEMS items once the window holds more than VIEW_MAX_ITEMS; undefined when
  * it does not, or when the host pages nothing (`more` absent: nothing could bring them back).
  */
 export function trimmed(w: TimelineWindow): TimelineWindow | undefined {
-  if (w.open.more === undefined || w.open.timeline.length <= VIEW_MAX_ITEMS) return undefined;
-  const kept = w.open.timeline.slice(-VIEW_KEEP_ITEMS);
-  const dropped = w.open.timeline.length - kept.length;
-  const anyMessage = w.open.timeline.slice(0, dropped).some((item) => item.kind === 'message');
-  const open = { ...w.open, timeline: kept, more: w.open.more || anyMessage };
+  return trimmedTo(w.open);
+}
+
+function trimmedTo(o: OpenedConversation): TimelineWindow | undefined {
+  if (o.more === undefined || o.timeline.length <= VIEW_MAX_ITEMS) return undefined;
+  const kept = o.timeline.slice(-VIEW_KEEP_ITEMS);
+  const dropped = o.timeline.length - kept.length;
+  const anyMessage = o.timeline.slice(0, dropped).some((item) => item.kind === 'message');
+  const open = { ...o, timeline: kept, more: o.more || anyMessage };
   return { open, rows: rowsOf(open) };
 }

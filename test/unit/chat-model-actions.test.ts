@@ -6,10 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HostToView, TimelineMessage } from '../../protocol/view.ts';
+import type { HostToView, TimelineItem, TimelineMessage } from '../../protocol/view.ts';
 import { ChatModel } from '../../extension/chat-model.ts';
-import { ConversationActions, MAX_REVEAL_PAGES } from '../../extension/conversation-actions.ts';
-import { roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { ConversationActions } from '../../extension/conversation-actions.ts';
+import { allowErrors, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 180_000 };
@@ -89,7 +89,7 @@ test('reply, react, edit and delete: quotes, reactions with "mine", "edited", an
   assert.equal(a.posted.slice(before).some((m) => m.type === 'message/updated'), false);
 });
 
-test('history pages carry replies, reactions, edits and deletes; "through" reads back to a message; search is titled by conversation', SLOW, async (t) => {
+test('history pages carry replies, reactions, edits and deletes; a window around a message far back, newer pages from it to the newest; search is titled by conversation', SLOW, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'release');
   const { alice, bob } = engines;
@@ -112,17 +112,31 @@ test('history pages carry replies, reactions, edits and deletes; "through" reads
   const newest = window.timeline.at(-1) as TimelineMessage;
   assert.deepEqual(newest.replyTo, { id: first.id, from: 'bob', excerpt: 'the needle: ship on friday' }, 'a reply read from the store carries its quote');
 
-  const { page, error } = await a.actions.pagesThrough(id, window.timeline[0]!.id, first.id);
-  assert.equal(error, undefined);
-  assert.equal(page.items[0]!.id, first.id, 'read back to the first message, oldest first');
-  assert.equal(page.more, false);
-  assert.equal(page.items.length + window.timeline.length, total);
-  assert.deepEqual(page.items[0]!.reactions, [{ emoji: '🎉', users: ['bob'], mine: false }], 'an older page carries reactions');
+  // A jump to the first message (a quote or a search result far back): a window around it, read from the store.
+  const around = await a.model.aroundPage(id, first.id);
+  const messages = (items: TimelineItem[]) => items.filter((i): i is TimelineMessage => i.kind === 'message');
+  assert.equal(messages(around.items)[0]!.id, first.id, 'nothing before the first message');
+  assert.deepEqual([around.around, around.more, around.newer], [first.id, false, true]);
+  assert.deepEqual(messages(around.items)[0]!.reactions, [{ emoji: '🎉', users: ['bob'], mine: false }], 'a window carries reactions');
+  // Newer pages from there reach the window held here: every message once, in order, up to the newest.
+  const seen = messages(around.items).map((m) => m.id);
+  let after = seen.at(-1)!;
+  for (let newer = true; newer; ) {
+    const page = await a.model.newerPage(id, after);
+    assert.equal(page.after, after);
+    seen.push(...messages(page.items).map((m) => m.id));
+    newer = page.newer === true;
+    after = seen.at(-1)!;
+  }
+  assert.equal(seen.length, total);
+  assert.equal(new Set(seen).size, total, 'none twice');
+  assert.equal(seen.at(-1), newest.id, 'up to the newest');
+  // Around a message the window holds: from a few before it to the newest, nothing newer.
+  const near = await a.model.aroundPage(id, newest.id);
+  assert.deepEqual([near.newer, messages(near.items).at(-1)!.id], [false, newest.id]);
 
-  const missing = await a.actions.pagesThrough(id, window.timeline[0]!.id, 'no-such-message');
-  assert.equal(missing.error?.code, 'message.not_found');
-  assert.match(missing.error!.message, /not in this conversation's history/);
-  assert.ok(MAX_REVEAL_PAGES * 50 > total, 'the bound is not what stopped it');
+  await assert.rejects(a.model.aroundPage(id, 'no-such-message'), (err: Error & { code?: string }) =>
+    err.code === 'message.not_found' && /not in this conversation's history on this device/.test(err.message));
 
   const found = await a.actions.search('needle');
   assert.equal(found.searchedFrom, undefined, 'the index is not full: nothing says older messages were skipped');
@@ -134,4 +148,38 @@ test('history pages carry replies, reactions, edits and deletes; "through" reads
     ],
     'newest first, titled by the room',
   );
+});
+
+test('a search result 1,200 messages back opens at it: one window around it, newer pages from there, and the view back at the newest', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'ops');
+  const { alice, bob } = engines;
+  // A burst of 1,201 messages goes through 13 of bob's sender sessions (100 messages each); alice
+  // keeps 8 per sender and says so when an evicted one's key is offered again (being looked into).
+  allowErrors(alice, (e) => e.code === 'session.ended' && /a newer session of bob's replaced it here/.test(e.message));
+  const after = 1200;
+  const arrived = new Promise<void>((resolve) => {
+    let n = 0;
+    alice.on('message', (m) => m.roomId === id && ++n === after + 1 && resolve());
+  });
+  const needle = await bob.sendRoom(id, 'the pelican migration is on hold');
+  for (let i = 1; i <= after; i++) await bob.sendRoom(id, `routine ${i}`);
+  await arrived;
+
+  const a = await viewOf(alice);
+  const [hit] = (await a.actions.search('pelican')).results;
+  assert.equal(hit?.id, needle.id);
+  await a.actions.open(hit.key, hit.id);
+  assert.deepEqual(a.posted.at(-1), { type: 'message/revealed', key: id, id: needle.id }, 'the view is told to show it');
+  // What the view then asks: a window around it (the old way read back at most 20 pages of 50).
+  const started = performance.now();
+  const around = await a.model.aroundPage(id, needle.id);
+  const tookMs = performance.now() - started;
+  const ids = (items: TimelineItem[]) => items.filter((i): i is TimelineMessage => i.kind === 'message').map((m) => m.id);
+  assert.equal(ids(around.items)[0], needle.id, 'the found message, with nothing older');
+  assert.equal(around.newer, true);
+  assert.ok(around.items.length <= 61, `${around.items.length} items: one window, not the ${after} after it`);
+  const next = await a.model.newerPage(id, ids(around.items).at(-1)!);
+  assert.equal((next.items[0] as TimelineMessage).text, `routine ${ids(around.items).length}`, 'newer pages go on right after it');
+  t.diagnostic(`window around a message ${after} back: ${around.items.length} items in ${tookMs.toFixed(1)} ms`);
 });

@@ -54,7 +54,7 @@ test('a conversation opens on its newest page from the store, pages back to its 
   const page3 = await first.model.olderPage(id, before);
   assert.deepEqual(idsOf(page3.items), sent.slice(0, 20));
   assert.equal(page3.more, false, 'the first message reached');
-  assert.ok(page3.items.every((m) => m.from === 'bob' && !m.mine));
+  assert.ok(page3.items.every((m) => m.kind === 'message' && m.from === 'bob' && !m.mine));
 
   // The window is reloaded (a new model) and the engine restarted on its data folder.
   await alice.close();
@@ -114,7 +114,7 @@ test('my message to a member who is away: waiting for bob (also after a reload),
 const msg = (id: string, from: string, sentAt: number, patch: Partial<TimelineMessage> = {}): TimelineMessage => ({ kind: 'message', id, from, text: id, sentAt, mine: false, mentionsMe: false, ...patch });
 
 test('timelines: live items sort in by (time, sender), equals as they came; a late one lands in place; one older than the window is left to its page; a state change before its message waits for it; the window stays bounded', async () => {
-  const pages: { items: TimelineMessage[]; more: boolean }[] = [{ items: [msg('a', 'bob', 10), msg('c', 'carol', 30)], more: true }];
+  const pages: { items: TimelineMessage[]; more: boolean; newer: boolean }[] = [{ items: [msg('a', 'bob', 10), msg('c', 'carol', 30)], more: true, newer: false }];
   let reads = 0;
   const store = new TimelineStore();
   store.use({ page: async () => (reads++, pages[0]!) });

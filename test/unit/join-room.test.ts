@@ -19,7 +19,7 @@ import { allowErrors, registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, REPO_ROOT, restartTracker, startTracker } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 120_000 };
-const NO_HISTORY: HistorySource = { page: async () => ({ items: [], more: false }) };
+const NO_HISTORY: HistorySource = { page: async () => ({ items: [], more: false, newer: false }) };
 
 /** Counts the requests the engine sends to the tracker, by type (the tracker session's one door). */
 function countRequests(engine: ChatEngine): Map<string, number> {

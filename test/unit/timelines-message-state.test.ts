@@ -44,7 +44,7 @@ test("a stored change merged into the window's row keeps my delivery count; a de
 test('the window replaces a row in place and finds the replies quoting a message; the quote cache is bounded and follows edits', async () => {
   const store = new TimelineStore();
   const row = (id: string, sentAt: number, replyTo?: string): TimelineMessage => ({ kind: 'message', id, from: 'bob', text: id, sentAt, mine: false, mentionsMe: false, ...(replyTo ? { replyTo: { id: replyTo } } : {}) });
-  store.use({ page: async () => ({ items: [row('a', 1), row('b', 2, 'a'), row('c', 3, 'a')], more: false }) });
+  store.use({ page: async () => ({ items: [row('a', 1), row('b', 2, 'a'), row('c', 3, 'a')], more: false, newer: false }) });
   await store.load('r');
   assert.deepEqual(store.repliesTo('r', 'a').map((m) => m.id), ['b', 'c']);
   assert.equal(store.replace('r', { ...row('b', 2), text: 'changed' }), true);

@@ -29,7 +29,7 @@ test('typing: a mark fades after the timeout unless renewed; a stop or a message
 
 test('timelines: the newest page brings the gaps the store still knows of; later gap events update them', async () => {
   const store = new TimelineStore();
-  store.use({ page: async () => ({ items: [], more: false, gaps: [{ from: 'carol', missing: 12 }] }) });
+  store.use({ page: async () => ({ items: [], more: false, newer: false, gaps: [{ from: 'carol', missing: 12 }] }) });
   store.gap('r', 'dave', 3); // told before the page was read: the page, read later, is newer
   await store.load('r');
   assert.deepEqual(store.gaps('r'), [{ from: 'carol', missing: 12 }]);

@@ -109,10 +109,11 @@ describe('webview: replies and reactions', () => {
     // Keyboard: Enter on the quote of a message older than the view holds.
     await row(view, 'r2').locator('.reply-quote').focus();
     await view.page.keyboard.press('Enter');
-    const asked = await view.waitForPosted('history/page', { key: 'general', before: 'm1', through: 'old5' });
+    const asked = await view.waitForPosted('history/around', { key: 'general', id: 'old5' });
     const older = many(0, 10, 'old').map((m) => ({ ...m, sentAt: T0 - (10 - Number(m.id.slice(3))) * MIN }));
     older[5] = { ...older[5]!, from: 'bob', text: 'the old plan' };
-    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: true, page: { key: 'general', before: 'm1', items: older, more: false } });
+    // The window around it reaches the newest (the host's own window): the view stays live.
+    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: true, page: { key: 'general', around: 'old5', items: [...older, ...timeline], more: false, newer: false } });
     await revealedInView(view, 'old5');
     assert.equal(await focusedId(view), 'old5', 'the original takes the focus');
 
@@ -121,7 +122,8 @@ describe('webview: replies and reactions', () => {
     await quote.click();
     await revealedInView(view, 'm1');
     assert.equal(await focusedId(view), 'm1');
-    assert.equal((await view.postedOf('history/page')).filter((p) => p.through).length, 1, 'one page was enough');
+    assert.equal((await view.postedOf('history/around')).length, 1, 'one window was enough');
+    assert.equal(await view.page.locator('.row.newer').count(), 0, 'at the newest: nothing newer to load');
     view.assertClean();
   });
 

@@ -11,7 +11,7 @@ import { message, notice } from './fixtures.ts';
 const NOW = new Date(2026, 10, 25, 15, 0).getTime();
 const at = (day: number, hour: number, minute = 0) => new Date(2026, 10, day, hour, minute).getTime();
 const shape = (rows: Row[]) =>
-  rows.map((r) => (r.kind === 'day' ? `day:${r.label}` : r.kind === 'notice' ? `notice:${r.item.id}` : r.kind === 'older' ? 'older' : r.kind === 'unread' ? 'NEW' : `${r.item.id}${r.head ? '*' : ''}`));
+  rows.map((r) => (r.kind === 'day' ? `day:${r.label}` : r.kind === 'notice' ? `notice:${r.item.id}` : r.kind === 'older' || r.kind === 'newer' ? r.kind : r.kind === 'unread' ? 'NEW' : `${r.item.id}${r.head ? '*' : ''}`));
 
 test('a day separator before each new day, labelled Today and Yesterday', () => {
   const rows = buildRows([message('a', 'bob', 'x', at(20, 10)), message('b', 'bob', 'x', at(24, 23, 59)), message('c', 'bob', 'x', at(25, 0, 1))], NOW);

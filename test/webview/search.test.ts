@@ -2,7 +2,8 @@
 // one search/run per pause, and only the latest answer is shown; results show the conversation,
 // sender, time and context with the searched words marked (as text, whatever a peer wrote);
 // arrows choose, Enter posts search/open; the host's message/revealed scrolls to the message,
-// loading older pages through it, and marks it. A full index's answer says from when it searched.
+// asking for a window around it when not held (away from the newest until scrolled or jumped
+// back), and marks it. A full index's answer says from when it searched.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -131,7 +132,7 @@ describe('webview: search', () => {
     view.assertClean();
   });
 
-  test('arrows choose a result, Enter posts search/open; message/revealed scrolls to it (older pages through it) and marks it', async (t) => {
+  test('arrows choose a result, Enter posts search/open; message/revealed asks for a window around it (however far back), scrolls to it and marks it', async (t) => {
     const view = await harness().open(t);
     await start(view);
     await view.page.keyboard.press('Control+f');
@@ -149,11 +150,12 @@ describe('webview: search', () => {
     await view.waitForPosted('search/open', { key: 'random', id: 'r10' });
     await box.waitFor({ state: 'detached', timeout: WAIT_MS });
 
-    // The host opens the conversation (its newest page) and reveals the message, which is older.
+    // The host opens the conversation (its newest page) and reveals the message, which is older:
+    // one window around it, not pages back to it.
     await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(50, 100), more: true, members: GENERAL_MEMBERS, typing: [] });
     await view.send({ type: 'message/revealed', key: 'random', id: 'r10' });
-    const page = await view.waitForPosted('history/page', { key: 'random', before: 'r50', through: 'r10' });
-    await view.send({ type: 'request/completed', requestId: page.requestId, ok: true, page: { key: 'random', before: 'r50', items: many(5, 50), more: true } });
+    const around = await view.waitForPosted('history/around', { key: 'random', id: 'r10' });
+    await view.send({ type: 'request/completed', requestId: around.requestId, ok: true, page: { key: 'random', around: 'r10', items: many(0, 30), more: false, newer: true } });
     const target = view.page.locator('.row.message.revealed[data-id="r10"]');
     await target.waitFor({ timeout: WAIT_MS });
     const inside = await target.evaluate((el) => {
@@ -164,6 +166,7 @@ describe('webview: search', () => {
     assert.ok(inside, 'the revealed message is in view');
     assert.equal(await view.page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.id), 'r10', 'and has the focus');
     assert.notEqual(await target.evaluate((el) => getComputedStyle(el).backgroundColor), 'rgba(0, 0, 0, 0)', 'marked');
+    assert.equal((await view.postedOf('history/page')).length, 0, 'no older page was read to get there');
     // The mark fades: it is a moment's highlight, not a state.
     await view.page.locator('.row.message.revealed').waitFor({ state: 'detached', timeout: WAIT_MS });
     // A mouse click on a result works the same.
@@ -173,33 +176,89 @@ describe('webview: search', () => {
     view.assertClean();
   });
 
-  test('a message that cannot be found says so in words: the pages read are kept, nothing is asked again', async (t) => {
+  test('away from the newest after a jump: live messages wait, scrolling down reads newer pages back to the newest, Latest and sending go to the newest', async (t) => {
+    const view = await harness().open(t);
+    await start(view);
+    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(950, 1000), more: true, members: GENERAL_MEMBERS, typing: [] });
+    await view.send({ type: 'message/revealed', key: 'random', id: 'r10' });
+    const around = await view.waitForPosted('history/around', { key: 'random', id: 'r10' });
+    await view.send({ type: 'request/completed', requestId: around.requestId, ok: true, page: { key: 'random', around: 'r10', items: many(0, 40), more: false, newer: true } });
+    await view.page.locator('.row.message.revealed[data-id="r10"]').waitFor({ timeout: WAIT_MS });
+    // The window ends with a row that loads newer messages; a live message is not put after it.
+    const newerRow = view.page.locator('.row.newer');
+    const latest = view.page.getByRole('button', { name: 'Jump to the latest message' });
+    await view.send({ type: 'timeline/added', key: 'random', item: message('r1000', 'bob', 'live while away', T0 + 1000 * MIN) });
+    await view.send({ type: 'timeline/added', key: 'random', item: message('r1001', 'bob', 'another', T0 + 1001 * MIN) });
+    assert.equal(await view.page.locator('[data-id="r1000"]').count(), 0, 'not shown after r39 as if it came next');
+    assert.equal(await latest.count(), 1, 'Latest is offered while away');
+
+    // Scrolled to the end: the row there loads newer messages, asked after the newest held, put behind.
+    await view.page.locator('.timeline').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await newerRow.waitFor({ state: 'attached', timeout: WAIT_MS });
+    const next = await view.waitForPosted('history/newer', { key: 'random', after: 'r39' });
+    await view.send({ type: 'request/completed', requestId: next.requestId, ok: true, page: { key: 'random', after: 'r39', items: many(40, 90), more: true, newer: true } });
+    // Put behind what was read (the view did not move: r39 is still on screen); scrolled on, the last page.
+    await view.page.locator('[data-id="r39"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    await view.page.locator('.timeline').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await view.page.locator('[data-id="r89"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    // The last page reaches the newest (the host's own window, with what came meanwhile): live again.
+    const last = await view.waitForPosted('history/newer', { key: 'random', after: 'r89' });
+    await view.send({ type: 'request/completed', requestId: last.requestId, ok: true, page: { key: 'random', after: 'r89', items: [...many(90, 100), message('r1000', 'bob', 'live while away', T0 + 1000 * MIN), message('r1001', 'bob', 'another', T0 + 1001 * MIN)], more: true, newer: false } });
+    await view.page.locator('.timeline').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await view.page.locator('[data-id="r1001"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    assert.equal(await newerRow.count(), 0, 'nothing newer to load');
+    await view.send({ type: 'timeline/added', key: 'random', item: message('r1002', 'carol', 'live again', T0 + 1002 * MIN) });
+    await view.page.locator('[data-id="r1002"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    assert.equal((await view.postedOf('history/newer')).length, 2, 'no page asked once at the newest');
+
+    // A message held is scrolled to at once; one not held takes a window around it again.
+    await view.send({ type: 'message/revealed', key: 'random', id: 'r3' });
+    await view.page.locator('.row.message.revealed[data-id="r3"]').waitFor({ timeout: WAIT_MS });
+    await view.send({ type: 'message/revealed', key: 'random', id: 'r500' });
+    const again = await view.waitForPosted('history/around', { key: 'random', id: 'r500' });
+    assert.equal((await view.postedOf('history/around')).length, 2, 'r3 needed none');
+    await view.send({ type: 'request/completed', requestId: again.requestId, ok: true, page: { key: 'random', around: 'r500', items: many(490, 530), more: true, newer: true } });
+    await view.page.locator('.row.message.revealed[data-id="r500"]').waitFor({ timeout: WAIT_MS });
+    // "Latest" (keyboard) opens the newest window, shown from its bottom.
+    await latest.focus();
+    await view.page.keyboard.press('Enter');
+    await view.waitForPosted('conversation/open', { key: 'random' });
+    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: [...many(960, 1000), message('r1002', 'carol', 'live again', T0 + 1002 * MIN)], more: true, members: GENERAL_MEMBERS, typing: [] });
+    await view.page.locator('[data-id="r1002"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    const atBottom = () => view.page.locator('.timeline').evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight <= 4);
+    await view.page.waitForFunction(() => {
+      const el = document.querySelector('.timeline')!;
+      return el.scrollHeight - el.scrollTop - el.clientHeight <= 4;
+    }, null, { timeout: WAIT_MS });
+    assert.ok(await atBottom(), 'the newest window is shown from its bottom');
+
+    // Away once more, and a message sent: the view goes to the newest with it.
+    await view.send({ type: 'message/revealed', key: 'random', id: 'r700' });
+    const third = await view.waitForPosted('history/around', { key: 'random', id: 'r700' });
+    await view.send({ type: 'request/completed', requestId: third.requestId, ok: true, page: { key: 'random', around: 'r700', items: many(690, 730), more: true, newer: true } });
+    await view.page.locator('.row.message.revealed[data-id="r700"]').waitFor({ timeout: WAIT_MS });
+    const opens = (await view.postedOf('conversation/open')).length;
+    await view.page.locator('.composer-input').fill('back to now');
+    await view.page.locator('.composer-input').press('Enter');
+    await view.waitForPosted('message/send', { key: 'random', text: 'back to now' });
+    assert.equal((await view.postedOf('conversation/open')).length, opens + 1, 'the newest window is asked for');
+    view.assertClean();
+  });
+
+  test('a message that cannot be found says so in words: the timeline stays, nothing is asked again', async (t) => {
     const view = await harness().open(t);
     await start(view);
     await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(50, 100), more: true, members: GENERAL_MEMBERS, typing: [] });
     await view.send({ type: 'message/revealed', key: 'random', id: 'lost' });
-    const asked = await view.waitForPosted('history/page', { key: 'random', before: 'r50', through: 'lost' });
-    const message = 'The message was not in the last 45 messages read back; scroll up to look further.';
-    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: false, error: { code: 'message.not_found', message }, page: { key: 'random', before: 'r50', items: many(5, 50), more: true } });
+    const asked = await view.waitForPosted('history/around', { key: 'random', id: 'lost' });
+    const message = "That message is not in this conversation's history on this device (it may not have arrived here, or it is older than what is kept).";
+    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: false, error: { code: 'message.not_found', message } });
     const bar = view.page.getByRole('alert');
     await bar.waitFor({ timeout: WAIT_MS });
     assert.equal(await bar.locator('.error-text').innerText(), message);
-    assert.equal((await view.postedOf('history/page')).filter((p) => p.through).length, 1, 'not asked again');
-    // What was read back is there above, and scrolling up loads on from it (the loading row is not in error).
-    await view.page.locator('.timeline').evaluate((el) => el.scrollTo({ top: 0 }));
-    await view.page.locator('[data-id="r5"]').waitFor({ state: 'attached', timeout: WAIT_MS });
-    const more = await view.waitForPosted('history/page', { key: 'random', before: 'r5' });
-    assert.equal(await view.page.locator('.older-error').count(), 0);
-    await view.send({ type: 'request/completed', requestId: more.requestId, ok: true, page: { key: 'random', before: 'r5', items: many(0, 5), more: false } });
-    await view.page.locator('[data-id="r0"]').waitFor({ state: 'attached', timeout: WAIT_MS });
-
-    // Nothing older exists: said at once, nothing asked.
-    await view.page.getByRole('button', { name: 'Dismiss error' }).click();
-    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(50, 60), more: false, members: GENERAL_MEMBERS, typing: [] });
-    await view.send({ type: 'message/revealed', key: 'random', id: 'r3' });
-    await bar.waitFor({ timeout: WAIT_MS });
-    assert.match(await bar.innerText(), /not in this conversation's history on this device/);
-    assert.equal((await view.postedOf('history/page')).filter((p) => p.through === 'r3').length, 0);
+    assert.equal((await view.postedOf('history/around')).length, 1, 'not asked again');
+    assert.equal(await view.page.locator('.row.newer').count(), 0, 'still at the newest');
+    await view.page.locator('[data-id="r99"]').waitFor({ state: 'attached', timeout: WAIT_MS });
     view.assertClean();
   });
 });

@@ -8,7 +8,7 @@ import { visibleLines } from '../../protocol/text.ts';
 import { formatFull, formatTime, type Row } from '../rows.ts';
 import { Icon } from './icon.tsx';
 import { MessageRow } from './message-row.tsx';
-import { OlderRow } from './older-row.tsx';
+import { PageRow } from './page-row.tsx';
 
 interface RowProps {
   row: Row;
@@ -27,7 +27,7 @@ export class TimelineRow extends Component<RowProps> {
     if (next.index !== this.props.index || next.me !== this.props.me || a.key !== b.key || a.kind !== b.kind) return true;
     if (next.marked !== this.props.marked || (next.seen ?? []).join('\n') !== (this.props.seen ?? []).join('\n')) return true;
     if (a.kind === 'day') return a.label !== (b as typeof a).label;
-    if (a.kind === 'older' || a.kind === 'unread') return false;
+    if (a.kind === 'older' || a.kind === 'newer' || a.kind === 'unread') return false;
     if (a.kind === 'message') return a.item !== (b as typeof a).item || a.head !== (b as typeof a).head;
     return a.item !== (b as typeof a).item;
   }
@@ -62,7 +62,8 @@ export class TimelineRow extends Component<RowProps> {
           </div>
         );
       case 'older':
-        return <OlderRow index={index} rowKey={row.key} />;
+      case 'newer':
+        return <PageRow dir={row.kind} index={index} rowKey={row.key} />;
     }
   }
 }

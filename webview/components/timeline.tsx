@@ -11,7 +11,9 @@
 // rows change above it: an older page put in front, a late message inserted, the loading row gone.
 //
 // History: scrolled near the top while older pages exist, it asks for the next one (actions.ts
-// loadOlder); back at the bottom, it lets far older pages go (actions.ts trimOlder).
+// loadOlder); back at the bottom, it lets far older pages go (actions.ts trimOlder). After a jump
+// back to a message (a window away from the newest, `open.newer`), it never sticks to the bottom:
+// near it, it asks for the next newer page (actions.ts loadNewer), and "Latest" reopens the newest.
 //
 // Keyboard: the timeline is ONE Tab stop (webview/timeline-keys.ts): Up and Down move through its
 // messages, notices and the links and buttons in them (Enter follows a link); Home and End scroll
@@ -130,7 +132,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     if (Math.abs(el.scrollTop - this.scrollTop) > 1) this.pin = undefined;
     this.scrollTop = el.scrollTop;
     this.viewHeight = el.clientHeight;
-    this.stick = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX;
+    this.stick = !model.open.value?.newer && el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX;
     const next = this.computeRange();
     if (next.start !== this.range.start || next.end !== this.range.end) {
       if (!this.stick && (next.start >= this.range.end || next.end <= this.range.start)) {
@@ -145,7 +147,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     }
     if (this.stick !== this.state.atBottom) this.setState({ atBottom: this.stick });
     this.updateUnreadAbove();
-    this.loadIfNearTop();
+    this.loadIfNear();
   };
 
   /** The index of the "New messages" line, or -1. */
@@ -189,9 +191,12 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     this.forceUpdate();
   };
 
-  /** Near the top with older pages to come: ask for the next (actions.ts sends one at a time). */
-  private loadIfNearTop(): void {
-    if (this.layout.rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadOlder();
+  /** Near the top with older pages to come, or the end with newer ones: ask for the next (actions.ts sends one at a time). */
+  private loadIfNear(): void {
+    const rows = this.layout.rows;
+    if (rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadOlder();
+    const end = this.layout.offsets[rows.length]!;
+    if (rows[rows.length - 1]?.kind === 'newer' && end - this.scrollTop - (this.viewHeight || 800) < LOAD_AHEAD_PX) actions.loadNewer();
   }
 
   /**
@@ -203,12 +208,14 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     if (!n) return undefined;
     for (let i = this.layout.indexAt(this.scrollTop, n); i < n; i++) {
       const row = this.layout.rows[i]!;
-      if (row.kind !== 'day' && row.kind !== 'older') return { key: row.key, index: i, delta: this.scrollTop - this.layout.offsets[i]! };
+      if (row.kind !== 'day' && row.kind !== 'older' && row.kind !== 'newer') return { key: row.key, index: i, delta: this.scrollTop - this.layout.offsets[i]! };
     }
     return undefined;
   }
 
   private readonly jumpToBottom = (): void => {
+    // Away from the newest: the host sends the newest window, shown from its bottom (render).
+    actions.jumpToNewest();
     this.stick = true;
     this.setState({ atBottom: true });
     this.forceUpdate();
@@ -299,7 +306,8 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
       messageActions.revealed(revealed);
     }
     this.updateUnreadAbove();
-    this.loadIfNearTop();
+    this.loadIfNear();
+    if (model.toNewest.value !== undefined && model.toNewest.value === model.openKey.value && !model.open.value?.newer) actions.atNewest();
   }
 
   /** Where scrollTop must be after this render, so the row in view stays where it was. */
@@ -316,6 +324,10 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
       this.conversation = key;
       this.stick = true;
     }
+    // Away from the newest (a jump back): rows come in at the end as pages, not to be followed.
+    const detached = model.open.value?.newer === true;
+    if (detached) this.stick = false;
+    else if (model.toNewest.value === key) this.stick = true;
     const previousLast = this.layout.rows[this.layout.rows.length - 1];
     // Rows may change above the one in view (a page in front, a late message): keep it in place.
     const anchor = rows !== this.layout.rows && !this.stick && key === this.conversation ? this.anchor() : undefined;
@@ -352,7 +364,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
       const id = row.kind === 'message' ? row.item.id : undefined;
       children.push(<TimelineRow key={row.key} row={row} index={i} me={me} seen={id === undefined ? undefined : seen.get(id)} marked={id !== undefined && id === marked} />);
     }
-    const atBottom = this.state.atBottom || this.stick;
+    const atBottom = !detached && (this.state.atBottom || this.stick);
     return (
       <div class="timeline-wrap">
         <div
