@@ -196,6 +196,28 @@ export async function searchBench(opts: SearchBenchOptions = {}): Promise<Report
       }
       rows.push({ metric: `slowest warm search p99, ${n}`, value: worstP99, unit: 'ms', note: `target < ${SEARCH_TARGET_MS} ms: ${worstP99 < SEARCH_TARGET_MS ? 'met' : 'MISSED'}` });
 
+      // 3b. opening a result (Enter): the view's window around it and the next newer page, read from
+      // the sealed store (History.page `around` and `after`), however far back the hit is.
+      {
+        const hits = idx.search(PLANTED.word, { limit: 50 });
+        const around: number[] = [];
+        const after: number[] = [];
+        for (let r = 0; r < o.reps; r++) {
+          const hit = hits[r % hits.length]!;
+          t0 = performance.now();
+          const page = history.page(hit.conversation, { around: hit.id, limit: 50 });
+          around.push(performance.now() - t0);
+          if (!page.messages.some((m) => m.id === hit.id)) throw new Error(`the window around ${hit.id} does not hold it`);
+          t0 = performance.now();
+          history.page(hit.conversation, { after: page.messages.at(-1)!.id, limit: 50 });
+          after.push(performance.now() - t0);
+        }
+        for (const [label, xs] of [['open a result: the window around it (50 messages)', around], ['then the next newer page (50)', after]] as const) {
+          const s = stats(xs);
+          rows.push({ metric: `${label}, ${n}`, value: s.p50, unit: 'ms', note: `median of ${o.reps} hits spread over the history; p95 ${s.p95}, p99 ${s.p99}, max ${s.max} ms (rows opened and decrypted)`, ...s, samples: xs.map(ms) });
+        }
+      }
+
       // 4. keeping the index current.
       const puts: number[] = [];
       const edits: number[] = [];
