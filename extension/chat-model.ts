@@ -93,7 +93,7 @@ export class ChatModel {
       listen(engine, 'room_forked', (e) => this.roomNotice(e.roomId, `History conflict at event ${e.seq}: ${e.detail}`, 'warning')),
       listen(engine, 'typing', (e) => this.typing.set(e.roomId, e.user, e.active)),
       listen(engine, 'reaction', (e) => this.updates.changed(e.roomId, e.id, { t: 'reaction', user: e.user, emoji: e.emoji, on: e.on })),
-      listen(engine, 'edited', (e) => this.updates.changed(e.roomId, e.id, { t: 'edited', text: e.text })),
+      listen(engine, 'edited', (e) => this.onEdited(e.roomId, e.id, e.text)),
       listen(engine, 'deleted', (e) => this.onDeleted(e.roomId, e.id)),
       listen(engine, 'read', (e) => this.onRead(e)),
       listen(engine, 'directory_changed', (e) => void (engine.user && this.people.setDirectory(e.rooms, true))),
@@ -301,6 +301,18 @@ export class ChatModel {
       const kind = e.direct ? 'direct' : mentionsMe ? 'mention' : 'message';
       this.hooks.notify(kind, e.direct ? e.from : `${e.from} in #${e.room}`, e.text, key);
     }
+  }
+
+  /**
+   * Message `id` of `key` was edited to `text`: shown so; an unread one that now mentions me, or no
+   * longer does, counts as a mention or stops counting.
+   */
+  private onEdited(key: ConversationId, id: string, text: string): void {
+    const shown = this.timelines.message(key, id);
+    const unread = countedUnread(this.timelines.items(key), this.marks.get(key), id);
+    this.updates.changed(key, id, { t: 'edited', text });
+    const now = this.timelines.message(key, id);
+    if (unread && shown && now && shown.mentionsMe !== now.mentionsMe && this.marks.mentionChanged(key, now.mentionsMe)) this.postRooms();
   }
 
   /** Message `id` of `key` was deleted: shown as deleted, and no longer counted unread (nor as a mention) if it was. */

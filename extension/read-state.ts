@@ -223,6 +223,16 @@ export class ReadMarks {
     return true;
   }
 
+  /** An unread message of `key` was edited to mention me (`mentions`) or no longer to: one more or one fewer mention, within the unread count; false when nothing changed. */
+  mentionChanged(key: ConversationId, mentions: boolean): boolean {
+    const c = this.marks.get(key);
+    if (!c) return false;
+    const next = Math.max(0, Math.min(c.unread, c.mentions + (mentions ? 1 : -1)));
+    if (next === c.mentions) return false;
+    this.put(key, { ...c, mentions: next });
+    return true;
+  }
+
   /** Sets `key`'s counts (a read receipt of mine from another device); false when nothing changed. */
   setCounts(key: ConversationId, unread: number, mentions: number, lastRead?: { id: string; sentAt: number }): boolean {
     const before = this.marks.get(key);

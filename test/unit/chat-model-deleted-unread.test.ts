@@ -1,5 +1,6 @@
 // An unread message deleted before it was read no longer counts as unread, nor as a mention
-// (extension/chat-model.ts onDeleted, read-state.ts countedUnread and ReadMarks.unreadGone), over
+// (extension/chat-model.ts onDeleted, read-state.ts countedUnread and ReadMarks.unreadGone), and one
+// edited to mention me, or not any more, counts as a mention or stops (onEdited, mentionChanged); over
 // real engines, a real tracker and real links. Messages already read, and a second delete, change nothing.
 
 import assert from 'node:assert/strict';
@@ -81,4 +82,47 @@ test('a deleted unread message in a conversation never read here leaves the coun
   await deleted;
   const item = model.roomItems().find((r) => r.key === id)!;
   assert.deepEqual({ unread: item.unread, mentions: item.mentions }, { unread: 1, mentions: 0 });
+});
+
+test('an unread message edited to mention me counts as a mention; edited to drop it, it stops counting; a read one changes nothing', { timeout: 120_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
+  const { alice, bob } = engines;
+  const posted: HostToView[] = [];
+  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => false, notify: () => {} }, 'tracker');
+  model.attach(alice);
+  await model.signedIn(alice);
+  const counts = () => {
+    const item = model.roomItems().find((r) => r.key === id)!;
+    return { unread: item.unread, mentions: item.mentions };
+  };
+  const texts = ['@alice can you review?', 'plain', 'later'];
+  const arrived = Promise.all(texts.map((text) => waitFor(alice, 'message', (m) => m.text === text)));
+  const sent: string[] = [];
+  for (const text of texts) sent.push((await bob.sendRoom(id, text)).id);
+  await arrived;
+  assert.deepEqual(counts(), { unread: 3, mentions: 1 });
+  const edit = async (i: number, text: string) => {
+    const edited = waitFor(alice, 'edited', (e) => e.id === sent[i] && e.text === text);
+    await bob.edit({ room: id }, sent[i]!, text);
+    await edited;
+  };
+
+  // The mention taken out (bob asked carol instead): no longer a mention; the sidebar is told.
+  const roomsBefore = posted.filter((m) => m.type === 'rooms/changed').length;
+  await edit(0, '@carol can you review?');
+  assert.deepEqual(counts(), { unread: 3, mentions: 0 });
+  assert.ok(posted.filter((m) => m.type === 'rooms/changed').length > roomsBefore, 'the sidebar got the new count');
+  // Another message edited to mention me: one mention; edited again with the mention kept: still one.
+  await edit(1, 'plain, @alice fyi');
+  assert.deepEqual(counts(), { unread: 3, mentions: 1 });
+  await edit(1, 'plain, @alice fyi (typo)');
+  assert.deepEqual(counts(), { unread: 3, mentions: 1 });
+
+  // Once read, an edit that mentions me is not a new mention.
+  await model.openConversation(id);
+  await model.closeConversation(id);
+  assert.deepEqual(counts(), { unread: 0, mentions: 0 });
+  await edit(2, 'later @alice');
+  assert.deepEqual(counts(), { unread: 0, mentions: 0 });
 });
