@@ -131,7 +131,7 @@ test('node peer: history and outbox in --json (schema, answers, errors) and inte
   await alice.ok({ cmd: 'create_room', room: 'carol' });
 
   const { id: _id, ok: _ok, ...room } = await alice.ok({ cmd: 'history', room: 'general' });
-  assert.deepEqual(room, { room: 'general', roomId: general.roomId, messages: [], more: false });
+  assert.deepEqual(room, { room: 'general', roomId: general.roomId, messages: [], more: false, newer: false });
   const dm = await alice.ok({ cmd: 'history', user: 'bob', limit: 500 });
   assert.deepEqual([dm.room, dm.roomId, dm.messages, dm.more], ['dm:alice:bob', 'dm:alice:bob', [], false]);
   const { id: _id2, ok: _ok2, ...outbox } = await alice.ok({ cmd: 'outbox' });
@@ -146,6 +146,8 @@ test('node peer: history and outbox in --json (schema, answers, errors) and inte
     [{ cmd: 'history', user: 'alice' }, 'request.invalid'],
     [{ cmd: 'history', room: 'nowhere' }, 'room.not_found'],
     [{ cmd: 'history', room: 'general', limit: 2.5 }, 'request.invalid'],
+    [{ cmd: 'history', room: 'general', around: 'no-such-message' }, 'request.invalid'],
+    [{ cmd: 'history', room: 'general', after: '' }, 'request.invalid'],
   ];
   for (const [cmd, code] of refused) {
     const { answer } = await alice.request(cmd);
@@ -156,7 +158,7 @@ test('node peer: history and outbox in --json (schema, answers, errors) and inte
   assert.deepEqual(
     help.filter((c) => c.cmd === 'history' || c.cmd === 'outbox'),
     [
-      { cmd: 'history', fields: 'room | user, before?, limit?', about: help.find((c) => c.cmd === 'history')!.about },
+      { cmd: 'history', fields: 'room | user, before? | after? | around?, limit?', about: help.find((c) => c.cmd === 'history')!.about },
       { cmd: 'outbox', fields: '', about: help.find((c) => c.cmd === 'outbox')!.about },
     ],
   );
