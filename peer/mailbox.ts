@@ -179,12 +179,12 @@ export class Mailbox {
     setImmediate(() => {
       this.tellingForgotten = false;
       this.forgottenTold = true;
-      const n = this.forgotten;
-      const bound = this.parts.outbox.maxWithdrawals;
+      const [n, bound] = [this.forgotten, this.parts.outbox.maxWithdrawals].map((x) => x.toLocaleString('en-US'));
       this.parts.tell('quota.exceeded',
-        `${n} of your deleted messages will not be taken back from the tracker's mailbox: ${bound} deletes already wait for the tracker to be reachable, and past that the oldest are forgotten. ` +
-        'They are deleted here and for every member, but a member who was away may be shown their text before the delete reaches them. ' +
-        'Until the tracker takes the deletes that wait, each further delete forgets the oldest in the same way (not told again).');
+        `${n} of your deleted messages (counted once per member they waited for) will not be taken back from the tracker's mailbox: ` +
+        `${bound} such withdrawals already wait for the tracker to be reachable, and past that the oldest are forgotten. ` +
+        'Those messages are deleted here and for every member, but a member who was away may be shown their text before the delete reaches them. ' +
+        'Until the tracker takes the withdrawals that wait, each further delete forgets the oldest in the same way (not told again).');
     });
   }
 
