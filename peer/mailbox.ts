@@ -11,6 +11,10 @@
 // (peer/outbox.ts withdraw) until the tracker answered, sent at once when online and again after
 // each sign-in and resume; each goes after any deposit for that member under way, which may carry
 // the message (the tracker then removes it; a later deposit never holds it: it left the outbox).
+// What the tracker confirmed holding is marked in the store (peer/outbox.ts deposited), so a
+// restart deposits only what is not there yet (the tracker keeps every copy it is given, each one
+// counted against both quotas and taken by the recipient again). Withdrawals past the store's
+// bound forget the oldest; the user is told once, with how many.
 
 import { EventEmitter } from 'node:events';
 import { isCoded } from '../protocol/errors.ts';
@@ -18,7 +22,7 @@ import type { PeerMessage } from '../protocol/peer.ts';
 import { MAILBOX_MAX_ITEMS_PER_WITHDRAW, type MailboxDrop, type MailboxItem } from '../protocol/tracker.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
-import type { OutboxStore } from './outbox.ts';
+import type { MessagePlace, OutboxStore } from './outbox.ts';
 import type { InboxItem } from './room-sync.ts';
 import type { TrackerSession } from './tracker-session.ts';
 
@@ -50,14 +54,16 @@ export interface MailboxParts {
 }
 
 export class Mailbox {
-  /** Messages deposited in this run, by `user room session seq`: never twice. */
-  private readonly deposited = new Set<string>();
   private readonly depositing = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private collecting?: Promise<void>;
   private withdrawing?: Promise<void>;
   private withdrawAgain = false;
   private readonly told = new Set<string>();
+  /** Withdrawals forgotten past the bound and not yet told; told once until the record drains. */
+  private forgotten = 0;
+  private forgottenTold = false;
+  private tellingForgotten = false;
 
   constructor(private readonly parts: MailboxParts) {}
 
@@ -104,6 +110,7 @@ export class Mailbox {
    * rejects: a refusal is reported.
    */
   withdraw(): Promise<void> {
+    this.noteForgotten();
     if (this.withdrawing) {
       this.withdrawAgain = true;
       return this.withdrawing;
@@ -124,7 +131,12 @@ export class Mailbox {
   /** The tracker dropped items I left for someone: they still wait in my outbox; the user is told. */
   dropped(to: string, items: MailboxDrop[]): void {
     const envelopes = items.filter((i) => i.seq !== undefined);
-    for (const i of envelopes) this.deposited.delete(`${to} ${i.room} ${i.session} ${i.seq}`);
+    // Deposited again by the next deposit for them (their marks are cleared in the store).
+    try {
+      this.parts.outbox.deposited(to, envelopes.map((i) => ({ room: i.room, session: i.session, seq: i.seq! })), false);
+    } catch (err) {
+      this.parts.report(err, 'the mailbox');
+    }
     if (envelopes.length) {
       this.parts.tell('quota.exceeded', `the tracker's mailbox dropped ${envelopes.length} of your messages for ${to} unread (${envelopes[0].reason}); they still wait here and go when ${to} is back`);
     }
@@ -133,11 +145,8 @@ export class Mailbox {
   private async depositNow(user: string): Promise<void> {
     const { outbox, held, me, tracker } = this.parts;
     const items: MailboxItem[] = [];
-    const keys: string[] = [];
     const bundles = new Set<string>();
-    for (const p of outbox.pendingFor(user)) {
-      const k = `${user} ${p.room} ${p.session} ${p.seq}`;
-      if (this.deposited.has(k)) continue;
+    for (const p of outbox.undepositedFor(user)) {
       const [envelope] = held.after(p.room, me, p.session, p.seq - 1, 1);
       const bundle = held.bundle(p.room, me, p.session);
       if (!envelope || envelope.seq !== p.seq || !bundle) continue;
@@ -146,14 +155,37 @@ export class Mailbox {
         items.push({ t: 'session', bundle });
       }
       items.push({ t: 'envelope', envelope });
-      keys.push(k);
     }
     for (let i = 0; i < items.length; i += ITEMS_PER_PUT) {
       // A message deleted while earlier pages went has left the outbox: it is not sent.
       const page = items.slice(i, i + ITEMS_PER_PUT).filter((it) => it.t !== 'envelope' || outbox.waitingFor(it.envelope.room, it.envelope.session, it.envelope.seq).includes(user));
-      if (page.some((it) => it.t === 'envelope')) await tracker.mailboxPut(user, page);
+      const sent: MessagePlace[] = page.flatMap((it) => (it.t === 'envelope' ? [{ room: it.envelope.room, session: it.envelope.session, seq: it.envelope.seq }] : []));
+      if (!sent.length) continue;
+      await tracker.mailboxPut(user, page);
+      // Committed page by page: a failure or restart later sends only the pages not answered.
+      outbox.deposited(user, sent);
     }
-    for (const k of keys) this.deposited.add(k);
+  }
+
+  /**
+   * Withdrawals the store forgot past its bound (my deletes while the tracker stayed away): the
+   * user is told once, at the end of the turn (a burst of deletes is one notice), with how many;
+   * not again until the record drained (the tracker took them all).
+   */
+  private noteForgotten(): void {
+    this.forgotten += this.parts.outbox.takeForgottenWithdrawals();
+    if (this.forgotten === 0 || this.forgottenTold || this.tellingForgotten) return;
+    this.tellingForgotten = true;
+    setImmediate(() => {
+      this.tellingForgotten = false;
+      this.forgottenTold = true;
+      const [n, bound] = [this.forgotten, this.parts.outbox.maxWithdrawals].map((x) => x.toLocaleString('en-US'));
+      this.parts.tell('quota.exceeded',
+        `${n} of your deleted messages (counted once per member they waited for) will not be taken back from the tracker's mailbox: ` +
+        `${bound} such withdrawals already wait for the tracker to be reachable, and past that the oldest are forgotten. ` +
+        'Those messages are deleted here and for every member, but a member who was away may be shown their text before the delete reaches them. ' +
+        'Until the tracker takes the withdrawals that wait, each further delete forgets the oldest in the same way (not told again).');
+    });
   }
 
   private async withdrawNow(): Promise<void> {
@@ -181,7 +213,14 @@ export class Mailbox {
           outbox.withdrawalsDone(user, page);
         }
       }
-      if (read < WITHDRAWALS_PER_ROUND) return;
+      if (read < WITHDRAWALS_PER_ROUND) {
+        // The record drained: a later overflow is told again.
+        if (outbox.withdrawalsKept() === 0) {
+          this.forgottenTold = false;
+          this.forgotten = 0;
+        }
+        return;
+      }
     }
   }
 

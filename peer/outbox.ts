@@ -10,8 +10,11 @@ import type { SqlRow, StoreDb } from './store-db.ts';
 
 /** Expired (message, member) pairs remembered for history at most; the oldest go first. */
 const MAX_EXPIRED_KEPT = 100_000;
-/** Mailbox withdrawals kept at most (each from a withdrawn entry's waiting members); the oldest go first. */
-const MAX_WITHDRAWALS_KEPT = 100_000;
+/**
+ * Mailbox withdrawals kept at most (each from a withdrawn entry's waiting members); past it the
+ * oldest are forgotten, counted for the user to be told (takeForgottenWithdrawals).
+ */
+export const MAX_WITHDRAWALS_KEPT = 100_000;
 /** Members one entry may wait for (a room's members at most). */
 export const MAX_WAITING_PER_ENTRY = 1000;
 
@@ -35,13 +38,32 @@ export interface OutboxEntry {
   sentAt: number;
 }
 
+/** Where one of my messages is: what a mailbox deposit or withdrawal names. */
+export interface MessagePlace {
+  room: ConversationId;
+  session: string;
+  seq: number;
+}
+
 /** An entry with the members it still waits for (sorted). */
 export interface PendingEntry extends OutboxEntry {
   waitingFor: string[];
 }
 
+export interface OutboxLimits {
+  /** Mailbox withdrawals kept at most (default MAX_WITHDRAWALS_KEPT; smaller in tests). */
+  maxWithdrawals?: number;
+}
+
 export class OutboxStore {
-  constructor(private readonly db: StoreDb) {}
+  /** Mailbox withdrawals kept at most. */
+  readonly maxWithdrawals: number;
+  /** Withdrawals forgotten past the bound since takeForgottenWithdrawals last asked. */
+  private forgotten = 0;
+
+  constructor(private readonly db: StoreDb, limits: OutboxLimits = {}) {
+    this.maxWithdrawals = limits.maxWithdrawals ?? MAX_WITHDRAWALS_KEPT;
+  }
 
   /**
    * Puts `entry` in the outbox waiting for `waitingFor` (deduplicated). An entry with nobody to
@@ -106,6 +128,31 @@ export class OutboxStore {
   }
 
   /**
+   * The entries that wait for `user` and are not in their mailbox on the tracker (never deposited,
+   * or dropped there since), oldest first.
+   */
+  undepositedFor(user: string): OutboxEntry[] {
+    return this.db.all(
+      `SELECT o.room, o.session, o.seq, o.id, o.sent_at, o.body FROM outbox o JOIN outbox_waiting w
+         ON w.room = o.room AND w.session = o.session AND w.seq = o.seq WHERE w.user = ? AND w.deposited = 0 ORDER BY o.sent_at, o.rowid`,
+      [user],
+    ).map((r) => this.entryOf(r));
+  }
+
+  /**
+   * The tracker's mailbox confirmed holding these messages for `user` (a deposit it answered), or
+   * (`held` false) dropped them unread. Messages no longer waiting for `user` are passed over.
+   * Committed when it returns: a restart after a confirmed deposit never makes it again.
+   */
+  deposited(user: string, items: readonly MessagePlace[], held = true): void {
+    this.db.transaction(() => {
+      for (const i of items) {
+        this.db.run('UPDATE outbox_waiting SET deposited = ? WHERE room = ? AND session = ? AND seq = ? AND user = ?', [held ? 1 : 0, i.room, i.session, i.seq, user]);
+      }
+    });
+  }
+
+  /**
    * Removes the entries sent before `now - maxAgeMs`, then the oldest beyond `maxEntries`, and
    * returns one row per (entry, member it still waited for), oldest entry first: what was never
    * delivered, for the user to be told. In the turn's transaction.
@@ -166,21 +213,38 @@ export class OutboxStore {
    * Drops the entry (room, session, seq): I deleted that message, nothing of it is to be
    * delivered. Each member it still waited for may have it in their mailbox on the tracker: a
    * withdrawal is kept for them, in the same transaction (so a crash loses neither or both), until
-   * `withdrawalsDone`. Returns those members. In the turn's transaction.
+   * `withdrawalsDone`. Past the bound (MAX_WITHDRAWALS_KEPT) the oldest are forgotten, and counted
+   * for takeForgottenWithdrawals: the delete itself is never refused (it still reaches every
+   * member; only one away since may see the text first). Returns those members. In the turn's
+   * transaction.
    */
   withdraw(room: ConversationId, session: string, seq: number): string[] {
     return this.db.write(() => {
       const users = this.waitingFor(room, session, seq);
       for (const u of users) this.db.run('INSERT OR IGNORE INTO mailbox_withdrawals (room, session, seq, user) VALUES (?, ?, ?, ?)', [room, session, seq, u]);
-      if (users.length) this.db.run('DELETE FROM mailbox_withdrawals WHERE rowid <= (SELECT max(rowid) FROM mailbox_withdrawals) - ?', [MAX_WITHDRAWALS_KEPT]);
+      // By count, not by rowid distance: rows answered in between leave gaps in the rowids.
+      const over = users.length ? this.withdrawalsKept() - this.maxWithdrawals : 0;
+      if (over > 0) this.forgotten += this.db.run('DELETE FROM mailbox_withdrawals WHERE rowid IN (SELECT rowid FROM mailbox_withdrawals ORDER BY rowid LIMIT ?)', [over]);
       this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
       return users;
     });
   }
 
+  /** How many withdrawals were forgotten past the bound since the last call (then 0 again). */
+  takeForgottenWithdrawals(): number {
+    const n = this.forgotten;
+    this.forgotten = 0;
+    return n;
+  }
+
+  /** How many mailbox withdrawals wait for the tracker's answer. */
+  withdrawalsKept(): number {
+    return Number(this.db.get('SELECT count(*) AS n FROM mailbox_withdrawals')!.n);
+  }
+
   /** The oldest `limit` mailbox withdrawals not yet answered by the tracker, by member. */
-  withdrawals(limit: number): Map<string, { room: ConversationId; session: string; seq: number }[]> {
-    const out = new Map<string, { room: ConversationId; session: string; seq: number }[]>();
+  withdrawals(limit: number): Map<string, MessagePlace[]> {
+    const out = new Map<string, MessagePlace[]>();
     for (const r of this.db.all('SELECT room, session, seq, user FROM mailbox_withdrawals ORDER BY rowid LIMIT ?', [limit])) {
       const user = String(r.user);
       let list = out.get(user);
@@ -191,7 +255,7 @@ export class OutboxStore {
   }
 
   /** The tracker answered these withdrawals for `user` (or keeps no mailbox): they are forgotten. In the turn's transaction. */
-  withdrawalsDone(user: string, items: readonly { room: ConversationId; session: string; seq: number }[]): void {
+  withdrawalsDone(user: string, items: readonly MessagePlace[]): void {
     this.db.write(() => {
       for (const i of items) this.db.run('DELETE FROM mailbox_withdrawals WHERE room = ? AND session = ? AND seq = ? AND user = ?', [i.room, i.session, i.seq, user]);
     });

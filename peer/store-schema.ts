@@ -107,4 +107,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX mailbox_withdrawals_user ON mailbox_withdrawals (user);
   `,
   /* 4: each sender's actions on a message, counted and found without reading other rows (peer/history.ts actionsOnPerSenderOf). */ `CREATE INDEX messages_actions ON messages (conversation, target, kind, sender, sent_at, session, seq) WHERE target IS NOT NULL;`,
+  // 5: which of my waiting messages the tracker's mailbox confirmed holding for the member
+  // (peer/mailbox.ts deposit, peer/outbox.ts deposited). Kept with the waiting row, so it goes when
+  // that does (delivered, withdrawn, expired, member gone); a restart no longer deposits them again
+  // (each copy cost the recipient's and my quota there). Cleared when the tracker drops the item.
+  `ALTER TABLE outbox_waiting ADD COLUMN deposited INTEGER NOT NULL DEFAULT 0;`,
 ];
