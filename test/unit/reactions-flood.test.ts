@@ -45,7 +45,7 @@ test("one more reaction of a member who toggled one message thousands of times r
     await db.committed();
     const before = counter.reads;
     // As a receiver applies it, as her react command checks before sending, as history shows m.
-    const told = actions.applied(row, named);
+    const told = actions.applied(row, named).told;
     const m = history.get(ROOM, 'm')!;
     const mine = actions.reactionsBy(m, 'mallory');
     const state = actions.stateOf(m);
