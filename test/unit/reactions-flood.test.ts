@@ -48,12 +48,14 @@ test("one more reaction of a member who toggled one message thousands of times r
     const told = actions.applied(row, named).told;
     const m = history.get(ROOM, 'm')!;
     const mine = actions.reactionsBy(m, 'mallory');
+    const latest = history.latestActionTime(ROOM, 'm', 'react', 'mallory');
     const state = actions.stateOf(m);
     const page = actions.statesOf(ROOM, [m]);
     const reads = counter.reads - before;
     // The same state whatever her count: her newest row put 👍 on, beside bob's and carol's.
     assert.deepEqual(told.map((x) => x.name === 'reaction' && x.e.on), [true]);
     assert.deepEqual([...mine], ['👍']);
+    assert.equal(latest, row.sentAt);
     assert.deepEqual(state.reactions, [{ emoji: '👍', users: ['bob', 'carol', 'mallory'] }]);
     assert.deepEqual(page.get('m'), state);
     return reads;
