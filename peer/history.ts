@@ -84,6 +84,11 @@ const NEXT_OF_SENDER_ROWS = 256;
 /** Rows of the shown-messages loader (`shown`) read per query. */
 const SHOWN_BATCH = 2000;
 /**
+ * Action rows of one kind on one message counted one by one (senderCounts): beyond, each sender is
+ * counted apart (SENDER_COUNTS). A lively message's reactions fit; a flood does not.
+ */
+const FEW_ACTIONS = 256;
+/**
  * Each sender of action rows of one kind on one message (?1 conversation, ?2 target, ?3 kind), found
  * by skipping from one sender to the next in messages_actions (a seek each, not a scan of their
  * rows), with their row count up to ?4 (at most that many index entries read each). Exported for
@@ -195,11 +200,12 @@ export class History {
    */
   private senderCounts(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], max: number): Map<string, number> {
     const counts = new Map<string, number>();
+    const add = (sender: string, n: number) => counts.set(sender, Math.min(max, (counts.get(sender) ?? 0) + n));
     for (const kind of new Set(kinds)) {
-      for (const r of this.db.all(SENDER_COUNTS, [conversation, target, kind, max])) {
-        const sender = String(r.sender);
-        counts.set(sender, Math.min(max, (counts.get(sender) ?? 0) + Number(r.n)));
-      }
+      // Most messages have a few: all of them read in one go is cheaper than a seek per sender.
+      const few = this.db.all('SELECT sender FROM messages WHERE conversation = ? AND target = ? AND kind = ? LIMIT ?', [conversation, target, kind, FEW_ACTIONS]);
+      if (few.length < FEW_ACTIONS) for (const r of few) add(String(r.sender), 1);
+      else for (const r of this.db.all(SENDER_COUNTS, [conversation, target, kind, max])) add(String(r.sender), Number(r.n));
     }
     return counts;
   }

@@ -54,15 +54,21 @@ test("a message's reaction rows, and one sender's of them, are the ones the rule
   senders.forEach((s, i) => {
     for (let k = 0; k < many[i]!; k++) history.add(react(`${s}${k}`, s, face(k), k % 3 !== 1, 2000 + k * 10 + (i % 3)));
   });
-  for (const [perSender, limit] of [[4, 12], [4, 100], [9, 20], [1, 3], [6, 23], [100, 2000], [3, 0]] as const) {
-    const all = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender, limit });
-    assert.deepEqual(ids(all), reference(db, perSender, limit), `all, perSender ${perSender}, limit ${limit}`);
-    assert.ok(all.length <= limit);
-    for (const s of [...senders, 'nobody']) {
-      const mine = history.actionsOnPerSenderOf(ROOM, 'm', ['react'], s, { perSender, limit });
-      assert.deepEqual(ids(mine), ids(all.filter((r) => r.from === s)), `${s}, perSender ${perSender}, limit ${limit}`);
+  const check = (what: string) => {
+    for (const [perSender, limit] of [[4, 12], [4, 100], [9, 20], [1, 3], [6, 23], [100, 2000], [3, 0]] as const) {
+      const all = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender, limit });
+      assert.deepEqual(ids(all), reference(db, perSender, limit), `${what}: all, perSender ${perSender}, limit ${limit}`);
+      assert.ok(all.length <= limit);
+      for (const s of [...senders, 'nobody']) {
+        const mine = history.actionsOnPerSenderOf(ROOM, 'm', ['react'], s, { perSender, limit });
+        assert.deepEqual(ids(mine), ids(all.filter((r) => r.from === s)), `${what}: ${s}, perSender ${perSender}, limit ${limit}`);
+      }
     }
-  }
+  };
+  check('a few rows (read in one go)');
+  // Hundreds more of one sender's: each sender is then counted apart (History SENDER_COUNTS), same rule.
+  for (let k = 0; k < 300; k++) history.add(react(`dave-more${k}`, 'dave', face(k), k % 2 === 0, 1500 + k));
+  check('many rows (counted per sender)');
 });
 
 test('takenBySender: rounds of each sender by name until the limit', () => {
