@@ -91,6 +91,25 @@ const OLDEST_FIRST = 'ORDER BY sent_at, sender, session, seq';
 const NEXT_OF_SENDER_ROWS = 256;
 /** Rows of the shown-messages loader (`shown`) read per query. */
 const SHOWN_BATCH = 2000;
+/**
+ * Action rows of one kind on one message counted one by one (senderCounts): beyond, each sender is
+ * counted apart (SENDER_COUNTS). A lively message's reactions fit; a flood does not.
+ */
+const FEW_ACTIONS = 256;
+/**
+ * Each sender of action rows of one kind on one message (?1 conversation, ?2 target, ?3 kind), found
+ * by skipping from one sender to the next in messages_actions (a seek each, not a scan of their
+ * rows), with their row count up to ?4 (at most that many index entries read each). Exported for
+ * its query plan's test.
+ */
+export const SENDER_COUNTS = `WITH RECURSIVE senders(sender) AS (
+    SELECT min(sender) FROM messages WHERE conversation = ?1 AND target = ?2 AND kind = ?3
+    UNION ALL
+    SELECT (SELECT min(sender) FROM messages WHERE conversation = ?1 AND target = ?2 AND kind = ?3 AND sender > senders.sender)
+    FROM senders WHERE senders.sender IS NOT NULL
+  )
+  SELECT sender, (SELECT count(*) FROM (SELECT 1 FROM messages WHERE conversation = ?1 AND target = ?2 AND kind = ?3 AND sender = senders.sender LIMIT ?4)) AS n
+  FROM senders WHERE sender IS NOT NULL`;
 /** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
 const OPENED_REACTIONS = 4096;
 
@@ -181,13 +200,22 @@ export class History {
     return n > 0 ? this.newestOf(conversation, target, kinds, sender, n, COLUMNS).reverse().map((r) => this.fromRow(r)) : [];
   }
 
-  /** Each sender's count of action rows of `kinds` on `target`, at most `max` (from the index alone). */
+  /**
+   * Each sender's count of action rows of `kinds` on `target`, at most `max`, from the index alone
+   * (messages_actions). Bounded whatever a sender holds: a seek per sender to find the next one,
+   * then at most `max` of their index entries counted. (A GROUP BY counted every row: a member
+   * toggling one emoji for ever made each reaction on that message cost linear in their rows.)
+   */
   private senderCounts(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], max: number): Map<string, number> {
-    const rows = this.db.all(
-      `SELECT sender, min(count(*), ?) AS n FROM messages WHERE conversation = ? AND target = ? AND kind IN (${kinds.map(() => '?').join(', ')}) GROUP BY sender`,
-      [max, conversation, target, ...kinds],
-    );
-    return new Map(rows.map((r) => [String(r.sender), Number(r.n)]));
+    const counts = new Map<string, number>();
+    const add = (sender: string, n: number) => counts.set(sender, Math.min(max, (counts.get(sender) ?? 0) + n));
+    for (const kind of new Set(kinds)) {
+      // Most messages have a few: all of them read in one go is cheaper than a seek per sender.
+      const few = this.db.all('SELECT sender FROM messages WHERE conversation = ? AND target = ? AND kind = ? LIMIT ?', [conversation, target, kind, FEW_ACTIONS]);
+      if (few.length < FEW_ACTIONS) for (const r of few) add(String(r.sender), 1);
+      else for (const r of this.db.all(SENDER_COUNTS, [conversation, target, kind, max])) add(String(r.sender), Number(r.n));
+    }
+    return counts;
   }
 
   /** `sender`'s newest `n` action rows of `kinds` on `target` (`columns` of them), newest first. */
@@ -204,12 +232,15 @@ export class History {
     return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
   }
 
-  /** Which of `ids` (at most MAX_PAGE) have an action of `kinds` in `conversation`. */
+  /**
+   * Which of `ids` (at most MAX_PAGE) have an action of `kinds` in `conversation`: one index seek
+   * per (id, kind), however many actions a message has (DISTINCT read every one of them).
+   */
   targetsWithActions(conversation: ConversationId, ids: readonly string[], kinds: readonly MessageActionType[]): Set<string> {
     if (ids.length === 0) return new Set();
     const rows = this.db.all(
-      `SELECT DISTINCT target FROM messages WHERE conversation = ? AND target IN (${ids.map(() => '?').join(', ')}) AND kind IN (${kinds.map(() => '?').join(', ')})`,
-      [conversation, ...ids, ...kinds],
+      `SELECT value AS target FROM json_each(?) WHERE EXISTS (SELECT 1 FROM messages WHERE conversation = ? AND target = value AND kind IN (${kinds.map(() => '?').join(', ')}))`,
+      [JSON.stringify(ids), conversation, ...kinds],
     );
     return new Set(rows.map((r) => String(r.target)));
   }

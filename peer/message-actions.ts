@@ -42,6 +42,15 @@ export type Told =
   | { name: 'read'; e: ClientEvents['read'] }
   | { name: 'error'; e: ClientEvents['error'] };
 
+/**
+ * What applying an action row did: `told`, the events to emit once it is durable; `dead`, the edit
+ * rows it made dead (deadEdits), scrubbed already, whose held envelopes the caller tombstones.
+ */
+export interface Applied {
+  told: Told[];
+  dead: StoredMessage[];
+}
+
 /** The conversation as events name it. */
 export interface Named {
   id: ConversationId;
@@ -120,9 +129,21 @@ export class MessageActions {
 
   /**
    * An action row just stored (mine or received): applied to its target when that is here, with
-   * the author check for edits and deletes. Returns what to tell once it is durable.
+   * the author check for edits and deletes. Returns what to tell once it is durable, and the edits
+   * it made dead (deadEdits, looked up once here: their rows are scrubbed now, their held envelopes
+   * are the caller's to tombstone).
    */
-  applied(row: StoredMessage, room: Named): Told[] {
+  applied(row: StoredMessage, room: Named): Applied {
+    // Edits their sender deleted the message of lose their text now, whether that message is
+    // here or not (edit-then-delete, or an edit arriving after its delete).
+    const dead = this.deadEdits(row);
+    for (const e of dead) this.history.scrub(e);
+    if (dead.length) this.db.scrubAfterCommit();
+    return { told: this.apply(row, room), dead };
+  }
+
+  /** What action row `row` does to its target (applied's rules), its dead edits scrubbed already: what to tell. */
+  private apply(row: StoredMessage, room: Named): Told[] {
     const action = row.action;
     if (!action) return [];
     if (action.t === 'read') {
@@ -130,11 +151,6 @@ export class MessageActions {
       return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
     }
     const at = { room: room.name, roomId: room.id, id: action.of };
-    // Edits their sender deleted the message of lose their text now, whether that message is
-    // here or not (edit-then-delete, or an edit arriving after its delete).
-    const dead = this.deadEdits(row);
-    for (const e of dead) this.history.scrub(e);
-    if (dead.length) this.db.scrubAfterCommit();
     // A reaction this device does not know as one emoji (a modified client's look-alike or text,
     // or an emoji newer than this runtime's Unicode data): kept, never counted nor shown.
     const emoji = action.t === 'react' ? canonicalEmoji(action.emoji) : undefined;
@@ -176,8 +192,9 @@ export class MessageActions {
    * The edit rows whose text action row `row` makes dead: for a delete, every edit its sender made
    * of the message it names (the author's go with the message; anyone else's never applied); for
    * an edit, itself when its sender deleted that message already (it came after the delete). Their
-   * text must not be kept, indexed, shown or served (their held envelopes are tombstoned by the
-   * caller). The message named need not be here. [] for any other row.
+   * text must not be kept, indexed, shown or served (`applied` scrubs them and hands them back; the
+   * caller tombstones their held envelopes). The message named need not be here. [] for any other
+   * row (no query).
    */
   deadEdits(row: StoredMessage): StoredMessage[] {
     const a = row.action;

@@ -118,11 +118,12 @@ export class RoomMessages {
     const row = { conversation: id, id: body.id, from: me.user, session: envelope.session, seq: envelope.seq, sentAt: body.time, text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
     history.add(row);
     // Mine apply here at once (a delete removes the text before it leaves); searchable at once.
-    if (action) this.deletedAfter(conversation.id, this.parts.actions.applied(row, conversation));
+    const applied = action ? this.parts.actions.applied(row, conversation) : undefined;
+    if (applied) this.deletedAfter(conversation.id, applied.told);
     else this.parts.actions.arrived(row, conversation);
     held.putEnvelope(envelope, body.time);
     // After it is held: an edit of mine dead already (a modified client's) stays a tombstone.
-    if (action) this.deadEditsAfter(row);
+    if (applied) this.deadEditsAfter(applied.dead);
     const sent = { room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq };
     delivery.sent({ ...sent, sentAt: body.time }, to);
     // Committed now (with the rest of this turn's writes) before it leaves and before the answer:
@@ -315,11 +316,12 @@ export class RoomMessages {
     const { late } = added;
     // An action applies to its message (or waits for it); a message takes the actions that came first.
     let told: Told[];
+    let dead: StoredMessage[] = [];
     let deleted = false;
-    if (action) told = this.parts.actions.applied(stored, shown);
+    if (action) ({ told, dead } = this.parts.actions.applied(stored, shown));
     else ({ deleted, told } = this.parts.actions.arrived(stored, shown));
     const gone = this.deletedAfter(env.room, told);
-    if (action) this.deadEditsAfter(stored);
+    this.deadEditsAfter(dead);
     for (const id of gone) if (id !== stored.id) this.deletedNow.add(`${env.room}\n${id}`);
     // A delete of a message never received here closes the gap it left (its id names its seq), and
     // the gaps its edits left (members serve none of them now).
@@ -379,14 +381,14 @@ export class RoomMessages {
   }
 
   /**
-   * After action row `row` was applied: the edits it made dead (MessageActions.deadEdits: a
-   * sender's edits of a message they deleted, the row itself when it is such an edit) have their
-   * held envelopes tombstoned, so catch-up never serves an edited text of a deleted message, and,
-   * when mine, their outbox entries withdrawn. Their rows were scrubbed by `applied`.
+   * After an action row was applied: the edits it made dead (`dead`, as MessageActions.applied
+   * found and scrubbed them: a sender's edits of a message they deleted, the row itself when it is
+   * such an edit) have their held envelopes tombstoned, so catch-up never serves an edited text of
+   * a deleted message, and, when mine, their outbox entries withdrawn.
    */
-  private deadEditsAfter(row: StoredMessage): void {
+  private deadEditsAfter(dead: readonly StoredMessage[]): void {
     const { held, delivery, me } = this.parts;
-    for (const e of this.parts.actions.deadEdits(row)) {
+    for (const e of dead) {
       held.tombstone(e.conversation, e.from, e.session, e.seq, this.parts.now());
       if (e.from === me.user) delivery.withdrawn(e.conversation, e.session, e.seq);
     }

@@ -8,8 +8,11 @@
 // - send checks: what the `react` command reads before sending (conversation-actions.ts react:
 //   the message's state twice, the sender's own reactions) and its own row applied after;
 // - show: one message's state (stateOf), as history pages and `message` read it.
-// Two stores: 'recent' (reactions spread over recent messages, a few on each, as in a lively room)
-// and 'one' (one member has toggled one message hundreds of times; the others reacted too).
+// Stores: 'recent' (reactions spread over recent messages, a few on each, as in a lively room),
+// 'one' (one member has toggled one message hundreds of times; the others reacted too), and
+// 'flood N' for each N of `--flood` (default 20000,100000): a hostile member (member01) has toggled
+// 👍 on one message N times, and each rep is one more toggle of theirs (receive: as the others get
+// it; send: as their own engine does it). A reaction's cost must not grow with N.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +24,9 @@ import { MessageActions } from '../../peer/message-actions.ts';
 import { SearchIndex } from '../../peer/search-index.ts';
 import { StoreDb } from '../../peer/store-db.ts';
 
-const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '400' } } });
+const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '400' }, flood: { type: 'string', default: '20000,100000' } } });
 const REPS = Number(flags.reps);
+const FLOODS = flags.flood.split(',').filter(Boolean).map(Number);
 const ROOM = 'R'.repeat(43);
 const named = { id: ROOM, name: 'general' };
 const EMOJI = ['👍', '🎉', '👀', '🚀', '❤️'];
@@ -41,7 +45,7 @@ function cpuUs(fn: () => void): number {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function scenario(kind: 'recent' | 'one'): Promise<Record<string, number>> {
+async function scenario(kind: 'recent' | 'one' | 'flood', flood = 0): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'p2p-actions-micro-'));
   const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
   const history = new History(db);
@@ -58,6 +62,12 @@ async function scenario(kind: 'recent' | 'one'): Promise<Record<string, number>>
   if (kind === 'one') {
     for (let i = 0; i < 600; i++) history.add(reaction('member01', hot, EMOJI[i % 5]!, i % 2 === 0));
     for (const u of MEMBERS) history.add(reaction(u, hot, EMOJI[u.length % 5]!, true));
+  } else if (kind === 'flood') {
+    for (let i = 0; i < flood; i++) {
+      history.add(reaction('member01', hot, '👍', i % 2 === 0));
+      if (i % 5000 === 4999) await db.committed();
+    }
+    for (const u of MEMBERS) history.add(reaction(u, hot, EMOJI[u.length % 5]!, true));
   } else {
     for (let i = 0; i < 1500; i++) history.add(reaction(MEMBERS[i % MEMBERS.length]!, ids[2000 - 1 - (i % 200)]!, EMOJI[i % 5]!, true));
   }
@@ -66,11 +76,11 @@ async function scenario(kind: 'recent' | 'one'): Promise<Record<string, number>>
   const send: number[] = [];
   const show: number[] = [];
   for (let i = 0; i < REPS; i++) {
-    const of = kind === 'one' ? hot : ids[2000 - 1 - (i % 5)]!;
-    const emoji = EMOJI[(i * 7) % 5]!;
-    // Received from another member.
+    const of = kind === 'recent' ? ids[2000 - 1 - (i % 5)]! : hot;
+    const emoji = kind === 'flood' ? '👍' : EMOJI[(i * 7) % 5]!;
+    // Received from another member (in a flood: the flooder's next toggle).
     receive.push(cpuUs(() => {
-      const row = reaction('member03', of, emoji, i % 3 !== 0);
+      const row = reaction(kind === 'flood' ? 'member01' : 'member03', of, emoji, i % 3 !== 0);
       history.add(row);
       actions.applied(row, named);
     }));
@@ -92,7 +102,7 @@ async function scenario(kind: 'recent' | 'one'): Promise<Record<string, number>>
   return { receive: median(receive), send: median(send), show: median(show) };
 }
 
-for (const kind of ['recent', 'one'] as const) {
-  const r = await scenario(kind);
-  process.stdout.write(`${kind}: receive a reaction ${r.receive} µs, send one ${r.send} µs, one message's state ${r.show} µs (CPU, median of ${REPS})\n`);
+for (const [kind, flood] of [['recent', 0], ['one', 0], ...FLOODS.map((n) => ['flood', n] as const)] as const) {
+  const r = await scenario(kind, flood);
+  process.stdout.write(`${kind}${flood ? ` ${flood}` : ''}: receive a reaction ${r.receive} µs, send one ${r.send} µs, one message's state ${r.show} µs (CPU, median of ${REPS})\n`);
 }

@@ -17,7 +17,7 @@ const msg = (id: string, from: string, text: string, action?: MessageAction): St
 /** Stores `m` and applies it as the engine does; returns what it tells. */
 function arrive(history: History, actions: MessageActions, m: StoredMessage) {
   assert.ok(history.add(m));
-  return m.action ? actions.applied(m, named) : actions.arrived(m, named).told;
+  return m.action ? actions.applied(m, named).told : actions.arrived(m, named).told;
 }
 
 test('a delete of a message never received scrubs its sender\'s edits of it; an edit after its delete is dead at once', async (t) => {

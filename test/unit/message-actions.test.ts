@@ -29,7 +29,7 @@ test('an edit and a delete apply only when signed by the author, in either arriv
   const { history, actions } = await storeFixture(t, 'p2p-actions-');
   // Arrived before their target: kept, nothing to tell yet.
   assert.ok(history.add(act('e1', 'alice', { t: 'edit', of: 'm1' }, 'fixed text')));
-  assert.deepEqual(actions.applied(history.get(ROOM, 'e1')!, named), []);
+  assert.deepEqual(actions.applied(history.get(ROOM, 'e1')!, named).told, []);
   assert.ok(history.add(act('x1', 'mallory', { t: 'edit', of: 'm1' }, 'mallory was here')));
   actions.applied(history.get(ROOM, 'x1')!, named);
   const m1 = msg('m1', 'alice', 'typo txet');
@@ -42,13 +42,13 @@ test('an edit and a delete apply only when signed by the author, in either arriv
 
   // Target first, then a forged delete: refused with its code, not applied.
   history.add(act('x2', 'mallory', { t: 'delete', of: 'm1' }));
-  const refused = actions.applied(history.get(ROOM, 'x2')!, named);
+  const refused = actions.applied(history.get(ROOM, 'x2')!, named).told;
   assert.deepEqual(refused.map((x) => [x.name, x.name === 'error' ? x.e.code : '']), [['error', 'message.not_author']]);
   assert.equal(actions.stateOf(history.get(ROOM, 'm1')!).deleted, false);
 
   // The author's delete: applied; text and the edit's text resealed away.
   history.add(act('d1', 'alice', { t: 'delete', of: 'm1' }));
-  assert.deepEqual(actions.applied(history.get(ROOM, 'd1')!, named).map((x) => x.name), ['deleted']);
+  assert.deepEqual(actions.applied(history.get(ROOM, 'd1')!, named).told.map((x) => x.name), ['deleted']);
   assert.equal(history.get(ROOM, 'm1')!.text, '');
   assert.equal(history.get(ROOM, 'e1')!.text, '');
   assert.deepEqual(actions.stateOf(history.get(ROOM, 'm1')!), { reactions: [], deleted: true });
@@ -59,7 +59,7 @@ test('an edit and a delete apply only when signed by the author, in either arriv
 test('a delete that arrives before its message: the message is stored without its text and told deleted', async (t) => {
   const { history, actions, index } = await storeFixture(t, 'p2p-actions-');
   history.add(act('d1', 'bob', { t: 'delete', of: 'm2' }));
-  assert.deepEqual(actions.applied(history.get(ROOM, 'd1')!, named), []);
+  assert.deepEqual(actions.applied(history.get(ROOM, 'd1')!, named).told, []);
   const m2 = msg('m2', 'bob', 'sent to the wrong room');
   history.add(m2);
   const { deleted, told } = actions.arrived(m2, named);
@@ -75,7 +75,7 @@ test('an action names a message of its own conversation only', async (t) => {
   // The same id in another conversation, by its author: that conversation holds no m1.
   const elsewhere = act('e1', 'alice', { t: 'edit', of: 'm1' }, 'changed from elsewhere');
   history.add({ ...elsewhere, conversation: OTHER });
-  assert.deepEqual(actions.applied(history.get(OTHER, 'e1')!, { id: OTHER, name: 'other' }), []);
+  assert.deepEqual(actions.applied(history.get(OTHER, 'e1')!, { id: OTHER, name: 'other' }).told, []);
   assert.equal(actions.stateOf(history.get(ROOM, 'm1')!).edited, undefined);
 });
 

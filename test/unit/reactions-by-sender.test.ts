@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { MAX_REACTIONS_PER_USER, type MessageAction } from '../../protocol/message-actions.ts';
-import { takenBySender, type StoredMessage } from '../../peer/history.ts';
+import { SENDER_COUNTS, takenBySender, type StoredMessage } from '../../peer/history.ts';
 import { MAX_REACTION_ROWS, MAX_REACTION_ROWS_PER_USER } from '../../peer/message-actions.ts';
 import type { StoreDb } from '../../peer/store-db.ts';
 import { ROOM, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
@@ -54,15 +54,21 @@ test("a message's reaction rows, and one sender's of them, are the ones the rule
   senders.forEach((s, i) => {
     for (let k = 0; k < many[i]!; k++) history.add(react(`${s}${k}`, s, face(k), k % 3 !== 1, 2000 + k * 10 + (i % 3)));
   });
-  for (const [perSender, limit] of [[4, 12], [4, 100], [9, 20], [1, 3], [6, 23], [100, 2000], [3, 0]] as const) {
-    const all = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender, limit });
-    assert.deepEqual(ids(all), reference(db, perSender, limit), `all, perSender ${perSender}, limit ${limit}`);
-    assert.ok(all.length <= limit);
-    for (const s of [...senders, 'nobody']) {
-      const mine = history.actionsOnPerSenderOf(ROOM, 'm', ['react'], s, { perSender, limit });
-      assert.deepEqual(ids(mine), ids(all.filter((r) => r.from === s)), `${s}, perSender ${perSender}, limit ${limit}`);
+  const check = (what: string) => {
+    for (const [perSender, limit] of [[4, 12], [4, 100], [9, 20], [1, 3], [6, 23], [100, 2000], [3, 0]] as const) {
+      const all = history.actionsOnPerSender(ROOM, 'm', ['react'], { perSender, limit });
+      assert.deepEqual(ids(all), reference(db, perSender, limit), `${what}: all, perSender ${perSender}, limit ${limit}`);
+      assert.ok(all.length <= limit);
+      for (const s of [...senders, 'nobody']) {
+        const mine = history.actionsOnPerSenderOf(ROOM, 'm', ['react'], s, { perSender, limit });
+        assert.deepEqual(ids(mine), ids(all.filter((r) => r.from === s)), `${what}: ${s}, perSender ${perSender}, limit ${limit}`);
+      }
     }
-  }
+  };
+  check('a few rows (read in one go)');
+  // Hundreds more of one sender's: each sender is then counted apart (History SENDER_COUNTS), same rule.
+  for (let k = 0; k < 300; k++) history.add(react(`dave-more${k}`, 'dave', face(k), k % 2 === 0, 1500 + k));
+  check('many rows (counted per sender)');
 });
 
 test('takenBySender: rounds of each sender by name until the limit', () => {
@@ -103,11 +109,14 @@ test("reactionsBy opens only that member's rows, however many the others hold, a
   }
 });
 
-test("a sender's actions on a message are counted and found from the index alone (no scan of the conversation)", async (t) => {
+test("a sender's actions on a message are counted and found from the index alone (no scan of the conversation, nor of any sender's rows)", async (t) => {
   const { db } = await store(t);
   const plan = (sql: string, values: (string | number)[]) => db.all(`EXPLAIN QUERY PLAN ${sql}`, values).map((r) => String(r.detail)).join('; ');
-  const counts = plan(`SELECT sender, min(count(*), ?) AS n FROM messages WHERE conversation = ? AND target = ? AND kind IN (?) GROUP BY sender`, [100, ROOM, 'm', 'react']);
-  assert.match(counts, /USING COVERING INDEX messages_actions \(conversation=\? AND target=\? AND kind=\?\)/);
+  // Senders skipped to one by one, each one's rows counted up to the bound: no scan of anyone's rows.
+  const counts = plan(SENDER_COUNTS, [ROOM, 'm', 'react', 100]);
+  assert.match(counts, /USING COVERING INDEX messages_actions \(conversation=\? AND target=\? AND kind=\? AND sender>\?\)/);
+  assert.match(counts, /USING COVERING INDEX messages_actions \(conversation=\? AND target=\? AND kind=\? AND sender=\?\)/);
+  assert.doesNotMatch(counts, /SCAN messages|TEMP B-TREE/);
   const theirs = plan(`SELECT body FROM messages WHERE conversation = ? AND target = ? AND kind IN (?) AND sender = ? ORDER BY sent_at DESC, sender DESC, session DESC, seq DESC LIMIT ?`, [ROOM, 'm', 'react', 'bob', 100]);
   assert.match(theirs, /USING INDEX messages_actions \(conversation=\? AND target=\? AND kind=\? AND sender=\?\)/);
   assert.doesNotMatch(theirs, /TEMP B-TREE/, 'read newest first from the index, no sort');

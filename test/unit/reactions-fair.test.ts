@@ -75,7 +75,7 @@ test('a reaction row this device does not know as one emoji is kept but never co
   history.add(msg('m', 'alice', 'hello'));
   const row = react('x', 'mallory', '#\u20e3\u20e3');
   assert.ok(history.add(row));
-  const told = actions.applied(history.get(ROOM, 'x')!, named);
+  const told = actions.applied(history.get(ROOM, 'x')!, named).told;
   assert.deepEqual(told.map((x) => [x.name, x.name === 'error' ? x.e.code : '']), [['error', 'request.invalid']]);
   assert.deepEqual(actions.stateOf(history.get(ROOM, 'm')!).reactions, []);
 });
