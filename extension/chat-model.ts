@@ -322,6 +322,22 @@ export class ChatModel {
     const unread = countedUnread(this.timelines.items(key), this.marks.get(key), id);
     this.updates.changed(key, id, { t: 'deleted' });
     if (unread && this.marks.unreadGone(key, Boolean(shown?.mentionsMe))) this.postRooms();
+    else if (!shown && this.timelines.more(key)) void this.deletedBeyondWindow(key, id);
+  }
+
+  /**
+   * A message older than the window held here was deleted: when it came after my read position
+   * and was not mine, it was counted unread when it arrived, so it is no longer. (Whether it
+   * mentioned me is gone with its text: the mention count stays within the unread count.)
+   */
+  private async deletedBeyondWindow(key: ConversationId, id: string): Promise<void> {
+    const engine = this.engine;
+    if (!engine?.user || !this.marks.get(key)?.unread) return;
+    const page = await engine.history({ room: key }, { around: id, limit: 1 }).catch(() => undefined);
+    const m = page?.messages[0];
+    const last = this.marks.get(key)?.lastRead;
+    if (!m || m.id !== id || m.from === engine.user || !last || m.sentAt <= last.sentAt) return;
+    if (this.marks.unreadGone(key, false)) this.postRooms();
   }
 
   /** A delivery state change of my message: kept for the window, and told to the view (it may hold an older page with it). */

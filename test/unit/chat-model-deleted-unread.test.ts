@@ -126,3 +126,46 @@ test('an unread message edited to mention me counts as a mention; edited to drop
   await edit(2, 'later @alice');
   assert.deepEqual(counts(), { unread: 0, mentions: 0 });
 });
+
+test('an unread message older than the window held here, deleted, leaves the count too', { timeout: 180_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
+  const { alice, bob } = engines;
+  const screen = { visible: true };
+  const roomCounts: number[] = [];
+  let onCount: ((n: number) => void) | undefined;
+  const model = new ChatModel({
+    post: (m) => {
+      if (m.type !== 'rooms/changed') return;
+      const n = m.rooms.find((r) => r.key === id)?.unread;
+      if (n !== undefined) (roomCounts.push(n), onCount?.(n));
+    },
+    visible: () => screen.visible,
+    notify: () => {},
+  }, 'tracker');
+  model.attach(alice);
+  await model.signedIn(alice);
+  const hello = waitFor(alice, 'message', (m) => m.text === 'hello');
+  await bob.sendRoom(id, 'hello');
+  await hello;
+  await model.openConversation(id);
+  screen.visible = false;
+  // More unread messages than the window holds (MAX_ITEMS 600): the oldest leave it.
+  const total = 650;
+  const arrived = new Promise<void>((resolve) => {
+    let n = 0;
+    alice.on('message', (m) => m.roomId === id && ++n === total && resolve());
+  });
+  const sent: string[] = [];
+  for (let i = 0; i < total; i++) sent.push((await bob.sendRoom(id, `update ${i}`)).id);
+  await arrived;
+  assert.equal(model.roomItems().find((r) => r.key === id)!.unread, total);
+
+  const lowered = new Promise<number>((resolve, reject) => {
+    onCount = (n) => n < total && resolve(n);
+    setTimeout(() => reject(new Error(`the unread count stayed ${total} 20 s after the delete`)), 20_000).unref();
+  });
+  await bob.deleteMessage({ room: id }, sent[0]!);
+  assert.equal(await lowered, total - 1, 'the sidebar got one fewer');
+  assert.equal(model.totalUnread(), total - 1);
+});

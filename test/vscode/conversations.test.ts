@@ -228,6 +228,16 @@ test('replies, reactions, edits, deletes, the "New messages" line and search, in
     assert.ok(await inTimelineView(frame, target), 'the found message is scrolled into view');
     await page.screenshot({ path: join(RESULTS, 'conversations-search.png') });
     step('the search box found "flamingo"; Enter opened #lobby at bob\'s message, far above the latest');
+    // It opened away from the newest (bob's later messages wait below): Latest goes back to them.
+    await frame.getByRole('button', { name: 'Jump to the latest message' }).click();
+    const newest = messageRow(frame, unread[UNREAD - 1]!);
+    await newest.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await frame.waitForFunction(() => {
+      const el = document.querySelector('.timeline')!;
+      return el.scrollHeight - el.scrollTop - el.clientHeight <= 4;
+    }, null, { timeout: UI_TIMEOUT_MS });
+    assert.ok(await inTimelineView(frame, unread[UNREAD - 1]!), 'the newest message is on screen');
+    step('Latest took the view from the search result back to the newest message');
 
     // Search, from the palette: P2P Chat: Search Messages, the QuickPick, Enter.
     frame = await openConversation(page, 'bob');
