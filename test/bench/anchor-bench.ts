@@ -12,14 +12,14 @@
 //   - inside: one line of one snippet changed (that thread says "changed"),
 //   - far: a line below every snippet changed.
 // Rows: the whole anchoring (median of --reps), the longest single thread's share of it, and the
-// splitting of the text alone. Not a test: nothing is enforced. `anchorBench` is what
+// splitting of the text into DocumentLines alone (once per anchoring). Not a test: nothing is enforced. `anchorBench` is what
 // test/bench/run.ts calls.
 
 import { loadavg, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { anchorSnippet, splitLines, type SnippetLines } from '../../extension/snippet-anchor.ts';
+import { anchorSnippet, DocumentLines, splitLines, type SnippetLines } from '../../extension/snippet-anchor.ts';
 import { report, type ReportRow } from './report.ts';
 import { percentile } from './stats.ts';
 
@@ -92,7 +92,7 @@ function edited(doc: readonly string[], snippets: readonly SnippetLines[], edit:
 /** One anchoring as reanchor does it: ms in all, the longest thread's ms, and how the threads ended up. */
 function anchorAll(text: string, snippets: readonly SnippetLines[], near: readonly number[]): { ms: number; longestMs: number; splitMs: number; states: string } {
   const t0 = performance.now();
-  const lines = splitLines(text);
+  const lines = new DocumentLines(splitLines(text));
   const splitMs = performance.now() - t0;
   let longestMs = 0;
   const states = new Map<string, number>();
@@ -128,7 +128,7 @@ export async function anchorBench(opts: AnchorBenchOptions = {}): Promise<Report
         const ms = p50(runs.map((x) => x.ms));
         const where = `${n} threads, ${kib(bytes)} (${doc.length.toLocaleString('en-US')} lines), edit ${edit}`;
         log(`anchor: ${where}: ${ms} ms`);
-        rows.push({ metric: `anchor: ${where}`, value: ms, unit: 'ms', note: `median of ${reps}; longest thread ${p50(runs.map((x) => x.longestMs))} ms; split ${p50(runs.map((x) => x.splitMs))} ms; ${runs[0]!.states}`, threads: n, bytes, lines: doc.length, edit, reps });
+        rows.push({ metric: `anchor: ${where}`, value: ms, unit: 'ms', note: `median of ${reps}; longest thread ${p50(runs.map((x) => x.longestMs))} ms; lines ${p50(runs.map((x) => x.splitMs))} ms; ${runs[0]!.states}`, threads: n, bytes, lines: doc.length, edit, reps });
       }
     }
   }
