@@ -48,10 +48,11 @@ export function codeLines(code: string): string[] {
  * Finds the snippet in `doc`: the document's lines (none is read as one empty line), or a
  * DocumentLines made of them once for every snippet placed in that version of the document.
  * `near` (1-based, default the snippet's startLine): where its thread is now; of several places
- * that hold the same code, the one nearest to it wins, the upper one of two as near (so a thread
+ * that hold the same code, the one nearest to it wins, of two as near the one higher up (so a thread
  * stays on the copy it was on, and without a thread the shared lines win when they hold it).
  * Given DocumentLines, the work is about the code's lines when the code is still at `near`, and
- * grows with how far it moved, not with the document (at worst linear in the document's lines).
+ * grows with how far it moved, not with the document (at worst linear in the document's and the
+ * code's lines, as each index is built once per DocumentLines).
  */
 export function anchorSnippet(doc: readonly string[] | DocumentLines, snippet: SnippetLines, near?: number): Anchor {
   const lines = doc instanceof DocumentLines ? doc : new DocumentLines(doc);
