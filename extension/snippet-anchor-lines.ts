@@ -21,7 +21,8 @@ export class DocumentLines {
    */
   work = 0;
   private keys?: LineKeys;
-  private flat?: { text: string; starts: number[] };
+  /** Look-ups by key answered by reading every line so far: the index is built only after SCANS_BEFORE_INDEX (one changed thread does not pay for an index of the whole file). */
+  private scans = 0;
 
   /** `lines`: the document split into lines (splitLines); each is read exactly once, here. */
   constructor(lines: readonly string[]) {
@@ -34,21 +35,36 @@ export class DocumentLines {
     this.work = n;
   }
 
-  /** How many lines are `key` once trimmed at both ends (the key of a line whatever its indentation). */
-  countOf(key: string): number {
-    const keys = this.lineKeys();
-    const first = keys.first.get(key);
-    return first === undefined ? 0 : keys.count[first]!;
-  }
-
-  /** The 0-based lines that are `key` once trimmed at both ends, ascending; undefined when there are more than `max`. */
-  linesOf(key: string, max: number): readonly number[] | undefined {
-    const keys = this.lineKeys();
-    const first = keys.first.get(key);
-    if (first === undefined) return NONE;
-    if (keys.count[first]! > max) return undefined;
-    const out: number[] = [];
-    for (let i = first; i >= 0; i = keys.next[i]!) out.push(i);
+  /**
+   * For each of `keys`, the 0-based lines that are it once trimmed at both ends (the key of a line
+   * whatever its indentation), ascending; undefined for a key of more than `max` lines.
+   */
+  linesOf(keys: readonly string[], max: number): Map<string, readonly number[] | undefined> {
+    const out = new Map<string, number[] | undefined>();
+    if (!this.keys && this.scans < SCANS_BEFORE_INDEX) {
+      this.scans++;
+      for (const k of keys) out.set(k, []);
+      for (let i = 0; i < this.count; i++) {
+        const k = this.trimmed[i]!.trim();
+        const at = out.get(k);
+        if (at === undefined) continue; // not wanted, or already too many
+        if (at.length < max) at.push(i);
+        else out.set(k, undefined);
+      }
+      this.work += this.count;
+      return out;
+    }
+    const index = this.lineKeys();
+    for (const k of keys) {
+      const first = index.first.get(k);
+      if (first !== undefined && index.count[first]! > max) {
+        out.set(k, undefined);
+        continue;
+      }
+      const at: number[] = [];
+      for (let i = first ?? -1; i >= 0; i = index.next[i]!) at.push(i);
+      out.set(k, at);
+    }
     return out;
   }
 
@@ -62,61 +78,51 @@ export class DocumentLines {
     const w = this.window(pattern, lo, hi);
     if (!w) return -1;
     const at = w.text.indexOf(pattern);
-    return at < 0 ? -1 : this.lineAt(w.from + at);
+    if (at < 0) return -1;
+    const line = w.lo + lineOf(w.starts(), at);
+    return line < w.hi ? line : -1;
   }
 
   /** The last 0-based line in [lo, hi) where `pattern` starts (as firstIn), or -1. */
   lastIn(pattern: string, lo: number, hi: number): number {
     const w = this.window(pattern, lo, hi);
     if (!w) return -1;
-    const { starts } = this.flatText();
     let last = -1;
     // Forward from hit to hit, a line at a time (lastIndexOf has no linear bound in V8).
     for (let at = w.text.indexOf(pattern); at >= 0; ) {
-      last = this.lineAt(w.from + at);
-      at = last + 1 < hi ? w.text.indexOf(pattern, starts[last + 1]! - w.from) : -1;
+      const starts = w.starts();
+      const k = lineOf(starts, at);
+      if (w.lo + k >= w.hi) break;
+      last = w.lo + k;
+      at = k + 1 < starts.length ? w.text.indexOf(pattern, starts[k + 1]!) : -1;
     }
     return last;
   }
 
-  /** The joined text a hit starting in lines [lo, hi) lies in, and where it starts; undefined when the window is empty. */
-  private window(pattern: string, lo: number, hi: number): { text: string; from: number } | undefined {
+  /**
+   * Lines [lo, hi) joined by `\n`, with the lines after them a hit starting in them may run into;
+   * `starts()`: where each of the joined lines starts in that text (worked out on first need).
+   */
+  private window(pattern: string, lo: number, hi: number): { text: string; lo: number; hi: number; starts: () => number[] } | undefined {
     lo = Math.max(0, lo);
     hi = Math.min(this.count, hi);
     if (lo >= hi) return undefined;
-    const { text, starts } = this.flatText();
-    this.work += hi - lo;
-    const from = starts[lo]!;
-    // A hit starts before line hi and runs on for the pattern's length at most.
-    return { text: text.slice(from, Math.min(text.length, starts[hi]! - 1 + pattern.length)), from };
-  }
-
-  /** The line holding offset `at` of the joined text (a line break belongs to the line it ends). */
-  private lineAt(at: number): number {
-    const { starts } = this.flatText();
-    let lo = 0;
-    let hi = this.count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (starts[mid]! <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
-  /** The trimmed lines joined by `\n`, and where each starts (one more entry: just past the end, as if a line followed). */
-  private flatText(): { text: string; starts: number[] } {
-    if (this.flat) return this.flat;
-    const starts = new Array<number>(this.count + 1);
-    let at = 0;
-    for (let i = 0; i < this.count; i++) {
-      starts[i] = at;
-      at += this.trimmed[i]!.length + 1;
-    }
-    starts[this.count] = at;
-    this.work += this.count;
-    this.flat = { text: this.trimmed.join('\n'), starts };
-    return this.flat;
+    let breaks = 0;
+    for (let i = pattern.indexOf('\n'); i >= 0; i = pattern.indexOf('\n', i + 1)) breaks++;
+    const lines = this.trimmed.slice(lo, Math.min(this.count, hi + breaks));
+    this.work += lines.length;
+    let starts: number[] | undefined;
+    return {
+      text: lines.join('\n'),
+      lo,
+      hi,
+      starts: () => {
+        if (starts) return starts;
+        starts = new Array<number>(lines.length);
+        for (let i = 0, at = 0; i < lines.length; at += lines[i]!.length + 1, i++) starts[i] = at;
+        return starts;
+      },
+    };
   }
 
   /** Built on first need, once: one Map entry per distinct key, the lines of a key chained through arrays (no array per key). */
@@ -147,4 +153,17 @@ interface LineKeys {
   count: Int32Array;
 }
 
-const NONE: readonly number[] = Object.freeze([]);
+/** Look-ups by key that read every line before the file's lines are indexed by key instead. */
+const SCANS_BEFORE_INDEX = 2;
+
+/** The index in `starts` (ascending, starting at 0) of the line holding offset `at`. */
+function lineOf(starts: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid]! <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

@@ -127,19 +127,19 @@ function nearestPlace(doc: DocumentLines, code: readonly string[], t: number): n
     const close = searchOutwards(doc, pattern, t, NEAR_LINES);
     if (close !== 'farther') return close;
   }
-  const whole = n >= 3 ? code.slice(1, -1) : blank ? [''] : [];
+  const whole = n >= 3 ? code.slice(1, -1).map((l) => l.trim()) : blank ? [''] : [];
   if (whole.length > 0) {
-    let rarest = '';
+    const found = doc.linesOf(whole, blank ? Infinity : MAX_TRIES);
+    let rarest: readonly number[] | undefined;
     let offset = 0;
-    let fewest = Infinity;
     for (const [k, line] of whole.entries()) {
-      const c = doc.countOf(line.trim());
+      const at = found.get(line);
       // A middle line found nowhere: the code is nowhere.
-      if (c === 0) return undefined;
-      if (c < fewest) [rarest, offset, fewest] = [line.trim(), blank ? 0 : k + 1, c];
+      if (at?.length === 0) return undefined;
+      if (at && (!rarest || at.length < rarest.length)) [rarest, offset] = [at, blank ? 0 : k + 1];
     }
-    const at = doc.linesOf(rarest, blank ? Infinity : MAX_TRIES);
-    const tried = at ? nearestOf(at, offset, t, (i) => holdsAt(doc, code, i)) : 'too many';
+    // Every middle line common (more than MAX_TRIES places): the joined text is searched instead.
+    const tried = rarest ? nearestOf(rarest, offset, t, (i) => holdsAt(doc, code, i)) : 'too many';
     if (tried !== 'too many') return tried;
   }
   const far = searchOutwards(doc, pattern, t, Infinity);
@@ -203,10 +203,7 @@ function mostAlike(doc: DocumentLines, code: readonly string[], near: number): n
   });
   if (wanted.size === 0) return undefined;
   const seen: [string, readonly number[]][] = [];
-  for (const key of wanted.keys()) {
-    const js = doc.linesOf(key, COMMON_LINE);
-    if (js && js.length > 0) seen.push([key, js]);
-  }
+  for (const [key, js] of doc.linesOf([...wanted.keys()], COMMON_LINE)) if (js && js.length > 0) seen.push([key, js]);
   // In the order the file has them first: of equally good starts as near, the first counted wins.
   seen.sort((x, y) => x[1][0]! - y[1][0]!);
   const votes = new Map<number, number>();
