@@ -19,7 +19,7 @@ import { addThreadOwner, snippetDocumentChanged, type ThreadTarget } from './cod
 import { currentLines, findSnippetFile, type SnippetFile } from './code-thread-files.ts';
 import { noticeText } from './labels.ts';
 import { compareWithShared, snippetText, snippetUri } from './code-thread-original.ts';
-import { anchorSnippet, type Anchor } from './snippet-anchor.ts';
+import { anchorSnippet, DocumentLines, type Anchor } from './snippet-anchor.ts';
 
 /** Snippet messages kept as threads: the newest by time sent. */
 export const MAX_THREADS = 200;
@@ -33,6 +33,8 @@ const MAX_ABSENT = 2000;
 export const REANCHOR_DELAY_MS = 300;
 /** Wait after a thread's file is found before placing it, so that the threads of one file are placed together, in ms. */
 const PLACE_DELAY_MS = 50;
+/** Longest stretch of placing threads in one extension-host task before typing and painting get a turn, in ms. */
+const ANCHOR_SLICE_MS = 8;
 
 export interface CodeThreadsHost {
   /** Sends `text` as a reply to message `id` of conversation `key` (engine.reply). */
@@ -83,6 +85,8 @@ export class CodeThreads implements vscode.Disposable {
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; done: () => void }>();
   /** Per file, the number of the latest anchoring: an older one that finishes later is dropped. */
   private readonly anchoring = new Map<string, number>();
+  /** Anchorings begun so far: each gets the next number, never reused. */
+  private anchorings = 0;
   private readonly disposables: vscode.Disposable[] = [];
   /** File look-ups and anchorings under way (idle() waits for them). */
   private readonly busy = new Set<Promise<void>>();
@@ -314,15 +318,30 @@ export class CodeThreads implements vscode.Disposable {
     this.timers.set(key, { timer, done: done! });
   }
 
-  /** Places every thread of one file where its code is now. */
+  /**
+   * Places every thread of one file where its code is now: the file's lines are read once for all
+   * of them (DocumentLines), and the work is cut into tasks of about ANCHOR_SLICE_MS, so that many
+   * threads on a big file never hold up typing. Stops when another anchoring of the file is due
+   * (an edit, a new thread): that one places them all again.
+   */
   private async reanchor(uri: vscode.Uri): Promise<void> {
     const key = uri.toString();
-    const run = (this.anchoring.get(key) ?? 0) + 1;
+    const run = ++this.anchorings;
     this.anchoring.set(key, run);
-    const lines = await currentLines(uri);
-    if (this.anchoring.get(key) !== run) return;
-    this.anchoring.delete(key);
-    for (const root of this.byFile.get(key) ?? []) {
+    const text = await currentLines(uri);
+    const current = () => this.anchoring.get(key) === run && !this.timers.has(key);
+    if (!current()) return;
+    const lines = text && new DocumentLines(text);
+    const placed: Root[] = [];
+    let slice = performance.now();
+    for (const root of [...(this.byFile.get(key) ?? [])]) {
+      if (performance.now() - slice > ANCHOR_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!current()) return;
+        slice = performance.now();
+      }
+      // Gone (deleted, its conversation left) while this waited.
+      if (!this.byFile.get(key)?.has(root)) continue;
       if (!lines) {
         root.anchor = undefined;
       } else {
@@ -330,9 +349,13 @@ export class CodeThreads implements vscode.Disposable {
         const near = root.thread?.range ? root.thread.range.start.line + 1 : root.anchor?.startLine;
         root.anchor = anchorSnippet(lines, root.snippet, near);
       }
-      this.render(root);
+      // A thread shown already only moves (its comments follow the messages, not the file).
+      if (root.thread && root.anchor && this.host.enabled()) this.place(root, root.thread, root.anchor);
+      else this.render(root);
+      placed.push(root);
     }
-    if (lines) for (const root of this.byFile.get(key) ?? []) if (root.file) snippetDocumentChanged(snippetUri(root.file, root.token));
+    this.anchoring.delete(key);
+    if (lines) for (const root of placed) if (root.file) snippetDocumentChanged(snippetUri(root.file, root.token));
   }
 
   private renderAll(): void {
@@ -358,13 +381,23 @@ export class CodeThreads implements vscode.Disposable {
       root.thread = thread;
       this.threads.set(thread, root);
     } else {
-      if (!thread.range?.isEqual(range)) thread.range = range;
       thread.comments = comments;
     }
+    this.place(root, thread, anchor);
+  }
+
+  /** A shown thread's lines, title and reply box as `anchor` says; each sent to the editor only when it changes. */
+  private place(root: Root, thread: vscode.CommentThread, anchor: Anchor): void {
+    const range = new vscode.Range(anchor.startLine - 1, 0, anchor.endLine - 1, 0);
+    if (!thread.range?.isEqual(range)) thread.range = range;
     const me = this.host.me();
-    thread.canReply = me ? { name: me } : false;
-    thread.label = threadLabel(conversation, root.snippet, anchor);
-    thread.contextValue = threadContext(anchor);
+    const canReply = me ? { name: me } : false;
+    const was = thread.canReply;
+    if (typeof was === 'object' && typeof canReply === 'object' ? was.name !== canReply.name : was !== canReply) thread.canReply = canReply;
+    const label = threadLabel(conversationLabel(root.key, root.title), root.snippet, anchor);
+    if (thread.label !== label) thread.label = label;
+    const context = threadContext(anchor);
+    if (thread.contextValue !== context) thread.contextValue = context;
   }
 
   private target(thread: vscode.CommentThread): ThreadTarget | undefined {

@@ -4,6 +4,10 @@
 // "changed", at the place most like it. Pure (no `vscode` import): lines in, lines out, so it is
 // unit-tested without an editor. Whitespace at line ends is ignored throughout (editors trim it).
 
+import { DocumentLines } from './snippet-anchor-lines.ts';
+
+export { DocumentLines };
+
 /** The parts of a snippet the anchor reads (protocol/view.ts Snippet). */
 export interface SnippetLines {
   /** 1-based, as shared. Any integer a peer sent: clamped, never trusted. */
@@ -41,25 +45,25 @@ export function codeLines(code: string): string[] {
 }
 
 /**
- * Finds the snippet in `doc` (the document's lines; none is read as one empty line). `near`
- * (1-based, default the snippet's startLine): where its thread is now; of several places that hold
- * the same code, the one nearest to it wins (so a thread stays on the copy it was on, and without a
- * thread the shared lines win when they hold it). Work is linear in the document's and the code's
- * lines.
+ * Finds the snippet in `doc`: the document's lines (none is read as one empty line), or a
+ * DocumentLines made of them once for every snippet placed in that version of the document.
+ * `near` (1-based, default the snippet's startLine): where its thread is now; of several places
+ * that hold the same code, the one nearest to it wins, of two as near the one higher up (so a thread
+ * stays on the copy it was on, and without a thread the shared lines win when they hold it).
+ * Given DocumentLines, the work is about the code's lines when the code is still at `near`, and
+ * grows with how far it moved, not with the document (at worst linear in the document's and the
+ * code's lines, as each index is built once per DocumentLines).
  */
-export function anchorSnippet(doc: readonly string[], snippet: SnippetLines, near?: number): Anchor {
-  const lines = doc.length > 0 ? doc : [''];
+export function anchorSnippet(doc: readonly string[] | DocumentLines, snippet: SnippetLines, near?: number): Anchor {
+  const lines = doc instanceof DocumentLines ? doc : new DocumentLines(doc);
   const code = codeLines(snippet.code).map(trimEnd);
   const span = code.length;
-  const shared = clampStart(lines.length, span, finite(snippet.startLine));
-  const target = near === undefined ? shared : clampStart(lines.length, span, finite(near));
-  const found = occurrences(lines, code);
-  if (found.length > 0) {
-    const best = nearest(found.map((i) => i + 1), target);
-    return place(lines.length, span, best, best === finite(snippet.startLine) ? 'same' : 'moved');
-  }
+  const shared = clampStart(lines.count, span, finite(snippet.startLine));
+  const target = near === undefined ? shared : clampStart(lines.count, span, finite(near));
+  const found = nearestPlace(lines, code, target - 1);
+  if (found !== undefined) return place(lines.count, span, found + 1, found + 1 === finite(snippet.startLine) ? 'same' : 'moved');
   const similar = mostAlike(lines, code, target);
-  return place(lines.length, span, similar ?? shared, 'changed');
+  return place(lines.count, span, similar ?? shared, 'changed');
 }
 
 function place(docLines: number, span: number, start: number, state: Anchor['state']): Anchor {
@@ -86,61 +90,100 @@ function trimEnd(line: string): string {
  * first code line need only end the document's line, the last only start its line (one line:
  * anywhere in it); the lines between must be equal.
  */
-function holdsAt(doc: readonly string[], code: readonly string[], i: number): boolean {
-  if (i < 0 || i + code.length > doc.length) return false;
+function holdsAt(doc: DocumentLines, code: readonly string[], i: number): boolean {
+  if (i < 0 || i + code.length > doc.count) return false;
+  const lines = doc.trimmed;
   const n = code.length;
+  doc.work += n;
   // A blank line of code is a blank line, not a selection inside one.
-  if (n === 1) return code[0] === '' ? trimEnd(doc[i]!) === '' : trimEnd(doc[i]!).includes(code[0]!);
-  if (!trimEnd(doc[i]!).endsWith(code[0]!)) return false;
-  if (!doc[i + n - 1]!.startsWith(code[n - 1]!)) return false;
-  for (let k = 1; k < n - 1; k++) if (trimEnd(doc[i + k]!) !== code[k]) return false;
+  if (n === 1) return code[0] === '' ? lines[i] === '' : lines[i]!.includes(code[0]!);
+  if (!lines[i]!.endsWith(code[0]!)) return false;
+  if (!lines[i + n - 1]!.startsWith(code[n - 1]!)) return false;
+  for (let k = 1; k < n - 1; k++) if (lines[i + k] !== code[k]) return false;
   return true;
 }
 
+/** Places tried by the rarest whole line of the code before searching the joined text instead. */
+const MAX_TRIES = 64;
+/** How far (lines each way) the code is looked for around its thread before the file's lines are indexed. */
+const NEAR_LINES = 512;
+
 /**
- * Every 0-based line where the code stands. The lines between the first and the last must match
- * exactly, so they are searched with Knuth-Morris-Pratt over line ids (linear even when every
- * line is alike), and each hit is then checked at its ends.
+ * The 0-based line nearest to `t` where the code stands (the lower-numbered of two as near), or
+ * undefined. Tried in turn, each only when the one before did not settle it: `t` itself (the
+ * thread's place, right after most edits); the joined text within NEAR_LINES of `t` (code moved
+ * by a few lines); the places implied by the rarest of the code's whole lines (its middle lines,
+ * looked up by their text without indentation), nearest first; the whole joined text, outwards
+ * from `t`, when that line is common or the code has no middle line.
  */
-function occurrences(doc: readonly string[], code: readonly string[]): number[] {
-  if (code.length > doc.length) return [];
-  if (code.length <= 2) {
-    const hits: number[] = [];
-    for (let i = 0; i + code.length <= doc.length; i++) if (holdsAt(doc, code, i)) hits.push(i);
-    return hits;
+function nearestPlace(doc: DocumentLines, code: readonly string[], t: number): number | undefined {
+  if (holdsAt(doc, code, t)) return t;
+  const n = code.length;
+  if (n > doc.count) return undefined;
+  const blank = n === 1 && code[0] === '';
+  // A blank line of code is found through the index only (the joined text has no way to say "a whole blank line").
+  const pattern = code.join('\n');
+  if (!blank) {
+    const close = searchOutwards(doc, pattern, t, NEAR_LINES);
+    if (close !== 'farther') return close;
   }
-  const ids = new Map<string, number>();
-  const idOf = (line: string) => {
-    let id = ids.get(line);
-    if (id === undefined) ids.set(line, (id = ids.size));
-    return id;
-  };
-  const pattern = code.slice(1, -1).map(idOf);
-  // Document lines the pattern does not hold get -1: they never match.
-  const text = doc.map((l) => ids.get(trimEnd(l)) ?? -1);
-  return kmp(text, pattern)
-    .map((p) => p - 1)
-    .filter((i) => holdsAt(doc, code, i));
+  const whole = n >= 3 ? code.slice(1, -1).map((l) => l.trim()) : blank ? [''] : [];
+  if (whole.length > 0) {
+    const found = doc.linesOf(whole, blank ? Infinity : MAX_TRIES);
+    let rarest: readonly number[] | undefined;
+    let offset = 0;
+    for (const [k, line] of whole.entries()) {
+      const at = found.get(line);
+      // A middle line found nowhere: the code is nowhere.
+      if (at?.length === 0) return undefined;
+      if (at && (!rarest || at.length < rarest.length)) [rarest, offset] = [at, blank ? 0 : k + 1];
+    }
+    // Every middle line common (more than MAX_TRIES places): the joined text is searched instead.
+    const tried = rarest ? nearestOf(rarest, offset, t, (i) => holdsAt(doc, code, i)) : 'too many';
+    if (tried !== 'too many') return tried;
+  }
+  const far = searchOutwards(doc, pattern, t, Infinity);
+  return far === 'farther' ? undefined : far;
 }
 
-/** Start indexes of every occurrence of `pattern` (non-empty) in `text`. */
-function kmp(text: readonly number[], pattern: readonly number[]): number[] {
-  const fail = new Array<number>(pattern.length).fill(0);
-  for (let i = 1, k = 0; i < pattern.length; i++) {
-    while (k > 0 && pattern[i] !== pattern[k]) k = fail[k - 1]!;
-    if (pattern[i] === pattern[k]) k++;
-    fail[i] = k;
+/**
+ * Of the starts `at[j] - offset` (ascending), the nearest to `t` for which `holds` is true (the
+ * lower on a tie), or undefined; 'too many' after MAX_TRIES false ones.
+ */
+function nearestOf(at: readonly number[], offset: number, t: number, holds: (i: number) => boolean): number | undefined | 'too many' {
+  // hi: the first start at or after t (binary search); lo: the one before it.
+  let hi = 0;
+  for (let end = at.length; hi < end; ) {
+    const mid = (hi + end) >>> 1;
+    if (at[mid]! - offset < t) hi = mid + 1;
+    else end = mid;
   }
-  const hits: number[] = [];
-  for (let i = 0, k = 0; i < text.length; i++) {
-    while (k > 0 && text[i] !== pattern[k]) k = fail[k - 1]!;
-    if (text[i] === pattern[k]) k++;
-    if (k === pattern.length) {
-      hits.push(i - pattern.length + 1);
-      k = fail[k - 1]!;
-    }
+  let lo = hi - 1;
+  for (let misses = 0; lo >= 0 || hi < at.length; misses++) {
+    if (misses >= MAX_TRIES) return 'too many';
+    const below = lo >= 0 ? at[lo]! - offset : undefined;
+    const above = hi < at.length ? at[hi]! - offset : undefined;
+    const i = below !== undefined && (above === undefined || t - below <= above - t) ? (lo--, below) : (hi++, above!);
+    if (holds(i)) return i;
   }
-  return hits;
+  return undefined;
+}
+
+/**
+ * The nearest line to `t` where `pattern` (the code's lines joined) starts, searched in rings of
+ * doubling width around `t`, or undefined when no line holds it; 'farther' when none within
+ * `radius` lines does and the search stopped there.
+ */
+function searchOutwards(doc: DocumentLines, pattern: string, t: number, radius: number): number | undefined | 'farther' {
+  // Ring [a, b): lines at distance a to b-1 above and below t (t itself is distance 0, "below" it).
+  for (let a = 0, b = 1; t - a >= 0 || t + a < doc.count; a = b, b *= 2) {
+    if (a >= radius) return 'farther';
+    const up = doc.lastIn(pattern, t - b + 1, t - Math.max(a, 1) + 1);
+    const down = doc.firstIn(pattern, t + a, t + b);
+    if (up >= 0 && (down < 0 || t - up <= down - t)) return up;
+    if (down >= 0) return down;
+  }
+  return undefined;
 }
 
 /**
@@ -149,7 +192,7 @@ function kmp(text: readonly number[], pattern: readonly number[]): number[] {
  * nearest `near`. Each unchanged line votes for the start it implies; lines found all over the
  * file (a lone `}`) do not vote.
  */
-function mostAlike(doc: readonly string[], code: readonly string[], near: number): number | undefined {
+function mostAlike(doc: DocumentLines, code: readonly string[], near: number): number | undefined {
   const wanted = new Map<string, number[]>();
   code.forEach((line, k) => {
     const key = line.trim();
@@ -159,16 +202,12 @@ function mostAlike(doc: readonly string[], code: readonly string[], near: number
     else wanted.set(key, [k]);
   });
   if (wanted.size === 0) return undefined;
-  const seen = new Map<string, number[]>();
-  doc.forEach((line, j) => {
-    const key = line.trim();
-    const at = wanted.has(key) ? seen.get(key) : undefined;
-    if (wanted.has(key) && !at) seen.set(key, [j]);
-    else if (at && at.length <= COMMON_LINE) at.push(j);
-  });
+  const seen: [string, readonly number[]][] = [];
+  for (const [key, js] of doc.linesOf([...wanted.keys()], COMMON_LINE)) if (js && js.length > 0) seen.push([key, js]);
+  // In the order the file has them first: of equally good starts as near, the first counted wins.
+  seen.sort((x, y) => x[1][0]! - y[1][0]!);
   const votes = new Map<number, number>();
   for (const [key, js] of seen) {
-    if (js.length > COMMON_LINE) continue;
     for (const k of wanted.get(key)!) for (const j of js) votes.set(j - k + 1, (votes.get(j - k + 1) ?? 0) + 1);
   }
   const needed = Math.ceil(code.filter((l) => l.trim() !== '').length / 2);
@@ -182,10 +221,6 @@ function mostAlike(doc: readonly string[], code: readonly string[], near: number
     }
   }
   return best;
-}
-
-function nearest(starts: readonly number[], near: number): number {
-  return starts.reduce((best, s) => (Math.abs(s - near) < Math.abs(best - near) ? s : best));
 }
 
 /**

@@ -23,6 +23,8 @@
 //   7. the message store (history-bench): append cost, the newest page of 100,000 (--quick: 20,000)
 //   8. search (search-bench): a real sealed store of 100,000 messages (--quick: 20,000), the
 //      in-memory index's cold build, memory and warm searches
+//   9. code threads (anchor-bench): placing 1/50/200 threads of one file of 20 KiB / 2 MiB after an
+//      edit above, inside one snippet, far away (extension-host time after typing pauses)
 //
 // One clock: this process writes every command and reads every peer's stdout, and timestamps are
 // its performance.now() when it writes a command and when the chunk holding an event line arrives.
@@ -46,6 +48,7 @@ import { CATCH_UP_TARGET_MS, CATCH_UP_TRACKER_ARGS, catchUpBench, memoryBench } 
 import { historyBench } from './history-bench.ts';
 import { actionsBench } from './actions-bench.ts';
 import { SEARCH_TARGET_MS, searchBench } from './search-bench.ts';
+import { anchorBench } from './anchor-bench.ts';
 import { cpuSeconds, machineCpuSeconds, percentile, progress, rssMiB } from './stats.ts';
 
 // ---- options -----------------------------------------------------------------------------------
@@ -74,6 +77,7 @@ const { values: flags } = parseArgs({
     'actions-on': { type: 'string', default: 'recent' },
     'search-messages': { type: 'string' },
     'no-search': { type: 'boolean', default: false },
+    'no-anchor': { type: 'boolean', default: false },
     json: { type: 'string', default: 'bench-results/peer.json' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -84,7 +88,7 @@ const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced
                       [--big-reps N] [--join-reps N] [--concurrency N] [--profile] [--peer-entry FILE]
                       [--catch-up N | --no-catch-up] [--memory-messages N | --no-memory]
                       [--history-messages N | --no-history] [--actions-rate R | --no-actions] [--actions-on recent|one]
-                      [--search-messages N | --no-search] [--no-rooms] [--json FILE]
+                      [--search-messages N | --no-search] [--no-anchor] [--no-rooms] [--json FILE]
 
   --sizes      room sizes (members, sender included); default 2,5,10,25,50 (--quick: 2,5,10)
   --quick      a smaller run: sizes 2,5,10, 20 paced messages, a burst of 300, 2 repetitions
@@ -101,7 +105,7 @@ const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced
   --actions-rate R  reactions + edits per second the other member sends while plain messages are paced, smallest room (default 20)
   --actions-on W  recent: reactions on the newest messages received, edits of a few own ones (default); one: all on one message (stress)
   --search-messages N  stored messages searched (default 100000; --quick 20000)
-  --no-catch-up, --no-memory, --no-history, --no-actions, --no-search  skip those scenarios; --no-rooms skips scenarios 1-4
+  --no-catch-up, --no-memory, --no-history, --no-actions, --no-search, --no-anchor  skip those scenarios; --no-rooms skips scenarios 1-4
   --json FILE  where the results go (default bench-results/peer.json)`;
 
 if (flags.help) {
@@ -150,6 +154,7 @@ if (!(ACTIONS_RATE >= 0 && ACTIONS_RATE <= 1000)) {
   process.exit(2);
 }
 const SEARCH_MESSAGES = flags['no-search'] ? 0 : intFlag('search-messages', flags['search-messages'], QUICK ? 20_000 : 100_000, 100);
+const ANCHOR = !flags['no-anchor'];
 
 /** Users: the largest room plus the newcomer of scenario 3. */
 const USERS = Math.max(...SIZES) + 1;
@@ -989,6 +994,11 @@ async function onceScenarios(dataRoot: string, profileDir: string | undefined, a
       rows.push(...(await searchBench({ messages: SEARCH_MESSAGES, log: note, ...(QUICK ? { reps: 20, coldReps: 1 } : {}) })).map((r) => ({ ...r, metric: `search: ${r.metric.replace(/^search: /, '')}` })));
     });
   }
+  if (ANCHOR) {
+    await attempt('code threads placed in one file', async () => {
+      rows.push(...(await anchorBench({ log: note, ...(QUICK ? { reps: 3 } : {}) })));
+    });
+  }
   return rows;
 }
 
@@ -1004,7 +1014,7 @@ async function report_(users: User[], extraRows: ReportRow[], profileDir: string
   say(`  catch-up of 10,000 in a room of 10: < ${CATCH_UP_TARGET_MS} ms; newest page of 100,000: < 50 ms; memory must not grow with history size (but for the search index: see its own row);`);
   say(`  a search over 100,000 stored messages: < ${SEARCH_TARGET_MS} ms; reactions and edits: no measurable change in the plain messages' p99`);
   extraRows.unshift(...roomRows);
-  if (extraRows.length) say(formatTable('reactions and edits vs plain messages, catch-up, memory with history, message store, search (room size and counts in each metric)', extraRows).trimEnd());
+  if (extraRows.length) say(formatTable('reactions and edits vs plain messages, catch-up, memory with history, message store, search, code threads (room size and counts in each metric)', extraRows).trimEnd());
   say();
   for (const c of context) say(`${c.size ? `room of ${c.size}: ` : ''}${c.what}: ${c.value}`);
   for (const n of notes) say(`* ${n}`);
@@ -1018,7 +1028,7 @@ async function report_(users: User[], extraRows: ReportRow[], profileDir: string
   const meta = {
     sizes: SIZES, users: USERS, paced: PACED, rate: RATE, burst: BURST, bigReps: BIG_REPS, bigBytes: BIG_BYTES, joinReps: JOIN_REPS,
     catchUp: CATCH_UP, catchUpRoom: CATCH_UP_ROOM, memoryMessages: MEMORY_MESSAGES, historyMessages: HISTORY_MESSAGES, rooms: ROOMS,
-    actionsRate: ACTIONS_RATE, actionsOn: ACTIONS_ON, searchMessages: SEARCH_MESSAGES,
+    actionsRate: ACTIONS_RATE, actionsOn: ACTIONS_ON, searchMessages: SEARCH_MESSAGES, anchor: ANCHOR,
     quick: QUICK, peerEntry: PEER_PROGRAM ?? 'peer', trackerArgs: TRACKER_ARGS, bcryptCost: BCRYPT_COST, concurrency: CONCURRENCY, targets: TARGETS, context,
     clock: 'this process: performance.now() at the write of a command and at the arrival of the chunk holding an event line',
     runtimeS: 0, profiles,
