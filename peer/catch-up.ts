@@ -12,6 +12,7 @@ import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HEL
 import type { Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
+import { carried, noteCarried } from './link-carried.ts';
 
 type Summary = Extract<PeerMessage, { t: 'summary' }>;
 type Ack = Extract<PeerMessage, { t: 'ack' }>;
@@ -279,22 +280,27 @@ export class CatchUp {
     }
     let sent = 0;
     for (const s of sessions) {
-      let after = s.after;
-      let page: Envelope[] = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
-      if (page.length === 0) continue; // nothing they lack
-      // The bundle goes first even when their summary names the session: a summary says what
-      // they hold, and a crash can leave a held bundle whose key never reached their journal
-      // (a bundle they hold already is ignored there).
-      if (!link.send({ t: 'session', bundle: s.bundle })) return;
-      for (;;) {
-        for (const envelope of page) {
+      const { sender, session } = s.bundle;
+      let bundleSent = false;
+      for (let after = s.after; ;) {
+        const page: Envelope[] = held.after(room, sender, session, after, CATCH_UP_PAGE);
+        if (page.length === 0) break; // nothing more they lack
+        after = page[page.length - 1].seq;
+        // What this link carried already (my live sends, an earlier answer) reaches them before
+        // this answer: sent again, an old session's key would come after they evicted it.
+        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq));
+        if (lacking.length === 0) continue;
+        // The bundle goes first even when their summary names the session: a summary says what
+        // they hold, and a crash can leave a held bundle whose key never reached their journal
+        // (a bundle they hold already is ignored there).
+        if (!bundleSent && !link.send({ t: 'session', bundle: s.bundle })) return;
+        bundleSent = true;
+        for (const envelope of lacking) {
           if (!link.send({ t: 'envelope', envelope })) return;
+          noteCarried(link, envelope);
           sent++;
         }
-        after = page[page.length - 1].seq;
         if (!(await this.keepUp(link, progress, sent))) return;
-        page = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
-        if (page.length === 0) break;
       }
     }
   }
