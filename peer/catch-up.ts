@@ -1,8 +1,9 @@
 // Catch-up and forwarding (DESIGN.md "Delivery, history, nothing lost"). On every new link each
 // side sends, per conversation both share, a summary of the sender sessions it holds (per session:
 // the highest sequence held with none missing below). The other side answers with the session
-// bundles and envelopes it holds beyond that: its own messages (the outbox's retry) and other
-// members' (forwarding to a member who was away). Nothing forwarded needs trust: the receiver
+// bundles and envelopes it holds beyond that, less what that link carried already (the summary
+// was made as the link opened; peer/link-carried.ts): its own messages (the outbox's retry) and
+// other members' (forwarding to a member who was away). Nothing forwarded needs trust: the receiver
 // checks the original sender's signature, membership at the envelope's head and its replay state
 // exactly as for a direct message. A member gets only sessions whose bundle was wrapped for them
 // (they were a member at its head) and only while they are still a member: what was sent after a
@@ -251,8 +252,9 @@ export class CatchUp {
 
   /**
    * Sends `from` the envelopes of every session (in the order they were made) beyond what its
-   * summary holds, each session's bundle first, in pages of CATCH_UP_PAGE paced by the receiver's
-   * acks (its inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
+   * summary holds and `link` has not carried, each session's bundle first (none for a session
+   * whose envelopes it all carried), in pages of CATCH_UP_PAGE paced by the receiver's acks (its
+   * inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
    */
   private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
     const { held, conversations, me } = this.parts;
