@@ -38,12 +38,16 @@ test('an honest burst through more sessions than a receiver keeps: every message
     carried.set(k, (carried.get(k) ?? 0) + 1);
   });
   const shown = messagesShown(alice, BURST, (m) => m.roomId === id && m.from === 'bob', 60_000);
+  const started = performance.now();
   for (let i = 0; i < BURST; i++) await bob.sendRoom(id, `burst ${i}`);
   const got = await shown;
+  const tookMs = performance.now() - started;
   assert.deepEqual(got.map((m) => m.text), Array.from({ length: BURST }, (_, i) => `burst ${i}`), 'every message, once, in order');
   // Delivered: bob's outbox waits only for mallory (and every ack came after the copies would have).
   const delivered = async () => (await bob.outbox()).pending.every((p) => p.waitingFor.join() === 'mallory');
   while (!(await delivered())) await waitFor(bob, 'delivered', () => true);
+  const total = [...carried.values()].reduce((a, b) => a + b, 0);
+  t.diagnostic(`${BURST} messages: all shown at alice in ${tookMs.toFixed(0)} ms; ${total} envelopes reached her; ${errors.length} errors`);
   assert.deepEqual(errors, [], 'no session key refused, no error');
   const twice = [...carried.values()].filter((n) => n > 1).length;
   assert.equal(carried.size, BURST);
