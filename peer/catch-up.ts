@@ -1,8 +1,9 @@
 // Catch-up and forwarding (DESIGN.md "Delivery, history, nothing lost"). On every new link each
 // side sends, per conversation both share, a summary of the sender sessions it holds (per session:
 // the highest sequence held with none missing below). The other side answers with the session
-// bundles and envelopes it holds beyond that: its own messages (the outbox's retry) and other
-// members' (forwarding to a member who was away). Nothing forwarded needs trust: the receiver
+// bundles and envelopes it holds beyond that, less what that link carried already (the summary
+// was made as the link opened; peer/link-carried.ts): its own messages (the outbox's retry) and
+// other members' (forwarding to a member who was away). Nothing forwarded needs trust: the receiver
 // checks the original sender's signature, membership at the envelope's head and its replay state
 // exactly as for a direct message. A member gets only sessions whose bundle was wrapped for them
 // (they were a member at its head) and only while they are still a member: what was sent after a
@@ -12,6 +13,7 @@ import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HEL
 import type { Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
+import { carried, noteCarried } from './link-carried.ts';
 
 type Summary = Extract<PeerMessage, { t: 'summary' }>;
 type Ack = Extract<PeerMessage, { t: 'ack' }>;
@@ -250,8 +252,9 @@ export class CatchUp {
 
   /**
    * Sends `from` the envelopes of every session (in the order they were made) beyond what its
-   * summary holds, each session's bundle first, in pages of CATCH_UP_PAGE paced by the receiver's
-   * acks (its inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
+   * summary holds and `link` has not carried, each session's bundle first (none for a session
+   * whose envelopes it all carried), in pages of CATCH_UP_PAGE paced by the receiver's acks (its
+   * inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
    */
   private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
     const { held, conversations, me } = this.parts;
@@ -279,22 +282,27 @@ export class CatchUp {
     }
     let sent = 0;
     for (const s of sessions) {
-      let after = s.after;
-      let page: Envelope[] = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
-      if (page.length === 0) continue; // nothing they lack
-      // The bundle goes first even when their summary names the session: a summary says what
-      // they hold, and a crash can leave a held bundle whose key never reached their journal
-      // (a bundle they hold already is ignored there).
-      if (!link.send({ t: 'session', bundle: s.bundle })) return;
-      for (;;) {
-        for (const envelope of page) {
+      const { sender, session } = s.bundle;
+      let bundleSent = false;
+      for (let after = s.after; ;) {
+        const page: Envelope[] = held.after(room, sender, session, after, CATCH_UP_PAGE);
+        if (page.length === 0) break; // nothing more they lack
+        after = page[page.length - 1].seq;
+        // What this link carried already (my live sends, an earlier answer) reaches them before
+        // this answer: sent again, an old session's key would come after they evicted it.
+        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq));
+        if (lacking.length === 0) continue;
+        // The bundle goes first even when their summary names the session: a summary says what
+        // they hold, and a crash can leave a held bundle whose key never reached their journal
+        // (a bundle they hold already is ignored there).
+        if (!bundleSent && !link.send({ t: 'session', bundle: s.bundle })) return;
+        bundleSent = true;
+        for (const envelope of lacking) {
           if (!link.send({ t: 'envelope', envelope })) return;
+          noteCarried(link, envelope);
           sent++;
         }
-        after = page[page.length - 1].seq;
         if (!(await this.keepUp(link, progress, sent))) return;
-        page = held.after(room, s.bundle.sender, s.bundle.session, after, CATCH_UP_PAGE);
-        if (page.length === 0) break;
       }
     }
   }

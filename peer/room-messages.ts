@@ -20,6 +20,7 @@ import type { History, PageCursor, StoredMessage } from './history.ts';
 import { MAX_WAITING_FOR_DISK, type InboundSessions } from './inbound-sessions.ts';
 import type { KeyDirectory } from './key-directory.ts';
 import type { PeerLink } from './link.ts';
+import { noteCarried } from './link-carried.ts';
 import type { LinkPool } from './link-pool.ts';
 import type { MessageActions, MessageState, Told } from './message-actions.ts';
 import type { RoomSync } from './room-sync.ts';
@@ -429,7 +430,9 @@ export class RoomMessages {
         if (!link.send(current.message)) return false;
         current.sentOn.add(link);
       }
-      return link.send(message);
+      if (!link.send(message)) return false;
+      noteCarried(link, envelope); // catch-up on this link does not send it again
+      return true;
     });
   }
 }
