@@ -67,7 +67,7 @@ export interface SearchCoverage {
   evicted: number;
   /**
    * When evicted > 0: every message sent from this (ms) on is searched, some sent before it are not
-   * (the senders' who held the most). Just after the newest message that left, so it stays true
+   * (of the senders who held the most). Just after the newest message that left, so it stays true
    * when the index empties or an old message is put back.
    */
   searchedFrom?: number;
