@@ -142,7 +142,7 @@ export async function search(s: Signed, query: string, opts: { room?: string; li
   await s.search.warm();
   const hits = s.search.search(query, { ...(conversation !== undefined ? { conversation } : {}), limit });
   const results: SearchResult[] = hits.map((h) => ({ room: displayName(s, h.conversation, nameOf), roomId: h.conversation, id: h.id, from: h.from, text: h.text, sentAt: h.sentAt }));
-  // A full index dropped messages (the largest conversation's oldest first): the answer says how far back it looked, in this conversation when one.
+  // A full index dropped messages (the oldest of the largest sender in the largest conversation first): the answer says from when it looked at every one, in this conversation when one.
   const searchedFrom = s.search.searchedFrom(conversation);
   return { results, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
 }

@@ -1,6 +1,6 @@
 // The search index's entries (peer/search-index.ts): what one message holds and is charged, one
-// conversation's entries, their order, and which conversations give up messages when the index is
-// full (a max-min fair share of its budget).
+// conversation's entries (and each sender's in it), their order, and which conversations, and which
+// senders in them, give up messages when the index is full (a max-min fair share of its budget).
 
 import type { ConversationId } from '../protocol/peer.ts';
 
@@ -30,12 +30,19 @@ export class Entry {
   }
 }
 
-/** One conversation's entries: by id, their charge, and (once built) oldest first. */
+/** One sender's entries in one conversation: their charge, how many, and (once built) oldest first. */
+export class Sent {
+  chars = 0;
+  count = 0;
+  /** Oldest first, valid once the index is built (the oldest of the sender holding the most leaves first). */
+  list: Entry[] = [];
+}
+
+/** One conversation's entries: by id, their charge, and by sender (keyed by the sender's name). */
 export class Held {
   readonly ids = new Map<string, Entry>();
   chars = 0;
-  /** Oldest first, valid once the index is built (the oldest of the largest leaves first). */
-  list: Entry[] = [];
+  readonly senders = new Map<string, Sent>();
 }
 
 /** Oldest first: sentAt, then conversation and id (a stable order for equal times). */
@@ -44,23 +51,24 @@ export function compare(a: Entry, b: Entry): number {
 }
 
 /**
- * The conversations over their fair share when `total` is over `max` (characters), largest first, each
- * with the share it is cut to: the most one may hold so that all fit, the others keeping all they
- * hold (`total`: the sum of their chars). The usual case (the largest alone gives up the excess) is found in one pass.
+ * The holders (conversations, or senders in one) over their fair share when `total` is over `max`
+ * (characters), largest first, each with the share it is cut to: the most one may hold so that all
+ * fit, the others keeping all they hold (`total`: the sum of their chars). The usual case (the
+ * largest alone gives up the excess) is found in one pass.
  */
-export function overShare(byConversation: Map<ConversationId, Held>, total: number, max: number): [ConversationId, Held, number][] {
+export function overShare<K, H extends { chars: number }>(byHolder: Map<K, H>, total: number, max: number): [K, H, number][] {
   const excess = total - max;
-  let first: [ConversationId, Held] | undefined;
+  let first: [K, H] | undefined;
   let second = 0;
-  for (const [conversation, held] of byConversation) {
+  for (const [holder, held] of byHolder) {
     if (!first || held.chars > first[1].chars) {
       if (first) second = first[1].chars;
-      first = [conversation, held];
+      first = [holder, held];
     } else if (held.chars > second) second = held.chars;
   }
   if (!first) return [];
   if (first[1].chars - excess >= second) return [[...first, first[1].chars - excess]];
-  const all = [...byConversation].sort((a, b) => b[1].chars - a[1].chars);
+  const all = [...byHolder].sort((a, b) => b[1].chars - a[1].chars);
   let rest = total;
   let share = 0;
   let k = 0;
@@ -70,7 +78,7 @@ export function overShare(byConversation: Map<ConversationId, Held>, total: numb
     share = Math.max(0, Math.floor((max - rest) / k));
     if (k === all.length || share >= all[k]![1].chars) break;
   }
-  return all.slice(0, k).map(([conversation, held]) => [conversation, held, share]);
+  return all.slice(0, k).map(([holder, held]) => [holder, held, share]);
 }
 
 /** Puts `e` in `list` (oldest first): new messages are the newest almost always, so the end is tried first. */

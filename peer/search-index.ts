@@ -19,16 +19,18 @@
 // 90 MiB of heap whatever the messages are, 1.4-1.9 bytes per character charged, measured with chat
 // text, one-character messages, CJK and U+FDFA; some 180,000 chat messages: the bench's 100,000
 // are charged 26 M, test/bench/search-bench.ts): past it messages leave the
-// index, the oldest of the conversation holding the most first (a fair share: one sender's flood
-// of their direct conversation or of one room evicts that conversation's history, not everyone's),
-// and searchedFrom() says from when search covers history, so a caller can tell the user.
+// index, the oldest of the sender holding the most in the conversation holding the most first (a
+// fair share twice over: one sender's flood of their direct conversation or of one room evicts
+// that conversation's history, not everyone's, and in that room the flooder's own oldest, not the
+// other members'), and searchedFrom() says from when search covers all of a conversation's history
+// (older messages are covered in part), so a caller can tell the user (protocol/search-coverage.ts).
 // While building from a store bigger than that, what is loaded is trimmed at twice the budget.
 
 import { performance } from 'node:perf_hooks';
 import { ProtocolError } from '../protocol/errors.ts';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
-import { Entry, Held, compare, insert, overShare, unsort } from './search-entries.ts';
+import { Entry, Held, Sent, compare, insert, overShare, unsort } from './search-entries.ts';
 import { WHITESPACE, foldBounded, foldText, hitContext } from './search-text.ts';
 
 export { foldText } from './search-text.ts';
@@ -61,11 +63,12 @@ export interface SearchCoverage {
   messages: number;
   /** Characters charged (text, folded text, ENTRY_CHARS per message): the index's size, about 1-2 bytes each. */
   chars: number;
-  /** Messages that left the index because it was full (the largest conversation's oldest first); 0 normally. */
+  /** Messages that left the index because it was full (the oldest of the largest sender in the largest conversation first); 0 normally. */
   evicted: number;
   /**
-   * When evicted > 0: messages sent before this (ms) may not be searched. Just after the newest
-   * message that left, so it stays true when the index empties or an old message is put back.
+   * When evicted > 0: every message sent from this (ms) on is searched, some sent before it are not
+   * (of the senders who held the most). Just after the newest message that left, so it stays true
+   * when the index empties or an old message is put back.
    */
   searchedFrom?: number;
   built: boolean;
@@ -215,9 +218,11 @@ export class SearchIndex {
   }
 
   /**
-   * From when (ms) a search of `conversation` (or of all, as coverage().searchedFrom) covers its
-   * history: undefined when none of its messages left the index. A full index takes from the
-   * conversation holding the most first, so one flooded conversation does not make the others' claim older.
+   * From when (ms) a search of `conversation` (or of all, as coverage().searchedFrom) covers all of
+   * its history: undefined when none of its messages left the index. Before it, history is covered
+   * in part: a full index takes from the conversation holding the most, and in it from the sender
+   * holding the most, so one flooded conversation does not make the others' claim older, and in a
+   * flooded room the other members' older messages stay searchable.
    */
   searchedFrom(conversation?: ConversationId): number | undefined {
     if (conversation === undefined) return this.evicted > 0 ? this.evictedThrough + 1 : undefined;
@@ -262,12 +267,12 @@ export class SearchIndex {
     this.trim();
   }
 
-  /** Sorts what was loaded (entries replaced or removed meanwhile are no longer held) and lists each conversation's. */
+  /** Sorts what was loaded (entries replaced or removed meanwhile are no longer held) and lists each sender's in each conversation. */
   private order(): void {
     this.sorted = this.current(this.unsorted).sort(compare);
     this.unsorted = [];
-    for (const held of this.byConversation.values()) held.list = [];
-    for (const e of this.sorted) this.byConversation.get(e.conversation)!.list.push(e);
+    for (const held of this.byConversation.values()) for (const sent of held.senders.values()) sent.list = [];
+    for (const e of this.sorted) this.byConversation.get(e.conversation)!.senders.get(e.from)!.list.push(e);
   }
 
   /**
@@ -340,9 +345,14 @@ export class SearchIndex {
   private add(e: Entry): void {
     let held = this.byConversation.get(e.conversation);
     if (!held) this.byConversation.set(e.conversation, (held = new Held()));
+    let sent = held.senders.get(e.from);
+    if (!sent) held.senders.set(e.from, (sent = new Sent()));
     held.ids.set(e.id, e);
-    held.chars += e.chars;
-    this.totalChars += e.chars;
+    const chars = e.chars;
+    held.chars += chars;
+    sent.chars += chars;
+    sent.count++;
+    this.totalChars += chars;
     if (this.state !== 'built') {
       // Edits before the build leave replaced entries behind: dropped now and then, so they cannot pile up.
       if (this.unsorted.push(e) % 4096 === 0 && this.unsorted.length > 2 * this.count()) this.unsorted = this.current(this.unsorted);
@@ -350,43 +360,56 @@ export class SearchIndex {
       return;
     }
     insert(this.sorted, e);
-    insert(held.list, e);
+    insert(sent.list, e);
   }
 
   private drop(e: Entry): void {
     const held = this.byConversation.get(e.conversation);
     if (!held?.ids.delete(e.id)) return;
     if (held.ids.size === 0) this.byConversation.delete(e.conversation);
-    held.chars -= e.chars;
-    this.totalChars -= e.chars;
+    const sent = held.senders.get(e.from)!;
+    if (--sent.count === 0) held.senders.delete(e.from);
+    const chars = e.chars;
+    held.chars -= chars;
+    sent.chars -= chars;
+    this.totalChars -= chars;
     this.release(e);
     if (this.state !== 'built') return;
     unsort(this.sorted, e);
-    unsort(held.list, e);
+    unsort(sent.list, e);
   }
 
   /**
-   * Past maxTotalChars, messages leave the index (counted in coverage().evicted), the oldest of
-   * the conversation holding the most first (max-min fair): a stranger flooding their direct
-   * conversation, or one room, pushes out their own history, not everyone's. Every conversation
-   * keeps at least an equal share of the budget, or all it has when that is less.
+   * Past maxTotalChars, messages leave the index (counted in coverage().evicted), max-min fair
+   * twice over: the conversation holding the most gives up characters, and in it the sender holding
+   * the most gives up their oldest. A stranger flooding their direct conversation, or one room,
+   * pushes out their own history, not everyone's; a member flooding a room pushes out their own
+   * oldest, not the other members'. Every conversation keeps at least an equal share of the
+   * budget, and every sender in it an equal share of the conversation's, or all they have when less.
    */
   private trim(): void {
     if (this.totalChars <= this.maxTotalChars) return;
     const gone: Entry[] = [];
     for (const [conversation, held, share] of overShare(this.byConversation, this.totalChars, this.maxTotalChars)) {
-      let n = 0;
-      while (held.chars > share && this.totalChars > this.maxTotalChars && n < held.list.length) {
-        const e = held.list[n++]!;
-        held.ids.delete(e.id);
-        held.chars -= e.chars;
-        this.totalChars -= e.chars;
-        this.release(e);
-        gone.push(e);
-        if (e.sentAt > this.evictedThrough) this.evictedThrough = e.sentAt;
-        if (e.sentAt > (this.evictedThroughBy.get(conversation) ?? -Infinity)) this.evictedThroughBy.set(conversation, e.sentAt);
+      for (const [from, sent, senderShare] of overShare(held.senders, held.chars, share)) {
+        let n = 0;
+        while (sent.chars > senderShare && this.totalChars > this.maxTotalChars && n < sent.list.length) {
+          const e = sent.list[n++]!;
+          held.ids.delete(e.id);
+          const chars = e.chars;
+          held.chars -= chars;
+          sent.chars -= chars;
+          this.totalChars -= chars;
+          this.release(e);
+          gone.push(e);
+          if (e.sentAt > this.evictedThrough) this.evictedThrough = e.sentAt;
+          if (e.sentAt > (this.evictedThroughBy.get(conversation) ?? -Infinity)) this.evictedThroughBy.set(conversation, e.sentAt);
+        }
+        sent.list.splice(0, n);
+        sent.count -= n;
+        if (sent.count === 0) held.senders.delete(from);
+        if (this.totalChars <= this.maxTotalChars) break;
       }
-      held.list.splice(0, n);
       if (held.ids.size === 0) this.byConversation.delete(conversation);
       if (this.totalChars <= this.maxTotalChars) break;
     }

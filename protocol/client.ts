@@ -265,8 +265,9 @@ export type CommandResults = EveryCommand<{
   delete: ActionResult;
   mark_read: ActionResult;
   /**
-   * Newest first. `searchedFrom` (ms), only when the in-memory index is full: messages sent before
-   * it were not searched (say so to the user; peer/search-index.ts maxTotalChars).
+   * Newest first. `searchedFrom` (ms), only when the in-memory index is full: every message sent
+   * from it on was searched, older ones only in part (say so to the user with
+   * protocol/search-coverage.ts; peer/search-index.ts maxTotalChars).
    */
   search: { results: SearchResult[]; searchedFrom?: number };
   /** Nothing to say: an empty object (not Record<string, never>, which no `--json` answer could carry). */

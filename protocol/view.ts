@@ -123,7 +123,7 @@ export interface SearchHit {
 
 /**
  * A search's answer (`search/run`, the Search Messages pick): `searchedFrom` (ms) only when the
- * engine's search index is full: messages sent before it were not searched (protocol/search-coverage.ts).
+ * engine's search index is full: every message from it on was searched, older ones only in part (protocol/search-coverage.ts).
  */
 export interface SearchAnswer {
   results: SearchHit[];

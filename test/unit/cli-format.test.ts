@@ -108,7 +108,7 @@ describe('result lines', () => {
 
   test('search: a row a result; a full index says from when it searched, under the rows or under "nothing"', () => {
     const since = new Date(2026, 10, 3, 14, 5).getTime();
-    const note = 'Searched messages since 3 Nov 2026, 14:05: older ones are not in the search index (it is full).';
+    const note = 'Searched all messages since 3 Nov 2026, 14:05; some older ones are not in the search index (it is full: whoever sent the most loses their oldest first).';
     const results = [{ room: 'general', roomId: 'r1', id: 'm9', from: 'bob', text: 'deploy\nfriday', sentAt: since + 60_000 }];
     assert.equal(shown(RESULT_LINES.search!({ results }, quiet)), '  2026-11-03 14:06  general  bob:  deploy friday  m9');
     assert.equal(shown(RESULT_LINES.search!({ results, searchedFrom: since }, quiet)), `  2026-11-03 14:06  general  bob:  deploy friday  m9\n${note}`);

@@ -75,7 +75,7 @@ describe('webview: search', () => {
     const status = view.page.locator('.search-status');
     const coverage = view.page.locator('.search-coverage');
     const since = new Date(2026, 10, 3, 14, 5).getTime();
-    const note = 'Searched messages since 3 Nov 2026, 14:05: older ones are not in the search index (it is full).';
+    const note = 'Searched all messages since 3 Nov 2026, 14:05; some older ones are not in the search index (it is full: whoever sent the most loses their oldest first).';
 
     await view.page.keyboard.type('deploy');
     let asked = await view.waitForPosted('search/run', { query: 'deploy' });
