@@ -327,7 +327,8 @@ export class History {
   /**
    * A page of `conversation`, oldest first, of at most `limit` messages (1..MAX_PAGE): the newest;
    * those just before message `before`; those just after message `after`; or those around message
-   * `around` (it, up to half the page before it and the rest after: a jump to it). At most one
+   * `around` (it, half the page before it and half after, the other side filling in near an end:
+   * a jump to it). At most one
    * cursor is given. `more`: older messages remain before the first; `newer`: newer ones remain
    * after the last. Throws ProtocolError('request.invalid') for a `limit` outside 1..MAX_PAGE,
    * more than one cursor or an unknown cursor message, 'crypto.decrypt_failed' for a row whose
@@ -352,11 +353,13 @@ export class History {
       const newer = this.beside(conversation, at, 'newer', limit + 1);
       return { messages: newer.slice(0, limit).map((r) => this.fromRow(r)), more: true, newer: newer.length > limit };
     }
-    const half = Math.floor((limit - 1) / 2);
-    const older = this.beside(conversation, at, 'older', half + 1);
-    const newer = this.beside(conversation, at, 'newer', limit - 1 - half + 1);
-    const rows = [...older.slice(0, half).reverse(), at, ...newer.slice(0, limit - 1 - half)];
-    return { messages: rows.map((r) => this.fromRow(r)), more: older.length > half, newer: newer.length > limit - 1 - half };
+    // Half before, half after; near either end, the other side fills the page.
+    const older = this.beside(conversation, at, 'older', limit);
+    const newer = this.beside(conversation, at, 'newer', limit);
+    const after = Math.min(newer.length, limit - 1 - Math.min(older.length, Math.floor((limit - 1) / 2)));
+    const before = Math.min(older.length, limit - 1 - after);
+    const rows = [...older.slice(0, before).reverse(), at, ...newer.slice(0, after)];
+    return { messages: rows.map((r) => this.fromRow(r)), more: older.length > before, newer: newer.length > after };
   }
 
   /** Up to `n` shown rows of `conversation` next to row `at` in timeline order, nearest first. */

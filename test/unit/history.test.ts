@@ -97,11 +97,13 @@ test('a page around a message (a jump to it) and pages after it go forward in th
     after = seen.at(-1)!;
   }
   assert.deepEqual(seen, expected.slice(17));
-  // Near the ends: what is there, and no more on that side.
+  // Near the ends: a whole page still, the other side filling in, and no more on the near side.
   const first = history.page(ROOM, { around: expected[1]!, limit: 7 });
-  assert.deepEqual([ids(first), first.more, first.newer], [expected.slice(0, 5), false, true]);
+  assert.deepEqual([ids(first), first.more, first.newer], [expected.slice(0, 7), false, true]);
   const last = history.page(ROOM, { around: expected[59]!, limit: 7 });
-  assert.deepEqual([ids(last), last.more, last.newer], [expected.slice(56), true, false]);
+  assert.deepEqual([ids(last), last.more, last.newer], [expected.slice(53), true, false]);
+  const short = history.page(ROOM, { around: expected[30]!, limit: 500 });
+  assert.deepEqual([ids(short), short.more, short.newer], [expected, false, false], 'a page larger than the conversation holds it all');
   assert.deepEqual(ids(history.page(ROOM, { after: expected[59]!, limit: 7 })), []);
   // The newest page and pages before a message have nothing newer only at the end.
   assert.equal(history.page(ROOM, { limit: 7 }).newer, false);
