@@ -13,7 +13,7 @@ import { ChatModel } from './chat-model.ts';
 import { feedNewest, ThreadFeed, type CodeThreadsFactory, type CodeThreadsLike, type PacedSink } from './code-threads-feed.ts';
 import { ConversationActions } from './conversation-actions.ts';
 import { joinRoomById } from './join-room.ts';
-import { messageNotification } from './labels.ts';
+import { messageNotice, messageNotification } from './labels.ts';
 import { codeOf, errorText } from './model-events.ts';
 import type { ThreadSink } from './message-updates.ts';
 import { openSnippetLink, type SnippetLink } from './snippet-open.ts';
@@ -386,9 +386,11 @@ export class ChatController implements vscode.Disposable {
   }
 
   private notify(kind: 'direct' | 'mention' | 'message', title: string, text: string, key: string): void {
-    const setting = vscode.workspace.getConfiguration('p2pChat').get<string>('notifications') ?? 'directAndMentions';
+    const config = vscode.workspace.getConfiguration('p2pChat');
+    const setting = config.get<string>('notifications') ?? 'directAndMentions';
     if (setting === 'off' || (setting === 'directAndMentions' && kind === 'message')) return;
-    void vscode.window.showInformationMessage(messageNotification(title, text), 'Open').then(async (choice) => {
+    const shown = config.get<boolean>('notificationPreview') ? messageNotification(title, text) : messageNotice(kind, title);
+    void vscode.window.showInformationMessage(shown, 'Open').then(async (choice) => {
       if (choice !== 'Open') return;
       await this.model.openConversation(key);
       await this.focusComposer();

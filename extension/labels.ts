@@ -42,6 +42,18 @@ export function messageNotification(title: string, text: string): string {
   return `${noticeText(title)}: ${delink(preview)}`;
 }
 
+/**
+ * The notification for a new message without its text (the default, p2pChat.notificationPreview
+ * off): VS Code cannot take back a notification it has shown, so a text its author edits or
+ * deletes later would stay there. `title` is the sender, or `sender in #room`.
+ */
+export function messageNotice(kind: 'direct' | 'mention' | 'message', title: string): string {
+  const who = noticeText(title);
+  if (kind === 'direct') return `New direct message from ${who}`;
+  if (kind === 'mention') return `Mentioned by ${who}`;
+  return `New message from ${who}`;
+}
+
 /** "1 member", "3 members". */
 export function memberCount(n: number): string {
   return `${n} ${n === 1 ? 'member' : 'members'}`;

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { messageNotification, noticeText, pickText, PREVIEW_CHARS } from '../../extension/labels.ts';
+import { messageNotice, messageNotification, noticeText, pickText, PREVIEW_CHARS } from '../../extension/labels.ts';
 
 /** VS Code's own link syntax in notifications (parseLinkedText in the workbench). */
 const LINK = /\[([^\]]+)\]\(((?:https?:\/\/|command:|file:)[^)\s]+)(?: (["'])(.+?)(\3))?\)/i;
@@ -20,6 +20,15 @@ test('a message notification is visible, one line, without a command link, and c
   assert.equal([...long.slice('bob: '.length)].length, PREVIEW_CHARS - 2, 'emoji counted as characters');
   assert.ok(long.endsWith('👍…'), 'never cut inside a surrogate pair');
   assert.equal(messageNotification('bob', 'short'), 'bob: short');
+});
+
+test('a notification without preview says who wrote and where, never the text, inert', () => {
+  assert.equal(messageNotice('direct', 'bob'), 'New direct message from bob');
+  assert.equal(messageNotice('mention', 'bob in #lobby'), 'Mentioned by bob in #lobby');
+  assert.equal(messageNotice('message', 'bob in #lobby'), 'New message from bob in #lobby');
+  const hostile = messageNotice('direct', '[x](command:workbench.action.openSettings)\u202E');
+  assert.doesNotMatch(hostile, LINK);
+  assert.doesNotMatch(hostile, RAW);
 });
 
 test('QuickPick and status bar text takes no icons, no links and no controls from a name', () => {

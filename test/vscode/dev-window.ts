@@ -23,12 +23,14 @@ export interface DevWindowOptions {
   /** Leads each console line of this window, where several windows share `consoleLines`. */
   label?: string;
   consoleLines?: string[];
+  /** User settings added to the quiet, offline ones. */
+  settings?: Record<string, unknown>;
 }
 
 /** A code-server with the extension as built (staged under `dir`, or `dir/LABEL`) and a workspace of `files`, opened in Chromium. */
 export async function openDevWindow(t: Teardown, dir: string, opts: DevWindowOptions): Promise<DevWindow> {
   const extension = stageExtension(opts.label ? join(dir, opts.label) : dir);
-  const server = await startCodeServer(t, { files: opts.files });
+  const server = await startCodeServer(t, { files: opts.files, settings: opts.settings });
   const url = server.url([
     ['extensionDevelopmentPath', server.remoteUri(extension)],
     ['skipWelcome', 'true'],

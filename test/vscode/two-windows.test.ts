@@ -50,7 +50,8 @@ function received(bob: Bot, text: string): number {
 test('two windows of one user share one engine; the other window takes over when the first closes', { timeout: 420_000 }, async (context) => {
   const { t, dir, step, trackerAddress } = await startScene(context, 'two-windows');
   const { bot: bob, ready: bobReady } = botInRoom(t, trackerAddress, join(dir, 'bob'), 'bob', PASSWORDS.bob, ROOM);
-  const windowA = await openDevWindow(t, dir, { files: NOTES_FOLDER, label: 'A' });
+  // Previews on: this test reads the text in the notification (all-day checks the default, off).
+  const windowA = await openDevWindow(t, dir, { files: NOTES_FOLDER, label: 'A', settings: { 'p2pChat.notificationPreview': true } });
   const { server, page: a, consoleLines } = windowA;
   let b: Page | undefined;
   try {
