@@ -5,14 +5,18 @@
 // from the store when the view asks and handed straight on, never kept here, so memory does not
 // grow with a conversation's length. Notices (joins, key changes) live in memory only.
 
+import { HISTORY_PAGE_DEFAULT } from '../protocol/client.ts';
 import type { ConversationId } from '../protocol/peer.ts';
 import { compareItems, insertionIndex, withStatus, type GapItem, type MessageStatus, type TimelineItem, type TimelineMessage } from '../protocol/view.ts';
 
 /** A window past this many items drops its oldest down to KEEP_ITEMS (they stay in the store). */
 export const MAX_ITEMS = 600;
 export const KEEP_ITEMS = 400;
-/** Messages before the one a view jumps to (`around`), so what led to it shows above it. */
-export const AROUND_BEFORE = 10;
+/**
+ * Items before the one a view jumps to (`around`), so what led to it shows above it: half a page,
+ * as the store's own around page (peer/history.ts page), whichever of the two answers.
+ */
+export const AROUND_BEFORE = Math.floor((HISTORY_PAGE_DEFAULT - 1) / 2);
 /** Items a view away from the newest gets per newer page (the window held here can be 600). */
 export const VIEW_PAGE_ITEMS = 50;
 
@@ -162,7 +166,18 @@ export class TimelineStore {
     if (meet < 0 && page.newer) return { items: page.items, more: page.more, newer: true };
     const mine = meet < 0 ? page.items : page.items.slice(0, meet);
     const last = mine[mine.length - 1];
-    const held = meet >= 0 ? timeline.items.slice(timeline.items.indexOf(timeline.messages.get(page.items[meet]!.id)!)) : timeline.items.filter((i) => !last || compareItems(i, last) > 0);
+    let from: number;
+    if (meet >= 0) {
+      from = timeline.items.indexOf(timeline.messages.get(page.items[meet]!.id)!);
+      // Notices (joins, key changes, gaps) held between the page's own part and the meeting message.
+      while (from > 0 && timeline.items[from - 1]!.kind !== 'message' && (!last || compareItems(timeline.items[from - 1]!, last) > 0)) from--;
+    } else {
+      // None of the page is held: everything held from its last message's place on (a message
+      // of the same millisecond and sender is not the page's, so it is kept).
+      from = last ? timeline.items.findIndex((i) => compareItems(i, last) >= 0) : 0;
+      if (from < 0) from = timeline.items.length;
+    }
+    const held = timeline.items.slice(from);
     return { items: [...mine, ...held], more: page.more, newer: false };
   }
 
