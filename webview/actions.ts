@@ -241,38 +241,22 @@ export const actions = {
   },
 
   /**
-   * Asks for the page before the oldest message held (scrolled to the top, or the loading row's
-   * button). One at a time; none once the host said there is no more, or after a failure until
-   * `retry` (the loading row's Retry).
+   * Asks for the next page of the open conversation in `dir`: `older`, before the oldest message
+   * held (scrolled to the top); `newer`, after the newest held in a window away from the newest (a
+   * jump back, scrolled to the end); or the page row's button. One at a time per direction; none
+   * once the host said there is no more that way, or after a failure until `retry` (Retry).
    */
-  loadOlder(retry = false): void {
+  loadPage(dir: 'older' | 'newer', retry = false): void {
     const open = store.open.value;
-    if (!open?.more || (store.pageError.value !== undefined && !retry)) return;
-    const key = open.key;
-    if (pagingIn(key, 'older')) return;
-    const before = oldestMessageId(open);
-    if (before === undefined) return;
+    const error = dir === 'older' ? store.pageError : store.newerError;
+    if (!(dir === 'older' ? open?.more : open?.newer) || (error.value !== undefined && !retry)) return;
+    const key = open!.key;
+    if (pagingIn(key, dir)) return;
+    const at = dir === 'older' ? oldestMessageId(open!) : newestMessageId(open!);
+    if (at === undefined) return;
     batch(() => {
-      store.pageError.value = undefined;
-      request({ type: 'history/page', key, before }, { kind: 'page', key, dir: 'older' });
-    });
-  },
-
-  /**
-   * A window away from the newest (a jump back to a message): asks for the page after the newest
-   * message held (scrolled to the end, or the newer row's button). One at a time; none after a
-   * failure until `retry`.
-   */
-  loadNewer(retry = false): void {
-    const open = store.open.value;
-    if (!open?.newer || (store.newerError.value !== undefined && !retry)) return;
-    const key = open.key;
-    if (pagingIn(key, 'newer')) return;
-    const after = newestMessageId(open);
-    if (after === undefined) return;
-    batch(() => {
-      store.newerError.value = undefined;
-      request({ type: 'history/newer', key, after }, { kind: 'page', key, dir: 'newer' });
+      error.value = undefined;
+      request(dir === 'older' ? { type: 'history/page', key, before: at } : { type: 'history/newer', key, after: at }, { kind: 'page', key, dir });
     });
   },
 

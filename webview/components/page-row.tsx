@@ -11,7 +11,7 @@ export function PageRow({ dir, index, rowKey }: { dir: 'older' | 'newer'; index:
   const older = dir === 'older';
   const loading = older ? model.paging.value : model.pagingNewer.value;
   const error = older ? model.pageError.value : model.newerError.value;
-  const load = (retry = false) => (older ? actions.loadOlder(retry) : actions.loadNewer(retry));
+  const load = (retry = false) => actions.loadPage(dir, retry);
   return (
     <div class={`row ${dir}`} data-key={rowKey} data-index={index} role="status" aria-busy={loading}>
       {loading ? (

@@ -11,9 +11,9 @@
 // rows change above it: an older page put in front, a late message inserted, the loading row gone.
 //
 // History: scrolled near the top while older pages exist, it asks for the next one (actions.ts
-// loadOlder); back at the bottom, it lets far older pages go (actions.ts trimOlder). After a jump
+// loadPage); back at the bottom, it lets far older pages go (actions.ts trimOlder). After a jump
 // back to a message (a window away from the newest, `open.newer`), it never sticks to the bottom:
-// near it, it asks for the next newer page (actions.ts loadNewer), and "Latest" reopens the newest.
+// near it, it asks for the next newer page (actions.ts loadPage), and "Latest" reopens the newest.
 //
 // Keyboard: the timeline is ONE Tab stop (webview/timeline-keys.ts): Up and Down move through its
 // messages, notices and the links and buttons in them (Enter follows a link); Home and End scroll
@@ -194,9 +194,9 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
   /** Near the top with older pages to come, or the end with newer ones: ask for the next (actions.ts sends one at a time). */
   private loadIfNear(): void {
     const rows = this.layout.rows;
-    if (rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadOlder();
+    if (rows[0]?.kind === 'older' && this.scrollTop < LOAD_AHEAD_PX) actions.loadPage('older');
     const end = this.layout.offsets[rows.length]!;
-    if (rows[rows.length - 1]?.kind === 'newer' && end - this.scrollTop - (this.viewHeight || 800) < LOAD_AHEAD_PX) actions.loadNewer();
+    if (rows[rows.length - 1]?.kind === 'newer' && end - this.scrollTop - (this.viewHeight || 800) < LOAD_AHEAD_PX) actions.loadPage('newer');
   }
 
   /**
