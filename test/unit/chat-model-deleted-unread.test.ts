@@ -4,25 +4,43 @@
 // real engines, a real tracker and real links. Messages already read, and a second delete, change nothing.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { HostToView } from '../../protocol/view.ts';
 import { ChatModel } from '../../extension/chat-model.ts';
 import { roomOf, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
-test('a deleted unread message leaves the unread and mention counts; a read one changes nothing', { timeout: 120_000 }, async (t) => {
+/**
+ * alice and bob in #general over a real tracker, and alice's ChatModel signed in: the view shown
+ * while `screen.visible`, what it was posted, its counts for the room, and bob's messages sent
+ * once alice has each of them.
+ */
+async function scene(t: TestContext, visible: boolean, post?: (m: HostToView, room: string) => void) {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
   const { alice, bob } = engines;
-  const screen = { visible: true };
+  const screen = { visible };
   const posted: HostToView[] = [];
-  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => screen.visible, notify: () => {} }, 'tracker');
+  const model = new ChatModel({ post: (m) => (posted.push(m), post?.(m, id)), visible: () => screen.visible, notify: () => {} }, 'tracker');
   model.attach(alice);
   await model.signedIn(alice);
   const counts = () => {
     const item = model.roomItems().find((r) => r.key === id)!;
     return { unread: item.unread, mentions: item.mentions };
   };
+  /** bob sends `texts` in order; their ids once alice has them all. */
+  const send = async (texts: readonly string[]) => {
+    const arrived = Promise.all(texts.map((text) => waitFor(alice, 'message', (m) => m.text === text)));
+    const sent: string[] = [];
+    for (const text of texts) sent.push((await bob.sendRoom(id, text)).id);
+    await arrived;
+    return sent;
+  };
+  return { alice, bob, id, screen, posted, model, counts, send };
+}
+
+test('a deleted unread message leaves the unread and mention counts; a read one changes nothing', { timeout: 120_000 }, async (t) => {
+  const { alice, bob, id, screen, posted, model, counts, send } = await scene(t, true);
 
   // alice reads "hello" with the view on screen, then hides it; three more come, one mentioning her.
   const hello = waitFor(alice, 'message', (m) => m.text === 'hello');
@@ -30,11 +48,7 @@ test('a deleted unread message leaves the unread and mention counts; a read one 
   await hello;
   await model.openConversation(id);
   screen.visible = false;
-  const texts = ['one', '@alice the secret is hunter2', 'three'];
-  const arrived = Promise.all(texts.map((text) => waitFor(alice, 'message', (m) => m.text === text)));
-  const sent: string[] = [];
-  for (const text of texts) sent.push((await bob.sendRoom(id, text)).id);
-  await arrived;
+  const sent = await send(['one', '@alice the secret is hunter2', 'three']);
   assert.deepEqual(counts(), { unread: 3, mentions: 1 });
 
   // bob deletes the mention before alice read it: neither count holds it any more, and the sidebar is told.
@@ -65,42 +79,18 @@ test('a deleted unread message leaves the unread and mention counts; a read one 
 });
 
 test('a deleted unread message in a conversation never read here leaves the count', { timeout: 120_000 }, async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
-  const { alice, bob } = engines;
-  const model = new ChatModel({ post: () => {}, visible: () => false, notify: () => {} }, 'tracker');
-  model.attach(alice);
-  await model.signedIn(alice);
-  const texts = ['first', 'second @alice'];
-  const arrived = Promise.all(texts.map((text) => waitFor(alice, 'message', (m) => m.text === text)));
-  const sent: string[] = [];
-  for (const text of texts) sent.push((await bob.sendRoom(id, text)).id);
-  await arrived;
+  const { alice, bob, id, model, counts, send } = await scene(t, false);
+  const sent = await send(['first', 'second @alice']);
   assert.equal(model.totalUnread(), 2);
   const deleted = waitFor(alice, 'deleted', (e) => e.id === sent[1]);
   await bob.deleteMessage({ room: id }, sent[1]!);
   await deleted;
-  const item = model.roomItems().find((r) => r.key === id)!;
-  assert.deepEqual({ unread: item.unread, mentions: item.mentions }, { unread: 1, mentions: 0 });
+  assert.deepEqual(counts(), { unread: 1, mentions: 0 });
 });
 
 test('an unread message edited to mention me counts as a mention; edited to drop it, it stops counting; a read one changes nothing', { timeout: 120_000 }, async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
-  const { alice, bob } = engines;
-  const posted: HostToView[] = [];
-  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => false, notify: () => {} }, 'tracker');
-  model.attach(alice);
-  await model.signedIn(alice);
-  const counts = () => {
-    const item = model.roomItems().find((r) => r.key === id)!;
-    return { unread: item.unread, mentions: item.mentions };
-  };
-  const texts = ['@alice can you review?', 'plain', 'later'];
-  const arrived = Promise.all(texts.map((text) => waitFor(alice, 'message', (m) => m.text === text)));
-  const sent: string[] = [];
-  for (const text of texts) sent.push((await bob.sendRoom(id, text)).id);
-  await arrived;
+  const { alice, bob, id, posted, model, counts, send } = await scene(t, false);
+  const sent = await send(['@alice can you review?', 'plain', 'later']);
   assert.deepEqual(counts(), { unread: 3, mentions: 1 });
   const edit = async (i: number, text: string) => {
     const edited = waitFor(alice, 'edited', (e) => e.id === sent[i] && e.text === text);
@@ -128,23 +118,12 @@ test('an unread message edited to mention me counts as a mention; edited to drop
 });
 
 test('an unread message older than the window held here, deleted, leaves the count too', { timeout: 180_000 }, async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
-  const { alice, bob } = engines;
-  const screen = { visible: true };
-  const roomCounts: number[] = [];
   let onCount: ((n: number) => void) | undefined;
-  const model = new ChatModel({
-    post: (m) => {
-      if (m.type !== 'rooms/changed') return;
-      const n = m.rooms.find((r) => r.key === id)?.unread;
-      if (n !== undefined) (roomCounts.push(n), onCount?.(n));
-    },
-    visible: () => screen.visible,
-    notify: () => {},
-  }, 'tracker');
-  model.attach(alice);
-  await model.signedIn(alice);
+  const { alice, bob, id, screen, model } = await scene(t, true, (m, room) => {
+    if (m.type !== 'rooms/changed') return;
+    const n = m.rooms.find((r) => r.key === room)?.unread;
+    if (n !== undefined) onCount?.(n);
+  });
   const hello = waitFor(alice, 'message', (m) => m.text === 'hello');
   await bob.sendRoom(id, 'hello');
   await hello;
