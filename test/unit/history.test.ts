@@ -35,20 +35,22 @@ function byOrder(a: StoredMessage, b: StoredMessage): number {
   return a.sentAt - b.sentAt || cmp(a.from, b.from) || cmp(a.session, b.session) || a.seq - b.seq;
 }
 
-test('pages go from the newest backwards in one order (sentAt, from, session, seq), oldest first within a page', async (t) => {
+/**
+ * A store of 60 messages of three senders with ties on sentAt and on sender, added in a scrambled
+ * order; `expected` is their ids in the timeline order.
+ */
+async function sixty(t: TestContext): Promise<{ history: History; expected: string[] }> {
   const dir = await folder(t);
   const { db, history } = open(dir, randomBytes(32));
   t.after(() => db.close());
-  const all: StoredMessage[] = [];
-  // Ties on sentAt and on sender, inserted in a scrambled order.
   const senders = ['bob', 'alice', 'carol'];
-  for (let i = 0; i < 60; i++) {
-    const from = senders[i % 3]!;
-    all.push(msg({ id: `m${i}`, from, session: i % 2 ? 'S2' : 'S1', seq: i, sentAt: 1000 + Math.floor(i / 4) }));
-  }
-  const scrambled = [...all].sort((a, b) => ((a.seq * 37) % 61) - ((b.seq * 37) % 61));
-  for (const m of scrambled) assert.ok(history.add(m));
-  const expected = [...all].sort(byOrder).map((m) => m.id);
+  const all = Array.from({ length: 60 }, (_, i) => msg({ id: `m${i}`, from: senders[i % 3]!, session: i % 2 ? 'S2' : 'S1', seq: i, sentAt: 1000 + Math.floor(i / 4) }));
+  for (const m of [...all].sort((a, b) => ((a.seq * 37) % 61) - ((b.seq * 37) % 61))) assert.ok(history.add(m));
+  return { history, expected: [...all].sort(byOrder).map((m) => m.id) };
+}
+
+test('pages go from the newest backwards in one order (sentAt, from, session, seq), oldest first within a page', async (t) => {
+  const { history, expected } = await sixty(t);
 
   const newest = history.page(ROOM, { limit: 7 });
   assert.deepEqual(newest.messages.map((m) => m.id), expected.slice(-7));
@@ -72,14 +74,7 @@ test('pages go from the newest backwards in one order (sentAt, from, session, se
 });
 
 test('a page around a message (a jump to it) and pages after it go forward in the same order to the newest', async (t) => {
-  const dir = await folder(t);
-  const { db, history } = open(dir, randomBytes(32));
-  t.after(() => db.close());
-  const all: StoredMessage[] = [];
-  const senders = ['bob', 'alice', 'carol'];
-  for (let i = 0; i < 60; i++) all.push(msg({ id: `m${i}`, from: senders[i % 3]!, session: i % 2 ? 'S2' : 'S1', seq: i, sentAt: 1000 + Math.floor(i / 4) }));
-  for (const m of [...all].sort((a, b) => ((a.seq * 37) % 61) - ((b.seq * 37) % 61))) history.add(m);
-  const expected = [...all].sort(byOrder).map((m) => m.id);
+  const { history, expected } = await sixty(t);
   const ids = (p: { messages: StoredMessage[] }) => p.messages.map((m) => m.id);
 
   // Around the 21st: 3 before it, it, 3 after it (a page of 7), with more on both sides.
