@@ -25,6 +25,12 @@ function many(from: number, to: number): TimelineMessage[] {
 
 const searchRuns = (view: View) => view.postedOf('search/run');
 
+/** Waits for the view to ask for the window around message `id` of #random, and answers it with `items`. */
+async function answerAround(view: View, id: string, items: TimelineMessage[], more: boolean): Promise<void> {
+  const asked = await view.waitForPosted('history/around', { key: 'random', id });
+  await view.send({ type: 'request/completed', requestId: asked.requestId, ok: true, page: { key: 'random', around: id, items, more, newer: true } });
+}
+
 async function start(view: View): Promise<void> {
   await view.send({ type: 'host/snapshot', snapshot: withGeneral([message('g1', 'bob', 'hello', T0)]) });
   await view.page.locator('.composer-input').waitFor({ timeout: WAIT_MS });
@@ -154,8 +160,7 @@ describe('webview: search', () => {
     // one window around it, not pages back to it.
     await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(50, 100), more: true, members: GENERAL_MEMBERS, typing: [] });
     await view.send({ type: 'message/revealed', key: 'random', id: 'r10' });
-    const around = await view.waitForPosted('history/around', { key: 'random', id: 'r10' });
-    await view.send({ type: 'request/completed', requestId: around.requestId, ok: true, page: { key: 'random', around: 'r10', items: many(0, 30), more: false, newer: true } });
+    await answerAround(view, 'r10', many(0, 30), false);
     const target = view.page.locator('.row.message.revealed[data-id="r10"]');
     await target.waitFor({ timeout: WAIT_MS });
     const inside = await target.evaluate((el) => {
@@ -181,8 +186,7 @@ describe('webview: search', () => {
     await start(view);
     await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many(950, 1000), more: true, members: GENERAL_MEMBERS, typing: [] });
     await view.send({ type: 'message/revealed', key: 'random', id: 'r10' });
-    const around = await view.waitForPosted('history/around', { key: 'random', id: 'r10' });
-    await view.send({ type: 'request/completed', requestId: around.requestId, ok: true, page: { key: 'random', around: 'r10', items: many(0, 40), more: false, newer: true } });
+    await answerAround(view, 'r10', many(0, 40), false);
     await view.page.locator('.row.message.revealed[data-id="r10"]').waitFor({ timeout: WAIT_MS });
     // The window ends with a row that loads newer messages; a live message is not put after it.
     const newerRow = view.page.locator('.row.newer');
@@ -234,8 +238,7 @@ describe('webview: search', () => {
 
     // Away once more, and a message sent: the view goes to the newest with it.
     await view.send({ type: 'message/revealed', key: 'random', id: 'r700' });
-    const third = await view.waitForPosted('history/around', { key: 'random', id: 'r700' });
-    await view.send({ type: 'request/completed', requestId: third.requestId, ok: true, page: { key: 'random', around: 'r700', items: many(690, 730), more: true, newer: true } });
+    await answerAround(view, 'r700', many(690, 730), true);
     await view.page.locator('.row.message.revealed[data-id="r700"]').waitFor({ timeout: WAIT_MS });
     const opens = (await view.postedOf('conversation/open')).length;
     await view.page.locator('.composer-input').fill('back to now');
