@@ -1,8 +1,8 @@
 // extension/chat-model.ts and extension/conversation-actions.ts over real engines, a real tracker
 // and real links (issue 12): a reply carries a quote of what it answers; reactions, edits and
 // deletes reach the other member's view as the whole message recomputed, quotes follow the
-// original, and a deleted message's text leaves the host; history pages carry it all; a page
-// request "through" a message reads back until it; search results are titled by conversation.
+// original, and a deleted message's text leaves the host; history pages carry it all; a window
+// around a message far back and newer pages from it; search results are titled by conversation.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,6 +28,18 @@ async function viewOf(engine: TestEngine) {
   const added = (id: string) => posted.find((m): m is Added => m.type === 'timeline/added' && m.item.id === id)?.item as TimelineMessage | undefined;
   const opened = () => posted.filter((m): m is Opened => m.type === 'conversation/opened').at(-1)!;
   return { model, actions, posted, updates, added, opened };
+}
+
+/** bob sends `first`, then `more` messages `text(i)` (i from 1) to room `id`; resolves with `first`'s answer once alice has them all. */
+async function bobSends(alice: TestEngine, bob: TestEngine, id: string, first: string, more: number, text: (i: number) => string) {
+  const arrived = new Promise<void>((resolve) => {
+    let n = 0;
+    alice.on('message', (m) => m.roomId === id && ++n === more + 1 && resolve());
+  });
+  const sent = await bob.sendRoom(id, first);
+  for (let i = 1; i <= more; i++) await bob.sendRoom(id, text(i));
+  await arrived;
+  return sent;
 }
 
 test('reply, react, edit and delete: quotes, reactions with "mine", "edited", and "message deleted" whose text leaves the host', SLOW, async (t) => {
@@ -94,13 +106,7 @@ test('history pages carry replies, reactions, edits and deletes; a window around
   const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'release');
   const { alice, bob } = engines;
   const total = 130;
-  const all = new Promise<void>((resolve) => {
-    let n = 0;
-    alice.on('message', (m) => m.roomId === id && ++n === total - 1 && resolve());
-  });
-  const first = await bob.sendRoom(id, 'the needle: ship on friday');
-  for (let i = 1; i < total - 1; i++) await bob.sendRoom(id, `status ${i}`);
-  await all;
+  const first = await bobSends(alice, bob, id, 'the needle: ship on friday', total - 2, (i) => `status ${i}`);
   await bob.react({ room: id }, first.id, '🎉', true);
   const last = waitFor(alice, 'message', (m) => m.replyTo === first.id);
   await bob.reply({ room: id }, first.id, 'answering the needle');
@@ -155,13 +161,7 @@ test('a search result 1,200 messages back opens at it: one window around it, new
   const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'ops');
   const { alice, bob } = engines;
   const after = 1200;
-  const arrived = new Promise<void>((resolve) => {
-    let n = 0;
-    alice.on('message', (m) => m.roomId === id && ++n === after + 1 && resolve());
-  });
-  const needle = await bob.sendRoom(id, 'the pelican migration is on hold');
-  for (let i = 1; i <= after; i++) await bob.sendRoom(id, `routine ${i}`);
-  await arrived;
+  const needle = await bobSends(alice, bob, id, 'the pelican migration is on hold', after, (i) => `routine ${i}`);
 
   const a = await viewOf(alice);
   const [hit] = (await a.actions.search('pelican')).results;
