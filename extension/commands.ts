@@ -10,7 +10,7 @@ import type { ChatController } from './chat-controller.ts';
 import { joinFromPalette } from './join-room.ts';
 import { memberCount, noticeText, pickText } from './labels.ts';
 import { searchMessages } from './search-pick.ts';
-import { sharedLines, snippetPath } from './share-selection.ts';
+import { isWholeLines, sharedLines, snippetPath } from './share-selection.ts';
 import type { Snippet } from '../protocol/view.ts';
 
 /**
@@ -200,6 +200,7 @@ export async function askSelection(target: () => Promise<string | undefined>, na
   // URI paths, not file paths: in a remote window the file is on the remote machine.
   const path = snippetPath(vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.path, doc.uri.path);
   const { startLine, endLine } = sharedLines(editor.selection.start, editor.selection.end);
+  const wholeLines = isWholeLines(editor.selection.start, editor.selection.end, doc.lineAt(editor.selection.end.line).text.length);
   // Whole lines end at column 0 of the next line: that line break is not part of the code shared.
   const end = endLine - 1 < editor.selection.end.line ? doc.lineAt(endLine - 1).range.end : editor.selection.end;
   const code = doc.getText(new vscode.Range(editor.selection.start, end));
@@ -207,7 +208,7 @@ export async function askSelection(target: () => Promise<string | undefined>, na
   const where = name === undefined ? '' : ` with ${key.startsWith('dm:') ? name : `#${name}`}`;
   const note = await vscode.window.showInputBox({ title: pickText(`Share ${path}:${startLine}-${endLine}${where}`), prompt: 'Add a message (optional); Enter shares, Escape cancels' });
   if (note === undefined) return undefined;
-  return { target: key, text: note || `${path}:${startLine}`, snippet: { language: doc.languageId, path, startLine, endLine, code } };
+  return { target: key, text: note || `${path}:${startLine}`, snippet: { language: doc.languageId, path, startLine, endLine, code, wholeLines } };
 }
 
 async function signIn(controller: ChatController, kind: 'login' | 'register'): Promise<void> {

@@ -22,6 +22,18 @@ export function sharedLines(start: LinePosition, end: LinePosition): { startLine
 }
 
 /**
+ * Whether a selection is its lines whole (the snippet's `wholeLines`): it starts at column 0 and
+ * ends at the end of its last line, or at column 0 of a later line (which sharedLines does not
+ * count). `endLineLength`: the characters of the line `end` is on. A code thread compares whole
+ * lines line for line; a selection that starts or ends inside a line is compared as a part of them.
+ */
+export function isWholeLines(start: LinePosition, end: LinePosition, endLineLength: number): boolean {
+  if (start.character !== 0) return false;
+  if (end.character === 0 && end.line > start.line) return true;
+  return end.character >= endLineLength && (end.line > start.line || end.character > 0);
+}
+
+/**
  * The path a snippet names: relative to the workspace folder holding the file (both URI paths,
  * `/`-separated on every platform), or the file's name alone when no folder holds it.
  */
