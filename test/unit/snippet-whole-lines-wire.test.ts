@@ -1,5 +1,5 @@
 // A snippet's `wholeLines` (protocol/peer.ts snippetSchema) from Share Selection to every code
-// thread: worked out from the editor's selection (extension/share-selection.ts isWholeLines),
+// thread: worked out from the editor's selection (extension/share-selection.ts shareRange),
 // kept by each schema a snippet crosses (the peer wire, an attached window's message/send, the
 // thread frames to attached windows), kept at rest in the history store (real SQLite), refused
 // when it is not a boolean, and absent in a message from a sender that predates it.
@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isWholeLines, sharedLines } from '../../extension/share-selection.ts';
+import { shareRange, sharedLines } from '../../extension/share-selection.ts';
 import { applyThreadFrame, ThreadRelay } from '../../extension/code-thread-link.ts';
 import type { ThreadSink } from '../../extension/message-updates.ts';
 import { randomBytes } from '../../protocol/crypto.ts';
@@ -24,19 +24,23 @@ const at = (line: number, character: number) => ({ line, character });
 const snippet = { language: 'ts', path: 'src/retry.ts', startLine: 10, endLine: 10, code: '  retries = 3' };
 const ID = 'M'.repeat(43);
 
-test('Share Selection: whole lines from column 0 to a line end or to column 0 of a later line; anything else is part of its lines', () => {
-  // Lines 82-84 as Shift+Down selects them (to column 0 of 85), or to the end of 84, or one line to its end.
-  assert.equal(isWholeLines(at(81, 0), at(84, 0), 0), true);
-  assert.deepEqual(sharedLines(at(81, 0), at(84, 0)), { startLine: 82, endLine: 84 });
-  assert.equal(isWholeLines(at(81, 0), at(83, 30), 30), true);
-  assert.equal(isWholeLines(at(9, 0), at(9, 13), 13), true);
-  assert.equal(isWholeLines(at(9, 0), at(10, 0), 5), true, 'one line with its line break');
-  // Starting after column 0 (even inside the indentation), or ending before the line's end: a part.
-  assert.equal(isWholeLines(at(9, 2), at(9, 13), 13), false);
-  assert.equal(isWholeLines(at(81, 1), at(84, 0), 0), false);
-  assert.equal(isWholeLines(at(9, 0), at(9, 12), 13), false);
-  assert.equal(isWholeLines(at(81, 0), at(83, 5), 30), false);
-  assert.equal(isWholeLines(at(9, 0), at(9, 0), 0), false, 'an empty selection is no code');
+test('Share Selection: whole lines when the selection reaches from its first line\'s indentation to its last line\'s end; else the part selected', () => {
+  const lines = ['def retry():', '    retries = 3', '    return retries  ', ''];
+  const range = (a: [number, number], b: [number, number]) => shareRange(at(...a), at(...b), (l) => lines[l]!);
+  // Lines 1-3 as Shift+Down selects them (to column 0 of line 4): those lines, whole.
+  assert.deepEqual(range([0, 0], [3, 0]), { start: at(0, 0), end: at(2, 20), startLine: 1, endLine: 3, wholeLines: true });
+  // One line from column 0 to its end, or with its line break.
+  assert.deepEqual(range([1, 0], [1, 15]), { start: at(1, 0), end: at(1, 15), startLine: 2, endLine: 2, wholeLines: true });
+  assert.deepEqual(range([1, 0], [2, 0]), { start: at(1, 0), end: at(1, 15), startLine: 2, endLine: 2, wholeLines: true });
+  // From the first character after the indentation (Home, Shift+End), or ending in trailing spaces: the lines whole.
+  assert.deepEqual(range([1, 4], [1, 15]), { start: at(1, 0), end: at(1, 15), startLine: 2, endLine: 2, wholeLines: true });
+  assert.deepEqual(range([1, 2], [2, 18]), { start: at(1, 0), end: at(2, 20), startLine: 2, endLine: 3, wholeLines: true });
+  // Starting or ending inside a line's text: just the part selected.
+  assert.deepEqual(range([1, 14], [1, 15]), { start: at(1, 14), end: at(1, 15), startLine: 2, endLine: 2, wholeLines: false });
+  assert.deepEqual(range([1, 4], [1, 11]), { start: at(1, 0), end: at(1, 11), startLine: 2, endLine: 2, wholeLines: false });
+  assert.deepEqual(range([0, 4], [3, 0]), { start: at(0, 4), end: at(2, 20), startLine: 1, endLine: 3, wholeLines: false });
+  assert.equal(range([1, 3], [1, 3]), undefined, 'an empty selection is no code');
+  assert.deepEqual(sharedLines(at(0, 0), at(3, 0)), { startLine: 1, endLine: 3 });
 });
 
 test('the peer wire keeps wholeLines, refuses a non-boolean, and leaves it out for a sender that never sent it', () => {
