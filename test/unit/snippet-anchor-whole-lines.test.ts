@@ -87,3 +87,37 @@ test('whole lines at their place cost their own lines, as a selection does', () 
   anchorSnippet(doc, { startLine: 10, endLine: 12, code, wholeLines: true });
   assert.equal(doc.work - before, 3);
 });
+
+test('whole lines are found exactly where a line-by-line comparison finds them, the nearest first (seeded random files)', () => {
+  let seed = 1;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  // Few distinct lines, some inside others ('a' in 'a b'), some differing only at their ends.
+  const alphabet = ['a', 'a b', 'b', '', ' a', 'a  ', 'ab', 'b a', 'u1', 'u2', 'u3', 'u4'];
+  // Small files (the checks at the place and near it) and long ones (the index and the far search).
+  for (const [runs, longest] of [[3000, 40], [200, 3000]] as const) {
+    for (let run = 0; run < runs; run++) {
+      const count = 1 + rnd(longest);
+      const doc = Array.from({ length: count }, () => alphabet[rnd(alphabet.length)]!);
+      const n = 1 + rnd(4);
+      const lines = Array.from({ length: n }, () => alphabet[rnd(alphabet.length)]!);
+      const startLine = 1 + rnd(count + 3);
+      const near = rnd(3) === 0 ? undefined : 1 + rnd(count + 3);
+      const got = anchorSnippet(doc, { startLine, endLine: startLine + n - 1, code: lines.join('\n'), wholeLines: true }, near);
+      // By hand: every place where each line is equal (whitespace at line ends aside), the nearest to the thread, the higher of two.
+      const clamp = (s: number) => Math.max(1, Math.min(s, count - Math.min(n, count) + 1)) - 1;
+      const t = clamp(near ?? startLine);
+      let best: number | undefined;
+      for (let i = 0; i + n <= count; i++) {
+        if (!lines.every((l, k) => doc[i + k]!.trimEnd() === l.trimEnd())) continue;
+        if (best === undefined || Math.abs(i - t) < Math.abs(best - t)) best = i;
+      }
+      const state = best === undefined ? 'changed' : best + 1 === startLine ? 'same' : 'moved';
+      const where = JSON.stringify({ doc: count > 40 ? `${count} lines` : doc, lines, startLine, near });
+      assert.equal(got.state, state, where);
+      if (best !== undefined) assert.equal(got.startLine, best + 1, where);
+    }
+  }
+});
