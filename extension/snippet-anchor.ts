@@ -125,10 +125,11 @@ const NEAR_LINES = 512;
 /**
  * The 0-based line nearest to `t` where the code stands (as holdsAt says, `wholeLines` the
  * snippet's), the lower-numbered of two as near, or undefined. Tried in turn, each only when the
- * one before did not settle it: `t` itself (the thread's place, right after most edits); the joined text within NEAR_LINES of `t` (code moved
- * by a few lines); the places implied by the rarest of the code's whole lines (its middle lines,
- * looked up by their text without indentation), nearest first; the whole joined text, outwards
- * from `t`, when that line is common or the code has no middle line.
+ * one before did not settle it: `t` itself (the thread's place, right after most edits); the
+ * joined text within NEAR_LINES of `t` (code moved by a few lines); the places implied by the
+ * rarest of the code's whole lines (its middle lines, looked up by their text without
+ * indentation), nearest first; the whole joined text, outwards from `t`, when that line is common
+ * or the code has no middle line.
  */
 function nearestPlace(doc: DocumentLines, code: readonly string[], wholeLines: boolean, t: number): number | undefined {
   if (holdsAt(doc, code, wholeLines, t)) return t;
