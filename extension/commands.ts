@@ -10,7 +10,7 @@ import type { ChatController } from './chat-controller.ts';
 import { joinFromPalette } from './join-room.ts';
 import { memberCount, noticeText, pickText } from './labels.ts';
 import { searchMessages } from './search-pick.ts';
-import { sharedLines, snippetPath } from './share-selection.ts';
+import { shareRange, snippetPath } from './share-selection.ts';
 import type { Snippet } from '../protocol/view.ts';
 
 /**
@@ -179,8 +179,8 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
 }
 
 /**
- * Share Selection's questions, in this window: the active editor's selection (whole lines as
- * sharedLines says), the conversation (`target`), and an optional note. Undefined when there is no
+ * Share Selection's questions, in this window: the active editor's selection (as shareRange
+ * widens it to whole lines), the conversation (`target`), and an optional note. Undefined when there is no
  * selection (the user is told) or a question was dismissed.
  */
 /**
@@ -190,7 +190,8 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
  */
 export async function askSelection(target: () => Promise<string | undefined>, nameOf?: (key: string) => string | undefined): Promise<{ target: string; text: string; snippet: Snippet } | undefined> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor || editor.selection.isEmpty) {
+  const range = editor && shareRange(editor.selection.start, editor.selection.end, (line) => editor.document.lineAt(line).text);
+  if (!editor || !range) {
     void vscode.window.showInformationMessage('Select some code in an editor first, then run "P2P Chat: Share Selection".');
     return undefined;
   }
@@ -199,15 +200,13 @@ export async function askSelection(target: () => Promise<string | undefined>, na
   const doc = editor.document;
   // URI paths, not file paths: in a remote window the file is on the remote machine.
   const path = snippetPath(vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.path, doc.uri.path);
-  const { startLine, endLine } = sharedLines(editor.selection.start, editor.selection.end);
-  // Whole lines end at column 0 of the next line: that line break is not part of the code shared.
-  const end = endLine - 1 < editor.selection.end.line ? doc.lineAt(endLine - 1).range.end : editor.selection.end;
-  const code = doc.getText(new vscode.Range(editor.selection.start, end));
+  const { startLine, endLine, wholeLines } = range;
+  const code = doc.getText(new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character));
   const name = nameOf?.(key);
   const where = name === undefined ? '' : ` with ${key.startsWith('dm:') ? name : `#${name}`}`;
   const note = await vscode.window.showInputBox({ title: pickText(`Share ${path}:${startLine}-${endLine}${where}`), prompt: 'Add a message (optional); Enter shares, Escape cancels' });
   if (note === undefined) return undefined;
-  return { target: key, text: note || `${path}:${startLine}`, snippet: { language: doc.languageId, path, startLine, endLine, code } };
+  return { target: key, text: note || `${path}:${startLine}`, snippet: { language: doc.languageId, path, startLine, endLine, code, wholeLines } };
 }
 
 async function signIn(controller: ChatController, kind: 'login' | 'register'): Promise<void> {

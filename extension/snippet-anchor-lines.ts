@@ -72,38 +72,42 @@ export class DocumentLines {
    * The first 0-based line in [lo, hi) where `pattern` (one or more lines joined by `\n`, not
    * empty) starts, or -1. In the joined lines a `\n` of the pattern can only meet a line break,
    * so a hit is: its first line ends a line, the lines between are whole lines, its last line
-   * starts a line (one line: anywhere inside a line). Linear in the window (the runtime's search).
+   * starts a line (one line: anywhere inside a line). `wholeLines`: every line of the hit is a
+   * whole line. Linear in the window (the runtime's search).
    */
-  firstIn(pattern: string, lo: number, hi: number): number {
-    const w = this.window(pattern, lo, hi);
+  firstIn(pattern: string, lo: number, hi: number, wholeLines = false): number {
+    const w = this.window(pattern, lo, hi, wholeLines);
     if (!w) return -1;
-    const at = w.text.indexOf(pattern);
+    const at = w.text.indexOf(w.pattern);
     if (at < 0) return -1;
     const line = w.lo + lineOf(w.starts(), at);
     return line < w.hi ? line : -1;
   }
 
   /** The last 0-based line in [lo, hi) where `pattern` starts (as firstIn), or -1. */
-  lastIn(pattern: string, lo: number, hi: number): number {
-    const w = this.window(pattern, lo, hi);
+  lastIn(pattern: string, lo: number, hi: number, wholeLines = false): number {
+    const w = this.window(pattern, lo, hi, wholeLines);
     if (!w) return -1;
     let last = -1;
     // Forward from hit to hit, a line at a time (lastIndexOf has no linear bound in V8).
-    for (let at = w.text.indexOf(pattern); at >= 0; ) {
+    for (let at = w.text.indexOf(w.pattern); at >= 0; ) {
       const starts = w.starts();
       const k = lineOf(starts, at);
       if (w.lo + k >= w.hi) break;
       last = w.lo + k;
-      at = k + 1 < starts.length ? w.text.indexOf(pattern, starts[k + 1]!) : -1;
+      at = k + 1 < starts.length ? w.text.indexOf(w.pattern, starts[k + 1]!) : -1;
     }
     return last;
   }
 
   /**
    * Lines [lo, hi) joined by `\n`, with the lines after them a hit starting in them may run into;
-   * `starts()`: where each of the joined lines starts in that text (worked out on first need).
+   * `starts()`: where each of the joined lines starts in that text (worked out on first need), and
+   * the pattern to look for there. `wholeLines`: the text and the pattern are each wrapped in `\n`,
+   * so that a hit begins and ends at line breaks; a hit's offset is then the start of its first
+   * line in the unwrapped text, so `starts()` holds for both.
    */
-  private window(pattern: string, lo: number, hi: number): { text: string; lo: number; hi: number; starts: () => number[] } | undefined {
+  private window(pattern: string, lo: number, hi: number, wholeLines: boolean): { text: string; pattern: string; lo: number; hi: number; starts: () => number[] } | undefined {
     lo = Math.max(0, lo);
     hi = Math.min(this.count, hi);
     if (lo >= hi) return undefined;
@@ -112,8 +116,10 @@ export class DocumentLines {
     const lines = this.trimmed.slice(lo, Math.min(this.count, hi + breaks));
     this.work += lines.length;
     let starts: number[] | undefined;
+    const joined = lines.join('\n');
     return {
-      text: lines.join('\n'),
+      text: wholeLines ? `\n${joined}\n` : joined,
+      pattern: wholeLines ? `\n${pattern}\n` : pattern,
       lo,
       hi,
       starts: () => {

@@ -3,6 +3,9 @@
 // lines while they still hold it, else where the same lines are now (the nearest such place), else
 // "changed", at the place most like it. Pure (no `vscode` import): lines in, lines out, so it is
 // unit-tested without an editor. Whitespace at line ends is ignored throughout (editors trim it).
+// A snippet of whole lines (`wholeLines`) stands only where each of its lines is a line of the
+// file: an edit at its first line's start or its last line's end (`retries = 3` to `retries = 30`,
+// a line commented out) is a change, where a partial selection would still be found inside it.
 
 import { DocumentLines } from './snippet-anchor-lines.ts';
 
@@ -15,6 +18,13 @@ export interface SnippetLines {
   readonly endLine: number;
   /** The code as shared: whole lines, or a selection that starts or ends inside a line. */
   readonly code: string;
+  /**
+   * True: `code` is its lines whole (Share Selection said so), and the code stands only where
+   * each of its lines equals the file's line. False or absent (a sender that did not say): it may
+   * start or end inside a line, so its first line need only end a line and its last start one
+   * (one line: anywhere in a line), and edits around a selection's ends are not changes to it.
+   */
+  readonly wholeLines?: boolean;
 }
 
 /**
@@ -60,7 +70,7 @@ export function anchorSnippet(doc: readonly string[] | DocumentLines, snippet: S
   const span = code.length;
   const shared = clampStart(lines.count, span, finite(snippet.startLine));
   const target = near === undefined ? shared : clampStart(lines.count, span, finite(near));
-  const found = nearestPlace(lines, code, target - 1);
+  const found = nearestPlace(lines, code, snippet.wholeLines === true, target - 1);
   if (found !== undefined) return place(lines.count, span, found + 1, found + 1 === finite(snippet.startLine) ? 'same' : 'moved');
   const similar = mostAlike(lines, code, target);
   return place(lines.count, span, similar ?? shared, 'changed');
@@ -86,15 +96,19 @@ function trimEnd(line: string): string {
 }
 
 /**
- * Whether the code stands at 0-based line `i`. A selection may start or end inside a line, so the
- * first code line need only end the document's line, the last only start its line (one line:
- * anywhere in it); the lines between must be equal.
+ * Whether the code stands at 0-based line `i`. Whole lines: every line equal. Else a selection
+ * may start or end inside a line, so the first code line need only end the document's line, the
+ * last only start its line (one line: anywhere in it); the lines between must be equal.
  */
-function holdsAt(doc: DocumentLines, code: readonly string[], i: number): boolean {
+function holdsAt(doc: DocumentLines, code: readonly string[], wholeLines: boolean, i: number): boolean {
   if (i < 0 || i + code.length > doc.count) return false;
   const lines = doc.trimmed;
   const n = code.length;
   doc.work += n;
+  if (wholeLines) {
+    for (let k = 0; k < n; k++) if (lines[i + k] !== code[k]) return false;
+    return true;
+  }
   // A blank line of code is a blank line, not a selection inside one.
   if (n === 1) return code[0] === '' ? lines[i] === '' : lines[i]!.includes(code[0]!);
   if (!lines[i]!.endsWith(code[0]!)) return false;
@@ -109,22 +123,23 @@ const MAX_TRIES = 64;
 const NEAR_LINES = 512;
 
 /**
- * The 0-based line nearest to `t` where the code stands (the lower-numbered of two as near), or
- * undefined. Tried in turn, each only when the one before did not settle it: `t` itself (the
- * thread's place, right after most edits); the joined text within NEAR_LINES of `t` (code moved
- * by a few lines); the places implied by the rarest of the code's whole lines (its middle lines,
- * looked up by their text without indentation), nearest first; the whole joined text, outwards
- * from `t`, when that line is common or the code has no middle line.
+ * The 0-based line nearest to `t` where the code stands (as holdsAt says, `wholeLines` the
+ * snippet's), the lower-numbered of two as near, or undefined. Tried in turn, each only when the
+ * one before did not settle it: `t` itself (the thread's place, right after most edits); the
+ * joined text within NEAR_LINES of `t` (code moved by a few lines); the places implied by the
+ * rarest of the code's whole lines (its middle lines, looked up by their text without
+ * indentation), nearest first; the whole joined text, outwards from `t`, when that line is common
+ * or the code has no middle line.
  */
-function nearestPlace(doc: DocumentLines, code: readonly string[], t: number): number | undefined {
-  if (holdsAt(doc, code, t)) return t;
+function nearestPlace(doc: DocumentLines, code: readonly string[], wholeLines: boolean, t: number): number | undefined {
+  if (holdsAt(doc, code, wholeLines, t)) return t;
   const n = code.length;
   if (n > doc.count) return undefined;
   const blank = n === 1 && code[0] === '';
   // A blank line of code is found through the index only (the joined text has no way to say "a whole blank line").
   const pattern = code.join('\n');
   if (!blank) {
-    const close = searchOutwards(doc, pattern, t, NEAR_LINES);
+    const close = searchOutwards(doc, pattern, wholeLines, t, NEAR_LINES);
     if (close !== 'farther') return close;
   }
   const whole = n >= 3 ? code.slice(1, -1).map((l) => l.trim()) : blank ? [''] : [];
@@ -139,10 +154,10 @@ function nearestPlace(doc: DocumentLines, code: readonly string[], t: number): n
       if (at && (!rarest || at.length < rarest.length)) [rarest, offset] = [at, blank ? 0 : k + 1];
     }
     // Every middle line common (more than MAX_TRIES places): the joined text is searched instead.
-    const tried = rarest ? nearestOf(rarest, offset, t, (i) => holdsAt(doc, code, i)) : 'too many';
+    const tried = rarest ? nearestOf(rarest, offset, t, (i) => holdsAt(doc, code, wholeLines, i)) : 'too many';
     if (tried !== 'too many') return tried;
   }
-  const far = searchOutwards(doc, pattern, t, Infinity);
+  const far = searchOutwards(doc, pattern, wholeLines, t, Infinity);
   return far === 'farther' ? undefined : far;
 }
 
@@ -170,16 +185,16 @@ function nearestOf(at: readonly number[], offset: number, t: number, holds: (i: 
 }
 
 /**
- * The nearest line to `t` where `pattern` (the code's lines joined) starts, searched in rings of
- * doubling width around `t`, or undefined when no line holds it; 'farther' when none within
- * `radius` lines does and the search stopped there.
+ * The nearest line to `t` where `pattern` (the code's lines joined; `wholeLines`: as whole lines)
+ * starts, searched in rings of doubling width around `t`, or undefined when no line holds it;
+ * 'farther' when none within `radius` lines does and the search stopped there.
  */
-function searchOutwards(doc: DocumentLines, pattern: string, t: number, radius: number): number | undefined | 'farther' {
+function searchOutwards(doc: DocumentLines, pattern: string, wholeLines: boolean, t: number, radius: number): number | undefined | 'farther' {
   // Ring [a, b): lines at distance a to b-1 above and below t (t itself is distance 0, "below" it).
   for (let a = 0, b = 1; t - a >= 0 || t + a < doc.count; a = b, b *= 2) {
     if (a >= radius) return 'farther';
-    const up = doc.lastIn(pattern, t - b + 1, t - Math.max(a, 1) + 1);
-    const down = doc.firstIn(pattern, t + a, t + b);
+    const up = doc.lastIn(pattern, t - b + 1, t - Math.max(a, 1) + 1, wholeLines);
+    const down = doc.firstIn(pattern, t + a, t + b, wholeLines);
     if (up >= 0 && (down < 0 || t - up <= down - t)) return up;
     if (down >= 0) return down;
   }

@@ -12,7 +12,7 @@
 // `kind` and `target` columns (peer/store-schema.ts step 2); pages show only plain messages, and
 // peer/message-actions.ts works out what the actions did to them.
 
-import type { ConversationId } from '../protocol/peer.ts';
+import { snippetSchema, type ConversationId } from '../protocol/peer.ts';
 import { messageActionSchema, messageIdSchema, type MessageAction, type MessageActionType } from '../protocol/message-actions.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
@@ -24,13 +24,6 @@ import type { SqlRow, StoreDb } from './store-db.ts';
 /** The most messages one page may ask for. */
 export const MAX_PAGE = 500;
 
-const snippetSchema = obj({
-  language: str({ max: 64 }),
-  path: str({ max: 1024 }),
-  startLine: int({ min: 1 }),
-  endLine: int({ min: 1 }),
-  code: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
-});
 /** What is sealed in a row's body: the content, never an index column. */
 const contentSchema = obj({
   text: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
@@ -48,7 +41,7 @@ const storedSchema = obj({
   sentAt: int({ min: 0 }),
 });
 
-/** A code snippet shared with a message (language, file path, 1-based line range, the code). */
+/** A code snippet shared with a message, as the wire carries it (protocol/peer.ts snippetSchema: its `wholeLines` too). */
 export type StoredSnippet = Infer<typeof snippetSchema>;
 
 /**

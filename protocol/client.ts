@@ -5,7 +5,7 @@
 
 import { arr, bool, int, obj, optional, str, variants, type Infer } from './schema.ts';
 import type { ErrorCode } from './errors.ts';
-import type { ConversationId } from './peer.ts';
+import type { ConversationId, MessageSnippet } from './peer.ts';
 import { SEARCH_LIMITS, emojiSchema, messageIdSchema, type ReactionCount } from './message-actions.ts';
 import { MAX_DEVICES_LISTED, deviceInfoSchema, type RoomSummary } from './tracker.ts';
 import { MAX_TEXT_BYTES } from './text-limit.ts';
@@ -23,7 +23,7 @@ export interface ClientEvents {
    * deleted it before it was shown here (no text, no snippet): show "message deleted", never
    * unread nor notified.
    */
-  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; late?: boolean; deleted?: boolean; replyTo?: string; snippet?: { language: string; path: string; startLine: number; endLine: number; code: string } };
+  message: { room: string; roomId: ConversationId; from: string; id: string; text: string; sentAt: number; direct: boolean; late?: boolean; deleted?: boolean; replyTo?: string; snippet?: MessageSnippet };
   /**
    * `user` put (`on`) or took back an `emoji` on message `id`. Also my own reactions from another
    * device. Emitted for reactions to messages not here yet too (they apply when it arrives).

@@ -163,6 +163,23 @@ export const envelopeSchema = obj({
 export type Envelope = Infer<typeof envelopeSchema>;
 
 /**
+ * A code snippet shared with a message (Share Selection): the editor's language id, the file's
+ * path in its workspace folder, the 1-based lines it covers, the code. `wholeLines`: true when the
+ * code is those lines whole (the selection started at column 0 and ended at a line's end), so a
+ * code thread compares them line for line; false or absent (senders before it existed): the
+ * selection may start or end inside a line, and only the part shared is compared.
+ */
+export const snippetSchema = obj({
+  language: str({ max: 64 }),
+  path: str({ max: 1024 }),
+  startLine: int({ min: 1 }),
+  endLine: int({ min: 1 }),
+  code: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
+  wholeLines: optional(bool()),
+});
+export type MessageSnippet = Infer<typeof snippetSchema>;
+
+/**
  * The plaintext inside an envelope. `replyTo`: the id of the message of this conversation it
  * answers (its quote is shown). `action`: what it does to an earlier message instead of being one
  * (protocol/message-actions.ts); such a message is never shown as a message of its own.
@@ -173,15 +190,7 @@ export const messageBodySchema = obj({
   action: optional(messageActionSchema),
   time: int({ min: 0 }),
   text: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
-  snippet: optional(
-    obj({
-      language: str({ max: 64 }),
-      path: str({ max: 1024 }),
-      startLine: int({ min: 1 }),
-      endLine: int({ min: 1 }),
-      code: str({ max: MAX_TEXT_BYTES, maxBytes: MAX_TEXT_BYTES }),
-    }),
-  ),
+  snippet: optional(snippetSchema),
 });
 export type MessageBody = Infer<typeof messageBodySchema>;
 

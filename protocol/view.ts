@@ -359,6 +359,8 @@ export const windowToHostSchema = variants('type', {
         startLine: int({ min: 1, max: VIEW_LIMITS.snippetLine }),
         endLine: int({ min: 1, max: VIEW_LIMITS.snippetLine }),
         code: str({ max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }),
+        // As the peer wire's snippet (protocol/peer.ts snippetSchema): a code thread compares whole lines line for line.
+        wholeLines: optional(bool()),
       }),
     ),
   }),

@@ -61,14 +61,14 @@ export function sourceFile(bytes: number): string[] {
   return lines;
 }
 
-/** `n` snippets (3-9 lines, whole lines) spread evenly over `doc`, none in its first or last 20 lines. */
+/** `n` snippets (3-9 lines, whole lines, and saying so as Share Selection does) spread evenly over `doc`, none in its first or last 20 lines. */
 function snippetsOf(doc: readonly string[], n: number): SnippetLines[] {
   const out: SnippetLines[] = [];
   const room = doc.length - 60;
   for (let i = 0; i < n; i++) {
     const start = 20 + Math.floor(((i + 0.5) * room) / n); // 0-based
     const span = 3 + (i % 7);
-    out.push({ startLine: start + 1, endLine: start + span, code: doc.slice(start, start + span).join('\n') + '\n' });
+    out.push({ startLine: start + 1, endLine: start + span, code: doc.slice(start, start + span).join('\n') + '\n', wholeLines: true });
   }
   return out;
 }
