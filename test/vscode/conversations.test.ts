@@ -307,7 +307,7 @@ test('a snippet carol shares shows as a comment thread in alice\'s editor, follo
     await alice.keyboard.type('yes, the cache can live outside');
     // Reply is enabled once VS Code has seen the box is not empty (its enablement is
     // !commentIsEmpty): Ctrl+Enter before that runs nothing.
-    await widget.locator('.comment-form .form-actions .monaco-button:not(.disabled)', { hasText: 'Reply' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await widget.locator('.comment-form-container .form-actions .monaco-button:not(.disabled)', { hasText: 'Reply' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     // Ctrl+Enter: the box's first action, P2P Chat's Reply (its button says "Reply (Ctrl+Enter)").
     await alice.keyboard.press('Control+Enter');
     const fromEditor = await bob.event('message', (e) => e.from === 'alice' && e.text === 'yes, the cache can live outside');
