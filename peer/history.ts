@@ -110,6 +110,16 @@ export const SENDER_COUNTS = `WITH RECURSIVE senders(sender) AS (
   )
   SELECT sender, (SELECT count(*) FROM (SELECT 1 FROM messages WHERE conversation = ?1 AND target = ?2 AND kind = ?3 AND sender = senders.sender LIMIT ?4)) AS n
   FROM senders WHERE sender IS NOT NULL`;
+/**
+ * Read receipts of one sender in one conversation kept while the message they name is not here
+ * (History.pruneReads), the newest by arrival. Such a receipt is kept because the message may
+ * still come (catch-up and forwarders bring messages and receipts in any order), and then it
+ * counts as a read position; but only the furthest position counts, and a reader's newest receipts
+ * name their furthest reading, so the older ones lose little when dropped: at worst a position
+ * shown behind until the reader's next receipt. Unbounded, anyone could DM (or a room member send)
+ * receipts naming made-up ids without end, each kept for ever and gone through on every receipt.
+ */
+export const MAX_PENDING_READS = 8;
 /** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
 const OPENED_REACTIONS = 4096;
 
@@ -260,7 +270,8 @@ export class History {
    * naming it would count for all of those ("seen by" forged on them, the "New messages" line
    * hidden); shown messages are placed no later than they arrived here (peer/timeline-time.ts), so
    * a read position covers only what had arrived here before the message it names. A receipt
-   * naming a message not here (yet) does not count until that message arrives.
+   * naming a message not here (yet) does not count until that message arrives (a sender's newest
+   * MAX_PENDING_READS such are kept: pruneReads).
    */
   reads(conversation: ConversationId, opts: { users?: readonly string[]; limit: number }): { user: string; upTo: string }[] {
     const only = opts.users ? ` AND r.sender IN (${opts.users.map(() => '?').join(', ')})` : '';
@@ -277,11 +288,13 @@ export class History {
   }
 
   /**
-   * Drops `sender`'s read receipts in `conversation` behind their read position (`reads`): of those
-   * naming a message here, all but the furthest. Receipts naming a message not here yet stay (they
-   * count once it arrives). So what `reads` goes through is a row or so per member, however many
-   * receipts a member sends (one sending them for ever made every `reads` slower). In the turn's
-   * transaction.
+   * Drops `sender`'s read receipts in `conversation` that cannot matter: of those naming a message
+   * here, all but the furthest (`reads`' position); of those naming none (not here yet, made up, or
+   * an action row), all but the newest MAX_PENDING_READS by arrival here. So `sender` keeps at most
+   * MAX_PENDING_READS + 1 receipts, and what this and `reads` go through is a few rows per member,
+   * however many receipts a member sends (one sending them for ever, or naming made-up ids, made
+   * every receipt and every `reads` slower: ~50 ms each at 50,000, test/bench/receipts-micro.ts).
+   * Run on each receipt stored (MessageActions.applied). In the turn's transaction.
    */
   pruneReads(conversation: ConversationId, sender: string): void {
     this.db.write(() => {
@@ -291,6 +304,16 @@ export class History {
            WHERE r.conversation = ? AND r.kind = 'read' AND r.sender = ?
            ORDER BY t.sent_at DESC, t.sender DESC, t.session DESC, t.seq DESC LIMIT -1 OFFSET 1)`,
         [conversation, sender],
+      );
+      // Arrival order is rowid order: a new row's rowid is above every row's present, so neither
+      // the sender's signed times nor a receiver's clock decide which go.
+      this.db.run(
+        `DELETE FROM messages WHERE rowid IN (
+           SELECT r.rowid FROM messages r
+           WHERE r.conversation = ? AND r.kind = 'read' AND r.sender = ?
+             AND NOT EXISTS (SELECT 1 FROM messages t WHERE t.conversation = r.conversation AND t.id = r.target AND t.kind = '')
+           ORDER BY r.rowid DESC LIMIT -1 OFFSET ?)`,
+        [conversation, sender, MAX_PENDING_READS],
       );
     });
   }
