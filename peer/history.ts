@@ -186,9 +186,10 @@ export class History {
    * Like `actionsOn`, but bounded per sender: each sender's newest `perSender` rows, and at most
    * `limit` in all, taken each sender's newest first (round by round: every sender's newest, then
    * every sender's second newest...), so one sender's many rows never push another's out.
-   * Oldest first in the store order.
+   * Oldest first in the store order, or with `order: 'arrival'` in the order they were stored here
+   * (rowid order: a new row's rowid is above every row's present).
    */
-  actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number }): StoredMessage[] {
+  actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number; order?: 'store' | 'arrival' }): StoredMessage[] {
     // Chosen from the index alone (messages_actions: counts, then each sender's newest by a range
     // read, no sort); only the rows chosen are read whole, in one query.
     const rowids: number[] = [];
@@ -196,7 +197,8 @@ export class History {
       if (n > 0) for (const r of this.newestOf(conversation, target, kinds, sender, n, 'rowid AS rid')) rowids.push(Number(r.rid));
     }
     if (rowids.length === 0) return [];
-    const rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY sent_at, sender, session, seq`, [JSON.stringify(rowids)]);
+    const order = opts.order === 'arrival' ? 'rowid' : 'sent_at, sender, session, seq';
+    const rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY ${order}`, [JSON.stringify(rowids)]);
     return rows.map((r) => this.fromRow(r));
   }
 
