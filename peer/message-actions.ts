@@ -209,23 +209,11 @@ export class MessageActions {
    * happens): the search index's loader.
    */
   *indexable(keep: (conversation: ConversationId) => boolean = () => true): Generator<IndexedMessage> {
-    // Edits and deletes are few: each (conversation, message, sender)'s latest is held, then
-    // matched against the message's author as messages stream by.
-    const author = new Map<string, { deleted: boolean; edit?: StoredMessage }>();
-    for (const a of this.history.actionsOfKind(['edit', 'delete'])) {
-      const of = a.action && a.action.t !== 'react' && a.action.t !== 'read' ? a.action.of : undefined;
-      if (of === undefined) continue;
-      const key = `${a.conversation}\n${of}\n${a.from}`;
-      const now = author.get(key) ?? { deleted: false };
-      if (a.action!.t === 'delete') now.deleted = true;
-      else if (!now.edit || before(now.edit, a)) now.edit = a;
-      author.set(key, now);
-    }
-    for (const m of this.history.shown()) {
+    // Each message with its author's state read alongside it (History.shownAsEdited), so the edit
+    // texts held at once are a batch's, not every edit row's in the store.
+    for (const { message: m, edit } of this.history.shownAsEdited()) {
       if (!keep(m.conversation)) continue;
-      const st = author.get(`${m.conversation}\n${m.id}\n${m.from}`);
-      if (st?.deleted) continue;
-      const text = st?.edit?.text ?? m.text;
+      const text = edit?.text ?? m.text;
       if (text === '' && !m.snippet) continue;
       yield indexed(m, text);
     }
