@@ -103,6 +103,16 @@ export const SENDER_COUNTS = `WITH RECURSIVE senders(sender) AS (
   )
   SELECT sender, (SELECT count(*) FROM (SELECT 1 FROM messages WHERE conversation = ?1 AND target = ?2 AND kind = ?3 AND sender = senders.sender LIMIT ?4)) AS n
   FROM senders WHERE sender IS NOT NULL`;
+/**
+ * Read receipts of one sender in one conversation kept while the message they name is not here
+ * (History.pruneReads), the newest by arrival. Such a receipt is kept because the message may
+ * still come (catch-up and forwarders bring messages and receipts in any order), and then it
+ * counts as a read position; but only the furthest position counts, and a reader's newest receipts
+ * name their furthest reading, so the older ones lose little when dropped: at worst a position
+ * shown behind until the reader's next receipt. Unbounded, anyone could DM (or a room member send)
+ * receipts naming made-up ids without end, each kept for ever and gone through on every receipt.
+ */
+export const MAX_PENDING_READS = 8;
 /** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
 const OPENED_REACTIONS = 4096;
 
@@ -169,9 +179,10 @@ export class History {
    * Like `actionsOn`, but bounded per sender: each sender's newest `perSender` rows, and at most
    * `limit` in all, taken each sender's newest first (round by round: every sender's newest, then
    * every sender's second newest...), so one sender's many rows never push another's out.
-   * Oldest first in the store order.
+   * Oldest first in the store order, or with `order: 'arrival'` in the order they were stored here
+   * (rowid order: a new row's rowid is above every row's present).
    */
-  actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number }): StoredMessage[] {
+  actionsOnPerSender(conversation: ConversationId, target: string, kinds: readonly MessageActionType[], opts: { perSender: number; limit: number; order?: 'store' | 'arrival' }): StoredMessage[] {
     // Chosen from the index alone (messages_actions: counts, then each sender's newest by a range
     // read, no sort); only the rows chosen are read whole, in one query.
     const rowids: number[] = [];
@@ -179,7 +190,8 @@ export class History {
       if (n > 0) for (const r of this.newestOf(conversation, target, kinds, sender, n, 'rowid AS rid')) rowids.push(Number(r.rid));
     }
     if (rowids.length === 0) return [];
-    const rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY sent_at, sender, session, seq`, [JSON.stringify(rowids)]);
+    const order = opts.order === 'arrival' ? 'rowid' : 'sent_at, sender, session, seq';
+    const rows = this.db.all(`SELECT ${COLUMNS} FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY ${order}`, [JSON.stringify(rowids)]);
     return rows.map((r) => this.fromRow(r));
   }
 
@@ -253,7 +265,8 @@ export class History {
    * naming it would count for all of those ("seen by" forged on them, the "New messages" line
    * hidden); shown messages are placed no later than they arrived here (peer/timeline-time.ts), so
    * a read position covers only what had arrived here before the message it names. A receipt
-   * naming a message not here (yet) does not count until that message arrives.
+   * naming a message not here (yet) does not count until that message arrives (a sender's newest
+   * MAX_PENDING_READS such are kept: pruneReads).
    */
   reads(conversation: ConversationId, opts: { users?: readonly string[]; limit: number }): { user: string; upTo: string }[] {
     const only = opts.users ? ` AND r.sender IN (${opts.users.map(() => '?').join(', ')})` : '';
@@ -270,11 +283,13 @@ export class History {
   }
 
   /**
-   * Drops `sender`'s read receipts in `conversation` behind their read position (`reads`): of those
-   * naming a message here, all but the furthest. Receipts naming a message not here yet stay (they
-   * count once it arrives). So what `reads` goes through is a row or so per member, however many
-   * receipts a member sends (one sending them for ever made every `reads` slower). In the turn's
-   * transaction.
+   * Drops `sender`'s read receipts in `conversation` that cannot matter: of those naming a message
+   * here, all but the furthest (`reads`' position); of those naming none (not here yet, made up, or
+   * an action row), all but the newest MAX_PENDING_READS by arrival here. So `sender` keeps at most
+   * MAX_PENDING_READS + 1 receipts, and what this and `reads` go through is a few rows per member,
+   * however many receipts a member sends (one sending them for ever, or naming made-up ids, made
+   * every receipt and every `reads` slower: ~50 ms each at 50,000, test/bench/receipts-micro.ts).
+   * Run on each receipt stored (MessageActions.applied). In the turn's transaction.
    */
   pruneReads(conversation: ConversationId, sender: string): void {
     this.db.write(() => {
@@ -285,6 +300,16 @@ export class History {
            ORDER BY t.sent_at DESC, t.sender DESC, t.session DESC, t.seq DESC LIMIT -1 OFFSET 1)`,
         [conversation, sender],
       );
+      // Arrival order is rowid order: a new row's rowid is above every row's present, so neither
+      // the sender's signed times nor a receiver's clock decide which go.
+      this.db.run(
+        `DELETE FROM messages WHERE rowid IN (
+           SELECT r.rowid FROM messages r
+           WHERE r.conversation = ? AND r.kind = 'read' AND r.sender = ?
+             AND NOT EXISTS (SELECT 1 FROM messages t WHERE t.conversation = r.conversation AND t.id = r.target AND t.kind = '')
+           ORDER BY r.rowid DESC LIMIT -1 OFFSET ?)`,
+        [conversation, sender, MAX_PENDING_READS],
+      );
     });
   }
 
@@ -294,24 +319,37 @@ export class History {
     return rows.map((r) => String(r.sender));
   }
 
-  /** Every action row of `kinds` in the store, in batches (the search index's loader). */
-  *actionsOfKind(kinds: readonly MessageActionType[]): Generator<StoredMessage> {
-    const marks = kinds.map(() => '?').join(', ');
+  /**
+   * Every shown message of the store its author has not deleted, with their latest edit of it
+   * (undefined when none), in batches by rowid, in no particular order (the search index's loader).
+   * Each batch's edits are found and read with it: what is held at once is a batch's rows and their
+   * edits, however many edit rows the store holds. (Holding every edit row's text first, anyone's,
+   * naming any id, held them all outside the index's budget: 100 MiB for a member's 20,000 edits of
+   * 4 KiB naming made-up ids, test/bench/indexable-micro.ts.) Deleted messages are not opened.
+   */
+  *shownAsEdited(): Generator<{ message: StoredMessage; edit?: StoredMessage }> {
     let after = 0;
     for (;;) {
-      const rows = this.db.all(`SELECT rowid AS rid, ${COLUMNS} FROM messages WHERE kind IN (${marks}) AND rowid > ? ORDER BY rowid LIMIT ?`, [...kinds, after, SHOWN_BATCH]);
-      for (const r of rows) yield this.fromRow(r);
-      if (rows.length < SHOWN_BATCH) return;
-      after = Number(rows.at(-1)!.rid);
-    }
-  }
-
-  /** Every shown message of the store, in batches, in no particular order (the search index's loader). */
-  *shown(): Generator<StoredMessage> {
-    let after = 0;
-    for (;;) {
-      const rows = this.db.all(`SELECT rowid AS rid, ${COLUMNS} FROM messages WHERE kind = '' AND rowid > ? ORDER BY rowid LIMIT ?`, [after, SHOWN_BATCH]);
-      for (const r of rows) yield this.fromRow(r);
+      // Two seeks a message in messages_actions (the author's delete, the author's newest edit):
+      // lost in the cost of opening the rows (about as fast as the plain scan at 100,000).
+      const rows = this.db.all(
+        `SELECT m.rowid AS rid, ${COLUMNS},
+           EXISTS (SELECT 1 FROM messages d WHERE d.conversation = m.conversation AND d.target = m.id AND d.kind = 'delete' AND d.sender = m.sender) AS gone,
+           (SELECT e.rowid FROM messages e WHERE e.conversation = m.conversation AND e.target = m.id AND e.kind = 'edit' AND e.sender = m.sender
+              ORDER BY e.sent_at DESC, e.session DESC, e.seq DESC LIMIT 1) AS edit
+         FROM messages m WHERE m.kind = '' AND m.rowid > ? ORDER BY m.rowid LIMIT ?`,
+        [after, SHOWN_BATCH],
+      );
+      const shown = rows.filter((r) => !Number(r.gone));
+      const editIds = shown.filter((r) => r.edit !== null && r.edit !== undefined).map((r) => Number(r.edit));
+      const edits = new Map<number, StoredMessage>();
+      if (editIds.length) {
+        for (const e of this.db.all(`SELECT rowid AS rid, ${COLUMNS} FROM messages WHERE rowid IN (SELECT value FROM json_each(?))`, [JSON.stringify(editIds)])) edits.set(Number(e.rid), this.fromRow(e));
+      }
+      for (const r of shown) {
+        const edit = r.edit === null || r.edit === undefined ? undefined : edits.get(Number(r.edit));
+        yield { message: this.fromRow(r), ...(edit ? { edit } : {}) };
+      }
       if (rows.length < SHOWN_BATCH) return;
       after = Number(rows.at(-1)!.rid);
     }

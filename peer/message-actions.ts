@@ -209,31 +209,19 @@ export class MessageActions {
    * happens): the search index's loader.
    */
   *indexable(keep: (conversation: ConversationId) => boolean = () => true): Generator<IndexedMessage> {
-    // Edits and deletes are few: each (conversation, message, sender)'s latest is held, then
-    // matched against the message's author as messages stream by.
-    const author = new Map<string, { deleted: boolean; edit?: StoredMessage }>();
-    for (const a of this.history.actionsOfKind(['edit', 'delete'])) {
-      const of = a.action && a.action.t !== 'react' && a.action.t !== 'read' ? a.action.of : undefined;
-      if (of === undefined) continue;
-      const key = `${a.conversation}\n${of}\n${a.from}`;
-      const now = author.get(key) ?? { deleted: false };
-      if (a.action!.t === 'delete') now.deleted = true;
-      else if (!now.edit || before(now.edit, a)) now.edit = a;
-      author.set(key, now);
-    }
-    for (const m of this.history.shown()) {
+    // Each message with its author's state read alongside it (History.shownAsEdited), so the edit
+    // texts held at once are a batch's, not every edit row's in the store.
+    for (const { message: m, edit } of this.history.shownAsEdited()) {
       if (!keep(m.conversation)) continue;
-      const st = author.get(`${m.conversation}\n${m.id}\n${m.from}`);
-      if (st?.deleted) continue;
-      const text = st?.edit?.text ?? m.text;
+      const text = edit?.text ?? m.text;
       if (text === '' && !m.snippet) continue;
       yield indexed(m, text);
     }
   }
 
-  /** `m`'s reaction rows as every member reads them: each sender's newest, bounded (History.actionsOnPerSender). */
+  /** `m`'s reaction rows as every member reads them: each sender's newest, bounded (History.actionsOnPerSender), in the order they arrived (tally's). */
   private reactionRows(m: StoredMessage): StoredMessage[] {
-    return this.history.actionsOnPerSender(m.conversation, m.id, ['react'], { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS });
+    return this.history.actionsOnPerSender(m.conversation, m.id, ['react'], { perSender: MAX_REACTION_ROWS_PER_USER, limit: MAX_REACTION_ROWS, order: 'arrival' });
   }
 
   /** Whether `m`'s author deleted it (one indexed row read; no reaction rows). */
@@ -284,22 +272,46 @@ function reactionsOn(rows: readonly StoredMessage[]): Map<string, Set<string>> {
 }
 
 /**
- * Reactions from react rows in the store order (replay's rules), by emoji in the order first
- * given, at most MAX_REACTIONS_PER_MESSAGE emoji (the oldest kept).
+ * Reactions from react rows given in the order they arrived here (History.actionsOnPerSender with
+ * `order: 'arrival'`): replayed in the store order (replay's rules: latest wins per (user, emoji),
+ * the per-member cap), each emoji's users in the order first given, emoji in the order first given.
+ *
+ * When more than MAX_REACTIONS_PER_MESSAGE emoji are on, the ones shown are those with the most
+ * users, ties going to the one given first as this device received them (the first arrival here of
+ * a row of one of its users putting it on). Not the order first given in the store order: that is
+ * the senders' signed time, which a modified client can date back at will (a receiver cannot tell
+ * a backdated row from one held in a mailbox for days), so three members colluding, 8 emoji each,
+ * dated before everyone else's took all 24 slots and hid every honest reaction. Now a slot is won
+ * by more people reacting, which a few members cannot outdo, or by coming first for real; and a
+ * reaction shown is never pushed out by ones that come later with no more users. Every member shows
+ * the same emoji except in a tie for the last slots, where two members who received the tied
+ * reactions in different orders may show different ones of them (rare: more than 24 different
+ * emoji on one message); no order every member shares is out of a sender's hands but the emoji
+ * itself, and ranking by code point would let one pick emoji that win every tie, even late.
  */
-export function tally(rows: readonly StoredMessage[]): ReactionCount[] {
-  const { byUser, order } = replay(rows);
+export function tally(arrived: readonly StoredMessage[]): ReactionCount[] {
+  const { byUser, order } = replay([...arrived].sort(storeOrder));
   const byEmoji = new Map<string, string[]>();
   for (const { user, emoji } of order) {
     if (!byUser.get(user)!.get(emoji)) continue;
     let users = byEmoji.get(emoji);
-    if (!users) {
-      if (byEmoji.size >= MAX_REACTIONS_PER_MESSAGE) continue;
-      byEmoji.set(emoji, (users = []));
-    }
+    if (!users) byEmoji.set(emoji, (users = []));
     users.push(user);
   }
-  return [...byEmoji].map(([emoji, users]) => ({ emoji, users }));
+  const all = [...byEmoji].map(([emoji, users]) => ({ emoji, users }));
+  if (all.length <= MAX_REACTIONS_PER_MESSAGE) return all;
+  // Where each (user, emoji) was first put on, in the arrival order.
+  const firstOn = new Map<string, number>();
+  arrived.forEach((r, i) => {
+    if (r.action?.t !== 'react' || !r.action.on) return;
+    const emoji = canonicalEmoji(r.action.emoji);
+    const key = `${r.from}\n${emoji}`;
+    if (emoji !== undefined && !firstOn.has(key)) firstOn.set(key, i);
+  });
+  const first = (r: ReactionCount) => Math.min(...r.users.map((u) => firstOn.get(`${u}\n${r.emoji}`) ?? Infinity));
+  const ranked = all.map((r) => ({ r, first: first(r) })).sort((a, b) => b.r.users.length - a.r.users.length || a.first - b.first);
+  const kept = new Set(ranked.slice(0, MAX_REACTIONS_PER_MESSAGE).map(({ r }) => r.emoji));
+  return all.filter((r) => kept.has(r.emoji));
 }
 
 /** The index's view of a message: its current text with a snippet's path and code appended. */
@@ -314,4 +326,9 @@ function before(a: StoredMessage, b: StoredMessage): boolean {
   if (a.from !== b.from) return a.from < b.from;
   if (a.session !== b.session) return a.session < b.session;
   return a.seq < b.seq;
+}
+
+/** The store order (sentAt, from, session, seq) as a sort's comparator. */
+function storeOrder(a: StoredMessage, b: StoredMessage): number {
+  return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }

@@ -14,7 +14,11 @@ export const messageIdSchema = str({ min: 1, max: 64 });
 
 /** One reaction: at most this many UTF-16 units (a flag, a family with skin tones and joiners fit). */
 export const MAX_EMOJI_CHARS = 32;
-/** Different emoji kept per message (the rest are not counted, oldest kept): a member cannot grow a row without bound. */
+/**
+ * Different emoji shown per message (the rest are not counted): a member cannot grow a row without
+ * bound. Those with the most users are kept, ties going to the first to arrive (peer/message-actions.ts
+ * tally): not the oldest by signed time, which a modified client can date back.
+ */
 export const MAX_REACTIONS_PER_MESSAGE = 24;
 /**
  * Different emoji one member may have on one message at once. A third of

@@ -143,7 +143,7 @@ export async function searchBench(opts: SearchBenchOptions = {}): Promise<Report
         const hits = engineIndex.search(PLANTED.word, { limit: 50 });
         const took = performance.now() - t0;
         if (hits.length !== Math.min(PLANTED.count, n) || engineIndex.coverage().messages !== n) throw new Error(`the engine's loader gave ${engineIndex.coverage().messages} messages, ${hits.length} hits`);
-        rows.push({ metric: `cold with the engine's loader, ${n}`, value: ms(took), unit: 'ms', note: 'MessageActions.indexable (History.shown, batches of rows by rowid): what a search before warm() costs in the peer' });
+        rows.push({ metric: `cold with the engine's loader, ${n}`, value: ms(took), unit: 'ms', note: 'MessageActions.indexable (History.shownAsEdited, batches of rows by rowid and their author edits): what a search before warm() costs in the peer' });
         const warmed: SearchIndex = new SearchIndex(() => warmedActions.indexable());
         const warmedActions = new MessageActions(history, warmed, db);
         const loop = monitorEventLoopDelay({ resolution: 1 });

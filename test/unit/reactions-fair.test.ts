@@ -12,8 +12,8 @@ import { MAX_REACTION_ROWS, tally } from '../../peer/message-actions.ts';
 import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
 const msg = (id: string, from: string, text: string, over: Partial<StoredMessage> = {}) => storedMessage(id, from, { text, ...over });
-function react(id: string, from: string, emoji: string, on = true): StoredMessage {
-  return msg(id, from, '', { action: { t: 'react', of: 'm', emoji, on } as MessageAction });
+function react(id: string, from: string, emoji: string, on = true, sentAt?: number): StoredMessage {
+  return msg(id, from, '', { action: { t: 'react', of: 'm', emoji, on } as MessageAction, ...(sentAt !== undefined ? { sentAt } : {}) });
 }
 /** The i-th of 40 distinct pictographs (U+1F600...). */
 const face = (i: number) => String.fromCodePoint(0x1f600 + i);
@@ -78,4 +78,36 @@ test('a reaction row this device does not know as one emoji is kept but never co
   const told = actions.applied(history.get(ROOM, 'x')!, named).told;
   assert.deepEqual(told.map((x) => [x.name, x.name === 'error' ? x.e.code : '']), [['error', 'request.invalid']]);
   assert.deepEqual(actions.stateOf(history.get(ROOM, 'm')!).reactions, []);
+});
+
+test("reactions dated back by modified clients do not push others' out of the shown ones: the most users win, ties go to the first to arrive here", async (t) => {
+  const { history, actions } = await storeFixture(t, 'p2p-reactions-');
+  history.add(msg('m', 'alice', 'vote here', { sentAt: 1000 }));
+  const shown = () => actions.stateOf(history.get(ROOM, 'm')!).reactions;
+  // Honest reactions first: bob's 🎉, carol's and dave's 👍.
+  history.add(react('b', 'bob', '🎉', true, 50_000));
+  history.add(react('c', 'carol', '👍', true, 51_000));
+  history.add(react('d', 'dave', '👍', true, 52_000));
+  // Then three colluders, MAX_REACTIONS_PER_USER each, every one dated before the honest ones.
+  const colluders = ['m1', 'm2', 'm3'];
+  colluders.forEach((u, k) => {
+    for (let i = 0; i < MAX_REACTIONS_PER_USER; i++) history.add(react(`${u}-${i}`, u, face(k * MAX_REACTIONS_PER_USER + i), true, 2000 + k * 100 + i));
+  });
+  const reactions = shown();
+  assert.equal(reactions.length, MAX_REACTIONS_PER_MESSAGE);
+  assert.deepEqual(reactions.find((r) => r.emoji === '🎉')?.users, ['bob'], "bob's reaction, first here, keeps its slot");
+  assert.deepEqual(reactions.find((r) => r.emoji === '👍')?.users, ['carol', 'dave']);
+  // The colluders' last one to arrive is the one left out (a tie of one user each).
+  assert.equal(reactions.some((r) => r.emoji === face(3 * MAX_REACTIONS_PER_USER - 1)), false);
+  // Shown in the order first given (the same on every member): backdating only moves theirs first.
+  assert.deepEqual(reactions.at(-2)?.emoji, '🎉');
+
+  // A reaction that comes after the message is full shows once more people give it than the least given.
+  history.add(react('e', 'erin', '🚀', true, 60_000));
+  assert.equal(shown().some((r) => r.emoji === '🚀'), false, 'one user, arrived last: no slot');
+  history.add(react('f', 'frank', '🚀', true, 61_000));
+  const now = shown();
+  assert.deepEqual(now.find((r) => r.emoji === '🚀')?.users, ['erin', 'frank'], 'two users outrank one');
+  assert.equal(now.length, MAX_REACTIONS_PER_MESSAGE);
+  assert.ok(now.find((r) => r.emoji === '🎉'), "still bob's");
 });
