@@ -261,8 +261,8 @@ export function defineExtensionTests(config: SuiteConfig): void {
       assert.ok(added && added.item.kind === 'message', `no message was shown: ${JSON.stringify(seen.map((m) => m.type))}`);
       const snippet = added.item.kind === 'message' ? added.item.snippet : undefined;
       assert.deepEqual(
-        { path: snippet?.path, startLine: snippet?.startLine, endLine: snippet?.endLine, code: snippet?.code },
-        { path: 'src/lines.ts', startLine: 82, endLine: 84, code: lines.slice(81, 84).join('\n') },
+        { path: snippet?.path, startLine: snippet?.startLine, endLine: snippet?.endLine, code: snippet?.code, wholeLines: snippet?.wholeLines },
+        { path: 'src/lines.ts', startLine: 82, endLine: 84, code: lines.slice(81, 84).join('\n'), wholeLines: true },
       );
       assert.equal(added.item.kind === 'message' && added.item.text, 'src/lines.ts:82');
     });
