@@ -133,10 +133,10 @@ export function reads(s: Signed, target: Target, nameOf: NameOf): { user: string
 }
 
 /**
- * engine.ts search. Throws 'room.not_member' (or 'room.closed') for a `room` I am not in now (left,
- * never joined: the index holds only my current conversations, so an answer there would be an
- * empty one that means nothing), 'room.not_found' for one that is neither a room `known` to me
- * nor a user I have a direct conversation with.
+ * engine.ts search. Throws 'room.not_member' for a `room` I am not in now (left, closed with its
+ * history kept, never joined: the index holds only my current conversations, so an answer there
+ * would be an empty one that means nothing), 'room.not_found' for one that is neither a room
+ * known to me (`known`: the tracker's directory) nor a user I have a direct conversation with.
  */
 export async function search(s: Signed, query: string, opts: { room?: string; limit?: number }, nameOf: NameOf, known: KnownRoom = () => undefined): Promise<CommandResults['search']> {
   let conversation: ConversationId | undefined;
@@ -169,7 +169,6 @@ function searchScope(s: Signed, ref: string, nameOf: NameOf, known: KnownRoom): 
     const dm = user !== undefined && user !== s.user ? dmRoom(s.user, user) : undefined;
     if (dm !== undefined && s.store.history.count(dm) > 0) return dm;
     const room = roomNotIn(s, ref, nameOf, known);
-    if (room?.closed) throw new ProtocolError('room.closed', `#${room.name} is closed: search looks only in the rooms you are in`);
     if (room) {
       const how = room.left ? 'no longer a member; its history stays readable' : `join_room ${room.name} first`;
       throw new ProtocolError('room.not_member', `you are not in #${room.name}: search looks only in the rooms you are in (${how})`);
@@ -180,8 +179,8 @@ function searchScope(s: Signed, ref: string, nameOf: NameOf, known: KnownRoom): 
   }
 }
 
-/** The room `ref` names (id or name) when it is one I am not in now: one I left or saw closed, or one the tracker lists. */
-function roomNotIn(s: Signed, ref: string, nameOf: NameOf, known: KnownRoom): { name: string; left: boolean; closed: boolean } | undefined {
+/** The room `ref` names (id or name) when it is one I am not in now: held or its history kept (left, closed), or one the tracker lists. */
+function roomNotIn(s: Signed, ref: string, nameOf: NameOf, known: KnownRoom): { name: string; left: boolean } | undefined {
   if (isDmRoom(ref)) return undefined;
   let name: string | undefined;
   try {
@@ -191,10 +190,10 @@ function roomNotIn(s: Signed, ref: string, nameOf: NameOf, known: KnownRoom): { 
   }
   const held = s.rooms.get(ref) ?? (name !== undefined ? s.rooms.byName(name) : undefined);
   const left = held !== undefined || s.store.history.count(ref) > 0;
-  if (held) return { name: held.state.name, left, closed: Boolean(held.state.closed) };
+  if (held) return { name: held.state.name, left };
   const listed = known(ref) ?? (name !== undefined ? known(name) : undefined);
-  if (listed) return { name: listed.name, left: left || s.store.history.count(listed.id) > 0, closed: false };
-  if (left) return { name: nameOf(ref) ?? ref, left, closed: false };
+  if (listed) return { name: listed.name, left: left || s.store.history.count(listed.id) > 0 };
+  if (left) return { name: nameOf(ref) ?? ref, left };
   return undefined;
 }
 

@@ -305,7 +305,7 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
    * Messages containing `query` (case- and accent-insensitive), newest first, at most `limit`
    * (default SEARCH_LIMITS.defaultResults): every conversation's, or `room`'s (a name, id or user).
    * Deleted messages are never found; edited ones by their latest text. Throws 'room.not_member'
-   * (a room I left or never joined: it is not searched), 'room.closed', 'room.not_found'.
+   * (a room I left or never joined: it is not searched), 'room.not_found'.
    */
   search(query: string, opts: { room?: string; limit?: number } = {}): Promise<CommandResults['search']> {
     return actions.search(this.signed(), query, opts, this.nameOf, this.knownRoom);

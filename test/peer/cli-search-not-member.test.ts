@@ -17,6 +17,7 @@ test('node peer --json: search in a room left or never joined says so; an unknow
   const bob = await registered(t, tracker, 'bob');
   const general = await bob.createRoom('general');
   await bob.createRoom('planning');
+  const retro = await bob.createRoom('retro');
 
   const { peer: alice } = await signedInPeer(t, `${tracker.host}:${tracker.port}`, 'alice', PASSWORD, 'p2p-cli-search-');
   const joined = waitFor(bob, 'member_joined', (e) => e.user === 'alice');
@@ -41,6 +42,17 @@ test('node peer --json: search in a room left or never joined says so; an unknow
   assert.equal(never?.code, 'room.not_member', 'a room never joined');
   assert.match(never!.message, /you are not in #planning/);
   assert.equal((await refused('nowhere'))?.code, 'room.not_found', 'a name that is no room and no user');
+  // A room closed while I was in it, its history kept.
+  const joinedRetro = waitFor(bob, 'member_joined', (e) => e.user === 'alice' && e.roomId === retro.id);
+  await alice.ok({ cmd: 'join_room', room: 'retro' });
+  await joinedRetro;
+  const atBob2 = waitFor(bob, 'message', (m) => m.text === 'budget retro notes');
+  await alice.ok({ cmd: 'msg_room', room: 'retro', text: 'budget retro notes' });
+  await atBob2;
+  const closed = alice.waitEvent('room_closed', (e) => e.roomId === retro.id);
+  await bob.closeRoom(retro.id);
+  await closed;
+  assert.equal((await refused(retro.id))?.code, 'room.not_member', 'a closed room is refused too, not answered empty');
   // Unscoped search still answers (the left room's messages are simply not searched).
   assert.deepEqual((await alice.ok({ cmd: 'search', query: 'budget' })).results, []);
 });
