@@ -6,7 +6,7 @@
 import type { CommandResults, HistoryMessage, SearchResult } from '../protocol/client.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { MAX_EDITS_NAMED, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, SEARCH_LIMITS, canonicalEmoji, type MessageAction } from '../protocol/message-actions.ts';
-import { normalizeUserName } from '../protocol/names.ts';
+import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { Conversation } from './conversations.ts';
 import type { StoredMessage } from './history.ts';
@@ -132,10 +132,15 @@ export function reads(s: Signed, target: Target, nameOf: NameOf): { user: string
   return s.store.history.reads(conversation.id, { limit: MAX_READERS_LEFT_ROOM });
 }
 
-/** engine.ts search. Throws 'room.not_found' for a `room` that is neither a conversation of mine nor a user I have a direct one with. */
-export async function search(s: Signed, query: string, opts: { room?: string; limit?: number }, nameOf: NameOf): Promise<CommandResults['search']> {
+/**
+ * engine.ts search. Throws 'room.not_member' for a `room` I am not in now (left, closed with its
+ * history kept, never joined: the index holds only my current conversations, so an answer there
+ * would be an empty one that means nothing), 'room.not_found' for one that is neither a room
+ * known to me (`known`: the tracker's directory) nor a user I have a direct conversation with.
+ */
+export async function search(s: Signed, query: string, opts: { room?: string; limit?: number }, nameOf: NameOf, known: KnownRoom = () => undefined): Promise<CommandResults['search']> {
   let conversation: ConversationId | undefined;
-  if (opts.room !== undefined) conversation = searchScope(s, opts.room, nameOf);
+  if (opts.room !== undefined) conversation = searchScope(s, opts.room, nameOf, known);
   const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? SEARCH_LIMITS.defaultResults)), SEARCH_LIMITS.maxResults);
   // While the index is still being built after sign-in, wait for its slices instead of finishing
   // the build in one go here (seconds with the event loop held at 100,000 messages).
@@ -147,23 +152,49 @@ export async function search(s: Signed, query: string, opts: { room?: string; li
   return { results, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
 }
 
-/** A search's `room`: a room (name or id, also one left with history kept), a `dm:` id, or a user. */
-function searchScope(s: Signed, ref: string, nameOf: NameOf): ConversationId {
+/** A room the tracker told of, by id or normalized name: its name and id; undefined when none. */
+export type KnownRoom = (ref: string) => { id: string; name: string } | undefined;
+
+/** A search's `room`: a room I am in (name or id), a `dm:` id of mine, or a user I have messages with. */
+function searchScope(s: Signed, ref: string, nameOf: NameOf, known: KnownRoom): ConversationId {
   try {
-    return readable(s, { room: ref }, nameOf).id;
+    return s.conversations.resolve(ref).id;
   } catch (err) {
-    let user: string;
+    let user: string | undefined;
     try {
       user = normalizeUserName(ref);
     } catch {
-      throw err;
+      user = undefined;
     }
-    if (user === s.user) throw err;
-    const id = dmRoom(s.user, user);
+    const dm = user !== undefined && user !== s.user ? dmRoom(s.user, user) : undefined;
+    if (dm !== undefined && s.store.history.count(dm) > 0) return dm;
+    const room = roomNotIn(s, ref, nameOf, known);
+    if (room) {
+      const how = room.left ? 'no longer a member; its history stays readable' : `join_room ${room.name} first`;
+      throw new ProtocolError('room.not_member', `you are not in #${room.name}: search looks only in the rooms you are in (${how})`);
+    }
     // A user I have never exchanged a message with: nothing to search, and maybe no such user.
-    if (s.store.history.count(id) === 0) throw new ProtocolError('room.not_found', `there is no room named ${ref} and no messages with a user named ${ref} to search`);
-    return id;
+    if (dm !== undefined) throw new ProtocolError('room.not_found', `there is no room named ${ref} and no messages with a user named ${ref} to search`);
+    throw err;
   }
+}
+
+/** The room `ref` names (id or name) when it is one I am not in now: held or its history kept (left, closed), or one the tracker lists. */
+function roomNotIn(s: Signed, ref: string, nameOf: NameOf, known: KnownRoom): { name: string; left: boolean } | undefined {
+  if (isDmRoom(ref)) return undefined;
+  let name: string | undefined;
+  try {
+    name = normalizeRoomName(ref);
+  } catch {
+    name = undefined;
+  }
+  const held = s.rooms.get(ref) ?? (name !== undefined ? s.rooms.byName(name) : undefined);
+  const left = held !== undefined || s.store.history.count(ref) > 0;
+  if (held) return { name: held.state.name, left };
+  const listed = known(ref) ?? (name !== undefined ? known(name) : undefined);
+  if (listed) return { name: listed.name, left: left || s.store.history.count(listed.id) > 0 };
+  if (left) return { name: nameOf(ref) ?? ref, left };
+  return undefined;
 }
 
 /** A conversation as people call it: the room's name, or the other person for a direct one. */

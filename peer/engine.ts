@@ -304,10 +304,11 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   /**
    * Messages containing `query` (case- and accent-insensitive), newest first, at most `limit`
    * (default SEARCH_LIMITS.defaultResults): every conversation's, or `room`'s (a name, id or user).
-   * Deleted messages are never found; edited ones by their latest text. Throws 'room.not_found'.
+   * Deleted messages are never found; edited ones by their latest text. Throws 'room.not_member'
+   * (a room I left or never joined: it is not searched), 'room.not_found'.
    */
   search(query: string, opts: { room?: string; limit?: number } = {}): Promise<CommandResults['search']> {
-    return actions.search(this.signed(), query, opts, this.nameOf);
+    return actions.search(this.signed(), query, opts, this.nameOf, this.knownRoom);
   }
 
   /** One stored message of the conversation with its state (reactions, edited, deleted), or undefined (quotes, code threads). */
@@ -321,6 +322,11 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
   }
 
   private readonly nameOf = (id: string): string | undefined => this.roomDirectory.get(id)?.name;
+  /** A room the tracker listed (kept current by its pushes), by id or normalized name. */
+  private readonly knownRoom = (ref: string): { id: string; name: string } | undefined => {
+    const r = this.roomDirectory.get(ref) ?? this.roomDirectory.byName(ref);
+    return r && { id: r.id, name: r.name };
+  };
 
   /** My messages not yet acknowledged by every member they were for (the outbox). */
   async outbox(): Promise<CommandResults['outbox']> {

@@ -1,9 +1,12 @@
 // Sealing an established link's frames: AES-256-GCM with one key per direction (from the
 // handshake, peer/link-handshake.ts) and the frame's counter as the nonce, unique per key since
-// each direction has its own; the direction is also in the additional data.
+// each direction has its own; the direction is also in the additional data. Plaintexts are padded
+// to the size buckets of protocol/padding.ts, as envelopes are: a frame's length says little of
+// which message it carries (an ack, a typing notice, a summary, an envelope whose header differs).
 
 import { LABELS, aesGcmDecrypt, aesGcmEncrypt, fromBase64Url, toBase64Url } from '../protocol/crypto.ts';
 import { PEER_FRAME_LIMIT } from '../protocol/frame.ts';
+import { pad, unpad } from '../protocol/padding.ts';
 import type { SealedFrame } from '../protocol/peer.ts';
 
 /** The frame is `{"t":"sealed","n":<up to 16 digits>,"c":"<base64url>"}`: 64 bytes cover the rest. */
@@ -35,12 +38,18 @@ function counterNonce(n: number): Buffer {
 
 const aadOf = (direction: Direction): Buffer => Buffer.from(`${LABELS.linkKeys}/${direction}`, 'utf8');
 
-/** Seals `plaintext` as frame `n` of `direction` under `key` (32 bytes). */
+/**
+ * Seals `plaintext` (JSON, up to MAX_MESSAGE_BYTES) as frame `n` of `direction` under `key` (32
+ * bytes), padded with spaces to its bucket (at most MAX_MESSAGE_BYTES, so what fitted still fits).
+ */
 export function sealPayload(key: Buffer, direction: Direction, n: number, plaintext: Uint8Array): SealedFrame {
-  return { t: 'sealed', n, c: toBase64Url(aesGcmEncrypt(key, counterNonce(n), plaintext, aadOf(direction))) };
+  return { t: 'sealed', n, c: toBase64Url(aesGcmEncrypt(key, counterNonce(n), pad(plaintext, MAX_MESSAGE_BYTES), aadOf(direction))) };
 }
 
-/** Throws ProtocolError('crypto.decrypt_failed') for a tampered, misdirected or wrongly numbered frame. */
+/**
+ * The plaintext of `frame`, its padding taken off (a peer from before padding sent none). Throws
+ * ProtocolError('crypto.decrypt_failed') for a tampered, misdirected or wrongly numbered frame.
+ */
 export function openPayload(key: Buffer, direction: Direction, frame: SealedFrame): Buffer {
-  return aesGcmDecrypt(key, counterNonce(frame.n), fromBase64Url(frame.c), aadOf(direction));
+  return unpad(aesGcmDecrypt(key, counterNonce(frame.n), fromBase64Url(frame.c), aadOf(direction)));
 }

@@ -5,6 +5,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { LABELS, GCM_IV_BYTES, aesGcmDecrypt, oaepDecrypt, verifyPss } from '../protocol/crypto.ts';
+import { unpad } from '../protocol/padding.ts';
 import { messageId } from '../protocol/message-id.ts';
 import { SESSION_MAX_MESSAGES, messageBodySchema, type Envelope, type MessageBody, type SessionBundle } from '../protocol/peer.ts';
 import {
@@ -131,7 +132,8 @@ export function decryptEnvelope(env: Envelope, s: InboundSession, senderSigningK
 
   let body: MessageBody;
   try {
-    body = messageBodySchema.parse(JSON.parse(plaintext.toString('utf8')));
+    // The padding is stripped (protocol/padding.ts); a body sealed before padding has none.
+    body = messageBodySchema.parse(JSON.parse(unpad(plaintext).toString('utf8')));
   } catch {
     // Authentic (signed, and it decrypted) but not a message body: the sender's client is broken.
     throw senderKeyError('message.decrypt_failed', `message ${seq} decrypted to an invalid body`);

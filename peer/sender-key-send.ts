@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../protocol/canonical.ts';
 import { LABELS, GCM_IV_BYTES, GCM_TAG_BYTES, aesGcmEncrypt, oaepEncrypt, randomBytes, signPss, toBase64Url } from '../protocol/crypto.ts';
 import { messageId } from '../protocol/message-id.ts';
+import { pad } from '../protocol/padding.ts';
 import {
   MAX_TEXT_BYTES, SESSION_MAX_AGE_MS, SESSION_MAX_MESSAGES, messageBodySchema,
   type Envelope, type MessageBody, type SessionBundle,
@@ -79,12 +80,15 @@ export function encryptMessage(s: OutboundSession, sender: string, signingKey: K
  * tests that play a modified client (receivers refuse an id that is not the derived one).
  */
 export function sealBody(s: OutboundSession, sender: string, signingKey: KeyObject, body: MessageBody): Envelope {
-  const plaintext = canonicalBytes(messageBodySchema.parse(body));
-  if (plaintext.length + GCM_TAG_BYTES > MAX_CT_BYTES) {
+  const encoded = canonicalBytes(messageBodySchema.parse(body));
+  if (encoded.length + GCM_TAG_BYTES > MAX_CT_BYTES) {
     // messageBodySchema counts UTF-16 units, the envelope counts bytes: 64 Ki CJK characters pass
     // the first and not the second. Refuse here rather than send what every receiver drops.
-    throw senderKeyError('message.too_large', `message body is ${plaintext.length} bytes, at most ${MAX_CT_BYTES - GCM_TAG_BYTES} fit`);
+    throw senderKeyError('message.too_large', `message body is ${encoded.length} bytes, at most ${MAX_CT_BYTES - GCM_TAG_BYTES} fit`);
   }
+  // Padded to its size bucket (protocol/padding.ts), capped so that whatever fitted still fits:
+  // the ciphertext's length no longer tells a reaction, a receipt, a delete or a short message apart.
+  const plaintext = pad(encoded, MAX_CT_BYTES - GCM_TAG_BYTES);
   const header = { room: s.room, head: headOf(s.head), sender, session: s.session, seq: s.next };
   const messageKey = deriveMessageKey(s.chainKey);
   const nextChainKey = deriveNextChainKey(s.chainKey);
