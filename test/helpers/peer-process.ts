@@ -287,9 +287,13 @@ export function messageShown(peer: PeerProcess, text: string, timeoutMs = DEFAUL
  */
 export async function signedInPeer(t: Teardown, tracker: string, user: string, password: string, dataPrefix: string): Promise<{ peer: PeerProcess; data: string }> {
   const data = await mkdtemp(join(tmpdir(), dataPrefix));
-  t.after(() => rm(data, { recursive: true, force: true }));
   const peer = new PeerProcess({ tracker, data, label: user });
-  t.after(() => peer.stop());
+  // One hook, in this order: node:test runs a test's after hooks in the order they were added, so
+  // two would remove the folder while the peer still writes to it (ENOTEMPTY).
+  t.after(async () => {
+    await peer.stop();
+    await rm(data, { recursive: true, force: true, maxRetries: 3 });
+  });
   await peer.ok({ cmd: 'register', user, password });
   await peer.ok({ cmd: 'login', user, password });
   return { peer, data };
