@@ -63,9 +63,13 @@ type Events = {
   exit: [code: number | null, signal: NodeJS.Signals | null];
 };
 
+/** Peer processes not exited yet, by data folder (removeDataFolder stops them first). */
+const running = new Map<string, Set<PeerProcess>>();
+
 export class PeerProcess extends EventEmitter<Events> {
   readonly child: ChildProcess;
   readonly label: string;
+  readonly data: string;
   readonly exited: Promise<number | null>;
   /** Lines on stdout that were not JSON objects (the protocol allows none). */
   readonly strayLines: string[] = [];
@@ -80,11 +84,15 @@ export class PeerProcess extends EventEmitter<Events> {
     super();
     this.setMaxListeners(0);
     this.label = opts.label ?? opts.data;
+    this.data = opts.data;
     const args = [...(opts.nodeArgs ?? []), opts.entry ?? PEER_ENTRY, '--json', '--tracker', opts.tracker, '--data', opts.data];
     if (opts.port) args.push(String(opts.port));
     this.child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const onFolder = running.get(opts.data) ?? new Set();
+    running.set(opts.data, onFolder.add(this));
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
+        onFolder.delete(this);
         const err = new Error(`${this.label} exited (${signal ?? `code ${code}`})${this.describe()}`);
         for (const p of this.pending.values()) {
           clearTimeout(p.timer);
@@ -287,16 +295,26 @@ export function messageShown(peer: PeerProcess, text: string, timeoutMs = DEFAUL
  */
 export async function signedInPeer(t: Teardown, tracker: string, user: string, password: string, dataPrefix: string): Promise<{ peer: PeerProcess; data: string }> {
   const data = await mkdtemp(join(tmpdir(), dataPrefix));
+  removeDataFolder(t, data);
   const peer = new PeerProcess({ tracker, data, label: user });
-  // One hook, in this order: node:test runs a test's after hooks in the order they were added, so
-  // two would remove the folder while the peer still writes to it (ENOTEMPTY).
-  t.after(async () => {
-    await peer.stop();
-    await rm(data, { recursive: true, force: true, maxRetries: 3 });
-  });
+  t.after(() => peer.stop());
   await peer.ok({ cmd: 'register', user, password });
   await peer.ok({ cmd: 'login', user, password });
   return { peer, data };
+}
+
+/**
+ * Removes data folder `dir` in teardown, once every peer process started on it has stopped (it
+ * stops those still running). node:test runs a test's after hooks in the order they were added,
+ * so a folder's removal added before its peers' stops would run while they still write to it
+ * (ENOTEMPTY), and a failing hook leaves the later ones, and the peers, running.
+ */
+export function removeDataFolder(t: Teardown, dir: string): void {
+  t.after(async () => {
+    await Promise.all([...(running.get(dir) ?? [])].map((p) => p.stop()));
+    running.delete(dir);
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  });
 }
 
 /** Throws when dist/peer.cjs is missing or older than the sources it is built from. */

@@ -22,9 +22,9 @@ const ROOMS = 30;
 test('catch-up keeps one close listener per asked link, and none once every room is answered', { timeout: 30_000 }, async (t) => {
   const [alice, bob] = await Promise.all([generateRsaKeyPair(), generateRsaKeyPair()]);
   const dir = await mkdtemp(join(tmpdir(), 'p2p-catchup-listeners-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-  t.after(() => db.close());
+  // Closed before its folder goes (after hooks run in the order added).
+  t.after(() => (db.close(), rm(dir, { recursive: true, force: true })));
   const held = new HeldEnvelopes(db);
 
   const server = await LinkServer.listen({ host: '127.0.0.1', port: 0, me: { user: 'bob', signingKey: bob.privateKey }, pinnedKey: async () => alice.publicKey });

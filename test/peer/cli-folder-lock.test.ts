@@ -6,12 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { checkPeerBundle, PeerProcess, runPeer } from '../helpers/peer-process.ts';
+import { checkPeerBundle, PeerProcess, removeDataFolder, runPeer } from '../helpers/peer-process.ts';
 
 const PASSWORD = 'plum kettle orbit 93 lantern';
 /** A refusal is decided before any engine work: far below anything a running engine would take. */
@@ -22,7 +22,7 @@ test('a second node peer on a data folder in use exits at once naming the first;
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const trackerArg = `${tracker.host}:${tracker.port}`;
   const data = await mkdtemp(join(tmpdir(), 'cli-folder-lock-'));
-  t.after(() => rm(data, { recursive: true, force: true }));
+  removeDataFolder(t, data);
 
   const first = new PeerProcess({ tracker: trackerArg, data, label: 'first' });
   t.after(() => first.stop());

@@ -2,11 +2,11 @@
 // __proto__ reached across a restart of the client, `fingerprint USER` fetching without marking
 // anyone verified, `verify USER` refusing a key never shown, and blank messages refused.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { checkPeerBundle, PeerProcess } from '../helpers/peer-process.ts';
+import { checkPeerBundle, PeerProcess, removeDataFolder } from '../helpers/peer-process.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 import { collect, registered, waitFor } from '../helpers/engines.ts';
 
@@ -32,7 +32,7 @@ test('node peer --json: fingerprint fetches unverified, verify needs a key shown
   const carol = await registered(t, tracker, 'carol');
   const proto = await registered(t, tracker, '__proto__');
   const data = await mkdtemp(join(tmpdir(), 'p2p-cli-'));
-  t.after(() => rm(data, { recursive: true, force: true }));
+  removeDataFolder(t, data);
 
   let alice = spawnPeer(t, tracker, data);
   await alice.ok({ cmd: 'register', user: 'alice', password: PASSWORD });

@@ -13,12 +13,12 @@
 //     message once, with the texts that were sent.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DataFolder } from '../../peer/data-folder.ts';
-import { checkPeerBundle, PeerProcess, type PeerEvent } from '../helpers/peer-process.ts';
+import { checkPeerBundle, PeerProcess, removeDataFolder, type PeerEvent } from '../helpers/peer-process.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 const KILLS = 20;
@@ -151,7 +151,7 @@ test(`${KILLS} SIGKILLs at random points of a send and receive loop: each restar
   const members = {} as Record<User, Member>;
   for (const user of USERS) {
     const data = await mkdtemp(join(tmpdir(), `p2p-sigkill-${user}-`));
-    t.after(() => rm(data, { recursive: true, force: true }));
+    removeDataFolder(t, data);
     const m: Member = { user, data, run: undefined as unknown as Run, sent: new Map(), delivered: new Set() };
     m.run = startRun(m, user);
     members[user] = m;
