@@ -23,6 +23,9 @@ import { PeopleList } from './people.ts';
 import { ConversationList, type DirectsStore } from './conversation-list.ts';
 import { historyOf } from './history-source.ts';
 
+/** The most messages read from the store at once (peer/history.ts MAX_PAGE). */
+const MAX_PAGE = 500;
+
 export { parseReadMarks, type ReadMark } from './read-state.ts';
 
 export interface ModelHooks {
@@ -294,7 +297,7 @@ export class ChatModel {
     const seen = this.openKey === key && this.hooks.visible();
     if (seen) this.markRead(key);
     else {
-      this.marks.unreadOne(key, mentionsMe);
+      this.marks.unreadOne(key, mentionsMe, { id: e.id, sentAt: e.sentAt });
       this.postRooms();
     }
     if (!this.hooks.visible()) {
@@ -312,7 +315,7 @@ export class ChatModel {
     const unread = countedUnread(this.timelines.items(key), this.marks.get(key), id);
     this.updates.changed(key, id, { t: 'edited', text });
     const now = this.timelines.message(key, id);
-    if (unread && shown && now && shown.mentionsMe !== now.mentionsMe && this.marks.mentionChanged(key, now.mentionsMe)) this.postRooms();
+    if (unread && shown && now && shown.mentionsMe !== now.mentionsMe && this.marks.mentionChanged(key, now.mentionsMe, id)) this.postRooms();
   }
 
   /** Message `id` of `key` was deleted: shown as deleted, and no longer counted unread (nor as a mention) if it was. */
@@ -321,8 +324,11 @@ export class ChatModel {
     const shown = this.timelines.message(key, id);
     const unread = countedUnread(this.timelines.items(key), this.marks.get(key), id);
     this.updates.changed(key, id, { t: 'deleted' });
-    if (unread && this.marks.unreadGone(key, Boolean(shown?.mentionsMe))) this.postRooms();
-    else if (!shown && this.timelines.more(key)) void this.deletedBeyondWindow(key, id);
+    if (unread && this.marks.unreadGone(key, Boolean(shown?.mentionsMe), id)) this.postRooms();
+    // Kept by arrival but not in the window (a late one older than it, or not loaded yet).
+    else if (!shown && this.marks.arrivedUnread(key, id)) {
+      if (this.marks.unreadGone(key, false, id)) this.postRooms();
+    } else if (!shown && this.timelines.more(key)) void this.deletedBeyondWindow(key, id);
   }
 
   /**
@@ -336,6 +342,9 @@ export class ChatModel {
     const page = await engine.history({ room: key }, { around: id, limit: 1 }).catch(() => undefined);
     const m = page?.messages[0];
     const last = this.marks.get(key)?.lastRead;
+    // Every unread one is kept by arrival (and this one is not among them): it was not unread.
+    const mark = this.marks.get(key);
+    if (mark?.arrived && mark.arrived.length >= mark.unread) return;
     if (!m || m.id !== id || m.from === engine.user || !last || m.sentAt <= last.sentAt) return;
     if (this.marks.unreadGone(key, false)) this.postRooms();
   }
@@ -355,7 +364,29 @@ export class ChatModel {
       this.hooks.post({ type: 'reads/changed', key, reads: this.updates.reads(key) });
       return;
     }
-    if (this.marks.readElsewhere(key, this.timelines.items(key), e.upTo)) this.postRooms();
+    const items = this.timelines.items(key);
+    if (items.some((i) => i.kind === 'message' && i.id === e.upTo)) {
+      if (this.marks.readElsewhere(key, items, e.upTo)) this.postRooms();
+    } else void this.readElsewhereFromStore(key, e.upTo);
+  }
+
+  /**
+   * My read receipt from another device up to `upTo`, a message the window does not hold (not
+   * loaded since a reload, or older than it): counted against the store's messages from it on.
+   */
+  private async readElsewhereFromStore(key: ConversationId, upTo: string): Promise<void> {
+    const engine = this.engine;
+    const user = engine?.user;
+    if (!engine || !user) return;
+    const [at, after] = await Promise.all([
+      engine.history({ room: key }, { around: upTo, limit: 1 }).catch(() => undefined),
+      engine.history({ room: key }, { after: upTo, limit: MAX_PAGE }).catch(() => undefined),
+    ]);
+    if (this.engine !== engine || engine.user !== user) return;
+    const from = at?.messages[0]?.id === upTo ? [at.messages[0], ...(after?.messages ?? [])] : [];
+    // Shaped as the window's messages: only id, order, author, deleted and mentions count here.
+    const items: TimelineItem[] = from.map((m) => ({ kind: 'message', id: m.id, from: m.from, text: '', sentAt: m.sentAt, mine: m.from === user, mentionsMe: m.from !== user && mentions(user, m.text), ...(m.deleted ? { deleted: true } : {}) }));
+    if (this.marks.readElsewhere(key, items, upTo)) this.postRooms();
   }
 
   private onKeyChanged(e: ClientEvents['key_changed']): void {

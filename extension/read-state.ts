@@ -11,7 +11,23 @@ export interface ReadMark {
   mentions: number;
   /** The newest message seen in it (shown while the view was on screen), if any. */
   lastRead?: { id: string; sentAt: number };
+  /**
+   * The unread messages by arrival (oldest arrival first, the newest MAX_ARRIVED): a late one sits
+   * above `lastRead` in the timeline and is still unread. `unread` beyond these (an older save, or
+   * more than MAX_ARRIVED) are counted by position: after `lastRead`.
+   */
+  arrived?: Arrived[];
 }
+
+/** An unread message as it arrived: its id, its place in the timeline (`sentAt`, ms), whether it mentions me. */
+export interface Arrived {
+  id: string;
+  sentAt: number;
+  mention?: true;
+}
+
+/** At most this many unread messages of a conversation are kept by id (ReadMark.arrived). */
+export const MAX_ARRIVED = 100;
 
 /** At most this many conversations' marks are kept (the most recently changed). */
 export const MAX_READ_MARKS = 2_000;
@@ -34,20 +50,51 @@ export function parseReadMarks(raw: unknown): Map<ConversationId, ReadMark> {
     if (unread === undefined || mentions === undefined) continue;
     const last = m.lastRead as Record<string, unknown> | undefined;
     const lastRead = last && typeof last.id === 'string' && last.id.length <= 200 && typeof last.sentAt === 'number' && Number.isFinite(last.sentAt) ? { id: last.id, sentAt: last.sentAt } : undefined;
-    marks.set(entry[0], { unread, mentions: Math.min(mentions, unread), ...(lastRead ? { lastRead } : {}) });
+    const arrived = parseArrived(m.arrived, unread);
+    marks.set(entry[0], { unread, mentions: Math.min(mentions, unread), ...(lastRead ? { lastRead } : {}), ...(arrived.length ? { arrived } : {}) });
   }
   return marks;
 }
 
+/** Saved ReadMark.arrived: the well-formed entries, the newest at most `unread` (and MAX_ARRIVED). */
+function parseArrived(raw: unknown, unread: number): Arrived[] {
+  if (!Array.isArray(raw) || unread === 0) return [];
+  const out: Arrived[] = [];
+  for (const a of raw.slice(-Math.min(unread, MAX_ARRIVED))) {
+    const e = a as Record<string, unknown> | null;
+    if (!e || typeof e.id !== 'string' || e.id.length > 200 || typeof e.sentAt !== 'number' || !Number.isFinite(e.sentAt)) continue;
+    out.push({ id: e.id, sentAt: e.sentAt, ...(e.mention === true ? { mention: true as const } : {}) });
+  }
+  return out;
+}
+
+/** Unread messages of `mark` not kept by id (counted by position instead). */
+function untracked(mark: ReadMark): { unread: number; mentions: number } {
+  const arrived = mark.arrived ?? [];
+  return { unread: Math.max(0, mark.unread - arrived.length), mentions: Math.max(0, mark.mentions - arrived.filter((a) => a.mention).length) };
+}
+
 /**
- * The first message of `items` (oldest first) after my read position `mark`, not mine: the
- * "New messages" line goes above it. Without a position, the `unread`-th newest of other people's
- * messages. Undefined when nothing shown is unread.
+ * The first unread message of `items` (oldest first) under `mark`: the "New messages" line goes
+ * above it. The earliest in the timeline of those kept by arrival (mark.arrived) and, for the
+ * unread counted by position, of the first after my read position (without a position, the
+ * `unread`-th newest of other people's messages). Undefined when nothing shown is unread.
  */
 export function firstUnread(items: readonly TimelineItem[], mark: ReadMark | undefined): string | undefined {
+  if (!mark) return undefined;
+  const ids = new Set((mark.arrived ?? []).map((a) => a.id));
+  const byArrival = items.find((i) => i.kind === 'message' && ids.has(i.id) && !i.mine && !i.deleted);
+  // Every unread one kept by arrival: my read position says nothing more (a late one sits above it).
+  const byPosition = mark.arrived?.length && untracked(mark).unread === 0 ? undefined : firstByPosition(items, { ...mark, unread: untracked(mark).unread });
+  if (!byArrival || byPosition === undefined) return byArrival?.id ?? byPosition;
+  return items.indexOf(byArrival) <= items.findIndex((i) => i.kind === 'message' && i.id === byPosition) ? byArrival.id : byPosition;
+}
+
+/** The first message of `items` after my read position `mark`, not mine (firstUnread, by position only). */
+function firstByPosition(items: readonly TimelineItem[], mark: ReadMark): string | undefined {
   // A deleted message is not counted unread (ReadMarks.unreadGone), so it is not counted back here either.
   const others = items.filter((i) => i.kind === 'message' && !i.mine && !i.deleted);
-  if (!mark || (mark.unread === 0 && !mark.lastRead)) return undefined;
+  if (mark.unread === 0 && !mark.lastRead) return undefined;
   const last = mark.lastRead;
   if (last) {
     const at = items.findIndex((i) => i.kind === 'message' && i.id === last.id);
@@ -62,13 +109,16 @@ export function firstUnread(items: readonly TimelineItem[], mark: ReadMark | und
 
 /**
  * Whether message `id` of `items` (oldest first) is counted unread under `mark`: someone else's,
- * not deleted, and at or after the first unread message (firstUnread). False when `items` does not hold it.
+ * not deleted, and kept by arrival (mark.arrived) or, for those counted by position, at or after
+ * the first unread message. False when `items` does not hold it.
  */
 export function countedUnread(items: readonly TimelineItem[], mark: ReadMark | undefined, id: string): boolean {
   const at = items.findIndex((i) => i.kind === 'message' && i.id === id);
   const m = items[at];
   if (!m || m.kind !== 'message' || m.mine || m.deleted || !mark || mark.unread === 0) return false;
-  const first = firstUnread(items, mark);
+  if (mark.arrived?.some((a) => a.id === id)) return true;
+  if (mark.arrived?.length && untracked(mark).unread === 0) return false;
+  const first = firstByPosition(items, { ...mark, unread: untracked(mark).unread });
   const from = first === undefined ? -1 : items.findIndex((i) => i.kind === 'message' && i.id === first);
   return from >= 0 && at >= from;
 }
@@ -166,17 +216,21 @@ export class ReadMarks {
 
   /**
    * `key` was opened with `items` loaded, read up to `before` until then: the line goes above the
-   * first unread. Opened again with nothing new (the view shown again), the line stays where it was.
+   * first unread. Opened again with nothing new (the view shown again), the line stays where it was;
+   * with unread messages none of `items` holds (older than the window), it goes.
    */
   placeLine(key: ConversationId, items: readonly TimelineItem[], before: ReadMark | undefined): void {
     const id = firstUnread(items, before);
     if (id !== undefined) this.unreadLine = { key, id };
-    else if (this.unreadLine?.key !== key) this.unreadLine = undefined;
+    else if (this.unreadLine?.key !== key || (before?.unread ?? 0) > 0) this.unreadLine = undefined;
   }
 
   /**
-   * My read receipt from another device: read there up to `upTo`, so read here too (what the
-   * window `items` shows after it stays unread; never more than before). False when nothing changed.
+   * My read receipt from another device: read there up to `upTo`, so read here too: what is
+   * after it in the timeline stays unread (kept by arrival: after it in `items`, or sent after it;
+   * counted by position: what `items` shows after it), never more than before. `items` are the
+   * window, or messages from the store from `upTo` on when the window does not hold it; all is read
+   * when neither holds it (it is newer than what is here). False when nothing changed.
    */
   readElsewhere(key: ConversationId, items: readonly TimelineItem[], upTo: string): boolean {
     const now = this.counts(key);
@@ -188,7 +242,20 @@ export class ReadMarks {
     const lastIndex = last ? items.findIndex((i) => i.kind === 'message' && i.id === last.id) : -1;
     const forward = !last || (lastIndex >= 0 ? index > lastIndex : at !== undefined && at.kind === 'message' && at.sentAt > last.sentAt);
     const position = at && at.kind === 'message' && forward ? { id: at.id, sentAt: at.sentAt } : undefined;
-    return this.setCounts(key, Math.min(now.unread, unreadAfter(items, upTo)), Math.min(now.mentions, unreadAfter(items, upTo, true)), position);
+    const mark = this.marks.get(key);
+    if (!mark || !at || at.kind !== 'message') return this.setCounts(key, 0, 0, position, []);
+    const arrived = mark.arrived ?? [];
+    const ids = new Set(arrived.map((a) => a.id));
+    const still = arrived.filter((a) => {
+      const i = items.findIndex((x) => x.kind === 'message' && x.id === a.id);
+      return i >= 0 ? i > index : a.sentAt > at.sentAt;
+    });
+    // Counted by position: what is shown after it, not kept by arrival.
+    const rest = items.slice(index + 1).filter((i) => i.kind === 'message' && !i.mine && !i.deleted && !ids.has(i.id));
+    const byPosition = untracked(mark);
+    const unread = still.length + Math.min(byPosition.unread, rest.length);
+    const mentions = still.filter((a) => a.mention).length + Math.min(byPosition.mentions, rest.filter((i) => i.kind === 'message' && i.mentionsMe).length);
+    return this.setCounts(key, Math.min(now.unread, unread), Math.min(now.mentions, mentions), position, still);
   }
 
   get(key: ConversationId): ReadMark | undefined {
@@ -209,36 +276,54 @@ export class ReadMarks {
     return true;
   }
 
-  /** One more unread message in `key` (a mention of me if `mention`). */
-  unreadOne(key: ConversationId, mention: boolean): void {
+  /** One more unread message in `key` (a mention of me if `mention`): `message`, kept by arrival when given. */
+  unreadOne(key: ConversationId, mention: boolean, message?: { id: string; sentAt: number }): void {
     const c = this.marks.get(key) ?? { unread: 0, mentions: 0 };
-    this.put(key, { ...c, unread: c.unread + 1, mentions: c.mentions + (mention ? 1 : 0) });
+    const arrived = message ? [...(c.arrived ?? []), { id: message.id, sentAt: message.sentAt, ...(mention ? { mention: true as const } : {}) }].slice(-MAX_ARRIVED) : c.arrived;
+    this.put(key, { ...c, unread: c.unread + 1, mentions: c.mentions + (mention ? 1 : 0), ...(arrived?.length ? { arrived } : {}) });
   }
 
-  /** An unread message of `key` (a mention of me if `mention`) was deleted: one fewer, never below 0; false when nothing changed. */
-  unreadGone(key: ConversationId, mention: boolean): boolean {
+  /** Whether message `id` of `key` is unread, kept by arrival (ReadMark.arrived). */
+  arrivedUnread(key: ConversationId, id: string): boolean {
+    return this.marks.get(key)?.arrived?.some((a) => a.id === id) ?? false;
+  }
+
+  /**
+   * An unread message of `key` (a mention of me if `mention`; `id`, when kept by arrival, says so
+   * itself) was deleted: one fewer, never below 0; false when nothing changed.
+   */
+  unreadGone(key: ConversationId, mention: boolean, id?: string): boolean {
     const c = this.marks.get(key);
     if (!c || c.unread === 0) return false;
-    this.put(key, { ...c, unread: c.unread - 1, mentions: Math.max(0, Math.min(c.mentions - (mention ? 1 : 0), c.unread - 1)) });
+    const kept = c.arrived?.find((a) => a.id === id);
+    if (kept) mention = Boolean(kept.mention);
+    const arrived = (c.arrived ?? []).filter((a) => a !== kept).slice(1 - c.unread);
+    const next: ReadMark = { unread: c.unread - 1, mentions: Math.max(0, Math.min(c.mentions - (mention ? 1 : 0), c.unread - 1)), ...(c.lastRead ? { lastRead: c.lastRead } : {}) };
+    this.put(key, c.unread > 1 && arrived.length ? { ...next, arrived } : next);
     return true;
   }
 
-  /** An unread message of `key` was edited to mention me (`mentions`) or no longer to: one more or one fewer mention, within the unread count; false when nothing changed. */
-  mentionChanged(key: ConversationId, mentions: boolean): boolean {
+  /** An unread message of `key` (`id`) was edited to mention me (`mentions`) or no longer to: one more or one fewer mention, within the unread count; false when nothing changed. */
+  mentionChanged(key: ConversationId, mentions: boolean, id?: string): boolean {
     const c = this.marks.get(key);
     if (!c) return false;
     const next = Math.max(0, Math.min(c.unread, c.mentions + (mentions ? 1 : -1)));
     if (next === c.mentions) return false;
-    this.put(key, { ...c, mentions: next });
+    const arrived = c.arrived?.map((a) => (a.id !== id ? a : { id: a.id, sentAt: a.sentAt, ...(mentions ? { mention: true as const } : {}) }));
+    this.put(key, { ...c, mentions: next, ...(arrived ? { arrived } : {}) });
     return true;
   }
 
-  /** Sets `key`'s counts (a read receipt of mine from another device); false when nothing changed. */
-  setCounts(key: ConversationId, unread: number, mentions: number, lastRead?: { id: string; sentAt: number }): boolean {
+  /**
+   * Sets `key`'s counts (a read receipt of mine from another device), and the unread kept by
+   * arrival when `arrived` is given; false when nothing changed.
+   */
+  setCounts(key: ConversationId, unread: number, mentions: number, lastRead?: { id: string; sentAt: number }, arrived?: Arrived[]): boolean {
     const before = this.marks.get(key);
     const position = lastRead ?? before?.lastRead;
-    if (before && before.unread === unread && before.mentions === mentions && before.lastRead?.id === position?.id) return false;
-    this.put(key, { unread, mentions: Math.min(mentions, unread), ...(position ? { lastRead: position } : {}) });
+    const kept = unread === 0 ? [] : (arrived ?? before?.arrived ?? []).slice(-unread);
+    if (before && before.unread === unread && before.mentions === mentions && before.lastRead?.id === position?.id && (before.arrived?.length ?? 0) === kept.length) return false;
+    this.put(key, { unread, mentions: Math.min(mentions, unread), ...(position ? { lastRead: position } : {}), ...(kept.length ? { arrived: kept } : {}) });
     return true;
   }
 
