@@ -60,12 +60,12 @@ export function parseReadMarks(raw: unknown): Map<ConversationId, ReadMark> {
 function parseArrived(raw: unknown, unread: number): Arrived[] {
   if (!Array.isArray(raw) || unread === 0) return [];
   const out: Arrived[] = [];
-  for (const a of raw.slice(-Math.min(unread, MAX_ARRIVED))) {
+  for (const a of raw.slice(-MAX_ARRIVED * 2)) {
     const e = a as Record<string, unknown> | null;
     if (!e || typeof e.id !== 'string' || e.id.length > 200 || typeof e.sentAt !== 'number' || !Number.isFinite(e.sentAt)) continue;
     out.push({ id: e.id, sentAt: e.sentAt, ...(e.mention === true ? { mention: true as const } : {}) });
   }
-  return out;
+  return out.slice(-Math.min(unread, MAX_ARRIVED));
 }
 
 /** Unread messages of `mark` not kept by id (counted by position instead). */
