@@ -341,9 +341,9 @@ export class ChatModel {
     if (!engine?.user || !this.marks.get(key)?.unread) return;
     const page = await engine.history({ room: key }, { around: id, limit: 1 }).catch(() => undefined);
     const m = page?.messages[0];
-    const last = this.marks.get(key)?.lastRead;
-    // Every unread one is kept by arrival (and this one is not among them): it was not unread.
     const mark = this.marks.get(key);
+    const last = mark?.lastRead;
+    // Every unread one is kept by arrival (and this one is not among them): it was not unread.
     if (mark?.arrived && mark.arrived.length >= mark.unread) return;
     if (!m || m.id !== id || m.from === engine.user || !last || m.sentAt <= last.sentAt) return;
     if (this.marks.unreadGone(key, false)) this.postRooms();
