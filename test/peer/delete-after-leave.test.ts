@@ -14,8 +14,13 @@ import { messageId } from '../../protocol/message-id.ts';
 import { PASSWORD, allowErrors, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { linkTo, savedKeys } from '../helpers/proxy.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
+import { queryDb } from '../helpers/tracker-accounts-extra.ts';
 
 const SLOW = { timeout: 120_000 };
+
+/** Envelopes `from` has waiting for `to` in the tracker's mailbox (its database, read directly). */
+const waitingInMailbox = async (tracker: TrackerProcess, from: string, to: string) =>
+  (await queryDb<{ n: number }>(tracker.dbPath, 'SELECT COUNT(*) AS n FROM mailbox WHERE depositor = ? AND recipient = ? AND seq IS NOT NULL', from, to))[0].n;
 
 /** Until `engine` lists `user` among the room's members (presence and links settle after roomOf). */
 async function seesMember(engine: TestEngine, id: string, user: string): Promise<void> {
@@ -139,4 +144,23 @@ test('from a member who left, only deletes of their own messages are taken: a ne
   const h = await carol.history({ room: id });
   assert.equal(h.messages.find((x) => x.id === hers.id)?.text, 'alice: hers');
   assert.equal(h.messages.find((x) => x.id === mine.id)?.deleted, true);
+});
+
+test('a member away for a delete gets it from her mailbox after its author left, with nobody else online', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--mailbox'] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'clients');
+  const { alice, bob, carol } = engines;
+  await seesMember(bob, id, 'carol');
+  const both = [alice, carol].map((e) => waitFor(e, 'message', (m) => m.text.startsWith('salary')));
+  const m = await bob.sendRoom(id, 'salary review (meant for #managers)');
+  await Promise.all(both);
+  await away(carol, bob);
+  await away(alice, bob);
+  await bob.deleteMessage({ room: id }, m.id);
+  // Once the tracker holds the delete for carol, only her mailbox has it for her.
+  for (let i = 0; i < 200 && (await waitingInMailbox(tracker, 'bob', 'carol')) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await waitingInMailbox(tracker, 'bob', 'carol'), 1);
+  await bob.leaveRoom(id);
+  await bob.close();
+  await backAndDeleted(t, tracker, carol, id, m.id);
 });
