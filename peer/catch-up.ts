@@ -34,6 +34,8 @@ export interface CatchUpParts {
    * verify it (the new holder of the name least of all).
    */
   signedByPinned: (bundle: SessionBundle) => boolean;
+  /** Whether the message stored here at (room, sender, session, seq) is a delete. */
+  isDelete: (room: ConversationId, sender: string, session: string, seq: number) => boolean;
   /** A link to `user` is open. */
   linked: (user: string) => boolean;
   /** Opens a link to `user` (a new link starts catch-up, see offer). */
@@ -259,19 +261,20 @@ export class CatchUp {
   private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
     const { held, conversations, me } = this.parts;
     // Only what was sent while they have been a member without a break (not before a leave or a
-    // kick), and only from senders who are still members (a receiver refuses the others).
+    // kick). From senders no longer members only their deletes (a receiver refuses anything
+    // else from them): a member away for a delete must still lose the text after its author left.
     const since = conversations.memberSince(room, from);
     const members = conversations.find(room)?.members ?? [];
     if (since === undefined) return;
-    const sessions: { bundle: SessionBundle; after: number }[] = [];
+    const sessions: { bundle: SessionBundle; after: number; departed: boolean }[] = [];
     for (const s of mine) {
       // Their own messages too: another device of theirs may lack them (their summary says what
       // they hold, so nothing they have is sent again).
-      if (s.sender !== me && !members.includes(s.sender)) continue;
+      const departed = s.sender !== me && !members.includes(s.sender);
       const bundle = held.bundle(room, s.sender, s.session);
       if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from) || !this.parts.signedByPinned(bundle)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);
-      sessions.push({ bundle, after: theirSeq ?? -1 });
+      sessions.push({ bundle, after: theirSeq ?? -1, departed });
     }
     sessions.sort((a, b) => a.bundle.created - b.bundle.created);
     let progress = this.progress.get(link);
@@ -290,7 +293,7 @@ export class CatchUp {
         after = page[page.length - 1].seq;
         // What this link carried already (my live sends, an earlier answer) reaches them before
         // this answer: sent again, an old session's key would come after they evicted it.
-        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq));
+        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq) && (!s.departed || this.parts.isDelete(room, sender, session, e.seq)));
         if (lacking.length === 0) continue;
         // The bundle goes first even when their summary names the session: a summary says what
         // they hold, and a crash can leave a held bundle whose key never reached their journal

@@ -231,7 +231,10 @@ export class RoomMessages {
     if (conversation?.members.includes(from)) this.parts.emit('typing', { room: conversation.name, roomId: conversation.id, user: from, active: msg.active });
   }
 
-  /** A sender's session key, wrapped for me; refused unless both of us are members at its head and now. */
+  /**
+   * A sender's session key, wrapped for me; refused unless both of us are members at its head. A
+   * sender who left or was kicked since keeps their sessions: onEnvelope takes only their deletes.
+   */
   async onBundle(from: string, bundle: SessionBundle, link: PeerLink, item: { msg: PeerMessage; link: PeerLink }): Promise<void> {
     const { me, keys, inbound, conversations, sync } = this.parts;
     const conversation = conversations.find(bundle.room);
@@ -253,7 +256,6 @@ export class RoomMessages {
     if (!members.includes(bundle.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: not a member at that log head`);
     }
-    conversations.requireCurrentMember(conversations.find(bundle.room) ?? now, bundle.sender);
     inbound.add(openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey));
     // Kept to forward to members who were away (it carries a wrap for each of them).
     this.parts.held.putBundle(bundle);
@@ -279,7 +281,10 @@ export class RoomMessages {
     if (!conversation || !members || !members.includes(env.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);
     }
-    conversations.requireCurrentMember(conversations.find(env.room) ?? conversation, env.sender);
+    // A member who left or was kicked could still sign at an old head: from them only deletes of
+    // their own messages (one removes text, never adds any: members away for it must still lose
+    // the text), checked once decrypted. One of a message not held here only closes its gap.
+    const departed = !(conversations.find(env.room) ?? conversation).members.includes(env.sender);
     const session = inbound.get(env.room, env.sender, env.session);
     if (!session) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
     const body = decryptEnvelope(env, session, keys.signingKey(env.sender)!);
@@ -292,8 +297,11 @@ export class RoomMessages {
     if (body.time > arrived + MAX_FUTURE_MS) {
       throw new ProtocolError('message.from_the_future', `did not show a message from ${env.sender} dated ${new Date(body.time).toISOString()}: more than a day ahead of this clock; ${env.sender}'s clock (or yours) is wrong`);
     }
-    // A modified client may send what ours refuses to: never shown, and not acknowledged.
     const action = body.action;
+    if (departed && (action?.t !== 'delete' || (this.parts.history.get(env.room, action.of)?.from ?? env.sender) !== env.sender)) {
+      conversations.requireCurrentMember(conversations.find(env.room) ?? conversation, env.sender);
+    }
+    // A modified client may send what ours refuses to: never shown, and not acknowledged.
     if (action && action.t !== 'edit') {
       if (body.text !== '' || body.snippet || body.replyTo) throw new ProtocolError('request.invalid', `ignored a ${action.t} from ${env.sender} that carries text`);
     } else if (isBlankMessage(body)) throw new ProtocolError('message.blank', `ignored a blank message from ${env.sender}`);

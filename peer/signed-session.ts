@@ -3,6 +3,7 @@
 // reach each other only through what is passed here.
 
 import type { ClientEvents } from '../protocol/client.ts';
+import { messageId } from '../protocol/message-id.ts';
 import { dmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { RoomEvent, RoomState } from '../protocol/room-log.ts';
 import { deviceRoutes, type PeerInfo } from '../protocol/tracker.ts';
@@ -155,6 +156,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
     online: (peer) => host.presence.get(peer)?.online === true,
     signedByPinned: (bundle) => bundleSignatureValid(bundle, pins.signingKey(bundle.sender)),
+    isDelete: (room, sender, session, seq) => store.history.get(room, messageId({ room, sender, session, seq }))?.action?.t === 'delete',
     linked: (peer) => pool.isLinked(peer),
     dial: (peer) => pool.sendWith(peer, () => true),
     waiting: () => new Set(store.outbox.waitingUsers()),
