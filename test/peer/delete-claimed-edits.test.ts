@@ -1,0 +1,78 @@
+// A delete's `edits` (its author's edits of the deleted message, dead with it) are only the author's
+// word: a modified client sent message M2 to bob only, then deleted another message of its own
+// naming M2's id among the delete's `edits`. Before, carol tombstoned the hole M2 left as held: she
+// never asked for it, even after a restart and catch-up from bob, who showed M2 (members shown
+// different histories, undetected). Now the named hole is only claimed: carol's summary still asks
+// for it, bob serves M2, and carol shows it as what it is (a plain message, not scrubbed), and
+// holds it to serve in turn. Real tracker, real engines over loopback, real stores.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { historyShows, storeOf } from '../helpers/conversation.ts';
+import { PASSWORD, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+
+/** The hooks a modified client of `engine` would change (RoomMessages' own, as the probe found them). */
+interface Modifiable {
+  s: { messages: { deliver(user: string, env: unknown, msg: unknown): Promise<boolean>; myEdits(c: string, of: string): string[]; parts: { delivery: { sent(s: unknown, to: string[]): void } } } };
+}
+
+test("a message named as a dead edit by its author's delete is still fetched by a member who lacks it, and shown as itself", async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['mallory', 'bob', 'carol'], 'ops');
+  const { mallory, bob, carol } = engines;
+  const room = { room: id };
+
+  // mallory's modified client: withholds from carol while `withhold` (neither sent nor waited for),
+  // and names `claimed` as the edits of whatever it deletes.
+  const rm = (mallory as unknown as Modifiable).s.messages;
+  let withhold = false;
+  let claimed: string[] | undefined;
+  const deliver = rm.deliver.bind(rm);
+  rm.deliver = (user, env, msg) => (withhold && user === 'carol' ? Promise.resolve(true) : deliver(user, env, msg));
+  const { delivery } = rm.parts;
+  const sent = delivery.sent.bind(delivery);
+  delivery.sent = (s, to) => sent(s, withhold ? to.filter((u) => u !== 'carol') : to);
+  const myEdits = rm.myEdits.bind(rm);
+  rm.myEdits = (c, of) => claimed ?? myEdits(c, of);
+
+  const both = [waitFor(bob, 'message', (m) => m.text === 'typo msg'), waitFor(carol, 'message', (m) => m.text === 'typo msg')];
+  const m1 = await mallory.sendRoom(id, 'typo msg');
+  await Promise.all(both);
+  withhold = true;
+  const hidden = 'I will drop the prod DB at 17:00 unless someone objects';
+  const atBob = waitFor(bob, 'message', (m) => m.text === hidden);
+  const m2 = await mallory.sendRoom(id, hidden);
+  await atBob;
+  withhold = false;
+  claimed = [m2.id];
+  const deleted = [waitFor(bob, 'deleted', (e) => e.id === m1.id), waitFor(carol, 'deleted', (e) => e.id === m1.id)];
+  await mallory.deleteMessage(room, m1.id);
+  await Promise.all(deleted);
+  const m2At = storeOf(bob).history.get(id, m2.id)!;
+  assert.ok(m2At, 'bob holds M2');
+  assert.equal(storeOf(carol).history.get(id, m2.id), undefined, 'carol lacks M2 so far');
+  // What carol asks for: her summary stops before M2's seq (the claim is not counted as held).
+  const asked = storeOf(carol).held.summary(id).find((s) => s.sender === 'mallory' && s.session === m2At.session);
+  assert.equal(asked?.seq, m2At.seq - 1, "carol's summary asks for M2's seq");
+
+  // mallory is gone (she would not serve it); carol comes back and catches up from bob.
+  const malloryGone = waitFor(bob, 'presence', (p) => p.user === 'mallory' && !p.online);
+  await mallory.close();
+  await malloryGone;
+  const carolGone = waitFor(bob, 'presence', (p) => p.user === 'carol' && !p.online);
+  await carol.close();
+  await carolGone;
+  const carol2 = await makeEngine(t, tracker, { dataDir: carol.dataDir });
+  const shown = waitFor(carol2, 'message', (m) => m.id === m2.id, 30_000);
+  await carol2.login('carol', PASSWORD);
+  const m = await shown;
+  assert.equal(m.text, hidden, 'shown with its text');
+  assert.equal(m.deleted, undefined, 'not shown deleted');
+  const h = await historyShows(carol2, room, (x) => x.messages.some((r) => r.id === m2.id));
+  assert.deepEqual(h.messages.map((r) => (r.deleted ? '(deleted)' : r.text)), ['(deleted)', hidden], 'carol shows what bob shows');
+  assert.equal(h.gaps, undefined);
+  // carol now holds M2's envelope (not the claim): she serves it to members who lack it.
+  const serves = storeOf(carol2).held.after(id, 'mallory', m2At.session, -1, 100).map((e) => e.seq);
+  assert.ok(serves.includes(m2At.seq), 'carol serves M2');
+});
