@@ -98,6 +98,12 @@ export class HeldEnvelopes {
     });
   }
 
+  /** The claims held in `room` (`claim`), by sender, session, seq. */
+  claims(room: ConversationId): { sender: string; session: string; seq: number }[] {
+    return this.db.all(`SELECT sender, session, seq FROM envelopes WHERE room = ? AND body = ${CLAIM} ORDER BY sender, session, seq`, [room])
+      .map((r) => ({ sender: String(r.sender), session: String(r.session), seq: Number(r.seq) }));
+  }
+
   /**
    * Seqs of `sender`'s sessions in `room` that are not held but a later one is (holes inside what
    * is held, from the first seq each session holds with none missing), at most `limit`, in

@@ -4,10 +4,15 @@
 // never asked for it, even after a restart and catch-up from bob, who showed M2 (members shown
 // different histories, undetected). Now the named hole is only claimed: carol's summary still asks
 // for it, bob serves M2, and carol shows it as what it is (a plain message, not scrubbed), and
-// holds it to serve in turn. Real tracker, real engines over loopback, real stores.
+// holds it to serve in turn. An honest member's claims are dead edits nobody serves: each is asked
+// of each member once per run, not on every new link (each ask brings the session's later
+// envelopes again). Real tracker, real engines over loopback, real stores.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CatchUp } from '../../peer/catch-up.ts';
+import type { PeerLink } from '../../peer/link.ts';
+import { RoomMessages } from '../../peer/room-messages.ts';
 import { historyShows, storeOf } from '../helpers/conversation.ts';
 import { PASSWORD, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
@@ -75,4 +80,64 @@ test("a message named as a dead edit by its author's delete is still fetched by 
   // carol now holds M2's envelope (not the claim): she serves it to members who lack it.
   const serves = storeOf(carol2).held.after(id, 'mallory', m2At.session, -1, 100).map((e) => e.seq);
   assert.ok(serves.includes(m2At.seq), 'carol serves M2');
+});
+
+test("an honest delete's claimed edits are asked of each member once per run: a member back again re-sends nothing", async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'ops');
+  const { alice, bob, carol } = engines;
+  const away = waitFor(bob, 'presence', (p) => p.user === 'carol' && !p.online);
+  await carol.close();
+  await away;
+  const m = await alice.sendRoom(id, 'the staging host is db-7');
+  await alice.edit({ room: id }, m.id, 'the staging host is db-8');
+  await alice.deleteMessage({ room: id }, m.id);
+  for (let i = 0; i < 20; i++) await alice.sendRoom(id, `after ${i}`);
+  await historyShows(bob, { room: id }, (h) => h.messages.some((x) => x.text === 'after 19'));
+
+  // carol's engine counted: envelopes received, and which members answered her summaries.
+  let received = 0;
+  const answered: string[] = [];
+  const rm = RoomMessages.prototype as unknown as { onEnvelope(this: { parts: { me: { user: string } } }, ...a: unknown[]): Promise<void> };
+  const onEnvelope = rm.onEnvelope;
+  rm.onEnvelope = function (...a) {
+    if (this.parts.me.user === 'carol') received++;
+    return onEnvelope.apply(this, a);
+  };
+  const cu = CatchUp.prototype as unknown as { onCaughtUp(this: { parts: { me: string } }, link: PeerLink, msg: { room: string }): void };
+  const onCaughtUp = cu.onCaughtUp;
+  let caughtUp: (() => void) | undefined;
+  cu.onCaughtUp = function (link, msg) {
+    onCaughtUp.call(this, link, msg);
+    if (this.parts.me === 'carol' && msg.room === id) {
+      answered.push(link.remoteUser);
+      caughtUp?.();
+    }
+  };
+  t.after(() => {
+    rm.onEnvelope = onEnvelope;
+    cu.onCaughtUp = onCaughtUp;
+  });
+  const answeredBy = (users: string[]) => new Promise<void>((resolve) => {
+    caughtUp = () => users.every((u) => answered.includes(u)) && resolve();
+    caughtUp();
+  });
+
+  const carol2 = await makeEngine(t, tracker, { dataDir: carol.dataDir });
+  await carol2.login('carol', PASSWORD);
+  await answeredBy(['alice', 'bob']);
+  const h = await historyShows(carol2, { room: id }, (x) => x.messages.some((r) => r.text === 'after 19'));
+  assert.equal(h.gaps, undefined, 'no gap where the message and its edit were');
+  assert.ok(received > 0);
+
+  // bob comes back: carol asks him again, and he has nothing she lacks.
+  const gone = waitFor(carol2, 'presence', (p) => p.user === 'bob' && !p.online);
+  await bob.close();
+  await gone;
+  received = 0;
+  answered.length = 0;
+  const bob2 = await makeEngine(t, tracker, { dataDir: bob.dataDir });
+  await bob2.login('bob', PASSWORD);
+  await answeredBy(['bob']);
+  assert.equal(received, 0, 'nothing sent again for the claimed edit');
 });
