@@ -325,7 +325,7 @@ export class RoomMessages {
     this.deadEditsAfter(dead);
     for (const id of gone) if (id !== stored.id) this.deletedNow.add(`${env.room}\n${id}`);
     // A delete of a message never received here closes the gap it left (its id names its seq), and
-    // the gaps its edits left (members serve none of them now).
+    // the gaps its edits left (honest members serve none of them now; only claimed: closeHoles).
     const closed = action?.t === 'delete' ? this.closeHoles(env.room, env.sender, history.get(env.room, action.of) ? undefined : action.of, action.edits ?? []) : [];
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).

@@ -13,7 +13,11 @@ import { test } from 'node:test';
 import { CatchUp } from '../../peer/catch-up.ts';
 import type { PeerLink } from '../../peer/link.ts';
 import { RoomMessages } from '../../peer/room-messages.ts';
+import { encryptMessage } from '../../peer/sender-keys.ts';
+import { messageId } from '../../protocol/message-id.ts';
+import type { MessageBody } from '../../protocol/peer.ts';
 import { historyShows, storeOf } from '../helpers/conversation.ts';
+import { aliceLinkedByHand } from '../helpers/hand-room.ts';
 import { PASSWORD, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
@@ -140,4 +144,25 @@ test("an honest delete's claimed edits are asked of each member once per run: a 
   await bob2.login('bob', PASSWORD);
   await answeredBy(['bob']);
   assert.equal(received, 0, 'nothing sent again for the claimed edit');
+});
+
+test("a claimed position that comes and is an edit of another message applies as that edit, and is held to serve", async (t) => {
+  const { bob, id, keys, hand, link } = await aliceLinkedByHand(t, 'ops');
+  const action = (a: NonNullable<MessageBody['action']>, text = '') => encryptMessage(hand.session, 'alice', keys.alice.signingKey, { time: Date.now(), text, action: a });
+  const m0 = hand.envelope('the staging host is db-7');
+  const m1 = hand.envelope('typo msg');
+  // An edit of m0, held back; then a delete of m1 that names it among m1's dead edits.
+  const edit = action({ t: 'edit', of: messageId(m0) }, 'the staging host is db-8');
+  const del = action({ t: 'delete', of: messageId(m1), edits: [messageId(edit)] });
+  const marker = waitFor(bob, 'message', (x) => x.text === 'marker');
+  for (const envelope of [m0, m1, del, hand.envelope('marker')]) link.send({ t: 'envelope', envelope });
+  await marker;
+  const { held } = storeOf(bob);
+  assert.equal(held.summary(id).find((s) => s.sender === 'alice')?.seq, edit.seq - 1, 'bob still asks for it');
+
+  const edited = waitFor(bob, 'edited', (e) => e.id === messageId(m0));
+  link.send({ t: 'envelope', envelope: edit });
+  assert.equal((await edited).text, 'the staging host is db-8');
+  assert.equal(bob.message({ room: id }, messageId(m0))?.text, 'the staging host is db-8');
+  assert.ok(held.after(id, 'alice', hand.session.session, -1, 100).some((e) => e.seq === edit.seq), 'bob serves it');
 });
