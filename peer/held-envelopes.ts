@@ -13,9 +13,11 @@ import type { SqlRow, StoreDb } from './store-db.ts';
 export const MAX_AFTER_PAGE = 1000;
 /**
  * The body of a claim (`claim`): one byte, never a sealed envelope's (those are far longer), nor
- * a tombstone's (empty).
+ * a tombstone's (empty). Found by its length: SQLite reads a blob's length from the row header,
+ * never the blob (a room holds up to HELD_MAX_PER_ROOM envelopes of up to 1 MiB).
  */
 const CLAIM = "x'00'";
+const IS_CLAIM = (column: string) => `length(${column}) = 1`;
 
 /** Per held sender session: the highest seq held with none missing from the session's first. */
 export interface HeldSummary {
@@ -67,7 +69,7 @@ export class HeldEnvelopes {
       const body = this.db.seal('envelopes', [e.room, e.sender, e.session, e.seq], JSON.stringify(e));
       // It takes a claim's place (held from now on, served to members who lack it); never a tombstone's.
       return this.db.run(`INSERT INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (room, sender, session, seq) DO UPDATE SET body = excluded.body, received_at = excluded.received_at WHERE envelopes.body = ${CLAIM}`,
+         ON CONFLICT (room, sender, session, seq) DO UPDATE SET body = excluded.body, received_at = excluded.received_at WHERE ${IS_CLAIM('envelopes.body')}`,
         [e.room, e.sender, e.session, e.seq, receivedAt, body]) === 1;
     });
   }
@@ -100,7 +102,7 @@ export class HeldEnvelopes {
 
   /** The claims held in `room` (`claim`), by sender, session, seq. */
   claims(room: ConversationId): { sender: string; session: string; seq: number }[] {
-    return this.db.all(`SELECT sender, session, seq FROM envelopes WHERE room = ? AND body = ${CLAIM} ORDER BY sender, session, seq`, [room])
+    return this.db.all(`SELECT sender, session, seq FROM envelopes WHERE room = ? AND ${IS_CLAIM('body')} ORDER BY sender, session, seq`, [room])
       .map((r) => ({ sender: String(r.sender), session: String(r.session), seq: Number(r.seq) }));
   }
 
@@ -144,7 +146,7 @@ export class HeldEnvelopes {
   upTo(room: ConversationId, sender: string, session: string, opts: { claims?: boolean } = {}): number {
     const b = this.db.get('SELECT start FROM bundles WHERE room = ? AND sender = ? AND session = ?', [room, sender, session]);
     const first = b ? Number(b.start) : 0;
-    const counted = (alias: string) => (opts.claims === false ? `AND ${alias}.body <> ${CLAIM}` : '');
+    const counted = (alias: string) => (opts.claims === false ? `AND NOT ${IS_CLAIM(`${alias}.body`)}` : '');
     // The first gap at or after `first`: the smallest held seq >= first whose successor is not held.
     const gap = this.db.get(
       `SELECT e.seq AS seq FROM envelopes e WHERE e.room = ?1 AND e.sender = ?2 AND e.session = ?3 AND e.seq >= ?4 ${counted('e')}
