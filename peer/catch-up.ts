@@ -64,7 +64,12 @@ interface Pull {
   link?: PeerLink;
   timer?: NodeJS.Timeout;
   queue: PeerLink[];
+  /** The claims (claimKey) the summary sent on `link` asks for. */
+  claims?: string[];
 }
+
+/** A claim held (HeldEnvelopes.claim) as one string. */
+const claimKey = (sender: string, session: string, seq: number) => `${sender} ${session} ${seq}`;
 
 export class CatchUp {
   private readonly progress = new WeakMap<PeerLink, Progress>();
@@ -78,6 +83,13 @@ export class CatchUp {
    * link (one per shared room, one more each time a member answers and is asked again).
    */
   private readonly asking = new WeakMap<PeerLink, { rooms: Set<ConversationId>; onClose: () => void }>();
+  /**
+   * Per "room\nuser": the claims that user answered (`caught_up`) without the envelope, in this
+   * run. Asked again of them, a claim would bring every later envelope of its session again on
+   * each new link (an honest member's claims are dead edits, held by nobody): each is asked of
+   * each member once per run.
+   */
+  private readonly claimsAnswered = new Map<string, Set<string>>();
 
   constructor(private readonly parts: CatchUpParts) {
     // What members made me hold is bounded: by age and per room (protocol/peer.ts HELD_MAX_*).
@@ -137,6 +149,13 @@ export class CatchUp {
 
   /** `link` answered my summary for `room` completely. */
   onCaughtUp(link: PeerLink, msg: Extract<PeerMessage, { t: 'caught_up' }>): void {
+    const pull = this.pulls.get(msg.room);
+    if (pull?.link === link && pull.claims?.length) {
+      const key = `${msg.room}\n${link.remoteUser}`;
+      let answered = this.claimsAnswered.get(key);
+      if (!answered) this.claimsAnswered.set(key, (answered = new Set()));
+      for (const c of pull.claims) answered.add(c);
+    }
     this.asked(msg.room, link);
   }
 
@@ -166,12 +185,39 @@ export class CatchUp {
   private ask(room: ConversationId, pull: Pull, link: PeerLink): void {
     // A summary ends waits in the other side's outbox: it must not name what a crash could still undo.
     this.parts.commit();
-    const sessions = this.parts.held.summary(room).map((s) => ({ sender: s.sender, session: s.session, seq: s.seq }));
+    const { sessions, claims } = this.summary(room, link.remoteUser);
     if (!link.send({ t: 'summary', room, sessions })) return this.next(room, pull);
     pull.link = link;
+    pull.claims = claims;
     pull.timer = setTimeout(() => this.asked(room, link), CATCH_UP_STALL_MS);
     pull.timer.unref();
     this.watch(link, room);
+  }
+
+  /**
+   * My summary of `room` for `user`: per session, what I hold with none missing, a claim counted
+   * as missing (catch-up asks for it: a member holding its envelope serves it) unless `user`
+   * answered every claim of that session there already in this run. `claims`: those it asks for.
+   */
+  private summary(room: ConversationId, user: string): { sessions: { sender: string; session: string; seq: number }[]; claims: string[] } {
+    const { held } = this.parts;
+    const bySession = new Map<string, number[]>();
+    for (const c of held.claims(room)) {
+      const key = `${c.sender} ${c.session}`;
+      bySession.set(key, [...(bySession.get(key) ?? []), c.seq]);
+    }
+    const answered = this.claimsAnswered.get(`${room}\n${user}`);
+    const claims: string[] = [];
+    const sessions = held.summary(room).map(({ sender, session, seq }) => {
+      const mine = bySession.get(`${sender} ${session}`);
+      if (!mine) return { sender, session, seq };
+      const upTo = held.upTo(room, sender, session);
+      const open = mine.filter((c) => c > seq && c <= upTo).map((c) => claimKey(sender, session, c));
+      if (open.every((c) => answered?.has(c))) return { sender, session, seq: upTo };
+      claims.push(...open);
+      return { sender, session, seq };
+    });
+    return { sessions, claims };
   }
 
   /** `link` is asked for `room`: its closing moves that pull on (one listener per link). */
@@ -203,7 +249,7 @@ export class CatchUp {
     const pull = this.pulls.get(room);
     if (!pull || pull.link !== link) return;
     clearTimeout(pull.timer);
-    pull.link = pull.timer = undefined;
+    pull.link = pull.timer = pull.claims = undefined;
     this.unwatch(link, room);
     this.next(room, pull);
   }

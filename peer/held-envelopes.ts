@@ -11,6 +11,13 @@ import type { SqlRow, StoreDb } from './store-db.ts';
 
 /** The most envelopes one `after` call returns. */
 export const MAX_AFTER_PAGE = 1000;
+/**
+ * The body of a claim (`claim`): one byte, never a sealed envelope's (those are far longer), nor
+ * a tombstone's (empty). Found by its length: SQLite reads a blob's length from the row header,
+ * never the blob (a room holds up to HELD_MAX_PER_ROOM envelopes of up to 1 MiB).
+ */
+const CLAIM = "x'00'";
+const IS_CLAIM = (column: string) => `length(${column}) = 1`;
 
 /** Per held sender session: the highest seq held with none missing from the session's first. */
 export interface HeldSummary {
@@ -60,7 +67,9 @@ export class HeldEnvelopes {
     const e = envelopeSchema.parse(env, 'envelope');
     return this.db.write(() => {
       const body = this.db.seal('envelopes', [e.room, e.sender, e.session, e.seq], JSON.stringify(e));
-      return this.db.run('INSERT OR IGNORE INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, ?)',
+      // It takes a claim's place (held from now on, served to members who lack it); never a tombstone's.
+      return this.db.run(`INSERT INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (room, sender, session, seq) DO UPDATE SET body = excluded.body, received_at = excluded.received_at WHERE ${IS_CLAIM('envelopes.body')}`,
         [e.room, e.sender, e.session, e.seq, receivedAt, body]) === 1;
     });
   }
@@ -76,6 +85,25 @@ export class HeldEnvelopes {
       this.db.run(`INSERT INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, x'')
          ON CONFLICT (room, sender, session, seq) DO UPDATE SET body = x''`, [room, sender, session, seq, at]);
     });
+  }
+
+  /**
+   * A hole at (room, sender, session, seq) that its sender's delete names as a dead edit of the
+   * message deleted: only the sender's word, so it is not counted as held in the summary (catch-up
+   * still asks for it, and a member who holds a live envelope there serves it), but it is no gap
+   * to show (`missing`, `holes` and gaps count it as held). An envelope arriving takes its place
+   * (putEnvelope); so does a tombstone. Nothing held there already is replaced. In the turn's transaction.
+   */
+  claim(room: ConversationId, sender: string, session: string, seq: number, at: number): void {
+    this.db.write(() => {
+      this.db.run(`INSERT OR IGNORE INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, ${CLAIM})`, [room, sender, session, seq, at]);
+    });
+  }
+
+  /** The claims held in `room` (`claim`), by sender, session, seq. */
+  claims(room: ConversationId): { sender: string; session: string; seq: number }[] {
+    return this.db.all(`SELECT sender, session, seq FROM envelopes WHERE room = ? AND ${IS_CLAIM('body')} ORDER BY sender, session, seq`, [room])
+      .map((r) => ({ sender: String(r.sender), session: String(r.session), seq: Number(r.seq) }));
   }
 
   /**
@@ -104,26 +132,29 @@ export class HeldEnvelopes {
     for (const s of sessions) {
       const sender = String(s.sender);
       const session = String(s.session);
-      out.push({ sender, session, seq: this.upTo(room, sender, session) });
+      // A claim is not held here: members who hold its envelope serve it (and what follows it).
+      out.push({ sender, session, seq: this.upTo(room, sender, session, { claims: false }) });
     }
     return out;
   }
 
   /**
    * The highest seq of one session held with none missing from its first (the held bundle's
-   * `start`, else 0); first - 1 when the first is not held.
+   * `start`, else 0); first - 1 when the first is not held. `claims: false`: a claim (`claim`)
+   * counts as missing (the summary's view); by default it counts as held (gaps' view).
    */
-  upTo(room: ConversationId, sender: string, session: string): number {
+  upTo(room: ConversationId, sender: string, session: string, opts: { claims?: boolean } = {}): number {
     const b = this.db.get('SELECT start FROM bundles WHERE room = ? AND sender = ? AND session = ?', [room, sender, session]);
     const first = b ? Number(b.start) : 0;
+    const counted = (alias: string) => (opts.claims === false ? `AND NOT ${IS_CLAIM(`${alias}.body`)}` : '');
     // The first gap at or after `first`: the smallest held seq >= first whose successor is not held.
     const gap = this.db.get(
-      `SELECT e.seq AS seq FROM envelopes e WHERE e.room = ?1 AND e.sender = ?2 AND e.session = ?3 AND e.seq >= ?4
-         AND NOT EXISTS (SELECT 1 FROM envelopes n WHERE n.room = ?1 AND n.sender = ?2 AND n.session = ?3 AND n.seq = e.seq + 1)
+      `SELECT e.seq AS seq FROM envelopes e WHERE e.room = ?1 AND e.sender = ?2 AND e.session = ?3 AND e.seq >= ?4 ${counted('e')}
+         AND NOT EXISTS (SELECT 1 FROM envelopes n WHERE n.room = ?1 AND n.sender = ?2 AND n.session = ?3 AND n.seq = e.seq + 1 ${counted('n')})
        ORDER BY e.seq LIMIT 1`,
       [room, sender, session, first],
     );
-    const held = this.db.get('SELECT 1 AS x FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq = ?', [room, sender, session, first]);
+    const held = this.db.get(`SELECT 1 AS x FROM envelopes h WHERE h.room = ? AND h.sender = ? AND h.session = ? AND h.seq = ? ${counted('h')}`, [room, sender, session, first]);
     return held && gap ? Number(gap.seq) : first - 1;
   }
 
@@ -143,12 +174,13 @@ export class HeldEnvelopes {
 
   /**
    * Up to `limit` (1..MAX_AFTER_PAGE) envelopes of the session with seq > afterSeq, in seq order;
-   * tombstones (deleted messages') are left out, so a page can be shorter than `limit` before the end.
+   * tombstones (deleted messages') and claims are left out, so a page can be shorter than `limit`
+   * before the end.
    */
   after(room: ConversationId, sender: string, session: string, afterSeq: number, limit: number): Envelope[] {
     const n = int({ min: 1, max: MAX_AFTER_PAGE }).parse(limit, 'limit');
     return this.db.all(
-      'SELECT room, sender, session, seq, body FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq > ? AND length(body) > 0 ORDER BY seq LIMIT ?',
+      'SELECT room, sender, session, seq, body FROM envelopes WHERE room = ? AND sender = ? AND session = ? AND seq > ? AND length(body) > 1 ORDER BY seq LIMIT ?',
       [room, sender, session, afterSeq, n],
     ).map((r) => this.envelopeOf(r));
   }

@@ -333,8 +333,8 @@ export class RoomMessages {
     this.deadEditsAfter(dead);
     for (const id of gone) if (id !== stored.id) this.deletedNow.add(`${env.room}\n${id}`);
     // A delete of a message never received here closes the gap it left (its id names its seq), and
-    // the gaps its edits left (members serve none of them now).
-    const closed = action?.t === 'delete' ? this.closeHoles(env.room, env.sender, [...(history.get(env.room, action.of) ? [] : [action.of]), ...(action.edits ?? [])]) : [];
+    // the gaps its edits left (honest members serve none of them now; only claimed: closeHoles).
+    const closed = action?.t === 'delete' ? this.closeHoles(env.room, env.sender, history.get(env.room, action.of) ? undefined : action.of, action.edits ?? []) : [];
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).
     inbound.afterDurable(() => {
@@ -404,19 +404,26 @@ export class RoomMessages {
   }
 
   /**
-   * `sender`'s delete names messages `ids` (the deleted one, not received here, and their edits of
-   * it): those that are holes in what is held of `sender`'s sessions (ids are derived from
-   * coordinates, so a sender closes only holes of their own) are tombstoned (nothing to wait for,
-   * nor to serve). Returns them, to close their gaps.
+   * `sender`'s delete names `deleted` (the message deleted, when not received here) and `edits`
+   * (their edits of it, by their word): those that are holes in what is held of `sender`'s sessions
+   * (ids are derived from coordinates, so a sender closes only holes of their own) close. The
+   * deleted message's is tombstoned: it is deleted for every member alike, shown deleted if it
+   * comes. An edit's is only claimed (HeldEnvelopes.claim): a modified client can name any message
+   * of its own there to hide it from members who lack it, so catch-up still asks for it, a member
+   * holding it serves it, and it is shown as what it is when it comes (only a real edit of the
+   * deleted message is scrubbed); honest members hold only tombstones there and serve nothing.
+   * Returns the holes closed, to close their gaps (neither is shown as missing).
    */
-  private closeHoles(room: ConversationId, sender: string, ids: readonly string[]): { session: string; seq: number }[] {
-    if (ids.length === 0) return [];
+  private closeHoles(room: ConversationId, sender: string, deleted: string | undefined, edits: readonly string[]): { session: string; seq: number }[] {
+    if (deleted === undefined && edits.length === 0) return [];
     const { held } = this.parts;
-    const wanted = new Set(ids);
+    const claimed = new Set(edits);
     const closed: { session: string; seq: number }[] = [];
     for (const h of held.holes(room, sender, MAX_SKIPPED_KEYS_PER_SENDER)) {
-      if (!wanted.has(messageId({ room, sender, session: h.session, seq: h.seq }))) continue;
-      held.tombstone(room, sender, h.session, h.seq, this.parts.now());
+      const id = messageId({ room, sender, session: h.session, seq: h.seq });
+      if (id === deleted) held.tombstone(room, sender, h.session, h.seq, this.parts.now());
+      else if (claimed.has(id)) held.claim(room, sender, h.session, h.seq, this.parts.now());
+      else continue;
       closed.push(h);
     }
     return closed;

@@ -182,3 +182,32 @@ test("a deleted message's envelope becomes a tombstone: never served again, stil
   const bodies = db.all('SELECT length(body) AS n FROM envelopes WHERE room = ? AND session = ? AND seq IN (1, 3)', [ROOM, S1]).map((r) => Number(r.n));
   assert.deepEqual(bodies, [0, 0], 'nothing of either is kept but the tombstone');
 });
+
+test("a claimed hole (a delete's `edits`, the sender's word only) is asked for by the summary, shown as no gap, never served, and an envelope takes its place", async (t) => {
+  const { db, held } = await store(t);
+  for (const seq of [0, 2, 3]) held.putEnvelope(envelope(ROOM, 'alice', S1, seq), 100);
+  held.claim(ROOM, 'alice', S1, 1, 200);
+  db.flush();
+  assert.deepEqual(held.summary(ROOM), [{ sender: 'alice', session: S1, seq: 0 }], 'the summary asks for it (and what follows)');
+  assert.equal(held.upTo(ROOM, 'alice', S1), 3, "gaps' view: held");
+  assert.deepEqual(held.missing(ROOM, 'bob'), [], 'no gap shown');
+  assert.deepEqual(held.holes(ROOM, 'alice', 10), [], 'closed');
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100).map((e) => e.seq), [0, 2, 3], 'never served');
+  // A claim replaces nothing held: neither a live envelope nor a tombstone.
+  held.claim(ROOM, 'alice', S1, 2, 300);
+  held.tombstone(ROOM, 'alice', S1, 3, 300);
+  held.claim(ROOM, 'alice', S1, 3, 300);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100).map((e) => e.seq), [0, 2]);
+  assert.equal(held.upTo(ROOM, 'alice', S1, { claims: false }), 0);
+  // The envelope arrives (from a member who holds it): held and served from now on.
+  assert.equal(held.putEnvelope(envelope(ROOM, 'alice', S1, 1, 'live'), 400), true);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, 0, 1)[0], envelope(ROOM, 'alice', S1, 1, 'live'));
+  assert.deepEqual(held.summary(ROOM), [{ sender: 'alice', session: S1, seq: 3 }]);
+  assert.equal(held.putEnvelope(envelope(ROOM, 'alice', S1, 1, 'other'), 500), false, 'a copy is still a duplicate');
+  // A tombstone takes a claim's place too (a real dead edit arrived and was scrubbed).
+  held.claim(ROOM, 'alice', S1, 5, 600);
+  held.tombstone(ROOM, 'alice', S1, 5, 600);
+  held.putEnvelope(envelope(ROOM, 'alice', S1, 4), 600);
+  assert.equal(held.putEnvelope(envelope(ROOM, 'alice', S1, 5), 700), false, 'a tombstone keeps it out');
+  assert.deepEqual(held.summary(ROOM), [{ sender: 'alice', session: S1, seq: 5 }]);
+});
