@@ -118,7 +118,8 @@ export function hitContext(e: { text: string; folded: string; cut: boolean }, wo
   // ASCII folds one to one. Otherwise whole pieces before the match are skipped (folded together:
   // pieces fold independently, pieceEnd), so a hit deep in a long message costs O(max), not a
   // folding per code point (500 hits in messages of 4,000 "é" took 1.4 s).
-  const ascii = ASCII.test(text);
+  // Folding that changed nothing (lowercase text, CJK) maps offsets one to one, as ASCII does.
+  const ascii = e.folded === text || ASCII.test(text);
   if (ascii && at !== Infinity) [start, end, found] = [at, Math.min(text.length, at + len), true];
   // `walked`: the end of the piece the match starts in, walked code point by code point.
   for (let i = 0, f = 0, walked = 0; !ascii && i < text.length; ) {
