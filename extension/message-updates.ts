@@ -1,6 +1,7 @@
 // What happens to messages already shown (issue 12): reactions, edits and deletes from the engine
 // (and my own, which the engine does not echo), replies' quotes, and members' read receipts. Each
-// change posts the whole message as it is now (`message/updated`), recomputed from the store
+// change posts the whole message as it is now (`message/updated`; reactions at most once per
+// message per REACTION_WINDOW_MS, the latest state), recomputed from the store
 // (engine.message) when it has it, else from the event; for messages outside the loaded window
 // too (the view may hold them in an older page; the host keeps nothing of them, later pages come
 // from the store, which has the change). A deleted message's text, snippet and quotes of it leave
@@ -32,10 +33,25 @@ export interface StoredMessages {
 
 /** Messages changed before they arrived here, kept to look them up when they do (`key\nid`). */
 const MAX_EARLY = 1_000;
+/**
+ * Reactions on one message are posted at most once per this many ms (the first at once, then the
+ * state at the end of each window that had more): each post is the whole message (up to 64 KiB
+ * of text), and anyone can toggle an emoji as fast as they like (200 toggles on a 60 KB message
+ * were 200 posts, 12 MB, 3.3 s). Edits and deletes are posted at once.
+ */
+export const REACTION_WINDOW_MS = 100;
+
+/** A message whose reaction posts are being coalesced: the changes that came in its window, in order. */
+interface Window {
+  timer: ReturnType<typeof setTimeout>;
+  waiting: MessageChange[];
+}
 
 export class MessageUpdates {
   readonly quotes = new QuoteCache();
   private readonly early = new Set<string>();
+  /** `key\nid` -> its open reaction window. */
+  private readonly windows = new Map<string, Window>();
 
   constructor(
     private readonly timelines: TimelineStore,
@@ -47,6 +63,8 @@ export class MessageUpdates {
   clear(): void {
     this.quotes.clear();
     this.early.clear();
+    for (const w of this.windows.values()) clearTimeout(w.timer);
+    this.windows.clear();
   }
 
   /** The quote of message `id` of `key` that a reply shows (cached; `{id}` alone when it is not stored here). */
@@ -63,15 +81,48 @@ export class MessageUpdates {
     return stored && me ? withStored(m, stored, me) : m;
   }
 
-  /** Message `id` of `key` changed: the window's copy, the view, quotes of it and the code threads follow. */
+  /**
+   * Message `id` of `key` changed: the window's copy, the view, quotes of it and the code threads
+   * follow. A reaction within REACTION_WINDOW_MS of the last one posted for that message waits for
+   * the window's end, where all that came in it is posted as one (the state then).
+   */
   changed(key: ConversationId, id: string, change: MessageChange): void {
+    if (change.t === 'reaction') {
+      const slot = `${key}\n${id}`;
+      const open = this.windows.get(slot);
+      if (open) {
+        open.waiting.push(change);
+        return;
+      }
+      this.windows.set(slot, { timer: this.windowEnd(slot, key, id), waiting: [] });
+    }
+    this.apply(key, id, [change]);
+  }
+
+  /** The end of a reaction window: what came in it is posted as one, and a new window opens; none when nothing came. */
+  private windowEnd(slot: string, key: ConversationId, id: string): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      const w = this.windows.get(slot);
+      if (!w) return;
+      if (w.waiting.length === 0) {
+        this.windows.delete(slot);
+        return;
+      }
+      const changes = w.waiting;
+      this.windows.set(slot, { timer: this.windowEnd(slot, key, id), waiting: [] });
+      this.apply(key, id, changes);
+    }, REACTION_WINDOW_MS);
+  }
+
+  /** `changes` (in order) to message `id` of `key`, posted as one: from the store when it has it, else applied to the window's copy. */
+  private apply(key: ConversationId, id: string, changes: readonly MessageChange[]): void {
     const me = this.engine()?.user;
     if (!me) return;
-    if (change.t === 'deleted') this.quotes.deleted(key, id);
+    if (changes.some((c) => c.t === 'deleted')) this.quotes.deleted(key, id);
     const stored = this.stored(key, id);
     const shown = this.timelines.message(key, id);
     let next: TimelineMessage | undefined;
-    if (shown) next = stored ? withStored(shown, stored, me) : applied(shown, change, me);
+    if (shown) next = stored ? withStored(shown, stored, me) : changes.reduce((m, c) => applied(m, c, me), shown);
     else if (stored) next = fromHistory(stored, me, stored.replyTo !== undefined ? this.quote(key, stored.replyTo) : undefined);
     if (!next) {
       // Not here yet (a reaction can come before its message): looked up again when it arrives.
@@ -82,7 +133,7 @@ export class MessageUpdates {
     if (shown) this.timelines.replace(key, next);
     this.post({ type: 'message/updated', key, message: next });
     this.threads()?.updated(key, next);
-    if (change.t !== 'reaction') this.requote(key, id, stored, next);
+    if (changes.some((c) => c.t !== 'reaction')) this.requote(key, id, stored, next);
   }
 
   /** Members' read receipts of `key`, mine left out. */

@@ -271,6 +271,16 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return s.messages.history(s.conversations.target(target, (id) => s.store.history.count(id) > 0, (id) => this.roomDirectory.get(id)?.name), opts);
   }
 
+  /**
+   * The newest `limit` (1..HISTORY_PAGE_MAX) messages of a conversation (named as for `history`)
+   * that carry a code snippet, oldest first, as `history` shows them, however far back: what the
+   * editor's code threads are fed after a reload. Throws 'room.not_found', 'request.invalid'.
+   */
+  async snippetMessages(target: { room?: string; user?: string }, limit: number): Promise<HistoryMessage[]> {
+    const s = this.signed();
+    return s.messages.withSnippets(s.conversations.target(target, (id) => s.store.history.count(id) > 0, (id) => this.roomDirectory.get(id)?.name), limit);
+  }
+
   // ---- conversations: replies, reactions, edits, deletes, read receipts, search (issue 12) --------
   // A `target` names a conversation as `history` does: `room` by name or id (a `dm:` id too), or
   // `user` for the direct conversation with them. Each action is a message of that conversation

@@ -82,6 +82,8 @@ const OLDEST_FIRST = 'ORDER BY sent_at, sender, session, seq';
  * client's) only loses its own order.
  */
 const NEXT_OF_SENDER_ROWS = 256;
+/** Rows read per query by withSnippets (snippet rows, and rows not yet known to hold one or not). */
+const SNIPPET_BATCH = 200;
 /** Rows of the shown-messages loader (`shown`) read per query. */
 const SHOWN_BATCH = 2000;
 /**
@@ -141,8 +143,8 @@ export class History {
         [key.conversation, key.sentAt, key.from, key.session, key.seq],
       ) !== undefined;
       const body = this.db.seal('messages', identity(key, late, kind, target), JSON.stringify(content));
-      this.db.run(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [key.conversation, key.id, key.from, key.session, key.seq, key.sentAt, late ? 1 : 0, kind, target, body]);
+      this.db.run(`INSERT INTO messages (${COLUMNS}, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [key.conversation, key.id, key.from, key.session, key.seq, key.sentAt, late ? 1 : 0, kind, target, body, kind === '' && content.snippet ? 1 : 0]);
       return { late };
     });
   }
@@ -157,7 +159,7 @@ export class History {
     const content = { text: '', ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.action ? { action: m.action } : {}) };
     this.db.write(() => {
       const body = this.db.seal('messages', identity(m, late, kind, target), JSON.stringify(content));
-      this.db.run('UPDATE messages SET body = ? WHERE conversation = ? AND id = ?', [body, m.conversation, m.id]);
+      this.db.run('UPDATE messages SET body = ?, snippet = 0 WHERE conversation = ? AND id = ?', [body, m.conversation, m.id]);
     });
   }
 
@@ -391,6 +393,37 @@ export class History {
     const before = Math.min(older.length, limit - 1 - after);
     const rows = [...older.slice(0, before).reverse(), at, ...newer.slice(0, after)];
     return { messages: rows.map((r) => this.fromRow(r)), more: older.length > before, newer: newer.length > after };
+  }
+
+  /**
+   * The newest `limit` (1..MAX_PAGE) shown messages of `conversation` that carry a code snippet,
+   * oldest first, however far back they are (the code threads' feed after a reload). Read from the
+   * messages_snippets index (store-schema.ts step 6): rows flagged as carrying one, and rows stored
+   * before the flag existed, which are opened once here and flagged (in the turn's transaction).
+   * Deleted (scrubbed) messages carry none. Throws ProtocolError('request.invalid') for a bad
+   * `limit`, 'crypto.decrypt_failed' for a row whose sealed body does not open.
+   */
+  withSnippets(conversation: ConversationId, limit: number): StoredMessage[] {
+    const n = int({ min: 1, max: MAX_PAGE }).parse(limit, 'limit');
+    const found: StoredMessage[] = [];
+    let last: SqlRow | undefined;
+    while (found.length < n) {
+      const after = last ? ' AND (sent_at, sender, session, seq) < (?, ?, ?, ?)' : '';
+      const rows = this.db.all(
+        `SELECT ${COLUMNS}, snippet FROM messages WHERE conversation = ? AND kind = '' AND snippet IS NOT 0${after} ${NEWEST_FIRST} LIMIT ?`,
+        [conversation, ...(last ? [last.sent_at!, last.sender!, last.session!, last.seq!] : []), SNIPPET_BATCH],
+      );
+      const learnt: [number, string][] = [];
+      for (const r of rows) {
+        const m = this.fromRow(r);
+        if (r.snippet === null || r.snippet === undefined) learnt.push([m.snippet ? 1 : 0, m.id]);
+        if (m.snippet && found.length < n) found.push(m);
+      }
+      if (learnt.length) this.db.write(() => { for (const [has, id] of learnt) this.db.run('UPDATE messages SET snippet = ? WHERE conversation = ? AND id = ?', [has, conversation, id]); });
+      if (rows.length < SNIPPET_BATCH) break;
+      last = rows.at(-1);
+    }
+    return found.reverse();
   }
 
   /** Up to `n` shown rows of `conversation` next to row `at` in timeline order, nearest first. */

@@ -166,6 +166,13 @@ export class RoomMessages {
     return { room: conversation.name, roomId: conversation.id, messages, more: page.more, newer: page.newer, ...(gaps.length ? { gaps } : {}) };
   }
 
+  /** The newest `limit` messages of `conversation` carrying a snippet, oldest first, as history shows them (engine.ts snippetMessages). */
+  withSnippets(conversation: Conversation, limit: number): HistoryMessage[] {
+    const messages = this.parts.history.withSnippets(conversation.id, limit);
+    const states = this.parts.actions.statesOf(conversation.id, messages);
+    return messages.map((m) => this.row(m, states.get(m.id)));
+  }
+
   /** One stored message as history shows it (`state` from MessageActions; none: no actions on it). */
   row(m: StoredMessage, state: MessageState | undefined): HistoryMessage {
     const mine = m.from === this.parts.me.user;

@@ -11,9 +11,11 @@
 // are kept sorted oldest to newest, so a search walks from the newest end and stops at `limit`:
 // a linear scan of folded strings (100,000 messages: a few ms, test/bench/search-bench.ts).
 //
-// Bounds: each message is indexed up to `maxCharsPerMessage` characters (default 4,096: a long
-// snippet's tail is not searchable), counted before and after folding (a character can fold to 18:
-// the kept text is the prefix whose folding fits). Each message is charged its text, its folded
+// Bounds: each message is indexed whole: up to `maxCharsPerMessage` characters (default
+// MAX_INDEXED_CHARS, the most a message can hold: its text, a snippet's path and code), counted
+// before and after folding (a character can fold to 18: the kept text is the prefix whose folding
+// fits, so only a message of such characters loses its tail, and its hits end in "…"). A long
+// message costs the budget what it holds, so it leaves first when its sender holds the most. Each message is charged its text, its folded
 // text when that differs, and ENTRY_CHARS for the entry itself (so a flood of one-character
 // messages is charged what it holds). All of it up to `maxTotalChars` (default 48 M: at most about
 // 90 MiB of heap whatever the messages are, 1.4-1.9 bytes per character charged, measured with chat
@@ -30,11 +32,20 @@ import { performance } from 'node:perf_hooks';
 import { ProtocolError } from '../protocol/errors.ts';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
+import { MAX_TEXT_BYTES } from '../protocol/text-limit.ts';
 import { Entry, Held, Sent, compare, insert, overShare, unsort } from './search-entries.ts';
 import { WHITESPACE, foldBounded, foldText, hitContext } from './search-text.ts';
 
 export { foldText } from './search-text.ts';
 export { ENTRY_CHARS } from './search-entries.ts';
+
+/**
+ * The most characters one message can give the index (message-actions.ts indexed): its text and a
+ * snippet's code, each at most MAX_TEXT_BYTES (so at most as many UTF-16 units) on the wire, the
+ * path up to 1,024, two newlines between. Was 4,096: words further into a pasted log or a long
+ * snippet were silently not found.
+ */
+export const MAX_INDEXED_CHARS = 2 * MAX_TEXT_BYTES + 1_024 + 2;
 
 /** One message as the index sees it: `text` its current text (a snippet's path and code appended). */
 export interface IndexedMessage {
@@ -51,7 +62,7 @@ export type SearchHitRow = IndexedMessage;
 export interface SearchIndexOptions {
   /** Longest a warm() slice runs before yielding to the event loop, in ms (default 8). */
   sliceMs?: number;
-  /** Characters of one message that are indexed (default 4,096). */
+  /** Characters of one message that are indexed, before and after folding (default MAX_INDEXED_CHARS: all of it). */
   maxCharsPerMessage?: number;
   /** Characters (text, folded text, ENTRY_CHARS per message) the whole index may hold before messages leave it (default 48,000,000). */
   maxTotalChars?: number;
@@ -109,7 +120,7 @@ export class SearchIndex {
   /** `load` yields every stored message (deleted ones not); called once, on the first search or warm(). */
   constructor(private readonly load: () => Iterable<IndexedMessage>, options: SearchIndexOptions = {}) {
     this.sliceMs = options.sliceMs ?? 8;
-    this.maxCharsPerMessage = options.maxCharsPerMessage ?? 4_096;
+    this.maxCharsPerMessage = options.maxCharsPerMessage ?? MAX_INDEXED_CHARS;
     this.maxTotalChars = options.maxTotalChars ?? 48_000_000;
   }
 

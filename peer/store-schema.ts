@@ -112,4 +112,13 @@ export const MIGRATIONS: readonly string[] = [
   // that does (delivered, withdrawn, expired, member gone); a restart no longer deposits them again
   // (each copy cost the recipient's and my quota there). Cleared when the tracker drops the item.
   `ALTER TABLE outbox_waiting ADD COLUMN deposited INTEGER NOT NULL DEFAULT 0;`,
+  // 6: which shown messages carry a code snippet (peer/history.ts withSnippets), so the code
+  // threads get a conversation's newest snippets after a reload however far back they are, without
+  // opening every row. A clear flag like `kind` (it says a message shares code, never what): 1 or
+  // 0 for rows stored from now on, NULL (not known) for rows stored before, which withSnippets
+  // opens once and marks. The index holds snippet rows and not-yet-known ones only.
+  `
+  ALTER TABLE messages ADD COLUMN snippet INTEGER;
+  CREATE INDEX messages_snippets ON messages (conversation, sent_at, sender, session, seq) WHERE kind = '' AND snippet IS NOT 0;
+  `,
 ];

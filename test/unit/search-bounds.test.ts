@@ -34,7 +34,7 @@ test('the bound counts folded characters: a message of characters that fold long
   for (const [name, ch] of EXPANDERS) {
     const expansion = foldText(ch).length;
     assert.ok(expansion >= 3, `${name} folds to ${expansion}`);
-    const idx = new SearchIndex(() => [msg(A, 'm1', ch.repeat(MAX))]);
+    const idx = new SearchIndex(() => [msg(A, 'm1', ch.repeat(MAX))], { maxCharsPerMessage: MAX });
     const firstWord = foldText(ch).split(' ')[0]!;
     const [hit] = idx.search(firstWord, { limit: 1 });
     assert.ok(hit, `${name}: the message is still found by what it folds to`);
@@ -46,7 +46,7 @@ test('the bound counts folded characters: a message of characters that fold long
     assert.ok(chars - 'm1'.length - ENTRY_CHARS >= MAX - expansion + Math.floor(MAX / expansion), `${name}: ${chars}: no more cut than needed`);
   }
   // Text before the expanders is kept and found; combining marks stay with their letter.
-  const idx = new SearchIndex(() => [msg(A, 'm1', `Café needle ${'\ufdfa'.repeat(MAX)}`)]);
+  const idx = new SearchIndex(() => [msg(A, 'm1', `Café needle ${'\ufdfa'.repeat(MAX)}`)], { maxCharsPerMessage: MAX });
   assert.deepEqual(idx.search('cafe needle', { limit: 1 }).map((h) => h.id), ['m1']);
   assert.ok(idx.coverage().chars <= 2 * MAX + 2 + ENTRY_CHARS);
 });
@@ -54,7 +54,7 @@ test('the bound counts folded characters: a message of characters that fold long
 test('a flood of long-folding direct messages from one stranger does not evict the other conversations', () => {
   const mine = [...Array.from({ length: 60 }, (_, i) => msg(A, `a${i}`, `alpha note ${i} about the plan`)), ...Array.from({ length: 60 }, (_, i) => msg(B, `b${i}`, `alpha status ${i} for bob`, 'bob'))];
   const budget = 2_000_000;
-  const idx = new SearchIndex(() => mine, { maxTotalChars: budget });
+  const idx = new SearchIndex(() => mine, { maxTotalChars: budget, maxCharsPerMessage: MAX });
   assert.equal(held(idx, A, 'alpha'), 60);
   // 5 MB of U+FDFA (3 bytes each in UTF-8) was enough to empty a 32 M index of everything else.
   const flood = 600;
