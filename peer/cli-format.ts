@@ -157,7 +157,7 @@ export function historyText(r: CommandResults['history'], me: string | undefined
   const lines = r.messages.map((m) => {
     const { replyTo: _r, ...rest } = m;
     const shown = { ...rest, room: r.room, roomId: r.roomId, direct, ...(m.deleted ? { text: '(message deleted)' } : {}) };
-    return `${clock(m.sentAt)} ${ids ? `${visible(m.id)} ` : ''}${formatMessage(shown, [...historyMarks(m, me), ...(m.edited ? ['edited'] : [])])}${stateLines(m, byId.get(m.replyTo ?? ''))}`;
+    return `${clock(m.sentAt)} ${ids ? `${visible(m.id)} ` : ''}${formatMessage(shown, [...historyMarks(m, me), ...(m.edited ? ['edited'] : [])])}${stateLines(m, byId.get(m.replyTo ?? ''), r.more)}`;
   });
   if (r.more) {
     lines.push(
@@ -169,10 +169,14 @@ export function historyText(r: CommandResults['history'], me: string | undefined
   return new PeerText(lines.join('\n'));
 }
 
-/** Under a history line: the message it answers (quoted), then its reactions. */
-function stateLines(m: HistoryMessage, original: HistoryMessage | undefined): string {
+/**
+ * Under a history line: the message it answers (quoted), then its reactions. An original not on
+ * the page is older than it only while older messages exist (`more`); on a page that starts at the
+ * conversation's first message, it never arrived here.
+ */
+function stateLines(m: HistoryMessage, original: HistoryMessage | undefined, more: boolean): string {
   let out = '';
-  if (m.replyTo) out += `\n  > ${original ? quote(original) : `reply to message ${visible(m.replyTo)} (older than this page)`}`;
+  if (m.replyTo) out += `\n  > ${original ? quote(original) : `reply to message ${visible(m.replyTo)} (${more ? 'not on this page: older, or not received here' : 'not received here'})`}`;
   if (m.reactions?.length) out += `\n  ${m.reactions.map((r) => `${visible(r.emoji)} ${r.users.map(visible).join(', ')}`).join('  ')}`;
   return out;
 }

@@ -60,6 +60,12 @@ describe('history and outbox lines', () => {
     assert.doesNotMatch(historyText(page(one, false), 'alice', 'general', 50).text, /older/);
   });
 
+  test('history: a reply whose original is not on the page says whether it may be older or never arrived here', () => {
+    const reply = [{ id: 'm2', from: 'alice', text: 'answer', sentAt: at(1, 3), replyTo: 'gone' }];
+    assert.match(historyText(page(reply, false), 'alice', 'general', 50).text, /\n {2}> reply to message gone \(not received here\)$/);
+    assert.match(historyText(page(reply, true), 'alice', 'general', 50).text, /\n {2}> reply to message gone \(not on this page: older, or not received here\)\n/);
+  });
+
   test('history of a direct conversation: [dm] lines, named after the other user; nothing stored says so', () => {
     const dm = page([{ id: 'm1', from: 'bob', text: 'psst', sentAt: at(8, 0) }], false, 'dm:alice:bob', 'dm:alice:bob');
     assert.equal(historyText(dm, 'alice', 'bob', 50).text, '2026-11-30 08:00 [dm] bob: psst');
