@@ -157,6 +157,9 @@ export interface ResponderContext {
 
 export async function runResponder(reader: FrameReader, me: LinkIdentity, ctx: ResponderContext, address: string): Promise<LinkSession> {
   const hello = parseHandshake(reader, await reader.next(), address);
+  // The initiator gave up before its hello (its handshake deadline ran out while it connected):
+  // nothing to answer, and no fault of anyone's to report here (it reports its own timeout).
+  if (hello.t === 'refused') throw new ProtocolError('link.closed', `${address} gave up before its hello (${hello.message})`, { details: { gaveUp: true } });
   if (hello.t !== 'hello') return refuse(reader, 'link.protocol', `${address} opened with ${hello.t}, not hello`, 'expected hello');
   const peer = hello.from;
   if (hello.to !== me.user) {

@@ -182,6 +182,7 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
         finished();
         reader.stop();
         abandon(socket, err, this.opts.closeGraceMs);
+        if (isCoded(err) && err.details?.gaveUp) return; // the peer stopped, not us: nothing refused
         const e = isCoded(err) && areaOf(err.code) === 'link' ? err : linkError('link.protocol', String(err), { cause: err });
         this.emit('refused', { address, port, code: e.code as LinkErrorCode, message: e.message, ...(e.details?.evicted ? { evicted: true } : {}) });
       });

@@ -150,6 +150,8 @@ export interface ErrorDetails {
   evicted?: boolean;
   /** link.*: a handshake refused on our side; what the peer was told before the close. */
   remote?: string;
+  /** link.closed: the initiator gave up before its hello (its own deadline): nothing was refused. */
+  gaveUp?: boolean;
 }
 
 export interface CodedErrorOptions {

@@ -259,6 +259,24 @@ test('the responder signs nothing for a stranger: hello_reply carries no signatu
   assert.deepEqual(c.frames.map((f) => (f as { t: string }).t), ['hello_reply', 'refused'], 'no sealed frame: no signature was made');
 });
 
+test('an initiator that gave up before its hello (its deadline ran out while connecting) is closed without a refusal reported; a first frame that is not hello still is', TIMEOUT, async (t) => {
+  const server = await LinkServer.listen({ host: '127.0.0.1', port: 0, me: BOB, pinnedKey: pins({ alice: alice.publicKey }) });
+  t.after(() => server.close());
+  const reported: { code: string; message: string }[] = [];
+  server.on('refused', (d: { code: string; message: string }) => reported.push(d));
+  // What withDeadline writes when the initiator's handshake deadline runs out before runInitiator ran.
+  const gaveUp = rawConnect(t, server.port, '127.0.0.2');
+  gaveUp.socket.write(encodeFrame({ t: 'refused', code: 'link.timeout', message: 'no complete handshake within 5000 ms' }));
+  gaveUp.socket.end();
+  await gaveUp.closed;
+  const odd = rawConnect(t, server.port, '127.0.0.3');
+  const refused = once(server, 'refused') as Promise<[{ code: string }]>;
+  odd.socket.write(encodeFrame({ t: 'hello_finish', sig: toBase64Url(randomBytes(256)) }));
+  assert.equal((await refused)[0].code, 'link.protocol');
+  assert.deepEqual(reported.map((r) => r.code), ['link.protocol'], `only the faulty opening is reported: ${JSON.stringify(reported)}`);
+  assert.deepEqual(gaveUp.frames, [], 'nothing answered to a peer that gave up');
+});
+
 test('a stranger cannot make a pending connection buffer a large frame: over 4 KiB of one handshake frame is refused at once', TIMEOUT, async (t) => {
   const server = await LinkServer.listen({ host: '127.0.0.1', port: 0, me: BOB, pinnedKey: pins({ alice: alice.publicKey }), handshakeTimeoutMs: 60_000 });
   t.after(() => server.close());
