@@ -328,8 +328,11 @@ export class History {
    * edits, however many edit rows the store holds. (Holding every edit row's text first, anyone's,
    * naming any id, held them all outside the index's budget: 100 MiB for a member's 20,000 edits of
    * 4 KiB naming made-up ids, test/bench/indexable-micro.ts.) Deleted messages are not opened.
+   * With `conversation`: that conversation's only (a room rejoined, SearchIndex.restore).
    */
-  *shownAsEdited(): Generator<{ message: StoredMessage; edit?: StoredMessage }> {
+  *shownAsEdited(conversation?: ConversationId): Generator<{ message: StoredMessage; edit?: StoredMessage }> {
+    const only = conversation === undefined ? '' : 'AND m.conversation = ?';
+    const onlyArgs = conversation === undefined ? [] : [conversation];
     let after = 0;
     for (;;) {
       // Two seeks a message in messages_actions (the author's delete, the author's newest edit):
@@ -339,8 +342,8 @@ export class History {
            EXISTS (SELECT 1 FROM messages d WHERE d.conversation = m.conversation AND d.target = m.id AND d.kind = 'delete' AND d.sender = m.sender) AS gone,
            (SELECT e.rowid FROM messages e WHERE e.conversation = m.conversation AND e.target = m.id AND e.kind = 'edit' AND e.sender = m.sender
               ORDER BY e.sent_at DESC, e.session DESC, e.seq DESC LIMIT 1) AS edit
-         FROM messages m WHERE m.kind = '' AND m.rowid > ? ORDER BY m.rowid LIMIT ?`,
-        [after, SHOWN_BATCH],
+         FROM messages m WHERE m.kind = '' ${only} AND m.rowid > ? ORDER BY m.rowid LIMIT ?`,
+        [...onlyArgs, after, SHOWN_BATCH],
       );
       const shown = rows.filter((r) => !Number(r.gone));
       const editIds = shown.filter((r) => r.edit !== null && r.edit !== undefined).map((r) => Number(r.edit));

@@ -209,9 +209,18 @@ export class MessageActions {
    * happens): the search index's loader.
    */
   *indexable(keep: (conversation: ConversationId) => boolean = () => true): Generator<IndexedMessage> {
+    yield* this.indexed(this.history.shownAsEdited(), keep);
+  }
+
+  /** indexable() of one conversation: a room rejoined goes back into the index (SearchIndex.restore). */
+  indexableOf(conversation: ConversationId): Generator<IndexedMessage> {
+    return this.indexed(this.history.shownAsEdited(conversation), () => true);
+  }
+
+  private *indexed(shown: Iterable<{ message: StoredMessage; edit?: StoredMessage }>, keep: (conversation: ConversationId) => boolean): Generator<IndexedMessage> {
     // Each message with its author's state read alongside it (History.shownAsEdited), so the edit
     // texts held at once are a batch's, not every edit row's in the store.
-    for (const { message: m, edit } of this.history.shownAsEdited()) {
+    for (const { message: m, edit } of shown) {
       if (!keep(m.conversation)) continue;
       const text = edit?.text ?? m.text;
       if (text === '' && !m.snippet) continue;

@@ -170,7 +170,7 @@ export class SearchIndex {
     if (old) this.drop(old);
   }
 
-  /** Removes a conversation's messages (left or closed). */
+  /** Removes a conversation's messages (left or closed; restore() puts them back on a rejoin). */
   forget(conversation: ConversationId): void {
     if (this.state === 'building') this.forgottenWhileBuilding.add(conversation);
     this.evictedThroughBy.delete(conversation);
@@ -180,6 +180,42 @@ export class SearchIndex {
     this.totalChars -= held.chars;
     for (const e of held.ids.values()) this.release(e);
     if (this.state === 'built') this.sorted = this.sorted.filter((e) => e.conversation !== conversation);
+  }
+
+  /**
+   * Puts a conversation's stored messages back (a room rejoined after forget: until now only a
+   * restart loaded them). `load` yields them as the constructor's loader does, of that
+   * conversation; it is read now, to the end, unless the index is cold (its build reads them). Ones
+   * indexed already (put since) are kept as they are. The budget holds as for any put: what is over
+   * it leaves as trim() decides, and no more than twice the budget is held while loading.
+   */
+  restore(conversation: ConversationId, load: () => Iterable<IndexedMessage>): void {
+    if (this.state === 'cold') return;
+    this.forgottenWhileBuilding.delete(conversation);
+    let fresh: Entry[] = [];
+    // Built: held first and sorted in once, not inserted one by one (a long history is O(n) each).
+    const merge = (): void => {
+      this.unsorted = this.sorted.concat(fresh);
+      fresh = [];
+      this.order();
+      this.trim();
+    };
+    try {
+      for (const m of load()) {
+        if (this.byConversation.get(m.conversation)?.ids.has(m.id)) continue;
+        const e = this.entry(m);
+        if (this.state !== 'built') {
+          this.add(e);
+          continue;
+        }
+        this.hold(e);
+        fresh.push(e);
+        if (this.totalChars > 2 * this.maxTotalChars) merge();
+      }
+    } finally {
+      // Also when `load` threw: what is held must be in the order searches walk.
+      if (fresh.length > 0) merge();
+    }
   }
 
   /**
@@ -354,6 +390,19 @@ export class SearchIndex {
   }
 
   private add(e: Entry): void {
+    const sent = this.hold(e);
+    if (this.state !== 'built') {
+      // Edits before the build leave replaced entries behind: dropped now and then, so they cannot pile up.
+      if (this.unsorted.push(e) % 4096 === 0 && this.unsorted.length > 2 * this.count()) this.unsorted = this.current(this.unsorted);
+      if (this.totalChars > 2 * this.maxTotalChars) this.trimWhileBuilding();
+      return;
+    }
+    insert(this.sorted, e);
+    insert(sent.list, e);
+  }
+
+  /** Counts `e` as indexed (its conversation's and sender's maps and sizes), not yet in any order. */
+  private hold(e: Entry): Sent {
     let held = this.byConversation.get(e.conversation);
     if (!held) this.byConversation.set(e.conversation, (held = new Held()));
     let sent = held.senders.get(e.from);
@@ -364,14 +413,7 @@ export class SearchIndex {
     sent.chars += chars;
     sent.count++;
     this.totalChars += chars;
-    if (this.state !== 'built') {
-      // Edits before the build leave replaced entries behind: dropped now and then, so they cannot pile up.
-      if (this.unsorted.push(e) % 4096 === 0 && this.unsorted.length > 2 * this.count()) this.unsorted = this.current(this.unsorted);
-      if (this.totalChars > 2 * this.maxTotalChars) this.trimWhileBuilding();
-      return;
-    }
-    insert(this.sorted, e);
-    insert(sent.list, e);
+    return sent;
   }
 
   private drop(e: Entry): void {

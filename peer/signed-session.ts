@@ -263,6 +263,15 @@ function announce(host: SessionHost, s: Signed, event: RoomEvent, before: RoomSt
   switch (event.type) {
     case 'join':
       host.emit('member_joined', { room, roomId, user: event.actor });
+      // Back in a room left or kicked from (forgetRoom): its stored history is searched again now, not after a restart.
+      // A row that does not open is reported; the join stands (the next restart's build reads it again).
+      if (event.actor === s.user) {
+        try {
+          s.search.restore(roomId, () => s.actions.indexableOf(roomId));
+        } catch (err) {
+          host.report(err);
+        }
+      }
       break;
     case 'leave':
       host.emit('member_left', { room, roomId, user: event.actor });
