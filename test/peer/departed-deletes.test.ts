@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { allowErrors, collect, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { PASSWORD, allowErrors, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { sendRawAction, storeOf } from '../helpers/conversation.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
@@ -58,4 +58,38 @@ test('a kicked member\'s deletes of made-up ids and of a deleted message leave t
     assert.deepEqual(counts(e, id), { rows: before[i].rows + 1, held: before[i].held + 1 }, `${e.user} stored only the delete of her live message`);
     assert.equal(refusals[i].filter((err) => err.code === 'room.not_member').length, MADE_UP + 1, `${e.user} refused the rest`);
   });
+});
+
+test('a departed member\'s delete of a message a member never got is not sent to her (she would refuse it at every catch-up)', { timeout: 120_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'ops');
+  const { alice, bob, carol } = engines;
+  for (let i = 0; i < 100 && !bob.members(id).some((r) => r.user === 'carol'); i++) await new Promise((r) => setTimeout(r, 100));
+  const first = waitFor(carol, 'message', (m) => m.text === 'first');
+  await bob.sendRoom(id, 'first');
+  await first;
+  const gone = waitFor(bob, 'presence', (p) => p.user === 'carol' && !p.online);
+  await carol.close();
+  await gone;
+  // Sent and deleted while carol was away: she never gets the message (bob leaves before she is back).
+  const atAlice = waitFor(alice, 'message', (m) => m.text === 'salary');
+  const m = await bob.sendRoom(id, 'salary');
+  await atAlice;
+  const deleted = waitFor(alice, 'deleted', (d) => d.id === m.id);
+  await bob.deleteMessage({ room: id }, m.id);
+  await deleted;
+  const left = waitFor(alice, 'member_left', (e) => e.user === 'bob');
+  await bob.leaveRoom(id);
+  await left;
+  // In alice's session begun after bob left: served after bob's (catch-up goes oldest session first).
+  await alice.sendRoom(id, 'marker');
+
+  const again = await makeEngine(t, tracker, { dataDir: carol.dataDir });
+  const errors = collect(again, 'error');
+  const marker = waitFor(again, 'message', (x) => x.text === 'marker', 30_000);
+  await again.login('carol', PASSWORD);
+  await marker;
+  assert.deepEqual(errors.map((e) => e.code), []);
+  const fromBob = Number(storeOf(again).db.get(`SELECT count(*) AS n FROM messages WHERE conversation = ? AND sender = 'bob'`, [id])!.n);
+  assert.equal(fromBob, 1, 'carol holds only bob\'s first message');
 });
