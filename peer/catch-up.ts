@@ -34,8 +34,11 @@ export interface CatchUpParts {
    * verify it (the new holder of the name least of all).
    */
   signedByPinned: (bundle: SessionBundle) => boolean;
-  /** Whether the message stored here at (room, sender, session, seq) is a delete. */
-  isDelete: (room: ConversationId, sender: string, session: string, seq: number) => boolean;
+  /**
+   * When the message stored here at (room, sender, session, seq) is a delete of a message of
+   * `sender` stored here: that message's session and seq; otherwise undefined.
+   */
+  deletedTarget: (room: ConversationId, sender: string, session: string, seq: number) => { session: string; seq: number } | undefined;
   /** A link to `user` is open. */
   linked: (user: string) => boolean;
   /** Opens a link to `user` (a new link starts catch-up, see offer). */
@@ -329,6 +332,10 @@ export class CatchUp {
       this.progress.set(link, (progress = created));
       link.once('close', () => created.wake?.());
     }
+    // A departed sender's delete goes only to a member whose summary says it holds the target: a
+    // receiver refuses one of a message not held there (nothing to remove), so sending it would
+    // only be refused again at every catch-up.
+    const holdsTarget = (sender: string, t: { session: string; seq: number } | undefined) => t !== undefined && (theirs.get(`${sender} ${t.session}`) ?? -1) >= t.seq;
     let sent = 0;
     for (const s of sessions) {
       const { sender, session } = s.bundle;
@@ -339,7 +346,7 @@ export class CatchUp {
         after = page[page.length - 1].seq;
         // What this link carried already (my live sends, an earlier answer) reaches them before
         // this answer: sent again, an old session's key would come after they evicted it.
-        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq) && (!s.departed || this.parts.isDelete(room, sender, session, e.seq)));
+        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq) && (!s.departed || holdsTarget(sender, this.parts.deletedTarget(room, sender, session, e.seq))));
         if (lacking.length === 0) continue;
         // The bundle goes first even when their summary names the session: a summary says what
         // they hold, and a crash can leave a held bundle whose key never reached their journal

@@ -268,6 +268,13 @@ export class RoomMessages {
     this.parts.held.putBundle(bundle);
   }
 
+  /** Whether `action` is a delete of a message of `sender` held in `room` and not deleted yet. */
+  private ownLiveTarget(room: ConversationId, sender: string, action: MessageAction | undefined): boolean {
+    if (action?.t !== 'delete') return false;
+    const target = this.parts.history.get(room, action.of);
+    return !!target && !target.action && target.from === sender && !this.parts.actions.deleted(target);
+  }
+
   /** A message: checked, decrypted, shown and acknowledged once its replay record is on disk. */
   async onEnvelope(from: string, env: Envelope, link: PeerLink, item: { msg: PeerMessage; link: PeerLink }): Promise<void> {
     const { me, keys, inbound, conversations, sync } = this.parts;
@@ -288,9 +295,11 @@ export class RoomMessages {
     if (!conversation || !members || !members.includes(env.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);
     }
-    // A member who left or was kicked could still sign at an old head: from them only deletes of
-    // their own messages (one removes text, never adds any: members away for it must still lose
-    // the text), checked once decrypted. One of a message not held here only closes its gap.
+    // A member who left or was kicked could still sign at an old head: from them only a delete of
+    // their own message held here and not deleted yet (one removes text, never adds any: members
+    // away for it must still lose the text), checked once decrypted. Nothing else: a target not
+    // here has no text here to remove, and accepting it would let them grow every store (a row
+    // and a held envelope each) and push out envelopes held for members who are away.
     const departed = !(conversations.find(env.room) ?? conversation).members.includes(env.sender);
     const session = inbound.get(env.room, env.sender, env.session);
     if (!session) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
@@ -305,7 +314,7 @@ export class RoomMessages {
       throw new ProtocolError('message.from_the_future', `did not show a message from ${env.sender} dated ${new Date(body.time).toISOString()}: more than a day ahead of this clock; ${env.sender}'s clock (or yours) is wrong`);
     }
     const action = body.action;
-    if (departed && (action?.t !== 'delete' || (this.parts.history.get(env.room, action.of)?.from ?? env.sender) !== env.sender)) {
+    if (departed && !this.ownLiveTarget(env.room, env.sender, action)) {
       conversations.requireCurrentMember(conversations.find(env.room) ?? conversation, env.sender);
     }
     // A modified client may send what ours refuses to: never shown, and not acknowledged.

@@ -156,7 +156,11 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     peerHolds: (peer, room, session, seq) => delivery.holds(peer, room, session, seq),
     online: (peer) => host.presence.get(peer)?.online === true,
     signedByPinned: (bundle) => bundleSignatureValid(bundle, pins.signingKey(bundle.sender)),
-    isDelete: (room, sender, session, seq) => store.history.get(room, messageId({ room, sender, session, seq }))?.action?.t === 'delete',
+    deletedTarget: (room, sender, session, seq) => {
+      const action = store.history.get(room, messageId({ room, sender, session, seq }))?.action;
+      const target = action?.t === 'delete' ? store.history.get(room, action.of) : undefined;
+      return target?.from === sender && !target.action ? { session: target.session, seq: target.seq } : undefined;
+    },
     linked: (peer) => pool.isLinked(peer),
     dial: (peer) => pool.sendWith(peer, () => true),
     waiting: () => new Set(store.outbox.waitingUsers()),
