@@ -29,6 +29,8 @@ export interface RoomCommandParts {
   scryptParams?: ScryptParams;
   /** A room I left: forget it here. */
   left: (id: string) => void;
+  /** What `user` has sent in room `id`, as held here, for a leave or kick (protocol/room-log.ts `sent`). */
+  sent: (id: string, user: string) => { session: string; seq: number }[];
   persist: () => void;
 }
 
@@ -91,7 +93,9 @@ export class RoomCommands {
   async leave(ref: string): Promise<void> {
     const { me } = this.parts;
     const { id } = this.parts.conversations.resolve(ref);
-    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'leave', actor: me.user, time: this.parts.now() }));
+    // Named so that members take and forward what I sent (however long they were away), and nothing
+    // signed later: a retry after a lost race names it again (the append rebuilds the event).
+    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'leave', actor: me.user, time: this.parts.now(), sent: this.parts.sent(id, me.user) }));
     this.parts.left(id);
   }
 
@@ -101,7 +105,8 @@ export class RoomCommands {
     const subject = normalizeUserName(rawUser);
     const { id, state } = this.owned(ref, 'kick');
     if (!state.members.has(subject)) throw new ProtocolError('room.not_member', `${subject} is not in ${state.name}`);
-    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'kick', actor: me.user, subject, time: this.parts.now() }));
+    // What I hold of theirs is what members may still take and forward after the kick.
+    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'kick', actor: me.user, subject, time: this.parts.now(), sent: this.parts.sent(id, subject) }));
   }
 
   /** Throws 'room.not_owner'. */
