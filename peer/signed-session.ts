@@ -192,7 +192,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     me: { user, keys: me }, rooms, conversations, sync, directory: host.directory, tracker: host.tracker, now: host.now,
     ...(host.opts.scryptParams ? { scryptParams: host.opts.scryptParams } : {}),
     left: (id) => forgetRoom(host, signed, id), persist: () => host.persist(),
-    sent: (id, u) => store.held.lastSent(id, u, MAX_SENT_SESSIONS),
+    sent: (id, u) => store.held.lastSent(id, u, MAX_SENT_SESSIONS), unreached: (id) => store.outbox.unreached(id),
   });
   const trust = new Trust({
     me: user, keys: pins, tracker: host.tracker, presence: host.presence,
