@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { ConversationId } from '../protocol/peer.ts';
 import { int, optional } from '../protocol/schema.ts';
 import { searchHitsSchema, VIEW_RUNNABLE_COMMANDS, type HostToView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
-import { askSelection } from './commands.ts';
+import { askSelection, leaveAsking } from './commands.ts';
 import { noticeText, pickText } from './labels.ts';
 import { searchMessages } from './search-pick.ts';
 import type { ChatMirror } from './chat-mirror.ts';
@@ -77,7 +77,7 @@ export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]):
       return (async () => {
         requireLogin();
         const key = arg(0) ?? (await pickConversation(w.mirror, 'Leave Room', true));
-        if (key) await w.request({ type: 'room/leave', key });
+        if (key) await leaveAsking((force) => w.request({ type: 'room/leave', key, ...(force ? { force } : {}) }));
       })();
     case 'p2pChat.closeRoom':
       return (async () => {

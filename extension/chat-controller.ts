@@ -228,8 +228,9 @@ export class ChatController implements vscode.Disposable {
     await joinRoomById(this.requireEngine(), this.model, id, password);
   }
 
-  async leaveRoom(key: string): Promise<void> {
-    await this.requireEngine().leaveRoom(key);
+  /** Throws 'room.undelivered' (without `force`) while my messages there reached no member yet. */
+  async leaveRoom(key: string, force = false): Promise<void> {
+    await this.requireEngine().leaveRoom(key, force ? { force } : {});
     this.afterRoomGone(key);
   }
 

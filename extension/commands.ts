@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import { checkPasswordPolicy } from '../peer/account.ts';
+import { isCoded } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom } from '../protocol/peer.ts';
 import type { ChatController } from './chat-controller.ts';
@@ -75,7 +76,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
 
   register('p2pChat.leaveRoom', async (key?: string) => {
     const room = key ?? (await pickRoom(controller, 'Leave Room'));
-    if (room) await controller.leaveRoom(room);
+    if (room) await leaveAsking((force) => controller.leaveRoom(room, force));
   });
 
   register('p2pChat.closeRoom', async (key?: string) => {
@@ -183,6 +184,21 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
  * widens it to whole lines), the conversation (`target`), and an optional note. Undefined when there is no
  * selection (the user is told) or a question was dismissed.
  */
+/**
+ * Leaves a room by `leave(force)`. When my messages there reached no member yet (the engine
+ * refuses with room.undelivered, saying how many), asks in a modal whether to leave anyway and
+ * lose them; nothing happens unless the user says so.
+ */
+export async function leaveAsking(leave: (force: boolean) => Promise<unknown>): Promise<void> {
+  try {
+    await leave(false);
+  } catch (err) {
+    if (!isCoded(err, 'room.undelivered')) throw err;
+    const choice = await vscode.window.showWarningMessage('Leave the room and lose messages nobody has received?', { modal: true, detail: noticeText((err as Error).message) }, 'Leave Anyway');
+    if (choice === 'Leave Anyway') await leave(true);
+  }
+}
+
 /**
  * The editor's selection as a snippet for a conversation `target` picks, with an optional note.
  * `nameOf` names the conversation in the prompt (the open one is used without asking, so the user

@@ -16,6 +16,7 @@
 
 import * as vscode from 'vscode';
 import { acquireOrAttach, acquireWhenFree, type FolderLock } from '../peer/folder-lock.ts';
+import { isDeclaredCode, ProtocolError } from '../protocol/errors.ts';
 import type { HostToView, ViewRequestParams, WindowToHost } from '../protocol/view.ts';
 import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-commands.ts';
 import { ChatController, type FromView } from './chat-controller.ts';
@@ -109,7 +110,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       const pending = commandRequests.get(m.requestId)!;
       commandRequests.delete(m.requestId);
       if (m.ok) pending.resolve(m);
-      else pending.reject(new Error(m.error?.message ?? 'failed'));
+      else {
+        // The holder's code, kept so that a command can tell a refusal it asks about (leaveAsking).
+        const { code, message } = m.error ?? {};
+        pending.reject(isDeclaredCode(code) ? new ProtocolError(code, message ?? 'failed') : new Error(message ?? 'failed'));
+      }
       return;
     }
     mirror.apply(m);

@@ -56,7 +56,7 @@ async function request(c: ChatController, message: FromViewRequest): Promise<Ans
     case 'room/join':
       return await c.joinRoom(message.id, message.password);
     case 'room/leave':
-      return await c.leaveRoom(message.key);
+      return await c.leaveRoom(message.key, message.force === true);
     case 'room/close':
       return await c.closeRoom(message.key);
     case 'room/kick':

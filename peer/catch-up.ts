@@ -10,7 +10,7 @@
 // kick or a leave never reaches them, through any member.
 
 import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HELD_MAX_PER_ROOM, dmRoom, isDmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
-import type { Conversations } from './conversations.ts';
+import { sentBefore, type Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
 import { carried, noteCarried } from './link-carried.ts';
@@ -310,12 +310,13 @@ export class CatchUp {
   private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
     const { held, conversations, me } = this.parts;
     // Only what was sent while they have been a member without a break (not before a leave or a
-    // kick). From senders no longer members only their deletes (a receiver refuses anything
-    // else from them): a member away for a delete must still lose the text after its author left.
+    // kick). From senders no longer members what their leave (or kick) says they had sent by
+    // then, and beyond it only their deletes (a receiver refuses anything else from them): a member
+    // away must still get what they said, and lose the text they deleted, after they left.
     const since = conversations.memberSince(room, from);
     const members = conversations.find(room)?.members ?? [];
     if (since === undefined) return;
-    const sessions: { bundle: SessionBundle; after: number; departed: boolean }[] = [];
+    const sessions: { bundle: SessionBundle; after: number; departed: boolean; sent?: ReadonlyMap<string, number> }[] = [];
     for (const s of mine) {
       // Their own messages too: another device of theirs may lack them (their summary says what
       // they hold, so nothing they have is sent again).
@@ -323,7 +324,7 @@ export class CatchUp {
       const bundle = held.bundle(room, s.sender, s.session);
       if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from) || !this.parts.signedByPinned(bundle)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);
-      sessions.push({ bundle, after: theirSeq ?? -1, departed });
+      sessions.push({ bundle, after: theirSeq ?? -1, departed, ...(departed ? { sent: conversations.sentBeforeLeaving(room, s.sender, bundle.head) } : {}) });
     }
     sessions.sort((a, b) => a.bundle.created - b.bundle.created);
     let progress = this.progress.get(link);
@@ -346,7 +347,7 @@ export class CatchUp {
         after = page[page.length - 1].seq;
         // What this link carried already (my live sends, an earlier answer) reaches them before
         // this answer: sent again, an old session's key would come after they evicted it.
-        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq) && (!s.departed || holdsTarget(sender, this.parts.deletedTarget(room, sender, session, e.seq))));
+        const lacking = page.filter((e) => !carried(link, room, sender, session, e.seq) && (!s.departed || sentBefore(s.sent, e) || holdsTarget(sender, this.parts.deletedTarget(room, sender, session, e.seq))));
         if (lacking.length === 0) continue;
         // The bundle goes first even when their summary names the session: a summary says what
         // they hold, and a crash can leave a held bundle whose key never reached their journal

@@ -114,6 +114,23 @@ export class Conversations {
   }
 
   /**
+   * What `user` had sent in room `id` when their membership that includes log head `head` ended:
+   * the `sent` of the first leave (or kick) of them after it, as session -> last seq. Undefined
+   * when they have not left since, or the event names nothing (a log from before `sent`).
+   */
+  sentBeforeLeaving(id: ConversationId, user: string, head: RoomHead): Map<string, number> | undefined {
+    const room = this.rooms.get(id);
+    if (!room) return undefined;
+    for (const e of room.events) {
+      if (e.seq <= head.seq) continue;
+      if ((e.type === 'leave' && e.actor === user) || (e.type === 'kick' && e.subject === user)) {
+        return e.sent && new Map(e.sent.map((s) => [s.session, s.seq]));
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * The log seq from which `user` has been a member without a break (their last join, or the
    * create for the owner); 0 for a direct conversation; undefined when they are not a member now.
    * What was sent before it is not for them (they may have left and come back).
@@ -150,4 +167,10 @@ export class Conversations {
     this.cache.set(id, { forked: false, value });
     return value;
   }
+}
+
+/** Whether `env` is within what its sender's leave named (`sent`: session -> last seq). */
+export function sentBefore(sent: ReadonlyMap<string, number> | undefined, env: { session: string; seq: number }): boolean {
+  const last = sent?.get(env.session);
+  return last !== undefined && env.seq <= last;
 }

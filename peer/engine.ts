@@ -232,8 +232,9 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return this.signed().commands.join(ref, password);
   }
 
-  leaveRoom(roomRef: string): Promise<void> {
-    return this.signed().commands.leave(roomRef);
+  /** Throws 'room.undelivered' (without `force`) while my messages there reached no member yet. */
+  leaveRoom(roomRef: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.signed().commands.leave(roomRef, opts);
   }
 
   kick(roomRef: string, rawUser: string): Promise<void> {

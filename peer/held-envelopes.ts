@@ -122,6 +122,19 @@ export class HeldEnvelopes {
     return out;
   }
 
+  /**
+   * `sender`'s last seq held in each of their sessions of `room` (tombstones count: a deleted
+   * message was sent; claims do not), the `limit` sessions most recently added to first: what a
+   * leave or kick names as sent (protocol/room-log.ts `sent`).
+   */
+  lastSent(room: ConversationId, sender: string, limit: number): { session: string; seq: number }[] {
+    return this.db.all(
+      `SELECT session, max(seq) AS seq, max(received_at) AS at FROM envelopes WHERE room = ? AND sender = ? AND NOT ${IS_CLAIM('body')}
+       GROUP BY session ORDER BY at DESC, session LIMIT ?`,
+      [room, sender, limit],
+    ).map((r) => ({ session: String(r.session), seq: Number(r.seq) }));
+  }
+
   /** Every session held in `room` (with a bundle or an envelope), by sender then session. */
   summary(room: ConversationId): HeldSummary[] {
     const out: HeldSummary[] = [];

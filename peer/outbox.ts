@@ -261,6 +261,19 @@ export class OutboxStore {
     });
   }
 
+  /**
+   * How many entries of `room` reached no member: none acknowledged it, none holds it in their
+   * mailbox. What reached one member spreads in catch-up; these would be lost with the outbox.
+   */
+  unreached(room: ConversationId): number {
+    return Number(this.db.get(
+      `SELECT count(*) AS n FROM outbox o WHERE o.room = ?
+         AND (SELECT count(*) FROM outbox_waiting w WHERE w.room = o.room AND w.session = o.session AND w.seq = o.seq) = o.recipients
+         AND NOT EXISTS (SELECT 1 FROM outbox_waiting w WHERE w.room = o.room AND w.session = o.session AND w.seq = o.seq AND w.deposited = 1)`,
+      [room],
+    )!.n);
+  }
+
   /** Drops every entry of `room` (left, kicked, closed). In the turn's transaction. */
   forget(room: ConversationId): void {
     this.db.write(() => {

@@ -29,6 +29,10 @@ export interface RoomCommandParts {
   scryptParams?: ScryptParams;
   /** A room I left: forget it here. */
   left: (id: string) => void;
+  /** How many of my messages in room `id` reached no member yet (peer/outbox.ts unreached). */
+  unreached: (id: string) => number;
+  /** What `user` has sent in room `id`, as held here, for a leave or kick (protocol/room-log.ts `sent`). */
+  sent: (id: string, user: string) => { session: string; seq: number }[];
   persist: () => void;
 }
 
@@ -88,10 +92,22 @@ export class RoomCommands {
     return { id: summary.id, name, members: [...state.members.keys()] };
   }
 
-  async leave(ref: string): Promise<void> {
+  /**
+   * Leaves a room. My messages there that reached a member spread to the others in catch-up
+   * after I left; those that reached nobody yet (everyone else offline, no mailbox) go with my
+   * outbox, so without `force` the leave is refused while there are any: 'room.undelivered'.
+   */
+  async leave(ref: string, opts: { force?: boolean } = {}): Promise<void> {
     const { me } = this.parts;
-    const { id } = this.parts.conversations.resolve(ref);
-    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'leave', actor: me.user, time: this.parts.now() }));
+    const { id, name } = this.parts.conversations.resolve(ref);
+    const unreached = this.parts.unreached(id);
+    if (unreached > 0 && !opts.force) {
+      const [them, it] = unreached === 1 ? ['1 of your messages there has', 'it'] : [`${unreached} of your messages there have`, 'them'];
+      throw new ProtocolError('room.undelivered', `you are still in ${name}: ${them} not reached any member yet (they are offline) and would be lost if you left now; wait until a member has ${it}, or leave anyway and lose ${it}`);
+    }
+    // Named so that members take and forward what I sent (however long they were away), and nothing
+    // signed later: a retry after a lost race names it again (the append rebuilds the event).
+    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'leave', actor: me.user, time: this.parts.now(), sent: this.parts.sent(id, me.user) }));
     this.parts.left(id);
   }
 
@@ -101,7 +117,8 @@ export class RoomCommands {
     const subject = normalizeUserName(rawUser);
     const { id, state } = this.owned(ref, 'kick');
     if (!state.members.has(subject)) throw new ProtocolError('room.not_member', `${subject} is not in ${state.name}`);
-    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'kick', actor: me.user, subject, time: this.parts.now() }));
+    // What I hold of theirs is what members may still take and forward after the kick.
+    await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'kick', actor: me.user, subject, time: this.parts.now(), sent: this.parts.sent(id, subject) }));
   }
 
   /** Throws 'room.not_owner'. */

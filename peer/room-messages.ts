@@ -12,7 +12,7 @@ import { MAX_SKIPPED_KEYS_PER_SENDER, MAX_TEXT_BYTES, type ConversationId, type 
 import { isBlankMessage } from '../protocol/text.ts';
 import type { UserKeys } from './account.ts';
 import { AckBatcher } from './acknowledgements.ts';
-import type { Conversation, Conversations } from './conversations.ts';
+import { sentBefore, type Conversation, type Conversations } from './conversations.ts';
 import type { Delivery } from './delivery.ts';
 import type { Gaps } from './gaps.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
@@ -263,6 +263,13 @@ export class RoomMessages {
     if (!members.includes(bundle.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: not a member at that log head`);
     }
+    // From a member who left or was kicked since: only a session their leave (or kick) names.
+    if (!now.direct && !now.members.includes(bundle.sender)) {
+      const sent = conversations.sentBeforeLeaving(bundle.room, bundle.sender, bundle.head);
+      if (sent && !sent.has(bundle.session)) {
+        throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: a session started after they left ${now.name}`);
+      }
+    }
     inbound.add(openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey));
     // Kept to forward to members who were away (it carries a wrap for each of them).
     this.parts.held.putBundle(bundle);
@@ -295,12 +302,13 @@ export class RoomMessages {
     if (!conversation || !members || !members.includes(env.sender) || !members.includes(me.user)) {
       throw new ProtocolError('room.not_member', `refused a message from ${env.sender}: not a member of that room at that log head`);
     }
-    // A member who left or was kicked could still sign at an old head: from them only a delete of
-    // their own message held here and not deleted yet (one removes text, never adds any: members
-    // away for it must still lose the text), checked once decrypted. Nothing else: a target not
-    // here has no text here to remove, and accepting it would let them grow every store (a row
-    // and a held envelope each) and push out envelopes held for members who are away.
-    const departed = !(conversations.find(env.room) ?? conversation).members.includes(env.sender);
+    // A member who left or was kicked could still sign at an old head: from them only what their
+    // leave (or kick) says they had sent by then (members away must still get it), and beyond it
+    // a delete of their own message held here and not deleted yet (one removes text, never adds
+    // any), checked once decrypted. Nothing else: it would let them go on talking in the room, and
+    // grow every store (a row and a held envelope each), pushing out envelopes held for members away.
+    const current = conversations.find(env.room) ?? conversation;
+    const departed = !current.members.includes(env.sender) && !sentBefore(conversations.sentBeforeLeaving(env.room, env.sender, env.head), env);
     const session = inbound.get(env.room, env.sender, env.session);
     if (!session) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
     const body = decryptEnvelope(env, session, keys.signingKey(env.sender)!);

@@ -5,7 +5,7 @@
 import type { ClientEvents } from '../protocol/client.ts';
 import { messageId } from '../protocol/message-id.ts';
 import { dmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { RoomEvent, RoomState } from '../protocol/room-log.ts';
+import { MAX_SENT_SESSIONS, type RoomEvent, type RoomState } from '../protocol/room-log.ts';
 import { deviceRoutes, type PeerInfo } from '../protocol/tracker.ts';
 import type { UserKeys } from './account.ts';
 import { CatchUp } from './catch-up.ts';
@@ -192,6 +192,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     me: { user, keys: me }, rooms, conversations, sync, directory: host.directory, tracker: host.tracker, now: host.now,
     ...(host.opts.scryptParams ? { scryptParams: host.opts.scryptParams } : {}),
     left: (id) => forgetRoom(host, signed, id), persist: () => host.persist(),
+    sent: (id, u) => store.held.lastSent(id, u, MAX_SENT_SESSIONS), unreached: (id) => store.outbox.unreached(id),
   });
   const trust = new Trust({
     me: user, keys: pins, tracker: host.tracker, presence: host.presence,

@@ -91,7 +91,7 @@ export const clientCommandSchema = variants(
     list_conn: obj({}),
     create_room: obj({ room: name, private: optional(bool()), password: optional(str({ max: 1024 })) }),
     join_room: obj({ room: name, password: optional(str({ max: 1024 })) }),
-    leave_room: obj({ room: name }),
+    leave_room: obj({ room: name, force: optional(bool()) }),
     close_room: obj({ room: name }),
     kick: obj({ room: name, user: name }),
     members: obj({ room: name }),

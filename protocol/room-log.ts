@@ -7,13 +7,19 @@ import { canonicalBytes } from './canonical.ts';
 import { LABELS, hkdfSha256, hmacSha256, scryptDerive, sha256, signPss, toBase64Url, fromBase64Url, verifyPss, constantTimeEqual } from './crypto.ts';
 import { ProtocolError } from './errors.ts';
 import { ROOM_NAME_PATTERN, NAME_PATTERN } from './names.ts';
-import { b64url, bool, int, literal, obj, oneOf, optional, str, type Infer } from './schema.ts';
+import { arr, b64url, bool, int, literal, obj, oneOf, optional, str, type Infer } from './schema.ts';
 
 export const ROOM_EVENT_TYPES = ['create', 'join', 'leave', 'kick', 'close'] as const;
 export type RoomEventType = (typeof ROOM_EVENT_TYPES)[number];
 
 const userName = str({ pattern: NAME_PATTERN, max: 32 });
 const hash = b64url({ bytes: 32 });
+
+/**
+ * The most sender-key sessions a leave or kick names in `sent`: as many as a receiver keeps of one
+ * sender (MAX_SESSIONS_PER_SENDER in protocol/peer.ts); older ones it no longer holds.
+ */
+export const MAX_SENT_SESSIONS = 8;
 
 export const roomEventSchema = obj({
   v: literal(1),
@@ -32,6 +38,14 @@ export const roomEventSchema = obj({
   salt: optional(b64url({ bytes: 16 })),
   /** Only in a private room's `join`: HMAC under the password-derived proof key. */
   proof: optional(hash),
+  /**
+   * Only in `leave` and `kick`: what the departing member had sent in the room, as the actor holds
+   * it: each sender-key session's last seq. Members take and forward the departing member's
+   * envelopes up to these (so members who were away still get them), and nothing later or in any
+   * other session: a departed member can still sign at a head from before, and must not go on
+   * talking in the room. Absent in logs written before it: then only a departed member's deletes.
+   */
+  sent: optional(arr(obj({ session: b64url({ bytes: 16 }), seq: int({ min: 0 }) }), { max: MAX_SENT_SESSIONS })),
   sig: b64url({ bytes: 256 }),
 });
 export type RoomEvent = Infer<typeof roomEventSchema>;
@@ -135,7 +149,7 @@ export function applyRoomEvent(state: RoomState | null, event: RoomEvent, ctx: A
     if (state) invalid('a room has exactly one create event');
     if (event.seq !== 0 || event.prev !== '' || event.room !== '') invalid('a create event starts the log');
     if (!event.name || event.private === undefined || !event.salt) invalid('a create event names the room');
-    if (event.subject || event.proof) invalid('a create event has no subject or proof');
+    if (event.subject || event.proof || event.sent) invalid('a create event has no subject, proof or sent');
     const id = eventHash(event);
     return {
       id,
@@ -160,6 +174,10 @@ export function applyRoomEvent(state: RoomState | null, event: RoomEvent, ctx: A
   }
   if (event.type !== 'join' && event.proof !== undefined) invalid('only a join carries a proof');
   if (event.type !== 'kick' && event.subject !== undefined) invalid('only a kick has a subject');
+  if (event.sent !== undefined) {
+    if (event.type !== 'leave' && event.type !== 'kick') invalid('only a leave or a kick names what was sent');
+    if (new Set(event.sent.map((s) => s.session)).size !== event.sent.length) invalid('a leave or kick names each session once');
+  }
 
   const members = new Map(state.members);
   let owner = state.owner;

@@ -316,7 +316,8 @@ const viewToHostVariants = {
   'conversation/openDirect': obj({ requestId, user: name }),
   /** Joins the directory room `id` (the view never names a room by its reusable name). */
   'room/join': obj({ requestId, id: roomKey, password: optional(secret) }),
-  'room/leave': obj({ requestId, key: roomKey }),
+  /** `force`: leave even though my messages there reached no member yet (refused without it: room.undelivered). */
+  'room/leave': obj({ requestId, key: roomKey, force: optional(bool()) }),
   'room/close': obj({ requestId, key: roomKey }),
   'room/kick': obj({ requestId, key: roomKey, user: name }),
   /** `replyTo`: the message of `key` it answers. */

@@ -164,8 +164,15 @@ export const actions = {
     });
   },
 
-  leaveRoom(key: ConversationId): void {
-    request({ type: 'room/leave', key }, { kind: 'bar' });
+  /** `force`: leave even though my messages there reached no member yet (asked after a refusal). */
+  leaveRoom(key: ConversationId, force = false): void {
+    store.leaveRefused.value = undefined;
+    request({ type: 'room/leave', key, ...(force ? { force } : {}) }, { kind: 'leave', key });
+  },
+
+  /** The user chose to stay after a refused leave. */
+  stayInRoom(): void {
+    store.leaveRefused.value = undefined;
   },
 
   closeRoom(key: ConversationId): void {

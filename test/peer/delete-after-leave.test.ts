@@ -1,15 +1,16 @@
 // A delete reaches members who were away for it, also after its author left the room or was
 // kicked (DESIGN.md "Delivery, history, nothing lost"; protocol/message-actions.ts: a delete's text
-// is removed from every member's store). Members who stay forward a departed member's deletes
-// (peer/catch-up.ts serve), and receivers take deletes of their own messages from a departed
-// member, and nothing else from them (peer/room-messages.ts onEnvelope): removing one's own text
-// is always allowed, posting or editing after leaving is not.
+// is removed from every member's store). Members who stay forward a departed member's envelopes
+// up to what their leave or kick names (protocol/room-log.ts `sent`; peer/catch-up.ts serve), and
+// receivers take, past that, only deletes of their own messages, in a session it names
+// (peer/room-messages.ts onEnvelope, onBundle): removing one's own text is always allowed,
+// posting or editing after leaving is not.
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import type { MessageBody, SessionBundle } from '../../protocol/peer.ts';
+import type { MessageBody } from '../../protocol/peer.ts';
 import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
-import { makeBundle, newOutboundSession, sealBody } from '../../peer/sender-keys.ts';
+import { makeBundle, newOutboundSession, sealBody, type OutboundSession } from '../../peer/sender-keys.ts';
 import { messageId } from '../../protocol/message-id.ts';
 import { PASSWORD, allowErrors, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { linkTo, savedKeys } from '../helpers/proxy.ts';
@@ -89,7 +90,7 @@ test('a member away for a delete gets it after its author was kicked, from a ses
   await backAndDeleted(t, tracker, carol, id, m.id);
 });
 
-test('from a member who left, only deletes of their own messages are taken: a new message, an edit and a delete of another\'s are refused', SLOW, async (t) => {
+test('from a member who left, past what their leave names only deletes of their own messages are taken: a new session, message, edit and delete of another\'s are refused', SLOW, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'clients');
   const { alice, bob, carol } = engines;
@@ -106,13 +107,13 @@ test('from a member who left, only deletes of their own messages are taken: a ne
   const head: RoomHead = { seq: last.seq, hash: eventHash(last) };
   const bobKeys = savedKeys(bob, 'bob');
   const carolKeys = savedKeys(carol, 'carol');
+  // bob's modified client keeps the session his leave names (his honest one forgets it).
+  const kept = (bob as unknown as { s: { messages: { outbound: Map<string, OutboundSession> } } }).s.messages.outbound.get(id)!;
+  const session: OutboundSession = { ...kept, chainKey: Buffer.from(kept.chainKey), head: { ...kept.head } };
   const left = waitFor(carol, 'member_left', (e) => e.user === 'bob');
   await bob.leaveRoom(id);
   await left;
 
-  // bob's modified client, on a session of its own at that old head.
-  const session = newOutboundSession(id, head, Date.now());
-  const bundle: SessionBundle = makeBundle(session, 'bob', bobKeys.signingKey, [{ user: 'carol', encryptionKey: carolKeys.encryptionPublic }]);
   const link = await linkTo(t, carol, bobKeys, carolKeys);
   const seal = (b: Omit<MessageBody, 'id'>) => sealBody(session, 'bob', bobKeys.signingKey, { ...b, id: messageId({ room: id, sender: 'bob', session: session.session, seq: session.next }) });
   const refusals: string[] = [];
@@ -125,7 +126,10 @@ test('from a member who left, only deletes of their own messages are taken: a ne
   const deleted: string[] = [];
   carol.on('deleted', (e) => deleted.push(e.id));
 
-  link.send({ t: 'session', bundle });
+  // A session of his own at that old head is not one his leave names: its key is refused.
+  const fresh = newOutboundSession(id, head, Date.now());
+  link.send({ t: 'session', bundle: makeBundle(fresh, 'bob', bobKeys.signingKey, [{ user: 'carol', encryptionKey: carolKeys.encryptionPublic }]) });
+  // In the session it names, past its last seq:
   link.send({ t: 'envelope', envelope: seal({ time: Date.now(), text: 'posted after leaving' }) });
   link.send({ t: 'envelope', envelope: seal({ time: Date.now(), text: 'rewritten after leaving', action: { t: 'edit', of: mine.id } }) });
   link.send({ t: 'envelope', envelope: seal({ time: Date.now(), text: '', action: { t: 'delete', of: hers.id } }) });
@@ -137,7 +141,8 @@ test('from a member who left, only deletes of their own messages are taken: a ne
   await alice.sendRoom(id, 'marker');
   await marker;
 
-  assert.equal(refusals.length, 3, refusals.join('\n'));
+  assert.equal(refusals.length, 4, refusals.join('\n'));
+  assert.match(refusals[0], /session key from bob: a session started after they left/);
   assert.deepEqual(shown, ['marker']);
   assert.deepEqual(edited, []);
   assert.deepEqual(deleted, [mine.id]);

@@ -7,6 +7,7 @@ import { canonicalBytes, canonicalJson } from '../../protocol/canonical.ts';
 import { LABELS, generateRsaKeyPair, randomBytes, sha256, signPss, toBase64Url, type RsaKeyPair } from '../../protocol/crypto.ts';
 import { ProtocolError, type ErrorCode } from '../../protocol/errors.ts';
 import {
+  MAX_SENT_SESSIONS,
   applyRoomEvent,
   checkJoinProof,
   deriveRoomPasswordKeys,
@@ -266,6 +267,24 @@ test('fields that belong to another event type are refused with room.invalid_eve
   refuses(state, ev(state, 'join', 'dave', { salt: state.salt }), 'room.invalid_event');
   refuses(state, ev(state, 'join', 'dave', { private: false }), 'room.invalid_event');
   refuses(state, ev(state, 'leave', 'bob', { name: 'renamed' }), 'room.invalid_event');
+});
+
+test('sent: only a leave or a kick names what the departing member sent, each session once, at most MAX_SENT_SESSIONS', () => {
+  const { state } = threeMemberRoom();
+  const session = () => toBase64Url(randomBytes(16));
+  const sent = [{ session: session(), seq: 4 }, { session: session(), seq: 0 }];
+  assert.deepEqual([...applyRoomEvent(state, ev(state, 'leave', 'bob', { sent }), ctx).members.keys()], ['alice', 'carol']);
+  assert.deepEqual([...applyRoomEvent(state, ev(state, 'kick', 'alice', { subject: 'bob', sent }), ctx).members.keys()], ['alice', 'carol']);
+  refuses(state, ev(state, 'join', 'dave', { sent }), 'room.invalid_event');
+  refuses(state, ev(state, 'close', 'alice', { sent }), 'room.invalid_event');
+  refuses(state, ev(state, 'leave', 'bob', { sent: [sent[0]!, { ...sent[0]!, seq: 9 }] }), 'room.invalid_event');
+  // The schema bounds the list (tracker and clients parse with it).
+  const many = Array.from({ length: MAX_SENT_SESSIONS + 1 }, () => ({ session: session(), seq: 1 }));
+  assert.throws(() => roomEventSchema.parse(ev(state, 'leave', 'bob', { sent: many }), 'event'), /sent/);
+  assert.doesNotThrow(() => roomEventSchema.parse(ev(state, 'leave', 'bob', { sent: many.slice(1) }), 'event'));
+  // Signed: a tracker cannot stretch it.
+  const leave = ev(state, 'leave', 'bob', { sent });
+  refuses(state, { ...leave, sent: [{ ...sent[0]!, seq: 5 }, sent[1]!] }, 'room.bad_signature');
 });
 
 // ---- signatures -------------------------------------------------------------------------------

@@ -207,6 +207,35 @@ describe('webview: the open conversation', () => {
     await view.waitForPosted('room/close', { key: 'general' });
   });
 
+  test('a leave refused because messages reached nobody yet says so and asks; Leave anyway posts room/leave with force, Escape stays', async (t) => {
+    const view = await harness().open(t);
+    await openGeneral(view);
+    const refuse = async () => {
+      await view.clearPosted();
+      await view.page.getByRole('button', { name: 'Leave general' }).click();
+      await view.page.getByRole('button', { name: 'Leave', exact: true }).click();
+      const asked = await view.waitForPosted('room/leave', { key: 'general' });
+      assert.equal(asked.force, undefined);
+      const message = 'you are still in general: 2 of your messages there have not reached any member yet (they are offline) and would be lost if you left now; wait until a member has them, or leave anyway and lose them';
+      await view.send({ type: 'request/completed', requestId: asked.requestId, ok: false, error: { code: 'room.undelivered', message } });
+      const anyway = view.page.getByRole('button', { name: 'Leave anyway' });
+      await anyway.waitFor({ timeout: WAIT_MS });
+      assert.match(await view.page.locator('.confirm-bar .confirm-text').innerText(), /2 of your messages there have not reached any member yet/);
+      // Asked where the keyboard is: the confirm button has the focus.
+      assert.equal(await anyway.evaluate((b) => b === document.activeElement), true);
+      return anyway;
+    };
+    let anyway = await refuse();
+    await view.page.keyboard.press('Escape');
+    await anyway.waitFor({ state: 'detached', timeout: WAIT_MS });
+    assert.equal((await view.postedOf('room/leave')).length, 1, 'staying posts nothing');
+    anyway = await refuse();
+    await anyway.click();
+    const forced = await view.waitForPosted('room/leave', { key: 'general', force: true });
+    assert.equal(forced.force, true);
+    await anyway.waitFor({ state: 'detached', timeout: WAIT_MS });
+  });
+
   test('drafts and the open conversation survive hide/show', async (t) => {
     const view = await harness().open(t);
     await openGeneral(view);

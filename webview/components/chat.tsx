@@ -17,6 +17,7 @@ function ChatHeader({ conversation, room, title, direct, iAmOwner }: { conversat
   const count = model.members.value.length;
   const membersOpen = model.membersOpen.value;
   const [confirm, setConfirm] = useState<'leave' | 'close' | undefined>();
+  const refused = model.leaveRefused.value;
   return (
     <>
       <header class="chat-header">
@@ -43,6 +44,9 @@ function ChatHeader({ conversation, room, title, direct, iAmOwner }: { conversat
       </header>
       {confirm === 'leave' && (
         <ConfirmBar text={`Leave ${title}? You can join it again later.`} confirmLabel="Leave" onConfirm={() => actions.leaveRoom(conversation)} onCancel={() => setConfirm(undefined)} />
+      )}
+      {refused?.key === conversation && (
+        <ConfirmBar text={`${refused.message}.`} confirmLabel="Leave anyway" onConfirm={() => actions.leaveRoom(conversation, true)} onCancel={() => actions.stayInRoom()} />
       )}
       {confirm === 'close' && (
         <ConfirmBar text={`Close ${title} for everyone? This cannot be undone.`} confirmLabel="Close room" onConfirm={() => actions.closeRoom(conversation)} onCancel={() => setConfirm(undefined)} />
