@@ -78,3 +78,36 @@ test('a member back in a room gets the deletes and edits made while she was out'
   assert.deepEqual((await shown(carol2, id)).slice(0, 2), ['(deleted)', 'meet at 11 (moved) (edited)']);
   keepsNothingOf(carol2, id, SECRET);
 });
+
+test('after a kick too, from any author; an edit of a message sent while she was out never reaches her', { timeout: 180_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'team');
+  const { alice, bob, carol } = engines;
+  for (let i = 0; i < 100 && !bob.members(id).some((r) => r.user === 'carol'); i++) await new Promise((r) => setTimeout(r, 100));
+  const got = [waitFor(carol, 'message', (m) => m.text.startsWith('salary')), waitFor(carol, 'message', (m) => m.text === 'meet at 10')];
+  const m1 = await bob.sendRoom(id, `${SECRET} (meant for #managers)`);
+  const m2 = await bob.sendRoom(id, 'meet at 10');
+  await Promise.all(got);
+  const kicked = waitFor(bob, 'member_kicked', (e) => e.user === 'carol');
+  await alice.kick(id, 'carol');
+  await kicked;
+  const m3 = await bob.sendRoom(id, 'plan while carol is out');
+  const atAlice = [waitFor(alice, 'deleted', (e) => e.id === m1.id), waitFor(alice, 'edited', (e) => e.id === m2.id), waitFor(alice, 'edited', (e) => e.id === m3.id)];
+  await bob.deleteMessage({ room: id }, m1.id);
+  await bob.edit({ room: id }, m2.id, 'meet at 11 (moved)');
+  await bob.edit({ room: id }, m3.id, 'plan while carol is out, revised');
+  await Promise.all(atAlice);
+
+  const carolEdited = collect(carol, 'edited');
+  const atCarol = [waitFor(carol, 'deleted', (e) => e.id === m1.id, 30_000), waitFor(carol, 'edited', (e) => e.id === m2.id, 30_000)];
+  await carol.joinRoom(id);
+  await Promise.all(atCarol);
+  const hello = waitFor(carol, 'message', (m) => m.text === 'welcome back');
+  await bob.sendRoom(id, 'welcome back');
+  await hello;
+  assert.deepEqual(await shown(carol, id), ['(deleted)', 'meet at 11 (moved) (edited)', 'welcome back']);
+  assert.deepEqual(carolEdited.map((e) => e.id), [m2.id], 'nothing of m3, sent while she was out');
+  keepsNothingOf(carol, id, 'plan while carol is out');
+  assert.deepEqual((await carol.search('plan')).results, []);
+  keepsNothingOf(carol, id, SECRET);
+});
