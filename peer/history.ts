@@ -233,6 +233,19 @@ export class History {
     );
   }
 
+  /**
+   * The messages `sender`'s actions of `kinds` name in `conversation`, newest action first (by its
+   * signed time), at most `limit`: ids only, read from the clear columns (no row is opened).
+   */
+  targetsActedOnBy(conversation: ConversationId, sender: string, kinds: readonly MessageActionType[], limit: number): string[] {
+    const marks = kinds.map(() => '?').join(', ');
+    const rows = this.db.all(
+      `SELECT target, max(sent_at) AS t FROM messages WHERE conversation = ? AND sender = ? AND kind IN (${marks}) AND target IS NOT NULL GROUP BY target ORDER BY t DESC, target LIMIT ?`,
+      [conversation, sender, ...kinds, limit],
+    );
+    return rows.map((r) => String(r.target));
+  }
+
   /** The signed time of `sender`'s newest action of `kind` on `target`, or undefined when there is none. */
   latestActionTime(conversation: ConversationId, target: string, kind: MessageActionType, sender: string): number | undefined {
     const row = this.db.get('SELECT max(sent_at) AS at FROM messages WHERE conversation = ? AND target = ? AND kind = ? AND sender = ?', [conversation, target, kind, sender]);

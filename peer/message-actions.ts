@@ -177,13 +177,23 @@ export class MessageActions {
       return [{ name: 'error', e: { code: 'message.not_author', message: `refused ${action.t === 'edit' ? 'an edit' : 'a delete'} from ${row.from} in ${room.name}: only ${target.from}, its author, can change that message` } }];
     }
     if (action.t === 'delete') {
+      // Deleted already (a delete sent again for a member who rejoined, peer/rejoin-resend.ts, or
+      // by another device of its author): its text is gone, and nothing new is told.
+      const deletes = this.history.actionsOn(row.conversation, target.id, ['delete'], { from: target.from, limit: 2 });
+      if (deletes.some((d) => d.id !== row.id)) return [];
       this.scrub(target);
       return [{ name: 'deleted', e: at }];
     }
     // An edit of a message its author deleted: scrubbed above (deadEdits), never shown nor indexed.
     if (this.deleted(target)) return [];
-    const [latest] = this.history.actionsOn(target.conversation, target.id, ['edit'], { from: target.from, limit: 1 });
+    // The author's two newest edits, oldest first: the text shown now, and the one shown before this row.
+    const newest = this.history.actionsOn(target.conversation, target.id, ['edit'], { from: target.from, limit: 2 });
+    const latest = newest.at(-1);
     const text = latest?.text ?? row.text;
+    const shownBefore = latest === undefined || latest.id === row.id ? (newest.length === 2 ? newest[0] : undefined) : latest;
+    // The shown text did not change (an edit sent again with the same text for a member who
+    // rejoined, or an older edit arriving after a newer one): nothing new is told.
+    if (shownBefore !== undefined && shownBefore.text === text) return [];
     this.index.put(indexed(target, text));
     return [{ name: 'edited', e: { ...at, text } }];
   }

@@ -47,6 +47,8 @@ export interface RoomMessagesParts {
   actions: MessageActions;
   /** Commits what the store wrote this turn: before an ack leaves, its message is on disk. */
   commit: () => void;
+  /** A sending session of mine began (its bundle): where, for peer/rejoin-resend.ts (peer/sent-sessions.ts). */
+  sessionStarted?: (bundle: SessionBundle) => void;
   /** Whether another device of mine is online now (the tracker lists it). */
   ownDevicesOnline: () => boolean;
   now: () => number;
@@ -109,6 +111,7 @@ export class RoomMessages {
       this.bundles.set(id, current);
       // Held from the first message on: catch-up and the mailbox serve it with its envelopes.
       this.parts.held.putBundle(bundle);
+      this.parts.sessionStarted?.(bundle);
     }
     const body: MessageBody = { id: messageId({ room: id, sender: me.user, session: session.session, seq: session.next }), time: Math.max(now(), extra?.notBefore ?? 0), text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);

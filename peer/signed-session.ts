@@ -20,12 +20,14 @@ import { KeyDirectory } from './key-directory.ts';
 import { bundleSignatureValid } from './sender-keys.ts';
 import { LinkPool, type DeviceAddress } from './link-pool.ts';
 import { MessageActions } from './message-actions.ts';
+import { RejoinResend } from './rejoin-resend.ts';
 import { RoomBook } from './room-book.ts';
 import { RoomCommands } from './room-commands.ts';
 import type { RoomDirectory } from './room-directory.ts';
 import { RoomMessages } from './room-messages.ts';
 import { RoomSync, type InboxItem } from './room-sync.ts';
 import { SearchIndex, type IndexedMessage } from './search-index.ts';
+import { SentSessions } from './sent-sessions.ts';
 import { SerialInbox } from './serial-inbox.ts';
 import { Trust } from './trust.ts';
 import type { SessionResult, TrackerSession } from './tracker-session.ts';
@@ -58,6 +60,8 @@ export interface Signed {
   search: SearchIndex;
   /** What reactions, edits, deletes and read receipts do to the messages they name. */
   actions: MessageActions;
+  /** My deletes and edits sent again to a member who rejoins a room. */
+  rejoins: RejoinResend;
 }
 
 /** What the engine lends the parts: its long-lived pieces and its channels out. */
@@ -177,9 +181,11 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     persist: () => host.persist(),
     report: (err, from) => host.report(err, from),
   });
+  const sentSessions = new SentSessions(store.db);
   const messages = new RoomMessages({
     me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
     history: store.history, held: store.held, delivery, gaps, actions, commit: () => store.db.flush(),
+    sessionStarted: (bundle) => sentSessions.record(bundle.room, bundle.session, bundle.head),
     ownDevicesOnline: () => addressOf(host, user).some((d) => d.device !== undefined && d.device !== host.data.deviceId()),
     emit: (name, e) => {
       if (name === 'error') host.emitError(e as ClientEvents['error']);
@@ -187,6 +193,12 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     },
     report: (err, from) => host.report(err, from),
     track: (work) => host.track(work),
+  });
+  const rejoins = new RejoinResend({
+    me: user, db: store.db, commit: () => store.db.flush(), rooms, conversations, history: store.history, actions,
+    sessions: sentSessions, held: store.held,
+    send: (conversation, text, extra) => messages.send(conversation, text, undefined, extra),
+    report: (err) => host.report(err), track: (work) => host.track(work),
   });
   const commands = new RoomCommands({
     me: { user, keys: me }, rooms, conversations, sync, directory: host.directory, tracker: host.tracker, now: host.now,
@@ -204,7 +216,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     },
     error: (e) => host.emitError(e),
   });
-  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox, store, delivery, catchUp, mailbox, search, actions };
+  const signed: Signed = { user, keys: me, state, pins, rooms, conversations, inbound, pool, sync, messages, commands, trust, inbox, store, delivery, catchUp, mailbox, search, actions, rejoins };
 
   pins.on('key_changed', (change) => {
     const roomIds = conversations.sharedWith(change.user);
@@ -227,6 +239,8 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   pool.on('refused', (d) => host.emitError({ code: d.code, message: `refused a peer link from ${d.address}: ${d.message}` }));
   pool.on('refused_summary', (summary) => host.emitError({ code: 'link.refused', message: summary.message }));
   pool.on('warning', (peer, err) => host.report(err, peer ?? 'the peer listener'));
+  // Rooms are loaded and nothing new applied yet: rejoins left unhandled by a restart are handled.
+  rejoins.start();
   return signed;
 }
 
@@ -236,6 +250,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
  * acknowledged before the links close, else their senders would wait for us until we are back.
  */
 export async function quiesce(s: Signed): Promise<void> {
+  s.rejoins.close();
   s.delivery.close();
   s.catchUp.close();
   await s.inbound.nextWrite();
@@ -268,6 +283,8 @@ function announce(host: SessionHost, s: Signed, event: RoomEvent, before: RoomSt
   switch (event.type) {
     case 'join':
       host.emit('member_joined', { room, roomId, user: event.actor });
+      // Someone back in the room: what I changed while they were out is sent to them (after this event's rotate below).
+      if (event.actor !== s.user) s.rejoins.check(roomId);
       // Back in a room left or kicked from (forgetRoom): its stored history is searched again now, not after a restart.
       // A row that does not open is reported; the join stands (the next restart's build reads it again).
       if (event.actor === s.user) {

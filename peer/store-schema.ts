@@ -121,4 +121,21 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN snippet INTEGER;
   CREATE INDEX messages_snippets ON messages (conversation, sent_at, sender, session, seq) WHERE kind = '' AND snippet IS NOT 0;
   `,
+  // 7: re-sending my deletes and edits to a member who rejoins a room (peer/rejoin-resend.ts).
+  // `sent_sessions`: the log head each of my sending sessions was made at, so who got its key
+  // (who may hold its messages) is known for as long as the messages are; the held bundle says it
+  // too, but goes after HELD_MAX_AGE_MS. `rejoins_handled`: per room, the seq of the last log event
+  // whose rejoin was handled here, so each is handled once per device, also across restarts; the
+  // row with room '' says the rooms held when this step ran were marked (their past rejoins are
+  // not handled: nothing was owed for them before this version).
+  `
+  CREATE TABLE sent_sessions (
+    room TEXT NOT NULL,
+    session TEXT NOT NULL,
+    head_seq INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    PRIMARY KEY (room, session)
+  );
+  CREATE TABLE rejoins_handled (room TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+  `,
 ];

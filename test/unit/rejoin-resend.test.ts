@@ -1,0 +1,164 @@
+// My deletes and edits sent again to a member who rejoins (peer/rejoin-resend.ts) over a real
+// store.db: only for messages of sessions whose key they were given, at most
+// MAX_RESENT_PER_REJOIN per rejoin (newest changes first), once per join per device (also after a
+// restart), and again after a restart that came before it was done. And members who had them
+// already are told nothing new (peer/message-actions.ts apply).
+
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type { MessageAction } from '../../protocol/message-actions.ts';
+import type { RoomEvent } from '../../protocol/room-log.ts';
+import type { Conversation } from '../../peer/conversations.ts';
+import { MAX_RESENT_PER_REJOIN, RejoinResend } from '../../peer/rejoin-resend.ts';
+import { SentSessions } from '../../peer/sent-sessions.ts';
+import { ROOM, named, storeFixture, storedMessage, type StoreFixture } from '../helpers/store-fixture.ts';
+
+type Sent = { text: string; action: MessageAction; notBefore?: number };
+
+/** Room ROOM's log as this device holds it: alice (me) made it, bob and carol joined, carol left. */
+function roomLog() {
+  const events: RoomEvent[] = [];
+  const members = new Map<string, number>();
+  const room = { id: ROOM, events, state: { members, head: { seq: -1, hash: '' } } };
+  const add = (type: RoomEvent['type'], actor: string) => {
+    const seq = events.length;
+    events.push({ type, actor, seq } as RoomEvent);
+    if (type === 'leave') members.delete(actor);
+    else members.set(actor, seq);
+    room.state.head = { seq, hash: `h${seq}` };
+  };
+  add('create', 'alice'); // 0
+  add('join', 'bob'); // 1
+  add('join', 'carol'); // 2
+  add('leave', 'carol'); // 3: sessions made from here on were not wrapped for her
+  return { room, add };
+}
+
+/** A RejoinResend of alice over `store` and `room`; what it sends is listed, its passes awaited by `idle`. */
+function resender(store: StoreFixture, room: ReturnType<typeof roomLog>['room'], opts: { failAt?: number } = {}) {
+  const sent: Sent[] = [];
+  const work: Promise<void>[] = [];
+  const errors: unknown[] = [];
+  const conversation = () => ({ id: ROOM, name: 'general', direct: false, members: [...room.state.members.keys()], head: room.state.head, forked: false }) as Conversation;
+  const r = new RejoinResend({
+    me: 'alice', db: store.db, commit: () => store.db.flush(),
+    rooms: { get: (id) => (id === ROOM ? room : undefined) as never, all: () => [room] as never, hashAt: (_id, seq) => (seq <= room.state.head.seq ? `h${seq}` : undefined) },
+    conversations: { find: (id) => (id === ROOM ? conversation() : undefined) },
+    history: store.history, actions: store.actions, sessions: new SentSessions(store.db),
+    held: { bundle: () => undefined },
+    send: async (_c, text, extra) => {
+      if (opts.failAt !== undefined && sent.length === opts.failAt) throw new Error('the disk went away');
+      sent.push({ text, ...extra });
+    },
+    report: (err) => errors.push(err),
+    track: (w) => void work.push(w),
+  });
+  return { r, sent, errors, idle: async () => { while (work.length) await work.shift(); } };
+}
+
+/**
+ * Alice's store: `n` messages deleted in session `in` (made at head 2, carol in), each deleted in
+ * turn, then one edited twice (`e-target`, newest change), and 5 deleted in session `out` (made at
+ * head 3, carol out: she never had them), changed last of all.
+ */
+async function aliceStore(t: TestContext, n: number): Promise<StoreFixture> {
+  const store = await storeFixture(t, 'p2p-rejoin-');
+  const sessions = new SentSessions(store.db);
+  sessions.record(ROOM, 'in', { seq: 2, hash: 'h2' });
+  sessions.record(ROOM, 'out', { seq: 3, hash: 'h3' });
+  let at = 10_000;
+  const add = (id: string, session: string, over: Parameters<typeof storedMessage>[2] = {}) => {
+    const m = { ...storedMessage(id, 'alice', { text: `text of ${id}`, ...over }), session, sentAt: ++at };
+    store.history.add(m);
+    if (m.action) store.actions.applied(m, named);
+    return m;
+  };
+  for (let i = 0; i < n; i++) add(`m${i}`, 'in');
+  add('e-target', 'in');
+  for (let i = 0; i < n; i++) add(`d${i}`, 'out', { text: '', action: { t: 'delete', of: `m${i}` } });
+  add('e1', 'out', { text: 'meet at 11', action: { t: 'edit', of: 'e-target' } });
+  add('e2', 'out', { text: 'meet at 11 (moved)', action: { t: 'edit', of: 'e-target' } });
+  for (let i = 0; i < 5; i++) add(`o${i}`, 'out');
+  for (let i = 0; i < 5; i++) add(`od${i}`, 'out', { text: '', action: { t: 'delete', of: `o${i}` } });
+  store.db.flush();
+  return store;
+}
+
+test('a rejoin sends again at most MAX_RESENT_PER_REJOIN changes, newest first, of messages the member was given, once per join', async (t) => {
+  const store = await aliceStore(t, MAX_RESENT_PER_REJOIN + 50);
+  const { room, add } = roomLog();
+  const first = resender(store, room);
+  first.r.start();
+  await first.idle();
+  assert.equal(first.sent.length, 0, 'nothing for the log as it was at the first start');
+  add('join', 'carol'); // 4: carol is back
+  first.r.check(ROOM);
+  await first.idle();
+  assert.deepEqual(first.errors, []);
+  assert.equal(first.sent.length, MAX_RESENT_PER_REJOIN, 'bounded');
+  // The newest change first: the edit, with its latest text, dated after it.
+  assert.deepEqual(first.sent[0], { text: 'meet at 11 (moved)', action: { t: 'edit', of: 'e-target' }, notBefore: store.history.get(ROOM, 'e2')!.sentAt + 1 });
+  const deleted = first.sent.slice(1).map((s) => (s.action.t === 'delete' ? s.action.of : ''));
+  const newest = Array.from({ length: MAX_RESENT_PER_REJOIN + 50 }, (_, i) => `m${i}`).reverse().slice(0, MAX_RESENT_PER_REJOIN - 1);
+  assert.deepEqual(deleted, newest, 'the newest deletes, none of session `out` (carol never had its messages)');
+  // Another event of the room, and a restart: the join was handled.
+  first.r.check(ROOM);
+  await first.idle();
+  first.r.close();
+  const again = resender(store, room);
+  again.r.start();
+  await again.idle();
+  assert.equal(first.sent.length + again.sent.length, MAX_RESENT_PER_REJOIN, 'once per join, also after a restart');
+  // A later rejoin is handled again.
+  add('leave', 'carol'); // 5
+  add('join', 'carol'); // 6
+  again.r.check(ROOM);
+  await again.idle();
+  assert.equal(again.sent.length, MAX_RESENT_PER_REJOIN);
+});
+
+test('a rejoin left half done (a restart, a failed send) is done after the restart', async (t) => {
+  const store = await aliceStore(t, 3);
+  const { room, add } = roomLog();
+  const first = resender(store, room, { failAt: 2 });
+  first.r.start();
+  await first.idle();
+  add('join', 'carol');
+  first.r.check(ROOM);
+  await first.idle();
+  assert.equal(first.sent.length, 2);
+  assert.match(String(first.errors[0]), /disk went away/);
+  first.r.close();
+  const again = resender(store, room);
+  again.r.start();
+  await again.idle();
+  assert.deepEqual(again.sent.map((s) => (s.action.t === 'read' ? '' : s.action.of)), ['e-target', 'm2', 'm1', 'm0']);
+  const third = resender(store, room);
+  third.r.start();
+  await third.idle();
+  assert.equal(third.sent.length, 0);
+});
+
+test('a delete or edit sent again tells nothing new to a member who had it', async (t) => {
+  const { history, actions } = await storeFixture(t, 'p2p-resent-');
+  const m = storedMessage('m', 'alice', { text: 'salary review' });
+  const n = storedMessage('n', 'alice', { text: 'meet at 10' });
+  history.add(m);
+  history.add(n);
+  const row = (id: string, action: MessageAction, text = '') => {
+    const r = storedMessage(id, 'alice', { text, action });
+    history.add(r);
+    return actions.applied(r, named).told.map((x) => x.name);
+  };
+  assert.deepEqual(row('d1', { t: 'delete', of: 'm' }), ['deleted']);
+  assert.deepEqual(row('d2', { t: 'delete', of: 'm' }), [], 'a second delete');
+  assert.deepEqual(row('e1', { t: 'edit', of: 'n' }, 'meet at 11'), ['edited']);
+  assert.deepEqual(row('e2', { t: 'edit', of: 'n' }, 'meet at 11'), [], 'the same text again');
+  assert.deepEqual(row('e3', { t: 'edit', of: 'n' }, 'meet at 12'), ['edited'], 'a new text is told');
+  assert.equal(actions.stateOf(history.get(ROOM, 'n')!).edited, 'meet at 12');
+  // An older edit arriving after a newer one changes nothing shown.
+  const late = { ...storedMessage('e0', 'alice', { text: 'meet at 9', action: { t: 'edit', of: 'n' } }), sentAt: 1 };
+  history.add(late);
+  assert.deepEqual(actions.applied(late, named).told, []);
+  assert.equal(actions.stateOf(history.get(ROOM, 'n')!).edited, 'meet at 12');
+});
