@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import type { ClientEvents, CommandResults, HistoryMessage, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError, isDeclaredCode } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
-import { dmRoom, type LinkLimits, type MessageBody } from '../protocol/peer.ts';
+import { dmRoom, type ConversationId, type LinkLimits, type MessageBody } from '../protocol/peer.ts';
 import type { RoomSummary } from '../protocol/tracker.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import type { ScryptParams } from './account.ts';
@@ -56,6 +56,9 @@ export interface EngineOptions {
 }
 
 type EngineEvents = { [K in keyof ClientEvents]: [ClientEvents[K]] };
+
+/** How long a leave waits for a message I just sent there to be acknowledged before refusing (ms). */
+const LEAVE_WAIT_MS = 3_000;
 
 export class ChatEngine extends EventEmitter<EngineEvents> {
   readonly data: DataFolder;
@@ -232,9 +235,30 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return this.signed().commands.join(ref, password);
   }
 
-  /** Throws 'room.undelivered' (without `force`) while my messages there reached no member yet. */
-  leaveRoom(roomRef: string, opts: { force?: boolean } = {}): Promise<void> {
-    return this.signed().commands.leave(roomRef, opts);
+  /**
+   * Throws 'room.undelivered' (without `force`) while my messages there reached no member yet;
+   * one just sent is given LEAVE_WAIT_MS to be acknowledged first (its ack is on its way).
+   */
+  async leaveRoom(roomRef: string, opts: { force?: boolean } = {}): Promise<void> {
+    const s = this.signed();
+    if (!opts.force) await this.untilReached(s, s.conversations.resolve(roomRef).id);
+    return s.commands.leave(roomRef, opts);
+  }
+
+  /** Until my messages in `id` each reached a member, or LEAVE_WAIT_MS passed (woken by each delivery, else every 250 ms: a mailbox deposit emits nothing). */
+  private async untilReached(s: Signed, id: ConversationId): Promise<void> {
+    const deadline = Date.now() + LEAVE_WAIT_MS;
+    while (s.store.outbox.unreached(id) > 0 && Date.now() < deadline && this.s === s) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.off('delivered', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(250, Math.max(0, deadline - Date.now())));
+        this.on('delivered', done);
+      });
+    }
   }
 
   kick(roomRef: string, rawUser: string): Promise<void> {
