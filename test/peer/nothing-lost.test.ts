@@ -214,7 +214,7 @@ test('a member who leaves or is kicked is no longer waited for: each waiting mes
   assert.ok(!(mine.waitingFor ?? []).includes('bob'), 'no longer waiting for bob (carol\'s ack may still be on its way)');
 });
 
-test('after a sender leaves, what they sent is not forwarded to a member who was away (it would be refused): no error flood, history of the room stays readable after leaving it', async (t) => {
+test('after a sender leaves, what they sent reaches a member who was away (forwarded up to what the leave names), without an error; the room\'s history stays readable after leaving it', async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
   const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'crew');
   const { alice, bob, carol } = engines;
@@ -237,5 +237,5 @@ test('after a sender leaves, what they sent is not forwarded to a member who was
   const sentinel = waitFor(carol2, 'message', (m) => m.text === 'sentinel', 20_000);
   await bob.sendDirect('carol', 'sentinel');
   await sentinel;
-  assert.deepEqual(seen.filter((m) => m.roomId === id), [], 'nothing of alice\'s reaches carol, and no refusal was reported (the helper fails on one)');
+  assert.deepEqual(seen.filter((m) => m.roomId === id).map((m) => m.text), ['alice 0', 'alice 1', 'alice 2'], 'alice\'s messages reach carol, and no refusal was reported (the helper fails on one)');
 });
