@@ -18,7 +18,11 @@ export function isRefusal(err: unknown): err is ProtocolError {
   return isCoded(err) && err.details?.remote !== undefined;
 }
 
-/** The peer refused us: a message in our words, theirs appended. */
+/**
+ * The peer refused us: a message in our words, theirs appended. One whose own deadline ran out
+ * (link.timeout) gave up, at whatever step: `details.gaveUp`, a fault it reports itself, which
+ * a responder does not report as a refusal (peer/link-server.ts).
+ */
 export function refusedBy(peer: string, me: string, r: { code: string; message: string }): ProtocolError {
   const code: LinkErrorCode = REMOTE_CODES.has(r.code) ? (r.code as LinkErrorCode) : 'link.refused';
   const ours: Partial<Record<LinkErrorCode, string>> = {
@@ -28,5 +32,6 @@ export function refusedBy(peer: string, me: string, r: { code: string; message: 
     'link.timeout': `${peer} gave up waiting for the handshake`,
     'link.busy': `${peer} is busy with other handshakes; try again in a few seconds`,
   };
-  return linkError(code, `${ours[code] ?? `${peer} refused the link`} (they said: ${JSON.stringify(r.message)})`);
+  const message = `${ours[code] ?? `${peer} refused the link`} (they said: ${JSON.stringify(r.message)})`;
+  return new ProtocolError(code, message, code === 'link.timeout' ? { details: { gaveUp: true } } : undefined);
 }

@@ -259,7 +259,7 @@ test('the responder signs nothing for a stranger: hello_reply carries no signatu
   assert.deepEqual(c.frames.map((f) => (f as { t: string }).t), ['hello_reply', 'refused'], 'no sealed frame: no signature was made');
 });
 
-test('an initiator that gave up before its hello (its deadline ran out while connecting) is closed without a refusal reported; a first frame that is not hello still is', TIMEOUT, async (t) => {
+test('an initiator that gave up (its deadline ran out) before or after its hello is closed without a refusal reported; a first frame that is not hello still is', TIMEOUT, async (t) => {
   const server = await LinkServer.listen({ host: '127.0.0.1', port: 0, me: BOB, pinnedKey: pins({ alice: alice.publicKey }) });
   t.after(() => server.close());
   const reported: { code: string; message: string }[] = [];
@@ -269,6 +269,13 @@ test('an initiator that gave up before its hello (its deadline ran out while con
   gaveUp.socket.write(encodeFrame({ t: 'refused', code: 'link.timeout', message: 'no complete handshake within 5000 ms' }));
   gaveUp.socket.end();
   await gaveUp.closed;
+  // Or after its hello, at the next step: the same.
+  const late = rawConnect(t, server.port, '127.0.0.4');
+  late.socket.write(encodeFrame(hello('alice', 'bob')));
+  await until('hello_reply', () => late.frames.length >= 1);
+  late.socket.write(encodeFrame({ t: 'refused', code: 'link.timeout', message: 'no complete handshake within 5000 ms' }));
+  late.socket.end();
+  await late.closed;
   const odd = rawConnect(t, server.port, '127.0.0.3');
   const refused = once(server, 'refused') as Promise<[{ code: string }]>;
   odd.socket.write(encodeFrame({ t: 'hello_finish', sig: toBase64Url(randomBytes(256)) }));
