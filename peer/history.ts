@@ -235,13 +235,14 @@ export class History {
 
   /**
    * The messages `sender`'s actions of `kinds` name in `conversation`, newest action first (by its
-   * signed time), at most `limit`: ids only, read from the clear columns (no row is opened).
+   * signed time), at most `limit`, only those whose newest such action is dated after `after`
+   * (ms): ids only, read from the clear columns (no row is opened).
    */
-  targetsActedOnBy(conversation: ConversationId, sender: string, kinds: readonly MessageActionType[], limit: number): string[] {
+  targetsActedOnBy(conversation: ConversationId, sender: string, kinds: readonly MessageActionType[], limit: number, after = -1): string[] {
     const marks = kinds.map(() => '?').join(', ');
     const rows = this.db.all(
-      `SELECT target, max(sent_at) AS t FROM messages WHERE conversation = ? AND sender = ? AND kind IN (${marks}) AND target IS NOT NULL GROUP BY target ORDER BY t DESC, target LIMIT ?`,
-      [conversation, sender, ...kinds, limit],
+      `SELECT target, max(sent_at) AS t FROM messages WHERE conversation = ? AND sender = ? AND kind IN (${marks}) AND target IS NOT NULL GROUP BY target HAVING t > ? ORDER BY t DESC, target LIMIT ?`,
+      [conversation, sender, ...kinds, after, limit],
     );
     return rows.map((r) => String(r.target));
   }

@@ -52,6 +52,8 @@ export interface RejoinResendParts {
   held: Pick<HeldEnvelopes, 'bundle'>;
   /** Sends an action in the conversation's current session (peer/room-messages.ts send). */
   send: (conversation: Conversation, text: string, extra: { action: MessageAction; notBefore?: number }) => Promise<unknown>;
+  /** My clock (ms): when a re-send to a member finished (`rejoin_resent`). */
+  now: () => number;
   report: (err: unknown) => void;
   /** Work under way: shutdown lets it finish briefly. */
   track: (work: Promise<void>) => void;
@@ -138,11 +140,15 @@ export class RejoinResend {
 
   /** Sends again, for `user` back in room `id` by the join at `joinSeq`, my deletes and latest edits of messages they may hold (the newest MAX_RESENT_PER_REJOIN). */
   private async resend(id: ConversationId, user: string, joinSeq: number): Promise<void> {
-    const { history, actions, me } = this.parts;
+    const { history, actions, me, db } = this.parts;
     const wasIn = this.memberAt(id, user, joinSeq);
+    // What was sent to them at an earlier rejoin is not sent again: a member leaving and joining
+    // in a loop would otherwise make every author send MAX_RESENT_PER_REJOIN messages each time.
+    const since = Number(db.get('SELECT until FROM rejoin_resent WHERE room = ? AND user = ?', [id, user])?.until ?? -1);
     let sent = 0;
-    for (const of of history.targetsActedOnBy(id, me, ['delete', 'edit'], MAX_LOOKED_AT_PER_REJOIN)) {
-      if (sent >= MAX_RESENT_PER_REJOIN || this.closed) return;
+    for (const of of history.targetsActedOnBy(id, me, ['delete', 'edit'], MAX_LOOKED_AT_PER_REJOIN, since)) {
+      if (this.closed) return;
+      if (sent >= MAX_RESENT_PER_REJOIN) break;
       const m = history.get(id, of);
       if (!m || m.action || m.from !== me) continue;
       // Made in a session they were given the key of: its log head had them as a member. A
@@ -165,6 +171,8 @@ export class RejoinResend {
       }
       sent++;
     }
+    // Committed with the join's mark (pass): a pass cut short sends it all again.
+    db.write(() => db.run('INSERT OR REPLACE INTO rejoin_resent (room, user, until) VALUES (?, ?, ?)', [id, user, this.parts.now()]));
   }
 
   /** Whether `user` was a member of room `id` at a head of its log before seq `before` (the head must be one of the log held here). */

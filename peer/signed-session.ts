@@ -198,7 +198,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     me: user, db: store.db, commit: () => store.db.flush(), rooms, conversations, history: store.history, actions,
     sessions: sentSessions, held: store.held,
     send: (conversation, text, extra) => messages.send(conversation, text, undefined, extra),
-    report: (err) => host.report(err), track: (work) => host.track(work),
+    report: (err) => host.report(err), track: (work) => host.track(work), now: host.now,
   });
   const commands = new RoomCommands({
     me: { user, keys: me }, rooms, conversations, sync, directory: host.directory, tracker: host.tracker, now: host.now,

@@ -127,7 +127,9 @@ export const MIGRATIONS: readonly string[] = [
   // too, but goes after HELD_MAX_AGE_MS. `rejoins_handled`: per room, the seq of the last log event
   // whose rejoin was handled here, so each is handled once per device, also across restarts; the
   // row with room '' says the rooms held when this step ran were marked (their past rejoins are
-  // not handled: nothing was owed for them before this version).
+  // not handled: nothing was owed for them before this version). `rejoin_resent`: per (room,
+  // member), my clock when a re-send to them last finished: the next rejoin of theirs sends only
+  // what I changed since, so leaving and joining again and again costs the room nothing new.
   `
   CREATE TABLE sent_sessions (
     room TEXT NOT NULL,
@@ -137,5 +139,6 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (room, session)
   );
   CREATE TABLE rejoins_handled (room TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+  CREATE TABLE rejoin_resent (room TEXT NOT NULL, user TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (room, user));
   `,
 ];

@@ -68,7 +68,7 @@ test('a store from before the snippet flag: its snippet messages are found, and 
   assert.ok(before > 0);
   const raw = new sqlite.Database(path);
   raw.exec('PRAGMA locking_mode=EXCLUSIVE');
-  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; PRAGMA user_version = ${before}`);
+  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP TABLE rejoin_resent; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; PRAGMA user_version = ${before}`);
   raw.close();
   db = new StoreDb(path, key);
   const history = new History(db);

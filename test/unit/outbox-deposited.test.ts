@@ -61,7 +61,7 @@ test('a store from before the deposit marks keeps its outbox, with nothing marke
   assert.ok(before > 0);
   const raw = new sqlite.Database(path);
   raw.exec('PRAGMA locking_mode=EXCLUSIVE');
-  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; ALTER TABLE outbox_waiting DROP COLUMN deposited; PRAGMA user_version = ${before}`);
+  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP TABLE rejoin_resent; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; ALTER TABLE outbox_waiting DROP COLUMN deposited; PRAGMA user_version = ${before}`);
   raw.close();
   db = new StoreDb(path, key);
   t.after(() => db.close());
