@@ -14,50 +14,21 @@
 // 👍 on one message N times, and each rep is one more toggle of theirs (receive: as the others get
 // it; send: as their own engine does it). A reaction's cost must not grow with N.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from '../../protocol/crypto.ts';
-import { History, type StoredMessage } from '../../peer/history.ts';
-import { MessageActions } from '../../peer/message-actions.ts';
-import { SearchIndex } from '../../peer/search-index.ts';
-import { StoreDb } from '../../peer/store-db.ts';
+import type { StoredMessage } from '../../peer/history.ts';
+import { MEMBERS, PLAIN_MESSAGES, ROOM, benchStore, cpuUs, median, named, row } from './bench-store.ts';
 
 const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '400' }, flood: { type: 'string', default: '20000,100000' } } });
 const REPS = Number(flags.reps);
 const FLOODS = flags.flood.split(',').filter(Boolean).map(Number);
-const ROOM = 'R'.repeat(43);
-const named = { id: ROOM, name: 'general' };
 const EMOJI = ['👍', '🎉', '👀', '🚀', '❤️'];
-const MEMBERS = Array.from({ length: 20 }, (_, i) => `member${String(i).padStart(2, '0')}`);
 
-let seq = 0;
-const at = () => 1_000_000 + seq;
-const plain = (id: string, from: string): StoredMessage => ({ conversation: ROOM, id, from, session: `S-${from}`, seq: ++seq, sentAt: at(), text: `message ${id}: the plan for friday` });
-const reaction = (from: string, of: string, emoji: string, on: boolean): StoredMessage => ({ conversation: ROOM, id: `r${seq + 1}`, from, session: `S-${from}`, seq: ++seq, sentAt: at(), text: '', action: { t: 'react', of, emoji, on } });
-
-function cpuUs(fn: () => void): number {
-  const t = process.cpuUsage();
-  fn();
-  const d = process.cpuUsage(t);
-  return d.user + d.system;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const reaction = (from: string, of: string, emoji: string, on: boolean): StoredMessage => row(from, '', { action: { t: 'react', of, emoji, on } });
 
 async function scenario(kind: 'recent' | 'one' | 'flood', flood = 0): Promise<Record<string, number>> {
-  const dir = mkdtempSync(join(tmpdir(), 'p2p-actions-micro-'));
-  const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-  const history = new History(db);
-  const index: SearchIndex = new SearchIndex(() => actions.indexable());
-  const actions: MessageActions = new MessageActions(history, index, db);
   // 2,000 plain messages; reactions already on them.
-  const ids: string[] = [];
-  for (let i = 0; i < 2000; i++) {
-    const m = plain(`m${i}`, MEMBERS[i % MEMBERS.length]!);
-    history.add(m);
-    ids.push(m.id);
-  }
+  const store = benchStore('p2p-actions-micro-', (id) => `message ${id}: the plan for friday`);
+  const { db, history, actions, ids } = store;
   const hot = ids.at(-1)!;
   if (kind === 'one') {
     for (let i = 0; i < 600; i++) history.add(reaction('member01', hot, EMOJI[i % 5]!, i % 2 === 0));
@@ -69,14 +40,14 @@ async function scenario(kind: 'recent' | 'one' | 'flood', flood = 0): Promise<Re
     }
     for (const u of MEMBERS) history.add(reaction(u, hot, EMOJI[u.length % 5]!, true));
   } else {
-    for (let i = 0; i < 1500; i++) history.add(reaction(MEMBERS[i % MEMBERS.length]!, ids[2000 - 1 - (i % 200)]!, EMOJI[i % 5]!, true));
+    for (let i = 0; i < 1500; i++) history.add(reaction(MEMBERS[i % MEMBERS.length]!, ids[PLAIN_MESSAGES - 1 - (i % 200)]!, EMOJI[i % 5]!, true));
   }
   await db.committed();
   const receive: number[] = [];
   const send: number[] = [];
   const show: number[] = [];
   for (let i = 0; i < REPS; i++) {
-    const of = kind === 'recent' ? ids[2000 - 1 - (i % 5)]! : hot;
+    const of = kind === 'recent' ? ids[PLAIN_MESSAGES - 1 - (i % 5)]! : hot;
     const emoji = kind === 'flood' ? '👍' : EMOJI[(i * 7) % 5]!;
     // Received from another member (in a flood: the flooder's next toggle).
     receive.push(cpuUs(() => {
@@ -97,8 +68,7 @@ async function scenario(kind: 'recent' | 'one' | 'flood', flood = 0): Promise<Re
     show.push(cpuUs(() => void actions.stateOf(history.get(ROOM, of)!)));
     await db.committed();
   }
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  store.close();
   return { receive: median(receive), send: median(send), show: median(show) };
 }
 

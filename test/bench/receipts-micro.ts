@@ -10,46 +10,18 @@
 // (as a store from before a bound, or rows that came in one burst) and then one of theirs applied
 // untimed. Printed with the rows of theirs kept. A receipt's cost must not grow with `--pending`.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from '../../protocol/crypto.ts';
-import { History, type StoredMessage } from '../../peer/history.ts';
-import { MessageActions } from '../../peer/message-actions.ts';
-import { SearchIndex } from '../../peer/search-index.ts';
-import { StoreDb } from '../../peer/store-db.ts';
+import type { StoredMessage } from '../../peer/history.ts';
+import { MEMBERS, ROOM, benchStore, cpuUs, median, named, row } from './bench-store.ts';
 
 const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '200' }, pending: { type: 'string', default: '50000' } } });
 const REPS = Number(flags.reps);
 const PENDING = Number(flags.pending);
-const ROOM = 'R'.repeat(43);
-const named = { id: ROOM, name: 'general' };
-const MEMBERS = Array.from({ length: 20 }, (_, i) => `member${String(i).padStart(2, '0')}`);
 
-let seq = 0;
-const plain = (id: string, from: string): StoredMessage => ({ conversation: ROOM, id, from, session: `S-${from}`, seq: ++seq, sentAt: 1_000_000 + seq, text: `message ${id}` });
-const receipt = (from: string, upTo: string): StoredMessage => ({ conversation: ROOM, id: `r${seq + 1}`, from, session: `S-${from}`, seq: ++seq, sentAt: 1_000_000 + seq, text: '', action: { t: 'read', upTo } });
+const receipt = (from: string, upTo: string): StoredMessage => row(from, '', { action: { t: 'read', upTo } });
 
-function cpuUs(fn: () => void): number {
-  const t = process.cpuUsage();
-  fn();
-  const d = process.cpuUsage(t);
-  return d.user + d.system;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-const dir = mkdtempSync(join(tmpdir(), 'p2p-receipts-micro-'));
-const db = new StoreDb(join(dir, 'store.db'), randomBytes(32));
-const history = new History(db);
-const index: SearchIndex = new SearchIndex(() => actions.indexable());
-const actions: MessageActions = new MessageActions(history, index, db);
-const ids: string[] = [];
-for (let i = 0; i < 2000; i++) {
-  const m = plain(`m${i}`, MEMBERS[i % MEMBERS.length]!);
-  history.add(m);
-  ids.push(m.id);
-}
+const store = benchStore('p2p-receipts-micro-', (id) => `message ${id}`);
+const { db, history, actions, ids } = store;
 for (const u of MEMBERS) {
   const r = receipt(u, ids[1990]!);
   history.add(r);
@@ -76,6 +48,5 @@ for (let i = 0; i < REPS; i++) {
   await db.committed();
 }
 const kept = Number(db.get(`SELECT count(*) AS n FROM messages WHERE conversation = ? AND kind = 'read' AND sender = 'member01'`, [ROOM])!.n);
-db.close();
-rmSync(dir, { recursive: true, force: true });
+store.close();
 process.stdout.write(`${PENDING} pending receipts of one member: receive one more ${median(receive)} µs, reads ${median(reads)} µs (CPU, median of ${REPS}); their receipts kept: ${kept}\n`);
