@@ -4,24 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HostToView } from '../../protocol/view.ts';
-import { ChatModel, parseReadMarks } from '../../extension/chat-model.ts';
-import { PASSWORD, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
-import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { parseReadMarks } from '../../extension/chat-model.ts';
+import { waitFor } from '../helpers/engines.ts';
+import { modelOf, twoDevices } from '../helpers/chat-model-scene.ts';
 
 test('messages I send from another device show as mine, never unread nor notified; a room left keeps no unread count', { timeout: 120_000 }, async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
-  const { alice, bob } = engines;
-  const laptop = await makeEngine(t, tracker);
-  await laptop.login('alice', PASSWORD);
-  await bob.listPeers(); // bob has heard of the laptop (the tracker answers after its push)
-
-  const posted: HostToView[] = [];
+  const { tracker, id, alice, bob, laptop } = await twoDevices(t);
   const notified: string[] = [];
-  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => false, notify: (_k, title) => notified.push(title) }, `${tracker.host}:${tracker.port}`);
-  model.attach(alice);
-  await model.signedIn(alice);
+  const { model, opened } = await modelOf(alice, { notify: (_k, title) => void notified.push(title) }, `${tracker.host}:${tracker.port}`);
 
   const mine = waitFor(alice, 'message', (m) => m.text === 'from my laptop');
   await laptop.sendRoom(id, 'from my laptop');
@@ -29,8 +19,7 @@ test('messages I send from another device show as mine, never unread nor notifie
   assert.equal(model.totalUnread(), 0, 'my own message is not unread');
   assert.deepEqual(notified, [], 'nor notified');
   await model.openConversation(id);
-  const opened = posted.filter((m): m is Extract<HostToView, { type: 'conversation/opened' }> => m.type === 'conversation/opened').at(-1)!;
-  const row = opened.timeline.find((i) => i.kind === 'message' && i.text === 'from my laptop');
+  const row = opened().timeline.find((i) => i.kind === 'message' && i.text === 'from my laptop');
   assert.ok(row && row.kind === 'message' && row.mine, 'drawn as mine');
   model.closeConversation(id);
 

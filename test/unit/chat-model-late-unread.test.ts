@@ -6,24 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import type { HostToView } from '../../protocol/view.ts';
-import { ChatModel, type ReadMark } from '../../extension/chat-model.ts';
-import { PASSWORD, makeEngine, registered, roomOf, waitFor } from '../helpers/engines.ts';
+import type { ReadMark } from '../../extension/chat-model.ts';
+import { registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-
-type Opened = Extract<HostToView, { type: 'conversation/opened' }>;
-
-/** A model's posts, and the next one matching `match` (already posted ones do not count). */
-function postsOf() {
-  const posted: HostToView[] = [];
-  const waiting: { match: (m: HostToView) => boolean; done: (m: HostToView) => void }[] = [];
-  const post = (m: HostToView) => {
-    posted.push(m);
-    for (const w of [...waiting]) if (w.match(m)) waiting.splice(waiting.indexOf(w), 1), w.done(m);
-  };
-  const next = (match: (m: HostToView) => boolean) => new Promise<HostToView>((done) => waiting.push({ match, done }));
-  return { posted, post, next };
-}
+import { modelOf, twoDevices } from '../helpers/chat-model-scene.ts';
 
 /**
  * alice, bob and carol in #team, alice's ChatModel signed in; carol's clock can be set behind
@@ -42,15 +28,11 @@ async function lateScene(t: TestContext) {
     await joined;
   }
   const screen = { visible: true };
-  const { posted, post } = postsOf();
-  const model = new ChatModel({ post, visible: () => screen.visible, notify: () => {} }, 'tracker');
-  model.attach(alice);
-  await model.signedIn(alice);
+  const { model, opened } = await modelOf(alice, { visible: () => screen.visible });
   const counts = () => {
     const r = model.roomItems().find((r) => r.key === id)!;
     return { unread: r.unread, mentions: r.mentions };
   };
-  const opened = () => posted.filter((m): m is Opened => m.type === 'conversation/opened').at(-1)!;
 
   // alice reads bob's message with the view on screen, then hides it.
   const got = waitFor(alice, 'message', (m) => m.text === 'deploy done');
@@ -97,17 +79,10 @@ test('a late unread message deleted before it is read leaves the unread and ment
 });
 
 test('after a reload, my other device reading the first of three unread leaves two unread here', { timeout: 120_000 }, async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
-  const { alice, bob } = engines;
-  const laptop = await makeEngine(t, tracker);
-  await laptop.login('alice', PASSWORD);
-  await bob.listPeers();
+  const { id, alice, bob, laptop } = await twoDevices(t);
   let saved: unknown;
   const readMarks = { load: () => saved, save: (_user: string, m: [string, ReadMark][]) => void (saved = m) };
-  const before = new ChatModel({ post: () => {}, visible: () => false, notify: () => {}, readMarks }, 'tracker');
-  before.attach(alice);
-  await before.signedIn(alice);
+  const { model: before } = await modelOf(alice, { readMarks });
   const texts = ['one', '@alice two', 'three'];
   const arrived = Promise.all(texts.map((x) => Promise.all([waitFor(alice, 'message', (m) => m.text === x), waitFor(laptop, 'message', (m) => m.text === x)])));
   const sent: string[] = [];
@@ -116,10 +91,7 @@ test('after a reload, my other device reading the first of three unread leaves t
   assert.equal(before.totalUnread(), 3);
 
   // The window reloads: a new model over the same engine and saved marks; the conversation is not opened.
-  const { post, next } = postsOf();
-  const model = new ChatModel({ post, visible: () => false, notify: () => {}, readMarks }, 'tracker');
-  model.attach(alice);
-  await model.signedIn(alice);
+  const { model, next } = await modelOf(alice, { readMarks });
   assert.equal(model.totalUnread(), 3);
 
   const told = next((m) => m.type === 'rooms/changed');

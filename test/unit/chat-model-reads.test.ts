@@ -7,32 +7,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostToView } from '../../protocol/view.ts';
-import { ChatModel } from '../../extension/chat-model.ts';
-import { PASSWORD, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
-import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { waitFor } from '../helpers/engines.ts';
+import { modelOf, twoDevices } from '../helpers/chat-model-scene.ts';
 
-type Opened = Extract<HostToView, { type: 'conversation/opened' }>;
 type Reads = Extract<HostToView, { type: 'reads/changed' }>;
 
-async function viewOf(engine: TestEngine, screen: { visible: boolean }) {
-  const posted: HostToView[] = [];
-  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => screen.visible, notify: () => {} }, 'tracker');
-  model.attach(engine);
-  await model.signedIn(engine);
-  const opened = () => posted.filter((m): m is Opened => m.type === 'conversation/opened').at(-1)!;
-  return { model, posted, opened };
-}
-
 test('"New messages" at the first unread message; my read receipt becomes "seen by" at the other member; my other device reading clears the count here', { timeout: 120_000 }, async (t) => {
-  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
-  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'general');
-  const { alice, bob } = engines;
-  const laptop = await makeEngine(t, tracker);
-  await laptop.login('alice', PASSWORD);
-  await bob.listPeers();
+  const { id, alice, bob, laptop } = await twoDevices(t);
   const aliceScreen = { visible: true };
-  const a = await viewOf(alice, aliceScreen);
-  const b = await viewOf(bob, { visible: true });
+  const a = await modelOf(alice, { visible: () => aliceScreen.visible });
+  const b = await modelOf(bob, { visible: () => true });
   await b.model.openConversation(id);
 
   // alice reads "hello" with the view on screen, then hides it; three more come.
