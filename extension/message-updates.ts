@@ -41,10 +41,10 @@ const MAX_EARLY = 1_000;
  */
 export const REACTION_WINDOW_MS = 100;
 
-/** A message whose reaction posts are being coalesced: the changes that came in its window, in order. */
+/** A message whose reaction posts are being coalesced: whether more came in its window (the store has them). */
 interface Window {
   timer: ReturnType<typeof setTimeout>;
-  waiting: MessageChange[];
+  changed: boolean;
 }
 
 export class MessageUpdates {
@@ -84,45 +84,51 @@ export class MessageUpdates {
   /**
    * Message `id` of `key` changed: the window's copy, the view, quotes of it and the code threads
    * follow. A reaction within REACTION_WINDOW_MS of the last one posted for that message waits for
-   * the window's end, where all that came in it is posted as one (the state then).
+   * the window's end, where the message is read from the store once and posted (the state then).
    */
   changed(key: ConversationId, id: string, change: MessageChange): void {
     if (change.t === 'reaction') {
       const slot = `${key}\n${id}`;
       const open = this.windows.get(slot);
       if (open) {
-        open.waiting.push(change);
+        open.changed = true;
         return;
       }
-      this.windows.set(slot, { timer: this.windowEnd(slot, key, id), waiting: [] });
+      this.windows.set(slot, { timer: this.windowEnd(slot, key, id), changed: false });
     }
-    this.apply(key, id, [change]);
+    this.apply(key, id, change);
   }
 
-  /** The end of a reaction window: what came in it is posted as one, and a new window opens; none when nothing came. */
+  /** The end of a reaction window: when reactions came in it, the message is posted and a new window opens; else none. */
   private windowEnd(slot: string, key: ConversationId, id: string): ReturnType<typeof setTimeout> {
     return setTimeout(() => {
       const w = this.windows.get(slot);
       if (!w) return;
-      if (w.waiting.length === 0) {
+      if (!w.changed) {
         this.windows.delete(slot);
         return;
       }
-      const changes = w.waiting;
-      this.windows.set(slot, { timer: this.windowEnd(slot, key, id), waiting: [] });
-      this.apply(key, id, changes);
+      this.windows.set(slot, { timer: this.windowEnd(slot, key, id), changed: false });
+      this.apply(key, id);
     }, REACTION_WINDOW_MS);
   }
 
-  /** `changes` (in order) to message `id` of `key`, posted as one: from the store when it has it, else applied to the window's copy. */
-  private apply(key: ConversationId, id: string, changes: readonly MessageChange[]): void {
+  /**
+   * Message `id` of `key` posted as it is now, after `change` (none: reactions that came in a
+   * window): from the store when it has it, else `change` applied to the window's copy.
+   */
+  private apply(key: ConversationId, id: string, change?: MessageChange): void {
     const me = this.engine()?.user;
     if (!me) return;
-    if (changes.some((c) => c.t === 'deleted')) this.quotes.deleted(key, id);
+    if (change?.t === 'deleted') this.quotes.deleted(key, id);
     const stored = this.stored(key, id);
+    // A window's reactions are known from the store only; it no longer answers (the conversation
+    // was left within the window): nothing more to show.
+    if (!change && !stored) return;
     const shown = this.timelines.message(key, id);
     let next: TimelineMessage | undefined;
-    if (shown) next = stored ? withStored(shown, stored, me) : changes.reduce((m, c) => applied(m, c, me), shown);
+    if (shown && stored) next = withStored(shown, stored, me);
+    else if (shown) next = applied(shown, change!, me);
     else if (stored) next = fromHistory(stored, me, stored.replyTo !== undefined ? this.quote(key, stored.replyTo) : undefined);
     if (!next) {
       // Not here yet (a reaction can come before its message): looked up again when it arrives.
@@ -133,7 +139,7 @@ export class MessageUpdates {
     if (shown) this.timelines.replace(key, next);
     this.post({ type: 'message/updated', key, message: next });
     this.threads()?.updated(key, next);
-    if (changes.some((c) => c.t !== 'reaction')) this.requote(key, id, stored, next);
+    if (change && change.t !== 'reaction') this.requote(key, id, stored, next);
   }
 
   /** Members' read receipts of `key`, mine left out. */
