@@ -272,7 +272,9 @@ class Harness {
       case 'leave': {
         const watchers = model.onlineMembers().filter((u) => u !== step.user).map((u) => this.peer(u));
         const marks = watchers.map((p) => p.mark);
-        await this.peer(step.user).eng().leaveRoom(room);
+        // Forced: the model's leave is the user's choice, also when what they sent reached nobody
+        // yet (refused without it: test/peer/leave-undelivered.test.ts).
+        await this.peer(step.user).eng().leaveRoom(room, { force: true });
         model.apply(step);
         await Promise.all(watchers.map((p, i) => p.until(marks[i], 'member_left', (e) => e.room === room && e.user === step.user, `sees ${step.user} leave ${room}`)));
         this.checkViews(ctx);

@@ -15,7 +15,7 @@ import { filesHolding } from '../helpers/files-under.ts';
 import { NOTES_FOLDER, PASSWORDS, ROOM } from './cast.ts';
 import { openPackagedWindow } from './dev-window.ts';
 import { setColorTheme, THEMES } from './themes.ts';
-import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 const PASSWORD = 'plum kettle orbit 93 lantern';
 
@@ -68,6 +68,33 @@ test('a person chats with a bot from VS Code: packaged .vsix, palette, view, the
     await frame.getByText('pong: hello bot').first().waitFor({ state: 'visible' });
     await page.screenshot({ path: join(RESULTS, 'e2e-light.png') });
     step(`screenshots: ${join(RESULTS, 'e2e-dark.png')}, ${join(RESULTS, 'e2e-light.png')}`);
+
+    // Leaving while a message reached nobody: the bot goes away, alice writes, and Leave Room asks
+    // first (a modal that says so); Cancel stays, Leave Anyway leaves.
+    await bot.stop();
+    frame = await webviewFrame(page, '.composer textarea');
+    await frame.locator('.composer textarea').click();
+    await page.keyboard.type('anyone there?');
+    await page.keyboard.press('Enter');
+    await frame.getByText('anyone there?').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    const leave = async (button: 'Cancel' | 'Leave Anyway') => {
+      await runCommand(page, 'P2P Chat: Leave Room');
+      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: ROOM }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+      await page.keyboard.type(ROOM);
+      await page.keyboard.press('Enter');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+      assert.match(await dialog.innerText(), /1 of your messages there has not reached any member yet/);
+      await dialog.getByRole('button', { name: button }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+    };
+    await leave('Cancel');
+    await frame.getByText('pong: hello bot').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await leave('Leave Anyway');
+    // Left: the room is gone from the view's list of rooms.
+    frame = await webviewFrame(page, '.lists');
+    await frame.locator(`.conversation[data-key]`, { hasText: ROOM }).waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS });
+    step('Leave Room asked first while "anyone there?" had reached nobody; Cancel stayed, Leave Anyway left');
 
     assert.deepEqual(blocked, [], 'the workbench tried to leave the machine');
     // Nothing VS Code keeps on disk (settings, state, logs, the extension's storage) holds the password.
