@@ -85,6 +85,7 @@ test('a person chats with a bot from VS Code: packaged .vsix, palette, view, the
       const dialog = page.locator('.monaco-dialog-box');
       await dialog.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
       assert.match(await dialog.innerText(), /1 of your messages there has not reached any member yet/);
+      if (button === 'Cancel') await page.screenshot({ path: join(RESULTS, 'e2e-leave-undelivered.png') });
       await dialog.getByRole('button', { name: button }).click();
       await dialog.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
     };
