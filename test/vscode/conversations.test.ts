@@ -298,7 +298,7 @@ test('a snippet carol shares shows as a comment thread in alice\'s editor, follo
     await widget.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     await widget.getByText('can we keep this handler pure?').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     assert.match(await widget.innerText(), /carol/);
-    assert.match(await widget.locator('.review-title').innerText(), /#lobby/);
+    await widget.locator('.review-title', { hasText: '#lobby' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     step("alice's editor shows carol's snippet as a comment thread on lines 3-5");
 
     // alice replies in the thread's box: a reply in the chat, for carol and bob alike.

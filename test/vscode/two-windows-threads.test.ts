@@ -78,7 +78,8 @@ test("a window attached to the engine's window shows the code threads of its own
     await listed.click();
     const widget = threadWidget(b);
     await widget.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    assert.match(await widget.locator('.review-title').innerText(), /#lobby/);
+    // The title is drawn after the widget (it was read empty once under load): waited for.
+    await widget.locator('.review-title', { hasText: '#lobby' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     step("window B's editor shows the snippet as a comment thread on lines 3-4");
 
     // A reply typed in window B's thread: through the link to window A's engine, to bob, and back to both windows.
