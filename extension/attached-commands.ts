@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { ConversationId } from '../protocol/peer.ts';
 import { int, optional } from '../protocol/schema.ts';
 import { searchHitsSchema, VIEW_RUNNABLE_COMMANDS, type HostToView, type ViewRequestParams, type WindowToHost } from '../protocol/view.ts';
-import { askSelection, leaveAsking } from './commands.ts';
+import { askingAnyway, askSelection } from './commands.ts';
 import { noticeText, pickText } from './labels.ts';
 import { searchMessages } from './search-pick.ts';
 import type { ChatMirror } from './chat-mirror.ts';
@@ -77,7 +77,7 @@ export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]):
       return (async () => {
         requireLogin();
         const key = arg(0) ?? (await pickConversation(w.mirror, 'Leave Room', true));
-        if (key) await leaveAsking((force) => w.request({ type: 'room/leave', key, ...(force ? { force } : {}) }));
+        if (key) await askingAnyway('leave', (force) => w.request({ type: 'room/leave', key, ...(force ? { force } : {}) }));
       })();
     case 'p2pChat.closeRoom':
       return (async () => {
@@ -86,7 +86,7 @@ export function attachedCommand(w: AttachedWindow, id: string, args: unknown[]):
         if (!key) return;
         const name = w.mirror.rooms.find((r) => r.key === key)?.title ?? key;
         const sure = await vscode.window.showWarningMessage(`Close ${noticeText(name)} for everyone?`, { modal: true, detail: 'Nobody can send to it afterwards.' }, 'Close Room');
-        if (sure === 'Close Room') await w.request({ type: 'room/close', key });
+        if (sure === 'Close Room') await askingAnyway('close', (force) => w.request({ type: 'room/close', key, ...(force ? { force } : {}) }));
       })();
     case 'p2pChat.kickMember':
       return (async () => {

@@ -234,8 +234,9 @@ export class ChatController implements vscode.Disposable {
     this.afterRoomGone(key);
   }
 
-  async closeRoom(key: string): Promise<void> {
-    await this.requireEngine().closeRoom(key);
+  /** Throws 'room.undelivered' (without `force`) while my messages there wait for a member. */
+  async closeRoom(key: string, force = false): Promise<void> {
+    await this.requireEngine().closeRoom(key, force ? { force } : {});
     this.afterRoomGone(key);
   }
 

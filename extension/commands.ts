@@ -76,7 +76,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
 
   register('p2pChat.leaveRoom', async (key?: string) => {
     const room = key ?? (await pickRoom(controller, 'Leave Room'));
-    if (room) await leaveAsking((force) => controller.leaveRoom(room, force));
+    if (room) await askingAnyway('leave', (force) => controller.leaveRoom(room, force));
   });
 
   register('p2pChat.closeRoom', async (key?: string) => {
@@ -84,7 +84,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
     if (!room) return;
     const name = controller.engine!.joinedRooms().find((r) => r.id === room)?.name ?? room;
     const sure = await vscode.window.showWarningMessage(`Close ${noticeText(name)} for everyone?`, { modal: true, detail: 'Nobody can send to it afterwards.' }, 'Close Room');
-    if (sure === 'Close Room') await controller.closeRoom(room);
+    if (sure === 'Close Room') await askingAnyway('close', (force) => controller.closeRoom(room, force));
   });
 
   register('p2pChat.kickMember', async (key?: string, user?: string) => {
@@ -184,18 +184,25 @@ export function registerCommands(context: vscode.ExtensionContext, controller: C
  * widens it to whole lines), the conversation (`target`), and an optional note. Undefined when there is no
  * selection (the user is told) or a question was dismissed.
  */
+/** What leaving or closing a room anyway is called, and asked, when the engine refuses it as undelivered. */
+export const ANYWAY = {
+  leave: { question: 'Leave the room and lose messages nobody has received?', button: 'Leave Anyway' },
+  close: { question: 'Close the room although members have not received all your messages?', button: 'Close Anyway' },
+} as const;
+
 /**
- * Leaves a room by `leave(force)`. When my messages there reached no member yet (the engine
- * refuses with room.undelivered, saying how many), asks in a modal whether to leave anyway and
- * lose them; nothing happens unless the user says so.
+ * Leaves or closes a room by `run(force)`. When my messages there would be lost by it (the
+ * engine refuses with room.undelivered, saying how many and for whom), asks in a modal whether to
+ * do it anyway; nothing happens unless the user says so.
  */
-export async function leaveAsking(leave: (force: boolean) => Promise<unknown>): Promise<void> {
+export async function askingAnyway(what: keyof typeof ANYWAY, run: (force: boolean) => Promise<unknown>): Promise<void> {
   try {
-    await leave(false);
+    await run(false);
   } catch (err) {
     if (!isCoded(err, 'room.undelivered')) throw err;
-    const choice = await vscode.window.showWarningMessage('Leave the room and lose messages nobody has received?', { modal: true, detail: noticeText((err as Error).message) }, 'Leave Anyway');
-    if (choice === 'Leave Anyway') await leave(true);
+    const { question, button } = ANYWAY[what];
+    const choice = await vscode.window.showWarningMessage(question, { modal: true, detail: noticeText((err as Error).message) }, button);
+    if (choice === button) await run(true);
   }
 }
 

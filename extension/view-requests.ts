@@ -58,7 +58,7 @@ async function request(c: ChatController, message: FromViewRequest): Promise<Ans
     case 'room/leave':
       return await c.leaveRoom(message.key, message.force === true);
     case 'room/close':
-      return await c.closeRoom(message.key);
+      return await c.closeRoom(message.key, message.force === true);
     case 'room/kick':
       return await c.kick(message.key, message.user);
     case 'message/send': {

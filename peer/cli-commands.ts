@@ -33,7 +33,7 @@ const HELP: { [K in ClientCommandName]: CommandHelp & { name: K } } = {
   create_room: { name: 'create_room', usage: 'create_room NAME [--private]', json: 'room, private?, password?', about: 'create a room (--private asks for a room password)' },
   join_room: { name: 'join_room', usage: 'join_room NAME', json: 'room, password?', about: 'join a room (asks for the password of a private room)' },
   leave_room: { name: 'leave_room', usage: 'leave_room NAME [--force]', json: 'room, force?', about: 'leave a room (refused while a message of yours there reached no member yet; --force leaves anyway and loses it)' },
-  close_room: { name: 'close_room', usage: 'close_room NAME', json: 'room', about: 'close a room for everyone (owner only)' },
+  close_room: { name: 'close_room', usage: 'close_room NAME [--force]', json: 'room, force?', about: 'close a room for everyone (owner only; refused while a message of yours there has not reached every member: --force closes anyway)' },
   kick: { name: 'kick', usage: 'kick ROOM USER', json: 'room, user', about: 'remove a member from a room (owner only)' },
   members: { name: 'members', usage: 'members ROOM', json: 'room', about: "a room's members, owner, presence and pinned keys (verified or not; flagged when the tracker shows another)" },
   msg_room: { name: 'msg_room', usage: 'msg_room NAME [TEXT]', json: 'room, text', about: 'send to a room; without TEXT, chat mode until /quit' },
@@ -124,7 +124,7 @@ const HANDLERS: Handlers = {
     return { room: roomName(cmd.room) };
   },
   async close_room(engine, cmd) {
-    await engine.closeRoom(cmd.room);
+    await engine.closeRoom(cmd.room, cmd.force ? { force: true } : {});
     return { room: roomName(cmd.room) };
   },
   async kick(engine, cmd) {

@@ -150,8 +150,8 @@ export class InteractiveMode {
     list_conn: () => this.perform({ cmd: 'list_conn' }),
     create_room: (t) => this.createRoom(t),
     join_room: (t) => this.joinRoom(t.arg(1)),
-    leave_room: (t) => this.leaveRoom(t),
-    close_room: (t) => this.perform({ cmd: 'close_room', room: t.arg(1) }),
+    leave_room: (t) => this.forcible('leave_room', t),
+    close_room: (t) => this.forcible('close_room', t),
     kick: (t) => this.perform({ cmd: 'kick', room: t.arg(1), user: t.arg(2) }),
     members: (t) => this.perform({ cmd: 'members', room: t.arg(1) }),
     msg_room: (t) => this.message('msg_room', t),
@@ -234,13 +234,14 @@ export class InteractiveMode {
     await this.perform({ cmd: 'login', user, password: await this.secret('Password: ') });
   }
 
-  private async leaveRoom(t: Typed): Promise<void> {
+  /** `leave_room NAME [--force]`, `close_room NAME [--force]`: a refusal as undelivered says how to do it anyway. */
+  private async forcible(cmd: 'leave_room' | 'close_room', t: Typed): Promise<void> {
     const name = t.words.slice(1).find((a) => a !== '--force');
     if (!name) throw usageError(t.usage);
     try {
-      await this.perform({ cmd: 'leave_room', room: name, ...(t.words.includes('--force') ? { force: true } : {}) });
+      await this.perform({ cmd, room: name, ...(t.words.includes('--force') ? { force: true } : {}) });
     } catch (err) {
-      if (err instanceof ProtocolError && err.code === 'room.undelivered') throw new ProtocolError(err.code, `${err.message} (leave_room ${name} --force)`);
+      if (err instanceof ProtocolError && err.code === 'room.undelivered') throw new ProtocolError(err.code, `${err.message} (${cmd} ${name} --force)`);
       throw err;
     }
   }

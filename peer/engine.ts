@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import type { ClientEvents, CommandResults, HistoryMessage, MemberRow, PeerRow } from '../protocol/client.ts';
 import { ProtocolError, isDeclaredCode } from '../protocol/errors.ts';
 import { normalizeUserName } from '../protocol/names.ts';
-import { dmRoom, type ConversationId, type LinkLimits, type MessageBody } from '../protocol/peer.ts';
+import { dmRoom, type LinkLimits, type MessageBody } from '../protocol/peer.ts';
 import type { RoomSummary } from '../protocol/tracker.ts';
 import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import type { ScryptParams } from './account.ts';
@@ -241,22 +241,25 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
    */
   async leaveRoom(roomRef: string, opts: { force?: boolean } = {}): Promise<void> {
     const s = this.signed();
-    if (!opts.force) await this.untilReached(s, s.conversations.resolve(roomRef).id);
+    if (!opts.force) {
+      const { id } = s.conversations.resolve(roomRef);
+      await this.settled(s, () => s.store.outbox.unreached(id) === 0);
+    }
     return s.commands.leave(roomRef, opts);
   }
 
-  /** Until my messages in `id` each reached a member, or LEAVE_WAIT_MS passed (woken by each delivery, else every 250 ms: a mailbox deposit emits nothing). */
-  private async untilReached(s: Signed, id: ConversationId): Promise<void> {
+  /** Until `done()`, or LEAVE_WAIT_MS passed (asked at each delivery, else every 250 ms: a mailbox deposit emits nothing). */
+  private async settled(s: Signed, done: () => boolean): Promise<void> {
     const deadline = Date.now() + LEAVE_WAIT_MS;
-    while (s.store.outbox.unreached(id) > 0 && Date.now() < deadline && this.s === s) {
+    while (!done() && Date.now() < deadline && this.s === s) {
       await new Promise<void>((resolve) => {
-        const done = () => {
+        const wake = () => {
           clearTimeout(timer);
-          this.off('delivered', done);
+          this.off('delivered', wake);
           resolve();
         };
-        const timer = setTimeout(done, Math.min(250, Math.max(0, deadline - Date.now())));
-        this.on('delivered', done);
+        const timer = setTimeout(wake, Math.min(250, Math.max(0, deadline - Date.now())));
+        this.on('delivered', wake);
       });
     }
   }
@@ -265,8 +268,17 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return this.signed().commands.kick(roomRef, rawUser);
   }
 
-  closeRoom(roomRef: string): Promise<void> {
-    return this.signed().commands.close(roomRef);
+  /**
+   * Throws 'room.undelivered' (without `force`) while my messages there wait for a member; those
+   * waiting only for members online are given LEAVE_WAIT_MS to be acknowledged first.
+   */
+  async closeRoom(roomRef: string, opts: { force?: boolean } = {}): Promise<void> {
+    const s = this.signed();
+    if (!opts.force) {
+      const { id } = s.conversations.resolve(roomRef);
+      await this.settled(s, () => !s.store.outbox.waitingIn(id, Infinity).users.some((u) => s.delivery.reachableNow(u)));
+    }
+    return s.commands.close(roomRef, opts);
   }
 
   // ---- messages (room-messages.ts) -------------------------------------------------------------

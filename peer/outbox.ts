@@ -274,6 +274,13 @@ export class OutboxStore {
     )!.n);
   }
 
+  /** How many entries of `room` still wait for a member, and who they wait for (sorted, at most `maxUsers`). */
+  waitingIn(room: ConversationId, maxUsers: number): { messages: number; users: string[]; more: number } {
+    const messages = Number(this.db.get('SELECT count(*) AS n FROM outbox o WHERE o.room = ? AND EXISTS (SELECT 1 FROM outbox_waiting w WHERE w.room = o.room AND w.session = o.session AND w.seq = o.seq)', [room])!.n);
+    const all = this.db.all('SELECT DISTINCT user FROM outbox_waiting WHERE room = ? ORDER BY user', [room]).map((r) => String(r.user));
+    return { messages, users: all.slice(0, maxUsers), more: Math.max(0, all.length - maxUsers) };
+  }
+
   /** Drops every entry of `room` (left, kicked, closed). In the turn's transaction. */
   forget(room: ConversationId): void {
     this.db.write(() => {

@@ -31,6 +31,8 @@ export interface RoomCommandParts {
   left: (id: string) => void;
   /** How many of my messages in room `id` reached no member yet (peer/outbox.ts unreached). */
   unreached: (id: string) => number;
+  /** My messages in room `id` still waiting for a member, and whom they wait for (peer/outbox.ts waitingIn). */
+  waiting: (id: string) => { messages: number; users: string[]; more: number };
   /** What `user` has sent in room `id`, as held here, for a leave or kick (protocol/room-log.ts `sent`). */
   sent: (id: string, user: string) => { session: string; seq: number }[];
   persist: () => void;
@@ -121,10 +123,21 @@ export class RoomCommands {
     await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'kick', actor: me.user, subject, time: this.parts.now(), sent: this.parts.sent(id, subject) }));
   }
 
-  /** Throws 'room.not_owner'. */
-  async close(ref: string): Promise<void> {
+  /**
+   * Closes a room for everyone. Every device then forgets its log and keys, so what has not
+   * reached a member by then never will (a delete included: they keep the text); without `force`
+   * the close is refused while my messages there wait for anyone: 'room.undelivered'. Throws
+   * 'room.not_owner'.
+   */
+  async close(ref: string, opts: { force?: boolean } = {}): Promise<void> {
     const { me } = this.parts;
-    const { id } = this.owned(ref, 'close it');
+    const { id, state } = this.owned(ref, 'close it');
+    const waiting = this.parts.waiting(id);
+    if (waiting.messages > 0 && !opts.force) {
+      const them = waiting.messages === 1 ? '1 of your messages there has' : `${waiting.messages} of your messages there have`;
+      const who = `${waiting.users.join(', ')}${waiting.more ? ` and ${waiting.more} more` : ''}`;
+      throw new ProtocolError('room.undelivered', `${state.name} is still open: ${them} not reached ${who} yet (a delete too: they would keep the text), and never will once it is closed; wait until they have come online, or close it anyway`);
+    }
     await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'close', actor: me.user, time: this.parts.now() }));
   }
 

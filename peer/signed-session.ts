@@ -34,6 +34,8 @@ import type { SessionResult, TrackerSession } from './tracker-session.ts';
 
 /** Messages from one peer waiting to be handled; beyond this the peer is flooding: drop its link. */
 export const MAX_INCOMING_PER_PEER = 5000;
+/** Members a refused close names (the rest are counted): a room may have a thousand. */
+const MAX_NAMED_WAITING = 5;
 
 /** Everything that exists while a user is signed in. */
 export interface Signed {
@@ -205,6 +207,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     ...(host.opts.scryptParams ? { scryptParams: host.opts.scryptParams } : {}),
     left: (id) => forgetRoom(host, signed, id), persist: () => host.persist(),
     sent: (id, u) => store.held.lastSent(id, u, MAX_SENT_SESSIONS), unreached: (id) => store.outbox.unreached(id),
+    waiting: (id) => store.outbox.waitingIn(id, MAX_NAMED_WAITING),
   });
   const trust = new Trust({
     me: user, keys: pins, tracker: host.tracker, presence: host.presence,

@@ -92,7 +92,7 @@ export const clientCommandSchema = variants(
     create_room: obj({ room: name, private: optional(bool()), password: optional(str({ max: 1024 })) }),
     join_room: obj({ room: name, password: optional(str({ max: 1024 })) }),
     leave_room: obj({ room: name, force: optional(bool()) }),
-    close_room: obj({ room: name }),
+    close_room: obj({ room: name, force: optional(bool()) }),
     kick: obj({ room: name, user: name }),
     members: obj({ room: name }),
     msg_room: obj({ room: name, text }),

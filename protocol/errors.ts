@@ -43,7 +43,7 @@ export const ERROR_REGISTRY = {
     'room.bad_signature': wire('a room event not signed by its actor'),
     'room.invalid_event': wire('a room event that breaks the room-log rules'),
     'room.forked': wire('two different signed events at one seq: members were shown different histories'),
-    'room.undelivered': local('leaving would lose my messages there that reached no member yet (leave with force to leave anyway)'),
+    'room.undelivered': local('leaving (closing) would lose my messages there that reached no member (not every member) yet; force does it anyway'),
   },
   user: {
     'user.not_found': wire('no such user (or no key known for them)'),

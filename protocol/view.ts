@@ -318,7 +318,8 @@ const viewToHostVariants = {
   'room/join': obj({ requestId, id: roomKey, password: optional(secret) }),
   /** `force`: leave even though my messages there reached no member yet (refused without it: room.undelivered). */
   'room/leave': obj({ requestId, key: roomKey, force: optional(bool()) }),
-  'room/close': obj({ requestId, key: roomKey }),
+  /** `force`: close even though my messages there have not reached every member (refused without it: room.undelivered). */
+  'room/close': obj({ requestId, key: roomKey, force: optional(bool()) }),
   'room/kick': obj({ requestId, key: roomKey, user: name }),
   /** `replyTo`: the message of `key` it answers. */
   'message/send': obj({ requestId, key: roomKey, text: str({ min: 1, max: VIEW_LIMITS.messageBytes, maxBytes: VIEW_LIMITS.messageBytes }), replyTo: optional(messageIdSchema) }),

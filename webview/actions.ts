@@ -166,17 +166,19 @@ export const actions = {
 
   /** `force`: leave even though my messages there reached no member yet (asked after a refusal). */
   leaveRoom(key: ConversationId, force = false): void {
-    store.leaveRefused.value = undefined;
-    request({ type: 'room/leave', key, ...(force ? { force } : {}) }, { kind: 'leave', key });
+    store.refusedAsUndelivered.value = undefined;
+    request({ type: 'room/leave', key, ...(force ? { force } : {}) }, { kind: 'forcible', key, action: 'leave' });
   },
 
-  /** The user chose to stay after a refused leave. */
-  stayInRoom(): void {
-    store.leaveRefused.value = undefined;
+  /** `force`: close even though my messages there have not reached every member (asked after a refusal). */
+  closeRoom(key: ConversationId, force = false): void {
+    store.refusedAsUndelivered.value = undefined;
+    request({ type: 'room/close', key, ...(force ? { force } : {}) }, { kind: 'forcible', key, action: 'close' });
   },
 
-  closeRoom(key: ConversationId): void {
-    request({ type: 'room/close', key }, { kind: 'bar' });
+  /** The user chose not to leave or close after such a refusal. */
+  keepRoom(): void {
+    store.refusedAsUndelivered.value = undefined;
   },
 
   kick(key: ConversationId, user: string): void {

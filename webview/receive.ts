@@ -188,8 +188,8 @@ function completed(message: Extract<HostToView, { type: 'request/completed' }>):
       store.joinErrors.value = errors;
       // Joined: the room is open; typing goes to it at once (the focus was on the Join button, now gone).
       if (!error) focusComposer();
-    } else if (place.kind === 'leave' && error?.code === 'room.undelivered') {
-      store.leaveRefused.value = { key: place.key, message: error.message };
+    } else if (place.kind === 'forcible' && error?.code === 'room.undelivered') {
+      store.refusedAsUndelivered.value = { key: place.key, action: place.action, message: error.message };
     } else if (place.kind === 'send' && error) {
       store.error.value = { ...error, message: `${error.message} Your message was not sent: it is back in the message box.` };
       restoreDraft(place);

@@ -26,7 +26,14 @@ export interface ViewError {
  * bar. A completion changes its own place only, so one request never clears another's state.
  */
 /** Where a request's failure is shown. `send`: the bar, and the unsent text (and the reply it was) goes back to the message box. */
-export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'leave'; key: ConversationId } | { kind: 'send'; key: ConversationId; text: string; reply?: ReplyDraft } | { kind: 'page'; key: ConversationId; dir: 'older' | 'newer' } | { kind: 'around'; key: ConversationId; id: string } | { kind: 'search' };
+/** A leave or close the host refused as undelivered (room.undelivered), for the user to do anyway or not. */
+export interface UndeliveredRefusal {
+  key: ConversationId;
+  action: 'leave' | 'close';
+  message: string;
+}
+
+export type RequestPlace = { kind: 'login' } | { kind: 'join'; room: string } | { kind: 'bar' } | { kind: 'forcible'; key: ConversationId; action: 'leave' | 'close' } | { kind: 'send'; key: ConversationId; text: string; reply?: ReplyDraft } | { kind: 'page'; key: ConversationId; dir: 'older' | 'newer' } | { kind: 'around'; key: ConversationId; id: string } | { kind: 'search' };
 
 /** The message my next message in a conversation answers (shown above the composer). */
 export interface ReplyDraft {
@@ -91,8 +98,8 @@ export const store = {
   newerError: signal<string | undefined>(undefined),
   /** A failed join's words, by room id, shown in that directory row. */
   joinErrors: signal<ReadonlyMap<string, string>>(new Map()),
-  /** A leave refused because my messages there reached no member yet: the room and the host's words (asks to leave anyway). */
-  leaveRefused: signal<{ key: ConversationId; message: string } | undefined>(undefined),
+  /** A leave or close refused because my messages there would be lost: the room, which, and the host's words (asks to do it anyway). */
+  refusedAsUndelivered: signal<UndeliveredRefusal | undefined>(undefined),
   /** Requests posted and not yet completed, by request id. */
   pending: signal<ReadonlyMap<number, PendingRequest>>(new Map()),
   drafts: signal<ReadonlyMap<ConversationId, string>>(new Map()),
@@ -145,7 +152,7 @@ export const model = {
   error: store.error as ReadonlySignal<ViewError | undefined>,
   loginError: store.loginError as ReadonlySignal<ViewError | undefined>,
   joinErrors: store.joinErrors as ReadonlySignal<ReadonlyMap<string, string>>,
-  leaveRefused: store.leaveRefused as ReadonlySignal<{ key: ConversationId; message: string } | undefined>,
+  refusedAsUndelivered: store.refusedAsUndelivered as ReadonlySignal<UndeliveredRefusal | undefined>,
   pageError: store.pageError as ReadonlySignal<string | undefined>,
   newerError: store.newerError as ReadonlySignal<string | undefined>,
   paging,

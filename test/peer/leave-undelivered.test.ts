@@ -60,3 +60,26 @@ test('a message in a member\'s mailbox has reached them: the leave is not refuse
   await alice.leaveRoom(id);
   assert.ok(!inRoom(alice, id), 'alice left once the mailbox held it');
 });
+
+test('closing a room is refused while a message of mine there has not reached every member (naming them); forced, it closes', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'ops');
+  const { alice, bob, carol } = engines;
+  for (let i = 0; i < 100 && !alice.members(id).some((r) => r.user === 'carol' && r.online); i++) await new Promise((r) => setTimeout(r, 100));
+  await away(carol, alice);
+  // bob has it, carol does not: a leave would be fine (catch-up), a close would leave carol without it.
+  const atBob = waitFor(bob, 'message', (m) => m.text === 'salary review (wrong room)');
+  const m = await alice.sendRoom(id, 'salary review (wrong room)');
+  await atBob;
+  const deleted = waitFor(bob, 'deleted', (d) => d.id === m.id);
+  await alice.deleteMessage({ room: id }, m.id);
+  await deleted;
+  await assert.rejects(alice.closeRoom(id), (err: { code?: string; message?: string }) => {
+    assert.equal(err.code, 'room.undelivered');
+    assert.match(err.message!, /1 of your messages there has not reached carol yet \(a delete too: they would keep the text\)/);
+    return true;
+  });
+  assert.ok(inRoom(alice, id), 'the room is still open');
+  await alice.closeRoom(id, { force: true });
+  assert.ok(!inRoom(alice, id), 'forced: closed');
+});

@@ -207,7 +207,7 @@ describe('webview: the open conversation', () => {
     await view.waitForPosted('room/close', { key: 'general' });
   });
 
-  test('a leave refused because messages reached nobody yet says so and asks; Leave anyway posts room/leave with force, Escape stays', async (t) => {
+  test('a leave or close refused because messages would be lost says so and asks; Leave (Close) anyway posts it with force, Escape keeps the room', async (t) => {
     const view = await harness().open(t);
     await openGeneral(view);
     const refuse = async () => {
@@ -234,6 +234,18 @@ describe('webview: the open conversation', () => {
     const forced = await view.waitForPosted('room/leave', { key: 'general', force: true });
     assert.equal(forced.force, true);
     await anyway.waitFor({ state: 'detached', timeout: WAIT_MS });
+
+    // Closing the same way: refused as undelivered, asked, closed anyway.
+    await view.clearPosted();
+    await view.page.getByRole('button', { name: 'Close general for everyone' }).click();
+    await view.page.getByRole('button', { name: 'Close room', exact: true }).click();
+    const close = await view.waitForPosted('room/close', { key: 'general' });
+    assert.equal(close.force, undefined);
+    await view.send({ type: 'request/completed', requestId: close.requestId, ok: false, error: { code: 'room.undelivered', message: 'general is still open: 1 of your messages there has not reached carol yet' } });
+    const closeAnyway = view.page.getByRole('button', { name: 'Close anyway' });
+    await closeAnyway.waitFor({ timeout: WAIT_MS });
+    await view.page.keyboard.press('Enter');
+    await view.waitForPosted('room/close', { key: 'general', force: true });
   });
 
   test('drafts and the open conversation survive hide/show', async (t) => {

@@ -17,7 +17,7 @@ function ChatHeader({ conversation, room, title, direct, iAmOwner }: { conversat
   const count = model.members.value.length;
   const membersOpen = model.membersOpen.value;
   const [confirm, setConfirm] = useState<'leave' | 'close' | undefined>();
-  const refused = model.leaveRefused.value;
+  const refused = model.refusedAsUndelivered.value;
   return (
     <>
       <header class="chat-header">
@@ -46,7 +46,12 @@ function ChatHeader({ conversation, room, title, direct, iAmOwner }: { conversat
         <ConfirmBar text={`Leave ${title}? You can join it again later.`} confirmLabel="Leave" onConfirm={() => actions.leaveRoom(conversation)} onCancel={() => setConfirm(undefined)} />
       )}
       {refused?.key === conversation && (
-        <ConfirmBar text={`${refused.message}.`} confirmLabel="Leave anyway" onConfirm={() => actions.leaveRoom(conversation, true)} onCancel={() => actions.stayInRoom()} />
+        <ConfirmBar
+          text={`${refused.message}.`}
+          confirmLabel={refused.action === 'leave' ? 'Leave anyway' : 'Close anyway'}
+          onConfirm={() => (refused.action === 'leave' ? actions.leaveRoom(conversation, true) : actions.closeRoom(conversation, true))}
+          onCancel={() => actions.keepRoom()}
+        />
       )}
       {confirm === 'close' && (
         <ConfirmBar text={`Close ${title} for everyone? This cannot be undone.`} confirmLabel="Close room" onConfirm={() => actions.closeRoom(conversation)} onCancel={() => setConfirm(undefined)} />
