@@ -19,8 +19,11 @@ import type { TrackerSession } from './tracker-session.ts';
 import type { KeyObject } from 'node:crypto';
 
 const MAX_APPEND_RETRIES = 5;
-/** Room events per `log` frame: a frame stays well under the 1 MiB peer limit. */
-const LOG_CHUNK = 500;
+/**
+ * Room events per `log` frame: a frame stays under the peer message limit (an event is at most
+ * about 4.5 KiB, a kick naming MAX_SENT_SESSIONS sessions: protocol/room-log.ts).
+ */
+export const LOG_CHUNK = 100;
 export const MAX_PARKED_BYTES_PER_ROOM = 16 * 1024 * 1024;
 
 /** A peer message as its sender's inbox holds it. */

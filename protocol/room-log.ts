@@ -16,10 +16,13 @@ const userName = str({ pattern: NAME_PATTERN, max: 32 });
 const hash = b64url({ bytes: 32 });
 
 /**
- * The most sender-key sessions a leave or kick names in `sent`: as many as a receiver keeps of one
- * sender (MAX_SESSIONS_PER_SENDER in protocol/peer.ts); older ones it no longer holds.
+ * The most sender-key sessions a leave or kick names in `sent` (the newest): 6,400 messages when
+ * full (a session carries at most 100), far more than members away usually lack. It bounds an
+ * event to about 4.5 KiB (peer/room-sync.ts sends logs in chunks sized for it). Catch-up serves
+ * a sender's sessions oldest first, so a receiver keeping only 8 sessions of one sender still
+ * takes them all (was 8: a member who sent 1,000 messages while another was away lost 200).
  */
-export const MAX_SENT_SESSIONS = 8;
+export const MAX_SENT_SESSIONS = 64;
 
 export const roomEventSchema = obj({
   v: literal(1),

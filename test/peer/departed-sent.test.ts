@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { PASSWORD, allowErrors, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { PASSWORD, allowErrors, collect, makeEngine, messagesShown, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { storeOf } from '../helpers/conversation.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 import type { Signed } from '../../peer/signed-session.ts';
@@ -122,4 +122,33 @@ test('what a kicked member sent before the kick reaches a member who was away; n
   assert.equal(h.messages.filter((m) => m.text.startsWith('still here')).length, 0, 'nothing bob sent after the kick');
   const alicesView = await alice.history({ room: id });
   assert.equal(alicesView.messages.filter((m) => m.text.startsWith('still here')).length, 0);
+});
+
+test('a member who sent in more sessions than a receiver keeps of one sender, then left: a member away gets every message', SLOW, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob', 'carol'], 'team');
+  const { alice, bob, carol } = engines;
+  await seesMember(bob, id, 'carol');
+  const gone = waitFor(bob, 'presence', (p) => p.user === 'carol' && !p.online);
+  await carol.close();
+  await gone;
+  // A new session for each message (as a key change or the 100-message cap makes one): 12 sessions,
+  // more than the 8 a receiver keeps of one sender (MAX_SESSIONS_PER_SENDER).
+  const s = (bob as unknown as { s: Signed }).s;
+  const SESSIONS = 12;
+  for (let i = 0; i < SESSIONS; i++) {
+    s.messages.rotate(id);
+    const atAlice = waitFor(alice, 'message', (m) => m.text === `part ${i}`);
+    await bob.sendRoom(id, `part ${i}`);
+    await atAlice;
+  }
+  const left = waitFor(alice, 'member_left', (e) => e.user === 'bob');
+  await bob.leaveRoom(id);
+  await left;
+  const again = await makeEngine(t, tracker, { dataDir: carol.dataDir });
+  const errors = collect(again, 'error');
+  const all = messagesShown(again, SESSIONS, (m) => m.from === 'bob', 30_000);
+  await again.login('carol', PASSWORD);
+  assert.deepEqual((await all).map((m) => m.text), Array.from({ length: SESSIONS }, (_, i) => `part ${i}`));
+  assert.deepEqual(errors.map((e) => `${e.code}: ${e.message}`), []);
 });

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { canonicalBytes, canonicalJson } from '../../protocol/canonical.ts';
 import { LABELS, generateRsaKeyPair, randomBytes, sha256, signPss, toBase64Url, type RsaKeyPair } from '../../protocol/crypto.ts';
 import { ProtocolError, type ErrorCode } from '../../protocol/errors.ts';
+import { LOG_CHUNK } from '../../peer/room-sync.ts';
+import { MAX_MESSAGE_BYTES } from '../../peer/link-handshake.ts';
 import {
   MAX_SENT_SESSIONS,
   applyRoomEvent,
@@ -285,6 +287,14 @@ test('sent: only a leave or a kick names what the departing member sent, each se
   // Signed: a tracker cannot stretch it.
   const leave = ev(state, 'leave', 'bob', { sent });
   refuses(state, { ...leave, sent: [{ ...sent[0]!, seq: 5 }, sent[1]!] }, 'room.bad_signature');
+  // The largest event (a kick of a 32-character name naming every session, at huge seqs) still
+  // lets a chunk of the log fit one peer message (peer/room-sync.ts sendLog).
+  const longest = 'k'.repeat(32);
+  const full = { ...ev(state, 'kick', 'alice', { subject: longest, sent: many.slice(1).map((x) => ({ ...x, seq: Number.MAX_SAFE_INTEGER })) }), actor: 'a'.repeat(32), room: 'r'.repeat(43), prev: 'p'.repeat(43), seq: Number.MAX_SAFE_INTEGER, time: Number.MAX_SAFE_INTEGER };
+  const bytes = Buffer.byteLength(JSON.stringify(roomEventSchema.parse(full, 'event')));
+  assert.ok(bytes < 4608, `an event is at most ${bytes} bytes`);
+  const frame = Buffer.byteLength(JSON.stringify({ t: 'log', room: 'r'.repeat(43), events: Array.from({ length: LOG_CHUNK }, () => full) }));
+  assert.ok(frame < MAX_MESSAGE_BYTES, `a log chunk of ${LOG_CHUNK} such events is ${frame} bytes, under the ${MAX_MESSAGE_BYTES}-byte link limit`);
 });
 
 // ---- signatures -------------------------------------------------------------------------------
