@@ -139,15 +139,15 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
 
   async login(rawUser: string, password: string): Promise<void> {
     if (this.s) throw new ProtocolError('auth.already_authenticated', `already logged in as ${this.s.user}; log out first`);
-    const { session, keys, port } = await signIn.logIn(this.signInParts(), rawUser, password);
-    await this.session.begin(session, keys, port);
+    const { session, keys, port, freePort } = await signIn.logIn(this.signInParts(), rawUser, password);
+    await this.session.begin(session, keys, port, freePort);
   }
 
   /** Resumes the account saved in the data folder with its token: no password. */
   async resume(rawUser?: string): Promise<boolean> {
     const signed = await signIn.resume(this.signInParts(), rawUser);
     if (!signed) return false;
-    await this.session.begin(signed.session, signed.keys, signed.port);
+    await this.session.begin(signed.session, signed.keys, signed.port, signed.freePort);
     return true;
   }
 

@@ -37,12 +37,14 @@ export class SessionLifecycle {
   /**
    * Starts the session the tracker opened (`session`) for `keys`, listening for peers on `port`
    * (0: any free one), and emits `ready`. On failure everything begun is undone (the engine reads
-   * as logged out) and the error is thrown.
+   * as logged out) and the error is thrown. `freePort` lets go of the port held since it was
+   * picked (peer/sign-in.ts), right before listening on it.
    */
-  async begin(session: SessionResult, keys: UserKeys, port: number): Promise<void> {
+  async begin(session: SessionResult, keys: UserKeys, port: number, freePort: () => Promise<void> = async () => {}): Promise<void> {
     try {
-      await this.beginNow(session, keys, port);
+      await this.beginNow(session, keys, port, freePort);
     } catch (err) {
+      await freePort();
       // Half a start is worse than none: undo it so the engine reads as logged out.
       const s = this.s;
       this.s = undefined;
@@ -59,7 +61,7 @@ export class SessionLifecycle {
     }
   }
 
-  private async beginNow(session: SessionResult, me: UserKeys, port: number): Promise<void> {
+  private async beginNow(session: SessionResult, me: UserKeys, port: number, freePort: () => Promise<void>): Promise<void> {
     const h = this.host;
     const s = await assemble({
       opts: h.opts, data: h.data, tracker: h.tracker, now: h.now, directory: h.directory, emit: h.emit, emitError: h.emitError, report: h.report,
@@ -70,6 +72,7 @@ export class SessionLifecycle {
     }, session, me);
     this.s = s;
     const { pool, sync } = s;
+    await freePort();
     await pool.listen(port, h.opts.peerHost ?? '0.0.0.0');
     this.applySession(session);
     await this.refreshDirectory();

@@ -38,6 +38,11 @@ export interface SignedIn {
   keys: UserKeys;
   /** The port to listen on. */
   port: number;
+  /**
+   * Lets the port go: a port picked here stays held from then (it is told to the tracker) until
+   * the engine is about to listen on it, so no other program takes it meanwhile. Idempotent.
+   */
+  freePort: () => Promise<void>;
 }
 
 /** Registers an account (keys made here, the private ones sealed under the password). Throws the tracker's ProtocolError. */
@@ -69,13 +74,18 @@ export async function logIn(parts: SignInParts, rawUser: string, password: strin
     throw new ProtocolError('auth.salt_changed', `the tracker gave a different salt for ${user} than before; if you changed your password on another machine, delete salts.json in ${data.root}, otherwise do not trust this tracker`);
   }
   const derived = await deriveAccountKeys(password, fromBase64Url(salt), parts.scryptParams);
-  const port = await reservePort(parts);
-  const session = await tracker.start('login', { user, authKey: toBase64Url(derived.authKey), peerPort: parts.advertisePort ?? port, device: data.deviceId() });
-  const keys = decryptKeyBlob(derived.keyKey, session.user, session.keyBlob);
-  if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the tracker returned keys that do not match your identity');
-  data.setSalt(tracker.address, user, salt);
-  await parts.accounts.save({ user: session.user, tracker: tracker.address, token: session.token, signingKey: toBase64Url(exportPrivateKey(keys.signing.privateKey)), encryptionKey: toBase64Url(exportPrivateKey(keys.encryption.privateKey)) });
-  return { session, keys, port };
+  const { port, free } = await reservePort(parts);
+  try {
+    const session = await tracker.start('login', { user, authKey: toBase64Url(derived.authKey), peerPort: parts.advertisePort ?? port, device: data.deviceId() });
+    const keys = decryptKeyBlob(derived.keyKey, session.user, session.keyBlob);
+    if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the tracker returned keys that do not match your identity');
+    data.setSalt(tracker.address, user, salt);
+    await parts.accounts.save({ user: session.user, tracker: tracker.address, token: session.token, signingKey: toBase64Url(exportPrivateKey(keys.signing.privateKey)), encryptionKey: toBase64Url(exportPrivateKey(keys.encryption.privateKey)) });
+    return { session, keys, port, freePort: free };
+  } catch (err) {
+    await free();
+    throw err;
+  }
 }
 
 /** Resumes the saved account with its token; undefined when there is none for this tracker or the token was refused (then forgotten). */
@@ -89,11 +99,12 @@ export async function resume(parts: SignInParts, rawUser?: string): Promise<Sign
     signing: { privateKey: signing, publicKey: createPublicKey(signing) },
     encryption: { privateKey: encryption, publicKey: createPublicKey(encryption) },
   };
-  const port = await reservePort(parts);
+  const { port, free } = await reservePort(parts);
   let session: SessionResult;
   try {
     session = await tracker.start('resume', { token: saved.token, peerPort: parts.advertisePort ?? port, device: parts.data.deviceId() });
   } catch (err) {
+    await free();
     if (err instanceof ProtocolError && err.code === 'auth.bad_token') {
       await parts.accounts.forget(saved.user);
       await tracker.stop();
@@ -101,20 +112,28 @@ export async function resume(parts: SignInParts, rawUser?: string): Promise<Sign
     }
     throw err;
   }
-  if (!keysMatchIdentity(keys, session.identity)) throw new ProtocolError('auth.bad_credentials', 'the saved keys do not match your identity on the tracker');
-  return { session, keys, port };
+  if (!keysMatchIdentity(keys, session.identity)) {
+    await free();
+    throw new ProtocolError('auth.bad_credentials', 'the saved keys do not match your identity on the tracker');
+  }
+  return { session, keys, port, freePort: free };
 }
 
-/** The port to listen on: the configured one, or a free one picked now for port 0. */
-async function reservePort(parts: SignInParts): Promise<number> {
+/**
+ * The port to listen on: the configured one, or for port 0 a free one, held by a listener until
+ * `free` (before, it was let go at once and another program could take it during the sign-in:
+ * `listen EADDRINUSE` at the end of a login, seen in the bench). A peer that connects meanwhile
+ * is closed at once, as a refused connection would be, and tries again.
+ */
+async function reservePort(parts: SignInParts): Promise<{ port: number; free: () => Promise<void> }> {
   const wanted = parts.peerPort ?? 0;
-  if (wanted !== 0) return wanted;
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
+  if (wanted !== 0) return { port: wanted, free: async () => {} };
+  const probe = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
     probe.once('error', reject);
-    probe.listen(0, parts.peerHost ?? '0.0.0.0', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
+    probe.listen(0, parts.peerHost ?? '0.0.0.0', () => resolve());
   });
+  const { port } = probe.address() as { port: number };
+  let freed: Promise<void> | undefined;
+  return { port, free: () => (freed ??= new Promise<void>((resolve) => probe.close(() => resolve()))) };
 }

@@ -65,6 +65,11 @@ export interface CatchUpOptions {
   log?: (line: string) => void;
   /** Run the late member, when it comes back, with --cpu-prof into this folder (catch-up-late.cpuprofile, written when it stops at the end). */
   profileDir?: string;
+  /**
+   * The sender leaves the room (forced) before it stops: what it sent then reaches the late member
+   * as a departed member's, up to what its leave names (protocol/room-log.ts `sent`).
+   */
+  senderLeaves?: boolean;
 }
 
 export interface CatchUpResult {
@@ -235,7 +240,12 @@ export async function catchUpBench(opts: CatchUpOptions): Promise<CatchUpResult>
   atForwarders.stop();
   const failed = (await Promise.allSettled(answers)).filter((s) => s.status === 'rejected' || !(s.value as { answer: { ok: boolean } }).answer.ok).length;
   if (!reached) throw new Error(`catch-up: the ${forwarders.length} online members did not all get the ${n} messages (${atForwarders.got.map((s) => s.size).join(', ')})`);
-  log(`catch-up: sent and received by ${forwarders.length} in ${(sendMs / 1000).toFixed(1)} s; ${sender.name} stops`);
+  log(`catch-up: sent and received by ${forwarders.length} in ${(sendMs / 1000).toFixed(1)} s; ${sender.name} ${opts.senderLeaves ? 'leaves the room and ' : ''}stops`);
+  if (opts.senderLeaves) {
+    const left = forwarders[0].peer.waitEvent('member_left', (e) => e.room === room && e.user === sender.name, 60_000);
+    await sender.peer.ok({ cmd: 'leave_room', room, force: true });
+    await left;
+  }
   const senderGone = forwarders[0].peer.waitEvent('presence', (e) => e.user === sender.name && e.online === false, 60_000);
   await sender.peer.stop();
   await senderGone;
@@ -291,11 +301,12 @@ export async function catchUpBench(opts: CatchUpOptions): Promise<CatchUpResult>
     rows: [],
     notes: [],
   };
+  const departed = opts.senderLeaves ? ' (the sender left)' : '';
   const target = n === 10_000 && roomSize === 10 ? `; target < ${CATCH_UP_TARGET_MS} ms: ${allMs !== null && allMs < CATCH_UP_TARGET_MS ? 'met' : 'MISSED'}` : `; target for 10,000 in a room of 10: < ${CATCH_UP_TARGET_MS} ms`;
   result.rows.push(
-    { metric: `catch-up of ${n} missed, room of ${roomSize}: login answer -> all shown`, value: result.allMs, unit: 'ms', note: `${formatRate(result.msgsPerSec)} msgs/s from ${forwarders.length} online members${target}`, ...result, rows: undefined, notes: undefined },
-    { metric: `catch-up of ${n}, room of ${roomSize}: per ${bucket.toLocaleString('en-US')} shown`, value: result.per1000.p50, unit: 'ms p50', note: `p90 ${result.per1000.p90} ms, max ${result.per1000.max} ms over ${per1000.length} groups of ${bucket} (the first from the login answer)`, roomSize, messages: n },
-    { metric: `catch-up of ${n}, room of ${roomSize}: lost / duplicates / out of order`, value: `${result.lost} / ${result.duplicates} / ${result.outOfOrder}`, unit: 'messages', note: `${result.shown} of ${n} shown`, roomSize, messages: n },
+    { metric: `catch-up of ${n} missed${departed}, room of ${roomSize}: login answer -> all shown`, value: result.allMs, unit: 'ms', note: `${formatRate(result.msgsPerSec)} msgs/s from ${forwarders.length} online members${target}`, ...result, rows: undefined, notes: undefined },
+    { metric: `catch-up of ${n}${departed}, room of ${roomSize}: per ${bucket.toLocaleString('en-US')} shown`, value: result.per1000.p50, unit: 'ms p50', note: `p90 ${result.per1000.p90} ms, max ${result.per1000.max} ms over ${per1000.length} groups of ${bucket} (the first from the login answer)`, roomSize, messages: n },
+    { metric: `catch-up of ${n}${departed}, room of ${roomSize}: lost / duplicates / out of order`, value: `${result.lost} / ${result.duplicates} / ${result.outOfOrder}`, unit: 'messages', note: `${result.shown} of ${n} shown`, roomSize, messages: n },
   );
   result.notes.push(
     `catch-up, room of ${roomSize}, ${n} messages: login answered ${result.loginAnswerMs} ms after it was written (scrypt N=2^17 in the peer, the tracker); ` +

@@ -67,6 +67,7 @@ const { values: flags } = parseArgs({
     'peer-entry': { type: 'string' },
     'catch-up': { type: 'string' },
     'no-catch-up': { type: 'boolean', default: false },
+    'catch-up-departed': { type: 'boolean', default: false },
     'memory-messages': { type: 'string' },
     'no-memory': { type: 'boolean', default: false },
     'history-messages': { type: 'string' },
@@ -105,6 +106,7 @@ const USAGE = `Usage: npm run bench -- [--sizes 2,5,10,25,50] [--quick] [--paced
   --actions-rate R  reactions + edits per second the other member sends while plain messages are paced, smallest room (default 20)
   --actions-on W  recent: reactions on the newest messages received, edits of a few own ones (default); one: all on one message (stress)
   --search-messages N  stored messages searched (default 100000; --quick 20000)
+  --catch-up-departed  scenario 5 again, the sender leaving the room before the late member comes back
   --no-catch-up, --no-memory, --no-history, --no-actions, --no-search, --no-anchor  skip those scenarios; --no-rooms skips scenarios 1-4
   --json FILE  where the results go (default bench-results/peer.json)`;
 
@@ -952,15 +954,15 @@ async function onceScenarios(dataRoot: string, profileDir: string | undefined, a
     const tracker = await startTracker(t, { args: CATCH_UP_TRACKER_ARGS });
     const root = join(dataRoot, 'catch-up');
     mkdirSync(root, { recursive: true });
-    if (CATCH_UP) {
-      await attempt(`catch-up of ${CATCH_UP}, room of ${CATCH_UP_ROOM}`, async () => {
-        const r = await catchUpBench({ tracker, root, t, roomSize: CATCH_UP_ROOM, messages: CATCH_UP, concurrency: CONCURRENCY, log: note, ...(PEER_PROGRAM ? { peerEntry: PEER_PROGRAM } : {}), ...(profileDir ? { profileDir } : {}) });
+    for (const senderLeaves of CATCH_UP ? (flags['catch-up-departed'] ? [false, true] : [false]) : []) {
+      await attempt(`catch-up of ${CATCH_UP}${senderLeaves ? ' (the sender left)' : ''}, room of ${CATCH_UP_ROOM}`, async () => {
+        const r = await catchUpBench({ tracker, root, t, roomSize: CATCH_UP_ROOM, messages: CATCH_UP, concurrency: CONCURRENCY, log: note, senderLeaves, ...(senderLeaves ? { prefix: 'cd' } : {}), ...(PEER_PROGRAM ? { peerEntry: PEER_PROGRAM } : {}), ...(profileDir && !senderLeaves ? { profileDir } : {}) });
         const targeted = r.messages === 10_000 && r.roomSize === 10;
         results.push({
           ...r,
           rows: undefined,
           notes: undefined,
-          scenario: '5 catch-up',
+          scenario: senderLeaves ? '5 catch-up (sender left)' : '5 catch-up',
           roomSize: r.roomSize,
           messages: r.messages,
           p50: r.per1000.p50,
