@@ -136,7 +136,7 @@ export class RoomCommands {
     if (waiting.messages > 0 && !opts.force) {
       const them = waiting.messages === 1 ? '1 of your messages there has' : `${waiting.messages} of your messages there have`;
       const who = `${waiting.users.join(', ')}${waiting.more ? ` and ${waiting.more} more` : ''}`;
-      throw new ProtocolError('room.undelivered', `${state.name} is still open: ${them} not reached ${who} yet (a delete too: they would keep the text), and never will once it is closed; wait until they have come online, or close it anyway`);
+      throw new ProtocolError('room.undelivered', `${state.name} is still open: ${them} not reached ${who} yet and never will once it is closed (for a delete: they would keep the text); wait until they have come online, or close it anyway`);
     }
     await this.parts.sync.appendOwn(id, (head) => ({ v: 1, room: id, seq: head.seq + 1, prev: head.hash, type: 'close', actor: me.user, time: this.parts.now() }));
   }
