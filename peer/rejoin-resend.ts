@@ -145,6 +145,13 @@ export class RejoinResend {
     // What was sent to them at an earlier rejoin is not sent again: a member leaving and joining
     // in a loop would otherwise make every author send MAX_RESENT_PER_REJOIN messages each time.
     const since = Number(db.get('SELECT until FROM rejoin_resent WHERE room = ? AND user = ?', [id, user])?.until ?? -1);
+    // Who could read each message: an edit's text goes in the current session, to every member now.
+    const readers = new Map<string, (head: RoomHead) => boolean>();
+    const couldRead = (u: string, head: RoomHead) => {
+      let check = readers.get(u);
+      if (!check) readers.set(u, (check = this.memberAt(id, u, Number.MAX_SAFE_INTEGER)));
+      return check(head);
+    };
     let sent = 0;
     for (const of of history.targetsActedOnBy(id, me, ['delete', 'edit'], MAX_LOOKED_AT_PER_REJOIN, since)) {
       if (this.closed) return;
@@ -162,6 +169,9 @@ export class RejoinResend {
       if (actions.deleted(m)) {
         await this.parts.send(conversation, '', { action: { t: 'delete', of } });
       } else {
+        // Not when someone in the room now was not given the message's key (joined after it): they
+        // would get its new text (a delete carries none). The rejoiner then keeps the old text.
+        if (!conversation.members.every((u) => u === me || couldRead(u, head))) continue;
         const edits = history.actionsOn(id, of, ['edit'], { from: me, limit: MAX_EDITS_NAMED });
         const latest = edits.at(-1);
         // At MAX_EDITS_NAMED a delete could not name one more edit (conversation-actions.ts edit).

@@ -174,3 +174,18 @@ test('a delete or edit sent again tells nothing new to a member who had it', asy
   assert.deepEqual(actions.applied(late, named).told, []);
   assert.equal(actions.stateOf(history.get(ROOM, 'n')!).edited, 'meet at 12');
 });
+
+test('an edit is not sent again while someone in the room now joined after its message (its new text would reach them); deletes still are', async (t) => {
+  const store = await aliceStore(t, 3);
+  const { room, add } = roomLog();
+  const r = resender(store, room);
+  r.r.start();
+  await r.idle();
+  add('join', 'nina'); // 4: after session `in` began (head 2): she never had its messages
+  add('join', 'carol'); // 5: carol is back
+  r.r.check(ROOM);
+  await r.idle();
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.sent.map((s) => s.action.t), ['delete', 'delete', 'delete'], 'the deletes only');
+  assert.ok(r.sent.every((s) => s.text === ''), 'no text is sent');
+});
