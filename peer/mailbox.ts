@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { isCoded } from '../protocol/errors.ts';
 import type { PeerMessage } from '../protocol/peer.ts';
-import { MAILBOX_MAX_ITEMS_PER_WITHDRAW, type MailboxDrop, type MailboxItem } from '../protocol/tracker.ts';
+import { MAILBOX_FRAME_LIMIT, MAILBOX_MAX_ITEMS_PER_WITHDRAW, type MailboxDrop, type MailboxItem } from '../protocol/tracker.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
 import type { MessagePlace, OutboxStore } from './outbox.ts';
@@ -28,6 +28,12 @@ import type { TrackerSession } from './tracker-session.ts';
 
 /** Items in one deposit (the tracker takes up to 256 and 1 MiB a request). */
 const ITEMS_PER_PUT = 100;
+/**
+ * Bytes of items in one deposit: the request must stay under MAILBOX_FRAME_LIMIT (1 MiB), with
+ * room for what is around the items. A count alone let 13 long messages make a request the
+ * tracker refused, every time, so nothing more was deposited for that member.
+ */
+const BYTES_PER_PUT = MAILBOX_FRAME_LIMIT - 64 * 1024;
 /** Senders whose refused mailbox items are told, at most, per collection. */
 const MAX_SENDERS_TOLD = 20;
 /** Items taken in one page. */
@@ -156,9 +162,9 @@ export class Mailbox {
       }
       items.push({ t: 'envelope', envelope });
     }
-    for (let i = 0; i < items.length; i += ITEMS_PER_PUT) {
+    for (const items0 of pages(items)) {
       // A message deleted while earlier pages went has left the outbox: it is not sent.
-      const page = items.slice(i, i + ITEMS_PER_PUT).filter((it) => it.t !== 'envelope' || outbox.waitingFor(it.envelope.room, it.envelope.session, it.envelope.seq).includes(user));
+      const page = items0.filter((it) => it.t !== 'envelope' || outbox.waitingFor(it.envelope.room, it.envelope.session, it.envelope.seq).includes(user));
       const sent: MessagePlace[] = page.flatMap((it) => (it.t === 'envelope' ? [{ room: it.envelope.room, session: it.envelope.session, seq: it.envelope.seq }] : []));
       if (!sent.length) continue;
       await tracker.mailboxPut(user, page);
@@ -283,4 +289,23 @@ class MailboxLink extends EventEmitter {
     return true;
   }
   close(): void {}
+}
+
+/** `items` in deposit pages of at most ITEMS_PER_PUT items and BYTES_PER_PUT bytes (as JSON), in order. */
+function pages(items: readonly MailboxItem[]): MailboxItem[][] {
+  const out: MailboxItem[][] = [];
+  let page: MailboxItem[] = [];
+  let bytes = 0;
+  for (const it of items) {
+    const size = Buffer.byteLength(JSON.stringify(it));
+    if (page.length && (page.length >= ITEMS_PER_PUT || bytes + size > BYTES_PER_PUT)) {
+      out.push(page);
+      page = [];
+      bytes = 0;
+    }
+    page.push(it);
+    bytes += size;
+  }
+  if (page.length) out.push(page);
+  return out;
 }
