@@ -34,10 +34,11 @@ export interface StoredMessages {
 /** Messages changed before they arrived here, kept to look them up when they do (`key\nid`). */
 const MAX_EARLY = 1_000;
 /**
- * Reactions on one message are posted at most once per this many ms (the first at once, then the
- * state at the end of each window that had more): each post is the whole message (up to 64 KiB
- * of text), and anyone can toggle an emoji as fast as they like (200 toggles on a 60 KB message
- * were 200 posts, 12 MB, 3.3 s). Edits and deletes are posted at once.
+ * Reactions and edits of one message are posted at most once per this many ms (the first at
+ * once, then the state at the end of each window that had more): each post is the whole message
+ * (up to 64 KiB of text), and anyone can toggle an emoji as fast as they like (200 toggles on a
+ * 60 KB message were 200 posts, 12 MB, 3.3 s), an author edit as fast (300 edits: 18 MB).
+ * Deletes are posted at once.
  */
 export const REACTION_WINDOW_MS = 100;
 
@@ -50,7 +51,7 @@ interface Window {
 export class MessageUpdates {
   readonly quotes = new QuoteCache();
   private readonly early = new Set<string>();
-  /** `key\nid` -> its open reaction window. */
+  /** `key\nid\nkind` -> its open window (reactions, edits). */
   private readonly windows = new Map<string, Window>();
 
   constructor(
@@ -83,12 +84,13 @@ export class MessageUpdates {
 
   /**
    * Message `id` of `key` changed: the window's copy, the view, quotes of it and the code threads
-   * follow. A reaction within REACTION_WINDOW_MS of the last one posted for that message waits for
+   * follow. A reaction or edit within REACTION_WINDOW_MS of the last one posted for that message waits for
    * the window's end, where the message is read from the store once and posted (the state then).
    */
   changed(key: ConversationId, id: string, change: MessageChange): void {
-    if (change.t === 'reaction') {
-      const slot = `${key}\n${id}`;
+    if (change.t !== 'deleted') {
+      // One window per kind: an edit right after a reaction is still posted at once.
+      const slot = `${key}\n${id}\n${change.t}`;
       const open = this.windows.get(slot);
       if (open) {
         open.changed = true;

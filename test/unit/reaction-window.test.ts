@@ -57,3 +57,33 @@ test('reactions within a window are posted once at its end, the store read once,
   assert.equal(posts.length, 3, 'the window closed: the next one is posted at once');
   assert.ok(users(posts[2]).includes('erin'));
 });
+
+test('edits within a window are posted once at its end with the latest text; a delete is posted at once', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let text = 'ship it';
+  let deleted = false;
+  const engine: StoredMessages = {
+    user: 'alice',
+    message: (_target, id): HistoryMessage | undefined => (id === 'm1' ? { id, from: 'bob', text: deleted ? '' : text, sentAt: 1000, edited: true, ...(deleted ? { deleted: true } : {}) } : undefined),
+    reads: () => [],
+  };
+  const timelines = new TimelineStore();
+  timelines.add(KEY, { kind: 'message', id: 'm1', from: 'bob', text: 'ship it', sentAt: 1000, mine: false, mentionsMe: false });
+  const posts: TimelineMessage[] = [];
+  const updates = new MessageUpdates(timelines, () => engine, (m: HostToView) => void (m.type === 'message/updated' && posts.push(m.message)), () => undefined);
+  const edit = (to: string) => {
+    text = to;
+    updates.changed(KEY, 'm1', { t: 'edited', text: to });
+  };
+  edit('ship it now');
+  assert.equal(posts.length, 1, 'the first at once');
+  for (let i = 0; i < 300; i++) edit(`ship it ${i} ${'x'.repeat(1000)}`);
+  assert.equal(posts.length, 1, 'the others wait for the window to end');
+  t.mock.timers.tick(REACTION_WINDOW_MS);
+  assert.equal(posts.length, 2, 'one post for 300 edits');
+  assert.equal(posts[1]!.text, text, 'the latest text');
+  edit('last one');
+  deleted = true;
+  updates.changed(KEY, 'm1', { t: 'deleted' });
+  assert.equal(posts.at(-1)!.deleted, true, 'a delete is posted at once, in an open window too');
+});
