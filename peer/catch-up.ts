@@ -9,7 +9,7 @@
 // (they were a member at its head) and only while they are still a member: what was sent after a
 // kick or a leave never reaches them, through any member.
 
-import { CATCH_UP_PAGE, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HELD_MAX_PER_ROOM, dmRoom, isDmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
+import { CATCH_UP_PAGE, CATCH_UP_QUEUE_BYTES, CATCH_UP_STALL_MS, CATCH_UP_WINDOW, HELD_MAX_AGE_MS, HELD_MAX_PER_ROOM, dmRoom, isDmRoom, type ConversationId, type Envelope, type PeerMessage, type SessionBundle } from '../protocol/peer.ts';
 import { sentBefore, type Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { PeerLink } from './link.ts';
@@ -305,7 +305,8 @@ export class CatchUp {
    * Sends `from` the envelopes of every session (in the order they were made) beyond what its
    * summary holds and `link` has not carried, each session's bundle first (none for a session
    * whose envelopes it all carried), in pages of CATCH_UP_PAGE paced by the receiver's acks (its
-   * inbox for one peer is bounded) or CATCH_UP_STALL_MS without any.
+   * inbox for one peer is bounded) or CATCH_UP_STALL_MS without any, and by the bytes waiting on
+   * `link` (at most CATCH_UP_QUEUE_BYTES before the next send).
    */
   private async serve(from: string, room: ConversationId, mine: { sender: string; session: string; seq: number }[], theirs: Map<string, number>, link: PeerLink): Promise<void> {
     const { held, conversations, me } = this.parts;
@@ -352,9 +353,14 @@ export class CatchUp {
         // The bundle goes first even when their summary names the session: a summary says what
         // they hold, and a crash can leave a held bundle whose key never reached their journal
         // (a bundle they hold already is ignored there).
-        if (!bundleSent && !link.send({ t: 'session', bundle: s.bundle })) return;
+        if (!bundleSent && (!(await drained(link)) || !link.send({ t: 'session', bundle: s.bundle }))) return;
         bundleSent = true;
         for (const envelope of lacking) {
+          // Waiting for the link to drain lets live sends go first: one may have carried it since.
+          if (link.queuedBytes > CATCH_UP_QUEUE_BYTES && (!(await drained(link)) || carried(link, room, sender, session, envelope.seq))) {
+            if (link.closed) return;
+            continue;
+          }
           if (!link.send({ t: 'envelope', envelope })) return;
           noteCarried(link, envelope);
           sent++;
@@ -384,4 +390,24 @@ export class CatchUp {
     }
     return !link.closed;
   }
+}
+
+/**
+ * Waits while more than CATCH_UP_QUEUE_BYTES wait to go out on `link` (every room served on it
+ * looks at this one queue), so a catch-up never has the link close itself as a slow consumer.
+ * Resolves at once when below; false when the link closed.
+ */
+async function drained(link: PeerLink): Promise<boolean> {
+  while (!link.closed && link.queuedBytes > CATCH_UP_QUEUE_BYTES) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        link.off('drain', done);
+        link.off('close', done);
+        resolve();
+      };
+      link.on('drain', done);
+      link.on('close', done);
+    });
+  }
+  return !link.closed;
 }

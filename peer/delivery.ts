@@ -77,6 +77,14 @@ export class Delivery {
     this.schedule(user);
   }
 
+  /**
+   * A link to `user` closed (it may have been dropped as a slow consumer mid catch-up): while my
+   * messages still wait for them a retry is planned, whose new link catches up again.
+   */
+  linkClosed(user: string): void {
+    if (this.parts.outbox.pendingFor(user).length) this.schedule(user);
+  }
+
   /** `from` acknowledged these sequences of my session. */
   acked(from: string, room: ConversationId, session: string, seqs: number[]): void {
     for (const seq of seqs) this.has(from, room, session, seq);

@@ -237,6 +237,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   pool.on('linked', (peer, link) => {
     sync.sendHeads(peer, link);
     catchUp.offer(peer, link);
+    link.once('close', () => delivery.linkClosed(peer));
   });
   // Strangers' failed handshakes: a few one by one, the rest as one summary per interval.
   pool.on('refused', (d) => host.emitError({ code: d.code, message: `refused a peer link from ${d.address}: ${d.message}` }));

@@ -28,8 +28,9 @@ export const MAX_SKIPPED_KEYS_PER_ROOM = 4096;
 
 /**
  * Delivery (DESIGN.md "Delivery, history, nothing lost"). Catch-up sends pages of CATCH_UP_PAGE
- * envelopes, at most CATCH_UP_WINDOW not yet acknowledged (its inbox holds at most 5000 a peer), and
- * waits CATCH_UP_STALL_MS for progress before giving up on that link. The outbox keeps my messages
+ * envelopes, at most CATCH_UP_WINDOW not yet acknowledged (its inbox holds at most 5000 a peer) and
+ * at most CATCH_UP_QUEUE_BYTES waiting on the link, and waits CATCH_UP_STALL_MS for progress
+ * before giving up on that link. The outbox keeps my messages
  * until every member has them, up to OUTBOX_MAX_AGE_MS and OUTBOX_MAX_ENTRIES (then the sender is
  * told); held envelopes (kept to forward to members who were away) up to HELD_MAX_AGE_MS and
  * HELD_MAX_PER_ROOM. A member I could not reach is tried again after each of RETRY_BACKOFF_MS.
@@ -38,6 +39,13 @@ export const CATCH_UP_PAGE = 500;
 /** Envelopes a catch-up may have sent and not yet seen acknowledged (below the receiver's inbox cap of 5000). */
 export const CATCH_UP_WINDOW = 4 * CATCH_UP_PAGE;
 export const CATCH_UP_STALL_MS = 10_000;
+/**
+ * Bytes a catch-up lets wait on a link before it waits for the link to drain: half the link's
+ * slow-consumer limit (DEFAULT_MAX_QUEUE_BYTES, 8 MiB), so more than one largest frame
+ * (PEER_FRAME_LIMIT, 1 MiB) below it. Counting messages alone, a catch-up of large ones (150 of
+ * 60 KB) overflowed the link, which then closed and sent nothing at every later try.
+ */
+export const CATCH_UP_QUEUE_BYTES = 4 * 1024 * 1024;
 export const OUTBOX_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
 export const OUTBOX_MAX_ENTRIES = 20_000;
 export const HELD_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
