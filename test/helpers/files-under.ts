@@ -13,7 +13,14 @@ export function filesUnder(dir: string): string[] {
 export function filesHolding(dir: string, secret: string, encodings: BufferEncoding[] = ['utf8']): string[] {
   const needles = encodings.map((e) => Buffer.from(secret, e));
   return filesUnder(dir).filter((name) => {
-    const bytes = readFileSync(join(dir, name));
+    // One removed after it was listed (VS Code drops its lock files as it goes) holds nothing now.
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
     return needles.some((n) => bytes.includes(n));
   });
 }

@@ -43,7 +43,7 @@ import {
 import { openDevWindow } from './dev-window.ts';
 import { signUpAndJoin } from './sign-up.ts';
 import { screenshotInThemes } from './themes.ts';
-import { answerInputBox, botInRoom, failureReport, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { answerInputBox, botInRoom, failureReport, focusReplyBox, RESULTS, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 /** bob's notes after the message search finds: enough that it is far out of view. */
 const FILLERS = 30;
@@ -302,8 +302,7 @@ test('a snippet carol shares shows as a comment thread in alice\'s editor, follo
     step("alice's editor shows carol's snippet as a comment thread on lines 3-5");
 
     // alice replies in the thread's box: a reply in the chat, for carol and bob alike.
-    await widget.locator('.review-thread-reply-button').click();
-    await widget.locator('.comment-form .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await focusReplyBox(widget);
     await alice.keyboard.type('yes, the cache can live outside');
     // Reply is enabled once VS Code has seen the box is not empty (its enablement is
     // !commentIsEmpty): Ctrl+Enter before that runs nothing.

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { openWorkbench, stageExtension, startCodeServer, waitForWorkbench } from '../helpers/code-server.ts';
 import { glyphLines, goToLine, messageRow, openConversation, openFile, threadGlyphs, threadWidget, waitForGlyphLines } from './conversation-steps.ts';
-import { answerInputBox, botInRoom, failureReport, joinRoomFromPalette, openView, registerFromPalette, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
+import { answerInputBox, botInRoom, failureReport, focusReplyBox, joinRoomFromPalette, openView, registerFromPalette, runCommand, startScene, UI_TIMEOUT_MS, webviewFrame } from './workbench.ts';
 
 const PASSWORD = 'amber quilt ferry 41 meadow';
 const BOB_PASSWORD = 'copper heron sleet 27 violin';
@@ -83,8 +83,7 @@ test("a window attached to the engine's window shows the code threads of its own
     step("window B's editor shows the snippet as a comment thread on lines 3-4");
 
     // A reply typed in window B's thread: through the link to window A's engine, to bob, and back to both windows.
-    await widget.locator('.review-thread-reply-button').click();
-    await widget.locator('.comment-form .monaco-editor.focused').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await focusReplyBox(widget);
     await b.keyboard.type('yes, both');
     // The box's action: P2P Chat's Reply.
     await widget.locator('.monaco-button', { hasText: /^Reply$/ }).click();

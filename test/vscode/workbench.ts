@@ -280,3 +280,19 @@ export async function failureReport(page: Page, consoleLines: string[], name: st
   const tail = consoleLines.filter((l) => /^\[(error|warning)\]/.test(l)).slice(-30);
   return new Error(`${(err as Error).stack}\n--- screenshot: test-results/${name}-failure.png ---\n--- browser console errors (tail) ---\n${tail.join('\n')}`);
 }
+
+/**
+ * Opens a comment thread's reply box and puts the focus in it, as a person clicking Reply then
+ * into the box would. Under load the click has opened the box without moving the focus into it
+ * (its editor never became focused): then the box is clicked.
+ */
+export async function focusReplyBox(widget: Locator): Promise<void> {
+  const button = widget.locator('.review-thread-reply-button');
+  if (await button.isVisible()) await button.click();
+  const editor = widget.locator('.comment-form .monaco-editor').first();
+  await editor.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const focused = widget.locator('.comment-form .monaco-editor.focused');
+  const inside = await focused.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+  if (!inside) await editor.click();
+  await focused.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+}
