@@ -241,3 +241,16 @@ export async function deliveredDirect(from: ChatEngine, to: ChatEngine, text: st
   await from.sendDirect(to.user!, text);
   await got;
 }
+
+/** Until `engine` lists `user` among the room's members (presence and links settle after roomOf). */
+export async function seesMember(engine: ChatEngine, id: string, user: string): Promise<void> {
+  for (let i = 0; i < 100 && !engine.members(id).some((r) => r.user === user); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Closes `engine` and resolves once `watcher` saw it go offline. */
+export async function away(engine: ChatEngine, watcher: ChatEngine): Promise<void> {
+  const user = engine.user;
+  const gone = waitFor(watcher, 'presence', (p) => p.user === user && !p.online);
+  await engine.close();
+  await gone;
+}

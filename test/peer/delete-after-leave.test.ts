@@ -12,7 +12,7 @@ import type { MessageBody } from '../../protocol/peer.ts';
 import { eventHash, type RoomHead } from '../../protocol/room-log.ts';
 import { makeBundle, newOutboundSession, sealBody, type OutboundSession } from '../../peer/sender-keys.ts';
 import { messageId } from '../../protocol/message-id.ts';
-import { PASSWORD, allowErrors, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { allowErrors, away, makeEngine, PASSWORD, roomOf, seesMember, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { linkTo, savedKeys } from '../helpers/proxy.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 import { queryDb } from '../helpers/tracker-accounts-extra.ts';
@@ -22,19 +22,6 @@ const SLOW = { timeout: 120_000 };
 /** Envelopes `from` has waiting for `to` in the tracker's mailbox (its database, read directly). */
 const waitingInMailbox = async (tracker: TrackerProcess, from: string, to: string) =>
   (await queryDb<{ n: number }>(tracker.dbPath, 'SELECT COUNT(*) AS n FROM mailbox WHERE depositor = ? AND recipient = ? AND seq IS NOT NULL', from, to))[0].n;
-
-/** Until `engine` lists `user` among the room's members (presence and links settle after roomOf). */
-async function seesMember(engine: TestEngine, id: string, user: string): Promise<void> {
-  for (let i = 0; i < 100 && !engine.members(id).some((r) => r.user === user); i++) await new Promise((r) => setTimeout(r, 100));
-}
-
-/** Closes `engine` and resolves once `watcher` saw it go offline. */
-async function away(engine: TestEngine, watcher: TestEngine): Promise<void> {
-  const user = engine.user;
-  const gone = waitFor(watcher, 'presence', (p) => p.user === user && !p.online);
-  await engine.close();
-  await gone;
-}
 
 /** Signs carol in again on her data folder; resolves once she was told message `id` is deleted. */
 async function backAndDeleted(t: TestContext, tracker: TrackerProcess, carol: TestEngine, room: string, id: string): Promise<TestEngine> {

@@ -5,17 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { PASSWORD, allowErrors, collect, makeEngine, messagesShown, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { allowErrors, collect, makeEngine, messagesShown, PASSWORD, roomOf, seesMember, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { storeOf } from '../helpers/conversation.ts';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 import type { Signed } from '../../peer/signed-session.ts';
 
 const SLOW = { timeout: 120_000 };
-
-/** Until `engine` lists `user` among the room's members (presence and links settle after roomOf). */
-async function seesMember(engine: TestEngine, id: string, user: string): Promise<void> {
-  for (let i = 0; i < 100 && !engine.members(id).some((r) => r.user === user); i++) await new Promise((r) => setTimeout(r, 100));
-}
 
 /**
  * bob says something carol gets, carol goes away, then bob edits it, says more, alice replies to

@@ -4,19 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PASSWORD, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { away, makeEngine, PASSWORD, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { storeOf } from '../helpers/conversation.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 const SLOW = { timeout: 120_000 };
-
-/** Closes `engine` and resolves once `watcher` saw it go offline. */
-async function away(engine: TestEngine, watcher: TestEngine): Promise<void> {
-  const user = engine.user;
-  const gone = waitFor(watcher, 'presence', (p) => p.user === user && !p.online);
-  await engine.close();
-  await gone;
-}
 
 const inRoom = (e: TestEngine, id: string) => e.joinedRooms().some((r) => r.id === id);
 
