@@ -41,6 +41,8 @@ export interface CatchUpParts {
   deletedTarget: (room: ConversationId, sender: string, session: string, seq: number) => { session: string; seq: number } | undefined;
   /** A link to `user` is open. */
   linked: (user: string) => boolean;
+  /** Runs `use` with each open link to `user` (none when unlinked). */
+  withLink: (user: string, use: (link: PeerLink) => void) => void;
   /** Opens a link to `user` (a new link starts catch-up, see offer). */
   dial: (user: string) => Promise<boolean>;
   /** Members my outbox waits for, and how to try them now (the outbox's retry). */
@@ -53,6 +55,12 @@ export interface CatchUpParts {
 
 /** How often held envelopes past their bounds are dropped. */
 const HELD_SWEEP_MS = 10 * 60_000;
+/** A room's members are asked again (askAgain) at most this often (ms). */
+const ASK_AGAIN_MS = 10_000;
+/** Members dialled by askAgain when fewer are linked. */
+const ASK_AGAIN_DIALS = 3;
+/** Rooms whose last askAgain is remembered. */
+const MAX_ASKED_AGAIN = 1024;
 /** Links opened at once for catch-up (the rest follow as members write or come back). */
 const MAX_CATCH_UP_DIALS = 64;
 
@@ -77,6 +85,8 @@ const claimKey = (sender: string, session: string, seq: number) => `${sender} ${
 export class CatchUp {
   private readonly progress = new WeakMap<PeerLink, Progress>();
   private readonly pulls = new Map<ConversationId, Pull>();
+  /** Per room: when its members were last asked again (askAgain), ms. */
+  private readonly askedAgain = new Map<ConversationId, number>();
   private readonly sweep: NodeJS.Timeout;
   /** One catch-up at a time per link and conversation: a second summary waits its turn. */
   private readonly running = new WeakMap<PeerLink, Map<ConversationId, Promise<void>>>();
@@ -135,6 +145,29 @@ export class CatchUp {
       if (dm) rooms.push(dm.id);
     }
     for (const room of rooms) this.pull(room, link);
+  }
+
+  /**
+   * Asks `room`'s members linked now for what I lack of it, at most once per ASK_AGAIN_MS per
+   * room: an envelope came straight from a member who left, which is taken only from the others
+   * (peer/room-messages.ts namedAtDeparture; an honest one may still have been on its way when
+   * the leave came, and the others hold it).
+   */
+  askAgain(room: ConversationId): void {
+    const now = this.parts.now();
+    const last = this.askedAgain.get(room);
+    if (last !== undefined && now - last < ASK_AGAIN_MS) return;
+    this.askedAgain.delete(room);
+    this.askedAgain.set(room, now);
+    // Rooms of mine only, but they may be many: the oldest asks go first.
+    if (this.askedAgain.size > MAX_ASKED_AGAIN) this.askedAgain.delete(this.askedAgain.keys().next().value!);
+    const conversation = this.parts.conversations.find(room);
+    if (!conversation) return;
+    const others = conversation.members.filter((u) => u !== this.parts.me && this.parts.online(u));
+    const linked = others.filter((u) => this.parts.linked(u));
+    for (const u of linked) this.parts.withLink(u, (link) => this.pull(room, link));
+    // A new link asks by itself (offer); a few are enough, each is asked in turn.
+    if (linked.length < ASK_AGAIN_DIALS) for (const u of others.filter((x) => !linked.includes(x)).slice(0, ASK_AGAIN_DIALS - linked.length)) this.parts.track(this.parts.dial(u).then(() => {}));
   }
 
   /** Asks `link` for what I lack of `room`, when no other member is being asked for it. */
@@ -325,7 +358,7 @@ export class CatchUp {
       const bundle = held.bundle(room, s.sender, s.session);
       if (!bundle || bundle.head.seq < since || !bundle.wraps.some((w) => w.to === from) || !this.parts.signedByPinned(bundle)) continue;
       const theirSeq = theirs.get(`${s.sender} ${s.session}`);
-      sessions.push({ bundle, after: theirSeq ?? -1, departed, ...(departed ? { sent: conversations.sentBeforeLeaving(room, s.sender, bundle.head) } : {}) });
+      sessions.push({ bundle, after: theirSeq ?? -1, departed, ...(departed ? { sent: conversations.departure(room, s.sender, bundle.head)?.sent } : {}) });
     }
     sessions.sort((a, b) => a.bundle.created - b.bundle.created);
     let progress = this.progress.get(link);

@@ -20,8 +20,21 @@ export interface Conversation {
   forked: boolean;
 }
 
+/** A membership's end (Conversations.departure). */
+export interface Departure {
+  /** The leave's or kick's log seq. */
+  seq: number;
+  /**
+   * 'leave': `sent` is the leaver's own word (a modified client may name more than it sent, so
+   * what it names is taken only from others: room-messages); 'kick': the owner's, of what they held.
+   */
+  by: 'leave' | 'kick';
+  sent?: Map<string, number>;
+}
+
 export class Conversations {
   private readonly cache = new Map<ConversationId, { state?: RoomState; forked: boolean; value: Conversation }>();
+  private readonly departures = new Map<ConversationId, { state: RoomState; byUser: Map<string, Departure[]> }>();
 
   /** `me()` is the logged-in user (throws 'auth.required' when none). */
   constructor(
@@ -114,20 +127,27 @@ export class Conversations {
   }
 
   /**
-   * What `user` had sent in room `id` when their membership that includes log head `head` ended:
-   * the `sent` of the first leave (or kick) of them after it, as session -> last seq. Undefined
-   * when they have not left since, or the event names nothing (a log from before `sent`).
+   * How `user`'s membership that includes log head `head` of room `id` ended: the first leave (or
+   * kick) of them after it, with its `sent` as session -> last seq (undefined in a log from before
+   * `sent`). Undefined when they have not left since. Built once per room state (a catch-up of a
+   * departed sender asks for every envelope).
    */
-  sentBeforeLeaving(id: ConversationId, user: string, head: RoomHead): Map<string, number> | undefined {
+  departure(id: ConversationId, user: string, head: RoomHead): Departure | undefined {
     const room = this.rooms.get(id);
     if (!room) return undefined;
-    for (const e of room.events) {
-      if (e.seq <= head.seq) continue;
-      if ((e.type === 'leave' && e.actor === user) || (e.type === 'kick' && e.subject === user)) {
-        return e.sent && new Map(e.sent.map((s) => [s.session, s.seq]));
+    let cached = this.departures.get(id);
+    if (cached?.state !== room.state) {
+      const byUser = new Map<string, Departure[]>();
+      for (const e of room.events) {
+        const who = e.type === 'leave' ? e.actor : e.type === 'kick' ? e.subject! : undefined;
+        if (who === undefined) continue;
+        let list = byUser.get(who);
+        if (!list) byUser.set(who, (list = []));
+        list.push({ seq: e.seq, by: e.type as Departure['by'], ...(e.sent ? { sent: new Map(e.sent.map((s) => [s.session, s.seq])) } : {}) });
       }
+      this.departures.set(id, (cached = { state: room.state, byUser }));
     }
-    return undefined;
+    return cached.byUser.get(user)?.find((d) => d.seq > head.seq);
   }
 
   /**
@@ -154,8 +174,13 @@ export class Conversations {
 
   /** Drops cached values (a room left or forgotten, a logout). */
   forget(id?: ConversationId): void {
-    if (id === undefined) this.cache.clear();
-    else this.cache.delete(id);
+    if (id === undefined) {
+      this.cache.clear();
+      this.departures.clear();
+    } else {
+      this.cache.delete(id);
+      this.departures.delete(id);
+    }
   }
 
   private direct(id: ConversationId): Conversation | undefined {

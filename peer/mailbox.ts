@@ -291,6 +291,11 @@ class MailboxLink extends EventEmitter {
   close(): void {}
 }
 
+/** Whether `link` stands for the tracker's mailbox (an item collected from it), not a peer's link. */
+export function isMailboxLink(link: PeerLink): boolean {
+  return (link as unknown) instanceof MailboxLink;
+}
+
 /** `items` in deposit pages of at most ITEMS_PER_PUT items and BYTES_PER_PUT bytes (as JSON), in order. */
 function pages(items: readonly MailboxItem[]): MailboxItem[][] {
   const out: MailboxItem[][] = [];

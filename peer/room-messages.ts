@@ -22,7 +22,9 @@ import type { KeyDirectory } from './key-directory.ts';
 import type { PeerLink } from './link.ts';
 import { noteCarried } from './link-carried.ts';
 import type { LinkPool } from './link-pool.ts';
+import { isMailboxLink } from './mailbox.ts';
 import type { MessageActions, MessageState, Told } from './message-actions.ts';
+import type { RoomHead } from '../protocol/room-log.ts';
 import type { RoomSync } from './room-sync.ts';
 import { timelineTime } from './timeline-time.ts';
 import { decryptEnvelope, encryptMessage, makeBundle, needsRotation, newOutboundSession, openBundle, type OutboundSession } from './sender-keys.ts';
@@ -49,6 +51,11 @@ export interface RoomMessagesParts {
   commit: () => void;
   /** A sending session of mine began (its bundle): where, for peer/rejoin-resend.ts (peer/sent-sessions.ts). */
   sessionStarted?: (bundle: SessionBundle) => void;
+  /**
+   * Asks the room's members linked now for what I lack of it (peer/catch-up.ts askAgain): what a
+   * departed member's leave names is taken from them.
+   */
+  askMembers: (room: ConversationId) => void;
   /** Whether another device of mine is online now (the tracker lists it). */
   ownDevicesOnline: () => boolean;
   now: () => number;
@@ -268,14 +275,31 @@ export class RoomMessages {
     }
     // From a member who left or was kicked since: only a session their leave (or kick) names.
     if (!now.direct && !now.members.includes(bundle.sender)) {
-      const sent = conversations.sentBeforeLeaving(bundle.room, bundle.sender, bundle.head);
-      if (sent && !sent.has(bundle.session)) {
-        throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: a session started after they left ${now.name}`);
-      }
+      const named = this.namedAtDeparture(bundle.room, bundle.sender, bundle.head, bundle.session, undefined, from, link);
+      if (named === 'not_named') throw new ProtocolError('room.not_member', `refused a session key from ${bundle.sender}: a session started after they left ${now.name}`);
+      if (named === 'from_leaver') return;
     }
     inbound.add(openBundle(bundle, { user: me.user, encryptionKey: me.keys.encryption.privateKey }, senderKey));
     // Kept to forward to members who were away (it carries a wrap for each of them).
     this.parts.held.putBundle(bundle);
+  }
+
+  /**
+   * Whether a session (`seq` undefined) or an envelope of `sender`, who is no longer a member of
+   * `room`, is something they sent before leaving: named in the `sent` of their leave or kick.
+   * A kick's `sent` is the owner's word, of what they held: taken from anyone. A leave's is the
+   * leaver's own: a modified client could name seqs it had not sent yet and go on posting after
+   * leaving. So what a leave names is taken only from others (a member's catch-up; the tracker's
+   * mailbox, which takes nothing from a departed member), and from the leaver's own link it is
+   * 'from_leaver': the room's members are asked for it instead.
+   */
+  private namedAtDeparture(room: ConversationId, sender: string, head: RoomHead, session: string, seq: number | undefined, from: string, link: PeerLink): 'named' | 'from_leaver' | 'not_named' {
+    const departure = this.parts.conversations.departure(room, sender, head);
+    const sent = departure?.sent;
+    if (!sent || (seq === undefined ? !sent.has(session) : !sentBefore(sent, { session, seq }))) return 'not_named';
+    if (departure.by === 'kick' || from !== sender || isMailboxLink(link)) return 'named';
+    this.parts.askMembers(room);
+    return 'from_leaver';
   }
 
   /** Whether `action` is a delete of a message of `sender` held in `room` and not deleted yet. */
@@ -311,7 +335,12 @@ export class RoomMessages {
     // any), checked once decrypted. Nothing else: it would let them go on talking in the room, and
     // grow every store (a row and a held envelope each), pushing out envelopes held for members away.
     const current = conversations.find(env.room) ?? conversation;
-    const departed = !current.members.includes(env.sender) && !sentBefore(conversations.sentBeforeLeaving(env.room, env.sender, env.head), env);
+    const named = current.members.includes(env.sender) ? 'member' : this.namedAtDeparture(env.room, env.sender, env.head, env.session, env.seq, from, link);
+    // Named by their own leave and sent straight by them: taken from the members who hold it instead
+    // (asked now), never shown from the leaver; not acknowledged, not an error (an honest one still
+    // on its way when the leave came looks the same).
+    if (named === 'from_leaver') return;
+    const departed = named === 'not_named';
     const session = inbound.get(env.room, env.sender, env.session);
     if (!session) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
     const body = decryptEnvelope(env, session, keys.signingKey(env.sender)!);

@@ -169,6 +169,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     },
     linked: (peer) => pool.isLinked(peer),
     dial: (peer) => pool.sendWith(peer, () => true),
+    withLink: (peer, use) => host.track(pool.sendWith(peer, (link) => (use(link), true)).then(() => {})),
     waiting: () => new Set(store.outbox.waitingUsers()),
     retry: (peer) => delivery.reachable(peer),
     report: (err, from) => host.report(err, from),
@@ -188,6 +189,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     me: { user, keys: me }, keys: pins, conversations, sync, pool, inbound, now: host.now,
     history: store.history, held: store.held, delivery, gaps, actions, commit: () => store.db.flush(),
     sessionStarted: (bundle) => sentSessions.record(bundle.room, bundle.session, bundle.head),
+    askMembers: (room) => catchUp.askAgain(room),
     ownDevicesOnline: () => addressOf(host, user).some((d) => d.device !== undefined && d.device !== host.data.deviceId()),
     emit: (name, e) => {
       if (name === 'error') host.emitError(e as ClientEvents['error']);

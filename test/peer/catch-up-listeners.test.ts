@@ -46,7 +46,7 @@ test('catch-up keeps one close listener per asked link, and none once every room
   };
   const catchUp = new CatchUp({
     me: 'alice', held, conversations, commit: () => db.flush(), now: Date.now,
-    peerHolds: unused, online: unused, signedByPinned: unused, deletedTarget: unused, linked: unused, dial: unused, waiting: unused, retry: unused,
+    peerHolds: unused, online: unused, signedByPinned: unused, deletedTarget: unused, linked: unused, dial: unused, withLink: unused, waiting: unused, retry: unused,
     report: (err) => assert.fail(String(err)), track: unused,
   });
   t.after(() => catchUp.close());

@@ -150,7 +150,7 @@ test('catch-up bounds what it holds: at sign-in (and every few minutes) envelope
   };
   const catchUp = new CatchUp({
     me: 'bob', held, conversations: unused as never, commit: () => db.flush(), now: () => now,
-    peerHolds: unused, online: unused, signedByPinned: unused, deletedTarget: unused, linked: unused, dial: unused, waiting: unused, retry: unused, report: (err) => assert.fail(String(err)), track: unused,
+    peerHolds: unused, online: unused, signedByPinned: unused, deletedTarget: unused, linked: unused, dial: unused, withLink: unused, waiting: unused, retry: unused, report: (err) => assert.fail(String(err)), track: unused,
   });
   t.after(() => catchUp.close());
   assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 10), [], 'the old one is gone');
