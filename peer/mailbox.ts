@@ -5,9 +5,10 @@
 // (a message they never acknowledged), and after each sign-in and resume for every member with
 // something waiting whom the tracker shows offline (deposits that failed while the tracker was
 // away); a deposit refused for now (server.busy, a timeout) is tried again on a backoff. They
-// still wait in my outbox until the member has them. Collecting: after sign-in and each resume, my mailbox is read page by page
-// and every item goes through the same checks as a message from a link (signature, membership at
-// its head, replay), and only once they are shown and stored is the page acknowledged.
+// still wait in my outbox until the member has them. Collecting: after sign-in and each resume, my
+// mailbox is read page by page and every item goes through the same checks as a message from a
+// link (signature, membership at its head, replay), and only once they are shown and stored is
+// the page acknowledged.
 // Withdrawing: when I delete a message of mine that still waited for members, it is taken back
 // from their mailboxes (a member away during many messages would otherwise take it on one page
 // and its delete on a later one, and see the text). The withdrawals are kept in the store
