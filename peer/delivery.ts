@@ -2,7 +2,9 @@
 // stays in the outbox (in the data folder) until each member it was for has it, learnt from their
 // ack or from their catch-up summary (they may have had it from another member). A member I could
 // not reach is tried again when they become reachable (presence, a new address, a new link) and on
-// a backoff; a retry is a new link, on which catch-up sends what they lack. The user sees each
+// a backoff; a retry is a new link, on which catch-up sends what they lack. What waits for a member
+// who is offline goes to the tracker's mailbox (peer/mailbox.ts): when a send fails, when they go
+// offline, and after each sign-in and resume for everyone offline then. The user sees each
 // message's state: `waiting` (names), `delivered` (N of M), `expired`.
 
 import type { ClientEvents, PendingMessage } from '../protocol/client.ts';
@@ -104,10 +106,25 @@ export class Delivery {
     if (this.parts.outbox.pendingFor(user).length) this.retry(user);
   }
 
-  /** After sign-in: everyone with something waiting is tried. */
+  /**
+   * `user` went offline at the tracker: what waits for them (sent while they were online, never
+   * acknowledged: their laptop slept, their link dropped) goes to their mailbox.
+   */
+  wentOffline(user: string): void {
+    if (this.parts.outbox.undepositedCount(user) > 0) this.parts.unreachable?.(user);
+  }
+
+  /**
+   * After sign-in and each resume: everyone with something waiting is tried when online, and has
+   * it deposited in their mailbox when offline (a deposit may have failed while the tracker was
+   * away, or before a restart).
+   */
   resumeAll(): void {
-    for (const u of this.parts.outbox.waitingUsers()) if (this.parts.online(u)) this.retry(u);
     this.expire();
+    for (const u of this.parts.outbox.waitingUsers()) {
+      if (this.parts.online(u)) this.retry(u);
+      else this.wentOffline(u);
+    }
   }
 
   pending(): PendingMessage[] {

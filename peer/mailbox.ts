@@ -1,10 +1,14 @@
 // The client side of the tracker's mailbox (`node tracker --mailbox`, DESIGN.md "Delivery,
 // history, nothing lost"): a holder of sealed envelopes and bundles for members who are offline,
-// used only when the tracker advertises one. Depositing: when a member cannot be reached, my
-// messages waiting for them (bundle first) go to their mailbox; they still wait in my outbox until
-// the member has them. Collecting: after sign-in and each resume, my mailbox is read page by page
-// and every item goes through the same checks as a message from a link (signature, membership at
-// its head, replay), and only once they are shown and stored is the page acknowledged.
+// used only when the tracker advertises one. Depositing: my messages waiting for a member (bundle
+// first) go to their mailbox when a send to them fails, when the tracker says they went offline
+// (a message they never acknowledged), and after each sign-in and resume for every member with
+// something waiting whom the tracker shows offline (deposits that failed while the tracker was
+// away); a deposit refused for now (server.busy, a timeout) is tried again on a backoff. They
+// still wait in my outbox until the member has them. Collecting: after sign-in and each resume, my
+// mailbox is read page by page and every item goes through the same checks as a message from a
+// link (signature, membership at its head, replay), and only once they are shown and stored is
+// the page acknowledged.
 // Withdrawing: when I delete a message of mine that still waited for members, it is taken back
 // from their mailboxes (a member away during many messages would otherwise take it on one page
 // and its delete on a later one, and see the text). The withdrawals are kept in the store
@@ -40,8 +44,10 @@ const MAX_SENDERS_TOLD = 20;
 const TAKE_PAGE = 200;
 /** Withdrawals read from the store per round (rounds go on while they come full). */
 const WITHDRAWALS_PER_ROUND = 5000;
-/** Refusals that say "not now": the withdrawal is kept and sent after the next sign-in or resume. */
+/** Refusals that say "not now": a withdrawal is kept for the next sign-in or resume, a deposit is tried again. */
 const TRANSIENT = new Set(['server.timeout', 'server.busy', 'server.shutdown', 'rate_limited']);
+/** Waits before a deposit refused for now is tried again (ms), by attempt; the last repeats. */
+const DEPOSIT_RETRY_MS = [1_000, 5_000, 15_000, 60_000] as const;
 
 export interface MailboxParts {
   me: string;
@@ -62,6 +68,8 @@ export interface MailboxParts {
 export class Mailbox {
   private readonly depositing = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  /** Deposits refused for now, by member: the next try and how many were refused in a row. */
+  private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
   private collecting?: Promise<void>;
   private withdrawing?: Promise<void>;
   private withdrawAgain = false;
@@ -77,9 +85,15 @@ export class Mailbox {
     return this.parts.tracker.mailbox !== undefined;
   }
 
-  /** `user` cannot be reached: what waits for them goes to their mailbox (once per message). */
+  /**
+   * `user` cannot be reached (a send failed, they went offline, or they are offline at sign-in or
+   * resume): what waits for them and is not in their mailbox yet goes there (once per message).
+   * Nothing waiting: no request.
+   */
   deposit(user: string): void {
     if (!this.enabled) return;
+    // A planned retry is overtaken by this round.
+    clearTimeout(this.retries.get(user)?.timer);
     // One deposit per user at a time; messages that came meanwhile go in one more round.
     if (this.depositing.has(user)) {
       this.again.add(user);
@@ -89,7 +103,8 @@ export class Mailbox {
     const work = (async () => {
       do {
         this.again.delete(user);
-        await this.depositNow(user).catch((err) => this.refused(user, err));
+        const ok = await this.depositNow(user).then(() => true, (err) => this.refused(user, err));
+        if (ok) this.retries.delete(user);
       } while (this.again.has(user));
     })().finally(() => this.depositing.delete(user));
     this.depositing.set(user, work);
@@ -230,17 +245,42 @@ export class Mailbox {
     }
   }
 
-  private refused(user: string, err: unknown): void {
-    if (isCoded(err) && err.code === 'request.unknown_type') return; // no mailbox after all
-    // Offline or shutting down: the outbox keeps them, and the next sign-in deposits again.
-    if (this.parts.tracker.state !== 'online') return;
+  /** A deposit for `user` failed with `err`: told, reported or tried again. Returns false. */
+  private refused(user: string, err: unknown): false {
+    if (isCoded(err) && err.code === 'request.unknown_type') return false; // no mailbox after all
+    // Offline or shutting down: the outbox keeps them, and the next sign-in or resume deposits
+    // again (session-lifecycle.ts catchUpAll, Delivery.resumeAll).
+    if (this.parts.tracker.state !== 'online') return false;
     if (isCoded(err) && err.code === 'quota.exceeded') {
-      if (this.told.has(user)) return;
+      if (this.told.has(user)) return false;
       this.told.add(user);
       this.parts.tell('quota.exceeded', `${user}'s mailbox on the tracker is full: your messages to ${user} wait here and go when ${user} is back online`);
-      return;
+      return false;
+    }
+    if (isCoded(err) && TRANSIENT.has(err.code)) {
+      this.retryLater(user, err.retryAfterMs);
+      return false;
     }
     this.parts.report(err, 'the mailbox');
+    return false;
+  }
+
+  /**
+   * A deposit for `user` was refused for now: tried again after DEPOSIT_RETRY_MS (or the
+   * tracker's retryAfterMs when longer), while the tracker stays online; a deposit made meanwhile
+   * replaces the try.
+   */
+  private retryLater(user: string, retryAfterMs = 0): void {
+    let r = this.retries.get(user);
+    if (!r) this.retries.set(user, (r = { attempt: 0 }));
+    clearTimeout(r.timer);
+    const delay = Math.max(retryAfterMs, DEPOSIT_RETRY_MS[Math.min(r.attempt, DEPOSIT_RETRY_MS.length - 1)]);
+    r.attempt++;
+    r.timer = setTimeout(() => {
+      // Offline meanwhile: the next sign-in or resume deposits.
+      if (this.parts.tracker.state === 'online') this.deposit(user);
+    }, delay);
+    r.timer.unref();
   }
 
   private async collectNow(): Promise<void> {

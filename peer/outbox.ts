@@ -139,6 +139,11 @@ export class OutboxStore {
     ).map((r) => this.entryOf(r));
   }
 
+  /** How many entries wait for `user` and are not in their mailbox on the tracker (as undepositedFor). */
+  undepositedCount(user: string): number {
+    return Number(this.db.get('SELECT count(*) AS n FROM outbox_waiting WHERE user = ? AND deposited = 0', [user])!.n);
+  }
+
   /**
    * The tracker's mailbox confirmed holding these messages for `user` (a deposit it answered), or
    * (`held` false) dropped them unread. Messages no longer waiting for `user` are passed over.

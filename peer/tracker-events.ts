@@ -54,6 +54,8 @@ export async function onTrackerEvent(parts: TrackerEventParts, e: TrackerEvent):
         return;
       }
       if (before?.online !== e.online) parts.emitPresence({ user: e.user, online: e.online });
+      // Gone: what they never acknowledged waits for them in their mailbox, not only here.
+      if (!e.online) s.delivery.wentOffline(e.user);
       if (!e.online || !fresh.length) return;
       // Back: what waits for them goes now, and catch-up brings them what they missed from others
       // (and me what I missed from them). Already online on another device: link the new one too.

@@ -4,12 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
+import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 import { PASSWORD, makeEngine, messagesShown, roomOf, waitFor } from '../helpers/engines.ts';
-import { queryDb } from '../helpers/tracker-accounts-extra.ts';
-
-const inMailbox = async (tracker: TrackerProcess, from: string, to: string) =>
-  (await queryDb<{ n: number }>(tracker.dbPath, 'SELECT COUNT(*) AS n FROM mailbox WHERE depositor = ? AND recipient = ? AND seq IS NOT NULL', from, to))[0].n;
+import { inMailbox } from '../helpers/tracker-mailbox.ts';
 
 test('20 messages of 60 KB for a member who is away all go to her mailbox, and she gets them all', { timeout: 120_000 }, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--mailbox'] });
@@ -22,7 +19,7 @@ test('20 messages of 60 KB for a member who is away all go to her mailbox, and s
   for (let i = 0; i < N; i++) await alice.sendDirect('carol', `log ${i} ${'x'.repeat(60_000)}`);
   // Her close lets deposits finish.
   await alice.close();
-  assert.equal(await inMailbox(tracker, 'alice', 'carol'), N);
+  assert.equal((await inMailbox(tracker, 'alice', 'carol')).n, N);
   const again = await makeEngine(t, tracker, { dataDir: carol.dataDir });
   const all = messagesShown(again, N, (m) => m.from === 'alice', 60_000);
   await again.login('carol', PASSWORD);

@@ -9,10 +9,8 @@ import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
 import { PASSWORD, collect, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
 import { queryDb } from '../helpers/tracker-accounts-extra.ts';
+import { inMailbox } from '../helpers/tracker-mailbox.ts';
 
-/** Envelopes `from` has waiting for `to` in the tracker's mailbox (its database, read directly), and their bytes. */
-const inMailbox = async (tracker: TrackerProcess, from: string, to: string) =>
-  (await queryDb<{ n: number; bytes: number }>(tracker.dbPath, 'SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM mailbox WHERE depositor = ? AND recipient = ? AND seq IS NOT NULL', from, to))[0];
 /** Envelopes held more than once (the same session and seq). */
 const copies = async (tracker: TrackerProcess) =>
   (await queryDb<{ n: number }>(tracker.dbPath, 'SELECT COUNT(*) AS n FROM (SELECT 1 FROM mailbox WHERE seq IS NOT NULL GROUP BY recipient, room, session, seq HAVING COUNT(*) > 1)'))[0].n;
