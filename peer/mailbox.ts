@@ -70,6 +70,7 @@ export class Mailbox {
   private readonly again = new Set<string>();
   /** Deposits refused for now, by member: the next try and how many were refused in a row. */
   private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  private closed = false;
   private collecting?: Promise<void>;
   private withdrawing?: Promise<void>;
   private withdrawAgain = false;
@@ -91,7 +92,7 @@ export class Mailbox {
    * Nothing waiting: no request.
    */
   deposit(user: string): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.closed) return;
     // A planned retry is overtaken by this round.
     clearTimeout(this.retries.get(user)?.timer);
     // One deposit per user at a time; messages that came meanwhile go in one more round.
@@ -265,6 +266,13 @@ export class Mailbox {
     return false;
   }
 
+  /** Planned deposit retries stop (a sign-out: this session's store is closing). */
+  close(): void {
+    this.closed = true;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+  }
+
   /**
    * A deposit for `user` was refused for now: tried again after DEPOSIT_RETRY_MS (or the
    * tracker's retryAfterMs when longer), while the tracker stays online; a deposit made meanwhile
@@ -278,7 +286,7 @@ export class Mailbox {
     r.attempt++;
     r.timer = setTimeout(() => {
       // Offline meanwhile: the next sign-in or resume deposits.
-      if (this.parts.tracker.state === 'online') this.deposit(user);
+      if (!this.closed && this.parts.tracker.state === 'online') this.deposit(user);
     }, delay);
     r.timer.unref();
   }

@@ -341,9 +341,14 @@ export class RoomMessages {
     // on its way when the leave came looks the same).
     if (named === 'from_leaver') return;
     const departed = named === 'not_named';
+    // Looked up when not pinned here: a crash may have lost the pin's write after the session's
+    // journal line (a session key always comes with its sender's key: onBundle).
+    await keys.ensure([env.sender]);
+    const senderKey = keys.signingKey(env.sender);
+    if (!senderKey) throw new ProtocolError('user.not_found', `a message from unknown user ${env.sender}`);
     const session = inbound.get(env.room, env.sender, env.session);
     if (!session) throw new ProtocolError('request.invalid', `a message from ${env.sender} arrived without its session key`);
-    const body = decryptEnvelope(env, session, keys.signingKey(env.sender)!);
+    const body = decryptEnvelope(env, session, senderKey);
     inbound.changed(session);
     // Older than this device's replay records: it may have been shown before they began.
     inbound.requireAfterStart(env.sender, body.time);

@@ -258,6 +258,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
 export async function quiesce(s: Signed): Promise<void> {
   s.rejoins.close();
   s.delivery.close();
+  s.mailbox.close();
   s.catchUp.close();
   await s.inbound.nextWrite();
   s.messages.flushAcks();
