@@ -228,7 +228,13 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     host.emit('key_changed', { ...change, rooms: roomIds.map((id) => rooms.get(id)!.state.name), roomIds });
     host.persist();
   });
-  pins.on('changed', () => host.persist());
+  // A pin guards what is shown from that key: on disk (synchronously, pins change rarely) before
+  // anything it lets through is shown. Written later, a crash lost it, and the key was taken on
+  // trust from the tracker again.
+  pins.on('changed', () => {
+    host.persist();
+    host.data.flush();
+  });
   pool.on('message', (from, msg, link) => {
     // One peer's messages are handled one at a time, in order: a session key must be in place
     // before the envelopes that need it. Too many waiting: the peer floods, its link goes.

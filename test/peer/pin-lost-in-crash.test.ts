@@ -37,3 +37,18 @@ test("a message in a session held here is shown when its sender's pin was lost i
   assert.equal((await second).from, 'bob');
   assert.deepEqual(errors, []);
 });
+
+test("a sender's pin is on disk before their first message is shown (a crash then cannot lose it)", { timeout: 60_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const alice = await registered(t, tracker, 'alice');
+  const bob = await registered(t, tracker, 'bob');
+  const path = join(alice.data.userDir('alice'), 'state.json');
+  let pinned: unknown;
+  alice.on('message', (m) => {
+    if (m.text === 'one') pinned = (JSON.parse(readFileSync(path, 'utf8')) as { pins: Record<string, unknown> }).pins.bob;
+  });
+  const first = waitFor(alice, 'message', (m) => m.text === 'one');
+  await bob.sendDirect('alice', 'one');
+  await first;
+  assert.ok(pinned, "bob's pin was not in alice's state.json when his message was shown");
+});
