@@ -203,17 +203,17 @@ export class MessageActions {
       this.scrub(target);
       return [{ name: 'deleted', e: at }];
     }
-    // An edit of a message its author deleted: scrubbed above (deadEdits), never shown nor indexed.
-    if (this.deleted(target)) return [];
     // The author's client edits a message at most MAX_EDITS_NAMED times (a delete names every
     // edit); a modified client's further edits are ignored here alike (not kept, not shown), in the
-    // order they arrive: so an author keeps at most that many edit rows of a message in every
-    // member's store, and a delete naming them all removes all their text.
+    // order they arrive, after a delete too: so an author keeps at most that many edit rows of a
+    // message in every member's store, and a delete naming them all removes all their text.
     if (this.history.countActions(row.conversation, target.id, 'edit', row.from, MAX_EDITS_NAMED + 1) > MAX_EDITS_NAMED) {
       this.history.remove(row.conversation, row.id);
-      dead.push(row);
+      if (!dead.some((e) => e.id === row.id)) dead.push(row);
       return [{ name: 'error', e: { code: 'request.invalid', message: `ignored an edit from ${row.from} in ${room.name}: they edited that message ${MAX_EDITS_NAMED} times already, the most` } }];
     }
+    // An edit of a message its author deleted: scrubbed above (deadEdits), never shown nor indexed.
+    if (this.deleted(target)) return [];
     // The author's two newest edits, oldest first: the text shown now, and the one shown before this row.
     const newest = this.history.actionsOn(target.conversation, target.id, ['edit'], { from: target.from, limit: 2 });
     const latest = newest.at(-1);

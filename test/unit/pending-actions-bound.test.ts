@@ -106,6 +106,10 @@ test(`an author's edits of one message past the ${MAX_EDITS_NAMED}th are ignored
   assert.deepEqual(dead.map((d) => d.id).sort(), [...kept].sort());
   for (const id of kept) assert.equal(history.get(ROOM, id)!.text, '', `${id} scrubbed`);
   assert.equal(history.get(ROOM, 'm')!.text, '');
+  // Edits still coming after the delete (a modified client's) are not kept either.
+  const after = receive(msg('e-after', 'alice', 'SECRET after', { t: 'edit', of: 'm' }));
+  assert.deepEqual(after.dead.map((d) => d.id), ['e-after']);
+  assert.deepEqual(rows('edit', 'alice'), kept);
   await index.warm();
   assert.deepEqual(index.search('SECRET', { limit: 10 }), []);
 });
