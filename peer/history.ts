@@ -115,6 +115,32 @@ export const SENDER_COUNTS = `WITH RECURSIVE senders(sender) AS (
  * receipts naming made-up ids without end, each kept for ever and gone through on every receipt.
  */
 export const MAX_PENDING_READS = 8;
+/**
+ * Reactions and edits of one sender in one conversation kept while the message they name is not a
+ * message here (not here yet, made up, or an action row), by kind, the newest by arrival
+ * (History.prunePending). Such an action is kept because its message may still come; unbounded,
+ * a member made every other member keep, without end and never shown, edits of up to 64 KiB and
+ * reactions naming made-up ids (120 such edits were 8.7 MiB in each member's store).
+ * - react, 128: catch-up serves a sender's sessions in the order they were made, each whole, so a
+ *   member back from an absence gets a session's reactions before the messages they name that are
+ *   in sessions made after it: up to a session's worth at once (SESSION_MAX_MESSAGES, 100). A
+ *   reaction row carries no text (an emoji of at most 32 characters).
+ * - edit, 8 (as MAX_PENDING_READS): an edit comes after its message in its author's own sessions,
+ *   so one waits here only when its message was lost on the way (a forwarder's held cap or age).
+ * Deletes are never dropped: they carry no text (at most MAX_EDITS_NAMED ids), and a message (or an
+ * edit of it) that arrives after its delete must still lose its text here. Receipts: pruneReads.
+ */
+export const MAX_PENDING_ACTIONS = { react: 128, edit: 8 } as const;
+/**
+ * A sender's newest action rows of one kind in a conversation that prunePending looks through (by
+ * arrival): one call costs at most this many index entries and lookups, however many actions the
+ * sender has on messages here. Pending rows older than this many rows of theirs stay; to keep one
+ * there a member must send that many actions on messages that are here (shown, and each bounded:
+ * reactions per message, edits per message), so what they hide is a fraction of what they show.
+ */
+export const PENDING_WINDOW = 1024;
+/** Reaction rows History.pruneReactions drops at most per call. */
+const PRUNED_REACTIONS = 16;
 /** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
 const OPENED_REACTIONS = 4096;
 
@@ -327,6 +353,64 @@ export class History {
         [conversation, sender, MAX_PENDING_READS],
       );
     });
+  }
+
+  /**
+   * Drops `sender`'s rows of `kind` in `conversation` that name no message here (not here yet, made
+   * up, or an action row) beyond their newest MAX_PENDING_ACTIONS[kind] by arrival, among their
+   * newest PENDING_WINDOW rows of that kind (messages_pending: no scan, no sort). Run on each such
+   * row stored (MessageActions.applied). In the turn's transaction. Returns the rows dropped, as
+   * their coordinates only (`text` empty, no action; nothing is opened): an edit's held envelope
+   * still carries its text, for the caller to tombstone.
+   */
+  prunePending(conversation: ConversationId, sender: string, kind: 'react' | 'edit'): StoredMessage[] {
+    return this.db.write(() => {
+      // Arrival order is rowid order (as pruneReads): neither the sender's signed times nor a
+      // receiver's clock decide which go.
+      const rows = this.db.all(
+        `SELECT rid, id, session, seq, sent_at FROM (
+           SELECT rowid AS rid, id, session, seq, sent_at, target FROM messages
+           WHERE conversation = ?1 AND sender = ?2 AND kind = ?3 AND target IS NOT NULL ORDER BY rowid DESC LIMIT ?4
+         ) w WHERE NOT EXISTS (SELECT 1 FROM messages t WHERE t.conversation = ?1 AND t.id = w.target AND t.kind = '')
+         ORDER BY rid DESC LIMIT -1 OFFSET ?5`,
+        [conversation, sender, kind, PENDING_WINDOW, MAX_PENDING_ACTIONS[kind]],
+      );
+      if (rows.length === 0) return [];
+      this.db.run('DELETE FROM messages WHERE rowid IN (SELECT value FROM json_each(?))', [JSON.stringify(rows.map((r) => Number(r.rid)))]);
+      return rows.map((r) => ({ conversation, id: String(r.id), from: sender, session: String(r.session), seq: Number(r.seq), sentAt: Number(r.sent_at), text: '' }));
+    });
+  }
+
+  /**
+   * Drops `sender`'s reaction rows on message `target` beyond their newest `keep` in the store
+   * order: rows no reader reads (MessageActions reads a sender's newest MAX_REACTION_ROWS_PER_USER
+   * on a message, by the same order), so what is shown does not change; a member toggling one
+   * emoji for ever no longer grows every member's store. At most PRUNED_REACTIONS rows a call, so
+   * a call reads a bounded part of the store: run on each reaction stored, one goes a time; rows
+   * stored before this rule go a few with each of that sender's next reactions there. In the turn's
+   * transaction.
+   */
+  pruneReactions(conversation: ConversationId, target: string, sender: string, keep: number): void {
+    this.db.write(() => {
+      this.db.run(
+        `DELETE FROM messages WHERE rowid IN (
+           SELECT rowid FROM messages WHERE conversation = ? AND target = ? AND kind = 'react' AND sender = ? ${NEWEST_FIRST} LIMIT ? OFFSET ?)`,
+        [conversation, target, sender, PRUNED_REACTIONS, keep],
+      );
+    });
+  }
+
+  /** How many action rows of `kind` by `sender` name `target` in `conversation`, counted up to `max` (from the index; nothing opened). */
+  countActions(conversation: ConversationId, target: string, kind: MessageActionType, sender: string, max: number): number {
+    return Number(this.db.get(
+      'SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE conversation = ? AND target = ? AND kind = ? AND sender = ? LIMIT ?)',
+      [conversation, target, kind, sender, max],
+    )!.n);
+  }
+
+  /** Deletes row `id` of `conversation` (an action ignored on receipt), in the turn's transaction. */
+  remove(conversation: ConversationId, id: string): void {
+    this.db.write(() => this.db.run('DELETE FROM messages WHERE conversation = ? AND id = ?', [conversation, id]));
   }
 
   /** Senders (at most `limit`, by name) of read receipts in `conversation` naming message `target`. */

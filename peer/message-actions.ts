@@ -3,7 +3,8 @@
 // sender: an edit or delete applies only when its envelope's signed sender is the target's
 // author, and only to a message of its own conversation (looked up by (conversation, id)).
 // Order does not matter: an action whose target has not arrived is kept as a row and applied,
-// with the same check, when the target arrives (catch-up brings messages in any order). The state
+// with the same check, when the target arrives (catch-up brings messages in any order); of
+// reactions and edits, a sender's newest few (History MAX_PENDING_ACTIONS), deletes all. The state
 // of a message is read from its action rows when shown (`stateOf`), so nothing else is kept.
 //
 // A delete removes the text from this store at once: the target's sealed body and its author's
@@ -11,7 +12,7 @@
 // its WAL after the commit (peer/store-db.ts scrubAfterCommit; secure_delete zeroes freed pages).
 
 import type { ClientEvents } from '../protocol/client.ts';
-import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, canonicalEmoji, type ReactionCount } from '../protocol/message-actions.ts';
+import { MAX_EDITS_NAMED, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, canonicalEmoji, type ReactionCount } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
 import type { History, StoredMessage } from './history.ts';
 import type { IndexedMessage, SearchIndex } from './search-index.ts';
@@ -44,7 +45,10 @@ export type Told =
 
 /**
  * What applying an action row did: `told`, the events to emit once it is durable; `dead`, the edit
- * rows it made dead (deadEdits), scrubbed already, whose held envelopes the caller tombstones.
+ * rows whose text this store no longer keeps, whose held envelopes the caller tombstones (so
+ * catch-up never serves that text): those it made dead (deadEdits), scrubbed already, and those
+ * dropped (the row itself when ignored on receipt: past MAX_EDITS_NAMED, or not its message's
+ * author's; a sender's older pending edits, History.prunePending).
  */
 export interface Applied {
   told: Told[];
@@ -139,11 +143,14 @@ export class MessageActions {
     const dead = this.deadEdits(row);
     for (const e of dead) this.history.scrub(e);
     if (dead.length) this.db.scrubAfterCommit();
-    return { told: this.apply(row, room), dead };
+    return { told: this.apply(row, room, dead), dead };
   }
 
-  /** What action row `row` does to its target (applied's rules), its dead edits scrubbed already: what to tell. */
-  private apply(row: StoredMessage, room: Named): Told[] {
+  /**
+   * What action row `row` does to its target (applied's rules), its dead edits scrubbed already:
+   * what to tell. Edit rows it drops (Applied `dead`) are added to `dead`.
+   */
+  private apply(row: StoredMessage, room: Named, dead: StoredMessage[]): Told[] {
     const action = row.action;
     if (!action) return [];
     if (action.t === 'read') {
@@ -151,13 +158,20 @@ export class MessageActions {
       return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
     }
     const at = { room: room.name, roomId: room.id, id: action.of };
+    const target = this.history.get(row.conversation, action.of);
+    // What one member makes every other member keep is bounded: reactions and edits naming no
+    // message here, a sender's newest few (History.prunePending: an edit's held envelope goes
+    // too); a sender's reaction rows on a message, those readers read (History.pruneReactions).
+    if (action.t !== 'delete' && (!target || target.action)) {
+      const dropped = this.history.prunePending(row.conversation, row.from, action.t);
+      if (action.t === 'edit') dead.push(...dropped);
+    } else if (action.t === 'react') this.history.pruneReactions(row.conversation, action.of, row.from, MAX_REACTION_ROWS_PER_USER);
     // A reaction this device does not know as one emoji (a modified client's look-alike or text,
     // or an emoji newer than this runtime's Unicode data): kept, never counted nor shown.
     const emoji = action.t === 'react' ? canonicalEmoji(action.emoji) : undefined;
     if (action.t === 'react' && emoji === undefined) {
       return [{ name: 'error', e: { code: 'request.invalid', message: `ignored a reaction from ${row.from} in ${room.name}: it is not one emoji this device knows` } }];
     }
-    const target = this.history.get(row.conversation, action.of);
     // Not here yet: kept, and applied (with the same checks) when it arrives (`arrived`).
     if (!target) return action.t === 'react' ? [{ name: 'reaction', e: { ...at, user: row.from, emoji: emoji!, on: action.on } }] : [];
     if (target.action) {
@@ -174,6 +188,11 @@ export class MessageActions {
       return [{ name: 'reaction', e: { ...at, user: row.from, emoji: emoji!, on: on.has(emoji!) } }];
     }
     if (target.from !== row.from) {
+      // Never applies, whatever comes later: an edit's text (up to 64 KiB each) is not kept.
+      if (action.t === 'edit') {
+        this.history.remove(row.conversation, row.id);
+        dead.push(row);
+      }
       return [{ name: 'error', e: { code: 'message.not_author', message: `refused ${action.t === 'edit' ? 'an edit' : 'a delete'} from ${row.from} in ${room.name}: only ${target.from}, its author, can change that message` } }];
     }
     if (action.t === 'delete') {
@@ -183,6 +202,15 @@ export class MessageActions {
       if (deletes.some((d) => d.id !== row.id)) return [];
       this.scrub(target);
       return [{ name: 'deleted', e: at }];
+    }
+    // The author's client edits a message at most MAX_EDITS_NAMED times (a delete names every
+    // edit); a modified client's further edits are ignored here alike (not kept, not shown), in the
+    // order they arrive, after a delete too: so an author keeps at most that many edit rows of a
+    // message in every member's store, and a delete naming them all removes all their text.
+    if (this.history.countActions(row.conversation, target.id, 'edit', row.from, MAX_EDITS_NAMED + 1) > MAX_EDITS_NAMED) {
+      this.history.remove(row.conversation, row.id);
+      if (!dead.some((e) => e.id === row.id)) dead.push(row);
+      return [{ name: 'error', e: { code: 'request.invalid', message: `ignored an edit from ${row.from} in ${room.name}: they edited that message ${MAX_EDITS_NAMED} times already, the most` } }];
     }
     // An edit of a message its author deleted: scrubbed above (deadEdits), never shown nor indexed.
     if (this.deleted(target)) return [];

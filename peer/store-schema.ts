@@ -141,4 +141,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE rejoins_handled (room TEXT PRIMARY KEY, seq INTEGER NOT NULL);
   CREATE TABLE rejoin_resent (room TEXT NOT NULL, user TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (room, user));
   `,
+  // 8: a sender's action rows of one kind in a conversation in the order they arrived (the rowid
+  // ends each entry), so their newest are read without a scan or a sort: reactions and edits naming
+  // no message here are kept only as a sender's newest few (peer/history.ts prunePending). IF NOT
+  // EXISTS: tests take a store back to an older user_version without dropping it.
+  `CREATE INDEX IF NOT EXISTS messages_pending ON messages (conversation, sender, kind) WHERE target IS NOT NULL;`,
 ];
