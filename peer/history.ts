@@ -127,10 +127,14 @@ export const MAX_PENDING_READS = 8;
  *   reaction row carries no text (an emoji of at most 32 characters).
  * - edit, 8 (as MAX_PENDING_READS): an edit comes after its message in its author's own sessions,
  *   so one waits here only when its message was lost on the way (a forwarder's held cap or age).
- * Deletes are never dropped: they carry no text (at most MAX_EDITS_NAMED ids), and a message (or an
- * edit of it) that arrives after its delete must still lose its text here. Receipts: pruneReads.
+ * - delete, 256: a message (or an edit of it) that arrives after its delete must still lose its
+ *   text here, so many are kept; but without a bound a member made every other member keep
+ *   deletes of made-up ids for ever (up to 64 edit ids, ~1.6 KB, each). An honest member's wait
+ *   only while catch-up or the mailbox brings a message after its delete, or for ever when its
+ *   message came before this member joined (never theirs to get): the newest 256 cover the first.
+ * Receipts: pruneReads.
  */
-export const MAX_PENDING_ACTIONS = { react: 128, edit: 8 } as const;
+export const MAX_PENDING_ACTIONS = { react: 128, edit: 8, delete: 256 } as const;
 /**
  * A sender's newest action rows of one kind in a conversation that prunePending looks through (by
  * arrival): one call costs at most this many index entries and lookups, however many actions the
@@ -363,7 +367,7 @@ export class History {
    * their coordinates only (`text` empty, no action; nothing is opened): an edit's held envelope
    * still carries its text, for the caller to tombstone.
    */
-  prunePending(conversation: ConversationId, sender: string, kind: 'react' | 'edit'): StoredMessage[] {
+  prunePending(conversation: ConversationId, sender: string, kind: keyof typeof MAX_PENDING_ACTIONS): StoredMessage[] {
     return this.db.write(() => {
       // Arrival order is rowid order (as pruneReads): neither the sender's signed times nor a
       // receiver's clock decide which go.

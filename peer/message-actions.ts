@@ -4,7 +4,7 @@
 // author, and only to a message of its own conversation (looked up by (conversation, id)).
 // Order does not matter: an action whose target has not arrived is kept as a row and applied,
 // with the same check, when the target arrives (catch-up brings messages in any order); of
-// reactions and edits, a sender's newest few (History MAX_PENDING_ACTIONS), deletes all. The state
+// reactions, edits and deletes, a sender's newest few (History MAX_PENDING_ACTIONS). The state
 // of a message is read from its action rows when shown (`stateOf`), so nothing else is kept.
 //
 // A delete removes the text from this store at once: the target's sealed body and its author's
@@ -159,10 +159,10 @@ export class MessageActions {
     }
     const at = { room: room.name, roomId: room.id, id: action.of };
     const target = this.history.get(row.conversation, action.of);
-    // What one member makes every other member keep is bounded: reactions and edits naming no
-    // message here, a sender's newest few (History.prunePending: an edit's held envelope goes
+    // What one member makes every other member keep is bounded: actions naming no message
+    // here, a sender's newest few of each kind (History.prunePending: an edit's held envelope goes
     // too); a sender's reaction rows on a message, those readers read (History.pruneReactions).
-    if (action.t !== 'delete' && (!target || target.action)) {
+    if (!target || target.action) {
       const dropped = this.history.prunePending(row.conversation, row.from, action.t);
       if (action.t === 'edit') dead.push(...dropped);
     } else if (action.t === 'react') this.history.pruneReactions(row.conversation, action.of, row.from, MAX_REACTION_ROWS_PER_USER);

@@ -1,8 +1,8 @@
 // What one member can make every other member keep through actions is bounded (attacker pass:
 // 120 edits of 60 KB naming made-up ids were 8.7 MiB in every member's store, never shown). Over a
 // real store.db: reactions and edits naming no message here are kept only as a sender's newest few
-// by arrival (History.prunePending), deletes always (a delete that came before its message still
-// removes its text); an author's edits past MAX_EDITS_NAMED of one message are ignored on receipt,
+// by arrival (History.prunePending), deletes too but many more (a delete that came before its
+// message still removes its text); an author's edits past MAX_EDITS_NAMED of one message are ignored on receipt,
 // and a delete still removes the text of all those kept; a sender's reaction rows on one message
 // are those readers read; another member's edit of a message here is not kept.
 
@@ -133,4 +133,20 @@ test("a member toggling one emoji on a message for ever keeps only the reaction 
   assert.deepEqual(dead.map((d) => d.id), ['em']);
   assert.deepEqual(rows('edit', 'mallory'), []);
   assert.equal(actions.stateOf(history.get(ROOM, 'm')!).edited, undefined);
+});
+
+test(`deletes naming no message here are kept as a sender's newest ${MAX_PENDING_ACTIONS.delete} by arrival; one kept still removes its message's text when it comes`, async (t) => {
+  const { rows, receive, history } = await store(t);
+  const deletes: string[] = [];
+  for (let i = 0; i < MAX_PENDING_ACTIONS.delete + 100; i++) {
+    const d = msg(`d${i}`, 'mallory', '', { t: 'delete', of: `made-up-${i}` });
+    deletes.push(d.id);
+    assert.deepEqual(receive(d).dead, [], 'a delete carries no text: nothing to tombstone');
+  }
+  assert.deepEqual(rows('delete', 'mallory'), deletes.slice(-MAX_PENDING_ACTIONS.delete), 'her newest deletes by arrival are kept, no more');
+  // Her newest delete names a message of hers that comes only now: shown deleted, its text not kept.
+  receive(msg('last', 'mallory', '', { t: 'delete', of: 'late' }));
+  const { told } = receive(msg('late', 'mallory', 'the text she deleted'));
+  assert.deepEqual(told.map((x) => x.name), ['deleted']);
+  assert.equal(history.get(ROOM, 'late')?.text, '');
 });
