@@ -180,7 +180,12 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
     signingKey: () => me.signing.privateKey,
     requeue: (from, items, skip) => inbox.pushFront(from, items, skip),
     applied: (event, before, after) => announce(host, signed, event, before, after),
-    forked: (e) => host.emit('room_forked', e),
+    // A fork stops sending: on disk before it is told (a restart must not forget it).
+    forked: (e) => {
+      host.persist();
+      host.data.flush();
+      host.emit('room_forked', e);
+    },
     persist: () => host.persist(),
     report: (err, from) => host.report(err, from),
   });

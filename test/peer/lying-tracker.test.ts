@@ -4,6 +4,8 @@
 // events. Every test asserts what the clients do about it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventHash } from '../../protocol/room-log.ts';
 import { collect, expectErrors, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
@@ -216,6 +218,14 @@ test('two members shown different events at the same seq both detect the fork an
   const real = lie.log(id)[head.seq + 1];
   assert.notEqual(eventHash(real), eventHash(theirs));
 
+  // Each one's fork is in its state.json when it is told (a restart must not forget it).
+  const onDisk = new Map<string, unknown>();
+  for (const e of [alice, bob]) {
+    e.on('room_forked', () => {
+      const state = JSON.parse(readFileSync(join(e.data.userDir(e.user!), 'state.json'), 'utf8')) as { rooms: Record<string, { forked?: unknown }> };
+      onDisk.set(e.user!, state.rooms[id]?.forked);
+    });
+  }
   const forks = [alice, bob].map((e) => waitFor(e, 'room_forked'));
   // Alice's session and message are at a head bob does not hold: he drops them, and says so.
   expectErrors(bob, [
@@ -232,4 +242,5 @@ test('two members shown different events at the same seq both detect the fork an
   await assert.rejects(bob.sendRoom('team', 'more'), { code: 'room.invalid_event' });
   assert.equal(alice.joinedRooms().find((r) => r.id === id)?.forked, true);
   assert.equal(bob.joinedRooms().find((r) => r.id === id)?.forked, true);
+  for (const user of ['alice', 'bob']) assert.ok(onDisk.get(user), `${user}'s fork was not on disk when it was told`);
 });
