@@ -1,11 +1,14 @@
 // Helpers for the conversation actions tests (issue 12): waiting until a conversation's history
 // shows a state (checked again on each event that could change it, never on a timer), and a
-// modified client that sends what the engine itself refuses to.
+// modified client that sends what the engine itself refuses to; and a check that a deleted text
+// is gone from every file of a member's data folder.
 
+import assert from 'node:assert/strict';
 import type { CommandResults } from '../../protocol/client.ts';
 import type { MessageAction } from '../../protocol/message-actions.ts';
 import type { ChatEngine } from '../../peer/engine.ts';
 import type { Signed } from '../../peer/signed-session.ts';
+import { filesHolding, filesUnder } from './files-under.ts';
 
 type History = CommandResults['history'];
 const CHANGES = ['message', 'reaction', 'edited', 'deleted', 'read', 'ready'] as const;
@@ -55,4 +58,15 @@ export async function sendRawAction(engine: ChatEngine, room: string, action: Me
 /** The engine's store handle (to read raw rows in tests). */
 export function storeOf(engine: ChatEngine): Signed['store'] {
   return (engine as unknown as { s: Signed }).s.store;
+}
+
+/** No file of `engine`'s data folder (store.db, its WAL, everything) nor any row of `room` as it opens holds `secret`. */
+export function keepsNothingOf(engine: ChatEngine & { dataDir: string }, room: string, secret: string): void {
+  assert.ok(filesUnder(engine.dataDir).some((f) => f.endsWith('store.db')), `${engine.user}: a store`);
+  assert.deepEqual(filesHolding(engine.dataDir, secret), [], `${engine.user}: plaintext in files of the data folder`);
+  const { db, history } = storeOf(engine);
+  for (const r of db.all('SELECT id FROM messages WHERE conversation = ?', [room])) {
+    const row = history.get(room, String(r.id))!;
+    assert.ok(!row.text.includes(secret), `${engine.user}: row ${row.id} (${row.action?.t ?? 'message'}) holds no text of it`);
+  }
 }

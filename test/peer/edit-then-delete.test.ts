@@ -6,16 +6,13 @@
 // author or any member) and kept its text in an edit row that was never scrubbed.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { messageId } from '../../protocol/message-id.ts';
 import type { ClientEvents } from '../../protocol/client.ts';
 import type { MessageBody } from '../../protocol/peer.ts';
 import { encryptMessage } from '../../peer/sender-keys.ts';
 import { PASSWORD, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
-import { historyShows, storeOf } from '../helpers/conversation.ts';
-import { filesUnder } from '../helpers/files-under.ts';
+import { historyShows, keepsNothingOf, storeOf } from '../helpers/conversation.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 import { aliceLinkedByHand } from '../helpers/hand-room.ts';
 
@@ -27,18 +24,6 @@ function everyEvent(engine: TestEngine): string[] {
   const names: (keyof ClientEvents)[] = ['message', 'edited', 'deleted', 'reaction', 'gap', 'error'];
   for (const name of names) engine.on(name, (e: unknown) => out.push(`${name} ${JSON.stringify(e)}`));
   return out;
-}
-
-/** No file of `engine`'s data folder (store.db, its WAL, everything) nor any stored row holds `secret`. */
-function keepsNothingOf(engine: TestEngine, room: string, secret: string): void {
-  const files = filesUnder(engine.dataDir);
-  assert.ok(files.some((f) => f.endsWith('store.db')), `${engine.user}: a store`);
-  for (const f of files) assert.equal(readFileSync(join(engine.dataDir, f)).includes(Buffer.from(secret)), false, `${engine.user}: no plaintext in ${f}`);
-  const { db, history } = storeOf(engine);
-  for (const r of db.all('SELECT id FROM messages WHERE conversation = ?', [room])) {
-    const row = history.get(room, String(r.id))!;
-    assert.ok(!row.text.includes(secret), `${engine.user}: row ${row.id} (${row.action?.t ?? 'message'}) holds no text of it`);
-  }
 }
 
 /** The seqs of `sender`'s session `session` in `room` that `engine` would serve to catch-up. */

@@ -5,27 +5,12 @@
 // restart, and show the edit; members who stayed are told nothing new.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { PASSWORD, collect, makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
-import { storeOf } from '../helpers/conversation.ts';
-import { filesUnder } from '../helpers/files-under.ts';
+import { keepsNothingOf } from '../helpers/conversation.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
 
 const SECRET = 'salary review: dave gets 0%';
-
-/** No file of `engine`'s data folder (store.db, its WAL, everything) nor any row of `room` as it opens holds `secret`. */
-function keepsNothingOf(engine: TestEngine, room: string, secret: string): void {
-  const files = filesUnder(engine.dataDir);
-  assert.ok(files.some((f) => f.endsWith('store.db')), `${engine.user}: a store`);
-  for (const f of files) assert.equal(readFileSync(join(engine.dataDir, f)).includes(Buffer.from(secret)), false, `${engine.user}: no plaintext in ${f}`);
-  const { db, history } = storeOf(engine);
-  for (const r of db.all('SELECT id FROM messages WHERE conversation = ?', [room])) {
-    const row = history.get(room, String(r.id))!;
-    assert.ok(!row.text.includes(secret), `${engine.user}: row ${row.id} (${row.action?.t ?? 'message'}) holds no text of it`);
-  }
-}
 
 /** How `engine` shows the room's messages: "text", "(deleted)", "text (edited)". */
 async function shown(engine: TestEngine, room: string): Promise<string[]> {
