@@ -17,6 +17,7 @@
 import * as vscode from 'vscode';
 import { acquireOrAttach, acquireWhenFree, type FolderLock } from '../peer/folder-lock.ts';
 import { isDeclaredCode, ProtocolError } from '../protocol/errors.ts';
+import type { ConversationId } from '../protocol/peer.ts';
 import type { HostToView, ViewRequestParams, WindowToHost } from '../protocol/view.ts';
 import { attachedCommand, ChatMirror, type AttachedWindow } from './attached-commands.ts';
 import { ChatController, type FromView } from './chat-controller.ts';
@@ -63,6 +64,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   let attachedThreads: AttachedThreads | undefined;
   /** Taking over from a window that left: the view keeps its picture until this engine is back online. */
   let quiet = false;
+  /**
+   * Taking over: the conversation this window's view showed, opened again once this engine is
+   * signed in, also when its resume is retried later (until the user opens another).
+   */
+  let reopen: ConversationId | undefined;
+  /** The conversation this window's own view last asked to open while attached (the holder's last picture may have dropped it as it closed). */
+  let viewOpened: ConversationId | undefined;
   let disposed = false;
   const stop = new AbortController();
   let loggedInContext: boolean | undefined;
@@ -77,6 +85,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
 
   const controller = new ChatController(context, {
     post: (m) => {
+      if (reopen !== undefined && m.type === 'conversation/opened') reopen = undefined;
+      // A resume retried after the takeover: the snapshot of its sign-in goes first.
+      if (reopen !== undefined && m.type === 'host/snapshot' && controller.loggedIn && !quiet) void Promise.resolve().then(reopenNow);
       hub?.broadcast(m);
       if (!quiet || m.type === 'request/completed' || m.type === 'notice/shown' || m.type === 'focus/requested') provider?.post(m);
     },
@@ -179,6 +190,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     flush();
   };
 
+  /** Opens `reopen` when the signed-in engine has it; forgets it either way. */
+  const reopenNow = async (): Promise<void> => {
+    const key = reopen;
+    reopen = undefined;
+    if (key !== undefined && controller.model.openKey === undefined && controller.model.snapshot().rooms.some((r) => r.key === key)) await controller.model.openConversation(key);
+  };
+
   // ---- the holder's side ----
   const hold = async (held: FolderLock, takingOver: boolean) => {
     lock = held;
@@ -212,10 +230,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       flush();
       return;
     }
-    const wasOpen = mirror.openKey;
+    reopen = mirror.openKey ?? viewOpened;
     try {
       await controller.restore();
-      if (wasOpen !== undefined && controller.loggedIn && controller.model.snapshot().rooms.some((r) => r.key === wasOpen)) await controller.model.openConversation(wasOpen);
+      if (controller.loggedIn) await reopenNow();
     } finally {
       quiet = false;
       if (provider?.isReady) provider.post({ type: 'host/snapshot', snapshot: controller.model.snapshot() });
@@ -263,6 +281,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         void opening.catch((err: unknown) => provider?.post({ type: 'notice/shown', message: `Could not open the snippet's file: ${(err as Error).message}` }));
         return;
       }
+      if (role === 'attached' && m.type === 'conversation/open') viewOpened = m.key;
       if (role === 'holder' && !quiet) void controller.fromView(m);
       else if (role === 'attached' && link) link.send(m);
       else if (role !== 'blocked' && waiting.length < MAX_WAITING) waiting.push({ message: m });
