@@ -10,6 +10,7 @@ import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { Conversation } from './conversations.ts';
 import type { StoredMessage } from './history.ts';
+import { SentSessions } from './sent-sessions.ts';
 import type { Signed } from './signed-session.ts';
 
 export type Target = { room?: string; user?: string };
@@ -95,7 +96,29 @@ export async function edit(s: Signed, target: Target, of: string, text: string):
   if (edits >= MAX_EDITS_NAMED) {
     throw new ProtocolError('request.invalid', `you have edited that message ${MAX_EDITS_NAMED} times, the most one message may be; send a new message instead`);
   }
+  const newcomers = joinedSince(s, conversation, m);
+  if (newcomers.length) {
+    throw new ProtocolError('request.invalid', `${newcomers.slice(0, 5).join(', ')}${newcomers.length > 5 ? ` and ${newcomers.length - 5} more` : ''} joined ${conversation.name} after this message: an edit goes to everyone in the room now and would show them its new text; delete it and send a new message instead`);
+  }
   return act(s, conversation, { t: 'edit', of }, text, after(s, conversation, of, 'edit'));
+}
+
+/**
+ * Members of room `conversation` now who were not given message `m`'s key (they joined, or came
+ * back, after its session began): an edit goes in the current session, which they read, with the
+ * new text of a message that was never theirs. Its session's head is known for what I sent
+ * (sent_sessions, or the held bundle); else the join's signed time is compared with the message's.
+ */
+function joinedSince(s: Signed, conversation: Conversation, m: StoredMessage): string[] {
+  if (conversation.direct) return [];
+  const head = new SentSessions(s.store.db).headOf(conversation.id, m.session) ?? s.store.held.bundle(conversation.id, m.from, m.session)?.head;
+  const events = s.rooms.get(conversation.id)?.events ?? [];
+  return conversation.members.filter((u) => {
+    if (u === s.user) return false;
+    const since = s.conversations.memberSince(conversation.id, u);
+    if (since === undefined) return false;
+    return head ? since > head.seq : (events[since]?.time ?? 0) > m.sentAt;
+  });
 }
 
 /** engine.ts deleteMessage. */
