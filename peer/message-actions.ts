@@ -106,9 +106,10 @@ export class MessageActions {
   /**
    * A shown message just stored (mine or received): indexed for search, and actions that came
    * before it applied now. Returns whether its author deleted it already (then its text is gone
-   * from the store: show it deleted) and what to tell after it.
+   * from the store: show it deleted), its author's edited text when an edit came first (shown
+   * instead of the text it replaced), and what to tell after it.
    */
-  arrived(m: StoredMessage, room: Named): { deleted: boolean; told: Told[] } {
+  arrived(m: StoredMessage, room: Named): { deleted: boolean; told: Told[]; edited?: string } {
     if (!this.history.targetsWithActions(m.conversation, [m.id], WAITING).size) {
       this.index.put(indexed(m, m.text));
       return { deleted: false, told: [] };
@@ -128,7 +129,7 @@ export class MessageActions {
     this.index.put(indexed(m, state.edited ?? m.text));
     if (state.edited !== undefined) told.push({ name: 'edited', e: { ...at, text: state.edited } });
     for (const r of state.reactions) for (const user of r.users) told.push({ name: 'reaction', e: { ...at, user, emoji: r.emoji, on: true } });
-    return { deleted: false, told };
+    return { deleted: false, told, ...(state.edited !== undefined ? { edited: state.edited } : {}) };
   }
 
   /**

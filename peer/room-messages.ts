@@ -388,8 +388,9 @@ export class RoomMessages {
     let told: Told[];
     let dead: StoredMessage[] = [];
     let deleted = false;
+    let edited: string | undefined;
     if (action) ({ told, dead } = this.parts.actions.applied(stored, shown));
-    else ({ deleted, told } = this.parts.actions.arrived(stored, shown));
+    else ({ deleted, told, edited } = this.parts.actions.arrived(stored, shown));
     const gone = this.deletedAfter(env.room, told);
     this.deadEditsAfter(dead);
     for (const id of gone) if (id !== stored.id) this.deletedNow.add(`${env.room}\n${id}`);
@@ -412,7 +413,8 @@ export class RoomMessages {
           roomId: env.room,
           from: env.sender,
           id: stored.id,
-          text: deleted ? '' : body.text,
+          // Edited before it came here: shown with its current text (the replaced one never is); `edited` follows.
+          text: deleted ? '' : (edited ?? body.text),
           sentAt,
           direct: shown.direct,
           ...(late ? { late: true } : {}),
