@@ -104,21 +104,19 @@ export async function edit(s: Signed, target: Target, of: string, text: string):
 }
 
 /**
- * Members of room `conversation` now who were not given message `m`'s key (they joined, or came
- * back, after its session began): an edit goes in the current session, which they read, with the
- * new text of a message that was never theirs. Its session's head is known for what I sent
- * (sent_sessions, or the held bundle); else the join's signed time is compared with the message's.
+ * Members of room `conversation` now who were not given message `m`'s key (not members when its
+ * session began: they joined after it): an edit goes in the current session, which they read, with
+ * the new text of a message that was never theirs. One who was a member then, left and came back,
+ * had it. Its session's head is known for what I sent (sent_sessions, or the held bundle); else
+ * the last log event dated (signed) no later than the message stands for it.
  */
 function joinedSince(s: Signed, conversation: Conversation, m: StoredMessage): string[] {
   if (conversation.direct) return [];
   const head = new SentSessions(s.store.db).headOf(conversation.id, m.session) ?? s.store.held.bundle(conversation.id, m.from, m.session)?.head;
   const events = s.rooms.get(conversation.id)?.events ?? [];
-  return conversation.members.filter((u) => {
-    if (u === s.user) return false;
-    const since = s.conversations.memberSince(conversation.id, u);
-    if (since === undefined) return false;
-    return head ? since > head.seq : (events[since]?.time ?? 0) > m.sentAt;
-  });
+  let at = head?.seq ?? -1;
+  if (!head) for (const e of events) if (e.time <= m.sentAt) at = e.seq;
+  return conversation.members.filter((u) => u !== s.user && !s.conversations.wasMemberAt(conversation.id, u, at));
 }
 
 /** engine.ts deleteMessage. */

@@ -166,6 +166,21 @@ export class Conversations {
     return undefined;
   }
 
+  /**
+   * Whether `user` was a member of room `id` right after its log event `seq` (any of their spans
+   * of membership: one who left and came back was a member before too). False for a seq not held.
+   */
+  wasMemberAt(id: ConversationId, user: string, seq: number): boolean {
+    const events = this.rooms.get(id)?.events ?? [];
+    if (seq < 0 || seq >= events.length) return false;
+    let member = false;
+    for (const e of events.slice(0, seq + 1)) {
+      if ((e.type === 'join' || e.type === 'create') && e.actor === user) member = true;
+      else if ((e.type === 'leave' && e.actor === user) || (e.type === 'kick' && e.subject === user)) member = false;
+    }
+    return member;
+  }
+
   /** Rooms (not direct conversations) both I and `user` are in. */
   sharedWith(user: string): ConversationId[] {
     const me = this.me();

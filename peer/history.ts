@@ -264,14 +264,19 @@ export class History {
   }
 
   /**
-   * The messages `sender`'s actions of `kinds` name in `conversation`, newest action first (by its
-   * signed time), at most `limit`, only those whose newest such action is dated after `after`
-   * (ms): ids only, read from the clear columns (no row is opened).
+   * The messages `sender`'s actions of `kinds` name in `conversation`, newest change first (by its
+   * signed time: a message's newest edit, or its first delete), at most `limit`, only those whose
+   * change is dated after `after` (ms): ids only, read from the clear columns (no row is opened).
    */
   targetsActedOnBy(conversation: ConversationId, sender: string, kinds: readonly MessageActionType[], limit: number, after = -1): string[] {
     const marks = kinds.map(() => '?').join(', ');
     const rows = this.db.all(
-      `SELECT target, max(sent_at) AS t FROM messages WHERE conversation = ? AND sender = ? AND kind IN (${marks}) AND target IS NOT NULL GROUP BY target HAVING t > ? ORDER BY t DESC, target LIMIT ?`,
+      // A target's change is its newest edit, or its first delete: a later delete of it is a copy
+      // (peer/rejoin-resend.ts sends one to a rejoining member, dated when sent), and counted it
+      // made every re-send "changed" for every other member (a leave/join loop by two members
+      // re-sent everything each time). A re-sent edit is dated just after the edit it copies.
+      `SELECT target, max(coalesce(max(CASE WHEN kind = 'delete' THEN NULL ELSE sent_at END), -1), coalesce(min(CASE WHEN kind = 'delete' THEN sent_at END), -1)) AS t
+       FROM messages WHERE conversation = ? AND sender = ? AND kind IN (${marks}) AND target IS NOT NULL GROUP BY target HAVING t > ? ORDER BY t DESC, target LIMIT ?`,
       [conversation, sender, ...kinds, after, limit],
     );
     return rows.map((r) => String(r.target));

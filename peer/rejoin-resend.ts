@@ -176,6 +176,12 @@ export class RejoinResend {
         const latest = edits.at(-1);
         // At MAX_EDITS_NAMED a delete could not name one more edit (conversation-actions.ts edit).
         if (!latest || edits.length >= MAX_EDITS_NAMED) continue;
+        // When its text was set: a re-send (to another member) copies it, dated when sent. Set
+        // before the last re-send to this member, they had it: a leave/join loop of two members
+        // otherwise re-sent it at every rejoin, each a row counting toward the message's edits.
+        let set = edits.length - 1;
+        while (set > 0 && edits[set - 1]!.text === latest.text) set--;
+        if (edits[set]!.sentAt <= since) continue;
         // Dated after it, so it stays my latest edit everywhere ("latest wins" by signed time).
         await this.parts.send(conversation, latest.text, { action: { t: 'edit', of }, notBefore: latest.sentAt + 1 });
       }

@@ -34,3 +34,21 @@ test('an edit that would show a newcomer the new text of a message from before t
   const h = await bob.history({ room: id });
   assert.equal(h.messages.find((m) => m.id === old.id)?.text, 'the key is in the usual place');
 });
+
+test('a member who was there for the message, left and came back, is no newcomer: the edit goes out and reaches them', { timeout: 60_000 }, async (t) => {
+  const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS] });
+  const { engines, id } = await roomOf(t, tracker, ['alice', 'bob'], 'ops');
+  const { alice, bob } = engines;
+  const atBob = waitFor(bob, 'message', (m) => m.text === 'deploy at five');
+  const m = await alice.sendRoom(id, 'deploy at five');
+  await atBob;
+  const left = waitFor(alice, 'member_left', (e) => e.user === 'bob');
+  await bob.leaveRoom(id);
+  await left;
+  const back = waitFor(alice, 'member_joined', (e) => e.user === 'bob');
+  await bob.joinRoom(id);
+  await back;
+  const edited = waitFor(bob, 'edited', (e) => e.id === m.id && e.text === 'deploy at six');
+  await alice.edit({ room: id }, m.id, 'deploy at six');
+  await edited;
+});

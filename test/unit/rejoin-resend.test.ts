@@ -35,7 +35,7 @@ function roomLog() {
 }
 
 /** A RejoinResend of alice over `store` and `room`; what it sends is listed, its passes awaited by `idle`. */
-function resender(store: StoreFixture, room: ReturnType<typeof roomLog>['room'], opts: { failAt?: number; now?: () => number } = {}) {
+function resender(store: StoreFixture, room: ReturnType<typeof roomLog>['room'], opts: { failAt?: number; now?: () => number; keep?: boolean } = {}) {
   const sent: Sent[] = [];
   const work: Promise<void>[] = [];
   const errors: unknown[] = [];
@@ -49,6 +49,12 @@ function resender(store: StoreFixture, room: ReturnType<typeof roomLog>['room'],
     send: async (_c, text, extra) => {
       if (opts.failAt !== undefined && sent.length === opts.failAt) throw new Error('the disk went away');
       sent.push({ text, ...extra });
+      // As the engine does: my message is kept, dated now (or after `notBefore`).
+      if (opts.keep) {
+        const row = { ...storedMessage(`resent-${sent.length}`, 'alice', { text, action: extra!.action! }), session: 'current', sentAt: Math.max((opts.now ?? (() => 20_000))(), extra?.notBefore ?? 0) };
+        store.history.add(row);
+        store.actions.applied(row, named);
+      }
     },
     report: (err) => errors.push(err),
     track: (w) => void work.push(w),
@@ -188,4 +194,56 @@ test('an edit is not sent again while someone in the room now joined after its m
   assert.deepEqual(r.errors, []);
   assert.deepEqual(r.sent.map((s) => s.action.t), ['delete', 'delete', 'delete'], 'the deletes only');
   assert.ok(r.sent.every((s) => s.text === ''), 'no text is sent');
+});
+
+test("a delete sent again to one rejoining member is no change for the next one (a leave/join loop re-sent everything each time)", async (t) => {
+  const { history, actions } = await storeFixture(t, 'p2p-resent-since-');
+  const add = (id: string, sentAt: number, over: Parameters<typeof storedMessage>[2] = {}) => {
+    const m = { ...storedMessage(id, 'alice', { text: `text of ${id}`, ...over }), sentAt };
+    history.add(m);
+    if (m.action) actions.applied(m, named);
+  };
+  add('m', 100);
+  add('d', 200, { text: '', action: { t: 'delete', of: 'm' } });
+  add('n', 300);
+  add('e', 400, { text: 'edited', action: { t: 'edit', of: 'n' } });
+  // bob's last re-send ended at 500; then carol rejoined and got a copy of the delete (dated 900)
+  // and of the edit (dated just after it).
+  add('d-again', 900, { text: '', action: { t: 'delete', of: 'm' } });
+  add('e-again', 401, { text: 'edited', action: { t: 'edit', of: 'n' } });
+  assert.deepEqual(history.targetsActedOnBy(ROOM, 'alice', ['delete', 'edit'], 10, 500), [], 'nothing changed for bob since 500');
+  assert.deepEqual(history.targetsActedOnBy(ROOM, 'alice', ['delete', 'edit'], 10, 150), ['n', 'm'], 'newest change first: the edit (401), the first delete (200)');
+  // A real edit after 500 is a change.
+  add('e2', 950, { text: 'edited again', action: { t: 'edit', of: 'n' } });
+  assert.deepEqual(history.targetsActedOnBy(ROOM, 'alice', ['delete', 'edit'], 10, 500), ['n']);
+});
+
+test('what was sent again to one rejoining member is no change for another: a leave/join loop of two members costs nothing new', async (t) => {
+  const store = await aliceStore(t, 3);
+  const { room, add } = roomLog();
+  let clock = 20_000;
+  const { r, sent, errors, idle } = resender(store, room, { now: () => ++clock, keep: true });
+  r.start();
+  await idle();
+  add('join', 'carol'); // 4: carol back: the edit and the deletes of session `in` go to her
+  r.check(ROOM);
+  await idle();
+  const toCarol = sent.length;
+  assert.equal(toCarol, 4);
+  add('leave', 'bob'); // 5
+  add('join', 'bob'); // 6: bob's first rejoin: the same for him, and session `out` (he was there)
+  r.check(ROOM);
+  await idle();
+  const firsts = sent.length;
+  assert.equal(firsts, toCarol + toCarol + 5);
+  for (let i = 0; i < 3; i++) {
+    for (const who of ['carol', 'bob']) {
+      add('leave', who);
+      add('join', who);
+      r.check(ROOM);
+      await idle();
+    }
+  }
+  assert.deepEqual(errors, []);
+  assert.equal(sent.length, firsts, 'nothing more: each had all of it');
 });
