@@ -204,9 +204,9 @@ export class HeldEnvelopes {
   }
 
   /**
-   * Drops envelopes received before `now - maxAgeMs`, then, per room, the oldest beyond
-   * `maxPerRoom`. A bundle goes when no envelope of its session is left and it was held no later
-   * than the envelopes dropped (a bundle that came after them, for messages still to come, stays)
+   * Drops envelopes received before `now - maxAgeMs`, then, per room, those beyond `maxPerRoom`:
+   * the oldest of the senders holding the most (a fair share each). A bundle goes when no envelope
+   * of its session is left and it was held no later than its sender's envelopes dropped (a bundle that came after them, for messages still to come, stays)
    * or before `now - maxAgeMs`; bundles beyond `maxPerRoom` in a room go too, oldest first.
    * Returns how many envelopes went. In the turn's transaction.
    */
@@ -214,18 +214,32 @@ export class HeldEnvelopes {
     const ageCutoff = opts.now - opts.maxAgeMs;
     return this.db.write(() => {
       let dropped = this.db.run('DELETE FROM envelopes WHERE received_at < ?', [ageCutoff]);
-      /** Per room, the newest received_at dropped over the cap (a Map: room ids come from peers). */
-      const capCutoff = new Map<string, number>();
+      // Over the cap, each sender's share: the oldest of whoever holds the most go first (each
+      // sender's envelopes ranked from their newest; the highest ranks go). Oldest first across
+      // senders, a member's flood (20,002 reaction toggles nobody sees) pushed out a real message
+      // held for a member away, who then never got it.
+      /** Per "room\nsender" that lost envelopes, the newest received_at dropped (a Map: ids come from peers). */
+      const capCutoff = new Map<string, { room: string; sender: string; at: number }>();
       for (const r of this.db.all('SELECT room, count(*) AS n FROM envelopes GROUP BY room HAVING n > ?', [opts.maxPerRoom])) {
         const room = String(r.room);
-        const victims = `SELECT rowid FROM envelopes WHERE room = ?1 ORDER BY received_at, rowid LIMIT ?2`;
-        const newest = this.db.get(`SELECT max(received_at) AS t FROM envelopes WHERE rowid IN (${victims})`, [room, Number(r.n) - opts.maxPerRoom]);
-        capCutoff.set(room, Number(newest?.t ?? ageCutoff));
-        dropped += this.db.run(`DELETE FROM envelopes WHERE rowid IN (${victims})`, [room, Number(r.n) - opts.maxPerRoom]);
+        const victims = this.db.all(
+          `SELECT rid, sender, received_at FROM (
+             SELECT rowid AS rid, sender, received_at, row_number() OVER (PARTITION BY sender ORDER BY received_at DESC, rowid DESC) AS rank
+             FROM envelopes WHERE room = ?
+           ) ORDER BY rank DESC, received_at, rid LIMIT ?`,
+          [room, Number(r.n) - opts.maxPerRoom],
+        );
+        for (const v of victims) {
+          const key = `${room}\n${String(v.sender)}`;
+          const at = Number(v.received_at);
+          const was = capCutoff.get(key);
+          if (!was || was.at < at) capCutoff.set(key, { room, sender: String(v.sender), at });
+        }
+        dropped += this.db.run('DELETE FROM envelopes WHERE rowid IN (SELECT value FROM json_each(?))', [JSON.stringify(victims.map((v) => Number(v.rid)))]);
       }
       const orphan = 'NOT EXISTS (SELECT 1 FROM envelopes e WHERE e.room = bundles.room AND e.sender = bundles.sender AND e.session = bundles.session)';
       this.db.run(`DELETE FROM bundles WHERE held_at < ? AND ${orphan}`, [ageCutoff]);
-      for (const [room, cutoff] of capCutoff) this.db.run(`DELETE FROM bundles WHERE room = ? AND held_at <= ? AND ${orphan}`, [room, cutoff]);
+      for (const { room, sender, at } of capCutoff.values()) this.db.run(`DELETE FROM bundles WHERE room = ? AND sender = ? AND held_at <= ? AND ${orphan}`, [room, sender, at]);
       for (const r of this.db.all('SELECT room, count(*) AS n FROM bundles GROUP BY room HAVING n > ?', [opts.maxPerRoom])) {
         this.db.run('DELETE FROM bundles WHERE rowid IN (SELECT rowid FROM bundles WHERE room = ? ORDER BY held_at, rowid LIMIT ?)', [String(r.room), Number(r.n) - opts.maxPerRoom]);
       }

@@ -85,7 +85,7 @@ test('one bundle per session: the one that opens from an earlier message is kept
   assert.equal(held.bundle(ROOM, 'alice', S2), undefined);
 });
 
-test('prune drops by age, then the oldest over the per-room cap; a bundle goes with the last envelope of its session', async (t) => {
+test('prune drops by age, then over the per-room cap each sender\'s oldest beyond a fair share; a bundle goes with the last envelope of its session', async (t) => {
   const { db, held } = await store(t);
   held.putBundle(bundle(ROOM, 'alice', S1, 0), 0);
   for (let seq = 0; seq < 10; seq++) held.putEnvelope(envelope(ROOM, 'alice', S1, seq), 100 + seq);
@@ -101,11 +101,11 @@ test('prune drops by age, then the oldest over the per-room cap; a bundle goes w
   assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100).map((e) => e.seq), [5, 6, 7, 8, 9]);
   assert.equal(held.bundle(ROOM2, 'carol', S1), undefined, 'no envelope of its session left');
   assert.ok(held.bundle(ROOM, 'alice', S1));
-  // Cap: ROOM holds 10, keep the newest 4 (bob's 1..4): alice's go, and her bundle with them.
+  // Cap: ROOM holds 10 (5 each), keep 4: each sender's share, their newest 2.
   assert.equal(held.prune({ now: 1105, maxAgeMs: 1000, maxPerRoom: 4 }), 6);
-  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100), []);
-  assert.deepEqual(held.after(ROOM, 'bob', S2, -1, 100).map((e) => e.seq), [1, 2, 3, 4]);
-  assert.equal(held.bundle(ROOM, 'alice', S1), undefined);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100).map((e) => e.seq), [8, 9]);
+  assert.deepEqual(held.after(ROOM, 'bob', S2, -1, 100).map((e) => e.seq), [3, 4]);
+  assert.ok(held.bundle(ROOM, 'alice', S1));
   assert.ok(held.bundle(ROOM, 'bob', S2));
   assert.ok(held.bundle(ROOM, 'dave', S1), 'a bundle newer than what was dropped stays');
   assert.deepEqual(held.rooms(), [ROOM]);
@@ -210,4 +210,22 @@ test("a claimed hole (a delete's `edits`, the sender's word only) is asked for b
   held.putEnvelope(envelope(ROOM, 'alice', S1, 4), 600);
   assert.equal(held.putEnvelope(envelope(ROOM, 'alice', S1, 5), 700), false, 'a tombstone keeps it out');
   assert.deepEqual(held.summary(ROOM), [{ sender: 'alice', session: S1, seq: 5 }]);
+});
+
+test("one member's flood over the cap pushes out their own oldest, not another member's message held for someone away", async (t) => {
+  const { held } = await store(t);
+  held.putBundle(bundle(ROOM, 'alice', S1, 0), 1);
+  held.putEnvelope(envelope(ROOM, 'alice', S1, 0), 10);
+  // mallory's invisible reaction toggles, all newer, far past the cap.
+  held.putBundle(bundle(ROOM, 'mallory', S1, 0), 11);
+  for (let seq = 0; seq < 10; seq++) held.putEnvelope(envelope(ROOM, 'mallory', S1, seq), 50 + seq);
+  held.putBundle(bundle(ROOM, 'mallory', S2, 0), 60);
+  for (let seq = 0; seq < 30; seq++) held.putEnvelope(envelope(ROOM, 'mallory', S2, seq), 100 + seq);
+  assert.equal(held.prune({ now: 1000, maxAgeMs: 10_000, maxPerRoom: 10 }), 31);
+  assert.deepEqual(held.after(ROOM, 'alice', S1, -1, 100).map((e) => e.seq), [0], "alice's message stays");
+  assert.deepEqual(held.after(ROOM, 'mallory', S1, -1, 100), []);
+  assert.deepEqual(held.after(ROOM, 'mallory', S2, -1, 100).map((e) => e.seq), [21, 22, 23, 24, 25, 26, 27, 28, 29]);
+  assert.ok(held.bundle(ROOM, 'alice', S1));
+  assert.equal(held.bundle(ROOM, 'mallory', S1), undefined, 'her session with no envelope left goes, its bundle with it');
+  assert.ok(held.bundle(ROOM, 'mallory', S2));
 });
