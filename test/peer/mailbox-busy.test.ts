@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { registered, waitFor } from '../helpers/engines.ts';
+import { away, registered, waitFor } from '../helpers/engines.ts';
 import { startLyingTracker, type Frame } from '../helpers/lying-tracker.ts';
 import { inMailbox, mailboxHolds } from '../helpers/tracker-mailbox.ts';
 
@@ -18,9 +18,7 @@ test('a deposit refused with server.busy is tried again, and the mailbox then ho
   const acked = waitFor(alice, 'delivered', () => true, 30_000);
   await alice.sendDirect('bob', 'hello bob');
   await acked;
-  const gone = waitFor(alice, 'presence', (p) => p.user === 'bob' && !p.online);
-  await bob.close();
-  await gone;
+  await away(bob, alice);
 
   const refused: Frame[] = [];
   lie.toTracker((frame, ctx) => {

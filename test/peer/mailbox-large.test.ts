@@ -5,16 +5,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { PASSWORD, makeEngine, messagesShown, roomOf, waitFor } from '../helpers/engines.ts';
+import { away, PASSWORD, makeEngine, messagesShown, roomOf } from '../helpers/engines.ts';
 import { inMailbox } from '../helpers/tracker-mailbox.ts';
 
 test('20 messages of 60 KB for a member who is away all go to her mailbox, and she gets them all', { timeout: 120_000 }, async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--mailbox'] });
   const { engines } = await roomOf(t, tracker, ['alice', 'carol'], 'any');
   const { alice, carol } = engines;
-  const gone = waitFor(alice, 'presence', (p) => p.user === 'carol' && !p.online);
-  await carol.close();
-  await gone;
+  await away(carol, alice);
   const N = 20;
   for (let i = 0; i < N; i++) await alice.sendDirect('carol', `log ${i} ${'x'.repeat(60_000)}`);
   // Her close lets deposits finish.

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, restartTracker, startTracker } from '../helpers/tracker-process.ts';
-import { PASSWORD, allowErrors, makeEngine, messagesShown, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
+import { away, PASSWORD, allowErrors, makeEngine, messagesShown, registered, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { inMailbox, mailboxHolds } from '../helpers/tracker-mailbox.ts';
 
 const ARGS = [...FAST_TRACKER_ARGS, '--mailbox'];
@@ -21,9 +21,7 @@ async function pair(t: Parameters<typeof registered>[0], tracker: { host: string
   const acked = waitFor(alice, 'delivered', () => true, 30_000);
   await alice.sendDirect('bob', 'hello bob');
   await acked;
-  const gone = waitFor(alice, 'presence', (p) => p.user === 'bob' && !p.online);
-  await bob.close();
-  await gone;
+  await away(bob, alice);
   return { alice, bob };
 }
 

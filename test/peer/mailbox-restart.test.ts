@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FAST_TRACKER_ARGS, startTracker, type TrackerProcess } from '../helpers/tracker-process.ts';
-import { PASSWORD, collect, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
+import { away, PASSWORD, collect, makeEngine, roomOf, waitFor } from '../helpers/engines.ts';
 import { queryDb } from '../helpers/tracker-accounts-extra.ts';
 import { inMailbox } from '../helpers/tracker-mailbox.ts';
 
@@ -19,9 +19,7 @@ test('after the sender restarts, only what the mailbox does not hold yet is depo
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--mailbox'] });
   const { engines } = await roomOf(t, tracker, ['alice', 'carol'], 'any');
   const { alice, carol } = engines;
-  const gone = waitFor(alice, 'presence', (p) => p.user === 'carol' && !p.online);
-  await carol.close();
-  await gone;
+  await away(carol, alice);
 
   const secret = 'the gate code is 8812-heron';
   const m = await alice.sendDirect('carol', secret);
