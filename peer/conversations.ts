@@ -6,7 +6,7 @@
 import { ProtocolError } from '../protocol/errors.ts';
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { DM_HEAD, dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
-import type { RoomHead, RoomState } from '../protocol/room-log.ts';
+import type { RoomEvent, RoomHead, RoomState } from '../protocol/room-log.ts';
 import type { RoomBook } from './room-book.ts';
 
 export interface Conversation {
@@ -173,12 +173,7 @@ export class Conversations {
   wasMemberAt(id: ConversationId, user: string, seq: number): boolean {
     const events = this.rooms.get(id)?.events ?? [];
     if (seq < 0 || seq >= events.length) return false;
-    let member = false;
-    for (const e of events.slice(0, seq + 1)) {
-      if ((e.type === 'join' || e.type === 'create') && e.actor === user) member = true;
-      else if ((e.type === 'leave' && e.actor === user) || (e.type === 'kick' && e.subject === user)) member = false;
-    }
-    return member;
+    return membershipSpans(events, user, seq + 1).some((s) => seq >= s.from && seq < s.to);
   }
 
   /** Rooms (not direct conversations) both I and `user` are in. */
@@ -213,4 +208,20 @@ export class Conversations {
 export function sentBefore(sent: ReadonlyMap<string, number> | undefined, env: { session: string; seq: number }): boolean {
   const last = sent?.get(env.session);
   return last !== undefined && env.seq <= last;
+}
+
+/**
+ * `user`'s spans of membership in a room log's `events` before seq `before`: seq ranges [from, to),
+ * each from a join (or the create) to their leave or kick, or to `before` while they are still in.
+ */
+export function membershipSpans(events: readonly RoomEvent[], user: string, before: number): { from: number; to: number }[] {
+  const spans: { from: number; to: number }[] = [];
+  for (const e of events.slice(0, before)) {
+    if ((e.type === 'join' || e.type === 'create') && e.actor === user) spans.push({ from: e.seq, to: before });
+    else if ((e.type === 'leave' && e.actor === user) || (e.type === 'kick' && e.subject === user)) {
+      const open = spans.at(-1);
+      if (open && open.to === before) open.to = e.seq;
+    }
+  }
+  return spans;
 }

@@ -15,7 +15,7 @@
 import { MAX_EDITS_NAMED, type MessageAction } from '../protocol/message-actions.ts';
 import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { RoomEvent, RoomHead } from '../protocol/room-log.ts';
-import type { Conversation, Conversations } from './conversations.ts';
+import { membershipSpans, type Conversation, type Conversations } from './conversations.ts';
 import type { HeldEnvelopes } from './held-envelopes.ts';
 import type { History } from './history.ts';
 import type { MessageActions } from './message-actions.ts';
@@ -193,16 +193,7 @@ export class RejoinResend {
 
   /** Whether `user` was a member of room `id` at a head of its log before seq `before` (the head must be one of the log held here). */
   private memberAt(id: ConversationId, user: string, before: number): (head: RoomHead) => boolean {
-    const events = this.parts.rooms.get(id)?.events ?? [];
-    // The seq ranges [join, leave or kick) of theirs before `before`.
-    const spans: { from: number; to: number }[] = [];
-    for (const e of events.slice(0, before)) {
-      if ((e.type === 'join' || e.type === 'create') && e.actor === user) spans.push({ from: e.seq, to: before });
-      else if ((e.type === 'leave' && e.actor === user) || (e.type === 'kick' && e.subject === user)) {
-        const open = spans.at(-1);
-        if (open && open.to === before) open.to = e.seq;
-      }
-    }
+    const spans = membershipSpans(this.parts.rooms.get(id)?.events ?? [], user, before);
     return (head) => this.parts.rooms.hashAt(id, head.seq) === head.hash && spans.some((s) => head.seq >= s.from && head.seq < s.to);
   }
 
