@@ -8,6 +8,7 @@
 // message's state: `waiting` (names), `delivered` (N of M), `expired`.
 
 import type { ClientEvents, PendingMessage } from '../protocol/client.ts';
+import type { MessageAction } from '../protocol/message-actions.ts';
 import { OUTBOX_MAX_AGE_MS, OUTBOX_MAX_ENTRIES, RETRY_BACKOFF_MS, type ConversationId } from '../protocol/peer.ts';
 import type { OutboxStore } from './outbox.ts';
 
@@ -52,9 +53,13 @@ export class Delivery {
     this.sweep.unref();
   }
 
-  /** A message of mine, written to the outbox before it goes out: one entry per recipient. */
-  sent(entry: SentMessage & { sentAt: number }, recipients: string[]): void {
-    this.parts.outbox.add(entry, recipients);
+  /**
+   * A message of mine, written to the outbox before it goes out: one entry per recipient.
+   * `action`: what it is when a message action; my older receipts, toggles or edits it covers
+   * leave the outbox for those recipients (peer/outbox.ts add), their mailbox copies withdrawn.
+   */
+  sent(entry: SentMessage & { sentAt: number }, recipients: string[], action?: MessageAction): void {
+    if (this.parts.outbox.add(entry, recipients, action) > 0) this.parts.withdrawFromMailbox?.();
   }
 
   /** Whom one of my messages expired undelivered to. */

@@ -3,6 +3,7 @@
 // lost"). Persistence only: peer/delivery.ts retries and reports. The room's display name is
 // sealed (it is what the user typed); ids, sessions, seqs, times and member names stay clear.
 
+import type { MessageAction } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
 import { arr, int, obj, str } from '../protocol/schema.ts';
@@ -17,6 +18,15 @@ const MAX_EXPIRED_KEPT = 100_000;
 export const MAX_WITHDRAWALS_KEPT = 100_000;
 /** Members one entry may wait for (a room's members at most). */
 export const MAX_WAITING_PER_ENTRY = 1000;
+/**
+ * Kinds of entry evicted first when the outbox is over its cap (`expire`): a receipt or a reaction
+ * lost costs a read mark or an emoji; a message (or an edit, or a delete) lost is what "nothing
+ * lost" is about.
+ */
+const EVICTED_FIRST = `kind IN ('read', 'react')`;
+/** The columns entryOf reads (prefixed `o.` where the query joins). */
+const COLUMNS = 'room, session, seq, id, sent_at, body, kind, target';
+const O_COLUMNS = COLUMNS.split(', ').map((c) => `o.${c}`).join(', ');
 
 const entrySchema = obj({
   room: str({ min: 1, max: 80 }),
@@ -67,21 +77,73 @@ export class OutboxStore {
 
   /**
    * Puts `entry` in the outbox waiting for `waitingFor` (deduplicated). An entry with nobody to
-   * wait for is not stored; adding an entry again adds to whom it waits for. Throws
+   * wait for is not stored; adding an entry again adds to whom it waits for. `action`: what the
+   * entry is when it is a message action (none: a message). A newer action supersedes my older
+   * entries it covers, for the members it waits for (they get it, so they need those no more):
+   * - `read`: my receipts in the same conversation naming a message at or before its `upTo` (in
+   *   the timeline's order, as peer/history.ts reads: the furthest position counts);
+   * - `react`: my toggles of the same emoji on the same message (the newest is the state);
+   * - `edit`: my edits of the same message (each carries the whole text; the newest wins).
+   * Those entries stop waiting for those members, and leave when they wait for nobody; a copy
+   * the tracker's mailbox holds for such a member is withdrawn (peer/mailbox.ts), unless
+   * MAX_WITHDRAWALS_KEPT wait already (a deleted message's withdrawal is never pushed out for it;
+   * the copy then stays there, harmless). Returns how many withdrawals were recorded. Throws
    * ProtocolError('request.invalid') for an entry or names of the wrong shape. In the turn's
    * transaction (StoreDb.write): durable once `db.committed()` resolves.
    */
-  add(entry: OutboxEntry, waitingFor: string[]): void {
+  add(entry: OutboxEntry, waitingFor: string[], action?: MessageAction): number {
     const e = entrySchema.parse(entry, 'outbox entry');
     const users = [...new Set(waitingSchema.parse(waitingFor, 'waitingFor'))];
-    if (users.length === 0) return;
-    this.db.write(() => {
-      const body = this.db.seal('outbox', [e.room, e.session, e.seq, e.id], e.roomName);
-      this.db.run('INSERT OR IGNORE INTO outbox (room, session, seq, id, sent_at, body) VALUES (?, ?, ?, ?, ?, ?)', [e.room, e.session, e.seq, e.id, e.sentAt, body]);
+    if (users.length === 0) return 0;
+    const { kind, target } = actionColumns(action);
+    return this.db.write(() => {
+      const body = this.db.seal('outbox', identity(e, kind, target), e.roomName);
+      const emoji = action?.t === 'react' ? this.db.seal('outbox_emoji', [e.room, e.session, e.seq, e.id], action.emoji) : null;
+      this.db.run('INSERT OR IGNORE INTO outbox (room, session, seq, id, sent_at, body, kind, target, emoji) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [e.room, e.session, e.seq, e.id, e.sentAt, body, kind, target, emoji]);
       let added = 0;
       for (const u of users) added += this.db.run('INSERT OR IGNORE INTO outbox_waiting (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, u]);
       this.db.run('UPDATE outbox SET recipients = recipients + ? WHERE room = ? AND session = ? AND seq = ?', [added, e.room, e.session, e.seq]);
+      return action ? this.supersede(e, action, users) : 0;
     });
+  }
+
+  /** My older entries `action` (of entry `e`, waiting for `users`) covers: see `add`. Returns the withdrawals recorded. */
+  private supersede(e: OutboxEntry, action: MessageAction, users: string[]): number {
+    const self = this.db.get('SELECT rowid AS r FROM outbox WHERE room = ? AND session = ? AND seq = ?', [e.room, e.session, e.seq]);
+    if (!self) return 0;
+    let older: SqlRow[] = [];
+    if (action.t === 'read') {
+      // Row values compare in the timeline's order; an `upTo` not in history (NULL) covers none.
+      older = this.db.all(
+        `SELECT o.room, o.session, o.seq FROM outbox o JOIN messages t ON t.conversation = o.room AND t.id = o.target AND t.kind = ''
+         WHERE o.room = ?1 AND o.kind = 'read' AND o.target IS NOT NULL AND o.rowid < ?2
+           AND (t.sent_at, t.sender, t.session, t.seq) <= (SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ?1 AND id = ?3 AND kind = '')`,
+        [e.room, Number(self.r), action.upTo],
+      );
+    } else if (action.t === 'edit') {
+      older = this.db.all(`SELECT room, session, seq FROM outbox WHERE room = ? AND kind = 'edit' AND target = ? AND rowid < ?`, [e.room, action.of, Number(self.r)]);
+    } else if (action.t === 'react') {
+      // My toggles on one message: a few per emoji at most, as each newer one makes the older go.
+      older = this.db.all(`SELECT room, session, seq, id, emoji FROM outbox WHERE room = ? AND kind = 'react' AND target = ? AND rowid < ?`, [e.room, action.of, Number(self.r)])
+        .filter((r) => r.emoji != null && this.db.open('outbox_emoji', [String(r.room), String(r.session), Number(r.seq), String(r.id)], r.emoji).toString('utf8') === action.emoji);
+    }
+    const who = JSON.stringify(users);
+    let withdrawn = 0;
+    for (const r of older) {
+      const at = [String(r.room), String(r.session), Number(r.seq)];
+      // A copy in a member's mailbox is taken back while the bound allows (withdraw's table, not its overflow).
+      const room = Math.max(0, this.maxWithdrawals - this.withdrawalsKept());
+      if (room > 0) {
+        withdrawn += this.db.run(
+          `INSERT OR IGNORE INTO mailbox_withdrawals (room, session, seq, user)
+           SELECT room, session, seq, user FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND deposited = 1 AND user IN (SELECT value FROM json_each(?)) LIMIT ?`,
+          [...at, who, room],
+        );
+      }
+      this.db.run('DELETE FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND user IN (SELECT value FROM json_each(?))', [...at, who]);
+      this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ? AND NOT EXISTS (SELECT 1 FROM outbox_waiting w WHERE w.room = outbox.room AND w.session = outbox.session AND w.seq = outbox.seq)', at);
+    }
+    return withdrawn;
   }
 
   /**
@@ -93,7 +155,7 @@ export class OutboxStore {
   delivered(room: ConversationId, session: string, seq: number, user: string): { id: string; roomName: string; remaining: string[]; of: number } | undefined {
     return this.db.write(() => {
       if (this.db.run('DELETE FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND user = ?', [room, session, seq, user]) === 0) return undefined;
-      const row = this.db.get('SELECT room, session, seq, id, sent_at, recipients, body FROM outbox WHERE room = ? AND session = ? AND seq = ?', [room, session, seq]);
+      const row = this.db.get(`SELECT ${COLUMNS}, recipients FROM outbox WHERE room = ? AND session = ? AND seq = ?`, [room, session, seq]);
       if (!row) return undefined;
       const entry = this.entryOf(row);
       const remaining = this.waitingFor(room, session, seq);
@@ -114,14 +176,14 @@ export class OutboxStore {
 
   /** Every entry, oldest first (by sentAt). */
   pending(): PendingEntry[] {
-    return this.db.all('SELECT room, session, seq, id, sent_at, body FROM outbox ORDER BY sent_at, rowid')
+    return this.db.all(`SELECT ${COLUMNS} FROM outbox ORDER BY sent_at, rowid`)
       .map((r) => ({ ...this.entryOf(r), waitingFor: this.waitingFor(String(r.room), String(r.session), Number(r.seq)) }));
   }
 
   /** The entries that wait for `user`, oldest first. */
   pendingFor(user: string): PendingEntry[] {
     return this.db.all(
-      `SELECT o.room, o.session, o.seq, o.id, o.sent_at, o.body FROM outbox o JOIN outbox_waiting w
+      `SELECT ${O_COLUMNS} FROM outbox o JOIN outbox_waiting w
          ON w.room = o.room AND w.session = o.session AND w.seq = o.seq WHERE w.user = ? ORDER BY o.sent_at, o.rowid`,
       [user],
     ).map((r) => ({ ...this.entryOf(r), waitingFor: this.waitingFor(String(r.room), String(r.session), Number(r.seq)) }));
@@ -133,7 +195,7 @@ export class OutboxStore {
    */
   undepositedFor(user: string): OutboxEntry[] {
     return this.db.all(
-      `SELECT o.room, o.session, o.seq, o.id, o.sent_at, o.body FROM outbox o JOIN outbox_waiting w
+      `SELECT ${O_COLUMNS} FROM outbox o JOIN outbox_waiting w
          ON w.room = o.room AND w.session = o.session AND w.seq = o.seq WHERE w.user = ? AND w.deposited = 0 ORDER BY o.sent_at, o.rowid`,
       [user],
     ).map((r) => this.entryOf(r));
@@ -158,17 +220,17 @@ export class OutboxStore {
   }
 
   /**
-   * Removes the entries sent before `now - maxAgeMs`, then the oldest beyond `maxEntries`, and
-   * returns one row per (entry, member it still waited for), oldest entry first: what was never
+   * Removes the entries sent before `now - maxAgeMs`, then beyond `maxEntries` the oldest read
+   * receipts and reactions, then the oldest of the rest (messages, edits, deletes), and returns one row per (entry, member it still waited for), oldest entry first: what was never
    * delivered, for the user to be told. In the turn's transaction.
    */
   expire(now: number, maxAgeMs: number, maxEntries: number): { room: ConversationId; roomName: string; id: string; user: string }[] {
     return this.db.write(() => {
-      const old = this.db.all('SELECT room, session, seq, id, sent_at, body FROM outbox WHERE sent_at < ? ORDER BY sent_at, rowid', [now - maxAgeMs]);
+      const old = this.db.all(`SELECT ${COLUMNS} FROM outbox WHERE sent_at < ? ORDER BY sent_at, rowid`, [now - maxAgeMs]);
       const total = Number(this.db.get('SELECT count(*) AS n FROM outbox')!.n);
       const over = Math.max(0, total - old.length - Math.max(0, maxEntries));
       const capped = over > 0
-        ? this.db.all('SELECT room, session, seq, id, sent_at, body FROM outbox WHERE sent_at >= ? ORDER BY sent_at, rowid LIMIT ?', [now - maxAgeMs, over])
+        ? this.db.all(`SELECT ${COLUMNS} FROM outbox WHERE sent_at >= ? ORDER BY ${EVICTED_FIRST} DESC, sent_at, rowid LIMIT ?`, [now - maxAgeMs, over])
         : [];
       const out: { room: ConversationId; roomName: string; id: string; user: string }[] = [];
       for (const r of [...old, ...capped]) {
@@ -193,7 +255,7 @@ export class OutboxStore {
   dropMember(room: ConversationId, user: string): { room: ConversationId; roomName: string; id: string; user: string }[] {
     return this.db.write(() => {
       const rows = this.db.all(
-        `SELECT o.room, o.session, o.seq, o.id, o.sent_at, o.body FROM outbox o JOIN outbox_waiting w
+        `SELECT ${O_COLUMNS} FROM outbox o JOIN outbox_waiting w
            ON w.room = o.room AND w.session = o.session AND w.seq = o.seq WHERE w.room = ? AND w.user = ? ORDER BY o.sent_at, o.rowid`,
         [room, user],
       );
@@ -299,7 +361,25 @@ export class OutboxStore {
     const session = String(r.session);
     const seq = Number(r.seq);
     const id = String(r.id);
-    const roomName = this.db.open('outbox', [room, session, seq, id], r.body ?? null).toString('utf8');
+    const kind = r.kind == null ? '' : String(r.kind);
+    const target = r.target == null ? null : String(r.target);
+    const roomName = this.db.open('outbox', identity({ room, session, seq, id }, kind, target), r.body ?? null).toString('utf8');
     return { room, roomName, id, session, seq, sentAt: Number(r.sent_at) };
   }
+}
+
+/** An entry's clear `kind` and `target` columns (as peer/history.ts stores an action's): '' and null for a message. */
+function actionColumns(action: MessageAction | undefined): { kind: string; target: string | null } {
+  if (!action) return { kind: '', target: null };
+  return { kind: action.t, target: action.t === 'read' ? action.upTo : action.of };
+}
+
+/**
+ * What the sealed room name is bound to: a message entry's identity is the one entries had before
+ * the action columns, so those still open; an action entry's adds its kind and target (one moved
+ * to another kind or target does not open, so it cannot be made to supersede or be evicted as another).
+ */
+function identity(e: { room: string; session: string; seq: number; id: string }, kind: string, target: string | null): (string | number)[] {
+  const base = [e.room, e.session, e.seq, e.id];
+  return kind === '' && target === null ? base : [...base, kind, target ?? ''];
 }

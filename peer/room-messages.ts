@@ -136,7 +136,7 @@ export class RoomMessages {
     // After it is held: an edit of mine dead already (a modified client's) stays a tombstone.
     if (applied) this.deadEditsAfter(applied.dead);
     const sent = { room: id, roomName: conversation.name, id: body.id, session: envelope.session, seq: envelope.seq };
-    delivery.sent({ ...sent, sentAt: body.time }, to);
+    delivery.sent({ ...sent, sentAt: body.time }, to, action);
     // Committed now (with the rest of this turn's writes) before it leaves and before the answer:
     // a message reported sent is in history and the outbox, whatever happens next. (Waiting for
     // the turn's commit instead measured slower: sends come one command at a time.)

@@ -146,4 +146,15 @@ export const MIGRATIONS: readonly string[] = [
   // no message here are kept only as a sender's newest few (peer/history.ts prunePending). IF NOT
   // EXISTS: tests take a store back to an older user_version without dropping it.
   `CREATE INDEX IF NOT EXISTS messages_pending ON messages (conversation, sender, kind) WHERE target IS NOT NULL;`,
+  // 9: what each outbox entry is (peer/outbox.ts add), so a newer action of mine makes the older
+  // ones it covers leave: my read receipts in a conversation (a further "read up to" covers them),
+  // my toggles of one emoji on one message, my edits of one message (each carries the whole text).
+  // `kind` and `target` as in `messages` (clear, bound into the body's AAD for action entries);
+  // `emoji` a reaction's, sealed. Entries from before are '' (messages): they are never superseded.
+  `
+  ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+  ALTER TABLE outbox ADD COLUMN target TEXT;
+  ALTER TABLE outbox ADD COLUMN emoji BLOB;
+  CREATE INDEX outbox_actions ON outbox (room, kind, target) WHERE target IS NOT NULL;
+  `,
 ];

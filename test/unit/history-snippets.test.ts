@@ -63,12 +63,12 @@ test('a store from before the snippet flag: its snippet messages are found, and 
   await db.committed();
   db.close();
   // Back to the schema before migration 6: no column, no index (nor what later steps added: step
-  // 7's tables), user_version says 5.
+  // 7's tables, step 9's outbox action columns), user_version says 5.
   const before = MIGRATIONS.findIndex((m) => m.includes('messages_snippets'));
   assert.ok(before > 0);
   const raw = new sqlite.Database(path);
   raw.exec('PRAGMA locking_mode=EXCLUSIVE');
-  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP TABLE rejoin_resent; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; PRAGMA user_version = ${before}`);
+  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP TABLE rejoin_resent; DROP INDEX outbox_actions; ALTER TABLE outbox DROP COLUMN kind; ALTER TABLE outbox DROP COLUMN target; ALTER TABLE outbox DROP COLUMN emoji; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; PRAGMA user_version = ${before}`);
   raw.close();
   db = new StoreDb(path, key);
   const history = new History(db);

@@ -56,12 +56,12 @@ test('a store from before the deposit marks keeps its outbox, with nothing marke
   await db.committed();
   db.close();
   // Back to the schema before migration 5: the column goes (and what later steps added: step 6's
-  // snippet flag, step 7's tables), user_version says 4.
+  // snippet flag, step 7's tables, step 9's outbox action columns), user_version says 4.
   const before = MIGRATIONS.findIndex((m) => m.includes('deposited'));
   assert.ok(before > 0);
   const raw = new sqlite.Database(path);
   raw.exec('PRAGMA locking_mode=EXCLUSIVE');
-  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP TABLE rejoin_resent; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; ALTER TABLE outbox_waiting DROP COLUMN deposited; PRAGMA user_version = ${before}`);
+  raw.exec(`DROP TABLE sent_sessions; DROP TABLE rejoins_handled; DROP TABLE rejoin_resent; DROP INDEX outbox_actions; ALTER TABLE outbox DROP COLUMN kind; ALTER TABLE outbox DROP COLUMN target; ALTER TABLE outbox DROP COLUMN emoji; DROP INDEX messages_snippets; ALTER TABLE messages DROP COLUMN snippet; ALTER TABLE outbox_waiting DROP COLUMN deposited; PRAGMA user_version = ${before}`);
   raw.close();
   db = new StoreDb(path, key);
   t.after(() => db.close());
