@@ -11,7 +11,9 @@
 // the page acknowledged.
 // Withdrawing: when I delete a message of mine that still waited for members, it is taken back
 // from their mailboxes (a member away during many messages would otherwise take it on one page
-// and its delete on a later one, and see the text). The withdrawals are kept in the store
+// and its delete on a later one, and see the text); and when a newer receipt, toggle or edit of
+// mine supersedes one a member's mailbox holds (peer/outbox.ts add: their mailbox would fill with
+// receipts and refuse real messages). The withdrawals are kept in the store
 // (peer/outbox.ts withdraw) until the tracker answered, sent at once when online and again after
 // each sign-in and resume; each goes after any deposit for that member under way, which may carry
 // the message (the tracker then removes it; a later deposit never holds it: it left the outbox).
@@ -126,8 +128,8 @@ export class Mailbox {
   }
 
   /**
-   * Sends the withdrawals kept in the store (my deleted messages, for the members they still
-   * waited for) to the tracker, and forgets each once answered; one run at a time, calls during a
+   * Sends the withdrawals kept in the store (my deleted messages and superseded actions, for the
+   * members they still waited for) to the tracker, and forgets each once answered; one run at a time, calls during a
    * run add one more round. Offline, they wait for the next sign-in or resume (collect). Never
    * rejects: a refusal is reported.
    */
