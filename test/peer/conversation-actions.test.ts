@@ -78,7 +78,8 @@ test('reply, reactions on and off, edit, delete and read receipts reach every me
   };
   // Every member online shows the same state; so does my own store.
   for (const engine of [alice, bob]) await historyShows(engine, room, expected);
-  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: reply.messageId }]);
+  // `mine`: the newest of alice's messages bob had when he read, m2 (deleted since: "seen by" goes under m1).
+  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: reply.messageId, mine: m2.id }]);
   assert.equal(alice.message(room, m2.id)?.deleted, true);
 
   // The deleted message's envelope is no longer held for catch-up (a tombstone in its place), and
