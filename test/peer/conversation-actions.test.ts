@@ -65,7 +65,7 @@ test('reply, reactions on and off, edit, delete and read receipts reach every me
   assert.deepEqual(await deleted, { room: 'team', roomId: id, id: m2.id });
   const read = waitFor(alice, 'read', (r) => r.user === 'bob');
   await bob.markRead(room, reply.messageId);
-  assert.deepEqual(await read, { room: 'team', roomId: id, user: 'bob', upTo: reply.messageId });
+  assert.deepEqual(await read, { room: 'team', roomId: id, user: 'bob', upTo: reply.messageId, had: [m2.id] }, "bob's receipt says he had alice's m2 (his own reply is not named)");
 
   const expected = (h: Awaited<ReturnType<TestEngine['history']>>) => {
     const byId = new Map(h.messages.map((m) => [m.id, m]));

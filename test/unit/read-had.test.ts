@@ -11,6 +11,8 @@ import { MAX_READ_HAD, messageActionSchema } from '../../protocol/message-action
 import { messageBodySchema } from '../../protocol/peer.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { HAD_WINDOW, type StoredMessage } from '../../peer/history.ts';
+import type { TimelineItem } from '../../protocol/view.ts';
+import { ReadMarks } from '../../extension/read-state.ts';
 import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
 
 const msg = (id: string, from: string, sentAt: number, over: Partial<StoredMessage> = {}) => storedMessage(id, from, { sentAt, text: over.action ? '' : id, ...over });
@@ -100,4 +102,24 @@ test("a receiver counts a receipt's `had` only for its own shown messages; a lat
   assert.deepEqual(bob('alice'), { user: 'bob', upTo: 'x', mine: 'a1' });
   receive(receipt('r5', 'bob', 'x', 5500, ['a2', 'x']));
   assert.deepEqual(bob('alice'), { user: 'bob', upTo: 'x', mine: 'a2' });
+});
+
+test("my other device's receipt reads a message that came here late only if that device had it (its `had`)", () => {
+  const item = (id: string, from: string, sentAt: number): TimelineItem => ({ kind: 'message', id, from, text: id, sentAt, mine: false, mentionsMe: false });
+  // carol's c1 and c2 and bob's b1 came here live; bob's b0 (dated before c1) came late, after them.
+  const items = [item('b0', 'bob', 1000), item('c1', 'carol', 2000), item('b1', 'bob', 3000), item('c2', 'carol', 4000)];
+  const fresh = () => {
+    const marks = new ReadMarks(() => {});
+    const sentAt = { b0: 1000, c1: 2000, b1: 3000, c2: 4000 };
+    for (const id of ['c1', 'b1', 'c2', 'b0'] as const) marks.unreadOne('r', false, { id, sentAt: sentAt[id] });
+    return marks;
+  };
+  const unreadAfter = (had?: string[]) => {
+    const marks = fresh();
+    marks.readElsewhere('r', items, 'c1', had);
+    return (marks.get('r')?.arrived ?? []).map((a) => a.id);
+  };
+  assert.deepEqual(unreadAfter(['c1']), ['b1', 'c2', 'b0'], 'the laptop read up to c1 without b0 (none of bob\'s up to there): b0 stays unread here');
+  assert.deepEqual(unreadAfter(['c1', 'b0']), ['b1', 'c2'], 'it had b0: read');
+  assert.deepEqual(unreadAfter(), ['b1', 'c2'], 'a receipt without `had` (an older client) reads by position');
 });
