@@ -133,8 +133,10 @@ export async function deleteMessage(s: Signed, target: Target, of: string): Prom
 export async function markRead(s: Signed, target: Target, upTo: string): Promise<CommandResults['mark_read']> {
   const conversation = current(s, target);
   shownMessage(s, conversation, upTo, true);
-  // What I had up to there: a message that reaches me later is not counted seen by me (History.heldUpTo).
-  return act(s, conversation, { t: 'read', upTo, had: s.store.history.heldUpTo(conversation.id, upTo, s.user) });
+  // What I had up to there: a message that reaches me later (one overtaken on the way too) is not
+  // counted seen by me (History.heldUpTo).
+  const hole = (sender: string, session: string, seq: number) => s.store.held.holeBelow(conversation.id, sender, session, seq);
+  return act(s, conversation, { t: 'read', upTo, had: s.store.history.heldUpTo(conversation.id, upTo, s.user, hole) });
 }
 
 /** engine.ts message: one shown message with its state, or undefined. */

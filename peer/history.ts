@@ -384,10 +384,13 @@ export class History {
    * protocol/message-actions.ts): for each sender other than `me`, the newest of their shown
    * messages at or before `upTo` in this store's order, newest first, at most MAX_READ_HAD, among
    * the HAD_WINDOW shown rows up to `upTo` (a sender silent for longer is left out: their messages
-   * count as not seen by me). Empty when `upTo` is not a shown message here. Bounded: a read of
-   * that many entries of the shown-rows index, then one row per sender named.
+   * count as not seen by me). With `hole` (HeldEnvelopes.holeBelow: a seq of that sender's session
+   * below it not here while the one before it is, a message overtaken on the way): their newest
+   * below that hole in that session instead, or none of theirs. Empty when `upTo` is not a shown
+   * message here. Bounded: a read of that many entries of the shown-rows index, then a row or two
+   * per sender named.
    */
-  heldUpTo(conversation: ConversationId, upTo: string, me: string): string[] {
+  heldUpTo(conversation: ConversationId, upTo: string, me: string, hole?: (sender: string, session: string, seq: number) => number | undefined): string[] {
     const at = this.db.get(`SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ? AND id = ? AND kind = ''`, [conversation, upTo]);
     if (!at) return [];
     // The window reads the index alone (messages_shown holds every column it needs); each sender's
@@ -395,7 +398,7 @@ export class History {
     // sender's rows dated in the same millisecond is one the reader held); ids are then read for
     // those only (CROSS JOIN keeps that order: the planner otherwise scanned the conversation).
     const rows = this.db.all(
-      `SELECT m.id AS id FROM (
+      `SELECT m.id AS id, m.sender AS sender, m.session AS session, m.seq AS seq FROM (
          SELECT sender, max(sent_at) AS sent_at, session, seq FROM (
            SELECT sender, session, seq, sent_at FROM messages
            WHERE conversation = ?1 AND kind = '' AND (sent_at, sender, session, seq) <= (?2, ?3, ?4, ?5) ${NEWEST_FIRST} LIMIT ?6)
@@ -404,7 +407,20 @@ export class History {
        ORDER BY w.sent_at DESC, w.sender DESC LIMIT ?8`,
       [conversation, at.sent_at!, at.sender!, at.session!, at.seq!, HAD_WINDOW, me, MAX_READ_HAD],
     );
-    return rows.map((r) => String(r.id));
+    const had: string[] = [];
+    for (const r of rows) {
+      const missing = hole?.(String(r.sender), String(r.session), Number(r.seq));
+      if (missing === undefined) {
+        had.push(String(r.id));
+        continue;
+      }
+      const before = this.db.get(
+        `SELECT id FROM messages WHERE conversation = ? AND sender = ? AND session = ? AND seq < ? AND kind = '' AND (sent_at, sender, session, seq) <= (?, ?, ?, ?) ORDER BY seq DESC LIMIT 1`,
+        [conversation, r.sender!, r.session!, missing, at.sent_at!, at.sender!, at.session!, at.seq!],
+      );
+      if (before) had.push(String(before.id));
+    }
+    return had;
   }
 
   /**

@@ -11,6 +11,7 @@ import { MAX_READ_HAD, messageActionSchema } from '../../protocol/message-action
 import { messageBodySchema } from '../../protocol/peer.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { HAD_WINDOW, type StoredMessage } from '../../peer/history.ts';
+import { HeldEnvelopes } from '../../peer/held-envelopes.ts';
 import type { TimelineItem } from '../../protocol/view.ts';
 import { ReadMarks } from '../../extension/read-state.ts';
 import { ROOM, named, storeFixture, storedMessage } from '../helpers/store-fixture.ts';
@@ -53,6 +54,26 @@ test("the reader's `had`: each other sender's newest message at or before the po
   assert.deepEqual(history.heldUpTo(ROOM, 'a1', 'bob'), ['a1']);
   assert.deepEqual(history.heldUpTo(ROOM, 'made-up', 'bob'), []);
   assert.deepEqual(history.heldUpTo(ROOM, 'react', 'bob'), [], 'an action row is no position');
+});
+
+test("a sender's message overtaken on the way (a hole in their session held here) is not in `had`: their newest below the hole is", async (t) => {
+  const { db, history } = await storeFixture(t, 'p2p-read-had-hole-');
+  const held = new HeldEnvelopes(db);
+  const envelope = (seq: number) => db.write(() => db.run('INSERT INTO envelopes (room, sender, session, seq, received_at, body) VALUES (?, ?, ?, ?, ?, ?)', [ROOM, 'carol', 'S-c', seq, 1, Buffer.alloc(40)]));
+  const carol = (id: string, seq: number, sentAt: number) => {
+    history.add(msg(id, 'carol', sentAt, { session: 'S-c', seq }));
+    envelope(seq);
+  };
+  const hole = (sender: string, session: string, seq: number) => held.holeBelow(ROOM, sender, session, seq);
+  carol('c0', 0, 1000);
+  // c1 (seq 1) is on its way (in a mailbox); c2 and c3 came first.
+  carol('c2', 2, 3000);
+  carol('c3', 3, 4000);
+  history.add(msg('x', 'dave', 5000));
+  assert.deepEqual(history.heldUpTo(ROOM, 'x', 'bob'), ['x', 'c3'], 'by position alone: carol\'s newest');
+  assert.deepEqual(history.heldUpTo(ROOM, 'x', 'bob', hole), ['x', 'c0'], 'c1 is missing: only c0 of hers is known had with all before it');
+  carol('c1', 1, 2000);
+  assert.deepEqual(history.heldUpTo(ROOM, 'x', 'bob', hole), ['x', 'c3'], 'c1 came: the hole is closed');
 });
 
 test('`had` names at most MAX_READ_HAD senders, the newest; a sender silent for more than HAD_WINDOW messages is left out', async (t) => {
