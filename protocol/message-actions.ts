@@ -120,8 +120,9 @@ const receivedEmojiSchema: Schema<string> = {
  *   delete's own sender's coordinates (peer/room-messages.ts closeHoles).
  * - `read`: the sender has read the conversation up to and including `upTo` (a read receipt).
  *   `had` (absent from older clients): for each other sender, the newest of their messages the
- *   reader held at or before `upTo` in the reader's timeline when they sent it (at most
- *   MAX_READ_HAD, newest first). A position alone says nothing of what the reader had: a message
+ *   reader held at or before `upTo` in the reader's timeline when they sent it, below any hole
+ *   the reader sees in that sender's session (peer/history.ts heldUpTo; at most MAX_READ_HAD,
+ *   newest first). A position alone says nothing of what the reader had: a message
  *   that reached them later but sorts before `upTo` would count as seen. A receiver counts the
  *   receipt for its own messages only up to the one `had` names (History.reads, webview/seen-by.ts);
  *   without `had`, up to `upTo` as before. Longer lists are refused like any malformed body.
