@@ -366,7 +366,7 @@ export class ChatModel {
     }
     const items = this.timelines.items(key);
     if (items.some((i) => i.kind === 'message' && i.id === e.upTo)) {
-      if (this.marks.readElsewhere(key, items, e.upTo)) this.postRooms();
+      if (this.marks.readElsewhere(key, items, e.upTo, e.had)) this.postRooms();
     } else void this.readElsewhereFromStore(key, e.upTo);
   }
 

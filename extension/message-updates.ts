@@ -28,7 +28,7 @@ export interface ThreadSink {
 export interface StoredMessages {
   readonly user?: string;
   message(target: { room: string }, id: string): HistoryMessage | undefined;
-  reads(target: { room: string }): { user: string; upTo: string }[];
+  reads(target: { room: string }): { user: string; upTo: string; mine?: string | null }[];
 }
 
 /** Messages changed before they arrived here, kept to look them up when they do (`key\nid`). */
@@ -149,7 +149,7 @@ export class MessageUpdates {
     const engine = this.engine();
     if (!engine?.user) return [];
     try {
-      return engine.reads({ room: key }).filter((r) => r.user !== engine.user).map((r) => ({ user: r.user, upTo: r.upTo }));
+      return engine.reads({ room: key }).filter((r) => r.user !== engine.user).map((r) => ({ user: r.user, upTo: r.upTo, ...(r.mine !== undefined ? { mine: r.mine } : {}) }));
     } catch {
       // A conversation this session no longer holds (left a moment ago, a stale key): no receipts to show.
       return [];

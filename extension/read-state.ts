@@ -133,6 +133,16 @@ export function unreadAfter(items: readonly TimelineItem[], upTo: string, mentio
   return items.slice(at + 1).filter((i) => i.kind === 'message' && !i.mine && !i.deleted && (!mentionsOnly || i.mentionsMe)).length;
 }
 
+/** Sender -> the index in `items` of the newest of `ids` (a receipt's `had`) that is theirs there. */
+function newestBySender(items: readonly TimelineItem[], ids: readonly string[]): Map<string, number> {
+  const wanted = new Set(ids);
+  const at = new Map<string, number>();
+  items.forEach((item, i) => {
+    if (item.kind === 'message' && wanted.has(item.id)) at.set(item.from, Math.max(i, at.get(item.from) ?? -1));
+  });
+  return at;
+}
+
 /**
  * Read receipts of this device: `seen(key, id)` when I have read `key` up to message `id`. Sent
  * when it advanced (not the id sent last), at most once per RECEIPT_INTERVAL_MS per conversation
@@ -230,9 +240,12 @@ export class ReadMarks {
    * after it in the timeline stays unread (kept by arrival: after it in `items`, or sent after it;
    * counted by position: what `items` shows after it), never more than before. `items` are the
    * window, or messages from the store from `upTo` on when the window does not hold it; all is read
-   * when neither holds it (it is newer than what is here). False when nothing changed.
+   * when neither holds it (it is newer than what is here). With the receipt's `had` (each sender's
+   * newest message that device held up to `upTo`): one kept by arrival that sorts before `upTo`
+   * but after its sender's newest there (it reached that device later, or not yet) stays unread;
+   * one not in `items` goes by position. False when nothing changed.
    */
-  readElsewhere(key: ConversationId, items: readonly TimelineItem[], upTo: string): boolean {
+  readElsewhere(key: ConversationId, items: readonly TimelineItem[], upTo: string, had?: readonly string[]): boolean {
     const now = this.counts(key);
     const index = items.findIndex((i) => i.kind === 'message' && i.id === upTo);
     const at = items[index];
@@ -246,9 +259,12 @@ export class ReadMarks {
     if (!mark || !at || at.kind !== 'message') return this.setCounts(key, 0, 0, position, []);
     const arrived = mark.arrived ?? [];
     const ids = new Set(arrived.map((a) => a.id));
+    const newestHad = had && newestBySender(items, had);
     const still = arrived.filter((a) => {
       const i = items.findIndex((x) => x.kind === 'message' && x.id === a.id);
-      return i >= 0 ? i > index : a.sentAt > at.sentAt;
+      if (i < 0) return a.sentAt > at.sentAt;
+      const item = items[i]!;
+      return i > index || (newestHad !== undefined && item.kind === 'message' && (newestHad.get(item.from) ?? -1) < i);
     });
     // Counted by position: what is shown after it, not kept by arrival.
     const rest = items.slice(index + 1).filter((i) => i.kind === 'message' && !i.mine && !i.deleted && !ids.has(i.id));

@@ -9,7 +9,7 @@ import { MAX_EDITS_NAMED, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, SEA
 import { normalizeRoomName, normalizeUserName } from '../protocol/names.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { Conversation } from './conversations.ts';
-import type { StoredMessage } from './history.ts';
+import type { ReadPosition, StoredMessage } from './history.ts';
 import { SentSessions } from './sent-sessions.ts';
 import type { Signed } from './signed-session.ts';
 
@@ -133,7 +133,10 @@ export async function deleteMessage(s: Signed, target: Target, of: string): Prom
 export async function markRead(s: Signed, target: Target, upTo: string): Promise<CommandResults['mark_read']> {
   const conversation = current(s, target);
   shownMessage(s, conversation, upTo, true);
-  return act(s, conversation, { t: 'read', upTo });
+  // What I had up to there: a message that reaches me later (one overtaken on the way too) is not
+  // counted seen by me (History.heldUpTo).
+  const hole = (sender: string, session: string, seq: number) => s.store.held.holeBelow(conversation.id, sender, session, seq);
+  return act(s, conversation, { t: 'read', upTo, had: s.store.history.heldUpTo(conversation.id, upTo, s.user, hole) });
 }
 
 /** engine.ts message: one shown message with its state, or undefined. */
@@ -144,13 +147,17 @@ export function message(s: Signed, target: Target, id: string, nameOf: NameOf): 
   return s.messages.row(m, s.actions.stateOf(m));
 }
 
-/** engine.ts reads: each member's read position, the furthest message their receipts name (members now only, when the conversation is current). */
-export function reads(s: Signed, target: Target, nameOf: NameOf): { user: string; upTo: string }[] {
+/**
+ * engine.ts reads: each member's read position, the furthest message their receipts name (members
+ * now only, when the conversation is current), with `mine` (History.reads): how far it counts for
+ * my messages.
+ */
+export function reads(s: Signed, target: Target, nameOf: NameOf): ReadPosition[] {
   const conversation = readable(s, target, nameOf);
   const members = conversation.members;
   // Bounded by members; a room left (no member list now) by a room's worth of senders.
-  if (members.length) return s.store.history.reads(conversation.id, { users: members, limit: members.length });
-  return s.store.history.reads(conversation.id, { limit: MAX_READERS_LEFT_ROOM });
+  if (members.length) return s.store.history.reads(conversation.id, { users: members, limit: members.length, me: s.user });
+  return s.store.history.reads(conversation.id, { limit: MAX_READERS_LEFT_ROOM, me: s.user });
 }
 
 /**

@@ -27,7 +27,7 @@ import * as signIn from './sign-in.ts';
 import { SessionLifecycle } from './session-lifecycle.ts';
 import type { Signed } from './signed-session.ts';
 import type { FingerprintRow } from './trust.ts';
-import type { PageCursor } from './history.ts';
+import type { PageCursor, ReadPosition } from './history.ts';
 import { TrackerSession } from './tracker-session.ts';
 
 export interface EngineOptions {
@@ -363,8 +363,8 @@ export class ChatEngine extends EventEmitter<EngineEvents> {
     return actions.message(this.signed(), target, id, this.nameOf);
   }
 
-  /** The latest read receipt of each member of the conversation, mine from other devices included. */
-  reads(target: { room?: string; user?: string }): { user: string; upTo: string }[] {
+  /** Each member's read position in the conversation, mine from other devices included; `mine`: how far it counts for my messages (History.reads). */
+  reads(target: { room?: string; user?: string }): ReadPosition[] {
     return actions.reads(this.signed(), target, this.nameOf);
   }
 

@@ -31,6 +31,9 @@ export interface HeldSummary {
   seq: number;
 }
 
+/** Envelopes below a seq that holeBelow looks through. */
+const HOLE_SPAN = 256;
+
 export class HeldEnvelopes {
   constructor(private readonly db: StoreDb) {}
 
@@ -120,6 +123,20 @@ export class HeldEnvelopes {
       for (let seq = from + 1; seq < Number(r.top) && out.length < limit; seq++) if (!held.has(seq)) out.push({ session, seq });
     }
     return out;
+  }
+
+  /**
+   * The first seq below `below` of `sender`'s `session` in `room` that is not held while the one
+   * before it is (a hole inside what is held: a message overtaken on the way), or undefined. Reads
+   * at most HOLE_SPAN envelopes below `below` (a session of this client holds 100).
+   */
+  holeBelow(room: ConversationId, sender: string, session: string, below: number): number | undefined {
+    const row = this.db.get(
+      `SELECT min(e.seq) + 1 AS seq FROM envelopes e WHERE e.room = ?1 AND e.sender = ?2 AND e.session = ?3 AND e.seq >= ?4 - ?5 AND e.seq < ?4 - 1
+         AND NOT EXISTS (SELECT 1 FROM envelopes n WHERE n.room = ?1 AND n.sender = ?2 AND n.session = ?3 AND n.seq = e.seq + 1)`,
+      [room, sender, session, below, HOLE_SPAN],
+    );
+    return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
   }
 
   /**

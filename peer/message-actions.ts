@@ -156,7 +156,7 @@ export class MessageActions {
     if (!action) return [];
     if (action.t === 'read') {
       this.history.pruneReads(row.conversation, row.from);
-      return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo } }];
+      return [{ name: 'read', e: { room: room.name, roomId: room.id, user: row.from, upTo: action.upTo, ...(action.had ? { had: action.had } : {}) } }];
     }
     const at = { room: room.name, roomId: room.id, id: action.of };
     const target = this.history.get(row.conversation, action.of);

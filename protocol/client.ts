@@ -33,8 +33,12 @@ export interface ClientEvents {
   edited: { room: string; roomId: ConversationId; id: string; text: string };
   /** Message `id` was deleted by its author: its text is gone from this store; show "message deleted". */
   deleted: { room: string; roomId: ConversationId; id: string };
-  /** `user` has read the conversation up to and including message `upTo` (a read receipt; mine from another device too). */
-  read: { room: string; roomId: ConversationId; user: string; upTo: string };
+  /**
+   * `user` has read the conversation up to and including message `upTo` (a read receipt; mine from
+   * another device too). `had`, when the receipt says it: each other sender's newest message the
+   * reader held up to there (protocol/message-actions.ts): one that came later was not read.
+   */
+  read: { room: string; roomId: ConversationId; user: string; upTo: string; had?: string[] };
   /** How many members have acknowledged one of my messages so far. */
   delivered: { room: string; roomId: ConversationId; id: string; count: number; of: number };
   /**

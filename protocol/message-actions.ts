@@ -35,6 +35,11 @@ export const MAX_REACTIONS_PER_USER = 8;
  * author may edit one message (peer/conversation-actions.ts edit): a delete names every edit.
  */
 export const MAX_EDITS_NAMED = 64;
+/**
+ * Entries of a read receipt's `had` (one per sender, the newest first): a room's active senders
+ * fit; more are left out, and a member's message not named counts as not seen (never the other way).
+ */
+export const MAX_READ_HAD = 256;
 /** Characters a reply's quote shows of the original. */
 export const QUOTE_CHARS = 140;
 
@@ -114,6 +119,13 @@ const receivedEmojiSchema: Schema<string> = {
  *   Receivers trust nothing of it but holes: an id closes a hole only when it is derived from the
  *   delete's own sender's coordinates (peer/room-messages.ts closeHoles).
  * - `read`: the sender has read the conversation up to and including `upTo` (a read receipt).
+ *   `had` (absent from older clients): for each other sender, the newest of their messages the
+ *   reader held at or before `upTo` in the reader's timeline when they sent it, below any hole
+ *   the reader sees in that sender's session (peer/history.ts heldUpTo; at most MAX_READ_HAD,
+ *   newest first). A position alone says nothing of what the reader had: a message
+ *   that reached them later but sorts before `upTo` would count as seen. A receiver counts the
+ *   receipt for its own messages only up to the one `had` names (History.reads, webview/seen-by.ts);
+ *   without `had`, up to `upTo` as before. Longer lists are refused like any malformed body.
  * Action messages other than `edit` carry an empty `text` and are never shown as messages.
  * "Latest" is the store's order, by the sender's signed time: the engine dates a reaction or edit
  * after the sender's last one on that message (peer/conversation-actions.ts), so a device whose
@@ -123,7 +135,7 @@ export const messageActionSchema = variants('t', {
   react: obj({ of: messageIdSchema, emoji: receivedEmojiSchema, on: bool() }),
   edit: obj({ of: messageIdSchema }),
   delete: obj({ of: messageIdSchema, edits: optional(arr(messageIdSchema, { max: MAX_EDITS_NAMED })) }),
-  read: obj({ upTo: messageIdSchema }),
+  read: obj({ upTo: messageIdSchema, had: optional(arr(messageIdSchema, { max: MAX_READ_HAD })) }),
 });
 export type MessageAction = Infer<typeof messageActionSchema>;
 export type MessageActionType = MessageAction['t'];

@@ -105,10 +105,15 @@ export interface QuotedMessage {
   deleted?: boolean;
 }
 
-/** How far a member has read a conversation (their read receipts): up to and including message `upTo`. */
+/**
+ * How far a member has read a conversation (their read receipts): up to and including message
+ * `upTo`. `mine`, when their receipt says what they had: the newest of my messages they had then
+ * (null: none), so "seen by" goes no further (a message of mine that reached them later is not seen).
+ */
 export interface ReadMark {
   user: string;
   upTo: string;
+  mine?: string | null;
 }
 
 /** A search result: `title` the conversation's title, `text` the message's text around the first match. */

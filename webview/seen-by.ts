@@ -1,6 +1,9 @@
 // "Seen by" under my messages: each member's read receipt (ReadMark.upTo, a message id) counts for
 // every message up to it, so a member is listed once, under the newest of MY messages they have
 // read. Marks naming a message not loaded in the view are not shown (nothing to put them under).
+// A mark with `mine` (the receipt said what the reader had) goes no further than that message of
+// mine: one that reached them after they read sorts before `upTo` but was not seen; `mine` null
+// (none of mine) or not loaded: not shown.
 
 import type { OpenedConversation } from '../protocol/view.ts';
 
@@ -26,8 +29,13 @@ export function seenBy(open: OpenedConversation | undefined, me: string | undefi
   });
   for (const mark of reads) {
     if (mark.user === me) continue;
-    const upTo = position.get(mark.upTo);
-    if (upTo === undefined) continue;
+    let upTo = position.get(mark.upTo);
+    if (upTo === undefined || mark.mine === null) continue;
+    if (mark.mine !== undefined) {
+      const had = position.get(mark.mine);
+      if (had === undefined) continue;
+      upTo = Math.min(upTo, had);
+    }
     // The last of my positions <= upTo.
     let lo = 0;
     let hi = mine.length;

@@ -65,7 +65,7 @@ test('reply, reactions on and off, edit, delete and read receipts reach every me
   assert.deepEqual(await deleted, { room: 'team', roomId: id, id: m2.id });
   const read = waitFor(alice, 'read', (r) => r.user === 'bob');
   await bob.markRead(room, reply.messageId);
-  assert.deepEqual(await read, { room: 'team', roomId: id, user: 'bob', upTo: reply.messageId });
+  assert.deepEqual(await read, { room: 'team', roomId: id, user: 'bob', upTo: reply.messageId, had: [m2.id] }, "bob's receipt says he had alice's m2 (his own reply is not named)");
 
   const expected = (h: Awaited<ReturnType<TestEngine['history']>>) => {
     const byId = new Map(h.messages.map((m) => [m.id, m]));
@@ -78,7 +78,8 @@ test('reply, reactions on and off, edit, delete and read receipts reach every me
   };
   // Every member online shows the same state; so does my own store.
   for (const engine of [alice, bob]) await historyShows(engine, room, expected);
-  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: reply.messageId }]);
+  // `mine`: the newest of alice's messages bob had when he read, m2 (deleted since: "seen by" goes under m1).
+  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: reply.messageId, mine: m2.id }]);
   assert.equal(alice.message(room, m2.id)?.deleted, true);
 
   // The deleted message's envelope is no longer held for catch-up (a tombstone in its place), and

@@ -104,12 +104,12 @@ test('a read receipt dated ahead does not freeze "seen by": the furthest message
   const later = waitFor(alice, 'read', (r) => r.user === 'bob' && r.upTo === ids[2]);
   await bob.markRead(room, ids[2]!);
   await later;
-  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: ids[2] }], 'bob has read up to "three"');
+  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: ids[2], mine: ids[2] }], 'bob has read up to "three"');
   // An older position sent later does not move it back.
   const back = waitFor(alice, 'read', (r) => r.user === 'bob' && r.upTo === ids[1]);
   await bob.markRead(room, ids[1]!);
   await back;
-  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: ids[2] }]);
+  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: ids[2], mine: ids[2] }]);
 });
 
 test('one member cannot squat a message\'s reactions: the engine refuses a 9th, every receiver ignores those a modified client sends', async (t) => {

@@ -73,7 +73,7 @@ test('a message dated ahead is placed when it arrived: a later one sorts after i
 
   // "Seen by" on alice's side: bob has read up to carol's message, so up to "standup at 10" of hers, not the later one.
   const { open: aliceOpen } = await timeline(alice, id);
-  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: dated.id }]);
+  assert.deepEqual(alice.reads(room), [{ user: 'bob', upTo: dated.id, mine: before.id }]);
   const seen = seenBy(aliceOpen, 'alice');
   assert.equal(seen.get(after.id), undefined, 'bob is not "seen" on a message that came after what he read');
   assert.deepEqual(seen.get(before.id), ['bob']);

@@ -66,5 +66,5 @@ test('a reaction, a read receipt, a delete and a 5-character message are the sam
   assert.equal((await reacted).emoji, '👍');
   const shown = (await carol2.history({ user: 'alice' }, { limit: 50 })).messages.filter((m) => !m.deleted).map((m) => m.text);
   assert.deepEqual(shown, ['hi carol, the build is green again', 'hello', limit]);
-  assert.deepEqual(carol2.reads({ user: 'alice' }), [{ user: 'alice', upTo: hi.id }]);
+  assert.deepEqual(carol2.reads({ user: 'alice' }), [{ user: 'alice', upTo: hi.id, mine: null }], 'none of carol\'s messages was there when alice read');
 });

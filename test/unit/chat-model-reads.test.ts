@@ -40,9 +40,9 @@ test('"New messages" at the first unread message; my read receipt becomes "seen 
   assert.equal(a.model.totalUnread(), 0);
   await receipt;
   const seen = b.posted.filter((m): m is Reads => m.type === 'reads/changed' && m.key === id).at(-1);
-  assert.deepEqual(seen?.reads, [{ user: 'alice', upTo: sent[2] }], 'bob sees alice has read up to "three", and not himself');
+  assert.deepEqual(seen?.reads, [{ user: 'alice', upTo: sent[2], mine: sent[2] }], 'bob sees alice has read up to "three" (which she had), and not himself');
   await b.model.openConversation(id);
-  assert.deepEqual(b.opened().reads, [{ user: 'alice', upTo: sent[2] }], 'and when the conversation opens');
+  assert.deepEqual(b.opened().reads, [{ user: 'alice', upTo: sent[2], mine: sent[2] }], 'and when the conversation opens');
 
   // Away again; alice reads "four" on her laptop: this window's count goes with it.
   aliceScreen.visible = false;

@@ -40,6 +40,18 @@ test('seen by: each member once, under the newest of my messages at or before th
   assert.deepEqual([...seenBy(open(deleted, [{ user: 'bob', upTo: 'a2' }]), ME)], [['a1', ['bob']]]);
 });
 
+test("seen by goes no further than the newest of my messages the reader had (the receipt's `mine`)", () => {
+  // a2 reached bob after he read up to c1: it sorts before c1, but his receipt says he had a1 only.
+  const timeline = [message('a1', ME, 'x', T), message('a2', ME, 'x', T + 1), message('c1', 'carol', 'x', T + 2), message('a3', ME, 'x', T + 3)];
+  const seen = (reads: OpenedConversation['reads']) => [...seenBy(open(timeline, reads), ME)];
+  assert.deepEqual(seen([{ user: 'bob', upTo: 'c1', mine: 'a1' }]), [['a1', ['bob']]]);
+  assert.deepEqual(seen([{ user: 'bob', upTo: 'c1', mine: 'a2' }]), [['a2', ['bob']]], 'he had a2: seen');
+  assert.deepEqual(seen([{ user: 'bob', upTo: 'c1', mine: null }]), [], 'none of mine: under none');
+  assert.deepEqual(seen([{ user: 'bob', upTo: 'c1', mine: 'gone' }]), [], 'his newest of mine not loaded: not shown');
+  assert.deepEqual(seen([{ user: 'bob', upTo: 'c1', mine: 'a3' }]), [['a2', ['bob']]], 'a `mine` after the position does not move him past it');
+  assert.deepEqual(seen([{ user: 'bob', upTo: 'c1' }]), [['a2', ['bob']]], 'a receipt without `had` (an older client) counts up to its position');
+});
+
 test('updateMessage replaces the message and the quotes of replies to it; nothing when not held', () => {
   const original = message('m1', 'bob', 'the   original\ntext', T);
   const reply = message('m2', 'carol', 'agreed', T + 1, { replyTo: { id: 'm1', from: 'bob', excerpt: 'the original text' } });
