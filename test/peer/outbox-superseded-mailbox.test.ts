@@ -40,7 +40,7 @@ test('superseded receipts and toggles leave the mailbox of a member away; back, 
   await carol2.login('carol', PASSWORD);
   await end;
   assert.deepEqual(shown.map((x) => x.text), ['the release is blocked, do not deploy', 'details follow', 'the end']);
-  assert.deepEqual(carol2.reads({ room: id }), [{ user: 'alice', upTo: n.id }], 'alice\'s furthest position');
+  assert.deepEqual(carol2.reads({ room: id }), [{ user: 'alice', upTo: n.id, mine: null }], 'alice\'s furthest position');
   const page = await carol2.history({ room: id }, { limit: 10 });
   assert.deepEqual(page.messages.find((x) => x.id === m.id)?.reactions, [{ emoji: '👍', users: ['alice'] }]);
 });

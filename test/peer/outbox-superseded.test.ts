@@ -44,7 +44,7 @@ test('superseded receipts and toggles stop waiting for a member away; back, they
   await carol2.login('carol', PASSWORD);
   await shown;
   await Promise.all(delivered);
-  assert.deepEqual(carol2.reads({ room: id }).filter((r) => r.user === 'alice'), [{ user: 'alice', upTo: ids[4] }], 'alice\'s read position is her furthest');
+  assert.deepEqual(carol2.reads({ room: id }).filter((r) => r.user === 'alice'), [{ user: 'alice', upTo: ids[4], mine: null }], 'alice\'s read position is her furthest');
   const page = await carol2.history({ room: id }, { limit: 50 });
   const first = page.messages.find((m) => m.id === ids[0]);
   assert.deepEqual(first?.reactions, [{ emoji: '👍', users: ['alice'] }], '👍 on, 🎉 off');
