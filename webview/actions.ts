@@ -14,6 +14,8 @@ import type { VsCodeApi } from './vscode-api.ts';
 
 /** After this long without a keystroke, "typing" ends (the issue's 3 s). */
 export const TYPING_IDLE_MS = 3000;
+/** Scrolling settles this long before the host is told whether the newest messages are on screen. */
+export const AT_NEWEST_SETTLE_MS = 150;
 
 let api: VsCodeApi | undefined;
 let nextRequestId = 1;
@@ -56,7 +58,35 @@ export function disconnect(): void {
   clearTimeout(typingTimer);
   typingTimer = undefined;
   typingKey = undefined;
+  clearTimeout(atNewestTimer);
+  atNewestTimer = undefined;
+  atNewestSaid = atNewestNow = undefined;
   api = undefined;
+}
+
+// ---- what the timeline is scrolled to ------------------------------------------------------------
+
+/** What the host was last told (view/atNewest), and what holds now. */
+let atNewestSaid: { key: ConversationId; atNewest: boolean } | undefined;
+let atNewestNow: { key: ConversationId; atNewest: boolean } | undefined;
+let atNewestTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * The timeline shows the newest end of `key` (scrolled to the bottom of its newest page), or not:
+ * the host is told once it has held AT_NEWEST_SETTLE_MS (scrolling fires many events), and only
+ * when it differs from what it was told. Read marks and read receipts wait for it.
+ */
+export function showsNewest(key: ConversationId, atNewest: boolean): void {
+  atNewestNow = { key, atNewest };
+  if (atNewestTimer !== undefined) return;
+  if (atNewestSaid?.key === key && atNewestSaid.atNewest === atNewest) return;
+  atNewestTimer = setTimeout(() => {
+    atNewestTimer = undefined;
+    const now = atNewestNow;
+    if (!api || !now || (atNewestSaid?.key === now.key && atNewestSaid.atNewest === now.atNewest)) return;
+    atNewestSaid = now;
+    post({ type: 'view/atNewest', key: now.key, atNewest: now.atNewest });
+  }, AT_NEWEST_SETTLE_MS);
 }
 
 /** What follows a host notification, after receive.ts applied it. */
