@@ -60,7 +60,7 @@ export function disconnect(): void {
   typingKey = undefined;
   clearTimeout(atNewestTimer);
   atNewestTimer = undefined;
-  atNewestSaid = atNewestNow = undefined;
+  atNewestSaid = atNewestNow = revealAhead = undefined;
   api = undefined;
 }
 
@@ -70,23 +70,37 @@ export function disconnect(): void {
 let atNewestSaid: { key: ConversationId; atNewest: boolean } | undefined;
 let atNewestNow: { key: ConversationId; atNewest: boolean } | undefined;
 let atNewestTimer: ReturnType<typeof setTimeout> | undefined;
+/** A search result this view asked to open (search/open): its conversation opens at the newest, then scrolls back to it. */
+let revealAhead: ConversationId | undefined;
 
 /**
- * The timeline shows the newest end of `key` (scrolled to the bottom of its newest page), or not:
- * the host is told once it has held AT_NEWEST_SETTLE_MS (scrolling fires many events), and only
- * when it differs from what it was told. Read marks and read receipts wait for it.
+ * The view asked to open conversation `key` at an older message (`key`), or the host answered
+ * (undefined: its message/revealed, or a notice that it could not): not at its newest meanwhile.
+ */
+export function expectReveal(key: ConversationId | undefined): void {
+  revealAhead = key;
+}
+
+/**
+ * The timeline shows the newest end of `key` (scrolled to the bottom of its newest page), or not.
+ * A conversation just shown is told at once; a change while it is shown (scrolling fires many
+ * events) AT_NEWEST_SETTLE_MS later, with what holds then; nothing when the host was told so
+ * already. While a message of `key` is to be revealed, it is not at its newest. Read marks and
+ * read receipts wait for it.
  */
 export function showsNewest(key: ConversationId, atNewest: boolean): void {
-  atNewestNow = { key, atNewest };
+  atNewestNow = { key, atNewest: atNewest && revealAhead !== key && store.reveal.value?.key !== key };
   if (atNewestTimer !== undefined) return;
-  if (atNewestSaid?.key === key && atNewestSaid.atNewest === atNewest) return;
-  atNewestTimer = setTimeout(() => {
-    atNewestTimer = undefined;
-    const now = atNewestNow;
-    if (!api || !now || (atNewestSaid?.key === now.key && atNewestSaid.atNewest === now.atNewest)) return;
-    atNewestSaid = now;
-    post({ type: 'view/atNewest', key: now.key, atNewest: now.atNewest });
-  }, AT_NEWEST_SETTLE_MS);
+  if (atNewestSaid?.key !== key) return tellAtNewest();
+  if (atNewestSaid.atNewest !== atNewestNow.atNewest) atNewestTimer = setTimeout(tellAtNewest, AT_NEWEST_SETTLE_MS);
+}
+
+function tellAtNewest(): void {
+  atNewestTimer = undefined;
+  const now = atNewestNow;
+  if (!api || !now || (atNewestSaid?.key === now.key && atNewestSaid.atNewest === now.atNewest)) return;
+  atNewestSaid = now;
+  post({ type: 'view/atNewest', key: now.key, atNewest: now.atNewest });
 }
 
 /** What follows a host notification, after receive.ts applied it. */

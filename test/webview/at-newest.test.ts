@@ -62,7 +62,7 @@ describe('webview: tells the host whether the newest messages are on screen', ()
     await view.page.locator('.timeline').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
     await view.page.locator('[data-id="g80"]').waitFor({ timeout: WAIT_MS });
     await said(view, 'general', true);
-    t.after(() => view.assertClean());
+    view.assertClean();
   });
 
   test('a jump to an old message (a search result) is not at the newest, even at the bottom of its window; "Latest" is', async (t) => {
@@ -90,6 +90,31 @@ describe('webview: tells the host whether the newest messages are on screen', ()
     await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many('random', 950, 1001), more: true, members: GENERAL_MEMBERS, typing: [] });
     await view.page.locator('[data-id="r1000"]').waitFor({ timeout: WAIT_MS });
     await said(view, 'random', true);
-    t.after(() => view.assertClean());
+    view.assertClean();
+  });
+
+  test('a search result in another conversation: never at the newest there, though its newest page shows first', async (t) => {
+    const view = await harness().open(t);
+    await view.send({ type: 'host/snapshot', snapshot: withGeneral(many('general', 0, 3)) });
+    await said(view, 'general', true);
+    await view.page.keyboard.press('Control+f');
+    await view.page.waitForFunction(() => document.activeElement?.classList.contains('search-input'), null, { timeout: WAIT_MS });
+    await view.page.keyboard.type('talk');
+    const asked = await view.waitForPosted('search/run', { query: 'talk' });
+    await view.send({ type: 'request/completed', requestId: asked.requestId, ok: true, results: [{ key: 'random', title: 'random', id: 'r10', from: 'bob', text: 'random talk 10', sentAt: T0 + 10 * MIN }] });
+    await view.page.getByRole('option').first().waitFor({ timeout: WAIT_MS });
+    await view.page.keyboard.press('Enter');
+    await view.waitForPosted('search/open', { key: 'random', id: 'r10' });
+
+    // The host opens #random (its newest page), which the view shows for a moment, then reveals r10.
+    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many('random', 950, 1000), more: true, members: GENERAL_MEMBERS, typing: [] });
+    await view.page.locator('[data-id="r999"]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    await view.send({ type: 'message/revealed', key: 'random', id: 'r10' });
+    const around = await view.waitForPosted('history/around', { key: 'random', id: 'r10' });
+    await view.send({ type: 'request/completed', requestId: around.requestId, ok: true, page: { key: 'random', around: 'r10', items: many('random', 0, 40), more: false, newer: true } });
+    await view.page.locator('.row.message.revealed[data-id="r10"]').waitFor({ timeout: WAIT_MS });
+    await said(view, 'random', false);
+    assert.deepEqual((await view.postedOf('view/atNewest')).filter((m) => m.key === 'random').map((m) => m.atNewest), [false], '#random was never said to be at its newest');
+    view.assertClean();
   });
 });
