@@ -350,8 +350,9 @@ export type ViewToHost = Infer<typeof viewToHostSchema>;
 /**
  * What another VS Code window of this machine sends to the window running the engine
  * (extension/window-link.ts): its view's messages, as they are, plus whether its view is on screen
- * and its window focused (read marks count a message read when a window shows it: extension/attention.ts). `message/send` may carry a snippet
- * there (Share Selection in that window); the webview itself never sends one.
+ * and its window has the focus (a message is read when a focused window shows it at its newest:
+ * extension/attention.ts). `message/send` may carry a snippet there (Share Selection in that
+ * window); the webview itself never sends one.
  */
 export const windowToHostSchema = variants('type', {
   ...viewToHostVariants,
