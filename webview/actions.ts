@@ -14,7 +14,7 @@ import type { VsCodeApi } from './vscode-api.ts';
 
 /** After this long without a keystroke, "typing" ends (the issue's 3 s). */
 export const TYPING_IDLE_MS = 3000;
-/** Scrolling settles this long before the host is told whether the newest messages are on screen. */
+/** A change of whether the newest messages are on screen is told this long after it began, as it is then (scrolling fires many events). */
 export const AT_NEWEST_SETTLE_MS = 150;
 
 let api: VsCodeApi | undefined;
@@ -74,8 +74,9 @@ let atNewestTimer: ReturnType<typeof setTimeout> | undefined;
 let revealAhead: ConversationId | undefined;
 
 /**
- * The view asked to open conversation `key` at an older message (`key`), or the host answered
- * (undefined: its message/revealed, or a notice that it could not): not at its newest meanwhile.
+ * The view asked to open a search result in conversation `key` (its newest page shows first, then
+ * the result): not at its newest meanwhile. Undefined once the host answered (message/revealed, or
+ * a notice that it could not).
  */
 export function expectReveal(key: ConversationId | undefined): void {
   revealAhead = key;
