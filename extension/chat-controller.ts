@@ -10,6 +10,7 @@ import { DEFAULT_TRACKER_PORT } from '../protocol/tracker.ts';
 import { dmRoom, isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { HostToView, Snippet } from '../protocol/view.ts';
 import { ChatModel } from './chat-model.ts';
+import type { Attention } from './attention.ts';
 import { feedNewest, ThreadFeed, type CodeThreadsFactory, type CodeThreadsLike, type PacedSink } from './code-threads-feed.ts';
 import { ConversationActions } from './conversation-actions.ts';
 import { joinRoomById } from './join-room.ts';
@@ -26,7 +27,8 @@ export type { FromView } from './view-requests.ts';
 
 export interface ControllerHooks {
   post(message: HostToView): void;
-  visible(): boolean;
+  /** Every window's chat view as the user may see it (extension/attention.ts). */
+  attention(): readonly Attention[];
   reveal(): Promise<void>;
   /** Keyboard focus to the view's composer, once the view is ready (extension/chat-view-provider.ts). */
   focusComposer(): void;
@@ -69,7 +71,7 @@ export class ChatController implements vscode.Disposable {
     this.model = new ChatModel(
       {
         post: this.post,
-        visible: () => hooks.visible(),
+        attention: () => hooks.attention(),
         notify: (kind, title, text, key) => this.notify(kind, title, text, key),
         directs: {
           // Read back checked: a damaged entry is dropped, not trusted (a non-array or non-string threw mid sign-in).

@@ -22,6 +22,7 @@ import { codeOf, errorText, listen, notice } from './model-events.ts';
 import { PeopleList } from './people.ts';
 import { ConversationList, type DirectsStore } from './conversation-list.ts';
 import { historyOf } from './history-source.ts';
+import { looking, seesNewest, type Attention } from './attention.ts';
 
 /** The most messages read from the store at once (peer/history.ts MAX_PAGE). */
 const MAX_PAGE = 500;
@@ -30,8 +31,12 @@ export { parseReadMarks, type ReadMark } from './read-state.ts';
 
 export interface ModelHooks {
   post(message: HostToView): void;
-  /** Whether the chat view is on screen (notifications only when it is not). */
-  visible(): boolean;
+  /**
+   * Every window's chat view as the user may see it (extension/attention.ts): a message is read
+   * only while one of them shows its conversation's newest end in a focused window, and notified
+   * while none is looked at. Call attentionChanged() when it changes.
+   */
+  attention(): readonly Attention[];
   notify(kind: 'direct' | 'mention' | 'message', title: string, text: string, key: ConversationId): void;
   /** Which direct conversations a user has, kept across reloads. */
   directs?: DirectsStore;
@@ -165,10 +170,19 @@ export class ChatModel {
     // Where I had read to, before this opening reads it all: the "New messages" line goes there.
     const mark = this.marks.get(key);
     this.shown = key;
-    this.markRead(key);
+    this.readIfSeen();
     this.postRooms();
     await this.postOpenedWhenLoaded(key, { mark });
-    if (this.shown === key && this.hooks.visible()) this.markRead(key);
+    this.readIfSeen();
+  }
+
+  /**
+   * A window's focus, its view's visibility or what its view is scrolled to changed: what the
+   * open conversation shows is read now, if the user sees its newest end (its "New messages"
+   * line stays where this opening put it).
+   */
+  attentionChanged(): void {
+    if (this.readIfSeen()) this.postRooms();
   }
 
   /** The newest message of `key` I have seen (undefined: none yet); "New messages" starts after it. */
@@ -185,12 +199,22 @@ export class ChatModel {
     return this.list.nextUnread(this.openKey);
   }
 
-  /** The view shows `key` (opened, or the view came back on screen with it): all of it is read. */
-  markRead(key: ConversationId): void {
+  /**
+   * The conversation shown is read up to its newest message, and a receipt goes for it, when the
+   * user sees that newest end (the one gate: seen()). True when its unread count changed.
+   */
+  private readIfSeen(): boolean {
+    const key = this.shown;
+    if (key === undefined || !this.seen(key)) return false;
     const newest = this.newestMessage(key);
-    this.marks.read(key, newest ? { id: newest.id, sentAt: newest.sentAt } : undefined);
-    // A read receipt: only for what is on screen (the newest message of the conversation shown).
-    if (newest && this.shown === key && this.hooks.visible()) this.receipts.seen(key, newest.id);
+    const changed = this.marks.read(key, newest ? { id: newest.id, sentAt: newest.sentAt } : undefined);
+    if (newest) this.receipts.seen(key, newest.id);
+    return changed;
+  }
+
+  /** Whether the user sees the newest messages of `key`: it is shown, in a focused window's visible view, scrolled to its newest end. */
+  private seen(key: ConversationId): boolean {
+    return this.shown === key && this.hooks.attention().some((a) => seesNewest(a, key));
   }
 
   /** The page of `key` before message `before`, for the view's `history/page`. */
@@ -294,13 +318,13 @@ export class ChatModel {
     this.append(key, { kind: 'message', id: e.id, from: e.from, text: e.text, sentAt: e.sentAt, mine, mentionsMe, ...extra });
     if (mine) return;
     this.typing.clear(key, e.from);
-    const seen = this.openKey === key && this.hooks.visible();
-    if (seen) this.markRead(key);
+    if (this.seen(key)) this.readIfSeen();
     else {
       this.marks.unreadOne(key, mentionsMe, { id: e.id, sentAt: e.sentAt });
       this.postRooms();
     }
-    if (!this.hooks.visible()) {
+    // Nobody looks at the chat (hidden, or its window in the background): a notification.
+    if (!this.hooks.attention().some(looking)) {
       const kind = e.direct ? 'direct' : mentionsMe ? 'mention' : 'message';
       this.hooks.notify(kind, e.direct ? e.from : `${e.from} in #${e.room}`, e.text, key);
     }

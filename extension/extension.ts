@@ -29,6 +29,7 @@ import { CodeThreads } from './code-threads.ts';
 import { registerCommands } from './commands.ts';
 import { ChatStatusBar } from './status-bar.ts';
 import { HolderLink, WindowHub } from './window-link.ts';
+import type { Attention } from './attention.ts';
 
 export type WindowRole = 'starting' | 'holder' | 'attached' | 'blocked';
 
@@ -74,6 +75,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   let disposed = false;
   const stop = new AbortController();
   let loggedInContext: boolean | undefined;
+  /** The conversation this window's view last said it shows at its newest end (view/atNewest); undefined when none, or after it reloaded. */
+  let atNewest: ConversationId | undefined;
+  /** This window's chat view as the user may see it (extension/attention.ts). */
+  const ownAttention = (): Attention => ({ visible: provider?.visible ?? false, focused: vscode.window.state.focused, ...(atNewest !== undefined ? { atNewest } : {}) });
 
   const showState = (session = controller.model.session, unread = controller.model.totalUnread()) => {
     status.update(session, unread);
@@ -91,7 +96,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       hub?.broadcast(m);
       if (!quiet || m.type === 'request/completed' || m.type === 'notice/shown' || m.type === 'focus/requested') provider?.post(m);
     },
-    visible: () => (provider?.visible ?? false) || (hub?.anyVisible() ?? false),
+    attention: () => [ownAttention(), ...(hub?.attention() ?? [])],
     reveal: () => provider?.reveal() ?? Promise.resolve(),
     focusComposer: () => provider?.focusComposer(),
     changed: () => {
@@ -183,9 +188,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       },
     });
     link.subscribeThreads();
+    link.send({ type: 'window/focused', focused: vscode.window.state.focused });
     if (provider?.isReady) {
       link.send({ type: 'view/ready' });
       link.send({ type: 'window/visible', visible: provider.visible });
+      if (atNewest !== undefined) link.send({ type: 'view/atNewest', key: atNewest, atNewest: true });
     }
     flush();
   };
@@ -214,7 +221,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         else if ('requestId' in message) reply({ type: 'request/completed', requestId: message.requestId, ok: false, error: { message: 'P2P Chat is starting in this window; try again in a moment.' } });
       },
       snapshot: () => controller.model.snapshot(),
-      visibilityChanged: () => {},
+      attentionChanged: () => controller.model.attentionChanged(),
       // An attached window's code threads: what this window's threads hold, to it alone; then every change (the relay).
       threadsWanted: (threads) => void controller.feedThreads(threads),
     });
@@ -281,6 +288,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
         void opening.catch((err: unknown) => provider?.post({ type: 'notice/shown', message: `Could not open the snippet's file: ${(err as Error).message}` }));
         return;
       }
+      if (m.type === 'view/atNewest') {
+        // Where this window's view is scrolled to: the holder (this window, or the one attached to) reads by it.
+        if (m.atNewest) atNewest = m.key;
+        else if (atNewest === m.key) atNewest = undefined;
+        if (role === 'attached' && link) link.send(m);
+        else if (role === 'holder') controller.model.attentionChanged();
+        return;
+      }
       if (role === 'attached' && m.type === 'conversation/open') viewOpened = m.key;
       if (role === 'holder' && !quiet) void controller.fromView(m);
       else if (role === 'attached' && link) link.send(m);
@@ -289,6 +304,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
       else if ('requestId' in m) provider?.post({ type: 'request/completed', requestId: m.requestId, ok: false, error: { message: 'P2P Chat is starting in this window; try again in a moment.' } });
     },
     () => {
+      // The view (re)loaded: it shows nothing until it says what it is scrolled to.
+      atNewest = undefined;
       if (role === 'holder' && !quiet) return controller.model.snapshot();
       if (role === 'attached' && link) link.send({ type: 'view/ready' });
       if (role === 'blocked') return controller.model.snapshot();
@@ -305,6 +322,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   });
   provider.setUnread(0);
   context.subscriptions.push(
+    // The window in the background: what arrives is not read (and is notified); back in front, what the view shows is.
+    vscode.window.onDidChangeWindowState((state) => {
+      if (role === 'attached' && link) link.send({ type: 'window/focused', focused: state.focused });
+      else if (role === 'holder') controller.model.attentionChanged();
+    }),
     vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, provider),
     status,
     vscode.workspace.onDidChangeConfiguration((e) => {

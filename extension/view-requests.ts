@@ -12,7 +12,7 @@ import { errorText } from './model-events.ts';
  * another window's view, extension/window-link.ts) answers itself. `message/send` may carry a
  * snippet (Share Selection in another window) or `replyTo` (the view's reply).
  */
-export type FromView = Exclude<WindowToHost | ViewToHost, { type: 'view/ready' } | { type: 'window/visible' }>;
+export type FromView = Exclude<WindowToHost | ViewToHost, { type: 'view/ready' } | { type: 'window/visible' } | { type: 'window/focused' } | { type: 'view/atNewest' }>;
 type FromViewRequest = Extract<FromView, { requestId: number }>;
 
 /**

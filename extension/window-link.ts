@@ -12,6 +12,7 @@ import { ProtocolError } from '../protocol/errors.ts';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.ts';
 import { applyThreadFrame, ThreadRelay } from './code-thread-link.ts';
 import type { ThreadSink } from './message-updates.ts';
+import type { Attention } from './attention.ts';
 import { invalidRequestAnswer, windowToHostSchema, type HostToView, type HostToViewType, type ViewSnapshot, type ViewToHost, type WindowToHost } from '../protocol/view.ts';
 import { isThreadFrameType, isThreadSubscribe, threadFrameSchema, THREADS_SUBSCRIBE, type ThreadFrame } from '../protocol/window-threads.ts';
 
@@ -35,10 +36,10 @@ export interface WindowThreads extends ThreadSink {
 /** What the holder's side needs of the controller and the view. */
 export interface HubHooks {
   /** Carries out a view message; `reply` gets its answer (request/completed or notice/shown). */
-  fromView(message: Exclude<ViewToHost | WindowToHost, { type: 'view/ready' } | { type: 'window/visible' }>, reply: (m: HostToView) => void): void;
+  fromView(message: Exclude<ViewToHost | WindowToHost, { type: 'view/ready' } | { type: 'window/visible' } | { type: 'window/focused' } | { type: 'view/atNewest' }>, reply: (m: HostToView) => void): void;
   snapshot(): ViewSnapshot;
-  /** An attached window's view was shown or hidden (the holder counts it as its own view for read marks). */
-  visibilityChanged(): void;
+  /** An attached window's view was shown or hidden, its window focused or not, or its view scrolled to or from the newest (read marks count it as the holder's own). */
+  attentionChanged(): void;
   /** An attached window asked for its code threads: what they should hold now goes to `threads` (to that window alone). */
   threadsWanted?(threads: WindowThreads): void;
 }
@@ -47,7 +48,8 @@ interface Attached {
   socket: Socket;
   /** Its view said view/ready and has had its snapshot: posts reach it from then on. */
   ready: boolean;
-  visible: boolean;
+  /** What it said of its view and its window (none of it until it says so). */
+  attention: Attention;
   /** It asked for the thread frames: they reach it from then on. */
   threads: boolean;
 }
@@ -62,10 +64,9 @@ export class WindowHub {
     return this.windows.size;
   }
 
-  /** Whether the chat view is on screen in some attached window. */
-  anyVisible(): boolean {
-    for (const w of this.windows) if (w.ready && w.visible) return true;
-    return false;
+  /** The chat views of the attached windows that are ready, as their users may see them. */
+  attention(): Attention[] {
+    return [...this.windows].filter((w) => w.ready).map((w) => ({ ...w.attention }));
   }
 
   /** Takes an attach connection from the lock (paused, as FolderLock hands it over). */
@@ -74,7 +75,7 @@ export class WindowHub {
       socket.destroy();
       return;
     }
-    const w: Attached = { socket, ready: false, visible: false, threads: false };
+    const w: Attached = { socket, ready: false, attention: { visible: false, focused: false }, threads: false };
     this.windows.add(w);
     const decoder = new FrameDecoder(WINDOW_TO_HOST_LIMIT);
     socket.on('data', (chunk: Buffer) => {
@@ -91,7 +92,7 @@ export class WindowHub {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.windows.delete(w);
-      if (w.visible) this.hooks.visibilityChanged();
+      if (w.attention.visible) this.hooks.attentionChanged();
     });
     socket.resume();
   }
@@ -132,19 +133,30 @@ export class WindowHub {
       if (answer) this.send(w, answer);
       return;
     }
-    if (message.type === 'window/visible') {
-      if (w.visible !== message.visible) {
-        w.visible = message.visible;
-        this.hooks.visibilityChanged();
-      }
+    if (message.type === 'window/visible' || message.type === 'window/focused' || message.type === 'view/atNewest') {
+      this.attend(w, message);
       return;
     }
     if (message.type === 'view/ready') {
       w.ready = true;
+      // A view (re)loaded: it shows nothing yet until it says what it is scrolled to.
+      delete w.attention.atNewest;
       this.send(w, { type: 'host/snapshot', snapshot: this.hooks.snapshot() });
       return;
     }
     this.hooks.fromView(message, (m) => this.send(w, m));
+  }
+
+  /** What window `w` said of its view or its focus, kept; the holder is told when it changed. */
+  private attend(w: Attached, message: Extract<WindowToHost, { type: 'window/visible' | 'window/focused' | 'view/atNewest' }>): void {
+    const a = w.attention;
+    const before = { ...a };
+    if (message.type === 'window/visible') a.visible = message.visible;
+    else if (message.type === 'window/focused') a.focused = message.focused;
+    else if (message.atNewest) a.atNewest = message.key;
+    // Scrolled away: from what it showed at its newest (a late "not" for another conversation changes nothing).
+    else if (a.atNewest === message.key) delete a.atNewest;
+    if (a.visible !== before.visible || a.focused !== before.focused || a.atNewest !== before.atNewest) this.hooks.attentionChanged();
   }
 
   /** Undefined while `w` keeps up; else resolves when its socket drained or closed. */

@@ -304,6 +304,12 @@ const viewToHostVariants = {
   'member/verify': obj({ user: name }),
   'typing/set': obj({ key: roomKey, active: bool() }),
   /**
+   * Whether the view shows the newest end of conversation `key` (scrolled to the bottom of its
+   * newest page): sent when it changes (scrolls settled) and when a conversation is shown. Read
+   * marks and read receipts wait for it (extension/attention.ts).
+   */
+  'view/atNewest': obj({ key: roomKey, atNewest: bool() }),
+  /**
    * Open `path` in the receiver's workspace, if that file exists there (refusals are VS Code
    * warnings), with lines `line` to `endLine` (default `line`) selected and centred. `message`: the
    * message of conversation `key` that carries the snippet: when it has a code thread in that
@@ -349,8 +355,9 @@ export type ViewToHost = Infer<typeof viewToHostSchema>;
 /**
  * What another VS Code window of this machine sends to the window running the engine
  * (extension/window-link.ts): its view's messages, as they are, plus whether its view is on screen
- * (read marks count a message read when any window shows it). `message/send` may carry a snippet
- * there (Share Selection in that window); the webview itself never sends one.
+ * and its window has the focus (a message is read when a focused window shows it at its newest:
+ * extension/attention.ts). `message/send` may carry a snippet there (Share Selection in that
+ * window); the webview itself never sends one.
  */
 export const windowToHostSchema = variants('type', {
   ...viewToHostVariants,
@@ -372,6 +379,8 @@ export const windowToHostSchema = variants('type', {
     ),
   }),
   'window/visible': obj({ visible: bool() }),
+  /** Whether that window has the focus (a message is read only in a focused window's view). */
+  'window/focused': obj({ focused: bool() }),
 });
 export type WindowToHost = Infer<typeof windowToHostSchema>;
 

@@ -14,6 +14,8 @@ import type { VsCodeApi } from './vscode-api.ts';
 
 /** After this long without a keystroke, "typing" ends (the issue's 3 s). */
 export const TYPING_IDLE_MS = 3000;
+/** A change of whether the newest messages are on screen is told this long after it began, as it is then (scrolling fires many events). */
+export const AT_NEWEST_SETTLE_MS = 150;
 
 let api: VsCodeApi | undefined;
 let nextRequestId = 1;
@@ -56,7 +58,50 @@ export function disconnect(): void {
   clearTimeout(typingTimer);
   typingTimer = undefined;
   typingKey = undefined;
+  clearTimeout(atNewestTimer);
+  atNewestTimer = undefined;
+  atNewestSaid = atNewestNow = revealAhead = undefined;
   api = undefined;
+}
+
+// ---- what the timeline is scrolled to ------------------------------------------------------------
+
+/** What the host was last told (view/atNewest), and what holds now. */
+let atNewestSaid: { key: ConversationId; atNewest: boolean } | undefined;
+let atNewestNow: { key: ConversationId; atNewest: boolean } | undefined;
+let atNewestTimer: ReturnType<typeof setTimeout> | undefined;
+/** A search result this view asked to open (search/open): its conversation opens at the newest, then scrolls back to it. */
+let revealAhead: ConversationId | undefined;
+
+/**
+ * The view asked to open a search result in conversation `key` (its newest page shows first, then
+ * the result): not at its newest meanwhile. Undefined once the host answered (message/revealed, or
+ * a notice that it could not).
+ */
+export function expectReveal(key: ConversationId | undefined): void {
+  revealAhead = key;
+}
+
+/**
+ * The timeline shows the newest end of `key` (scrolled to the bottom of its newest page), or not.
+ * A conversation just shown is told at once; a change while it is shown (scrolling fires many
+ * events) AT_NEWEST_SETTLE_MS later, with what holds then; nothing when the host was told so
+ * already. While a message of `key` is to be revealed, it is not at its newest. Read marks and
+ * read receipts wait for it.
+ */
+export function showsNewest(key: ConversationId, atNewest: boolean): void {
+  atNewestNow = { key, atNewest: atNewest && revealAhead !== key && store.reveal.value?.key !== key };
+  if (atNewestTimer !== undefined) return;
+  if (atNewestSaid?.key !== key) return tellAtNewest();
+  if (atNewestSaid.atNewest !== atNewestNow.atNewest) atNewestTimer = setTimeout(tellAtNewest, AT_NEWEST_SETTLE_MS);
+}
+
+function tellAtNewest(): void {
+  atNewestTimer = undefined;
+  const now = atNewestNow;
+  if (!api || !now || (atNewestSaid?.key === now.key && atNewestSaid.atNewest === now.atNewest)) return;
+  atNewestSaid = now;
+  post({ type: 'view/atNewest', key: now.key, atNewest: now.atNewest });
 }
 
 /** What follows a host notification, after receive.ts applied it. */

@@ -6,7 +6,7 @@ import { batch } from '@preact/signals';
 import { SEARCH_LIMITS, isEmoji } from '../protocol/message-actions.ts';
 import { VIEW_LIMITS, type ConversationId, type SearchHit, type TimelineMessage } from '../protocol/view.ts';
 import { visible } from '../protocol/text.ts';
-import { post, request } from './actions.ts';
+import { expectReveal, post, request } from './actions.ts';
 import { focusComposer } from './focus.ts';
 import { store } from './state.ts';
 import { excerptOf, holds } from './timeline-window.ts';
@@ -165,6 +165,7 @@ export const messageActions = {
   openResult(hit: SearchHit): void {
     clearTimeout(searchTimer);
     store.search.value = { ...store.search.value, open: false };
+    expectReveal(hit.key);
     post({ type: 'search/open', key: hit.key, id: hit.id });
   },
 };

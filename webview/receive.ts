@@ -5,7 +5,7 @@
 
 import { batch, effect } from '@preact/signals';
 import type { ConversationId, HostToView, OpenedConversation } from '../protocol/view.ts';
-import { afterReceive, connect, disconnect } from './actions.ts';
+import { afterReceive, connect, disconnect, expectReveal } from './actions.ts';
 import { continueReveal } from './conversation-actions.ts';
 import { focusComposer, settleFocus } from './focus.ts';
 import { store, type RequestPlace } from './state.ts';
@@ -126,6 +126,7 @@ export function receive(message: HostToView): void {
     case 'message/revealed':
       // Scrolled to by the timeline once it holds it; conversation-actions.ts asks for a window around it until then.
       store.reveal.value = { key: message.key, id: message.id };
+      expectReveal(undefined);
       return;
     case 'typing/changed': {
       const o = store.open.value;
@@ -135,6 +136,8 @@ export function receive(message: HostToView): void {
     case 'request/completed':
       return completed(message);
     case 'notice/shown':
+      // A search result that could not be opened says so here: no reveal is coming.
+      expectReveal(undefined);
       store.error.value = { message: message.message, ...(message.code ? { code: message.code } : {}) };
       return;
     case 'focus/requested':

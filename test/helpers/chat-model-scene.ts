@@ -6,6 +6,8 @@
 import type { TestContext } from 'node:test';
 import type { HostToView } from '../../protocol/view.ts';
 import { ChatModel, type ModelHooks } from '../../extension/chat-model.ts';
+import type { Attention } from '../../extension/attention.ts';
+import type { ConversationId } from '../../protocol/peer.ts';
 import { PASSWORD, makeEngine, roomOf, type TestEngine } from './engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from './tracker-process.ts';
 
@@ -24,13 +26,21 @@ export function postsOf() {
 }
 
 /**
- * A ChatModel over `engine`, attached and signed in, its posts recorded: hidden and never
+ * The hooks' attention (extension/attention.ts) of a user looking at the newest messages of `key`
+ * in a focused window's visible view; nobody looking when `key` is undefined.
+ */
+export function lookingAt(key: ConversationId | undefined): Attention[] {
+  return key === undefined ? [] : [{ visible: true, focused: true, atNewest: key }];
+}
+
+/**
+ * A ChatModel over `engine`, attached and signed in, its posts recorded: looked at by nobody and never
  * notifying unless `hooks` say otherwise; `tracker` is the key it shows for the tracker.
  * `opened()` is its latest `conversation/opened` post.
  */
 export async function modelOf(engine: TestEngine, hooks: Partial<Omit<ModelHooks, 'post'>> = {}, tracker = 'tracker') {
   const { posted, post, next } = postsOf();
-  const model = new ChatModel({ post, visible: () => false, notify: () => {}, ...hooks }, tracker);
+  const model = new ChatModel({ post, attention: () => [], notify: () => {}, ...hooks }, tracker);
   model.attach(engine);
   await model.signedIn(engine);
   const opened = () => posted.filter((m): m is Opened => m.type === 'conversation/opened').at(-1)!;

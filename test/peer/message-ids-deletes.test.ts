@@ -108,7 +108,7 @@ test('a direct message deleted while its receiver was away never reaches them, a
 test('a message that arrives after its delete is shown as "message deleted": never its text, never unread, never a notification', async (t) => {
   const { bob, id, keys, head } = await roomWithAliceByHand(t, 'ops');
   const notified: string[] = [];
-  const model = new ChatModel({ post: () => {}, visible: () => false, notify: (_k, _title, text) => notified.push(text) }, 'tracker');
+  const model = new ChatModel({ post: () => {}, attention: () => [], notify: (_k, _title, text) => notified.push(text) }, 'tracker');
   model.attach(bob);
   await model.signedIn(bob);
   const shown = collect(bob, 'message');

@@ -11,6 +11,7 @@ import { ChatModel } from '../../extension/chat-model.ts';
 import { ConversationActions } from '../../extension/conversation-actions.ts';
 import { roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { lookingAt } from '../helpers/chat-model-scene.ts';
 
 const SLOW = { timeout: 180_000 };
 
@@ -20,7 +21,7 @@ type Opened = Extract<HostToView, { type: 'conversation/opened' }>;
 
 async function viewOf(engine: TestEngine) {
   const posted: HostToView[] = [];
-  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => true, notify: () => {} }, 'tracker');
+  const model: ChatModel = new ChatModel({ post: (m) => posted.push(m), attention: () => lookingAt(model.openKey), notify: () => {} }, 'tracker');
   model.attach(engine);
   await model.signedIn(engine);
   const actions = new ConversationActions({ engine: () => engine, model, reveal: async () => {}, post: (m) => posted.push(m) });

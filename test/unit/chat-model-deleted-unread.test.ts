@@ -9,6 +9,7 @@ import type { HostToView } from '../../protocol/view.ts';
 import { ChatModel } from '../../extension/chat-model.ts';
 import { roomOf, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { lookingAt } from '../helpers/chat-model-scene.ts';
 
 /**
  * alice and bob in #general over a real tracker, and alice's ChatModel signed in: the view shown
@@ -21,7 +22,7 @@ async function scene(t: TestContext, visible: boolean, post?: (m: HostToView, ro
   const { alice, bob } = engines;
   const screen = { visible };
   const posted: HostToView[] = [];
-  const model = new ChatModel({ post: (m) => (posted.push(m), post?.(m, id)), visible: () => screen.visible, notify: () => {} }, 'tracker');
+  const model = new ChatModel({ post: (m) => (posted.push(m), post?.(m, id)), attention: () => lookingAt(screen.visible ? id : undefined), notify: () => {} }, 'tracker');
   model.attach(alice);
   await model.signedIn(alice);
   const counts = () => {
@@ -89,7 +90,7 @@ test('a deleted unread message in a conversation never read here leaves the coun
 });
 
 test('an unread message edited to mention me counts as a mention; edited to drop it, it stops counting; a read one changes nothing', { timeout: 120_000 }, async (t) => {
-  const { alice, bob, id, posted, model, counts, send } = await scene(t, false);
+  const { alice, bob, id, screen, posted, model, counts, send } = await scene(t, false);
   const sent = await send(['@alice can you review?', 'plain', 'later']);
   assert.deepEqual(counts(), { unread: 3, mentions: 1 });
   const edit = async (i: number, text: string) => {
@@ -110,6 +111,7 @@ test('an unread message edited to mention me counts as a mention; edited to drop
   assert.deepEqual(counts(), { unread: 3, mentions: 1 });
 
   // Once read, an edit that mentions me is not a new mention.
+  screen.visible = true;
   await model.openConversation(id);
   await model.closeConversation(id);
   assert.deepEqual(counts(), { unread: 0, mentions: 0 });

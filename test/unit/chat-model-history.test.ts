@@ -12,6 +12,7 @@ import { ChatModel } from '../../extension/chat-model.ts';
 import { KEEP_ITEMS, MAX_ITEMS, TimelineStore } from '../../extension/timelines.ts';
 import { makeEngine, roomOf, waitFor, type TestEngine } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { lookingAt } from '../helpers/chat-model-scene.ts';
 
 const SLOW = { timeout: 180_000 };
 
@@ -19,7 +20,7 @@ type Opened = Extract<HostToView, { type: 'conversation/opened' }>;
 
 function modelFor(engine: TestEngine) {
   const posted: HostToView[] = [];
-  const model = new ChatModel({ post: (m) => posted.push(m), visible: () => true, notify: () => {} }, 'tracker');
+  const model: ChatModel = new ChatModel({ post: (m) => posted.push(m), attention: () => lookingAt(model.openKey), notify: () => {} }, 'tracker');
   model.attach(engine);
   const opened = () => posted.filter((m): m is Opened => m.type === 'conversation/opened').at(-1)!;
   return { model, posted, opened };

@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import type { ReadMark } from '../../extension/chat-model.ts';
 import { registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
-import { modelOf, twoDevices } from '../helpers/chat-model-scene.ts';
+import { lookingAt, modelOf, twoDevices } from '../helpers/chat-model-scene.ts';
 
 /**
  * alice, bob and carol in #team, alice's ChatModel signed in; carol's clock can be set behind
@@ -28,7 +28,7 @@ async function lateScene(t: TestContext) {
     await joined;
   }
   const screen = { visible: true };
-  const { model, opened } = await modelOf(alice, { visible: () => screen.visible });
+  const { model, opened } = await modelOf(alice, { attention: () => lookingAt(screen.visible ? id : undefined) });
   const counts = () => {
     const r = model.roomItems().find((r) => r.key === id)!;
     return { unread: r.unread, mentions: r.mentions };

@@ -8,15 +8,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostToView } from '../../protocol/view.ts';
 import { waitFor } from '../helpers/engines.ts';
-import { modelOf, twoDevices } from '../helpers/chat-model-scene.ts';
+import { lookingAt, modelOf, twoDevices } from '../helpers/chat-model-scene.ts';
 
 type Reads = Extract<HostToView, { type: 'reads/changed' }>;
 
 test('"New messages" at the first unread message; my read receipt becomes "seen by" at the other member; my other device reading clears the count here', { timeout: 120_000 }, async (t) => {
   const { id, alice, bob, laptop } = await twoDevices(t);
   const aliceScreen = { visible: true };
-  const a = await modelOf(alice, { visible: () => aliceScreen.visible });
-  const b = await modelOf(bob, { visible: () => true });
+  const a = await modelOf(alice, { attention: () => lookingAt(aliceScreen.visible ? id : undefined) });
+  const b = await modelOf(bob, { attention: () => lookingAt(id) });
   await b.model.openConversation(id);
 
   // alice reads "hello" with the view on screen, then hides it; three more come.

@@ -8,6 +8,8 @@ import type { HostToView } from '../../protocol/view.ts';
 import { ChatModel } from '../../extension/chat-model.ts';
 import { registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { lookingAt } from '../helpers/chat-model-scene.ts';
+import type { Attention } from '../../extension/attention.ts';
 
 const SLOW = { timeout: 180_000 };
 const ROOMS = ['__proto__', 'constructor', 'tostring'];
@@ -21,13 +23,15 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
   const posted: HostToView[] = [];
   const notified: string[] = [];
   const directs = new Map<string, string[]>();
+  let looking = false;
   const hooks = {
     post: (m: HostToView) => posted.push(m),
-    visible: () => false,
+    // Nobody looks at the chat until the rooms are opened below.
+    attention: (): Attention[] => (looking ? lookingAt(model.openKey) : []),
     notify: (_kind: string, title: string) => notified.push(title),
     directs: { load: (user: string) => directs.get(user) ?? [], save: (user: string, keys: string[]) => directs.set(user, keys) },
   };
-  const model = new ChatModel(hooks, `${tracker.host}:${tracker.port}`);
+  const model: ChatModel = new ChatModel(hooks, `${tracker.host}:${tracker.port}`);
   model.attach(me);
 
   const ids = new Map<string, string>();
@@ -75,7 +79,8 @@ test('the extension model keeps rooms and users named __proto__, constructor, to
   assert.deepEqual(people, ['__proto__', 'constructor']);
   assert.ok(notified.includes('__proto__') && notified.includes('constructor in #__proto__'), notified.join(' | '));
 
-  // Each room's timeline holds its own three messages, in order.
+  // Each room's timeline holds its own three messages, in order; opened with the view looked at, read.
+  looking = true;
   for (const name of ROOMS) {
     await model.openConversation(ids.get(name)!);
     assert.equal(model.roomItems().find((r) => r.key === ids.get(name))?.unread, 0, 'opening reads it');

@@ -64,7 +64,7 @@ async function socketPath(t: TestContext): Promise<string> {
 async function holderHub(t: TestContext): Promise<{ path: string; hub: WindowHub; wants: { next: (w: WindowThreads) => void } }> {
   const path = await socketPath(t);
   const wants = { next: (_w: WindowThreads): void => {} };
-  const hub = new WindowHub({ fromView: () => {}, snapshot: () => SNAPSHOT, visibilityChanged: () => {}, threadsWanted: (w) => wants.next(w) });
+  const hub = new WindowHub({ fromView: () => {}, snapshot: () => SNAPSHOT, attentionChanged: () => {}, threadsWanted: (w) => wants.next(w) });
   const server = createServer({ pauseOnConnect: true }, (socket) => hub.accept(socket));
   await new Promise<void>((resolve) => server.listen(path, resolve));
   t.after(() => {

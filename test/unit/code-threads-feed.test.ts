@@ -20,7 +20,7 @@ test('feedNewest tells the code threads a snippet shared more than 200 messages 
   const last = waitFor(alice, 'message', (m) => m.text === `chat ${THREAD_FEED_MESSAGES}`, 60_000);
   for (let i = 1; i <= THREAD_FEED_MESSAGES; i++) await bob.sendRoom(id, `chat ${i}`);
   await last;
-  const model = new ChatModel({ post: () => {}, visible: () => false, notify: () => {} }, 'tracker');
+  const model = new ChatModel({ post: () => {}, attention: () => [], notify: () => {} }, 'tracker');
   model.attach(alice);
   await model.signedIn(alice);
   const told: TimelineMessage[] = [];

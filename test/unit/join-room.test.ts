@@ -17,6 +17,7 @@ import type { HistorySource } from '../../extension/timelines.ts';
 import { joinableRooms, joinFromPalette, type JoinPrompts } from '../../extension/join-room.ts';
 import { allowErrors, registered, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, REPO_ROOT, restartTracker, startTracker } from '../helpers/tracker-process.ts';
+import { lookingAt } from '../helpers/chat-model-scene.ts';
 
 const SLOW = { timeout: 120_000 };
 const NO_HISTORY: HistorySource = { page: async () => ({ items: [], more: false, newer: false }) };
@@ -35,7 +36,7 @@ function countRequests(engine: ChatEngine): Map<string, number> {
 
 function modelFor(engine: ChatEngine, tracker: { host: string; port: number }): { model: ChatModel; posts: HostToView[] } {
   const posts: HostToView[] = [];
-  const model = new ChatModel({ post: (m) => posts.push(m), visible: () => true, notify: () => {} }, `${tracker.host}:${tracker.port}`);
+  const model: ChatModel = new ChatModel({ post: (m) => posts.push(m), attention: () => lookingAt(model.openKey), notify: () => {} }, `${tracker.host}:${tracker.port}`);
   model.attach(engine);
   return { model, posts };
 }

@@ -10,6 +10,7 @@ import { ChatModel } from '../../extension/chat-model.ts';
 import { REACTION_WINDOW_MS } from '../../extension/message-updates.ts';
 import { roomOf, waitFor } from '../helpers/engines.ts';
 import { FAST_TRACKER_ARGS, startTracker } from '../helpers/tracker-process.ts';
+import { lookingAt } from '../helpers/chat-model-scene.ts';
 
 type Updated = Extract<HostToView, { type: 'message/updated' }>;
 
@@ -23,13 +24,13 @@ test('toggling a reaction on a long message many times posts it at most once per
   const N = 61; // odd: bob's 👍 is on at the end; then his 🎉 marks the end (it arrives last: one sender, in order)
   const has = (m: TimelineMessage, emoji: string) => m.reactions?.some((r) => r.emoji === emoji && r.users.includes('bob')) === true;
   const isFinal = (m: TimelineMessage) => has(m, '👍') && has(m, '🎉');
-  const model = new ChatModel({
+  const model: ChatModel = new ChatModel({
     post: (m) => {
       if (m.type !== 'message/updated') return;
       posts.push((m as Updated).message);
       if (has((m as Updated).message, '🎉')) settled?.();
     },
-    visible: () => true,
+    attention: () => lookingAt(model.openKey),
     notify: () => {},
     threads: () => ({ message() {}, updated: (_k, m) => void threadUpdates.push(m), forget() {}, clear() {} }),
   }, 'tracker');

@@ -25,7 +25,7 @@ test('a reply from an attached window keeps its replyTo; a bad one is refused in
       called();
     },
     snapshot: () => SNAPSHOT,
-    visibilityChanged: () => {},
+    attentionChanged: () => {},
   });
   const server = createServer({ pauseOnConnect: true }, (socket) => hub.accept(socket));
   const path = join(dir, 's.sock');

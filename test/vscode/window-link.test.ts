@@ -12,6 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { encodeFrame, FrameDecoder } from '../../protocol/frame.ts';
 import type { HostToView, ViewSnapshot } from '../../protocol/view.ts';
 import { HolderLink, isHostPost, WindowHub, type HubHooks } from '../../extension/window-link.ts';
+import { looking, seesNewest } from '../../extension/attention.ts';
 
 const SNAPSHOT: ViewSnapshot = { session: { state: 'online', user: 'alice', tracker: '127.0.0.1:1', detail: 'online' }, rooms: [{ key: 'r1', title: 'lobby', direct: false, private: false, unread: 2, mentions: 0, members: 2, forked: false }], directory: [], people: [] };
 
@@ -20,7 +21,7 @@ interface Scene {
   calls: { message: unknown; reply: (m: HostToView) => void }[];
   /** Resolves when the controller has been called `n` times in all. */
   called(n: number): Promise<void>;
-  /** Resolves at the next change of an attached view's visibility. */
+  /** Resolves at the next change of an attached view's visibility, its window's focus or what it shows at its newest. */
   visibility(): Promise<void>;
   connect(): Promise<Socket>;
   /** Resolves when the hub has accepted `n` windows in all. */
@@ -39,7 +40,7 @@ async function scene(t: TestContext): Promise<Scene> {
       for (const w of callWaiters) if (calls.length >= w.n) (callWaiters.delete(w), w.resolve());
     },
     snapshot: () => SNAPSHOT,
-    visibilityChanged: () => {
+    attentionChanged: () => {
       const waiting = visibilityWaiters;
       visibilityWaiters = [];
       for (const w of waiting) w();
@@ -146,16 +147,33 @@ test('a window that says view/ready gets a snapshot, then every post; requests a
   assert.equal(one.posts.filter((m) => m.type === 'request/completed').length, 1);
   assert.equal(two.posts.filter((m) => m.type === 'request/completed').length, 1);
 
-  // Visibility: the hub knows when any attached view is on screen.
-  assert.equal(s.hub.anyVisible(), false);
+  // Attention: the hub knows when an attached view is on screen in a focused window, and what it shows at its newest.
+  const anyLooking = () => s.hub.attention().some(looking);
+  const anySees = (key: string) => s.hub.attention().some((a) => seesNewest(a, key));
+  assert.equal(anyLooking(), false);
   let changed = s.visibility();
   two.link.send({ type: 'window/visible', visible: true });
   await changed;
-  assert.equal(s.hub.anyVisible(), true);
+  assert.equal(anyLooking(), false, 'on screen in a window in the background: not looked at');
+  changed = s.visibility();
+  two.link.send({ type: 'view/atNewest', key: 'r1', atNewest: true });
+  await changed;
+  assert.equal(anySees('r1'), false, 'at its newest, in a window in the background: not seen');
+  changed = s.visibility();
+  two.link.send({ type: 'window/focused', focused: true });
+  await changed;
+  assert.equal(anyLooking(), true);
+  assert.equal(anySees('r1'), true, 'focused, on screen, at its newest: seen');
+  assert.equal(anySees('r2'), false, 'another conversation is not');
+  changed = s.visibility();
+  two.link.send({ type: 'view/atNewest', key: 'r1', atNewest: false });
+  await changed;
+  assert.equal(anySees('r1'), false, 'scrolled up: not seen');
+  assert.equal(s.calls.some((c) => ['view/atNewest', 'window/focused', 'window/visible'].includes((c.message as { type: string }).type)), false, 'none of it reaches the controller as a view request');
   changed = s.visibility();
   two.link.close();
   await changed;
-  assert.equal(s.hub.anyVisible(), false, 'a window that left is not on screen');
+  assert.equal(anyLooking(), false, 'a window that left is not on screen');
 });
 
 test('the holder leaving fails the requests still open, in words, and says closed', async (t) => {

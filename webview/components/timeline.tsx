@@ -25,7 +25,7 @@
 
 import { Component, createRef } from 'preact';
 import type { Row } from '../rows.ts';
-import { actions } from '../actions.ts';
+import { actions, showsNewest } from '../actions.ts';
 import { messageActions } from '../conversation-actions.ts';
 import { model } from '../state.ts';
 import { estimateRow } from '../row-estimate.ts';
@@ -148,7 +148,14 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     if (this.stick !== this.state.atBottom) this.setState({ atBottom: this.stick });
     this.updateUnreadAbove();
     this.loadIfNear();
+    this.tellAtNewest();
   };
+
+  /** Tells the host whether the newest messages are on screen: the bottom of the newest page (read marks and receipts wait for it). */
+  private tellAtNewest(): void {
+    const key = model.openKey.value;
+    if (key !== undefined) showsNewest(key, this.stick && !model.open.value?.newer);
+  }
 
   /** The index of the "New messages" line, or -1. */
   private unreadIndex(): number {
@@ -308,6 +315,7 @@ export class Timeline extends Component<{ label: string }, { atBottom: boolean; 
     this.updateUnreadAbove();
     this.loadIfNear();
     if (model.toNewest.value !== undefined && model.toNewest.value === model.openKey.value && !model.open.value?.newer) actions.atNewest();
+    this.tellAtNewest();
   }
 
   /** Where scrollTop must be after this render, so the row in view stays where it was. */
