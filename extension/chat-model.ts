@@ -166,13 +166,13 @@ export class ChatModel {
    * Shows `key` (a direct conversation must be kept with keepDirect first, or it has no title), on
    * its newest page: read from the engine's store the first time, then from memory.
    */
-  async openConversation(key: ConversationId): Promise<void> {
+  async openConversation(key: ConversationId, reveal?: string): Promise<void> {
     // Where I had read to, before this opening reads it all: the "New messages" line goes there.
     const mark = this.marks.get(key);
     this.shown = key;
     this.readIfSeen();
     this.postRooms();
-    await this.postOpenedWhenLoaded(key, { mark });
+    await this.postOpenedWhenLoaded(key, { mark, reveal });
     this.readIfSeen();
   }
 
@@ -456,14 +456,14 @@ export class ChatModel {
    * Posts `conversation/opened` for `key` once its newest page is read, if it is still the one
    * shown; opened by the user (`opening`: my read position before), with its "New messages" line.
    */
-  private async postOpenedWhenLoaded(key: ConversationId, opening?: { mark: ReadMark | undefined }): Promise<void> {
+  private async postOpenedWhenLoaded(key: ConversationId, opening?: { mark: ReadMark | undefined; reveal?: string | undefined }): Promise<void> {
     try {
       await this.timelines.load(key);
     } catch (err) {
       if (this.shown === key) this.hooks.post({ type: 'notice/shown', message: `Could not read this conversation's history: ${errorText(err)}. Open it again to retry.`, ...codeOf(err) });
     }
     if (opening && this.shown === key) this.marks.placeLine(key, this.timelines.items(key), opening.mark);
-    if (this.shown === key) this.hooks.post({ type: 'conversation/opened', ...this.opened(key) });
+    if (this.shown === key) this.hooks.post({ type: 'conversation/opened', ...this.opened(key), ...(opening?.reveal !== undefined ? { reveal: opening.reveal } : {}) });
   }
 
   /** The history pages of `engine`'s store, as the view shows them. */

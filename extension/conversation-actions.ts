@@ -70,7 +70,7 @@ export class ConversationActions {
     // A direct conversation of mine found by search may not be listed yet (kept from now on).
     if (isDmRoom(key) && key.split(':').slice(1).includes(engine.user!)) model.keepDirect(key);
     if (!model.roomItems().some((r) => r.key === key)) throw new ProtocolError('room.not_member', 'That conversation is not one of yours on this device any more (left or closed).');
-    await model.openConversation(key);
+    await model.openConversation(key, id);
     if (reveal) await this.host.reveal();
     this.host.post({ type: 'message/revealed', key, id });
   }

@@ -233,7 +233,7 @@ export function isHostPost(raw: unknown): raw is HostToView {
     case 'rooms/changed':
       return isRoomList(m.rooms);
     case 'conversation/opened':
-      return isOpened(m);
+      return isOpened(m) && (m.reveal === undefined || typeof m.reveal === 'string');
     case 'request/completed':
       return typeof m.requestId === 'number' && typeof m.ok === 'boolean';
     default:

@@ -215,8 +215,12 @@ export type HostToView =
   | { type: 'rooms/changed'; rooms: RoomItem[] }
   | { type: 'directory/changed'; directory: DirectoryRoom[] }
   | { type: 'people/changed'; people: PersonItem[] }
-  /** The open conversation changed (or was reloaded): its whole timeline and members. */
-  | ({ type: 'conversation/opened' } & OpenedConversation)
+  /**
+   * The open conversation changed (or was reloaded): its whole timeline and members. `reveal`: it
+   * was opened at this message (a search result, a code thread's "show in chat"), which the view
+   * scrolls to; its newest page shown meanwhile is not read (message/revealed follows).
+   */
+  | ({ type: 'conversation/opened'; reveal?: string } & OpenedConversation)
   | { type: 'timeline/added'; key: ConversationId; item: TimelineItem }
   | { type: 'message/delivered'; key: ConversationId; id: string; count: number; of: number }
   /** One of my messages waits in the outbox for these members (never empty). */

@@ -75,8 +75,12 @@ export function receive(message: HostToView): void {
       store.people.value = message.people;
       return;
     case 'conversation/opened': {
-      const { type: _type, ...opened } = message;
-      setOpen(opened);
+      const { type: _type, reveal, ...opened } = message;
+      batch(() => {
+        setOpen(opened);
+        // Set with the timeline it goes with: its newest page is never told as seen (actions.ts showsNewest).
+        if (reveal !== undefined) store.reveal.value = { key: opened.key, id: reveal };
+      });
       return;
     }
     case 'timeline/added': {

@@ -117,4 +117,19 @@ describe('webview: tells the host whether the newest messages are on screen', ()
     assert.deepEqual((await view.postedOf('view/atNewest')).filter((m) => m.key === 'random').map((m) => m.atNewest), [false], '#random was never said to be at its newest');
     view.assertClean();
   });
+  test('opened by the host at a message (the palette\'s search, a code thread\'s "show in chat"): never at the newest there', async (t) => {
+    const view = await harness().open(t);
+    await view.send({ type: 'host/snapshot', snapshot: withGeneral(many('general', 0, 3)) });
+    await said(view, 'general', true);
+
+    // No search in the view: the host opens #random at r10 (its newest page comes first), then reveals it.
+    await view.send({ type: 'conversation/opened', key: 'random', title: 'random', direct: false, timeline: many('random', 950, 1000), more: true, members: GENERAL_MEMBERS, typing: [], reveal: 'r10' });
+    const around = await view.waitForPosted('history/around', { key: 'random', id: 'r10' });
+    await view.send({ type: 'message/revealed', key: 'random', id: 'r10' });
+    await view.send({ type: 'request/completed', requestId: around.requestId, ok: true, page: { key: 'random', around: 'r10', items: many('random', 0, 40), more: false, newer: true } });
+    await view.page.locator('.row.message.revealed[data-id="r10"]').waitFor({ timeout: WAIT_MS });
+    await said(view, 'random', false);
+    assert.deepEqual((await view.postedOf('view/atNewest')).filter((m) => m.key === 'random').map((m) => m.atNewest), [false], '#random was never said to be at its newest');
+    view.assertClean();
+  });
 });
