@@ -62,6 +62,11 @@ export class Delivery {
     if (this.parts.outbox.add(entry, recipients, action) > 0) this.parts.withdrawFromMailbox?.();
   }
 
+  /** What `action` would supersede of mine in `room` for `recipients`: its `covers` (peer/outbox.ts covered). */
+  covered(room: ConversationId, action: MessageAction, recipients: readonly string[]): { session: string; seqs: number[] }[] {
+    return this.parts.outbox.covered(room, action, recipients);
+  }
+
   /** Whom one of my messages expired undelivered to. */
   notDelivered(message: Pick<SentMessage, 'room' | 'session' | 'seq'>): string[] {
     return this.parts.outbox.expiredFor(message.room, message.session, message.seq);

@@ -16,6 +16,8 @@ interface SessionGap {
   /** Every sequence below this has arrived or is counted in `missing`. */
   next: number;
   missing: Set<number>;
+  /** Sequences at or beyond `next` their sender said not to expect (`skip`): never counted missing. */
+  skipped: Set<number>;
 }
 
 export class Gaps {
@@ -34,10 +36,28 @@ export class Gaps {
     const gap = this.session(room, sender, session, held);
     const before = this.missing(room, sender);
     if (seq >= gap.next) {
-      for (let s = gap.next; s < seq && gap.missing.size < MAX_MISSING_PER_SESSION; s++) gap.missing.add(s);
+      for (let s = gap.next; s < seq && gap.missing.size < MAX_MISSING_PER_SESSION; s++) if (!gap.skipped.has(s)) gap.missing.add(s);
       gap.next = seq + 1;
+      for (const s of gap.skipped) if (s < gap.next) gap.skipped.delete(s);
     } else {
       gap.missing.delete(seq);
+    }
+    const after = this.missing(room, sender);
+    if (after !== before) this.changed(room, sender, after);
+  }
+
+  /**
+   * `sender`'s action said these `seqs` of their `session` are superseded (protocol/message-actions.ts
+   * `covers`): they are not counted missing, whether counted already or still ahead of what arrived
+   * (remembered, at most MAX_MISSING_PER_SESSION per session, so a later arrival does not count
+   * them). One arriving after all is taken as usual. `held` as for `arrived`. Reports a smaller gap.
+   */
+  skip(room: ConversationId, sender: string, session: string, seqs: readonly number[], held: () => number): void {
+    const gap = this.session(room, sender, session, held);
+    const before = this.missing(room, sender);
+    for (const s of seqs) {
+      if (s < gap.next) gap.missing.delete(s);
+      else if (gap.skipped.size < MAX_MISSING_PER_SESSION) gap.skipped.add(s);
     }
     const after = this.missing(room, sender);
     if (after !== before) this.changed(room, sender, after);
@@ -65,7 +85,7 @@ export class Gaps {
     }
     let gap = sessions.get(session);
     if (!gap) {
-      gap = { next: held() + 1, missing: new Set() };
+      gap = { next: held() + 1, missing: new Set(), skipped: new Set() };
       sessions.set(session, gap);
       if (sessions.size > MAX_SESSIONS_TRACKED) sessions.delete(sessions.keys().next().value!);
     }

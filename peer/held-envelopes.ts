@@ -139,6 +139,14 @@ export class HeldEnvelopes {
     return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
   }
 
+  /** The lowest and highest seq held (claims and tombstones too) of one session, or undefined: index seeks, no scan. */
+  span(room: ConversationId, sender: string, session: string): { min: number; max: number } | undefined {
+    const at = [room, sender, session];
+    const min = this.db.get('SELECT min(seq) AS s FROM envelopes WHERE room = ? AND sender = ? AND session = ?', at);
+    const max = this.db.get('SELECT max(seq) AS s FROM envelopes WHERE room = ? AND sender = ? AND session = ?', at);
+    return min?.s == null || max?.s == null ? undefined : { min: Number(min.s), max: Number(max.s) };
+  }
+
   /**
    * `sender`'s last seq held in each of their sessions of `room` (tombstones count: a deleted
    * message was sent; claims do not), the `limit` sessions most recently added to first: what a

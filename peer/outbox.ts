@@ -3,7 +3,7 @@
 // lost"). Persistence only: peer/delivery.ts retries and reports. The room's display name is
 // sealed (it is what the user typed); ids, sessions, seqs, times and member names stay clear.
 
-import type { MessageAction } from '../protocol/message-actions.ts';
+import { MAX_COVERED, coversSchema, type MessageAction } from '../protocol/message-actions.ts';
 import type { ConversationId } from '../protocol/peer.ts';
 import { NAME_PATTERN } from '../protocol/names.ts';
 import { arr, int, obj, str } from '../protocol/schema.ts';
@@ -27,6 +27,8 @@ const EVICTED_FIRST = `kind IN ('read', 'react')`;
 /** The columns entryOf reads (prefixed `o.` where the query joins). */
 const COLUMNS = 'room, session, seq, id, sent_at, body, kind, target';
 const O_COLUMNS = COLUMNS.split(', ').map((c) => `o.${c}`).join(', ');
+/** An entry `o`'s stored `covers` (its action's), NULL when it covers none. */
+const COVERS = '(SELECT c.covers FROM outbox_covers c WHERE c.room = o.room AND c.session = o.session AND c.seq = o.seq) AS covers';
 
 const entrySchema = obj({
   room: str({ min: 1, max: 80 }),
@@ -87,7 +89,8 @@ export class OutboxStore {
    * Those entries stop waiting for those members, and leave when they wait for nobody; a copy
    * the tracker's mailbox holds for such a member is withdrawn (peer/mailbox.ts), unless
    * MAX_WITHDRAWALS_KEPT wait already (a deleted message's withdrawal is never pushed out for it;
-   * the copy then stays there, harmless). Returns how many withdrawals were recorded. Throws
+   * the copy then stays there, harmless). The action's `covers` (what `covered` gave for it) is
+   * kept with the entry, for a newer action covering it to name too. Returns how many withdrawals were recorded. Throws
    * ProtocolError('request.invalid') for an entry or names of the wrong shape. In the turn's
    * transaction (StoreDb.write): durable once `db.committed()` resolves.
    */
@@ -100,6 +103,10 @@ export class OutboxStore {
       const body = this.db.seal('outbox', identity(e, kind, target), e.roomName);
       const emoji = action?.t === 'react' ? this.db.seal('outbox_emoji', [e.room, e.session, e.seq, e.id], action.emoji) : null;
       this.db.run('INSERT OR IGNORE INTO outbox (room, session, seq, id, sent_at, body, kind, target, emoji) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [e.room, e.session, e.seq, e.id, e.sentAt, body, kind, target, emoji]);
+      // What it covers, in the clear (sessions and seqs are): a newer action that covers it names them too (`covered`).
+      if (action && 'covers' in action && action.covers?.length) {
+        this.db.run('INSERT OR IGNORE INTO outbox_covers (room, session, seq, covers) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, JSON.stringify(action.covers)]);
+      }
       let added = 0;
       for (const u of users) added += this.db.run('INSERT OR IGNORE INTO outbox_waiting (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, u]);
       this.db.run('UPDATE outbox SET recipients = recipients + ? WHERE room = ? AND session = ? AND seq = ?', [added, e.room, e.session, e.seq]);
@@ -107,26 +114,66 @@ export class OutboxStore {
     });
   }
 
+  /**
+   * Where my older entries of `room` that `action` (not yet in the outbox) would supersede for
+   * `users` are (those waiting for one of them: `add`'s rule, the same query), with what each of
+   * them covered in turn (its own `covers`), newest first, at most MAX_COVERED seqs: the action's
+   * `covers` (protocol/message-actions.ts), worked out before it is sealed. Empty for other actions.
+   */
+  covered(room: ConversationId, action: MessageAction, users: readonly string[]): { session: string; seqs: number[] }[] {
+    const who = JSON.stringify([...users]);
+    const rows = this.older(room, action, Number.MAX_SAFE_INTEGER)
+      .filter((r) => this.db.get('SELECT 1 AS x FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND user IN (SELECT value FROM json_each(?))', [room, String(r.session), Number(r.seq), who]))
+      .sort((a, b) => Number(b.rid) - Number(a.rid));
+    const bySession = new Map<string, Set<number>>();
+    let n = 0;
+    const put = (session: string, seq: number) => {
+      let seqs = bySession.get(session);
+      if (!seqs) bySession.set(session, (seqs = new Set()));
+      if (n < MAX_COVERED && !seqs.has(seq)) {
+        seqs.add(seq);
+        n++;
+      }
+    };
+    for (const r of rows) {
+      put(String(r.session), Number(r.seq));
+      // Within a session a higher seq is newer: the newest go in first.
+      for (const c of coversOf(r.covers)) for (const seq of [...c.seqs].reverse()) put(c.session, seq);
+      if (n >= MAX_COVERED) break;
+    }
+    return [...bySession].filter(([, seqs]) => seqs.size > 0).map(([session, seqs]) => ({ session, seqs: [...seqs].sort((a, b) => a - b) }));
+  }
+
+  /**
+   * My entries of `room` added before rowid `before` that `action` covers (`add`'s rule), as rows
+   * of rid (rowid), room, session, seq, covers: what `supersede` drops and `covered` names.
+   */
+  private older(room: ConversationId, action: MessageAction, before: number): SqlRow[] {
+    if (action.t === 'read') {
+      // Row values compare in the timeline's order; an `upTo` not in history (NULL) covers none.
+      return this.db.all(
+        `SELECT o.rowid AS rid, o.room, o.session, o.seq, ${COVERS} FROM outbox o JOIN messages t ON t.conversation = o.room AND t.id = o.target AND t.kind = ''
+         WHERE o.room = ?1 AND o.kind = 'read' AND o.target IS NOT NULL AND o.rowid < ?2
+           AND (t.sent_at, t.sender, t.session, t.seq) <= (SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ?1 AND id = ?3 AND kind = '')`,
+        [room, before, action.upTo],
+      );
+    }
+    if (action.t === 'edit') {
+      return this.db.all(`SELECT o.rowid AS rid, o.room, o.session, o.seq, ${COVERS} FROM outbox o WHERE o.room = ? AND o.kind = 'edit' AND o.target = ? AND o.rowid < ?`, [room, action.of, before]);
+    }
+    if (action.t === 'react') {
+      // My toggles on one message: a few per emoji at most, as each newer one makes the older go.
+      return this.db.all(`SELECT o.rowid AS rid, o.room, o.session, o.seq, o.id, o.emoji, ${COVERS} FROM outbox o WHERE o.room = ? AND o.kind = 'react' AND o.target = ? AND o.rowid < ?`, [room, action.of, before])
+        .filter((r) => r.emoji != null && this.db.open('outbox_emoji', [String(r.room), String(r.session), Number(r.seq), String(r.id)], r.emoji).toString('utf8') === action.emoji);
+    }
+    return [];
+  }
+
   /** My older entries `action` (of entry `e`, waiting for `users`) covers: see `add`. Returns the withdrawals recorded. */
   private supersede(e: OutboxEntry, action: MessageAction, users: string[]): number {
     const self = this.db.get('SELECT rowid AS r FROM outbox WHERE room = ? AND session = ? AND seq = ?', [e.room, e.session, e.seq]);
     if (!self) return 0;
-    let older: SqlRow[] = [];
-    if (action.t === 'read') {
-      // Row values compare in the timeline's order; an `upTo` not in history (NULL) covers none.
-      older = this.db.all(
-        `SELECT o.room, o.session, o.seq FROM outbox o JOIN messages t ON t.conversation = o.room AND t.id = o.target AND t.kind = ''
-         WHERE o.room = ?1 AND o.kind = 'read' AND o.target IS NOT NULL AND o.rowid < ?2
-           AND (t.sent_at, t.sender, t.session, t.seq) <= (SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ?1 AND id = ?3 AND kind = '')`,
-        [e.room, Number(self.r), action.upTo],
-      );
-    } else if (action.t === 'edit') {
-      older = this.db.all(`SELECT room, session, seq FROM outbox WHERE room = ? AND kind = 'edit' AND target = ? AND rowid < ?`, [e.room, action.of, Number(self.r)]);
-    } else if (action.t === 'react') {
-      // My toggles on one message: a few per emoji at most, as each newer one makes the older go.
-      older = this.db.all(`SELECT room, session, seq, id, emoji FROM outbox WHERE room = ? AND kind = 'react' AND target = ? AND rowid < ?`, [e.room, action.of, Number(self.r)])
-        .filter((r) => r.emoji != null && this.db.open('outbox_emoji', [String(r.room), String(r.session), Number(r.seq), String(r.id)], r.emoji).toString('utf8') === action.emoji);
-    }
+    const older = this.older(e.room, action, Number(self.r));
     const who = JSON.stringify(users);
     let withdrawn = 0;
     for (const r of older) {
@@ -365,6 +412,16 @@ export class OutboxStore {
     const target = r.target == null ? null : String(r.target);
     const roomName = this.db.open('outbox', identity({ room, session, seq, id }, kind, target), r.body ?? null).toString('utf8');
     return { room, roomName, id, session, seq, sentAt: Number(r.sent_at) };
+  }
+}
+
+/** An entry's stored `covers` (its action's, written by `add`); none when absent or unreadable. */
+function coversOf(v: unknown): { session: string; seqs: number[] }[] {
+  if (typeof v !== 'string') return [];
+  try {
+    return coversSchema.parse(JSON.parse(v), 'outbox covers');
+  } catch {
+    return [];
   }
 }
 

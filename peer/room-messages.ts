@@ -93,7 +93,7 @@ export class RoomMessages {
     checkText(text + (snippet?.code ?? ''));
     // A delete names my edits of the message: members away close their holes (not served) with them.
     const edits = extra?.action?.t === 'delete' ? this.myEdits(conversation.id, extra.action.of) : [];
-    const action = extra?.action?.t === 'delete' ? { t: 'delete' as const, of: extra.action.of, ...(edits.length ? { edits } : {}) } : extra?.action;
+    let action: MessageAction | undefined = extra?.action?.t === 'delete' ? { t: 'delete' as const, of: extra.action.of, ...(edits.length ? { edits } : {}) } : extra?.action;
     if ((!action || action.t === 'edit') && isBlankMessage({ text, snippet })) {
       throw new ProtocolError('message.blank', 'the message is empty or only spaces and invisible characters; type something to send');
     }
@@ -120,9 +120,15 @@ export class RoomMessages {
       this.parts.held.putBundle(bundle);
       this.parts.sessionStarted?.(bundle);
     }
+    const to = recipients.filter((u) => current.bundle.wraps.some((w) => w.to === u));
+    // A superseding action names my older ones it covers (their mailbox copies are withdrawn), so
+    // members back from the mailbox alone do not count them missing: looked up before it is sealed.
+    if (action && action.t !== 'delete') {
+      const covers = this.parts.delivery.covered(id, action, to);
+      if (covers.length) action = { ...action, covers };
+    }
     const body: MessageBody = { id: messageId({ room: id, sender: me.user, session: session.session, seq: session.next }), time: Math.max(now(), extra?.notBefore ?? 0), text, ...(snippet ? { snippet } : {}), ...(extra?.replyTo ? { replyTo: extra.replyTo } : {}), ...(action ? { action } : {}) };
     const envelope = encryptMessage(session, me.user, me.keys.signing.privateKey, body);
-    const to = recipients.filter((u) => current.bundle.wraps.some((w) => w.to === u));
     // Kept before it leaves: history shows it, the held copy serves catch-up, and the outbox
     // remembers who must still get it (all in this turn's one transaction).
     const { history, held, delivery } = this.parts;
@@ -397,11 +403,14 @@ export class RoomMessages {
     // A delete of a message never received here closes the gap it left (its id names its seq), and
     // the gaps its edits left (honest members serve none of them now; only claimed: closeHoles).
     const closed = action?.t === 'delete' ? this.closeHoles(env.room, env.sender, history.get(env.room, action.of) ? undefined : action.of, action.edits ?? []) : [];
+    // A superseding action names the sender's older ones it covers (withdrawn from mailboxes): not missing here.
+    const covered = action && action.t !== 'delete' && action.covers ? this.claimCovered(env, action.covers) : [];
     // Shown and acknowledged only once the used key's deletion is on disk: a crash after this
     // point cannot make the message new again (one sync per turn, however many arrived in it).
     inbound.afterDurable(() => {
       // With the message: a gap it opens or closes is told when it is shown.
       for (const c of closed) gaps.arrived(env.room, env.sender, c.session, c.seq, () => held.upTo(env.room, env.sender, c.session));
+      for (const c of covered) gaps.skip(env.room, env.sender, c.session, c.seqs, () => held.upTo(env.room, env.sender, c.session));
       gaps.arrived(env.room, env.sender, env.session, env.seq, () => held.upTo(env.room, env.sender, env.session));
       this.acks.add(link, env);
       for (const id of gone) this.deletedNow.delete(`${env.room}\n${id}`);
@@ -490,6 +499,29 @@ export class RoomMessages {
       closed.push(h);
     }
     return closed;
+  }
+
+  /**
+   * `env`'s action `covers` (protocol/message-actions.ts): its sender's older actions it supersedes.
+   * Each named seq of the sender's own sessions (keyed by `env.sender`: nobody else's) that is a
+   * hole inside what is held of its session is held as a claim (HeldEnvelopes.claim: history's
+   * gaps count it as held; catch-up still asks each member for it once per run; one arriving takes
+   * its place); seqs of `env.session` from `env.seq` on are passed over (an honest sender names
+   * only what it sent before). Returns what gaps are to skip (also seqs beyond what is held).
+   */
+  private claimCovered(env: Envelope, covers: readonly { session: string; seqs: number[] }[]): { session: string; seqs: number[] }[] {
+    const { held } = this.parts;
+    const out: { session: string; seqs: number[] }[] = [];
+    for (const c of covers) {
+      const seqs = c.session === env.session ? c.seqs.filter((s) => s < env.seq) : c.seqs;
+      if (seqs.length === 0) continue;
+      out.push({ session: c.session, seqs });
+      // Inside what is held only: a claim below the lowest held would count the seqs between as missing.
+      const span = held.span(env.room, env.sender, c.session);
+      if (!span) continue;
+      for (const s of seqs) if (s > span.min && s < span.max) held.claim(env.room, env.sender, c.session, s, this.parts.now());
+    }
+    return out;
   }
 
   /** The ids of my edits of message `of` (the newest MAX_EDITS_NAMED), for the delete that names them. */

@@ -157,4 +157,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE outbox ADD COLUMN emoji BLOB;
   CREATE INDEX outbox_actions ON outbox (room, kind, target) WHERE target IS NOT NULL;
   `,
+  // 10: what an action entry of the outbox covers (its `covers`, protocol/message-actions.ts: my
+  // older actions it superseded), so a newer action that supersedes it names those too (peer/outbox.ts
+  // covered). Clear JSON, as sessions and seqs are; a row only for an entry that covers some. Goes
+  // with its entry. IF NOT EXISTS: tests take a store back to an older user_version without dropping it.
+  `
+  CREATE TABLE IF NOT EXISTS outbox_covers (
+    room TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    covers TEXT NOT NULL,
+    PRIMARY KEY (room, session, seq),
+    FOREIGN KEY (room, session, seq) REFERENCES outbox (room, session, seq) ON DELETE CASCADE
+  );
+  `,
 ];

@@ -7,7 +7,7 @@
 // message's sender), and an action names a message of its own conversation only.
 
 import { ProtocolError } from './errors.ts';
-import { arr, bool, obj, optional, str, variants, type Infer, type Schema } from './schema.ts';
+import { arr, b64url, bool, int, obj, optional, str, variants, type Infer, type Schema } from './schema.ts';
 
 /** A message id as senders choose them (peer/room-messages.ts makes 16 base64url characters). */
 export const messageIdSchema = str({ min: 1, max: 64 });
@@ -40,6 +40,13 @@ export const MAX_EDITS_NAMED = 64;
  * fit; more are left out, and a member's message not named counts as not seen (never the other way).
  */
 export const MAX_READ_HAD = 256;
+/**
+ * Sequences a superseding action's `covers` names at most, over all its sessions: the newest of
+ * what it covers (peer/outbox.ts covered). Older ones are left out and counted missing by a member
+ * who lacks them until one holding them serves them (as before `covers`). Longer lists are refused
+ * like any malformed body.
+ */
+export const MAX_COVERED = 256;
 /** Characters a reply's quote shows of the original. */
 export const QUOTE_CHARS = 140;
 
@@ -84,6 +91,21 @@ export function isEmoji(s: string): boolean {
   return canonicalEmoji(s) !== undefined;
 }
 
+const coversEntries = arr(obj({ session: b64url({ bytes: 16 }), seqs: arr(int({ min: 0 }), { max: MAX_COVERED }) }), { max: MAX_COVERED });
+/** `covers` (messageActionSchema): per session of the sender, seqs; at most MAX_COVERED seqs in all, none empty. */
+export const coversSchema: Schema<{ session: string; seqs: number[] }[]> = {
+  parse(v: unknown, path = 'covers') {
+    const list = coversEntries.parse(v, path);
+    let n = 0;
+    for (const c of list) {
+      if (c.seqs.length === 0) throw new ProtocolError('request.invalid', `${path}: a session names no seq`);
+      n += c.seqs.length;
+    }
+    if (n > MAX_COVERED) throw new ProtocolError('request.invalid', `${path}: names ${n} seqs; at most ${MAX_COVERED}`);
+    return list;
+  },
+};
+
 const emojiChars = str({ min: 1, max: MAX_EMOJI_CHARS });
 /** One reaction as a sender gives it: its canonical form (canonicalEmoji), refused otherwise with request.invalid. */
 export const emojiSchema: Schema<string> = {
@@ -126,16 +148,25 @@ const receivedEmojiSchema: Schema<string> = {
  *   that reached them later but sorts before `upTo` would count as seen. A receiver counts the
  *   receipt for its own messages only up to the one `had` names (History.reads, webview/seen-by.ts);
  *   without `had`, up to `upTo` as before. Longer lists are refused like any malformed body.
+ * `covers` (on `react`, `edit`, `read`; absent from older clients and when it covers nothing): my
+ *   older actions this one supersedes (older receipts at or before its position, older toggles of
+ *   the same emoji, older edits of the message: peer/outbox.ts covered) that some member it goes to
+ *   had not had, with those they covered in turn, as (session, seqs) of the sender's own sessions
+ *   (at most MAX_COVERED seqs, the newest). Their mailbox copies are withdrawn, so a member back
+ *   from the mailbox alone would count them missing: a receiver counts these of the SAME sender in
+ *   this conversation as not missing (peer/room-messages.ts, peer/gaps.ts skip; held as claims:
+ *   catch-up still asks each member for them once per run, and one that comes is shown as usual).
+ *   Only the sender's own sequences: they could as well never have sent them.
  * Action messages other than `edit` carry an empty `text` and are never shown as messages.
  * "Latest" is the store's order, by the sender's signed time: the engine dates a reaction or edit
  * after the sender's last one on that message (peer/conversation-actions.ts), so a device whose
  * clock is behind another of the same user's does not lose its later change.
  */
 export const messageActionSchema = variants('t', {
-  react: obj({ of: messageIdSchema, emoji: receivedEmojiSchema, on: bool() }),
-  edit: obj({ of: messageIdSchema }),
+  react: obj({ of: messageIdSchema, emoji: receivedEmojiSchema, on: bool(), covers: optional(coversSchema) }),
+  edit: obj({ of: messageIdSchema, covers: optional(coversSchema) }),
   delete: obj({ of: messageIdSchema, edits: optional(arr(messageIdSchema, { max: MAX_EDITS_NAMED })) }),
-  read: obj({ upTo: messageIdSchema, had: optional(arr(messageIdSchema, { max: MAX_READ_HAD })) }),
+  read: obj({ upTo: messageIdSchema, had: optional(arr(messageIdSchema, { max: MAX_READ_HAD })), covers: optional(coversSchema) }),
 });
 export type MessageAction = Infer<typeof messageActionSchema>;
 export type MessageActionType = MessageAction['t'];
