@@ -24,6 +24,15 @@ export const MAX_WAITING_PER_ENTRY = 1000;
  * lost" is about.
  */
 const EVICTED_FIRST = `kind IN ('read', 'react')`;
+/**
+ * Entries the user is told about (left waiting, expired, unreached when a room is left or closed):
+ * messages, edits and deletes, not read receipts nor reaction toggles ("2 of your messages" were
+ * receipts). `o`: the outbox table's alias in the query.
+ */
+const TOLD = (o: string) => `${o}kind NOT IN ('read', 'react')`;
+function told(r: SqlRow): boolean {
+  return r.kind !== 'read' && r.kind !== 'react';
+}
 /** The columns entryOf reads (prefixed `o.` where the query joins). */
 const COLUMNS = 'room, session, seq, id, sent_at, body, kind, target';
 const O_COLUMNS = COLUMNS.split(', ').map((c) => `o.${c}`).join(', ');
@@ -268,8 +277,9 @@ export class OutboxStore {
 
   /**
    * Removes the entries sent before `now - maxAgeMs`, then beyond `maxEntries` the oldest read
-   * receipts and reactions, then the oldest of the rest (messages, edits, deletes), and returns one row per (entry, member it still waited for), oldest entry first: what was never
-   * delivered, for the user to be told. In the turn's transaction.
+   * receipts and reactions, then the oldest of the rest (messages, edits, deletes), and returns
+   * one row per (message, edit or delete; member it still waited for), oldest entry first: what
+   * was never delivered, for the user to be told. In the turn's transaction.
    */
   expire(now: number, maxAgeMs: number, maxEntries: number): { room: ConversationId; roomName: string; id: string; user: string }[] {
     return this.db.write(() => {
@@ -282,7 +292,7 @@ export class OutboxStore {
       const out: { room: ConversationId; roomName: string; id: string; user: string }[] = [];
       for (const r of [...old, ...capped]) {
         const e = this.entryOf(r);
-        for (const user of this.waitingFor(e.room, e.session, e.seq)) {
+        for (const user of told(r) ? this.waitingFor(e.room, e.session, e.seq) : []) {
           out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
           this.db.run('INSERT OR IGNORE INTO outbox_expired (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, user]);
         }
@@ -295,9 +305,9 @@ export class OutboxStore {
   }
 
   /**
-   * `user` left `room` or was removed: nothing waits for them there any more. Returns the entries
-   * that waited for them (remembered as not delivered to them, as `expire` does). In the turn's
-   * transaction.
+   * `user` left `room` or was removed: nothing waits for them there any more. Returns the
+   * messages, edits and deletes that waited for them (remembered as not delivered to them, as
+   * `expire` does). In the turn's transaction.
    */
   dropMember(room: ConversationId, user: string): { room: ConversationId; roomName: string; id: string; user: string }[] {
     return this.db.write(() => {
@@ -309,8 +319,10 @@ export class OutboxStore {
       const out: { room: ConversationId; roomName: string; id: string; user: string }[] = [];
       for (const r of rows) {
         const e = this.entryOf(r);
-        out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
-        this.db.run('INSERT OR IGNORE INTO outbox_expired (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, user]);
+        if (told(r)) {
+          out.push({ room: e.room, roomName: e.roomName, id: e.id, user });
+          this.db.run('INSERT OR IGNORE INTO outbox_expired (room, session, seq, user) VALUES (?, ?, ?, ?)', [e.room, e.session, e.seq, user]);
+        }
         this.db.run('DELETE FROM outbox_waiting WHERE room = ? AND session = ? AND seq = ? AND user = ?', [e.room, e.session, e.seq, user]);
         if (this.waitingFor(e.room, e.session, e.seq).length === 0) this.db.run('DELETE FROM outbox WHERE room = ? AND session = ? AND seq = ?', [e.room, e.session, e.seq]);
       }
@@ -376,22 +388,26 @@ export class OutboxStore {
   }
 
   /**
-   * How many entries of `room` reached no member: none acknowledged it, none holds it in their
-   * mailbox. What reached one member spreads in catch-up; these would be lost with the outbox.
+   * How many messages, edits and deletes of `room` reached no member: none acknowledged it, none
+   * holds it in their mailbox. What reached one member spreads in catch-up; these would be lost
+   * with the outbox (a receipt or a reaction lost costs no words the user wrote: not counted).
    */
   unreached(room: ConversationId): number {
     return Number(this.db.get(
-      `SELECT count(*) AS n FROM outbox o WHERE o.room = ?
+      `SELECT count(*) AS n FROM outbox o WHERE o.room = ? AND ${TOLD('o.')}
          AND (SELECT count(*) FROM outbox_waiting w WHERE w.room = o.room AND w.session = o.session AND w.seq = o.seq) = o.recipients
          AND NOT EXISTS (SELECT 1 FROM outbox_waiting w WHERE w.room = o.room AND w.session = o.session AND w.seq = o.seq AND w.deposited = 1)`,
       [room],
     )!.n);
   }
 
-  /** How many entries of `room` still wait for a member, and who they wait for (sorted, at most `maxUsers`). */
+  /** How many messages, edits and deletes of `room` still wait for a member, and who they wait for (sorted, at most `maxUsers`). */
   waitingIn(room: ConversationId, maxUsers: number): { messages: number; users: string[]; more: number } {
-    const messages = Number(this.db.get('SELECT count(*) AS n FROM outbox o WHERE o.room = ? AND EXISTS (SELECT 1 FROM outbox_waiting w WHERE w.room = o.room AND w.session = o.session AND w.seq = o.seq)', [room])!.n);
-    const all = this.db.all('SELECT DISTINCT user FROM outbox_waiting WHERE room = ? ORDER BY user', [room]).map((r) => String(r.user));
+    const messages = Number(this.db.get(`SELECT count(*) AS n FROM outbox o WHERE o.room = ? AND ${TOLD('o.')} AND EXISTS (SELECT 1 FROM outbox_waiting w WHERE w.room = o.room AND w.session = o.session AND w.seq = o.seq)`, [room])!.n);
+    const all = this.db.all(
+      `SELECT DISTINCT w.user FROM outbox_waiting w JOIN outbox o ON o.room = w.room AND o.session = w.session AND o.seq = w.seq WHERE w.room = ? AND ${TOLD('o.')} ORDER BY w.user`,
+      [room],
+    ).map((r) => String(r.user));
     return { messages, users: all.slice(0, maxUsers), more: Math.max(0, all.length - maxUsers) };
   }
 
