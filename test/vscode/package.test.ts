@@ -70,8 +70,9 @@ test('the manifest: a UI extension, supported in untrusted workspaces, activated
   // Supported in Restricted Mode only because nothing comes from the workspace: a folder's
   // .vscode/settings.json must not choose the tracker, pin its certificate or pick the peer port
   // (an untrusted folder would send the user's sign-in to its own tracker).
-  // Nor turn read receipts back on that the user turned off (a privacy choice is the user's).
-  for (const key of ['p2pChat.trackerAddress', 'p2pChat.trackerFingerprint', 'p2pChat.peerPort', 'p2pChat.readReceipts']) {
+  // Nor turn read receipts back on that the user turned off, nor show message text in
+  // notifications (which outlive an edit or delete): privacy choices are the user's.
+  for (const key of ['p2pChat.trackerAddress', 'p2pChat.trackerFingerprint', 'p2pChat.peerPort', 'p2pChat.readReceipts', 'p2pChat.notificationPreview']) {
     assert.ok(['machine', 'application'].includes(manifest.contributes.configuration.properties[key]?.scope ?? ''), `${key} cannot be set by a workspace`);
   }
 
