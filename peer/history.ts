@@ -464,15 +464,20 @@ export class History {
     });
   }
 
+  /** Whether `conversation` shows any message (a direct conversation that shows none is not listed). */
+  showsAny(conversation: ConversationId): boolean {
+    return this.db.get(`SELECT 1 AS x FROM messages WHERE conversation = ? AND kind = '' LIMIT 1`, [conversation]) !== undefined;
+  }
+
   /**
    * Drops `sender`'s rows of `kind` in `conversation` that name no message here (not here yet, made
    * up, or an action row) beyond their newest MAX_PENDING_ACTIONS[kind] by arrival, among their
    * newest PENDING_WINDOW rows of that kind (messages_pending: no scan, no sort). Run on each such
    * row stored (MessageActions.applied). In the turn's transaction. Returns the rows dropped, as
    * their coordinates only (`text` empty, no action; nothing is opened): an edit's held envelope
-   * still carries its text, for the caller to tombstone.
+   * still carries its text, for the caller to tombstone. `keep`: how many to keep, when fewer.
    */
-  prunePending(conversation: ConversationId, sender: string, kind: keyof typeof MAX_PENDING_ACTIONS): StoredMessage[] {
+  prunePending(conversation: ConversationId, sender: string, kind: keyof typeof MAX_PENDING_ACTIONS, keep: number = MAX_PENDING_ACTIONS[kind]): StoredMessage[] {
     return this.db.write(() => {
       // Arrival order is rowid order (as pruneReads): neither the sender's signed times nor a
       // receiver's clock decide which go.
@@ -482,7 +487,7 @@ export class History {
            WHERE conversation = ?1 AND sender = ?2 AND kind = ?3 AND target IS NOT NULL ORDER BY rowid DESC LIMIT ?4
          ) w WHERE NOT EXISTS (SELECT 1 FROM messages t WHERE t.conversation = ?1 AND t.id = w.target AND t.kind = '')
          ORDER BY rid DESC LIMIT -1 OFFSET ?5`,
-        [conversation, sender, kind, PENDING_WINDOW, MAX_PENDING_ACTIONS[kind]],
+        [conversation, sender, kind, PENDING_WINDOW, Math.min(keep, MAX_PENDING_ACTIONS[kind])],
       );
       if (rows.length === 0) return [];
       this.db.run('DELETE FROM messages WHERE rowid IN (SELECT value FROM json_each(?))', [JSON.stringify(rows.map((r) => Number(r.rid)))]);

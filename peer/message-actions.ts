@@ -13,7 +13,7 @@
 
 import type { ClientEvents } from '../protocol/client.ts';
 import { MAX_EDITS_NAMED, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER, canonicalEmoji, type ReactionCount } from '../protocol/message-actions.ts';
-import type { ConversationId } from '../protocol/peer.ts';
+import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import type { History, StoredMessage } from './history.ts';
 import type { IndexedMessage, SearchIndex } from './search-index.ts';
 
@@ -164,8 +164,14 @@ export class MessageActions {
     // here, a sender's newest few of each kind (History.prunePending: an edit's held envelope goes
     // too); a sender's reaction rows on a message, those readers read (History.pruneReactions).
     if (!target || target.action) {
-      const dropped = this.history.prunePending(row.conversation, row.from, action.t);
+      // A direct conversation that shows nothing yet is anyone's to start: a stranger's reactions
+      // and edits there name nothing this member has (an edit comes after its message in its
+      // author's session), and were kept unseen (8 edits of 64 KiB per stranger, each stranger an
+      // account anyone registers). Not kept; a delete is (a message after its delete loses its text).
+      const nowhere = isDmRoom(row.conversation) && action.t !== 'delete' && !this.history.showsAny(row.conversation);
+      const dropped = this.history.prunePending(row.conversation, row.from, action.t, nowhere ? 0 : undefined);
       if (action.t === 'edit') dead.push(...dropped);
+      if (nowhere) return [];
     } else if (action.t === 'react') this.history.pruneReactions(row.conversation, action.of, row.from, MAX_REACTION_ROWS_PER_USER);
     // A reaction this device does not know as one emoji (a modified client's look-alike or text,
     // or an emoji newer than this runtime's Unicode data): kept, never counted nor shown.
