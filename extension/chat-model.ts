@@ -455,7 +455,10 @@ export class ChatModel {
     if (item.kind === 'message') item = this.updates.arrived(key, item);
     if (!this.timelines.add(key, item)) return;
     this.hooks.post({ type: 'timeline/added', key, item });
-    if (item.kind === 'message') this.hooks.threads?.()?.message(key, this.title(key), item);
+    if (item.kind === 'message') {
+      this.hooks.threads?.()?.message(key, this.title(key), item);
+      this.updates.added(key, item);
+    }
   }
 
   /**
