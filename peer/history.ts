@@ -432,12 +432,14 @@ export class History {
    * What a read receipt of mine up to message `upTo` of `conversation` says I had (its `had`,
    * protocol/message-actions.ts): for each sender other than `me`, the newest of their shown
    * messages at or before `upTo` in this store's order, newest first, at most MAX_READ_HAD, among
-   * the HAD_WINDOW shown rows up to `upTo` (a sender silent for longer is left out: their messages
-   * count as not seen by me). With `hole` (HeldEnvelopes.holeBelow: a seq of that sender's session
+   * the HAD_WINDOW shown rows up to `upTo`; a sender silent for longer keeps what my furthest
+   * receipt here said I had of theirs (at or before `upTo`: so "seen by" does not leave a message I
+   * had read once others posted HAD_WINDOW more), else is left out (their messages count as not
+   * seen by me). With `hole` (HeldEnvelopes.holeBelow: a seq of that sender's session
    * below it not here while the one before it is, a message overtaken on the way): their newest
    * below that hole in that session instead, or none of theirs. Empty when `upTo` is not a shown
    * message here. Bounded: a read of that many entries of the shown-rows index, then a row or two
-   * per sender named.
+   * per sender named, then my furthest receipt and one look-up of what it names.
    */
   heldUpTo(conversation: ConversationId, upTo: string, me: string, hole?: (sender: string, session: string, seq: number) => number | undefined): string[] {
     const at = this.db.get(`SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ? AND id = ? AND kind = ''`, [conversation, upTo]);
@@ -468,6 +470,29 @@ export class History {
         [conversation, r.sender!, r.session!, missing, at.sent_at!, at.sender!, at.session!, at.seq!],
       );
       if (before) had.push(String(before.id));
+    }
+    if (rows.length >= MAX_READ_HAD) return had;
+    // Senders silent for longer than the window: what I had of theirs when I read before still holds.
+    const found = new Set(rows.map((r) => String(r.sender)));
+    const mine = this.db.get(
+      `SELECT r.rowid AS rid, r.id AS id FROM messages r JOIN messages t ON t.conversation = r.conversation AND t.id = r.target AND t.kind = ''
+       WHERE r.conversation = ? AND r.kind = 'read' AND r.sender = ?
+       ORDER BY t.sent_at DESC, t.sender DESC, t.session DESC, t.seq DESC, r.rowid DESC LIMIT 1`,
+      [conversation, me],
+    );
+    const before = mine ? this.receipt(Number(mine.rid), String(mine.id)).had : null;
+    if (!before?.length) return had;
+    const carried = this.db.all(
+      `SELECT m.id AS id, m.sender AS sender FROM json_each(?1) j CROSS JOIN messages m ON m.conversation = ?2 AND m.id = j.value
+       WHERE m.kind = '' AND m.sender <> ?3 AND (m.sent_at, m.sender, m.session, m.seq) <= (?4, ?5, ?6, ?7) 
+       ORDER BY m.sent_at DESC, m.sender DESC, m.session DESC, m.seq DESC`,
+      [JSON.stringify(before), conversation, me, at.sent_at!, at.sender!, at.session!, at.seq!],
+    );
+    for (const r of carried) {
+      if (had.length >= MAX_READ_HAD) break;
+      if (found.has(String(r.sender))) continue;
+      found.add(String(r.sender));
+      had.push(String(r.id));
     }
     return had;
   }

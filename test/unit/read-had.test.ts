@@ -184,3 +184,28 @@ test("a receiver opens each receipt once and looks up only what changed: others'
   assert.deepEqual(readsOf('carol'), [{ user: 'bob', upTo: 'c2', mine: null }, { user: 'dave', upTo: 'x', mine: 'x' }]);
   assert.equal(queries, 3, 'the positions, the new receipt, one look-up of what it names');
 });
+
+test('what I had of a sender silent for more than HAD_WINDOW messages is kept from my furthest receipt: "seen by" stays on their message', async (t) => {
+  const { db, history, actions } = await storeFixture(t, 'p2p-read-had-carried-');
+  const receive = (m: StoredMessage) => {
+    assert.ok(history.add(m));
+    actions.applied(m, named);
+  };
+  // carol's store: alice's a1, bob's b0; carol reads b0 (she had a1), then bob posts HAD_WINDOW + 1 more.
+  history.add(msg('a1', 'alice', 1000));
+  history.add(msg('b0', 'bob', 2000));
+  history.add(msg('c0', 'carol', 2500));
+  receive(receipt('r1', 'carol', 'b0', 3000, history.heldUpTo(ROOM, 'b0', 'carol')));
+  db.write(() => {
+    for (let i = 0; i <= HAD_WINDOW; i++) history.add(msg(`b${i + 1}`, 'bob', 4000 + i));
+  });
+  await db.committed();
+  const last = `b${HAD_WINDOW + 1}`;
+  const had = history.heldUpTo(ROOM, last, 'carol');
+  assert.deepEqual(had, [last, 'a1'], "bob's newest, and alice's a1 from carol's receipt before (not carol's own)");
+  receive(receipt('r2', 'carol', last, 9000, had));
+  assert.deepEqual(history.reads(ROOM, { users: ['carol'], limit: 1, me: 'alice' }), [{ user: 'carol', upTo: last, mine: 'a1' }], 'alice still sees carol read a1');
+  // A position before what the receipt named: nothing after it is carried.
+  assert.deepEqual(history.heldUpTo(ROOM, 'b0', 'carol'), ['b0', 'a1']);
+  assert.deepEqual(history.heldUpTo(ROOM, 'a1', 'carol'), ['a1']);
+});
