@@ -18,6 +18,7 @@ import { TypingUsers } from './typing.ts';
 import { countedUnread, ReadMarks, ReceiptSender, type ReadMark } from './read-state.ts';
 import { mentions } from './message-state.ts';
 import { MessageUpdates, type ThreadSink } from './message-updates.ts';
+import { ReadsPoster } from './reads-poster.ts';
 import { codeOf, errorText, listen, notice } from './model-events.ts';
 import { PeopleList } from './people.ts';
 import { ConversationList, type DirectsStore } from './conversation-list.ts';
@@ -66,6 +67,8 @@ export class ChatModel {
     (err) => this.hooks.post({ type: 'notice/shown', message: `Could not send a read receipt: ${errorText(err)}`, ...codeOf(err) }),
   );
   /** The sidebar's rooms and the direct conversations kept here (saved through hooks.directs). */
+  /** Members' receipts ("seen by") of the open conversation, posted at most every READS_EVERY_MS. */
+  private readonly readsPoster = new ReadsPoster((key) => this.hooks.post({ type: 'reads/changed', key, reads: this.updates.reads(key) }), () => this.shown);
   private readonly list = new ConversationList(() => this.engine, this.marks, () => this.hooks.directs);
   private readonly people = new PeopleList((m) => this.hooks.post(m));
   private engine?: ChatEngine;
@@ -118,6 +121,7 @@ export class ChatModel {
     this.marks.load(this.hooks.readMarks?.load(engine.user!));
     this.updates.clear();
     this.receipts.reset();
+    this.readsPoster.reset();
     this.people.setDirectory(engine.directory(), false);
     await this.refreshPeople();
     this.postSnapshot();
@@ -129,6 +133,7 @@ export class ChatModel {
     this.marks.clear();
     this.updates.clear();
     this.receipts.reset();
+    this.readsPoster.reset();
     this.hooks.threads?.()?.clear();
     this.list.clear();
     this.people.clear();
@@ -385,7 +390,8 @@ export class ChatModel {
   private onRead(e: ClientEvents['read']): void {
     const key = e.roomId;
     if (e.user !== this.engine?.user) {
-      this.hooks.post({ type: 'reads/changed', key, reads: this.updates.reads(key) });
+      // Only the open conversation shows them; another gets them when it opens.
+      this.readsPoster.changed(key);
       return;
     }
     const items = this.timelines.items(key);
@@ -449,7 +455,10 @@ export class ChatModel {
     if (item.kind === 'message') item = this.updates.arrived(key, item);
     if (!this.timelines.add(key, item)) return;
     this.hooks.post({ type: 'timeline/added', key, item });
-    if (item.kind === 'message') this.hooks.threads?.()?.message(key, this.title(key), item);
+    if (item.kind === 'message') {
+      this.hooks.threads?.()?.message(key, this.title(key), item);
+      this.updates.added(key, item);
+    }
   }
 
   /**

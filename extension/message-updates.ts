@@ -33,6 +33,8 @@ export interface StoredMessages {
 
 /** Messages changed before they arrived here, kept to look them up when they do (`key\nid`). */
 const MAX_EARLY = 1_000;
+/** Originals quoted before they arrived here, kept to re-quote their replies when they do (`key\nid`). */
+const MAX_AWAITED = 1_000;
 /**
  * Reactions and edits of one message are posted at most once per this many ms (the first at
  * once, then the state at the end of each window that had more): each post is the whole message
@@ -51,6 +53,8 @@ interface Window {
 export class MessageUpdates {
   readonly quotes = new QuoteCache();
   private readonly early = new Set<string>();
+  /** Originals that replies quote but this store does not hold yet (a reply can come first: catch-up, forwarding). */
+  private readonly awaited = new Set<string>();
   /** `key\nid\nkind` -> its open window (reactions, edits). */
   private readonly windows = new Map<string, Window>();
 
@@ -64,13 +68,28 @@ export class MessageUpdates {
   clear(): void {
     this.quotes.clear();
     this.early.clear();
+    this.awaited.clear();
     for (const w of this.windows.values()) clearTimeout(w.timer);
     this.windows.clear();
   }
 
   /** The quote of message `id` of `key` that a reply shows (cached; `{id}` alone when it is not stored here). */
   quote(key: ConversationId, id: string): TimelineMessage['replyTo'] {
-    return this.quotes.get(key, id, () => this.stored(key, id));
+    const quote = this.quotes.get(key, id, () => this.stored(key, id));
+    if (quote.from === undefined) {
+      // Not here yet ("original not loaded"): its replies are quoted again when it arrives (added).
+      const slot = `${key}\n${id}`;
+      this.awaited.delete(slot);
+      this.awaited.add(slot);
+      if (this.awaited.size > MAX_AWAITED) this.awaited.delete(this.awaited.values().next().value!);
+    }
+    return quote;
+  }
+
+  /** Message `m` was added to `key`'s window: replies there that quoted it before it arrived show it now. */
+  added(key: ConversationId, m: TimelineMessage): void {
+    if (!this.awaited.delete(`${key}\n${m.id}`)) return;
+    this.requote(key, m.id, this.stored(key, m.id), m);
   }
 
   /** A message about to be added: with what changed before it arrived (reactions first, then the message). */
@@ -156,7 +175,7 @@ export class MessageUpdates {
     }
   }
 
-  /** The original `id` was edited or deleted: replies in the window show its new quote. */
+  /** The original `id` arrived, was edited or deleted: replies in the window show its new quote. */
   private requote(key: ConversationId, id: string, stored: HistoryMessage | undefined, now: TimelineMessage): void {
     const original: HistoryMessage = stored ?? { id, from: now.from, text: now.text, sentAt: now.sentAt, ...(now.deleted ? { deleted: true } : {}) };
     const quote = quoteOf(id, original);

@@ -161,6 +161,11 @@ export const PENDING_WINDOW = 1024;
  * 300 (256 named), once per receipt sent (at most every 2 s per conversation: extension/read-state.ts).
  */
 export const HAD_WINDOW = 2000;
+/**
+ * Receipts whose `had` History.reads keeps parsed (a receipt row never changes): a 250-member room
+ * twice over; an entry is at most MAX_READ_HAD ids (~16 kB).
+ */
+const RECEIPTS_KEPT = 512;
 /** Reaction rows History.pruneReactions drops at most per call. */
 const PRUNED_REACTIONS = 16;
 /** Reaction rows kept opened (OpenedRows): a busy message's worth twice over (MAX_REACTION_ROWS). */
@@ -169,6 +174,19 @@ const OPENED_REACTIONS = 4096;
 export class History {
   /** Reaction rows opened, kept: every arrival or send of a reaction reads a message's again. */
   private readonly opened = new OpenedRows<StoredMessage>(OPENED_REACTIONS);
+  /**
+   * Receipt rows as History.reads last read them, by rowid and id (a rowid freed by pruneReads may
+   * be used again, never with the same id): `had` parsed (null: none), and `mine` for the `me`
+   * asked with while its `at` is `shownChanges` (no shown row added or deleted since).
+   */
+  private readonly receipts = new Map<string, { had: readonly string[] | null; mine?: { me: string; at: number; id: string | null } }>();
+  /**
+   * Bumped whenever a shown row of `mineOf` (the `me` reads was last asked with; any sender's
+   * before that) may have come or gone: a receipt's `mine` is looked up again. Others' messages do
+   * not change it (`mine` names only `me`'s).
+   */
+  private shownChanges = 0;
+  private mineOf: string | undefined;
 
   constructor(private readonly db: StoreDb) {}
 
@@ -191,6 +209,7 @@ export class History {
         [key.conversation, key.sentAt, key.from, key.session, key.seq],
       ) !== undefined;
       const body = this.db.seal('messages', identity(key, late, kind, target), JSON.stringify(content));
+      if (kind === '' && (this.mineOf === undefined || key.from === this.mineOf)) this.shownChanges++;
       this.db.run(`INSERT INTO messages (${COLUMNS}, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [key.conversation, key.id, key.from, key.session, key.seq, key.sentAt, late ? 1 : 0, kind, target, body, kind === '' && content.snippet ? 1 : 0]);
       return { late };
@@ -341,14 +360,16 @@ export class History {
    * (protocol/message-actions.ts): the id of `me`'s shown message it names (the earliest in this
    * store's order if a modified client names several), or null when it names none here (the
    * reader had none of mine up to `upTo`, or it is not here yet); absent for a receipt without
-   * `had` (an older client's: up to `upTo`). Opens one receipt row per sender listed, then looks
-   * up every id they name in one query: 20 members, about 2-3 ms CPU (0.5 ms without `me`).
+   * `had` (an older client's: up to `upTo`). Opens each receipt row once (kept parsed: receipts
+   * never change), and looks up in one query the ids named by receipts whose `mine` may have
+   * changed (new ones; all after a message of `me`'s came or went): with nothing new, 20-250
+   * members cost 1.5-3 ms CPU (25-150 ms when every row was opened and looked up each time).
    */
   reads(conversation: ConversationId, opts: { users?: readonly string[]; limit: number; me?: string }): ReadPosition[] {
     const only = opts.users ? ` AND r.sender IN (${opts.users.map(() => '?').join(', ')})` : '';
     const rows = this.db.all(
-      `SELECT rid, sender, target FROM (
-         SELECT r.rowid AS rid, r.sender AS sender, r.target AS target,
+      `SELECT rid, receipt_id, sender, target FROM (
+         SELECT r.rowid AS rid, r.id AS receipt_id, r.sender AS sender, r.target AS target,
            ROW_NUMBER() OVER (PARTITION BY r.sender ORDER BY t.sent_at DESC, t.sender DESC, t.session DESC, t.seq DESC, r.rowid DESC) AS rn
          FROM messages r JOIN messages t ON t.conversation = r.conversation AND t.id = r.target AND t.kind = ''
          WHERE r.conversation = ? AND r.kind = 'read'${only}
@@ -357,23 +378,42 @@ export class History {
     );
     const positions = rows.map((r): ReadPosition => ({ user: String(r.sender), upTo: String(r.target) }));
     if (opts.me === undefined) return positions;
-    const hads = rows.map((r) => this.receiptHad(Number(r.rid)));
-    const order = this.shownOf(conversation, opts.me, hads.flatMap((h) => h ?? []));
+    const me = opts.me;
+    if (me !== this.mineOf) {
+      this.mineOf = me;
+      this.shownChanges++;
+    }
+    const kept = rows.map((r) => this.receipt(Number(r.rid), String(r.receipt_id)));
+    // Only receipts whose `mine` is not known as of now are looked up (one query for them all).
+    const stale = kept.filter((k) => k.had !== null && (k.mine?.me !== me || k.mine.at !== this.shownChanges));
+    const order = this.shownOf(conversation, me, stale.flatMap((k) => k.had ?? []));
     return positions.map((p, i) => {
-      const had = hads[i];
-      if (had === undefined) return p;
+      const k = kept[i]!;
+      if (k.had === null) return p;
+      if (k.mine?.me === me && k.mine.at === this.shownChanges) return { ...p, mine: k.mine.id };
       // The earliest of mine it names (an honest receipt names one).
       let mine: string | null = null;
-      for (const id of had) if (order.has(id) && (mine === null || order.get(id)! < order.get(mine)!)) mine = id;
+      for (const id of k.had) if (order.has(id) && (mine === null || order.get(id)! < order.get(mine)!)) mine = id;
+      k.mine = { me, at: this.shownChanges, id: mine };
       return { ...p, mine };
     });
   }
 
-  /** The `had` of receipt row `rowid` (undefined: it has none, or the row is not a receipt). */
-  private receiptHad(rowid: number): readonly string[] | undefined {
+  /** Receipt row `rowid` (message `id`) as kept: its `had` (null: it has none, or the row is not a receipt). Opened once. */
+  private receipt(rowid: number, id: string): { had: readonly string[] | null; mine?: { me: string; at: number; id: string | null } } {
+    const key = `${rowid}\n${id}`;
+    const hit = this.receipts.get(key);
+    if (hit) {
+      this.receipts.delete(key);
+      this.receipts.set(key, hit);
+      return hit;
+    }
     const row = this.db.get(`SELECT ${COLUMNS} FROM messages WHERE rowid = ?`, [rowid]);
     const action = row ? this.fromRow(row).action : undefined;
-    return action?.t === 'read' ? action.had : undefined;
+    const entry = { had: action?.t === 'read' && action.had !== undefined ? action.had : null };
+    if (this.receipts.size >= RECEIPTS_KEPT) this.receipts.delete(this.receipts.keys().next().value!);
+    this.receipts.set(key, entry);
+    return entry;
   }
 
   /** Which of `ids` are shown messages of `from` here: id -> its rank in the store's order. One query. */
@@ -392,12 +432,14 @@ export class History {
    * What a read receipt of mine up to message `upTo` of `conversation` says I had (its `had`,
    * protocol/message-actions.ts): for each sender other than `me`, the newest of their shown
    * messages at or before `upTo` in this store's order, newest first, at most MAX_READ_HAD, among
-   * the HAD_WINDOW shown rows up to `upTo` (a sender silent for longer is left out: their messages
-   * count as not seen by me). With `hole` (HeldEnvelopes.holeBelow: a seq of that sender's session
+   * the HAD_WINDOW shown rows up to `upTo`; a sender silent for longer keeps what my furthest
+   * receipt here said I had of theirs (at or before `upTo`: so "seen by" does not leave a message I
+   * had read once others posted HAD_WINDOW more), else is left out (their messages count as not
+   * seen by me). With `hole` (HeldEnvelopes.holeBelow: a seq of that sender's session
    * below it not here while the one before it is, a message overtaken on the way): their newest
    * below that hole in that session instead, or none of theirs. Empty when `upTo` is not a shown
    * message here. Bounded: a read of that many entries of the shown-rows index, then a row or two
-   * per sender named.
+   * per sender named, then my furthest receipt and one look-up of what it names.
    */
   heldUpTo(conversation: ConversationId, upTo: string, me: string, hole?: (sender: string, session: string, seq: number) => number | undefined): string[] {
     const at = this.db.get(`SELECT sent_at, sender, session, seq FROM messages WHERE conversation = ? AND id = ? AND kind = ''`, [conversation, upTo]);
@@ -428,6 +470,29 @@ export class History {
         [conversation, r.sender!, r.session!, missing, at.sent_at!, at.sender!, at.session!, at.seq!],
       );
       if (before) had.push(String(before.id));
+    }
+    if (rows.length >= MAX_READ_HAD) return had;
+    // Senders silent for longer than the window: what I had of theirs when I read before still holds.
+    const found = new Set(rows.map((r) => String(r.sender)));
+    const mine = this.db.get(
+      `SELECT r.rowid AS rid, r.id AS id FROM messages r JOIN messages t ON t.conversation = r.conversation AND t.id = r.target AND t.kind = ''
+       WHERE r.conversation = ? AND r.kind = 'read' AND r.sender = ?
+       ORDER BY t.sent_at DESC, t.sender DESC, t.session DESC, t.seq DESC, r.rowid DESC LIMIT 1`,
+      [conversation, me],
+    );
+    const before = mine ? this.receipt(Number(mine.rid), String(mine.id)).had : null;
+    if (!before?.length) return had;
+    const carried = this.db.all(
+      `SELECT m.id AS id, m.sender AS sender FROM json_each(?1) j CROSS JOIN messages m ON m.conversation = ?2 AND m.id = j.value
+       WHERE m.kind = '' AND m.sender <> ?3 AND (m.sent_at, m.sender, m.session, m.seq) <= (?4, ?5, ?6, ?7) 
+       ORDER BY m.sent_at DESC, m.sender DESC, m.session DESC, m.seq DESC`,
+      [JSON.stringify(before), conversation, me, at.sent_at!, at.sender!, at.session!, at.seq!],
+    );
+    for (const r of carried) {
+      if (had.length >= MAX_READ_HAD) break;
+      if (found.has(String(r.sender))) continue;
+      found.add(String(r.sender));
+      had.push(String(r.id));
     }
     return had;
   }
@@ -524,6 +589,7 @@ export class History {
 
   /** Deletes row `id` of `conversation` (an action ignored on receipt), in the turn's transaction. */
   remove(conversation: ConversationId, id: string): void {
+    this.shownChanges++;
     this.db.write(() => this.db.run('DELETE FROM messages WHERE conversation = ? AND id = ?', [conversation, id]));
   }
 
@@ -688,6 +754,7 @@ export class History {
   /** Deletes every message of `conversation` (in the turn's transaction); returns how many. */
   forget(conversation: ConversationId): number {
     this.opened.clear();
+    this.shownChanges++;
     return this.db.write(() => this.db.run('DELETE FROM messages WHERE conversation = ?', [conversation]));
   }
 

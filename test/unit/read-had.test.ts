@@ -144,3 +144,68 @@ test("my other device's receipt reads a message that came here late only if that
   assert.deepEqual(unreadAfter(['c1', 'b0']), ['b1', 'c2'], 'it had b0: read');
   assert.deepEqual(unreadAfter(), ['b1', 'c2'], 'a receipt without `had` (an older client) reads by position');
 });
+
+test("a receiver opens each receipt once and looks up only what changed: others' messages change nothing, mine arriving late counts", async (t) => {
+  const { db, history, actions } = await storeFixture(t, 'p2p-read-had-kept-');
+  const receive = (m: StoredMessage) => {
+    assert.ok(history.add(m));
+    actions.applied(m, named);
+  };
+  // Every statement History.reads runs goes through db.get or db.all.
+  let queries = 0;
+  const get = db.get.bind(db);
+  const all = db.all.bind(db);
+  db.get = (...a: Parameters<typeof get>) => (queries++, get(...a));
+  db.all = (...a: Parameters<typeof all>) => (queries++, all(...a));
+  const readsOf = (me: string) => {
+    queries = 0;
+    return history.reads(ROOM, { users: ['bob', 'dave'], limit: 2, me });
+  };
+  history.add(msg('a1', 'alice', 1000));
+  history.add(msg('x', 'carol', 2000));
+  receive(receipt('r1', 'bob', 'x', 3000, ['x', 'a1']));
+  receive(receipt('r2', 'dave', 'x', 3100, ['a9', 'x']));
+  assert.deepEqual(readsOf('alice'), [{ user: 'bob', upTo: 'x', mine: 'a1' }, { user: 'dave', upTo: 'x', mine: null }]);
+
+  assert.deepEqual(readsOf('alice'), [{ user: 'bob', upTo: 'x', mine: 'a1' }, { user: 'dave', upTo: 'x', mine: null }]);
+  assert.equal(queries, 1, 'nothing changed: the positions alone are read, no receipt opened again');
+  history.add(msg('c2', 'carol', 2500));
+  readsOf('alice');
+  assert.equal(queries, 1, "another's message changes no `mine`");
+
+  // alice's a9, which dave's receipt named, arrives late (from her other device): it counts now.
+  history.add(msg('a9', 'alice', 1500));
+  assert.deepEqual(readsOf('alice'), [{ user: 'bob', upTo: 'x', mine: 'a1' }, { user: 'dave', upTo: 'x', mine: 'a9' }]);
+  // Asked as carol: her own messages count.
+  assert.deepEqual(readsOf('carol'), [{ user: 'bob', upTo: 'x', mine: 'x' }, { user: 'dave', upTo: 'x', mine: 'x' }]);
+
+  // A new receipt of bob's: only it is opened and looked up.
+  receive(receipt('r3', 'bob', 'c2', 3200, ['a9']));
+  assert.deepEqual(readsOf('carol'), [{ user: 'bob', upTo: 'c2', mine: null }, { user: 'dave', upTo: 'x', mine: 'x' }]);
+  assert.equal(queries, 3, 'the positions, the new receipt, one look-up of what it names');
+});
+
+test('what I had of a sender silent for more than HAD_WINDOW messages is kept from my furthest receipt: "seen by" stays on their message', async (t) => {
+  const { db, history, actions } = await storeFixture(t, 'p2p-read-had-carried-');
+  const receive = (m: StoredMessage) => {
+    assert.ok(history.add(m));
+    actions.applied(m, named);
+  };
+  // carol's store: alice's a1, bob's b0; carol reads b0 (she had a1), then bob posts HAD_WINDOW + 1 more.
+  history.add(msg('a1', 'alice', 1000));
+  history.add(msg('b0', 'bob', 2000));
+  history.add(msg('c0', 'carol', 2500));
+  receive(receipt('r1', 'carol', 'b0', 3000, history.heldUpTo(ROOM, 'b0', 'carol')));
+  db.write(() => {
+    for (let i = 0; i <= HAD_WINDOW; i++) history.add(msg(`b${i + 1}`, 'bob', 4000 + i));
+  });
+  await db.committed();
+  const last = `b${HAD_WINDOW + 1}`;
+  const had = history.heldUpTo(ROOM, last, 'carol');
+  assert.deepEqual(had, [last, 'a1'], "bob's newest, and alice's a1 from carol's receipt before (not carol's own)");
+  receive(receipt('r2', 'carol', last, 9000, had));
+  assert.deepEqual(history.reads(ROOM, { users: ['carol'], limit: 1, me: 'alice' }), [{ user: 'carol', upTo: last, mine: 'a1' }], 'alice still sees carol read a1');
+  // A position before what the receipt named: nothing after it is carried.
+  assert.deepEqual(history.heldUpTo(ROOM, 'b0', 'carol'), ['b0', 'a1']);
+  assert.deepEqual(history.heldUpTo(ROOM, 'a1', 'carol'), ['a1']);
+});
