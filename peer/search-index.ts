@@ -22,16 +22,17 @@
 // text, one-character messages, CJK and U+FDFA; some 180,000 chat messages: the bench's 100,000
 // are charged 26 M, test/bench/search-bench.ts): past it messages leave the
 // index, the oldest of the sender holding the most in the conversation holding the most first (a
-// fair share twice over: one sender's flood of their direct conversation or of one room evicts
-// that conversation's history, not everyone's, and in that room the flooder's own oldest, not the
-// other members'), and searchedFrom() says from when search covers all of a conversation's history
+// fair share three times over: one sender's flood of their direct conversation or of one room
+// evicts that conversation's history, not everyone's, and in that room the flooder's own oldest,
+// not the other members'; the direct conversations I never wrote in share one part, so many
+// strangers evict one another's), and searchedFrom() says from when search covers all of a conversation's history
 // (older messages are covered in part), so a caller can tell the user (protocol/search-coverage.ts).
 // While building from a store bigger than that, what is loaded is trimmed at twice the budget.
 
 import { performance } from 'node:perf_hooks';
 import { ProtocolError } from '../protocol/errors.ts';
 import { SEARCH_LIMITS } from '../protocol/message-actions.ts';
-import type { ConversationId } from '../protocol/peer.ts';
+import { isDmRoom, type ConversationId } from '../protocol/peer.ts';
 import { MAX_TEXT_BYTES } from '../protocol/text-limit.ts';
 import { Entry, Held, Sent, compare, insert, overShare, unsort } from './search-entries.ts';
 import { WHITESPACE, foldBounded, foldText, hitContext } from './search-text.ts';
@@ -66,6 +67,8 @@ export interface SearchIndexOptions {
   maxCharsPerMessage?: number;
   /** Characters (text, folded text, ENTRY_CHARS per message) the whole index may hold before messages leave it (default 48,000,000). */
   maxTotalChars?: number;
+  /** The signed-in user: direct conversations they never wrote in share one part of a full index (`trim`). */
+  me?: () => string | undefined;
 }
 
 /** How much of history a search covers, and what building the index cost. */
@@ -94,6 +97,7 @@ export class SearchIndex {
   private readonly sliceMs: number;
   private readonly maxCharsPerMessage: number;
   private readonly maxTotalChars: number;
+  private readonly me: () => string | undefined;
   private state: State = 'cold';
   /** conversation -> its entries: what is indexed. */
   private readonly byConversation = new Map<ConversationId, Held>();
@@ -122,6 +126,7 @@ export class SearchIndex {
     this.sliceMs = options.sliceMs ?? 8;
     this.maxCharsPerMessage = options.maxCharsPerMessage ?? MAX_INDEXED_CHARS;
     this.maxTotalChars = options.maxTotalChars ?? 48_000_000;
+    this.me = options.me ?? (() => undefined);
   }
 
   /**
@@ -434,37 +439,52 @@ export class SearchIndex {
 
   /**
    * Past maxTotalChars, messages leave the index (counted in coverage().evicted), max-min fair
-   * twice over: the conversation holding the most gives up characters, and in it the sender holding
-   * the most gives up their oldest. A stranger flooding their direct conversation, or one room,
-   * pushes out their own history, not everyone's; a member flooding a room pushes out their own
-   * oldest, not the other members'. Every conversation keeps at least an equal share of the
-   * budget, and every sender in it an equal share of the conversation's, or all they have when less.
+   * three times over: the part holding the most gives up characters (a part: a room, a direct
+   * conversation I wrote in, or all direct conversations I never wrote in together: anyone can
+   * start one, and accounts are free, so a hundred strangers must not take a hundred shares); in a
+   * part, the conversation holding the most; in it, the sender holding the most gives up their
+   * oldest. A member flooding a room pushes out their own oldest, not the other members'. Every
+   * part keeps at least an equal share of the budget, and so on down, or all it has when less.
    */
   private trim(): void {
     if (this.totalChars <= this.maxTotalChars) return;
     const gone: Entry[] = [];
-    for (const [conversation, held, share] of overShare(this.byConversation, this.totalChars, this.maxTotalChars)) {
-      for (const [from, sent, senderShare] of overShare(held.senders, held.chars, share)) {
-        let n = 0;
-        while (sent.chars > senderShare && this.totalChars > this.maxTotalChars && n < sent.list.length) {
-          const e = sent.list[n++]!;
-          held.ids.delete(e.id);
-          const chars = e.chars;
-          held.chars -= chars;
-          sent.chars -= chars;
-          this.totalChars -= chars;
-          this.release(e);
-          gone.push(e);
-          if (e.sentAt > this.evictedThrough) this.evictedThrough = e.sentAt;
-          if (e.sentAt > (this.evictedThroughBy.get(conversation) ?? -Infinity)) this.evictedThroughBy.set(conversation, e.sentAt);
+    const me = this.me();
+    const parts = new Map<string, { chars: number; conversations: Map<ConversationId, Held> }>();
+    for (const [conversation, held] of this.byConversation) {
+      const key = isDmRoom(conversation) && !(me !== undefined && held.senders.has(me)) ? '' : conversation;
+      let part = parts.get(key);
+      if (!part) parts.set(key, (part = { chars: 0, conversations: new Map() }));
+      part.chars += held.chars;
+      part.conversations.set(conversation, held);
+    }
+    const full = () => this.totalChars > this.maxTotalChars;
+    for (const [, part, partShare] of overShare(parts, this.totalChars, this.maxTotalChars)) {
+      for (const [conversation, held, share] of overShare(part.conversations, part.chars, partShare)) {
+        for (const [from, sent, senderShare] of overShare(held.senders, held.chars, share)) {
+          let n = 0;
+          while (sent.chars > senderShare && full() && n < sent.list.length) {
+            const e = sent.list[n++]!;
+            held.ids.delete(e.id);
+            const chars = e.chars;
+            held.chars -= chars;
+            sent.chars -= chars;
+            part.chars -= chars;
+            this.totalChars -= chars;
+            this.release(e);
+            gone.push(e);
+            if (e.sentAt > this.evictedThrough) this.evictedThrough = e.sentAt;
+            if (e.sentAt > (this.evictedThroughBy.get(conversation) ?? -Infinity)) this.evictedThroughBy.set(conversation, e.sentAt);
+          }
+          sent.list.splice(0, n);
+          sent.count -= n;
+          if (sent.count === 0) held.senders.delete(from);
+          if (!full()) break;
         }
-        sent.list.splice(0, n);
-        sent.count -= n;
-        if (sent.count === 0) held.senders.delete(from);
-        if (this.totalChars <= this.maxTotalChars) break;
+        if (held.ids.size === 0) this.byConversation.delete(conversation);
+        if (!full()) break;
       }
-      if (held.ids.size === 0) this.byConversation.delete(conversation);
-      if (this.totalChars <= this.maxTotalChars) break;
+      if (!full()) break;
     }
     this.evicted += gone.length;
     // Out of the order of all: one by one when few (a new message pushed one out), else in one pass.

@@ -129,7 +129,7 @@ export async function assemble(host: SessionHost, session: SessionResult, me: Us
   const store = host.data.openStore(user);
   // The loader runs once, on warm() or the first search; until then nothing is read.
   // Rooms left or closed are not searched (forgetRoom drops them from the index too).
-  const search: SearchIndex = new SearchIndex((): Iterable<IndexedMessage> => actions.indexable((id) => conversations.find(id) !== undefined));
+  const search: SearchIndex = new SearchIndex((): Iterable<IndexedMessage> => actions.indexable((id) => conversations.find(id) !== undefined), { me: () => user });
   const actions: MessageActions = new MessageActions(store.history, search, store.db);
   // History before the replay record (room-messages.ts onEnvelope).
   inbound.beforeWrite = () => store.db.flush();
