@@ -13,6 +13,9 @@
 // - a DM (`dm:<a>:<b>`) is between exactly the depositor and the recipient; a room is open and
 //   both are its current members (a kicked or departed member gets nothing deposited);
 // - a bundle holds a wrap for the recipient (one without is of no use to them).
+// A session's bundle is kept once per depositor and recipient: clients send it with every deposit,
+// and a repeat is acknowledged, not stored nor counted. It goes when no envelope of its session is
+// left there (all taken, withdrawn or expired), and it ages with the newest deposit that named it.
 // Bounds (flags): one user's mailbox holds at most maxItemsPerUser items and maxBytesPerUser bytes;
 // one depositor may have at most as much waiting in all mailboxes together, and at most half of it
 // in any one mailbox (so one member cannot fill someone's mailbox alone, nor everyone's). A put
@@ -85,6 +88,18 @@ function describeItem(item: MailboxItem): { room: string; sender: string; sessio
   return { room: b.room, sender: b.sender, session: b.session, seq: null, wrapsFor: new Set(b.wraps.map((w) => w.to)) };
 }
 
+/**
+ * Deletes the session bundle `depositor` left for `to` in (room, session) when no envelope of that
+ * session waits there any more (all taken, withdrawn or evicted): it would open nothing.
+ */
+async function dropSpentBundle(tx: Statements, depositor: string, to: string, room: string, session: string): Promise<void> {
+  await tx.run(
+    `DELETE FROM mailbox WHERE depositor = ?1 AND recipient = ?2 AND room = ?3 AND session = ?4 AND seq IS NULL
+       AND NOT EXISTS (SELECT 1 FROM mailbox WHERE depositor = ?1 AND recipient = ?2 AND room = ?3 AND session = ?4 AND seq IS NOT NULL)`,
+    depositor, to, room, session,
+  );
+}
+
 export class Mailbox {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
@@ -142,16 +157,36 @@ export class Mailbox {
     await this.sweep();
     const stored = await this.db.transaction(async (tx) => {
       await this.requireUser(tx, to);
-      const bytes = rows.reduce((n, r) => n + Buffer.byteLength(r.body, 'utf8'), 0);
-      await this.checkQuotas(tx, depositor, to, { items: rows.length, bytes });
-      const received = this.now();
+      // A session's bundle is kept once (each deposit carries it again): a repeat is acknowledged,
+      // not stored nor counted, and makes the one held as young as this put, so it expires no
+      // earlier than the envelopes it opens. It keeps its place, ahead of them in `take`.
+      const fresh: typeof rows = [];
+      const repeats: number[] = [];
+      const bundles = new Set<string>();
       for (const r of rows) {
+        if (r.seq === null) {
+          const key = `${r.room} ${r.session}`;
+          if (bundles.has(key)) continue;
+          bundles.add(key);
+          const held = await tx.get<{ id: number }>('SELECT id FROM mailbox WHERE depositor = ? AND recipient = ? AND room = ? AND session = ? AND seq IS NULL', depositor, to, r.room, r.session);
+          if (held) {
+            repeats.push(held.id);
+            continue;
+          }
+        }
+        fresh.push(r);
+      }
+      const bytes = fresh.reduce((n, r) => n + Buffer.byteLength(r.body, 'utf8'), 0);
+      if (fresh.length) await this.checkQuotas(tx, depositor, to, { items: fresh.length, bytes });
+      const received = this.now();
+      for (const id of repeats) await tx.run('UPDATE mailbox SET received = ? WHERE id = ?', received, id);
+      for (const r of fresh) {
         await tx.run(
           'INSERT INTO mailbox (recipient, depositor, room, session, seq, bytes, received, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
           to, depositor, r.room, r.session, r.seq, Buffer.byteLength(r.body, 'utf8'), received, r.body,
         );
       }
-      return rows.length;
+      return fresh.length;
     });
     return stored;
   }
@@ -173,9 +208,19 @@ export class Mailbox {
     return { items, more: rows.length > items.length };
   }
 
-  /** Deletes `user`'s items with ids up to and including `upTo`; returns how many went. */
+  /**
+   * Deletes `user`'s items with ids up to and including `upTo`; returns how many went. A bundle
+   * comes before its session's envelopes, so it goes with the first of them; one stored again
+   * later (after those were taken) goes once no envelope of its session is left.
+   */
   async ack(user: string, upTo: number): Promise<number> {
-    return (await this.db.run('DELETE FROM mailbox WHERE recipient = ? AND id <= ?', user, upTo)).changes;
+    return this.db.transaction(async (tx) => {
+      const sessions = await tx.all<{ depositor: string; room: string; session: string }>(
+        'SELECT DISTINCT depositor, room, session FROM mailbox WHERE recipient = ? AND id <= ? AND seq IS NOT NULL', user, upTo);
+      const { changes } = await tx.run('DELETE FROM mailbox WHERE recipient = ? AND id <= ?', user, upTo);
+      for (const s of sessions) await dropSpentBundle(tx, s.depositor, user, s.room, s.session);
+      return changes;
+    });
   }
 
   /**
@@ -192,9 +237,13 @@ export class Mailbox {
     const to = normalizeUserName(rawTo);
     const removed = await this.db.transaction(async (tx) => {
       let n = 0;
+      const sessions = new Map<string, MailboxWithdrawItem>();
       for (const i of items) {
         n += (await tx.run('DELETE FROM mailbox WHERE depositor = ? AND recipient = ? AND room = ? AND session = ? AND seq = ?', depositor, to, i.room, i.session, i.seq)).changes;
+        sessions.set(`${i.room} ${i.session}`, i);
       }
+      // Counted: the envelopes named. A bundle left with no envelope to open goes too.
+      for (const i of sessions.values()) await dropSpentBundle(tx, depositor, to, i.room, i.session);
       return n;
     });
     this.log('info', 'mailbox items withdrawn', { depositor, recipient: to, named: items.length, removed });
@@ -332,7 +381,7 @@ export class Mailbox {
     const pair = await sum('depositor = ? AND recipient = ?', depositor, to);
     const [pairItems, pairBytes] = [Math.floor(maxItems / 2), Math.floor(maxBytes / 2)];
     if (over(pair, pairItems, pairBytes)) {
-      throw new ProtocolError('quota.exceeded', `you have ${held(pair)} waiting in ${to}'s mailbox, and may have at most half of it (${pairItems} items, ${pairBytes} bytes); ${keep}`);
+      throw new ProtocolError('quota.exceeded', `your share of ${to}'s mailbox is full: you have ${held(pair)} waiting there, and may have at most half of it (${pairItems} items, ${pairBytes} bytes); ${keep}`);
     }
   }
 }
