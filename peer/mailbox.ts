@@ -191,7 +191,8 @@ export class Mailbox {
       if (!sent.length) continue;
       await tracker.mailboxPut(user, page);
       // Committed page by page: a failure or restart later sends only the pages not answered.
-      outbox.deposited(user, sent);
+      // Messages that stopped waiting for them meanwhile are taken back (after this deposit: withdraw waits for it).
+      if (outbox.deposited(user, sent) > 0) void this.withdraw();
     }
   }
 
