@@ -19,8 +19,12 @@
 // Bounds (flags): one user's mailbox holds at most maxItemsPerUser items and maxBytesPerUser bytes;
 // one depositor may have at most as much waiting in all mailboxes together, and at most half of it
 // in any one mailbox (so one member cannot fill someone's mailbox alone, nor everyone's). A put
-// over a bound is refused whole (quota.exceeded; the sender keeps the message in its outbox);
-// nothing is ever evicted to make room. Items older than maxAgeMs are deleted by a sweep (at each
+// over a bound is refused whole (quota.exceeded; the sender keeps the message in its outbox),
+// except a full mailbox: two depositors holding half each would shut everyone else out, so it is
+// shared max-min fair, as peer/held-envelopes.ts shares held envelopes. The oldest envelopes of
+// whoever holds the most there go, while they hold more than the depositor would with the put
+// (a depositor holding as much as anyone is refused). Their depositors are told (`mailbox_dropped`,
+// reason full) as for expiry; the messages still wait in their outboxes. Items older than maxAgeMs are deleted by a sweep (at each
 // put, take and login, and every minute) and each depositor is told (`mailbox_dropped`): at once
 // when online, else after its next login or resume. Notices waiting per depositor are bounded too.
 // Withdrawing: a depositor takes back envelopes it left for a recipient (`mailbox_withdraw`: it
@@ -155,6 +159,7 @@ export class Mailbox {
       return { ...about, body: JSON.stringify(item) };
     });
     await this.sweep();
+    const evicted = new Set<string>();
     const stored = await this.db.transaction(async (tx) => {
       await this.requireUser(tx, to);
       // A session's bundle is kept once (each deposit carries it again): a repeat is acknowledged,
@@ -177,7 +182,7 @@ export class Mailbox {
         fresh.push(r);
       }
       const bytes = fresh.reduce((n, r) => n + Buffer.byteLength(r.body, 'utf8'), 0);
-      if (fresh.length) await this.checkQuotas(tx, depositor, to, { items: fresh.length, bytes });
+      if (fresh.length) await this.makeRoom(tx, depositor, to, { items: fresh.length, bytes }, evicted);
       const received = this.now();
       for (const id of repeats) await tx.run('UPDATE mailbox SET received = ? WHERE id = ?', received, id);
       for (const r of fresh) {
@@ -188,6 +193,8 @@ export class Mailbox {
       }
       return fresh.length;
     });
+    if (evicted.size) this.log('info', 'mailbox items evicted for a smaller depositor', { recipient: to, depositor, evicted: [...evicted].join(' ') });
+    for (const d of evicted) if (this.connectionsOf(d).length) await this.deliverNotices(d);
     return stored;
   }
 
@@ -362,18 +369,19 @@ export class Mailbox {
     if (about.wrapsFor && !about.wrapsFor.has(to)) throw new ProtocolError('request.invalid', `${which} holds no key for ${to}`);
   }
 
-  /** Refuses (quota.exceeded) a put of `adding` that would pass a bound; see the file's head. */
-  private async checkQuotas(tx: Statements, depositor: string, to: string, adding: Totals): Promise<void> {
+  /**
+   * Refuses (quota.exceeded) a put of `adding` that would pass a depositor's bound, or a full
+   * mailbox where `depositor` would hold as much as anyone; else, when the mailbox is full, evicts
+   * the oldest envelopes of whoever holds the most there (see the file's head), adding their
+   * depositors to `evicted` (their notices are kept in `tx`, to be sent after it).
+   */
+  private async makeRoom(tx: Statements, depositor: string, to: string, adding: Totals, evicted: Set<string>): Promise<void> {
     const sum = (where: string, ...params: string[]) =>
       tx.get<Totals>(`SELECT COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM mailbox WHERE ${where}`, ...params) as Promise<Totals>;
     const { maxItemsPerUser: maxItems, maxBytesPerUser: maxBytes } = this.limits;
     const over = (t: Totals, items: number, bytes: number) => t.items + adding.items > items || t.bytes + adding.bytes > bytes;
     const held = (t: Totals) => `${t.items} items, ${t.bytes} bytes`;
     const keep = 'nothing was stored: the message stays in your outbox and goes when they are online';
-    const box = await sum('recipient = ?', to);
-    if (over(box, maxItems, maxBytes)) {
-      throw new ProtocolError('quota.exceeded', `${to}'s mailbox is full (${held(box)}; it holds at most ${maxItems} items, ${maxBytes} bytes); ${keep}`);
-    }
     const mine = await sum('depositor = ?', depositor);
     if (over(mine, maxItems, maxBytes)) {
       throw new ProtocolError('quota.exceeded', `you have ${held(mine)} waiting in mailboxes, and may have at most ${maxItems} items, ${maxBytes} bytes; ${keep}`);
@@ -382,6 +390,39 @@ export class Mailbox {
     const [pairItems, pairBytes] = [Math.floor(maxItems / 2), Math.floor(maxBytes / 2)];
     if (over(pair, pairItems, pairBytes)) {
       throw new ProtocolError('quota.exceeded', `your share of ${to}'s mailbox is full: you have ${held(pair)} waiting there, and may have at most half of it (${pairItems} items, ${pairBytes} bytes); ${keep}`);
+    }
+    const box = await sum('recipient = ?', to);
+    if (!over(box, maxItems, maxBytes)) return;
+    // Full: max-min fair. Each holder's weight is the larger of its items' and bytes' fraction; the
+    // heaviest other holder loses its oldest envelope while it stays heavier than this depositor
+    // with the put (so it is never evicted below it, and its own re-deposit is refused then).
+    const weight = (t: Totals) => Math.max(t.items / maxItems, t.bytes / maxBytes);
+    const holders = new Map((await tx.all<Totals & { depositor: string }>(
+      'SELECT depositor, COUNT(*) AS items, SUM(bytes) AS bytes FROM mailbox WHERE recipient = ? GROUP BY depositor', to)).map((r) => [r.depositor, { items: r.items, bytes: r.bytes }]));
+    const own = holders.get(depositor) ?? { items: 0, bytes: 0 };
+    const mineThen = weight({ items: own.items + adding.items, bytes: own.bytes + adding.bytes });
+    const created = this.now();
+    while (over(box, maxItems, maxBytes)) {
+      let heaviest: [string, Totals] | undefined;
+      for (const h of holders) if (h[0] !== depositor && (!heaviest || weight(h[1]) > weight(heaviest[1]))) heaviest = h;
+      const victim = heaviest && weight(heaviest[1]) > mineThen
+        ? await tx.get<{ id: number; room: string; session: string; seq: number }>(
+          'SELECT id, room, session, seq FROM mailbox WHERE recipient = ? AND depositor = ? AND seq IS NOT NULL ORDER BY id LIMIT 1', to, heaviest[0])
+        : undefined;
+      if (!heaviest || !victim) {
+        throw new ProtocolError('quota.exceeded', `${to}'s mailbox is full (${held(box)}; it holds at most ${maxItems} items, ${maxBytes} bytes), and nobody holds more of it than you would; ${keep}`);
+      }
+      const [who, t] = heaviest;
+      const before = await sum('depositor = ? AND recipient = ?', who, to);
+      await tx.run('DELETE FROM mailbox WHERE id = ?', victim.id);
+      await dropSpentBundle(tx, who, to, victim.room, victim.session);
+      const after = await sum('depositor = ? AND recipient = ?', who, to);
+      const [items, bytes] = [before.items - after.items, before.bytes - after.bytes];
+      [t.items, t.bytes, box.items, box.bytes] = [t.items - items, t.bytes - bytes, box.items - items, box.bytes - bytes];
+      await tx.run('INSERT INTO mailbox_drops (depositor, recipient, room, session, seq, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        who, to, victim.room, victim.session, victim.seq, 'full', created);
+      await this.capNotices(tx, who);
+      evicted.add(who);
     }
   }
 }
