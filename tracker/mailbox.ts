@@ -24,9 +24,9 @@
 // shared max-min fair, as peer/held-envelopes.ts shares held envelopes. The oldest envelopes of
 // whoever holds the most there go, while they hold more than the depositor would with the put
 // (a depositor holding as much as anyone is refused). Their depositors are told (`mailbox_dropped`,
-// reason full) as for expiry; the messages still wait in their outboxes. Items older than maxAgeMs are deleted by a sweep (at each
-// put, take and login, and every minute) and each depositor is told (`mailbox_dropped`): at once
-// when online, else after its next login or resume. Notices waiting per depositor are bounded too.
+// reason full) as for expiry; the messages still wait in their outboxes. Items older than
+// maxAgeMs are deleted by a sweep (at each put, take and login, and every minute) and each
+// depositor is told (`mailbox_dropped`): at once when online, else after its next login or resume. Notices waiting per depositor are bounded too.
 // Withdrawing: a depositor takes back envelopes it left for a recipient (`mailbox_withdraw`: it
 // deleted those messages, so their text must not reach anyone who has not yet taken them). Only
 // rows whose depositor is the asker and whose recipient is the one named are ever removed, so
@@ -394,8 +394,8 @@ export class Mailbox {
     const box = await sum('recipient = ?', to);
     if (!over(box, maxItems, maxBytes)) return;
     // Full: max-min fair. Each holder's weight is the larger of its items' and bytes' fraction; the
-    // heaviest other holder loses its oldest envelope while it stays heavier than this depositor
-    // with the put (so it is never evicted below it, and its own re-deposit is refused then).
+    // heaviest other holder loses its oldest envelope while it is heavier than this depositor with
+    // the put. Its re-deposit of what went would make it as heavy as before: refused, no ping-pong.
     const weight = (t: Totals) => Math.max(t.items / maxItems, t.bytes / maxBytes);
     const holders = new Map((await tx.all<Totals & { depositor: string }>(
       'SELECT depositor, COUNT(*) AS items, SUM(bytes) AS bytes FROM mailbox WHERE recipient = ? GROUP BY depositor', to)).map((r) => [r.depositor, { items: r.items, bytes: r.bytes }]));
@@ -406,8 +406,9 @@ export class Mailbox {
       let heaviest: [string, Totals] | undefined;
       for (const h of holders) if (h[0] !== depositor && (!heaviest || weight(h[1]) > weight(heaviest[1]))) heaviest = h;
       const victim = heaviest && weight(heaviest[1]) > mineThen
-        ? await tx.get<{ id: number; room: string; session: string; seq: number }>(
-          'SELECT id, room, session, seq FROM mailbox WHERE recipient = ? AND depositor = ? AND seq IS NOT NULL ORDER BY id LIMIT 1', to, heaviest[0])
+        ? await tx.get<{ id: number; room: string; session: string; seq: number | null }>(
+          // Envelopes first (a bundle goes with its last one); a bundle left alone last.
+          'SELECT id, room, session, seq FROM mailbox WHERE recipient = ? AND depositor = ? ORDER BY seq IS NULL, id LIMIT 1', to, heaviest[0])
         : undefined;
       if (!heaviest || !victim) {
         throw new ProtocolError('quota.exceeded', `${to}'s mailbox is full (${held(box)}; it holds at most ${maxItems} items, ${maxBytes} bytes), and nobody holds more of it than you would; ${keep}`);
