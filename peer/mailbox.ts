@@ -18,8 +18,9 @@
 // each sign-in and resume; each goes after any deposit for that member under way, which may carry
 // the message (the tracker then removes it; a later deposit never holds it: it left the outbox).
 // What the tracker confirmed holding is marked in the store (peer/outbox.ts deposited), so a
-// restart deposits only what is not there yet (the tracker keeps every copy it is given, each one
-// counted against both quotas and taken by the recipient again). Withdrawals past the store's
+// restart deposits only what is not there yet (the tracker keeps every envelope copy it is given,
+// each one counted against both quotas and taken by the recipient again; a session bundle it keeps
+// once, tracker/mailbox.ts, so each deposit carries it again). Withdrawals past the store's
 // bound forget the oldest; the user is told once, with how many.
 
 import { EventEmitter } from 'node:events';
@@ -182,12 +183,16 @@ export class Mailbox {
     }
     for (const items0 of pages(items)) {
       // A message deleted while earlier pages went has left the outbox: it is not sent.
-      const page = items0.filter((it) => it.t !== 'envelope' || outbox.waitingFor(it.envelope.room, it.envelope.session, it.envelope.seq).includes(user));
+      const kept = items0.filter((it) => it.t !== 'envelope' || outbox.waitingFor(it.envelope.room, it.envelope.session, it.envelope.seq).includes(user));
+      // Nor is a bundle left with none of its envelopes (it would open nothing there).
+      const opened = new Set(kept.flatMap((it) => (it.t === 'envelope' ? [`${it.envelope.room} ${it.envelope.session}`] : [])));
+      const page = kept.filter((it) => it.t !== 'session' || opened.has(`${it.bundle.room} ${it.bundle.session}`));
       const sent: MessagePlace[] = page.flatMap((it) => (it.t === 'envelope' ? [{ room: it.envelope.room, session: it.envelope.session, seq: it.envelope.seq }] : []));
       if (!sent.length) continue;
       await tracker.mailboxPut(user, page);
       // Committed page by page: a failure or restart later sends only the pages not answered.
-      outbox.deposited(user, sent);
+      // Messages that stopped waiting for them meanwhile are taken back (after this deposit: withdraw waits for it).
+      if (outbox.deposited(user, sent) > 0) void this.withdraw();
     }
   }
 
@@ -257,7 +262,8 @@ export class Mailbox {
     if (isCoded(err) && err.code === 'quota.exceeded') {
       if (this.told.has(user)) return false;
       this.told.add(user);
-      this.parts.tell('quota.exceeded', `${user}'s mailbox on the tracker is full: your messages to ${user} wait here and go when ${user} is back online`);
+      // The tracker's text says which bound (their whole mailbox, my share of it, or all I left anywhere): one definition, there.
+      this.parts.tell('quota.exceeded', `the tracker's mailbox refused your messages for ${user}: ${err.message}`);
       return false;
     }
     if (isCoded(err) && TRANSIENT.has(err.code)) {
@@ -346,14 +352,21 @@ export function isMailboxLink(link: PeerLink): boolean {
   return (link as unknown) instanceof MailboxLink;
 }
 
-/** `items` in deposit pages of at most ITEMS_PER_PUT items and BYTES_PER_PUT bytes (as JSON), in order. */
+/**
+ * `items` in deposit pages of at most ITEMS_PER_PUT items and BYTES_PER_PUT bytes (as JSON), in
+ * order. A bundle never ends a page: it goes with the envelope after it (the tracker drops a
+ * bundle that has no envelope of its session left, tracker/mailbox.ts).
+ */
 function pages(items: readonly MailboxItem[]): MailboxItem[][] {
   const out: MailboxItem[][] = [];
   let page: MailboxItem[] = [];
   let bytes = 0;
-  for (const it of items) {
-    const size = Buffer.byteLength(JSON.stringify(it));
-    if (page.length && (page.length >= ITEMS_PER_PUT || bytes + size > BYTES_PER_PUT)) {
+  const sizes = items.map((it) => Buffer.byteLength(JSON.stringify(it)));
+  for (const [i, it] of items.entries()) {
+    const withNext = it.t === 'session' && i + 1 < items.length ? 1 : 0;
+    const size = sizes[i];
+    const needed = size + (withNext ? sizes[i + 1] : 0);
+    if (page.length && (page.length + withNext >= ITEMS_PER_PUT || bytes + needed > BYTES_PER_PUT)) {
       out.push(page);
       page = [];
       bytes = 0;

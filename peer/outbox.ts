@@ -264,14 +264,23 @@ export class OutboxStore {
 
   /**
    * The tracker's mailbox confirmed holding these messages for `user` (a deposit it answered), or
-   * (`held` false) dropped them unread. Messages no longer waiting for `user` are passed over.
-   * Committed when it returns: a restart after a confirmed deposit never makes it again.
+   * (`held` false) dropped them unread. A message held there that no longer waits for `user` left
+   * while the put was on the way (superseded, deleted, delivered, expired): nobody would take that
+   * copy back, so a withdrawal is recorded for it at once, while MAX_WITHDRAWALS_KEPT allows
+   * (harmless when `user` had it already). Returns how many were recorded: peer/mailbox.ts sends
+   * them. Committed when it returns: a restart after a confirmed deposit never makes it again.
    */
-  deposited(user: string, items: readonly MessagePlace[], held = true): void {
-    this.db.transaction(() => {
+  deposited(user: string, items: readonly MessagePlace[], held = true): number {
+    return this.db.transaction(() => {
+      let withdrawn = 0;
       for (const i of items) {
-        this.db.run('UPDATE outbox_waiting SET deposited = ? WHERE room = ? AND session = ? AND seq = ? AND user = ?', [held ? 1 : 0, i.room, i.session, i.seq, user]);
+        const at = [i.room, i.session, i.seq, user];
+        const marked = this.db.run('UPDATE outbox_waiting SET deposited = ? WHERE room = ? AND session = ? AND seq = ? AND user = ?', [held ? 1 : 0, ...at]);
+        if (held && marked === 0 && this.withdrawalsKept() < this.maxWithdrawals) {
+          withdrawn += this.db.run('INSERT OR IGNORE INTO mailbox_withdrawals (room, session, seq, user) VALUES (?, ?, ?, ?)', at);
+        }
       }
+      return withdrawn;
     });
   }
 

@@ -158,7 +158,8 @@ Options:
   --mailbox-max-bytes-per-user N  bytes one user's mailbox may hold (default ${MAILBOX_MAX_BYTES_PER_USER}, 32 MiB).
                                What one user may have waiting in all mailboxes together is bounded
                                by the same two numbers, and in one user's mailbox by half of them;
-                               a deposit over a bound is refused (quota.exceeded), nothing is evicted
+                               a deposit over a bound is refused (quota.exceeded); into a full mailbox
+                               it evicts the oldest of whoever holds the most there, if more than it would
   --mailbox-max-age MS         items older than this are dropped and their depositor is told
                                (default ${MAILBOX_MAX_AGE_MS}: 14 days)
   --force                      users delete: delete even a user who signed room events

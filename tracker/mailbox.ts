@@ -13,13 +13,20 @@
 // - a DM (`dm:<a>:<b>`) is between exactly the depositor and the recipient; a room is open and
 //   both are its current members (a kicked or departed member gets nothing deposited);
 // - a bundle holds a wrap for the recipient (one without is of no use to them).
+// A session's bundle is kept once per depositor and recipient: clients send it with every deposit,
+// and a repeat is acknowledged, not stored nor counted. It goes when no envelope of its session is
+// left there (all taken, withdrawn or expired), and it ages with the newest deposit that named it.
 // Bounds (flags): one user's mailbox holds at most maxItemsPerUser items and maxBytesPerUser bytes;
 // one depositor may have at most as much waiting in all mailboxes together, and at most half of it
 // in any one mailbox (so one member cannot fill someone's mailbox alone, nor everyone's). A put
-// over a bound is refused whole (quota.exceeded; the sender keeps the message in its outbox);
-// nothing is ever evicted to make room. Items older than maxAgeMs are deleted by a sweep (at each
-// put, take and login, and every minute) and each depositor is told (`mailbox_dropped`): at once
-// when online, else after its next login or resume. Notices waiting per depositor are bounded too.
+// over a bound is refused whole (quota.exceeded; the sender keeps the message in its outbox),
+// except a full mailbox: two depositors holding half each would shut everyone else out, so it is
+// shared max-min fair, as peer/held-envelopes.ts shares held envelopes. The oldest envelopes of
+// whoever holds the most there go, while they hold more than the depositor would with the put
+// (a depositor holding as much as anyone is refused). Their depositors are told (`mailbox_dropped`,
+// reason full) as for expiry; the messages still wait in their outboxes. Items older than
+// maxAgeMs are deleted by a sweep (at each put, take and login, and every minute) and each
+// depositor is told (`mailbox_dropped`): at once when online, else after its next login or resume. Notices waiting per depositor are bounded too.
 // Withdrawing: a depositor takes back envelopes it left for a recipient (`mailbox_withdraw`: it
 // deleted those messages, so their text must not reach anyone who has not yet taken them). Only
 // rows whose depositor is the asker and whose recipient is the one named are ever removed, so
@@ -85,6 +92,18 @@ function describeItem(item: MailboxItem): { room: string; sender: string; sessio
   return { room: b.room, sender: b.sender, session: b.session, seq: null, wrapsFor: new Set(b.wraps.map((w) => w.to)) };
 }
 
+/**
+ * Deletes the session bundle `depositor` left for `to` in (room, session) when no envelope of that
+ * session waits there any more (all taken, withdrawn or evicted): it would open nothing.
+ */
+async function dropSpentBundle(tx: Statements, depositor: string, to: string, room: string, session: string): Promise<void> {
+  await tx.run(
+    `DELETE FROM mailbox WHERE depositor = ?1 AND recipient = ?2 AND room = ?3 AND session = ?4 AND seq IS NULL
+       AND NOT EXISTS (SELECT 1 FROM mailbox WHERE depositor = ?1 AND recipient = ?2 AND room = ?3 AND session = ?4 AND seq IS NOT NULL)`,
+    depositor, to, room, session,
+  );
+}
+
 export class Mailbox {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
@@ -140,19 +159,42 @@ export class Mailbox {
       return { ...about, body: JSON.stringify(item) };
     });
     await this.sweep();
+    const evicted = new Set<string>();
     const stored = await this.db.transaction(async (tx) => {
       await this.requireUser(tx, to);
-      const bytes = rows.reduce((n, r) => n + Buffer.byteLength(r.body, 'utf8'), 0);
-      await this.checkQuotas(tx, depositor, to, { items: rows.length, bytes });
-      const received = this.now();
+      // A session's bundle is kept once (each deposit carries it again): a repeat is acknowledged,
+      // not stored nor counted, and makes the one held as young as this put, so it expires no
+      // earlier than the envelopes it opens. It keeps its place, ahead of them in `take`.
+      const fresh: typeof rows = [];
+      const repeats: number[] = [];
+      const bundles = new Set<string>();
       for (const r of rows) {
+        if (r.seq === null) {
+          const key = `${r.room} ${r.session}`;
+          if (bundles.has(key)) continue;
+          bundles.add(key);
+          const held = await tx.get<{ id: number }>('SELECT id FROM mailbox WHERE depositor = ? AND recipient = ? AND room = ? AND session = ? AND seq IS NULL', depositor, to, r.room, r.session);
+          if (held) {
+            repeats.push(held.id);
+            continue;
+          }
+        }
+        fresh.push(r);
+      }
+      const bytes = fresh.reduce((n, r) => n + Buffer.byteLength(r.body, 'utf8'), 0);
+      if (fresh.length) await this.makeRoom(tx, depositor, to, { items: fresh.length, bytes }, evicted);
+      const received = this.now();
+      for (const id of repeats) await tx.run('UPDATE mailbox SET received = ? WHERE id = ?', received, id);
+      for (const r of fresh) {
         await tx.run(
           'INSERT INTO mailbox (recipient, depositor, room, session, seq, bytes, received, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
           to, depositor, r.room, r.session, r.seq, Buffer.byteLength(r.body, 'utf8'), received, r.body,
         );
       }
-      return rows.length;
+      return fresh.length;
     });
+    if (evicted.size) this.log('info', 'mailbox items evicted for a smaller depositor', { recipient: to, depositor, evicted: [...evicted].join(' ') });
+    for (const d of evicted) if (this.connectionsOf(d).length) await this.deliverNotices(d);
     return stored;
   }
 
@@ -173,9 +215,19 @@ export class Mailbox {
     return { items, more: rows.length > items.length };
   }
 
-  /** Deletes `user`'s items with ids up to and including `upTo`; returns how many went. */
+  /**
+   * Deletes `user`'s items with ids up to and including `upTo`; returns how many went. A bundle
+   * comes before its session's envelopes, so it goes with the first of them; one stored again
+   * later (after those were taken) goes once no envelope of its session is left.
+   */
   async ack(user: string, upTo: number): Promise<number> {
-    return (await this.db.run('DELETE FROM mailbox WHERE recipient = ? AND id <= ?', user, upTo)).changes;
+    return this.db.transaction(async (tx) => {
+      const sessions = await tx.all<{ depositor: string; room: string; session: string }>(
+        'SELECT DISTINCT depositor, room, session FROM mailbox WHERE recipient = ? AND id <= ? AND seq IS NOT NULL', user, upTo);
+      const { changes } = await tx.run('DELETE FROM mailbox WHERE recipient = ? AND id <= ?', user, upTo);
+      for (const s of sessions) await dropSpentBundle(tx, s.depositor, user, s.room, s.session);
+      return changes;
+    });
   }
 
   /**
@@ -192,9 +244,13 @@ export class Mailbox {
     const to = normalizeUserName(rawTo);
     const removed = await this.db.transaction(async (tx) => {
       let n = 0;
+      const sessions = new Map<string, MailboxWithdrawItem>();
       for (const i of items) {
         n += (await tx.run('DELETE FROM mailbox WHERE depositor = ? AND recipient = ? AND room = ? AND session = ? AND seq = ?', depositor, to, i.room, i.session, i.seq)).changes;
+        sessions.set(`${i.room} ${i.session}`, i);
       }
+      // Counted: the envelopes named. A bundle left with no envelope to open goes too.
+      for (const i of sessions.values()) await dropSpentBundle(tx, depositor, to, i.room, i.session);
       return n;
     });
     this.log('info', 'mailbox items withdrawn', { depositor, recipient: to, named: items.length, removed });
@@ -313,18 +369,19 @@ export class Mailbox {
     if (about.wrapsFor && !about.wrapsFor.has(to)) throw new ProtocolError('request.invalid', `${which} holds no key for ${to}`);
   }
 
-  /** Refuses (quota.exceeded) a put of `adding` that would pass a bound; see the file's head. */
-  private async checkQuotas(tx: Statements, depositor: string, to: string, adding: Totals): Promise<void> {
+  /**
+   * Refuses (quota.exceeded) a put of `adding` that would pass a depositor's bound, or a full
+   * mailbox where `depositor` would hold as much as anyone; else, when the mailbox is full, evicts
+   * the oldest envelopes of whoever holds the most there (see the file's head), adding their
+   * depositors to `evicted` (their notices are kept in `tx`, to be sent after it).
+   */
+  private async makeRoom(tx: Statements, depositor: string, to: string, adding: Totals, evicted: Set<string>): Promise<void> {
     const sum = (where: string, ...params: string[]) =>
       tx.get<Totals>(`SELECT COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM mailbox WHERE ${where}`, ...params) as Promise<Totals>;
     const { maxItemsPerUser: maxItems, maxBytesPerUser: maxBytes } = this.limits;
     const over = (t: Totals, items: number, bytes: number) => t.items + adding.items > items || t.bytes + adding.bytes > bytes;
     const held = (t: Totals) => `${t.items} items, ${t.bytes} bytes`;
     const keep = 'nothing was stored: the message stays in your outbox and goes when they are online';
-    const box = await sum('recipient = ?', to);
-    if (over(box, maxItems, maxBytes)) {
-      throw new ProtocolError('quota.exceeded', `${to}'s mailbox is full (${held(box)}; it holds at most ${maxItems} items, ${maxBytes} bytes); ${keep}`);
-    }
     const mine = await sum('depositor = ?', depositor);
     if (over(mine, maxItems, maxBytes)) {
       throw new ProtocolError('quota.exceeded', `you have ${held(mine)} waiting in mailboxes, and may have at most ${maxItems} items, ${maxBytes} bytes; ${keep}`);
@@ -332,7 +389,41 @@ export class Mailbox {
     const pair = await sum('depositor = ? AND recipient = ?', depositor, to);
     const [pairItems, pairBytes] = [Math.floor(maxItems / 2), Math.floor(maxBytes / 2)];
     if (over(pair, pairItems, pairBytes)) {
-      throw new ProtocolError('quota.exceeded', `you have ${held(pair)} waiting in ${to}'s mailbox, and may have at most half of it (${pairItems} items, ${pairBytes} bytes); ${keep}`);
+      throw new ProtocolError('quota.exceeded', `your share of ${to}'s mailbox is full: you have ${held(pair)} waiting there, and may have at most half of it (${pairItems} items, ${pairBytes} bytes); ${keep}`);
+    }
+    const box = await sum('recipient = ?', to);
+    if (!over(box, maxItems, maxBytes)) return;
+    // Full: max-min fair. Each holder's weight is the larger of its items' and bytes' fraction; the
+    // heaviest other holder loses its oldest envelope while it is heavier than this depositor with
+    // the put. Its re-deposit of what went would make it as heavy as before: refused, no ping-pong.
+    const weight = (t: Totals) => Math.max(t.items / maxItems, t.bytes / maxBytes);
+    const holders = new Map((await tx.all<Totals & { depositor: string }>(
+      'SELECT depositor, COUNT(*) AS items, SUM(bytes) AS bytes FROM mailbox WHERE recipient = ? GROUP BY depositor', to)).map((r) => [r.depositor, { items: r.items, bytes: r.bytes }]));
+    const own = holders.get(depositor) ?? { items: 0, bytes: 0 };
+    const mineThen = weight({ items: own.items + adding.items, bytes: own.bytes + adding.bytes });
+    const created = this.now();
+    while (over(box, maxItems, maxBytes)) {
+      let heaviest: [string, Totals] | undefined;
+      for (const h of holders) if (h[0] !== depositor && (!heaviest || weight(h[1]) > weight(heaviest[1]))) heaviest = h;
+      const victim = heaviest && weight(heaviest[1]) > mineThen
+        ? await tx.get<{ id: number; room: string; session: string; seq: number | null }>(
+          // Envelopes first (a bundle goes with its last one); a bundle left alone last.
+          'SELECT id, room, session, seq FROM mailbox WHERE recipient = ? AND depositor = ? ORDER BY seq IS NULL, id LIMIT 1', to, heaviest[0])
+        : undefined;
+      if (!heaviest || !victim) {
+        throw new ProtocolError('quota.exceeded', `${to}'s mailbox is full (${held(box)}; it holds at most ${maxItems} items, ${maxBytes} bytes), and nobody holds more of it than you would; ${keep}`);
+      }
+      const [who, t] = heaviest;
+      const before = await sum('depositor = ? AND recipient = ?', who, to);
+      await tx.run('DELETE FROM mailbox WHERE id = ?', victim.id);
+      await dropSpentBundle(tx, who, to, victim.room, victim.session);
+      const after = await sum('depositor = ? AND recipient = ?', who, to);
+      const [items, bytes] = [before.items - after.items, before.bytes - after.bytes];
+      [t.items, t.bytes, box.items, box.bytes] = [t.items - items, t.bytes - bytes, box.items - items, box.bytes - bytes];
+      await tx.run('INSERT INTO mailbox_drops (depositor, recipient, room, session, seq, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        who, to, victim.room, victim.session, victim.seq, 'full', created);
+      await this.capNotices(tx, who);
+      evicted.add(who);
     }
   }
 }

@@ -1,6 +1,6 @@
 // The mailbox's rules and bounds on a real `node tracker --mailbox` (tracker/mailbox.ts): who may
 // leave what for whom (the sender is the depositor; DM names; current room members, so a kicked
-// member gets nothing deposited after the kick), the quotas (refused, never evicted), expiry told
+// member gets nothing deposited after the kick), the quotas (refused, or max-min fair eviction), expiry told
 // to the depositor online and after its next login, big items past the pre-login frame limit,
 // and an admin-deleted user's mailbox going with the account.
 
@@ -70,20 +70,22 @@ test('refused puts: to oneself, unknown user, another sender, others\' DM, non-m
   assert.equal((await closed as { code?: string } | undefined)?.code, 'request.too_large');
 });
 
-test('quotas: per mailbox, per depositor in one mailbox and in all, in items and bytes; refused whole, nothing evicted', async (t) => {
+test('quotas: per mailbox, per depositor in one mailbox and in all, in items and bytes; refused whole, or the heaviest holder\'s oldest evicted', async (t) => {
   const tracker = await startTracker(t, { args: [...FAST_TRACKER_ARGS, '--mailbox', '--mailbox-max-items-per-user', '4', '--mailbox-max-bytes-per-user', '40000'] });
   const [alice, bob, carol, dave, erin, frank, gina] = await members(tracker, 'alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina');
 
   assert.deepEqual(await put(alice, 'bob', await dm(alice, bob)), { stored: 2 });
   assert.match((await expectCode(put(alice, 'bob', (await dm(alice, bob)).slice(0, 1)), 'quota.exceeded')).message, /half/);
   await put(carol, 'bob', await dm(carol, bob));
-  assert.match((await expectCode(put(dave, 'bob', (await dm(dave, bob)).slice(0, 1)), 'quota.exceeded')).message, /bob's mailbox is full/);
+  // Full, but dave holds less than alice and carol: alice's oldest envelope goes (and her bundle, spent with it).
+  assert.deepEqual(await put(dave, 'bob', (await dm(dave, bob)).slice(0, 1)), { stored: 1 });
   const full = await taken(bob);
-  assert.equal(full.length, 4, 'the refused puts stored nothing and evicted nothing');
+  assert.deepEqual(full.map((e) => e.from), ['carol', 'carol', 'dave'], 'the refused put stored nothing; the fitting one evicted alice\'s');
   await put(alice, 'carol', await dm(alice, carol));
+  await put(alice, 'erin', await dm(alice, erin)); // her two in bob's mailbox went: two more elsewhere
   assert.match((await expectCode(put(alice, 'dave', (await dm(alice, dave)).slice(0, 1)), 'quota.exceeded')).message, /you have 4 items, \d+ bytes waiting in mailboxes/);
 
-  // Bytes: one envelope of ~16 KB each from erin and gina fits frank's 40000; a third does not.
+  // Bytes: one envelope of ~16 KB each from erin and gina fits frank's 40000; a third, as heavy as each, does not.
   const envelopeOf = async (from: Member) => (await dm(from, frank, ['y'.repeat(12_000)])).slice(1);
   await put(erin, 'frank', await envelopeOf(erin));
   await put(gina, 'frank', await envelopeOf(gina));
@@ -92,7 +94,7 @@ test('quotas: per mailbox, per depositor in one mailbox and in all, in items and
   assert.match((await expectCode(put(dave, 'carol', (await dm(dave, carol, ['z'.repeat(24_000)])).slice(1)), 'quota.exceeded')).message, /half/);
 
   // Acked items free the space: dave's deposit for bob now fits.
-  await bob.conn.request('mailbox_ack', { upTo: full[3].id });
+  await bob.conn.request('mailbox_ack', { upTo: full[2].id });
   assert.deepEqual(await put(dave, 'bob', (await dm(dave, bob)).slice(0, 1)), { stored: 1 });
 
   // An admin deletes bob: his mailbox and his deposits go with the account.
