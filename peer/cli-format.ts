@@ -204,9 +204,12 @@ function historyMarks(m: HistoryMessage, me: string | undefined): string[] {
 }
 
 /** `outbox`: one row a message of mine still waiting, with whom it waits for. */
+/** How `outbox` names an entry that is not a message (a receipt or a toggle is no message the user wrote). */
+const PENDING_KIND: Record<NonNullable<PendingMessage['kind']>, string> = { edit: 'edit', delete: 'delete', react: 'reaction', read: 'read receipt' };
+
 export function outboxTable(pending: PendingMessage[], me: string | undefined): PeerText | string {
   if (!pending.length) return 'Nothing waiting: every message you sent reached everyone it was for.';
-  return table(pending.map((p) => [placeName(p.room, p.roomId, me), `message ${p.id}`, `waiting for ${p.waitingFor.join(', ')}`]));
+  return table(pending.map((p) => [placeName(p.room, p.roomId, me), `${p.kind ? PENDING_KIND[p.kind] : 'message'} ${p.id}`, `waiting for ${p.waitingFor.join(', ')}`]));
 }
 
 /** What a line may depend on besides the event or result: who I am and whether to be verbose. */

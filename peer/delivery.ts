@@ -138,7 +138,7 @@ export class Delivery {
   }
 
   pending(): PendingMessage[] {
-    return this.parts.outbox.pending().map((p) => ({ room: this.parts.nameOf(p.room) ?? p.roomName, roomId: p.room, id: p.id, waitingFor: p.waitingFor }));
+    return this.parts.outbox.pending().map((p) => ({ room: this.parts.nameOf(p.room) ?? p.roomName, roomId: p.room, id: p.id, waitingFor: p.waitingFor, ...(p.kind ? { kind: p.kind } : {}) }));
   }
 
   /** Removes and reports what is past OUTBOX_MAX_AGE_MS or over OUTBOX_MAX_ENTRIES. */

@@ -69,6 +69,8 @@ export interface MessagePlace {
 /** An entry with the members it still waits for (sorted). */
 export interface PendingEntry extends OutboxEntry {
   waitingFor: string[];
+  /** What it is when not a message: a read receipt, a reaction toggle, an edit or a delete. */
+  kind?: MessageAction['t'];
 }
 
 export interface OutboxLimits {
@@ -233,7 +235,7 @@ export class OutboxStore {
   /** Every entry, oldest first (by sentAt). */
   pending(): PendingEntry[] {
     return this.db.all(`SELECT ${COLUMNS} FROM outbox ORDER BY sent_at, rowid`)
-      .map((r) => ({ ...this.entryOf(r), waitingFor: this.waitingFor(String(r.room), String(r.session), Number(r.seq)) }));
+      .map((r) => ({ ...this.entryOf(r), waitingFor: this.waitingFor(String(r.room), String(r.session), Number(r.seq)), ...(r.kind ? { kind: String(r.kind) as MessageAction['t'] } : {}) }));
   }
 
   /** The entries that wait for `user`, oldest first. */

@@ -224,6 +224,8 @@ export interface PendingMessage {
   roomId: ConversationId;
   id: string;
   waitingFor: string[];
+  /** Absent for a message; else what it is: `edit`, `delete`, `react` (a reaction toggle) or `read` (a read receipt). */
+  kind?: 'edit' | 'delete' | 'react' | 'read';
 }
 
 /** A key's fingerprint as the `fingerprint` command shows it (the pinned one; `changedTo` a pending change). */

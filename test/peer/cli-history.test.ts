@@ -79,13 +79,15 @@ describe('history and outbox lines', () => {
     assert.equal(formatMessage(e), '[general] bob: old news');
   });
 
-  test('outbox: one row a waiting message with whom it waits for (cells visible); nothing waiting says so', () => {
+  test('outbox: one row a waiting message with whom it waits for (cells visible), receipts and reactions named so; nothing waiting says so', () => {
     assert.equal(outboxTable([], 'alice'), 'Nothing waiting: every message you sent reached everyone it was for.');
     const rows = outboxTable(
       [
         { room: 'general', roomId: 'r1', id: 'm1', waitingFor: ['bob', 'carol'] },
         { room: 'dm:alice:bob', roomId: 'dm:alice:bob', id: 'm2', waitingFor: ['bob'] },
         { room: 'ev\x1bil', roomId: 'r2', id: 'm3\n', waitingFor: ['x\u202e'] },
+        { room: 'general', roomId: 'r1', id: 'm4', waitingFor: ['carol'], kind: 'read' },
+        { room: 'general', roomId: 'r1', id: 'm5', waitingFor: ['carol'], kind: 'react' },
       ],
       'alice',
     );
@@ -94,6 +96,9 @@ describe('history and outbox lines', () => {
     assert.match(lines[0], /^ {2}general +message m1 +waiting for bob, carol$/);
     assert.match(lines[1], /^ {2}bob \(direct\) +message m2 +waiting for bob$/);
     assert.match(lines[2], /^ {2}ev\^\[il +message m3\^J +waiting for x<U\+202E>$/);
+    // A receipt or a toggle is named so, not as a message the user wrote.
+    assert.match(lines[3], /^ {2}general +read receipt m4 +waiting for carol$/);
+    assert.match(lines[4], /^ {2}general +reaction m5 +waiting for carol$/);
     assert.equal(RESULT_LINES.outbox!({ pending: [] }, { me: 'alice', verbose: false }), 'Nothing waiting: every message you sent reached everyone it was for.');
   });
 

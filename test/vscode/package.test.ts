@@ -72,7 +72,7 @@ test('the manifest: a UI extension, supported in untrusted workspaces, activated
   // (an untrusted folder would send the user's sign-in to its own tracker).
   // Nor turn read receipts back on that the user turned off, nor show message text in
   // notifications (which outlive an edit or delete): privacy choices are the user's.
-  for (const key of ['p2pChat.trackerAddress', 'p2pChat.trackerFingerprint', 'p2pChat.peerPort', 'p2pChat.readReceipts', 'p2pChat.notificationPreview']) {
+  for (const key of ['p2pChat.trackerAddress', 'p2pChat.trackerFingerprint', 'p2pChat.peerPort', 'p2pChat.readReceipts', 'p2pChat.notificationPreview', 'p2pChat.notifications']) {
     assert.ok(['machine', 'application'].includes(manifest.contributes.configuration.properties[key]?.scope ?? ''), `${key} cannot be set by a workspace`);
   }
 
