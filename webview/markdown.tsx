@@ -23,18 +23,35 @@ const MENTION = /(^|[^A-Za-z0-9._@-])@([A-Za-z0-9._-]{1,31}[A-Za-z0-9_])/g;
 const BLOCK_TAGS = new Set(['p', 'blockquote', 'ul', 'ol', 'li', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'hr', 'pre']);
 const INLINE_TAGS = new Set(['em', 'strong', 's', 'a', 'code', 'br']);
 
-// Parsing is the costly part; a timeline re-renders the same texts as it scrolls.
+/**
+ * Longer texts are shown as their plain lines, not parsed: any member could send 64 KiB of "a\n\n",
+ * 21,000 paragraphs that held the view's thread a second and kept 9 MiB of tokens each.
+ */
+export const MARKDOWN_MAX_CHARS = 8192;
+// Parsing is the costly part; a timeline re-renders the same texts as it scrolls. Bounded by
+// entries and by tokens held (a few pathological texts under MARKDOWN_MAX_CHARS stay small).
 const CACHE_MAX = 4000;
+const CACHE_TOKENS = 200_000;
 const cache = new Map<string, Token[]>();
+let cachedTokens = 0;
 
 function parse(text: string): Token[] {
   const known = cache.get(text);
   if (known) return known;
   // Controls and invisible characters (bidi overrides, zero-width spaces) are shown, not obeyed.
   const tokens = md.parse(visibleLines(text), {});
-  if (cache.size >= CACHE_MAX) cache.clear();
+  if (cache.size >= CACHE_MAX || cachedTokens + tokens.length > CACHE_TOKENS) {
+    cache.clear();
+    cachedTokens = 0;
+  }
   cache.set(text, tokens);
+  cachedTokens += tokens.length;
   return tokens;
+}
+
+/** How many tokens the parse cache holds now (for tests). */
+export function markdownCacheTokens(): number {
+  return cachedTokens;
 }
 
 interface Frame {
@@ -154,5 +171,6 @@ function render(tokens: readonly Token[], me: string | undefined): ComponentChil
 
 /** The message text as Preact children (never HTML strings). */
 export function renderMarkdown(text: string, me: string | undefined): ComponentChildren[] {
+  if (text.length > MARKDOWN_MAX_CHARS) return [h('p', { class: 'plain-text' }, withMentions(visibleLines(text), me))];
   return render(parse(text), me);
 }
