@@ -49,10 +49,6 @@ function parse(text: string): Token[] {
   return tokens;
 }
 
-/** How many tokens the parse cache holds now (for tests). */
-export function markdownCacheTokens(): number {
-  return cachedTokens;
-}
 
 interface Frame {
   tag: string;
