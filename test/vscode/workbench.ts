@@ -189,7 +189,15 @@ export async function runCommand(page: Page, label: string): Promise<void> {
       if (Date.now() > deadline) throw new Error(`the command palette did not open for "${label}"`);
       continue;
     }
-    await input.fill('>');
+    // A focus move just then (a webview taking it back) closes the palette: open it again.
+    const filled = await input.fill('>', { timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (!filled) {
+      if (Date.now() > deadline) throw new Error(`the command palette closed before "${label}" could be typed`);
+      continue;
+    }
     await page.keyboard.type(label);
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
     try {
