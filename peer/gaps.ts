@@ -52,7 +52,7 @@ export class Gaps {
    * (remembered, at most MAX_MISSING_PER_SESSION per session, so a later arrival does not count
    * them). One arriving after all is taken as usual. `held` as for `arrived`. Reports a smaller gap.
    */
-  skip(room: ConversationId, sender: string, session: string, seqs: readonly number[], held: () => number): void {
+  passOver(room: ConversationId, sender: string, session: string, seqs: readonly number[], held: () => number): void {
     const gap = this.session(room, sender, session, held);
     const before = this.missing(room, sender);
     for (const s of seqs) {

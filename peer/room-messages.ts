@@ -410,7 +410,7 @@ export class RoomMessages {
     inbound.afterDurable(() => {
       // With the message: a gap it opens or closes is told when it is shown.
       for (const c of closed) gaps.arrived(env.room, env.sender, c.session, c.seq, () => held.upTo(env.room, env.sender, c.session));
-      for (const c of covered) gaps.skip(env.room, env.sender, c.session, c.seqs, () => held.upTo(env.room, env.sender, c.session));
+      for (const c of covered) gaps.passOver(env.room, env.sender, c.session, c.seqs, () => held.upTo(env.room, env.sender, c.session));
       gaps.arrived(env.room, env.sender, env.session, env.seq, () => held.upTo(env.room, env.sender, env.session));
       this.acks.add(link, env);
       for (const id of gone) this.deletedNow.delete(`${env.room}\n${id}`);

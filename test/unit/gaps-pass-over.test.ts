@@ -1,4 +1,4 @@
-// Gaps.skip (peer/gaps.ts): a sender's superseding action names seqs of theirs not to expect
+// Gaps.passOver (peer/gaps.ts): a sender's superseding action names seqs of theirs not to expect
 // (protocol/message-actions.ts `covers`); they stop counting as missing whether the holes were seen
 // already or are still ahead, and one that arrives after all is taken as usual.
 import assert from 'node:assert/strict';
@@ -18,11 +18,11 @@ test('skip after the holes are seen: they stop counting; the rest stay', () => {
   g.arrived(ROOM, 'alice', 'S1', 0, none);
   g.arrived(ROOM, 'alice', 'S1', 6, none);
   assert.equal(g.missing(ROOM, 'alice'), 5, '1..5');
-  g.skip(ROOM, 'alice', 'S1', [1, 2, 4], none);
+  g.passOver(ROOM, 'alice', 'S1', [1, 2, 4], none);
   assert.equal(g.missing(ROOM, 'alice'), 2, '3 and 5 are still missing');
   assert.deepEqual(told, [5, 2]);
-  g.skip(ROOM, 'bob', 'S1', [3, 5], none);
-  g.skip(ROOM, 'alice', 'S2', [3, 5], none);
+  g.passOver(ROOM, 'bob', 'S1', [3, 5], none);
+  g.passOver(ROOM, 'alice', 'S2', [3, 5], none);
   assert.equal(g.missing(ROOM, 'alice'), 2, 'another sender\'s or another session\'s skip changes nothing of these');
   g.arrived(ROOM, 'alice', 'S1', 2, none);
   assert.equal(g.missing(ROOM, 'alice'), 2, 'a skipped one arriving after all is taken as usual');
@@ -33,7 +33,7 @@ test('skip after the holes are seen: they stop counting; the rest stay', () => {
 test('skip before the holes are seen: a later arrival does not count them', () => {
   const { g, told } = gaps();
   g.arrived(ROOM, 'alice', 'S1', 0, none);
-  g.skip(ROOM, 'alice', 'S1', [2, 3, 7, 9], none);
+  g.passOver(ROOM, 'alice', 'S1', [2, 3, 7, 9], none);
   assert.deepEqual(told, [], 'nothing was missing, nothing is');
   g.arrived(ROOM, 'alice', 'S1', 5, none);
   assert.equal(g.missing(ROOM, 'alice'), 2, '1 and 4; 2 and 3 were skipped');
@@ -42,7 +42,7 @@ test('skip before the holes are seen: a later arrival does not count them', () =
   g.arrived(ROOM, 'alice', 'S1', 7, none);
   assert.equal(g.missing(ROOM, 'alice'), 4, 'a skipped one arriving counts nothing');
   // A session not seen yet in this run starts from what is held (`held`), as `arrived` does.
-  g.skip(ROOM, 'alice', 'S3', [4, 5], () => 2);
+  g.passOver(ROOM, 'alice', 'S3', [4, 5], () => 2);
   g.arrived(ROOM, 'alice', 'S3', 7, () => 2);
   assert.equal(g.missing(ROOM, 'alice'), 4 + 2, 'S3 lacks 3 and 6');
 });
