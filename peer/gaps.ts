@@ -16,7 +16,7 @@ interface SessionGap {
   /** Every sequence below this has arrived or is counted in `missing`. */
   next: number;
   missing: Set<number>;
-  /** Sequences at or beyond `next` their sender said not to expect (`skip`): never counted missing. */
+  /** Sequences at or beyond `next` their sender said not to expect (`passOver`): never counted missing. */
   skipped: Set<number>;
 }
 
